@@ -1,0 +1,196 @@
+//! JSON Web Tokens. Accord signs HS256 tokens (the algorithm pinned, a `kid` naming
+//! the secret so a second one can be rotated in) and can also accept RS256, ES256 or
+//! EdDSA tokens of an external identity provider whose public key is configured.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use entity::Role;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::config::JwtConfig;
+use crate::error::{ApiError, Result};
+
+/// Seconds of clock skew tolerated on `exp`, `nbf` and `iat`.
+const LEEWAY_SECS: u64 = 30;
+
+/// Claims of an Accord token. `exp` and `iat` are numbers: a token whose claims have
+/// the wrong type is rejected, not coerced.
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: Uuid,
+    org: Uuid,
+    role: Role,
+    exp: i64,
+    iat: i64,
+    iss: String,
+    aud: String,
+}
+
+/// What a verified token says about its bearer.
+#[derive(Debug, Clone, Copy)]
+pub struct VerifiedClaims {
+    pub user_id: Uuid,
+    pub org_id: Uuid,
+}
+
+/// A public key of an external identity provider.
+pub struct ExternalKey {
+    key: DecodingKey,
+    algorithm: Algorithm,
+}
+
+impl ExternalKey {
+    /// Read a PEM public key; its type decides the algorithm (RSA → RS256, EC → ES256,
+    /// Ed25519 → EdDSA).
+    pub fn from_pem(pem: &str) -> Result<Self, String> {
+        let pem = pem.as_bytes();
+        if let Ok(key) = DecodingKey::from_rsa_pem(pem) {
+            return Ok(Self { key, algorithm: Algorithm::RS256 });
+        }
+        if let Ok(key) = DecodingKey::from_ec_pem(pem) {
+            return Ok(Self { key, algorithm: Algorithm::ES256 });
+        }
+        if let Ok(key) = DecodingKey::from_ed_pem(pem) {
+            return Ok(Self { key, algorithm: Algorithm::EdDSA });
+        }
+        Err("not an RSA, EC or Ed25519 public key in PEM format".into())
+    }
+}
+
+struct Secret {
+    kid: String,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+}
+
+impl Secret {
+    fn new(secret: &[u8]) -> Self {
+        // The kid names the secret without revealing it.
+        let kid = hex::encode(&Sha256::digest(secret)[..8]);
+        Self { kid, encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret) }
+    }
+}
+
+/// The keys Accord signs and verifies tokens with.
+pub struct JwtKeys {
+    current: Secret,
+    previous: Option<Secret>,
+    external: Option<ExternalKey>,
+    issuer: String,
+    audience: String,
+}
+
+impl JwtKeys {
+    pub fn new(config: &JwtConfig) -> anyhow::Result<Self> {
+        let external = match &config.public_key_pem {
+            Some(pem) => Some(ExternalKey::from_pem(pem).map_err(|e| anyhow::anyhow!("ACCORD_JWT_PUBLIC_KEY: {e}"))?),
+            None => None,
+        };
+        Ok(Self {
+            current: Secret::new(&config.secret),
+            previous: config.previous_secret.as_deref().map(Secret::new),
+            external,
+            issuer: config.issuer.clone(),
+            audience: config.audience.clone(),
+        })
+    }
+
+    /// Sign a token for a user, valid for `ttl`.
+    pub fn issue(&self, user_id: Uuid, org_id: Uuid, role: Role, ttl: Duration) -> Result<(String, DateTime<Utc>)> {
+        let now = Utc::now();
+        let expires_at = now + chrono::Duration::from_std(ttl).map_err(ApiError::internal)?;
+        let claims = Claims {
+            sub: user_id,
+            org: org_id,
+            role,
+            exp: expires_at.timestamp(),
+            iat: now.timestamp(),
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+        };
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(self.current.kid.clone());
+        let token = encode(&header, &claims, &self.current.encoding).map_err(ApiError::internal)?;
+        Ok((token, expires_at))
+    }
+
+    /// Check a token's signature, algorithm, expiry, issuer and audience.
+    pub fn verify(&self, token: &str) -> Result<VerifiedClaims> {
+        let invalid = |why: &str| ApiError::Unauthenticated(format!("invalid token: {why}"));
+        let header = decode_header(token).map_err(|_| invalid("malformed"))?;
+        let key = match header.alg {
+            Algorithm::HS256 => match header.kid.as_deref() {
+                None => &self.current.decoding,
+                Some(kid) if kid == self.current.kid => &self.current.decoding,
+                Some(kid) => match &self.previous {
+                    Some(previous) if previous.kid == kid => &previous.decoding,
+                    _ => return Err(invalid("unknown signing key")),
+                },
+            },
+            alg => match &self.external {
+                Some(external) if external.algorithm == alg => &external.key,
+                _ => return Err(invalid("algorithm not accepted")),
+            },
+        };
+        let mut validation = Validation::new(header.alg);
+        validation.leeway = LEEWAY_SECS;
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_audience(&[&self.audience]);
+        validation.set_required_spec_claims(&["exp", "iat", "sub", "iss", "aud"]);
+        let data = decode::<Claims>(token, key, &validation).map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind;
+            match e.kind() {
+                ErrorKind::ExpiredSignature => invalid("expired"),
+                ErrorKind::InvalidIssuer => invalid("wrong issuer"),
+                ErrorKind::InvalidAudience => invalid("wrong audience"),
+                ErrorKind::InvalidSignature => invalid("bad signature"),
+                ErrorKind::MissingRequiredClaim(claim) => invalid(&format!("missing claim `{claim}`")),
+                _ => invalid("malformed claims"),
+            }
+        })?;
+        if data.claims.iat > Utc::now().timestamp() + LEEWAY_SECS as i64 {
+            return Err(invalid("issued in the future"));
+        }
+        Ok(VerifiedClaims { user_id: data.claims.sub, org_id: data.claims.org })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(secret: &str, previous: Option<&str>) -> JwtKeys {
+        JwtKeys::new(&JwtConfig {
+            secret: secret.as_bytes().to_vec(),
+            previous_secret: previous.map(|p| p.as_bytes().to_vec()),
+            issuer: "accord".into(),
+            audience: "accord".into(),
+            public_key_pem: None,
+        })
+        .unwrap()
+    }
+
+    const A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    const B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
+    #[test]
+    fn a_token_verifies_with_the_key_that_signed_it() {
+        let keys = keys(A, None);
+        let (user, org) = (Uuid::now_v7(), Uuid::now_v7());
+        let (token, _) = keys.issue(user, org, Role::Admin, Duration::from_secs(60)).unwrap();
+        let claims = keys.verify(&token).unwrap();
+        assert_eq!((claims.user_id, claims.org_id), (user, org));
+    }
+
+    #[test]
+    fn tokens_of_the_previous_secret_still_verify_after_rotation() {
+        let old = keys(A, None);
+        let (token, _) = old.issue(Uuid::now_v7(), Uuid::now_v7(), Role::Member, Duration::from_secs(60)).unwrap();
+        assert!(keys(B, Some(A)).verify(&token).is_ok());
+        assert!(keys(B, None).verify(&token).is_err());
+    }
+}

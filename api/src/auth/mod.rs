@@ -1,0 +1,144 @@
+//! Who is calling: JWTs, API keys, passwords, sign-in rate limits, and the
+//! permission rules of DESIGN §5. The caller is one [`Actor`] value, built once per
+//! request by [`authenticate`] and passed to every domain function.
+
+pub mod api_key;
+pub mod graphql;
+pub mod jwt;
+pub mod password;
+pub mod permissions;
+pub mod rate_limit;
+
+use chrono::Utc;
+use entity::{Role, Team};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use crate::error::{ApiError, Result};
+
+pub use permissions::Scope;
+
+/// The caller of a request: a user, an API key, or Accord itself (CLI, jobs).
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub org_id: Uuid,
+    pub kind: ActorKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum ActorKind {
+    User {
+        id: Uuid,
+        name: String,
+        email: String,
+        team: Team,
+        role: Role,
+    },
+    ApiKey {
+        id: Uuid,
+        name: String,
+        scopes: Vec<Scope>,
+    },
+    /// Accord's own work: the CLI, the demo seed, background jobs.
+    System,
+}
+
+impl Actor {
+    pub fn user(model: &entity::user::Model) -> Self {
+        Self {
+            org_id: model.org_id,
+            kind: ActorKind::User {
+                id: model.id,
+                name: model.name.clone(),
+                email: model.email.clone(),
+                team: model.team,
+                role: model.role,
+            },
+        }
+    }
+
+    pub fn system(org_id: Uuid) -> Self {
+        Self { org_id, kind: ActorKind::System }
+    }
+
+    pub fn user_id(&self) -> Option<Uuid> {
+        match &self.kind {
+            ActorKind::User { id, .. } => Some(*id),
+            _ => None,
+        }
+    }
+
+    pub fn role(&self) -> Option<Role> {
+        match &self.kind {
+            ActorKind::User { role, .. } => Some(*role),
+            _ => None,
+        }
+    }
+
+    pub fn team(&self) -> Option<Team> {
+        match &self.kind {
+            ActorKind::User { team, .. } => Some(*team),
+            _ => None,
+        }
+    }
+
+    /// `USER`, `API_KEY` or `SYSTEM`, as the audit log records it.
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            ActorKind::User { .. } => "USER",
+            ActorKind::ApiKey { .. } => "API_KEY",
+            ActorKind::System => "SYSTEM",
+        }
+    }
+
+    pub fn id(&self) -> Option<Uuid> {
+        match &self.kind {
+            ActorKind::User { id, .. } | ActorKind::ApiKey { id, .. } => Some(*id),
+            ActorKind::System => None,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match &self.kind {
+            ActorKind::User { name, .. } | ActorKind::ApiKey { name, .. } => name,
+            ActorKind::System => "Accord",
+        }
+    }
+}
+
+/// Turn an `Authorization` header into the caller. No header: anonymous (`None`);
+/// a header with a bad, expired or revoked credential: UNAUTHENTICATED, never anonymous.
+#[tracing::instrument(skip_all)]
+pub async fn authenticate(
+    db: &DatabaseConnection,
+    keys: &jwt::JwtKeys,
+    authorization: Option<&str>,
+) -> Result<Option<Actor>> {
+    let Some(header) = authorization else { return Ok(None) };
+    let token = header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::Unauthenticated("the Authorization header must be `Bearer <token>`".into()))?;
+    if token.starts_with(api_key::TOKEN_PREFIX) {
+        return api_key::authenticate(db, token).await.map(Some);
+    }
+    let claims = keys.verify(token)?;
+    let user = entity::user::Entity::find_by_id(claims.user_id)
+        .filter(entity::user::Column::OrgId.eq(claims.org_id))
+        .one(db)
+        .await?
+        .filter(|u| u.active)
+        .ok_or_else(|| ApiError::Unauthenticated("the token's user does not exist or is deactivated".into()))?;
+    Ok(Some(Actor::user(&user)))
+}
+
+/// Mint a token for a user, as `login` and `accord token` do.
+pub fn issue_token(
+    keys: &jwt::JwtKeys,
+    user: &entity::user::Model,
+    ttl: std::time::Duration,
+) -> Result<(String, chrono::DateTime<Utc>)> {
+    keys.issue(user.id, user.org_id, user.role, ttl)
+}

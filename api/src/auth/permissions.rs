@@ -1,0 +1,166 @@
+//! Who may do what (DESIGN §5), as named functions. Guards, resolvers and domain
+//! functions all ask these; no rule is written twice.
+
+use async_graphql::Enum;
+use entity::Role;
+
+use super::{Actor, ActorKind};
+use crate::error::{ApiError, Result};
+
+/// What an API key may do. Users are governed by their role and team instead.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// `leads:read` — read accounts, leads, activities and opportunities.
+    LeadsRead,
+    /// `leads:write` — create and change accounts, leads, activities and opportunities.
+    LeadsWrite,
+    /// `events:write` — record engagement events (web visits, e-mail opens, form submits…).
+    EventsWrite,
+    /// `kpis:read` — read KPIs, the funnel, goals, SLAs and the scorecard.
+    KpisRead,
+    /// `content:read` — read messages, content assets and the message matrix.
+    ContentRead,
+    /// `org:read` — read the organization and its users.
+    OrgRead,
+    /// `audit:read` — read the audit log.
+    AuditRead,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 7] = [
+        Scope::LeadsRead,
+        Scope::LeadsWrite,
+        Scope::EventsWrite,
+        Scope::KpisRead,
+        Scope::ContentRead,
+        Scope::OrgRead,
+        Scope::AuditRead,
+    ];
+
+    /// The stored form, such as `leads:read`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::LeadsRead => "leads:read",
+            Scope::LeadsWrite => "leads:write",
+            Scope::EventsWrite => "events:write",
+            Scope::KpisRead => "kpis:read",
+            Scope::ContentRead => "content:read",
+            Scope::OrgRead => "org:read",
+            Scope::AuditRead => "audit:read",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == value)
+    }
+
+    /// Read the JSON array stored in `api_keys.scopes`; unknown strings are ignored.
+    pub fn parse_stored(value: &serde_json::Value) -> Vec<Scope> {
+        value
+            .as_array()
+            .map(|items| items.iter().filter_map(|v| v.as_str().and_then(Scope::parse)).collect())
+            .unwrap_or_default()
+    }
+
+    pub fn to_stored(scopes: &[Scope]) -> serde_json::Value {
+        serde_json::Value::from(scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>())
+    }
+}
+
+fn has_scope(actor: &Actor, scope: Scope) -> bool {
+    match &actor.kind {
+        ActorKind::ApiKey { scopes, .. } => scopes.contains(&scope),
+        ActorKind::User { .. } | ActorKind::System => true,
+    }
+}
+
+/// Any user of the organization may read; an API key needs the scope.
+pub fn can_read(actor: &Actor, scope: Scope) -> bool {
+    has_scope(actor, scope)
+}
+
+/// Users other than VIEWERs may write shared records; an API key needs the scope.
+pub fn can_write(actor: &Actor, scope: Scope) -> bool {
+    match &actor.kind {
+        ActorKind::User { role, .. } => *role != Role::Viewer,
+        ActorKind::ApiKey { .. } => has_scope(actor, scope),
+        ActorKind::System => true,
+    }
+}
+
+/// Users, API keys, webhooks and organization settings: ADMINs only, never API keys.
+pub fn can_administer(actor: &Actor) -> bool {
+    match &actor.kind {
+        ActorKind::User { role, .. } => *role == Role::Admin,
+        ActorKind::ApiKey { .. } => false,
+        ActorKind::System => true,
+    }
+}
+
+/// The audit log: ADMINs and MANAGERs, or an API key with `audit:read`.
+pub fn can_read_audit_log(actor: &Actor) -> bool {
+    match &actor.kind {
+        ActorKind::User { role, .. } => matches!(role, Role::Admin | Role::Manager),
+        ActorKind::ApiKey { .. } => has_scope(actor, Scope::AuditRead),
+        ActorKind::System => true,
+    }
+}
+
+/// Turn a rule's answer into FORBIDDEN with a message saying what was refused.
+pub fn require(allowed: bool, what: &str) -> Result<()> {
+    if allowed { Ok(()) } else { Err(ApiError::forbidden(format!("you may not {what}"))) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use entity::Team;
+    use uuid::Uuid;
+
+    fn user(role: Role) -> Actor {
+        Actor {
+            org_id: Uuid::now_v7(),
+            kind: ActorKind::User {
+                id: Uuid::now_v7(),
+                name: "U".into(),
+                email: "u@x.io".into(),
+                team: Team::Sales,
+                role,
+            },
+        }
+    }
+
+    fn key(scopes: Vec<Scope>) -> Actor {
+        Actor { org_id: Uuid::now_v7(), kind: ActorKind::ApiKey { id: Uuid::now_v7(), name: "BI".into(), scopes } }
+    }
+
+    #[test]
+    fn viewers_read_but_never_write() {
+        assert!(can_read(&user(Role::Viewer), Scope::LeadsRead));
+        assert!(!can_write(&user(Role::Viewer), Scope::LeadsWrite));
+        assert!(can_write(&user(Role::Member), Scope::LeadsWrite));
+    }
+
+    #[test]
+    fn api_keys_are_bound_by_their_scopes() {
+        let bi = key(vec![Scope::KpisRead]);
+        assert!(can_read(&bi, Scope::KpisRead));
+        assert!(!can_read(&bi, Scope::LeadsRead));
+        assert!(!can_write(&bi, Scope::LeadsWrite));
+        assert!(!can_administer(&key(Scope::ALL.to_vec())));
+    }
+
+    #[test]
+    fn only_admins_administer() {
+        assert!(can_administer(&user(Role::Admin)));
+        assert!(!can_administer(&user(Role::Manager)));
+        assert!(can_read_audit_log(&user(Role::Manager)));
+        assert!(!can_read_audit_log(&user(Role::Member)));
+    }
+
+    #[test]
+    fn scopes_round_trip_through_storage() {
+        let stored = Scope::to_stored(&Scope::ALL);
+        assert_eq!(Scope::parse_stored(&stored), Scope::ALL.to_vec());
+    }
+}

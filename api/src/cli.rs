@@ -1,0 +1,141 @@
+//! The `accord` command line: serve, migrate, seed, schema, org create, token.
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait};
+
+use crate::config::{Cli, Command, Config, ConfigError, MigrateAction, OrgCommand, ServeArgs};
+use crate::{auth, db, org, seed};
+
+/// How a command failed: bad configuration exits with 2, anything else with 1.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl From<crate::error::ApiError> for CliError {
+    fn from(e: crate::error::ApiError) -> Self {
+        Self::Other(anyhow::anyhow!(e))
+    }
+}
+
+impl From<sea_orm::DbErr> for CliError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        Self::Other(e.into())
+    }
+}
+
+/// Run one command to completion.
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    let command = cli.command.unwrap_or(Command::Serve(ServeArgs::default()));
+    if let Command::Schema = command {
+        // Needs neither a database nor secrets.
+        print!("{}", crate::sdl());
+        return Ok(());
+    }
+    let config = cli.settings.into_config()?;
+    match command {
+        Command::Serve(args) => serve(config, args).await,
+        Command::Migrate { action } => {
+            let db = db::connect(&config.database_url, 2).await?;
+            match action {
+                MigrateAction::Up => Migrator::up(&db, None).await?,
+                MigrateAction::Down => Migrator::down(&db, Some(1)).await?,
+                MigrateAction::Status => Migrator::status(&db).await?,
+            }
+            Ok(())
+        }
+        Command::Seed { demo } => {
+            if !demo {
+                return Err(anyhow::anyhow!("say what to seed: `accord seed --demo`").into());
+            }
+            let db = connected(&config).await?;
+            match seed::demo(&db).await? {
+                Some(admin) => {
+                    println!("created the demo organization `{}`; admin: {}", seed::DEMO_ORG_SLUG, admin.email)
+                }
+                None => println!("the demo organization exists already"),
+            }
+            Ok(())
+        }
+        Command::Org { command: OrgCommand::Create { name, admin_email, admin_password } } => {
+            let db = connected(&config).await?;
+            let admin = org::users::NewUser {
+                email: admin_email,
+                name: "Administrator".into(),
+                team: entity::Team::Revops,
+                role: entity::Role::Admin,
+                password: admin_password,
+            };
+            let (organization, _) = org::bootstrap(&db, &name, admin).await?;
+            println!("{}", organization.id);
+            eprintln!("organization `{}` created (slug `{}`)", organization.name, organization.slug);
+            Ok(())
+        }
+        Command::Token { email, org: slug, ttl } => {
+            let db = connected(&config).await?;
+            let user = org::users::find_for_sign_in(&db, slug.as_deref(), &email)
+                .await?
+                .filter(|u| u.active)
+                .ok_or_else(|| anyhow::anyhow!("no active user with the e-mail {email}"))?;
+            let keys = auth::jwt::JwtKeys::new(&config.jwt)?;
+            let (token, _) = auth::issue_token(&keys, &user, ttl)?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::Schema => Ok(()),
+    }
+}
+
+async fn connected(config: &Config) -> anyhow::Result<DatabaseConnection> {
+    let db = db::connect(&config.database_url, 2).await?;
+    db::migrate(&db).await?;
+    Ok(db)
+}
+
+async fn serve(config: Config, args: ServeArgs) -> Result<(), CliError> {
+    let bind = config.bind;
+    let state = crate::prepare(config).await?;
+    let embedded = state.db.get_database_backend() == DbBackend::Sqlite;
+    let empty = entity::organization::Entity::find().count(&state.db).await? == 0;
+    let mut admin_token = None;
+    if embedded
+        && empty
+        && !args.no_demo
+        && let Some(admin) = seed::demo(&state.db).await?
+    {
+        let (token, _) = auth::issue_token(&state.keys, &admin, std::time::Duration::from_secs(30 * 24 * 3600))?;
+        admin_token = Some(token);
+    }
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .map_err(|e| anyhow::anyhow!("ACCORD_BIND: cannot listen on {bind}: {e}"))?;
+    let address = listener.local_addr().map_err(anyhow::Error::from)?;
+    println!("Accord is serving GraphiQL at http://{address}/graphql");
+    if let Some(token) = admin_token {
+        println!(
+            "Created the demo organization `{}` (password for every demo user: {}).",
+            seed::DEMO_ORG_SLUG,
+            seed::DEMO_PASSWORD
+        );
+        println!("Admin token ({}, valid 30 days). Try it:\n", seed::DEMO_ADMIN_EMAIL);
+        println!("TOKEN={token}");
+        println!(
+            "curl -s http://{address}/graphql -H 'Content-Type: application/json' -H \"Authorization: Bearer $TOKEN\" -d '{{\"query\":\"{{ me {{ name team role }} }}\"}}'\n"
+        );
+    } else if embedded {
+        println!("Mint a token with: accord token --email {}", seed::DEMO_ADMIN_EMAIL);
+    }
+    crate::serve(listener, state, crate::shutdown_signal()).await?;
+    Ok(())
+}
+
+/// Log to standard error (standard output carries command results such as the SDL
+/// or a token). `RUST_LOG` overrides the default level.
+pub fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}

@@ -1,0 +1,391 @@
+//! Settings from flags and environment variables, parsed and validated once at
+//! start-up into one typed [`Config`]. Nothing else in Accord reads the environment.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// `accord`: the GraphQL backend of the shared revenue-team portal.
+#[derive(Debug, Parser)]
+#[command(name = "accord", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: Settings,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (the default).
+    Serve(ServeArgs),
+    /// Apply, roll back or list database migrations.
+    Migrate {
+        #[arg(value_enum, default_value_t = MigrateAction::Up)]
+        action: MigrateAction,
+    },
+    /// Fill the database with data.
+    Seed {
+        /// Create the demo organization with a user of every team and role.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Print the GraphQL schema (SDL) to standard output.
+    Schema,
+    /// Manage organizations.
+    Org {
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
+    /// Print a signed JWT for a user, for development and operations.
+    Token {
+        /// The user's e-mail address.
+        #[arg(long)]
+        email: String,
+        /// The organization's slug; needed when the e-mail exists in several organizations.
+        #[arg(long)]
+        org: Option<String>,
+        /// How long the token is valid, such as `1h`, `30m` or `7d`.
+        #[arg(long, default_value = "1h", value_parser = parse_duration)]
+        ttl: Duration,
+    },
+}
+
+#[derive(Debug, Default, Args)]
+pub struct ServeArgs {
+    /// Do not create the demo organization on an empty database.
+    #[arg(long)]
+    pub no_demo: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum MigrateAction {
+    /// Apply every pending migration.
+    Up,
+    /// Roll back the last applied migration.
+    Down,
+    /// List migrations and whether they are applied.
+    Status,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Create an organization and its first admin; prints the organization's id.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        admin_email: String,
+        /// The admin's password; without it the admin signs in with tokens only.
+        #[arg(long)]
+        admin_password: Option<String>,
+    },
+}
+
+/// Everything configurable, from flags or the environment variable named beside each.
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Database URL: `sqlite://FILE?mode=rwc` (embedded) or `postgres://…`.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://accord.db?mode=rwc", global = true)]
+    pub database_url: String,
+    /// Address the HTTP server listens on.
+    #[arg(long, env = "ACCORD_BIND", default_value = "127.0.0.1:8000", global = true)]
+    pub bind: SocketAddr,
+    /// HS256 signing secret (at least 32 bytes). Generated and stored next to the
+    /// embedded database when absent; required with PostgreSQL.
+    #[arg(long, env = "ACCORD_JWT_SECRET", hide_env_values = true, global = true)]
+    pub jwt_secret: Option<String>,
+    /// The previous HS256 secret, still accepted while tokens signed with it expire.
+    #[arg(long, env = "ACCORD_JWT_PREVIOUS_SECRET", hide_env_values = true, global = true)]
+    pub jwt_previous_secret: Option<String>,
+    /// `iss` claim that tokens must carry.
+    #[arg(long, env = "ACCORD_JWT_ISSUER", default_value = "accord", global = true)]
+    pub jwt_issuer: String,
+    /// `aud` claim that tokens must carry.
+    #[arg(long, env = "ACCORD_JWT_AUDIENCE", default_value = "accord", global = true)]
+    pub jwt_audience: String,
+    /// PEM public key (or a path to one) of an external identity provider whose
+    /// RS256, ES256 or EdDSA tokens are accepted besides Accord's own.
+    #[arg(long, env = "ACCORD_JWT_PUBLIC_KEY", global = true)]
+    pub jwt_public_key: Option<String>,
+    /// Comma-separated browser origins allowed by CORS, or `*`. Empty: same origin only.
+    #[arg(long, env = "ACCORD_CORS_ORIGINS", default_value = "", global = true)]
+    pub cors_origins: String,
+    /// Serve schema introspection (and field suggestions in errors). Turn off in production.
+    #[arg(long, env = "ACCORD_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub introspection: bool,
+    /// Largest accepted request body in bytes; larger bodies get 413.
+    #[arg(long, env = "ACCORD_MAX_BODY_BYTES", default_value_t = 1024 * 1024, global = true)]
+    pub max_body_bytes: usize,
+    /// Time limit of one request in seconds.
+    #[arg(long, env = "ACCORD_REQUEST_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub request_timeout_secs: u64,
+    /// Deepest allowed query nesting.
+    #[arg(long, env = "ACCORD_MAX_QUERY_DEPTH", default_value_t = 12, global = true)]
+    pub max_query_depth: usize,
+    /// Largest allowed query complexity (one point per field).
+    #[arg(long, env = "ACCORD_MAX_QUERY_COMPLEXITY", default_value_t = 2000, global = true)]
+    pub max_query_complexity: usize,
+    /// Sign-in attempts allowed per e-mail address per minute (and five times that per client address).
+    #[arg(long, env = "ACCORD_LOGIN_ATTEMPTS_PER_MINUTE", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub login_attempts_per_minute: u32,
+    /// Lifetime of tokens issued by `login`, such as `12h`.
+    #[arg(long, env = "ACCORD_TOKEN_TTL", default_value = "12h", value_parser = parse_duration, global = true)]
+    pub token_ttl: Duration,
+    /// Database connection pool size.
+    #[arg(long, env = "ACCORD_DB_MAX_CONNECTIONS", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub db_max_connections: u32,
+}
+
+/// A configuration problem: which variable, and what is wrong with it.
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}: {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+fn parse_duration(value: &str) -> Result<Duration, String> {
+    humantime::parse_duration(value).map_err(|e| e.to_string())
+}
+
+/// Validated configuration of the server.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub bind: SocketAddr,
+    pub jwt: JwtConfig,
+    pub cors_origins: CorsOrigins,
+    pub introspection: bool,
+    pub max_body_bytes: usize,
+    pub request_timeout: Duration,
+    pub max_query_depth: usize,
+    pub max_query_complexity: usize,
+    pub login_attempts_per_minute: u32,
+    pub token_ttl: Duration,
+    pub db_max_connections: u32,
+}
+
+#[derive(Clone)]
+pub struct JwtConfig {
+    pub secret: Vec<u8>,
+    pub previous_secret: Option<Vec<u8>>,
+    pub issuer: String,
+    pub audience: String,
+    pub public_key_pem: Option<String>,
+}
+
+impl std::fmt::Debug for JwtConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtConfig")
+            .field("secret", &"[redacted]")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("public_key", &self.public_key_pem.is_some())
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorsOrigins {
+    None,
+    Any,
+    List(Vec<String>),
+}
+
+const MIN_SECRET_BYTES: usize = 32;
+
+impl Settings {
+    /// Validate the settings into a [`Config`]. A missing HS256 secret is generated and
+    /// stored next to an embedded SQLite database, so a newcomer needs no set-up.
+    pub fn into_config(self) -> Result<Config, ConfigError> {
+        let database_url = self.database_url.trim().to_owned();
+        let is_sqlite = database_url.starts_with("sqlite:");
+        if !is_sqlite && !database_url.starts_with("postgres://") && !database_url.starts_with("postgresql://") {
+            return Err(ConfigError {
+                variable: "DATABASE_URL",
+                problem: "must start with sqlite: or postgres://".into(),
+            });
+        }
+        let secret = match self.jwt_secret.filter(|s| !s.is_empty()) {
+            Some(secret) => check_secret("ACCORD_JWT_SECRET", secret)?,
+            None if is_sqlite => embedded_secret(&database_url)?,
+            None => {
+                return Err(ConfigError {
+                    variable: "ACCORD_JWT_SECRET",
+                    problem: "required with PostgreSQL (at least 32 bytes)".into(),
+                });
+            }
+        };
+        let previous_secret = self
+            .jwt_previous_secret
+            .filter(|s| !s.is_empty())
+            .map(|s| check_secret("ACCORD_JWT_PREVIOUS_SECRET", s))
+            .transpose()?;
+        let public_key_pem = self.jwt_public_key.filter(|s| !s.trim().is_empty()).map(read_public_key).transpose()?;
+        let cors_origins = parse_cors(&self.cors_origins)?;
+        for (variable, value) in [
+            ("ACCORD_MAX_BODY_BYTES", self.max_body_bytes),
+            ("ACCORD_MAX_QUERY_DEPTH", self.max_query_depth),
+            ("ACCORD_MAX_QUERY_COMPLEXITY", self.max_query_complexity),
+        ] {
+            if value == 0 {
+                return Err(ConfigError { variable, problem: "must be greater than 0".into() });
+            }
+        }
+        if self.token_ttl.is_zero() {
+            return Err(ConfigError { variable: "ACCORD_TOKEN_TTL", problem: "must be longer than 0s".into() });
+        }
+        Ok(Config {
+            database_url,
+            bind: self.bind,
+            jwt: JwtConfig {
+                secret,
+                previous_secret,
+                issuer: self.jwt_issuer,
+                audience: self.jwt_audience,
+                public_key_pem,
+            },
+            cors_origins,
+            introspection: self.introspection,
+            max_body_bytes: self.max_body_bytes,
+            request_timeout: Duration::from_secs(self.request_timeout_secs),
+            max_query_depth: self.max_query_depth,
+            max_query_complexity: self.max_query_complexity,
+            login_attempts_per_minute: self.login_attempts_per_minute,
+            token_ttl: self.token_ttl,
+            db_max_connections: self.db_max_connections,
+        })
+    }
+}
+
+fn check_secret(variable: &'static str, secret: String) -> Result<Vec<u8>, ConfigError> {
+    if secret.len() < MIN_SECRET_BYTES {
+        return Err(ConfigError { variable, problem: format!("must be at least {MIN_SECRET_BYTES} bytes long") });
+    }
+    Ok(secret.into_bytes())
+}
+
+/// The file beside an embedded database that keeps its generated JWT secret.
+pub fn sqlite_secret_path(database_url: &str) -> Option<PathBuf> {
+    let path = database_url.strip_prefix("sqlite:")?.trim_start_matches("//");
+    let path = path.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return None;
+    }
+    Some(PathBuf::from(format!("{path}.jwt-secret")))
+}
+
+fn embedded_secret(database_url: &str) -> Result<Vec<u8>, ConfigError> {
+    let err = |problem: String| ConfigError { variable: "ACCORD_JWT_SECRET", problem };
+    let Some(path) = sqlite_secret_path(database_url) else {
+        // An in-memory database lives as long as the process; so may its secret.
+        return Ok(random_secret().into_bytes());
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(secret) => check_secret("ACCORD_JWT_SECRET", secret.trim().to_owned()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let secret = random_secret();
+            write_private(&path, &secret)
+                .map_err(|e| err(format!("cannot store a generated secret in {}: {e}", path.display())))?;
+            Ok(secret.into_bytes())
+        }
+        Err(e) => Err(err(format!("cannot read {}: {e}", path.display()))),
+    }
+}
+
+fn random_secret() -> String {
+    use rand::Rng;
+    let bytes: [u8; 32] = rand::rng().random();
+    hex::encode(bytes)
+}
+
+fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+fn read_public_key(value: String) -> Result<String, ConfigError> {
+    let pem = if value.contains("-----BEGIN") {
+        value
+    } else {
+        std::fs::read_to_string(value.trim()).map_err(|e| ConfigError {
+            variable: "ACCORD_JWT_PUBLIC_KEY",
+            problem: format!("neither a PEM key nor a readable file: {e}"),
+        })?
+    };
+    crate::auth::jwt::ExternalKey::from_pem(&pem)
+        .map_err(|problem| ConfigError { variable: "ACCORD_JWT_PUBLIC_KEY", problem })?;
+    Ok(pem)
+}
+
+fn parse_cors(value: &str) -> Result<CorsOrigins, ConfigError> {
+    let origins: Vec<String> =
+        value.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| s.trim_end_matches('/').to_owned()).collect();
+    if origins.is_empty() {
+        return Ok(CorsOrigins::None);
+    }
+    if origins.iter().any(|o| o == "*") {
+        return Ok(CorsOrigins::Any);
+    }
+    for origin in &origins {
+        let valid = (origin.starts_with("http://") || origin.starts_with("https://"))
+            && axum::http::HeaderValue::from_str(origin).is_ok();
+        if !valid {
+            return Err(ConfigError {
+                variable: "ACCORD_CORS_ORIGINS",
+                problem: format!("{origin:?} is not an http(s) origin"),
+            });
+        }
+    }
+    Ok(CorsOrigins::List(origins))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(args: &[&str]) -> Settings {
+        let mut argv = vec!["accord"];
+        argv.extend_from_slice(args);
+        Cli::try_parse_from(argv).expect("valid flags").settings
+    }
+
+    #[test]
+    fn postgres_requires_a_jwt_secret() {
+        let err = settings(&["--database-url", "postgres://localhost/accord"]).into_config().unwrap_err();
+        assert_eq!(err.variable, "ACCORD_JWT_SECRET");
+    }
+
+    #[test]
+    fn a_short_secret_is_rejected() {
+        let err = settings(&["--database-url", "sqlite::memory:", "--jwt-secret", "short"]).into_config().unwrap_err();
+        assert_eq!(err.variable, "ACCORD_JWT_SECRET");
+    }
+
+    #[test]
+    fn cors_origins_are_parsed() {
+        assert_eq!(parse_cors("").unwrap(), CorsOrigins::None);
+        assert_eq!(parse_cors("*").unwrap(), CorsOrigins::Any);
+        assert_eq!(
+            parse_cors("https://a.example, http://b.example/").unwrap(),
+            CorsOrigins::List(vec!["https://a.example".into(), "http://b.example".into()])
+        );
+        assert_eq!(parse_cors("ftp://x").unwrap_err().variable, "ACCORD_CORS_ORIGINS");
+    }
+
+    #[test]
+    fn the_secret_file_sits_beside_the_database() {
+        assert_eq!(
+            sqlite_secret_path("sqlite://data/accord.db?mode=rwc"),
+            Some(PathBuf::from("data/accord.db.jwt-secret"))
+        );
+        assert_eq!(sqlite_secret_path("sqlite::memory:"), None);
+    }
+}

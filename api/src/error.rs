@@ -1,0 +1,155 @@
+//! One error type for the whole API. Every variant maps to one `extensions.code`;
+//! internal causes are logged and never shown to a client.
+
+use async_graphql::{ErrorExtensions, ServerError};
+use sea_orm::{DbErr, SqlErr};
+
+/// The error of every domain function and resolver.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ApiError {
+    /// No credential, or one that is invalid, expired or revoked.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The caller is known but may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Absent, or belongs to another organization (never told apart).
+    #[error("{0}")]
+    NotFound(String),
+    /// The input is invalid; `field` names the input field at fault.
+    #[error("{message}")]
+    BadUserInput { message: String, field: Option<String> },
+    /// A stale `version`, a duplicate key or a state that no longer allows the change.
+    #[error("{0}")]
+    Conflict(String),
+    /// Too many attempts; try again later.
+    #[error("{0}")]
+    RateLimited(String),
+    /// Something failed on our side. The cause is logged, the client sees a generic message.
+    #[error("internal error")]
+    Internal,
+}
+
+pub type Result<T, E = ApiError> = std::result::Result<T, E>;
+
+impl ApiError {
+    pub fn bad_input(field: &str, message: impl Into<String>) -> Self {
+        Self::BadUserInput { message: message.into(), field: Some(field.to_owned()) }
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::NotFound(format!("{what} not found"))
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::Forbidden(message.into())
+    }
+
+    /// Log an unexpected failure and turn it into [`ApiError::Internal`].
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::Internal
+    }
+
+    /// The value of `extensions.code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated(_) => "UNAUTHENTICATED",
+            Self::Forbidden(_) => "FORBIDDEN",
+            Self::NotFound(_) => "NOT_FOUND",
+            Self::BadUserInput { .. } => "BAD_USER_INPUT",
+            Self::Conflict(_) => "CONFLICT",
+            Self::RateLimited(_) => "RATE_LIMITED",
+            Self::Internal => "INTERNAL",
+        }
+    }
+}
+
+impl From<DbErr> for ApiError {
+    fn from(err: DbErr) -> Self {
+        match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => {
+                Self::Conflict("a record with the same unique value already exists".into())
+            }
+            Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
+                Self::BadUserInput { message: "a referenced record does not exist".into(), field: None }
+            }
+            _ => Self::internal(err),
+        }
+    }
+}
+
+impl From<sea_orm::TransactionError<ApiError>> for ApiError {
+    fn from(err: sea_orm::TransactionError<ApiError>) -> Self {
+        match err {
+            sea_orm::TransactionError::Connection(db) => db.into(),
+            sea_orm::TransactionError::Transaction(api) => api,
+        }
+    }
+}
+
+impl ErrorExtensions for ApiError {
+    fn extend(&self) -> async_graphql::Error {
+        async_graphql::Error::new(self.to_string()).extend_with(|_, ext| {
+            ext.set("code", self.code());
+            if let Self::BadUserInput { field: Some(field), .. } = self {
+                ext.set("field", field.as_str());
+            }
+        })
+    }
+}
+
+/// Give every error of a response an `extensions.code`, and make sure no internal
+/// text (SQL, a library's message) reaches the client. Resolvers may use `?` on an
+/// [`ApiError`] or on any other error: the cause travels as the error's `source`.
+pub fn classify(mut error: ServerError) -> ServerError {
+    if let Some(api) = error.source::<ApiError>().cloned() {
+        error.message = api.to_string();
+        let ext = error.extensions.get_or_insert_with(Default::default);
+        ext.set("code", api.code());
+        if let ApiError::BadUserInput { field: Some(field), .. } = &api {
+            ext.set("field", field.as_str());
+        }
+        return error;
+    }
+    let has_code = error.extensions.as_ref().is_some_and(|ext| ext.get("code").is_some());
+    if has_code {
+        return error;
+    }
+    if let Some(db) = error.source::<DbErr>() {
+        tracing::error!(error = %db, "database error reached a resolver");
+        error.message = "internal error".into();
+    } else if error.source.is_some() {
+        tracing::error!(error = %error.message, "unclassified error reached a resolver");
+        error.message = "internal error".into();
+    } else {
+        // Errors async-graphql raises itself: parse, validation, limits, input coercion.
+        error.extensions.get_or_insert_with(Default::default).set("code", "BAD_USER_INPUT");
+        return error;
+    }
+    error.extensions.get_or_insert_with(Default::default).set("code", "INTERNAL");
+    error
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_errors_never_reach_the_client() {
+        let err: async_graphql::Error = DbErr::Custom("syntax error at or near \"SELECT\"".into()).into();
+        let server = classify(err.into_server_error(Default::default()));
+        assert_eq!(server.message, "internal error");
+        let code = server.extensions.unwrap().get("code").cloned();
+        assert_eq!(code, Some(async_graphql::Value::from("INTERNAL")));
+    }
+
+    #[test]
+    fn api_errors_carry_their_code_and_field() {
+        let err: async_graphql::Error = ApiError::bad_input("email", "is not an e-mail address").into();
+        let server = classify(err.into_server_error(Default::default()));
+        let ext = server.extensions.unwrap();
+        assert_eq!(ext.get("code").cloned(), Some("BAD_USER_INPUT".into()));
+        assert_eq!(ext.get("field").cloned(), Some("email".into()));
+    }
+}

@@ -1,0 +1,119 @@
+//! GraphQL types and resolvers of the audit log.
+
+use async_graphql::{Context, Enum, ID, InputObject, Json, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use super::audit::{self, AuditCriteria};
+use crate::connection;
+use crate::graphql::pagination::{PageArgs, encode_cursor};
+use crate::graphql::{actor, db, parse_id, selects};
+
+const LIST: &str = "auditLog";
+
+/// Who made a change.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditActorKind {
+    /// A signed-in user.
+    User,
+    /// An API key of a BI tool or integration partner.
+    ApiKey,
+    /// Accord itself: the command line, the demo seed or a background job.
+    System,
+}
+
+/// One change recorded in the audit log.
+#[derive(SimpleObject, Clone)]
+pub struct AuditEntry {
+    /// Id of the entry; entries are ordered by it, newest last.
+    pub id: ID,
+    /// What kind of caller made the change.
+    pub actor_kind: AuditActorKind,
+    /// Id of the user or API key that made the change; null for SYSTEM.
+    pub actor_id: Option<ID>,
+    /// Name of the user or API key at the time of the change.
+    pub actor_name: String,
+    /// What was done, as `<entity>.<verb>`, such as `user.create` or `apiKey.revoke`.
+    pub action: String,
+    /// Kind of record changed, such as `user`, `apiKey` or `organization`.
+    pub entity: String,
+    /// Id of the record changed.
+    pub entity_id: Option<ID>,
+    /// Field-by-field changes: `{ "field": { "from": old, "to": new } }`. Secrets never appear.
+    pub changes: Json<serde_json::Value>,
+    /// When the change was committed (UTC).
+    pub at: DateTime<Utc>,
+}
+
+impl From<entity::audit_log::Model> for AuditEntry {
+    fn from(m: entity::audit_log::Model) -> Self {
+        let actor_kind = match m.actor_kind.as_str() {
+            "USER" => AuditActorKind::User,
+            "API_KEY" => AuditActorKind::ApiKey,
+            _ => AuditActorKind::System,
+        };
+        Self {
+            id: m.id.into(),
+            actor_kind,
+            actor_id: m.actor_id.map(Into::into),
+            actor_name: m.actor_name,
+            action: m.action,
+            entity: m.entity,
+            entity_id: m.entity_id.map(Into::into),
+            changes: Json(m.changes),
+            at: m.at,
+        }
+    }
+}
+
+connection!(AuditEntryConnection, AuditEntryEdge, AuditEntry, "audit entries");
+
+/// Narrows the audit log. All given conditions must hold.
+#[derive(InputObject, Default)]
+pub struct AuditFilter {
+    /// Only changes to this kind of record, such as `user`.
+    pub entity: Option<String>,
+    /// Only changes to this record.
+    pub entity_id: Option<ID>,
+    /// Only changes made by this user or API key.
+    pub actor_id: Option<ID>,
+    /// Only this action, such as `user.deactivate`.
+    pub action: Option<String>,
+    /// Only changes at or after this time.
+    pub from: Option<DateTime<Utc>>,
+    /// Only changes before this time.
+    pub to: Option<DateTime<Utc>>,
+}
+
+#[derive(Default)]
+pub struct AuditQuery;
+
+#[Object]
+impl AuditQuery {
+    /// The organization's audit log, newest first. ADMINs and MANAGERs, or an API key
+    /// with `audit:read`.
+    async fn audit_log(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<AuditFilter>,
+        #[graphql(desc = "Return at most this many entries from the start (default 20, at most 100).")] first: Option<
+            i32,
+        >,
+        #[graphql(desc = "Return entries after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return at most this many entries from the end (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return entries before this cursor.")] before: Option<String>,
+    ) -> async_graphql::Result<AuditEntryConnection> {
+        let actor = actor(ctx)?;
+        let window = PageArgs::new(first, after, last, before).window(LIST)?;
+        let filter = filter.unwrap_or_default();
+        let query = AuditCriteria {
+            entity: filter.entity,
+            entity_id: filter.entity_id.as_ref().map(|id| parse_id("filter.entityId", id)).transpose()?,
+            actor_id: filter.actor_id.as_ref().map(|id| parse_id("filter.actorId", id)).transpose()?,
+            action: filter.action,
+            from: filter.from,
+            to: filter.to,
+        };
+        let page = audit::list(db(ctx), actor, &query, &window, selects(ctx, "totalCount")).await?;
+        Ok(AuditEntryConnection::from_page(page, |m| encode_cursor(LIST, &m.id), AuditEntry::from))
+    }
+}

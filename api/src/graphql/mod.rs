@@ -1,0 +1,158 @@
+//! The GraphQL layer: the schema root (merged from each domain's part), request
+//! context helpers, pagination, DataLoaders and the error-code extension.
+
+pub mod loaders;
+pub mod pagination;
+
+use std::sync::Arc;
+
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest};
+use async_graphql::{Context, EmptySubscription, ID, MergedObject, Response, Schema, SchemaBuilder};
+use sea_orm::DatabaseConnection;
+use uuid::Uuid;
+
+use crate::auth::Actor;
+use crate::auth::jwt::JwtKeys;
+use crate::auth::rate_limit::LoginLimiter;
+use crate::config::Config;
+use crate::error::{ApiError, Result};
+use crate::{auth, events, org};
+
+pub use loaders::Loaders;
+
+/// Every query of the API.
+#[derive(MergedObject, Default)]
+pub struct Query(org::graphql::OrgQuery, events::graphql::AuditQuery);
+
+/// Every mutation of the API.
+#[derive(MergedObject, Default)]
+pub struct Mutation(auth::graphql::AuthMutation, org::graphql::OrgMutation);
+
+pub type AccordSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// The schema's types and limits, without runtime data: what `accord schema` prints.
+pub fn schema_builder(config: Option<&Config>) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .extension(ErrorCodes)
+        .limit_recursive_depth(32)
+        .limit_directives(8);
+    if let Some(config) = config {
+        builder = builder.limit_depth(config.max_query_depth).limit_complexity(config.max_query_complexity);
+        if !config.introspection {
+            builder = builder.disable_introspection().disable_suggestions();
+        }
+    }
+    builder
+}
+
+/// The schema with its runtime data: database, keys, limiter and configuration.
+pub fn build_schema(
+    db: DatabaseConnection,
+    keys: Arc<JwtKeys>,
+    limiter: Arc<LoginLimiter>,
+    config: Arc<Config>,
+) -> AccordSchema {
+    schema_builder(Some(&config)).data(db).data(keys).data(limiter).data(config).finish()
+}
+
+/// The SDL of the public API, as checked in at `schema.graphql`.
+pub fn sdl() -> String {
+    schema_builder(None).finish().sdl()
+}
+
+/// The client's network address, when known (for sign-in rate limits).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddress(pub Option<std::net::IpAddr>);
+
+/// The authenticated caller, or UNAUTHENTICATED.
+pub fn actor<'a>(ctx: &Context<'a>) -> Result<&'a Actor> {
+    ctx.data_opt::<Actor>()
+        .ok_or_else(|| ApiError::Unauthenticated("sign in or send `Authorization: Bearer <token>`".into()))
+}
+
+pub fn db<'a>(ctx: &Context<'a>) -> &'a DatabaseConnection {
+    ctx.data_unchecked::<DatabaseConnection>()
+}
+
+/// This request's DataLoaders (present whenever a caller is).
+pub fn loaders<'a>(ctx: &Context<'a>) -> Result<&'a Loaders> {
+    ctx.data_opt::<Loaders>().ok_or_else(|| ApiError::internal("loaders missing from an authenticated request"))
+}
+
+/// Parse an `ID` argument; `field` names it in the error.
+pub fn parse_id(field: &str, id: &ID) -> Result<Uuid> {
+    Uuid::parse_str(id.as_str()).map_err(|_| ApiError::bad_input(field, "not a valid id"))
+}
+
+/// True when the current field's selection asks for `field` (such as `totalCount`).
+pub fn selects(ctx: &Context<'_>, field: &str) -> bool {
+    ctx.look_ahead().field(field).exists()
+}
+
+/// Gives every error an `extensions.code` and hides internal causes (see [`crate::error::classify`]).
+struct ErrorCodes;
+
+impl ExtensionFactory for ErrorCodes {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ErrorCodes)
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for ErrorCodes {
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let mut response = next.run(ctx).await;
+        response.errors = std::mem::take(&mut response.errors).into_iter().map(crate::error::classify).collect();
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::parser::parse_schema;
+    use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
+
+    /// Every type, field, input field and enum value of the public API has a description:
+    /// it is the documentation front-end and BI developers read in GraphiQL.
+    #[test]
+    fn every_part_of_the_schema_is_described() {
+        let document = parse_schema(super::sdl()).expect("the SDL parses");
+        let mut missing = Vec::new();
+        for definition in document.definitions {
+            let TypeSystemDefinition::Type(ty) = definition else { continue };
+            let ty = ty.node;
+            let name = ty.name.node.to_string();
+            if name.starts_with("__") {
+                continue;
+            }
+            if ty.description.is_none() && !matches!(ty.kind, TypeKind::Scalar) {
+                missing.push(name.clone());
+            }
+            match ty.kind {
+                TypeKind::Object(object) => {
+                    for field in object.fields {
+                        if field.node.description.is_none() {
+                            missing.push(format!("{name}.{}", field.node.name.node));
+                        }
+                    }
+                }
+                TypeKind::InputObject(input) => {
+                    for field in input.fields {
+                        if field.node.description.is_none() {
+                            missing.push(format!("{name}.{}", field.node.name.node));
+                        }
+                    }
+                }
+                TypeKind::Enum(enumeration) => {
+                    for value in enumeration.values {
+                        if value.node.description.is_none() {
+                            missing.push(format!("{name}.{}", value.node.value.node));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        assert!(missing.is_empty(), "undescribed: {missing:#?}");
+    }
+}

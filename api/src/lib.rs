@@ -1,0 +1,89 @@
+//! Accord's library: configuration, authentication, the GraphQL schema, the domain
+//! modules and the HTTP router. The `accord` binary only parses flags and calls
+//! [`cli::run`].
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod events;
+pub mod graphql;
+pub mod http;
+pub mod org;
+pub mod seed;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+pub use graphql::{build_schema, sdl};
+pub use http::{AppState, router};
+
+use auth::jwt::JwtKeys;
+use auth::rate_limit::LoginLimiter;
+use config::Config;
+
+/// Connect to the database, apply pending migrations and build the shared state.
+pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
+    let db = db::connect(&config.database_url, config.db_max_connections).await?;
+    db::migrate(&db).await?;
+    state(db, config)
+}
+
+/// Build the shared state around an open, migrated connection.
+pub fn state(db: sea_orm::DatabaseConnection, config: Config) -> anyhow::Result<AppState> {
+    let config = Arc::new(config);
+    let keys = Arc::new(JwtKeys::new(&config.jwt)?);
+    let limiter = Arc::new(LoginLimiter::new(config.login_attempts_per_minute));
+    let schema = build_schema(db.clone(), keys.clone(), limiter.clone(), config.clone());
+    spawn_limiter_cleanup(limiter);
+    Ok(AppState { db, schema, keys, config })
+}
+
+fn spawn_limiter_cleanup(limiter: Arc<LoginLimiter>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            limiter.forget_idle();
+        }
+    });
+}
+
+/// Serve HTTP on `listener` until `shutdown` completes, then finish in-flight requests.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    Ok(())
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,527 @@
+//! GraphQL types and resolvers of organizations, users, API keys and the caller.
+
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use super::api_keys::{self, NewApiKey};
+use super::users::{self, NewUser, UserCriteria, UserPatch};
+use super::{OrgPatch, OrgSettings};
+use crate::auth::permissions::Scope;
+use crate::auth::{Actor, ActorKind};
+use crate::connection;
+use crate::graphql::pagination::{PageArgs, encode_cursor};
+use crate::graphql::{actor, db, loaders, parse_id, selects};
+
+/// The team a person works in.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::Team")]
+pub enum Team {
+    /// Marketing: generates and nurtures leads, owns messaging and content.
+    Marketing,
+    /// Sales: accepts handed-over leads and works opportunities.
+    Sales,
+    /// Customer service and success.
+    Service,
+    /// Revenue operations: runs the systems, data and processes of the other teams.
+    Revops,
+    /// Leadership: executives who set shared goals.
+    Leadership,
+}
+
+/// What a person may do in the organization.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::Role")]
+pub enum Role {
+    /// Everything, including users, API keys and organization settings.
+    Admin,
+    /// A member who may also approve agreed documents for their team.
+    Manager,
+    /// Reads everything and works the shared records.
+    Member,
+    /// Reads everything, changes nothing.
+    Viewer,
+}
+
+/// A person of the organization.
+#[derive(SimpleObject, Clone)]
+pub struct User {
+    /// Stable id of the user.
+    pub id: ID,
+    /// E-mail address, lower-cased; unique within the organization.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// The team the user works in.
+    pub team: Team,
+    /// What the user may do.
+    pub role: Role,
+    /// False once an ADMIN deactivated the user: they can no longer sign in.
+    pub active: bool,
+    /// Optimistic-lock version; pass it as `expectedVersion` when updating.
+    pub version: i32,
+    /// When the user was created (UTC).
+    pub created_at: DateTime<Utc>,
+    /// When the user last changed (UTC).
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<entity::user::Model> for User {
+    fn from(m: entity::user::Model) -> Self {
+        Self {
+            id: m.id.into(),
+            email: m.email,
+            name: m.name,
+            team: m.team.into(),
+            role: m.role.into(),
+            active: m.active,
+            version: m.version,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+/// Organization-wide defaults.
+#[derive(SimpleObject, InputObject, Clone, Debug)]
+#[graphql(input_name = "OrganizationSettingsInput")]
+pub struct OrganizationSettings {
+    /// Hours sales has to answer a handover when no SLA is agreed (1–720; default 24).
+    pub handover_response_hours: u32,
+    /// Distinct endorsers that make a piece of feedback actionable (default 3).
+    pub feedback_actionable_endorsers: u32,
+    /// Distinct customer accounts that make a piece of feedback actionable (default 2).
+    pub feedback_actionable_accounts: u32,
+    /// When true, agreed documents also need a SERVICE manager's approval.
+    pub approval_requires_service: bool,
+}
+
+impl From<OrgSettings> for OrganizationSettings {
+    fn from(s: OrgSettings) -> Self {
+        Self {
+            handover_response_hours: s.handover_response_hours,
+            feedback_actionable_endorsers: s.feedback_actionable_endorsers,
+            feedback_actionable_accounts: s.feedback_actionable_accounts,
+            approval_requires_service: s.approval_requires_service,
+        }
+    }
+}
+
+impl From<OrganizationSettings> for OrgSettings {
+    fn from(s: OrganizationSettings) -> Self {
+        Self {
+            handover_response_hours: s.handover_response_hours,
+            feedback_actionable_endorsers: s.feedback_actionable_endorsers,
+            feedback_actionable_accounts: s.feedback_actionable_accounts,
+            approval_requires_service: s.approval_requires_service,
+        }
+    }
+}
+
+/// The tenant: one company's revenue teams.
+#[derive(SimpleObject, Clone)]
+pub struct Organization {
+    /// Stable id of the organization.
+    pub id: ID,
+    /// Display name.
+    pub name: String,
+    /// URL-safe short name, used to sign in.
+    pub slug: String,
+    /// Organization-wide defaults.
+    pub settings: OrganizationSettings,
+    /// Optimistic-lock version; pass it as `expectedVersion` when updating.
+    pub version: i32,
+    /// When the organization was created (UTC).
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<entity::organization::Model> for Organization {
+    fn from(m: entity::organization::Model) -> Self {
+        Self {
+            id: m.id.into(),
+            name: m.name,
+            slug: m.slug,
+            settings: OrgSettings::from_stored(&m.settings).into(),
+            version: m.version,
+            created_at: m.created_at,
+        }
+    }
+}
+
+/// Whether an API key works.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiKeyStatus {
+    /// The key works.
+    Active,
+    /// An ADMIN revoked the key.
+    Revoked,
+    /// The key's expiry time has passed.
+    Expired,
+}
+
+/// A credential of a BI tool or integration partner. The secret is never shown after creation.
+#[derive(SimpleObject, Clone)]
+#[graphql(complex)]
+pub struct ApiKey {
+    /// Stable id of the key.
+    pub id: ID,
+    /// What the key is for, such as "Looker dashboards".
+    pub name: String,
+    /// Public start of the key (`acc_<prefix>_…`), to recognise it in logs.
+    pub prefix: String,
+    /// What the key may do.
+    pub scopes: Vec<Scope>,
+    /// Whether the key works now.
+    pub status: ApiKeyStatus,
+    /// When the key was last used (to the minute); null if never.
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// When the key stops working; null if never.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When the key was revoked; null if it was not.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// When the key was created (UTC).
+    pub created_at: DateTime<Utc>,
+    #[graphql(skip)]
+    pub created_by_id: Option<uuid::Uuid>,
+}
+
+#[ComplexObject]
+impl ApiKey {
+    /// The ADMIN who created the key; null if that user is gone.
+    async fn created_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        let Some(id) = self.created_by_id else { return Ok(None) };
+        Ok(loaders(ctx)?.users.load_one(id).await?.map(User::from))
+    }
+}
+
+impl From<entity::api_key::Model> for ApiKey {
+    fn from(m: entity::api_key::Model) -> Self {
+        let status = if m.revoked_at.is_some() {
+            ApiKeyStatus::Revoked
+        } else if m.expires_at.is_some_and(|at| at <= Utc::now()) {
+            ApiKeyStatus::Expired
+        } else {
+            ApiKeyStatus::Active
+        };
+        Self {
+            id: m.id.into(),
+            name: m.name,
+            prefix: m.prefix,
+            scopes: Scope::parse_stored(&m.scopes),
+            status,
+            last_used_at: m.last_used_at,
+            expires_at: m.expires_at,
+            revoked_at: m.revoked_at,
+            created_at: m.created_at,
+            created_by_id: m.created_by,
+        }
+    }
+}
+
+/// What kind of credential the caller used.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ViewerKind {
+    /// A person, with a JWT.
+    User,
+    /// A BI tool or integration partner, with an API key.
+    ApiKey,
+}
+
+pub struct Viewer(Actor);
+
+/// The caller of this request: a person signed in with a JWT, or an API key.
+#[Object]
+impl Viewer {
+    /// Whether the caller is a person or an API key.
+    async fn kind(&self) -> ViewerKind {
+        match self.0.kind {
+            ActorKind::ApiKey { .. } => ViewerKind::ApiKey,
+            _ => ViewerKind::User,
+        }
+    }
+
+    /// The user's or API key's name.
+    async fn name(&self) -> &str {
+        self.0.name()
+    }
+
+    /// The user's team; null for an API key.
+    async fn team(&self) -> Option<Team> {
+        self.0.team().map(Into::into)
+    }
+
+    /// The user's role; null for an API key.
+    async fn role(&self) -> Option<Role> {
+        self.0.role().map(Into::into)
+    }
+
+    /// What an API key may do; empty for users, whose role decides.
+    async fn scopes(&self) -> Vec<Scope> {
+        match &self.0.kind {
+            ActorKind::ApiKey { scopes, .. } => scopes.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The signed-in user; null for an API key.
+    async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        let Some(id) = self.0.user_id() else { return Ok(None) };
+        Ok(loaders(ctx)?.users.load_one(id).await?.map(User::from))
+    }
+
+    /// The organization the credential belongs to.
+    async fn organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Organization> {
+        let system = Actor::system(self.0.org_id);
+        Ok(super::get(db(ctx), &system).await?.into())
+    }
+}
+
+connection!(UserConnection, UserEdge, User, "users");
+
+const USERS: &str = "users";
+
+/// Narrows the users list. All given conditions must hold.
+#[derive(InputObject, Default)]
+pub struct UserFilter {
+    /// Only users of these teams.
+    pub teams: Option<Vec<Team>>,
+    /// Only users with these roles.
+    pub roles: Option<Vec<Role>>,
+    /// Only active (true) or deactivated (false) users.
+    pub active: Option<bool>,
+    /// Case-insensitive part of the name or e-mail address.
+    pub search: Option<String>,
+}
+
+#[derive(Default)]
+pub struct OrgQuery;
+
+#[Object]
+impl OrgQuery {
+    /// The caller: a user or an API key, with organization, team and role.
+    async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Viewer> {
+        Ok(Viewer(actor(ctx)?.clone()))
+    }
+
+    /// The caller's organization.
+    async fn organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Organization> {
+        Ok(super::get(db(ctx), actor(ctx)?).await?.into())
+    }
+
+    /// People of the organization, oldest first. API keys need `org:read`.
+    async fn users(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<UserFilter>,
+        #[graphql(desc = "Return at most this many users from the start (default 20, at most 100).")] first: Option<
+            i32,
+        >,
+        #[graphql(desc = "Return users after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return at most this many users from the end (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return users before this cursor.")] before: Option<String>,
+    ) -> async_graphql::Result<UserConnection> {
+        let actor = actor(ctx)?;
+        let window = PageArgs::new(first, after, last, before).window(USERS)?;
+        let filter = filter.unwrap_or_default();
+        let criteria = UserCriteria {
+            teams: filter.teams.unwrap_or_default().into_iter().map(Into::into).collect(),
+            roles: filter.roles.unwrap_or_default().into_iter().map(Into::into).collect(),
+            active: filter.active,
+            search: filter.search,
+        };
+        let page = users::list(db(ctx), actor, &criteria, &window, selects(ctx, "totalCount")).await?;
+        Ok(UserConnection::from_page(page, |u| encode_cursor(USERS, &u.id), User::from))
+    }
+
+    /// One user; null with NOT_FOUND when absent or of another organization.
+    async fn user(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<User>> {
+        let id = parse_id("id", &id)?;
+        Ok(Some(users::get(db(ctx), actor(ctx)?, id).await?.into()))
+    }
+
+    /// Every API key of the organization, newest first, revoked ones included. ADMINs only.
+    async fn api_keys(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ApiKey>> {
+        Ok(api_keys::list(db(ctx), actor(ctx)?).await?.into_iter().map(ApiKey::from).collect())
+    }
+}
+
+/// A person to add to the organization.
+#[derive(InputObject)]
+pub struct CreateUserInput {
+    /// E-mail address; unique within the organization.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// The team the person works in.
+    pub team: Team,
+    /// What the person may do.
+    pub role: Role,
+    /// Initial password (at least 10 characters); without it the user signs in with tokens only.
+    pub password: Option<String>,
+}
+
+/// Changes to a user; omitted fields stay as they are.
+#[derive(InputObject)]
+pub struct UpdateUserInput {
+    /// The user to change.
+    pub id: ID,
+    /// The `version` you read; a different stored version is CONFLICT.
+    pub expected_version: Option<i32>,
+    /// New display name.
+    pub name: Option<String>,
+    /// New team.
+    pub team: Option<Team>,
+    /// New role. Demoting or deactivating the last active ADMIN is CONFLICT.
+    pub role: Option<Role>,
+    /// A new password (at least 10 characters).
+    pub password: Option<String>,
+}
+
+/// Names one user.
+#[derive(InputObject)]
+pub struct UserIdInput {
+    /// The user's id.
+    pub id: ID,
+}
+
+/// The result of a user mutation.
+#[derive(SimpleObject)]
+pub struct UserPayload {
+    /// The user as stored after the change.
+    pub user: User,
+}
+
+/// A key to create for a BI tool or integration partner.
+#[derive(InputObject)]
+pub struct CreateApiKeyInput {
+    /// What the key is for, such as "Looker dashboards".
+    pub name: String,
+    /// What the key may do; at least one.
+    pub scopes: Vec<Scope>,
+    /// When the key stops working; null for never.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A new API key and its secret.
+#[derive(SimpleObject)]
+pub struct CreateApiKeyPayload {
+    /// The stored key.
+    pub api_key: ApiKey,
+    /// The full key to send as `Authorization: Bearer <secret>`. Shown only now: store it safely.
+    pub secret: String,
+}
+
+/// Names one API key.
+#[derive(InputObject)]
+pub struct RevokeApiKeyInput {
+    /// The key's id.
+    pub id: ID,
+}
+
+/// The result of revoking an API key.
+#[derive(SimpleObject)]
+pub struct ApiKeyPayload {
+    /// The key as stored after the change.
+    pub api_key: ApiKey,
+}
+
+/// Changes to the organization; omitted fields stay as they are.
+#[derive(InputObject)]
+pub struct UpdateOrganizationInput {
+    /// The `version` you read; a different stored version is CONFLICT.
+    pub expected_version: Option<i32>,
+    /// New display name.
+    pub name: Option<String>,
+    /// New settings (all of them).
+    pub settings: Option<OrganizationSettings>,
+}
+
+/// The result of changing the organization.
+#[derive(SimpleObject)]
+pub struct OrganizationPayload {
+    /// The organization as stored after the change.
+    pub organization: Organization,
+}
+
+#[derive(Default)]
+pub struct OrgMutation;
+
+#[Object]
+impl OrgMutation {
+    /// Add a person to the organization. ADMINs only.
+    async fn create_user(&self, ctx: &Context<'_>, input: CreateUserInput) -> async_graphql::Result<UserPayload> {
+        let new = NewUser {
+            email: input.email,
+            name: input.name,
+            team: input.team.into(),
+            role: input.role.into(),
+            password: input.password,
+        };
+        let user = users::create(db(ctx), actor(ctx)?, new).await?;
+        Ok(UserPayload { user: user.into() })
+    }
+
+    /// Change a person's name, team, role or password. ADMINs only; the organization keeps one active ADMIN.
+    async fn update_user(&self, ctx: &Context<'_>, input: UpdateUserInput) -> async_graphql::Result<UserPayload> {
+        let id = parse_id("id", &input.id)?;
+        let patch = UserPatch {
+            name: input.name,
+            team: input.team.map(Into::into),
+            role: input.role.map(Into::into),
+            password: input.password,
+            expected_version: input.expected_version,
+        };
+        let user = users::update(db(ctx), actor(ctx)?, id, patch).await?;
+        Ok(UserPayload { user: user.into() })
+    }
+
+    /// Switch a person off: they can no longer sign in and their tokens stop working. ADMINs only.
+    async fn deactivate_user(&self, ctx: &Context<'_>, input: UserIdInput) -> async_graphql::Result<UserPayload> {
+        let id = parse_id("id", &input.id)?;
+        let user = users::set_active(db(ctx), actor(ctx)?, id, false).await?;
+        Ok(UserPayload { user: user.into() })
+    }
+
+    /// Switch a deactivated person back on. ADMINs only.
+    async fn reactivate_user(&self, ctx: &Context<'_>, input: UserIdInput) -> async_graphql::Result<UserPayload> {
+        let id = parse_id("id", &input.id)?;
+        let user = users::set_active(db(ctx), actor(ctx)?, id, true).await?;
+        Ok(UserPayload { user: user.into() })
+    }
+
+    /// Create an API key; the payload's `secret` is shown only once. ADMINs only.
+    async fn create_api_key(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateApiKeyInput,
+    ) -> async_graphql::Result<CreateApiKeyPayload> {
+        let new = NewApiKey { name: input.name, scopes: input.scopes, expires_at: input.expires_at };
+        let (key, secret) = api_keys::create(db(ctx), actor(ctx)?, new).await?;
+        Ok(CreateApiKeyPayload { api_key: key.into(), secret })
+    }
+
+    /// Revoke an API key; it stops working at once. ADMINs only.
+    async fn revoke_api_key(
+        &self,
+        ctx: &Context<'_>,
+        input: RevokeApiKeyInput,
+    ) -> async_graphql::Result<ApiKeyPayload> {
+        let id = parse_id("id", &input.id)?;
+        let key = api_keys::revoke(db(ctx), actor(ctx)?, id).await?;
+        Ok(ApiKeyPayload { api_key: key.into() })
+    }
+
+    /// Rename the organization or change its settings. ADMINs only.
+    async fn update_organization(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateOrganizationInput,
+    ) -> async_graphql::Result<OrganizationPayload> {
+        let patch = OrgPatch {
+            name: input.name,
+            settings: input.settings.map(Into::into),
+            expected_version: input.expected_version,
+        };
+        let org = super::update(db(ctx), actor(ctx)?, patch).await?;
+        Ok(OrganizationPayload { organization: org.into() })
+    }
+}

@@ -1,0 +1,211 @@
+//! Organizations (the tenants), their users and API keys, and sign-in.
+
+pub mod api_keys;
+pub mod graphql;
+pub mod users;
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionSession, TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::auth::Actor;
+use crate::auth::permissions::{Scope, can_administer, can_read, require};
+use crate::error::{ApiError, Result};
+use crate::events::audit::{self, Changes};
+
+/// Organization-wide defaults, stored as JSON in `organizations.settings`. Missing
+/// keys take their defaults, so new settings never need a data migration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct OrgSettings {
+    /// Hours sales has to answer a handover when no SLA is agreed.
+    pub handover_response_hours: u32,
+    /// Distinct endorsers that make a piece of feedback actionable.
+    pub feedback_actionable_endorsers: u32,
+    /// Distinct customer accounts that make a piece of feedback actionable.
+    pub feedback_actionable_accounts: u32,
+    /// Agreed documents also need a SERVICE manager's approval.
+    pub approval_requires_service: bool,
+}
+
+impl Default for OrgSettings {
+    fn default() -> Self {
+        Self {
+            handover_response_hours: 24,
+            feedback_actionable_endorsers: 3,
+            feedback_actionable_accounts: 2,
+            approval_requires_service: false,
+        }
+    }
+}
+
+impl OrgSettings {
+    pub fn from_stored(value: &serde_json::Value) -> Self {
+        serde_json::from_value(value.clone()).unwrap_or_default()
+    }
+
+    fn validate(&self) -> Result<()> {
+        if !(1..=24 * 30).contains(&self.handover_response_hours) {
+            return Err(ApiError::bad_input("settings.handoverResponseHours", "must be between 1 and 720"));
+        }
+        if self.feedback_actionable_endorsers == 0 || self.feedback_actionable_endorsers > 1000 {
+            return Err(ApiError::bad_input("settings.feedbackActionableEndorsers", "must be between 1 and 1000"));
+        }
+        if self.feedback_actionable_accounts > 1000 {
+            return Err(ApiError::bad_input("settings.feedbackActionableAccounts", "must be at most 1000"));
+        }
+        Ok(())
+    }
+}
+
+/// Turn a name into a URL-safe slug: `Acme Revenue, Inc.` → `acme-revenue-inc`.
+pub fn slugify(name: &str) -> String {
+    let mut slug = String::new();
+    for c in name.trim().chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c);
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    slug.trim_end_matches('-').chars().take(48).collect()
+}
+
+/// The caller's organization.
+pub async fn get(db: &impl ConnectionTrait, actor: &Actor) -> Result<entity::organization::Model> {
+    require(can_read(actor, Scope::OrgRead) || actor.user_id().is_some(), "read the organization")?;
+    entity::organization::Entity::find_by_id(actor.org_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("organization"))
+}
+
+/// Find an organization by slug (sign-in, the command line).
+pub async fn find_by_slug(db: &impl ConnectionTrait, slug: &str) -> Result<Option<entity::organization::Model>> {
+    Ok(entity::organization::Entity::find()
+        .filter(entity::organization::Column::Slug.eq(slug.trim().to_lowercase()))
+        .one(db)
+        .await?)
+}
+
+/// Create an organization and its first ADMIN (in REVOPS) in one transaction.
+pub async fn bootstrap(
+    db: &impl TransactionTrait,
+    name: &str,
+    admin: users::NewUser,
+) -> Result<(entity::organization::Model, entity::user::Model)> {
+    let name = name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(ApiError::bad_input("name", "must be 1 to 200 characters"));
+    }
+    let slug = slugify(&name);
+    if slug.is_empty() {
+        return Err(ApiError::bad_input("name", "must contain a letter or digit"));
+    }
+    let txn = db.begin().await?;
+    if find_by_slug(&txn, &slug).await?.is_some() {
+        return Err(ApiError::Conflict(format!("an organization with the slug `{slug}` exists already")));
+    }
+    let now = Utc::now();
+    let org = entity::organization::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        name: Set(name.clone()),
+        slug: Set(slug.clone()),
+        settings: Set(serde_json::to_value(OrgSettings::default()).map_err(ApiError::internal)?),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    let system = Actor::system(org.id);
+    audit::record(
+        &txn,
+        &system,
+        "organization.create",
+        "organization",
+        Some(org.id),
+        Changes::new().created("name", &name).created("slug", &slug),
+    )
+    .await?;
+    let user = users::insert(&txn, &system, admin).await?;
+    txn.commit().await?;
+    Ok((org, user))
+}
+
+/// What `updateOrganization` may change.
+#[derive(Debug, Default)]
+pub struct OrgPatch {
+    pub name: Option<String>,
+    pub settings: Option<OrgSettings>,
+    pub expected_version: Option<i32>,
+}
+
+/// Rename the organization or change its settings. ADMINs only.
+#[tracing::instrument(skip(db, actor, patch), fields(org = %actor.org_id))]
+pub async fn update(db: &impl TransactionTrait, actor: &Actor, patch: OrgPatch) -> Result<entity::organization::Model> {
+    require(can_administer(actor), "change the organization")?;
+    let txn = db.begin().await?;
+    let current = entity::organization::Entity::find_by_id(actor.org_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| ApiError::not_found("organization"))?;
+    check_version(patch.expected_version, current.version)?;
+    let mut changes = Changes::new();
+    let mut model: entity::organization::ActiveModel = current.clone().into();
+    if let Some(name) = patch.name {
+        let name = name.trim().to_owned();
+        if name.is_empty() || name.chars().count() > 200 {
+            return Err(ApiError::bad_input("name", "must be 1 to 200 characters"));
+        }
+        changes = changes.field("name", Some(&current.name), Some(&name));
+        model.name = Set(name);
+    }
+    if let Some(settings) = patch.settings {
+        settings.validate()?;
+        let old = OrgSettings::from_stored(&current.settings);
+        changes = changes.field("settings", Some(&old), Some(&settings));
+        model.settings = Set(serde_json::to_value(settings).map_err(ApiError::internal)?);
+    }
+    if changes.is_empty() {
+        return Ok(current);
+    }
+    model.version = Set(current.version + 1);
+    model.updated_at = Set(Utc::now());
+    let result = entity::organization::Entity::update_many()
+        .set(model)
+        .filter(entity::organization::Column::Id.eq(current.id))
+        .filter(entity::organization::Column::Version.eq(current.version))
+        .exec(&txn)
+        .await?;
+    ensure_updated(&result)?;
+    audit::record(&txn, actor, "organization.update", "organization", Some(current.id), changes).await?;
+    let updated = entity::organization::Entity::find_by_id(current.id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| ApiError::not_found("organization"))?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// CONFLICT when the client's `expectedVersion` is not the stored one.
+pub fn check_version(expected: Option<i32>, stored: i32) -> Result<()> {
+    match expected {
+        Some(expected) if expected != stored => Err(ApiError::Conflict(format!(
+            "the record was changed by someone else (version {stored}, you had {expected}); reload and try again"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// An optimistic-lock update (`… WHERE version = <read version>`) that touched no
+/// row lost a race with a concurrent writer: CONFLICT.
+pub fn ensure_updated(result: &sea_orm::UpdateResult) -> Result<()> {
+    if result.rows_affected == 0 {
+        return Err(ApiError::Conflict("the record was changed by someone else; reload and try again".into()));
+    }
+    Ok(())
+}

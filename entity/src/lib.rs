@@ -1,0 +1,11 @@
+//! sea-orm entity models of Accord: one module per table, plain data, no business
+//! logic and no GraphQL. The `api` crate maps these into its GraphQL types so that a
+//! column such as `users.password_hash` can never reach the public schema.
+
+pub mod api_key;
+pub mod audit_log;
+pub mod enums;
+pub mod organization;
+pub mod user;
+
+pub use enums::{Role, Team};

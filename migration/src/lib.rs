@@ -1,0 +1,23 @@
+//! Append-only migrations of Accord, portable across SQLite and PostgreSQL.
+//! A migration that has landed on `main` is never edited: add a new one instead.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_create_organizations;
+mod m20261123_000002_create_users;
+mod m20261123_000003_create_api_keys;
+mod m20261123_000004_create_audit_log;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261123_000001_create_organizations::Migration),
+            Box::new(m20261123_000002_create_users::Migration),
+            Box::new(m20261123_000003_create_api_keys::Migration),
+            Box::new(m20261123_000004_create_audit_log::Migration),
+        ]
+    }
+}
