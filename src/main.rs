@@ -17,9 +17,7 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            // One line naming the flag or variable and the problem.
-            let rendered = e.to_string();
-            eprintln!("{}", rendered.lines().next().unwrap_or("error: invalid arguments"));
+            eprintln!("{}", api::cli::one_line_error(&e));
             return ExitCode::from(2);
         }
     };

@@ -139,3 +139,22 @@ pub fn init_tracing() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
+
+/// A flag-parsing error as one line that names the environment variable behind the
+/// flag, such as `error: ACCORD_BIND (--bind): invalid value 'x': invalid socket address syntax`.
+pub fn one_line_error(error: &clap::Error) -> String {
+    use clap::CommandFactory;
+    use clap::error::{ContextKind, ContextValue};
+    let line = error.to_string().lines().next().unwrap_or("error: invalid arguments").to_owned();
+    let Some(ContextValue::String(flag)) = error.get(ContextKind::InvalidArg) else { return line };
+    let command = crate::config::Cli::command();
+    let env = command.get_arguments().find_map(|arg| {
+        let long = arg.get_long()?;
+        let matches = flag == &format!("--{long}") || flag.starts_with(&format!("--{long} "));
+        matches.then(|| arg.get_env().map(|env| env.to_string_lossy().into_owned())).flatten()
+    });
+    match env {
+        Some(env) => line.replacen(&format!("'{flag}'"), &format!("{env} (--{})", flag.trim_start_matches("--").split(' ').next().unwrap_or_default()), 1),
+        None => line,
+    }
+}

@@ -34,7 +34,7 @@ pub type AccordSchema = Schema<Query, Mutation, EmptySubscription>;
 pub fn schema_builder(config: Option<&Config>) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .extension(ErrorCodes)
-        .limit_recursive_depth(32)
+        .limit_recursive_depth(64)
         .limit_directives(8);
     if let Some(config) = config {
         builder = builder.limit_depth(config.max_query_depth).limit_complexity(config.max_query_complexity);

@@ -1,0 +1,322 @@
+//! Shared test harness: `spawn_app()` starts the real server on a random port against
+//! a fresh database — a new SQLite file, or, when `ACCORD_TEST_DATABASE_URL` names a
+//! PostgreSQL server, a new database cloned from a migrated template — and speaks
+//! HTTP to it like a client. Builders create organizations, users and tokens.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use api::auth::Actor;
+use api::auth::jwt::JwtKeys;
+use api::config::{Config, CorsOrigins, JwtConfig};
+use api::org::users::NewUser;
+use entity::{Role, Team};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait, Statement};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+pub const JWT_SECRET: &str = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// The database server for PostgreSQL runs, if any.
+fn postgres_url() -> Option<String> {
+    std::env::var("ACCORD_TEST_DATABASE_URL").ok().filter(|url| !url.trim().is_empty())
+}
+
+/// Configuration for a test server; tests tweak it before spawning.
+pub fn test_config(database_url: String) -> Config {
+    Config {
+        database_url,
+        bind: "127.0.0.1:0".parse().unwrap(),
+        jwt: JwtConfig {
+            secret: JWT_SECRET.as_bytes().to_vec(),
+            previous_secret: None,
+            issuer: "accord".into(),
+            audience: "accord".into(),
+            public_key_pem: None,
+        },
+        cors_origins: CorsOrigins::None,
+        introspection: true,
+        max_body_bytes: 1024 * 1024,
+        request_timeout: Duration::from_secs(10),
+        max_query_depth: 12,
+        max_query_complexity: 2000,
+        login_attempts_per_minute: 5,
+        token_ttl: Duration::from_secs(3600),
+        db_max_connections: 5,
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub db: DatabaseConnection,
+    pub keys: Arc<JwtKeys>,
+    pub client: reqwest::Client,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    _database: TestDatabase,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
+    let database = TestDatabase::create().await;
+    let mut config = test_config(database.url.clone());
+    customize(&mut config);
+    let db = api::db::connect(&config.database_url, config.db_max_connections).await.expect("connect to the test database");
+    api::db::migrate(&db).await.expect("migrate the test database");
+    let state = api::state(db.clone(), config).expect("build the app state");
+    let keys = state.keys.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a random port");
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(api::serve(listener, state, async move {
+        let _ = rx.await;
+    }));
+    TestApp { address, db, keys, client: reqwest::Client::new(), shutdown: Some(tx), _database: database }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl TestApp {
+    pub fn graphql_url(&self) -> String {
+        format!("{}/graphql", self.address)
+    }
+
+    /// POST a GraphQL request and return the JSON body (asserting an HTTP 200).
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let response = self.post(token, &json!({ "query": query, "variables": variables })).await;
+        let status = response.status();
+        let body: Value = response.json().await.expect("a JSON body");
+        assert_eq!(status, 200, "unexpected status, body: {body}");
+        body
+    }
+
+    pub async fn post(&self, token: Option<&str>, body: &Value) -> reqwest::Response {
+        let mut request = self.client.post(self.graphql_url()).json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("the server answers")
+    }
+
+    /// Create an organization with an ADMIN (password [`PASSWORD`]) and return it.
+    pub async fn create_org(&self, name: &str) -> TestOrg {
+        let admin = NewUser {
+            email: format!("admin@{}.test", api::org::slugify(name)),
+            name: format!("{name} Admin"),
+            team: Team::Revops,
+            role: Role::Admin,
+            password: Some(PASSWORD.into()),
+        };
+        let (org, admin) = api::org::bootstrap(&self.db, name, admin).await.expect("bootstrap an organization");
+        let admin = self.user_of(admin);
+        TestOrg { id: org.id, slug: org.slug, admin }
+    }
+
+    /// Add a user to an organization (no password) and return it with a token.
+    pub async fn create_user(&self, org: &TestOrg, team: Team, role: Role) -> TestUser {
+        let new = NewUser {
+            email: format!("{}.{}@{}.test", format!("{team:?}").to_lowercase(), Uuid::now_v7().simple(), org.slug),
+            name: format!("{team:?} {role:?}"),
+            team,
+            role,
+            password: None,
+        };
+        let user = api::org::users::create(&self.db, &Actor::system(org.id), new).await.expect("create a user");
+        self.user_of(user)
+    }
+
+    fn user_of(&self, model: entity::user::Model) -> TestUser {
+        let (token, _) = self.keys.issue(model.id, model.org_id, model.role, Duration::from_secs(3600)).unwrap();
+        TestUser { id: model.id, email: model.email, token }
+    }
+
+    /// Rows in a table, to check that a refused change wrote nothing.
+    pub async fn count_audit_rows(&self, org: &TestOrg) -> u64 {
+        use sea_orm::{ColumnTrait, QueryFilter};
+        entity::audit_log::Entity::find()
+            .filter(entity::audit_log::Column::OrgId.eq(org.id))
+            .count(&self.db)
+            .await
+            .unwrap()
+    }
+}
+
+pub struct TestOrg {
+    pub id: Uuid,
+    pub slug: String,
+    pub admin: TestUser,
+}
+
+pub struct TestUser {
+    pub id: Uuid,
+    pub email: String,
+    pub token: String,
+}
+
+/// `extensions.code` of the first error, if any.
+pub fn error_code(body: &Value) -> Option<&str> {
+    body["errors"][0]["extensions"]["code"].as_str()
+}
+
+/// Assert the body carries an error with `code`; returns the error message.
+#[track_caller]
+pub fn assert_error(body: &Value, code: &str) -> String {
+    assert_eq!(error_code(body), Some(code), "expected {code}, body: {body}");
+    body["errors"][0]["message"].as_str().unwrap_or_default().to_owned()
+}
+
+/// A database of one test, removed when the test ends.
+struct TestDatabase {
+    url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    SqliteFile(std::path::PathBuf),
+    Postgres { admin_url: String, name: String },
+}
+
+impl TestDatabase {
+    async fn create() -> Self {
+        match postgres_url() {
+            Some(admin_url) => {
+                let name = format!("accord_test_{}", Uuid::now_v7().simple());
+                let template = postgres_template(&admin_url).await;
+                let admin = admin_connection(&admin_url).await;
+                let mut attempt = 0;
+                // Cloning needs the template free of sessions; retry briefly if another
+                // test process is still closing its connection to it.
+                while let Err(e) =
+                    admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template}\"")).await
+                {
+                    attempt += 1;
+                    assert!(attempt < 50, "cannot clone the template database: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                admin.close().await.ok();
+                let url = database_url(&admin_url, &name);
+                TestDatabase { url, cleanup: Cleanup::Postgres { admin_url, name } }
+            }
+            None => {
+                let path = std::env::temp_dir().join(format!("accord-test-{}.db", Uuid::now_v7().simple()));
+                let url = format!("sqlite://{}?mode=rwc", path.display());
+                TestDatabase { url, cleanup: Cleanup::SqliteFile(path) }
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::SqliteFile(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+            Cleanup::Postgres { admin_url, name } => {
+                let (admin_url, name) = (admin_url.clone(), name.clone());
+                // Drop runs outside async; use a short-lived runtime on its own thread.
+                let _ = std::thread::spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                    runtime.block_on(async {
+                        let admin = admin_connection(&admin_url).await;
+                        let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+                        admin.close().await.ok();
+                    });
+                })
+                .join();
+            }
+        }
+    }
+}
+
+/// Replace the database name of a PostgreSQL URL.
+fn database_url(admin_url: &str, name: &str) -> String {
+    let (base, query) = match admin_url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (admin_url, None),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let base = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{base}/{name}?{query}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+async fn admin_connection(admin_url: &str) -> DatabaseConnection {
+    let mut options = sea_orm::ConnectOptions::new(admin_url.to_owned());
+    options.max_connections(1).connect_timeout(Duration::from_secs(5)).sqlx_logging(false);
+    sea_orm::Database::connect(options)
+        .await
+        .unwrap_or_else(|e| panic!("ACCORD_TEST_DATABASE_URL is set but PostgreSQL is unreachable: {e}"))
+}
+
+static TEMPLATE: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+
+/// The migrated template database, named after the migrations it holds; built once
+/// (under an advisory lock, so parallel test processes agree) and reused.
+async fn postgres_template(admin_url: &str) -> String {
+    TEMPLATE
+        .get_or_init(|| async {
+            use migration::MigratorTrait;
+            use std::hash::{DefaultHasher, Hash, Hasher};
+            let mut hasher = DefaultHasher::new();
+            for m in migration::Migrator::migrations() {
+                m.name().hash(&mut hasher);
+            }
+            let name = format!("accord_template_{:016x}", hasher.finish());
+            let admin = admin_connection(admin_url).await;
+            admin.execute_unprepared("SELECT pg_advisory_lock(74726551)").await.unwrap();
+            let exists = admin
+                .query_one_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT 1 FROM pg_database WHERE datname = $1",
+                    [name.clone().into()],
+                ))
+                .await
+                .unwrap()
+                .is_some();
+            if !exists {
+                let building = format!("{name}_building");
+                admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{building}\" WITH (FORCE)")).await.unwrap();
+                admin.execute_unprepared(&format!("CREATE DATABASE \"{building}\"")).await.unwrap();
+                let db = api::db::connect(&database_url(admin_url, &building), 1).await.unwrap();
+                api::db::migrate(&db).await.unwrap();
+                db.close().await.unwrap();
+                admin.execute_unprepared(&format!("ALTER DATABASE \"{building}\" RENAME TO \"{name}\"")).await.unwrap();
+            }
+            admin.execute_unprepared("SELECT pg_advisory_unlock(74726551)").await.unwrap();
+            admin.close().await.ok();
+            name
+        })
+        .await
+        .clone()
+}
+
+/// Is this run against PostgreSQL?
+pub fn on_postgres() -> bool {
+    postgres_url().is_some()
+}
+
+#[test]
+fn database_urls_get_their_name_replaced() {
+    assert_eq!(database_url("postgres://u@h:5432/postgres", "x"), "postgres://u@h:5432/x");
+    assert_eq!(database_url("postgres://u@h/postgres?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
+    assert_eq!(database_url("postgres://u@h", "x"), "postgres://u@h/x");
+}

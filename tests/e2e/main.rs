@@ -1,0 +1,12 @@
+//! End-to-end tests: the real server on a random port, a fresh database per test,
+//! HTTP like a client. One test binary (instead of one per file) keeps link time low
+//! on small CI machines. `ACCORD_TEST_DATABASE_URL=postgres://…` runs them on PostgreSQL.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod auth;
+mod cli;
+mod http;
+mod org_admin;
+mod schema;

@@ -1,0 +1,266 @@
+//! Organization administration: users, the organization, the audit log, and the
+//! list conventions (cursors, page sizes) they share with every later list.
+
+use entity::{Role, Team};
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+const CREATE_USER: &str = "mutation($input: CreateUserInput!) {
+  createUser(input: $input) { user { id email name team role active version } }
+}";
+
+fn new_user(email: &str) -> Value {
+    json!({ "input": { "email": email, "name": "Robin Rep", "team": "SALES", "role": "MEMBER" } })
+}
+
+async fn user_count(app: &TestApp, token: &str) -> i64 {
+    let body = app.gql(Some(token), "{ users { totalCount } }", json!({})).await;
+    body["data"]["users"]["totalCount"].as_i64().expect("a total count")
+}
+
+#[tokio::test]
+async fn an_admin_creates_a_user_and_the_audit_log_records_it() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let body = app.gql(Some(&org.admin.token), CREATE_USER, new_user(" Robin@Acme.TEST ")).await;
+    let user = &body["data"]["createUser"]["user"];
+    assert_eq!(user["email"], "robin@acme.test", "{body}");
+    assert_eq!((user["team"].as_str(), user["role"].as_str(), user["active"].as_bool()), (Some("SALES"), Some("MEMBER"), Some(true)));
+
+    let log = app
+        .gql(
+            Some(&org.admin.token),
+            "query($id: ID!) { auditLog(filter: { entityId: $id }) { totalCount nodes { action entity actorKind actorName changes } } }",
+            json!({ "id": user["id"] }),
+        )
+        .await;
+    let entries = &log["data"]["auditLog"];
+    assert_eq!(entries["totalCount"], 1, "{log}");
+    let entry = &entries["nodes"][0];
+    assert_eq!((entry["action"].as_str(), entry["actorKind"].as_str()), (Some("user.create"), Some("USER")));
+    assert_eq!(entry["actorName"], "Acme Admin");
+    assert_eq!(entry["changes"]["email"]["to"], "robin@acme.test");
+}
+
+#[tokio::test]
+async fn a_taken_email_is_a_conflict_and_changes_nothing() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    app.gql(Some(&org.admin.token), CREATE_USER, new_user("robin@acme.test")).await;
+    let (users, audit) = (user_count(&app, &org.admin.token).await, app.count_audit_rows(&org).await);
+
+    let body = app.gql(Some(&org.admin.token), CREATE_USER, new_user("ROBIN@acme.test")).await;
+    assert_error(&body, "CONFLICT");
+    assert_eq!(user_count(&app, &org.admin.token).await, users);
+    assert_eq!(app.count_audit_rows(&org).await, audit);
+}
+
+#[tokio::test]
+async fn bad_user_input_names_the_field_and_changes_nothing() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let audit = app.count_audit_rows(&org).await;
+    let body = app.gql(Some(&org.admin.token), CREATE_USER, new_user("not-an-email")).await;
+    assert_error(&body, "BAD_USER_INPUT");
+    assert_eq!(body["errors"][0]["extensions"]["field"], "email");
+
+    let mut weak = new_user("weak@acme.test");
+    weak["input"]["password"] = json!("short");
+    let body = app.gql(Some(&org.admin.token), CREATE_USER, weak).await;
+    assert_eq!(body["errors"][0]["extensions"]["field"], "password", "{body}");
+    assert_eq!(app.count_audit_rows(&org).await, audit);
+    assert_eq!(user_count(&app, &org.admin.token).await, 1);
+}
+
+#[tokio::test]
+async fn viewers_and_members_may_not_administer_and_nothing_is_written() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let viewer = app.create_user(&org, Team::Marketing, Role::Viewer).await;
+    let member = app.create_user(&org, Team::Sales, Role::Member).await;
+    let audit = app.count_audit_rows(&org).await;
+    for token in [&viewer.token, &member.token] {
+        assert_error(&app.gql(Some(token), CREATE_USER, new_user("x@acme.test")).await, "FORBIDDEN");
+        let deactivate = "mutation($id: ID!) { deactivateUser(input: { id: $id }) { user { id } } }";
+        assert_error(&app.gql(Some(token), deactivate, json!({ "id": org.admin.id })).await, "FORBIDDEN");
+        assert_error(&app.gql(Some(token), "{ apiKeys { id } }", json!({})).await, "FORBIDDEN");
+    }
+    assert_eq!(app.count_audit_rows(&org).await, audit);
+    assert_eq!(user_count(&app, &org.admin.token).await, 3);
+    // Viewers still read.
+    assert_eq!(user_count(&app, &viewer.token).await, 3);
+}
+
+#[tokio::test]
+async fn another_organizations_records_are_not_found() {
+    let app = spawn_app().await;
+    let acme = app.create_org("Acme").await;
+    let globex = app.create_org("Globex").await;
+    let audit = app.count_audit_rows(&globex).await;
+
+    let body = app.gql(Some(&acme.admin.token), "query($id: ID!) { user(id: $id) { email } }", json!({ "id": globex.admin.id })).await;
+    assert_error(&body, "NOT_FOUND");
+    assert!(body["data"]["user"].is_null());
+
+    let update = "mutation($id: ID!) { updateUser(input: { id: $id, name: \"Pwned\" }) { user { name } } }";
+    assert_error(&app.gql(Some(&acme.admin.token), update, json!({ "id": globex.admin.id })).await, "NOT_FOUND");
+    let deactivate = "mutation($id: ID!) { deactivateUser(input: { id: $id }) { user { id } } }";
+    assert_error(&app.gql(Some(&acme.admin.token), deactivate, json!({ "id": globex.admin.id })).await, "NOT_FOUND");
+
+    let key = app
+        .gql(Some(&globex.admin.token), "mutation { createApiKey(input: { name: \"BI\", scopes: [KPIS_READ] }) { apiKey { id } } }", json!({}))
+        .await;
+    let key_id = &key["data"]["createApiKey"]["apiKey"]["id"];
+    let audit = audit + 1;
+    let revoke = "mutation($id: ID!) { revokeApiKey(input: { id: $id }) { apiKey { id } } }";
+    assert_error(&app.gql(Some(&acme.admin.token), revoke, json!({ "id": key_id })).await, "NOT_FOUND");
+
+    // Lists only show the caller's organization.
+    let users = app.gql(Some(&acme.admin.token), "{ users { nodes { email } } apiKeys { id } }", json!({})).await;
+    assert_eq!(users["data"]["users"]["nodes"], json!([{ "email": acme.admin.email }]));
+    assert_eq!(users["data"]["apiKeys"], json!([]));
+    let log = app.gql(Some(&acme.admin.token), "{ auditLog(first: 100) { nodes { entityId } } }", json!({})).await;
+    assert!(log["data"]["auditLog"]["nodes"].as_array().unwrap().iter().all(|e| e["entityId"] != json!(globex.admin.id)));
+    assert_eq!(app.count_audit_rows(&globex).await, audit);
+}
+
+#[tokio::test]
+async fn users_page_forwards_and_backwards_with_cursors() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    for i in 0..4 {
+        app.gql(Some(&org.admin.token), CREATE_USER, new_user(&format!("user{i}@acme.test"))).await;
+    }
+    let page = "query($first: Int, $after: String, $last: Int, $before: String) {
+      users(first: $first, after: $after, last: $last, before: $before) {
+        totalCount edges { cursor node { email } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+      }
+    }";
+    let emails = |body: &Value| -> Vec<String> {
+        body["data"]["users"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["email"].as_str().unwrap().to_owned()).collect()
+    };
+    let first = app.gql(Some(&org.admin.token), page, json!({ "first": 2 })).await;
+    assert_eq!(emails(&first), ["admin@acme.test", "user0@acme.test"]);
+    assert_eq!(first["data"]["users"]["totalCount"], 5);
+    assert_eq!(first["data"]["users"]["pageInfo"]["hasNextPage"], true);
+
+    let cursor = &first["data"]["users"]["pageInfo"]["endCursor"];
+    let second = app.gql(Some(&org.admin.token), page, json!({ "first": 2, "after": cursor })).await;
+    assert_eq!(emails(&second), ["user1@acme.test", "user2@acme.test"]);
+    assert_eq!(second["data"]["users"]["pageInfo"]["hasPreviousPage"], true);
+
+    let cursor = &second["data"]["users"]["pageInfo"]["endCursor"];
+    let third = app.gql(Some(&org.admin.token), page, json!({ "first": 2, "after": cursor })).await;
+    assert_eq!(emails(&third), ["user3@acme.test"]);
+    assert_eq!(third["data"]["users"]["pageInfo"]["hasNextPage"], false);
+
+    let last = app.gql(Some(&org.admin.token), page, json!({ "last": 2 })).await;
+    assert_eq!(emails(&last), ["user2@acme.test", "user3@acme.test"]);
+    assert_eq!(last["data"]["users"]["pageInfo"]["hasPreviousPage"], true);
+    let before = &last["data"]["users"]["pageInfo"]["startCursor"];
+    let back = app.gql(Some(&org.admin.token), page, json!({ "last": 2, "before": before })).await;
+    assert_eq!(emails(&back), ["user0@acme.test", "user1@acme.test"]);
+}
+
+#[tokio::test]
+async fn users_are_filtered_by_team_role_and_search() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    app.create_user(&org, Team::Marketing, Role::Manager).await;
+    app.create_user(&org, Team::Sales, Role::Member).await;
+    let query = "query($filter: UserFilter) { users(filter: $filter) { totalCount nodes { team role } } }";
+    let body = app.gql(Some(&org.admin.token), query, json!({ "filter": { "teams": ["MARKETING"] } })).await;
+    assert_eq!(body["data"]["users"]["nodes"], json!([{ "team": "MARKETING", "role": "MANAGER" }]));
+    let body = app.gql(Some(&org.admin.token), query, json!({ "filter": { "search": "ACME ADM" } })).await;
+    assert_eq!(body["data"]["users"]["totalCount"], 1, "{body}");
+    let body = app.gql(Some(&org.admin.token), query, json!({ "filter": { "search": "%" } })).await;
+    assert_eq!(body["data"]["users"]["totalCount"], 0, "a % is matched literally: {body}");
+}
+
+#[tokio::test]
+async fn bad_cursors_and_page_sizes_are_bad_input() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let token = Some(org.admin.token.as_str());
+    let garbage = app.gql(token, "{ users(after: \"garbage!!\") { totalCount } }", json!({})).await;
+    assert_error(&garbage, "BAD_USER_INPUT");
+    assert_eq!(garbage["errors"][0]["extensions"]["field"], "after");
+
+    // A cursor of another list is refused too.
+    let log = app.gql(token, "{ auditLog(first: 1) { pageInfo { endCursor } } }", json!({})).await;
+    let foreign = log["data"]["auditLog"]["pageInfo"]["endCursor"].as_str().unwrap().to_owned();
+    let body = app.gql(token, "query($c: String) { users(after: $c) { totalCount } }", json!({ "c": foreign })).await;
+    assert_error(&body, "BAD_USER_INPUT");
+
+    for first in [1_000_000, -1] {
+        let body = app.gql(token, "query($n: Int) { users(first: $n) { totalCount } }", json!({ "n": first })).await;
+        assert_error(&body, "BAD_USER_INPUT");
+        assert_eq!(body["errors"][0]["extensions"]["field"], "first");
+    }
+}
+
+#[tokio::test]
+async fn a_stale_version_is_a_conflict() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let rep = app.create_user(&org, Team::Sales, Role::Member).await;
+    let update = "mutation($input: UpdateUserInput!) { updateUser(input: $input) { user { name team version } } }";
+    let body = app.gql(Some(&org.admin.token), update, json!({ "input": { "id": rep.id, "expectedVersion": 1, "team": "SERVICE" } })).await;
+    assert_eq!(body["data"]["updateUser"]["user"], json!({ "name": "Sales Member", "team": "SERVICE", "version": 2 }));
+
+    let audit = app.count_audit_rows(&org).await;
+    let stale = app.gql(Some(&org.admin.token), update, json!({ "input": { "id": rep.id, "expectedVersion": 1, "name": "Late" } })).await;
+    assert_error(&stale, "CONFLICT");
+    assert_eq!(app.count_audit_rows(&org).await, audit);
+    let user = app.gql(Some(&org.admin.token), "query($id: ID!) { user(id: $id) { name } }", json!({ "id": rep.id })).await;
+    assert_eq!(user["data"]["user"]["name"], "Sales Member");
+}
+
+#[tokio::test]
+async fn the_last_active_admin_stays() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let demote = "mutation($id: ID!) { updateUser(input: { id: $id, role: MEMBER }) { user { role } } }";
+    assert_error(&app.gql(Some(&org.admin.token), demote, json!({ "id": org.admin.id })).await, "CONFLICT");
+    let deactivate = "mutation($id: ID!) { deactivateUser(input: { id: $id }) { user { active } } }";
+    assert_error(&app.gql(Some(&org.admin.token), deactivate, json!({ "id": org.admin.id })).await, "CONFLICT");
+    assert_eq!(app.gql(Some(&org.admin.token), "{ me { role } }", json!({})).await["data"]["me"]["role"], "ADMIN");
+
+    // With a second admin, the first may step down.
+    let second = app.create_user(&org, Team::Revops, Role::Admin).await;
+    let body = app.gql(Some(&second.token), demote, json!({ "id": org.admin.id })).await;
+    assert_eq!(body["data"]["updateUser"]["user"]["role"], "MEMBER", "{body}");
+}
+
+#[tokio::test]
+async fn admins_change_organization_settings() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let update = "mutation($input: UpdateOrganizationInput!) { updateOrganization(input: $input) { organization { name version settings { handoverResponseHours } } } }";
+    let settings = json!({ "handoverResponseHours": 8, "feedbackActionableEndorsers": 3, "feedbackActionableAccounts": 2, "approvalRequiresService": false });
+    let body = app.gql(Some(&org.admin.token), update, json!({ "input": { "name": "Acme Corp", "settings": settings, "expectedVersion": 1 } })).await;
+    assert_eq!(body["data"]["updateOrganization"]["organization"], json!({ "name": "Acme Corp", "version": 2, "settings": { "handoverResponseHours": 8 } }));
+
+    let audit = app.count_audit_rows(&org).await;
+    let mut bad = settings.clone();
+    bad["handoverResponseHours"] = json!(0);
+    let body = app.gql(Some(&org.admin.token), update, json!({ "input": { "settings": bad } })).await;
+    assert_error(&body, "BAD_USER_INPUT");
+    assert_eq!(body["errors"][0]["extensions"]["field"], "settings.handoverResponseHours");
+    assert_eq!(app.count_audit_rows(&org).await, audit);
+
+    let member = app.create_user(&org, Team::Sales, Role::Manager).await;
+    assert_error(&app.gql(Some(&member.token), update, json!({ "input": { "name": "Mine" } })).await, "FORBIDDEN");
+}
+
+#[tokio::test]
+async fn the_audit_log_is_for_admins_and_managers() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let manager = app.create_user(&org, Team::Marketing, Role::Manager).await;
+    let member = app.create_user(&org, Team::Marketing, Role::Member).await;
+    let query = "{ auditLog { totalCount } }";
+    assert!(app.gql(Some(&manager.token), query, json!({})).await["data"]["auditLog"]["totalCount"].as_i64().unwrap() >= 3);
+    assert_error(&app.gql(Some(&member.token), query, json!({})).await, "FORBIDDEN");
+}
