@@ -154,7 +154,11 @@ pub fn one_line_error(error: &clap::Error) -> String {
         matches.then(|| arg.get_env().map(|env| env.to_string_lossy().into_owned())).flatten()
     });
     match env {
-        Some(env) => line.replacen(&format!("'{flag}'"), &format!("{env} (--{})", flag.trim_start_matches("--").split(' ').next().unwrap_or_default()), 1),
+        Some(env) => line.replacen(
+            &format!("'{flag}'"),
+            &format!("{env} (--{})", flag.trim_start_matches("--").split(' ').next().unwrap_or_default()),
+            1,
+        ),
         None => line,
     }
 }

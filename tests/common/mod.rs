@@ -66,7 +66,8 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
     let database = TestDatabase::create().await;
     let mut config = test_config(database.url.clone());
     customize(&mut config);
-    let db = api::db::connect(&config.database_url, config.db_max_connections).await.expect("connect to the test database");
+    let db =
+        api::db::connect(&config.database_url, config.db_max_connections).await.expect("connect to the test database");
     api::db::migrate(&db).await.expect("migrate the test database");
     let state = api::state(db.clone(), config).expect("build the app state");
     let keys = state.keys.clone();
@@ -232,7 +233,8 @@ impl Drop for TestDatabase {
                     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
                     runtime.block_on(async {
                         let admin = admin_connection(&admin_url).await;
-                        let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+                        let _ =
+                            admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
                         admin.close().await.ok();
                     });
                 })
@@ -294,7 +296,10 @@ async fn postgres_template(admin_url: &str) -> String {
                 .is_some();
             if !exists {
                 let building = format!("{name}_building");
-                admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{building}\" WITH (FORCE)")).await.unwrap();
+                admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{building}\" WITH (FORCE)"))
+                    .await
+                    .unwrap();
                 admin.execute_unprepared(&format!("CREATE DATABASE \"{building}\"")).await.unwrap();
                 let db = api::db::connect(&database_url(admin_url, &building), 1).await.unwrap();
                 api::db::migrate(&db).await.unwrap();

@@ -138,12 +138,9 @@ async fn an_external_identity_providers_token_is_accepted_but_not_hs256_signed_w
     let org = app.create_org("Acme").await;
     let claims = claims(&org);
 
-    let es256 = encode(
-        &Header::new(Algorithm::ES256),
-        &claims,
-        &EncodingKey::from_ec_pem(IDP_PRIVATE_KEY.as_bytes()).unwrap(),
-    )
-    .unwrap();
+    let es256 =
+        encode(&Header::new(Algorithm::ES256), &claims, &EncodingKey::from_ec_pem(IDP_PRIVATE_KEY.as_bytes()).unwrap())
+            .unwrap();
     let body = app.gql(Some(&es256), ME, json!({})).await;
     assert_eq!(body["data"]["me"]["name"], "Acme Admin", "{body}");
 
@@ -216,7 +213,8 @@ const CREATE_KEY: &str = "mutation($input: CreateApiKeyInput!) {
 }";
 
 async fn create_key(app: &TestApp, org: &TestOrg, scopes: Value) -> (String, String) {
-    let body = app.gql(Some(&org.admin.token), CREATE_KEY, json!({ "input": { "name": "BI", "scopes": scopes } })).await;
+    let body =
+        app.gql(Some(&org.admin.token), CREATE_KEY, json!({ "input": { "name": "BI", "scopes": scopes } })).await;
     let payload = &body["data"]["createApiKey"];
     assert_eq!(payload["apiKey"]["createdBy"]["email"], org.admin.email, "{body}");
     (payload["apiKey"]["id"].as_str().unwrap().to_owned(), payload["secret"].as_str().unwrap().to_owned())
@@ -267,7 +265,8 @@ async fn an_expired_api_key_is_rejected() {
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;
     let (id, secret) = create_key(&app, &org, json!(["ORG_READ"])).await;
-    let key = entity::api_key::Entity::find_by_id(id.parse::<uuid::Uuid>().unwrap()).one(&app.db).await.unwrap().unwrap();
+    let key =
+        entity::api_key::Entity::find_by_id(id.parse::<uuid::Uuid>().unwrap()).one(&app.db).await.unwrap().unwrap();
     let mut key: entity::api_key::ActiveModel = key.into();
     key.expires_at = Set(Some(Utc::now() - chrono::Duration::minutes(1)));
     key.update(&app.db).await.unwrap();

@@ -94,14 +94,8 @@ async fn a_ten_mebibyte_body_is_too_large() {
     let app = spawn_app().await;
     let padding = "x".repeat(10 * 1024 * 1024);
     let body = json!({ "query": "{ __typename }", "variables": { "padding": padding } }).to_string();
-    let response = app
-        .client
-        .post(app.graphql_url())
-        .header("Content-Type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let response =
+        app.client.post(app.graphql_url()).header("Content-Type", "application/json").body(body).send().await.unwrap();
     assert_eq!(response.status(), 413);
 }
 

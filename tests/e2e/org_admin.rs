@@ -26,7 +26,10 @@ async fn an_admin_creates_a_user_and_the_audit_log_records_it() {
     let body = app.gql(Some(&org.admin.token), CREATE_USER, new_user(" Robin@Acme.TEST ")).await;
     let user = &body["data"]["createUser"]["user"];
     assert_eq!(user["email"], "robin@acme.test", "{body}");
-    assert_eq!((user["team"].as_str(), user["role"].as_str(), user["active"].as_bool()), (Some("SALES"), Some("MEMBER"), Some(true)));
+    assert_eq!(
+        (user["team"].as_str(), user["role"].as_str(), user["active"].as_bool()),
+        (Some("SALES"), Some("MEMBER"), Some(true))
+    );
 
     let log = app
         .gql(
@@ -99,7 +102,9 @@ async fn another_organizations_records_are_not_found() {
     let globex = app.create_org("Globex").await;
     let audit = app.count_audit_rows(&globex).await;
 
-    let body = app.gql(Some(&acme.admin.token), "query($id: ID!) { user(id: $id) { email } }", json!({ "id": globex.admin.id })).await;
+    let body = app
+        .gql(Some(&acme.admin.token), "query($id: ID!) { user(id: $id) { email } }", json!({ "id": globex.admin.id }))
+        .await;
     assert_error(&body, "NOT_FOUND");
     assert!(body["data"]["user"].is_null());
 
@@ -109,7 +114,11 @@ async fn another_organizations_records_are_not_found() {
     assert_error(&app.gql(Some(&acme.admin.token), deactivate, json!({ "id": globex.admin.id })).await, "NOT_FOUND");
 
     let key = app
-        .gql(Some(&globex.admin.token), "mutation { createApiKey(input: { name: \"BI\", scopes: [KPIS_READ] }) { apiKey { id } } }", json!({}))
+        .gql(
+            Some(&globex.admin.token),
+            "mutation { createApiKey(input: { name: \"BI\", scopes: [KPIS_READ] }) { apiKey { id } } }",
+            json!({}),
+        )
         .await;
     let key_id = &key["data"]["createApiKey"]["apiKey"]["id"];
     let audit = audit + 1;
@@ -121,7 +130,9 @@ async fn another_organizations_records_are_not_found() {
     assert_eq!(users["data"]["users"]["nodes"], json!([{ "email": acme.admin.email }]));
     assert_eq!(users["data"]["apiKeys"], json!([]));
     let log = app.gql(Some(&acme.admin.token), "{ auditLog(first: 100) { nodes { entityId } } }", json!({})).await;
-    assert!(log["data"]["auditLog"]["nodes"].as_array().unwrap().iter().all(|e| e["entityId"] != json!(globex.admin.id)));
+    assert!(
+        log["data"]["auditLog"]["nodes"].as_array().unwrap().iter().all(|e| e["entityId"] != json!(globex.admin.id))
+    );
     assert_eq!(app.count_audit_rows(&globex).await, audit);
 }
 
@@ -138,7 +149,12 @@ async fn users_page_forwards_and_backwards_with_cursors() {
       }
     }";
     let emails = |body: &Value| -> Vec<String> {
-        body["data"]["users"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["email"].as_str().unwrap().to_owned()).collect()
+        body["data"]["users"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"]["email"].as_str().unwrap().to_owned())
+            .collect()
     };
     let first = app.gql(Some(&org.admin.token), page, json!({ "first": 2 })).await;
     assert_eq!(emails(&first), ["admin@acme.test", "user0@acme.test"]);
@@ -206,14 +222,23 @@ async fn a_stale_version_is_a_conflict() {
     let org = app.create_org("Acme").await;
     let rep = app.create_user(&org, Team::Sales, Role::Member).await;
     let update = "mutation($input: UpdateUserInput!) { updateUser(input: $input) { user { name team version } } }";
-    let body = app.gql(Some(&org.admin.token), update, json!({ "input": { "id": rep.id, "expectedVersion": 1, "team": "SERVICE" } })).await;
+    let body = app
+        .gql(
+            Some(&org.admin.token),
+            update,
+            json!({ "input": { "id": rep.id, "expectedVersion": 1, "team": "SERVICE" } }),
+        )
+        .await;
     assert_eq!(body["data"]["updateUser"]["user"], json!({ "name": "Sales Member", "team": "SERVICE", "version": 2 }));
 
     let audit = app.count_audit_rows(&org).await;
-    let stale = app.gql(Some(&org.admin.token), update, json!({ "input": { "id": rep.id, "expectedVersion": 1, "name": "Late" } })).await;
+    let stale = app
+        .gql(Some(&org.admin.token), update, json!({ "input": { "id": rep.id, "expectedVersion": 1, "name": "Late" } }))
+        .await;
     assert_error(&stale, "CONFLICT");
     assert_eq!(app.count_audit_rows(&org).await, audit);
-    let user = app.gql(Some(&org.admin.token), "query($id: ID!) { user(id: $id) { name } }", json!({ "id": rep.id })).await;
+    let user =
+        app.gql(Some(&org.admin.token), "query($id: ID!) { user(id: $id) { name } }", json!({ "id": rep.id })).await;
     assert_eq!(user["data"]["user"]["name"], "Sales Member");
 }
 
@@ -239,8 +264,17 @@ async fn admins_change_organization_settings() {
     let org = app.create_org("Acme").await;
     let update = "mutation($input: UpdateOrganizationInput!) { updateOrganization(input: $input) { organization { name version settings { handoverResponseHours } } } }";
     let settings = json!({ "handoverResponseHours": 8, "feedbackActionableEndorsers": 3, "feedbackActionableAccounts": 2, "approvalRequiresService": false });
-    let body = app.gql(Some(&org.admin.token), update, json!({ "input": { "name": "Acme Corp", "settings": settings, "expectedVersion": 1 } })).await;
-    assert_eq!(body["data"]["updateOrganization"]["organization"], json!({ "name": "Acme Corp", "version": 2, "settings": { "handoverResponseHours": 8 } }));
+    let body = app
+        .gql(
+            Some(&org.admin.token),
+            update,
+            json!({ "input": { "name": "Acme Corp", "settings": settings, "expectedVersion": 1 } }),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["updateOrganization"]["organization"],
+        json!({ "name": "Acme Corp", "version": 2, "settings": { "handoverResponseHours": 8 } })
+    );
 
     let audit = app.count_audit_rows(&org).await;
     let mut bad = settings.clone();
@@ -261,6 +295,8 @@ async fn the_audit_log_is_for_admins_and_managers() {
     let manager = app.create_user(&org, Team::Marketing, Role::Manager).await;
     let member = app.create_user(&org, Team::Marketing, Role::Member).await;
     let query = "{ auditLog { totalCount } }";
-    assert!(app.gql(Some(&manager.token), query, json!({})).await["data"]["auditLog"]["totalCount"].as_i64().unwrap() >= 3);
+    assert!(
+        app.gql(Some(&manager.token), query, json!({})).await["data"]["auditLog"]["totalCount"].as_i64().unwrap() >= 3
+    );
     assert_error(&app.gql(Some(&member.token), query, json!({})).await, "FORBIDDEN");
 }
