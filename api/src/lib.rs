@@ -10,8 +10,11 @@ pub mod error;
 pub mod events;
 pub mod graphql;
 pub mod http;
+pub mod leads;
 pub mod org;
+pub mod pipeline;
 pub mod seed;
+pub mod validate;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -35,3 +35,119 @@ pub enum Role {
     #[sea_orm(string_value = "VIEWER")]
     Viewer,
 }
+
+/// Where a lead is in the shared funnel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum LifecycleStage {
+    #[sea_orm(string_value = "NEW")]
+    New,
+    #[sea_orm(string_value = "ENGAGED")]
+    Engaged,
+    #[sea_orm(string_value = "MQL")]
+    Mql,
+    #[sea_orm(string_value = "SAL")]
+    Sal,
+    #[sea_orm(string_value = "SQL")]
+    Sql,
+    #[sea_orm(string_value = "OPPORTUNITY")]
+    Opportunity,
+    #[sea_orm(string_value = "CUSTOMER")]
+    Customer,
+    #[sea_orm(string_value = "RECYCLED")]
+    Recycled,
+    #[sea_orm(string_value = "DISQUALIFIED")]
+    Disqualified,
+}
+
+/// How hot a lead is, from its score and the model thresholds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(8))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Temperature {
+    #[sea_orm(string_value = "COLD")]
+    Cold,
+    #[sea_orm(string_value = "WARM")]
+    Warm,
+    #[sea_orm(string_value = "HOT")]
+    Hot,
+}
+
+/// What a lead did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum EngagementKind {
+    #[sea_orm(string_value = "WEB_VISIT")]
+    WebVisit,
+    #[sea_orm(string_value = "PRICING_PAGE_VISIT")]
+    PricingPageVisit,
+    #[sea_orm(string_value = "EMAIL_OPEN")]
+    EmailOpen,
+    #[sea_orm(string_value = "EMAIL_CLICK")]
+    EmailClick,
+    #[sea_orm(string_value = "FORM_SUBMIT")]
+    FormSubmit,
+    #[sea_orm(string_value = "CONTENT_DOWNLOAD")]
+    ContentDownload,
+    #[sea_orm(string_value = "WEBINAR_ATTENDED")]
+    WebinarAttended,
+    #[sea_orm(string_value = "EVENT_ATTENDED")]
+    EventAttended,
+    #[sea_orm(string_value = "DEMO_REQUEST")]
+    DemoRequest,
+    #[sea_orm(string_value = "TRIAL_SIGNUP")]
+    TrialSignup,
+}
+
+/// What a person of the revenue teams did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ActivityKind {
+    #[sea_orm(string_value = "CALL")]
+    Call,
+    #[sea_orm(string_value = "EMAIL")]
+    Email,
+    #[sea_orm(string_value = "MEETING")]
+    Meeting,
+    #[sea_orm(string_value = "DEMO")]
+    Demo,
+    #[sea_orm(string_value = "EVENT")]
+    Event,
+    #[sea_orm(string_value = "NOTE")]
+    Note,
+}
+
+/// Where a deal stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OpportunityStage {
+    #[sea_orm(string_value = "DISCOVERY")]
+    Discovery,
+    #[sea_orm(string_value = "PROPOSAL")]
+    Proposal,
+    #[sea_orm(string_value = "NEGOTIATION")]
+    Negotiation,
+    #[sea_orm(string_value = "CLOSED_WON")]
+    ClosedWon,
+    #[sea_orm(string_value = "CLOSED_LOST")]
+    ClosedLost,
+}
+
+/// Which of the four sales strategies a deal follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SalesStrategy {
+    #[sea_orm(string_value = "ACQUISITION")]
+    Acquisition,
+    #[sea_orm(string_value = "RETENTION")]
+    Retention,
+    #[sea_orm(string_value = "DEVELOPMENT")]
+    Development,
+    #[sea_orm(string_value = "SUBSTITUTION")]
+    Substitution,
+}

@@ -7,6 +7,13 @@ mod m20261123_000001_create_organizations;
 mod m20261123_000002_create_users;
 mod m20261123_000003_create_api_keys;
 mod m20261123_000004_create_audit_log;
+mod m20261123_000005_create_accounts;
+mod m20261123_000006_create_leads;
+mod m20261123_000007_create_lead_stage_transitions;
+mod m20261123_000008_create_engagement_events;
+mod m20261123_000009_create_opportunities;
+mod m20261123_000010_create_activities;
+mod util;
 
 pub struct Migrator;
 
@@ -18,6 +25,12 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_create_users::Migration),
             Box::new(m20261123_000003_create_api_keys::Migration),
             Box::new(m20261123_000004_create_audit_log::Migration),
+            Box::new(m20261123_000005_create_accounts::Migration),
+            Box::new(m20261123_000006_create_leads::Migration),
+            Box::new(m20261123_000007_create_lead_stage_transitions::Migration),
+            Box::new(m20261123_000008_create_engagement_events::Migration),
+            Box::new(m20261123_000009_create_opportunities::Migration),
+            Box::new(m20261123_000010_create_activities::Migration),
         ]
     }
 }

@@ -51,6 +51,8 @@ pub fn test_config(database_url: String) -> Config {
 
 pub struct TestApp {
     pub address: String,
+    /// SQL statements the server has run so far (for N+1 tests).
+    pub statements: Arc<std::sync::atomic::AtomicUsize>,
     pub db: DatabaseConnection,
     pub keys: Arc<JwtKeys>,
     pub client: reqwest::Client,
@@ -66,9 +68,14 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
     let database = TestDatabase::create().await;
     let mut config = test_config(database.url.clone());
     customize(&mut config);
-    let db =
+    let mut db =
         api::db::connect(&config.database_url, config.db_max_connections).await.expect("connect to the test database");
     api::db::migrate(&db).await.expect("migrate the test database");
+    let statements = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = statements.clone();
+    db.set_metric_callback(move |_| {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    });
     let state = api::state(db.clone(), config).expect("build the app state");
     let keys = state.keys.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a random port");
@@ -77,7 +84,7 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
     tokio::spawn(api::serve(listener, state, async move {
         let _ = rx.await;
     }));
-    TestApp { address, db, keys, client: reqwest::Client::new(), shutdown: Some(tx), _database: database }
+    TestApp { address, statements, db, keys, client: reqwest::Client::new(), shutdown: Some(tx), _database: database }
 }
 
 impl Drop for TestApp {
@@ -100,6 +107,14 @@ impl TestApp {
         let body: Value = response.json().await.expect("a JSON body");
         assert_eq!(status, 200, "unexpected status, body: {body}");
         body
+    }
+
+    /// Run a request and return its body and the SQL statements it cost.
+    pub async fn gql_counting(&self, token: Option<&str>, query: &str, variables: Value) -> (Value, usize) {
+        use std::sync::atomic::Ordering;
+        let before = self.statements.load(Ordering::SeqCst);
+        let body = self.gql(token, query, variables).await;
+        (body, self.statements.load(Ordering::SeqCst) - before)
     }
 
     pub async fn post(&self, token: Option<&str>, body: &Value) -> reqwest::Response {

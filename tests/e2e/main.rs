@@ -8,5 +8,6 @@ mod common;
 mod auth;
 mod cli;
 mod http;
+mod leads;
 mod org_admin;
 mod schema;

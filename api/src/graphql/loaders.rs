@@ -1,42 +1,266 @@
 //! DataLoaders, one per relation, created per request for the caller's organization:
 //! a loader's cache never crosses callers or organizations, and every batch query is
-//! scoped by `org_id`.
+//! scoped by `org_id`. Three generic shapes cover every relation: rows by id, all
+//! children of a parent, and the first page of children of many parents at once
+//! (one window-function query).
 
 use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::str::FromStr;
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Query};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, ModelTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait,
+};
 use uuid::Uuid;
 
 use crate::error::ApiError;
 
+use entity::{account, activity, engagement_event, lead, lead_stage_transition, opportunity, user};
+
 /// Every loader of one request.
 pub struct Loaders {
-    pub users: DataLoader<UserLoader>,
+    pub users: DataLoader<ById<user::Entity>>,
+    pub accounts: DataLoader<ById<account::Entity>>,
+    pub leads: DataLoader<ById<lead::Entity>>,
+    pub opportunities: DataLoader<ById<opportunity::Entity>>,
+    /// A lead's transitions, oldest first.
+    pub stage_history: DataLoader<Children<lead_stage_transition::Entity>>,
+    pub lead_opportunities: DataLoader<Children<opportunity::Entity>>,
+    pub account_opportunities: DataLoader<Children<opportunity::Entity>>,
+    pub lead_activities: DataLoader<FirstPages<activity::Entity>>,
+    pub account_activities: DataLoader<FirstPages<activity::Entity>>,
+    pub opportunity_activities: DataLoader<FirstPages<activity::Entity>>,
+    pub lead_events: DataLoader<FirstPages<engagement_event::Entity>>,
+    pub account_leads: DataLoader<FirstPages<lead::Entity>>,
+    pub lead_activity_counts: DataLoader<ChildCounts<activity::Entity>>,
+    pub lead_event_counts: DataLoader<ChildCounts<engagement_event::Entity>>,
+    pub account_lead_counts: DataLoader<ChildCounts<lead::Entity>>,
+    pub account_activity_counts: DataLoader<ChildCounts<activity::Entity>>,
+    pub opportunity_activity_counts: DataLoader<ChildCounts<activity::Entity>>,
+}
+
+fn loader<T: Loader<K>, K: Send + Sync + std::hash::Hash + Eq + Clone + 'static>(inner: T) -> DataLoader<T> {
+    DataLoader::new(inner, tokio::spawn)
 }
 
 impl Loaders {
     pub fn new(db: &DatabaseConnection, org_id: Uuid) -> Self {
-        Self { users: DataLoader::new(UserLoader { db: db.clone(), org_id }, tokio::spawn) }
+        let scope = Scope { db: db.clone(), org_id };
+        Self {
+            users: loader(ById::new(&scope)),
+            accounts: loader(ById::new(&scope)),
+            leads: loader(ById::new(&scope)),
+            opportunities: loader(ById::new(&scope)),
+            stage_history: loader(Children::new(&scope, "lead_id", "at", false)),
+            lead_opportunities: loader(Children::new(&scope, "lead_id", "created_at", true)),
+            account_opportunities: loader(Children::new(&scope, "account_id", "created_at", true)),
+            lead_activities: loader(FirstPages::new(&scope, "lead_id", "occurred_at", false)),
+            account_activities: loader(FirstPages::new(&scope, "account_id", "occurred_at", false)),
+            opportunity_activities: loader(FirstPages::new(&scope, "opportunity_id", "occurred_at", false)),
+            lead_events: loader(FirstPages::new(&scope, "lead_id", "occurred_at", false)),
+            account_leads: loader(FirstPages::new(&scope, "account_id", "created_at", true)),
+            lead_activity_counts: loader(ChildCounts::new(&scope, "lead_id", false)),
+            lead_event_counts: loader(ChildCounts::new(&scope, "lead_id", false)),
+            account_lead_counts: loader(ChildCounts::new(&scope, "account_id", true)),
+            account_activity_counts: loader(ChildCounts::new(&scope, "account_id", false)),
+            opportunity_activity_counts: loader(ChildCounts::new(&scope, "opportunity_id", false)),
+        }
     }
 }
 
-/// Users by id, within one organization.
-pub struct UserLoader {
+#[derive(Clone)]
+struct Scope {
     db: DatabaseConnection,
     org_id: Uuid,
 }
 
-impl Loader<Uuid> for UserLoader {
-    type Value = entity::user::Model;
+/// A column of `E` by its database name; every table has `id` and `org_id`.
+fn column<E: EntityTrait>(name: &str) -> Result<E::Column, ApiError> {
+    E::Column::from_str(name).map_err(|_| ApiError::internal(format!("no column {name}")))
+}
+
+fn uuid_of<M: ModelTrait>(model: &M, col: <M::Entity as EntityTrait>::Column) -> Option<Uuid> {
+    <Option<Uuid> as sea_orm::sea_query::ValueType>::try_from(model.get(col)).ok().flatten()
+}
+
+/// Rows by id.
+pub struct ById<E> {
+    scope: Scope,
+    _entity: PhantomData<E>,
+}
+
+impl<E> ById<E> {
+    fn new(scope: &Scope) -> Self {
+        Self { scope: scope.clone(), _entity: PhantomData }
+    }
+}
+
+impl<E> Loader<Uuid> for ById<E>
+where
+    E: EntityTrait + Send + Sync + 'static,
+    E::Model: FromQueryResult + Clone + Send + Sync + 'static,
+{
+    type Value = E::Model;
     type Error = ApiError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let users = entity::user::Entity::find()
-            .filter(entity::user::Column::OrgId.eq(self.org_id))
-            .filter(entity::user::Column::Id.is_in(keys.iter().copied()))
-            .all(&self.db)
+        let id = column::<E>("id")?;
+        let rows = E::find()
+            .filter(column::<E>("org_id")?.eq(self.scope.org_id))
+            .filter(id.is_in(keys.iter().copied()))
+            .all(&self.scope.db)
             .await?;
-        Ok(users.into_iter().map(|u| (u.id, u)).collect())
+        Ok(rows.into_iter().filter_map(|m| uuid_of(&m, id).map(|k| (k, m))).collect())
+    }
+}
+
+/// Every child of each parent, ordered.
+pub struct Children<E> {
+    scope: Scope,
+    parent: &'static str,
+    order: &'static str,
+    descending: bool,
+    _entity: PhantomData<E>,
+}
+
+impl<E> Children<E> {
+    fn new(scope: &Scope, parent: &'static str, order: &'static str, descending: bool) -> Self {
+        Self { scope: scope.clone(), parent, order, descending, _entity: PhantomData }
+    }
+}
+
+impl<E> Loader<Uuid> for Children<E>
+where
+    E: EntityTrait + Send + Sync + 'static,
+    E::Model: FromQueryResult + Clone + Send + Sync + 'static,
+{
+    type Value = Vec<E::Model>;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let parent = column::<E>(self.parent)?;
+        let order = if self.descending { sea_orm::Order::Desc } else { sea_orm::Order::Asc };
+        let rows = E::find()
+            .filter(column::<E>("org_id")?.eq(self.scope.org_id))
+            .filter(parent.is_in(keys.iter().copied()))
+            .order_by(column::<E>(self.order)?, order.clone())
+            .order_by(column::<E>("id")?, order)
+            .all(&self.scope.db)
+            .await?;
+        let mut grouped: HashMap<Uuid, Vec<E::Model>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        for row in rows {
+            if let Some(key) = uuid_of(&row, parent) {
+                grouped.entry(key).or_default().push(row);
+            }
+        }
+        Ok(grouped)
+    }
+}
+
+/// The first `limit + 1` children of each parent (the extra row tells whether a next
+/// page exists), newest first unless `ascending`, in one query for all parents.
+/// Leads skip archived rows, as their lists do.
+pub struct FirstPages<E> {
+    scope: Scope,
+    parent: &'static str,
+    order: &'static str,
+    skip_archived: bool,
+    _entity: PhantomData<E>,
+}
+
+impl<E> FirstPages<E> {
+    fn new(scope: &Scope, parent: &'static str, order: &'static str, skip_archived: bool) -> Self {
+        Self { scope: scope.clone(), parent, order, skip_archived, _entity: PhantomData }
+    }
+}
+
+impl<E> Loader<(Uuid, u64)> for FirstPages<E>
+where
+    E: EntityTrait + Send + Sync + 'static,
+    E::Model: FromQueryResult + Clone + Send + Sync + 'static,
+{
+    type Value = Vec<E::Model>;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[(Uuid, u64)]) -> Result<HashMap<(Uuid, u64), Self::Value>, Self::Error> {
+        let parent = column::<E>(self.parent)?;
+        let most = keys.iter().map(|(_, limit)| *limit).max().unwrap_or(0) + 1;
+        let mut select = E::find()
+            .filter(column::<E>("org_id")?.eq(self.scope.org_id))
+            .filter(parent.is_in(keys.iter().map(|(id, _)| *id)));
+        if self.skip_archived {
+            select = select.filter(column::<E>("archived_at")?.is_null());
+        }
+        let mut inner = select.into_query();
+        let rank = format!(
+            "ROW_NUMBER() OVER (PARTITION BY \"{}\" ORDER BY \"{}\" DESC, \"id\" DESC)",
+            self.parent, self.order
+        );
+        inner.expr_as(Expr::cust(rank), Alias::new("page_rank"));
+        let outer = Query::select()
+            .column(Asterisk)
+            .from_subquery(inner, Alias::new("ranked"))
+            .and_where(Expr::col(Alias::new("page_rank")).lte(most as i64))
+            .order_by(Alias::new("page_rank"), sea_orm::Order::Asc)
+            .to_owned();
+        let statement = self.scope.db.get_database_backend().build(&outer);
+        let rows = E::find().from_raw_sql(statement).all(&self.scope.db).await?;
+        let mut grouped: HashMap<Uuid, Vec<E::Model>> = HashMap::new();
+        for row in rows {
+            if let Some(key) = uuid_of(&row, parent) {
+                grouped.entry(key).or_default().push(row);
+            }
+        }
+        Ok(keys
+            .iter()
+            .map(|(id, limit)| {
+                let mut page = grouped.get(id).cloned().unwrap_or_default();
+                page.truncate(*limit as usize + 1);
+                ((*id, *limit), page)
+            })
+            .collect())
+    }
+}
+
+/// How many children each parent has (for `totalCount` of nested connections).
+pub struct ChildCounts<E> {
+    scope: Scope,
+    parent: &'static str,
+    skip_archived: bool,
+    _entity: PhantomData<E>,
+}
+
+impl<E> ChildCounts<E> {
+    fn new(scope: &Scope, parent: &'static str, skip_archived: bool) -> Self {
+        Self { scope: scope.clone(), parent, skip_archived, _entity: PhantomData }
+    }
+}
+
+impl<E> Loader<Uuid> for ChildCounts<E>
+where
+    E: EntityTrait + Send + Sync + 'static,
+{
+    type Value = i64;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let parent = column::<E>(self.parent)?;
+        let mut select = E::find()
+            .select_only()
+            .column(parent)
+            .column_as(Expr::col(column::<E>("id")?).count(), "n")
+            .filter(column::<E>("org_id")?.eq(self.scope.org_id))
+            .filter(parent.is_in(keys.iter().copied()))
+            .group_by(parent);
+        if self.skip_archived {
+            select = select.filter(column::<E>("archived_at")?.is_null());
+        }
+        let counts: Vec<(Uuid, i64)> = select.into_tuple().all(&self.scope.db).await?;
+        let mut result: HashMap<Uuid, i64> = keys.iter().map(|k| (*k, 0)).collect();
+        result.extend(counts);
+        Ok(result)
     }
 }

@@ -16,17 +16,27 @@ use crate::auth::jwt::JwtKeys;
 use crate::auth::rate_limit::LoginLimiter;
 use crate::config::Config;
 use crate::error::{ApiError, Result};
-use crate::{auth, events, org};
+use crate::{auth, events, leads, org, pipeline};
 
 pub use loaders::Loaders;
 
 /// Every query of the API.
 #[derive(MergedObject, Default)]
-pub struct Query(org::graphql::OrgQuery, events::graphql::AuditQuery);
+pub struct Query(
+    org::graphql::OrgQuery,
+    events::graphql::AuditQuery,
+    leads::graphql::LeadsQuery,
+    pipeline::graphql::PipelineQuery,
+);
 
 /// Every mutation of the API.
 #[derive(MergedObject, Default)]
-pub struct Mutation(auth::graphql::AuthMutation, org::graphql::OrgMutation);
+pub struct Mutation(
+    auth::graphql::AuthMutation,
+    org::graphql::OrgMutation,
+    leads::graphql::LeadsMutation,
+    pipeline::graphql::PipelineMutation,
+);
 
 pub type AccordSchema = Schema<Query, Mutation, EmptySubscription>;
 
@@ -87,6 +97,34 @@ pub fn parse_id(field: &str, id: &ID) -> Result<Uuid> {
 /// True when the current field's selection asks for `field` (such as `totalCount`).
 pub fn selects(ctx: &Context<'_>, field: &str) -> bool {
     ctx.look_ahead().field(field).exists()
+}
+
+/// Which way a list is sorted.
+#[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OrderDirection {
+    /// Smallest (or oldest, or A) first.
+    Asc,
+    /// Largest (or newest, or Z) first.
+    #[default]
+    Desc,
+}
+
+impl From<OrderDirection> for pagination::Direction {
+    fn from(d: OrderDirection) -> Self {
+        match d {
+            OrderDirection::Asc => pagination::Direction::Ascending,
+            OrderDirection::Desc => pagination::Direction::Descending,
+        }
+    }
+}
+
+/// An amount of money: integer minor units (cents) and an ISO-4217 currency.
+#[derive(async_graphql::SimpleObject, Debug, Clone, PartialEq, Eq)]
+pub struct Money {
+    /// The amount in minor units of the currency, such as cents: 1250 EUR-cents is €12.50.
+    pub amount_minor: i64,
+    /// ISO-4217 currency code, such as `EUR`.
+    pub currency: String,
 }
 
 /// Gives every error an `extensions.code` and hides internal causes (see [`crate::error::classify`]).

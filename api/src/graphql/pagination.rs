@@ -9,7 +9,6 @@
 use async_graphql::SimpleObject;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sea_orm::sea_query::IntoValueTuple;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, Order, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, Select,
@@ -126,27 +125,65 @@ pub async fn fetch_page<E, C, K>(
     count: bool,
 ) -> Result<Page<E::Model>>
 where
-    E: EntityTrait,
+    E: EntityTrait<Column = C>,
     E::Model: FromQueryResult + Send + Sync,
     C: ColumnTrait,
-    K: Clone + IntoValueTuple + Into<sea_orm::Value>,
+    K: Clone + Into<sea_orm::Value>,
 {
+    let window = window.clone().map_keys(|k| Ok(vec![k.into()]))?;
+    fetch_page_by(db, select, &[key], direction, &window, count).await
+}
+
+impl<K> Window<K> {
+    /// Convert the cursor keys, such as decoded JSON into typed database values.
+    pub fn map_keys<L>(self, mut f: impl FnMut(K) -> Result<L>) -> Result<Window<L>> {
+        Ok(Window {
+            limit: self.limit,
+            after: self.after.map(&mut f).transpose()?,
+            before: self.before.map(&mut f).transpose()?,
+            from_end: self.from_end,
+        })
+    }
+}
+
+/// Fetch one page of `select` ordered by `keys` (all in `direction`), whose last
+/// column must make the order unique (the id). Cursors hold one value per key and
+/// are compared as a row value, `(score, id) < (?, ?)`, which an index on
+/// `(org_id, score, id)` serves directly.
+pub async fn fetch_page_by<E>(
+    db: &impl ConnectionTrait,
+    select: Select<E>,
+    keys: &[E::Column],
+    direction: Direction,
+    window: &Window<Vec<sea_orm::Value>>,
+    count: bool,
+) -> Result<Page<E::Model>>
+where
+    E: EntityTrait,
+    E::Model: FromQueryResult + Send + Sync,
+{
+    use sea_orm::sea_query::{Expr, ExprTrait};
     let total_count = if count { Some(select.clone().count(db).await?) } else { None };
     let ascending = direction == Direction::Ascending;
+    let row = || Expr::tuple(keys.iter().map(|c| Expr::col(*c)));
+    let values = |v: &[sea_orm::Value]| Expr::tuple(v.iter().cloned().map(Expr::val));
     let mut query = select;
     // "after" means further along the list's own direction.
-    if let Some(after) = window.after.clone() {
-        query = query.filter(if ascending { key.gt(after) } else { key.lt(after) });
+    if let Some(after) = &window.after {
+        query = query.filter(if ascending { row().gt(values(after)) } else { row().lt(values(after)) });
     }
-    if let Some(before) = window.before.clone() {
-        query = query.filter(if ascending { key.lt(before) } else { key.gt(before) });
+    if let Some(before) = &window.before {
+        query = query.filter(if ascending { row().lt(values(before)) } else { row().gt(values(before)) });
     }
-    // Reading from the end walks the key the other way, then flips the page back.
+    // Reading from the end walks the keys the other way, then flips the page back.
     let order = match (ascending, window.from_end) {
         (true, false) | (false, true) => Order::Asc,
         (true, true) | (false, false) => Order::Desc,
     };
-    let mut items = query.order_by(key, order).limit(window.limit + 1).all(db).await?;
+    for key in keys {
+        query = query.order_by(*key, order.clone());
+    }
+    let mut items = query.limit(window.limit + 1).all(db).await?;
     let more = items.len() as u64 > window.limit;
     items.truncate(window.limit as usize);
     if window.from_end {
@@ -155,6 +192,25 @@ where
     let (has_previous_page, has_next_page) =
         if window.from_end { (more, window.before.is_some()) } else { (window.after.is_some(), more) };
     Ok(Page { items, has_previous_page, has_next_page, total_count })
+}
+
+/// The window of a list ordered by a column and the id: cursors hold `[value, id]`.
+/// `key_value` turns a cursor's JSON value into the column's database value.
+pub fn sorted_window(
+    args: &PageArgs,
+    list: &str,
+    key_value: impl Fn(&serde_json::Value) -> Option<sea_orm::Value>,
+) -> Result<Window<Vec<sea_orm::Value>>> {
+    let window = args.window::<(serde_json::Value, uuid::Uuid)>(list)?;
+    window.map_keys(|(value, id)| {
+        let value = key_value(&value).ok_or_else(|| ApiError::bad_input("after", "not a cursor of this list"))?;
+        Ok(vec![value, id.into()])
+    })
+}
+
+/// The cursor of a row in a list ordered by a column and the id.
+pub fn sorted_cursor(list: &str, value: serde_json::Value, id: uuid::Uuid) -> String {
+    encode_cursor(list, &(value, id))
 }
 
 /// Relay's `PageInfo`: where this page sits in the whole list.

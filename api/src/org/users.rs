@@ -4,7 +4,7 @@
 use chrono::Utc;
 use entity::user::{ActiveModel, Column, Entity, Model};
 use entity::{Role, Team};
-use sea_orm::sea_query::{Expr, ExprTrait, Func};
+use sea_orm::sea_query::ExprTrait;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set, TransactionSession,
     TransactionTrait,
@@ -18,6 +18,7 @@ use crate::auth::permissions::{Scope, can_administer, can_read, require};
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
 use crate::graphql::pagination::{Direction, Page, Window, fetch_page};
+use crate::validate::{like_pattern, lower_like};
 
 /// A validated, lower-cased e-mail address.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,11 +26,7 @@ pub struct Email(String);
 
 impl Email {
     pub fn parse(field: &str, value: &str) -> Result<Self> {
-        let value = value.trim().to_lowercase();
-        if value.len() > 254 || !email_address::EmailAddress::is_valid(&value) || !value.contains('.') {
-            return Err(ApiError::bad_input(field, "is not a valid e-mail address"));
-        }
-        Ok(Self(value))
+        crate::validate::email(field, value).map(Self)
     }
 
     pub fn as_str(&self) -> &str {
@@ -38,11 +35,7 @@ impl Email {
 }
 
 fn parse_name(field: &str, name: &str) -> Result<String> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(ApiError::bad_input(field, "must be 1 to 200 characters"));
-    }
-    Ok(name.to_owned())
+    crate::validate::text(field, name, crate::validate::SHORT)
 }
 
 /// A user to create.
@@ -134,20 +127,6 @@ pub struct UserCriteria {
     pub search: Option<String>,
 }
 
-/// Escape `%`, `_` and `\` so user text matches literally in `LIKE`.
-pub fn like_pattern(text: &str) -> String {
-    let escaped: String = text
-        .trim()
-        .to_lowercase()
-        .chars()
-        .flat_map(|c| match c {
-            '%' | '_' | '\\' => vec!['\\', c],
-            c => vec![c],
-        })
-        .collect();
-    format!("%{escaped}%")
-}
-
 /// Users of the caller's organization, oldest first.
 #[tracing::instrument(skip(db, actor, window), fields(org = %actor.org_id))]
 pub async fn list(
@@ -170,11 +149,7 @@ pub async fn list(
     }
     if let Some(search) = criteria.search.as_deref().filter(|s| !s.trim().is_empty()) {
         let pattern = like_pattern(search);
-        let like = |col: Column| {
-            Expr::expr(Func::lower(Expr::col(col)))
-                .like(sea_orm::sea_query::LikeExpr::new(pattern.clone()).escape('\\'))
-        };
-        select = select.filter(like(Column::Name).or(like(Column::Email)));
+        select = select.filter(lower_like(Column::Name, &pattern).or(lower_like(Column::Email, &pattern)));
     }
     fetch_page(db, select, Column::Id, Direction::Ascending, window, count).await
 }
@@ -308,10 +283,5 @@ mod tests {
         assert_eq!(Email::parse("email", " Ana@Example.COM ").unwrap().as_str(), "ana@example.com");
         assert!(Email::parse("email", "not-an-email").is_err());
         assert!(Email::parse("email", "a@b").is_err());
-    }
-
-    #[test]
-    fn like_patterns_match_literally() {
-        assert_eq!(like_pattern("50%_a"), "%50\\%\\_a%");
     }
 }

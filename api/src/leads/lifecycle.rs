@@ -1,0 +1,150 @@
+//! The lifecycle state machine: which stage may follow which, in one table, and the
+//! one function that moves a lead and records the move.
+
+use chrono::Utc;
+use entity::LifecycleStage::{self, *};
+use entity::lead::{ActiveModel, Column, Entity, Model};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use uuid::Uuid;
+
+use crate::auth::Actor;
+use crate::error::{ApiError, Result};
+use crate::events::audit::{self, Changes};
+use crate::org::ensure_updated;
+
+/// Every allowed move. The funnel runs NEW → ENGAGED → MQL → SAL → SQL → OPPORTUNITY
+/// → CUSTOMER; NEW may jump to MQL when its score crosses the threshold; any open
+/// stage up to SQL may be RECYCLED (back to nurture) or DISQUALIFIED; a lost deal
+/// recycles its lead; RECYCLED leads re-enter as ENGAGED or MQL. CUSTOMER and
+/// DISQUALIFIED are final.
+pub const TRANSITIONS: &[(LifecycleStage, &[LifecycleStage])] = &[
+    (New, &[Engaged, Mql, Recycled, Disqualified]),
+    (Engaged, &[Mql, Recycled, Disqualified]),
+    (Mql, &[Sal, Recycled, Disqualified]),
+    (Sal, &[Sql, Recycled, Disqualified]),
+    (Sql, &[Opportunity, Recycled, Disqualified]),
+    (Opportunity, &[Customer, Recycled]),
+    (Customer, &[]),
+    (Recycled, &[Engaged, Mql]),
+    (Disqualified, &[]),
+];
+
+/// The stages a lead in `from` may move to.
+pub fn allowed_targets(from: LifecycleStage) -> &'static [LifecycleStage] {
+    TRANSITIONS.iter().find(|(stage, _)| *stage == from).map(|(_, targets)| *targets).unwrap_or(&[])
+}
+
+pub fn stage_name(stage: LifecycleStage) -> String {
+    serde_json::to_value(stage).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+/// Check a move against the table; the error names the allowed targets.
+pub fn check_move(from: LifecycleStage, to: LifecycleStage) -> Result<()> {
+    let allowed = allowed_targets(from);
+    if allowed.contains(&to) {
+        return Ok(());
+    }
+    let names: Vec<String> = allowed.iter().copied().map(stage_name).collect();
+    let hint = if names.is_empty() { "none: it is final".to_owned() } else { names.join(", ") };
+    Err(ApiError::bad_input(
+        "to",
+        format!("a lead cannot move from {} to {}; allowed: {hint}", stage_name(from), stage_name(to)),
+    ))
+}
+
+/// Write one transition row.
+pub(crate) async fn record(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    lead_id: Uuid,
+    from: Option<LifecycleStage>,
+    to: LifecycleStage,
+    reason: Option<String>,
+    at: chrono::DateTime<Utc>,
+) -> Result<()> {
+    entity::lead_stage_transition::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        org_id: Set(actor.org_id),
+        lead_id: Set(lead_id),
+        from_stage: Set(from),
+        to_stage: Set(to),
+        actor_kind: Set(actor.kind_name().to_owned()),
+        actor_id: Set(actor.id()),
+        actor_name: Set(actor.name().to_owned()),
+        reason: Set(reason),
+        at: Set(at),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// Move `lead` to `to` inside the caller's transaction: checks the table, bumps the
+/// version under its optimistic lock, writes the transition and the audit row.
+pub async fn move_lead(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    lead: Model,
+    to: LifecycleStage,
+    reason: Option<String>,
+) -> Result<Model> {
+    check_move(lead.lifecycle_stage, to)?;
+    let now = Utc::now();
+    let from = lead.lifecycle_stage;
+    let mut model: ActiveModel = lead.clone().into();
+    model.lifecycle_stage = Set(to);
+    model.stage_entered_at = Set(now);
+    model.version = Set(lead.version + 1);
+    model.updated_at = Set(now);
+    let result = Entity::update_many()
+        .set(model)
+        .filter(Column::Id.eq(lead.id))
+        .filter(Column::Version.eq(lead.version))
+        .exec(txn)
+        .await?;
+    ensure_updated(&result)?;
+    record(txn, actor, lead.id, Some(from), to, reason.clone(), now).await?;
+    let changes = Changes::new().field("lifecycleStage", Some(&from), Some(&to)).created("reason", &reason);
+    audit::record(txn, actor, "lead.moveStage", "lead", Some(lead.id), changes).await?;
+    Entity::find_by_id(lead.id).one(txn).await?.ok_or_else(|| ApiError::not_found("lead"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_funnel_runs_forward() {
+        for pair in [New, Engaged, Mql, Sal, Sql, Opportunity, Customer].windows(2) {
+            assert!(check_move(pair[0], pair[1]).is_ok(), "{:?} → {:?}", pair[0], pair[1]);
+        }
+    }
+
+    #[test]
+    fn recycling_and_disqualifying_are_open_until_sql() {
+        for stage in [New, Engaged, Mql, Sal, Sql] {
+            assert!(check_move(stage, Recycled).is_ok());
+            assert!(check_move(stage, Disqualified).is_ok());
+        }
+        assert!(check_move(Customer, Recycled).is_err());
+        assert!(check_move(Recycled, Engaged).is_ok());
+        assert!(check_move(Recycled, Mql).is_ok());
+        assert!(check_move(Recycled, Sal).is_err());
+    }
+
+    #[test]
+    fn an_illegal_move_names_the_allowed_targets() {
+        let ApiError::BadUserInput { message, field } = check_move(Mql, Customer).unwrap_err() else { panic!() };
+        assert_eq!(field.as_deref(), Some("to"));
+        assert!(message.contains("SAL, RECYCLED, DISQUALIFIED"), "{message}");
+        assert!(check_move(Disqualified, New).unwrap_err().to_string().contains("final"));
+    }
+
+    #[test]
+    fn every_stage_has_a_row() {
+        use sea_orm::Iterable;
+        for stage in LifecycleStage::iter() {
+            assert!(TRANSITIONS.iter().any(|(s, _)| *s == stage), "{stage:?}");
+        }
+    }
+}

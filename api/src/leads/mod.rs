@@ -1,0 +1,556 @@
+//! The shared customer data both teams work from: accounts, leads and their
+//! lifecycle, engagement events, activities and the bulk import. Every KPI is
+//! computed from these tables.
+
+pub mod accounts;
+pub mod activities;
+pub mod engagement;
+pub mod graphql;
+pub mod import;
+pub mod lifecycle;
+
+use chrono::{DateTime, Utc};
+use entity::lead::{ActiveModel, Column, Entity, Model};
+use entity::{LifecycleStage, Temperature};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Select, Set, TransactionSession,
+    TransactionTrait,
+};
+use serde_json::Value as Json;
+use uuid::Uuid;
+
+use crate::auth::Actor;
+use crate::auth::permissions::{Scope, can_read, can_write, require};
+use crate::error::{ApiError, Result};
+use crate::events::audit::{self, Changes};
+use crate::graphql::pagination::{Direction, Page, Window, fetch_page_by};
+use crate::org::{check_version, ensure_updated};
+use crate::validate::{self, SHORT, like_pattern, lower_like};
+
+/// Apply a patch to an optional field: `Some(v)` sets (validated), `None` keeps `base`.
+pub(crate) fn optional_patch<T>(
+    patch: Option<Option<T>>,
+    base: Option<Option<T>>,
+    validate: impl FnOnce(Option<T>) -> Result<Option<T>>,
+) -> Result<Option<T>> {
+    match (patch, base) {
+        (Some(value), _) => validate(value),
+        (None, Some(stored)) => Ok(stored),
+        (None, None) => Ok(None),
+    }
+}
+
+/// A user referenced by an input field must be an active user of the caller's
+/// organization; otherwise BAD_USER_INPUT naming the field.
+pub(crate) async fn ensure_user(db: &impl ConnectionTrait, actor: &Actor, id: Uuid, field: &str) -> Result<()> {
+    let found = entity::user::Entity::find_by_id(id)
+        .filter(entity::user::Column::OrgId.eq(actor.org_id))
+        .filter(entity::user::Column::Active.eq(true))
+        .one(db)
+        .await?;
+    if found.is_none() {
+        return Err(ApiError::bad_input(field, "no such active user"));
+    }
+    Ok(())
+}
+
+/// Lead fields from a client: all optional for a patch; `Some(None)` clears.
+#[derive(Debug, Clone, Default)]
+pub struct LeadFields {
+    pub email: Option<String>,
+    pub first_name: Option<Option<String>>,
+    pub last_name: Option<Option<String>>,
+    pub title: Option<Option<String>>,
+    pub phone: Option<Option<String>>,
+    pub source: Option<Option<String>>,
+    pub campaign: Option<Option<String>>,
+    pub external_id: Option<Option<String>>,
+    pub account_id: Option<Option<Uuid>>,
+    pub persona_id: Option<Option<Uuid>>,
+    pub owner_id: Option<Option<Uuid>>,
+    pub marketing_owner_id: Option<Option<Uuid>>,
+}
+
+/// Validated lead fields, ready to store.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct LeadValues {
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub title: Option<String>,
+    pub phone: Option<String>,
+    pub source: Option<String>,
+    pub campaign: Option<String>,
+    pub external_id: Option<String>,
+    pub account_id: Option<Uuid>,
+    pub persona_id: Option<Uuid>,
+    pub owner_id: Option<Uuid>,
+    pub marketing_owner_id: Option<Uuid>,
+}
+
+impl LeadValues {
+    fn of(lead: &Model) -> Self {
+        Self {
+            email: lead.email.clone(),
+            first_name: lead.first_name.clone(),
+            last_name: lead.last_name.clone(),
+            title: lead.title.clone(),
+            phone: lead.phone.clone(),
+            source: lead.source.clone(),
+            campaign: lead.campaign.clone(),
+            external_id: lead.external_id.clone(),
+            account_id: lead.account_id,
+            persona_id: lead.persona_id,
+            owner_id: lead.owner_id,
+            marketing_owner_id: lead.marketing_owner_id,
+        }
+    }
+
+    fn changes(&self, before: Option<&LeadValues>) -> Changes {
+        let b = before;
+        Changes::new()
+            .field("email", b.map(|b| &b.email), Some(&self.email))
+            .field("firstName", b.map(|b| &b.first_name), Some(&self.first_name))
+            .field("lastName", b.map(|b| &b.last_name), Some(&self.last_name))
+            .field("title", b.map(|b| &b.title), Some(&self.title))
+            .field("phone", b.map(|b| &b.phone), Some(&self.phone))
+            .field("source", b.map(|b| &b.source), Some(&self.source))
+            .field("campaign", b.map(|b| &b.campaign), Some(&self.campaign))
+            .field("externalId", b.map(|b| &b.external_id), Some(&self.external_id))
+            .field("accountId", b.map(|b| &b.account_id), Some(&self.account_id))
+            .field("personaId", b.map(|b| &b.persona_id), Some(&self.persona_id))
+            .field("ownerId", b.map(|b| &b.owner_id), Some(&self.owner_id))
+            .field("marketingOwnerId", b.map(|b| &b.marketing_owner_id), Some(&self.marketing_owner_id))
+    }
+}
+
+/// Validate fields without touching the database (the import checks rows this way first).
+pub(crate) fn validate_fields(fields: LeadFields, base: Option<&Model>) -> Result<LeadValues> {
+    let text = |field: &'static str, patch: Option<Option<String>>, stored: Option<Option<String>>| {
+        optional_patch(patch, stored, |v| validate::optional_text(field, v.as_deref(), SHORT))
+    };
+    let email = match (fields.email, base) {
+        (Some(email), _) => validate::email("email", &email)?,
+        (None, Some(base)) => base.email.clone(),
+        (None, None) => return Err(ApiError::bad_input("email", "must not be empty")),
+    };
+    let names = base.map(|b| (Some(b.first_name.clone()), Some(b.last_name.clone())));
+    Ok(LeadValues {
+        email,
+        first_name: text("firstName", fields.first_name, names.as_ref().map(|n| n.0.clone()))?.unwrap_or_default(),
+        last_name: text("lastName", fields.last_name, names.as_ref().map(|n| n.1.clone()))?.unwrap_or_default(),
+        title: text("title", fields.title, base.map(|b| b.title.clone()))?,
+        phone: text("phone", fields.phone, base.map(|b| b.phone.clone()))?,
+        source: text("source", fields.source, base.map(|b| b.source.clone()))?,
+        campaign: text("campaign", fields.campaign, base.map(|b| b.campaign.clone()))?,
+        external_id: text("externalId", fields.external_id, base.map(|b| b.external_id.clone()))?,
+        account_id: optional_patch(fields.account_id, base.map(|b| b.account_id), Ok)?,
+        persona_id: optional_patch(fields.persona_id, base.map(|b| b.persona_id), Ok)?,
+        owner_id: optional_patch(fields.owner_id, base.map(|b| b.owner_id), Ok)?,
+        marketing_owner_id: optional_patch(fields.marketing_owner_id, base.map(|b| b.marketing_owner_id), Ok)?,
+    })
+}
+
+/// Check references and uniqueness of validated values against the database.
+pub(crate) async fn check_references(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    values: &LeadValues,
+    base: Option<&Model>,
+) -> Result<()> {
+    let changed = |new: Option<Uuid>, old: Option<Uuid>| new.is_some() && (base.is_none() || new != old);
+    if changed(values.account_id, base.and_then(|b| b.account_id)) {
+        accounts::ensure(db, actor, values.account_id.unwrap_or_default(), "accountId").await?;
+    }
+    if changed(values.owner_id, base.and_then(|b| b.owner_id)) {
+        ensure_user(db, actor, values.owner_id.unwrap_or_default(), "ownerId").await?;
+    }
+    if changed(values.marketing_owner_id, base.and_then(|b| b.marketing_owner_id)) {
+        ensure_user(db, actor, values.marketing_owner_id.unwrap_or_default(), "marketingOwnerId").await?;
+    }
+    let except = base.map(|b| b.id);
+    if base.is_none_or(|b| b.email != values.email)
+        && let Some(existing) = find_by(db, actor, Column::Email, &values.email, except).await?
+    {
+        return Err(ApiError::Conflict(format!("the lead {} already has the e-mail {}", existing.id, values.email)));
+    }
+    if let Some(external_id) = &values.external_id
+        && base.is_none_or(|b| b.external_id.as_ref() != Some(external_id))
+        && let Some(existing) = find_by(db, actor, Column::ExternalId, external_id, except).await?
+    {
+        return Err(ApiError::Conflict(format!("the lead {} already has the external id {external_id}", existing.id)));
+    }
+    Ok(())
+}
+
+async fn find_by(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    column: Column,
+    value: &str,
+    except: Option<Uuid>,
+) -> Result<Option<Model>> {
+    let mut select = Entity::find().filter(Column::OrgId.eq(actor.org_id)).filter(column.eq(value));
+    if let Some(id) = except {
+        select = select.filter(Column::Id.ne(id));
+    }
+    Ok(select.one(db).await?)
+}
+
+pub(crate) async fn find_by_email(db: &impl ConnectionTrait, actor: &Actor, email: &str) -> Result<Option<Model>> {
+    find_by(db, actor, Column::Email, email, None).await
+}
+
+pub(crate) async fn find_by_external_id(db: &impl ConnectionTrait, actor: &Actor, id: &str) -> Result<Option<Model>> {
+    find_by(db, actor, Column::ExternalId, id, None).await
+}
+
+pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> Result<Model> {
+    require(can_read(actor, Scope::LeadsRead), "read leads")?;
+    find(db, actor, id).await
+}
+
+pub(crate) async fn find(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> Result<Model> {
+    Entity::find_by_id(id)
+        .filter(Column::OrgId.eq(actor.org_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("lead"))
+}
+
+/// Insert a validated lead with its first transition and audit row, inside the
+/// caller's transaction.
+pub(crate) async fn insert(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    values: LeadValues,
+    stage: LifecycleStage,
+) -> Result<Model> {
+    let now = Utc::now();
+    let lead = ActiveModel {
+        id: Set(Uuid::now_v7()),
+        org_id: Set(actor.org_id),
+        account_id: Set(values.account_id),
+        persona_id: Set(values.persona_id),
+        email: Set(values.email.clone()),
+        first_name: Set(values.first_name.clone()),
+        last_name: Set(values.last_name.clone()),
+        title: Set(values.title.clone()),
+        phone: Set(values.phone.clone()),
+        source: Set(values.source.clone()),
+        campaign: Set(values.campaign.clone()),
+        external_id: Set(values.external_id.clone()),
+        lifecycle_stage: Set(stage),
+        stage_entered_at: Set(now),
+        owner_id: Set(values.owner_id),
+        marketing_owner_id: Set(values.marketing_owner_id),
+        fit_score: Set(0.0),
+        engagement_score: Set(0.0),
+        score: Set(0.0),
+        temperature: Set(Temperature::Cold),
+        archived_at: Set(None),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(txn)
+    .await?;
+    lifecycle::record(txn, actor, lead.id, None, stage, Some("created".into()), now).await?;
+    let changes = values.changes(None).created("lifecycleStage", &stage);
+    audit::record(txn, actor, "lead.create", "lead", Some(lead.id), changes).await?;
+    Ok(lead)
+}
+
+/// Create a lead (NEW unless another starting stage is given).
+#[tracing::instrument(skip(db, actor, fields), fields(org = %actor.org_id))]
+pub async fn create(
+    db: &impl TransactionTrait,
+    actor: &Actor,
+    fields: LeadFields,
+    stage: Option<LifecycleStage>,
+) -> Result<Model> {
+    require(can_write(actor, Scope::LeadsWrite), "create leads")?;
+    let values = validate_fields(fields, None)?;
+    let txn = db.begin().await?;
+    check_references(&txn, actor, &values, None).await?;
+    let lead = insert(&txn, actor, values, stage.unwrap_or(LifecycleStage::New)).await?;
+    txn.commit().await?;
+    Ok(lead)
+}
+
+/// Write validated values over a stored lead (no-op when nothing changed).
+pub(crate) async fn apply(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    current: Model,
+    values: LeadValues,
+) -> Result<(Model, bool)> {
+    let changes = values.changes(Some(&LeadValues::of(&current)));
+    if changes.is_empty() {
+        return Ok((current, false));
+    }
+    let id = current.id;
+    let mut model: ActiveModel = current.clone().into();
+    model.account_id = Set(values.account_id);
+    model.persona_id = Set(values.persona_id);
+    model.email = Set(values.email);
+    model.first_name = Set(values.first_name);
+    model.last_name = Set(values.last_name);
+    model.title = Set(values.title);
+    model.phone = Set(values.phone);
+    model.source = Set(values.source);
+    model.campaign = Set(values.campaign);
+    model.external_id = Set(values.external_id);
+    model.owner_id = Set(values.owner_id);
+    model.marketing_owner_id = Set(values.marketing_owner_id);
+    let updated = save(txn, current, model).await?;
+    audit::record(txn, actor, "lead.update", "lead", Some(id), changes).await?;
+    Ok((updated, true))
+}
+
+#[tracing::instrument(skip(db, actor, fields), fields(org = %actor.org_id))]
+pub async fn update(
+    db: &impl TransactionTrait,
+    actor: &Actor,
+    id: Uuid,
+    fields: LeadFields,
+    expected_version: Option<i32>,
+) -> Result<Model> {
+    require(can_write(actor, Scope::LeadsWrite), "change leads")?;
+    let txn = db.begin().await?;
+    let current = find(&txn, actor, id).await?;
+    check_version(expected_version, current.version)?;
+    let values = validate_fields(fields, Some(&current))?;
+    check_references(&txn, actor, &values, Some(&current)).await?;
+    let (lead, _) = apply(&txn, actor, current, values).await?;
+    txn.commit().await?;
+    Ok(lead)
+}
+
+pub async fn archive(
+    db: &impl TransactionTrait,
+    actor: &Actor,
+    id: Uuid,
+    expected_version: Option<i32>,
+) -> Result<Model> {
+    require(can_write(actor, Scope::LeadsWrite), "archive leads")?;
+    let txn = db.begin().await?;
+    let current = find(&txn, actor, id).await?;
+    check_version(expected_version, current.version)?;
+    if current.archived_at.is_some() {
+        return Ok(current);
+    }
+    let now = Utc::now();
+    let mut model: ActiveModel = current.clone().into();
+    model.archived_at = Set(Some(now));
+    let lead = save(&txn, current, model).await?;
+    audit::record(&txn, actor, "lead.archive", "lead", Some(id), Changes::new().field("archivedAt", None, Some(&now)))
+        .await?;
+    txn.commit().await?;
+    Ok(lead)
+}
+
+/// `moveLeadStage`: move a lead along the lifecycle table.
+#[tracing::instrument(skip(db, actor, reason), fields(org = %actor.org_id))]
+pub async fn move_stage(
+    db: &impl TransactionTrait,
+    actor: &Actor,
+    id: Uuid,
+    to: LifecycleStage,
+    reason: Option<String>,
+    expected_version: Option<i32>,
+) -> Result<Model> {
+    require(can_write(actor, Scope::LeadsWrite), "move leads")?;
+    let reason = validate::optional_text("reason", reason.as_deref(), validate::LONG)?;
+    let txn = db.begin().await?;
+    let current = find(&txn, actor, id).await?;
+    check_version(expected_version, current.version)?;
+    let lead = lifecycle::move_lead(&txn, actor, current, to, reason).await?;
+    txn.commit().await?;
+    Ok(lead)
+}
+
+async fn save(txn: &impl ConnectionTrait, current: Model, mut model: ActiveModel) -> Result<Model> {
+    model.version = Set(current.version + 1);
+    model.updated_at = Set(Utc::now());
+    let result = Entity::update_many()
+        .set(model)
+        .filter(Column::Id.eq(current.id))
+        .filter(Column::Version.eq(current.version))
+        .exec(txn)
+        .await?;
+    ensure_updated(&result)?;
+    Entity::find_by_id(current.id).one(txn).await?.ok_or_else(|| ApiError::not_found("lead"))
+}
+
+/// Which leads to list.
+#[derive(Debug, Clone, Default)]
+pub struct LeadCriteria {
+    pub lifecycle_stages: Vec<LifecycleStage>,
+    pub temperatures: Vec<Temperature>,
+    pub owner_id: Option<Uuid>,
+    pub marketing_owner_id: Option<Uuid>,
+    pub persona_id: Option<Uuid>,
+    pub account_id: Option<Uuid>,
+    pub source: Option<String>,
+    pub campaign: Option<String>,
+    pub score_min: Option<f64>,
+    pub score_max: Option<f64>,
+    pub created_after: Option<DateTime<Utc>>,
+    pub created_before: Option<DateTime<Utc>>,
+    pub stage_entered_before: Option<DateTime<Utc>>,
+    /// Case-insensitive part of the name, e-mail or company.
+    pub search: Option<String>,
+    /// Conditions on the lead's account.
+    pub account: Option<accounts::AccountCriteria>,
+    pub include_archived: bool,
+}
+
+impl LeadCriteria {
+    fn apply(&self, actor: &Actor, mut select: Select<Entity>) -> Select<Entity> {
+        if !self.lifecycle_stages.is_empty() {
+            select = select.filter(Column::LifecycleStage.is_in(self.lifecycle_stages.iter().copied()));
+        }
+        if !self.temperatures.is_empty() {
+            select = select.filter(Column::Temperature.is_in(self.temperatures.iter().copied()));
+        }
+        for (column, value) in [
+            (Column::OwnerId, self.owner_id),
+            (Column::MarketingOwnerId, self.marketing_owner_id),
+            (Column::PersonaId, self.persona_id),
+            (Column::AccountId, self.account_id),
+        ] {
+            if let Some(value) = value {
+                select = select.filter(column.eq(value));
+            }
+        }
+        if let Some(source) = &self.source {
+            select = select.filter(Column::Source.eq(source.as_str()));
+        }
+        if let Some(campaign) = &self.campaign {
+            select = select.filter(Column::Campaign.eq(campaign.as_str()));
+        }
+        if let Some(min) = self.score_min {
+            select = select.filter(Column::Score.gte(min));
+        }
+        if let Some(max) = self.score_max {
+            select = select.filter(Column::Score.lte(max));
+        }
+        if let Some(after) = self.created_after {
+            select = select.filter(Column::CreatedAt.gte(after));
+        }
+        if let Some(before) = self.created_before {
+            select = select.filter(Column::CreatedAt.lt(before));
+        }
+        if let Some(before) = self.stage_entered_before {
+            select = select.filter(Column::StageEnteredAt.lt(before));
+        }
+        if let Some(search) = self.search.as_deref().filter(|s| !s.trim().is_empty()) {
+            let pattern = like_pattern(search);
+            let companies = accounts_matching(
+                actor,
+                &accounts::AccountCriteria {
+                    search: Some(search.to_owned()),
+                    include_archived: true,
+                    ..Default::default()
+                },
+            );
+            select = select.filter(
+                lower_like(Column::FirstName, &pattern)
+                    .or(lower_like(Column::LastName, &pattern))
+                    .or(Expr::col(Column::Email).like(pattern.as_str()))
+                    .or(Expr::col(Column::AccountId).in_subquery(companies)),
+            );
+        }
+        if let Some(account) = self.account.as_ref().filter(|a| !a.is_empty()) {
+            select = select.filter(Expr::col(Column::AccountId).in_subquery(accounts_matching(actor, account)));
+        }
+        if !self.include_archived {
+            select = select.filter(Column::ArchivedAt.is_null());
+        }
+        select
+    }
+}
+
+/// `SELECT id FROM accounts WHERE org_id = … AND <criteria>`, for lead filters.
+fn accounts_matching(actor: &Actor, criteria: &accounts::AccountCriteria) -> sea_orm::sea_query::SelectStatement {
+    use sea_orm::QueryTrait;
+    let mut criteria = criteria.clone();
+    criteria.include_archived = true;
+    let select =
+        criteria.apply(entity::account::Entity::find().filter(entity::account::Column::OrgId.eq(actor.org_id)));
+    let mut query = select.into_query();
+    query.clear_selects();
+    query.column((entity::account::Entity, entity::account::Column::Id));
+    query
+}
+
+/// How leads are ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeadOrder {
+    Score,
+    CreatedAt,
+    UpdatedAt,
+    StageEnteredAt,
+    LastName,
+}
+
+impl LeadOrder {
+    pub fn column(self) -> Column {
+        match self {
+            Self::Score => Column::Score,
+            Self::CreatedAt => Column::CreatedAt,
+            Self::UpdatedAt => Column::UpdatedAt,
+            Self::StageEnteredAt => Column::StageEnteredAt,
+            Self::LastName => Column::LastName,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Score => "score",
+            Self::CreatedAt => "createdAt",
+            Self::UpdatedAt => "updatedAt",
+            Self::StageEnteredAt => "stageEnteredAt",
+            Self::LastName => "lastName",
+        }
+    }
+
+    /// The cursor value of a lead in this order.
+    pub fn key_of(self, lead: &Model) -> Json {
+        match self {
+            Self::Score => Json::from(lead.score),
+            Self::CreatedAt => Json::from(lead.created_at.to_rfc3339()),
+            Self::UpdatedAt => Json::from(lead.updated_at.to_rfc3339()),
+            Self::StageEnteredAt => Json::from(lead.stage_entered_at.to_rfc3339()),
+            Self::LastName => Json::from(lead.last_name.clone()),
+        }
+    }
+
+    /// Turn a cursor value back into a database value of this order's column.
+    pub fn key_value(self, value: &Json) -> Option<sea_orm::Value> {
+        match self {
+            Self::Score => value.as_f64().map(Into::into),
+            Self::LastName => value.as_str().map(|s| s.to_owned().into()),
+            Self::CreatedAt | Self::UpdatedAt | Self::StageEnteredAt => {
+                value.as_str().and_then(|s| DateTime::parse_from_rfc3339(s).ok()).map(|t| t.with_timezone(&Utc).into())
+            }
+        }
+    }
+}
+
+#[tracing::instrument(skip(db, actor, criteria, window), fields(org = %actor.org_id))]
+pub async fn list(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    criteria: &LeadCriteria,
+    order: LeadOrder,
+    direction: Direction,
+    window: &Window<Vec<sea_orm::Value>>,
+    count: bool,
+) -> Result<Page<Model>> {
+    require(can_read(actor, Scope::LeadsRead), "read leads")?;
+    let select = criteria.apply(actor, Entity::find().filter(Column::OrgId.eq(actor.org_id)));
+    fetch_page_by(db, select, &[order.column(), Column::Id], direction, window, count).await
+}

@@ -1,0 +1,435 @@
+//! GraphQL types and resolvers of opportunities.
+
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, MaybeUndefined, Object, SimpleObject};
+use chrono::{DateTime, NaiveDate, Utc};
+use uuid::Uuid;
+
+use super::{NewOpportunity, OpportunityCriteria, OpportunityOrder, OpportunityPatch, Outcome};
+use crate::connection;
+use crate::error::ApiError;
+use crate::graphql::pagination::{PageArgs, sorted_cursor, sorted_window};
+use crate::graphql::{Money, OrderDirection, actor, db, loaders, parse_id, selects};
+use crate::leads::activities::ActivityCriteria;
+use crate::leads::graphql::{Account, ActivityConnection, ArchiveInput, Lead};
+use crate::org::graphql::User;
+
+type GqlResult<T> = async_graphql::Result<T>;
+
+/// Where a deal stands.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::OpportunityStage")]
+pub enum OpportunityStage {
+    /// Finding out need, budget, authority and timing.
+    Discovery,
+    /// A proposal is with the customer.
+    Proposal,
+    /// Terms are being negotiated.
+    Negotiation,
+    /// Won; the account is a customer.
+    ClosedWon,
+    /// Lost; see `lostReason`.
+    ClosedLost,
+}
+
+/// Which of the four sales strategies a deal follows.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::SalesStrategy")]
+pub enum SalesStrategy {
+    /// Win a new customer.
+    Acquisition,
+    /// Keep an existing customer (renewal).
+    Retention,
+    /// Sell more to an existing customer (upsell, cross-sell).
+    Development,
+    /// Replace a competitor's product at the customer.
+    Substitution,
+}
+
+/// A deal with an account.
+#[derive(SimpleObject, Clone)]
+#[graphql(complex)]
+pub struct Opportunity {
+    /// Stable id of the deal.
+    pub id: ID,
+    /// Name of the deal.
+    pub name: String,
+    /// Value of the deal.
+    pub amount: Money,
+    /// Where the deal stands.
+    pub stage: OpportunityStage,
+    /// The sales strategy the deal follows.
+    pub strategy: SalesStrategy,
+    /// When the deal is expected to close.
+    pub expected_close: Option<NaiveDate>,
+    /// When the deal was won or lost (UTC).
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Why the deal was lost.
+    pub lost_reason: Option<String>,
+    /// When the deal was archived; archived deals leave lists unless asked for.
+    pub archived_at: Option<DateTime<Utc>>,
+    /// Optimistic-lock version; pass it as `expectedVersion` when updating.
+    pub version: i32,
+    /// When the deal was opened (UTC).
+    pub created_at: DateTime<Utc>,
+    /// When the deal last changed (UTC).
+    pub updated_at: DateTime<Utc>,
+    #[graphql(skip)]
+    pub uuid: Uuid,
+    #[graphql(skip)]
+    pub account_id: Uuid,
+    #[graphql(skip)]
+    pub lead_id: Option<Uuid>,
+    #[graphql(skip)]
+    pub owner_id: Option<Uuid>,
+}
+
+impl From<entity::opportunity::Model> for Opportunity {
+    fn from(m: entity::opportunity::Model) -> Self {
+        Self {
+            id: m.id.into(),
+            name: m.name,
+            amount: Money { amount_minor: m.amount_minor, currency: m.currency },
+            stage: m.stage.into(),
+            strategy: m.strategy.into(),
+            expected_close: m.expected_close,
+            closed_at: m.closed_at,
+            lost_reason: m.lost_reason,
+            archived_at: m.archived_at,
+            version: m.version,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+            uuid: m.id,
+            account_id: m.account_id,
+            lead_id: m.lead_id,
+            owner_id: m.owner_id,
+        }
+    }
+}
+
+#[ComplexObject]
+impl Opportunity {
+    /// The account the deal is with.
+    async fn account(&self, ctx: &Context<'_>) -> GqlResult<Option<Account>> {
+        Ok(loaders(ctx)?.accounts.load_one(self.account_id).await?.map(Account::from))
+    }
+
+    /// The lead the deal came from.
+    async fn lead(&self, ctx: &Context<'_>) -> GqlResult<Option<Lead>> {
+        let Some(id) = self.lead_id else { return Ok(None) };
+        Ok(loaders(ctx)?.leads.load_one(id).await?.map(Lead::from))
+    }
+
+    /// The deal's owner in sales.
+    async fn owner(&self, ctx: &Context<'_>) -> GqlResult<Option<User>> {
+        let Some(id) = self.owner_id else { return Ok(None) };
+        Ok(loaders(ctx)?.users.load_one(id).await?.map(User::from))
+    }
+
+    /// Activities for the deal, newest first.
+    async fn activities(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "At most this many activities (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Activities after this cursor.")] after: Option<String>,
+    ) -> GqlResult<ActivityConnection> {
+        let criteria = ActivityCriteria { opportunity_id: Some(self.uuid), ..Default::default() };
+        let l = loaders(ctx)?;
+        crate::leads::graphql::nested_activities(
+            ctx,
+            first,
+            after,
+            criteria,
+            &l.opportunity_activities,
+            &l.opportunity_activity_counts,
+            self.uuid,
+        )
+        .await
+    }
+}
+
+connection!(OpportunityConnection, OpportunityEdge, Opportunity, "opportunities");
+
+/// Narrows deals. All given conditions must hold.
+#[derive(InputObject, Default)]
+pub struct OpportunityFilter {
+    /// Only deals in these stages.
+    pub stages: Option<Vec<OpportunityStage>>,
+    /// Only deals following these strategies.
+    pub strategies: Option<Vec<SalesStrategy>>,
+    /// Only deals owned by this user.
+    pub owner_id: Option<ID>,
+    /// Only deals with this account.
+    pub account_id: Option<ID>,
+    /// Only deals opened from this lead.
+    pub lead_id: Option<ID>,
+    /// Only deals expected to close on or after this day.
+    pub expected_close_from: Option<NaiveDate>,
+    /// Only deals expected to close on or before this day.
+    pub expected_close_to: Option<NaiveDate>,
+    /// Only deals worth at least this many minor units.
+    pub amount_min: Option<i64>,
+    /// Only deals worth at most this many minor units.
+    pub amount_max: Option<i64>,
+    /// Only deals in this currency.
+    pub currency: Option<String>,
+    /// Include archived deals (default false).
+    #[graphql(default)]
+    pub include_archived: bool,
+}
+
+/// What deals are sorted by.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "OpportunityOrder")]
+pub enum OpportunityOrderField {
+    /// When the deal was opened.
+    CreatedAt,
+    /// When the deal last changed.
+    UpdatedAt,
+    /// The amount (in minor units, whatever the currency).
+    Amount,
+}
+
+/// How to sort deals.
+#[derive(InputObject, Clone, Copy)]
+pub struct OpportunityOrderBy {
+    /// The field to sort by.
+    pub field: OpportunityOrderField,
+    /// The direction.
+    pub direction: OrderDirection,
+}
+
+fn optional_id(field: &str, value: Option<ID>) -> Result<Option<Uuid>, ApiError> {
+    value.map(|id| parse_id(field, &id)).transpose()
+}
+
+#[derive(Default)]
+pub struct PipelineQuery;
+
+#[Object]
+impl PipelineQuery {
+    /// Deals of the organization (newest first by default). API keys need `leads:read`.
+    #[allow(clippy::too_many_arguments)]
+    async fn opportunities(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<OpportunityFilter>,
+        order_by: Option<OpportunityOrderBy>,
+        #[graphql(desc = "At most this many deals from the start (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Deals after this cursor.")] after: Option<String>,
+        #[graphql(desc = "At most this many deals from the end (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Deals before this cursor.")] before: Option<String>,
+    ) -> GqlResult<OpportunityConnection> {
+        let actor = actor(ctx)?;
+        let order_by = order_by
+            .unwrap_or(OpportunityOrderBy { field: OpportunityOrderField::CreatedAt, direction: OrderDirection::Desc });
+        let order: OpportunityOrder = order_by.field.into();
+        let list = format!("opportunities.{:?}.{:?}", order_by.field, order_by.direction);
+        let window = sorted_window(&PageArgs::new(first, after, last, before), &list, |v| order.key_value(v))?;
+        let f = filter.unwrap_or_default();
+        let criteria = OpportunityCriteria {
+            stages: f.stages.unwrap_or_default().into_iter().map(Into::into).collect(),
+            strategies: f.strategies.unwrap_or_default().into_iter().map(Into::into).collect(),
+            owner_id: optional_id("filter.ownerId", f.owner_id)?,
+            account_id: optional_id("filter.accountId", f.account_id)?,
+            lead_id: optional_id("filter.leadId", f.lead_id)?,
+            expected_close_from: f.expected_close_from,
+            expected_close_to: f.expected_close_to,
+            amount_min: f.amount_min,
+            amount_max: f.amount_max,
+            currency: f.currency,
+            include_archived: f.include_archived,
+        };
+        let page = super::list(
+            db(ctx),
+            actor,
+            &criteria,
+            order,
+            order_by.direction.into(),
+            &window,
+            selects(ctx, "totalCount"),
+        )
+        .await?;
+        Ok(OpportunityConnection::from_page(page, |o| sorted_cursor(&list, order.key_of(o), o.id), Opportunity::from))
+    }
+
+    /// One deal; null with NOT_FOUND when absent or another organization's.
+    async fn opportunity(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Option<Opportunity>> {
+        let id = parse_id("id", &id)?;
+        Ok(Some(super::get(db(ctx), actor(ctx)?, id).await?.into()))
+    }
+}
+
+/// A deal to open.
+#[derive(InputObject)]
+pub struct CreateOpportunityInput {
+    /// The account (default: the lead's account).
+    pub account_id: Option<ID>,
+    /// The lead the deal comes from; a SQL lead moves to OPPORTUNITY.
+    pub lead_id: Option<ID>,
+    /// Name of the deal.
+    pub name: String,
+    /// Value in minor units of `currency` (cents); not negative.
+    pub amount_minor: i64,
+    /// ISO-4217 currency code.
+    pub currency: String,
+    /// The sales strategy the deal follows.
+    pub strategy: SalesStrategy,
+    /// The owner (default the caller).
+    pub owner_id: Option<ID>,
+    /// When the deal is expected to close.
+    pub expected_close: Option<NaiveDate>,
+}
+
+/// Changes to a deal: omitted fields stay, null clears.
+#[derive(InputObject)]
+pub struct UpdateOpportunityInput {
+    /// The deal to change.
+    pub id: ID,
+    /// The `version` you read; a different stored version is CONFLICT.
+    pub expected_version: Option<i32>,
+    /// New name.
+    pub name: Option<String>,
+    /// New value in minor units.
+    pub amount_minor: Option<i64>,
+    /// New currency.
+    pub currency: Option<String>,
+    /// New strategy.
+    pub strategy: Option<SalesStrategy>,
+    /// New owner; null clears.
+    pub owner_id: MaybeUndefined<ID>,
+    /// New expected close day; null clears.
+    pub expected_close: MaybeUndefined<NaiveDate>,
+}
+
+/// Moves an open deal between DISCOVERY, PROPOSAL and NEGOTIATION.
+#[derive(InputObject)]
+pub struct UpdateOpportunityStageInput {
+    /// The deal.
+    pub id: ID,
+    /// The new open stage (close with `closeOpportunity`).
+    pub stage: OpportunityStage,
+    /// The `version` you read; a different stored version is CONFLICT.
+    pub expected_version: Option<i32>,
+}
+
+/// How a deal ended.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpportunityOutcome {
+    /// Won: the lead and the account become customers.
+    Won,
+    /// Lost: give `lostReason`; the lead goes back to nurture.
+    Lost,
+}
+
+/// Closes a deal.
+#[derive(InputObject)]
+pub struct CloseOpportunityInput {
+    /// The deal.
+    pub id: ID,
+    /// Won or lost.
+    pub outcome: OpportunityOutcome,
+    /// Why it was lost (required when LOST).
+    pub lost_reason: Option<String>,
+    /// The `version` you read; a different stored version is CONFLICT.
+    pub expected_version: Option<i32>,
+}
+
+/// The result of a deal mutation.
+#[derive(SimpleObject)]
+pub struct OpportunityPayload {
+    /// The deal as stored after the change.
+    pub opportunity: Opportunity,
+}
+
+#[derive(Default)]
+pub struct PipelineMutation;
+
+#[Object]
+impl PipelineMutation {
+    /// Open a deal, optionally from a SQL lead (which moves to OPPORTUNITY).
+    async fn create_opportunity(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateOpportunityInput,
+    ) -> GqlResult<OpportunityPayload> {
+        let new = NewOpportunity {
+            account_id: optional_id("accountId", input.account_id)?,
+            lead_id: optional_id("leadId", input.lead_id)?,
+            name: input.name,
+            amount_minor: input.amount_minor,
+            currency: input.currency,
+            strategy: input.strategy.into(),
+            owner_id: optional_id("ownerId", input.owner_id)?,
+            expected_close: input.expected_close,
+        };
+        let opportunity = super::create(db(ctx), actor(ctx)?, new).await?;
+        Ok(OpportunityPayload { opportunity: opportunity.into() })
+    }
+
+    /// Change a deal's name, amount, strategy, owner or expected close.
+    async fn update_opportunity(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateOpportunityInput,
+    ) -> GqlResult<OpportunityPayload> {
+        let id = parse_id("id", &input.id)?;
+        let owner_id = match input.owner_id {
+            MaybeUndefined::Undefined => None,
+            MaybeUndefined::Null => Some(None),
+            MaybeUndefined::Value(v) => Some(Some(parse_id("ownerId", &v)?)),
+        };
+        let expected_close = match input.expected_close {
+            MaybeUndefined::Undefined => None,
+            MaybeUndefined::Null => Some(None),
+            MaybeUndefined::Value(v) => Some(Some(v)),
+        };
+        let patch = OpportunityPatch {
+            name: input.name,
+            amount_minor: input.amount_minor,
+            currency: input.currency,
+            strategy: input.strategy.map(Into::into),
+            owner_id,
+            expected_close,
+        };
+        let opportunity = super::update(db(ctx), actor(ctx)?, id, patch, input.expected_version).await?;
+        Ok(OpportunityPayload { opportunity: opportunity.into() })
+    }
+
+    /// Move an open deal to another open stage.
+    async fn update_opportunity_stage(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateOpportunityStageInput,
+    ) -> GqlResult<OpportunityPayload> {
+        let id = parse_id("id", &input.id)?;
+        let opportunity =
+            super::update_stage(db(ctx), actor(ctx)?, id, input.stage.into(), input.expected_version).await?;
+        Ok(OpportunityPayload { opportunity: opportunity.into() })
+    }
+
+    /// Win or lose a deal. Won: lead and account become customers. Lost: the lead is recycled.
+    async fn close_opportunity(
+        &self,
+        ctx: &Context<'_>,
+        input: CloseOpportunityInput,
+    ) -> GqlResult<OpportunityPayload> {
+        let id = parse_id("id", &input.id)?;
+        let outcome = match input.outcome {
+            OpportunityOutcome::Won => Outcome::Won,
+            OpportunityOutcome::Lost => Outcome::Lost {
+                reason: input
+                    .lost_reason
+                    .ok_or_else(|| ApiError::bad_input("lostReason", "say why the deal was lost"))?,
+            },
+        };
+        let opportunity = super::close(db(ctx), actor(ctx)?, id, outcome, input.expected_version).await?;
+        Ok(OpportunityPayload { opportunity: opportunity.into() })
+    }
+
+    /// Archive a deal: it leaves lists unless they ask for archived records.
+    async fn archive_opportunity(&self, ctx: &Context<'_>, input: ArchiveInput) -> GqlResult<OpportunityPayload> {
+        let id = parse_id("id", &input.id)?;
+        let opportunity = super::archive(db(ctx), actor(ctx)?, id, input.expected_version).await?;
+        Ok(OpportunityPayload { opportunity: opportunity.into() })
+    }
+}

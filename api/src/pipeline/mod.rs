@@ -1,0 +1,410 @@
+//! Opportunities: deals with an amount, a stage and one of the four sales strategies
+//! (acquisition, retention, development, substitution). Creating one from a lead
+//! moves the lead to OPPORTUNITY; winning moves lead and account to CUSTOMER.
+
+pub mod graphql;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::opportunity::{ActiveModel, Column, Entity, Model};
+use entity::{LifecycleStage, OpportunityStage, SalesStrategy};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionSession, TransactionTrait,
+};
+use serde_json::Value as Json;
+use uuid::Uuid;
+
+use crate::auth::Actor;
+use crate::auth::permissions::{Scope, can_read, can_write, require};
+use crate::error::{ApiError, Result};
+use crate::events::audit::{self, Changes};
+use crate::graphql::pagination::{Direction, Page, Window, fetch_page_by};
+use crate::leads::{self, accounts, ensure_user, lifecycle};
+use crate::org::{check_version, ensure_updated};
+use crate::validate::{self, LONG, SHORT};
+
+/// A deal to open.
+#[derive(Debug, Clone)]
+pub struct NewOpportunity {
+    /// The account; taken from the lead when omitted.
+    pub account_id: Option<Uuid>,
+    pub lead_id: Option<Uuid>,
+    pub name: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub strategy: SalesStrategy,
+    pub owner_id: Option<Uuid>,
+    pub expected_close: Option<NaiveDate>,
+}
+
+pub(crate) async fn find(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> Result<Model> {
+    Entity::find_by_id(id)
+        .filter(Column::OrgId.eq(actor.org_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("opportunity"))
+}
+
+pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> Result<Model> {
+    require(can_read(actor, Scope::LeadsRead), "read opportunities")?;
+    find(db, actor, id).await
+}
+
+/// Open a deal. From a lead in SQL, the lead moves to OPPORTUNITY; a lead already in
+/// OPPORTUNITY or CUSTOMER (retention, development) stays where it is.
+#[tracing::instrument(skip(db, actor, new), fields(org = %actor.org_id))]
+pub async fn create(db: &impl TransactionTrait, actor: &Actor, new: NewOpportunity) -> Result<Model> {
+    require(can_write(actor, Scope::LeadsWrite), "create opportunities")?;
+    let name = validate::text("name", &new.name, SHORT)?;
+    let amount_minor = validate::amount("amountMinor", new.amount_minor)?;
+    let currency = validate::currency("currency", &new.currency)?;
+    let txn = db.begin().await?;
+    let lead = match new.lead_id {
+        Some(id) => {
+            Some(leads::find(&txn, actor, id).await.map_err(|_| ApiError::bad_input("leadId", "no such lead"))?)
+        }
+        None => None,
+    };
+    let account_id = match (new.account_id, lead.as_ref().and_then(|l| l.account_id)) {
+        (Some(id), _) => accounts::ensure(&txn, actor, id, "accountId").await?.id,
+        (None, Some(id)) => id,
+        (None, None) => return Err(ApiError::bad_input("accountId", "give an account, or a lead that has one")),
+    };
+    if let Some(owner) = new.owner_id {
+        ensure_user(&txn, actor, owner, "ownerId").await?;
+    }
+    let now = Utc::now();
+    let opportunity = ActiveModel {
+        id: Set(Uuid::now_v7()),
+        org_id: Set(actor.org_id),
+        account_id: Set(account_id),
+        lead_id: Set(new.lead_id),
+        name: Set(name),
+        amount_minor: Set(amount_minor),
+        currency: Set(currency),
+        stage: Set(OpportunityStage::Discovery),
+        strategy: Set(new.strategy),
+        owner_id: Set(new.owner_id.or(actor.user_id())),
+        expected_close: Set(new.expected_close),
+        closed_at: Set(None),
+        lost_reason: Set(None),
+        archived_at: Set(None),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    if let Some(lead) = lead {
+        match lead.lifecycle_stage {
+            LifecycleStage::Opportunity | LifecycleStage::Customer => {}
+            LifecycleStage::Sql => {
+                let reason = format!("opportunity {} opened", opportunity.name);
+                lifecycle::move_lead(&txn, actor, lead, LifecycleStage::Opportunity, Some(reason)).await?;
+            }
+            other => {
+                return Err(ApiError::bad_input(
+                    "leadId",
+                    format!("the lead is {}; an opportunity opens from a SQL lead", lifecycle::stage_name(other)),
+                ));
+            }
+        }
+    }
+    let changes = Changes::new()
+        .created("name", &opportunity.name)
+        .created("accountId", &opportunity.account_id)
+        .created("leadId", &opportunity.lead_id)
+        .created("amountMinor", &opportunity.amount_minor)
+        .created("currency", &opportunity.currency)
+        .created("strategy", &opportunity.strategy);
+    audit::record(&txn, actor, "opportunity.create", "opportunity", Some(opportunity.id), changes).await?;
+    txn.commit().await?;
+    Ok(opportunity)
+}
+
+/// Changes to an open deal.
+#[derive(Debug, Clone, Default)]
+pub struct OpportunityPatch {
+    pub name: Option<String>,
+    pub amount_minor: Option<i64>,
+    pub currency: Option<String>,
+    pub strategy: Option<SalesStrategy>,
+    pub owner_id: Option<Option<Uuid>>,
+    pub expected_close: Option<Option<NaiveDate>>,
+}
+
+#[tracing::instrument(skip(db, actor, patch), fields(org = %actor.org_id))]
+pub async fn update(
+    db: &impl TransactionTrait,
+    actor: &Actor,
+    id: Uuid,
+    patch: OpportunityPatch,
+    expected_version: Option<i32>,
+) -> Result<Model> {
+    require(can_write(actor, Scope::LeadsWrite), "change opportunities")?;
+    let txn = db.begin().await?;
+    let current = find(&txn, actor, id).await?;
+    check_version(expected_version, current.version)?;
+    let name = patch.name.map(|n| validate::text("name", &n, SHORT)).transpose()?.unwrap_or(current.name.clone());
+    let amount =
+        patch.amount_minor.map(|a| validate::amount("amountMinor", a)).transpose()?.unwrap_or(current.amount_minor);
+    let currency =
+        patch.currency.map(|c| validate::currency("currency", &c)).transpose()?.unwrap_or(current.currency.clone());
+    let strategy = patch.strategy.unwrap_or(current.strategy);
+    let owner_id = patch.owner_id.unwrap_or(current.owner_id);
+    if let Some(owner) = owner_id.filter(|o| Some(*o) != current.owner_id) {
+        ensure_user(&txn, actor, owner, "ownerId").await?;
+    }
+    let expected_close = patch.expected_close.unwrap_or(current.expected_close);
+    let changes = Changes::new()
+        .field("name", Some(&current.name), Some(&name))
+        .field("amountMinor", Some(&current.amount_minor), Some(&amount))
+        .field("currency", Some(&current.currency), Some(&currency))
+        .field("strategy", Some(&current.strategy), Some(&strategy))
+        .field("ownerId", Some(&current.owner_id), Some(&owner_id))
+        .field("expectedClose", Some(&current.expected_close), Some(&expected_close));
+    if changes.is_empty() {
+        return Ok(current);
+    }
+    let mut model: ActiveModel = current.clone().into();
+    model.name = Set(name);
+    model.amount_minor = Set(amount);
+    model.currency = Set(currency);
+    model.strategy = Set(strategy);
+    model.owner_id = Set(owner_id);
+    model.expected_close = Set(expected_close);
+    let updated = save(&txn, current, model).await?;
+    audit::record(&txn, actor, "opportunity.update", "opportunity", Some(id), changes).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+fn is_closed(stage: OpportunityStage) -> bool {
+    matches!(stage, OpportunityStage::ClosedWon | OpportunityStage::ClosedLost)
+}
+
+/// Move an open deal between DISCOVERY, PROPOSAL and NEGOTIATION (closing has its own mutation).
+#[tracing::instrument(skip(db, actor), fields(org = %actor.org_id))]
+pub async fn update_stage(
+    db: &impl TransactionTrait,
+    actor: &Actor,
+    id: Uuid,
+    stage: OpportunityStage,
+    expected_version: Option<i32>,
+) -> Result<Model> {
+    require(can_write(actor, Scope::LeadsWrite), "change opportunities")?;
+    if is_closed(stage) {
+        return Err(ApiError::bad_input("stage", "close a deal with closeOpportunity"));
+    }
+    let txn = db.begin().await?;
+    let current = find(&txn, actor, id).await?;
+    check_version(expected_version, current.version)?;
+    if is_closed(current.stage) {
+        return Err(ApiError::Conflict("the opportunity is closed".into()));
+    }
+    if current.stage == stage {
+        return Ok(current);
+    }
+    let changes = Changes::new().field("stage", Some(&current.stage), Some(&stage));
+    let mut model: ActiveModel = current.clone().into();
+    model.stage = Set(stage);
+    let updated = save(&txn, current, model).await?;
+    audit::record(&txn, actor, "opportunity.moveStage", "opportunity", Some(id), changes).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// How a deal ended.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Won,
+    Lost { reason: String },
+}
+
+/// Close a deal. Won: its lead and account become customers. Lost: its lead goes
+/// back to nurture (RECYCLED) with the reason.
+#[tracing::instrument(skip(db, actor, outcome), fields(org = %actor.org_id))]
+pub async fn close(
+    db: &impl TransactionTrait,
+    actor: &Actor,
+    id: Uuid,
+    outcome: Outcome,
+    expected_version: Option<i32>,
+) -> Result<Model> {
+    require(can_write(actor, Scope::LeadsWrite), "close opportunities")?;
+    let lost_reason = match &outcome {
+        Outcome::Won => None,
+        Outcome::Lost { reason } => Some(validate::text("lostReason", reason, LONG)?),
+    };
+    let txn = db.begin().await?;
+    let current = find(&txn, actor, id).await?;
+    check_version(expected_version, current.version)?;
+    if is_closed(current.stage) {
+        return Err(ApiError::Conflict("the opportunity is closed already".into()));
+    }
+    let now = Utc::now();
+    let stage = if lost_reason.is_none() { OpportunityStage::ClosedWon } else { OpportunityStage::ClosedLost };
+    let changes = Changes::new().field("stage", Some(&current.stage), Some(&stage)).created("lostReason", &lost_reason);
+    let (lead_id, account_id, name) = (current.lead_id, current.account_id, current.name.clone());
+    let mut model: ActiveModel = current.clone().into();
+    model.stage = Set(stage);
+    model.closed_at = Set(Some(now));
+    model.lost_reason = Set(lost_reason.clone());
+    let updated = save(&txn, current, model).await?;
+    audit::record(&txn, actor, "opportunity.close", "opportunity", Some(id), changes).await?;
+    if let Some(lead_id) = lead_id {
+        let lead = leads::find(&txn, actor, lead_id).await?;
+        let target = if lost_reason.is_none() { LifecycleStage::Customer } else { LifecycleStage::Recycled };
+        if lead.lifecycle_stage == LifecycleStage::Opportunity {
+            let reason = match &lost_reason {
+                None => format!("won {name}"),
+                Some(why) => format!("lost {name}: {why}"),
+            };
+            lifecycle::move_lead(&txn, actor, lead, target, Some(reason)).await?;
+        }
+    }
+    if lost_reason.is_none() {
+        accounts::mark_customer(&txn, actor, account_id).await?;
+    }
+    txn.commit().await?;
+    Ok(updated)
+}
+
+pub async fn archive(
+    db: &impl TransactionTrait,
+    actor: &Actor,
+    id: Uuid,
+    expected_version: Option<i32>,
+) -> Result<Model> {
+    require(can_write(actor, Scope::LeadsWrite), "archive opportunities")?;
+    let txn = db.begin().await?;
+    let current = find(&txn, actor, id).await?;
+    check_version(expected_version, current.version)?;
+    if current.archived_at.is_some() {
+        return Ok(current);
+    }
+    let now = Utc::now();
+    let mut model: ActiveModel = current.clone().into();
+    model.archived_at = Set(Some(now));
+    let updated = save(&txn, current, model).await?;
+    audit::record(
+        &txn,
+        actor,
+        "opportunity.archive",
+        "opportunity",
+        Some(id),
+        Changes::new().field("archivedAt", None, Some(&now)),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+async fn save(txn: &impl ConnectionTrait, current: Model, mut model: ActiveModel) -> Result<Model> {
+    model.version = Set(current.version + 1);
+    model.updated_at = Set(Utc::now());
+    let result = Entity::update_many()
+        .set(model)
+        .filter(Column::Id.eq(current.id))
+        .filter(Column::Version.eq(current.version))
+        .exec(txn)
+        .await?;
+    ensure_updated(&result)?;
+    Entity::find_by_id(current.id).one(txn).await?.ok_or_else(|| ApiError::not_found("opportunity"))
+}
+
+/// Which deals to list.
+#[derive(Debug, Clone, Default)]
+pub struct OpportunityCriteria {
+    pub stages: Vec<OpportunityStage>,
+    pub strategies: Vec<SalesStrategy>,
+    pub owner_id: Option<Uuid>,
+    pub account_id: Option<Uuid>,
+    pub lead_id: Option<Uuid>,
+    pub expected_close_from: Option<NaiveDate>,
+    pub expected_close_to: Option<NaiveDate>,
+    pub amount_min: Option<i64>,
+    pub amount_max: Option<i64>,
+    pub currency: Option<String>,
+    pub include_archived: bool,
+}
+
+/// How deals are ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpportunityOrder {
+    CreatedAt,
+    UpdatedAt,
+    Amount,
+}
+
+impl OpportunityOrder {
+    pub fn column(self) -> Column {
+        match self {
+            Self::CreatedAt => Column::CreatedAt,
+            Self::UpdatedAt => Column::UpdatedAt,
+            Self::Amount => Column::AmountMinor,
+        }
+    }
+
+    pub fn key_of(self, o: &Model) -> Json {
+        match self {
+            Self::CreatedAt => Json::from(o.created_at.to_rfc3339()),
+            Self::UpdatedAt => Json::from(o.updated_at.to_rfc3339()),
+            Self::Amount => Json::from(o.amount_minor),
+        }
+    }
+
+    pub fn key_value(self, value: &Json) -> Option<sea_orm::Value> {
+        match self {
+            Self::Amount => value.as_i64().map(Into::into),
+            Self::CreatedAt | Self::UpdatedAt => {
+                value.as_str().and_then(|s| DateTime::parse_from_rfc3339(s).ok()).map(|t| t.with_timezone(&Utc).into())
+            }
+        }
+    }
+}
+
+#[tracing::instrument(skip(db, actor, c, window), fields(org = %actor.org_id))]
+pub async fn list(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    c: &OpportunityCriteria,
+    order: OpportunityOrder,
+    direction: Direction,
+    window: &Window<Vec<sea_orm::Value>>,
+    count: bool,
+) -> Result<Page<Model>> {
+    require(can_read(actor, Scope::LeadsRead), "read opportunities")?;
+    let mut select = Entity::find().filter(Column::OrgId.eq(actor.org_id));
+    if !c.stages.is_empty() {
+        select = select.filter(Column::Stage.is_in(c.stages.iter().copied()));
+    }
+    if !c.strategies.is_empty() {
+        select = select.filter(Column::Strategy.is_in(c.strategies.iter().copied()));
+    }
+    for (column, value) in
+        [(Column::OwnerId, c.owner_id), (Column::AccountId, c.account_id), (Column::LeadId, c.lead_id)]
+    {
+        if let Some(value) = value {
+            select = select.filter(column.eq(value));
+        }
+    }
+    if let Some(from) = c.expected_close_from {
+        select = select.filter(Column::ExpectedClose.gte(from));
+    }
+    if let Some(to) = c.expected_close_to {
+        select = select.filter(Column::ExpectedClose.lte(to));
+    }
+    if let Some(min) = c.amount_min {
+        select = select.filter(Column::AmountMinor.gte(min));
+    }
+    if let Some(max) = c.amount_max {
+        select = select.filter(Column::AmountMinor.lte(max));
+    }
+    if let Some(currency) = &c.currency {
+        select = select.filter(Column::Currency.eq(currency.to_uppercase()));
+    }
+    if !c.include_archived {
+        select = select.filter(Column::ArchivedAt.is_null());
+    }
+    fetch_page_by(db, select, &[order.column(), Column::Id], direction, window, count).await
+}

@@ -1,0 +1,44 @@
+//! `leads`: people who may buy, with their lifecycle stage and score.
+
+use sea_orm::entity::prelude::*;
+
+use crate::enums::{LifecycleStage, Temperature};
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "leads")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub account_id: Option<Uuid>,
+    pub persona_id: Option<Uuid>,
+    /// Lower-cased; unique per organization.
+    pub email: String,
+    /// Empty when unknown (kept non-null so keyset ordering never meets NULL).
+    pub first_name: String,
+    /// Empty when unknown (kept non-null so keyset ordering never meets NULL).
+    pub last_name: String,
+    pub title: Option<String>,
+    pub phone: Option<String>,
+    pub source: Option<String>,
+    pub campaign: Option<String>,
+    /// The id in the partner system that created the lead; unique per organization.
+    pub external_id: Option<String>,
+    pub lifecycle_stage: LifecycleStage,
+    pub stage_entered_at: DateTimeUtc,
+    pub owner_id: Option<Uuid>,
+    pub marketing_owner_id: Option<Uuid>,
+    pub fit_score: f64,
+    pub engagement_score: f64,
+    pub score: f64,
+    pub temperature: Temperature,
+    pub archived_at: Option<DateTimeUtc>,
+    pub version: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,29 @@
+//! `lead_stage_transitions`: every lifecycle move of every lead. Time in stage,
+//! conversion rates and cycle times are computed from this table.
+
+use sea_orm::entity::prelude::*;
+
+use crate::enums::LifecycleStage;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "lead_stage_transitions")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub lead_id: Uuid,
+    /// `None` for the lead's creation.
+    pub from_stage: Option<LifecycleStage>,
+    pub to_stage: LifecycleStage,
+    /// `USER`, `API_KEY` or `SYSTEM`.
+    pub actor_kind: String,
+    pub actor_id: Option<Uuid>,
+    pub actor_name: String,
+    pub reason: Option<String>,
+    pub at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

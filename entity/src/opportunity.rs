@@ -1,0 +1,34 @@
+//! `opportunities`: deals, each following one of the four sales strategies.
+
+use sea_orm::entity::prelude::*;
+
+use crate::enums::{OpportunityStage, SalesStrategy};
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "opportunities")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub account_id: Uuid,
+    pub lead_id: Option<Uuid>,
+    pub name: String,
+    pub amount_minor: i64,
+    /// ISO-4217 code such as `EUR`.
+    pub currency: String,
+    pub stage: OpportunityStage,
+    pub strategy: SalesStrategy,
+    pub owner_id: Option<Uuid>,
+    pub expected_close: Option<Date>,
+    pub closed_at: Option<DateTimeUtc>,
+    pub lost_reason: Option<String>,
+    pub archived_at: Option<DateTimeUtc>,
+    pub version: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,457 @@
+//! Revenue records: accounts, leads and their lifecycle, engagement, activities,
+//! opportunities, the import, and tenancy across all of them.
+
+use entity::{Role, Team};
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+const CREATE_ACCOUNT: &str =
+    "mutation($input: CreateAccountInput!) { createAccount(input: $input) { account { id name domain version } } }";
+const CREATE_LEAD: &str =
+    "mutation($input: CreateLeadInput!) { createLead(input: $input) { lead { id email lifecycleStage version } } }";
+const MOVE: &str = "mutation($input: MoveLeadStageInput!) { moveLeadStage(input: $input) { lead { lifecycleStage version stageHistory { from to actorName reason } } } }";
+
+async fn account(app: &TestApp, token: &str, name: &str, domain: &str, industry: &str, employees: i32) -> String {
+    let input =
+        json!({ "name": name, "domain": domain, "industry": industry, "employeeCount": employees, "region": "EMEA" });
+    let body = app.gql(Some(token), CREATE_ACCOUNT, json!({ "input": input })).await;
+    body["data"]["createAccount"]["account"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned()
+}
+
+async fn lead(app: &TestApp, token: &str, input: Value) -> String {
+    let body = app.gql(Some(token), CREATE_LEAD, json!({ "input": input })).await;
+    body["data"]["createLead"]["lead"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned()
+}
+
+async fn move_to(app: &TestApp, token: &str, id: &str, to: &str) -> Value {
+    app.gql(Some(token), MOVE, json!({ "input": { "leadId": id, "to": to, "reason": format!("to {to}") } })).await
+}
+
+async fn history_len(app: &TestApp, token: &str, id: &str) -> usize {
+    let body =
+        app.gql(Some(token), "query($id: ID!) { lead(id: $id) { stageHistory { to } } }", json!({ "id": id })).await;
+    body["data"]["lead"]["stageHistory"].as_array().map(Vec::len).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn leads_are_filtered_by_their_own_and_their_accounts_attributes() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let t = &org.admin.token;
+    let fintech = account(&app, t, "Payly", "https://www.Payly.io/", "Fintech", 250).await;
+    let retail = account(&app, t, "Shopco", "shopco.com", "Retail", 5000).await;
+    lead(&app, t, json!({ "email": "ana@payly.io", "firstName": "Ana", "lastName": "Zed", "accountId": fintech, "source": "webinar" })).await;
+    lead(&app, t, json!({ "email": "bo@shopco.com", "firstName": "Bo", "lastName": "Young", "accountId": retail, "lifecycleStage": "MQL" })).await;
+    lead(&app, t, json!({ "email": "cy@example.com", "lastName": "Xu" })).await;
+
+    let query = "query($f: LeadFilter, $o: LeadOrderBy) { leads(filter: $f, orderBy: $o) { totalCount nodes { email account { name domain } } } }";
+    let emails = |body: &Value| -> Vec<String> {
+        body["data"]["leads"]["nodes"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{body}"))
+            .iter()
+            .map(|n| n["email"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let by_industry = app.gql(Some(t), query, json!({ "f": { "account": { "industries": ["Fintech"] } } })).await;
+    assert_eq!(emails(&by_industry), ["ana@payly.io"]);
+    assert_eq!(by_industry["data"]["leads"]["nodes"][0]["account"]["domain"], "payly.io");
+    let big = app.gql(Some(t), query, json!({ "f": { "account": { "employeesMin": 1000 } } })).await;
+    assert_eq!(emails(&big), ["bo@shopco.com"]);
+    let by_company = app.gql(Some(t), query, json!({ "f": { "search": "SHOPCO" } })).await;
+    assert_eq!(emails(&by_company), ["bo@shopco.com"]);
+    let by_stage = app.gql(Some(t), query, json!({ "f": { "lifecycleStages": ["MQL"] } })).await;
+    assert_eq!(emails(&by_stage), ["bo@shopco.com"]);
+    let by_source = app.gql(Some(t), query, json!({ "f": { "source": "webinar" } })).await;
+    assert_eq!(emails(&by_source), ["ana@payly.io"]);
+    let by_name = app.gql(Some(t), query, json!({ "o": { "field": "LAST_NAME", "direction": "ASC" } })).await;
+    assert_eq!(emails(&by_name), ["cy@example.com", "bo@shopco.com", "ana@payly.io"]);
+    assert_eq!(by_name["data"]["leads"]["totalCount"], 3);
+}
+
+#[tokio::test]
+async fn lead_pages_follow_their_order_while_rows_are_inserted() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let t = &org.admin.token;
+    for i in 0..5 {
+        lead(&app, t, json!({ "email": format!("l{i}@x.io"), "lastName": format!("N{i}") })).await;
+    }
+    let query = "query($after: String) { leads(first: 2, after: $after, orderBy: { field: LAST_NAME, direction: ASC }) { nodes { lastName } pageInfo { endCursor hasNextPage } } }";
+    let first = app.gql(Some(t), query, json!({})).await;
+    assert_eq!(first["data"]["leads"]["nodes"], json!([{ "lastName": "N0" }, { "lastName": "N1" }]));
+    // A row inserted before the cursor does not shift the next page.
+    lead(&app, t, json!({ "email": "early@x.io", "lastName": "A" })).await;
+    let cursor = &first["data"]["leads"]["pageInfo"]["endCursor"];
+    let second = app.gql(Some(t), query, json!({ "after": cursor })).await;
+    assert_eq!(second["data"]["leads"]["nodes"], json!([{ "lastName": "N2" }, { "lastName": "N3" }]));
+    // A cursor of another ordering is refused.
+    let other = "query($after: String) { leads(first: 2, after: $after, orderBy: { field: SCORE, direction: DESC }) { totalCount } }";
+    assert_error(&app.gql(Some(t), other, json!({ "after": cursor })).await, "BAD_USER_INPUT");
+}
+
+#[tokio::test]
+async fn the_lifecycle_moves_along_its_table_and_records_each_move() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let t = &org.admin.token;
+    let id = lead(&app, t, json!({ "email": "ana@payly.io" })).await;
+    for stage in ["ENGAGED", "MQL", "SAL"] {
+        let body = move_to(&app, t, &id, stage).await;
+        assert_eq!(body["data"]["moveLeadStage"]["lead"]["lifecycleStage"], stage, "{body}");
+    }
+    let body = app.gql(Some(t), "query($id: ID!) { lead(id: $id) { version timeInCurrentStage stageHistory { from to actorName reason actor { email } } } }", json!({ "id": id })).await;
+    let lead = &body["data"]["lead"];
+    let history = lead["stageHistory"].as_array().unwrap();
+    assert_eq!(history.len(), 4);
+    assert_eq!(history[0]["from"], Value::Null);
+    assert_eq!(history[0]["to"], "NEW");
+    assert_eq!(
+        history[3],
+        json!({ "from": "MQL", "to": "SAL", "actorName": "Acme Admin", "reason": "to SAL", "actor": { "email": org.admin.email } })
+    );
+    assert!(lead["timeInCurrentStage"].as_i64().unwrap() >= 0);
+
+    // SAL cannot jump to CUSTOMER: the error names the allowed targets, nothing changes.
+    let audit = app.count_audit_rows(&org).await;
+    let body = move_to(&app, t, &id, "CUSTOMER").await;
+    let message = assert_error(&body, "BAD_USER_INPUT");
+    assert!(message.contains("SQL, RECYCLED, DISQUALIFIED"), "{message}");
+    assert_eq!(history_len(&app, t, &id).await, 4);
+    assert_eq!(app.count_audit_rows(&org).await, audit);
+
+    // A stale version is a conflict, and nothing changes.
+    let stale = app.gql(Some(t), MOVE, json!({ "input": { "leadId": id, "to": "SQL", "expectedVersion": 1 } })).await;
+    assert_error(&stale, "CONFLICT");
+    assert_eq!(history_len(&app, t, &id).await, 4);
+}
+
+#[tokio::test]
+async fn duplicates_are_conflicts_naming_the_existing_lead() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let t = &org.admin.token;
+    let first = lead(&app, t, json!({ "email": "ana@payly.io", "externalId": "crm-1" })).await;
+    let audit = app.count_audit_rows(&org).await;
+    let body = app.gql(Some(t), CREATE_LEAD, json!({ "input": { "email": " ANA@payly.io " } })).await;
+    assert!(assert_error(&body, "CONFLICT").contains(&first));
+    let body =
+        app.gql(Some(t), CREATE_LEAD, json!({ "input": { "email": "other@payly.io", "externalId": "crm-1" } })).await;
+    assert!(assert_error(&body, "CONFLICT").contains(&first));
+    let body = app.gql(Some(t), CREATE_LEAD, json!({ "input": { "email": "bad-email" } })).await;
+    assert_error(&body, "BAD_USER_INPUT");
+    assert_eq!(body["errors"][0]["extensions"]["field"], "email");
+    let long = "x".repeat(201);
+    let body = app.gql(Some(t), CREATE_LEAD, json!({ "input": { "email": "long@payly.io", "title": long } })).await;
+    assert_eq!(body["errors"][0]["extensions"]["field"], "title");
+    assert_eq!(app.count_audit_rows(&org).await, audit);
+}
+
+#[tokio::test]
+async fn engagement_is_idempotent_and_engages_new_leads() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let t = &org.admin.token;
+    let id = lead(&app, t, json!({ "email": "ana@payly.io", "externalId": "crm-1" })).await;
+    let record = "mutation($input: RecordEngagementInput!) { recordEngagement(input: $input) { duplicates engagedLeadIds events { kind } } }";
+    let events = json!({ "events": [
+        { "leadId": id, "kind": "WEB_VISIT", "occurredAt": "2026-11-01T10:00:00Z", "externalId": "ev-1", "properties": { "page": "/pricing" } },
+        { "leadEmail": "ANA@payly.io", "kind": "EMAIL_OPEN", "occurredAt": "2026-11-02T10:00:00Z", "externalId": "ev-2" },
+        { "leadExternalId": "crm-1", "kind": "DEMO_REQUEST", "occurredAt": "2026-11-03T10:00:00Z" }
+    ] });
+    let body = app.gql(Some(t), record, json!({ "input": events })).await;
+    let payload = &body["data"]["recordEngagement"];
+    assert_eq!(payload["events"].as_array().map(Vec::len), Some(3), "{body}");
+    assert_eq!(payload["engagedLeadIds"], json!([id]));
+
+    // The same call again stores only the event without an external id.
+    let again = app.gql(Some(t), record, json!({ "input": events })).await;
+    assert_eq!(again["data"]["recordEngagement"]["duplicates"], 2);
+    let lead = app.gql(Some(t), "query($id: ID!) { lead(id: $id) { lifecycleStage engagementEvents(first: 10) { totalCount nodes { kind properties } } } }", json!({ "id": id })).await;
+    assert_eq!(lead["data"]["lead"]["lifecycleStage"], "ENGAGED");
+    assert_eq!(lead["data"]["lead"]["engagementEvents"]["totalCount"], 4);
+    assert_eq!(lead["data"]["lead"]["engagementEvents"]["nodes"][3]["properties"]["page"], "/pricing");
+
+    // One unknown lead fails the whole batch; nothing is stored.
+    let bad = json!({ "events": [
+        { "leadId": id, "kind": "WEB_VISIT", "occurredAt": "2026-11-04T10:00:00Z", "externalId": "ev-3" },
+        { "leadEmail": "nobody@payly.io", "kind": "WEB_VISIT", "occurredAt": "2026-11-04T10:00:00Z" }
+    ] });
+    let body = app.gql(Some(t), record, json!({ "input": bad })).await;
+    assert_error(&body, "BAD_USER_INPUT");
+    assert_eq!(body["errors"][0]["extensions"]["field"], "events[1].lead");
+    let lead = app
+        .gql(Some(t), "query($id: ID!) { lead(id: $id) { engagementEvents { totalCount } } }", json!({ "id": id }))
+        .await;
+    assert_eq!(lead["data"]["lead"]["engagementEvents"]["totalCount"], 4);
+}
+
+#[tokio::test]
+async fn deals_move_their_leads_and_accounts() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let t = &org.admin.token;
+    let acc = account(&app, t, "Payly", "payly.io", "Fintech", 250).await;
+    let id = lead(&app, t, json!({ "email": "ana@payly.io", "accountId": acc, "lifecycleStage": "SQL" })).await;
+    let create = "mutation($input: CreateOpportunityInput!) { createOpportunity(input: $input) { opportunity { id stage strategy amount { amountMinor currency } account { name } lead { lifecycleStage } } } }";
+    let bad = app.gql(Some(t), create, json!({ "input": { "leadId": id, "name": "Payly deal", "amountMinor": 100, "currency": "EURO", "strategy": "ACQUISITION" } })).await;
+    assert_eq!(bad["errors"][0]["extensions"]["field"], "currency");
+    let body = app.gql(Some(t), create, json!({ "input": { "leadId": id, "name": "Payly deal", "amountMinor": 1250000, "currency": "eur", "strategy": "ACQUISITION" } })).await;
+    let opp = &body["data"]["createOpportunity"]["opportunity"];
+    assert_eq!(opp["amount"], json!({ "amountMinor": 1250000, "currency": "EUR" }), "{body}");
+    assert_eq!(opp["lead"]["lifecycleStage"], "OPPORTUNITY");
+    assert_eq!(opp["account"]["name"], "Payly");
+    let opp_id = opp["id"].as_str().unwrap().to_owned();
+
+    let stage = "mutation($id: ID!) { updateOpportunityStage(input: { id: $id, stage: NEGOTIATION }) { opportunity { stage } } }";
+    assert_eq!(
+        app.gql(Some(t), stage, json!({ "id": opp_id })).await["data"]["updateOpportunityStage"]["opportunity"]["stage"],
+        "NEGOTIATION"
+    );
+    let close = "mutation($input: CloseOpportunityInput!) { closeOpportunity(input: $input) { opportunity { stage closedAt lead { lifecycleStage } account { isCustomer } } } }";
+    let no_reason = app.gql(Some(t), close, json!({ "input": { "id": opp_id, "outcome": "LOST" } })).await;
+    assert_eq!(no_reason["errors"][0]["extensions"]["field"], "lostReason");
+    let won = app.gql(Some(t), close, json!({ "input": { "id": opp_id, "outcome": "WON" } })).await;
+    let closed = &won["data"]["closeOpportunity"]["opportunity"];
+    assert_eq!(closed["stage"], "CLOSED_WON", "{won}");
+    assert_eq!(closed["lead"]["lifecycleStage"], "CUSTOMER");
+    assert_eq!(closed["account"]["isCustomer"], true);
+    assert_error(&app.gql(Some(t), close, json!({ "input": { "id": opp_id, "outcome": "WON" } })).await, "CONFLICT");
+
+    let list = app
+        .gql(
+            Some(t),
+            "{ opportunities(filter: { strategies: [ACQUISITION], stages: [CLOSED_WON] }) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(list["data"]["opportunities"]["totalCount"], 1);
+}
+
+#[tokio::test]
+async fn activities_are_logged_and_listed() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let rep = app.create_user(&org, Team::Sales, Role::Member).await;
+    let id = lead(&app, &org.admin.token, json!({ "email": "ana@payly.io" })).await;
+    let log = "mutation($input: LogActivityInput!) { logActivity(input: $input) { activity { kind customerFacing user { id } lead { email } } } }";
+    let body = app
+        .gql(
+            Some(&rep.token),
+            log,
+            json!({ "input": { "kind": "CALL", "customerFacing": true, "durationMinutes": 30, "leadId": id } }),
+        )
+        .await;
+    assert_eq!(body["data"]["logActivity"]["activity"]["user"]["id"], json!(rep.id), "{body}");
+    app.gql(
+        Some(&rep.token),
+        log,
+        json!({ "input": { "kind": "NOTE", "customerFacing": false, "durationMinutes": 5 } }),
+    )
+    .await;
+    // A member cannot log for someone else.
+    let other = app.gql(Some(&rep.token), log, json!({ "input": { "kind": "CALL", "customerFacing": true, "durationMinutes": 5, "userId": org.admin.id } })).await;
+    assert_error(&other, "FORBIDDEN");
+    let bad = app
+        .gql(
+            Some(&rep.token),
+            log,
+            json!({ "input": { "kind": "CALL", "customerFacing": true, "durationMinutes": 5000 } }),
+        )
+        .await;
+    assert_eq!(bad["errors"][0]["extensions"]["field"], "durationMinutes");
+
+    let list = app
+        .gql(
+            Some(&rep.token),
+            "{ activities(filter: { customerFacing: true }) { totalCount nodes { kind } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(list["data"]["activities"]["nodes"], json!([{ "kind": "CALL" }]));
+    let nested = app
+        .gql(
+            Some(&rep.token),
+            "query($id: ID!) { lead(id: $id) { activities { totalCount nodes { durationMinutes } } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(nested["data"]["lead"]["activities"], json!({ "totalCount": 1, "nodes": [{ "durationMinutes": 30 }] }));
+}
+
+const IMPORT: &str = "mutation($input: ImportLeadsInput!) { importLeads(input: $input) { created updated unchanged errors dryRun results { row status leadId message field } } }";
+
+#[tokio::test]
+async fn the_import_upserts_row_by_row_and_repeats_to_no_effect() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let t = &org.admin.token;
+    let rows = json!([
+        { "email": "ana@payly.io", "firstName": "Ana", "company": "Payly", "domain": "payly.io", "industry": "Fintech" },
+        { "email": "ben@payly.io", "firstName": "Ben", "domain": "payly.io" },
+        { "email": "not-an-email", "firstName": "Bad" },
+        { "email": "cy@shopco.com", "lifecycleStage": "MQL" }
+    ]);
+    let dry = app.gql(Some(t), IMPORT, json!({ "input": { "rows": rows, "dryRun": true } })).await;
+    assert_eq!(dry["data"]["importLeads"]["created"], 3, "{dry}");
+    let none = app.gql(Some(t), "{ leads { totalCount } accounts { totalCount } }", json!({})).await;
+    assert_eq!(
+        (none["data"]["leads"]["totalCount"].as_i64(), none["data"]["accounts"]["totalCount"].as_i64()),
+        (Some(0), Some(0))
+    );
+
+    let body = app.gql(Some(t), IMPORT, json!({ "input": { "rows": rows } })).await;
+    let payload = &body["data"]["importLeads"];
+    assert_eq!((payload["created"].as_i64(), payload["errors"].as_i64()), (Some(3), Some(1)), "{body}");
+    assert_eq!(payload["results"][2]["status"], "ERROR");
+    assert_eq!(payload["results"][2]["field"], "email");
+    let accounts =
+        app.gql(Some(t), "{ accounts { nodes { name domain industry leads { totalCount } } } }", json!({})).await;
+    assert_eq!(
+        accounts["data"]["accounts"]["nodes"],
+        json!([{ "name": "Payly", "domain": "payly.io", "industry": "Fintech", "leads": { "totalCount": 2 } }])
+    );
+
+    let again = app.gql(Some(t), IMPORT, json!({ "input": { "rows": rows } })).await;
+    assert_eq!(again["data"]["importLeads"]["unchanged"], 3, "{again}");
+    let changed = json!([{ "email": "ana@payly.io", "title": "CFO" }]);
+    let body = app.gql(Some(t), IMPORT, json!({ "input": { "rows": changed } })).await;
+    assert_eq!(body["data"]["importLeads"]["results"][0]["status"], "UPDATED");
+    let stage = app.gql(Some(t), "{ leads(filter: { lifecycleStages: [MQL] }) { nodes { email } } }", json!({})).await;
+    assert_eq!(stage["data"]["leads"]["nodes"], json!([{ "email": "cy@shopco.com" }]));
+
+    let by_external = json!([{ "email": "dee@x.io" }]);
+    let body = app.gql(Some(t), IMPORT, json!({ "input": { "rows": by_external, "matchOn": "EXTERNAL_ID" } })).await;
+    assert_eq!(body["data"]["importLeads"]["results"][0]["field"], "externalId");
+}
+
+#[tokio::test]
+async fn viewers_and_read_only_keys_cannot_write_records() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let viewer = app.create_user(&org, Team::Marketing, Role::Viewer).await;
+    let audit = app.count_audit_rows(&org).await;
+    assert_error(
+        &app.gql(Some(&viewer.token), CREATE_LEAD, json!({ "input": { "email": "a@b.io" } })).await,
+        "FORBIDDEN",
+    );
+    assert_error(
+        &app.gql(Some(&viewer.token), IMPORT, json!({ "input": { "rows": [{ "email": "a@b.io" }] } })).await,
+        "FORBIDDEN",
+    );
+    assert_eq!(app.count_audit_rows(&org).await, audit);
+    assert_eq!(
+        app.gql(Some(&viewer.token), "{ leads { totalCount } }", json!({})).await["data"]["leads"]["totalCount"],
+        0
+    );
+
+    let key = app
+        .gql(
+            Some(&org.admin.token),
+            "mutation { createApiKey(input: { name: \"BI\", scopes: [LEADS_READ] }) { secret } }",
+            json!({}),
+        )
+        .await;
+    let secret = key["data"]["createApiKey"]["secret"].as_str().unwrap().to_owned();
+    assert_eq!(app.gql(Some(&secret), "{ leads { totalCount } }", json!({})).await["data"]["leads"]["totalCount"], 0);
+    assert_error(&app.gql(Some(&secret), CREATE_LEAD, json!({ "input": { "email": "a@b.io" } })).await, "FORBIDDEN");
+}
+
+#[tokio::test]
+async fn archived_records_leave_lists_unless_asked_for() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let t = &org.admin.token;
+    let id = lead(&app, t, json!({ "email": "ana@payly.io" })).await;
+    let archive = "mutation($id: ID!) { archiveLead(input: { id: $id }) { lead { archivedAt } } }";
+    assert!(
+        app.gql(Some(t), archive, json!({ "id": id })).await["data"]["archiveLead"]["lead"]["archivedAt"].is_string()
+    );
+    assert_eq!(app.gql(Some(t), "{ leads { totalCount } }", json!({})).await["data"]["leads"]["totalCount"], 0);
+    let all = app.gql(Some(t), "{ leads(filter: { includeArchived: true }) { totalCount } }", json!({})).await;
+    assert_eq!(all["data"]["leads"]["totalCount"], 1);
+}
+
+#[tokio::test]
+async fn another_organization_sees_nothing_and_changes_nothing() {
+    let app = spawn_app().await;
+    let a = app.create_org("Acme").await;
+    let b = app.create_org("Globex").await;
+    let acc = account(&app, &a.admin.token, "Payly", "payly.io", "Fintech", 250).await;
+    let id =
+        lead(&app, &a.admin.token, json!({ "email": "ana@payly.io", "accountId": acc, "lifecycleStage": "SQL" })).await;
+    app.gql(Some(&a.admin.token), "mutation($l: ID!) { createOpportunity(input: { leadId: $l, name: \"D\", amountMinor: 1, currency: \"EUR\", strategy: ACQUISITION }) { opportunity { id } } }", json!({ "l": id })).await;
+    let audit = app.count_audit_rows(&a).await;
+    let bt = Some(b.admin.token.as_str());
+
+    let lists = app.gql(bt, "{ leads(filter: { search: \"payly\" }) { totalCount } accounts { totalCount } opportunities { totalCount } activities { totalCount } }", json!({})).await;
+    assert_eq!(
+        lists["data"],
+        json!({ "leads": { "totalCount": 0 }, "accounts": { "totalCount": 0 }, "opportunities": { "totalCount": 0 }, "activities": { "totalCount": 0 } })
+    );
+    assert_error(&app.gql(bt, "query($id: ID!) { lead(id: $id) { email } }", json!({ "id": id })).await, "NOT_FOUND");
+    assert_error(
+        &app.gql(bt, "query($id: ID!) { account(id: $id) { name } }", json!({ "id": acc })).await,
+        "NOT_FOUND",
+    );
+    let filtered =
+        app.gql(bt, "query($id: ID!) { leads(filter: { accountId: $id }) { totalCount } }", json!({ "id": acc })).await;
+    assert_eq!(filtered["data"]["leads"]["totalCount"], 0);
+
+    for (mutation, vars) in [
+        ("mutation($id: ID!) { updateLead(input: { id: $id, title: \"x\" }) { lead { id } } }", json!({ "id": id })),
+        ("mutation($id: ID!) { archiveLead(input: { id: $id }) { lead { id } } }", json!({ "id": id })),
+        (
+            "mutation($id: ID!) { moveLeadStage(input: { leadId: $id, to: DISQUALIFIED }) { lead { id } } }",
+            json!({ "id": id }),
+        ),
+        (
+            "mutation($id: ID!) { updateAccount(input: { id: $id, name: \"x\" }) { account { id } } }",
+            json!({ "id": acc }),
+        ),
+        ("mutation($id: ID!) { archiveAccount(input: { id: $id }) { account { id } } }", json!({ "id": acc })),
+    ] {
+        assert_error(&app.gql(bt, mutation, vars).await, "NOT_FOUND");
+    }
+    // References to another organization's records are unknown, too.
+    let body = app.gql(bt, CREATE_LEAD, json!({ "input": { "email": "x@globex.io", "accountId": acc } })).await;
+    assert_eq!(body["errors"][0]["extensions"]["field"], "accountId");
+    let body = app.gql(bt, "mutation($l: ID!) { recordEngagement(input: { events: [{ leadId: $l, kind: WEB_VISIT, occurredAt: \"2026-11-01T00:00:00Z\" }] }) { duplicates } }", json!({ "l": id })).await;
+    assert_error(&body, "BAD_USER_INPUT");
+
+    // A's e-mail imported by B creates B's own lead.
+    let body =
+        app.gql(bt, IMPORT, json!({ "input": { "rows": [{ "email": "ana@payly.io", "domain": "payly.io" }] } })).await;
+    assert_eq!(body["data"]["importLeads"]["results"][0]["status"], "CREATED", "{body}");
+    assert_ne!(body["data"]["importLeads"]["results"][0]["leadId"], json!(id));
+    assert_eq!(app.count_audit_rows(&a).await, audit);
+    let mine = app
+        .gql(Some(&a.admin.token), "query($id: ID!) { lead(id: $id) { lifecycleStage title } }", json!({ "id": id }))
+        .await;
+    assert_eq!(mine["data"]["lead"], json!({ "lifecycleStage": "OPPORTUNITY", "title": null }));
+}
+
+#[tokio::test]
+async fn a_page_of_leads_with_relations_costs_a_constant_number_of_statements() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let t = &org.admin.token;
+    let rep = app.create_user(&org, Team::Sales, Role::Member).await;
+    for i in 0..50 {
+        let acc = account(&app, t, &format!("Company {i}"), &format!("c{i}.io"), "Fintech", 10 + i).await;
+        let id = lead(&app, t, json!({ "email": format!("l{i}@c{i}.io"), "accountId": acc, "ownerId": rep.id })).await;
+        move_to(&app, t, &id, "ENGAGED").await;
+    }
+    let query = "query($n: Int) { leads(first: $n) { edges { node { email account { name } owner { name } stageHistory { to } activities(first: 3) { nodes { kind } } } } } }";
+    let (small, few) = app.gql_counting(Some(t), query, json!({ "n": 5 })).await;
+    let (large, many) = app.gql_counting(Some(t), query, json!({ "n": 50 })).await;
+    assert_eq!(small["data"]["leads"]["edges"].as_array().map(Vec::len), Some(5), "{small}");
+    assert_eq!(large["data"]["leads"]["edges"].as_array().map(Vec::len), Some(50));
+    assert_eq!(
+        large["data"]["leads"]["edges"][0]["node"]["stageHistory"],
+        json!([{ "to": "NEW" }, { "to": "ENGAGED" }])
+    );
+    assert_eq!(few, many, "statements for 5 leads vs 50 leads");
+    assert!(many <= 8, "{many} statements for a page of 50 leads with relations");
+}
