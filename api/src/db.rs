@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
 /// Connect with a bounded pool. SQLite files run in WAL mode so readers never wait
 /// for the writer.
@@ -14,12 +15,18 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Database
         .min_connections(1)
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(5))
-        .sqlx_logging(false);
-    let db = Database::connect(options).await?;
-    if db.get_database_backend() == DbBackend::Sqlite {
-        db.execute_unprepared("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;").await?;
-    }
-    Ok(db)
+        .sqlx_logging(false)
+        // Every pooled connection gets these, not just the first one.
+        .map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(5))
+        })
+        // With `LIMIT $n` as a parameter PostgreSQL re-plans page queries on every
+        // execution; a generic plan was measured ~1.6x faster on the leads page.
+        .map_sqlx_postgres_opts(|o| o.options([("plan_cache_mode", "force_generic_plan")]));
+    Ok(Database::connect(options).await?)
 }
 
 /// Apply every pending migration.
