@@ -9,6 +9,7 @@ pub mod db;
 pub mod error;
 pub mod events;
 pub mod graphql;
+pub mod handover;
 pub mod http;
 pub mod leads;
 pub mod org;

@@ -8,6 +8,7 @@ pub mod api_key;
 pub mod audit_log;
 pub mod engagement_event;
 pub mod enums;
+pub mod handover;
 pub mod lead;
 pub mod lead_stage_transition;
 pub mod opportunity;
@@ -15,5 +16,6 @@ pub mod organization;
 pub mod user;
 
 pub use enums::{
-    ActivityKind, EngagementKind, LifecycleStage, OpportunityStage, Role, SalesStrategy, Team, Temperature,
+    ActivityKind, EngagementKind, HandBackReason, HandoverStatus, LifecycleStage, OpportunityStage, Role,
+    SalesStrategy, Team, Temperature,
 };

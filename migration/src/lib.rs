@@ -13,6 +13,7 @@ mod m20261123_000007_create_lead_stage_transitions;
 mod m20261123_000008_create_engagement_events;
 mod m20261123_000009_create_opportunities;
 mod m20261123_000010_create_activities;
+mod m20261123_000011_create_handovers;
 mod util;
 
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000008_create_engagement_events::Migration),
             Box::new(m20261123_000009_create_opportunities::Migration),
             Box::new(m20261123_000010_create_activities::Migration),
+            Box::new(m20261123_000011_create_handovers::Migration),
         ]
     }
 }

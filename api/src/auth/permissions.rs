@@ -106,6 +106,23 @@ pub fn can_read_audit_log(actor: &Actor) -> bool {
     }
 }
 
+/// Hand a lead over to sales: anyone who writes shared records (not VIEWERs); API
+/// keys need `leads:write`.
+pub fn can_hand_over(actor: &Actor) -> bool {
+    can_write(actor, Scope::LeadsWrite)
+}
+
+/// Accept or hand back a handover: its assignee, or a MANAGER/ADMIN of SALES.
+pub fn can_answer_handover(actor: &Actor, assignee: uuid::Uuid) -> bool {
+    match &actor.kind {
+        ActorKind::User { id, team, role, .. } => {
+            *id == assignee || (*team == entity::Team::Sales && matches!(role, Role::Manager | Role::Admin))
+        }
+        ActorKind::ApiKey { .. } => false,
+        ActorKind::System => true,
+    }
+}
+
 /// Turn a rule's answer into FORBIDDEN with a message saying what was refused.
 pub fn require(allowed: bool, what: &str) -> Result<()> {
     if allowed { Ok(()) } else { Err(ApiError::forbidden(format!("you may not {what}"))) }
@@ -156,6 +173,22 @@ mod tests {
         assert!(!can_administer(&user(Role::Manager)));
         assert!(can_read_audit_log(&user(Role::Manager)));
         assert!(!can_read_audit_log(&user(Role::Member)));
+    }
+
+    #[test]
+    fn handovers_are_answered_by_their_assignee_or_a_sales_manager() {
+        let rep = user(Role::Member);
+        let assignee = rep.user_id().unwrap();
+        assert!(can_answer_handover(&rep, assignee));
+        assert!(!can_answer_handover(&user(Role::Member), assignee));
+        assert!(can_answer_handover(&user(Role::Manager), assignee), "a SALES manager");
+        let mut marketing_manager = user(Role::Manager);
+        if let ActorKind::User { team, .. } = &mut marketing_manager.kind {
+            *team = Team::Marketing;
+        }
+        assert!(!can_answer_handover(&marketing_manager, assignee));
+        assert!(!can_answer_handover(&key(Scope::ALL.to_vec()), assignee));
+        assert!(!can_hand_over(&user(Role::Viewer)));
     }
 
     #[test]

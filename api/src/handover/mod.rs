@@ -1,0 +1,281 @@
+//! The handover loop: marketing hands a qualified lead to a salesperson with a
+//! response clock; sales accepts it (SAL) or hands it back with a reason from the
+//! agreed taxonomy, and the lead returns to its marketing owner for nurture
+//! (RECYCLED), never to the bin.
+
+pub mod clock;
+pub mod graphql;
+pub mod reports;
+
+use chrono::{DateTime, Utc};
+use entity::handover::{ActiveModel, Column, Entity, Model};
+use entity::{HandBackReason, HandoverStatus, LifecycleStage, Team};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionSession,
+    TransactionTrait,
+};
+use uuid::Uuid;
+
+use crate::auth::Actor;
+use crate::auth::permissions::{Scope, can_answer_handover, can_hand_over, can_read, require};
+use crate::error::{ApiError, Result};
+use crate::events::audit::{self, Changes};
+use crate::graphql::pagination::{Direction, Page, Window, fetch_page};
+use crate::leads::{self, lifecycle};
+use crate::org::{OrgSettings, ensure_updated};
+use crate::validate::{self, LONG};
+
+/// Hours sales has to answer a handover: the organization's default (an agreed
+/// HANDOVER_RESPONSE_HOURS SLA takes over once agreements land).
+pub async fn response_hours(db: &impl ConnectionTrait, actor: &Actor) -> Result<u32> {
+    let org = entity::organization::Entity::find_by_id(actor.org_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("organization"))?;
+    Ok(OrgSettings::from_stored(&org.settings).handover_response_hours)
+}
+
+pub(crate) async fn find(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> Result<Model> {
+    Entity::find_by_id(id)
+        .filter(Column::OrgId.eq(actor.org_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("handover"))
+}
+
+pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> Result<Model> {
+    require(can_read(actor, Scope::LeadsRead), "read handovers")?;
+    find(db, actor, id).await
+}
+
+/// Hand a marketing-qualified lead to an active salesperson. The answer is due after
+/// the agreed response time.
+#[tracing::instrument(skip(db, actor, note), fields(org = %actor.org_id))]
+pub async fn hand_over(
+    db: &impl TransactionTrait,
+    actor: &Actor,
+    lead_id: Uuid,
+    to_user_id: Uuid,
+    note: Option<String>,
+) -> Result<Model> {
+    require(can_hand_over(actor), "hand over leads")?;
+    let note = validate::optional_text("note", note.as_deref(), LONG)?;
+    let txn = db.begin().await?;
+    let lead = leads::find(&txn, actor, lead_id).await?;
+    let assignee = entity::user::Entity::find_by_id(to_user_id)
+        .filter(entity::user::Column::OrgId.eq(actor.org_id))
+        .filter(entity::user::Column::Active.eq(true))
+        .one(&txn)
+        .await?
+        .ok_or_else(|| ApiError::bad_input("toUserId", "no such active user"))?;
+    if assignee.team != Team::Sales || assignee.role == entity::Role::Viewer {
+        return Err(ApiError::bad_input("toUserId", "hand leads over to a member of SALES"));
+    }
+    if lead.archived_at.is_some() {
+        return Err(ApiError::bad_input("leadId", "the lead is archived"));
+    }
+    if lead.lifecycle_stage != LifecycleStage::Mql {
+        return Err(ApiError::bad_input(
+            "leadId",
+            format!("only MQLs are handed over; the lead is {}", lifecycle::stage_name(lead.lifecycle_stage)),
+        ));
+    }
+    if let Some(pending) = pending_for(&txn, actor, lead_id).await? {
+        return Err(ApiError::Conflict(format!("the lead already has a pending handover ({})", pending.id)));
+    }
+    let hours = response_hours(&txn, actor).await?;
+    let now = Utc::now();
+    let handover = ActiveModel {
+        id: Set(Uuid::now_v7()),
+        org_id: Set(actor.org_id),
+        lead_id: Set(lead_id),
+        from_user_id: Set(actor.user_id()),
+        from_name: Set(actor.name().to_owned()),
+        to_user_id: Set(to_user_id),
+        note: Set(note),
+        handed_at: Set(now),
+        due_at: Set(now + chrono::Duration::hours(i64::from(hours))),
+        status: Set(HandoverStatus::Pending),
+        overdue: Set(false),
+        responded_at: Set(None),
+        responded_by: Set(None),
+        reason: Set(None),
+        response_note: Set(None),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    let changes =
+        Changes::new().created("leadId", &lead_id).created("toUserId", &to_user_id).created("dueAt", &handover.due_at);
+    audit::record(&txn, actor, "handover.create", "handover", Some(handover.id), changes).await?;
+    txn.commit().await?;
+    Ok(handover)
+}
+
+async fn pending_for(db: &impl ConnectionTrait, actor: &Actor, lead_id: Uuid) -> Result<Option<Model>> {
+    Ok(Entity::find()
+        .filter(Column::OrgId.eq(actor.org_id))
+        .filter(Column::LeadId.eq(lead_id))
+        .filter(Column::Status.eq(HandoverStatus::Pending))
+        .one(db)
+        .await?)
+}
+
+/// The answer to a handover.
+#[derive(Debug, Clone)]
+pub enum Answer {
+    Accept { note: Option<String> },
+    HandBack { reason: HandBackReason, note: Option<String> },
+}
+
+/// Accept (the lead becomes SAL and the assignee its owner) or hand back (the lead is
+/// RECYCLED, back with its marketing owner). Only the assignee or a SALES manager
+/// answers; a handover is answered once.
+#[tracing::instrument(skip(db, actor, answer), fields(org = %actor.org_id))]
+pub async fn answer(db: &impl TransactionTrait, actor: &Actor, id: Uuid, answer: Answer) -> Result<Model> {
+    let (reason, note) = match &answer {
+        Answer::Accept { note } => (None, validate::optional_text("note", note.as_deref(), LONG)?),
+        Answer::HandBack { reason, note } => {
+            let note = validate::optional_text("note", note.as_deref(), LONG)?;
+            if *reason == HandBackReason::Other && note.is_none() {
+                return Err(ApiError::bad_input("note", "say why when the reason is OTHER"));
+            }
+            (Some(*reason), note)
+        }
+    };
+    let txn = db.begin().await?;
+    let current = find(&txn, actor, id).await?;
+    require(can_answer_handover(actor, current.to_user_id), "answer this handover")?;
+    if current.status != HandoverStatus::Pending {
+        return Err(ApiError::Conflict("the handover was answered already".into()));
+    }
+    let now = Utc::now();
+    let status = if reason.is_some() { HandoverStatus::Rejected } else { HandoverStatus::Accepted };
+    let mut model: ActiveModel = current.clone().into();
+    model.status = Set(status);
+    model.responded_at = Set(Some(now));
+    model.responded_by = Set(actor.user_id());
+    model.reason = Set(reason);
+    model.response_note = Set(note.clone());
+    model.version = Set(current.version + 1);
+    model.updated_at = Set(now);
+    // The status guard makes a concurrent second answer touch no row: CONFLICT.
+    let result = Entity::update_many()
+        .set(model)
+        .filter(Column::Id.eq(id))
+        .filter(Column::Status.eq(HandoverStatus::Pending))
+        .exec(&txn)
+        .await?;
+    ensure_updated(&result).map_err(|_| ApiError::Conflict("the handover was answered already".into()))?;
+
+    let lead = leads::find(&txn, actor, current.lead_id).await?;
+    let (action, target, why) = match reason {
+        None => ("handover.accept", LifecycleStage::Sal, "handover accepted".to_owned()),
+        Some(reason) => {
+            ("handover.handBack", LifecycleStage::Recycled, format!("handed back: {}", reason_name(reason)))
+        }
+    };
+    let why = match &note {
+        Some(note) => format!("{why} — {note}"),
+        None => why,
+    };
+    if lifecycle::allowed_targets(lead.lifecycle_stage).contains(&target) {
+        let lead = lifecycle::move_lead(&txn, actor, lead, target, Some(why)).await?;
+        let owner = if reason.is_none() { Some(current.to_user_id) } else { None };
+        set_owner(&txn, lead, owner).await?;
+    }
+    let changes = Changes::new()
+        .field("status", Some(&current.status), Some(&status))
+        .created("reason", &reason)
+        .created("note", &note);
+    audit::record(&txn, actor, action, "handover", Some(id), changes).await?;
+    let answered = Entity::find_by_id(id).one(&txn).await?.ok_or_else(|| ApiError::not_found("handover"))?;
+    txn.commit().await?;
+    Ok(answered)
+}
+
+/// The sales owner after an answer: the assignee when accepted, nobody when handed back
+/// (the marketing owner nurtures it).
+async fn set_owner(txn: &impl ConnectionTrait, lead: entity::lead::Model, owner: Option<Uuid>) -> Result<()> {
+    if lead.owner_id == owner {
+        return Ok(());
+    }
+    let result = entity::lead::Entity::update_many()
+        .col_expr(entity::lead::Column::OwnerId, sea_orm::sea_query::Expr::value(owner))
+        .col_expr(entity::lead::Column::Version, sea_orm::sea_query::Expr::value(lead.version + 1))
+        .filter(entity::lead::Column::Id.eq(lead.id))
+        .filter(entity::lead::Column::Version.eq(lead.version))
+        .exec(txn)
+        .await?;
+    ensure_updated(&result)
+}
+
+pub fn reason_name(reason: HandBackReason) -> String {
+    serde_json::to_value(reason).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+/// Which handovers to list.
+#[derive(Debug, Clone, Default)]
+pub struct HandoverCriteria {
+    pub statuses: Vec<HandoverStatus>,
+    pub overdue: Option<bool>,
+    pub to_user_id: Option<Uuid>,
+    pub from_user_id: Option<Uuid>,
+    pub lead_id: Option<Uuid>,
+    pub reasons: Vec<HandBackReason>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// Handovers of the organization, newest first.
+#[tracing::instrument(skip(db, actor, c, window), fields(org = %actor.org_id))]
+pub async fn list(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    c: &HandoverCriteria,
+    window: &Window<Uuid>,
+    count: bool,
+) -> Result<Page<Model>> {
+    require(can_read(actor, Scope::LeadsRead), "read handovers")?;
+    let mut select = Entity::find().filter(Column::OrgId.eq(actor.org_id));
+    if !c.statuses.is_empty() {
+        select = select.filter(Column::Status.is_in(c.statuses.iter().copied()));
+    }
+    if !c.reasons.is_empty() {
+        select = select.filter(Column::Reason.is_in(c.reasons.iter().copied()));
+    }
+    if let Some(overdue) = c.overdue {
+        select = select.filter(Column::Overdue.eq(overdue));
+    }
+    for (column, value) in
+        [(Column::ToUserId, c.to_user_id), (Column::FromUserId, c.from_user_id), (Column::LeadId, c.lead_id)]
+    {
+        if let Some(value) = value {
+            select = select.filter(column.eq(value));
+        }
+    }
+    if let Some(from) = c.from {
+        select = select.filter(Column::HandedAt.gte(from));
+    }
+    if let Some(to) = c.to {
+        select = select.filter(Column::HandedAt.lt(to));
+    }
+    fetch_page(db, select, Column::Id, Direction::Descending, window, count).await
+}
+
+/// What the caller must answer, soonest due first.
+pub async fn my_queue(db: &impl ConnectionTrait, actor: &Actor) -> Result<Vec<Model>> {
+    let Some(me) = actor.user_id() else {
+        return Err(ApiError::forbidden("only users have a queue"));
+    };
+    Ok(Entity::find()
+        .filter(Column::OrgId.eq(actor.org_id))
+        .filter(Column::ToUserId.eq(me))
+        .filter(Column::Status.eq(HandoverStatus::Pending))
+        .order_by_asc(Column::DueAt)
+        .order_by_asc(Column::Id)
+        .all(db)
+        .await?)
+}

@@ -1,0 +1,183 @@
+//! How well the handover contract is kept: response-time compliance, first touch
+//! after acceptance, and why leads come back.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query, QueryStatementBuilder};
+use sea_orm::{ConnectionTrait, FromQueryResult, Statement};
+use uuid::Uuid;
+
+use super::response_hours;
+use crate::auth::Actor;
+use crate::auth::permissions::{Scope, can_read, require};
+use crate::error::{ApiError, Result};
+
+/// How compliance figures are grouped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ComplianceGroup {
+    None,
+    User,
+    Team,
+}
+
+/// The compliance of one group (everyone, a user, or a team).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Compliance {
+    /// The user id or team name; `None` for everyone.
+    pub key: Option<String>,
+    pub handovers: u64,
+    pub answered: u64,
+    pub answered_within_target: u64,
+    pub overdue: u64,
+    pub median_response_hours: Option<f64>,
+    pub p90_response_hours: Option<f64>,
+    pub accepted: u64,
+    pub touched: u64,
+    pub touched_within_target: u64,
+    pub median_first_touch_hours: Option<f64>,
+    pub p90_first_touch_hours: Option<f64>,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct Row {
+    to_user_id: Uuid,
+    team: String,
+    status: String,
+    overdue: bool,
+    handed_at: DateTime<Utc>,
+    responded_at: Option<DateTime<Utc>>,
+    first_touch: Option<DateTime<Utc>>,
+}
+
+/// The value at quantile `q` (0..=1) of sorted values, linearly interpolated.
+pub fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let position = q * (sorted.len() - 1) as f64;
+    let (low, high) = (position.floor() as usize, position.ceil() as usize);
+    let fraction = position - low as f64;
+    Some(sorted[low] + (sorted[high] - sorted[low]) * fraction)
+}
+
+fn hours(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
+    (to - from).num_seconds() as f64 / 3600.0
+}
+
+/// Targets the figures are measured against.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Targets {
+    pub response_hours: f64,
+    pub first_touch_hours: f64,
+}
+
+/// Handovers made in `[from, to)`, grouped: answered within the response target,
+/// median and p90 response hours, overdue count; and for accepted ones the first
+/// customer-facing activity with the lead after acceptance.
+#[tracing::instrument(skip(db, actor), fields(org = %actor.org_id))]
+pub async fn compliance(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    group: ComplianceGroup,
+) -> Result<(Targets, Vec<Compliance>)> {
+    require(can_read(actor, Scope::KpisRead), "read handover compliance")?;
+    if from >= to {
+        return Err(ApiError::bad_input("to", "must be after `from`"));
+    }
+    let response = f64::from(response_hours(db, actor).await?);
+    let targets = Targets { response_hours: response, first_touch_hours: 48.0 };
+    let h = Alias::new("h");
+    let first_touch = Query::select()
+        .expr(Func::min(Expr::col((Alias::new("a"), Alias::new("occurred_at")))))
+        .from_as(Alias::new("activities"), Alias::new("a"))
+        .and_where(Expr::col((Alias::new("a"), Alias::new("org_id"))).equals((h.clone(), Alias::new("org_id"))))
+        .and_where(Expr::col((Alias::new("a"), Alias::new("lead_id"))).equals((h.clone(), Alias::new("lead_id"))))
+        .and_where(Expr::col((Alias::new("a"), Alias::new("customer_facing"))).eq(true))
+        .and_where(
+            Expr::col((Alias::new("a"), Alias::new("occurred_at")))
+                .gte(Expr::col((h.clone(), Alias::new("responded_at")))),
+        )
+        .to_owned();
+    let query = Query::select()
+        .column((h.clone(), Alias::new("to_user_id")))
+        .column((Alias::new("u"), Alias::new("team")))
+        .column((h.clone(), Alias::new("status")))
+        .column((h.clone(), Alias::new("overdue")))
+        .column((h.clone(), Alias::new("handed_at")))
+        .column((h.clone(), Alias::new("responded_at")))
+        .expr_as(Expr::SubQuery(None, Box::new(first_touch.into_sub_query_statement())), Alias::new("first_touch"))
+        .from_as(Alias::new("handovers"), h.clone())
+        .inner_join(
+            Alias::new("users"),
+            Expr::col((Alias::new("users"), Alias::new("id"))).equals((h.clone(), Alias::new("to_user_id"))),
+        )
+        .and_where(Expr::col((h.clone(), Alias::new("org_id"))).eq(actor.org_id))
+        .and_where(Expr::col((h.clone(), Alias::new("handed_at"))).gte(from))
+        .and_where(Expr::col((h.clone(), Alias::new("handed_at"))).lt(to))
+        .to_owned();
+    let statement: Statement = db.get_database_backend().build(&query);
+    let rows = Row::find_by_statement(statement).all(db).await?;
+    let mut groups: BTreeMap<Option<String>, (Compliance, Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    for row in rows {
+        let key = match group {
+            ComplianceGroup::None => None,
+            ComplianceGroup::User => Some(row.to_user_id.to_string()),
+            ComplianceGroup::Team => Some(row.team.clone()),
+        };
+        let entry =
+            groups.entry(key.clone()).or_insert_with(|| (Compliance { key, ..Default::default() }, vec![], vec![]));
+        let c = &mut entry.0;
+        c.handovers += 1;
+        if row.overdue {
+            c.overdue += 1;
+        }
+        if let Some(responded) = row.responded_at {
+            let took = hours(row.handed_at, responded);
+            c.answered += 1;
+            if took <= targets.response_hours {
+                c.answered_within_target += 1;
+            }
+            entry.1.push(took);
+            if row.status == "ACCEPTED" {
+                c.accepted += 1;
+                if let Some(touch) = row.first_touch {
+                    let took = hours(responded, touch);
+                    c.touched += 1;
+                    if took <= targets.first_touch_hours {
+                        c.touched_within_target += 1;
+                    }
+                    entry.2.push(took);
+                }
+            }
+        }
+    }
+    let result = groups
+        .into_values()
+        .map(|(mut c, mut response, mut touch)| {
+            response.sort_by(f64::total_cmp);
+            touch.sort_by(f64::total_cmp);
+            c.median_response_hours = quantile(&response, 0.5);
+            c.p90_response_hours = quantile(&response, 0.9);
+            c.median_first_touch_hours = quantile(&touch, 0.5);
+            c.p90_first_touch_hours = quantile(&touch, 0.9);
+            c
+        })
+        .collect();
+    Ok((targets, result))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_interpolate() {
+        assert_eq!(quantile(&[], 0.5), None);
+        assert_eq!(quantile(&[4.0], 0.9), Some(4.0));
+        assert_eq!(quantile(&[1.0, 2.0, 3.0, 4.0], 0.5), Some(2.5));
+        assert_eq!(quantile(&[0.0, 10.0], 0.9), Some(9.0));
+    }
+}
