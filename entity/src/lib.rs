@@ -3,9 +3,15 @@
 //! column such as `users.password_hash` can never reach the public schema.
 
 pub mod api_key;
+pub mod approval;
 pub mod audit_log;
+pub mod document;
+pub mod document_version;
 pub mod enums;
+pub mod goal;
+pub mod journey_stage;
 pub mod organization;
+pub mod outbox_event;
 pub mod user;
 
-pub use enums::{Role, Team};
+pub use enums::{AgreementStatus, DocumentKind, GoalMetric, Role, Team, VersionStatus};

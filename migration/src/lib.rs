@@ -7,6 +7,10 @@ mod m20261123_000001_create_organizations;
 mod m20261123_000002_create_users;
 mod m20261123_000003_create_api_keys;
 mod m20261123_000004_create_audit_log;
+mod m20261124_000001_create_agreed_documents;
+mod m20261124_000002_create_outbox_events;
+pub mod m20261124_000003_create_journey_stages;
+mod m20261124_000004_create_goals;
 
 pub struct Migrator;
 
@@ -18,6 +22,10 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_create_users::Migration),
             Box::new(m20261123_000003_create_api_keys::Migration),
             Box::new(m20261123_000004_create_audit_log::Migration),
+            Box::new(m20261124_000001_create_agreed_documents::Migration),
+            Box::new(m20261124_000002_create_outbox_events::Migration),
+            Box::new(m20261124_000003_create_journey_stages::Migration),
+            Box::new(m20261124_000004_create_goals::Migration),
         ]
     }
 }
