@@ -2,6 +2,7 @@
 //! modules and the HTTP router. The `accord` binary only parses flags and calls
 //! [`cli::run`].
 
+pub mod agreements;
 pub mod auth;
 pub mod cli;
 pub mod config;
@@ -11,6 +12,7 @@ pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod org;
+pub mod personas;
 pub mod seed;
 
 use std::future::Future;

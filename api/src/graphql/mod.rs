@@ -16,17 +16,29 @@ use crate::auth::jwt::JwtKeys;
 use crate::auth::rate_limit::LoginLimiter;
 use crate::config::Config;
 use crate::error::{ApiError, Result};
-use crate::{auth, events, org};
+use crate::{agreements, auth, events, org, personas};
 
 pub use loaders::Loaders;
 
 /// Every query of the API.
 #[derive(MergedObject, Default)]
-pub struct Query(org::graphql::OrgQuery, events::graphql::AuditQuery);
+pub struct Query(
+    org::graphql::OrgQuery,
+    events::graphql::AuditQuery,
+    agreements::graphql::AgreementsQuery,
+    agreements::graphql::GoalQuery,
+    personas::graphql::PersonaQuery,
+);
 
 /// Every mutation of the API.
 #[derive(MergedObject, Default)]
-pub struct Mutation(auth::graphql::AuthMutation, org::graphql::OrgMutation);
+pub struct Mutation(
+    auth::graphql::AuthMutation,
+    org::graphql::OrgMutation,
+    agreements::graphql::AgreementsMutation,
+    agreements::graphql::GoalMutation,
+    personas::graphql::PersonaMutation,
+);
 
 pub type AccordSchema = Schema<Query, Mutation, EmptySubscription>;
 
