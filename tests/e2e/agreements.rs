@@ -612,3 +612,36 @@ async fn goals_are_set_by_managers_and_listed_by_period() {
     let body = app.gql(Some(&c.viewer.token), list, json!({})).await;
     assert_eq!(body["data"]["goals"].as_array().map(Vec::len), Some(2));
 }
+
+#[tokio::test]
+async fn the_demo_seed_holds_an_agreed_alignment_contract() {
+    let app = spawn_app().await;
+    let admin = api::seed::demo(&app.db).await.expect("seed the demo").expect("a new demo organization");
+    let (token, _) =
+        app.keys.issue(admin.id, admin.org_id, admin.role, std::time::Duration::from_secs(600)).expect("a token");
+    let query = "{
+      definitions(filter: { status: AGREED }) { title }
+      idealCustomerProfiles { status }
+      personas { title status pending { approvals { team } } }
+      slas { status inForce { body { metric target period } } }
+      goals { name target }
+      journeyStages { name }
+      alignment { awaitingOtherTeam { title waitingFor } }
+    }";
+    let body = app.gql(Some(&token), query, json!({})).await;
+    let data = &body["data"];
+    let terms: Vec<&str> = data["definitions"].as_array().unwrap().iter().filter_map(|d| d["title"].as_str()).collect();
+    assert_eq!(terms, ["Lead", "MQL", "Profitable customer", "SAL", "Sale", "SQL"], "{body}");
+    assert_eq!(data["idealCustomerProfiles"], json!([{ "status": "AGREED" }]));
+    let personas = data["personas"].as_array().unwrap();
+    assert_eq!(personas.len(), 4);
+    assert_eq!(personas.iter().filter(|p| p["status"] == "AGREED").count(), 3);
+    assert_eq!(
+        data["alignment"]["awaitingOtherTeam"],
+        json!([{ "title": "Revenue Rita", "waitingFor": ["MARKETING"] }])
+    );
+    assert_eq!(data["slas"].as_array().map(Vec::len), Some(3));
+    assert!(data["slas"].as_array().unwrap().iter().all(|s| s["status"] == "AGREED"));
+    assert_eq!(data["goals"].as_array().map(Vec::len), Some(2));
+    assert_eq!(data["journeyStages"].as_array().map(Vec::len), Some(5));
+}

@@ -496,7 +496,7 @@ impl AgreementsQuery {
         Ok(docs.into_iter().map(IdealCustomerProfile).collect())
     }
 
-    /// Every SLA between the teams, by title.
+    /// Every SLA between the teams, by providing team, consuming team and metric.
     async fn slas(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Sla>> {
         let docs = super::list::<SlaBody>(db(ctx), actor(ctx)?, &DocumentCriteria::default()).await?;
         Ok(docs.into_iter().map(Sla).collect())

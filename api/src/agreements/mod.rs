@@ -257,7 +257,7 @@ pub async fn find_by_key<B: AgreedBody>(db: &impl ConnectionTrait, actor: &Actor
     hydrate(db, actor.org_id, vec![model]).await?.pop().ok_or_else(|| ApiError::not_found(described(B::KIND)))
 }
 
-/// Documents of kind `B`, by title. Agreed-document lists are short (a glossary, a
+/// Documents of kind `B`, by title (case-insensitively). Agreed-document lists are short (a glossary, a
 /// handful of personas), so the text search runs over the loaded bodies.
 #[tracing::instrument(skip(db, actor), fields(org = %actor.org_id))]
 pub async fn list<B: AgreedBody>(
@@ -270,7 +270,8 @@ pub async fn list<B: AgreedBody>(
     if !criteria.statuses.is_empty() {
         select = select.filter(DocColumn::Status.is_in(criteria.statuses.iter().copied()));
     }
-    let docs = select.order_by_asc(DocColumn::Title).order_by_asc(DocColumn::Id).all(db).await?;
+    // By the lower-cased key: the same order on SQLite and PostgreSQL, whatever the collation.
+    let docs = select.order_by_asc(DocColumn::Key).order_by_asc(DocColumn::Id).all(db).await?;
     let mut docs = hydrate::<B>(db, actor.org_id, docs).await?;
     if let Some(search) = criteria.search.as_deref().map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty()) {
         docs.retain(|d| {
