@@ -2,6 +2,7 @@
 //! modules and the HTTP router. The `accord` binary only parses flags and calls
 //! [`cli::run`].
 
+pub mod agreements;
 pub mod auth;
 pub mod cli;
 pub mod config;
@@ -13,6 +14,7 @@ pub mod handover;
 pub mod http;
 pub mod leads;
 pub mod org;
+pub mod personas;
 pub mod pipeline;
 pub mod seed;
 pub mod validate;

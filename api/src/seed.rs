@@ -1,12 +1,22 @@
 //! The demo organization: a user of every team and role, so a newcomer can try every
-//! permission at once. Its e-mails and password are listed in the README.
+//! permission at once, and a working alignment contract (an agreed ICP, personas,
+//! the glossary, SLAs and goals). Its e-mails and password are listed in the README.
 
-use entity::{Role, Team};
+use chrono::NaiveDate;
+use entity::{GoalMetric, Role, Team};
 use sea_orm::{DatabaseConnection, TransactionTrait};
+use serde_json::json;
+use uuid::Uuid;
 
+use crate::agreements::definitions::Definition;
+use crate::agreements::icps::{IdealCustomerProfile, Range, RevenueRange};
+use crate::agreements::slas::{Sla, SlaMetric, SlaPeriod};
+use crate::agreements::{self, AgreedBody, goals};
 use crate::auth::Actor;
-use crate::error::Result;
+use crate::error::{ApiError, Result};
+use crate::org::graphql::Team as TeamValue;
 use crate::org::{self, users};
+use crate::personas::Persona;
 
 pub const DEMO_ORG_NAME: &str = "Demo";
 pub const DEMO_ORG_SLUG: &str = "demo";
@@ -42,6 +52,7 @@ pub async fn demo(db: &DatabaseConnection) -> Result<Option<entity::user::Model>
     let (org, admin) = org::bootstrap(db, DEMO_ORG_NAME, admin).await?;
     let system = Actor::system(org.id);
     let txn = db.begin().await?;
+    let mut people = Vec::new();
     for (email, name, team, role) in DEMO_USERS {
         let new = users::NewUser {
             email: (*email).into(),
@@ -50,8 +61,168 @@ pub async fn demo(db: &DatabaseConnection) -> Result<Option<entity::user::Model>
             role: *role,
             password: Some(DEMO_PASSWORD.into()),
         };
-        users::insert(&txn, &system, new).await?;
+        people.push(users::insert(&txn, &system, new).await?);
     }
     txn.commit().await?;
+    let person = |email: &str| {
+        people
+            .iter()
+            .find(|u| u.email == email)
+            .map(Actor::user)
+            .ok_or_else(|| ApiError::internal(format!("demo user {email} missing")))
+    };
+    let cast = Cast {
+        marketer: person("marketer@demo.accord.dev")?,
+        marketing_manager: person("marketing.manager@demo.accord.dev")?,
+        sales_manager: person("sales.manager@demo.accord.dev")?,
+    };
+    alignment_contract(db, &cast).await?;
     Ok(Some(admin))
+}
+
+/// The demo users who write and sign the alignment contract.
+struct Cast {
+    marketer: Actor,
+    marketing_manager: Actor,
+    sales_manager: Actor,
+}
+
+/// Propose a document as the marketer and have both managers approve it (or only
+/// sales, when `agree` is false): through the real workflow, so audit and outbox
+/// rows exist as they would in use.
+async fn sign<B: AgreedBody>(db: &DatabaseConnection, cast: &Cast, body: B, agree: bool) -> Result<Uuid> {
+    let doc = agreements::create(db, &cast.marketer, body, true).await?;
+    let (kind, id) = (B::KIND, doc.model.id);
+    agreements::approve(db, &cast.sales_manager, kind, id, 1).await?;
+    if agree {
+        agreements::approve(db, &cast.marketing_manager, kind, id, 1).await?;
+    }
+    Ok(id)
+}
+
+fn list(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// The glossary, an agreed ICP, four personas (one awaiting marketing's approval),
+/// three SLAs and two goals.
+async fn alignment_contract(db: &DatabaseConnection, cast: &Cast) -> Result<()> {
+    let glossary = [
+        ("Lead", "A person at a company who gave us contact data or whom sales sourced.", None),
+        (
+            "MQL",
+            "A lead that fits the ICP and engaged enough to be worth a sales conversation.",
+            Some(json!({ "minScore": 60, "requiredFields": ["email", "company", "title"] })),
+        ),
+        ("SAL", "An MQL a sales rep accepted and will contact within the handover SLA.", None),
+        (
+            "SQL",
+            "A SAL with confirmed need, budget, authority and timing (BANT), ready for an opportunity.",
+            Some(json!({ "bant": ["need", "budget", "authority", "timing"] })),
+        ),
+        ("Sale", "A signed contract with a first invoice issued.", Some(json!({ "stage": "CLOSED_WON" }))),
+        (
+            "Profitable customer",
+            "A customer whose gross margin over the last twelve months exceeds 25 %, after service costs.",
+            Some(json!({ "minGrossMarginPercent": 25, "windowMonths": 12 })),
+        ),
+    ];
+    for (term, body, criteria) in glossary {
+        let definition =
+            Definition { term: term.into(), body: body.into(), criteria: criteria.map(async_graphql::Json) };
+        sign(db, cast, definition, true).await?;
+    }
+
+    let icp = IdealCustomerProfile {
+        name: "Mid-market B2B software in Europe".into(),
+        industries: list(&["Software", "IT services", "Fintech"]),
+        employee_range: Some(Range { min: Some(50), max: Some(1000) }),
+        revenue_range: Some(RevenueRange { min: Some(5_000_000), max: Some(250_000_000), currency: "EUR".into() }),
+        regions: list(&["DACH", "Benelux", "Nordics"]),
+        extra_criteria: Some(async_graphql::Json(json!({ "crm": ["Salesforce", "HubSpot"] }))),
+    };
+    let icp_id = sign(db, cast, icp, true).await?;
+
+    let personas = [
+        (
+            "Operations Olivia",
+            &["COO", "Head of Operations"][..],
+            &["Predictable delivery"][..],
+            &["Manual reporting"][..],
+            true,
+        ),
+        (
+            "Finance Frank",
+            &["CFO", "VP Finance"][..],
+            &["Lower cost per customer"][..],
+            &["Unclear ROI of tools"][..],
+            true,
+        ),
+        ("IT Ivan", &["CTO", "Head of IT"][..], &["Fewer systems to run"][..], &["Integration effort"][..], true),
+        (
+            "Revenue Rita",
+            &["CRO", "VP Sales"][..],
+            &["Pipeline she can trust"][..],
+            &["Leads sales ignores"][..],
+            false,
+        ),
+    ];
+    for (name, titles, goals, pains, agree) in personas {
+        let persona = Persona {
+            name: name.into(),
+            icp_id: Some(icp_id),
+            title_keywords: list(titles),
+            goals: list(goals),
+            pains: list(pains),
+            objections: list(&["We built something in-house"]),
+            buying_triggers: list(&["New leadership", "Funding round"]),
+            preferred_channels: list(&["LinkedIn", "Events"]),
+        };
+        sign(db, cast, persona, agree).await?;
+    }
+
+    let slas = [
+        (TeamValue::Sales, TeamValue::Marketing, SlaMetric::HandoverResponseHours, 24.0, SlaPeriod::Month),
+        (TeamValue::Sales, TeamValue::Marketing, SlaMetric::FirstTouchHours, 48.0, SlaPeriod::Month),
+        (TeamValue::Marketing, TeamValue::Sales, SlaMetric::MqlVolume, 300.0, SlaPeriod::Month),
+    ];
+    for (provider_team, consumer_team, metric, target, period) in slas {
+        let sla = Sla { provider_team, consumer_team, metric, target, period, description: None };
+        sign(db, cast, sla, true).await?;
+    }
+
+    let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| ApiError::internal("invalid demo goal date"));
+    let goals = [
+        (
+            "Q1 2027 MQLs",
+            GoalMetric::Mqls,
+            900.0,
+            day(2027, 1, 1)?,
+            day(2027, 3, 31)?,
+            Some(Team::Marketing),
+            &cast.marketing_manager,
+        ),
+        (
+            "Q1 2027 revenue won",
+            GoalMetric::ClosedWonRevenue,
+            750_000.0,
+            day(2027, 1, 1)?,
+            day(2027, 3, 31)?,
+            Some(Team::Sales),
+            &cast.sales_manager,
+        ),
+    ];
+    for (name, metric, target, period_start, period_end, team, owner) in goals {
+        let new = goals::NewGoal {
+            name: name.into(),
+            metric,
+            target,
+            period_start,
+            period_end,
+            team,
+            owner_id: owner.user_id(),
+        };
+        goals::create(db, owner, new).await?;
+    }
+    Ok(())
 }

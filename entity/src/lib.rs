@@ -5,17 +5,23 @@
 pub mod account;
 pub mod activity;
 pub mod api_key;
+pub mod approval;
 pub mod audit_log;
+pub mod document;
+pub mod document_version;
 pub mod engagement_event;
 pub mod enums;
+pub mod goal;
 pub mod handover;
+pub mod journey_stage;
 pub mod lead;
 pub mod lead_stage_transition;
 pub mod opportunity;
 pub mod organization;
+pub mod outbox_event;
 pub mod user;
 
 pub use enums::{
-    ActivityKind, EngagementKind, HandBackReason, HandoverStatus, LifecycleStage, OpportunityStage, Role,
-    SalesStrategy, Team, Temperature,
+    ActivityKind, AgreementStatus, DocumentKind, EngagementKind, GoalMetric, HandBackReason, HandoverStatus,
+    LifecycleStage, OpportunityStage, Role, SalesStrategy, Team, Temperature, VersionStatus,
 };

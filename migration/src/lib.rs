@@ -14,6 +14,10 @@ mod m20261123_000008_create_engagement_events;
 mod m20261123_000009_create_opportunities;
 mod m20261123_000010_create_activities;
 mod m20261123_000011_create_handovers;
+mod m20261124_000001_create_agreed_documents;
+mod m20261124_000002_create_outbox_events;
+pub mod m20261124_000003_create_journey_stages;
+mod m20261124_000004_create_goals;
 mod util;
 
 pub struct Migrator;
@@ -33,6 +37,10 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000009_create_opportunities::Migration),
             Box::new(m20261123_000010_create_activities::Migration),
             Box::new(m20261123_000011_create_handovers::Migration),
+            Box::new(m20261124_000001_create_agreed_documents::Migration),
+            Box::new(m20261124_000002_create_outbox_events::Migration),
+            Box::new(m20261124_000003_create_journey_stages::Migration),
+            Box::new(m20261124_000004_create_goals::Migration),
         ]
     }
 }

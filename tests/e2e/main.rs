@@ -5,6 +5,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod agreements;
 mod auth;
 mod cli;
 mod http;

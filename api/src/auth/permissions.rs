@@ -2,7 +2,7 @@
 //! functions all ask these; no rule is written twice.
 
 use async_graphql::Enum;
-use entity::Role;
+use entity::{DocumentKind, Role, Team};
 
 use super::{Actor, ActorKind};
 use crate::error::{ApiError, Result};
@@ -106,6 +106,83 @@ pub fn can_read_audit_log(actor: &Actor) -> bool {
     }
 }
 
+/// How a caller may write agreed documents (definitions, ICPs, personas, SLAs, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Authoring {
+    /// MARKETING (and Accord itself): may keep DRAFTs and propose them when ready.
+    Write,
+    /// SALES, SERVICE, REVOPS, LEADERSHIP: every create or edit is at once a
+    /// PROPOSED version, open for approval — they suggest, marketing owns the drafts.
+    Propose,
+}
+
+/// Who may create and edit agreed documents (DESIGN §5): MARKETING writes, the
+/// other teams propose; VIEWERs and API keys never write.
+pub fn document_authoring(actor: &Actor, _kind: DocumentKind) -> Option<Authoring> {
+    match &actor.kind {
+        ActorKind::User { role: Role::Viewer, .. } | ActorKind::ApiKey { .. } => None,
+        ActorKind::User { team: Team::Marketing, .. } | ActorKind::System => Some(Authoring::Write),
+        ActorKind::User { .. } => Some(Authoring::Propose),
+    }
+}
+
+/// The teams whose approval makes a version AGREED: SALES and MARKETING, plus
+/// SERVICE when the organization's `approvalRequiresService` setting is on.
+pub fn approving_teams(requires_service: bool) -> Vec<Team> {
+    let mut teams = vec![Team::Sales, Team::Marketing];
+    if requires_service {
+        teams.push(Team::Service);
+    }
+    teams
+}
+
+/// A MANAGER or ADMIN of an approving team may approve (and withdraw their
+/// approval). Approvals are personal: API keys and Accord itself never approve.
+pub fn can_approve_documents(actor: &Actor, requires_service: bool) -> bool {
+    match &actor.kind {
+        ActorKind::User { team, role, .. } => {
+            matches!(role, Role::Manager | Role::Admin) && approving_teams(requires_service).contains(team)
+        }
+        ActorKind::ApiKey { .. } | ActorKind::System => false,
+    }
+}
+
+/// Retiring takes a document out of force at once, without a second signature, so
+/// it is kept to those who may approve, and ADMINs.
+pub fn can_retire_documents(actor: &Actor, requires_service: bool) -> bool {
+    can_approve_documents(actor, requires_service)
+        || matches!(actor.kind, ActorKind::User { role: Role::Admin, .. } | ActorKind::System)
+}
+
+/// Agreed documents are the organization's shared rules: every user reads them, and
+/// an API key with any of `content:read`, `kpis:read` or `leads:read` (integrations
+/// need the glossary and personas to read the data they get).
+pub fn can_read_agreements(actor: &Actor) -> bool {
+    has_scope(actor, Scope::ContentRead) || has_scope(actor, Scope::KpisRead) || has_scope(actor, Scope::LeadsRead)
+}
+
+/// Goals: read like KPIs (`kpis:read` for API keys).
+pub fn can_read_goals(actor: &Actor) -> bool {
+    has_scope(actor, Scope::KpisRead)
+}
+
+/// Goals are set by MANAGERs and ADMINs of any team and by LEADERSHIP (who set the
+/// shared targets); never by VIEWERs or API keys.
+pub fn can_set_goals(actor: &Actor) -> bool {
+    match &actor.kind {
+        ActorKind::User { role, team, .. } => {
+            matches!(role, Role::Admin | Role::Manager) || (*team == Team::Leadership && *role == Role::Member)
+        }
+        ActorKind::ApiKey { .. } => false,
+        ActorKind::System => true,
+    }
+}
+
+/// Renaming and reordering journey stages changes every message's place: ADMINs only.
+pub fn can_edit_journey_stages(actor: &Actor) -> bool {
+    can_administer(actor)
+}
+
 /// Hand a lead over to sales: anyone who writes shared records (not VIEWERs); API
 /// keys need `leads:write`.
 pub fn can_hand_over(actor: &Actor) -> bool {
@@ -131,7 +208,6 @@ pub fn require(allowed: bool, what: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use entity::Team;
     use uuid::Uuid;
 
     fn user(role: Role) -> Actor {
@@ -173,6 +249,55 @@ mod tests {
         assert!(!can_administer(&user(Role::Manager)));
         assert!(can_read_audit_log(&user(Role::Manager)));
         assert!(!can_read_audit_log(&user(Role::Member)));
+    }
+
+    fn person(team: Team, role: Role) -> Actor {
+        Actor {
+            org_id: Uuid::now_v7(),
+            kind: ActorKind::User { id: Uuid::now_v7(), name: "P".into(), email: "p@x.io".into(), team, role },
+        }
+    }
+
+    #[test]
+    fn marketing_writes_agreed_documents_and_the_other_teams_propose() {
+        let kind = DocumentKind::Persona;
+        assert_eq!(document_authoring(&person(Team::Marketing, Role::Member), kind), Some(Authoring::Write));
+        for team in [Team::Sales, Team::Service, Team::Revops, Team::Leadership] {
+            assert_eq!(document_authoring(&person(team, Role::Member), kind), Some(Authoring::Propose));
+        }
+        assert_eq!(document_authoring(&person(Team::Marketing, Role::Viewer), kind), None);
+        assert_eq!(document_authoring(&key(Scope::ALL.to_vec()), kind), None);
+    }
+
+    #[test]
+    fn only_managers_and_admins_of_sales_and_marketing_approve() {
+        assert!(can_approve_documents(&person(Team::Sales, Role::Manager), false));
+        assert!(can_approve_documents(&person(Team::Marketing, Role::Admin), false));
+        assert!(!can_approve_documents(&person(Team::Sales, Role::Member), false));
+        assert!(!can_approve_documents(&person(Team::Leadership, Role::Manager), false));
+        assert!(!can_approve_documents(&person(Team::Service, Role::Manager), false));
+        assert!(can_approve_documents(&person(Team::Service, Role::Manager), true));
+        assert!(!can_approve_documents(&key(Scope::ALL.to_vec()), false));
+        assert_eq!(approving_teams(true), vec![Team::Sales, Team::Marketing, Team::Service]);
+    }
+
+    #[test]
+    fn approvers_and_admins_retire_documents() {
+        assert!(can_retire_documents(&person(Team::Marketing, Role::Manager), false));
+        assert!(can_retire_documents(&person(Team::Revops, Role::Admin), false));
+        assert!(!can_retire_documents(&person(Team::Marketing, Role::Member), false));
+    }
+
+    #[test]
+    fn goals_are_set_by_managers_and_leadership() {
+        assert!(can_set_goals(&person(Team::Sales, Role::Manager)));
+        assert!(can_set_goals(&person(Team::Leadership, Role::Member)));
+        assert!(!can_set_goals(&person(Team::Sales, Role::Member)));
+        assert!(!can_set_goals(&person(Team::Leadership, Role::Viewer)));
+        assert!(can_read_goals(&key(vec![Scope::KpisRead])));
+        assert!(!can_read_goals(&key(vec![Scope::LeadsRead])));
+        assert!(can_read_agreements(&key(vec![Scope::ContentRead])));
+        assert!(!can_read_agreements(&key(vec![Scope::EventsWrite])));
     }
 
     #[test]

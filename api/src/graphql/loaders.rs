@@ -16,7 +16,10 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use crate::agreements::icps::IdealCustomerProfile;
+use crate::agreements::{AgreedBody, Document};
 use crate::error::ApiError;
+use crate::personas::Persona;
 
 use entity::{account, activity, engagement_event, lead, lead_stage_transition, opportunity, user};
 
@@ -40,6 +43,10 @@ pub struct Loaders {
     pub account_lead_counts: DataLoader<ChildCounts<lead::Entity>>,
     pub account_activity_counts: DataLoader<ChildCounts<activity::Entity>>,
     pub opportunity_activity_counts: DataLoader<ChildCounts<activity::Entity>>,
+    /// Ideal customer profiles by id (`PersonaBody.icp`).
+    pub icps: DataLoader<DocumentLoader<IdealCustomerProfile>>,
+    /// Personas by id (such as `Lead.persona`).
+    pub personas: DataLoader<DocumentLoader<Persona>>,
 }
 
 fn loader<T: Loader<K>, K: Send + Sync + std::hash::Hash + Eq + Clone + 'static>(inner: T) -> DataLoader<T> {
@@ -67,6 +74,8 @@ impl Loaders {
             account_lead_counts: loader(ChildCounts::new(&scope, "account_id", true)),
             account_activity_counts: loader(ChildCounts::new(&scope, "account_id", false)),
             opportunity_activity_counts: loader(ChildCounts::new(&scope, "opportunity_id", false)),
+            icps: loader(DocumentLoader::new(&scope)),
+            personas: loader(DocumentLoader::new(&scope)),
         }
     }
 }
@@ -262,5 +271,28 @@ where
         let mut result: HashMap<Uuid, i64> = keys.iter().map(|k| (*k, 0)).collect();
         result.extend(counts);
         Ok(result)
+    }
+}
+
+/// Agreed documents of one kind by id, with their versions and approvals, within one
+/// organization: three queries per batch.
+pub struct DocumentLoader<B> {
+    scope: Scope,
+    kind: PhantomData<fn() -> B>,
+}
+
+impl<B> DocumentLoader<B> {
+    fn new(scope: &Scope) -> Self {
+        Self { scope: scope.clone(), kind: PhantomData }
+    }
+}
+
+impl<B: AgreedBody> Loader<Uuid> for DocumentLoader<B> {
+    type Value = Document<B>;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let docs = crate::agreements::get_many::<B>(&self.scope.db, self.scope.org_id, keys).await?;
+        Ok(docs.into_iter().map(|d| (d.model.id, d)).collect())
     }
 }

@@ -16,7 +16,7 @@ use crate::auth::jwt::JwtKeys;
 use crate::auth::rate_limit::LoginLimiter;
 use crate::config::Config;
 use crate::error::{ApiError, Result};
-use crate::{auth, events, leads, org, pipeline};
+use crate::{agreements, auth, events, leads, org, personas, pipeline};
 
 pub use loaders::Loaders;
 
@@ -27,6 +27,9 @@ pub struct Query(
     events::graphql::AuditQuery,
     leads::graphql::LeadsQuery,
     pipeline::graphql::PipelineQuery,
+    agreements::graphql::AgreementsQuery,
+    agreements::graphql::GoalQuery,
+    personas::graphql::PersonaQuery,
 );
 
 /// Every mutation of the API.
@@ -36,6 +39,9 @@ pub struct Mutation(
     org::graphql::OrgMutation,
     leads::graphql::LeadsMutation,
     pipeline::graphql::PipelineMutation,
+    agreements::graphql::AgreementsMutation,
+    agreements::graphql::GoalMutation,
+    personas::graphql::PersonaMutation,
 );
 
 pub type AccordSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -346,6 +346,8 @@ pub struct Lead {
     pub owner_id: Option<Uuid>,
     #[graphql(skip)]
     pub marketing_owner_id: Option<Uuid>,
+    #[graphql(skip)]
+    pub persona_uuid: Option<Uuid>,
 }
 
 fn non_empty(s: String) -> Option<String> {
@@ -379,6 +381,7 @@ impl From<entity::lead::Model> for Lead {
             account_id: m.account_id,
             owner_id: m.owner_id,
             marketing_owner_id: m.marketing_owner_id,
+            persona_uuid: m.persona_id,
         }
     }
 }
@@ -400,6 +403,12 @@ impl Lead {
     async fn owner(&self, ctx: &Context<'_>) -> GqlResult<Option<User>> {
         let Some(id) = self.owner_id else { return Ok(None) };
         Ok(loaders(ctx)?.users.load_one(id).await?.map(User::from))
+    }
+
+    /// The lead's buyer persona.
+    async fn persona(&self, ctx: &Context<'_>) -> GqlResult<Option<crate::personas::graphql::Persona>> {
+        let Some(id) = self.persona_uuid else { return Ok(None) };
+        Ok(loaders(ctx)?.personas.load_one(id).await?.map(crate::personas::graphql::Persona))
     }
 
     /// The lead's owner in marketing, who nurtures it.

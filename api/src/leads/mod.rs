@@ -163,6 +163,13 @@ pub(crate) async fn check_references(
     if changed(values.account_id, base.and_then(|b| b.account_id)) {
         accounts::ensure(db, actor, values.account_id.unwrap_or_default(), "accountId").await?;
     }
+    if changed(values.persona_id, base.and_then(|b| b.persona_id)) {
+        let id = values.persona_id.unwrap_or_default();
+        let found = crate::agreements::get_many::<crate::personas::Persona>(db, actor.org_id, &[id]).await?;
+        if found.is_empty() {
+            return Err(ApiError::bad_input("personaId", "no such persona"));
+        }
+    }
     if changed(values.owner_id, base.and_then(|b| b.owner_id)) {
         ensure_user(db, actor, values.owner_id.unwrap_or_default(), "ownerId").await?;
     }

@@ -91,7 +91,8 @@ pub async fn find_by_slug(db: &impl ConnectionTrait, slug: &str) -> Result<Optio
         .await?)
 }
 
-/// Create an organization and its first ADMIN (in REVOPS) in one transaction.
+/// Create an organization, its first ADMIN (in REVOPS) and its default journey
+/// stages in one transaction.
 pub async fn bootstrap(
     db: &impl TransactionTrait,
     name: &str,
@@ -132,6 +133,7 @@ pub async fn bootstrap(
     )
     .await?;
     let user = users::insert(&txn, &system, admin).await?;
+    crate::personas::journey_stages::seed_defaults(&txn, org.id).await?;
     txn.commit().await?;
     Ok((org, user))
 }

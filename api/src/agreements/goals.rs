@@ -1,0 +1,208 @@
+//! Goals: shared targets for a period (such as 300 MQLs in Q1), optionally for one
+//! team. Not agreed documents: MANAGERs, ADMINs and LEADERSHIP set them. Progress
+//! comes with the KPI engine; until then a goal exposes its target only.
+
+use chrono::{NaiveDate, Utc};
+use entity::goal::{ActiveModel, Column, Entity, Model};
+use entity::{GoalMetric, Team};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    TransactionSession, TransactionTrait,
+};
+use uuid::Uuid;
+
+use super::required_text;
+use crate::auth::Actor;
+use crate::auth::permissions::{can_read_goals, can_set_goals, require};
+use crate::error::{ApiError, Result};
+use crate::events::audit::{self, Changes};
+use crate::events::outbox;
+use crate::org::{check_version, ensure_updated};
+
+/// A goal to create.
+#[derive(Debug, Clone)]
+pub struct NewGoal {
+    pub name: String,
+    pub metric: GoalMetric,
+    pub target: f64,
+    pub period_start: NaiveDate,
+    pub period_end: NaiveDate,
+    pub team: Option<Team>,
+    /// Defaults to the caller.
+    pub owner_id: Option<Uuid>,
+}
+
+/// What `updateGoal` may change; `None` keeps a field, `Some(None)` clears an optional one.
+#[derive(Debug, Clone, Default)]
+pub struct GoalPatch {
+    pub name: Option<String>,
+    pub metric: Option<GoalMetric>,
+    pub target: Option<f64>,
+    pub period_start: Option<NaiveDate>,
+    pub period_end: Option<NaiveDate>,
+    pub team: Option<Option<Team>>,
+    pub owner_id: Option<Option<Uuid>>,
+    pub expected_version: Option<i32>,
+}
+
+/// Which goals to list.
+#[derive(Debug, Clone, Default)]
+pub struct GoalCriteria {
+    pub team: Option<Team>,
+    pub metric: Option<GoalMetric>,
+    /// Only goals whose period contains this day.
+    pub active_on: Option<NaiveDate>,
+}
+
+fn validate(target: f64, start: NaiveDate, end: NaiveDate) -> Result<()> {
+    if !target.is_finite() || target <= 0.0 {
+        return Err(ApiError::bad_input("target", "must be a positive number"));
+    }
+    if end < start {
+        return Err(ApiError::bad_input("periodEnd", "must not be before periodStart"));
+    }
+    if (end - start).num_days() > 366 * 5 {
+        return Err(ApiError::bad_input("periodEnd", "a goal's period is at most five years"));
+    }
+    Ok(())
+}
+
+async fn check_owner(db: &impl ConnectionTrait, actor: &Actor, owner: Option<Uuid>) -> Result<()> {
+    let Some(owner) = owner else { return Ok(()) };
+    let found =
+        entity::user::Entity::find_by_id(owner).filter(entity::user::Column::OrgId.eq(actor.org_id)).count(db).await?;
+    if found == 0 {
+        return Err(ApiError::bad_input("ownerId", "no such user"));
+    }
+    Ok(())
+}
+
+/// Set a goal.
+#[tracing::instrument(skip(db, actor, new), fields(org = %actor.org_id))]
+pub async fn create(db: &impl TransactionTrait, actor: &Actor, new: NewGoal) -> Result<Model> {
+    require(can_set_goals(actor), "set goals")?;
+    let name = required_text("name", &new.name, 200)?;
+    validate(new.target, new.period_start, new.period_end)?;
+    let owner = new.owner_id.or(actor.user_id());
+    let txn = db.begin().await?;
+    check_owner(&txn, actor, owner).await?;
+    let now = Utc::now();
+    let goal = ActiveModel {
+        id: Set(Uuid::now_v7()),
+        org_id: Set(actor.org_id),
+        name: Set(name),
+        metric: Set(new.metric),
+        target: Set(new.target),
+        period_start: Set(new.period_start),
+        period_end: Set(new.period_end),
+        team: Set(new.team),
+        owner_id: Set(owner),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    let changes = Changes::new()
+        .created("name", &goal.name)
+        .created("metric", &goal.metric)
+        .created("target", &goal.target)
+        .created("periodStart", &goal.period_start)
+        .created("periodEnd", &goal.period_end)
+        .created("team", &goal.team);
+    audit::record(&txn, actor, "goal.create", "goal", Some(goal.id), changes).await?;
+    let payload = serde_json::json!({ "metric": goal.metric, "target": goal.target });
+    outbox::publish(&txn, actor, "goal.created", "goal", Some(goal.id), payload).await?;
+    txn.commit().await?;
+    Ok(goal)
+}
+
+/// Change a goal, under its optimistic lock.
+#[tracing::instrument(skip(db, actor, patch), fields(org = %actor.org_id))]
+pub async fn update(db: &impl TransactionTrait, actor: &Actor, id: Uuid, patch: GoalPatch) -> Result<Model> {
+    require(can_set_goals(actor), "change goals")?;
+    let txn = db.begin().await?;
+    let current = find(&txn, actor, id).await?;
+    check_version(patch.expected_version, current.version)?;
+    let name =
+        patch.name.as_deref().map(|n| required_text("name", n, 200)).transpose()?.unwrap_or(current.name.clone());
+    let metric = patch.metric.unwrap_or(current.metric);
+    let target = patch.target.unwrap_or(current.target);
+    let start = patch.period_start.unwrap_or(current.period_start);
+    let end = patch.period_end.unwrap_or(current.period_end);
+    let team = patch.team.unwrap_or(current.team);
+    let owner = patch.owner_id.unwrap_or(current.owner_id);
+    validate(target, start, end)?;
+    check_owner(&txn, actor, owner).await?;
+    let changes = Changes::new()
+        .field("name", Some(&current.name), Some(&name))
+        .field("metric", Some(&current.metric), Some(&metric))
+        .field("target", Some(&current.target), Some(&target))
+        .field("periodStart", Some(&current.period_start), Some(&start))
+        .field("periodEnd", Some(&current.period_end), Some(&end))
+        .field("team", current.team.as_ref(), team.as_ref())
+        .field("ownerId", current.owner_id.as_ref(), owner.as_ref());
+    if changes.is_empty() {
+        return Ok(current);
+    }
+    let mut model: ActiveModel = current.clone().into();
+    model.name = Set(name);
+    model.metric = Set(metric);
+    model.target = Set(target);
+    model.period_start = Set(start);
+    model.period_end = Set(end);
+    model.team = Set(team);
+    model.owner_id = Set(owner);
+    model.version = Set(current.version + 1);
+    model.updated_at = Set(Utc::now());
+    let result = Entity::update_many()
+        .set(model)
+        .filter(Column::Id.eq(id))
+        .filter(Column::Version.eq(current.version))
+        .exec(&txn)
+        .await?;
+    ensure_updated(&result)?;
+    audit::record(&txn, actor, "goal.update", "goal", Some(id), changes).await?;
+    outbox::publish(&txn, actor, "goal.updated", "goal", Some(id), serde_json::json!({})).await?;
+    let updated = find(&txn, actor, id).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+async fn find(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> Result<Model> {
+    Entity::find_by_id(id)
+        .filter(Column::OrgId.eq(actor.org_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("goal"))
+}
+
+/// Goals of the organization, by period start.
+#[tracing::instrument(skip(db, actor), fields(org = %actor.org_id))]
+pub async fn list(db: &impl ConnectionTrait, actor: &Actor, criteria: &GoalCriteria) -> Result<Vec<Model>> {
+    require(can_read_goals(actor), "read goals")?;
+    let mut select = Entity::find().filter(Column::OrgId.eq(actor.org_id));
+    if let Some(team) = criteria.team {
+        select = select.filter(Column::Team.eq(team));
+    }
+    if let Some(metric) = criteria.metric {
+        select = select.filter(Column::Metric.eq(metric));
+    }
+    if let Some(day) = criteria.active_on {
+        select = select.filter(Column::PeriodStart.lte(day)).filter(Column::PeriodEnd.gte(day));
+    }
+    Ok(select.order_by_asc(Column::PeriodStart).order_by_asc(Column::Id).all(db).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_goal_needs_a_positive_target_and_an_ordered_period() {
+        let day = |d| NaiveDate::from_ymd_opt(2026, 1, d).unwrap();
+        assert!(validate(300.0, day(1), day(31)).is_ok());
+        assert!(validate(0.0, day(1), day(31)).is_err());
+        assert!(validate(300.0, day(31), day(1)).is_err());
+    }
+}

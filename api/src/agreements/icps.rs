@@ -1,0 +1,126 @@
+//! Ideal customer profiles: the market sales and marketing agree to go after —
+//! industries, company size, revenue, regions and any further criteria.
+
+use async_graphql::{InputObject, Json, SimpleObject};
+use entity::DocumentKind;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{AgreedBody, required_text, text_list};
+use crate::error::{ApiError, Result};
+
+/// An inclusive range of whole numbers; either end may be open.
+#[derive(SimpleObject, InputObject, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Default)]
+#[graphql(input_name = "RangeInput")]
+pub struct Range {
+    /// Smallest value included; null for no lower bound.
+    pub min: Option<i64>,
+    /// Largest value included; null for no upper bound.
+    pub max: Option<i64>,
+}
+
+impl Range {
+    fn validate(self, field: &str) -> Result<Self> {
+        if self.min.is_some_and(|m| m < 0) || self.max.is_some_and(|m| m < 0) {
+            return Err(ApiError::bad_input(field, "must not be negative"));
+        }
+        if let (Some(min), Some(max)) = (self.min, self.max)
+            && min > max
+        {
+            return Err(ApiError::bad_input(field, "min must not exceed max"));
+        }
+        Ok(self)
+    }
+}
+
+/// A range of annual revenue in whole units of a currency.
+#[derive(SimpleObject, InputObject, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[graphql(input_name = "RevenueRangeInput")]
+pub struct RevenueRange {
+    /// Smallest annual revenue included (whole currency units); null for no lower bound.
+    pub min: Option<i64>,
+    /// Largest annual revenue included (whole currency units); null for no upper bound.
+    pub max: Option<i64>,
+    /// ISO-4217 currency code, such as "EUR".
+    pub currency: String,
+}
+
+/// The body of one version of an ideal customer profile.
+#[derive(SimpleObject, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[graphql(name = "IdealCustomerProfileBody")]
+#[serde(rename_all = "camelCase")]
+pub struct IdealCustomerProfile {
+    /// Name of the profile, such as "Mid-market SaaS in Europe"; unique within the organization.
+    pub name: String,
+    /// Industries that fit, such as "Software".
+    pub industries: Vec<String>,
+    /// Company size in employees.
+    pub employee_range: Option<Range>,
+    /// Annual revenue.
+    pub revenue_range: Option<RevenueRange>,
+    /// Regions that fit, such as "DACH" or "Nordics".
+    pub regions: Vec<String>,
+    /// Further criteria as structured data, such as `{ "techStack": ["Salesforce"] }`.
+    pub extra_criteria: Option<Json<Value>>,
+}
+
+impl AgreedBody for IdealCustomerProfile {
+    const KIND: DocumentKind = DocumentKind::IdealCustomerProfile;
+
+    fn validate(self) -> Result<Self> {
+        let revenue_range = match self.revenue_range {
+            Some(r) => {
+                let bounds = Range { min: r.min, max: r.max }.validate("revenueRange")?;
+                let currency = r.currency.trim().to_uppercase();
+                if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
+                    return Err(ApiError::bad_input("revenueRange.currency", "must be an ISO-4217 code such as EUR"));
+                }
+                Some(RevenueRange { min: bounds.min, max: bounds.max, currency })
+            }
+            None => None,
+        };
+        let extra_criteria = match self.extra_criteria {
+            Some(Json(Value::Null)) | None => None,
+            Some(Json(value @ Value::Object(_))) => Some(Json(value)),
+            Some(_) => return Err(ApiError::bad_input("extraCriteria", "must be a JSON object")),
+        };
+        Ok(Self {
+            name: required_text("name", &self.name, 200)?,
+            industries: text_list("industries", self.industries, 50, 100)?,
+            employee_range: self.employee_range.map(|r| r.validate("employeeRange")).transpose()?,
+            revenue_range,
+            regions: text_list("regions", self.regions, 50, 100)?,
+            extra_criteria,
+        })
+    }
+
+    fn key(&self) -> String {
+        self.name.trim().to_lowercase()
+    }
+
+    fn title(&self) -> String {
+        self.name.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_must_be_ordered_and_currencies_iso() {
+        let icp = IdealCustomerProfile {
+            name: "Mid-market".into(),
+            industries: vec!["Software".into()],
+            employee_range: Some(Range { min: Some(500), max: Some(50) }),
+            revenue_range: None,
+            regions: vec![],
+            extra_criteria: None,
+        };
+        assert!(icp.clone().validate().is_err());
+        let fixed = IdealCustomerProfile { employee_range: Some(Range { min: Some(50), max: None }), ..icp };
+        assert!(fixed.clone().validate().is_ok());
+        let euro = RevenueRange { min: Some(1), max: None, currency: "euro".into() };
+        assert!(IdealCustomerProfile { revenue_range: Some(euro), ..fixed }.validate().is_err());
+    }
+}

@@ -1,0 +1,270 @@
+//! GraphQL types and resolvers of personas and journey stages.
+
+use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use super::Persona as PersonaBody;
+use super::journey_stages;
+use crate::agreements::graphql::{AgreementStatus, IdealCustomerProfile, agreed_document_types, patch_optional};
+use crate::agreements::{self, DocumentCriteria};
+use crate::graphql::{actor, db, loaders, parse_id};
+
+agreed_document_types!(
+    Persona,
+    PersonaVersion,
+    PersonaBody,
+    "A buyer persona agreed by sales and marketing, with every version.",
+    "One version of a persona, with its approvals."
+);
+
+#[ComplexObject]
+impl PersonaBody {
+    /// Id of the ideal customer profile this persona belongs to; null for none.
+    async fn icp_id(&self) -> Option<ID> {
+        self.icp_id.map(Into::into)
+    }
+
+    /// The ideal customer profile this persona belongs to; null for none.
+    async fn icp(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<IdealCustomerProfile>> {
+        let Some(id) = self.icp_id else { return Ok(None) };
+        Ok(loaders(ctx)?.icps.load_one(id).await?.map(IdealCustomerProfile))
+    }
+}
+
+/// A stage of the buyer's journey, such as AWARENESS; messages are placed on them.
+#[derive(SimpleObject, Clone)]
+pub struct JourneyStage {
+    /// Stable id of the stage.
+    pub id: ID,
+    /// Name, unique within the organization.
+    pub name: String,
+    /// 1-based place in the journey.
+    pub position: i32,
+    /// Optimistic-lock version; pass it as `expectedVersion` when renaming.
+    pub version: i32,
+    /// When the stage last changed (UTC).
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<entity::journey_stage::Model> for JourneyStage {
+    fn from(m: entity::journey_stage::Model) -> Self {
+        Self { id: m.id.into(), name: m.name, position: m.position, version: m.version, updated_at: m.updated_at }
+    }
+}
+
+/// Narrows the personas list. All given conditions must hold.
+#[derive(InputObject, Default)]
+pub struct PersonaFilter {
+    /// Only personas in this status.
+    pub status: Option<AgreementStatus>,
+    /// Only personas of this ideal customer profile (in their newest version).
+    pub icp_id: Option<ID>,
+    /// Case-insensitive text in the name or the newest body.
+    pub search: Option<String>,
+}
+
+/// A new persona.
+#[derive(InputObject)]
+pub struct CreatePersonaInput {
+    /// Name; unique within the organization.
+    pub name: String,
+    /// The ideal customer profile it belongs to.
+    pub icp_id: Option<ID>,
+    /// Words in a job title that point at this persona.
+    #[graphql(default)]
+    pub title_keywords: Vec<String>,
+    /// What the persona wants to achieve.
+    #[graphql(default)]
+    pub goals: Vec<String>,
+    /// What hurts today.
+    #[graphql(default)]
+    pub pains: Vec<String>,
+    /// Objections sales hears.
+    #[graphql(default)]
+    pub objections: Vec<String>,
+    /// Events that make the persona start buying.
+    #[graphql(default)]
+    pub buying_triggers: Vec<String>,
+    /// Channels the persona prefers.
+    #[graphql(default)]
+    pub preferred_channels: Vec<String>,
+    /// MARKETING only: propose at once instead of keeping a DRAFT. Other teams always propose.
+    #[graphql(default)]
+    pub propose: bool,
+}
+
+/// An edit of a persona: a new version. Omitted fields keep their newest value.
+#[derive(InputObject)]
+pub struct UpdatePersonaInput {
+    /// The persona to edit.
+    pub id: ID,
+    /// The `version` you edited from; a newer stored version is CONFLICT.
+    pub expected_version: Option<i32>,
+    /// New name.
+    pub name: Option<String>,
+    /// New ideal customer profile; null detaches the persona from any.
+    pub icp_id: async_graphql::MaybeUndefined<ID>,
+    /// New title keywords.
+    pub title_keywords: Option<Vec<String>>,
+    /// New goals.
+    pub goals: Option<Vec<String>>,
+    /// New pains.
+    pub pains: Option<Vec<String>>,
+    /// New objections.
+    pub objections: Option<Vec<String>>,
+    /// New buying triggers.
+    pub buying_triggers: Option<Vec<String>>,
+    /// New preferred channels.
+    pub preferred_channels: Option<Vec<String>>,
+    /// MARKETING only, for a DRAFT: propose the new version at once.
+    #[graphql(default)]
+    pub propose: bool,
+}
+
+/// The result of creating or editing a persona.
+#[derive(SimpleObject)]
+pub struct PersonaPayload {
+    /// The persona after the change.
+    pub persona: Persona,
+}
+
+/// Renames one journey stage.
+#[derive(InputObject)]
+pub struct RenameJourneyStageInput {
+    /// The stage.
+    pub id: ID,
+    /// The `version` you read; a different stored version is CONFLICT.
+    pub expected_version: Option<i32>,
+    /// The new name; unique within the organization.
+    pub name: String,
+}
+
+/// A new order of the journey stages.
+#[derive(InputObject)]
+pub struct ReorderJourneyStagesInput {
+    /// Every stage's id, exactly once, in the new order.
+    pub ids: Vec<ID>,
+}
+
+/// The result of renaming a journey stage.
+#[derive(SimpleObject)]
+pub struct JourneyStagePayload {
+    /// The stage after the change.
+    pub journey_stage: JourneyStage,
+}
+
+/// The result of reordering the journey stages.
+#[derive(SimpleObject)]
+pub struct JourneyStagesPayload {
+    /// Every stage, in the new order.
+    pub journey_stages: Vec<JourneyStage>,
+}
+
+#[derive(Default)]
+pub struct PersonaQuery;
+
+#[Object]
+impl PersonaQuery {
+    /// Buyer personas, by name.
+    async fn personas(&self, ctx: &Context<'_>, filter: Option<PersonaFilter>) -> async_graphql::Result<Vec<Persona>> {
+        let filter = filter.unwrap_or_default();
+        let icp = filter.icp_id.as_ref().map(|id| parse_id("filter.icpId", id)).transpose()?;
+        let criteria =
+            DocumentCriteria { statuses: filter.status.into_iter().map(Into::into).collect(), search: filter.search };
+        let mut docs = agreements::list::<PersonaBody>(db(ctx), actor(ctx)?, &criteria).await?;
+        if let Some(icp) = icp {
+            docs.retain(|d| d.latest().is_some_and(|v| v.body.icp_id == Some(icp)));
+        }
+        Ok(docs.into_iter().map(Persona).collect())
+    }
+
+    /// One persona; null with NOT_FOUND when absent or of another organization.
+    async fn persona(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Persona>> {
+        let id = parse_id("id", &id)?;
+        Ok(Some(Persona(agreements::get(db(ctx), actor(ctx)?, id).await?)))
+    }
+
+    /// The buyer-journey stages, in order.
+    async fn journey_stages(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<JourneyStage>> {
+        Ok(journey_stages::list(db(ctx), actor(ctx)?).await?.into_iter().map(JourneyStage::from).collect())
+    }
+}
+
+#[derive(Default)]
+pub struct PersonaMutation;
+
+#[Object]
+impl PersonaMutation {
+    /// Describe a buyer persona. MARKETING keeps a DRAFT (unless `propose`); other teams propose it at once.
+    async fn create_persona(
+        &self,
+        ctx: &Context<'_>,
+        input: CreatePersonaInput,
+    ) -> async_graphql::Result<PersonaPayload> {
+        let body = PersonaBody {
+            name: input.name,
+            icp_id: input.icp_id.as_ref().map(|id| parse_id("icpId", id)).transpose()?,
+            title_keywords: input.title_keywords,
+            goals: input.goals,
+            pains: input.pains,
+            objections: input.objections,
+            buying_triggers: input.buying_triggers,
+            preferred_channels: input.preferred_channels,
+        };
+        let doc = agreements::create(db(ctx), actor(ctx)?, body, input.propose).await?;
+        Ok(PersonaPayload { persona: Persona(doc) })
+    }
+
+    /// Edit a persona: a new version (proposed when the persona is agreed; the agreed one stays in force).
+    async fn update_persona(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdatePersonaInput,
+    ) -> async_graphql::Result<PersonaPayload> {
+        let id = parse_id("id", &input.id)?;
+        let icp_id = match input.icp_id {
+            async_graphql::MaybeUndefined::Value(ref icp) => {
+                async_graphql::MaybeUndefined::Value(parse_id("icpId", icp)?)
+            }
+            async_graphql::MaybeUndefined::Null => async_graphql::MaybeUndefined::Null,
+            async_graphql::MaybeUndefined::Undefined => async_graphql::MaybeUndefined::Undefined,
+        };
+        let doc =
+            agreements::update(db(ctx), actor(ctx)?, id, input.expected_version, input.propose, |b: PersonaBody| {
+                Ok(PersonaBody {
+                    name: input.name.unwrap_or(b.name),
+                    icp_id: patch_optional(b.icp_id, icp_id),
+                    title_keywords: input.title_keywords.unwrap_or(b.title_keywords),
+                    goals: input.goals.unwrap_or(b.goals),
+                    pains: input.pains.unwrap_or(b.pains),
+                    objections: input.objections.unwrap_or(b.objections),
+                    buying_triggers: input.buying_triggers.unwrap_or(b.buying_triggers),
+                    preferred_channels: input.preferred_channels.unwrap_or(b.preferred_channels),
+                })
+            })
+            .await?;
+        Ok(PersonaPayload { persona: Persona(doc) })
+    }
+
+    /// Rename a journey stage. ADMINs only.
+    async fn rename_journey_stage(
+        &self,
+        ctx: &Context<'_>,
+        input: RenameJourneyStageInput,
+    ) -> async_graphql::Result<JourneyStagePayload> {
+        let id = parse_id("id", &input.id)?;
+        let stage = journey_stages::rename(db(ctx), actor(ctx)?, id, &input.name, input.expected_version).await?;
+        Ok(JourneyStagePayload { journey_stage: stage.into() })
+    }
+
+    /// Put the journey stages in a new order. ADMINs only.
+    async fn reorder_journey_stages(
+        &self,
+        ctx: &Context<'_>,
+        input: ReorderJourneyStagesInput,
+    ) -> async_graphql::Result<JourneyStagesPayload> {
+        let ids = input.ids.iter().map(|id| parse_id("ids", id)).collect::<Result<Vec<_>, _>>()?;
+        let stages = journey_stages::reorder(db(ctx), actor(ctx)?, &ids).await?;
+        Ok(JourneyStagesPayload { journey_stages: stages.into_iter().map(JourneyStage::from).collect() })
+    }
+}

@@ -1,0 +1,28 @@
+//! `goals`: shared targets for a period, optionally for one team.
+
+use sea_orm::entity::prelude::*;
+
+use crate::enums::{GoalMetric, Team};
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "goals")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub name: String,
+    pub metric: GoalMetric,
+    pub target: f64,
+    pub period_start: Date,
+    pub period_end: Date,
+    pub team: Option<Team>,
+    pub owner_id: Option<Uuid>,
+    pub version: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
