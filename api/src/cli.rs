@@ -128,6 +128,7 @@ async fn serve(config: Config, args: ServeArgs) -> Result<(), CliError> {
     } else if embedded {
         println!("Mint a token with: accord token --email {}", seed::DEMO_ADMIN_EMAIL);
     }
+    crate::worker::spawn_all(&state.db);
     crate::serve(listener, state, crate::shutdown_signal()).await?;
     Ok(())
 }

@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 
 /// Connect with a bounded pool. SQLite files run in WAL mode so readers never wait
 /// for the writer.
@@ -33,4 +35,14 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Database
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None).await?;
     Ok(())
+}
+
+/// Begin a transaction that will write. On SQLite it takes the single write lock at
+/// once (`BEGIN IMMEDIATE`), waiting (busy timeout) for a concurrent writer instead
+/// of failing with "database is locked" when a read inside it is upgraded to a write.
+/// On PostgreSQL it is an ordinary transaction.
+pub async fn begin_write<C: TransactionTrait>(db: &C) -> crate::error::Result<C::Transaction> {
+    let options =
+        TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..Default::default() };
+    Ok(db.begin_with_options(options).await?)
 }

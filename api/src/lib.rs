@@ -18,6 +18,7 @@ pub mod personas;
 pub mod pipeline;
 pub mod seed;
 pub mod validate;
+pub mod worker;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -4,7 +4,7 @@
 
 use chrono::NaiveDate;
 use entity::{GoalMetric, Role, Team};
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::DatabaseConnection;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -51,7 +51,7 @@ pub async fn demo(db: &DatabaseConnection) -> Result<Option<entity::user::Model>
     };
     let (org, admin) = org::bootstrap(db, DEMO_ORG_NAME, admin).await?;
     let system = Actor::system(org.id);
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let mut people = Vec::new();
     for (email, name, team, role) in DEMO_USERS {
         let new = users::NewUser {

@@ -65,6 +65,9 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
+    // Internal errors are logged, not shown to clients: print them with a failing test.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "error".into());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
     let database = TestDatabase::create().await;
     let mut config = test_config(database.url.clone());
     customize(&mut config);

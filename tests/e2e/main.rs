@@ -8,6 +8,7 @@ mod common;
 mod agreements;
 mod auth;
 mod cli;
+mod handover;
 mod http;
 mod leads;
 mod org_admin;

@@ -84,7 +84,7 @@ pub async fn create(db: &impl TransactionTrait, actor: &Actor, new: NewGoal) -> 
     let name = required_text("name", &new.name, 200)?;
     validate(new.target, new.period_start, new.period_end)?;
     let owner = new.owner_id.or(actor.user_id());
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     check_owner(&txn, actor, owner).await?;
     let now = Utc::now();
     let goal = ActiveModel {
@@ -121,7 +121,7 @@ pub async fn create(db: &impl TransactionTrait, actor: &Actor, new: NewGoal) -> 
 #[tracing::instrument(skip(db, actor, patch), fields(org = %actor.org_id))]
 pub async fn update(db: &impl TransactionTrait, actor: &Actor, id: Uuid, patch: GoalPatch) -> Result<Model> {
     require(can_set_goals(actor), "change goals")?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let current = find(&txn, actor, id).await?;
     check_version(patch.expected_version, current.version)?;
     let name =

@@ -37,7 +37,7 @@ use entity::{AgreementStatus, DocumentKind, Team, VersionStatus, approval, docum
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    SqliteTransactionMode, TransactionOptions, TransactionSession, TransactionTrait,
+    TransactionSession, TransactionTrait,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -291,14 +291,7 @@ async fn find(db: &impl ConnectionTrait, actor: &Actor, kind: DocumentKind, id: 
         .ok_or_else(|| ApiError::not_found(described(kind)))
 }
 
-/// Begin a transaction that will write. On SQLite it takes the single write lock at
-/// once (`BEGIN IMMEDIATE`), waiting for a concurrent writer instead of failing when
-/// a read inside it is upgraded to a write.
-async fn begin_write<C: TransactionTrait>(db: &C) -> Result<C::Transaction> {
-    let options =
-        TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..Default::default() };
-    Ok(db.begin_with_options(options).await?)
-}
+use crate::db::begin_write;
 
 /// Read a document and lock it for the rest of the transaction (FOR UPDATE on
 /// PostgreSQL; SQLite is locked whole by [`begin_write`]).

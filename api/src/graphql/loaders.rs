@@ -43,6 +43,8 @@ pub struct Loaders {
     pub account_lead_counts: DataLoader<ChildCounts<lead::Entity>>,
     pub account_activity_counts: DataLoader<ChildCounts<activity::Entity>>,
     pub opportunity_activity_counts: DataLoader<ChildCounts<activity::Entity>>,
+    /// A lead's handovers, newest first.
+    pub lead_handovers: DataLoader<Children<entity::handover::Entity>>,
     /// Ideal customer profiles by id (`PersonaBody.icp`).
     pub icps: DataLoader<DocumentLoader<IdealCustomerProfile>>,
     /// Personas by id (such as `Lead.persona`).
@@ -74,6 +76,7 @@ impl Loaders {
             account_lead_counts: loader(ChildCounts::new(&scope, "account_id", true)),
             account_activity_counts: loader(ChildCounts::new(&scope, "account_id", false)),
             opportunity_activity_counts: loader(ChildCounts::new(&scope, "opportunity_id", false)),
+            lead_handovers: loader(Children::new(&scope, "lead_id", "handed_at", true)),
             icps: loader(DocumentLoader::new(&scope)),
             personas: loader(DocumentLoader::new(&scope)),
         }

@@ -16,7 +16,7 @@ use crate::auth::jwt::JwtKeys;
 use crate::auth::rate_limit::LoginLimiter;
 use crate::config::Config;
 use crate::error::{ApiError, Result};
-use crate::{agreements, auth, events, leads, org, personas, pipeline};
+use crate::{agreements, auth, events, handover, leads, org, personas, pipeline};
 
 pub use loaders::Loaders;
 
@@ -27,6 +27,7 @@ pub struct Query(
     events::graphql::AuditQuery,
     leads::graphql::LeadsQuery,
     pipeline::graphql::PipelineQuery,
+    handover::graphql::HandoverQuery,
     agreements::graphql::AgreementsQuery,
     agreements::graphql::GoalQuery,
     personas::graphql::PersonaQuery,
@@ -39,6 +40,7 @@ pub struct Mutation(
     org::graphql::OrgMutation,
     leads::graphql::LeadsMutation,
     pipeline::graphql::PipelineMutation,
+    handover::graphql::HandoverMutation,
     agreements::graphql::AgreementsMutation,
     agreements::graphql::GoalMutation,
     personas::graphql::PersonaMutation,

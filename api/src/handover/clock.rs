@@ -12,13 +12,12 @@ use chrono::{DateTime, Utc};
 use entity::HandoverStatus;
 use entity::handover::{Column, Entity};
 use sea_orm::sea_query::{Expr, LockBehavior, LockType};
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::auth::Actor;
 use crate::error::Result;
 use crate::events::audit::{self, Changes};
+use crate::events::outbox;
 
 /// Where the SLA clock reads the time; tests move it by hand.
 pub trait Clock: Send + Sync + 'static {
@@ -43,7 +42,7 @@ const BATCH: u64 = 200;
 pub async fn mark_overdue(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<usize> {
     let mut marked = 0;
     loop {
-        let txn = db.begin().await?;
+        let txn = crate::db::begin_write(db).await?;
         let mut select = Entity::find()
             .filter(Column::Status.eq(HandoverStatus::Pending))
             .filter(Column::Overdue.eq(false))
@@ -72,6 +71,8 @@ pub async fn mark_overdue(db: &DatabaseConnection, now: DateTime<Utc>) -> Result
                 let changes =
                     Changes::new().field("overdue", Some(&false), Some(&true)).created("dueAt", &handover.due_at);
                 audit::record(&txn, &system, "handover.overdue", "handover", Some(handover.id), changes).await?;
+                let payload = serde_json::json!({ "leadId": handover.lead_id, "toUserId": handover.to_user_id, "dueAt": handover.due_at });
+                outbox::publish(&txn, &system, "handover.overdue", "handover", Some(handover.id), payload).await?;
                 marked += 1;
             }
         }

@@ -1,1 +1,461 @@
-//! placeholder
+//! GraphQL types and resolvers of the handover loop.
+
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::reports::{self, ComplianceGroup, ReasonGroup};
+use super::{Answer, HandoverCriteria};
+use crate::connection;
+use crate::graphql::pagination::{PageArgs, encode_cursor};
+use crate::graphql::{actor, db, loaders, parse_id, selects};
+use crate::leads::graphql::Lead;
+use crate::org::graphql::{Team, User};
+
+type GqlResult<T> = async_graphql::Result<T>;
+
+/// Where a handover stands.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::HandoverStatus")]
+pub enum HandoverStatus {
+    /// Waiting for the assignee's answer; see `dueAt`.
+    Pending,
+    /// Sales accepted the lead (it became SAL).
+    Accepted,
+    /// Sales handed the lead back with a reason (it became RECYCLED).
+    Rejected,
+}
+
+/// Why sales handed a lead back: the taxonomy both teams agreed on.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::HandBackReason")]
+pub enum HandBackReason {
+    /// E-mail or phone wrong or missing.
+    BadContactData,
+    /// Not the ideal customer profile.
+    NotIcp,
+    /// No budget.
+    NoBudget,
+    /// The contact cannot decide or influence the purchase.
+    NoAuthority,
+    /// No need for the product.
+    NoNeed,
+    /// Interested, but not now.
+    BadTiming,
+    /// A duplicate of another lead.
+    Duplicate,
+    /// Works for a competitor.
+    Competitor,
+    /// Already a customer.
+    AlreadyCustomer,
+    /// Something else; a note is required.
+    Other,
+}
+
+/// A lead handed from marketing to a salesperson, with its response clock.
+#[derive(SimpleObject, Clone)]
+#[graphql(complex)]
+pub struct Handover {
+    /// Stable id of the handover.
+    pub id: ID,
+    /// Where it stands.
+    pub status: HandoverStatus,
+    /// True once `dueAt` passed without an answer; it stays answerable.
+    pub overdue: bool,
+    /// When the lead was handed over (UTC).
+    pub handed_at: DateTime<Utc>,
+    /// When the answer is due, from the agreed response SLA (UTC).
+    pub due_at: DateTime<Utc>,
+    /// When it was answered (UTC).
+    pub responded_at: Option<DateTime<Utc>>,
+    /// Why the lead was handed back.
+    pub reason: Option<HandBackReason>,
+    /// The note of whoever handed the lead over.
+    pub note: Option<String>,
+    /// The note of the answer.
+    pub response_note: Option<String>,
+    /// Name of whoever handed the lead over, at that time.
+    pub from_name: String,
+    #[graphql(skip)]
+    pub lead_id: Uuid,
+    #[graphql(skip)]
+    pub from_user_id: Option<Uuid>,
+    #[graphql(skip)]
+    pub to_user_id: Uuid,
+    #[graphql(skip)]
+    pub responded_by: Option<Uuid>,
+}
+
+impl From<entity::handover::Model> for Handover {
+    fn from(m: entity::handover::Model) -> Self {
+        Self {
+            id: m.id.into(),
+            status: m.status.into(),
+            overdue: m.overdue,
+            handed_at: m.handed_at,
+            due_at: m.due_at,
+            responded_at: m.responded_at,
+            reason: m.reason.map(Into::into),
+            note: m.note,
+            response_note: m.response_note,
+            from_name: m.from_name,
+            lead_id: m.lead_id,
+            from_user_id: m.from_user_id,
+            to_user_id: m.to_user_id,
+            responded_by: m.responded_by,
+        }
+    }
+}
+
+#[ComplexObject]
+impl Handover {
+    /// The lead handed over.
+    async fn lead(&self, ctx: &Context<'_>) -> GqlResult<Option<Lead>> {
+        Ok(loaders(ctx)?.leads.load_one(self.lead_id).await?.map(Lead::from))
+    }
+
+    /// Who handed it over; null for an API key or Accord itself.
+    async fn from_user(&self, ctx: &Context<'_>) -> GqlResult<Option<User>> {
+        let Some(id) = self.from_user_id else { return Ok(None) };
+        Ok(loaders(ctx)?.users.load_one(id).await?.map(User::from))
+    }
+
+    /// The salesperson who must answer.
+    async fn to_user(&self, ctx: &Context<'_>) -> GqlResult<Option<User>> {
+        Ok(loaders(ctx)?.users.load_one(self.to_user_id).await?.map(User::from))
+    }
+
+    /// Who answered: the assignee or a SALES manager.
+    async fn responded_by(&self, ctx: &Context<'_>) -> GqlResult<Option<User>> {
+        let Some(id) = self.responded_by else { return Ok(None) };
+        Ok(loaders(ctx)?.users.load_one(id).await?.map(User::from))
+    }
+}
+
+connection!(HandoverConnection, HandoverEdge, Handover, "handovers");
+
+const HANDOVERS: &str = "handovers";
+
+/// Narrows handovers. All given conditions must hold.
+#[derive(InputObject, Default)]
+pub struct HandoverFilter {
+    /// Only handovers in these states.
+    pub statuses: Option<Vec<HandoverStatus>>,
+    /// Only overdue (true) or timely (false) handovers.
+    pub overdue: Option<bool>,
+    /// Only handovers to this user.
+    pub to_user_id: Option<ID>,
+    /// Only handovers by this user.
+    pub from_user_id: Option<ID>,
+    /// Only handovers of this lead.
+    pub lead_id: Option<ID>,
+    /// Only hand-backs with these reasons.
+    pub reasons: Option<Vec<HandBackReason>>,
+    /// Only handovers made at or after this time.
+    pub from: Option<DateTime<Utc>>,
+    /// Only handovers made before this time.
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// How compliance figures are grouped.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "ComplianceGroup")]
+pub enum ComplianceGroupBy {
+    /// One group: everyone.
+    None,
+    /// One group per assignee.
+    User,
+    /// One group per assignee's team.
+    Team,
+}
+
+/// The period and grouping of a compliance report.
+#[derive(InputObject)]
+pub struct ComplianceInput {
+    /// Handovers made at or after this time.
+    pub from: DateTime<Utc>,
+    /// Handovers made before this time.
+    pub to: DateTime<Utc>,
+    /// How to group (default NONE).
+    #[graphql(default_with = "ComplianceGroupBy::None")]
+    pub group_by: ComplianceGroupBy,
+}
+
+/// Handover compliance of one group.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct HandoverCompliance {
+    /// The team, when grouped by TEAM.
+    pub team: Option<Team>,
+    /// Handovers made in the period.
+    pub handovers: i64,
+    /// Of those, answered (accepted or handed back).
+    pub answered: i64,
+    /// Answered within the response target.
+    pub answered_within_target: i64,
+    /// `answeredWithinTarget / handovers` (0–1); null without handovers. Unanswered ones count as missed.
+    pub within_target_share: Option<f64>,
+    /// Median hours from handover to answer.
+    pub median_response_hours: Option<f64>,
+    /// 90th percentile of hours from handover to answer.
+    pub p90_response_hours: Option<f64>,
+    /// Handovers the SLA clock marked overdue.
+    pub overdue: i64,
+    /// Handovers accepted.
+    pub accepted: i64,
+    /// Accepted handovers with a customer-facing activity with the lead since acceptance.
+    pub touched: i64,
+    /// Of those, first touched within the first-touch target.
+    pub touched_within_target: i64,
+    /// `touchedWithinTarget / accepted` (0–1); null without accepted handovers.
+    pub first_touch_share: Option<f64>,
+    /// Median hours from acceptance to the first customer-facing activity.
+    pub median_first_touch_hours: Option<f64>,
+    /// 90th percentile of hours from acceptance to the first customer-facing activity.
+    pub p90_first_touch_hours: Option<f64>,
+    #[graphql(skip)]
+    pub user_id: Option<Uuid>,
+}
+
+#[ComplexObject]
+impl HandoverCompliance {
+    /// The assignee, when grouped by USER.
+    async fn user(&self, ctx: &Context<'_>) -> GqlResult<Option<User>> {
+        let Some(id) = self.user_id else { return Ok(None) };
+        Ok(loaders(ctx)?.users.load_one(id).await?.map(User::from))
+    }
+}
+
+fn share(part: u64, whole: u64) -> Option<f64> {
+    (whole > 0).then(|| part as f64 / whole as f64)
+}
+
+/// How well the handover contract was kept in a period.
+#[derive(SimpleObject)]
+pub struct ComplianceReport {
+    /// Start of the period.
+    pub from: DateTime<Utc>,
+    /// End of the period (exclusive).
+    pub to: DateTime<Utc>,
+    /// Hours sales had to answer (the agreed HANDOVER_RESPONSE_HOURS SLA, or the organization default).
+    pub response_target_hours: f64,
+    /// Hours allowed until the first customer-facing touch (the agreed FIRST_TOUCH_HOURS SLA, or 48).
+    pub first_touch_target_hours: f64,
+    /// One entry per group.
+    pub groups: Vec<HandoverCompliance>,
+}
+
+/// How hand-back reasons are grouped.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "ReasonGroup")]
+pub enum HandBackGroupBy {
+    /// One group: everyone.
+    None,
+    /// By the lead's source.
+    Source,
+    /// By the lead's campaign.
+    Campaign,
+    /// By the lead's persona (its id).
+    Persona,
+    /// By the lead's marketing owner (their id).
+    MarketingOwner,
+}
+
+/// The period and grouping of hand-back reasons.
+#[derive(InputObject)]
+pub struct HandBackReasonsInput {
+    /// Hand-backs at or after this time.
+    pub from: DateTime<Utc>,
+    /// Hand-backs before this time.
+    pub to: DateTime<Utc>,
+    /// How to group (default NONE).
+    #[graphql(default_with = "HandBackGroupBy::None")]
+    pub group_by: HandBackGroupBy,
+}
+
+/// How often sales handed leads back for one reason, within a group.
+#[derive(SimpleObject)]
+pub struct HandBackReasonCount {
+    /// The source, campaign, persona id or marketing owner id; null for everyone or when the lead has none.
+    pub group: Option<String>,
+    /// The reason.
+    pub reason: HandBackReason,
+    /// Hand-backs with this reason.
+    pub count: i64,
+    /// Share of the group's hand-backs with this reason (0–1).
+    pub share: f64,
+}
+
+#[derive(Default)]
+pub struct HandoverQuery;
+
+#[Object]
+impl HandoverQuery {
+    /// Handovers of the organization, newest first.
+    async fn handovers(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<HandoverFilter>,
+        #[graphql(desc = "At most this many handovers from the start (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Handovers after this cursor.")] after: Option<String>,
+        #[graphql(desc = "At most this many handovers from the end (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Handovers before this cursor.")] before: Option<String>,
+    ) -> GqlResult<HandoverConnection> {
+        let actor = actor(ctx)?;
+        let window = PageArgs::new(first, after, last, before).window(HANDOVERS)?;
+        let f = filter.unwrap_or_default();
+        let id = |field: &str, v: Option<ID>| v.map(|v| parse_id(field, &v)).transpose();
+        let criteria = HandoverCriteria {
+            statuses: f.statuses.unwrap_or_default().into_iter().map(Into::into).collect(),
+            overdue: f.overdue,
+            to_user_id: id("filter.toUserId", f.to_user_id)?,
+            from_user_id: id("filter.fromUserId", f.from_user_id)?,
+            lead_id: id("filter.leadId", f.lead_id)?,
+            reasons: f.reasons.unwrap_or_default().into_iter().map(Into::into).collect(),
+            from: f.from,
+            to: f.to,
+        };
+        let page = super::list(db(ctx), actor, &criteria, &window, selects(ctx, "totalCount")).await?;
+        Ok(HandoverConnection::from_page(page, |h| encode_cursor(HANDOVERS, &h.id), Handover::from))
+    }
+
+    /// One handover; null with NOT_FOUND when absent or another organization's.
+    async fn handover(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Option<Handover>> {
+        let id = parse_id("id", &id)?;
+        Ok(Some(super::get(db(ctx), actor(ctx)?, id).await?.into()))
+    }
+
+    /// What I must answer, soonest due first.
+    async fn my_queue(&self, ctx: &Context<'_>) -> GqlResult<Vec<Handover>> {
+        Ok(super::my_queue(db(ctx), actor(ctx)?).await?.into_iter().map(Handover::from).collect())
+    }
+
+    /// How well sales kept the response and first-touch SLAs in a period. API keys need `kpis:read`.
+    async fn handover_compliance(&self, ctx: &Context<'_>, input: ComplianceInput) -> GqlResult<ComplianceReport> {
+        let group: ComplianceGroup = input.group_by.into();
+        let (targets, groups) = reports::compliance(db(ctx), actor(ctx)?, input.from, input.to, group).await?;
+        let groups = groups
+            .into_iter()
+            .map(|c| HandoverCompliance {
+                team: match group {
+                    ComplianceGroup::Team => c
+                        .key
+                        .as_deref()
+                        .and_then(|t| serde_json::from_value::<entity::Team>(serde_json::Value::from(t)).ok())
+                        .map(Into::into),
+                    _ => None,
+                },
+                user_id: match group {
+                    ComplianceGroup::User => c.key.as_deref().and_then(|k| Uuid::parse_str(k).ok()),
+                    _ => None,
+                },
+                handovers: c.handovers as i64,
+                answered: c.answered as i64,
+                answered_within_target: c.answered_within_target as i64,
+                within_target_share: share(c.answered_within_target, c.handovers),
+                median_response_hours: c.median_response_hours,
+                p90_response_hours: c.p90_response_hours,
+                overdue: c.overdue as i64,
+                accepted: c.accepted as i64,
+                touched: c.touched as i64,
+                touched_within_target: c.touched_within_target as i64,
+                first_touch_share: share(c.touched_within_target, c.accepted),
+                median_first_touch_hours: c.median_first_touch_hours,
+                p90_first_touch_hours: c.p90_first_touch_hours,
+            })
+            .collect();
+        Ok(ComplianceReport {
+            from: input.from,
+            to: input.to,
+            response_target_hours: targets.response_hours,
+            first_touch_target_hours: targets.first_touch_hours,
+            groups,
+        })
+    }
+
+    /// Why leads came back in a period, per reason and group. API keys need `kpis:read`.
+    async fn hand_back_reasons(
+        &self,
+        ctx: &Context<'_>,
+        input: HandBackReasonsInput,
+    ) -> GqlResult<Vec<HandBackReasonCount>> {
+        let counts =
+            reports::hand_back_reasons(db(ctx), actor(ctx)?, input.from, input.to, input.group_by.into()).await?;
+        Ok(counts
+            .into_iter()
+            .map(|c| HandBackReasonCount {
+                group: c.group,
+                reason: c.reason.into(),
+                count: c.count as i64,
+                share: c.share,
+            })
+            .collect())
+    }
+}
+
+/// A lead to hand to sales.
+#[derive(InputObject)]
+pub struct HandOverLeadInput {
+    /// The lead; it must be an MQL without a pending handover.
+    pub lead_id: ID,
+    /// The salesperson who must answer (an active SALES member).
+    pub to_user_id: ID,
+    /// Context for sales.
+    pub note: Option<String>,
+}
+
+/// Accepts a handover.
+#[derive(InputObject)]
+pub struct AcceptHandoverInput {
+    /// The handover.
+    pub handover_id: ID,
+    /// A note with the answer.
+    pub note: Option<String>,
+}
+
+/// Hands a lead back to marketing.
+#[derive(InputObject)]
+pub struct RejectHandoverInput {
+    /// The handover.
+    pub handover_id: ID,
+    /// Why, from the agreed taxonomy.
+    pub reason: HandBackReason,
+    /// Details; required when the reason is OTHER.
+    pub note: Option<String>,
+}
+
+/// The result of a handover mutation.
+#[derive(SimpleObject)]
+pub struct HandoverPayload {
+    /// The handover as stored after the change.
+    pub handover: Handover,
+}
+
+#[derive(Default)]
+pub struct HandoverMutation;
+
+#[Object]
+impl HandoverMutation {
+    /// Hand an MQL to a salesperson; the answer is due after the agreed response time.
+    async fn hand_over_lead(&self, ctx: &Context<'_>, input: HandOverLeadInput) -> GqlResult<HandoverPayload> {
+        let lead_id = parse_id("leadId", &input.lead_id)?;
+        let to_user_id = parse_id("toUserId", &input.to_user_id)?;
+        let handover = super::hand_over(db(ctx), actor(ctx)?, lead_id, to_user_id, input.note).await?;
+        Ok(HandoverPayload { handover: handover.into() })
+    }
+
+    /// Accept a handover: the lead becomes SAL and the assignee its owner. The assignee or a SALES manager.
+    async fn accept_handover(&self, ctx: &Context<'_>, input: AcceptHandoverInput) -> GqlResult<HandoverPayload> {
+        let id = parse_id("handoverId", &input.handover_id)?;
+        let handover = super::answer(db(ctx), actor(ctx)?, id, Answer::Accept { note: input.note }).await?;
+        Ok(HandoverPayload { handover: handover.into() })
+    }
+
+    /// Hand a lead back with a reason: it becomes RECYCLED, with its marketing owner for nurture.
+    async fn reject_handover(&self, ctx: &Context<'_>, input: RejectHandoverInput) -> GqlResult<HandoverPayload> {
+        let id = parse_id("handoverId", &input.handover_id)?;
+        let answer = Answer::HandBack { reason: input.reason.into(), note: input.note };
+        let handover = super::answer(db(ctx), actor(ctx)?, id, answer).await?;
+        Ok(HandoverPayload { handover: handover.into() })
+    }
+}

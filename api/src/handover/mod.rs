@@ -9,30 +9,49 @@ pub mod reports;
 
 use chrono::{DateTime, Utc};
 use entity::handover::{ActiveModel, Column, Entity, Model};
-use entity::{HandBackReason, HandoverStatus, LifecycleStage, Team};
+use entity::{AgreementStatus, HandBackReason, HandoverStatus, LifecycleStage, Team};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionSession,
     TransactionTrait,
 };
 use uuid::Uuid;
 
+use crate::agreements::slas::{Sla, SlaMetric};
+use crate::agreements::{self, DocumentCriteria};
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_answer_handover, can_hand_over, can_read, require};
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
+use crate::events::outbox;
 use crate::graphql::pagination::{Direction, Page, Window, fetch_page};
 use crate::leads::{self, lifecycle};
 use crate::org::{OrgSettings, ensure_updated};
 use crate::validate::{self, LONG};
 
-/// Hours sales has to answer a handover: the organization's default (an agreed
-/// HANDOVER_RESPONSE_HOURS SLA takes over once agreements land).
-pub async fn response_hours(db: &impl ConnectionTrait, actor: &Actor) -> Result<u32> {
+/// The target of the agreed SLA for `metric`, if one is in force.
+pub async fn agreed_target(db: &impl ConnectionTrait, org_id: Uuid, metric: SlaMetric) -> Result<Option<f64>> {
+    let criteria = DocumentCriteria { statuses: vec![AgreementStatus::Agreed], search: None };
+    let slas = agreements::list::<Sla>(db, &Actor::system(org_id), &criteria).await?;
+    Ok(slas.iter().filter_map(|d| d.in_force()).map(|v| &v.body).find(|b| b.metric == metric).map(|b| b.target))
+}
+
+/// Hours sales has to answer a handover: the agreed HANDOVER_RESPONSE_HOURS SLA, or
+/// the organization's default when none is agreed.
+pub async fn response_hours(db: &impl ConnectionTrait, actor: &Actor) -> Result<f64> {
+    if let Some(target) = agreed_target(db, actor.org_id, SlaMetric::HandoverResponseHours).await? {
+        return Ok(target);
+    }
     let org = entity::organization::Entity::find_by_id(actor.org_id)
         .one(db)
         .await?
         .ok_or_else(|| ApiError::not_found("organization"))?;
-    Ok(OrgSettings::from_stored(&org.settings).handover_response_hours)
+    Ok(f64::from(OrgSettings::from_stored(&org.settings).handover_response_hours))
+}
+
+/// Hours until the first customer-facing touch after acceptance: the agreed
+/// FIRST_TOUCH_HOURS SLA, or 48.
+pub async fn first_touch_hours(db: &impl ConnectionTrait, actor: &Actor) -> Result<f64> {
+    Ok(agreed_target(db, actor.org_id, SlaMetric::FirstTouchHours).await?.unwrap_or(48.0))
 }
 
 pub(crate) async fn find(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> Result<Model> {
@@ -60,7 +79,7 @@ pub async fn hand_over(
 ) -> Result<Model> {
     require(can_hand_over(actor), "hand over leads")?;
     let note = validate::optional_text("note", note.as_deref(), LONG)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let lead = leads::find(&txn, actor, lead_id).await?;
     let assignee = entity::user::Entity::find_by_id(to_user_id)
         .filter(entity::user::Column::OrgId.eq(actor.org_id))
@@ -94,7 +113,7 @@ pub async fn hand_over(
         to_user_id: Set(to_user_id),
         note: Set(note),
         handed_at: Set(now),
-        due_at: Set(now + chrono::Duration::hours(i64::from(hours))),
+        due_at: Set(now + chrono::Duration::seconds((hours * 3600.0).round() as i64)),
         status: Set(HandoverStatus::Pending),
         overdue: Set(false),
         responded_at: Set(None),
@@ -110,6 +129,8 @@ pub async fn hand_over(
     let changes =
         Changes::new().created("leadId", &lead_id).created("toUserId", &to_user_id).created("dueAt", &handover.due_at);
     audit::record(&txn, actor, "handover.create", "handover", Some(handover.id), changes).await?;
+    let payload = serde_json::json!({ "leadId": lead_id, "toUserId": to_user_id, "dueAt": handover.due_at });
+    outbox::publish(&txn, actor, "handover.created", "handover", Some(handover.id), payload).await?;
     txn.commit().await?;
     Ok(handover)
 }
@@ -145,7 +166,7 @@ pub async fn answer(db: &impl TransactionTrait, actor: &Actor, id: Uuid, answer:
             (Some(*reason), note)
         }
     };
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let current = find(&txn, actor, id).await?;
     require(can_answer_handover(actor, current.to_user_id), "answer this handover")?;
     if current.status != HandoverStatus::Pending {
@@ -191,6 +212,9 @@ pub async fn answer(db: &impl TransactionTrait, actor: &Actor, id: Uuid, answer:
         .created("reason", &reason)
         .created("note", &note);
     audit::record(&txn, actor, action, "handover", Some(id), changes).await?;
+    let event = if reason.is_some() { "handover.handedBack" } else { "handover.accepted" };
+    let payload = serde_json::json!({ "leadId": current.lead_id, "toUserId": current.to_user_id, "reason": reason, "note": note });
+    outbox::publish(&txn, actor, event, "handover", Some(id), payload).await?;
     let answered = Entity::find_by_id(id).one(&txn).await?.ok_or_else(|| ApiError::not_found("handover"))?;
     txn.commit().await?;
     Ok(answered)

@@ -279,7 +279,7 @@ pub(crate) async fn insert(txn: &impl ConnectionTrait, actor: &Actor, fields: Ac
 #[tracing::instrument(skip(db, actor, fields), fields(org = %actor.org_id))]
 pub async fn create(db: &impl TransactionTrait, actor: &Actor, fields: AccountFields) -> Result<Model> {
     require(can_write(actor, Scope::LeadsWrite), "create accounts")?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let account = insert(&txn, actor, fields).await?;
     txn.commit().await?;
     Ok(account)
@@ -294,7 +294,7 @@ pub async fn update(
     expected_version: Option<i32>,
 ) -> Result<Model> {
     require(can_write(actor, Scope::LeadsWrite), "change accounts")?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let current = find(&txn, actor, id).await?;
     check_version(expected_version, current.version)?;
     let v = validate(&txn, actor, fields, Some(&current)).await?;
@@ -337,7 +337,7 @@ pub async fn archive(
     expected_version: Option<i32>,
 ) -> Result<Model> {
     require(can_write(actor, Scope::LeadsWrite), "archive accounts")?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let current = find(&txn, actor, id).await?;
     check_version(expected_version, current.version)?;
     if current.archived_at.is_some() {

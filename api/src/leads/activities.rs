@@ -58,7 +58,7 @@ pub async fn log(db: &impl TransactionTrait, actor: &Actor, new: NewActivity) ->
         return Err(ApiError::bad_input("occurredAt", "must not be in the future"));
     }
     let notes = validate::optional_text("notes", new.notes.as_deref(), LONG)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     ensure_user(&txn, actor, user_id, "userId").await?;
     let mut account_id = new.account_id;
     if let Some(lead_id) = new.lead_id {

@@ -77,7 +77,7 @@ pub async fn record(db: &impl TransactionTrait, actor: &Actor, events: Vec<NewEv
             return Err(ApiError::bad_input(&format!("events[{i}].externalId"), "appears twice in this batch"));
         }
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let leads = resolve_leads(&txn, actor, &events).await?;
     let external_ids: Vec<String> =
         events.iter().filter_map(|e| e.external_id.as_ref().map(|s| s.trim().to_owned())).collect();

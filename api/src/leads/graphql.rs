@@ -455,6 +455,12 @@ impl Lead {
         ))
     }
 
+    /// The lead's handovers to sales, newest first.
+    async fn handovers(&self, ctx: &Context<'_>) -> GqlResult<Vec<crate::handover::graphql::Handover>> {
+        let rows = loaders(ctx)?.lead_handovers.load_one(self.uuid).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
     /// Deals opened from the lead, newest first.
     async fn opportunities(&self, ctx: &Context<'_>) -> GqlResult<Vec<Opportunity>> {
         let rows = loaders(ctx)?.lead_opportunities.load_one(self.uuid).await?.unwrap_or_default();

@@ -74,7 +74,7 @@ pub async fn import(
     if rows.len() > MAX_ROWS {
         return Err(ApiError::bad_input("rows", format!("give at most {MAX_ROWS} rows per call")));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let mut results = Vec::with_capacity(rows.len());
     for (index, row) in rows.into_iter().enumerate() {
         let savepoint = txn.begin().await?;

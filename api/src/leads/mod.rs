@@ -279,7 +279,7 @@ pub async fn create(
 ) -> Result<Model> {
     require(can_write(actor, Scope::LeadsWrite), "create leads")?;
     let values = validate_fields(fields, None)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     check_references(&txn, actor, &values, None).await?;
     let lead = insert(&txn, actor, values, stage.unwrap_or(LifecycleStage::New)).await?;
     txn.commit().await?;
@@ -325,7 +325,7 @@ pub async fn update(
     expected_version: Option<i32>,
 ) -> Result<Model> {
     require(can_write(actor, Scope::LeadsWrite), "change leads")?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let current = find(&txn, actor, id).await?;
     check_version(expected_version, current.version)?;
     let values = validate_fields(fields, Some(&current))?;
@@ -342,7 +342,7 @@ pub async fn archive(
     expected_version: Option<i32>,
 ) -> Result<Model> {
     require(can_write(actor, Scope::LeadsWrite), "archive leads")?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let current = find(&txn, actor, id).await?;
     check_version(expected_version, current.version)?;
     if current.archived_at.is_some() {
@@ -370,7 +370,7 @@ pub async fn move_stage(
 ) -> Result<Model> {
     require(can_write(actor, Scope::LeadsWrite), "move leads")?;
     let reason = validate::optional_text("reason", reason.as_deref(), validate::LONG)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let current = find(&txn, actor, id).await?;
     check_version(expected_version, current.version)?;
     let lead = lifecycle::move_lead(&txn, actor, current, to, reason).await?;

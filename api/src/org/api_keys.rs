@@ -41,7 +41,7 @@ pub async fn create(db: &impl TransactionTrait, actor: &Actor, new: NewApiKey) -
     scopes.sort_by_key(|s| s.as_str());
     scopes.dedup();
     let generated = api_key::generate();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let key = ActiveModel {
         id: Set(Uuid::now_v7()),
         org_id: Set(actor.org_id),
@@ -78,7 +78,7 @@ pub async fn list(db: &impl ConnectionTrait, actor: &Actor) -> Result<Vec<Model>
 #[tracing::instrument(skip(db, actor), fields(org = %actor.org_id))]
 pub async fn revoke(db: &impl TransactionTrait, actor: &Actor, id: Uuid) -> Result<Model> {
     require(can_administer(actor), "revoke API keys")?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let key = Entity::find_by_id(id)
         .filter(Column::OrgId.eq(actor.org_id))
         .one(&txn)

@@ -106,7 +106,7 @@ pub async fn bootstrap(
     if slug.is_empty() {
         return Err(ApiError::bad_input("name", "must contain a letter or digit"));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     if find_by_slug(&txn, &slug).await?.is_some() {
         return Err(ApiError::Conflict(format!("an organization with the slug `{slug}` exists already")));
     }
@@ -150,7 +150,7 @@ pub struct OrgPatch {
 #[tracing::instrument(skip(db, actor, patch), fields(org = %actor.org_id))]
 pub async fn update(db: &impl TransactionTrait, actor: &Actor, patch: OrgPatch) -> Result<entity::organization::Model> {
     require(can_administer(actor), "change the organization")?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let current = entity::organization::Entity::find_by_id(actor.org_id)
         .one(&txn)
         .await?

@@ -97,7 +97,7 @@ pub(crate) async fn insert(txn: &impl ConnectionTrait, actor: &Actor, new: NewUs
 #[tracing::instrument(skip(db, actor, new), fields(org = %actor.org_id))]
 pub async fn create(db: &impl TransactionTrait, actor: &Actor, new: NewUser) -> Result<Model> {
     require(can_administer(actor), "create users")?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let user = insert(&txn, actor, new).await?;
     txn.commit().await?;
     Ok(user)
@@ -169,7 +169,7 @@ pub struct UserPatch {
 #[tracing::instrument(skip(db, actor, patch), fields(org = %actor.org_id))]
 pub async fn update(db: &impl TransactionTrait, actor: &Actor, id: Uuid, patch: UserPatch) -> Result<Model> {
     require(can_administer(actor), "change users")?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let current = find(&txn, actor, id).await?;
     check_version(patch.expected_version, current.version)?;
     let mut model: ActiveModel = current.clone().into();
@@ -211,7 +211,7 @@ pub async fn update(db: &impl TransactionTrait, actor: &Actor, id: Uuid, patch: 
 pub async fn set_active(db: &impl TransactionTrait, actor: &Actor, id: Uuid, active: bool) -> Result<Model> {
     let verb = if active { "reactivate users" } else { "deactivate users" };
     require(can_administer(actor), verb)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let current = find(&txn, actor, id).await?;
     if current.active == active {
         return Ok(current);

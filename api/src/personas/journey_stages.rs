@@ -66,7 +66,7 @@ pub async fn rename(
 ) -> Result<Model> {
     require(can_edit_journey_stages(actor), "rename journey stages")?;
     let name = required_text("name", name, 100)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let current = find(&txn, actor, id).await?;
     check_version(expected_version, current.version)?;
     if current.name == name {
@@ -104,7 +104,7 @@ pub async fn rename(
 #[tracing::instrument(skip(db, actor, ids), fields(org = %actor.org_id))]
 pub async fn reorder(db: &impl TransactionTrait, actor: &Actor, ids: &[Uuid]) -> Result<Vec<Model>> {
     require(can_edit_journey_stages(actor), "reorder journey stages")?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let current =
         Entity::find().filter(Column::OrgId.eq(actor.org_id)).order_by_asc(Column::Position).all(&txn).await?;
     let known: HashSet<Uuid> = current.iter().map(|s| s.id).collect();

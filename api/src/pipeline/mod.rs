@@ -57,7 +57,7 @@ pub async fn create(db: &impl TransactionTrait, actor: &Actor, new: NewOpportuni
     let name = validate::text("name", &new.name, SHORT)?;
     let amount_minor = validate::amount("amountMinor", new.amount_minor)?;
     let currency = validate::currency("currency", &new.currency)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let lead = match new.lead_id {
         Some(id) => {
             Some(leads::find(&txn, actor, id).await.map_err(|_| ApiError::bad_input("leadId", "no such lead"))?)
@@ -141,7 +141,7 @@ pub async fn update(
     expected_version: Option<i32>,
 ) -> Result<Model> {
     require(can_write(actor, Scope::LeadsWrite), "change opportunities")?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let current = find(&txn, actor, id).await?;
     check_version(expected_version, current.version)?;
     let name = patch.name.map(|n| validate::text("name", &n, SHORT)).transpose()?.unwrap_or(current.name.clone());
@@ -195,7 +195,7 @@ pub async fn update_stage(
     if is_closed(stage) {
         return Err(ApiError::bad_input("stage", "close a deal with closeOpportunity"));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let current = find(&txn, actor, id).await?;
     check_version(expected_version, current.version)?;
     if is_closed(current.stage) {
@@ -235,7 +235,7 @@ pub async fn close(
         Outcome::Won => None,
         Outcome::Lost { reason } => Some(validate::text("lostReason", reason, LONG)?),
     };
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let current = find(&txn, actor, id).await?;
     check_version(expected_version, current.version)?;
     if is_closed(current.stage) {
@@ -276,7 +276,7 @@ pub async fn archive(
     expected_version: Option<i32>,
 ) -> Result<Model> {
     require(can_write(actor, Scope::LeadsWrite), "archive opportunities")?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let current = find(&txn, actor, id).await?;
     check_version(expected_version, current.version)?;
     if current.archived_at.is_some() {

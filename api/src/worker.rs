@@ -1,0 +1,16 @@
+//! Background jobs of a server process. Every job is safe to run on several
+//! replicas at once (rows are claimed in the database, never in memory).
+
+use std::time::Duration;
+
+use sea_orm::DatabaseConnection;
+
+use crate::handover::clock::{self, SystemClock};
+
+/// How often the SLA clock looks for handovers past due.
+const SLA_CLOCK_EVERY: Duration = Duration::from_secs(30);
+
+/// Start every background job.
+pub fn spawn_all(db: &DatabaseConnection) {
+    clock::spawn(db.clone(), SystemClock, SLA_CLOCK_EVERY);
+}
