@@ -59,7 +59,9 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(crate::metrics::render))
         .layer(middleware)
+        .layer(axum::middleware::from_fn(crate::metrics::track))
         .with_state(state)
 }
 

@@ -13,6 +13,7 @@ pub mod graphql;
 pub mod handover;
 pub mod http;
 pub mod leads;
+pub mod metrics;
 pub mod org;
 pub mod personas;
 pub mod pipeline;
@@ -43,6 +44,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
 
 /// Build the shared state around an open, migrated connection.
 pub fn state(db: sea_orm::DatabaseConnection, config: Config) -> anyhow::Result<AppState> {
+    metrics::handle();
     let config = Arc::new(config);
     let keys = Arc::new(JwtKeys::new(&config.jwt)?);
     let limiter = Arc::new(LoginLimiter::new(config.login_attempts_per_minute));

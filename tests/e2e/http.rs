@@ -156,3 +156,13 @@ async fn introspection_and_suggestions_can_be_switched_off() {
     let message = assert_error(&body, "BAD_USER_INPUT");
     assert!(!message.contains("Did you mean"), "{message}");
 }
+
+#[tokio::test]
+async fn metrics_count_requests_and_sql_statements() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    app.gql(Some(&org.admin.token), "{ users { totalCount } }", json!({})).await;
+    let text = app.client.get(format!("{}/metrics", app.address)).send().await.unwrap().text().await.unwrap();
+    assert!(text.contains("accord_http_requests_total"), "{text}");
+    assert!(text.contains("accord_http_request_seconds"), "{text}");
+}
