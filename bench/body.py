@@ -1,0 +1,58 @@
+"""Build the JSON request bodies of the scenarios, and check a response.
+
+body.py build QUERY_FILE OUT_FILE [key=value ...]   -- variables from the environment of the run
+body.py check QUERY_FILE RESPONSE_FILE              -- no GraphQL errors, and the expected data present
+"""
+import json
+import os
+import sys
+import uuid
+
+
+def variables(name):
+    if name.startswith("b_"):
+        return {"id": os.environ["BENCH_LEAD_ID"]}
+    if name.startswith("f_"):
+        run = uuid.uuid4().hex[:8]
+        rows = [{"email": f"import{i}.{run}@bench{i % 97}.example", "firstName": "Bench", "lastName": f"Row{i}",
+                 "company": f"Bench Co {i % 97}", "domain": f"bench{i % 97}.example", "source": "bench"}
+                for i in range(1000)]
+        return {"input": {"rows": rows, "matchOn": "EMAIL"}}
+    if name.startswith("g_"):
+        emails = os.environ["BENCH_LEAD_EMAILS"].split(",")
+        events = [{"leadEmail": emails[i % len(emails)], "kind": "WEB_VISIT",
+                   "occurredAt": "2026-11-01T10:00:00Z", "properties": {"page": "/pricing"}} for i in range(100)]
+        return {"input": {"events": events}}
+    return {}
+
+
+def expected_path(query_file):
+    with open(query_file) as f:
+        first = f.readline()
+    return first.split("expect:", 1)[1].strip().split(".") if "expect:" in first else ["data"]
+
+
+def main():
+    mode, query_file, out = sys.argv[1], sys.argv[2], sys.argv[3]
+    name = os.path.basename(query_file)
+    if mode == "build":
+        with open(query_file) as f:
+            query = f.read()
+        with open(out, "w") as f:
+            json.dump({"query": query, "variables": variables(name)}, f)
+        return
+    with open(out) as f:
+        body = json.load(f)
+    if body.get("errors"):
+        sys.exit(f"{name}: GraphQL errors: {body['errors'][:2]}")
+    node = body
+    for key in expected_path(query_file):
+        node = node.get(key) if isinstance(node, dict) else None
+        if node is None:
+            sys.exit(f"{name}: no {'.'.join(expected_path(query_file))} in the response")
+    if isinstance(node, list) and not node and not name.startswith("c_"):
+        sys.exit(f"{name}: {'.'.join(expected_path(query_file))} is empty")
+
+
+if __name__ == "__main__":
+    main()
