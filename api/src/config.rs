@@ -32,6 +32,9 @@ pub enum Command {
         #[arg(long)]
         demo: bool,
     },
+    /// Import leads from a CSV file of any size: streamed, upserted in chunks of
+    /// 1,000 rows; bad rows are listed in an error report.
+    Import(ImportArgs),
     /// Print the GraphQL schema (SDL) to standard output.
     Schema,
     /// Manage organizations.
@@ -58,6 +61,34 @@ pub struct ServeArgs {
     /// Do not create the demo organization on an empty database.
     #[arg(long)]
     pub no_demo: bool,
+}
+
+/// `accord import FILE.csv`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The CSV file, with a header row (snake_case or camelCase column names).
+    pub file: PathBuf,
+    /// The organization's slug; may be left out when there is only one.
+    #[arg(long)]
+    pub org: Option<String>,
+    /// Which column identifies an existing lead.
+    #[arg(long, value_enum, default_value_t = MatchOnArg::Email)]
+    pub match_on: MatchOnArg,
+    /// Report what would happen without storing anything.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Where to list bad rows (default: FILE.errors.csv); written only when there are any.
+    #[arg(long, value_name = "FILE")]
+    pub errors: Option<PathBuf>,
+}
+
+/// The `--match-on` of an import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MatchOnArg {
+    /// The e-mail address.
+    Email,
+    /// The partner's id of the lead (the `external_id` column).
+    ExternalId,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
