@@ -52,9 +52,21 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             }
             Ok(())
         }
-        Command::Seed { demo } => {
+        Command::Seed { demo: false, org: slug, leads: Some(leads) } => {
+            let db = connected(&config).await?;
+            let organization = target_org(&db, slug.as_deref()).await?;
+            let progress = progress_bar("{spinner} {wide_bar} {human_pos}/{human_len} leads  {elapsed_precise}  {msg}");
+            let summary = seed::synthetic::generate(&db, organization.id, leads, &progress).await?;
+            progress.finish_and_clear();
+            println!("seeded `{}`:\n{summary}", organization.slug);
+            Ok(())
+        }
+        Command::Seed { demo, .. } => {
             if !demo {
-                return Err(anyhow::anyhow!("say what to seed: `accord seed --demo`").into());
+                return Err(anyhow::anyhow!(
+                    "say what to seed: `accord seed --demo` or `accord seed --org SLUG --leads N`"
+                )
+                .into());
             }
             let db = connected(&config).await?;
             match seed::demo(&db).await? {

@@ -26,11 +26,20 @@ pub enum Command {
         #[arg(value_enum, default_value_t = MigrateAction::Up)]
         action: MigrateAction,
     },
-    /// Fill the database with data.
+    /// Fill the database with data: the demo organization, or a synthetic data set
+    /// of N leads (with accounts, history, engagement, activities and deals) for an
+    /// existing organization.
     Seed {
-        /// Create the demo organization with a user of every team and role.
-        #[arg(long)]
+        /// Create the demo organization with a user of every team and role, and a
+        /// few hundred leads across the whole funnel.
+        #[arg(long, conflicts_with_all = ["org", "leads"])]
         demo: bool,
+        /// The organization to fill; may be left out when there is only one.
+        #[arg(long, requires = "leads")]
+        org: Option<String>,
+        /// How many synthetic leads to generate, such as 1000000.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        leads: Option<u64>,
     },
     /// Import leads from a CSV file of any size: streamed, upserted in chunks of
     /// 1,000 rows; bad rows are listed in an error report.
