@@ -1,9 +1,14 @@
-//! The `accord` command line: serve, migrate, seed, schema, org create, token.
+//! The `accord` command line: serve, migrate, seed, import, schema, org create, token.
 
+use std::io::IsTerminal;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait};
+use sea_orm::{DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait, QuerySelect};
 
-use crate::config::{Cli, Command, Config, ConfigError, MigrateAction, OrgCommand, ServeArgs};
+use crate::config::{Cli, Command, Config, ConfigError, ImportArgs, MatchOnArg, MigrateAction, OrgCommand, ServeArgs};
+use crate::leads::csv_import::{self, CsvImportOptions};
+use crate::leads::import::MatchOn;
 use crate::{auth, db, org, seed};
 
 /// How a command failed: bad configuration exits with 2, anything else with 1.
@@ -47,9 +52,21 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             }
             Ok(())
         }
-        Command::Seed { demo } => {
+        Command::Seed { demo: false, org: slug, leads: Some(leads) } => {
+            let db = connected(&config).await?;
+            let organization = target_org(&db, slug.as_deref()).await?;
+            let progress = progress_bar("{spinner} {wide_bar} {human_pos}/{human_len} leads  {elapsed_precise}  {msg}");
+            let summary = seed::synthetic::generate(&db, organization.id, leads, &progress).await?;
+            progress.finish_and_clear();
+            println!("seeded `{}`:\n{summary}", organization.slug);
+            Ok(())
+        }
+        Command::Seed { demo, .. } => {
             if !demo {
-                return Err(anyhow::anyhow!("say what to seed: `accord seed --demo`").into());
+                return Err(anyhow::anyhow!(
+                    "say what to seed: `accord seed --demo` or `accord seed --org SLUG --leads N`"
+                )
+                .into());
             }
             let db = connected(&config).await?;
             match seed::demo(&db).await? {
@@ -60,6 +77,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             }
             Ok(())
         }
+        Command::Import(args) => import(&config, args).await,
         Command::Org { command: OrgCommand::Create { name, admin_email, admin_password } } => {
             let db = connected(&config).await?;
             let admin = org::users::NewUser {
@@ -93,6 +111,59 @@ async fn connected(config: &Config) -> anyhow::Result<DatabaseConnection> {
     let db = db::connect(&config.database_url, 2).await?;
     db::migrate(&db).await?;
     Ok(db)
+}
+
+/// The organization a command works on: the one named, or the only one there is.
+async fn target_org(db: &DatabaseConnection, slug: Option<&str>) -> anyhow::Result<entity::organization::Model> {
+    if let Some(slug) = slug {
+        return org::find_by_slug(db, slug)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no organization with the slug `{slug}`"));
+    }
+    let mut found = entity::organization::Entity::find().limit(2).all(db).await?;
+    match (found.pop(), found.is_empty()) {
+        (Some(only), true) => Ok(only),
+        (Some(_), false) => Err(anyhow::anyhow!("there are several organizations: name one with --org SLUG")),
+        (None, _) => Err(anyhow::anyhow!("there is no organization yet: create one with `accord org create`")),
+    }
+}
+
+/// A progress bar on standard error, or a hidden one when standard error is not a
+/// terminal (logs, CI, tests), so redirected output holds no control codes.
+fn progress_bar(template: &str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
+}
+
+/// `accord import FILE.csv`: row errors go to the report and still exit 0; an
+/// unreadable file or an unknown organization exits 1.
+async fn import(config: &Config, args: ImportArgs) -> Result<(), CliError> {
+    let db = connected(config).await?;
+    let organization = target_org(&db, args.org.as_deref()).await?;
+    // Audit rows show SYSTEM: the file, not a signed-in person, is the source.
+    let actor = auth::Actor::system(organization.id);
+    let mut options = CsvImportOptions::for_file(&args.file);
+    options.match_on = match args.match_on {
+        MatchOnArg::Email => MatchOn::Email,
+        MatchOnArg::ExternalId => MatchOn::ExternalId,
+    };
+    options.dry_run = args.dry_run;
+    if let Some(path) = args.errors {
+        options.error_report = path;
+    }
+    let progress = progress_bar("{spinner} {wide_bar} {bytes}/{total_bytes}  {elapsed_precise}  {msg}");
+    let result = csv_import::import_file(&db, &actor, &args.file, &options, &progress).await;
+    progress.finish_and_clear();
+    let summary = result.map_err(anyhow::Error::from)?;
+    println!("imported {} into `{}`:\n{summary}", args.file.display(), organization.slug);
+    Ok(())
 }
 
 async fn serve(config: Config, args: ServeArgs) -> Result<(), CliError> {

@@ -26,12 +26,24 @@ pub enum Command {
         #[arg(value_enum, default_value_t = MigrateAction::Up)]
         action: MigrateAction,
     },
-    /// Fill the database with data.
+    /// Fill the database with data: the demo organization, or a synthetic data set
+    /// of N leads (with accounts, history, engagement, activities and deals) for an
+    /// existing organization.
     Seed {
-        /// Create the demo organization with a user of every team and role.
-        #[arg(long)]
+        /// Create the demo organization with a user of every team and role, and a
+        /// few hundred leads across the whole funnel.
+        #[arg(long, conflicts_with_all = ["org", "leads"])]
         demo: bool,
+        /// The organization to fill; may be left out when there is only one.
+        #[arg(long, requires = "leads")]
+        org: Option<String>,
+        /// How many synthetic leads to generate, such as 1000000.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        leads: Option<u64>,
     },
+    /// Import leads from a CSV file of any size: streamed, upserted in chunks of
+    /// 1,000 rows; bad rows are listed in an error report.
+    Import(ImportArgs),
     /// Print the GraphQL schema (SDL) to standard output.
     Schema,
     /// Manage organizations.
@@ -58,6 +70,34 @@ pub struct ServeArgs {
     /// Do not create the demo organization on an empty database.
     #[arg(long)]
     pub no_demo: bool,
+}
+
+/// `accord import FILE.csv`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The CSV file, with a header row (snake_case or camelCase column names).
+    pub file: PathBuf,
+    /// The organization's slug; may be left out when there is only one.
+    #[arg(long)]
+    pub org: Option<String>,
+    /// Which column identifies an existing lead.
+    #[arg(long, value_enum, default_value_t = MatchOnArg::Email)]
+    pub match_on: MatchOnArg,
+    /// Report what would happen without storing anything.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Where to list bad rows (default: FILE.errors.csv); written only when there are any.
+    #[arg(long, value_name = "FILE")]
+    pub errors: Option<PathBuf>,
+}
+
+/// The `--match-on` of an import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MatchOnArg {
+    /// The e-mail address.
+    Email,
+    /// The partner's id of the lead (the `external_id` column).
+    ExternalId,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

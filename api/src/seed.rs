@@ -1,8 +1,12 @@
 //! The demo organization: a user of every team and role, so a newcomer can try every
-//! permission at once, and a working alignment contract (an agreed ICP, personas,
-//! the glossary, SLAs and goals). Its e-mails and password are listed in the README.
+//! permission at once, a working alignment contract (an agreed ICP, personas, the
+//! glossary, SLAs and goals), and a few hundred leads across the whole funnel with
+//! their history, engagement, activities and deals, so GraphiQL shows a living
+//! funnel. Its e-mails and password are listed in the README.
 
-use chrono::NaiveDate;
+pub mod synthetic;
+
+use chrono::{NaiveDate, Utc};
 use entity::{GoalMetric, Role, Team};
 use sea_orm::DatabaseConnection;
 use serde_json::json;
@@ -14,6 +18,7 @@ use crate::agreements::slas::{Sla, SlaMetric, SlaPeriod};
 use crate::agreements::{self, AgreedBody, goals};
 use crate::auth::Actor;
 use crate::error::{ApiError, Result};
+use crate::events::audit::{self, Changes};
 use crate::org::graphql::Team as TeamValue;
 use crate::org::{self, users};
 use crate::personas::Persona;
@@ -22,6 +27,9 @@ pub const DEMO_ORG_NAME: &str = "Demo";
 pub const DEMO_ORG_SLUG: &str = "demo";
 pub const DEMO_PASSWORD: &str = "accord-demo";
 pub const DEMO_ADMIN_EMAIL: &str = "admin@demo.accord.dev";
+/// Leads of the demo organization (with about a fifth as many accounts).
+pub const DEMO_LEADS: usize = 300;
+const DEMO_SEED: u64 = 20_261_125;
 
 /// (e-mail, name, team, role) of every demo user after the admin.
 const DEMO_USERS: &[(&str, &str, Team, Role)] = &[
@@ -63,6 +71,14 @@ pub async fn demo(db: &DatabaseConnection) -> Result<Option<entity::user::Model>
         };
         people.push(users::insert(&txn, &system, new).await?);
     }
+    // A fixed seed: every demo database tells the same story, so the README and
+    // support can point at the same records.
+    let staff = synthetic::People::of_org(&txn, org.id).await?;
+    let mut generator = synthetic::Generator::new(org.id, staff, synthetic::Naming::Demo, DEMO_SEED, Utc::now());
+    let data = generator.batch(DEMO_LEADS);
+    let changes = Changes::new().created("leads", &data.leads.len()).created("accounts", &data.accounts.len());
+    synthetic::insert(&txn, data).await?;
+    audit::record(&txn, &system, "seed.demo", "organization", Some(org.id), changes).await?;
     txn.commit().await?;
     let person = |email: &str| {
         people

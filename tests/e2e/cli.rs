@@ -81,3 +81,111 @@ fn org_create_then_token_gives_a_token_for_the_new_admin() {
     assert!(dir.join("accord.db.jwt-secret").exists(), "the generated secret is kept beside the database");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `name: value` from the import summary on standard output.
+fn summary_value(stdout: &str, name: &str) -> u64 {
+    let prefix = format!("{name}: ");
+    stdout
+        .lines()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no `{name}` in the summary:\n{stdout}"))
+}
+
+#[test]
+fn import_streams_a_csv_lists_bad_rows_and_repeats_to_no_effect() {
+    let dir = std::env::temp_dir().join(format!("accord-import-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}/accord.db?mode=rwc", dir.display());
+    let created = accord()
+        .env("DATABASE_URL", &url)
+        .args(["org", "create", "--name", "Acme Revenue", "--admin-email", "ops@acme.test"])
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let file = dir.join("leads.csv");
+    std::fs::write(
+        &file,
+        "email,externalId,first_name,LastName,title,company,domain,industry,employee_count,region,lifecycle_stage,favourite_colour\n\
+         ana@payly.io,p-1,Ana,Zed,CFO,Payly,payly.io,Fintech,250,EMEA,,teal\n\
+         ben@payly.io,p-2,Ben,Young,,,payly.io,,,,MQL,\n\
+         cy@shopco.com,p-3,Cy,Xu,,Shopco,shopco.com,Retail,\"1,200\",NA,,\n\
+         ana@payly.io,p-1,Ana,Zed,CFO,Payly,payly.io,Fintech,250,EMEA,,teal\n\
+         not-an-email,p-4,Bad,Email,,,,,,,,\n\
+         dee@lots.io,p-5,Dee,Lots,,Lots,lots.io,,lots,,,\n\
+         eve@x.io,p-1,Eve,Dup,,,,,,,,\n\
+         fay@y.io,p-6,Fay,Stage,,,,,,,hot lead,\n",
+    )
+    .unwrap();
+    let import = |extra: &[&str]| {
+        let output = accord().env("DATABASE_URL", &url).arg("import").arg(&file).args(extra).output().unwrap();
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        (output.status.code(), stdout, String::from_utf8_lossy(&output.stderr).into_owned())
+    };
+
+    // Row errors do not fail the run: exit 0, a summary, and a report of the bad rows.
+    let (code, stdout, stderr) = import(&[]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let counts: Vec<u64> =
+        ["rows", "created", "updated", "unchanged", "errors"].iter().map(|n| summary_value(&stdout, n)).collect();
+    assert_eq!(counts, [8, 3, 0, 1, 4], "{stdout}");
+    assert!(stdout.contains("rows per second: "), "{stdout}");
+    let report_path = dir.join("leads.csv.errors.csv");
+    let report = std::fs::read_to_string(&report_path).expect("an error report beside the file");
+    let lines: Vec<&str> = report.lines().collect();
+    assert_eq!(lines[0], "line,email,external_id,field,message");
+    let rows: Vec<Vec<&str>> = lines[1..].iter().map(|l| l.splitn(5, ',').collect()).collect();
+    let summary: Vec<(&str, &str, &str, &str)> = rows.iter().map(|r| (r[0], r[1], r[2], r[3])).collect();
+    assert_eq!(
+        summary,
+        [
+            ("6", "not-an-email", "p-4", "email"),
+            ("7", "dee@lots.io", "p-5", "employee_count"),
+            ("8", "eve@x.io", "p-1", ""),
+            ("9", "fay@y.io", "p-6", "lifecycle_stage"),
+        ],
+        "{report}"
+    );
+    assert!(rows[2][4].contains("external id p-1"), "{report}");
+
+    // The writes are the system's, in the audit log.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let actors = runtime.block_on(async {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let db = api::db::connect(&url, 1).await.unwrap();
+        let rows = entity::audit_log::Entity::find()
+            .filter(entity::audit_log::Column::Action.eq("lead.create"))
+            .all(&db)
+            .await
+            .unwrap();
+        db.close().await.unwrap();
+        rows.into_iter().map(|r| r.actor_kind).collect::<Vec<_>>()
+    });
+    assert_eq!(actors, ["SYSTEM"; 3]);
+
+    // Again: nothing changes; the bad rows are still bad.
+    let (code, stdout, stderr) = import(
+        &["--org", "acme-revenue", "--errors"]
+            .into_iter()
+            .chain([dir.join("again.csv").to_str().unwrap()])
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let counts: Vec<u64> =
+        ["rows", "created", "updated", "unchanged", "errors"].iter().map(|n| summary_value(&stdout, n)).collect();
+    assert_eq!(counts, [8, 0, 0, 4, 4], "{stdout}");
+    assert!(dir.join("again.csv").exists());
+
+    // A dry run reports without storing.
+    let (_, stdout, _) = import(&["--match-on", "external-id", "--dry-run"]);
+    assert_eq!(summary_value(&stdout, "created"), 0, "{stdout}");
+    assert!(stdout.contains("dry run"), "{stdout}");
+
+    // Fatal problems exit 1, bad flags 2.
+    assert_eq!(import(&["--org", "nope"]).0, Some(1));
+    let missing = accord().env("DATABASE_URL", &url).args(["import", "missing.csv"]).output().unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("missing.csv"));
+    assert_eq!(import(&["--match-on", "phone"]).0, Some(2));
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod activities;
+pub mod csv_import;
 pub mod engagement;
 pub mod graphql;
 pub mod import;

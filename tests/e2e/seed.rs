@@ -1,0 +1,112 @@
+//! Seeded data: the demo organization and synthetic data sets at scale.
+
+use std::collections::HashMap;
+
+use api::seed::synthetic;
+use entity::{LifecycleStage, SalesStrategy};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::common::*;
+
+const FUNNEL_PAGE: &str = "query($f: LeadFilter) { leads(first: 50, filter: $f) { totalCount nodes { email lifecycleStage account { name } stageHistory { to } } } }";
+
+async fn count<E: EntityTrait>(app: &TestApp, org: Uuid, column: E::Column) -> u64
+where
+    E::Model: Sync,
+{
+    E::find().filter(column.eq(org)).count(&app.db).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_synthetic_data_set_has_consistent_histories_and_serves_the_leads_query() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+
+    let summary = synthetic::generate(&app.db, org.id, 200, &indicatif::ProgressBar::hidden()).await.unwrap();
+
+    let c = &summary.counts;
+    assert_eq!((c.leads, c.accounts), (200, 40));
+    assert!(c.transitions >= 200 && c.events > 0 && c.activities > 0 && c.opportunities > 0, "{c:?}");
+    assert_eq!(count::<entity::lead::Entity>(&app, org.id, entity::lead::Column::OrgId).await, 200);
+    assert_eq!(count::<entity::account::Entity>(&app, org.id, entity::account::Column::OrgId).await, 40);
+    assert_eq!(
+        count::<entity::lead_stage_transition::Entity>(&app, org.id, entity::lead_stage_transition::Column::OrgId)
+            .await,
+        c.transitions
+    );
+    assert_eq!(
+        count::<entity::engagement_event::Entity>(&app, org.id, entity::engagement_event::Column::OrgId).await,
+        c.events
+    );
+    assert_eq!(count::<entity::activity::Entity>(&app, org.id, entity::activity::Column::OrgId).await, c.activities);
+    assert_eq!(
+        count::<entity::opportunity::Entity>(&app, org.id, entity::opportunity::Column::OrgId).await,
+        c.opportunities
+    );
+
+    // Every lead's history ends where the lead is, when it got there.
+    let leads = entity::lead::Entity::find().filter(entity::lead::Column::OrgId.eq(org.id)).all(&app.db).await.unwrap();
+    let transitions = entity::lead_stage_transition::Entity::find()
+        .filter(entity::lead_stage_transition::Column::OrgId.eq(org.id))
+        .order_by_asc(entity::lead_stage_transition::Column::At)
+        .all(&app.db)
+        .await
+        .unwrap();
+    let mut last = HashMap::new();
+    for t in &transitions {
+        last.insert(t.lead_id, (t.to_stage, t.at));
+    }
+    for lead in &leads {
+        assert_eq!(last.get(&lead.id), Some(&(lead.lifecycle_stage, lead.stage_entered_at)), "{}", lead.email);
+    }
+
+    // The API serves the data set.
+    let customers = leads.iter().filter(|l| l.lifecycle_stage == LifecycleStage::Customer).count();
+    let body = app.gql(Some(&org.admin.token), FUNNEL_PAGE, json!({ "f": { "lifecycleStages": ["CUSTOMER"] } })).await;
+    assert!(body["errors"].is_null(), "{body}");
+    assert_eq!(body["data"]["leads"]["totalCount"], customers);
+    for node in body["data"]["leads"]["nodes"].as_array().unwrap() {
+        assert_eq!(node["lifecycleStage"], "CUSTOMER");
+        assert!(node["account"]["name"].is_string(), "{node}");
+        let history = node["stageHistory"].as_array().unwrap();
+        assert_eq!(history.last().unwrap()["to"], "CUSTOMER", "{node}");
+    }
+
+    // A second run adds to the first without clashing on e-mails, domains or ids.
+    let again = synthetic::generate(&app.db, org.id, 30, &indicatif::ProgressBar::hidden()).await.unwrap();
+    assert_ne!(again.token, summary.token);
+    assert_eq!(count::<entity::lead::Entity>(&app, org.id, entity::lead::Column::OrgId).await, 230);
+}
+
+#[tokio::test]
+async fn the_demo_seed_shows_every_lifecycle_stage_and_all_four_strategies() {
+    use sea_orm::Iterable;
+    let app = spawn_app().await;
+
+    let admin = api::seed::demo(&app.db).await.unwrap().expect("a new demo organization");
+    assert!(api::seed::demo(&app.db).await.unwrap().is_none(), "seeding twice creates nothing");
+
+    let leads =
+        entity::lead::Entity::find().filter(entity::lead::Column::OrgId.eq(admin.org_id)).all(&app.db).await.unwrap();
+    assert_eq!(leads.len(), api::seed::DEMO_LEADS);
+    for stage in LifecycleStage::iter() {
+        assert!(leads.iter().any(|l| l.lifecycle_stage == stage), "no demo lead in {stage:?}");
+    }
+    let deals = entity::opportunity::Entity::find()
+        .filter(entity::opportunity::Column::OrgId.eq(admin.org_id))
+        .all(&app.db)
+        .await
+        .unwrap();
+    for strategy in SalesStrategy::iter() {
+        assert!(deals.iter().any(|d| d.strategy == strategy), "no demo deal with {strategy:?}");
+    }
+    for stage in entity::OpportunityStage::iter() {
+        assert!(deals.iter().any(|d| d.stage == stage), "no demo deal in {stage:?}");
+    }
+    let (token, _) = app.keys.issue(admin.id, admin.org_id, admin.role, std::time::Duration::from_secs(60)).unwrap();
+    let body = app.gql(Some(&token), FUNNEL_PAGE, json!({ "f": { "lifecycleStages": ["MQL"] } })).await;
+    assert!(body["errors"].is_null(), "{body}");
+    assert!(body["data"]["leads"]["totalCount"].as_u64().unwrap() > 0, "{body}");
+}
