@@ -16,12 +16,12 @@ def variables(name):
         run = uuid.uuid4().hex[:8]
         rows = [{"email": f"import{i}.{run}@bench{i % 97}.example", "firstName": "Bench", "lastName": f"Row{i}",
                  "company": f"Bench Co {i % 97}", "domain": f"bench{i % 97}.example", "source": "bench"}
-                for i in range(1000)]
+                for i in range(int(os.environ.get("BENCH_IMPORT_ROWS", "1000")))]
         return {"input": {"rows": rows, "matchOn": "EMAIL"}}
     if name.startswith("g_"):
         emails = os.environ["BENCH_LEAD_EMAILS"].split(",")
         events = [{"leadEmail": emails[i % len(emails)], "kind": "WEB_VISIT",
-                   "occurredAt": "2026-11-01T10:00:00Z", "properties": {"page": "/pricing"}} for i in range(100)]
+                   "occurredAt": "2026-11-01T10:00:00Z", "properties": {"page": "/pricing"}} for i in range(int(os.environ.get("BENCH_EVENTS", "100")))]
         return {"input": {"events": events}}
     return {}
 

@@ -17,7 +17,7 @@ function init()
 end
 
 function response(status, headers, body)
-  if string.find(body, '"errors"', 1, true) then
+  if string.find(body, '"errors":[', 1, true) then
     graphql_errors = graphql_errors + 1
   end
 end
