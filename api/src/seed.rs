@@ -7,7 +7,7 @@
 pub mod synthetic;
 
 use chrono::{NaiveDate, Utc};
-use entity::{GoalMetric, Role, Team};
+use entity::{GoalMetric, HandBackReason, Role, Team};
 use sea_orm::DatabaseConnection;
 use serde_json::json;
 use uuid::Uuid;
@@ -93,7 +93,59 @@ pub async fn demo(db: &DatabaseConnection) -> Result<Option<entity::user::Model>
         sales_manager: person("sales.manager@demo.accord.dev")?,
     };
     alignment_contract(db, &cast).await?;
+    let reps = [person("rep@demo.accord.dev")?, person("rep2@demo.accord.dev")?];
+    handovers(db, org.id, &cast.marketer, &reps).await?;
     Ok(Some(admin))
+}
+
+/// Handovers in every state: accepted, handed back, pending and overdue.
+async fn handovers(db: &DatabaseConnection, org_id: Uuid, marketer: &Actor, reps: &[Actor; 2]) -> Result<()> {
+    use crate::handover::{self, Answer};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+    let mqls = entity::lead::Entity::find()
+        .filter(entity::lead::Column::OrgId.eq(org_id))
+        .filter(entity::lead::Column::LifecycleStage.eq(entity::LifecycleStage::Mql))
+        .filter(entity::lead::Column::ArchivedAt.is_null())
+        .order_by_asc(entity::lead::Column::Id)
+        .limit(6)
+        .all(db)
+        .await?;
+    for (i, lead) in mqls.iter().enumerate() {
+        let rep = &reps[i % 2];
+        let rep_id = rep.user_id().ok_or_else(|| ApiError::internal("a demo rep is a user"))?;
+        let note = Some("Downloaded the pricing guide and asked for a call.".to_owned());
+        let made = handover::hand_over(db, marketer, lead.id, rep_id, note).await?;
+        match i {
+            0 => {
+                handover::answer(db, rep, made.id, Answer::Accept { note: Some("Calling tomorrow.".into()) }).await?;
+            }
+            1 => {
+                let back =
+                    Answer::HandBack { reason: HandBackReason::NoBudget, note: Some("Budget frozen until Q3.".into()) };
+                handover::answer(db, rep, made.id, back).await?;
+            }
+            2 => {
+                let back = Answer::HandBack { reason: HandBackReason::NotIcp, note: None };
+                handover::answer(db, rep, made.id, back).await?;
+            }
+            3 => {
+                // Handed over two days ago and never answered: the SLA clock marks it overdue.
+                let two_days_ago = Utc::now() - chrono::Duration::days(2);
+                entity::handover::Entity::update_many()
+                    .col_expr(entity::handover::Column::HandedAt, sea_orm::sea_query::Expr::value(two_days_ago))
+                    .col_expr(
+                        entity::handover::Column::DueAt,
+                        sea_orm::sea_query::Expr::value(two_days_ago + chrono::Duration::hours(24)),
+                    )
+                    .filter(entity::handover::Column::Id.eq(made.id))
+                    .exec(db)
+                    .await?;
+            }
+            _ => {}
+        }
+    }
+    handover::clock::mark_overdue(db, Utc::now()).await?;
+    Ok(())
 }
 
 /// The demo users who write and sign the alignment contract.

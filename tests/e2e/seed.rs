@@ -109,4 +109,15 @@ async fn the_demo_seed_shows_every_lifecycle_stage_and_all_four_strategies() {
     let body = app.gql(Some(&token), FUNNEL_PAGE, json!({ "f": { "lifecycleStages": ["MQL"] } })).await;
     assert!(body["errors"].is_null(), "{body}");
     assert!(body["data"]["leads"]["totalCount"].as_u64().unwrap() > 0, "{body}");
+
+    // Handovers in every state, one of them overdue.
+    let handovers = entity::handover::Entity::find()
+        .filter(entity::handover::Column::OrgId.eq(admin.org_id))
+        .all(&app.db)
+        .await
+        .unwrap();
+    for status in entity::HandoverStatus::iter() {
+        assert!(handovers.iter().any(|h| h.status == status), "no demo handover {status:?}");
+    }
+    assert!(handovers.iter().any(|h| h.overdue && h.status == entity::HandoverStatus::Pending));
 }
