@@ -8,6 +8,8 @@
 //! the last nine months. Rows are written with multi-row `INSERT`s, one transaction
 //! per chunk of leads.
 
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use std::collections::HashSet;
 use std::time::Instant;
 
@@ -17,10 +19,7 @@ use indicatif::ProgressBar;
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, TransactionSession,
-    TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -160,7 +159,7 @@ impl std::fmt::Display for SeedSummary {
 /// one transaction per [`LEADS_PER_CHUNK`] leads, advancing `progress` by leads.
 #[tracing::instrument(skip(db, progress))]
 pub async fn generate(
-    db: &impl TransactionTrait,
+    db: &sea_orm::DatabaseConnection,
     org_id: Uuid,
     leads: u64,
     progress: &ProgressBar,
@@ -181,17 +180,31 @@ pub async fn generate(
     progress.set_length(leads);
     let mut counts = Counts::default();
     let mut remaining = leads;
+    // PostgreSQL writes several chunks at once (one connection each); generating the
+    // next chunk overlaps with writing the previous ones. SQLite has one writer.
+    let parallel = if db.get_database_backend() == sea_orm::DbBackend::Postgres { WRITERS } else { 1 };
+    let mut writing = FuturesUnordered::new();
     while remaining > 0 {
         let size = remaining.min(LEADS_PER_CHUNK as u64) as usize;
         let batch = generator.batch(size);
         counts.add(&batch);
-        let txn = crate::db::begin_write(db).await?;
-        insert(&txn, batch).await?;
-        txn.commit().await?;
+        writing.push(async move {
+            let txn = crate::db::begin_write(db).await?;
+            insert(&txn, batch).await?;
+            txn.commit().await?;
+            Ok::<usize, crate::error::ApiError>(size)
+        });
         remaining -= size as u64;
-        progress.inc(size as u64);
+        while writing.len() >= parallel {
+            if let Some(done) = writing.next().await {
+                progress.inc(done? as u64);
+            }
+        }
         let seconds = started.elapsed().as_secs_f64().max(0.001);
         progress.set_message(format!("{:.0} rows/s", counts.rows() as f64 / seconds));
+    }
+    while let Some(done) = writing.next().await {
+        progress.inc(done? as u64);
     }
     let actor = Actor::system(org_id);
     let changes = Changes::new()
@@ -204,6 +217,9 @@ pub async fn generate(
     txn.commit().await?;
     Ok(SeedSummary { counts, token, elapsed: started.elapsed() })
 }
+
+/// Chunks written at once on PostgreSQL.
+const WRITERS: usize = 3;
 
 /// Six lower-case letters and digits, new for every run.
 fn run_token() -> String {
