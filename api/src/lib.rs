@@ -16,6 +16,7 @@ pub mod leads;
 pub mod org;
 pub mod personas;
 pub mod pipeline;
+pub mod scoring;
 pub mod seed;
 pub mod validate;
 pub mod worker;

@@ -13,3 +13,4 @@ mod http;
 mod leads;
 mod org_admin;
 mod schema;
+mod scoring;
