@@ -280,6 +280,66 @@ async fn a_new_model_retires_the_old_one_and_a_job_rescores_every_lead() {
 }
 
 #[tokio::test]
+async fn the_rescore_job_advances_in_batches_and_resumes_from_its_cursor() {
+    use api::scoring::rescore::run_batch_of;
+    let s = setup().await;
+    let account = fintech_account(&s).await;
+    let mut leads = Vec::new();
+    for i in 0..5 {
+        leads.push(
+            create_lead(&s, json!({ "email": format!("vp{i}@payly.test"), "title": "VP", "accountId": account })).await,
+        );
+    }
+    // No model in force yet: nothing is scored.
+    assert_eq!(lead(&s, &leads[0]).await["score"], 0.0);
+    let model = create_model(&s, model_input("First", 60.0)).await;
+    agree(&s, &model, 1).await;
+    let job = "{ rescoreJob { status processed total startedAt finishedAt } }";
+    let body = s.app.gql(Some(&s.sales_manager.token), job, json!({})).await;
+    assert_eq!(body["data"]["rescoreJob"]["status"], "QUEUED", "{body}");
+    assert_eq!(body["data"]["rescoreJob"]["total"], 5);
+    assert!(body["data"]["rescoreJob"]["startedAt"].is_null());
+
+    // Two batches of two: each commits its progress and cursor, as after a restart.
+    for processed in [2, 4] {
+        assert!(run_batch_of(&s.app.db, Utc::now(), 2).await.unwrap());
+        let body = s.app.gql(Some(&s.sales_manager.token), job, json!({})).await;
+        assert_eq!(body["data"]["rescoreJob"]["status"], "RUNNING", "{body}");
+        assert_eq!(body["data"]["rescoreJob"]["processed"], processed);
+    }
+    assert_eq!(lead(&s, &leads[3]).await["score"], 30.0);
+    assert_eq!(lead(&s, &leads[4]).await["score"], 0.0, "not reached yet");
+    assert!(run_batch_of(&s.app.db, Utc::now(), 2).await.unwrap());
+    assert!(!run_batch_of(&s.app.db, Utc::now(), 2).await.unwrap(), "nothing left to claim");
+    let body = s.app.gql(Some(&s.sales_manager.token), job, json!({})).await;
+    assert_eq!(body["data"]["rescoreJob"]["status"], "DONE", "{body}");
+    assert_eq!(body["data"]["rescoreJob"]["processed"], 5);
+    assert!(body["data"]["rescoreJob"]["finishedAt"].is_string());
+    for id in &leads {
+        assert_eq!(lead(&s, id).await["score"], 30.0);
+    }
+}
+
+#[tokio::test]
+async fn two_workers_racing_over_one_job_rescore_each_lead_once() {
+    use api::scoring::rescore::run_batch_of;
+    let s = setup().await;
+    let account = fintech_account(&s).await;
+    for i in 0..7 {
+        create_lead(&s, json!({ "email": format!("vp{i}@payly.test"), "title": "VP", "accountId": account })).await;
+    }
+    let model = create_model(&s, model_input("First", 60.0)).await;
+    agree(&s, &model, 1).await;
+
+    let worker =
+        |db: sea_orm::DatabaseConnection| async move { while run_batch_of(&db, Utc::now(), 2).await.unwrap() {} };
+    tokio::join!(worker(s.app.db.clone()), worker(s.app.db.clone()));
+
+    let body = s.app.gql(Some(&s.sales_manager.token), "{ rescoreJob { status processed total } }", json!({})).await;
+    assert_eq!(body["data"]["rescoreJob"], json!({ "status": "DONE", "processed": 7, "total": 7 }), "{body}");
+}
+
+#[tokio::test]
 async fn invalid_models_are_refused_naming_the_field_and_nothing_changes() {
     let s = setup().await;
     let before = s.app.count_audit_rows(&s.org).await;

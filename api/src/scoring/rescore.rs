@@ -77,10 +77,15 @@ pub async fn latest(db: &impl ConnectionTrait, actor: &Actor) -> Result<Option<M
         .await?)
 }
 
-/// Claim one unfinished job and rescore its next batch in one transaction. Returns
-/// false when no job was left to claim.
-#[tracing::instrument(skip(db))]
+/// Claim one unfinished job and rescore its next batch of [`BATCH`] leads in one
+/// transaction. Returns false when no job was left to claim.
 pub async fn run_batch(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<bool> {
+    run_batch_of(db, now, BATCH).await
+}
+
+/// [`run_batch`] with another batch size (tests use small ones to see a job resume).
+#[tracing::instrument(skip(db))]
+pub async fn run_batch_of(db: &DatabaseConnection, now: DateTime<Utc>, size: u64) -> Result<bool> {
     let txn = crate::db::begin_write(db).await?;
     let mut select = Entity::find()
         .filter(Column::Status.ne(RescoreJobStatus::Done))
@@ -106,14 +111,14 @@ pub async fn run_batch(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<bo
     let batch = match &model {
         // The model went out of force meanwhile: nothing left to do with it.
         None => Vec::new(),
-        Some(_) => leads.order_by_asc(entity::lead::Column::Id).limit(BATCH).all(&txn).await?,
+        Some(_) => leads.order_by_asc(entity::lead::Column::Id).limit(size).all(&txn).await?,
     };
     let count = batch.len() as i64;
     let last = batch.last().map(|l| l.id).or(job.last_lead_id);
     if let (Some(model), false) = (&model, batch.is_empty()) {
         super::apply_model(&txn, &system, model, batch, now).await?;
     }
-    let done = (count as u64) < BATCH;
+    let done = (count as u64) < size;
     let processed = job.processed + count;
     let mut update = Entity::update_many()
         .col_expr(Column::Processed, Expr::value(processed))
