@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod org;
 pub mod personas;
 pub mod pipeline;
+pub mod scoring;
 pub mod seed;
 pub mod validate;
 pub mod worker;

@@ -93,6 +93,7 @@ pub async fn demo(db: &DatabaseConnection) -> Result<Option<entity::user::Model>
         sales_manager: person("sales.manager@demo.accord.dev")?,
     };
     alignment_contract(db, &cast).await?;
+    scoring_model(db, &cast).await?;
     let reps = [person("rep@demo.accord.dev")?, person("rep2@demo.accord.dev")?];
     handovers(db, org.id, &cast.marketer, &reps).await?;
     Ok(Some(admin))
@@ -292,5 +293,72 @@ async fn alignment_contract(db: &DatabaseConnection, cast: &Cast) -> Result<()> 
         };
         goals::create(db, owner, new).await?;
     }
+    Ok(())
+}
+
+/// The agreed demo scoring model: fit on industry, size, region and title, engagement
+/// on visits, downloads and demo requests. Leads seeded after it are scored at once.
+async fn scoring_model(db: &DatabaseConnection, cast: &Cast) -> Result<()> {
+    use crate::leads::graphql::EngagementKind as Kind;
+    use crate::scoring::{EngagementRule, FitAttribute, FitRule, RuleOperator, ScoringModel, Thresholds};
+    let fit = |name: &str,
+               attribute,
+               operator,
+               value: Option<&str>,
+               values: &[&str],
+               range: (Option<f64>, Option<f64>),
+               points| {
+        FitRule {
+            name: name.into(),
+            attribute,
+            operator,
+            value: value.map(Into::into),
+            values: list(values),
+            min: range.0,
+            max: range.1,
+            points,
+        }
+    };
+    let engagement = |name: &str, kind, points_per_event, cap, half_life_days| EngagementRule {
+        name: name.into(),
+        kind,
+        points_per_event,
+        cap,
+        half_life_days,
+    };
+    let model = ScoringModel {
+        name: "Default scoring model".into(),
+        description: Some("Fit to the agreed ICP plus recent engagement; 60 points make an MQL.".into()),
+        fit_rules: vec![
+            fit(
+                "Target industry",
+                FitAttribute::AccountIndustry,
+                RuleOperator::OneOf,
+                None,
+                &["Fintech", "Software", "Logistics"],
+                (None, None),
+                20.0,
+            ),
+            fit(
+                "Mid-market size",
+                FitAttribute::AccountEmployeeCount,
+                RuleOperator::Range,
+                None,
+                &[],
+                (Some(200.0), Some(5000.0)),
+                15.0,
+            ),
+            fit("Core region", FitAttribute::AccountRegion, RuleOperator::Equals, Some("EMEA"), &[], (None, None), 5.0),
+            fit("Senior title", FitAttribute::LeadTitle, RuleOperator::Contains, Some("Head"), &[], (None, None), 10.0),
+            fit("Known persona", FitAttribute::Persona, RuleOperator::IsSet, None, &[], (None, None), 5.0),
+        ],
+        engagement_rules: vec![
+            engagement("Web visits", Kind::WebVisit, 2.0, 10.0, 30.0),
+            engagement("Content downloads", Kind::ContentDownload, 5.0, 15.0, 60.0),
+            engagement("Demo requests", Kind::DemoRequest, 30.0, 30.0, 90.0),
+        ],
+        thresholds: Thresholds { warm: 30.0, hot: 60.0, mql: 60.0 },
+    };
+    sign(db, cast, model, true).await?;
     Ok(())
 }

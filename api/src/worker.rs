@@ -10,7 +10,11 @@ use crate::handover::clock::{self, SystemClock};
 /// How often the SLA clock looks for handovers past due.
 const SLA_CLOCK_EVERY: Duration = Duration::from_secs(30);
 
+/// How often the rescoring worker looks for queued jobs.
+const RESCORE_EVERY: Duration = Duration::from_secs(5);
+
 /// Start every background job.
 pub fn spawn_all(db: &DatabaseConnection) {
     clock::spawn(db.clone(), SystemClock, SLA_CLOCK_EVERY);
+    crate::scoring::rescore::spawn(db.clone(), RESCORE_EVERY);
 }

@@ -50,6 +50,8 @@ pub enum DocumentKind {
     Persona,
     #[sea_orm(string_value = "SLA")]
     Sla,
+    #[sea_orm(string_value = "SCORING_MODEL")]
+    ScoringModel,
 }
 
 /// Where an agreed document stands as a whole: being written, proposed for sign-off,
@@ -265,4 +267,17 @@ pub enum HandBackReason {
     AlreadyCustomer,
     #[sea_orm(string_value = "OTHER")]
     Other,
+}
+
+/// Where a background rescoring job stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RescoreJobStatus {
+    #[sea_orm(string_value = "QUEUED")]
+    Queued,
+    #[sea_orm(string_value = "RUNNING")]
+    Running,
+    #[sea_orm(string_value = "DONE")]
+    Done,
 }

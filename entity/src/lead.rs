@@ -32,6 +32,11 @@ pub struct Model {
     pub engagement_score: f64,
     pub score: f64,
     pub temperature: Temperature,
+    /// The scoring model (document id) and version that computed the stored score,
+    /// and when: `Lead.scoreBreakdown` recomputes exactly this.
+    pub scoring_model_id: Option<Uuid>,
+    pub scoring_model_version: Option<i32>,
+    pub scored_at: Option<DateTimeUtc>,
     pub archived_at: Option<DateTimeUtc>,
     pub version: i32,
     pub created_at: DateTimeUtc,

@@ -19,9 +19,10 @@ pub mod lead_stage_transition;
 pub mod opportunity;
 pub mod organization;
 pub mod outbox_event;
+pub mod rescore_job;
 pub mod user;
 
 pub use enums::{
     ActivityKind, AgreementStatus, DocumentKind, EngagementKind, GoalMetric, HandBackReason, HandoverStatus,
-    LifecycleStage, OpportunityStage, Role, SalesStrategy, Team, Temperature, VersionStatus,
+    LifecycleStage, OpportunityStage, RescoreJobStatus, Role, SalesStrategy, Team, Temperature, VersionStatus,
 };

@@ -18,6 +18,7 @@ mod m20261124_000001_create_agreed_documents;
 mod m20261124_000002_create_outbox_events;
 pub mod m20261124_000003_create_journey_stages;
 mod m20261124_000004_create_goals;
+mod m20261126_000001_create_rescore_jobs;
 mod util;
 
 pub struct Migrator;
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_create_outbox_events::Migration),
             Box::new(m20261124_000003_create_journey_stages::Migration),
             Box::new(m20261124_000004_create_goals::Migration),
+            Box::new(m20261126_000001_create_rescore_jobs::Migration),
         ]
     }
 }

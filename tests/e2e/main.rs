@@ -13,4 +13,5 @@ mod http;
 mod leads;
 mod org_admin;
 mod schema;
+mod scoring;
 mod seed;

@@ -57,6 +57,8 @@ pub enum DocumentKind {
     Persona,
     /// A service-level agreement between teams (`Sla`).
     Sla,
+    /// A lead scoring model (`ScoringModel`).
+    ScoringModel,
 }
 
 /// A sign-off of one exact version for one team.
@@ -105,7 +107,7 @@ impl From<super::FieldChange> for FieldChange {
 
 /// Declare the GraphQL document type and version type of one agreed document kind.
 macro_rules! agreed_document_types {
-    ($doc:ident, $version:ident, $body:ty, $doc_desc:literal, $version_desc:literal) => {
+    ($doc:ident, $version:ident, $body:ty, $doc_desc:literal, $version_desc:literal $(, { $($extra:tt)* })?) => {
         #[derive(Clone)]
         pub struct $version(pub $crate::agreements::Version<$body>);
 
@@ -216,6 +218,8 @@ macro_rules! agreed_document_types {
             async fn updated_at(&self) -> chrono::DateTime<chrono::Utc> {
                 self.0.model.updated_at
             }
+
+            $($($extra)*)?
         }
     };
 }
@@ -255,6 +259,8 @@ pub enum AgreedDocument {
     Persona(Persona),
     /// A service-level agreement.
     Sla(Sla),
+    /// A lead scoring model.
+    ScoringModel(crate::scoring::graphql::ScoringModel),
 }
 
 async fn load_document(
@@ -270,6 +276,9 @@ async fn load_document(
         }
         entity::DocumentKind::Persona => AgreedDocument::Persona(Persona(super::get(db, actor, id).await?)),
         entity::DocumentKind::Sla => AgreedDocument::Sla(Sla(super::get(db, actor, id).await?)),
+        entity::DocumentKind::ScoringModel => {
+            AgreedDocument::ScoringModel(crate::scoring::graphql::ScoringModel(super::get(db, actor, id).await?))
+        }
     })
 }
 

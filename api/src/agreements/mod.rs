@@ -85,6 +85,7 @@ pub fn entity_name(kind: DocumentKind) -> &'static str {
         DocumentKind::IdealCustomerProfile => "idealCustomerProfile",
         DocumentKind::Persona => "persona",
         DocumentKind::Sla => "sla",
+        DocumentKind::ScoringModel => "scoringModel",
     }
 }
 
@@ -94,6 +95,7 @@ fn described(kind: DocumentKind) -> &'static str {
         DocumentKind::IdealCustomerProfile => "ideal customer profile",
         DocumentKind::Persona => "persona",
         DocumentKind::Sla => "SLA",
+        DocumentKind::ScoringModel => "scoring model",
     }
 }
 
@@ -369,7 +371,7 @@ fn key_name(kind: DocumentKind) -> &'static str {
     match kind {
         DocumentKind::Definition => "term",
         DocumentKind::Sla => "teams, metric and period",
-        DocumentKind::IdealCustomerProfile | DocumentKind::Persona => "name",
+        DocumentKind::IdealCustomerProfile | DocumentKind::Persona | DocumentKind::ScoringModel => "name",
     }
 }
 
@@ -714,7 +716,26 @@ async fn agree(txn: &impl ConnectionTrait, actor: &Actor, current: &document::Mo
     );
     audit::record(txn, actor, &format!("{entity}.agree"), entity, Some(current.id), changes).await?;
     let payload = json!({ "kind": current.kind, "version": version, "supersedes": current.in_force_version });
-    outbox::publish(txn, actor, &format!("{entity}.agreed"), entity, Some(current.id), payload).await
+    outbox::publish(txn, actor, &format!("{entity}.agreed"), entity, Some(current.id), payload).await?;
+    on_agreed(txn, actor, current.kind, current.id, version).await
+}
+
+/// What a kind does, inside the approving transaction, once one of its versions came
+/// into force (such as a scoring model retiring the previous one and rescoring every
+/// lead). Most kinds do nothing.
+async fn on_agreed(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    kind: DocumentKind,
+    id: Uuid,
+    version: i32,
+) -> Result<()> {
+    match kind {
+        DocumentKind::ScoringModel => crate::scoring::model_agreed(txn, actor, id, version).await,
+        DocumentKind::Definition | DocumentKind::IdealCustomerProfile | DocumentKind::Persona | DocumentKind::Sla => {
+            Ok(())
+        }
+    }
 }
 
 /// Take back one's own approval of a version that is still pending.
@@ -761,15 +782,29 @@ pub async fn retire(
     let txn = begin_write(db).await?;
     let requires_service = settings(&txn, actor.org_id).await?.approval_requires_service;
     require(can_retire_documents(actor, requires_service), "retire agreed documents")?;
-    let current = lock(&txn, actor, kind, id).await?;
+    retire_locked(&txn, actor, id, kind).await?;
+    let doc = find(&txn, actor, kind, id).await?;
+    txn.commit().await?;
+    Ok(doc)
+}
+
+/// Retire a document inside the caller's transaction (locking it first), writing its
+/// audit row and outbox event. The caller checks permissions.
+pub(crate) async fn retire_locked(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    id: Uuid,
+    kind: DocumentKind,
+) -> Result<()> {
+    let current = lock(txn, actor, kind, id).await?;
     if current.status == AgreementStatus::Retired {
         return Err(ApiError::Conflict(format!("the {} is retired already", described(kind))));
     }
     if let Some(n) = current.in_force_version {
-        set_version_status(&txn, id, n, VersionStatus::Retired).await?;
+        set_version_status(txn, id, n, VersionStatus::Retired).await?;
     }
     if current.latest_version != current.in_force_version.unwrap_or_default() {
-        set_version_status(&txn, id, current.latest_version, VersionStatus::Superseded).await?;
+        set_version_status(txn, id, current.latest_version, VersionStatus::Superseded).await?;
     }
     let now = Utc::now();
     let result = Documents::update_many()
@@ -780,7 +815,7 @@ pub async fn retire(
         .col_expr(DocColumn::UpdatedAt, Expr::value(now))
         .filter(DocColumn::Id.eq(id))
         .filter(DocColumn::Status.ne(AgreementStatus::Retired))
-        .exec(&txn)
+        .exec(txn)
         .await?;
     ensure_updated(&result)?;
     let entity = entity_name(kind);
@@ -789,12 +824,10 @@ pub async fn retire(
         current.in_force_version.as_ref(),
         None,
     );
-    audit::record(&txn, actor, &format!("{entity}.retire"), entity, Some(id), changes).await?;
+    audit::record(txn, actor, &format!("{entity}.retire"), entity, Some(id), changes).await?;
     let payload = json!({ "kind": kind, "retiredVersion": current.in_force_version });
-    outbox::publish(&txn, actor, &format!("{entity}.retired"), entity, Some(id), payload).await?;
-    let doc = find(&txn, actor, kind, id).await?;
-    txn.commit().await?;
-    Ok(doc)
+    outbox::publish(txn, actor, &format!("{entity}.retired"), entity, Some(id), payload).await?;
+    Ok(())
 }
 
 /// Trim a required text field and bound its length.

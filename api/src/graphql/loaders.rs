@@ -49,6 +49,8 @@ pub struct Loaders {
     pub icps: DataLoader<DocumentLoader<IdealCustomerProfile>>,
     /// Personas by id (such as `Lead.persona`).
     pub personas: DataLoader<DocumentLoader<Persona>>,
+    /// A lead's stored score, explained (`Lead.scoreBreakdown`).
+    pub score_breakdowns: DataLoader<ScoreBreakdowns>,
 }
 
 fn loader<T: Loader<K>, K: Send + Sync + std::hash::Hash + Eq + Clone + 'static>(inner: T) -> DataLoader<T> {
@@ -79,6 +81,7 @@ impl Loaders {
             lead_handovers: loader(Children::new(&scope, "lead_id", "handed_at", true)),
             icps: loader(DocumentLoader::new(&scope)),
             personas: loader(DocumentLoader::new(&scope)),
+            score_breakdowns: loader(ScoreBreakdowns { scope: scope.clone() }),
         }
     }
 }
@@ -297,5 +300,25 @@ impl<B: AgreedBody> Loader<Uuid> for DocumentLoader<B> {
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
         let docs = crate::agreements::get_many::<B>(&self.scope.db, self.scope.org_id, keys).await?;
         Ok(docs.into_iter().map(|d| (d.model.id, d)).collect())
+    }
+}
+
+/// Leads' stored scores, recomputed with the model version and moment they were
+/// computed with: a constant number of queries per batch of leads.
+pub struct ScoreBreakdowns {
+    scope: Scope,
+}
+
+impl Loader<Uuid> for ScoreBreakdowns {
+    type Value = crate::scoring::score::Score;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let leads = lead::Entity::find()
+            .filter(lead::Column::OrgId.eq(self.scope.org_id))
+            .filter(lead::Column::Id.is_in(keys.iter().copied()))
+            .all(&self.scope.db)
+            .await?;
+        crate::scoring::breakdowns(&self.scope.db, self.scope.org_id, &leads).await
     }
 }

@@ -16,7 +16,7 @@ use crate::auth::jwt::JwtKeys;
 use crate::auth::rate_limit::LoginLimiter;
 use crate::config::Config;
 use crate::error::{ApiError, Result};
-use crate::{agreements, auth, events, handover, leads, org, personas, pipeline};
+use crate::{agreements, auth, events, handover, leads, org, personas, pipeline, scoring};
 
 pub use loaders::Loaders;
 
@@ -31,6 +31,7 @@ pub struct Query(
     agreements::graphql::AgreementsQuery,
     agreements::graphql::GoalQuery,
     personas::graphql::PersonaQuery,
+    scoring::graphql::ScoringQuery,
 );
 
 /// Every mutation of the API.
@@ -44,6 +45,7 @@ pub struct Mutation(
     agreements::graphql::AgreementsMutation,
     agreements::graphql::GoalMutation,
     personas::graphql::PersonaMutation,
+    scoring::graphql::ScoringMutation,
 );
 
 pub type AccordSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -81,10 +81,26 @@ pub async fn hand_over(
     let note = validate::optional_text("note", note.as_deref(), LONG)?;
     let txn = crate::db::begin_write(db).await?;
     let lead = leads::find(&txn, actor, lead_id).await?;
+    let handover = hand_over_in(&txn, actor, &lead, to_user_id, note).await?;
+    txn.commit().await?;
+    Ok(handover)
+}
+
+/// Hand `lead` over inside the caller's transaction (the caller checked the
+/// permission and validated the note): the checks, the handover row, its audit row
+/// and outbox event. Automatic handovers of new MQLs call this too.
+pub(crate) async fn hand_over_in(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    lead: &entity::lead::Model,
+    to_user_id: Uuid,
+    note: Option<String>,
+) -> Result<Model> {
+    let lead_id = lead.id;
     let assignee = entity::user::Entity::find_by_id(to_user_id)
         .filter(entity::user::Column::OrgId.eq(actor.org_id))
         .filter(entity::user::Column::Active.eq(true))
-        .one(&txn)
+        .one(txn)
         .await?
         .ok_or_else(|| ApiError::bad_input("toUserId", "no such active user"))?;
     if assignee.team != Team::Sales || assignee.role == entity::Role::Viewer {
@@ -99,10 +115,10 @@ pub async fn hand_over(
             format!("only MQLs are handed over; the lead is {}", lifecycle::stage_name(lead.lifecycle_stage)),
         ));
     }
-    if let Some(pending) = pending_for(&txn, actor, lead_id).await? {
+    if let Some(pending) = pending_for(txn, actor, lead_id).await? {
         return Err(ApiError::Conflict(format!("the lead already has a pending handover ({})", pending.id)));
     }
-    let hours = response_hours(&txn, actor).await?;
+    let hours = response_hours(txn, actor).await?;
     let now = Utc::now();
     let handover = ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -124,15 +140,46 @@ pub async fn hand_over(
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
     let changes =
         Changes::new().created("leadId", &lead_id).created("toUserId", &to_user_id).created("dueAt", &handover.due_at);
-    audit::record(&txn, actor, "handover.create", "handover", Some(handover.id), changes).await?;
+    audit::record(txn, actor, "handover.create", "handover", Some(handover.id), changes).await?;
     let payload = serde_json::json!({ "leadId": lead_id, "toUserId": to_user_id, "dueAt": handover.due_at });
-    outbox::publish(&txn, actor, "handover.created", "handover", Some(handover.id), payload).await?;
-    txn.commit().await?;
+    outbox::publish(txn, actor, "handover.created", "handover", Some(handover.id), payload).await?;
     Ok(handover)
+}
+
+/// The next active SALES member in the round robin of automatic handovers: members in
+/// a fixed order (by id), starting after whoever received the organization's latest
+/// handover. `None` when sales has no active member.
+pub(crate) async fn next_in_rotation(db: &impl ConnectionTrait, org_id: Uuid) -> Result<Option<Uuid>> {
+    let members: Vec<Uuid> = entity::user::Entity::find()
+        .filter(entity::user::Column::OrgId.eq(org_id))
+        .filter(entity::user::Column::Team.eq(Team::Sales))
+        .filter(entity::user::Column::Active.eq(true))
+        .filter(entity::user::Column::Role.ne(entity::Role::Viewer))
+        .order_by_asc(entity::user::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| u.id)
+        .collect();
+    if members.is_empty() {
+        return Ok(None);
+    }
+    let last = Entity::find()
+        .filter(Column::OrgId.eq(org_id))
+        .filter(Column::ToUserId.is_in(members.clone()))
+        .order_by_desc(Column::HandedAt)
+        .order_by_desc(Column::Id)
+        .one(db)
+        .await?;
+    let next = match last.and_then(|h| members.iter().position(|m| *m == h.to_user_id)) {
+        Some(i) => members[(i + 1) % members.len()],
+        None => members[0],
+    };
+    Ok(Some(next))
 }
 
 async fn pending_for(db: &impl ConnectionTrait, actor: &Actor, lead_id: Uuid) -> Result<Option<Model>> {

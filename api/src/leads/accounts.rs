@@ -325,6 +325,13 @@ pub async fn update(
     model.owner_id = Set(v.owner_id);
     let updated = save(&txn, current, model).await?;
     audit::record(&txn, actor, "account.update", "account", Some(id), changes).await?;
+    // Industry, size, region and revenue are fit-rule inputs of the account's leads.
+    let leads = entity::lead::Entity::find()
+        .filter(entity::lead::Column::OrgId.eq(actor.org_id))
+        .filter(entity::lead::Column::AccountId.eq(id))
+        .all(&txn)
+        .await?;
+    crate::scoring::refresh(&txn, actor, leads).await?;
     txn.commit().await?;
     Ok(updated)
 }

@@ -128,6 +128,16 @@ pub async fn record(db: &impl TransactionTrait, actor: &Actor, events: Vec<NewEv
             recorded.engaged_leads.push(lead_id);
         }
     }
+    // Engagement is a score input: rescore every lead that engaged.
+    let engaged: Vec<Uuid> = recorded.events.iter().map(|e| e.lead_id).collect::<HashSet<_>>().into_iter().collect();
+    if !engaged.is_empty() {
+        let leads = entity::lead::Entity::find()
+            .filter(entity::lead::Column::OrgId.eq(actor.org_id))
+            .filter(entity::lead::Column::Id.is_in(engaged))
+            .all(&txn)
+            .await?;
+        crate::scoring::refresh(&txn, actor, leads).await?;
+    }
     if !recorded.events.is_empty() {
         let changes =
             Changes::new().created("recorded", &recorded.events.len()).created("duplicates", &recorded.duplicates);

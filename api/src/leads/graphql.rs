@@ -405,6 +405,13 @@ impl Lead {
         Ok(loaders(ctx)?.users.load_one(id).await?.map(User::from))
     }
 
+    /// Every contribution to the stored score: the rule, FIT or ENGAGEMENT, the points
+    /// and why. They add up to `score` exactly; empty until a scoring model scored the lead.
+    async fn score_breakdown(&self, ctx: &Context<'_>) -> GqlResult<Vec<crate::scoring::graphql::ScoreContribution>> {
+        let score = loaders(ctx)?.score_breakdowns.load_one(self.uuid).await?;
+        Ok(score.map(|s| s.contributions.into_iter().map(Into::into).collect()).unwrap_or_default())
+    }
+
     /// The lead's buyer persona.
     async fn persona(&self, ctx: &Context<'_>) -> GqlResult<Option<crate::personas::graphql::Persona>> {
         let Some(id) = self.persona_uuid else { return Ok(None) };

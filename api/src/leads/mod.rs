@@ -257,6 +257,9 @@ pub(crate) async fn insert(
         engagement_score: Set(0.0),
         score: Set(0.0),
         temperature: Set(Temperature::Cold),
+        scoring_model_id: Set(None),
+        scoring_model_version: Set(None),
+        scored_at: Set(None),
         archived_at: Set(None),
         version: Set(1),
         created_at: Set(now),
@@ -267,7 +270,7 @@ pub(crate) async fn insert(
     lifecycle::record(txn, actor, lead.id, None, stage, Some("created".into()), now).await?;
     let changes = values.changes(None).created("lifecycleStage", &stage);
     audit::record(txn, actor, "lead.create", "lead", Some(lead.id), changes).await?;
-    Ok(lead)
+    crate::scoring::refresh_one(txn, actor, lead).await
 }
 
 /// Create a lead (NEW unless another starting stage is given).
@@ -314,6 +317,8 @@ pub(crate) async fn apply(
     model.marketing_owner_id = Set(values.marketing_owner_id);
     let updated = save(txn, current, model).await?;
     audit::record(txn, actor, "lead.update", "lead", Some(id), changes).await?;
+    // Title, source, campaign, account or persona may have changed: rescore.
+    let updated = crate::scoring::refresh_one(txn, actor, updated).await?;
     Ok((updated, true))
 }
 

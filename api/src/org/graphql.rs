@@ -93,6 +93,10 @@ pub struct OrganizationSettings {
     pub feedback_actionable_accounts: u32,
     /// When true, agreed documents also need a SERVICE manager's approval.
     pub approval_requires_service: bool,
+    /// When true, leads that become MQLs by their score are handed over at once,
+    /// round-robin among the active SALES members (default false).
+    #[graphql(default)]
+    pub auto_hand_over_mqls: bool,
 }
 
 impl From<OrgSettings> for OrganizationSettings {
@@ -102,6 +106,7 @@ impl From<OrgSettings> for OrganizationSettings {
             feedback_actionable_endorsers: s.feedback_actionable_endorsers,
             feedback_actionable_accounts: s.feedback_actionable_accounts,
             approval_requires_service: s.approval_requires_service,
+            auto_hand_over_mqls: s.auto_hand_over_mqls,
         }
     }
 }
@@ -113,6 +118,7 @@ impl From<OrganizationSettings> for OrgSettings {
             feedback_actionable_endorsers: s.feedback_actionable_endorsers,
             feedback_actionable_accounts: s.feedback_actionable_accounts,
             approval_requires_service: s.approval_requires_service,
+            auto_hand_over_mqls: s.auto_hand_over_mqls,
         }
     }
 }

@@ -29,6 +29,9 @@ pub struct OrgSettings {
     pub feedback_actionable_accounts: u32,
     /// Agreed documents also need a SERVICE manager's approval.
     pub approval_requires_service: bool,
+    /// Leads that become MQLs by their score are handed over at once, round-robin
+    /// among the active SALES members.
+    pub auto_hand_over_mqls: bool,
 }
 
 impl Default for OrgSettings {
@@ -38,6 +41,7 @@ impl Default for OrgSettings {
             feedback_actionable_endorsers: 3,
             feedback_actionable_accounts: 2,
             approval_requires_service: false,
+            auto_hand_over_mqls: false,
         }
     }
 }

@@ -884,6 +884,9 @@ impl Generator {
             score,
             temperature,
             archived_at: None,
+            scoring_model_id: None,
+            scoring_model_version: None,
+            scored_at: None,
             // Every move bumped the version, as `moveLeadStage` does.
             version: history.steps.len() as i32,
             created_at: created,

@@ -1,0 +1,272 @@
+//! GraphQL types and resolvers of scoring: scoring models (agreed documents), the
+//! explained score, simulation and the rescoring job.
+
+use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use super::score::{self, Category};
+use super::{EngagementRule, FitRule, ScoringModel as ScoringModelBody, Thresholds};
+use crate::agreements::graphql::{agreed_document_types, patch_optional};
+use crate::agreements::{self, DocumentCriteria};
+use crate::graphql::{actor, db, parse_id};
+use crate::leads::graphql::Temperature;
+
+agreed_document_types!(
+    ScoringModel,
+    ScoringModelVersion,
+    ScoringModelBody,
+    "A lead scoring model agreed by sales and marketing, with every version. One is in force per organization.",
+    "One version of a scoring model, with its approvals.",
+    {
+        /// What a version of this model would give a lead now, explained rule by rule.
+        /// By default the pending proposal (so both teams see its effect before approving),
+        /// else the version in force, else the newest.
+        async fn simulate(
+            &self,
+            ctx: &async_graphql::Context<'_>,
+            #[graphql(desc = "The lead to score.")] lead_id: async_graphql::ID,
+            #[graphql(desc = "The version to simulate; defaults as described above.")] version: Option<i32>,
+        ) -> async_graphql::Result<SimulatedScore> {
+            let lead_id = parse_id("leadId", &lead_id)?;
+            let doc = &self.0;
+            let chosen = match version {
+                Some(n) => doc.version(n),
+                None => doc.pending().or(doc.in_force()).or(doc.latest()),
+            }
+            .ok_or_else(|| crate::error::ApiError::bad_input("version", "no such version"))?;
+            let score = super::simulate(db(ctx), actor(ctx)?, &chosen.body, lead_id).await?;
+            Ok(SimulatedScore::new(chosen.model.version, score))
+        }
+    }
+);
+
+/// Which half of a score a contribution belongs to.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScoreCategory {
+    /// Who the lead is: a fit rule on the lead, its account or persona.
+    Fit,
+    /// What the lead did: an engagement rule over its events.
+    Engagement,
+}
+
+/// One rule's share of a lead's score.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct ScoreContribution {
+    /// Name of the rule that gave the points.
+    pub rule: String,
+    /// FIT or ENGAGEMENT.
+    pub category: ScoreCategory,
+    /// Points given (rounded to 2 decimals; contributions add up to the score exactly).
+    pub points: f64,
+    /// Why, in a sentence, such as "account.industry is Fintech" or
+    /// "3 web visits in 30 days, 6 points decayed to 4.2".
+    pub explanation: String,
+}
+
+impl From<score::Contribution> for ScoreContribution {
+    fn from(c: score::Contribution) -> Self {
+        let category = match c.category {
+            Category::Fit => ScoreCategory::Fit,
+            Category::Engagement => ScoreCategory::Engagement,
+        };
+        Self { points: c.points(), rule: c.rule, category, explanation: c.explanation }
+    }
+}
+
+/// What a scoring model version would give a lead.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct SimulatedScore {
+    /// The model version simulated.
+    pub version: i32,
+    /// Points for fit.
+    pub fit_score: f64,
+    /// Points for engagement.
+    pub engagement_score: f64,
+    /// The score: fit plus engagement.
+    pub score: f64,
+    /// The temperature the score reaches under the version's thresholds.
+    pub temperature: Temperature,
+    /// Every contribution; they add up to `score`.
+    pub contributions: Vec<ScoreContribution>,
+}
+
+impl SimulatedScore {
+    fn new(version: i32, s: score::Score) -> Self {
+        Self {
+            version,
+            fit_score: s.fit,
+            engagement_score: s.engagement,
+            score: s.total,
+            temperature: s.temperature.into(),
+            contributions: s.contributions.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// Where a rescoring job stands.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::RescoreJobStatus")]
+pub enum RescoreJobStatus {
+    /// Waiting for a worker.
+    Queued,
+    /// Leads are being rescored.
+    Running,
+    /// Every lead was rescored (or a newer model replaced the job's).
+    Done,
+}
+
+/// Rescoring every lead of the organization after a new scoring model came into force.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct RescoreJob {
+    /// Stable id of the job.
+    pub id: ID,
+    /// Where the job stands.
+    pub status: RescoreJobStatus,
+    /// Leads rescored so far.
+    pub processed: i64,
+    /// Leads to rescore.
+    pub total: i64,
+    /// Id of the scoring model the job scores with.
+    pub scoring_model_id: ID,
+    /// The agreed version of that model.
+    pub scoring_model_version: i32,
+    /// When a worker started the job (UTC); null while queued.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When the job finished (UTC); null until done.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// When the job was queued (UTC).
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<entity::rescore_job::Model> for RescoreJob {
+    fn from(m: entity::rescore_job::Model) -> Self {
+        Self {
+            id: m.id.into(),
+            status: m.status.into(),
+            processed: m.processed,
+            total: m.total,
+            scoring_model_id: m.model_id.into(),
+            scoring_model_version: m.model_version,
+            started_at: m.started_at,
+            finished_at: m.finished_at,
+            created_at: m.created_at,
+        }
+    }
+}
+
+/// A new scoring model.
+#[derive(InputObject)]
+pub struct CreateScoringModelInput {
+    /// Name; unique within the organization.
+    pub name: String,
+    /// Optional notes.
+    pub description: Option<String>,
+    /// Rules on who the lead is.
+    #[graphql(default)]
+    pub fit_rules: Vec<FitRule>,
+    /// Rules on what the lead did.
+    #[graphql(default)]
+    pub engagement_rules: Vec<EngagementRule>,
+    /// WARM, HOT and MQL thresholds.
+    pub thresholds: Thresholds,
+    /// MARKETING only: propose at once instead of keeping a DRAFT. Other teams always propose.
+    #[graphql(default)]
+    pub propose: bool,
+}
+
+/// An edit of a scoring model: a new version. Omitted fields keep their newest value.
+#[derive(InputObject)]
+pub struct UpdateScoringModelInput {
+    /// The model to edit.
+    pub id: ID,
+    /// The `version` you edited from; a newer stored version is CONFLICT.
+    pub expected_version: Option<i32>,
+    /// New name.
+    pub name: Option<String>,
+    /// New notes; null removes them.
+    pub description: MaybeUndefined<String>,
+    /// New fit rules (the whole list).
+    pub fit_rules: Option<Vec<FitRule>>,
+    /// New engagement rules (the whole list).
+    pub engagement_rules: Option<Vec<EngagementRule>>,
+    /// New thresholds.
+    pub thresholds: Option<Thresholds>,
+    /// MARKETING only, for a DRAFT: propose the new version at once.
+    #[graphql(default)]
+    pub propose: bool,
+}
+
+/// The result of creating or editing a scoring model.
+#[derive(SimpleObject)]
+pub struct ScoringModelPayload {
+    /// The scoring model after the change.
+    pub scoring_model: ScoringModel,
+}
+
+#[derive(Default)]
+pub struct ScoringQuery;
+
+#[Object]
+impl ScoringQuery {
+    /// Every scoring model, by name; the one in force has status AGREED.
+    async fn scoring_models(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ScoringModel>> {
+        let docs = agreements::list::<ScoringModelBody>(db(ctx), actor(ctx)?, &DocumentCriteria::default()).await?;
+        Ok(docs.into_iter().map(ScoringModel).collect())
+    }
+
+    /// The organization's latest rescoring job; null before any model was agreed.
+    async fn rescore_job(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<RescoreJob>> {
+        Ok(super::rescore::latest(db(ctx), actor(ctx)?).await?.map(Into::into))
+    }
+}
+
+#[derive(Default)]
+pub struct ScoringMutation;
+
+#[Object]
+impl ScoringMutation {
+    /// Write a scoring model. MARKETING keeps a DRAFT (unless `propose`); other teams propose it at once.
+    /// Once agreed by sales and marketing it replaces the model in force and every lead is rescored.
+    async fn create_scoring_model(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateScoringModelInput,
+    ) -> async_graphql::Result<ScoringModelPayload> {
+        let body = ScoringModelBody {
+            name: input.name,
+            description: input.description,
+            fit_rules: input.fit_rules,
+            engagement_rules: input.engagement_rules,
+            thresholds: input.thresholds,
+        };
+        let doc = agreements::create(db(ctx), actor(ctx)?, body, input.propose).await?;
+        Ok(ScoringModelPayload { scoring_model: ScoringModel(doc) })
+    }
+
+    /// Edit a scoring model: a new version (proposed when the model is agreed; the agreed one stays in force).
+    async fn update_scoring_model(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateScoringModelInput,
+    ) -> async_graphql::Result<ScoringModelPayload> {
+        let id = parse_id("id", &input.id)?;
+        let doc = agreements::update(
+            db(ctx),
+            actor(ctx)?,
+            id,
+            input.expected_version,
+            input.propose,
+            |b: ScoringModelBody| {
+                Ok(ScoringModelBody {
+                    name: input.name.unwrap_or(b.name),
+                    description: patch_optional(b.description, input.description),
+                    fit_rules: input.fit_rules.unwrap_or(b.fit_rules),
+                    engagement_rules: input.engagement_rules.unwrap_or(b.engagement_rules),
+                    thresholds: input.thresholds.unwrap_or(b.thresholds),
+                })
+            },
+        )
+        .await?;
+        Ok(ScoringModelPayload { scoring_model: ScoringModel(doc) })
+    }
+}

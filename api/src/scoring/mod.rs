@@ -1,0 +1,731 @@
+//! Transparent lead scoring. A scoring model is an agreed document (one workflow, in
+//! [`crate::agreements`]): fit rules on lead, account and persona attributes,
+//! engagement rules with a cap and a half-life, and the WARM, HOT and MQL
+//! thresholds. Exactly one model is in force per organization.
+//!
+//! Scores are stored on `leads` and recomputed in the transaction of every change to
+//! their inputs ([`refresh`]); a new model rescores every lead in the background
+//! ([`rescore`]). The score itself is the pure function [`score::score`], and
+//! `Lead.scoreBreakdown` recomputes exactly the stored score: the model version and
+//! moment it was computed with are stored with it.
+
+pub mod graphql;
+pub mod rescore;
+pub mod score;
+
+use std::collections::{HashMap, HashSet};
+
+use async_graphql::{Enum, InputObject, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::{AgreementStatus, DocumentKind, LifecycleStage, Temperature};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, Statement};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::agreements::{self, AgreedBody, DocumentCriteria, required_text};
+use crate::auth::Actor;
+use crate::error::{ApiError, Result};
+use crate::events::outbox;
+use crate::leads::graphql::EngagementKind;
+use crate::leads::lifecycle;
+use crate::org::OrgSettings;
+use crate::personas::Persona;
+
+/// What a fit rule looks at.
+#[derive(Enum, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum FitAttribute {
+    /// The lead's job title (text).
+    LeadTitle,
+    /// Where the lead came from (text).
+    LeadSource,
+    /// The campaign that brought the lead (text).
+    LeadCampaign,
+    /// The industry of the lead's account (text).
+    AccountIndustry,
+    /// Employees of the lead's account (number).
+    AccountEmployeeCount,
+    /// The region of the lead's account (text).
+    AccountRegion,
+    /// Annual revenue of the lead's account, in whole currency units (number).
+    AccountAnnualRevenue,
+    /// The name of the lead's persona (text).
+    Persona,
+}
+
+impl FitAttribute {
+    /// How the attribute is named in explanations.
+    pub fn path(self) -> &'static str {
+        match self {
+            Self::LeadTitle => "lead.title",
+            Self::LeadSource => "lead.source",
+            Self::LeadCampaign => "lead.campaign",
+            Self::AccountIndustry => "account.industry",
+            Self::AccountEmployeeCount => "account.employeeCount",
+            Self::AccountRegion => "account.region",
+            Self::AccountAnnualRevenue => "account.annualRevenue",
+            Self::Persona => "persona",
+        }
+    }
+
+    pub fn is_numeric(self) -> bool {
+        matches!(self, Self::AccountEmployeeCount | Self::AccountAnnualRevenue)
+    }
+}
+
+/// How a fit rule tests its attribute.
+#[derive(Enum, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RuleOperator {
+    /// Equal to `value` (case-insensitive for text).
+    Equals,
+    /// Equal to one of `values`.
+    OneOf,
+    /// A number between `min` and `max` (inclusive; either may be open).
+    Range,
+    /// Text that contains `value` (case-insensitive).
+    Contains,
+    /// Has any value.
+    IsSet,
+}
+
+/// A fit rule: points when a lead, account or persona attribute passes a test.
+#[derive(SimpleObject, InputObject, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[graphql(input_name = "FitRuleInput")]
+#[serde(rename_all = "camelCase")]
+pub struct FitRule {
+    /// Name of the rule, shown in every score it contributes to; unique within the model.
+    pub name: String,
+    /// The attribute tested.
+    pub attribute: FitAttribute,
+    /// The test.
+    pub operator: RuleOperator,
+    /// The value for EQUALS and CONTAINS.
+    pub value: Option<String>,
+    /// The values for ONE_OF.
+    #[graphql(default)]
+    #[serde(default)]
+    pub values: Vec<String>,
+    /// Lower bound for RANGE (inclusive).
+    pub min: Option<f64>,
+    /// Upper bound for RANGE (inclusive).
+    pub max: Option<f64>,
+    /// Points when the test holds (negative to count against a lead).
+    pub points: f64,
+}
+
+/// An engagement rule: points per event of one kind, halving every `halfLifeDays`, capped.
+#[derive(SimpleObject, InputObject, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[graphql(input_name = "EngagementRuleInput")]
+#[serde(rename_all = "camelCase")]
+pub struct EngagementRule {
+    /// Name of the rule, shown in every score it contributes to; unique within the model.
+    pub name: String,
+    /// The kind of engagement event counted.
+    #[serde(with = "kind_serde")]
+    pub kind: EngagementKind,
+    /// Points for one fresh event.
+    pub points_per_event: f64,
+    /// Most points the rule gives in total.
+    pub cap: f64,
+    /// Days after which an event's points have halved.
+    pub half_life_days: f64,
+}
+
+/// Score thresholds.
+#[derive(SimpleObject, InputObject, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[graphql(input_name = "ScoringThresholdsInput", name = "ScoringThresholds")]
+#[serde(rename_all = "camelCase")]
+pub struct Thresholds {
+    /// A score from here on is WARM.
+    pub warm: f64,
+    /// A score from here on is HOT (at least `warm`).
+    pub hot: f64,
+    /// Crossing this score makes a NEW, ENGAGED or RECYCLED lead an MQL.
+    pub mql: f64,
+}
+
+/// The body of one version of a scoring model.
+#[derive(SimpleObject, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[graphql(name = "ScoringModelBody")]
+#[serde(rename_all = "camelCase")]
+pub struct ScoringModel {
+    /// Name, such as "Default model"; unique within the organization.
+    pub name: String,
+    /// Optional notes: what the model is for, what changed.
+    pub description: Option<String>,
+    /// Rules on who the lead is.
+    pub fit_rules: Vec<FitRule>,
+    /// Rules on what the lead did.
+    pub engagement_rules: Vec<EngagementRule>,
+    /// WARM, HOT and MQL thresholds.
+    pub thresholds: Thresholds,
+}
+
+const MAX_POINTS: f64 = 1000.0;
+
+fn finite_in(field: &str, value: f64, min: f64, max: f64, what: &str) -> Result<()> {
+    if !value.is_finite() || value < min || value > max {
+        return Err(ApiError::bad_input(field, what.to_owned()));
+    }
+    Ok(())
+}
+
+fn optional_value(value: Option<String>) -> Option<String> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+impl FitRule {
+    fn validate(self, i: usize) -> Result<Self> {
+        let f = |name: &str| format!("fitRules[{i}].{name}");
+        let name = required_text(&f("name"), &self.name, 200)?;
+        finite_in(&f("points"), self.points, -MAX_POINTS, MAX_POINTS, "must be between -1000 and 1000")?;
+        if self.points == 0.0 {
+            return Err(ApiError::bad_input(&f("points"), "must not be 0"));
+        }
+        let value = optional_value(self.value);
+        let values = agreements::text_list(&f("values"), self.values, 50, 200)?;
+        let numeric = self.attribute.is_numeric();
+        match self.operator {
+            RuleOperator::Equals | RuleOperator::Contains => {
+                let Some(v) = &value else { return Err(ApiError::bad_input(&f("value"), "give a value to test")) };
+                if numeric && self.operator == RuleOperator::Contains {
+                    return Err(ApiError::bad_input(&f("operator"), "CONTAINS tests text; use RANGE for numbers"));
+                }
+                if numeric && v.parse::<f64>().is_err() {
+                    return Err(ApiError::bad_input(&f("value"), "must be a number for this attribute"));
+                }
+            }
+            RuleOperator::OneOf => {
+                if values.is_empty() {
+                    return Err(ApiError::bad_input(&f("values"), "give at least one value"));
+                }
+                if numeric && values.iter().any(|v| v.parse::<f64>().is_err()) {
+                    return Err(ApiError::bad_input(&f("values"), "must be numbers for this attribute"));
+                }
+            }
+            RuleOperator::Range => {
+                if !numeric {
+                    return Err(ApiError::bad_input(&f("operator"), "RANGE tests numbers: employeeCount or revenue"));
+                }
+                if self.min.is_none() && self.max.is_none() {
+                    return Err(ApiError::bad_input(&f("min"), "give min, max or both"));
+                }
+                for (name, bound) in [("min", self.min), ("max", self.max)] {
+                    if let Some(b) = bound {
+                        finite_in(&f(name), b, -1e15, 1e15, "must be a finite number")?;
+                    }
+                }
+                if let (Some(min), Some(max)) = (self.min, self.max)
+                    && min > max
+                {
+                    return Err(ApiError::bad_input(&f("max"), "must be at least min"));
+                }
+            }
+            RuleOperator::IsSet => {}
+        }
+        let range = self.operator == RuleOperator::Range;
+        Ok(Self {
+            name,
+            value: if matches!(self.operator, RuleOperator::Equals | RuleOperator::Contains) { value } else { None },
+            values: if self.operator == RuleOperator::OneOf { values } else { Vec::new() },
+            min: if range { self.min } else { None },
+            max: if range { self.max } else { None },
+            ..self
+        })
+    }
+}
+
+impl EngagementRule {
+    fn validate(self, i: usize) -> Result<Self> {
+        let f = |name: &str| format!("engagementRules[{i}].{name}");
+        let name = required_text(&f("name"), &self.name, 200)?;
+        finite_in(&f("pointsPerEvent"), self.points_per_event, 0.01, MAX_POINTS, "must be between 0.01 and 1000")?;
+        finite_in(&f("cap"), self.cap, 0.01, 100_000.0, "must be between 0.01 and 100,000")?;
+        finite_in(&f("halfLifeDays"), self.half_life_days, 0.1, 3650.0, "must be between 0.1 and 3650 days")?;
+        Ok(Self { name, ..self })
+    }
+}
+
+impl AgreedBody for ScoringModel {
+    const KIND: DocumentKind = DocumentKind::ScoringModel;
+
+    fn validate(self) -> Result<Self> {
+        let name = required_text("name", &self.name, 200)?;
+        let description = optional_value(self.description);
+        if description.as_ref().is_some_and(|d| d.chars().count() > 2000) {
+            return Err(ApiError::bad_input("description", "must be at most 2,000 characters"));
+        }
+        if self.fit_rules.len() > 100 {
+            return Err(ApiError::bad_input("fitRules", "must have at most 100 rules"));
+        }
+        if self.engagement_rules.len() > 50 {
+            return Err(ApiError::bad_input("engagementRules", "must have at most 50 rules"));
+        }
+        let fit_rules =
+            self.fit_rules.into_iter().enumerate().map(|(i, r)| r.validate(i)).collect::<Result<Vec<_>>>()?;
+        let engagement_rules =
+            self.engagement_rules.into_iter().enumerate().map(|(i, r)| r.validate(i)).collect::<Result<Vec<_>>>()?;
+        let mut names = HashSet::new();
+        for (field, rule) in
+            fit_rules.iter().enumerate().map(|(i, r)| (format!("fitRules[{i}].name"), &r.name)).chain(
+                engagement_rules.iter().enumerate().map(|(i, r)| (format!("engagementRules[{i}].name"), &r.name)),
+            )
+        {
+            if !names.insert(rule.to_lowercase()) {
+                return Err(ApiError::bad_input(&field, "another rule has this name; names must be unique"));
+            }
+        }
+        let t = &self.thresholds;
+        finite_in("thresholds.warm", t.warm, 0.0, 1e6, "must be between 0 and 1,000,000")?;
+        finite_in("thresholds.hot", t.hot, 0.0, 1e6, "must be between 0 and 1,000,000")?;
+        finite_in("thresholds.mql", t.mql, 0.01, 1e6, "must be between 0.01 and 1,000,000")?;
+        if t.hot < t.warm {
+            return Err(ApiError::bad_input("thresholds.hot", "must be at least the WARM threshold"));
+        }
+        Ok(Self { name, description, fit_rules, engagement_rules, thresholds: self.thresholds })
+    }
+
+    fn key(&self) -> String {
+        self.name.trim().to_lowercase()
+    }
+
+    fn title(&self) -> String {
+        self.name.clone()
+    }
+}
+
+/// Store the GraphQL `EngagementKind` as the entity's text form (`WEB_VISIT`, …).
+mod kind_serde {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::leads::graphql::EngagementKind;
+
+    pub fn serialize<S: Serializer>(kind: &EngagementKind, serializer: S) -> Result<S::Ok, S::Error> {
+        entity::EngagementKind::from(*kind).serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<EngagementKind, D::Error> {
+        entity::EngagementKind::deserialize(deserializer).map(Into::into)
+    }
+}
+
+/// A model version that scores leads: its document id, version number and body.
+#[derive(Debug, Clone)]
+pub struct ModelVersion {
+    pub id: Uuid,
+    pub version: i32,
+    pub body: ScoringModel,
+}
+
+/// The scoring model in force in an organization, if one is agreed.
+pub async fn in_force(db: &impl ConnectionTrait, org_id: Uuid) -> Result<Option<ModelVersion>> {
+    let criteria = DocumentCriteria { statuses: vec![AgreementStatus::Agreed], search: None };
+    let docs = agreements::list::<ScoringModel>(db, &Actor::system(org_id), &criteria).await?;
+    // One is in force by construction; should two ever be, the newest agreement wins.
+    Ok(docs
+        .iter()
+        .filter_map(|d| d.in_force().map(|v| (d.model.updated_at, d.model.id, v)))
+        .max_by_key(|(at, id, _)| (*at, *id))
+        .map(|(_, id, v)| ModelVersion { id, version: v.model.version, body: v.body.clone() }))
+}
+
+/// Called by the agreement workflow, in its transaction, when a version of a scoring
+/// model became AGREED: every other agreed scoring model of the organization is
+/// retired (one model is in force), and a rescoring job is queued.
+pub async fn model_agreed(txn: &impl ConnectionTrait, actor: &Actor, id: Uuid, version: i32) -> Result<()> {
+    let others = entity::document::Entity::find()
+        .filter(entity::document::Column::OrgId.eq(actor.org_id))
+        .filter(entity::document::Column::Kind.eq(DocumentKind::ScoringModel))
+        .filter(entity::document::Column::Status.eq(AgreementStatus::Agreed))
+        .filter(entity::document::Column::Id.ne(id))
+        .order_by_asc(entity::document::Column::Id)
+        .all(txn)
+        .await?;
+    for other in others {
+        agreements::retire_locked(txn, actor, other.id, DocumentKind::ScoringModel).await?;
+    }
+    rescore::enqueue(txn, actor, id, version).await
+}
+
+/// Everything scoring reads about a set of leads, loaded in a constant number of queries.
+pub(crate) struct Inputs {
+    accounts: HashMap<Uuid, entity::account::Model>,
+    personas: HashMap<Uuid, String>,
+    events: HashMap<Uuid, Vec<score::Event>>,
+}
+
+impl Inputs {
+    pub(crate) async fn load(db: &impl ConnectionTrait, org_id: Uuid, leads: &[entity::lead::Model]) -> Result<Self> {
+        let account_ids: Vec<Uuid> =
+            leads.iter().filter_map(|l| l.account_id).collect::<HashSet<_>>().into_iter().collect();
+        let persona_ids: Vec<Uuid> =
+            leads.iter().filter_map(|l| l.persona_id).collect::<HashSet<_>>().into_iter().collect();
+        let lead_ids: Vec<Uuid> = leads.iter().map(|l| l.id).collect();
+        let accounts = if account_ids.is_empty() {
+            HashMap::new()
+        } else {
+            entity::account::Entity::find()
+                .filter(entity::account::Column::OrgId.eq(org_id))
+                .filter(entity::account::Column::Id.is_in(account_ids))
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|a| (a.id, a))
+                .collect()
+        };
+        let personas = if persona_ids.is_empty() {
+            HashMap::new()
+        } else {
+            agreements::get_many::<Persona>(db, org_id, &persona_ids)
+                .await?
+                .into_iter()
+                .map(|d| {
+                    let name = d.in_force().or(d.latest()).map(|v| v.body.name.clone()).unwrap_or(d.model.title);
+                    (d.model.id, name)
+                })
+                .collect()
+        };
+        let mut events: HashMap<Uuid, Vec<score::Event>> = HashMap::new();
+        for chunk in lead_ids.chunks(1000) {
+            let rows = entity::engagement_event::Entity::find()
+                .filter(entity::engagement_event::Column::OrgId.eq(org_id))
+                .filter(entity::engagement_event::Column::LeadId.is_in(chunk.iter().copied()))
+                .all(db)
+                .await?;
+            for e in rows {
+                events.entry(e.lead_id).or_default().push(score::Event { kind: e.kind, occurred_at: e.occurred_at });
+            }
+        }
+        Ok(Self { accounts, personas, events })
+    }
+
+    /// Score one of the loaded leads.
+    pub(crate) fn score(&self, model: &ScoringModel, lead: &entity::lead::Model, now: DateTime<Utc>) -> score::Score {
+        let account = lead.account_id.and_then(|id| self.accounts.get(&id));
+        let persona = lead.persona_id.and_then(|id| self.personas.get(&id)).map(String::as_str);
+        let facts = score::LeadFacts::of(lead, account, persona);
+        let events = self.events.get(&lead.id).map(Vec::as_slice).unwrap_or(&[]);
+        score::score(model, &facts, events, now)
+    }
+}
+
+/// A lead's new stored score.
+pub(crate) struct NewScore {
+    pub lead_id: Uuid,
+    pub fit: f64,
+    pub engagement: f64,
+    pub total: f64,
+    pub temperature: Temperature,
+}
+
+/// Write many leads' scores in one statement on PostgreSQL (`UPDATE … FROM (VALUES …)`),
+/// one UPDATE per lead in the caller's transaction on SQLite.
+pub(crate) async fn store_scores(
+    txn: &impl ConnectionTrait,
+    model: &ModelVersion,
+    scores: &[NewScore],
+    at: DateTime<Utc>,
+) -> Result<()> {
+    use entity::lead::{Column, Entity};
+    if scores.is_empty() {
+        return Ok(());
+    }
+    if txn.get_database_backend() == DbBackend::Postgres {
+        // 5 parameters a row: 1,000 rows stay far below PostgreSQL's 65,535.
+        for chunk in scores.chunks(2000) {
+            let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * 5 + 3);
+            values.push(model.id.into());
+            values.push(model.version.into());
+            values.push(at.into());
+            let mut rows = Vec::with_capacity(chunk.len());
+            for (i, s) in chunk.iter().enumerate() {
+                let p = 4 + i * 5;
+                rows.push(format!(
+                    "(${}::uuid, ${}::double precision, ${}::double precision, ${}::double precision, ${}::text)",
+                    p,
+                    p + 1,
+                    p + 2,
+                    p + 3,
+                    p + 4
+                ));
+                values.push(s.lead_id.into());
+                values.push(s.fit.into());
+                values.push(s.engagement.into());
+                values.push(s.total.into());
+                values.push(temperature_name(s.temperature).into());
+            }
+            let sql = format!(
+                "UPDATE leads AS l SET fit_score = v.fit, engagement_score = v.engagement, score = v.total, \
+                 temperature = v.temperature, scoring_model_id = $1, scoring_model_version = $2, scored_at = $3 \
+                 FROM (VALUES {}) AS v(id, fit, engagement, total, temperature) WHERE l.id = v.id",
+                rows.join(", ")
+            );
+            txn.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, values)).await?;
+        }
+        return Ok(());
+    }
+    for s in scores {
+        Entity::update_many()
+            .col_expr(Column::FitScore, Expr::value(s.fit))
+            .col_expr(Column::EngagementScore, Expr::value(s.engagement))
+            .col_expr(Column::Score, Expr::value(s.total))
+            .col_expr(Column::Temperature, Expr::value(s.temperature))
+            .col_expr(Column::ScoringModelId, Expr::value(model.id))
+            .col_expr(Column::ScoringModelVersion, Expr::value(model.version))
+            .col_expr(Column::ScoredAt, Expr::value(at))
+            .filter(Column::Id.eq(s.lead_id))
+            .exec(txn)
+            .await?;
+    }
+    Ok(())
+}
+
+fn temperature_name(t: Temperature) -> &'static str {
+    match t {
+        Temperature::Cold => "COLD",
+        Temperature::Warm => "WARM",
+        Temperature::Hot => "HOT",
+    }
+}
+
+/// Stages a lead leaves for MQL when its score crosses the threshold.
+const QUALIFYING_STAGES: [LifecycleStage; 3] = [LifecycleStage::New, LifecycleStage::Engaged, LifecycleStage::Recycled];
+
+/// Does this rescoring cross the MQL threshold upwards? A lead never scored before
+/// starts from 0.
+fn crosses_mql(before: &entity::lead::Model, after: f64, mql: f64) -> bool {
+    let previous = if before.scored_at.is_some() { before.score } else { 0.0 };
+    QUALIFYING_STAGES.contains(&before.lifecycle_stage) && previous < mql && after >= mql
+}
+
+/// Rescore `leads` with `model` inside the caller's transaction: store the scores,
+/// move leads that crossed the MQL threshold to MQL, and hand them over when the
+/// organization says so. Returns the leads as stored afterwards, in the same order.
+pub(crate) async fn apply_model(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    model: &ModelVersion,
+    leads: Vec<entity::lead::Model>,
+    now: DateTime<Utc>,
+) -> Result<Vec<entity::lead::Model>> {
+    if leads.is_empty() {
+        return Ok(leads);
+    }
+    let inputs = Inputs::load(txn, actor.org_id, &leads).await?;
+    let mut scores = Vec::with_capacity(leads.len());
+    let mut crossed = Vec::new();
+    let mut out = Vec::with_capacity(leads.len());
+    for lead in leads {
+        let s = inputs.score(&model.body, &lead, now);
+        if crosses_mql(&lead, s.total, model.body.thresholds.mql) {
+            crossed.push(out.len());
+        }
+        scores.push(NewScore {
+            lead_id: lead.id,
+            fit: s.fit,
+            engagement: s.engagement,
+            total: s.total,
+            temperature: s.temperature,
+        });
+        let mut stored = lead;
+        stored.fit_score = s.fit;
+        stored.engagement_score = s.engagement;
+        stored.score = s.total;
+        stored.temperature = s.temperature;
+        stored.scoring_model_id = Some(model.id);
+        stored.scoring_model_version = Some(model.version);
+        stored.scored_at = Some(now);
+        out.push(stored);
+    }
+    store_scores(txn, model, &scores, now).await?;
+    if crossed.is_empty() {
+        return Ok(out);
+    }
+    let auto_hand_over = settings(txn, actor.org_id).await?.auto_hand_over_mqls;
+    for index in crossed {
+        let lead = out[index].clone();
+        let reason = format!(
+            "score {} crossed the MQL threshold {} of scoring model v{}",
+            score::format_points(lead.score),
+            score::format_points(model.body.thresholds.mql),
+            model.version
+        );
+        let moved = lifecycle::move_lead(txn, actor, lead, LifecycleStage::Mql, Some(reason)).await?;
+        let payload = serde_json::json!({
+            "score": moved.score, "threshold": model.body.thresholds.mql,
+            "scoringModelId": model.id, "scoringModelVersion": model.version,
+        });
+        outbox::publish(txn, actor, "lead.qualified", "lead", Some(moved.id), payload).await?;
+        if auto_hand_over && let Some(to) = crate::handover::next_in_rotation(txn, actor.org_id).await? {
+            let note = Some(format!("handed over automatically: {}", lifecycle_reason(&moved)));
+            crate::handover::hand_over_in(txn, actor, &moved, to, note).await?;
+        }
+        out[index] = crate::leads::find(txn, actor, moved.id).await?;
+    }
+    Ok(out)
+}
+
+fn lifecycle_reason(lead: &entity::lead::Model) -> String {
+    format!("score {} made the lead an MQL", score::format_points(lead.score))
+}
+
+async fn settings(db: &impl ConnectionTrait, org_id: Uuid) -> Result<OrgSettings> {
+    let org = entity::organization::Entity::find_by_id(org_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("organization"))?;
+    Ok(OrgSettings::from_stored(&org.settings))
+}
+
+/// Recompute the scores of `leads` with the model in force, inside the caller's
+/// transaction (every change to a score's inputs calls this). Without a model in
+/// force, scores stay as they are.
+pub(crate) async fn refresh(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    leads: Vec<entity::lead::Model>,
+) -> Result<Vec<entity::lead::Model>> {
+    if leads.is_empty() {
+        return Ok(leads);
+    }
+    match in_force(txn, actor.org_id).await? {
+        Some(model) => apply_model(txn, actor, &model, leads, Utc::now()).await,
+        None => Ok(leads),
+    }
+}
+
+/// [`refresh`] one lead.
+pub(crate) async fn refresh_one(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    lead: entity::lead::Model,
+) -> Result<entity::lead::Model> {
+    let id = lead.id;
+    refresh(txn, actor, vec![lead]).await?.pop().ok_or_else(|| ApiError::internal(format!("lead {id} vanished")))
+}
+
+/// The scores stored on `leads`, recomputed with the model version and at the moment
+/// they were computed: each lead's breakdown (empty for a lead never scored).
+pub async fn breakdowns(
+    db: &impl ConnectionTrait,
+    org_id: Uuid,
+    leads: &[entity::lead::Model],
+) -> Result<HashMap<Uuid, score::Score>> {
+    let scored: Vec<entity::lead::Model> = leads.iter().filter(|l| l.scored_at.is_some()).cloned().collect();
+    if scored.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let model_ids: Vec<Uuid> =
+        scored.iter().filter_map(|l| l.scoring_model_id).collect::<HashSet<_>>().into_iter().collect();
+    let docs = agreements::get_many::<ScoringModel>(db, org_id, &model_ids).await?;
+    let inputs = Inputs::load(db, org_id, &scored).await?;
+    let mut out = HashMap::new();
+    for lead in &scored {
+        let (Some(id), Some(version), Some(at)) = (lead.scoring_model_id, lead.scoring_model_version, lead.scored_at)
+        else {
+            continue;
+        };
+        let Some(body) = docs.iter().find(|d| d.model.id == id).and_then(|d| d.version(version)).map(|v| &v.body)
+        else {
+            continue;
+        };
+        out.insert(lead.id, inputs.score(body, lead, at));
+    }
+    Ok(out)
+}
+
+/// What a version of a scoring model would give a lead now (a proposal before anyone
+/// approves it, or the model in force).
+pub async fn simulate(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    model: &ScoringModel,
+    lead_id: Uuid,
+) -> Result<score::Score> {
+    let lead = crate::leads::get(db, actor, lead_id).await?;
+    let inputs = Inputs::load(db, actor.org_id, std::slice::from_ref(&lead)).await?;
+    Ok(inputs.score(model, &lead, Utc::now()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body() -> ScoringModel {
+        ScoringModel {
+            name: " Default ".into(),
+            description: Some(" ".into()),
+            fit_rules: vec![FitRule {
+                name: "Fintech".into(),
+                attribute: FitAttribute::AccountIndustry,
+                operator: RuleOperator::Equals,
+                value: Some(" Fintech ".into()),
+                values: vec!["ignored".into()],
+                min: None,
+                max: None,
+                points: 15.0,
+            }],
+            engagement_rules: vec![EngagementRule {
+                name: "Visits".into(),
+                kind: EngagementKind::WebVisit,
+                points_per_event: 2.0,
+                cap: 10.0,
+                half_life_days: 30.0,
+            }],
+            thresholds: Thresholds { warm: 20.0, hot: 50.0, mql: 60.0 },
+        }
+    }
+
+    fn field_of(result: Result<ScoringModel>) -> String {
+        match result {
+            Err(ApiError::BadUserInput { field, .. }) => field.unwrap_or_default(),
+            other => panic!("expected BAD_USER_INPUT, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_valid_model_is_normalised() {
+        let m = body().validate().unwrap();
+        assert_eq!(m.name, "Default");
+        assert_eq!(m.description, None);
+        assert_eq!(m.fit_rules[0].value.as_deref(), Some("Fintech"));
+        assert!(m.fit_rules[0].values.is_empty());
+        assert_eq!(m.key(), "default");
+    }
+
+    #[test]
+    fn validation_names_the_field_at_fault() {
+        let mut m = body();
+        m.fit_rules[0].value = None;
+        assert_eq!(field_of(m.validate()), "fitRules[0].value");
+        let mut m = body();
+        m.fit_rules[0].operator = RuleOperator::Range;
+        assert_eq!(field_of(m.validate()), "fitRules[0].operator");
+        let mut m = body();
+        m.fit_rules[0].attribute = FitAttribute::AccountEmployeeCount;
+        m.fit_rules[0].operator = RuleOperator::Range;
+        m.fit_rules[0].min = Some(10.0);
+        m.fit_rules[0].max = Some(5.0);
+        assert_eq!(field_of(m.validate()), "fitRules[0].max");
+        let mut m = body();
+        m.engagement_rules[0].half_life_days = 0.0;
+        assert_eq!(field_of(m.validate()), "engagementRules[0].halfLifeDays");
+        let mut m = body();
+        m.thresholds.hot = 10.0;
+        assert_eq!(field_of(m.validate()), "thresholds.hot");
+        let mut m = body();
+        m.engagement_rules[0].name = "fintech".into();
+        assert_eq!(field_of(m.validate()), "engagementRules[0].name");
+    }
+
+    #[test]
+    fn bodies_store_engagement_kinds_in_their_text_form() {
+        let json = serde_json::to_value(body()).unwrap();
+        assert_eq!(json["engagementRules"][0]["kind"], "WEB_VISIT");
+        assert_eq!(json["fitRules"][0]["attribute"], "ACCOUNT_INDUSTRY");
+        let back: ScoringModel = serde_json::from_value(json).unwrap();
+        assert_eq!(back, body());
+    }
+}

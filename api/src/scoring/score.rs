@@ -1,0 +1,482 @@
+//! The explainable score: a pure function of a scoring model and a lead's stored
+//! inputs (the lead, its account, its persona, its engagement events) at a moment.
+//!
+//! Every point names the rule that gave it and says why in a sentence. Points are
+//! kept in integer hundredths: each contribution is rounded once, and the fit,
+//! engagement and total scores are sums of those rounded contributions, so the
+//! breakdown always adds up to the score exactly.
+
+use chrono::{DateTime, Utc};
+use entity::{EngagementKind, Temperature};
+
+use super::{EngagementRule, FitAttribute, FitRule, RuleOperator, ScoringModel};
+
+/// Which half of the score a contribution belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Category {
+    Fit,
+    Engagement,
+}
+
+/// One rule's share of a score.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Contribution {
+    /// Name of the rule.
+    pub rule: String,
+    pub category: Category,
+    /// Points in hundredths (exact).
+    pub cents: i64,
+    /// Why, in a sentence: "account.industry is Fintech".
+    pub explanation: String,
+}
+
+impl Contribution {
+    pub fn points(&self) -> f64 {
+        cents_to_points(self.cents)
+    }
+}
+
+/// A lead's score under one model at one moment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Score {
+    pub fit: f64,
+    pub engagement: f64,
+    pub total: f64,
+    pub temperature: Temperature,
+    pub contributions: Vec<Contribution>,
+}
+
+/// What a lead looks like to the fit rules.
+#[derive(Debug, Clone, Default)]
+pub struct LeadFacts<'a> {
+    pub title: Option<&'a str>,
+    pub source: Option<&'a str>,
+    pub campaign: Option<&'a str>,
+    pub industry: Option<&'a str>,
+    pub employee_count: Option<i32>,
+    pub region: Option<&'a str>,
+    /// Annual revenue in minor units (cents).
+    pub annual_revenue_minor: Option<i64>,
+    /// Name of the lead's persona.
+    pub persona: Option<&'a str>,
+}
+
+impl<'a> LeadFacts<'a> {
+    /// The facts of a stored lead, its account and the name of its persona.
+    pub fn of(
+        lead: &'a entity::lead::Model,
+        account: Option<&'a entity::account::Model>,
+        persona: Option<&'a str>,
+    ) -> Self {
+        Self {
+            title: lead.title.as_deref(),
+            source: lead.source.as_deref(),
+            campaign: lead.campaign.as_deref(),
+            industry: account.and_then(|a| a.industry.as_deref()),
+            employee_count: account.and_then(|a| a.employee_count),
+            region: account.and_then(|a| a.region.as_deref()),
+            annual_revenue_minor: account.and_then(|a| a.annual_revenue_minor),
+            persona,
+        }
+    }
+}
+
+/// One engagement event as scoring sees it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Event {
+    pub kind: EngagementKind,
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// A value a fit rule tests.
+#[derive(Debug, Clone, PartialEq)]
+enum Fact {
+    Text(String),
+    Number(f64),
+}
+
+impl Fact {
+    fn display(&self) -> String {
+        match self {
+            Fact::Text(t) => t.clone(),
+            Fact::Number(n) => format_points(*n),
+        }
+    }
+}
+
+fn fact(facts: &LeadFacts<'_>, attribute: FitAttribute) -> Option<Fact> {
+    let text = |v: Option<&str>| v.map(str::trim).filter(|v| !v.is_empty()).map(|v| Fact::Text(v.to_owned()));
+    match attribute {
+        FitAttribute::LeadTitle => text(facts.title),
+        FitAttribute::LeadSource => text(facts.source),
+        FitAttribute::LeadCampaign => text(facts.campaign),
+        FitAttribute::AccountIndustry => text(facts.industry),
+        FitAttribute::AccountRegion => text(facts.region),
+        FitAttribute::Persona => text(facts.persona),
+        FitAttribute::AccountEmployeeCount => facts.employee_count.map(|n| Fact::Number(f64::from(n))),
+        FitAttribute::AccountAnnualRevenue => facts.annual_revenue_minor.map(|n| Fact::Number(n as f64 / 100.0)),
+    }
+}
+
+fn equals(fact: &Fact, value: &str) -> bool {
+    match fact {
+        Fact::Text(t) => t.to_lowercase() == value.trim().to_lowercase(),
+        Fact::Number(n) => value.trim().parse::<f64>().is_ok_and(|v| v == *n),
+    }
+}
+
+/// Whether a fit rule holds, and the sentence saying so.
+fn fit_match(rule: &FitRule, facts: &LeadFacts<'_>) -> Option<String> {
+    let name = rule.attribute.path();
+    let fact = fact(facts, rule.attribute)?;
+    let shown = fact.display();
+    match rule.operator {
+        RuleOperator::IsSet => Some(format!("{name} is set ({shown})")),
+        RuleOperator::Equals => {
+            let value = rule.value.as_deref()?;
+            equals(&fact, value).then(|| format!("{name} is {shown}"))
+        }
+        RuleOperator::OneOf => rule
+            .values
+            .iter()
+            .any(|v| equals(&fact, v))
+            .then(|| format!("{name} is {shown}, one of {}", rule.values.join(", "))),
+        RuleOperator::Contains => {
+            let needle = rule.value.as_deref()?.trim().to_lowercase();
+            let Fact::Text(text) = &fact else { return None };
+            text.to_lowercase().contains(&needle).then(|| format!("{name} \"{shown}\" contains \"{}\"", needle))
+        }
+        RuleOperator::Range => {
+            let Fact::Number(n) = fact else { return None };
+            let above = rule.min.is_none_or(|min| n >= min);
+            let below = rule.max.is_none_or(|max| n <= max);
+            if !(above && below) {
+                return None;
+            }
+            let bounds = match (rule.min, rule.max) {
+                (Some(min), Some(max)) => format!("within {}–{}", format_points(min), format_points(max)),
+                (Some(min), None) => format!("at least {}", format_points(min)),
+                (None, Some(max)) => format!("at most {}", format_points(max)),
+                (None, None) => "any".to_owned(),
+            };
+            Some(format!("{name} is {shown}, {bounds}"))
+        }
+    }
+}
+
+/// How an engagement kind reads in a sentence: (one, many).
+fn kind_words(kind: EngagementKind) -> (&'static str, &'static str) {
+    match kind {
+        EngagementKind::WebVisit => ("web visit", "web visits"),
+        EngagementKind::PricingPageVisit => ("pricing page visit", "pricing page visits"),
+        EngagementKind::EmailOpen => ("e-mail open", "e-mail opens"),
+        EngagementKind::EmailClick => ("e-mail click", "e-mail clicks"),
+        EngagementKind::FormSubmit => ("form submission", "form submissions"),
+        EngagementKind::ContentDownload => ("content download", "content downloads"),
+        EngagementKind::WebinarAttended => ("webinar attended", "webinars attended"),
+        EngagementKind::EventAttended => ("event attended", "events attended"),
+        EngagementKind::DemoRequest => ("demo request", "demo requests"),
+        EngagementKind::TrialSignup => ("trial signup", "trial signups"),
+    }
+}
+
+/// An engagement rule's decayed, capped points over `events`, and the sentence.
+fn engagement(rule: &EngagementRule, events: &[Event], now: DateTime<Utc>) -> Option<(f64, String)> {
+    let kind = EngagementKind::from(rule.kind);
+    let matching: Vec<&Event> = events.iter().filter(|e| e.kind == kind).collect();
+    if matching.is_empty() {
+        return None;
+    }
+    let age_days = |e: &Event| ((now - e.occurred_at).num_milliseconds() as f64 / 86_400_000.0).max(0.0);
+    let raw = rule.points_per_event * matching.len() as f64;
+    let decayed: f64 =
+        matching.iter().map(|e| rule.points_per_event * 0.5_f64.powf(age_days(e) / rule.half_life_days)).sum();
+    let points = decayed.min(rule.cap);
+    let oldest = matching.iter().map(|e| age_days(e)).fold(0.0_f64, f64::max);
+    let days = (oldest.round() as i64).max(1);
+    let (one, many) = kind_words(kind);
+    let what = if matching.len() == 1 { one } else { many };
+    let day_word = if days == 1 { "day" } else { "days" };
+    let mut sentence = format!(
+        "{} {what} in {days} {day_word}, {} points decayed to {}",
+        matching.len(),
+        format_points(raw),
+        format_points(round_cents(decayed) as f64 / 100.0)
+    );
+    if decayed > rule.cap {
+        sentence.push_str(&format!(", capped at {}", format_points(rule.cap)));
+    }
+    Some((points, sentence))
+}
+
+/// Points to integer hundredths, rounding half away from zero.
+pub fn round_cents(points: f64) -> i64 {
+    (points * 100.0).round() as i64
+}
+
+pub fn cents_to_points(cents: i64) -> f64 {
+    cents as f64 / 100.0
+}
+
+/// `6` → "6", `4.2` → "4.2", `4.175` → "4.18".
+pub fn format_points(points: f64) -> String {
+    let text = format!("{points:.2}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    if text == "-0" { "0".to_owned() } else { text.to_owned() }
+}
+
+/// The temperature a total reaches under the model's thresholds.
+pub fn temperature(model: &ScoringModel, total: f64) -> Temperature {
+    if total >= model.thresholds.hot {
+        Temperature::Hot
+    } else if total >= model.thresholds.warm {
+        Temperature::Warm
+    } else {
+        Temperature::Cold
+    }
+}
+
+/// Score a lead: fit rules that hold, plus each engagement rule's decayed and capped
+/// points. `now` is the moment the decay is measured at.
+pub fn score(model: &ScoringModel, facts: &LeadFacts<'_>, events: &[Event], now: DateTime<Utc>) -> Score {
+    let mut contributions = Vec::new();
+    for rule in &model.fit_rules {
+        if let Some(explanation) = fit_match(rule, facts) {
+            let cents = round_cents(rule.points);
+            contributions.push(Contribution { rule: rule.name.clone(), category: Category::Fit, cents, explanation });
+        }
+    }
+    for rule in &model.engagement_rules {
+        if let Some((points, explanation)) = engagement(rule, events, now) {
+            let cents = round_cents(points);
+            contributions.push(Contribution {
+                rule: rule.name.clone(),
+                category: Category::Engagement,
+                cents,
+                explanation,
+            });
+        }
+    }
+    let sum = |category| contributions.iter().filter(|c| c.category == category).map(|c| c.cents).sum::<i64>();
+    let (fit, engaged) = (sum(Category::Fit), sum(Category::Engagement));
+    let total = cents_to_points(fit + engaged);
+    Score {
+        fit: cents_to_points(fit),
+        engagement: cents_to_points(engaged),
+        total,
+        temperature: temperature(model, total),
+        contributions,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::leads::graphql::EngagementKind as Kind;
+    use crate::scoring::Thresholds;
+
+    fn rule(name: &str, attribute: FitAttribute, operator: RuleOperator, value: Option<&str>, points: f64) -> FitRule {
+        FitRule {
+            name: name.into(),
+            attribute,
+            operator,
+            value: value.map(Into::into),
+            values: Vec::new(),
+            min: None,
+            max: None,
+            points,
+        }
+    }
+
+    fn model(fit_rules: Vec<FitRule>, engagement_rules: Vec<EngagementRule>) -> ScoringModel {
+        ScoringModel {
+            name: "Default".into(),
+            description: None,
+            fit_rules,
+            engagement_rules,
+            thresholds: Thresholds { warm: 20.0, hot: 50.0, mql: 60.0 },
+        }
+    }
+
+    fn visits(rule_points: f64, cap: f64) -> EngagementRule {
+        EngagementRule {
+            name: "Web visits".into(),
+            kind: Kind::WebVisit,
+            points_per_event: rule_points,
+            cap,
+            half_life_days: 30.0,
+        }
+    }
+
+    #[test]
+    fn a_matching_fit_rule_names_the_attribute_and_value() {
+        let m = model(
+            vec![rule("Fintech", FitAttribute::AccountIndustry, RuleOperator::Equals, Some("fintech"), 15.0)],
+            vec![],
+        );
+        let facts = LeadFacts { industry: Some("Fintech"), ..Default::default() };
+        let s = score(&m, &facts, &[], Utc::now());
+        assert_eq!(s.total, 15.0);
+        assert_eq!(s.contributions[0].explanation, "account.industry is Fintech");
+        assert_eq!(s.temperature, Temperature::Cold);
+    }
+
+    #[test]
+    fn engagement_decays_by_half_life_and_says_so() {
+        let now = Utc::now();
+        let m = model(vec![], vec![visits(2.0, 100.0)]);
+        let events: Vec<Event> = [0, 30, 30]
+            .iter()
+            .map(|d| Event { kind: EngagementKind::WebVisit, occurred_at: now - Duration::days(*d) })
+            .collect();
+        let s = score(&m, &LeadFacts::default(), &events, now);
+        // 2 + 1 + 1
+        assert_eq!(s.engagement, 4.0);
+        assert_eq!(s.contributions[0].explanation, "3 web visits in 30 days, 6 points decayed to 4");
+    }
+
+    #[test]
+    fn engagement_is_capped() {
+        let now = Utc::now();
+        let m = model(vec![], vec![visits(5.0, 8.0)]);
+        let events = vec![Event { kind: EngagementKind::WebVisit, occurred_at: now }; 3];
+        let s = score(&m, &LeadFacts::default(), &events, now);
+        assert_eq!(s.engagement, 8.0);
+        assert!(s.contributions[0].explanation.ends_with("capped at 8"), "{}", s.contributions[0].explanation);
+    }
+
+    #[test]
+    fn ranges_one_of_contains_and_is_set() {
+        let mut size = rule("Mid-market", FitAttribute::AccountEmployeeCount, RuleOperator::Range, None, 10.0);
+        size.min = Some(100.0);
+        size.max = Some(1000.0);
+        let mut sources = rule("Good source", FitAttribute::LeadSource, RuleOperator::OneOf, None, 5.0);
+        sources.values = vec!["webinar".into(), "referral".into()];
+        let vp = rule("VP", FitAttribute::LeadTitle, RuleOperator::Contains, Some("vp"), 7.5);
+        let persona = rule("Has persona", FitAttribute::Persona, RuleOperator::IsSet, None, 2.25);
+        let m = model(vec![size, sources, vp, persona], vec![]);
+        let facts = LeadFacts {
+            employee_count: Some(250),
+            source: Some("Referral"),
+            title: Some("VP Sales"),
+            persona: Some("Ops Olivia"),
+            ..Default::default()
+        };
+        let s = score(&m, &facts, &[], Utc::now());
+        assert_eq!(s.total, 24.75);
+        assert_eq!(s.temperature, Temperature::Warm);
+        let why: Vec<&str> = s.contributions.iter().map(|c| c.explanation.as_str()).collect();
+        assert_eq!(
+            why,
+            [
+                "account.employeeCount is 250, within 100–1000",
+                "lead.source is Referral, one of webinar, referral",
+                "lead.title \"VP Sales\" contains \"vp\"",
+                "persona is set (Ops Olivia)",
+            ]
+        );
+        let small = LeadFacts { employee_count: Some(20), ..Default::default() };
+        assert!(score(&m, &small, &[], Utc::now()).contributions.is_empty());
+    }
+
+    #[test]
+    fn thresholds_set_the_temperature() {
+        let m = model(vec![], vec![]);
+        assert_eq!(temperature(&m, 19.99), Temperature::Cold);
+        assert_eq!(temperature(&m, 20.0), Temperature::Warm);
+        assert_eq!(temperature(&m, 50.0), Temperature::Hot);
+    }
+
+    #[test]
+    fn points_format_without_trailing_zeros() {
+        assert_eq!(format_points(6.0), "6");
+        assert_eq!(format_points(4.2), "4.2");
+        assert_eq!(format_points(4.176), "4.18");
+        assert_eq!(format_points(-0.001), "0");
+    }
+
+    const ATTRIBUTES: [FitAttribute; 8] = [
+        FitAttribute::LeadTitle,
+        FitAttribute::LeadSource,
+        FitAttribute::LeadCampaign,
+        FitAttribute::AccountIndustry,
+        FitAttribute::AccountEmployeeCount,
+        FitAttribute::AccountRegion,
+        FitAttribute::AccountAnnualRevenue,
+        FitAttribute::Persona,
+    ];
+    const OPERATORS: [RuleOperator; 5] =
+        [RuleOperator::Equals, RuleOperator::OneOf, RuleOperator::Range, RuleOperator::Contains, RuleOperator::IsSet];
+    const KINDS: [Kind; 4] = [Kind::WebVisit, Kind::EmailOpen, Kind::FormSubmit, Kind::DemoRequest];
+    const WORDS: [&str; 5] = ["fintech", "vp", "emea", "webinar", "100"];
+
+    fn word() -> impl Strategy<Value = String> {
+        prop::sample::select(WORDS.to_vec()).prop_map(str::to_owned)
+    }
+
+    prop_compose! {
+        fn fit_rule()(
+            i in 0..1000u32, attribute in prop::sample::select(ATTRIBUTES.to_vec()),
+            operator in prop::sample::select(OPERATORS.to_vec()), value in prop::option::of(word()),
+            values in prop::collection::vec(word(), 0..3), min in prop::option::of(0.0..500.0f64),
+            span in 0.0..5000.0f64, points in -50.0..50.0f64,
+        ) -> FitRule {
+            FitRule { name: format!("fit {i}"), attribute, operator, value, values, min, max: min.map(|m| m + span), points }
+        }
+    }
+
+    prop_compose! {
+        fn engagement_rule()(
+            i in 0..1000u32, kind in prop::sample::select(KINDS.to_vec()), points_per_event in 0.01..20.0f64,
+            cap in 0.01..100.0f64, half_life_days in 0.5..365.0f64,
+        ) -> EngagementRule {
+            EngagementRule { name: format!("engagement {i}"), kind, points_per_event, cap, half_life_days }
+        }
+    }
+
+    proptest! {
+        /// Contributions add up to the score exactly; every point comes from a rule of
+        /// the model and says why.
+        #[test]
+        fn every_point_is_explained_and_the_breakdown_sums_to_the_score(
+            fit_rules in prop::collection::vec(fit_rule(), 0..8),
+            engagement_rules in prop::collection::vec(engagement_rule(), 0..5),
+            title in prop::option::of(word()), source in prop::option::of(word()),
+            industry in prop::option::of(word()), region in prop::option::of(word()),
+            persona in prop::option::of(word()),
+            employee_count in prop::option::of(0..100_000i32), revenue in prop::option::of(0..10_000_000_000i64),
+            ages in prop::collection::vec((prop::sample::select(KINDS.to_vec()), 0..1_000_000i64), 0..40),
+        ) {
+            let now = Utc::now();
+            let events: Vec<Event> = ages.iter()
+                .map(|(k, minutes)| Event { kind: (*k).into(), occurred_at: now - Duration::minutes(*minutes) })
+                .collect();
+            let facts = LeadFacts {
+                title: title.as_deref(), source: source.as_deref(), campaign: None, industry: industry.as_deref(),
+                employee_count, region: region.as_deref(), annual_revenue_minor: revenue, persona: persona.as_deref(),
+            };
+            let m = model(fit_rules, engagement_rules);
+            let s = score(&m, &facts, &events, now);
+            let cents: i64 = s.contributions.iter().map(|c| c.cents).sum();
+            prop_assert_eq!(round_cents(s.total), cents);
+            prop_assert_eq!(s.total, cents_to_points(cents));
+            prop_assert_eq!(round_cents(s.fit) + round_cents(s.engagement), cents);
+            let summed: f64 = s.contributions.iter().map(Contribution::points).sum();
+            prop_assert_eq!(round_cents(summed), round_cents(s.total));
+            for c in &s.contributions {
+                if c.cents != 0 {
+                    prop_assert!(!c.explanation.trim().is_empty());
+                }
+                let from_rule = match c.category {
+                    Category::Fit => m.fit_rules.iter().any(|r| r.name == c.rule),
+                    Category::Engagement => m.engagement_rules.iter().any(|r| r.name == c.rule),
+                };
+                prop_assert!(from_rule, "{} names no rule", c.rule);
+            }
+            prop_assert_eq!(s.temperature, temperature(&m, s.total));
+        }
+    }
+}

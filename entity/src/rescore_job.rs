@@ -1,0 +1,31 @@
+//! `rescore_jobs`: rescoring every lead of an organization after a new scoring model
+//! came into force, in batches, resumable from `last_lead_id`.
+
+use sea_orm::entity::prelude::*;
+
+use crate::enums::RescoreJobStatus;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "rescore_jobs")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub org_id: Uuid,
+    /// The scoring model (document id) and the agreed version the job scores with.
+    pub model_id: Uuid,
+    pub model_version: i32,
+    pub status: RescoreJobStatus,
+    pub processed: i64,
+    pub total: i64,
+    /// Keyset cursor: the last lead id rescored; the next batch starts after it.
+    pub last_lead_id: Option<Uuid>,
+    pub started_at: Option<DateTimeUtc>,
+    pub finished_at: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
