@@ -253,8 +253,13 @@ pub async fn hand_back_reasons(
         .and_where(Expr::col((h.clone(), Alias::new("status"))).eq("REJECTED"))
         .and_where(Expr::col((h.clone(), Alias::new("responded_at"))).gte(from))
         .and_where(Expr::col((h.clone(), Alias::new("responded_at"))).lt(to))
-        .add_group_by([group_expr, Expr::col((h.clone(), Alias::new("reason")))])
         .to_owned();
+    // PostgreSQL refuses a constant (`NULL`) in GROUP BY: group by the reason alone then.
+    let mut query = query;
+    match group {
+        ReasonGroup::None => query.add_group_by([Expr::col((h.clone(), Alias::new("reason")))]),
+        _ => query.add_group_by([group_expr, Expr::col((h.clone(), Alias::new("reason")))]),
+    };
     let statement: Statement = db.get_database_backend().build(&query);
     let rows = ReasonRow::find_by_statement(statement).all(db).await?;
     let mut totals: BTreeMap<Option<String>, i64> = BTreeMap::new();
