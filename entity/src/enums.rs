@@ -50,6 +50,8 @@ pub enum DocumentKind {
     Persona,
     #[sea_orm(string_value = "SLA")]
     Sla,
+    #[sea_orm(string_value = "MESSAGE")]
+    Message,
 }
 
 /// Where an agreed document stands as a whole: being written, proposed for sign-off,

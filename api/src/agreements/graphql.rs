@@ -57,6 +57,8 @@ pub enum DocumentKind {
     Persona,
     /// A service-level agreement between teams (`Sla`).
     Sla,
+    /// A message of the message matrix (`Message`).
+    Message,
 }
 
 /// A sign-off of one exact version for one team.
@@ -255,6 +257,8 @@ pub enum AgreedDocument {
     Persona(Persona),
     /// A service-level agreement.
     Sla(Sla),
+    /// A message of the message matrix.
+    Message(crate::messaging::graphql::Message),
 }
 
 async fn load_document(
@@ -270,6 +274,9 @@ async fn load_document(
         }
         entity::DocumentKind::Persona => AgreedDocument::Persona(Persona(super::get(db, actor, id).await?)),
         entity::DocumentKind::Sla => AgreedDocument::Sla(Sla(super::get(db, actor, id).await?)),
+        entity::DocumentKind::Message => {
+            AgreedDocument::Message(crate::messaging::graphql::Message(super::get(db, actor, id).await?))
+        }
     })
 }
 

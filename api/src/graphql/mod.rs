@@ -16,7 +16,7 @@ use crate::auth::jwt::JwtKeys;
 use crate::auth::rate_limit::LoginLimiter;
 use crate::config::Config;
 use crate::error::{ApiError, Result};
-use crate::{agreements, auth, events, handover, leads, org, personas, pipeline};
+use crate::{agreements, auth, events, feedback, handover, leads, messaging, org, personas, pipeline};
 
 pub use loaders::Loaders;
 
@@ -31,6 +31,8 @@ pub struct Query(
     agreements::graphql::AgreementsQuery,
     agreements::graphql::GoalQuery,
     personas::graphql::PersonaQuery,
+    messaging::graphql::MessagingQuery,
+    feedback::graphql::FeedbackQuery,
 );
 
 /// Every mutation of the API.
@@ -44,6 +46,8 @@ pub struct Mutation(
     agreements::graphql::AgreementsMutation,
     agreements::graphql::GoalMutation,
     personas::graphql::PersonaMutation,
+    messaging::graphql::MessagingMutation,
+    feedback::graphql::FeedbackMutation,
 );
 
 pub type AccordSchema = Schema<Query, Mutation, EmptySubscription>;
