@@ -77,6 +77,7 @@ pub async fn demo(db: &DatabaseConnection) -> Result<Option<entity::user::Model>
         sales_manager: person("sales.manager@demo.accord.dev")?,
     };
     alignment_contract(db, &cast).await?;
+    crate::messaging::demo::seed(db, org.id).await?;
     Ok(Some(admin))
 }
 
