@@ -96,6 +96,7 @@ pub async fn demo(db: &DatabaseConnection) -> Result<Option<entity::user::Model>
     scoring_model(db, &cast).await?;
     let reps = [person("rep@demo.accord.dev")?, person("rep2@demo.accord.dev")?];
     handovers(db, org.id, &cast.marketer, &reps).await?;
+    crate::messaging::demo::seed(db, org.id).await?;
     Ok(Some(admin))
 }
 

@@ -52,6 +52,8 @@ pub enum DocumentKind {
     Sla,
     #[sea_orm(string_value = "SCORING_MODEL")]
     ScoringModel,
+    #[sea_orm(string_value = "MESSAGE")]
+    Message,
 }
 
 /// Where an agreed document stands as a whole: being written, proposed for sign-off,

@@ -3,14 +3,21 @@
 //! column such as `users.password_hash` can never reach the public schema.
 
 pub mod account;
+pub mod action_item;
 pub mod activity;
 pub mod api_key;
 pub mod approval;
 pub mod audit_log;
+pub mod content_asset;
+pub mod content_asset_persona;
+pub mod content_asset_stage;
+pub mod content_usage;
 pub mod document;
 pub mod document_version;
 pub mod engagement_event;
 pub mod enums;
+pub mod feedback;
+pub mod feedback_endorsement;
 pub mod goal;
 pub mod handover;
 pub mod journey_stage;
@@ -20,6 +27,7 @@ pub mod opportunity;
 pub mod organization;
 pub mod outbox_event;
 pub mod rescore_job;
+pub mod review_meeting;
 pub mod user;
 
 pub use enums::{

@@ -19,6 +19,9 @@ mod m20261124_000002_create_outbox_events;
 pub mod m20261124_000003_create_journey_stages;
 mod m20261124_000004_create_goals;
 mod m20261126_000001_create_rescore_jobs;
+mod m20261127_000001_create_content_assets;
+mod m20261127_000002_create_feedback;
+mod m20261127_000003_create_review_meetings;
 mod util;
 
 pub struct Migrator;
@@ -43,6 +46,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000003_create_journey_stages::Migration),
             Box::new(m20261124_000004_create_goals::Migration),
             Box::new(m20261126_000001_create_rescore_jobs::Migration),
+            Box::new(m20261127_000001_create_content_assets::Migration),
+            Box::new(m20261127_000002_create_feedback::Migration),
+            Box::new(m20261127_000003_create_review_meetings::Migration),
         ]
     }
 }

@@ -59,6 +59,8 @@ pub enum DocumentKind {
     Sla,
     /// A lead scoring model (`ScoringModel`).
     ScoringModel,
+    /// A message of the message matrix (`Message`).
+    Message,
 }
 
 /// A sign-off of one exact version for one team.
@@ -261,6 +263,8 @@ pub enum AgreedDocument {
     Sla(Sla),
     /// A lead scoring model.
     ScoringModel(crate::scoring::graphql::ScoringModel),
+    /// A message of the message matrix.
+    Message(crate::messaging::graphql::Message),
 }
 
 async fn load_document(
@@ -278,6 +282,9 @@ async fn load_document(
         entity::DocumentKind::Sla => AgreedDocument::Sla(Sla(super::get(db, actor, id).await?)),
         entity::DocumentKind::ScoringModel => {
             AgreedDocument::ScoringModel(crate::scoring::graphql::ScoringModel(super::get(db, actor, id).await?))
+        }
+        entity::DocumentKind::Message => {
+            AgreedDocument::Message(crate::messaging::graphql::Message(super::get(db, actor, id).await?))
         }
     })
 }

@@ -36,8 +36,8 @@ use entity::document::{self, Column as DocColumn, Entity as Documents};
 use entity::{AgreementStatus, DocumentKind, Team, VersionStatus, approval, document_version};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    TransactionSession, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionSession, TransactionTrait,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -76,6 +76,44 @@ pub trait AgreedBody: Serialize + DeserializeOwned + Clone + Send + Sync + 'stat
     fn references(&self) -> Vec<(&'static str, DocumentKind, Uuid)> {
         Vec::new()
     }
+
+    /// Called inside the approval transaction right after version `body` of
+    /// document `doc_id` became AGREED (such as retiring the message it replaces in
+    /// its cell). Whatever it writes commits or rolls back with the approval.
+    #[allow(async_fn_in_trait)]
+    async fn on_agreed(txn: &DatabaseTransaction, actor: &Actor, doc_id: Uuid, body: &Self) -> Result<()> {
+        let _ = (txn, actor, doc_id, body);
+        Ok(())
+    }
+}
+
+/// Run the kind's [`AgreedBody::on_agreed`] for the version just agreed.
+async fn run_on_agreed(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    kind: DocumentKind,
+    id: Uuid,
+    version: i32,
+) -> Result<()> {
+    match kind {
+        DocumentKind::Message => on_agreed_of::<crate::messaging::Message>(txn, actor, id, version).await,
+        DocumentKind::ScoringModel => crate::scoring::model_agreed(txn, actor, id, version).await,
+        DocumentKind::Definition | DocumentKind::IdealCustomerProfile | DocumentKind::Persona | DocumentKind::Sla => {
+            Ok(())
+        }
+    }
+}
+
+async fn on_agreed_of<B: AgreedBody>(txn: &DatabaseTransaction, actor: &Actor, id: Uuid, version: i32) -> Result<()> {
+    let stored = document_version::Entity::find()
+        .filter(document_version::Column::DocumentId.eq(id))
+        .filter(document_version::Column::Version.eq(version))
+        .one(txn)
+        .await?
+        .ok_or_else(|| ApiError::internal(format!("version {version} of document {id} is missing")))?;
+    let body: B = serde_json::from_value(stored.body)
+        .map_err(|e| ApiError::internal(format!("stored body of document {id} is unreadable: {e}")))?;
+    B::on_agreed(txn, actor, id, &body).await
 }
 
 /// Name of a kind in the audit log and outbox (`definition.agree`, …) and in messages.
@@ -86,6 +124,7 @@ pub fn entity_name(kind: DocumentKind) -> &'static str {
         DocumentKind::Persona => "persona",
         DocumentKind::Sla => "sla",
         DocumentKind::ScoringModel => "scoringModel",
+        DocumentKind::Message => "message",
     }
 }
 
@@ -96,6 +135,7 @@ fn described(kind: DocumentKind) -> &'static str {
         DocumentKind::Persona => "persona",
         DocumentKind::Sla => "SLA",
         DocumentKind::ScoringModel => "scoring model",
+        DocumentKind::Message => "message",
     }
 }
 
@@ -372,6 +412,7 @@ fn key_name(kind: DocumentKind) -> &'static str {
         DocumentKind::Definition => "term",
         DocumentKind::Sla => "teams, metric and period",
         DocumentKind::IdealCustomerProfile | DocumentKind::Persona | DocumentKind::ScoringModel => "name",
+        DocumentKind::Message => "cell and title",
     }
 }
 
@@ -636,7 +677,7 @@ fn approver(actor: &Actor) -> Result<(Uuid, Team)> {
 /// or a version that is not the pending one, is CONFLICT.
 #[tracing::instrument(skip(db, actor), fields(org = %actor.org_id))]
 pub async fn approve(
-    db: &impl TransactionTrait,
+    db: &impl TransactionTrait<Transaction = DatabaseTransaction>,
     actor: &Actor,
     kind: DocumentKind,
     id: Uuid,
@@ -688,7 +729,7 @@ pub async fn approve(
 /// Make `version` the agreed one. The conditional update touches exactly one row
 /// only while that version is still pending: a concurrent approval that got there
 /// first leaves nothing to do, and this one fails with CONFLICT.
-async fn agree(txn: &impl ConnectionTrait, actor: &Actor, current: &document::Model, version: i32) -> Result<()> {
+async fn agree(txn: &DatabaseTransaction, actor: &Actor, current: &document::Model, version: i32) -> Result<()> {
     let now = Utc::now();
     let result = Documents::update_many()
         .col_expr(DocColumn::Status, Expr::value(AgreementStatus::Agreed))
@@ -717,25 +758,7 @@ async fn agree(txn: &impl ConnectionTrait, actor: &Actor, current: &document::Mo
     audit::record(txn, actor, &format!("{entity}.agree"), entity, Some(current.id), changes).await?;
     let payload = json!({ "kind": current.kind, "version": version, "supersedes": current.in_force_version });
     outbox::publish(txn, actor, &format!("{entity}.agreed"), entity, Some(current.id), payload).await?;
-    on_agreed(txn, actor, current.kind, current.id, version).await
-}
-
-/// What a kind does, inside the approving transaction, once one of its versions came
-/// into force (such as a scoring model retiring the previous one and rescoring every
-/// lead). Most kinds do nothing.
-async fn on_agreed(
-    txn: &impl ConnectionTrait,
-    actor: &Actor,
-    kind: DocumentKind,
-    id: Uuid,
-    version: i32,
-) -> Result<()> {
-    match kind {
-        DocumentKind::ScoringModel => crate::scoring::model_agreed(txn, actor, id, version).await,
-        DocumentKind::Definition | DocumentKind::IdealCustomerProfile | DocumentKind::Persona | DocumentKind::Sla => {
-            Ok(())
-        }
-    }
+    run_on_agreed(txn, actor, current.kind, current.id, version).await
 }
 
 /// Take back one's own approval of a version that is still pending.
@@ -800,11 +823,17 @@ pub(crate) async fn retire_locked(
     if current.status == AgreementStatus::Retired {
         return Err(ApiError::Conflict(format!("the {} is retired already", described(kind))));
     }
+    retire_within(txn, actor, &current).await
+}
+
+/// Retire `current` (locked, not yet retired) inside the caller's transaction, with
+/// its audit row and outbox event.
+pub(crate) async fn retire_within(txn: &impl ConnectionTrait, actor: &Actor, current: &document::Model) -> Result<()> {
     if let Some(n) = current.in_force_version {
-        set_version_status(txn, id, n, VersionStatus::Retired).await?;
+        set_version_status(txn, current.id, n, VersionStatus::Retired).await?;
     }
     if current.latest_version != current.in_force_version.unwrap_or_default() {
-        set_version_status(txn, id, current.latest_version, VersionStatus::Superseded).await?;
+        set_version_status(txn, current.id, current.latest_version, VersionStatus::Superseded).await?;
     }
     let now = Utc::now();
     let result = Documents::update_many()
@@ -813,20 +842,20 @@ pub(crate) async fn retire_locked(
         .col_expr(DocColumn::PendingVersion, Expr::value(Option::<i32>::None))
         .col_expr(DocColumn::ProposedAt, Expr::value(Option::<chrono::DateTime<Utc>>::None))
         .col_expr(DocColumn::UpdatedAt, Expr::value(now))
-        .filter(DocColumn::Id.eq(id))
+        .filter(DocColumn::Id.eq(current.id))
         .filter(DocColumn::Status.ne(AgreementStatus::Retired))
         .exec(txn)
         .await?;
     ensure_updated(&result)?;
-    let entity = entity_name(kind);
+    let entity = entity_name(current.kind);
     let changes = Changes::new().field("status", Some(&current.status), Some(&AgreementStatus::Retired)).field(
         "inForceVersion",
         current.in_force_version.as_ref(),
         None,
     );
-    audit::record(txn, actor, &format!("{entity}.retire"), entity, Some(id), changes).await?;
-    let payload = json!({ "kind": kind, "retiredVersion": current.in_force_version });
-    outbox::publish(txn, actor, &format!("{entity}.retired"), entity, Some(id), payload).await?;
+    audit::record(txn, actor, &format!("{entity}.retire"), entity, Some(current.id), changes).await?;
+    let payload = json!({ "kind": current.kind, "retiredVersion": current.in_force_version });
+    outbox::publish(txn, actor, &format!("{entity}.retired"), entity, Some(current.id), payload).await?;
     Ok(())
 }
 

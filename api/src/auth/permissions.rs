@@ -200,6 +200,65 @@ pub fn can_answer_handover(actor: &Actor, assignee: uuid::Uuid) -> bool {
     }
 }
 
+/// Content assets (create, edit, archive): MARKETING, who owns the collateral, and
+/// ADMINs; never VIEWERs or API keys.
+pub fn can_write_content(actor: &Actor) -> bool {
+    match &actor.kind {
+        ActorKind::User { role: Role::Viewer, .. } | ActorKind::ApiKey { .. } => false,
+        ActorKind::User { team, role, .. } => *team == Team::Marketing || *role == Role::Admin,
+        ActorKind::System => true,
+    }
+}
+
+/// Record that content was used, give feedback, endorse feedback: any person of
+/// the organization but VIEWERs. API keys never: these are personal signals.
+pub fn can_give_signal(actor: &Actor) -> bool {
+    match &actor.kind {
+        ActorKind::User { role, .. } => *role != Role::Viewer,
+        ActorKind::ApiKey { .. } => false,
+        ActorKind::System => true,
+    }
+}
+
+/// Who owns the subject of a piece of feedback, and so answers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedbackOwner {
+    /// A team (MARKETING for messages, content, personas, ICPs, scoring models and
+    /// definitions; SALES for leads; the provider team for an SLA).
+    Team(Team),
+    /// GENERAL feedback: any MANAGER.
+    AnyManager,
+}
+
+/// Change the status of feedback: a non-VIEWER of the owning team (any MANAGER for
+/// GENERAL feedback), or an ADMIN.
+pub fn can_set_feedback_status(actor: &Actor, owner: FeedbackOwner) -> bool {
+    match &actor.kind {
+        ActorKind::User { role: Role::Admin, .. } | ActorKind::System => true,
+        ActorKind::User { role: Role::Viewer, .. } | ActorKind::ApiKey { .. } => false,
+        ActorKind::User { team, role, .. } => match owner {
+            FeedbackOwner::Team(owning) => *team == owning,
+            FeedbackOwner::AnyManager => *role == Role::Manager,
+        },
+    }
+}
+
+/// Start and write up review meetings, and add or change any action item:
+/// MANAGERs and ADMINs.
+pub fn can_run_review_meetings(actor: &Actor) -> bool {
+    match &actor.kind {
+        ActorKind::User { role, .. } => matches!(role, Role::Manager | Role::Admin),
+        ActorKind::ApiKey { .. } => false,
+        ActorKind::System => true,
+    }
+}
+
+/// Change an action item: those who run review meetings, or its owner.
+pub fn can_update_action_item(actor: &Actor, owner: Option<uuid::Uuid>) -> bool {
+    can_run_review_meetings(actor)
+        || (owner.is_some() && actor.user_id() == owner && actor.role() != Some(Role::Viewer))
+}
+
 /// Turn a rule's answer into FORBIDDEN with a message saying what was refused.
 pub fn require(allowed: bool, what: &str) -> Result<()> {
     if allowed { Ok(()) } else { Err(ApiError::forbidden(format!("you may not {what}"))) }
@@ -314,6 +373,39 @@ mod tests {
         assert!(!can_answer_handover(&marketing_manager, assignee));
         assert!(!can_answer_handover(&key(Scope::ALL.to_vec()), assignee));
         assert!(!can_hand_over(&user(Role::Viewer)));
+    }
+
+    #[test]
+    fn marketing_and_admins_write_content_and_everyone_but_viewers_gives_signal() {
+        assert!(can_write_content(&person(Team::Marketing, Role::Member)));
+        assert!(can_write_content(&person(Team::Revops, Role::Admin)));
+        assert!(!can_write_content(&person(Team::Sales, Role::Manager)));
+        assert!(!can_write_content(&person(Team::Marketing, Role::Viewer)));
+        assert!(can_give_signal(&person(Team::Sales, Role::Member)));
+        assert!(!can_give_signal(&person(Team::Sales, Role::Viewer)));
+        assert!(!can_give_signal(&key(Scope::ALL.to_vec())));
+    }
+
+    #[test]
+    fn feedback_is_answered_by_the_owning_team_or_an_admin() {
+        let marketing = FeedbackOwner::Team(Team::Marketing);
+        assert!(can_set_feedback_status(&person(Team::Marketing, Role::Member), marketing));
+        assert!(!can_set_feedback_status(&person(Team::Sales, Role::Manager), marketing));
+        assert!(can_set_feedback_status(&person(Team::Service, Role::Admin), marketing));
+        assert!(!can_set_feedback_status(&person(Team::Marketing, Role::Viewer), marketing));
+        assert!(can_set_feedback_status(&person(Team::Sales, Role::Manager), FeedbackOwner::AnyManager));
+        assert!(!can_set_feedback_status(&person(Team::Sales, Role::Member), FeedbackOwner::AnyManager));
+        assert!(!can_set_feedback_status(&key(Scope::ALL.to_vec()), marketing));
+    }
+
+    #[test]
+    fn managers_run_review_meetings_and_owners_update_their_action_items() {
+        assert!(can_run_review_meetings(&person(Team::Sales, Role::Manager)));
+        assert!(!can_run_review_meetings(&person(Team::Sales, Role::Member)));
+        let rep = person(Team::Sales, Role::Member);
+        assert!(can_update_action_item(&rep, rep.user_id()));
+        assert!(!can_update_action_item(&rep, Some(Uuid::now_v7())));
+        assert!(!can_update_action_item(&rep, None));
     }
 
     #[test]

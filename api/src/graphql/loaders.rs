@@ -51,6 +51,20 @@ pub struct Loaders {
     pub personas: DataLoader<DocumentLoader<Persona>>,
     /// A lead's stored score, explained (`Lead.scoreBreakdown`).
     pub score_breakdowns: DataLoader<ScoreBreakdowns>,
+    /// Messages by id (such as `ContentAsset.message`).
+    pub messages: DataLoader<DocumentLoader<crate::messaging::Message>>,
+    /// Journey stages by id.
+    pub journey_stages: DataLoader<ById<entity::journey_stage::Entity>>,
+    /// The persona links of each content asset.
+    pub asset_personas: DataLoader<Children<entity::content_asset_persona::Entity>>,
+    /// The journey-stage links of each content asset.
+    pub asset_stages: DataLoader<Children<entity::content_asset_stage::Entity>>,
+    /// Usage statistics of each content asset (`ContentAsset.usage`).
+    pub content_usage: DataLoader<UsageStatsLoader>,
+    /// The endorsements of each piece of feedback, oldest first.
+    pub feedback_endorsements: DataLoader<Children<entity::feedback_endorsement::Entity>>,
+    /// The action items of each review meeting, oldest first.
+    pub meeting_action_items: DataLoader<Children<entity::action_item::Entity>>,
 }
 
 fn loader<T: Loader<K>, K: Send + Sync + std::hash::Hash + Eq + Clone + 'static>(inner: T) -> DataLoader<T> {
@@ -82,6 +96,13 @@ impl Loaders {
             icps: loader(DocumentLoader::new(&scope)),
             personas: loader(DocumentLoader::new(&scope)),
             score_breakdowns: loader(ScoreBreakdowns { scope: scope.clone() }),
+            messages: loader(DocumentLoader::new(&scope)),
+            journey_stages: loader(ById::new(&scope)),
+            asset_personas: loader(Children::new(&scope, "asset_id", "id", false)),
+            asset_stages: loader(Children::new(&scope, "asset_id", "id", false)),
+            content_usage: loader(UsageStatsLoader { scope: scope.clone() }),
+            feedback_endorsements: loader(Children::new(&scope, "feedback_id", "created_at", false)),
+            meeting_action_items: loader(Children::new(&scope, "meeting_id", "created_at", false)),
         }
     }
 }
@@ -320,5 +341,20 @@ impl Loader<Uuid> for ScoreBreakdowns {
             .all(&self.scope.db)
             .await?;
         crate::scoring::breakdowns(&self.scope.db, self.scope.org_id, &leads).await
+    }
+}
+
+/// Usage statistics of content assets (three GROUP BY queries per batch; see
+/// [`crate::messaging::content::usage_stats`]).
+pub struct UsageStatsLoader {
+    scope: Scope,
+}
+
+impl Loader<Uuid> for UsageStatsLoader {
+    type Value = crate::messaging::content::UsageStats;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        crate::messaging::content::usage_stats(&self.scope.db, self.scope.org_id, keys).await
     }
 }

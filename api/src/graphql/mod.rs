@@ -16,7 +16,7 @@ use crate::auth::jwt::JwtKeys;
 use crate::auth::rate_limit::LoginLimiter;
 use crate::config::Config;
 use crate::error::{ApiError, Result};
-use crate::{agreements, auth, events, handover, leads, org, personas, pipeline, scoring};
+use crate::{agreements, auth, events, feedback, handover, leads, messaging, org, personas, pipeline, scoring};
 
 pub use loaders::Loaders;
 
@@ -32,6 +32,8 @@ pub struct Query(
     agreements::graphql::GoalQuery,
     personas::graphql::PersonaQuery,
     scoring::graphql::ScoringQuery,
+    messaging::graphql::MessagingQuery,
+    feedback::graphql::FeedbackQuery,
 );
 
 /// Every mutation of the API.
@@ -46,6 +48,8 @@ pub struct Mutation(
     agreements::graphql::GoalMutation,
     personas::graphql::PersonaMutation,
     scoring::graphql::ScoringMutation,
+    messaging::graphql::MessagingMutation,
+    feedback::graphql::FeedbackMutation,
 );
 
 pub type AccordSchema = Schema<Query, Mutation, EmptySubscription>;

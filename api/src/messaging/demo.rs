@@ -1,0 +1,228 @@
+//! The demo organization's messaging and feedback loop: a message matrix with gaps
+//! (and one pending proposal), content assets with and without use, feedback below
+//! and above the actionable threshold, and one review meeting with an action item.
+//! Everything goes through the real domain functions, so audit and outbox rows exist.
+
+use entity::content_asset::ContentKind;
+use entity::content_usage::ContentRating;
+use entity::feedback::{FeedbackSubject, Sentiment};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use super::content::{self, NewAsset, NewUsage};
+use super::{Message, MessageKind};
+use crate::agreements::{self, AgreedBody, DocumentCriteria};
+use crate::auth::Actor;
+use crate::error::{ApiError, Result};
+use crate::feedback::{self, NewFeedback, meetings};
+use crate::personas::{Persona, journey_stages};
+
+/// Seed the demo organization `org_id` (its demo users and personas exist already).
+pub async fn seed(db: &DatabaseConnection, org_id: Uuid) -> Result<()> {
+    let users = entity::user::Entity::find().filter(entity::user::Column::OrgId.eq(org_id)).all(db).await?;
+    let person = |email: &str| {
+        users
+            .iter()
+            .find(|u| u.email == email)
+            .map(Actor::user)
+            .ok_or_else(|| ApiError::internal(format!("demo user {email} missing")))
+    };
+    let marketer = person("marketer@demo.accord.dev")?;
+    let marketing_manager = person("marketing.manager@demo.accord.dev")?;
+    let sales_manager = person("sales.manager@demo.accord.dev")?;
+    let rep = person("rep@demo.accord.dev")?;
+    let rep2 = person("rep2@demo.accord.dev")?;
+    let support = person("support@demo.accord.dev")?;
+
+    let personas = agreements::list::<Persona>(db, &marketer, &DocumentCriteria::default()).await?;
+    let persona = |name: &str| {
+        personas
+            .iter()
+            .find(|p| p.model.title == name)
+            .map(|p| p.model.id)
+            .ok_or_else(|| ApiError::internal(format!("demo persona {name} missing")))
+    };
+    let (olivia, frank) = (persona("Operations Olivia")?, persona("Finance Frank")?);
+    let stages = journey_stages::list(db, &marketer).await?;
+    let stage = |position: i32| {
+        stages
+            .iter()
+            .find(|s| s.position == position)
+            .map(|s| s.id)
+            .ok_or_else(|| ApiError::internal("demo journey stage missing"))
+    };
+
+    let write = |kind, persona_id, journey_stage_id, competitor: Option<&str>, title: &str, body: &str| Message {
+        kind,
+        persona_id,
+        journey_stage_id,
+        competitor: competitor.map(str::to_owned),
+        title: title.into(),
+        body: body.into(),
+        proof_points: vec!["Customers close their books 3x faster".into()],
+        call_to_action: Some("Book a 20-minute demo".into()),
+    };
+    let messages = [
+        (
+            write(
+                MessageKind::Global,
+                None,
+                None,
+                None,
+                "One revenue team",
+                "Sales and marketing on one set of rules.",
+            ),
+            true,
+        ),
+        (
+            write(
+                MessageKind::Segment,
+                Some(olivia),
+                Some(stage(1)?),
+                None,
+                "Stop building reports by hand",
+                "Olivia gets delivery numbers without spreadsheets.",
+            ),
+            true,
+        ),
+        (
+            write(
+                MessageKind::Segment,
+                Some(olivia),
+                Some(stage(2)?),
+                None,
+                "Predictable delivery in 30 days",
+                "A rollout plan Olivia can hold us to.",
+            ),
+            true,
+        ),
+        (
+            write(
+                MessageKind::Segment,
+                Some(frank),
+                Some(stage(1)?),
+                None,
+                "Know the ROI of every tool",
+                "Frank sees cost per customer by channel.",
+            ),
+            false,
+        ),
+        (
+            write(
+                MessageKind::Battlecard,
+                None,
+                None,
+                Some("Globex"),
+                "Beat Globex on time to value",
+                "Live in weeks where Globex takes quarters.",
+            ),
+            true,
+        ),
+    ];
+    let mut message_ids = Vec::new();
+    for (body, agree) in messages {
+        let doc = super::create(db, &marketer, body, true).await?;
+        if agree {
+            agreements::approve(db, &sales_manager, Message::KIND, doc.model.id, 1).await?;
+            agreements::approve(db, &marketing_manager, Message::KIND, doc.model.id, 1).await?;
+        }
+        message_ids.push(doc.model.id);
+    }
+
+    let asset = |title: &str, kind, url: &str, message_id, personas: Vec<Uuid>, stages: Vec<Uuid>| NewAsset {
+        title: title.into(),
+        kind,
+        url: url.into(),
+        message_id,
+        persona_ids: personas,
+        journey_stage_ids: stages,
+        owner_id: None,
+    };
+    let deck = content::create(
+        db,
+        &marketer,
+        asset(
+            "Operations deck",
+            ContentKind::Deck,
+            "https://demo.accord.dev/content/ops-deck.pdf",
+            message_ids.get(1).copied(),
+            vec![olivia],
+            vec![stage(1)?],
+        ),
+    )
+    .await?;
+    let story = content::create(
+        db,
+        &marketer,
+        asset(
+            "Payly case study",
+            ContentKind::CaseStudy,
+            "https://demo.accord.dev/content/payly.pdf",
+            message_ids.get(2).copied(),
+            vec![olivia],
+            vec![stage(2)?],
+        ),
+    )
+    .await?;
+    content::create(
+        db,
+        &marketer,
+        asset(
+            "2024 brochure",
+            ContentKind::OnePager,
+            "https://demo.accord.dev/content/brochure-2024.pdf",
+            None,
+            vec![],
+            vec![],
+        ),
+    )
+    .await?;
+    let uses = [
+        (&rep, deck.id, Some(ContentRating::Helpful)),
+        (&rep2, deck.id, Some(ContentRating::Helpful)),
+        (&rep, story.id, Some(ContentRating::NotHelpful)),
+    ];
+    for (who, asset_id, rating) in uses {
+        let usage = NewUsage { asset_id, lead_id: None, opportunity_id: None, rating, comment: None };
+        content::record_usage(db, who, usage).await?;
+    }
+
+    let pricing = NewFeedback {
+        subject_type: FeedbackSubject::General,
+        subject_id: None,
+        tag: "pricing".into(),
+        sentiment: Sentiment::Negative,
+        body: "Mid-market prospects say the entry plan is too expensive.".into(),
+        account_id: None,
+    };
+    let pricing = feedback::submit(db, &rep, pricing).await?;
+    for who in [&rep2, &marketer] {
+        feedback::endorse(db, who, pricing.id, None, Some("Heard the same this month.".into())).await?;
+    }
+    let tone = NewFeedback {
+        subject_type: FeedbackSubject::Message,
+        subject_id: message_ids.get(1).copied(),
+        tag: "tone".into(),
+        sentiment: Sentiment::Neutral,
+        body: "Olivia's awareness message sounds too technical for a COO.".into(),
+        account_id: None,
+    };
+    let tone = feedback::submit(db, &support, tone).await?;
+    feedback::endorse(db, &rep, tone.id, None, None).await?;
+
+    let today = chrono::Utc::now().date_naive();
+    let meeting = meetings::start(db, &sales_manager, today - chrono::Duration::days(30), today).await?;
+    meetings::update(db, &sales_manager, meeting.id, Some("Pricing objections are the top theme.".into()), None)
+        .await?;
+    let owner = marketer.user_id();
+    meetings::add_item(
+        db,
+        &sales_manager,
+        meeting.id,
+        "Draft a pricing FAQ for sales",
+        owner,
+        Some(today + chrono::Duration::days(14)),
+    )
+    .await?;
+    Ok(())
+}
