@@ -23,7 +23,7 @@ use crate::pipeline::graphql::Opportunity;
 
 type GqlResult<T> = async_graphql::Result<T>;
 
-fn undefined_to_patch<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
+pub(crate) fn undefined_to_patch<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
     match value {
         MaybeUndefined::Undefined => None,
         MaybeUndefined::Null => Some(None),
@@ -31,7 +31,7 @@ fn undefined_to_patch<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
     }
 }
 
-fn patch_id(field: &str, value: MaybeUndefined<ID>) -> ApiResult<Option<Option<Uuid>>> {
+pub(crate) fn patch_id(field: &str, value: MaybeUndefined<ID>) -> ApiResult<Option<Option<Uuid>>> {
     undefined_to_patch(value).map(|v| v.map(|id| parse_id(field, &id)).transpose()).transpose()
 }
 

@@ -10,7 +10,7 @@ use crate::error::ApiError;
 use crate::graphql::pagination::{PageArgs, sorted_cursor, sorted_window};
 use crate::graphql::{Money, OrderDirection, actor, db, loaders, parse_id, selects};
 use crate::leads::activities::ActivityCriteria;
-use crate::leads::graphql::{Account, ActivityConnection, ArchiveInput, Lead};
+use crate::leads::graphql::{Account, ActivityConnection, ArchiveInput, Lead, patch_id, undefined_to_patch};
 use crate::org::graphql::User;
 
 type GqlResult<T> = async_graphql::Result<T>;
@@ -373,16 +373,8 @@ impl PipelineMutation {
         input: UpdateOpportunityInput,
     ) -> GqlResult<OpportunityPayload> {
         let id = parse_id("id", &input.id)?;
-        let owner_id = match input.owner_id {
-            MaybeUndefined::Undefined => None,
-            MaybeUndefined::Null => Some(None),
-            MaybeUndefined::Value(v) => Some(Some(parse_id("ownerId", &v)?)),
-        };
-        let expected_close = match input.expected_close {
-            MaybeUndefined::Undefined => None,
-            MaybeUndefined::Null => Some(None),
-            MaybeUndefined::Value(v) => Some(Some(v)),
-        };
+        let owner_id = patch_id("ownerId", input.owner_id)?;
+        let expected_close = undefined_to_patch(input.expected_close);
         let patch = OpportunityPatch {
             name: input.name,
             amount_minor: input.amount_minor,
