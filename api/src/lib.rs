@@ -13,6 +13,7 @@ pub mod feedback;
 pub mod graphql;
 pub mod handover;
 pub mod http;
+pub mod kpi;
 pub mod leads;
 pub mod messaging;
 pub mod metrics;

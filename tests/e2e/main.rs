@@ -11,6 +11,7 @@ mod cli;
 mod feedback;
 mod handover;
 mod http;
+mod kpis;
 mod leads;
 mod messaging;
 mod org_admin;

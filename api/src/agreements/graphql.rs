@@ -247,7 +247,24 @@ agreed_document_types!(
     SlaVersion,
     SlaBody,
     "A service-level agreement between two teams, agreed by sales and marketing, with every version.",
-    "One version of an SLA, with its approvals."
+    "One version of an SLA, with its approvals.",
+    {
+        /// How the SLA was kept in each of its periods (weeks, months or quarters) that
+        /// overlap `period`: the version in force, or the newest one while none is.
+        /// API keys need `kpis:read`.
+        async fn compliance(
+            &self,
+            ctx: &Context<'_>,
+            #[graphql(desc = "The days to measure, in the organization's time zone.")]
+            period: crate::kpi::graphql::PeriodInput,
+        ) -> async_graphql::Result<Vec<crate::kpi::graphql::SlaCompliance>> {
+            let Some(version) = self.0.in_force().or(self.0.versions.last()) else { return Ok(vec![]) };
+            let compliance =
+                crate::kpi::progress::sla_compliance(db(ctx), actor(ctx)?, &version.body, period.from, period.to)
+                    .await?;
+            Ok(compliance.into_iter().map(Into::into).collect())
+        }
+    }
 );
 
 /// Any agreed document.
@@ -699,7 +716,7 @@ pub enum GoalMetric {
     CustomerFacingHours,
 }
 
-/// A shared target for a period, optionally for one team. Progress arrives with the KPI engine.
+/// A shared target for a period, optionally for one team, with its progress from the KPI engine.
 #[derive(SimpleObject, Clone)]
 #[graphql(complex)]
 pub struct Goal {
@@ -725,6 +742,8 @@ pub struct Goal {
     pub updated_at: DateTime<Utc>,
     #[graphql(skip)]
     pub owner_id: Option<uuid::Uuid>,
+    #[graphql(skip)]
+    pub model: entity::goal::Model,
 }
 
 #[async_graphql::ComplexObject]
@@ -734,11 +753,18 @@ impl Goal {
         let Some(id) = self.owner_id else { return Ok(None) };
         Ok(loaders(ctx)?.users.load_one(id).await?.map(User::from))
     }
+
+    /// How far the goal has come: the metric over the goal's period so far (for the
+    /// goal's team when it has one), the pace, and whether it reaches the target.
+    async fn progress(&self, ctx: &Context<'_>) -> async_graphql::Result<crate::kpi::graphql::GoalProgress> {
+        Ok(crate::kpi::progress::goal_progress(db(ctx), actor(ctx)?, &self.model).await?.into())
+    }
 }
 
 impl From<entity::goal::Model> for Goal {
     fn from(m: entity::goal::Model) -> Self {
         Self {
+            model: m.clone(),
             id: m.id.into(),
             name: m.name,
             metric: m.metric.into(),

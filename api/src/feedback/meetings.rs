@@ -155,7 +155,12 @@ pub async fn start(
         return Err(ApiError::bad_input("periodEnd", "must not be before `periodStart`"));
     }
     let to = start_of(period_end) + chrono::Duration::days(1);
-    let kpi_snapshot = snapshot(db, actor, start_of(period_start), to).await?;
+    let mut kpi_snapshot = snapshot(db, actor, start_of(period_start), to).await?;
+    // The agreed SLAs and goals of the period, as the KPI engine measures them.
+    if (period_end - period_start).num_days() <= 366 * 2 {
+        let card = crate::kpi::progress::scorecard(db, actor, period_start, period_end).await?;
+        kpi_snapshot["scorecard"] = crate::kpi::progress::scorecard_json(&card);
+    }
     let txn = crate::db::begin_write(db).await?;
     let now = Utc::now();
     let meeting = ActiveModel {

@@ -16,7 +16,7 @@ use crate::auth::jwt::JwtKeys;
 use crate::auth::rate_limit::LoginLimiter;
 use crate::config::Config;
 use crate::error::{ApiError, Result};
-use crate::{agreements, auth, events, feedback, handover, leads, messaging, org, personas, pipeline, scoring};
+use crate::{agreements, auth, events, feedback, handover, kpi, leads, messaging, org, personas, pipeline, scoring};
 
 pub use loaders::Loaders;
 
@@ -34,6 +34,7 @@ pub struct Query(
     scoring::graphql::ScoringQuery,
     messaging::graphql::MessagingQuery,
     feedback::graphql::FeedbackQuery,
+    kpi::graphql::KpiQuery,
 );
 
 /// Every mutation of the API.

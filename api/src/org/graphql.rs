@@ -97,6 +97,14 @@ pub struct OrganizationSettings {
     /// round-robin among the active SALES members (default false).
     #[graphql(default)]
     pub auto_hand_over_mqls: bool,
+    /// IANA time zone (such as `Europe/Berlin`, default `UTC`) in which KPI and goal
+    /// periods begin and end: a "day" or "month" is the organization's calendar day or month.
+    #[graphql(default_with = "String::from(\"UTC\")")]
+    pub time_zone: String,
+    /// ISO-4217 currency (default `EUR`) that money KPIs report in; opportunities and
+    /// campaigns in other currencies are left out of money KPIs rather than mixed.
+    #[graphql(default_with = "String::from(\"EUR\")")]
+    pub reporting_currency: String,
 }
 
 impl From<OrgSettings> for OrganizationSettings {
@@ -107,6 +115,8 @@ impl From<OrgSettings> for OrganizationSettings {
             feedback_actionable_accounts: s.feedback_actionable_accounts,
             approval_requires_service: s.approval_requires_service,
             auto_hand_over_mqls: s.auto_hand_over_mqls,
+            time_zone: s.time_zone,
+            reporting_currency: s.reporting_currency,
         }
     }
 }
@@ -119,6 +129,8 @@ impl From<OrganizationSettings> for OrgSettings {
             feedback_actionable_accounts: s.feedback_actionable_accounts,
             approval_requires_service: s.approval_requires_service,
             auto_hand_over_mqls: s.auto_hand_over_mqls,
+            time_zone: s.time_zone,
+            reporting_currency: s.reporting_currency,
         }
     }
 }

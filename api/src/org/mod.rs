@@ -32,6 +32,12 @@ pub struct OrgSettings {
     /// Leads that become MQLs by their score are handed over at once, round-robin
     /// among the active SALES members.
     pub auto_hand_over_mqls: bool,
+    /// IANA time zone (such as `Europe/Berlin`) in which KPI periods (days, weeks,
+    /// months, quarters) and goal periods begin and end.
+    pub time_zone: String,
+    /// ISO-4217 currency that money KPIs (revenue, pipeline, campaign spend) report in;
+    /// amounts in other currencies are left out rather than mixed.
+    pub reporting_currency: String,
 }
 
 impl Default for OrgSettings {
@@ -42,6 +48,8 @@ impl Default for OrgSettings {
             feedback_actionable_accounts: 2,
             approval_requires_service: false,
             auto_hand_over_mqls: false,
+            time_zone: "UTC".into(),
+            reporting_currency: "EUR".into(),
         }
     }
 }
@@ -51,7 +59,17 @@ impl OrgSettings {
         serde_json::from_value(value.clone()).unwrap_or_default()
     }
 
-    fn validate(&self) -> Result<()> {
+    /// The organization's time zone (UTC when the stored name is unknown).
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.time_zone.parse().unwrap_or(chrono_tz::UTC)
+    }
+
+    fn validate(&mut self) -> Result<()> {
+        self.time_zone = self.time_zone.trim().to_owned();
+        if self.time_zone.parse::<chrono_tz::Tz>().is_err() {
+            return Err(ApiError::bad_input("settings.timeZone", "must be an IANA time zone such as Europe/Berlin"));
+        }
+        self.reporting_currency = crate::validate::currency("settings.reportingCurrency", &self.reporting_currency)?;
         if !(1..=24 * 30).contains(&self.handover_response_hours) {
             return Err(ApiError::bad_input("settings.handoverResponseHours", "must be between 1 and 720"));
         }
@@ -170,7 +188,7 @@ pub async fn update(db: &impl TransactionTrait, actor: &Actor, patch: OrgPatch) 
         changes = changes.field("name", Some(&current.name), Some(&name));
         model.name = Set(name);
     }
-    if let Some(settings) = patch.settings {
+    if let Some(mut settings) = patch.settings {
         settings.validate()?;
         let old = OrgSettings::from_stored(&current.settings);
         changes = changes.field("settings", Some(&old), Some(&settings));

@@ -1,0 +1,397 @@
+//! The SQL behind each metric: which rows are its facts, which period each falls in,
+//! and what each adds to the numerator and denominator. The engine joins the facts
+//! to a `p(idx, s, e, sd, ed, ys, ye)` table of periods (UTC bounds `s`/`e`, local
+//! dates `sd`/`ed`, and the year-earlier bounds `ys`/`ye`) and aggregates them.
+
+use chrono::{DateTime, Utc};
+use sea_orm::DbBackend;
+
+use super::metrics::{KpiGroupBy, KpiMetric};
+use super::sql::{Sql, day_number, days_between, hours_between};
+
+/// Where a fact's grouping dimensions come from (SQL expressions over its aliases).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Dims {
+    /// The responsible user's id.
+    pub user: Option<&'static str>,
+    /// A team column on the fact itself (otherwise the user's team).
+    pub team: Option<&'static str>,
+    /// The alias of the fact's lead (`leads`), for persona, source, campaign and channel.
+    pub lead: Option<&'static str>,
+    pub strategy: Option<&'static str>,
+    /// A campaign name and channel on the fact itself (a joined campaign record).
+    pub campaign: Option<&'static str>,
+    pub channel: Option<&'static str>,
+}
+
+/// The expression of `group` over `dims`, and a join it needs; `None` when the fact has no such dimension.
+pub fn dimension(dims: &Dims, group: KpiGroupBy) -> Option<(String, Option<String>)> {
+    let lead_col = |col: &str| dims.lead.map(|l| (format!("{l}.{col}"), None));
+    match group {
+        KpiGroupBy::None => Some(("CAST(NULL AS TEXT)".into(), None)),
+        KpiGroupBy::User => dims.user.map(|u| (u.to_owned(), None)),
+        KpiGroupBy::Team => dims
+            .team
+            .map(|t| (t.to_owned(), None))
+            .or_else(|| dims.user.map(|u| ("gu.team".to_owned(), Some(format!(" LEFT JOIN users gu ON gu.id = {u}"))))),
+        KpiGroupBy::Persona => lead_col("persona_id"),
+        KpiGroupBy::Source => lead_col("source"),
+        KpiGroupBy::Campaign => dims.campaign.map(|c| (c.to_owned(), None)).or_else(|| lead_col("campaign")),
+        KpiGroupBy::Channel => dims.channel.map(|c| (c.to_owned(), None)).or_else(|| {
+            dims.lead.map(|l| {
+                let join = format!(" LEFT JOIN campaigns gc ON gc.org_id = {l}.org_id AND gc.name = {l}.campaign");
+                ("gc.channel".to_owned(), Some(join))
+            })
+        }),
+        KpiGroupBy::Strategy => dims.strategy.map(|s| (s.to_owned(), None)),
+    }
+}
+
+/// One kind of fact row of a metric. A metric's query is the `UNION ALL` of its facts.
+#[derive(Debug, Clone)]
+pub struct Fact {
+    /// The table joined to the periods, with its alias and period condition.
+    pub from: String,
+    /// Further joins.
+    pub joins: String,
+    /// The alias whose `org_id` scopes the query.
+    pub org: &'static str,
+    /// Further conditions, each starting with ` AND `.
+    pub conds: Sql,
+    pub num: Sql,
+    pub den: Sql,
+    /// The lifecycle stage a row belongs to (MEDIAN_DAYS_IN_STAGE), as SQL.
+    pub stage: Option<&'static str>,
+    pub dims: Dims,
+}
+
+/// What the facts need to know besides the metric.
+#[derive(Debug, Clone)]
+pub struct FactContext {
+    pub backend: DbBackend,
+    /// The organization's time zone (for year-earlier periods).
+    pub tz: chrono_tz::Tz,
+    pub currency: String,
+    pub now: DateTime<Utc>,
+    /// Distinct people and customer accounts that make feedback actionable (0 = no account rule).
+    pub actionable_people: u32,
+    pub actionable_accounts: u32,
+}
+
+fn lit(text: &str) -> Sql {
+    let mut sql = Sql::new();
+    sql.push(text);
+    sql
+}
+
+fn one() -> Sql {
+    lit("1")
+}
+
+fn zero() -> Sql {
+    lit("0")
+}
+
+const LEAD_DIMS: Dims = Dims {
+    user: Some("COALESCE(l.owner_id, l.marketing_owner_id)"),
+    team: None,
+    lead: Some("l"),
+    strategy: None,
+    campaign: None,
+    channel: None,
+};
+
+const OPPORTUNITY_DIMS: Dims = Dims {
+    user: Some("o.owner_id"),
+    team: None,
+    lead: Some("l"),
+    strategy: Some("o.strategy"),
+    campaign: None,
+    channel: None,
+};
+
+const CAMPAIGN_DIMS: Dims =
+    Dims { user: None, team: None, lead: None, strategy: None, campaign: Some("c.name"), channel: Some("c.channel") };
+
+fn leads_created() -> Fact {
+    Fact {
+        from: "leads l ON l.created_at >= p.s AND l.created_at < p.e".into(),
+        joins: String::new(),
+        org: "l",
+        conds: lit(" AND l.archived_at IS NULL"),
+        num: one(),
+        den: zero(),
+        stage: None,
+        dims: LEAD_DIMS,
+    }
+}
+
+fn entries(stage: &str) -> Fact {
+    Fact {
+        from: "lead_stage_transitions t ON t.at >= p.s AND t.at < p.e".into(),
+        joins: " JOIN leads l ON l.id = t.lead_id".into(),
+        org: "t",
+        conds: lit(&format!(" AND t.to_stage = '{stage}' AND l.archived_at IS NULL")),
+        num: one(),
+        den: zero(),
+        stage: None,
+        dims: LEAD_DIMS,
+    }
+}
+
+/// 1 when the lead of `alias` entered `stage` at or after `since` (any time when `None`).
+fn reached(alias: &str, stage: &str, since: Option<&str>) -> Sql {
+    let after = since.map(|s| format!(" AND n.at >= {s}")).unwrap_or_default();
+    lit(&format!(
+        "CASE WHEN EXISTS (SELECT 1 FROM lead_stage_transitions n WHERE n.org_id = {alias}.org_id \
+         AND n.lead_id = {alias}.{id} AND n.to_stage = '{stage}'{after}) THEN 1 ELSE 0 END",
+        id = if alias == "l" { "id" } else { "lead_id" }
+    ))
+}
+
+fn conversion(from: &str, to: &str) -> Fact {
+    Fact { num: reached("t", to, Some("t.at")), den: one(), ..entries(from) }
+}
+
+fn opportunities(time: &str, extra: &str) -> Fact {
+    Fact {
+        from: format!("opportunities o ON o.{time} >= p.s AND o.{time} < p.e"),
+        joins: " LEFT JOIN leads l ON l.id = o.lead_id".into(),
+        org: "o",
+        conds: lit(&format!(" AND o.archived_at IS NULL{extra}")),
+        num: one(),
+        den: zero(),
+        stage: None,
+        dims: OPPORTUNITY_DIMS,
+    }
+}
+
+fn in_currency(mut fact: Fact, alias: &str, currency: &str) -> Fact {
+    fact.conds.push(&format!(" AND {alias}.currency = ")).bind(currency.to_owned());
+    fact
+}
+
+const WON: &str = " AND o.stage = 'CLOSED_WON'";
+
+/// Opportunities whose lead came from a campaign on record (alias `c`).
+fn sourced(time: &str, extra: &str) -> Fact {
+    let mut fact = opportunities(time, extra);
+    fact.joins =
+        " JOIN leads l ON l.id = o.lead_id JOIN campaigns c ON c.org_id = l.org_id AND c.name = l.campaign".into();
+    fact.dims = Dims { campaign: Some("c.name"), channel: Some("c.channel"), ..OPPORTUNITY_DIMS };
+    fact
+}
+
+/// Campaign spend spread evenly over each campaign's days, the part in the period.
+fn spend(ctx: &FactContext) -> Fact {
+    let b = ctx.backend;
+    let (start, end) = (day_number(b, "c.starts_on"), format!("({} + 1)", day_number(b, "c.ends_on")));
+    let (period_start, period_end) = (day_number(b, "p.sd"), day_number(b, "p.ed"));
+    let overlap = format!(
+        "((CASE WHEN {end} < {period_end} THEN {end} ELSE {period_end} END) - \
+         (CASE WHEN {start} > {period_start} THEN {start} ELSE {period_start} END))"
+    );
+    let fact = Fact {
+        from: "campaigns c ON c.starts_on < p.ed AND c.ends_on >= p.sd".into(),
+        joins: String::new(),
+        org: "c",
+        conds: Sql::new(),
+        num: lit(&format!("c.spend_minor * 1.0 * {overlap} / ({end} - {start})")),
+        den: zero(),
+        stage: None,
+        dims: CAMPAIGN_DIMS,
+    };
+    in_currency(fact, "c", &ctx.currency)
+}
+
+fn handovers(time: &str) -> Fact {
+    Fact {
+        from: format!("handovers h ON h.{time} >= p.s AND h.{time} < p.e"),
+        joins: " JOIN leads l ON l.id = h.lead_id".into(),
+        org: "h",
+        conds: Sql::new(),
+        num: one(),
+        den: zero(),
+        stage: None,
+        dims: Dims { user: Some("h.to_user_id"), ..LEAD_DIMS },
+    }
+}
+
+fn feedback() -> Fact {
+    Fact {
+        from: "feedback f ON f.created_at >= p.s AND f.created_at < p.e".into(),
+        joins: String::new(),
+        org: "f",
+        conds: Sql::new(),
+        num: one(),
+        den: zero(),
+        stage: None,
+        dims: Dims { user: Some("f.author_id"), team: Some("f.author_team"), ..Dims::default() },
+    }
+}
+
+/// Swap numerator and denominator (a fact that feeds the denominator of a ratio).
+fn as_denominator(mut fact: Fact) -> Fact {
+    std::mem::swap(&mut fact.num, &mut fact.den);
+    fact
+}
+
+/// The facts of `metric`.
+pub fn facts(metric: KpiMetric, ctx: &FactContext) -> Vec<Fact> {
+    use KpiMetric::*;
+    let b = ctx.backend;
+    let currency = ctx.currency.as_str();
+    match metric {
+        LeadsCreated => vec![leads_created()],
+        Mqls => vec![entries("MQL")],
+        Sals => vec![entries("SAL")],
+        Sqls => vec![entries("SQL")],
+        MqlToSalRate => vec![conversion("MQL", "SAL")],
+        SalToSqlRate => vec![conversion("SAL", "SQL")],
+        SqlToWonRate => vec![conversion("SQL", "CUSTOMER")],
+        LeadToCustomerRate => vec![Fact { num: reached("l", "CUSTOMER", None), den: one(), ..leads_created() }],
+        MedianDaysInStage => {
+            let entered = "(SELECT MAX(e.at) FROM lead_stage_transitions e WHERE e.org_id = t.org_id \
+                           AND e.lead_id = t.lead_id AND e.to_stage = t.from_stage AND e.at <= t.at)";
+            vec![Fact {
+                from: "lead_stage_transitions t ON t.at >= p.s AND t.at < p.e".into(),
+                joins: " JOIN leads l ON l.id = t.lead_id".into(),
+                org: "t",
+                conds: lit(" AND t.from_stage IS NOT NULL AND l.archived_at IS NULL"),
+                num: lit(&days_between(b, entered, "t.at")),
+                den: one(),
+                stage: Some("t.from_stage"),
+                dims: LEAD_DIMS,
+            }]
+        }
+        OpportunitiesCreated => vec![opportunities("created_at", "")],
+        PipelineValue => {
+            vec![Fact { num: lit("o.amount_minor"), ..in_currency(opportunities("created_at", ""), "o", currency) }]
+        }
+        DealsWon => vec![opportunities("closed_at", WON)],
+        RevenueWon => {
+            vec![Fact { num: lit("o.amount_minor"), ..in_currency(opportunities("closed_at", WON), "o", currency) }]
+        }
+        WinRate => vec![Fact {
+            num: lit("CASE WHEN o.stage = 'CLOSED_WON' THEN 1 ELSE 0 END"),
+            den: one(),
+            ..opportunities("closed_at", " AND o.stage IN ('CLOSED_WON', 'CLOSED_LOST')")
+        }],
+        SalesCycleDays => {
+            vec![Fact {
+                num: lit(&days_between(b, "o.created_at", "o.closed_at")),
+                den: one(),
+                ..opportunities("closed_at", WON)
+            }]
+        }
+        RevenueGrowthYoy => {
+            let fact = Fact {
+                from: "opportunities o ON ((o.closed_at >= p.s AND o.closed_at < p.e) \
+                       OR (o.closed_at >= p.ys AND o.closed_at < p.ye))"
+                    .into(),
+                num: lit("CASE WHEN o.closed_at >= p.s THEN o.amount_minor ELSE 0 END"),
+                den: lit("CASE WHEN o.closed_at < p.ye THEN o.amount_minor ELSE 0 END"),
+                ..opportunities("closed_at", WON)
+            };
+            vec![in_currency(fact, "o", currency)]
+        }
+        PipelineSourced => {
+            vec![Fact { num: lit("o.amount_minor"), ..in_currency(sourced("created_at", ""), "o", currency) }]
+        }
+        RevenueSourced => {
+            vec![Fact { num: lit("o.amount_minor"), ..in_currency(sourced("closed_at", WON), "o", currency) }]
+        }
+        MarketingRoi => {
+            let revenue = Fact {
+                num: lit("o.amount_minor"),
+                dims: CAMPAIGN_DIMS,
+                ..in_currency(in_currency(sourced("closed_at", WON), "o", currency), "c", currency)
+            };
+            vec![revenue, as_denominator(spend(ctx))]
+        }
+        CostPerLead => {
+            let leads = Fact {
+                joins: " JOIN campaigns c ON c.org_id = l.org_id AND c.name = l.campaign".into(),
+                num: zero(),
+                den: one(),
+                dims: CAMPAIGN_DIMS,
+                ..leads_created()
+            };
+            vec![spend(ctx), in_currency(leads, "c", currency)]
+        }
+        CostPerMql => {
+            let mut mqls = entries("MQL");
+            mqls.joins.push_str(" JOIN campaigns c ON c.org_id = l.org_id AND c.name = l.campaign");
+            let mqls = Fact { num: zero(), den: one(), dims: CAMPAIGN_DIMS, ..mqls };
+            vec![spend(ctx), in_currency(mqls, "c", currency)]
+        }
+        HandoverAcceptanceRate => vec![Fact {
+            num: lit("CASE WHEN h.status = 'ACCEPTED' THEN 1 ELSE 0 END"),
+            den: one(),
+            ..handovers("responded_at")
+        }],
+        HandoverMedianResponseHours => {
+            vec![Fact {
+                num: lit(&hours_between(b, "h.handed_at", "h.responded_at")),
+                den: one(),
+                ..handovers("responded_at")
+            }]
+        }
+        SlaComplianceRate => {
+            let mut conds = Sql::new();
+            conds.push(" AND (h.responded_at IS NOT NULL OR h.due_at < ").bind(ctx.now).push(")");
+            vec![Fact {
+                conds,
+                num: lit("CASE WHEN h.responded_at IS NOT NULL AND h.responded_at <= h.due_at THEN 1 ELSE 0 END"),
+                den: one(),
+                ..handovers("handed_at")
+            }]
+        }
+        CustomerFacingHours => vec![Fact {
+            from: "activities a ON a.occurred_at >= p.s AND a.occurred_at < p.e".into(),
+            joins: " LEFT JOIN leads l ON l.id = a.lead_id".into(),
+            org: "a",
+            conds: lit(" AND a.customer_facing = TRUE"),
+            num: lit("a.duration_minutes / 60.0"),
+            den: zero(),
+            stage: None,
+            dims: Dims { user: Some("a.user_id"), ..LEAD_DIMS },
+        }],
+        ContentUtilizationRate => vec![Fact {
+            from: "content_assets ca ON ca.created_at < p.e AND (ca.archived_at IS NULL OR ca.archived_at >= p.s)"
+                .into(),
+            joins: String::new(),
+            org: "ca",
+            conds: Sql::new(),
+            num: lit("CASE WHEN EXISTS (SELECT 1 FROM content_usages cu WHERE cu.org_id = ca.org_id \
+                 AND cu.asset_id = ca.id AND cu.used_at >= p.s AND cu.used_at < p.e) THEN 1 ELSE 0 END"),
+            den: one(),
+            stage: None,
+            dims: Dims::default(),
+        }],
+        ActionableFeedback => {
+            // Distinct people: the author and every other endorser. Distinct accounts: the
+            // item's own and the endorsers' other ones.
+            let people = "(1 + (SELECT COUNT(DISTINCT e.user_id) FROM feedback_endorsements e \
+                          WHERE e.feedback_id = f.id AND e.user_id <> f.author_id))";
+            let accounts = "((CASE WHEN f.account_id IS NULL THEN 0 ELSE 1 END) + \
+                            (SELECT COUNT(DISTINCT e.account_id) FROM feedback_endorsements e WHERE e.feedback_id = f.id \
+                            AND e.account_id IS NOT NULL AND (f.account_id IS NULL OR e.account_id <> f.account_id)))";
+            let mut num = Sql::new();
+            num.push(&format!("CASE WHEN {people} >= "))
+                .bind(i64::from(ctx.actionable_people))
+                .push(" OR (")
+                .bind(i64::from(ctx.actionable_accounts))
+                .push(&format!(" > 0 AND {accounts} >= "))
+                .bind(i64::from(ctx.actionable_accounts))
+                .push(") THEN 1 ELSE 0 END");
+            vec![Fact { num, ..feedback() }]
+        }
+        FeedbackMedianResponseDays => vec![Fact {
+            from: "feedback f ON f.responded_at >= p.s AND f.responded_at < p.e".into(),
+            num: lit(&days_between(b, "f.created_at", "f.responded_at")),
+            den: one(),
+            ..feedback()
+        }],
+    }
+}

@@ -1,0 +1,348 @@
+//! GraphQL for KPIs, the funnel and the scorecard: thin resolvers over the engine.
+
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use chrono::NaiveDate;
+
+use super::funnel::FunnelCohort;
+use super::metrics::{KpiGroupBy, KpiMetric, KpiUnit};
+use super::periods::Granularity;
+use crate::agreements::graphql::{Goal, Sla};
+use crate::graphql::{actor, db, parse_id};
+use crate::leads::graphql::LifecycleStage;
+use crate::org::graphql::Team;
+use crate::pipeline::graphql::SalesStrategy;
+
+/// Narrows the facts behind every metric asked for. All given conditions must hold; a
+/// condition on a dimension a metric does not have (such as `strategy` for MQLS) is BAD_USER_INPUT.
+#[derive(InputObject, Default)]
+pub struct KpiFilter {
+    /// Only facts whose responsible user (see `KpiGroupBy.USER`) is in this team.
+    pub team: Option<Team>,
+    /// Only facts whose responsible user is this user.
+    pub user_id: Option<ID>,
+    /// Only leads of this persona.
+    pub persona_id: Option<ID>,
+    /// Only leads from this source (exact match).
+    pub source: Option<String>,
+    /// Only leads from this campaign (exact name).
+    pub campaign: Option<String>,
+    /// Only leads whose campaign record has this channel (such as `PAID_SEARCH`).
+    pub channel: Option<String>,
+    /// Only opportunities of this sales strategy.
+    pub strategy: Option<SalesStrategy>,
+}
+
+impl KpiFilter {
+    fn into_domain(self) -> async_graphql::Result<super::KpiFilter> {
+        Ok(super::KpiFilter {
+            team: self.team.map(Into::into),
+            user_id: self.user_id.as_ref().map(|id| parse_id("filter.userId", id)).transpose()?,
+            persona_id: self.persona_id.as_ref().map(|id| parse_id("filter.personaId", id)).transpose()?,
+            source: self.source,
+            campaign: self.campaign,
+            channel: self.channel.map(|c| c.trim().to_uppercase()),
+            strategy: self.strategy.map(Into::into),
+        })
+    }
+}
+
+/// What `kpis` computes.
+#[derive(InputObject)]
+pub struct KpiInput {
+    /// The metrics (1–30); each becomes one or more series.
+    pub metrics: Vec<KpiMetric>,
+    /// First day (in the organization's time zone). The period containing it is returned whole.
+    pub from: NaiveDate,
+    /// Last day (inclusive). The period containing it is returned whole.
+    pub to: NaiveDate,
+    /// Length of each point (default MONTH).
+    #[graphql(default_with = "Granularity::Month")]
+    pub granularity: Granularity,
+    /// How to split the series (default NONE).
+    #[graphql(default)]
+    pub group_by: KpiGroupBy,
+    /// Conditions on the facts.
+    pub filter: Option<KpiFilter>,
+}
+
+/// One period of a KPI series. Re-aggregate points by summing numerators and
+/// denominators (never by averaging values); medians cannot be re-aggregated.
+#[derive(SimpleObject)]
+pub struct KpiPoint {
+    /// First day of the period (organization's time zone).
+    pub period_start: NaiveDate,
+    /// Last day of the period (inclusive).
+    pub period_end: NaiveDate,
+    /// The metric's value; null where it is undefined (a ratio over zero, a median of nothing).
+    pub value: Option<f64>,
+    /// The numerator as defined by the metric (null for medians).
+    pub numerator: Option<f64>,
+    /// The denominator as defined by the metric (null for counts and sums; the number of items measured for medians).
+    pub denominator: Option<f64>,
+}
+
+/// One metric for one group over every period asked for, oldest first.
+#[derive(SimpleObject)]
+pub struct KpiSeries {
+    /// The metric.
+    pub metric: KpiMetric,
+    /// What the values measure in.
+    pub unit: KpiUnit,
+    /// How the series were split.
+    pub group_by: KpiGroupBy,
+    /// The group: a user or persona id, a team, source, campaign, channel or strategy; null for NONE or for facts without a value in that dimension.
+    pub group_key: Option<String>,
+    /// A readable name for the group (the user's or persona's name; otherwise the key).
+    pub group_label: Option<String>,
+    /// The lifecycle stage measured (MEDIAN_DAYS_IN_STAGE only).
+    pub stage: Option<LifecycleStage>,
+    /// One point per period, in order; periods without facts hold zero counts or null values.
+    pub points: Vec<KpiPoint>,
+}
+
+impl From<super::Series> for KpiSeries {
+    fn from(s: super::Series) -> Self {
+        Self {
+            metric: s.metric,
+            unit: s.metric.unit(),
+            group_by: s.group_by,
+            group_key: s.group,
+            group_label: s.label,
+            stage: s.stage.map(Into::into),
+            points: s
+                .points
+                .into_iter()
+                .map(|p| KpiPoint {
+                    period_start: p.period.start,
+                    period_end: p.period.last_day(),
+                    value: p.value,
+                    numerator: p.numerator,
+                    denominator: p.denominator,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Which funnel to compute.
+#[derive(InputObject)]
+pub struct FunnelInput {
+    /// First day (organization's time zone).
+    pub from: NaiveDate,
+    /// Last day (inclusive).
+    pub to: NaiveDate,
+    /// Which leads to follow (default CREATED).
+    #[graphql(default)]
+    pub cohort: FunnelCohort,
+    /// Conditions on the leads (`strategy` does not apply).
+    pub filter: Option<KpiFilter>,
+}
+
+/// One stage of the funnel.
+#[derive(SimpleObject)]
+pub struct FunnelStage {
+    /// The lifecycle stage.
+    pub stage: LifecycleStage,
+    /// Leads that reached the stage (CREATED) or entered it in the period (ENTERED).
+    pub count: i64,
+    /// Share that went on: to the next stage (CREATED), or to any later stage (ENTERED); null for CUSTOMER or an empty stage.
+    pub conversion_to_next: Option<f64>,
+    /// Median days leads stayed in the stage before moving on (stays that ended).
+    pub median_days: Option<f64>,
+    /// 90th percentile of days in the stage.
+    pub p90_days: Option<f64>,
+}
+
+/// The lifecycle funnel of a period: the seven stages of the main funnel, in order.
+#[derive(SimpleObject)]
+pub struct Funnel {
+    /// First day.
+    pub from: NaiveDate,
+    /// Last day (inclusive).
+    pub to: NaiveDate,
+    /// Which leads were followed.
+    pub cohort: FunnelCohort,
+    /// NEW, ENGAGED, MQL, SAL, SQL, OPPORTUNITY, CUSTOMER.
+    pub stages: Vec<FunnelStage>,
+}
+
+/// A range of days in the organization's time zone.
+#[derive(InputObject, Clone, Copy)]
+pub struct PeriodInput {
+    /// First day.
+    pub from: NaiveDate,
+    /// Last day (inclusive).
+    pub to: NaiveDate,
+}
+
+/// How an SLA was kept in one of its periods (weeks, months or quarters).
+#[derive(SimpleObject)]
+pub struct SlaCompliance {
+    /// First day of the SLA period.
+    pub period_start: NaiveDate,
+    /// Last day of the SLA period (inclusive).
+    pub period_end: NaiveDate,
+    /// The measured value in the SLA's unit: the median hours or days for a time limit, the count for a volume, hours per active member for customer-facing hours. Null without data.
+    pub actual: Option<f64>,
+    /// The agreed target.
+    pub target: f64,
+    /// Whether the target was kept (actual ≤ target for time limits, ≥ for volumes); null without data.
+    pub met: Option<bool>,
+    /// How many items were measured: handovers answered, leads touched, feedback answered, MQLs or SQLs, active members.
+    pub measured: f64,
+    /// For time limits: the share of items within the limit (handovers answered by their due time; leads touched in time).
+    pub within_target_share: Option<f64>,
+    /// True once the period has ended and the figure is final.
+    pub complete: bool,
+}
+
+impl From<super::progress::SlaCompliance> for SlaCompliance {
+    fn from(c: super::progress::SlaCompliance) -> Self {
+        Self {
+            period_start: c.period.start,
+            period_end: c.period.last_day(),
+            actual: c.actual,
+            target: c.target,
+            met: c.met,
+            measured: c.measured,
+            within_target_share: c.within_target_share,
+            complete: c.complete,
+        }
+    }
+}
+
+/// How far a goal has come over its period.
+#[derive(SimpleObject)]
+pub struct GoalProgress {
+    /// The goal metric's value over the period so far (money in major units of the reporting currency).
+    pub actual: f64,
+    /// The goal's target.
+    pub target: f64,
+    /// actual ÷ target.
+    pub ratio: f64,
+    /// Share of the period's days that have begun (0–1).
+    pub elapsed: f64,
+    /// Where the goal ends if the pace holds (actual ÷ elapsed); null before the period starts.
+    pub projected: Option<f64>,
+    /// True when the projection reaches the target (and before the period starts).
+    pub on_track: bool,
+}
+
+impl From<super::progress::GoalProgress> for GoalProgress {
+    fn from(p: super::progress::GoalProgress) -> Self {
+        Self {
+            actual: p.actual,
+            target: p.target,
+            ratio: p.ratio,
+            elapsed: p.elapsed,
+            projected: p.projected,
+            on_track: p.on_track,
+        }
+    }
+}
+
+/// One agreed SLA on the scorecard.
+#[derive(SimpleObject)]
+pub struct ScorecardSla {
+    /// The SLA.
+    pub sla: Sla,
+    /// Its compliance in each of its periods that overlap the scorecard's.
+    pub periods: Vec<SlaCompliance>,
+    /// True when every period with data met the target; null when no period has data.
+    pub met: Option<bool>,
+}
+
+/// One goal on the scorecard.
+#[derive(SimpleObject)]
+pub struct ScorecardGoal {
+    /// The goal.
+    pub goal: Goal,
+    /// Its progress.
+    pub progress: GoalProgress,
+}
+
+/// Every agreed SLA and every goal of a period with where each stands: the agenda of a review meeting.
+#[derive(SimpleObject)]
+pub struct Scorecard {
+    /// First day.
+    pub from: NaiveDate,
+    /// Last day (inclusive).
+    pub to: NaiveDate,
+    /// SLAs in force.
+    pub slas: Vec<ScorecardSla>,
+    /// Goals whose period overlaps the scorecard's, by period start.
+    pub goals: Vec<ScorecardGoal>,
+}
+
+impl From<super::progress::Scorecard> for Scorecard {
+    fn from(card: super::progress::Scorecard) -> Self {
+        Self {
+            from: card.from,
+            to: card.to,
+            slas: card
+                .slas
+                .into_iter()
+                .map(|(doc, periods)| {
+                    let measured: Vec<bool> = periods.iter().filter_map(|c| c.met).collect();
+                    ScorecardSla {
+                        sla: Sla(doc),
+                        met: (!measured.is_empty()).then(|| measured.iter().all(|m| *m)),
+                        periods: periods.into_iter().map(Into::into).collect(),
+                    }
+                })
+                .collect(),
+            goals: card
+                .goals
+                .into_iter()
+                .map(|(goal, progress)| ScorecardGoal { goal: goal.into(), progress: progress.into() })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct KpiQuery;
+
+#[Object]
+impl KpiQuery {
+    /// KPI series for BI tools and dashboards: one series per metric and group, one
+    /// point per calendar period. API keys need `kpis:read`.
+    async fn kpis(&self, ctx: &Context<'_>, input: KpiInput) -> async_graphql::Result<Vec<KpiSeries>> {
+        let request = super::KpiRequest {
+            metrics: input.metrics,
+            from: input.from,
+            to: input.to,
+            granularity: input.granularity,
+            group_by: input.group_by,
+            filter: input.filter.unwrap_or_default().into_domain()?,
+        };
+        Ok(super::kpis(db(ctx), actor(ctx)?, &request).await?.into_iter().map(Into::into).collect())
+    }
+
+    /// The lifecycle funnel of a period: counts per stage, conversion, and days in stage. API keys need `kpis:read`.
+    async fn funnel(&self, ctx: &Context<'_>, input: FunnelInput) -> async_graphql::Result<Funnel> {
+        let filter = input.filter.unwrap_or_default().into_domain()?;
+        let funnel = super::funnel::funnel(db(ctx), actor(ctx)?, input.from, input.to, input.cohort, &filter).await?;
+        Ok(Funnel {
+            from: funnel.from,
+            to: funnel.to,
+            cohort: funnel.cohort,
+            stages: funnel
+                .stages
+                .into_iter()
+                .map(|s| FunnelStage {
+                    stage: s.stage.into(),
+                    count: i64::try_from(s.count).unwrap_or(i64::MAX),
+                    conversion_to_next: s.conversion,
+                    median_days: s.median_days,
+                    p90_days: s.p90_days,
+                })
+                .collect(),
+        })
+    }
+
+    /// Every agreed SLA and goal of a period with its status. API keys need `kpis:read`.
+    async fn scorecard(&self, ctx: &Context<'_>, input: PeriodInput) -> async_graphql::Result<Scorecard> {
+        Ok(super::progress::scorecard(db(ctx), actor(ctx)?, input.from, input.to).await?.into())
+    }
+}

@@ -1,0 +1,173 @@
+//! The KPI catalogue. Each metric is defined once, here: its formula is the enum
+//! value's description (what a BI analyst reads in GraphiQL), and its SQL lives in
+//! [`super::facts`]. Every point of a series carries `numerator` and `denominator`
+//! so a BI tool can re-aggregate periods or groups correctly.
+//!
+//! Common rules: periods are calendar periods in the organization's time zone; an
+//! event belongs to the period in which it happened. Archived leads and
+//! opportunities are left out. Money is in minor units (cents) of the organization's
+//! reporting currency; amounts in other currencies are left out. Stage counts count
+//! entries: a lead recycled and qualified again counts each time it enters.
+
+use async_graphql::Enum;
+
+/// A key performance indicator that `kpis` can compute.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KpiMetric {
+    /// Leads created in the period. value = numerator = count of leads by `createdAt`.
+    LeadsCreated,
+    /// Marketing-qualified leads: entries into the MQL stage in the period. value = numerator = count.
+    Mqls,
+    /// Sales-accepted leads: entries into the SAL stage in the period. value = numerator = count.
+    Sals,
+    /// Sales-qualified leads: entries into the SQL stage in the period. value = numerator = count.
+    Sqls,
+    /// Opportunities opened in the period. value = numerator = count by opportunity `createdAt`.
+    OpportunitiesCreated,
+    /// Deals won: opportunities closed as CLOSED_WON in the period. value = numerator = count by `closedAt`.
+    DealsWon,
+    /// Revenue won: sum of `amount` (minor units) of opportunities closed as CLOSED_WON in the period.
+    RevenueWon,
+    /// Pipeline created: sum of `amount` (minor units) of opportunities opened in the period, whatever their stage now.
+    PipelineValue,
+    /// Win rate = deals won ÷ deals closed (won or lost) in the period. numerator = won, denominator = closed.
+    WinRate,
+    /// MQL → SAL conversion = of the MQL entries in the period, those whose lead entered SAL at or after that entry (up to now) ÷ MQL entries.
+    MqlToSalRate,
+    /// SAL → SQL conversion = of the SAL entries in the period, those whose lead entered SQL afterwards ÷ SAL entries.
+    SalToSqlRate,
+    /// SQL → won conversion = of the SQL entries in the period, those whose lead became a CUSTOMER afterwards ÷ SQL entries.
+    SqlToWonRate,
+    /// Lead → customer conversion = of the leads created in the period, those that have entered CUSTOMER (up to now) ÷ leads created.
+    LeadToCustomerRate,
+    /// Handover acceptance = handovers accepted ÷ handovers answered (accepted or handed back), by answer time in the period.
+    HandoverAcceptanceRate,
+    /// Median hours from handover to answer, of the handovers answered in the period. numerator is null (a median cannot be summed); denominator = handovers answered.
+    HandoverMedianResponseHours,
+    /// Handover SLA compliance = handovers answered by their due time ÷ handovers made in the period that are answered or past due (pending ones not yet due are left out).
+    SlaComplianceRate,
+    /// Median days spent in a stage, per stage (`KpiSeries.stage`): for every move out of a stage in the period, the days since the lead entered that stage. numerator is null; denominator = moves measured.
+    MedianDaysInStage,
+    /// Sales cycle = average days from opening to winning, of the deals won in the period. numerator = total days, denominator = deals won.
+    SalesCycleDays,
+    /// Content utilization = content assets used at least once in the period ÷ assets available during the period (created before its end, not archived before its start).
+    ContentUtilizationRate,
+    /// Hours with customers: sum of `durationMinutes` ÷ 60 of customer-facing activities in the period. Group by USER for hours per person.
+    CustomerFacingHours,
+    /// Feedback given in the period that is actionable now (enough distinct people or customer accounts back it, per the organization's thresholds). value = numerator = count.
+    ActionableFeedback,
+    /// Median days from feedback to the owning team's response, of the feedback answered in the period. numerator is null; denominator = feedback answered.
+    FeedbackMedianResponseDays,
+    /// Revenue growth year over year = revenue won in the period ÷ revenue won in the same period a year earlier − 1. numerator = this period's revenue, denominator = the earlier one's.
+    RevenueGrowthYoy,
+    /// Cost per lead = campaign spend in the period ÷ leads created in the period by those campaigns. Spend is spread evenly over each campaign's days. numerator = spend (minor units), denominator = leads.
+    CostPerLead,
+    /// Cost per MQL = campaign spend in the period ÷ MQL entries in the period of leads from those campaigns. numerator = spend (minor units), denominator = MQLs.
+    CostPerMql,
+    /// Pipeline sourced by campaigns: sum of `amount` (minor units) of opportunities opened in the period whose lead came from a campaign on record.
+    PipelineSourced,
+    /// Revenue sourced by campaigns: sum of `amount` (minor units) of deals won in the period whose lead came from a campaign on record.
+    RevenueSourced,
+    /// Marketing ROI = (revenue sourced − campaign spend) ÷ campaign spend, both in the period. numerator = revenue sourced, denominator = spend (minor units).
+    MarketingRoi,
+}
+
+/// How a point's value comes from its numerator and denominator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// value = numerator (counts and sums).
+    Sum,
+    /// value = numerator ÷ denominator.
+    Ratio,
+    /// value = the median; the denominator counts what was measured.
+    Median,
+    /// value = numerator ÷ denominator − 1.
+    Growth,
+    /// value = (numerator − denominator) ÷ denominator.
+    Roi,
+}
+
+/// What a KPI value measures in.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KpiUnit {
+    /// A number of things (leads, deals, feedback items).
+    Count,
+    /// A share from 0 to 1 (or a growth / return, which may be negative or above 1).
+    Ratio,
+    /// Money in minor units (cents) of the organization's reporting currency.
+    MoneyMinor,
+    /// Hours.
+    Hours,
+    /// Days.
+    Days,
+}
+
+impl KpiMetric {
+    /// Every metric, in catalogue order.
+    pub fn all() -> impl Iterator<Item = KpiMetric> {
+        use async_graphql::resolver_utils::EnumType;
+        Self::items().iter().map(|item| item.value)
+    }
+
+    /// The metric's public name, such as `MQL_TO_SAL_RATE`.
+    pub fn name(self) -> &'static str {
+        use async_graphql::resolver_utils::EnumType;
+        Self::items().iter().find(|item| item.value == self).map(|item| item.name).unwrap_or_default()
+    }
+
+    pub fn shape(self) -> Shape {
+        use KpiMetric::*;
+        match self {
+            WinRate
+            | MqlToSalRate
+            | SalToSqlRate
+            | SqlToWonRate
+            | LeadToCustomerRate
+            | HandoverAcceptanceRate
+            | SlaComplianceRate
+            | SalesCycleDays
+            | ContentUtilizationRate
+            | CostPerLead
+            | CostPerMql => Shape::Ratio,
+            HandoverMedianResponseHours | MedianDaysInStage | FeedbackMedianResponseDays => Shape::Median,
+            RevenueGrowthYoy => Shape::Growth,
+            MarketingRoi => Shape::Roi,
+            _ => Shape::Sum,
+        }
+    }
+
+    pub fn unit(self) -> KpiUnit {
+        use KpiMetric::*;
+        match self {
+            LeadsCreated | Mqls | Sals | Sqls | OpportunitiesCreated | DealsWon | ActionableFeedback => KpiUnit::Count,
+            RevenueWon | PipelineValue | CostPerLead | CostPerMql | PipelineSourced | RevenueSourced => {
+                KpiUnit::MoneyMinor
+            }
+            HandoverMedianResponseHours | CustomerFacingHours => KpiUnit::Hours,
+            MedianDaysInStage | SalesCycleDays | FeedbackMedianResponseDays => KpiUnit::Days,
+            _ => KpiUnit::Ratio,
+        }
+    }
+}
+
+/// How KPI series are split. A metric that has no such dimension answers BAD_USER_INPUT.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum KpiGroupBy {
+    /// One series for the whole organization.
+    #[default]
+    None,
+    /// Per team of the responsible user (see USER).
+    Team,
+    /// Per responsible user: a lead's owner (its sales owner, else its marketing owner), an opportunity's owner, a handover's assignee, an activity's or feedback's author.
+    User,
+    /// Per buyer persona of the lead.
+    Persona,
+    /// Per lead source.
+    Source,
+    /// Per campaign name (the lead's `campaign`, or the campaign record for spend).
+    Campaign,
+    /// Per marketing channel of the lead's campaign record.
+    Channel,
+    /// Per sales strategy of the opportunity.
+    Strategy,
+}

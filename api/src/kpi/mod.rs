@@ -1,0 +1,396 @@
+//! The KPI engine: one definition per metric ([`metrics`]), computed in the database
+//! (GROUP BY and window functions both engines have) for calendar periods of the
+//! organization's time zone, optionally grouped and filtered. BI tools, goals, SLA
+//! compliance, the scorecard and review meetings all read the same numbers from here.
+
+pub mod facts;
+pub mod funnel;
+pub mod graphql;
+pub mod metrics;
+pub mod periods;
+pub mod progress;
+pub mod sql;
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{NaiveDate, Utc};
+use entity::{LifecycleStage, SalesStrategy, Team};
+use futures_util::future::try_join_all;
+use sea_orm::{ActiveEnum, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryResult, Statement};
+use uuid::Uuid;
+
+use crate::auth::Actor;
+use crate::auth::permissions::{Scope, can_read, require};
+use crate::error::{ApiError, Result};
+use crate::org::OrgSettings;
+use facts::{Dims, Fact, FactContext, dimension};
+use metrics::{KpiGroupBy, KpiMetric, Shape};
+use periods::{Granularity, Period};
+use sql::Sql;
+
+/// The most metrics one request may ask for.
+pub const MAX_METRICS: usize = 30;
+
+/// Narrows the facts of every metric asked for. A condition on a dimension a metric
+/// does not have is BAD_USER_INPUT.
+#[derive(Debug, Clone, Default)]
+pub struct KpiFilter {
+    pub team: Option<Team>,
+    pub user_id: Option<Uuid>,
+    pub persona_id: Option<Uuid>,
+    pub source: Option<String>,
+    pub campaign: Option<String>,
+    pub channel: Option<String>,
+    pub strategy: Option<SalesStrategy>,
+}
+
+/// One point of a series: a period and its figures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    pub period: Period,
+    pub value: Option<f64>,
+    pub numerator: Option<f64>,
+    pub denominator: Option<f64>,
+}
+
+/// One metric for one group (and, for MEDIAN_DAYS_IN_STAGE, one stage), over every period.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    pub metric: KpiMetric,
+    pub group_by: KpiGroupBy,
+    /// The group's key (a user or persona id, a team, source, campaign, channel or
+    /// strategy); `None` for NONE, or for facts without a value in that dimension.
+    pub group: Option<String>,
+    /// A readable name for the group (a user's or persona's name), when there is one.
+    pub label: Option<String>,
+    pub stage: Option<LifecycleStage>,
+    pub points: Vec<Point>,
+}
+
+/// The organization's settings that KPIs depend on.
+pub async fn settings(db: &impl ConnectionTrait, org_id: Uuid) -> Result<OrgSettings> {
+    let org = entity::organization::Entity::find_by_id(org_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("organization"))?;
+    Ok(OrgSettings::from_stored(&org.settings))
+}
+
+/// What to compute.
+#[derive(Debug, Clone)]
+pub struct KpiRequest {
+    pub metrics: Vec<KpiMetric>,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub granularity: Granularity,
+    pub group_by: KpiGroupBy,
+    pub filter: KpiFilter,
+}
+
+/// Compute the series of every metric asked for, one database query per metric, run
+/// side by side.
+#[tracing::instrument(skip(db, actor, request), fields(org = %actor.org_id))]
+pub async fn kpis(db: &impl ConnectionTrait, actor: &Actor, request: &KpiRequest) -> Result<Vec<Series>> {
+    require(can_read(actor, Scope::KpisRead), "read KPIs")?;
+    if request.metrics.is_empty() {
+        return Err(ApiError::bad_input("metrics", "name at least one metric"));
+    }
+    if request.metrics.len() > MAX_METRICS {
+        return Err(ApiError::bad_input("metrics", format!("at most {MAX_METRICS} metrics per request")));
+    }
+    let settings = settings(db, actor.org_id).await?;
+    let periods = periods::periods(settings.tz(), request.from, request.to, request.granularity)?;
+    let mut metrics = request.metrics.clone();
+    metrics.dedup();
+    let ctx = context(db, &settings);
+    let work = metrics.iter().map(|&m| compute(db, actor, &ctx, m, &periods, request.group_by, &request.filter));
+    let series: Vec<Vec<Series>> = try_join_all(work).await?;
+    let mut series: Vec<Series> = series.into_iter().flatten().collect();
+    label(db, actor, &mut series).await?;
+    Ok(series)
+}
+
+/// What the facts of every metric need from the organization's settings.
+pub fn context(db: &impl ConnectionTrait, settings: &OrgSettings) -> FactContext {
+    FactContext {
+        backend: db.get_database_backend(),
+        tz: settings.tz(),
+        currency: settings.reporting_currency.clone(),
+        now: Utc::now(),
+        actionable_people: settings.feedback_actionable_endorsers,
+        actionable_accounts: settings.feedback_actionable_accounts,
+    }
+}
+
+fn group_is_id(group: KpiGroupBy) -> bool {
+    matches!(group, KpiGroupBy::User | KpiGroupBy::Persona)
+}
+
+/// The filter's conditions on `dims`, with the joins they need.
+fn filter_conditions(metric: KpiMetric, dims: &Dims, filter: &KpiFilter, joins: &mut Vec<String>) -> Result<Sql> {
+    let mut sql = Sql::new();
+    let conditions: [(KpiGroupBy, &str, Option<sea_orm::Value>); 7] = [
+        (KpiGroupBy::Team, "filter.team", filter.team.map(|t| t.to_value().into())),
+        (KpiGroupBy::User, "filter.userId", filter.user_id.map(Into::into)),
+        (KpiGroupBy::Persona, "filter.personaId", filter.persona_id.map(Into::into)),
+        (KpiGroupBy::Source, "filter.source", filter.source.clone().map(Into::into)),
+        (KpiGroupBy::Campaign, "filter.campaign", filter.campaign.clone().map(Into::into)),
+        (KpiGroupBy::Channel, "filter.channel", filter.channel.clone().map(Into::into)),
+        (KpiGroupBy::Strategy, "filter.strategy", filter.strategy.map(|s| s.to_value().into())),
+    ];
+    for (dimension_of, field, value) in conditions {
+        let Some(value) = value else { continue };
+        let (expr, join) = dimension(dims, dimension_of)
+            .ok_or_else(|| ApiError::bad_input(field, format!("does not apply to {}", metric.name())))?;
+        joins.extend(join);
+        sql.push(&format!(" AND {expr} = ")).bind(value);
+    }
+    Ok(sql)
+}
+
+/// The `p` table of periods as a CTE.
+fn periods_cte(periods: &[Period], year_earlier: &[Period]) -> Sql {
+    let mut sql = Sql::new();
+    sql.push("WITH p(idx, s, e, sd, ed, ys, ye) AS (VALUES ");
+    for (i, (p, y)) in periods.iter().zip(year_earlier).enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.push("(")
+            .bind(i as i32)
+            .push(", ")
+            .bind(p.start_at)
+            .push(", ")
+            .bind(p.end_at)
+            .push(", ")
+            .bind(p.start)
+            .push(", ")
+            .bind(p.end)
+            .push(", ")
+            .bind(y.start_at)
+            .push(", ")
+            .bind(y.end_at)
+            .push(")");
+    }
+    sql.push(")");
+    sql
+}
+
+/// The fact rows of `metric`: `x(period, grp, stg, num, den)`.
+fn fact_rows(org_id: Uuid, metric: KpiMetric, facts: &[Fact], group_by: KpiGroupBy, filter: &KpiFilter) -> Result<Sql> {
+    let mut sql = Sql::new();
+    for (i, fact) in facts.iter().enumerate() {
+        if i > 0 {
+            sql.push(" UNION ALL ");
+        }
+        let mut joins = vec![];
+        let (group, join) = dimension(&fact.dims, group_by)
+            .ok_or_else(|| ApiError::bad_input("groupBy", format!("{} cannot be grouped that way", metric.name())))?;
+        joins.extend(join);
+        let filters = filter_conditions(metric, &fact.dims, filter, &mut joins)?;
+        joins.dedup();
+        sql.push(&format!(
+            "SELECT p.idx AS period, {group} AS grp, {} AS stg, ",
+            fact.stage.unwrap_or("CAST(NULL AS TEXT)")
+        ))
+        .append(&fact.num)
+        .push(" AS num, ")
+        .append(&fact.den)
+        .push(" AS den FROM p JOIN ")
+        .push(&fact.from)
+        .push(&fact.joins)
+        .push(&joins.concat())
+        .push(&format!(" WHERE {}.org_id = ", fact.org))
+        .bind(org_id)
+        .append(&fact.conds)
+        .append(&filters);
+    }
+    Ok(sql)
+}
+
+/// A series' group and stage.
+type SeriesKey = (Option<String>, Option<String>);
+/// A period's numerator and denominator.
+type Figures = (Option<f64>, Option<f64>);
+
+#[derive(Debug)]
+struct Row {
+    period: usize,
+    group: Option<String>,
+    stage: Option<String>,
+    num: Option<f64>,
+    den: Option<f64>,
+}
+
+fn read_row(row: &QueryResult, id_group: bool) -> Result<Row> {
+    let period: i32 = row.try_get("", "period")?;
+    let group = if id_group {
+        row.try_get::<Option<Uuid>>("", "grp")?.map(|id| id.to_string())
+    } else {
+        row.try_get::<Option<String>>("", "grp")?
+    };
+    Ok(Row {
+        period: usize::try_from(period).unwrap_or_default(),
+        group,
+        stage: row.try_get("", "stg")?,
+        num: row.try_get("", "num")?,
+        den: row.try_get("", "den")?,
+    })
+}
+
+/// The SQL of one metric for one organization over `periods` (also for `EXPLAIN`).
+pub fn statement(
+    backend: DbBackend,
+    org_id: Uuid,
+    ctx: &FactContext,
+    metric: KpiMetric,
+    periods: &[Period],
+    group_by: KpiGroupBy,
+    filter: &KpiFilter,
+) -> Result<Statement> {
+    let earlier: Vec<Period> = periods.iter().map(|p| p.year_earlier(ctx.tz)).collect();
+    let facts = facts::facts(metric, ctx);
+    let mut sql = periods_cte(periods, &earlier);
+    sql.push(", x AS (").append(&fact_rows(org_id, metric, &facts, group_by, filter)?).push(")");
+    match metric.shape() {
+        Shape::Median => {
+            sql.push(
+                ", r AS (SELECT period, grp, stg, num, \
+                 ROW_NUMBER() OVER (PARTITION BY period, grp, stg ORDER BY num) AS rn, \
+                 COUNT(*) OVER (PARTITION BY period, grp, stg) AS n FROM x WHERE num IS NOT NULL) \
+                 SELECT period, grp, stg, ",
+            )
+            .push(&sql::quantile(1, 2))
+            .push(" AS num, CAST(MAX(n) AS DOUBLE PRECISION) AS den FROM r GROUP BY period, grp, stg");
+        }
+        _ => {
+            sql.push(
+                " SELECT period, grp, stg, CAST(SUM(num) AS DOUBLE PRECISION) AS num, \
+                 CAST(SUM(den) AS DOUBLE PRECISION) AS den FROM x GROUP BY period, grp, stg",
+            );
+        }
+    }
+    Ok(sql.build(backend))
+}
+
+/// One metric over `periods`, as series.
+pub(crate) async fn compute(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    ctx: &FactContext,
+    metric: KpiMetric,
+    periods: &[Period],
+    group_by: KpiGroupBy,
+    filter: &KpiFilter,
+) -> Result<Vec<Series>> {
+    let statement = statement(db.get_database_backend(), actor.org_id, ctx, metric, periods, group_by, filter)?;
+    let rows = db.query_all_raw(statement).await?;
+    let id_group = group_is_id(group_by);
+    let mut grouped: BTreeMap<SeriesKey, HashMap<usize, Figures>> = BTreeMap::new();
+    for row in &rows {
+        let row = read_row(row, id_group)?;
+        grouped.entry((row.group, row.stage)).or_default().insert(row.period, (row.num, row.den));
+    }
+    if grouped.is_empty() && group_by == KpiGroupBy::None && metric != KpiMetric::MedianDaysInStage {
+        grouped.insert((None, None), HashMap::new());
+    }
+    let shape = metric.shape();
+    Ok(grouped
+        .into_iter()
+        .map(|((group, stage), values)| Series {
+            metric,
+            group_by,
+            group,
+            label: None,
+            stage: stage.and_then(|s| LifecycleStage::try_from_value(&s).ok()),
+            points: periods
+                .iter()
+                .enumerate()
+                .map(|(i, period)| {
+                    let (num, den) = values.get(&i).copied().unwrap_or((None, None));
+                    point(shape, *period, num, den)
+                })
+                .collect(),
+        })
+        .collect())
+}
+
+/// A point's value from its numerator and denominator.
+pub fn point(shape: Shape, period: Period, num: Option<f64>, den: Option<f64>) -> Point {
+    let ratio = |n: f64, d: f64| if d > 0.0 { Some(n / d) } else { None };
+    match shape {
+        Shape::Sum => {
+            let n = num.unwrap_or(0.0);
+            Point { period, value: Some(n), numerator: Some(n), denominator: None }
+        }
+        Shape::Ratio => {
+            let (n, d) = (num.unwrap_or(0.0), den.unwrap_or(0.0));
+            Point { period, value: ratio(n, d), numerator: Some(n), denominator: Some(d) }
+        }
+        Shape::Median => Point { period, value: num, numerator: None, denominator: Some(den.unwrap_or(0.0)) },
+        Shape::Growth => {
+            let (n, d) = (num.unwrap_or(0.0), den.unwrap_or(0.0));
+            Point { period, value: ratio(n, d).map(|r| r - 1.0), numerator: Some(n), denominator: Some(d) }
+        }
+        Shape::Roi => {
+            let (n, d) = (num.unwrap_or(0.0), den.unwrap_or(0.0));
+            Point { period, value: ratio(n - d, d), numerator: Some(n), denominator: Some(d) }
+        }
+    }
+}
+
+/// Give user and persona groups their names (two small queries at most).
+async fn label(db: &impl ConnectionTrait, actor: &Actor, series: &mut [Series]) -> Result<()> {
+    let ids = |group_by: KpiGroupBy| -> Vec<Uuid> {
+        let mut ids: Vec<Uuid> = series
+            .iter()
+            .filter(|s| s.group_by == group_by)
+            .filter_map(|s| s.group.as_deref().and_then(|g| Uuid::parse_str(g).ok()))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    };
+    let (users, personas) = (ids(KpiGroupBy::User), ids(KpiGroupBy::Persona));
+    let mut names: HashMap<String, String> = HashMap::new();
+    if !users.is_empty() {
+        let found = entity::user::Entity::find()
+            .filter(entity::user::Column::OrgId.eq(actor.org_id))
+            .filter(entity::user::Column::Id.is_in(users))
+            .all(db)
+            .await?;
+        names.extend(found.into_iter().map(|u| (u.id.to_string(), u.name)));
+    }
+    if !personas.is_empty() {
+        let found = entity::document::Entity::find()
+            .filter(entity::document::Column::OrgId.eq(actor.org_id))
+            .filter(entity::document::Column::Id.is_in(personas))
+            .all(db)
+            .await?;
+        names.extend(found.into_iter().map(|d| (d.id.to_string(), d.title)));
+    }
+    for s in series.iter_mut() {
+        s.label = match s.group_by {
+            KpiGroupBy::User | KpiGroupBy::Persona => s.group.as_ref().and_then(|g| names.get(g).cloned()),
+            _ => s.group.clone(),
+        };
+    }
+    Ok(())
+}
+
+/// The single value of `metric` over one custom period (goal progress, SLA compliance).
+pub(crate) async fn value_over(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    ctx: &FactContext,
+    metric: KpiMetric,
+    period: Period,
+    filter: &KpiFilter,
+) -> Result<Point> {
+    let series = compute(db, actor, ctx, metric, &[period], KpiGroupBy::None, filter).await?;
+    Ok(series
+        .into_iter()
+        .next()
+        .and_then(|s| s.points.into_iter().next())
+        .unwrap_or_else(|| point(metric.shape(), period, None, None)))
+}

@@ -1,0 +1,264 @@
+//! Goals and SLAs measured by the KPI engine, and the scorecard that puts every
+//! agreed SLA and goal of a period side by side for a review meeting.
+
+use chrono::{NaiveDate, Utc};
+use entity::{AgreementStatus, GoalMetric, Role};
+use sea_orm::{ActiveEnum, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
+
+use super::metrics::{KpiGroupBy, KpiMetric};
+use super::periods::{self, Granularity, Period};
+use super::{KpiFilter, compute, context, settings, value_over};
+use crate::agreements::slas::{Sla, SlaMetric, SlaPeriod};
+use crate::agreements::{self, Document, DocumentCriteria};
+use crate::auth::Actor;
+use crate::auth::permissions::{Scope, can_read, require};
+use crate::error::{ApiError, Result};
+use crate::handover::reports::{self, ComplianceGroup};
+
+/// How far a goal has come.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GoalProgress {
+    /// The metric's value over the goal's whole period so far (money in major units).
+    pub actual: f64,
+    pub target: f64,
+    /// actual ÷ target.
+    pub ratio: f64,
+    /// Share of the period's days that have begun (0–1).
+    pub elapsed: f64,
+    /// actual ÷ elapsed: where the goal ends if the pace holds; `None` before the period starts.
+    pub projected: Option<f64>,
+    /// The pace reaches the target (always true before the period starts).
+    pub on_track: bool,
+}
+
+/// The KPI a goal metric is measured by.
+pub fn goal_kpi(metric: GoalMetric) -> KpiMetric {
+    match metric {
+        GoalMetric::NewLeads => KpiMetric::LeadsCreated,
+        GoalMetric::Mqls => KpiMetric::Mqls,
+        GoalMetric::Sals => KpiMetric::Sals,
+        GoalMetric::Sqls => KpiMetric::Sqls,
+        GoalMetric::Opportunities => KpiMetric::OpportunitiesCreated,
+        GoalMetric::PipelineAmount => KpiMetric::PipelineValue,
+        GoalMetric::ClosedWonDeals => KpiMetric::DealsWon,
+        GoalMetric::ClosedWonRevenue => KpiMetric::RevenueWon,
+        GoalMetric::CustomerFacingHours => KpiMetric::CustomerFacingHours,
+    }
+}
+
+/// Minor units per major unit of `currency` (100 for EUR, 1 for JPY).
+fn minor_per_major(currency: &str) -> f64 {
+    let exponent = iso_currency::Currency::from_code(currency).and_then(|c| c.exponent()).unwrap_or(2);
+    10f64.powi(i32::from(exponent))
+}
+
+/// Progress of `goal`, measured over its whole period in the organization's time zone.
+#[tracing::instrument(skip(db, actor, goal), fields(org = %actor.org_id))]
+pub async fn goal_progress(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    goal: &entity::goal::Model,
+) -> Result<GoalProgress> {
+    require(can_read(actor, Scope::KpisRead), "read goal progress")?;
+    let settings = settings(db, actor.org_id).await?;
+    let ctx = context(db, &settings);
+    let period = Period::new(ctx.tz, goal.period_start, goal.period_end.succ_opt().unwrap_or(goal.period_end));
+    let filter = KpiFilter { team: goal.team, ..KpiFilter::default() };
+    let kpi = goal_kpi(goal.metric);
+    let point = value_over(db, actor, &ctx, kpi, period, &filter).await?;
+    let mut actual = point.value.unwrap_or(0.0);
+    if kpi.unit() == super::metrics::KpiUnit::MoneyMinor {
+        actual /= minor_per_major(&settings.reporting_currency);
+    }
+    let today = Utc::now().with_timezone(&ctx.tz).date_naive();
+    let total = (period.end - period.start).num_days().max(1) as f64;
+    let begun = (today.succ_opt().unwrap_or(today).min(period.end) - period.start).num_days().max(0) as f64;
+    let elapsed = (begun / total).min(1.0);
+    let projected = (elapsed > 0.0).then(|| actual / elapsed);
+    Ok(GoalProgress {
+        actual,
+        target: goal.target,
+        ratio: actual / goal.target,
+        elapsed,
+        projected,
+        on_track: projected.is_none_or(|p| p >= goal.target),
+    })
+}
+
+/// How an SLA was kept in one of its periods.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlaCompliance {
+    pub period: Period,
+    /// The measured value in the SLA's unit: the median time for a time limit, the
+    /// volume for a volume, hours per member for customer-facing hours.
+    pub actual: Option<f64>,
+    pub target: f64,
+    /// actual ≤ target for time limits, actual ≥ target for volumes; `None` without data.
+    pub met: Option<bool>,
+    /// How many items were measured (handovers answered, leads touched, MQLs, …).
+    pub measured: f64,
+    /// For time limits: the share of items within the limit.
+    pub within_target_share: Option<f64>,
+    /// The period has ended, so the figure is final.
+    pub complete: bool,
+}
+
+fn granularity(period: SlaPeriod) -> Granularity {
+    match period {
+        SlaPeriod::Week => Granularity::Week,
+        SlaPeriod::Month => Granularity::Month,
+        SlaPeriod::Quarter => Granularity::Quarter,
+    }
+}
+
+/// Compliance of one SLA in each of its periods that overlap the days `from..=to`.
+#[tracing::instrument(skip(db, actor, sla), fields(org = %actor.org_id))]
+pub async fn sla_compliance(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    sla: &Sla,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<SlaCompliance>> {
+    require(can_read(actor, Scope::KpisRead), "read SLA compliance")?;
+    let settings = settings(db, actor.org_id).await?;
+    let ctx = context(db, &settings);
+    let periods = periods::periods(ctx.tz, from, to, granularity(sla.period))?;
+    let provider = KpiFilter { team: Some(sla.provider_team.into()), ..KpiFilter::default() };
+    let everyone = KpiFilter::default();
+    let series = |metric, filter| compute(db, actor, &ctx, metric, &periods, KpiGroupBy::None, filter);
+    let first = |mut s: Vec<super::Series>| s.pop().map(|s| s.points).unwrap_or_default();
+    // (actual, measured, within-target share) per period.
+    let figures: Vec<(Option<f64>, f64, Option<f64>)> = match sla.metric {
+        SlaMetric::HandoverResponseHours => {
+            let median = first(series(KpiMetric::HandoverMedianResponseHours, &provider).await?);
+            let within = first(series(KpiMetric::SlaComplianceRate, &provider).await?);
+            median.iter().zip(&within).map(|(m, w)| (m.value, m.denominator.unwrap_or(0.0), w.value)).collect()
+        }
+        SlaMetric::FeedbackResponseDays => first(series(KpiMetric::FeedbackMedianResponseDays, &everyone).await?)
+            .iter()
+            .map(|m| (m.value, m.denominator.unwrap_or(0.0), None))
+            .collect(),
+        SlaMetric::MqlVolume | SlaMetric::SqlVolume => {
+            let metric = if sla.metric == SlaMetric::MqlVolume { KpiMetric::Mqls } else { KpiMetric::Sqls };
+            first(series(metric, &everyone).await?).iter().map(|p| (p.value, p.value.unwrap_or(0.0), None)).collect()
+        }
+        SlaMetric::CustomerFacingHoursPerMember => {
+            let members = entity::user::Entity::find()
+                .filter(entity::user::Column::OrgId.eq(actor.org_id))
+                .filter(entity::user::Column::Team.eq(entity::Team::from(sla.provider_team)))
+                .filter(entity::user::Column::Active.eq(true))
+                .filter(entity::user::Column::Role.ne(Role::Viewer))
+                .count(db)
+                .await? as f64;
+            first(series(KpiMetric::CustomerFacingHours, &provider).await?)
+                .iter()
+                .map(|p| ((members > 0.0).then(|| p.value.unwrap_or(0.0) / members), members, None))
+                .collect()
+        }
+        SlaMetric::FirstTouchHours => {
+            let mut figures = Vec::with_capacity(periods.len());
+            for period in &periods {
+                let (_, groups) =
+                    reports::compliance(db, actor, period.start_at, period.end_at, ComplianceGroup::Team).await?;
+                let team = entity::Team::from(sla.provider_team).to_value();
+                let group = groups.into_iter().find(|g| g.key.as_deref() == Some(team.as_str()));
+                figures.push(match group {
+                    Some(g) => (
+                        g.median_first_touch_hours,
+                        g.touched as f64,
+                        (g.accepted > 0).then(|| g.touched_within_target as f64 / g.accepted as f64),
+                    ),
+                    None => (None, 0.0, None),
+                });
+            }
+            figures
+        }
+    };
+    let now = Utc::now();
+    Ok(periods
+        .iter()
+        .zip(figures)
+        .map(|(period, (actual, measured, within_target_share))| SlaCompliance {
+            period: *period,
+            actual,
+            target: sla.target,
+            met: actual.map(|a| if sla.metric.is_ceiling() { a <= sla.target } else { a >= sla.target }),
+            measured,
+            within_target_share,
+            complete: period.end_at <= now,
+        })
+        .collect())
+}
+
+/// Every agreed SLA and every goal of a period, with where each stands.
+#[derive(Debug, Clone)]
+pub struct Scorecard {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub slas: Vec<(Document<Sla>, Vec<SlaCompliance>)>,
+    pub goals: Vec<(entity::goal::Model, GoalProgress)>,
+}
+
+/// The scorecard of the days `from..=to`: SLAs in force, goals whose period overlaps.
+#[tracing::instrument(skip(db, actor), fields(org = %actor.org_id))]
+pub async fn scorecard(db: &impl ConnectionTrait, actor: &Actor, from: NaiveDate, to: NaiveDate) -> Result<Scorecard> {
+    require(can_read(actor, Scope::KpisRead), "read the scorecard")?;
+    if to < from {
+        return Err(ApiError::bad_input("to", "must not be before `from`"));
+    }
+    if (to - from).num_days() > 366 * 2 {
+        return Err(ApiError::bad_input("to", "a scorecard covers at most two years"));
+    }
+    let criteria = DocumentCriteria { statuses: vec![AgreementStatus::Agreed], search: None };
+    let documents = agreements::list::<Sla>(db, &Actor::system(actor.org_id), &criteria).await?;
+    let mut slas = Vec::new();
+    for document in documents {
+        let Some(body) = document.in_force().map(|v| v.body.clone()) else { continue };
+        let compliance = sla_compliance(db, actor, &body, from, to).await?;
+        slas.push((document, compliance));
+    }
+    let goals = entity::goal::Entity::find()
+        .filter(entity::goal::Column::OrgId.eq(actor.org_id))
+        .filter(entity::goal::Column::PeriodStart.lte(to))
+        .filter(entity::goal::Column::PeriodEnd.gte(from))
+        .all(db)
+        .await?;
+    let mut with_progress = Vec::with_capacity(goals.len());
+    for goal in goals {
+        let progress = goal_progress(db, actor, &goal).await?;
+        with_progress.push((goal, progress));
+    }
+    with_progress.sort_by(|a, b| a.0.period_start.cmp(&b.0.period_start).then(a.0.name.cmp(&b.0.name)));
+    Ok(Scorecard { from, to, slas, goals: with_progress })
+}
+
+/// The scorecard as JSON, as review meetings keep it.
+pub fn scorecard_json(card: &Scorecard) -> serde_json::Value {
+    use serde_json::json;
+    let slas: Vec<_> = card
+        .slas
+        .iter()
+        .map(|(doc, periods)| {
+            json!({
+                "slaId": doc.model.id, "title": doc.model.title,
+                "periods": periods.iter().map(|c| json!({
+                    "periodStart": c.period.start, "periodEnd": c.period.last_day(), "actual": c.actual,
+                    "target": c.target, "met": c.met, "measured": c.measured,
+                    "withinTargetShare": c.within_target_share, "complete": c.complete,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let goals: Vec<_> = card
+        .goals
+        .iter()
+        .map(|(goal, p)| {
+            json!({
+                "goalId": goal.id, "name": goal.name, "metric": goal.metric, "target": p.target,
+                "actual": p.actual, "ratio": p.ratio, "projected": p.projected, "onTrack": p.on_track,
+            })
+        })
+        .collect();
+    json!({ "from": card.from, "to": card.to, "slas": slas, "goals": goals })
+}

@@ -1,0 +1,925 @@
+//! The KPI engine, the funnel, goal progress, SLA compliance and the scorecard, checked
+//! against values computed by hand from one small dataset (the comments show the
+//! arithmetic). The same expectations hold on SQLite and on PostgreSQL.
+
+use chrono::{DateTime, Utc};
+use entity::{Role, Team};
+use sea_orm::{ActiveModelTrait, Set};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::common::*;
+
+const KPIS: &str = "query($input: KpiInput!) { kpis(input: $input) { metric unit groupBy groupKey groupLabel stage \
+                    points { periodStart periodEnd value numerator denominator } } }";
+
+fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+}
+
+/// The dataset: three users, five leads with their stage history, opportunities,
+/// handovers, activities, content and feedback in January and February 2026 (and
+/// one deal a year earlier).
+pub struct Dataset {
+    pub app: TestApp,
+    pub org: TestOrg,
+    pub rep: TestUser,
+    pub other_rep: TestUser,
+}
+
+struct Builder<'a> {
+    app: &'a TestApp,
+    org: Uuid,
+    account: Uuid,
+}
+
+impl Builder<'_> {
+    async fn account(&self, name: &str) -> Uuid {
+        let id = Uuid::now_v7();
+        let now = Utc::now();
+        entity::account::ActiveModel {
+            id: Set(id),
+            org_id: Set(self.org),
+            name: Set(name.into()),
+            domain: Set(None),
+            industry: Set(None),
+            employee_count: Set(None),
+            annual_revenue_minor: Set(None),
+            currency: Set(None),
+            region: Set(None),
+            owner_id: Set(None),
+            customer_since: Set(None),
+            name_key: Set(name.to_lowercase()),
+            archived_at: Set(None),
+            version: Set(1),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&self.app.db)
+        .await
+        .unwrap();
+        id
+    }
+
+    /// A lead and its stage history: `(stage, time)` from creation on.
+    #[allow(clippy::too_many_arguments)]
+    async fn lead(
+        &self,
+        email: &str,
+        owner: Option<Uuid>,
+        marketing_owner: Uuid,
+        source: &str,
+        campaign: Option<&str>,
+        history: &[(&str, &str)],
+        archived: bool,
+    ) -> Uuid {
+        use sea_orm::ActiveEnum;
+        let id = Uuid::now_v7();
+        let created = at(history[0].1);
+        let (last_stage, last_at) = history[history.len() - 1];
+        entity::lead::ActiveModel {
+            id: Set(id),
+            org_id: Set(self.org),
+            account_id: Set(Some(self.account)),
+            persona_id: Set(None),
+            email: Set(email.into()),
+            first_name: Set(String::new()),
+            last_name: Set(email.into()),
+            title: Set(None),
+            phone: Set(None),
+            source: Set(Some(source.into())),
+            campaign: Set(campaign.map(Into::into)),
+            external_id: Set(None),
+            lifecycle_stage: Set(entity::LifecycleStage::try_from_value(&last_stage.to_owned()).unwrap()),
+            stage_entered_at: Set(at(last_at)),
+            owner_id: Set(owner),
+            marketing_owner_id: Set(Some(marketing_owner)),
+            fit_score: Set(0.0),
+            engagement_score: Set(0.0),
+            score: Set(0.0),
+            temperature: Set(entity::Temperature::Cold),
+            scoring_model_id: Set(None),
+            scoring_model_version: Set(None),
+            scored_at: Set(None),
+            archived_at: Set(archived.then_some(at(last_at))),
+            version: Set(1),
+            created_at: Set(created),
+            updated_at: Set(created),
+        }
+        .insert(&self.app.db)
+        .await
+        .unwrap();
+        let mut from = None;
+        for (stage, time) in history {
+            let to = entity::LifecycleStage::try_from_value(&(*stage).to_owned()).unwrap();
+            entity::lead_stage_transition::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                org_id: Set(self.org),
+                lead_id: Set(id),
+                from_stage: Set(from),
+                to_stage: Set(to),
+                actor_kind: Set("SYSTEM".into()),
+                actor_id: Set(None),
+                actor_name: Set("Accord".into()),
+                reason: Set(None),
+                at: Set(at(time)),
+            }
+            .insert(&self.app.db)
+            .await
+            .unwrap();
+            from = Some(to);
+        }
+        id
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn opportunity(
+        &self,
+        lead: Option<Uuid>,
+        owner: Uuid,
+        strategy: entity::SalesStrategy,
+        amount: i64,
+        currency: &str,
+        created: &str,
+        closed: Option<(entity::OpportunityStage, &str)>,
+        archived: bool,
+    ) {
+        let stage = closed.map(|c| c.0).unwrap_or(entity::OpportunityStage::Discovery);
+        entity::opportunity::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            org_id: Set(self.org),
+            account_id: Set(self.account),
+            lead_id: Set(lead),
+            name: Set("Deal".into()),
+            amount_minor: Set(amount),
+            currency: Set(currency.into()),
+            stage: Set(stage),
+            strategy: Set(strategy),
+            owner_id: Set(Some(owner)),
+            expected_close: Set(None),
+            closed_at: Set(closed.map(|c| at(c.1))),
+            lost_reason: Set(None),
+            archived_at: Set(archived.then(|| at(created))),
+            version: Set(1),
+            created_at: Set(at(created)),
+            updated_at: Set(at(created)),
+        }
+        .insert(&self.app.db)
+        .await
+        .unwrap();
+    }
+
+    async fn handover(
+        &self,
+        lead: Uuid,
+        to: Uuid,
+        handed: &str,
+        due: &str,
+        answer: Option<(entity::HandoverStatus, &str)>,
+    ) {
+        let status = answer.map(|a| a.0).unwrap_or(entity::HandoverStatus::Pending);
+        entity::handover::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            org_id: Set(self.org),
+            lead_id: Set(lead),
+            from_user_id: Set(None),
+            from_name: Set("Accord".into()),
+            to_user_id: Set(to),
+            note: Set(None),
+            handed_at: Set(at(handed)),
+            due_at: Set(at(due)),
+            status: Set(status),
+            overdue: Set(false),
+            responded_at: Set(answer.map(|a| at(a.1))),
+            responded_by: Set(answer.map(|_| to)),
+            reason: Set((status == entity::HandoverStatus::Rejected).then_some(entity::HandBackReason::BadTiming)),
+            response_note: Set(None),
+            version: Set(1),
+            created_at: Set(at(handed)),
+            updated_at: Set(at(handed)),
+        }
+        .insert(&self.app.db)
+        .await
+        .unwrap();
+    }
+
+    async fn activity(&self, user: Uuid, lead: Option<Uuid>, customer_facing: bool, minutes: i32, when: &str) {
+        entity::activity::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            org_id: Set(self.org),
+            user_id: Set(user),
+            lead_id: Set(lead),
+            account_id: Set(None),
+            opportunity_id: Set(None),
+            kind: Set(entity::ActivityKind::Meeting),
+            customer_facing: Set(customer_facing),
+            duration_minutes: Set(minutes),
+            occurred_at: Set(at(when)),
+            notes: Set(None),
+            created_at: Set(at(when)),
+        }
+        .insert(&self.app.db)
+        .await
+        .unwrap();
+    }
+
+    async fn asset(&self, created: &str, archived: Option<&str>, used: &[(&str, Uuid)]) {
+        let id = Uuid::now_v7();
+        entity::content_asset::ActiveModel {
+            id: Set(id),
+            org_id: Set(self.org),
+            title: Set(format!("Asset {id}")),
+            kind: Set(entity::content_asset::ContentKind::Deck),
+            url: Set("https://example.com/deck".into()),
+            message_id: Set(None),
+            owner_id: Set(None),
+            archived_at: Set(archived.map(at)),
+            version: Set(1),
+            created_at: Set(at(created)),
+            updated_at: Set(at(created)),
+        }
+        .insert(&self.app.db)
+        .await
+        .unwrap();
+        for (when, user) in used {
+            entity::content_usage::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                org_id: Set(self.org),
+                asset_id: Set(id),
+                user_id: Set(*user),
+                lead_id: Set(None),
+                opportunity_id: Set(None),
+                used_at: Set(at(when)),
+                rating: Set(None),
+                comment: Set(None),
+            }
+            .insert(&self.app.db)
+            .await
+            .unwrap();
+        }
+    }
+
+    async fn feedback(
+        &self,
+        author: (Uuid, Team),
+        account: Option<Uuid>,
+        created: &str,
+        responded: Option<&str>,
+        endorsers: &[(Uuid, Team, Option<Uuid>)],
+    ) {
+        use entity::feedback::{FeedbackStatus, FeedbackSubject, Sentiment};
+        let id = Uuid::now_v7();
+        entity::feedback::ActiveModel {
+            id: Set(id),
+            org_id: Set(self.org),
+            author_id: Set(author.0),
+            author_team: Set(author.1),
+            subject_type: Set(FeedbackSubject::General),
+            subject_id: Set(None),
+            tag: Set("pricing".into()),
+            sentiment: Set(Sentiment::Negative),
+            body: Set("Too expensive for small teams".into()),
+            account_id: Set(account),
+            status: Set(if responded.is_some() { FeedbackStatus::Accepted } else { FeedbackStatus::New }),
+            response: Set(responded.map(|_| "We will look at it".into())),
+            responded_by: Set(responded.map(|_| author.0)),
+            responded_at: Set(responded.map(at)),
+            version: Set(1),
+            created_at: Set(at(created)),
+            updated_at: Set(at(created)),
+        }
+        .insert(&self.app.db)
+        .await
+        .unwrap();
+        for (user, team, account) in endorsers {
+            entity::feedback_endorsement::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                org_id: Set(self.org),
+                feedback_id: Set(id),
+                user_id: Set(*user),
+                team: Set(*team),
+                account_id: Set(*account),
+                comment: Set(None),
+                created_at: Set(at(created)),
+            }
+            .insert(&self.app.db)
+            .await
+            .unwrap();
+        }
+    }
+}
+
+pub async fn dataset() -> Dataset {
+    use entity::{HandoverStatus as H, OpportunityStage as O, SalesStrategy as S};
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let marketer = app.create_user(&org, Team::Marketing, Role::Member).await;
+    let rep = app.create_user(&org, Team::Sales, Role::Member).await;
+    let other_rep = app.create_user(&org, Team::Sales, Role::Member).await;
+    let mut b = Builder { app: &app, org: org.id, account: Uuid::nil() };
+    b.account = b.account("Globex").await;
+    let other_account = b.account("Initech").await;
+    let (mk, s1, s2) = (marketer.id, rep.id, other_rep.id);
+
+    let l1 = b
+        .lead(
+            "l1@globex.test",
+            Some(s1),
+            mk,
+            "web",
+            Some("Winter"),
+            &[
+                ("NEW", "2026-01-05T10:00:00Z"),
+                ("MQL", "2026-01-10T10:00:00Z"),
+                ("SAL", "2026-01-12T10:00:00Z"),
+                ("SQL", "2026-01-20T10:00:00Z"),
+                ("OPPORTUNITY", "2026-02-01T10:00:00Z"),
+                ("CUSTOMER", "2026-02-15T10:00:00Z"),
+            ],
+            false,
+        )
+        .await;
+    let l2 = b
+        .lead(
+            "l2@globex.test",
+            Some(s2),
+            mk,
+            "web",
+            Some("Winter"),
+            &[("NEW", "2026-01-06T10:00:00Z"), ("MQL", "2026-01-16T10:00:00Z"), ("RECYCLED", "2026-01-18T10:00:00Z")],
+            false,
+        )
+        .await;
+    let l3 = b
+        .lead(
+            "l3@globex.test",
+            None,
+            mk,
+            "event",
+            None,
+            &[
+                ("NEW", "2026-01-20T10:00:00Z"),
+                ("ENGAGED", "2026-01-25T10:00:00Z"),
+                ("MQL", "2026-02-04T10:00:00Z"),
+                ("SAL", "2026-02-05T10:00:00Z"),
+            ],
+            false,
+        )
+        .await;
+    // Archived: left out of every lead, stage and funnel figure.
+    b.lead(
+        "l4@globex.test",
+        None,
+        mk,
+        "event",
+        None,
+        &[("NEW", "2026-02-10T10:00:00Z"), ("MQL", "2026-02-11T10:00:00Z")],
+        true,
+    )
+    .await;
+    let l5 = b.lead("l5@globex.test", Some(s1), mk, "web", None, &[("NEW", "2025-01-10T10:00:00Z")], false).await;
+
+    b.opportunity(
+        Some(l1),
+        s1,
+        S::Acquisition,
+        100_000,
+        "EUR",
+        "2026-01-20T10:00:00Z",
+        Some((O::ClosedWon, "2026-02-15T10:00:00Z")),
+        false,
+    )
+    .await;
+    b.opportunity(
+        None,
+        s2,
+        S::Retention,
+        40_000,
+        "EUR",
+        "2026-01-25T10:00:00Z",
+        Some((O::ClosedLost, "2026-02-20T10:00:00Z")),
+        false,
+    )
+    .await;
+    b.opportunity(None, s2, S::Development, 30_000, "USD", "2026-02-01T10:00:00Z", None, false).await;
+    b.opportunity(
+        Some(l5),
+        s1,
+        S::Acquisition,
+        50_000,
+        "EUR",
+        "2025-01-12T10:00:00Z",
+        Some((O::ClosedWon, "2025-01-20T10:00:00Z")),
+        false,
+    )
+    .await;
+    b.opportunity(None, s1, S::Substitution, 20_000, "EUR", "2026-02-02T10:00:00Z", None, true).await;
+
+    b.handover(l1, s1, "2026-01-10T12:00:00Z", "2026-01-11T12:00:00Z", Some((H::Accepted, "2026-01-11T06:00:00Z")))
+        .await;
+    b.handover(l2, s2, "2026-01-16T12:00:00Z", "2026-01-17T12:00:00Z", Some((H::Rejected, "2026-01-18T10:00:00Z")))
+        .await;
+    b.handover(l3, s1, "2026-02-04T12:00:00Z", "2026-02-05T12:00:00Z", Some((H::Accepted, "2026-02-05T10:00:00Z")))
+        .await;
+    b.handover(l2, s2, "2026-02-20T12:00:00Z", "2026-02-21T12:00:00Z", None).await;
+
+    b.activity(s1, Some(l1), true, 90, "2026-01-12T15:00:00Z").await;
+    b.activity(s1, Some(l1), true, 30, "2026-02-02T15:00:00Z").await;
+    b.activity(mk, None, false, 60, "2026-01-13T15:00:00Z").await;
+    b.activity(s2, None, true, 60, "2026-01-20T15:00:00Z").await;
+
+    b.asset("2025-12-01T00:00:00Z", None, &[("2026-01-15T09:00:00Z", s1), ("2026-02-03T09:00:00Z", s1)]).await;
+    b.asset("2025-12-01T00:00:00Z", None, &[]).await;
+    b.asset("2026-02-10T00:00:00Z", None, &[("2026-02-11T09:00:00Z", s2)]).await;
+    b.asset("2025-12-01T00:00:00Z", Some("2025-12-31T00:00:00Z"), &[]).await;
+
+    let acct = Some(b.account);
+    b.feedback(
+        (mk, Team::Marketing),
+        None,
+        "2026-01-08T10:00:00Z",
+        Some("2026-01-18T10:00:00Z"),
+        &[(s1, Team::Sales, None), (s2, Team::Sales, None)],
+    )
+    .await;
+    b.feedback((s1, Team::Sales), acct, "2026-01-09T10:00:00Z", None, &[(s2, Team::Sales, Some(other_account))]).await;
+    b.feedback(
+        (s1, Team::Sales),
+        None,
+        "2026-02-01T10:00:00Z",
+        Some("2026-02-05T10:00:00Z"),
+        &[(mk, Team::Marketing, None)],
+    )
+    .await;
+    b.feedback((mk, Team::Marketing), acct, "2026-02-03T10:00:00Z", None, &[(s1, Team::Sales, acct)]).await;
+
+    Dataset { app, org, rep, other_rep }
+}
+
+async fn kpis(app: &TestApp, token: &str, input: Value) -> Value {
+    app.gql(Some(token), KPIS, json!({ "input": input })).await
+}
+
+fn series(body: &Value) -> &Vec<Value> {
+    body["data"]["kpis"].as_array().unwrap_or_else(|| panic!("no series: {body}"))
+}
+
+/// The points of the only series of `metric`: (value, numerator, denominator) per period.
+fn points(body: &Value, metric: &str) -> Vec<(Option<f64>, Option<f64>, Option<f64>)> {
+    let found: Vec<&Value> = series(body).iter().filter(|s| s["metric"] == metric).collect();
+    assert_eq!(found.len(), 1, "one series of {metric}: {body}");
+    found[0]["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["value"].as_f64(), p["numerator"].as_f64(), p["denominator"].as_f64()))
+        .collect()
+}
+
+fn values(body: &Value, metric: &str) -> Vec<Option<f64>> {
+    points(body, metric).into_iter().map(|p| p.0).map(|v| v.map(round)).collect()
+}
+
+fn round(v: f64) -> f64 {
+    (v * 10_000.0).round() / 10_000.0
+}
+
+const JAN_FEB: (&str, &str) = ("2026-01-01", "2026-02-28");
+
+#[tokio::test]
+async fn every_metric_matches_values_computed_by_hand() {
+    let d = dataset().await;
+    let metrics = [
+        "LEADS_CREATED",
+        "MQLS",
+        "SALS",
+        "SQLS",
+        "OPPORTUNITIES_CREATED",
+        "DEALS_WON",
+        "REVENUE_WON",
+        "PIPELINE_VALUE",
+        "WIN_RATE",
+        "MQL_TO_SAL_RATE",
+        "SAL_TO_SQL_RATE",
+        "SQL_TO_WON_RATE",
+        "LEAD_TO_CUSTOMER_RATE",
+        "HANDOVER_ACCEPTANCE_RATE",
+        "HANDOVER_MEDIAN_RESPONSE_HOURS",
+        "SLA_COMPLIANCE_RATE",
+        "SALES_CYCLE_DAYS",
+        "CONTENT_UTILIZATION_RATE",
+        "CUSTOMER_FACING_HOURS",
+        "ACTIONABLE_FEEDBACK",
+        "FEEDBACK_MEDIAN_RESPONSE_DAYS",
+        "REVENUE_GROWTH_YOY",
+    ];
+    let body = kpis(
+        &d.app,
+        &d.org.admin.token,
+        json!({ "metrics": metrics, "from": JAN_FEB.0, "to": JAN_FEB.1, "granularity": "MONTH" }),
+    )
+    .await;
+    assert!(body["errors"].is_null(), "{body}");
+    assert_eq!(series(&body).len(), metrics.len());
+    let first = &series(&body)[0];
+    assert_eq!(first["points"][0]["periodStart"], "2026-01-01");
+    assert_eq!(first["points"][0]["periodEnd"], "2026-01-31");
+    assert_eq!(first["points"][1]["periodEnd"], "2026-02-28");
+
+    // l1, l2, l3 in January; l4 (February) is archived.
+    assert_eq!(values(&body, "LEADS_CREATED"), [Some(3.0), Some(0.0)]);
+    // MQL entries: l1 (Jan 10), l2 (Jan 16); l3 (Feb 4); l4's is archived.
+    assert_eq!(values(&body, "MQLS"), [Some(2.0), Some(1.0)]);
+    assert_eq!(values(&body, "SALS"), [Some(1.0), Some(1.0)]);
+    assert_eq!(values(&body, "SQLS"), [Some(1.0), Some(0.0)]);
+    // Opened: two in January; in February one in USD (money left out) and one archived.
+    assert_eq!(values(&body, "OPPORTUNITIES_CREATED"), [Some(2.0), Some(1.0)]);
+    assert_eq!(values(&body, "PIPELINE_VALUE"), [Some(140_000.0), Some(0.0)]);
+    assert_eq!(values(&body, "DEALS_WON"), [Some(0.0), Some(1.0)]);
+    assert_eq!(values(&body, "REVENUE_WON"), [Some(0.0), Some(100_000.0)]);
+    // February: one won, one lost.
+    assert_eq!(points(&body, "WIN_RATE"), [(None, Some(0.0), Some(0.0)), (Some(0.5), Some(1.0), Some(2.0))]);
+    // January's MQLs: l1 went on to SAL, l2 did not; February's l3 did.
+    assert_eq!(
+        points(&body, "MQL_TO_SAL_RATE"),
+        [(Some(0.5), Some(1.0), Some(2.0)), (Some(1.0), Some(1.0), Some(1.0))]
+    );
+    assert_eq!(values(&body, "SAL_TO_SQL_RATE"), [Some(1.0), Some(0.0)]);
+    assert_eq!(values(&body, "SQL_TO_WON_RATE"), [Some(1.0), None]);
+    // Of l1, l2, l3 only l1 became a customer.
+    assert_eq!(points(&body, "LEAD_TO_CUSTOMER_RATE")[0], (Some(1.0 / 3.0), Some(1.0), Some(3.0)));
+    // Answered in January: accepted (18 h) and handed back (46 h); February: accepted (22 h).
+    assert_eq!(values(&body, "HANDOVER_ACCEPTANCE_RATE"), [Some(0.5), Some(1.0)]);
+    assert_eq!(
+        points(&body, "HANDOVER_MEDIAN_RESPONSE_HOURS"),
+        [(Some(32.0), None, Some(2.0)), (Some(22.0), None, Some(1.0))]
+    );
+    // January: one in time, one late. February: one in time, one pending past due.
+    assert_eq!(
+        points(&body, "SLA_COMPLIANCE_RATE"),
+        [(Some(0.5), Some(1.0), Some(2.0)), (Some(0.5), Some(1.0), Some(2.0))]
+    );
+    // The deal won on Feb 15 opened on Jan 20: 26 days.
+    assert_eq!(points(&body, "SALES_CYCLE_DAYS")[1], (Some(26.0), Some(26.0), Some(1.0)));
+    // January: 2 assets available (one archived before), 1 used. February: 3 available, 2 used.
+    assert_eq!(values(&body, "CONTENT_UTILIZATION_RATE"), [Some(0.5), Some(round(2.0 / 3.0))]);
+    // 90 + 60 customer-facing minutes in January (the 60-minute note is not); 30 in February.
+    assert_eq!(values(&body, "CUSTOMER_FACING_HOURS"), [Some(2.5), Some(0.5)]);
+    // January: three people behind one item, two accounts behind another. February: neither rule holds.
+    assert_eq!(values(&body, "ACTIONABLE_FEEDBACK"), [Some(2.0), Some(0.0)]);
+    assert_eq!(values(&body, "FEEDBACK_MEDIAN_RESPONSE_DAYS"), [Some(10.0), Some(4.0)]);
+    // January 2026: nothing won against 50,000 in January 2025; February 2025: nothing to compare with.
+    assert_eq!(
+        points(&body, "REVENUE_GROWTH_YOY"),
+        [(Some(-1.0), Some(0.0), Some(50_000.0)), (None, Some(100_000.0), Some(0.0))]
+    );
+    let units: Vec<(&str, &str)> =
+        series(&body).iter().map(|s| (s["metric"].as_str().unwrap(), s["unit"].as_str().unwrap())).collect();
+    assert!(units.contains(&("REVENUE_WON", "MONEY_MINOR")) && units.contains(&("WIN_RATE", "RATIO")), "{units:?}");
+}
+
+#[tokio::test]
+async fn median_days_in_stage_comes_per_stage() {
+    let d = dataset().await;
+    let body = kpis(
+        &d.app,
+        &d.org.admin.token,
+        json!({ "metrics": ["MEDIAN_DAYS_IN_STAGE"], "from": JAN_FEB.0, "to": JAN_FEB.1 }),
+    )
+    .await;
+    let by_stage = |stage: &str| -> Vec<Option<f64>> {
+        let s = series(&body).iter().find(|s| s["stage"] == stage).unwrap_or_else(|| panic!("{stage}: {body}"));
+        s["points"].as_array().unwrap().iter().map(|p| p["value"].as_f64().map(round)).collect()
+    };
+    // Moves out of NEW in January: 5, 10 and 5 days.
+    assert_eq!(by_stage("NEW"), [Some(5.0), None]);
+    // Out of MQL: 2 and 2 days in January, 1 day in February.
+    assert_eq!(by_stage("MQL"), [Some(2.0), Some(1.0)]);
+    assert_eq!(by_stage("SAL"), [Some(8.0), None]);
+    assert_eq!(by_stage("ENGAGED"), [None, Some(10.0)]);
+    assert_eq!(by_stage("SQL"), [None, Some(12.0)]);
+    assert_eq!(by_stage("OPPORTUNITY"), [None, Some(14.0)]);
+    assert_eq!(series(&body).len(), 6, "{body}");
+}
+
+#[tokio::test]
+async fn series_split_by_strategy_user_and_team() {
+    let d = dataset().await;
+    let token = &d.org.admin.token;
+    let body = kpis(
+        &d.app,
+        token,
+        json!({ "metrics": ["OPPORTUNITIES_CREATED"], "from": JAN_FEB.0, "to": JAN_FEB.1, "groupBy": "STRATEGY" }),
+    )
+    .await;
+    let mut groups: Vec<(String, Vec<f64>)> = series(&body)
+        .iter()
+        .map(|s| {
+            let values = s["points"].as_array().unwrap().iter().map(|p| p["value"].as_f64().unwrap()).collect();
+            (s["groupKey"].as_str().unwrap().to_owned(), values)
+        })
+        .collect();
+    groups.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        groups,
+        [
+            ("ACQUISITION".into(), vec![1.0, 0.0]),
+            ("DEVELOPMENT".into(), vec![0.0, 1.0]),
+            ("RETENTION".into(), vec![1.0, 0.0])
+        ]
+    );
+
+    let body = kpis(
+        &d.app,
+        token,
+        json!({ "metrics": ["HANDOVER_ACCEPTANCE_RATE"], "from": JAN_FEB.0, "to": JAN_FEB.1, "groupBy": "USER" }),
+    )
+    .await;
+    let rep = series(&body).iter().find(|s| s["groupKey"] == d.rep.id.to_string()).unwrap_or_else(|| panic!("{body}"));
+    assert_eq!(rep["groupLabel"], "Sales Member");
+    assert_eq!(rep["points"][0]["value"], 1.0);
+    let other = series(&body).iter().find(|s| s["groupKey"] == d.other_rep.id.to_string()).unwrap();
+    assert_eq!(other["points"][0]["value"], 0.0);
+    assert!(other["points"][1]["value"].is_null());
+
+    let body = kpis(
+        &d.app,
+        token,
+        json!({ "metrics": ["CUSTOMER_FACING_HOURS"], "from": JAN_FEB.0, "to": JAN_FEB.1, "groupBy": "TEAM" }),
+    )
+    .await;
+    assert_eq!(series(&body).len(), 1, "only SALES spent time with customers: {body}");
+    assert_eq!(series(&body)[0]["groupKey"], "SALES");
+    assert_eq!(values(&body, "CUSTOMER_FACING_HOURS"), [Some(2.5), Some(0.5)]);
+
+    // A filter narrows the facts: the rep's own deals.
+    let body = kpis(
+        &d.app,
+        token,
+        json!({ "metrics": ["REVENUE_WON", "DEALS_WON"], "from": JAN_FEB.0, "to": JAN_FEB.1, "filter": { "userId": d.other_rep.id } }),
+    )
+    .await;
+    assert_eq!(values(&body, "DEALS_WON"), [Some(0.0), Some(0.0)]);
+}
+
+#[tokio::test]
+async fn periods_follow_the_organizations_time_zone() {
+    let app = spawn_app().await;
+    let org = app.create_org("Berlin").await;
+    let rep = app.create_user(&org, Team::Sales, Role::Member).await;
+    let b = Builder { app: &app, org: org.id, account: Uuid::nil() };
+    let b = Builder { account: b.account("Globex").await, ..b };
+    // 23:30 UTC on January 31 is already February 1 in Berlin.
+    b.lead("late@globex.test", Some(rep.id), rep.id, "web", None, &[("NEW", "2026-01-31T23:30:00Z")], false).await;
+    let input = json!({ "metrics": ["LEADS_CREATED"], "from": JAN_FEB.0, "to": JAN_FEB.1 });
+    let body = kpis(&app, &org.admin.token, input.clone()).await;
+    assert_eq!(values(&body, "LEADS_CREATED"), [Some(1.0), Some(0.0)]);
+
+    let settings = app.gql(Some(&org.admin.token), "{ organization { version settings { handoverResponseHours feedbackActionableEndorsers feedbackActionableAccounts approvalRequiresService } } }", json!({})).await;
+    let mut new_settings = settings["data"]["organization"]["settings"].clone();
+    new_settings["timeZone"] = json!("Europe/Berlin");
+    let update = "mutation($input: UpdateOrganizationInput!) { updateOrganization(input: $input) { organization { settings { timeZone reportingCurrency } } } }";
+    let body = app.gql(Some(&org.admin.token), update, json!({ "input": { "settings": new_settings } })).await;
+    assert_eq!(body["data"]["updateOrganization"]["organization"]["settings"]["timeZone"], "Europe/Berlin", "{body}");
+    let body = kpis(&app, &org.admin.token, input).await;
+    assert_eq!(values(&body, "LEADS_CREATED"), [Some(0.0), Some(1.0)]);
+
+    // An unknown time zone is refused and nothing changes.
+    new_settings["timeZone"] = json!("Mars/Olympus");
+    let body = app.gql(Some(&org.admin.token), update, json!({ "input": { "settings": new_settings } })).await;
+    assert_error(&body, "BAD_USER_INPUT");
+    assert_eq!(body["errors"][0]["extensions"]["field"], "settings.timeZone");
+    let body = app.gql(Some(&org.admin.token), "{ organization { settings { timeZone } } }", json!({})).await;
+    assert_eq!(body["data"]["organization"]["settings"]["timeZone"], "Europe/Berlin");
+}
+
+#[tokio::test]
+async fn the_funnel_counts_cohorts_conversions_and_days_in_stage() {
+    let d = dataset().await;
+    let query = "query($input: FunnelInput!) { funnel(input: $input) { cohort stages { stage count conversionToNext medianDays p90Days } } }";
+    let body = d
+        .app
+        .gql(
+            Some(&d.org.admin.token),
+            query,
+            json!({ "input": { "from": "2026-01-01", "to": "2026-01-31", "cohort": "CREATED" } }),
+        )
+        .await;
+    let stages = body["data"]["funnel"]["stages"].as_array().unwrap_or_else(|| panic!("{body}"));
+    let counts: Vec<i64> = stages.iter().map(|s| s["count"].as_i64().unwrap()).collect();
+    // Cohort l1, l2, l3: furthest stages CUSTOMER, MQL (then recycled) and SAL.
+    assert_eq!(counts, [3, 3, 3, 2, 1, 1, 1]);
+    let conversions: Vec<Option<f64>> = stages.iter().map(|s| s["conversionToNext"].as_f64().map(round)).collect();
+    assert_eq!(conversions, [Some(1.0), Some(1.0), Some(round(2.0 / 3.0)), Some(0.5), Some(1.0), Some(1.0), None]);
+    // Days in NEW: 5, 5, 10 → median 5, p90 at 1.8 of 2 → 5 + 0.8 × 5 = 9.
+    assert_eq!(stages[0]["medianDays"], 5.0);
+    assert_eq!(stages[0]["p90Days"], 9.0);
+    // Days in MQL: 2, 2 and 1 (l3 left MQL in February but belongs to the January cohort).
+    assert_eq!(stages[2]["medianDays"], 2.0);
+    assert!(stages[6]["medianDays"].is_null());
+
+    let body = d
+        .app
+        .gql(
+            Some(&d.org.admin.token),
+            query,
+            json!({ "input": { "from": "2026-02-01", "to": "2026-02-28", "cohort": "ENTERED" } }),
+        )
+        .await;
+    let stages = body["data"]["funnel"]["stages"].as_array().unwrap_or_else(|| panic!("{body}"));
+    let counts: Vec<i64> = stages.iter().map(|s| s["count"].as_i64().unwrap()).collect();
+    // February entries: l3 into MQL and SAL, l1 into OPPORTUNITY and CUSTOMER (l4 is archived).
+    assert_eq!(counts, [0, 0, 1, 1, 0, 1, 1]);
+    let conversions: Vec<Option<f64>> = stages.iter().map(|s| s["conversionToNext"].as_f64()).collect();
+    assert_eq!(conversions, [None, None, Some(1.0), Some(0.0), None, Some(1.0), None]);
+}
+
+async fn agree_sla(app: &TestApp, org: &TestOrg, metric: &str, target: f64, period: &str) -> String {
+    let sales = app.create_user(org, Team::Sales, Role::Manager).await;
+    let marketing = app.create_user(org, Team::Marketing, Role::Manager).await;
+    let create = "mutation($input: CreateSlaInput!) { createSla(input: $input) { sla { id version } } }";
+    let body = app
+        .gql(
+            Some(&sales.token),
+            create,
+            json!({ "input": { "providerTeam": "SALES", "consumerTeam": "MARKETING", "metric": metric, "target": target, "period": period } }),
+        )
+        .await;
+    let id = body["data"]["createSla"]["sla"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned();
+    let approve = "mutation($input: DocumentVersionInput!) { approveDocument(input: $input) { agreed } }";
+    for user in [&sales, &marketing] {
+        let body =
+            app.gql(Some(&user.token), approve, json!({ "input": { "kind": "SLA", "id": id, "version": 1 } })).await;
+        assert!(body["errors"].is_null(), "{body}");
+    }
+    id
+}
+
+#[tokio::test]
+async fn goals_slas_and_the_scorecard_are_measured_by_the_same_engine() {
+    let d = dataset().await;
+    let token = &d.org.admin.token;
+    let sla = agree_sla(&d.app, &d.org, "HANDOVER_RESPONSE_HOURS", 24.0, "MONTH").await;
+    let create_goal = "mutation($input: CreateGoalInput!) { createGoal(input: $input) { goal { id progress { actual target ratio elapsed projected onTrack } } } }";
+    let body = d
+        .app
+        .gql(
+            Some(token),
+            create_goal,
+            json!({ "input": { "name": "January MQLs", "metric": "MQLS", "target": 4, "periodStart": "2026-01-01", "periodEnd": "2026-01-31" } }),
+        )
+        .await;
+    // Two MQLs of four, the period over: projected 2, not on track.
+    assert_eq!(
+        body["data"]["createGoal"]["goal"]["progress"],
+        json!({ "actual": 2.0, "target": 4.0, "ratio": 0.5, "elapsed": 1.0, "projected": 2.0, "onTrack": false })
+    );
+    let body = d
+        .app
+        .gql(
+            Some(token),
+            create_goal,
+            json!({ "input": { "name": "February revenue", "metric": "CLOSED_WON_REVENUE", "target": 500, "periodStart": "2026-02-01", "periodEnd": "2026-02-28", "team": "SALES" } }),
+        )
+        .await;
+    // 100,000 cents = 1,000 EUR against 500.
+    assert_eq!(body["data"]["createGoal"]["goal"]["progress"]["actual"], 1000.0, "{body}");
+    assert_eq!(body["data"]["createGoal"]["goal"]["progress"]["onTrack"], true);
+
+    let query = "query($period: PeriodInput!) { slas { id compliance(period: $period) { periodStart periodEnd actual target met measured withinTargetShare complete } } }";
+    let body = d.app.gql(Some(token), query, json!({ "period": { "from": JAN_FEB.0, "to": JAN_FEB.1 } })).await;
+    let compliance = &body["data"]["slas"][0]["compliance"];
+    assert_eq!(body["data"]["slas"][0]["id"], sla.as_str());
+    // January: median of 18 h and 46 h = 32 h > 24 h; one of two in time. February: 22 h.
+    assert_eq!(
+        compliance[0],
+        json!({ "periodStart": "2026-01-01", "periodEnd": "2026-01-31", "actual": 32.0, "target": 24.0, "met": false, "measured": 2.0, "withinTargetShare": 0.5, "complete": true })
+    );
+    assert_eq!(compliance[1]["actual"], 22.0);
+    assert_eq!(compliance[1]["met"], true);
+
+    let scorecard = "query($input: PeriodInput!) { scorecard(input: $input) { from to slas { sla { id } met periods { actual } } goals { goal { name } progress { actual onTrack } } } }";
+    let body = d.app.gql(Some(token), scorecard, json!({ "input": { "from": JAN_FEB.0, "to": JAN_FEB.1 } })).await;
+    let card = &body["data"]["scorecard"];
+    assert_eq!(card["slas"][0]["met"], false, "{body}");
+    assert_eq!(card["goals"].as_array().unwrap().len(), 2);
+    assert_eq!(card["goals"][0]["goal"]["name"], "January MQLs");
+
+    // A review meeting keeps the scorecard in its snapshot.
+    let start = "mutation($input: StartReviewMeetingInput!) { startReviewMeeting(input: $input) { reviewMeeting { kpiSnapshot } } }";
+    let body = d
+        .app
+        .gql(Some(token), start, json!({ "input": { "periodStart": "2026-01-01", "periodEnd": "2026-02-28" } }))
+        .await;
+    let snapshot = &body["data"]["startReviewMeeting"]["reviewMeeting"]["kpiSnapshot"];
+    assert_eq!(snapshot["scorecard"]["goals"][0]["actual"], 2.0, "{body}");
+}
+
+#[tokio::test]
+async fn bad_kpi_requests_are_refused_with_the_field_named() {
+    let d = dataset().await;
+    let token = &d.org.admin.token;
+    let cases = [
+        (json!({ "metrics": ["MQLS"], "from": JAN_FEB.0, "to": JAN_FEB.1, "groupBy": "STRATEGY" }), "groupBy"),
+        (
+            json!({ "metrics": ["CONTENT_UTILIZATION_RATE"], "from": JAN_FEB.0, "to": JAN_FEB.1, "filter": { "userId": d.rep.id } }),
+            "filter.userId",
+        ),
+        (json!({ "metrics": [], "from": JAN_FEB.0, "to": JAN_FEB.1 }), "metrics"),
+        (json!({ "metrics": ["MQLS"], "from": "2026-02-01", "to": "2026-01-01" }), "to"),
+        (json!({ "metrics": ["MQLS"], "from": "2020-01-01", "to": "2026-01-01", "granularity": "DAY" }), "to"),
+        (
+            json!({ "metrics": ["MQLS"], "from": JAN_FEB.0, "to": JAN_FEB.1, "filter": { "personaId": "nope" } }),
+            "filter.personaId",
+        ),
+    ];
+    for (input, field) in cases {
+        let body = kpis(&d.app, token, input.clone()).await;
+        assert_error(&body, "BAD_USER_INPUT");
+        assert_eq!(body["errors"][0]["extensions"]["field"], field, "{input}: {body}");
+    }
+    // Without a credential, or with an API key lacking `kpis:read`.
+    let body =
+        d.app.gql(None, KPIS, json!({ "input": { "metrics": ["MQLS"], "from": JAN_FEB.0, "to": JAN_FEB.1 } })).await;
+    assert_error(&body, "UNAUTHENTICATED");
+    let key = "mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret } }";
+    let body =
+        d.app.gql(Some(token), key, json!({ "input": { "name": "Leads sync", "scopes": ["LEADS_READ"] } })).await;
+    let secret = body["data"]["createApiKey"]["secret"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned();
+    let body = kpis(&d.app, &secret, json!({ "metrics": ["MQLS"], "from": JAN_FEB.0, "to": JAN_FEB.1 })).await;
+    assert_error(&body, "FORBIDDEN");
+    let body = d.app.gql(Some(token), key, json!({ "input": { "name": "BI", "scopes": ["KPIS_READ"] } })).await;
+    let secret = body["data"]["createApiKey"]["secret"].as_str().unwrap().to_owned();
+    let body = kpis(&d.app, &secret, json!({ "metrics": ["MQLS"], "from": JAN_FEB.0, "to": JAN_FEB.1 })).await;
+    assert_eq!(values(&body, "MQLS"), [Some(2.0), Some(1.0)]);
+}
+
+#[tokio::test]
+async fn another_organization_sees_none_of_the_numbers() {
+    let d = dataset().await;
+    let other = d.app.create_org("Umbrella").await;
+    let input = json!({ "metrics": ["LEADS_CREATED", "MQLS", "REVENUE_WON", "CUSTOMER_FACING_HOURS", "ACTIONABLE_FEEDBACK", "CONTENT_UTILIZATION_RATE"], "from": JAN_FEB.0, "to": JAN_FEB.1 });
+    let body = kpis(&d.app, &other.admin.token, input).await;
+    for s in series(&body) {
+        for p in s["points"].as_array().unwrap() {
+            assert!(p["value"].is_null() || p["value"] == 0.0, "{s}");
+        }
+    }
+    // Filtering by the first organization's user finds nothing either.
+    let body = kpis(
+        &d.app,
+        &other.admin.token,
+        json!({ "metrics": ["DEALS_WON"], "from": JAN_FEB.0, "to": JAN_FEB.1, "filter": { "userId": d.rep.id } }),
+    )
+    .await;
+    assert_eq!(values(&body, "DEALS_WON"), [Some(0.0), Some(0.0)]);
+    let funnel = "query { funnel(input: { from: \"2026-01-01\", to: \"2026-01-31\" }) { stages { count } } }";
+    let body = d.app.gql(Some(&other.admin.token), funnel, json!({})).await;
+    assert!(body["data"]["funnel"]["stages"].as_array().unwrap().iter().all(|s| s["count"] == 0), "{body}");
+}
+
+/// Every KPI path has an index: with sequential scans priced out, no one-month,
+/// one-organization query of any metric scans a fact table from end to end.
+#[tokio::test]
+async fn every_metric_reads_its_facts_through_an_index_on_postgres() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    if !on_postgres() {
+        return;
+    }
+    let d = dataset().await;
+    let settings = api::kpi::settings(&d.app.db, d.org.id).await.unwrap();
+    let ctx = api::kpi::context(&d.app.db, &settings);
+    let period = api::kpi::periods::Period::new(ctx.tz, "2026-01-01".parse().unwrap(), "2026-02-01".parse().unwrap());
+    let filter = api::kpi::KpiFilter::default();
+    for metric in api::kpi::metrics::KpiMetric::all() {
+        let statement = api::kpi::statement(
+            sea_orm::DbBackend::Postgres,
+            d.org.id,
+            &ctx,
+            metric,
+            &[period],
+            api::kpi::metrics::KpiGroupBy::None,
+            &filter,
+        )
+        .unwrap();
+        let txn = d.app.db.begin().await.unwrap();
+        txn.execute_unprepared("SET LOCAL enable_seqscan = off").await.unwrap();
+        let explain = sea_orm::Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            format!("EXPLAIN {}", statement.sql),
+            statement.values.map(|v| v.0).unwrap_or_default(),
+        );
+        let plan: Vec<String> = txn
+            .query_all_raw(explain)
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.try_get::<String>("", "QUERY PLAN").unwrap())
+            .collect();
+        txn.rollback().await.unwrap();
+        let plan = plan.join("\n");
+        for table in ["leads", "lead_stage_transitions", "opportunities", "handovers", "activities", "feedback"] {
+            assert!(!plan.contains(&format!("Seq Scan on {table} ")), "{}: {plan}", metric.name());
+        }
+    }
+}
