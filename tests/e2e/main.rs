@@ -7,6 +7,7 @@ mod common;
 
 mod agreements;
 mod auth;
+mod campaigns;
 mod cli;
 mod feedback;
 mod handover;
