@@ -23,6 +23,7 @@ mod m20261127_000001_create_content_assets;
 mod m20261127_000002_create_feedback;
 mod m20261127_000003_create_review_meetings;
 mod m20261130_000001_create_campaigns;
+mod m20261130_000002_create_bi_views;
 mod util;
 
 pub struct Migrator;
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000002_create_feedback::Migration),
             Box::new(m20261127_000003_create_review_meetings::Migration),
             Box::new(m20261130_000001_create_campaigns::Migration),
+            Box::new(m20261130_000002_create_bi_views::Migration),
         ]
     }
 }
