@@ -1,4 +1,4 @@
-//! The `accord` command line: serve, migrate, seed, import, schema, org create, token.
+//! The `accord` command line: serve, migrate, seed, import, schema, org create, bi-role, token.
 
 use std::io::IsTerminal;
 
@@ -90,6 +90,23 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let (organization, _) = org::bootstrap(&db, &name, admin).await?;
             println!("{}", organization.id);
             eprintln!("organization `{}` created (slug `{}`)", organization.name, organization.slug);
+            Ok(())
+        }
+        Command::BiRole { name, org: slug } => {
+            let db = connected(&config).await?;
+            let views = crate::bi::views(&db).await?;
+            let organization = target_org(&db, Some(&slug)).await?;
+            let database = crate::bi::current_database(&db).await?;
+            let password = crate::bi::generate_password();
+            let request = crate::bi::RoleRequest {
+                role: &name,
+                org_slug: &organization.slug,
+                org_id: organization.id,
+                database: &database,
+                views: &views,
+                password: &password,
+            };
+            print!("{}", crate::bi::role_sql(&request));
             Ok(())
         }
         Command::Token { email, org: slug, ttl } => {

@@ -51,6 +51,16 @@ pub enum Command {
         #[command(subcommand)]
         command: OrgCommand,
     },
+    /// Print (not run) the SQL that creates a read-only PostgreSQL login for a BI
+    /// tool, limited to one organization's rows of the `bi` views.
+    BiRole {
+        /// The login role to create, such as `bi_acme`: lower-case letters, digits and `_`.
+        #[arg(long, value_parser = parse_role_name)]
+        name: String,
+        /// The organization's slug.
+        #[arg(long)]
+        org: String,
+    },
     /// Print a signed JWT for a user, for development and operations.
     Token {
         /// The user's e-mail address.
@@ -185,6 +195,14 @@ pub struct Settings {
 pub struct ConfigError {
     pub variable: &'static str,
     pub problem: String,
+}
+
+fn parse_role_name(value: &str) -> Result<String, String> {
+    if crate::bi::valid_role_name(value) {
+        Ok(value.to_owned())
+    } else {
+        Err("use lower-case letters, digits and `_` (at most 63, not starting with a digit or `pg_`)".into())
+    }
 }
 
 fn parse_duration(value: &str) -> Result<Duration, String> {

@@ -4,6 +4,8 @@
 
 pub mod agreements;
 pub mod auth;
+pub mod bi;
+pub mod campaigns;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -97,6 +97,7 @@ pub async fn demo(db: &DatabaseConnection) -> Result<Option<entity::user::Model>
     let reps = [person("rep@demo.accord.dev")?, person("rep2@demo.accord.dev")?];
     handovers(db, org.id, &cast.marketer, &reps).await?;
     crate::messaging::demo::seed(db, org.id).await?;
+    crate::campaigns::demo::seed(db, &cast.marketer).await?;
     Ok(Some(admin))
 }
 

@@ -8,6 +8,7 @@ pub mod activity;
 pub mod api_key;
 pub mod approval;
 pub mod audit_log;
+pub mod campaign;
 pub mod content_asset;
 pub mod content_asset_persona;
 pub mod content_asset_stage;
@@ -30,6 +31,7 @@ pub mod rescore_job;
 pub mod review_meeting;
 pub mod user;
 
+pub use campaign::CampaignChannel;
 pub use enums::{
     ActivityKind, AgreementStatus, DocumentKind, EngagementKind, GoalMetric, HandBackReason, HandoverStatus,
     LifecycleStage, OpportunityStage, RescoreJobStatus, Role, SalesStrategy, Team, Temperature, VersionStatus,

@@ -22,6 +22,8 @@ mod m20261126_000001_create_rescore_jobs;
 mod m20261127_000001_create_content_assets;
 mod m20261127_000002_create_feedback;
 mod m20261127_000003_create_review_meetings;
+mod m20261130_000001_create_campaigns;
+mod m20261130_000002_create_bi_views;
 mod m20261130_000003_add_kpi_indexes;
 mod util;
 
@@ -50,6 +52,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000001_create_content_assets::Migration),
             Box::new(m20261127_000002_create_feedback::Migration),
             Box::new(m20261127_000003_create_review_meetings::Migration),
+            Box::new(m20261130_000001_create_campaigns::Migration),
+            Box::new(m20261130_000002_create_bi_views::Migration),
             Box::new(m20261130_000003_add_kpi_indexes::Migration),
         ]
     }

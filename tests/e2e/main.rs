@@ -7,6 +7,8 @@ mod common;
 
 mod agreements;
 mod auth;
+mod bi;
+mod campaigns;
 mod cli;
 mod feedback;
 mod handover;

@@ -259,6 +259,22 @@ pub fn can_update_action_item(actor: &Actor, owner: Option<uuid::Uuid>) -> bool 
         || (owner.is_some() && actor.user_id() == owner && actor.role() != Some(Role::Viewer))
 }
 
+/// Campaigns (their budget and spend are what marketing ROI is measured by): every
+/// user of the organization reads them; an API key needs `kpis:read`.
+pub fn can_read_campaigns(actor: &Actor) -> bool {
+    has_scope(actor, Scope::KpisRead)
+}
+
+/// Create, change and archive campaigns: MARKETING, who owns the budget, and ADMINs;
+/// never VIEWERs or API keys.
+pub fn can_write_campaigns(actor: &Actor) -> bool {
+    match &actor.kind {
+        ActorKind::User { role: Role::Viewer, .. } | ActorKind::ApiKey { .. } => false,
+        ActorKind::User { team, role, .. } => *team == Team::Marketing || *role == Role::Admin,
+        ActorKind::System => true,
+    }
+}
+
 /// Turn a rule's answer into FORBIDDEN with a message saying what was refused.
 pub fn require(allowed: bool, what: &str) -> Result<()> {
     if allowed { Ok(()) } else { Err(ApiError::forbidden(format!("you may not {what}"))) }
@@ -406,6 +422,19 @@ mod tests {
         assert!(can_update_action_item(&rep, rep.user_id()));
         assert!(!can_update_action_item(&rep, Some(Uuid::now_v7())));
         assert!(!can_update_action_item(&rep, None));
+    }
+
+    #[test]
+    fn marketing_and_admins_write_campaigns_and_everyone_reads_them() {
+        assert!(can_write_campaigns(&person(Team::Marketing, Role::Member)));
+        assert!(can_write_campaigns(&person(Team::Marketing, Role::Manager)));
+        assert!(can_write_campaigns(&person(Team::Sales, Role::Admin)));
+        assert!(!can_write_campaigns(&person(Team::Sales, Role::Manager)));
+        assert!(!can_write_campaigns(&person(Team::Marketing, Role::Viewer)));
+        assert!(!can_write_campaigns(&key(Scope::ALL.to_vec())));
+        assert!(can_read_campaigns(&person(Team::Service, Role::Viewer)));
+        assert!(can_read_campaigns(&key(vec![Scope::KpisRead])));
+        assert!(!can_read_campaigns(&key(vec![Scope::LeadsRead])));
     }
 
     #[test]

@@ -65,6 +65,10 @@ pub struct Loaders {
     pub feedback_endorsements: DataLoader<Children<entity::feedback_endorsement::Entity>>,
     /// The action items of each review meeting, oldest first.
     pub meeting_action_items: DataLoader<Children<entity::action_item::Entity>>,
+    /// Campaigns by name, archived ones too (`Lead.campaignDetails`).
+    pub campaigns_by_name: DataLoader<CampaignsByName>,
+    /// Non-archived leads naming each campaign (`Campaign.leadCount`).
+    pub campaign_lead_counts: DataLoader<CampaignLeadCounts>,
 }
 
 fn loader<T: Loader<K>, K: Send + Sync + std::hash::Hash + Eq + Clone + 'static>(inner: T) -> DataLoader<T> {
@@ -103,6 +107,8 @@ impl Loaders {
             content_usage: loader(UsageStatsLoader { scope: scope.clone() }),
             feedback_endorsements: loader(Children::new(&scope, "feedback_id", "created_at", false)),
             meeting_action_items: loader(Children::new(&scope, "meeting_id", "created_at", false)),
+            campaigns_by_name: loader(CampaignsByName { scope: scope.clone() }),
+            campaign_lead_counts: loader(CampaignLeadCounts { scope: scope.clone() }),
         }
     }
 }
@@ -356,5 +362,34 @@ impl Loader<Uuid> for UsageStatsLoader {
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
         crate::messaging::content::usage_stats(&self.scope.db, self.scope.org_id, keys).await
+    }
+}
+
+/// The organization's campaigns by name (leads name theirs in `leads.campaign`): one
+/// statement per batch of names.
+pub struct CampaignsByName {
+    scope: Scope,
+}
+
+impl Loader<String> for CampaignsByName {
+    type Value = entity::campaign::Model;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
+        crate::campaigns::by_names(&self.scope.db, self.scope.org_id, keys).await
+    }
+}
+
+/// How many non-archived leads name each campaign: one `GROUP BY` per batch of names.
+pub struct CampaignLeadCounts {
+    scope: Scope,
+}
+
+impl Loader<String> for CampaignLeadCounts {
+    type Value = i64;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
+        crate::campaigns::lead_counts(&self.scope.db, self.scope.org_id, keys).await
     }
 }

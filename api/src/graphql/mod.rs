@@ -16,7 +16,9 @@ use crate::auth::jwt::JwtKeys;
 use crate::auth::rate_limit::LoginLimiter;
 use crate::config::Config;
 use crate::error::{ApiError, Result};
-use crate::{agreements, auth, events, feedback, handover, kpi, leads, messaging, org, personas, pipeline, scoring};
+use crate::{
+    agreements, auth, campaigns, events, feedback, handover, kpi, leads, messaging, org, personas, pipeline, scoring,
+};
 
 pub use loaders::Loaders;
 
@@ -34,6 +36,7 @@ pub struct Query(
     scoring::graphql::ScoringQuery,
     messaging::graphql::MessagingQuery,
     feedback::graphql::FeedbackQuery,
+    campaigns::graphql::CampaignQuery,
     kpi::graphql::KpiQuery,
 );
 
@@ -51,6 +54,7 @@ pub struct Mutation(
     scoring::graphql::ScoringMutation,
     messaging::graphql::MessagingMutation,
     feedback::graphql::FeedbackMutation,
+    campaigns::graphql::CampaignMutation,
 );
 
 pub type AccordSchema = Schema<Query, Mutation, EmptySubscription>;

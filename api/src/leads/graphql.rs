@@ -418,6 +418,13 @@ impl Lead {
         Ok(loaders(ctx)?.personas.load_one(id).await?.map(crate::personas::graphql::Persona))
     }
 
+    /// The campaign record named by `campaign`, when one exists (archived ones too):
+    /// budget, spend and channel of the campaign that brought the lead.
+    async fn campaign_details(&self, ctx: &Context<'_>) -> GqlResult<Option<crate::campaigns::graphql::Campaign>> {
+        let Some(name) = &self.campaign else { return Ok(None) };
+        Ok(loaders(ctx)?.campaigns_by_name.load_one(name.clone()).await?.map(Into::into))
+    }
+
     /// The lead's owner in marketing, who nurtures it.
     async fn marketing_owner(&self, ctx: &Context<'_>) -> GqlResult<Option<User>> {
         let Some(id) = self.marketing_owner_id else { return Ok(None) };

@@ -348,7 +348,8 @@ const SOURCES: &[(&str, u32)] = &[
     ("partner", 1),
     ("outbound", 2),
 ];
-const CAMPAIGNS: &[&str] = &[
+/// Campaign names the generated leads carry (the demo organization has a campaign record of each).
+pub const CAMPAIGNS: &[&str] = &[
     "Revenue Alignment Webinar Series",
     "State of RevOps Report",
     "Spring Product Launch",

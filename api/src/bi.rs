@@ -1,0 +1,170 @@
+//! SQL access for BI tools (PostgreSQL only). The `bi` schema holds documented,
+//! read-only views over the base tables (migration `m20261130_000002`); `accord bi-role`
+//! prints the SQL for a login limited to one organization: a schema `bi_<slug>` of
+//! views `SELECT * FROM bi.<view> WHERE org_id = '<id>'`, readable by that login only.
+//! Views run with their owner's rights, so the login never needs (nor gets) a grant on
+//! `public` or `bi`.
+
+use rand::Rng;
+use rand::distr::Alphanumeric;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+use uuid::Uuid;
+
+/// What the role's SQL is built from.
+#[derive(Debug, Clone)]
+pub struct RoleRequest<'a> {
+    /// The login role to create (checked by [`valid_role_name`]).
+    pub role: &'a str,
+    pub org_slug: &'a str,
+    pub org_id: Uuid,
+    /// The database the role may connect to.
+    pub database: &'a str,
+    /// The views of the `bi` schema.
+    pub views: &'a [String],
+    /// The role's password.
+    pub password: &'a str,
+}
+
+/// A role name `accord bi-role` accepts: a lower-case SQL identifier (letters, digits
+/// and `_`, not starting with a digit), at most 63 characters, and not reserved for
+/// PostgreSQL (`pg_…`).
+pub fn valid_role_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase() || c == '_');
+    first_ok
+        && name.len() <= 63
+        && !name.starts_with("pg_")
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// The schema of one organization's views: `bi_<slug>` with `-` as `_`.
+pub fn org_schema(slug: &str) -> String {
+    let mut schema: String = format!("bi_{slug}")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .collect();
+    schema.truncate(63);
+    schema
+}
+
+/// A quoted SQL identifier.
+fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// A quoted SQL string literal.
+fn literal(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
+/// A random password of 32 letters and digits.
+pub fn generate_password() -> String {
+    rand::rng().sample_iter(&Alphanumeric).take(32).map(char::from).collect()
+}
+
+/// The views of the `bi` schema, by name. Errors when there are none (SQLite, or a
+/// PostgreSQL database not migrated yet).
+pub async fn views(db: &DatabaseConnection) -> anyhow::Result<Vec<String>> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        anyhow::bail!("the BI views exist on PostgreSQL only: set DATABASE_URL=postgres://…");
+    }
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT viewname FROM pg_catalog.pg_views WHERE schemaname = 'bi' ORDER BY viewname",
+        ))
+        .await?;
+    let views = rows.iter().map(|row| row.try_get::<String>("", "viewname")).collect::<Result<Vec<_>, _>>()?;
+    if views.is_empty() {
+        anyhow::bail!("the database has no `bi` views: run `accord migrate up` first");
+    }
+    Ok(views)
+}
+
+/// The name of the database `db` is connected to.
+pub async fn current_database(db: &DatabaseConnection) -> anyhow::Result<String> {
+    let row = db
+        .query_one_raw(Statement::from_string(DbBackend::Postgres, "SELECT current_database() AS name"))
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no current database"))?;
+    Ok(row.try_get::<String>("", "name")?)
+}
+
+/// The SQL that creates the role and its organization's schema of views. Safe to run
+/// again for another role of the same organization (the schema and views are reused).
+pub fn role_sql(r: &RoleRequest<'_>) -> String {
+    let role = ident(r.role);
+    let schema_name = org_schema(r.org_slug);
+    let schema = ident(&schema_name);
+    let org = literal(&r.org_id.to_string());
+    let mut sql = format!(
+        "-- Accord: a read-only PostgreSQL login `{role_name}` for BI tools, limited to the organization\n\
+         -- `{slug}` ({id}). Run it as the owner of the Accord database, for example:\n\
+         --   accord bi-role --name {role_name} --org {slug} | psql \"$DATABASE_URL\" -v ON_ERROR_STOP=1\n\
+         -- The login reads the views of schema {schema_name} only (such as {schema_name}.leads): they run\n\
+         -- with their owner's rights, so it never reads a base table nor another organization's rows.\n\
+         -- Its password was generated below; keep it in your BI tool's secret store, change it\n\
+         -- with `\\password {role_name}` in psql, and remove the login with DROP OWNED BY / DROP ROLE.\n\
+         BEGIN;\n\
+         CREATE ROLE {role} LOGIN PASSWORD {password} NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION;\n\
+         GRANT CONNECT ON DATABASE {database} TO {role};\n\
+         CREATE SCHEMA IF NOT EXISTS {schema};\n\
+         REVOKE ALL ON SCHEMA {schema} FROM PUBLIC;\n\
+         COMMENT ON SCHEMA {schema} IS {comment};\n",
+        role_name = r.role,
+        slug = r.org_slug,
+        id = r.org_id,
+        password = literal(r.password),
+        database = ident(r.database),
+        comment = literal(&format!("Accord BI views of the organization {} ({})", r.org_slug, r.org_id)),
+    );
+    for view in r.views {
+        // security_barrier: the organization filter runs before any function the
+        // login puts in its own WHERE clause, so nothing leaks other rows.
+        sql.push_str(&format!(
+            "CREATE OR REPLACE VIEW {schema}.{view} WITH (security_barrier) AS SELECT * FROM bi.{view} WHERE org_id = {org};\n",
+            view = ident(view),
+        ));
+    }
+    sql.push_str(&format!("GRANT USAGE ON SCHEMA {schema} TO {role};\n"));
+    let qualified: Vec<String> = r.views.iter().map(|v| format!("{schema}.{}", ident(v))).collect();
+    sql.push_str(&format!("GRANT SELECT ON {} TO {role};\n", qualified.join(", ")));
+    sql.push_str("COMMIT;\n");
+    sql
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_names_are_plain_identifiers() {
+        assert!(valid_role_name("bi_acme"));
+        assert!(valid_role_name("_x1"));
+        for bad in ["", "1bi", "Bi", "bi-acme", "bi acme", "bi\"; DROP", "pg_monitor", &"a".repeat(64)] {
+            assert!(!valid_role_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_role_reads_its_organizations_views_and_nothing_else() {
+        let views = vec!["campaigns".to_owned(), "leads".to_owned()];
+        let id = Uuid::nil();
+        let sql = role_sql(&RoleRequest {
+            role: "bi_acme",
+            org_slug: "acme-eu",
+            org_id: id,
+            database: "accord",
+            views: &views,
+            password: "secret",
+        });
+        assert!(sql.contains("CREATE ROLE \"bi_acme\" LOGIN PASSWORD 'secret'"));
+        assert!(sql.contains(
+            "CREATE OR REPLACE VIEW \"bi_acme_eu\".\"leads\" WITH (security_barrier) AS SELECT * FROM bi.\"leads\" WHERE org_id = '00000000-0000-0000-0000-000000000000';"
+        ));
+        assert!(sql.contains("GRANT SELECT ON \"bi_acme_eu\".\"campaigns\", \"bi_acme_eu\".\"leads\" TO \"bi_acme\";"));
+        let grants: Vec<&str> = sql.lines().filter(|l| l.starts_with("GRANT")).collect();
+        assert!(grants.iter().all(|g| !g.contains(" bi.") && !g.contains("public")), "{grants:?}");
+        assert_eq!(generate_password().len(), 32);
+    }
+}
