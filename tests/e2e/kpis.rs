@@ -203,6 +203,35 @@ impl Builder<'_> {
         .unwrap();
     }
 
+    async fn campaign(
+        &self,
+        name: &str,
+        channel: entity::CampaignChannel,
+        days: (&str, &str),
+        spend: i64,
+        currency: &str,
+    ) {
+        entity::campaign::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            org_id: Set(self.org),
+            name: Set(name.into()),
+            channel: Set(channel),
+            starts_on: Set(days.0.parse().unwrap()),
+            ends_on: Set(days.1.parse().unwrap()),
+            budget_minor: Set(spend * 2),
+            spend_minor: Set(spend),
+            currency: Set(currency.into()),
+            owner_id: Set(None),
+            archived_at: Set(None),
+            version: Set(1),
+            created_at: Set(Utc::now()),
+            updated_at: Set(Utc::now()),
+        }
+        .insert(&self.app.db)
+        .await
+        .unwrap();
+    }
+
     async fn activity(&self, user: Uuid, lead: Option<Uuid>, customer_facing: bool, minutes: i32, when: &str) {
         entity::activity::ActiveModel {
             id: Set(Uuid::now_v7()),
@@ -423,6 +452,12 @@ pub async fn dataset() -> Dataset {
         .await;
     b.handover(l2, s2, "2026-02-20T12:00:00Z", "2026-02-21T12:00:00Z", None).await;
 
+    // Spend spreads evenly over a campaign's days: Winter all in January, Spring 14 of
+    // its 30 days in February. Summer is in USD, not the reporting currency.
+    b.campaign("Winter", entity::CampaignChannel::Email, ("2026-01-01", "2026-01-31"), 31_000, "EUR").await;
+    b.campaign("Spring", entity::CampaignChannel::PaidSearch, ("2026-02-15", "2026-03-16"), 30_000, "EUR").await;
+    b.campaign("Summer", entity::CampaignChannel::Event, ("2026-01-01", "2026-01-31"), 99_999, "USD").await;
+
     b.activity(s1, Some(l1), true, 90, "2026-01-12T15:00:00Z").await;
     b.activity(s1, Some(l1), true, 30, "2026-02-02T15:00:00Z").await;
     b.activity(mk, None, false, 60, "2026-01-13T15:00:00Z").await;
@@ -576,6 +611,53 @@ async fn every_metric_matches_values_computed_by_hand() {
     let units: Vec<(&str, &str)> =
         series(&body).iter().map(|s| (s["metric"].as_str().unwrap(), s["unit"].as_str().unwrap())).collect();
     assert!(units.contains(&("REVENUE_WON", "MONEY_MINOR")) && units.contains(&("WIN_RATE", "RATIO")), "{units:?}");
+}
+
+#[tokio::test]
+async fn campaign_spend_gives_cost_per_lead_and_mql_sourced_money_and_roi() {
+    let d = dataset().await;
+    let metrics = ["COST_PER_LEAD", "COST_PER_MQL", "PIPELINE_SOURCED", "REVENUE_SOURCED", "MARKETING_ROI"];
+    let body =
+        kpis(&d.app, &d.org.admin.token, json!({ "metrics": metrics, "from": JAN_FEB.0, "to": JAN_FEB.1 })).await;
+    // January: 31,000 of Winter spend over its two leads (l1, l2), who both became MQLs.
+    // February: 14,000 of Spring spend and no campaign leads.
+    assert_eq!(
+        points(&body, "COST_PER_LEAD"),
+        [(Some(15_500.0), Some(31_000.0), Some(2.0)), (None, Some(14_000.0), Some(0.0))]
+    );
+    assert_eq!(values(&body, "COST_PER_MQL"), [Some(15_500.0), None]);
+    // l1 (Winter) opened 100,000 in January and won it in February.
+    assert_eq!(values(&body, "PIPELINE_SOURCED"), [Some(100_000.0), Some(0.0)]);
+    assert_eq!(values(&body, "REVENUE_SOURCED"), [Some(0.0), Some(100_000.0)]);
+    // (0 − 31,000) ÷ 31,000 and (100,000 − 14,000) ÷ 14,000.
+    assert_eq!(values(&body, "MARKETING_ROI"), [Some(-1.0), Some(round(86_000.0 / 14_000.0))]);
+
+    let body = kpis(
+        &d.app,
+        &d.org.admin.token,
+        json!({ "metrics": ["COST_PER_LEAD"], "from": JAN_FEB.0, "to": JAN_FEB.1, "groupBy": "CHANNEL" }),
+    )
+    .await;
+    let mut channels: Vec<(String, Vec<Option<f64>>)> = series(&body)
+        .iter()
+        .map(|s| {
+            let numerators = s["points"].as_array().unwrap().iter().map(|p| p["numerator"].as_f64()).collect();
+            (s["groupKey"].as_str().unwrap().to_owned(), numerators)
+        })
+        .collect();
+    channels.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        channels,
+        [("EMAIL".into(), vec![Some(31_000.0), Some(0.0)]), ("PAID_SEARCH".into(), vec![Some(0.0), Some(14_000.0)])]
+    );
+    // Leads by the channel of their campaign; l3 has none.
+    let body = kpis(
+        &d.app,
+        &d.org.admin.token,
+        json!({ "metrics": ["MQLS"], "from": JAN_FEB.0, "to": JAN_FEB.1, "filter": { "channel": "EMAIL" } }),
+    )
+    .await;
+    assert_eq!(values(&body, "MQLS"), [Some(2.0), Some(0.0)]);
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ use super::funnel::FunnelCohort;
 use super::metrics::{KpiGroupBy, KpiMetric, KpiUnit};
 use super::periods::Granularity;
 use crate::agreements::graphql::{Goal, Sla};
+use crate::campaigns::graphql::CampaignChannel;
 use crate::graphql::{actor, db, parse_id};
 use crate::leads::graphql::LifecycleStage;
 use crate::org::graphql::Team;
@@ -26,8 +27,8 @@ pub struct KpiFilter {
     pub source: Option<String>,
     /// Only leads from this campaign (exact name).
     pub campaign: Option<String>,
-    /// Only leads whose campaign record has this channel (such as `PAID_SEARCH`).
-    pub channel: Option<String>,
+    /// Only leads (and campaign spend) of campaigns in this channel.
+    pub channel: Option<CampaignChannel>,
     /// Only opportunities of this sales strategy.
     pub strategy: Option<SalesStrategy>,
 }
@@ -40,7 +41,7 @@ impl KpiFilter {
             persona_id: self.persona_id.as_ref().map(|id| parse_id("filter.personaId", id)).transpose()?,
             source: self.source,
             campaign: self.campaign,
-            channel: self.channel.map(|c| c.trim().to_uppercase()),
+            channel: self.channel.map(Into::into),
             strategy: self.strategy.map(Into::into),
         })
     }

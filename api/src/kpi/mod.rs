@@ -14,7 +14,7 @@ pub mod sql;
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{NaiveDate, Utc};
-use entity::{LifecycleStage, SalesStrategy, Team};
+use entity::{CampaignChannel, LifecycleStage, SalesStrategy, Team};
 use futures_util::future::try_join_all;
 use sea_orm::{ActiveEnum, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryResult, Statement};
 use uuid::Uuid;
@@ -40,7 +40,7 @@ pub struct KpiFilter {
     pub persona_id: Option<Uuid>,
     pub source: Option<String>,
     pub campaign: Option<String>,
-    pub channel: Option<String>,
+    pub channel: Option<CampaignChannel>,
     pub strategy: Option<SalesStrategy>,
 }
 
@@ -135,7 +135,7 @@ fn filter_conditions(metric: KpiMetric, dims: &Dims, filter: &KpiFilter, joins: 
         (KpiGroupBy::Persona, "filter.personaId", filter.persona_id.map(Into::into)),
         (KpiGroupBy::Source, "filter.source", filter.source.clone().map(Into::into)),
         (KpiGroupBy::Campaign, "filter.campaign", filter.campaign.clone().map(Into::into)),
-        (KpiGroupBy::Channel, "filter.channel", filter.channel.clone().map(Into::into)),
+        (KpiGroupBy::Channel, "filter.channel", filter.channel.map(|c| c.to_value().into())),
         (KpiGroupBy::Strategy, "filter.strategy", filter.strategy.map(|s| s.to_value().into())),
     ];
     for (dimension_of, field, value) in conditions {
