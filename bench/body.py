@@ -23,6 +23,17 @@ def variables(name):
         events = [{"leadEmail": emails[i % len(emails)], "kind": "WEB_VISIT",
                    "occurredAt": "2026-11-01T10:00:00Z", "properties": {"page": "/pricing"}} for i in range(int(os.environ.get("BENCH_EVENTS", "100")))]
         return {"input": {"events": events}}
+    if name.startswith("e_"):
+        # The portal's dashboard: ten metrics over the last twelve months, by month.
+        import datetime
+        today = datetime.date.today()
+        month = today.month - 11
+        year = today.year + (month - 1) // 12
+        month = (month - 1) % 12 + 1
+        metrics = ["LEADS_CREATED", "MQLS", "SALS", "SQLS", "OPPORTUNITIES_CREATED", "DEALS_WON", "REVENUE_WON",
+                   "WIN_RATE", "MQL_TO_SAL_RATE", "CUSTOMER_FACING_HOURS"]
+        return {"input": {"metrics": metrics, "from": f"{year}-{month:02d}-01", "to": today.isoformat(),
+                          "granularity": "MONTH"}}
     return {}
 
 
