@@ -1,6 +1,6 @@
 //! The HTTP surface: `POST /graphql`, GraphiQL and read-only queries on `GET /graphql`,
-//! `/healthz` and `/readyz`, with body and time limits, CORS, a request id and one
-//! tracing span per request.
+//! CSV exports under `/export/`, `/healthz` and `/readyz`, with body and time limits,
+//! CORS, a request id and one tracing span per request.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -59,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/export/leads.csv", get(crate::export::leads_csv))
         .route("/metrics", get(crate::metrics::render))
         .layer(middleware)
         .layer(axum::middleware::from_fn(crate::metrics::track))
@@ -174,14 +175,9 @@ async fn execute(
     address: SocketAddr,
     request: async_graphql::Request,
 ) -> Response {
-    let authorization = headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or("invalid"));
-    let actor = match auth::authenticate(&state.db, &state.keys, authorization).await {
+    let actor = match caller(&state, headers).await {
         Ok(actor) => actor,
-        Err(e) => {
-            let mut response = error_response(headers, StatusCode::UNAUTHORIZED, &e);
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            return response;
-        }
+        Err(response) => return response,
     };
     let mut request = request.data(ClientAddress(Some(address.ip())));
     if let Some(actor) = actor {
@@ -200,6 +196,20 @@ async fn execute(
     json_response(graphql_json, status, body)
 }
 
+/// The caller named by the `Authorization` header (`None` without one), as every
+/// authenticated route builds it; a bad, expired or revoked credential is a 401 response.
+pub(crate) async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Option<auth::Actor>, Response> {
+    let authorization = headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or("invalid"));
+    auth::authenticate(&state.db, &state.keys, authorization).await.map_err(|e| unauthorized(headers, &e))
+}
+
+/// 401 with `WWW-Authenticate: Bearer` and the error as a GraphQL-style JSON body.
+pub(crate) fn unauthorized(headers: &HeaderMap, error: &ApiError) -> Response {
+    let mut response = error_response(headers, StatusCode::UNAUTHORIZED, error);
+    response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    response
+}
+
 fn accepts(headers: &HeaderMap, media_type: &str) -> bool {
     headers
         .get_all(header::ACCEPT)
@@ -214,7 +224,8 @@ fn json_response(graphql_json: bool, status: StatusCode, body: Vec<u8>) -> Respo
     (status, [(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "no-store")], body).into_response()
 }
 
-fn error_response(headers: &HeaderMap, status: StatusCode, error: &ApiError) -> Response {
+/// An error as a JSON body `{"errors":[{"message","extensions":{"code"}}]}` with `status`.
+pub(crate) fn error_response(headers: &HeaderMap, status: StatusCode, error: &ApiError) -> Response {
     let body = serde_json::json!({
         "errors": [{ "message": error.to_string(), "extensions": { "code": error.code() } }]
     });

@@ -36,6 +36,7 @@ pub async fn track(request: Request, next: Next) -> Response {
         "/healthz" => "/healthz",
         "/readyz" => "/readyz",
         "/metrics" => "/metrics",
+        "/export/leads.csv" => "/export/leads.csv",
         _ => "other",
     };
     let start = Instant::now();

@@ -260,6 +260,7 @@ async fn a_page_of_leads_with_their_campaigns_costs_a_constant_number_of_stateme
     assert_eq!(resolved, 23, "leads of an unknown campaign have no details");
     assert!(nodes.iter().any(|n| n["campaignDetails"]["leadCount"].as_i64() == Some(8)), "{large}");
     assert_eq!(few, many, "statements for 3 leads vs 30 leads");
+    assert!(many <= 5, "{many} statements for a page of leads with their campaigns and lead counts");
 }
 
 #[tokio::test]

@@ -10,6 +10,7 @@ mod auth;
 mod bi;
 mod campaigns;
 mod cli;
+mod export;
 mod feedback;
 mod handover;
 mod http;

@@ -275,6 +275,12 @@ pub fn can_write_campaigns(actor: &Actor) -> bool {
     }
 }
 
+/// Export the organization's leads as CSV (`/export/leads.csv`): every user (all
+/// read leads); an API key with `leads:read` or `kpis:read` (BI tools).
+pub fn can_export_leads(actor: &Actor) -> bool {
+    has_scope(actor, Scope::LeadsRead) || has_scope(actor, Scope::KpisRead)
+}
+
 /// Turn a rule's answer into FORBIDDEN with a message saying what was refused.
 pub fn require(allowed: bool, what: &str) -> Result<()> {
     if allowed { Ok(()) } else { Err(ApiError::forbidden(format!("you may not {what}"))) }
@@ -435,6 +441,14 @@ mod tests {
         assert!(can_read_campaigns(&person(Team::Service, Role::Viewer)));
         assert!(can_read_campaigns(&key(vec![Scope::KpisRead])));
         assert!(!can_read_campaigns(&key(vec![Scope::LeadsRead])));
+    }
+
+    #[test]
+    fn leads_are_exported_by_users_and_reading_keys() {
+        assert!(can_export_leads(&user(Role::Viewer)));
+        assert!(can_export_leads(&key(vec![Scope::LeadsRead])));
+        assert!(can_export_leads(&key(vec![Scope::KpisRead])));
+        assert!(!can_export_leads(&key(vec![Scope::LeadsWrite, Scope::EventsWrite])));
     }
 
     #[test]

@@ -1,0 +1,186 @@
+//! CSV exports for BI tools and spreadsheets, under `/export/`. Callers authenticate
+//! exactly as on `/graphql` (a user's JWT or an API key, see [`crate::http::caller`]);
+//! the organization always comes from the credential. Exports stream: rows are read
+//! in keyset pages and written as they arrive, so memory stays flat however many
+//! rows there are.
+//!
+//! `GET /export/leads.csv` — the organization's non-archived leads, oldest first.
+
+use std::collections::HashMap;
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, SecondsFormat, Utc};
+use sea_orm::{ActiveEnum, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use uuid::Uuid;
+
+use crate::auth::Actor;
+use crate::auth::permissions::can_export_leads;
+use crate::error::{ApiError, Result};
+use crate::http::{AppState, caller, error_response, unauthorized};
+
+/// Rows read per statement.
+const PAGE: u64 = 1_000;
+
+/// The columns of `/export/leads.csv`, in order.
+pub const LEAD_COLUMNS: [&str; 15] = [
+    "id",
+    "email",
+    "first_name",
+    "last_name",
+    "title",
+    "source",
+    "campaign",
+    "lifecycle_stage",
+    "stage_entered_at",
+    "score",
+    "temperature",
+    "account_id",
+    "account_name",
+    "owner_id",
+    "created_at",
+];
+
+/// `GET /export/leads.csv`: 401 without a valid credential, 403 for an API key
+/// without `leads:read` or `kpis:read`.
+pub async fn leads_csv(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let actor = match authorized(&state, &headers, can_export_leads, "leads:read or kpis:read").await {
+        Ok(actor) => actor,
+        Err(response) => return response,
+    };
+    tracing::info!(org = %actor.org_id, "exporting leads as CSV");
+    let pages = LeadPages { db: state.db.clone(), org_id: actor.org_id, after: None, started: false, done: false };
+    let stream = futures_util::stream::unfold(pages, |mut pages| async move {
+        match pages.next().await {
+            Ok(Some(chunk)) => Some((Ok(chunk), pages)),
+            Ok(None) => None,
+            Err(e) => {
+                // Headers are gone already: end the body early, so the client sees a
+                // truncated transfer rather than a file that looks complete.
+                pages.done = true;
+                Some((Err(std::io::Error::other(e.to_string())), pages))
+            }
+        }
+    });
+    csv_response("leads.csv", Body::from_stream(stream))
+}
+
+/// The caller, when allowed by `rule`; otherwise the 401 or 403 response.
+async fn authorized(
+    state: &AppState,
+    headers: &HeaderMap,
+    rule: fn(&Actor) -> bool,
+    scopes: &str,
+) -> std::result::Result<Actor, Response> {
+    let Some(actor) = caller(state, headers).await? else {
+        let error = ApiError::Unauthenticated("send `Authorization: Bearer <token or API key>`".into());
+        return Err(unauthorized(headers, &error));
+    };
+    if !rule(&actor) {
+        let error = ApiError::forbidden(format!("this export needs an API key with {scopes}"));
+        return Err(error_response(headers, StatusCode::FORBIDDEN, &error));
+    }
+    Ok(actor)
+}
+
+fn csv_response(filename: &str, body: Body) -> Response {
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// Keyset pages of one organization's leads by id (UUIDv7, so oldest first), each
+/// rendered as CSV; the header row comes with the first page.
+struct LeadPages {
+    db: DatabaseConnection,
+    org_id: Uuid,
+    after: Option<Uuid>,
+    started: bool,
+    done: bool,
+}
+
+impl LeadPages {
+    async fn next(&mut self) -> Result<Option<Bytes>> {
+        use entity::lead::{Column, Entity};
+        if self.done {
+            return Ok(None);
+        }
+        let mut select = Entity::find().filter(Column::OrgId.eq(self.org_id)).filter(Column::ArchivedAt.is_null());
+        if let Some(after) = self.after {
+            select = select.filter(Column::Id.gt(after));
+        }
+        let leads = select.order_by_asc(Column::Id).limit(PAGE).all(&self.db).await?;
+        self.done = (leads.len() as u64) < PAGE;
+        self.after = leads.last().map(|l| l.id).or(self.after);
+        let accounts = account_names(&self.db, self.org_id, &leads).await?;
+        let mut out = csv::Writer::from_writer(Vec::with_capacity(leads.len() * 256));
+        if !self.started {
+            out.write_record(LEAD_COLUMNS).map_err(ApiError::internal)?;
+            self.started = true;
+        } else if leads.is_empty() {
+            return Ok(None);
+        }
+        for lead in &leads {
+            let account_name = lead.account_id.and_then(|id| accounts.get(&id)).map(String::as_str);
+            out.write_record([
+                lead.id.to_string().as_str(),
+                &lead.email,
+                &lead.first_name,
+                &lead.last_name,
+                lead.title.as_deref().unwrap_or_default(),
+                lead.source.as_deref().unwrap_or_default(),
+                lead.campaign.as_deref().unwrap_or_default(),
+                &lead.lifecycle_stage.to_value(),
+                &timestamp(lead.stage_entered_at),
+                &lead.score.to_string(),
+                &lead.temperature.to_value(),
+                &lead.account_id.map(|id| id.to_string()).unwrap_or_default(),
+                account_name.unwrap_or_default(),
+                &lead.owner_id.map(|id| id.to_string()).unwrap_or_default(),
+                &timestamp(lead.created_at),
+            ])
+            .map_err(ApiError::internal)?;
+        }
+        let bytes = out.into_inner().map_err(ApiError::internal)?;
+        Ok(Some(Bytes::from(bytes)))
+    }
+}
+
+/// Names of the page's accounts, in one statement.
+async fn account_names(
+    db: &DatabaseConnection,
+    org_id: Uuid,
+    leads: &[entity::lead::Model],
+) -> Result<HashMap<Uuid, String>> {
+    use entity::account::{Column, Entity};
+    let mut ids: Vec<Uuid> = leads.iter().filter_map(|l| l.account_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(Uuid, String)> = Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .column(Column::Name)
+        .filter(Column::OrgId.eq(org_id))
+        .filter(Column::Id.is_in(ids))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// RFC 3339 in UTC with milliseconds, such as `2026-11-30T10:00:00.000Z`.
+fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
