@@ -5,11 +5,13 @@
 //! rows there are.
 //!
 //! `GET /export/leads.csv` — the organization's non-archived leads, oldest first.
+//! `GET /export/kpis.csv?metrics=MQLS,WIN_RATE&from=2026-01-01&to=2026-12-31&granularity=MONTH&groupBy=NONE`
+//! — the same series as the `kpis` query, one row per metric, group and period.
 
 use std::collections::HashMap;
 
 use axum::body::{Body, Bytes};
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -17,7 +19,7 @@ use sea_orm::{ActiveEnum, ColumnTrait, DatabaseConnection, EntityTrait, QueryFil
 use uuid::Uuid;
 
 use crate::auth::Actor;
-use crate::auth::permissions::can_export_leads;
+use crate::auth::permissions::{Scope, can_export_leads, can_read};
 use crate::error::{ApiError, Result};
 use crate::http::{AppState, caller, error_response, unauthorized};
 
@@ -183,4 +185,133 @@ async fn account_names(
 /// RFC 3339 in UTC with milliseconds, such as `2026-11-30T10:00:00.000Z`.
 fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn can_export_kpis(actor: &Actor) -> bool {
+    can_read(actor, Scope::KpisRead)
+}
+
+/// The columns of `/export/kpis.csv`, in order.
+pub const KPI_COLUMNS: [&str; 11] = [
+    "metric",
+    "unit",
+    "group_by",
+    "group_key",
+    "group_label",
+    "stage",
+    "period_start",
+    "period_end",
+    "value",
+    "numerator",
+    "denominator",
+];
+
+/// `GET /export/kpis.csv`: the `kpis` query as CSV. 401 without a credential, 403 for
+/// an API key without `kpis:read`, 400 naming the bad parameter.
+pub async fn kpis_csv(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let actor = match authorized(&state, &headers, can_export_kpis, "kpis:read").await {
+        Ok(actor) => actor,
+        Err(response) => return response,
+    };
+    let request = match kpi_request(&params) {
+        Ok(request) => request,
+        Err(error) => return error_response(&headers, StatusCode::BAD_REQUEST, &error),
+    };
+    match crate::kpi::kpis(&state.db, &actor, &request).await {
+        Ok(series) => match kpi_rows(&series) {
+            Ok(bytes) => csv_response("kpis.csv", Body::from(bytes)),
+            Err(error) => error_response(&headers, StatusCode::INTERNAL_SERVER_ERROR, &error),
+        },
+        Err(error) => {
+            let status = match error {
+                ApiError::BadUserInput { .. } => StatusCode::BAD_REQUEST,
+                ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+                ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            error_response(&headers, status, &error)
+        }
+    }
+}
+
+/// Parse the query string: `metrics` (comma-separated `KpiMetric` names), `from`, `to`
+/// (dates), `granularity` (default MONTH), `groupBy` (default NONE).
+fn kpi_request(params: &HashMap<String, String>) -> Result<crate::kpi::KpiRequest> {
+    use crate::kpi::metrics::{KpiGroupBy, KpiMetric};
+    use crate::kpi::periods::Granularity;
+    let required = |name: &str| {
+        params.get(name).filter(|v| !v.trim().is_empty()).ok_or_else(|| ApiError::bad_input(name, "is required"))
+    };
+    let metrics = required("metrics")?
+        .split(',')
+        .map(|name| {
+            let name = name.trim();
+            KpiMetric::all()
+                .find(|m| m.name() == name)
+                .ok_or_else(|| ApiError::bad_input("metrics", format!("`{name}` is not a KPI metric")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let date = |name: &str| {
+        required(name)?
+            .trim()
+            .parse::<chrono::NaiveDate>()
+            .map_err(|_| ApiError::bad_input(name, "must be a date such as 2026-01-31"))
+    };
+    let granularity = match params.get("granularity").map(|g| g.trim()) {
+        None | Some("MONTH") => Granularity::Month,
+        Some("DAY") => Granularity::Day,
+        Some("WEEK") => Granularity::Week,
+        Some("QUARTER") => Granularity::Quarter,
+        Some(_) => return Err(ApiError::bad_input("granularity", "must be DAY, WEEK, MONTH or QUARTER")),
+    };
+    let group_by = match params.get("groupBy").map(|g| g.trim()) {
+        None | Some("NONE") => KpiGroupBy::None,
+        Some("TEAM") => KpiGroupBy::Team,
+        Some("USER") => KpiGroupBy::User,
+        Some("PERSONA") => KpiGroupBy::Persona,
+        Some("SOURCE") => KpiGroupBy::Source,
+        Some("CAMPAIGN") => KpiGroupBy::Campaign,
+        Some("CHANNEL") => KpiGroupBy::Channel,
+        Some("STRATEGY") => KpiGroupBy::Strategy,
+        Some(_) => return Err(ApiError::bad_input("groupBy", "is not a KpiGroupBy value")),
+    };
+    Ok(crate::kpi::KpiRequest {
+        metrics,
+        from: date("from")?,
+        to: date("to")?,
+        granularity,
+        group_by,
+        filter: crate::kpi::KpiFilter::default(),
+    })
+}
+
+fn kpi_rows(series: &[crate::kpi::Series]) -> Result<Vec<u8>> {
+    use crate::kpi::metrics::name_of;
+    let number = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record(KPI_COLUMNS).map_err(ApiError::internal)?;
+    for s in series {
+        let (group_by, unit) = (name_of(s.group_by), name_of(s.metric.unit()));
+        for p in &s.points {
+            out.write_record([
+                s.metric.name(),
+                unit,
+                group_by,
+                s.group.as_deref().unwrap_or_default(),
+                s.label.as_deref().unwrap_or_default(),
+                &s.stage.map(|st| st.to_value()).unwrap_or_default(),
+                &p.period.start.to_string(),
+                &p.period.last_day().to_string(),
+                &number(p.value),
+                &number(p.numerator),
+                &number(p.denominator),
+            ])
+            .map_err(ApiError::internal)?;
+        }
+    }
+    out.into_inner().map_err(ApiError::internal)
 }

@@ -60,6 +60,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/export/leads.csv", get(crate::export::leads_csv))
+        .route("/export/kpis.csv", get(crate::export::kpis_csv))
         .route("/metrics", get(crate::metrics::render))
         .layer(middleware)
         .layer(axum::middleware::from_fn(crate::metrics::track))

@@ -37,6 +37,7 @@ pub async fn track(request: Request, next: Next) -> Response {
         "/readyz" => "/readyz",
         "/metrics" => "/metrics",
         "/export/leads.csv" => "/export/leads.csv",
+        "/export/kpis.csv" => "/export/kpis.csv",
         _ => "other",
     };
     let start = Instant::now();

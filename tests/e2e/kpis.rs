@@ -1005,3 +1005,53 @@ async fn every_metric_reads_its_facts_through_an_index_on_postgres() {
         }
     }
 }
+
+async fn kpis_csv(app: &TestApp, token: Option<&str>, query: &str) -> reqwest::Response {
+    let mut request = app.client.get(format!("{}/export/kpis.csv?{query}", app.address));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request.send().await.expect("the server answers")
+}
+
+#[tokio::test]
+async fn the_kpi_export_streams_the_same_series_as_csv() {
+    let d = dataset().await;
+    let query = "metrics=MQLS,WIN_RATE&from=2026-01-01&to=2026-02-28&granularity=MONTH";
+    let response = kpis_csv(&d.app, Some(&d.org.admin.token), query).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/csv; charset=utf-8");
+    let text = response.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "metric,unit,group_by,group_key,group_label,stage,period_start,period_end,value,numerator,denominator",
+            "MQLS,COUNT,NONE,,,,2026-01-01,2026-01-31,2,2,",
+            "MQLS,COUNT,NONE,,,,2026-02-01,2026-02-28,1,1,",
+            "WIN_RATE,RATIO,NONE,,,,2026-01-01,2026-01-31,,0,0",
+            "WIN_RATE,RATIO,NONE,,,,2026-02-01,2026-02-28,0.5,1,2",
+        ]
+    );
+
+    // Another organization's export holds only its own (empty) figures.
+    let other = d.app.create_org("Umbrella").await;
+    let text = kpis_csv(&d.app, Some(&other.admin.token), query).await.text().await.unwrap();
+    assert!(text.contains("MQLS,COUNT,NONE,,,,2026-01-01,2026-01-31,0,0,"), "{text}");
+
+    // No credential; a key without kpis:read; a bad parameter.
+    assert_eq!(kpis_csv(&d.app, None, query).await.status(), 401);
+    let key = "mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret } }";
+    let body = d
+        .app
+        .gql(Some(&d.org.admin.token), key, json!({ "input": { "name": "Sync", "scopes": ["LEADS_READ"] } }))
+        .await;
+    let secret = body["data"]["createApiKey"]["secret"].as_str().unwrap().to_owned();
+    assert_eq!(kpis_csv(&d.app, Some(&secret), query).await.status(), 403);
+    let response = kpis_csv(&d.app, Some(&d.org.admin.token), "metrics=MQLZ&from=2026-01-01&to=2026-02-28").await;
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    let response = kpis_csv(&d.app, Some(&d.org.admin.token), "metrics=MQLS&from=2026-01-01").await;
+    assert_eq!(response.status(), 400);
+}

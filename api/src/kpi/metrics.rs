@@ -72,6 +72,11 @@ pub enum KpiMetric {
     MarketingRoi,
 }
 
+/// The public (GraphQL) name of an enum value, such as `MONEY_MINOR`.
+pub fn name_of<T: async_graphql::resolver_utils::EnumType + PartialEq>(value: T) -> &'static str {
+    T::items().iter().find(|item| item.value == value).map(|item| item.name).unwrap_or_default()
+}
+
 /// How a point's value comes from its numerator and denominator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shape {
@@ -111,8 +116,7 @@ impl KpiMetric {
 
     /// The metric's public name, such as `MQL_TO_SAL_RATE`.
     pub fn name(self) -> &'static str {
-        use async_graphql::resolver_utils::EnumType;
-        Self::items().iter().find(|item| item.value == self).map(|item| item.name).unwrap_or_default()
+        name_of(self)
     }
 
     pub fn shape(self) -> Shape {
