@@ -95,6 +95,8 @@ for _ in $(seq 1 100); do
 done
 curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null || { cat /tmp/accord-bench-server.log >&2; exit 1; }
 export BENCH_TOKEN=$("$BIN" token --email admin@bench.test --org bench --ttl 2h)
+# Scenario (d) needs an agreed message matrix; synthetic seeding writes records only.
+python3 bench/matrix.py "http://127.0.0.1:$PORT/graphql" "$BENCH_TOKEN" "$BIN"
 
 statements() {
   curl -fs "http://127.0.0.1:$PORT/metrics" | awk '/^accord_sql_statements_total/ { print $2 }' | head -n 1

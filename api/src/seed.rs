@@ -263,7 +263,14 @@ async fn alignment_contract(db: &DatabaseConnection, cast: &Cast) -> Result<()> 
     }
 
     let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| ApiError::internal("invalid demo goal date"));
+    // A goal of the running quarter, so GraphiQL shows live progress.
+    let today = chrono::Utc::now().date_naive();
+    let quarter = crate::kpi::periods::period_start(today, crate::kpi::periods::Granularity::Quarter);
+    let quarter_end = crate::kpi::periods::next_start(quarter, crate::kpi::periods::Granularity::Quarter)
+        .pred_opt()
+        .unwrap_or(quarter);
     let goals = [
+        ("This quarter's SQLs", GoalMetric::Sqls, 60.0, quarter, quarter_end, Some(Team::Sales), &cast.sales_manager),
         (
             "Q1 2027 MQLs",
             GoalMetric::Mqls,

@@ -624,7 +624,7 @@ async fn the_demo_seed_holds_an_agreed_alignment_contract() {
       idealCustomerProfiles { status }
       personas { title status pending { approvals { team } } }
       slas { status inForce { body { metric target period } } }
-      goals { name target }
+      goals { name target progress { actual elapsed } }
       journeyStages { name }
       alignment { awaitingOtherTeam { title waitingFor } }
     }";
@@ -642,6 +642,11 @@ async fn the_demo_seed_holds_an_agreed_alignment_contract() {
     );
     assert_eq!(data["slas"].as_array().map(Vec::len), Some(3));
     assert!(data["slas"].as_array().unwrap().iter().all(|s| s["status"] == "AGREED"));
-    assert_eq!(data["goals"].as_array().map(Vec::len), Some(2));
+    let goals = data["goals"].as_array().unwrap();
+    assert_eq!(goals.len(), 3);
+    // The running quarter's goal shows live progress from the demo funnel.
+    let quarter = goals.iter().find(|g| g["name"] == "This quarter's SQLs").unwrap();
+    assert!(quarter["progress"]["elapsed"].as_f64().unwrap() > 0.0, "{quarter}");
+    assert!(quarter["progress"]["actual"].as_f64().unwrap() > 0.0, "{quarter}");
     assert_eq!(data["journeyStages"].as_array().map(Vec::len), Some(5));
 }

@@ -754,8 +754,9 @@ impl Goal {
         Ok(loaders(ctx)?.users.load_one(id).await?.map(User::from))
     }
 
-    /// How far the goal has come: the metric over the goal's period so far (for the
-    /// goal's team when it has one), the pace, and whether it reaches the target.
+    /// How far the goal has come: the metric over the goal's period so far, for the
+    /// whole organization (the team says whose goal it is), the pace, and whether it
+    /// reaches the target.
     async fn progress(&self, ctx: &Context<'_>) -> async_graphql::Result<crate::kpi::graphql::GoalProgress> {
         Ok(crate::kpi::progress::goal_progress(db(ctx), actor(ctx)?, &self.model).await?.into())
     }

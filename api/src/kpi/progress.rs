@@ -52,7 +52,8 @@ fn minor_per_major(currency: &str) -> f64 {
     10f64.powi(i32::from(exponent))
 }
 
-/// Progress of `goal`, measured over its whole period in the organization's time zone.
+/// Progress of `goal`: its metric over the whole period in the organization's time zone,
+/// for the whole organization.
 #[tracing::instrument(skip(db, actor, goal), fields(org = %actor.org_id))]
 pub async fn goal_progress(
     db: &impl ConnectionTrait,
@@ -63,7 +64,9 @@ pub async fn goal_progress(
     let settings = settings(db, actor.org_id).await?;
     let ctx = context(db, &settings);
     let period = Period::new(ctx.tz, goal.period_start, goal.period_end.succ_opt().unwrap_or(goal.period_end));
-    let filter = KpiFilter { team: goal.team, ..KpiFilter::default() };
+    // The team says whose goal it is (marketing's MQLs, sales' revenue), not whose
+    // facts count: MQLs handed over to sales still count towards marketing's goal.
+    let filter = KpiFilter::default();
     let kpi = goal_kpi(goal.metric);
     let point = value_over(db, actor, &ctx, kpi, period, &filter).await?;
     let mut actual = point.value.unwrap_or(0.0);
