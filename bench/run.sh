@@ -148,6 +148,10 @@ for query in bench/queries/*.graphql; do
 done
 
 rss=$(awk '/VmHWM/ { printf "%.0f MB", $2 / 1024 }' "/proc/$SERVER/status")
+# A new scoring model in force: the worker rescores every lead (budget: 1,000,000 in 2 minutes).
+if ! python3 bench/rescore.py "http://127.0.0.1:$PORT/graphql" "$BENCH_TOKEN" "$BIN" >>"$results"; then
+  failed=1
+fi
 {
   echo
   echo "## $(date -u +%Y-%m-%dT%H:%MZ) · $(git rev-parse --short HEAD) · $(nproc) cores · $LEADS leads · concurrency $CONCURRENCY · ${DURATION}s after ${WARMUP}s warm-up"

@@ -18,32 +18,44 @@ pub struct Dims {
     pub team: Option<&'static str>,
     /// The alias of the fact's lead (`leads`), for persona, source, campaign and channel.
     pub lead: Option<&'static str>,
+    /// The join that brings the lead in, when the fact is not the lead itself: added
+    /// only when a dimension needs it, so plain counts stay on the fact's own index.
+    pub lead_join: Option<&'static str>,
+    /// The user expression reads the lead (so needs `lead_join`).
+    pub user_via_lead: bool,
     pub strategy: Option<&'static str>,
     /// A campaign name and channel on the fact itself (a joined campaign record).
     pub campaign: Option<&'static str>,
     pub channel: Option<&'static str>,
 }
 
-/// The expression of `group` over `dims`, and a join it needs; `None` when the fact has no such dimension.
-pub fn dimension(dims: &Dims, group: KpiGroupBy) -> Option<(String, Option<String>)> {
-    let lead_col = |col: &str| dims.lead.map(|l| (format!("{l}.{col}"), None));
+/// The expression of `group` over `dims` and the joins it needs (in order); `None`
+/// when the fact has no such dimension.
+pub fn dimension(dims: &Dims, group: KpiGroupBy) -> Option<(String, Vec<String>)> {
+    let lead_join: Vec<String> = dims.lead_join.map(str::to_owned).into_iter().collect();
+    let user_joins = if dims.user_via_lead { lead_join.clone() } else { vec![] };
+    let lead_col = |col: &str| dims.lead.map(|l| (format!("{l}.{col}"), lead_join.clone()));
     match group {
-        KpiGroupBy::None => Some(("CAST(NULL AS TEXT)".into(), None)),
-        KpiGroupBy::User => dims.user.map(|u| (u.to_owned(), None)),
-        KpiGroupBy::Team => dims
-            .team
-            .map(|t| (t.to_owned(), None))
-            .or_else(|| dims.user.map(|u| ("gu.team".to_owned(), Some(format!(" LEFT JOIN users gu ON gu.id = {u}"))))),
-        KpiGroupBy::Persona => lead_col("persona_id"),
-        KpiGroupBy::Source => lead_col("source"),
-        KpiGroupBy::Campaign => dims.campaign.map(|c| (c.to_owned(), None)).or_else(|| lead_col("campaign")),
-        KpiGroupBy::Channel => dims.channel.map(|c| (c.to_owned(), None)).or_else(|| {
-            dims.lead.map(|l| {
-                let join = format!(" LEFT JOIN campaigns gc ON gc.org_id = {l}.org_id AND gc.name = {l}.campaign");
-                ("gc.channel".to_owned(), Some(join))
+        KpiGroupBy::None => Some(("CAST(NULL AS TEXT)".into(), vec![])),
+        KpiGroupBy::User => dims.user.map(|u| (u.to_owned(), user_joins.clone())),
+        KpiGroupBy::Team => dims.team.map(|t| (t.to_owned(), vec![])).or_else(|| {
+            dims.user.map(|u| {
+                let mut joins = user_joins.clone();
+                joins.push(format!(" LEFT JOIN users gu ON gu.id = {u}"));
+                ("gu.team".to_owned(), joins)
             })
         }),
-        KpiGroupBy::Strategy => dims.strategy.map(|s| (s.to_owned(), None)),
+        KpiGroupBy::Persona => lead_col("persona_id"),
+        KpiGroupBy::Source => lead_col("source"),
+        KpiGroupBy::Campaign => dims.campaign.map(|c| (c.to_owned(), vec![])).or_else(|| lead_col("campaign")),
+        KpiGroupBy::Channel => dims.channel.map(|c| (c.to_owned(), vec![])).or_else(|| {
+            dims.lead.map(|l| {
+                let mut joins = lead_join.clone();
+                joins.push(format!(" LEFT JOIN campaigns gc ON gc.org_id = {l}.org_id AND gc.name = {l}.campaign"));
+                ("gc.channel".to_owned(), joins)
+            })
+        }),
+        KpiGroupBy::Strategy => dims.strategy.map(|s| (s.to_owned(), vec![])),
     }
 }
 
@@ -92,26 +104,42 @@ fn zero() -> Sql {
     lit("0")
 }
 
-const LEAD_DIMS: Dims = Dims {
+pub const LEAD_DIMS: Dims = Dims {
     user: Some("COALESCE(l.owner_id, l.marketing_owner_id)"),
     team: None,
     lead: Some("l"),
+    lead_join: None,
+    user_via_lead: true,
     strategy: None,
     campaign: None,
     channel: None,
 };
 
+const TRANSITION_DIMS: Dims = Dims { lead_join: Some(" JOIN leads l ON l.id = t.lead_id"), ..LEAD_DIMS };
+
 const OPPORTUNITY_DIMS: Dims = Dims {
     user: Some("o.owner_id"),
-    team: None,
-    lead: Some("l"),
+    user_via_lead: false,
+    lead_join: Some(" LEFT JOIN leads l ON l.id = o.lead_id"),
     strategy: Some("o.strategy"),
-    campaign: None,
-    channel: None,
+    ..LEAD_DIMS
 };
 
-const CAMPAIGN_DIMS: Dims =
-    Dims { user: None, team: None, lead: None, strategy: None, campaign: Some("c.name"), channel: Some("c.channel") };
+const CAMPAIGN_DIMS: Dims = Dims {
+    user: None,
+    team: None,
+    lead: None,
+    lead_join: None,
+    user_via_lead: false,
+    strategy: None,
+    campaign: Some("c.name"),
+    channel: Some("c.channel"),
+};
+
+/// Leaves out the facts of archived leads without joining every lead: archived ones
+/// are few and have their own partial index.
+const NOT_ARCHIVED_LEAD: &str =
+    " AND NOT EXISTS (SELECT 1 FROM leads a WHERE a.id = t.lead_id AND a.archived_at IS NOT NULL)";
 
 fn leads_created() -> Fact {
     Fact {
@@ -129,13 +157,13 @@ fn leads_created() -> Fact {
 fn entries(stage: &str) -> Fact {
     Fact {
         from: "lead_stage_transitions t ON t.at >= p.s AND t.at < p.e".into(),
-        joins: " JOIN leads l ON l.id = t.lead_id".into(),
+        joins: String::new(),
         org: "t",
-        conds: lit(&format!(" AND t.to_stage = '{stage}' AND l.archived_at IS NULL")),
+        conds: lit(&format!(" AND t.to_stage = '{stage}'{NOT_ARCHIVED_LEAD}")),
         num: one(),
         den: zero(),
         stage: None,
-        dims: LEAD_DIMS,
+        dims: TRANSITION_DIMS,
     }
 }
 
@@ -156,7 +184,7 @@ fn conversion(from: &str, to: &str) -> Fact {
 fn opportunities(time: &str, extra: &str) -> Fact {
     Fact {
         from: format!("opportunities o ON o.{time} >= p.s AND o.{time} < p.e"),
-        joins: " LEFT JOIN leads l ON l.id = o.lead_id".into(),
+        joins: String::new(),
         org: "o",
         conds: lit(&format!(" AND o.archived_at IS NULL{extra}")),
         num: one(),
@@ -178,7 +206,7 @@ fn sourced(time: &str, extra: &str) -> Fact {
     let mut fact = opportunities(time, extra);
     fact.joins =
         " JOIN leads l ON l.id = o.lead_id JOIN campaigns c ON c.org_id = l.org_id AND c.name = l.campaign".into();
-    fact.dims = Dims { campaign: Some("c.name"), channel: Some("c.channel"), ..OPPORTUNITY_DIMS };
+    fact.dims = Dims { campaign: Some("c.name"), channel: Some("c.channel"), lead_join: None, ..OPPORTUNITY_DIMS };
     fact
 }
 
@@ -207,13 +235,18 @@ fn spend(ctx: &FactContext) -> Fact {
 fn handovers(time: &str) -> Fact {
     Fact {
         from: format!("handovers h ON h.{time} >= p.s AND h.{time} < p.e"),
-        joins: " JOIN leads l ON l.id = h.lead_id".into(),
+        joins: String::new(),
         org: "h",
         conds: Sql::new(),
         num: one(),
         den: zero(),
         stage: None,
-        dims: Dims { user: Some("h.to_user_id"), ..LEAD_DIMS },
+        dims: Dims {
+            user: Some("h.to_user_id"),
+            user_via_lead: false,
+            lead_join: Some(" JOIN leads l ON l.id = h.lead_id"),
+            ..LEAD_DIMS
+        },
     }
 }
 
@@ -255,13 +288,13 @@ pub fn facts(metric: KpiMetric, ctx: &FactContext) -> Vec<Fact> {
                            AND e.lead_id = t.lead_id AND e.to_stage = t.from_stage AND e.at <= t.at)";
             vec![Fact {
                 from: "lead_stage_transitions t ON t.at >= p.s AND t.at < p.e".into(),
-                joins: " JOIN leads l ON l.id = t.lead_id".into(),
+                joins: String::new(),
                 org: "t",
-                conds: lit(" AND t.from_stage IS NOT NULL AND l.archived_at IS NULL"),
+                conds: lit(&format!(" AND t.from_stage IS NOT NULL{NOT_ARCHIVED_LEAD}")),
                 num: lit(&days_between(b, entered, "t.at")),
                 den: one(),
                 stage: Some("t.from_stage"),
-                dims: LEAD_DIMS,
+                dims: TRANSITION_DIMS,
             }]
         }
         OpportunitiesCreated => vec![opportunities("created_at", "")],
@@ -321,7 +354,9 @@ pub fn facts(metric: KpiMetric, ctx: &FactContext) -> Vec<Fact> {
         }
         CostPerMql => {
             let mut mqls = entries("MQL");
-            mqls.joins.push_str(" JOIN campaigns c ON c.org_id = l.org_id AND c.name = l.campaign");
+            mqls.joins =
+                " JOIN leads l ON l.id = t.lead_id JOIN campaigns c ON c.org_id = l.org_id AND c.name = l.campaign"
+                    .into();
             let mqls = Fact { num: zero(), den: one(), dims: CAMPAIGN_DIMS, ..mqls };
             vec![spend(ctx), in_currency(mqls, "c", currency)]
         }
@@ -349,13 +384,18 @@ pub fn facts(metric: KpiMetric, ctx: &FactContext) -> Vec<Fact> {
         }
         CustomerFacingHours => vec![Fact {
             from: "activities a ON a.occurred_at >= p.s AND a.occurred_at < p.e".into(),
-            joins: " LEFT JOIN leads l ON l.id = a.lead_id".into(),
+            joins: String::new(),
             org: "a",
             conds: lit(" AND a.customer_facing = TRUE"),
             num: lit("a.duration_minutes / 60.0"),
             den: zero(),
             stage: None,
-            dims: Dims { user: Some("a.user_id"), ..LEAD_DIMS },
+            dims: Dims {
+                user: Some("a.user_id"),
+                user_via_lead: false,
+                lead_join: Some(" LEFT JOIN leads l ON l.id = a.lead_id"),
+                ..LEAD_DIMS
+            },
         }],
         ContentUtilizationRate => vec![Fact {
             from: "content_assets ca ON ca.created_at < p.e AND (ca.archived_at IS NULL OR ca.archived_at >= p.s)"

@@ -63,14 +63,7 @@ fn rank(col: &str) -> String {
     format!("(CASE {col}{arms} END)")
 }
 
-const DIMS: Dims = Dims {
-    user: Some("COALESCE(l.owner_id, l.marketing_owner_id)"),
-    team: None,
-    lead: Some("l"),
-    strategy: None,
-    campaign: None,
-    channel: None,
-};
+const DIMS: Dims = super::facts::LEAD_DIMS;
 
 /// The funnel of the days `from..=to` in the organization's time zone.
 #[tracing::instrument(skip(db, actor, filter), fields(org = %actor.org_id))]
@@ -97,7 +90,6 @@ pub async fn funnel(
     }
     let mut joins = vec![];
     let filters = filter_conditions(KpiMetric::LeadsCreated, &DIMS, filter, &mut joins)?;
-    joins.dedup();
     let joins = joins.concat();
 
     // Counts and conversions.

@@ -140,12 +140,21 @@ fn filter_conditions(metric: KpiMetric, dims: &Dims, filter: &KpiFilter, joins: 
     ];
     for (dimension_of, field, value) in conditions {
         let Some(value) = value else { continue };
-        let (expr, join) = dimension(dims, dimension_of)
+        let (expr, needed) = dimension(dims, dimension_of)
             .ok_or_else(|| ApiError::bad_input(field, format!("does not apply to {}", metric.name())))?;
-        joins.extend(join);
+        add_joins(joins, needed);
         sql.push(&format!(" AND {expr} = ")).bind(value);
     }
     Ok(sql)
+}
+
+/// Add `needed` joins not present yet, keeping their order (a join may rely on an earlier one).
+fn add_joins(joins: &mut Vec<String>, needed: Vec<String>) {
+    for join in needed {
+        if !joins.contains(&join) {
+            joins.push(join);
+        }
+    }
 }
 
 /// The `p` table of periods as a CTE.

@@ -1,0 +1,73 @@
+"""Time the rescoring of every lead after a new scoring model comes into force.
+
+rescore.py URL ADMIN_TOKEN ACCORD_BINARY
+
+Agrees a new scoring model in the bench organization (the managers that matrix.py
+created propose and approve it) and waits for the server's worker to finish the
+rescoring job it queues; prints one line: leads, seconds and leads per second, from
+the job's own startedAt and finishedAt.
+"""
+import datetime
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+
+URL, ADMIN, BIN = sys.argv[1], sys.argv[2], sys.argv[3]
+
+
+def gql(token, query, variables=None):
+    request = urllib.request.Request(
+        URL, json.dumps({"query": query, "variables": variables or {}}).encode(),
+        {"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        body = json.load(response)
+    if body.get("errors"):
+        raise SystemExit(f"rescore.py: {body['errors'][:1]}")
+    return body["data"]
+
+
+def token(email):
+    return subprocess.run([BIN, "token", "--email", email, "--org", "bench", "--ttl", "1h"],
+                          check=True, capture_output=True, text=True).stdout.strip()
+
+
+def main():
+    marketing, sales = token("mm@bench.test"), token("sm@bench.test")
+    model = {
+        "name": f"Bench model {int(time.time())}",
+        "fitRules": [
+            {"name": "Fintech or SaaS", "attribute": "ACCOUNT_INDUSTRY", "operator": "ONE_OF",
+             "values": ["Fintech", "SaaS"], "points": 20},
+            {"name": "Mid-market", "attribute": "ACCOUNT_EMPLOYEE_COUNT", "operator": "RANGE",
+             "min": 50, "max": 5000, "points": 15},
+            {"name": "Senior title", "attribute": "LEAD_TITLE", "operator": "CONTAINS", "value": "VP", "points": 10},
+        ],
+        "engagementRules": [
+            {"name": "Web visits", "kind": "WEB_VISIT", "pointsPerEvent": 2, "cap": 20, "halfLifeDays": 30},
+            {"name": "Demo requests", "kind": "DEMO_REQUEST", "pointsPerEvent": 25, "cap": 25, "halfLifeDays": 60},
+        ],
+        "thresholds": {"warm": 30, "hot": 60, "mql": 90},
+        "propose": True,
+    }
+    created = gql(marketing, "mutation($input: CreateScoringModelInput!) { createScoringModel(input: $input) { scoringModel { id } } }",
+                  {"input": model})
+    model_id = created["createScoringModel"]["scoringModel"]["id"]
+    for approver in (marketing, sales):
+        gql(approver, "mutation($input: DocumentVersionInput!) { approveDocument(input: $input) { agreed } }",
+            {"input": {"kind": "SCORING_MODEL", "id": model_id, "version": 1}})
+    deadline = time.time() + 1800
+    while time.time() < deadline:
+        job = gql(ADMIN, "{ rescoreJob { status processed total scoringModelId startedAt finishedAt } }")["rescoreJob"]
+        if job and job["scoringModelId"] == model_id and job["status"] == "DONE":
+            parse = lambda t: datetime.datetime.fromisoformat(t.replace("Z", "+00:00"))
+            seconds = max((parse(job["finishedAt"]) - parse(job["startedAt"])).total_seconds(), 0.001)
+            print(f"rescore: {job['processed']} leads in {seconds:.1f} s ({job['processed'] / seconds:.0f} leads/s)")
+            return
+        time.sleep(1)
+    raise SystemExit("rescore.py: the rescoring job did not finish within 30 minutes")
+
+
+if __name__ == "__main__":
+    main()
