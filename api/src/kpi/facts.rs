@@ -1,7 +1,8 @@
 //! The SQL behind each metric: which rows are its facts, which period each falls in,
-//! and what each adds to the numerator and denominator. The engine joins the facts
-//! to a `p(idx, s, e, sd, ed, ys, ye)` table of periods (UTC bounds `s`/`e`, local
-//! dates `sd`/`ed`, and the year-earlier bounds `ys`/`ye`) and aggregates them.
+//! and what each adds to the numerator and denominator. Most facts find their period
+//! from one timestamp ([`Time::At`]); facts that span time (campaign spend, content
+//! availability) join a `p(idx, s, e, sd, ed)` table of periods (UTC bounds `s`/`e`,
+//! local dates `sd`/`ed`).
 
 use chrono::{DateTime, Utc};
 use sea_orm::DbBackend;
@@ -59,11 +60,26 @@ pub fn dimension(dims: &Dims, group: KpiGroupBy) -> Option<(String, Vec<String>)
     }
 }
 
+/// How a fact row finds its period.
+#[derive(Debug, Clone)]
+pub enum Time {
+    /// The period containing this timestamp column; the query reads only the range of
+    /// all periods (one index range scan) and computes the period per row.
+    At(String),
+    /// The same, in the periods one year earlier (year-over-year comparisons).
+    YearEarlier(String),
+    /// Rows that overlap a period, joined to the periods table `p` by this condition
+    /// (small tables: campaigns, content assets).
+    Overlap(String),
+}
+
 /// One kind of fact row of a metric. A metric's query is the `UNION ALL` of its facts.
 #[derive(Debug, Clone)]
 pub struct Fact {
-    /// The table joined to the periods, with its alias and period condition.
-    pub from: String,
+    /// The fact table with its alias, such as `leads l`.
+    pub table: String,
+    /// How a fact row finds its period.
+    pub time: Time,
     /// Further joins.
     pub joins: String,
     /// The alias whose `org_id` scopes the query.
@@ -143,7 +159,8 @@ const NOT_ARCHIVED_LEAD: &str =
 
 fn leads_created() -> Fact {
     Fact {
-        from: "leads l ON l.created_at >= p.s AND l.created_at < p.e".into(),
+        table: "leads l".into(),
+        time: Time::At("l.created_at".into()),
         joins: String::new(),
         org: "l",
         conds: lit(" AND l.archived_at IS NULL"),
@@ -156,7 +173,8 @@ fn leads_created() -> Fact {
 
 fn entries(stage: &str) -> Fact {
     Fact {
-        from: "lead_stage_transitions t ON t.at >= p.s AND t.at < p.e".into(),
+        table: "lead_stage_transitions t".into(),
+        time: Time::At("t.at".into()),
         joins: String::new(),
         org: "t",
         conds: lit(&format!(" AND t.to_stage = '{stage}'{NOT_ARCHIVED_LEAD}")),
@@ -183,7 +201,8 @@ fn conversion(from: &str, to: &str) -> Fact {
 
 fn opportunities(time: &str, extra: &str) -> Fact {
     Fact {
-        from: format!("opportunities o ON o.{time} >= p.s AND o.{time} < p.e"),
+        table: "opportunities o".into(),
+        time: Time::At(format!("o.{time}")),
         joins: String::new(),
         org: "o",
         conds: lit(&format!(" AND o.archived_at IS NULL{extra}")),
@@ -220,7 +239,8 @@ fn spend(ctx: &FactContext) -> Fact {
          (CASE WHEN {start} > {period_start} THEN {start} ELSE {period_start} END))"
     );
     let fact = Fact {
-        from: "campaigns c ON c.starts_on < p.ed AND c.ends_on >= p.sd".into(),
+        table: "campaigns c".into(),
+        time: Time::Overlap("c.starts_on < p.ed AND c.ends_on >= p.sd".into()),
         joins: String::new(),
         org: "c",
         conds: Sql::new(),
@@ -234,7 +254,8 @@ fn spend(ctx: &FactContext) -> Fact {
 
 fn handovers(time: &str) -> Fact {
     Fact {
-        from: format!("handovers h ON h.{time} >= p.s AND h.{time} < p.e"),
+        table: "handovers h".into(),
+        time: Time::At(format!("h.{time}")),
         joins: String::new(),
         org: "h",
         conds: Sql::new(),
@@ -252,7 +273,8 @@ fn handovers(time: &str) -> Fact {
 
 fn feedback() -> Fact {
     Fact {
-        from: "feedback f ON f.created_at >= p.s AND f.created_at < p.e".into(),
+        table: "feedback f".into(),
+        time: Time::At("f.created_at".into()),
         joins: String::new(),
         org: "f",
         conds: Sql::new(),
@@ -287,7 +309,8 @@ pub fn facts(metric: KpiMetric, ctx: &FactContext) -> Vec<Fact> {
             let entered = "(SELECT MAX(e.at) FROM lead_stage_transitions e WHERE e.org_id = t.org_id \
                            AND e.lead_id = t.lead_id AND e.to_stage = t.from_stage AND e.at <= t.at)";
             vec![Fact {
-                from: "lead_stage_transitions t ON t.at >= p.s AND t.at < p.e".into(),
+                table: "lead_stage_transitions t".into(),
+                time: Time::At("t.at".into()),
                 joins: String::new(),
                 org: "t",
                 conds: lit(&format!(" AND t.from_stage IS NOT NULL{NOT_ARCHIVED_LEAD}")),
@@ -318,15 +341,14 @@ pub fn facts(metric: KpiMetric, ctx: &FactContext) -> Vec<Fact> {
             }]
         }
         RevenueGrowthYoy => {
-            let fact = Fact {
-                from: "opportunities o ON ((o.closed_at >= p.s AND o.closed_at < p.e) \
-                       OR (o.closed_at >= p.ys AND o.closed_at < p.ye))"
-                    .into(),
-                num: lit("CASE WHEN o.closed_at >= p.s THEN o.amount_minor ELSE 0 END"),
-                den: lit("CASE WHEN o.closed_at < p.ye THEN o.amount_minor ELSE 0 END"),
-                ..opportunities("closed_at", WON)
+            let now = Fact { num: lit("o.amount_minor"), ..opportunities("closed_at", WON) };
+            let earlier = Fact {
+                time: Time::YearEarlier("o.closed_at".into()),
+                num: zero(),
+                den: lit("o.amount_minor"),
+                ..now.clone()
             };
-            vec![in_currency(fact, "o", currency)]
+            vec![in_currency(now, "o", currency), in_currency(earlier, "o", currency)]
         }
         PipelineSourced => {
             vec![Fact { num: lit("o.amount_minor"), ..in_currency(sourced("created_at", ""), "o", currency) }]
@@ -383,7 +405,8 @@ pub fn facts(metric: KpiMetric, ctx: &FactContext) -> Vec<Fact> {
             }]
         }
         CustomerFacingHours => vec![Fact {
-            from: "activities a ON a.occurred_at >= p.s AND a.occurred_at < p.e".into(),
+            table: "activities a".into(),
+            time: Time::At("a.occurred_at".into()),
             joins: String::new(),
             org: "a",
             conds: lit(" AND a.customer_facing = TRUE"),
@@ -398,8 +421,8 @@ pub fn facts(metric: KpiMetric, ctx: &FactContext) -> Vec<Fact> {
             },
         }],
         ContentUtilizationRate => vec![Fact {
-            from: "content_assets ca ON ca.created_at < p.e AND (ca.archived_at IS NULL OR ca.archived_at >= p.s)"
-                .into(),
+            table: "content_assets ca".into(),
+            time: Time::Overlap("ca.created_at < p.e AND (ca.archived_at IS NULL OR ca.archived_at >= p.s)".into()),
             joins: String::new(),
             org: "ca",
             conds: Sql::new(),
@@ -428,7 +451,7 @@ pub fn facts(metric: KpiMetric, ctx: &FactContext) -> Vec<Fact> {
             vec![Fact { num, ..feedback() }]
         }
         FeedbackMedianResponseDays => vec![Fact {
-            from: "feedback f ON f.responded_at >= p.s AND f.responded_at < p.e".into(),
+            time: Time::At("f.responded_at".into()),
             num: lit(&days_between(b, "f.created_at", "f.responded_at")),
             den: one(),
             ..feedback()
