@@ -185,18 +185,25 @@ fn entries(stage: &str) -> Fact {
     }
 }
 
-/// 1 when the lead of `alias` entered `stage` at or after `since` (any time when `None`).
-fn reached(alias: &str, stage: &str, since: Option<&str>) -> Sql {
-    let after = since.map(|s| format!(" AND n.at >= {s}")).unwrap_or_default();
-    lit(&format!(
-        "CASE WHEN EXISTS (SELECT 1 FROM lead_stage_transitions n WHERE n.org_id = {alias}.org_id \
-         AND n.lead_id = {alias}.{id} AND n.to_stage = '{stage}'{after}) THEN 1 ELSE 0 END",
-        id = if alias == "l" { "id" } else { "lead_id" }
-    ))
+/// A join bringing `nx.at`: when the lead of `alias` last entered `stage` (NULL if
+/// never). One hash join over the stage's entries beats a probe per fact row; the
+/// organization condition reaches the subquery through the join on `org_id`.
+fn last_entry(alias: &str, stage: &str) -> String {
+    let lead = if alias == "l" { "id" } else { "lead_id" };
+    format!(
+        " LEFT JOIN (SELECT org_id, lead_id, MAX(at) AS at FROM lead_stage_transitions WHERE to_stage = '{stage}' \
+         GROUP BY org_id, lead_id) nx ON nx.org_id = {alias}.org_id AND nx.lead_id = {alias}.{lead}"
+    )
 }
 
+/// Of the entries into `from`, those whose lead entered `to` at or after that entry.
 fn conversion(from: &str, to: &str) -> Fact {
-    Fact { num: reached("t", to, Some("t.at")), den: one(), ..entries(from) }
+    Fact {
+        joins: last_entry("t", to),
+        num: lit("CASE WHEN nx.at >= t.at THEN 1 ELSE 0 END"),
+        den: one(),
+        ..entries(from)
+    }
 }
 
 fn opportunities(time: &str, extra: &str) -> Fact {
@@ -304,7 +311,12 @@ pub fn facts(metric: KpiMetric, ctx: &FactContext) -> Vec<Fact> {
         MqlToSalRate => vec![conversion("MQL", "SAL")],
         SalToSqlRate => vec![conversion("SAL", "SQL")],
         SqlToWonRate => vec![conversion("SQL", "CUSTOMER")],
-        LeadToCustomerRate => vec![Fact { num: reached("l", "CUSTOMER", None), den: one(), ..leads_created() }],
+        LeadToCustomerRate => vec![Fact {
+            joins: last_entry("l", "CUSTOMER"),
+            num: lit("CASE WHEN nx.at IS NULL THEN 0 ELSE 1 END"),
+            den: one(),
+            ..leads_created()
+        }],
         MedianDaysInStage => {
             let entered = "(SELECT MAX(e.at) FROM lead_stage_transitions e WHERE e.org_id = t.org_id \
                            AND e.lead_id = t.lead_id AND e.to_stage = t.from_stage AND e.at <= t.at)";
