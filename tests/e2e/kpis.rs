@@ -511,6 +511,19 @@ fn points(body: &Value, metric: &str) -> Vec<(Option<f64>, Option<f64>, Option<f
         .collect()
 }
 
+/// `(groupKey, figure per period)` of every series, by group key.
+fn by_group(body: &Value, figure: &str) -> Vec<(String, Vec<Option<f64>>)> {
+    let mut groups: Vec<(String, Vec<Option<f64>>)> = series(body)
+        .iter()
+        .map(|s| {
+            let figures = s["points"].as_array().unwrap().iter().map(|p| p[figure].as_f64()).collect();
+            (s["groupKey"].as_str().unwrap_or_default().to_owned(), figures)
+        })
+        .collect();
+    groups.sort_by(|a, b| a.0.cmp(&b.0));
+    groups
+}
+
 fn values(body: &Value, metric: &str) -> Vec<Option<f64>> {
     points(body, metric).into_iter().map(|p| p.0).map(|v| v.map(round)).collect()
 }
@@ -638,16 +651,8 @@ async fn campaign_spend_gives_cost_per_lead_and_mql_sourced_money_and_roi() {
         json!({ "metrics": ["COST_PER_LEAD"], "from": JAN_FEB.0, "to": JAN_FEB.1, "groupBy": "CHANNEL" }),
     )
     .await;
-    let mut channels: Vec<(String, Vec<Option<f64>>)> = series(&body)
-        .iter()
-        .map(|s| {
-            let numerators = s["points"].as_array().unwrap().iter().map(|p| p["numerator"].as_f64()).collect();
-            (s["groupKey"].as_str().unwrap().to_owned(), numerators)
-        })
-        .collect();
-    channels.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(
-        channels,
+        by_group(&body, "numerator"),
         [("EMAIL".into(), vec![Some(31_000.0), Some(0.0)]), ("PAID_SEARCH".into(), vec![Some(0.0), Some(14_000.0)])]
     );
     // Leads by the channel of their campaign; l3 has none.
@@ -694,20 +699,12 @@ async fn series_split_by_strategy_user_and_team() {
         json!({ "metrics": ["OPPORTUNITIES_CREATED"], "from": JAN_FEB.0, "to": JAN_FEB.1, "groupBy": "STRATEGY" }),
     )
     .await;
-    let mut groups: Vec<(String, Vec<f64>)> = series(&body)
-        .iter()
-        .map(|s| {
-            let values = s["points"].as_array().unwrap().iter().map(|p| p["value"].as_f64().unwrap()).collect();
-            (s["groupKey"].as_str().unwrap().to_owned(), values)
-        })
-        .collect();
-    groups.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(
-        groups,
+        by_group(&body, "value"),
         [
-            ("ACQUISITION".into(), vec![1.0, 0.0]),
-            ("DEVELOPMENT".into(), vec![0.0, 1.0]),
-            ("RETENTION".into(), vec![1.0, 0.0])
+            ("ACQUISITION".into(), vec![Some(1.0), Some(0.0)]),
+            ("DEVELOPMENT".into(), vec![Some(0.0), Some(1.0)]),
+            ("RETENTION".into(), vec![Some(1.0), Some(0.0)])
         ]
     );
 
