@@ -31,6 +31,24 @@ use sql::Sql;
 /// The most metrics one request may ask for.
 pub const MAX_METRICS: usize = 30;
 
+/// The most points one answer may hold (series × periods), so that a fine grouping
+/// over a long range of days cannot exhaust the server's memory.
+pub const MAX_POINTS: usize = 200_000;
+
+fn check_size(series: &[Series]) -> Result<()> {
+    let points: usize = series.iter().map(|s| s.points.len()).sum();
+    if points > MAX_POINTS {
+        return Err(ApiError::bad_input(
+            "groupBy",
+            format!(
+                "the answer would hold {points} points, more than {MAX_POINTS}: filter, group less finely, \
+                 widen the granularity or shorten the range"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Narrows the facts of every metric asked for. A condition on a dimension a metric
 /// does not have is BAD_USER_INPUT.
 #[derive(Debug, Clone, Default)]
@@ -106,6 +124,7 @@ pub async fn kpis(db: &impl ConnectionTrait, actor: &Actor, request: &KpiRequest
     let work = metrics.iter().map(|&m| compute(db, actor, &ctx, m, &periods, request.group_by, &request.filter));
     let series: Vec<Vec<Series>> = try_join_all(work).await?;
     let mut series: Vec<Series> = series.into_iter().flatten().collect();
+    check_size(&series)?;
     label(db, actor, &mut series).await?;
     Ok(series)
 }
@@ -447,4 +466,41 @@ pub(crate) async fn value_over(
         .next()
         .and_then(|s| s.points.into_iter().next())
         .unwrap_or_else(|| point(metric.shape(), period, None, None)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn series(points: usize) -> Series {
+        let day = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        let period = Period::new(chrono_tz::UTC, day, day.succ_opt().unwrap());
+        Series {
+            metric: KpiMetric::Mqls,
+            group_by: KpiGroupBy::User,
+            group: None,
+            label: None,
+            stage: None,
+            points: vec![point(Shape::Sum, period, Some(1.0), None); points],
+        }
+    }
+
+    #[test]
+    fn an_answer_with_too_many_points_is_refused() {
+        assert!(check_size(&[series(MAX_POINTS / 2), series(MAX_POINTS / 2)]).is_ok());
+        let err = check_size(&[series(MAX_POINTS / 2), series(MAX_POINTS / 2 + 1)]).unwrap_err();
+        assert_eq!(err.code(), "BAD_USER_INPUT");
+    }
+
+    #[test]
+    fn values_follow_each_shape() {
+        let day = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        let p = Period::new(chrono_tz::UTC, day, day.succ_opt().unwrap());
+        assert_eq!(point(Shape::Ratio, p, Some(1.0), Some(4.0)).value, Some(0.25));
+        assert_eq!(point(Shape::Ratio, p, Some(1.0), None).value, None);
+        assert_eq!(point(Shape::Growth, p, Some(150.0), Some(100.0)).value, Some(0.5));
+        assert_eq!(point(Shape::Roi, p, Some(300.0), Some(100.0)).value, Some(2.0));
+        assert_eq!(point(Shape::Sum, p, None, None).value, Some(0.0));
+        assert_eq!(point(Shape::Median, p, None, Some(0.0)).value, None);
+    }
 }
