@@ -389,13 +389,20 @@ impl Inputs {
         };
         let mut events: HashMap<Uuid, Vec<score::Event>> = HashMap::new();
         for chunk in lead_ids.chunks(1000) {
-            let rows = entity::engagement_event::Entity::find()
-                .filter(entity::engagement_event::Column::OrgId.eq(org_id))
-                .filter(entity::engagement_event::Column::LeadId.is_in(chunk.iter().copied()))
+            use entity::engagement_event::Column;
+            use sea_orm::QuerySelect;
+            // Only what scoring reads: decoding every event's JSON properties cost more
+            // than the scoring itself when rescoring every lead.
+            let rows: Vec<(Uuid, entity::EngagementKind, DateTime<Utc>)> = entity::engagement_event::Entity::find()
+                .select_only()
+                .columns([Column::LeadId, Column::Kind, Column::OccurredAt])
+                .filter(Column::OrgId.eq(org_id))
+                .filter(Column::LeadId.is_in(chunk.iter().copied()))
+                .into_tuple()
                 .all(db)
                 .await?;
-            for e in rows {
-                events.entry(e.lead_id).or_default().push(score::Event { kind: e.kind, occurred_at: e.occurred_at });
+            for (lead_id, kind, occurred_at) in rows {
+                events.entry(lead_id).or_default().push(score::Event { kind, occurred_at });
             }
         }
         Ok(Self { accounts, personas, events })
