@@ -65,7 +65,7 @@ pub struct AlignmentOverview {
 #[tracing::instrument(skip(db, actor), fields(org = %actor.org_id))]
 pub async fn overview(db: &impl ConnectionTrait, actor: &Actor) -> Result<AlignmentOverview> {
     require(can_read_agreements(actor), "read agreed documents")?;
-    let requires_service = super::settings(db, actor.org_id).await?.approval_requires_service;
+    let requires_service = crate::org::settings(db, actor.org_id).await?.approval_requires_service;
     let required = approving_teams(requires_service);
     let docs = Documents::find()
         .filter(Column::OrgId.eq(actor.org_id))

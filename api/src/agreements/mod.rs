@@ -52,7 +52,7 @@ use crate::auth::permissions::{
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
 use crate::events::outbox;
-use crate::org::{OrgSettings, check_version, ensure_updated};
+use crate::org::{check_version, ensure_updated};
 
 /// One kind of agreed document: its typed body. Implement this (and nothing else of
 /// the workflow) to add a kind.
@@ -345,14 +345,6 @@ async fn lock(txn: &impl ConnectionTrait, actor: &Actor, kind: DocumentKind, id:
         .one(txn)
         .await?
         .ok_or_else(|| ApiError::not_found(described(kind)))
-}
-
-async fn settings(db: &impl ConnectionTrait, org_id: Uuid) -> Result<OrgSettings> {
-    let org = entity::organization::Entity::find_by_id(org_id)
-        .one(db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("organization"))?;
-    Ok(OrgSettings::from_stored(&org.settings))
 }
 
 /// May this actor author documents of `kind`; FORBIDDEN otherwise.
@@ -685,7 +677,7 @@ pub async fn approve(
 ) -> Result<ApprovalOutcome> {
     let (user_id, team) = approver(actor)?;
     let txn = begin_write(db).await?;
-    let requires_service = settings(&txn, actor.org_id).await?.approval_requires_service;
+    let requires_service = crate::org::settings(&txn, actor.org_id).await?.approval_requires_service;
     require(can_approve_documents(actor, requires_service), "approve agreed documents")?;
     let current = lock(&txn, actor, kind, id).await?;
     ensure_pending(&current, version)?;
@@ -803,7 +795,7 @@ pub async fn retire(
     id: Uuid,
 ) -> Result<document::Model> {
     let txn = begin_write(db).await?;
-    let requires_service = settings(&txn, actor.org_id).await?.approval_requires_service;
+    let requires_service = crate::org::settings(&txn, actor.org_id).await?.approval_requires_service;
     require(can_retire_documents(actor, requires_service), "retire agreed documents")?;
     retire_locked(&txn, actor, id, kind).await?;
     let doc = find(&txn, actor, kind, id).await?;

@@ -38,7 +38,7 @@ use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
 use crate::events::outbox;
 use crate::graphql::pagination::{Direction, Page, Window, fetch_page};
-use crate::org::{OrgSettings, check_version};
+use crate::org::check_version;
 use crate::validate::{self, LONG};
 
 /// The organization's thresholds for "actionable".
@@ -52,11 +52,7 @@ pub struct Thresholds {
 
 /// The thresholds from the organization's settings.
 pub async fn thresholds(db: &impl ConnectionTrait, org_id: Uuid) -> Result<Thresholds> {
-    let org = entity::organization::Entity::find_by_id(org_id)
-        .one(db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("organization"))?;
-    let settings = OrgSettings::from_stored(&org.settings);
+    let settings = crate::org::settings(db, org_id).await?;
     Ok(Thresholds { people: settings.feedback_actionable_endorsers, accounts: settings.feedback_actionable_accounts })
 }
 

@@ -25,7 +25,7 @@ use crate::events::audit::{self, Changes};
 use crate::events::outbox;
 use crate::graphql::pagination::{Direction, Page, Window, fetch_page};
 use crate::leads::{self, lifecycle};
-use crate::org::{OrgSettings, ensure_updated};
+use crate::org::ensure_updated;
 use crate::validate::{self, LONG};
 
 /// The target of the agreed SLA for `metric`, if one is in force.
@@ -41,11 +41,7 @@ pub async fn response_hours(db: &impl ConnectionTrait, actor: &Actor) -> Result<
     if let Some(target) = agreed_target(db, actor.org_id, SlaMetric::HandoverResponseHours).await? {
         return Ok(target);
     }
-    let org = entity::organization::Entity::find_by_id(actor.org_id)
-        .one(db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("organization"))?;
-    Ok(f64::from(OrgSettings::from_stored(&org.settings).handover_response_hours))
+    Ok(f64::from(crate::org::settings(db, actor.org_id).await?.handover_response_hours))
 }
 
 /// Hours until the first customer-facing touch after acceptance: the agreed

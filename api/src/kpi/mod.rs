@@ -85,14 +85,8 @@ pub struct Series {
     pub points: Vec<Point>,
 }
 
-/// The organization's settings that KPIs depend on.
-pub async fn settings(db: &impl ConnectionTrait, org_id: Uuid) -> Result<OrgSettings> {
-    let org = entity::organization::Entity::find_by_id(org_id)
-        .one(db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("organization"))?;
-    Ok(OrgSettings::from_stored(&org.settings))
-}
+/// The organization's settings that KPIs depend on (time zone, currency, thresholds).
+pub use crate::org::settings;
 
 /// What to compute.
 #[derive(Debug, Clone)]

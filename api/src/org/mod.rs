@@ -83,6 +83,15 @@ impl OrgSettings {
     }
 }
 
+/// The settings of organization `org_id` (for domain rules; no permission check).
+pub async fn settings(db: &impl ConnectionTrait, org_id: Uuid) -> Result<OrgSettings> {
+    let org = entity::organization::Entity::find_by_id(org_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("organization"))?;
+    Ok(OrgSettings::from_stored(&org.settings))
+}
+
 /// Turn a name into a URL-safe slug: `Acme Revenue, Inc.` → `acme-revenue-inc`.
 pub fn slugify(name: &str) -> String {
     let mut slug = String::new();

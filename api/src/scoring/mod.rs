@@ -29,7 +29,6 @@ use crate::error::{ApiError, Result};
 use crate::events::outbox;
 use crate::leads::graphql::EngagementKind;
 use crate::leads::lifecycle;
-use crate::org::OrgSettings;
 use crate::personas::Persona;
 
 /// What a fit rule looks at.
@@ -550,7 +549,7 @@ pub(crate) async fn apply_model(
     if crossed.is_empty() {
         return Ok(out);
     }
-    let auto_hand_over = settings(txn, actor.org_id).await?.auto_hand_over_mqls;
+    let auto_hand_over = crate::org::settings(txn, actor.org_id).await?.auto_hand_over_mqls;
     for index in crossed {
         let lead = out[index].clone();
         let reason = format!(
@@ -576,14 +575,6 @@ pub(crate) async fn apply_model(
 
 fn lifecycle_reason(lead: &entity::lead::Model) -> String {
     format!("score {} made the lead an MQL", score::format_points(lead.score))
-}
-
-async fn settings(db: &impl ConnectionTrait, org_id: Uuid) -> Result<OrgSettings> {
-    let org = entity::organization::Entity::find_by_id(org_id)
-        .one(db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("organization"))?;
-    Ok(OrgSettings::from_stored(&org.settings))
 }
 
 /// Recompute the scores of `leads` with the model in force, inside the caller's
