@@ -14,6 +14,7 @@ use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_read, require};
 use crate::error::{ApiError, Result};
 use crate::handover::reports::{self, ComplianceGroup};
+use crate::org::OrgSettings;
 
 /// How far a goal has come.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,8 +62,17 @@ pub async fn goal_progress(
     goal: &entity::goal::Model,
 ) -> Result<GoalProgress> {
     require(can_read(actor, Scope::KpisRead), "read goal progress")?;
-    let settings = settings(db, actor.org_id).await?;
-    let ctx = context(db, &settings);
+    goal_progress_in(db, actor, &settings(db, actor.org_id).await?, goal).await
+}
+
+/// [`goal_progress`] with the organization's settings at hand.
+async fn goal_progress_in(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    settings: &OrgSettings,
+    goal: &entity::goal::Model,
+) -> Result<GoalProgress> {
+    let ctx = context(db, settings);
     let period = Period::new(ctx.tz, goal.period_start, goal.period_end.succ_opt().unwrap_or(goal.period_end));
     // The team says whose goal it is (marketing's MQLs, sales' revenue), not whose
     // facts count: MQLs handed over to sales still count towards marketing's goal.
@@ -124,8 +134,19 @@ pub async fn sla_compliance(
     to: NaiveDate,
 ) -> Result<Vec<SlaCompliance>> {
     require(can_read(actor, Scope::KpisRead), "read SLA compliance")?;
-    let settings = settings(db, actor.org_id).await?;
-    let ctx = context(db, &settings);
+    sla_compliance_in(db, actor, &settings(db, actor.org_id).await?, sla, from, to).await
+}
+
+/// [`sla_compliance`] with the organization's settings at hand.
+async fn sla_compliance_in(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    settings: &OrgSettings,
+    sla: &Sla,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<SlaCompliance>> {
+    let ctx = context(db, settings);
     let periods = periods::periods(ctx.tz, from, to, granularity(sla.period))?;
     let provider = KpiFilter { team: Some(sla.provider_team.into()), ..KpiFilter::default() };
     let everyone = KpiFilter::default();
@@ -215,10 +236,12 @@ pub async fn scorecard(db: &impl ConnectionTrait, actor: &Actor, from: NaiveDate
     }
     let criteria = DocumentCriteria { statuses: vec![AgreementStatus::Agreed], search: None };
     let documents = agreements::list::<Sla>(db, &Actor::system(actor.org_id), &criteria).await?;
+    // Loaded once for every SLA and goal on the card.
+    let settings = settings(db, actor.org_id).await?;
     let mut slas = Vec::new();
     for document in documents {
         let Some(body) = document.in_force().map(|v| v.body.clone()) else { continue };
-        let compliance = sla_compliance(db, actor, &body, from, to).await?;
+        let compliance = sla_compliance_in(db, actor, &settings, &body, from, to).await?;
         slas.push((document, compliance));
     }
     let goals = entity::goal::Entity::find()
@@ -229,7 +252,7 @@ pub async fn scorecard(db: &impl ConnectionTrait, actor: &Actor, from: NaiveDate
         .await?;
     let mut with_progress = Vec::with_capacity(goals.len());
     for goal in goals {
-        let progress = goal_progress(db, actor, &goal).await?;
+        let progress = goal_progress_in(db, actor, &settings, &goal).await?;
         with_progress.push((goal, progress));
     }
     with_progress.sort_by(|a, b| a.0.period_start.cmp(&b.0.period_start).then(a.0.name.cmp(&b.0.name)));
