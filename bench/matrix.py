@@ -7,34 +7,23 @@ and a sales manager, three personas and one agreed message per persona and journ
 stage through the API, approved by both teams. Does nothing when the matrix has
 covered cells already.
 """
-import json
-import subprocess
 import sys
-import urllib.request
+
+import client
 
 URL, ADMIN, BIN = sys.argv[1], sys.argv[2], sys.argv[3]
 
 
 def gql(token, query, variables=None):
-    request = urllib.request.Request(
-        URL, json.dumps({"query": query, "variables": variables or {}}).encode(),
-        {"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
-    with urllib.request.urlopen(request, timeout=60) as response:
-        body = json.load(response)
-    if body.get("errors"):
-        raise SystemExit(f"matrix.py: {body['errors'][:1]}")
-    return body["data"]
+    return client.gql(URL, token, query, variables, "matrix.py")
 
 
 def token(email):
-    return subprocess.run([BIN, "token", "--email", email, "--org", "bench", "--ttl", "1h"],
-                          check=True, capture_output=True, text=True).stdout.strip()
+    return client.token(BIN, email)
 
 
 def agree(kind, document_id, approvers):
-    for approver in approvers:
-        gql(approver, "mutation($input: DocumentVersionInput!) { approveDocument(input: $input) { agreed } }",
-            {"input": {"kind": kind, "id": document_id, "version": 1}})
+    client.agree(URL, kind, document_id, approvers, "matrix.py")
 
 
 def main():

@@ -8,29 +8,20 @@ rescoring job it queues; prints one line: leads, seconds and leads per second, f
 the job's own startedAt and finishedAt.
 """
 import datetime
-import json
-import subprocess
 import sys
 import time
-import urllib.request
+
+import client
 
 URL, ADMIN, BIN = sys.argv[1], sys.argv[2], sys.argv[3]
 
 
 def gql(token, query, variables=None):
-    request = urllib.request.Request(
-        URL, json.dumps({"query": query, "variables": variables or {}}).encode(),
-        {"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
-    with urllib.request.urlopen(request, timeout=60) as response:
-        body = json.load(response)
-    if body.get("errors"):
-        raise SystemExit(f"rescore.py: {body['errors'][:1]}")
-    return body["data"]
+    return client.gql(URL, token, query, variables, "rescore.py")
 
 
 def token(email):
-    return subprocess.run([BIN, "token", "--email", email, "--org", "bench", "--ttl", "1h"],
-                          check=True, capture_output=True, text=True).stdout.strip()
+    return client.token(BIN, email)
 
 
 def main():
@@ -54,9 +45,7 @@ def main():
     created = gql(marketing, "mutation($input: CreateScoringModelInput!) { createScoringModel(input: $input) { scoringModel { id } } }",
                   {"input": model})
     model_id = created["createScoringModel"]["scoringModel"]["id"]
-    for approver in (marketing, sales):
-        gql(approver, "mutation($input: DocumentVersionInput!) { approveDocument(input: $input) { agreed } }",
-            {"input": {"kind": "SCORING_MODEL", "id": model_id, "version": 1}})
+    client.agree(URL, "SCORING_MODEL", model_id, [marketing, sales], "rescore.py")
     deadline = time.time() + 1800
     while time.time() < deadline:
         job = gql(ADMIN, "{ rescoreJob { status processed total scoringModelId startedAt finishedAt } }")["rescoreJob"]
