@@ -772,22 +772,24 @@ async fn periods_follow_the_organizations_time_zone() {
     assert_eq!(body["data"]["organization"]["settings"]["timeZone"], "Europe/Berlin");
 }
 
+/// The funnel's stages for `from..=to` and `cohort`.
+async fn funnel_stages(d: &Dataset, from: &str, to: &str, cohort: &str) -> Vec<Value> {
+    let query = "query($input: FunnelInput!) { funnel(input: $input) { cohort stages { stage count conversionToNext medianDays p90Days } } }";
+    let input = json!({ "input": { "from": from, "to": to, "cohort": cohort } });
+    let body = d.app.gql(Some(&d.org.admin.token), query, input).await;
+    body["data"]["funnel"]["stages"].as_array().cloned().unwrap_or_else(|| panic!("{body}"))
+}
+
+fn counts(stages: &[Value]) -> Vec<i64> {
+    stages.iter().map(|s| s["count"].as_i64().unwrap()).collect()
+}
+
 #[tokio::test]
 async fn the_funnel_counts_cohorts_conversions_and_days_in_stage() {
     let d = dataset().await;
-    let query = "query($input: FunnelInput!) { funnel(input: $input) { cohort stages { stage count conversionToNext medianDays p90Days } } }";
-    let body = d
-        .app
-        .gql(
-            Some(&d.org.admin.token),
-            query,
-            json!({ "input": { "from": "2026-01-01", "to": "2026-01-31", "cohort": "CREATED" } }),
-        )
-        .await;
-    let stages = body["data"]["funnel"]["stages"].as_array().unwrap_or_else(|| panic!("{body}"));
-    let counts: Vec<i64> = stages.iter().map(|s| s["count"].as_i64().unwrap()).collect();
+    let stages = funnel_stages(&d, "2026-01-01", "2026-01-31", "CREATED").await;
     // Cohort l1, l2, l3: furthest stages CUSTOMER, MQL (then recycled) and SAL.
-    assert_eq!(counts, [3, 3, 3, 2, 1, 1, 1]);
+    assert_eq!(counts(&stages), [3, 3, 3, 2, 1, 1, 1]);
     let conversions: Vec<Option<f64>> = stages.iter().map(|s| s["conversionToNext"].as_f64().map(round)).collect();
     assert_eq!(conversions, [Some(1.0), Some(1.0), Some(round(2.0 / 3.0)), Some(0.5), Some(1.0), Some(1.0), None]);
     // Days in NEW: 5, 5, 10 → median 5, p90 at 1.8 of 2 → 5 + 0.8 × 5 = 9.
@@ -797,18 +799,9 @@ async fn the_funnel_counts_cohorts_conversions_and_days_in_stage() {
     assert_eq!(stages[2]["medianDays"], 2.0);
     assert!(stages[6]["medianDays"].is_null());
 
-    let body = d
-        .app
-        .gql(
-            Some(&d.org.admin.token),
-            query,
-            json!({ "input": { "from": "2026-02-01", "to": "2026-02-28", "cohort": "ENTERED" } }),
-        )
-        .await;
-    let stages = body["data"]["funnel"]["stages"].as_array().unwrap_or_else(|| panic!("{body}"));
-    let counts: Vec<i64> = stages.iter().map(|s| s["count"].as_i64().unwrap()).collect();
+    let stages = funnel_stages(&d, "2026-02-01", "2026-02-28", "ENTERED").await;
     // February entries: l3 into MQL and SAL, l1 into OPPORTUNITY and CUSTOMER (l4 is archived).
-    assert_eq!(counts, [0, 0, 1, 1, 0, 1, 1]);
+    assert_eq!(counts(&stages), [0, 0, 1, 1, 0, 1, 1]);
     let conversions: Vec<Option<f64>> = stages.iter().map(|s| s["conversionToNext"].as_f64()).collect();
     assert_eq!(conversions, [None, None, Some(1.0), Some(0.0), None, Some(1.0), None]);
 }
