@@ -241,7 +241,7 @@ pub async fn kpis_csv(
 /// Parse the query string: `metrics` (comma-separated `KpiMetric` names), `from`, `to`
 /// (dates), `granularity` (default MONTH), `groupBy` (default NONE).
 fn kpi_request(params: &HashMap<String, String>) -> Result<crate::kpi::KpiRequest> {
-    use crate::kpi::metrics::{KpiGroupBy, KpiMetric};
+    use crate::kpi::metrics::{KpiGroupBy, KpiMetric, from_name};
     use crate::kpi::periods::Granularity;
     let required = |name: &str| {
         params.get(name).filter(|v| !v.trim().is_empty()).ok_or_else(|| ApiError::bad_input(name, "is required"))
@@ -250,8 +250,7 @@ fn kpi_request(params: &HashMap<String, String>) -> Result<crate::kpi::KpiReques
         .split(',')
         .map(|name| {
             let name = name.trim();
-            KpiMetric::all()
-                .find(|m| m.name() == name)
+            from_name::<KpiMetric>(name)
                 .ok_or_else(|| ApiError::bad_input("metrics", format!("`{name}` is not a KPI metric")))
         })
         .collect::<Result<Vec<_>>>()?;
@@ -261,23 +260,16 @@ fn kpi_request(params: &HashMap<String, String>) -> Result<crate::kpi::KpiReques
             .parse::<chrono::NaiveDate>()
             .map_err(|_| ApiError::bad_input(name, "must be a date such as 2026-01-31"))
     };
+    // Query-string values are the GraphQL enum names, with the same defaults.
     let granularity = match params.get("granularity").map(|g| g.trim()) {
-        None | Some("MONTH") => Granularity::Month,
-        Some("DAY") => Granularity::Day,
-        Some("WEEK") => Granularity::Week,
-        Some("QUARTER") => Granularity::Quarter,
-        Some(_) => return Err(ApiError::bad_input("granularity", "must be DAY, WEEK, MONTH or QUARTER")),
+        None => Granularity::Month,
+        Some(name) => {
+            from_name(name).ok_or_else(|| ApiError::bad_input("granularity", "must be DAY, WEEK, MONTH or QUARTER"))?
+        }
     };
     let group_by = match params.get("groupBy").map(|g| g.trim()) {
-        None | Some("NONE") => KpiGroupBy::None,
-        Some("TEAM") => KpiGroupBy::Team,
-        Some("USER") => KpiGroupBy::User,
-        Some("PERSONA") => KpiGroupBy::Persona,
-        Some("SOURCE") => KpiGroupBy::Source,
-        Some("CAMPAIGN") => KpiGroupBy::Campaign,
-        Some("CHANNEL") => KpiGroupBy::Channel,
-        Some("STRATEGY") => KpiGroupBy::Strategy,
-        Some(_) => return Err(ApiError::bad_input("groupBy", "is not a KpiGroupBy value")),
+        None => KpiGroupBy::None,
+        Some(name) => from_name(name).ok_or_else(|| ApiError::bad_input("groupBy", "is not a KpiGroupBy value"))?,
     };
     Ok(crate::kpi::KpiRequest {
         metrics,

@@ -77,6 +77,11 @@ pub fn name_of<T: async_graphql::resolver_utils::EnumType + PartialEq>(value: T)
     T::items().iter().find(|item| item.value == value).map(|item| item.name).unwrap_or_default()
 }
 
+/// The enum value whose public (GraphQL) name is `name`, such as `MQL_TO_SAL_RATE`.
+pub fn from_name<T: async_graphql::resolver_utils::EnumType + Copy>(name: &str) -> Option<T> {
+    T::items().iter().find(|item| item.name == name).map(|item| item.value)
+}
+
 /// How a point's value comes from its numerator and denominator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shape {
