@@ -135,18 +135,18 @@ impl LeadPages {
             let account_name = lead.account_id.and_then(|id| accounts.get(&id)).map(String::as_str);
             out.write_record([
                 lead.id.to_string().as_str(),
-                &lead.email,
-                &lead.first_name,
-                &lead.last_name,
-                lead.title.as_deref().unwrap_or_default(),
-                lead.source.as_deref().unwrap_or_default(),
-                lead.campaign.as_deref().unwrap_or_default(),
+                &text(&lead.email),
+                &text(&lead.first_name),
+                &text(&lead.last_name),
+                &text(lead.title.as_deref().unwrap_or_default()),
+                &text(lead.source.as_deref().unwrap_or_default()),
+                &text(lead.campaign.as_deref().unwrap_or_default()),
                 &lead.lifecycle_stage.to_value(),
                 &timestamp(lead.stage_entered_at),
                 &lead.score.to_string(),
                 &lead.temperature.to_value(),
                 &lead.account_id.map(|id| id.to_string()).unwrap_or_default(),
-                account_name.unwrap_or_default(),
+                &text(account_name.unwrap_or_default()),
                 &lead.owner_id.map(|id| id.to_string()).unwrap_or_default(),
                 &timestamp(lead.created_at),
             ])
@@ -154,6 +154,18 @@ impl LeadPages {
         }
         let bytes = out.into_inner().map_err(ApiError::internal)?;
         Ok(Some(Bytes::from(bytes)))
+    }
+}
+
+/// Free text as a cell a spreadsheet shows rather than runs. Excel, LibreOffice and
+/// Google Sheets evaluate a cell starting with `=`, `+`, `-` or `@` (or a tab or
+/// carriage return before one) as a formula, so a lead who typed `=HYPERLINK(…)` into
+/// a web form could otherwise run it on the analyst's machine. A leading apostrophe
+/// makes such a cell text (OWASP's advice on CSV injection).
+fn text(value: &str) -> std::borrow::Cow<'_, str> {
+    match value.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{value}").into(),
+        _ => value.into(),
     }
 }
 

@@ -82,6 +82,32 @@ async fn the_leads_export_holds_the_callers_organizations_leads_only() {
 }
 
 #[tokio::test]
+async fn text_that_a_spreadsheet_would_run_as_a_formula_is_exported_as_text() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let t = &org.admin.token;
+    let id = lead(
+        &app,
+        t,
+        json!({ "email": "eve@payly.io", "firstName": "=HYPERLINK(\"http://evil.test\")", "lastName": "@SUM(A1)",
+                "title": "+1 caller", "source": "-2+3", "campaign": "Spring" }),
+    )
+    .await;
+
+    let csv = export(&app, Some(t)).await.text().await.unwrap();
+    let row = csv.lines().find(|l| l.starts_with(&id)).unwrap_or_else(|| panic!("{csv}"));
+    assert!(
+        row.starts_with(&format!(
+            "{id},eve@payly.io,\"'=HYPERLINK(\"\"http://evil.test\"\")\",'@SUM(A1),'+1 caller,'-2+3,Spring,NEW,"
+        )),
+        "every formula-like cell starts with an apostrophe: {row}"
+    );
+    // The stored values are untouched: only the export guards them.
+    let body = app.gql(Some(t), "query($id: ID!) { lead(id: $id) { firstName } }", json!({ "id": id })).await;
+    assert_eq!(body["data"]["lead"]["firstName"], "=HYPERLINK(\"http://evil.test\")");
+}
+
+#[tokio::test]
 async fn the_leads_export_needs_a_credential_with_a_reading_scope() {
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;
