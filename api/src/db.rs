@@ -1,5 +1,7 @@
 //! Database connections and migrations, for the embedded SQLite file and PostgreSQL alike.
 
+pub mod copy;
+
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
