@@ -28,6 +28,7 @@ pub mod opportunity;
 pub mod organization;
 pub mod outbox_event;
 pub mod rescore_job;
+pub mod rescore_job_lane;
 pub mod review_meeting;
 pub mod user;
 

@@ -1,5 +1,5 @@
 //! `rescore_jobs`: rescoring every lead of an organization after a new scoring model
-//! came into force, in batches, resumable from `last_lead_id`.
+//! came into force, in batches, resumable from the cursors of its lanes.
 
 use sea_orm::entity::prelude::*;
 
@@ -17,7 +17,8 @@ pub struct Model {
     pub status: RescoreJobStatus,
     pub processed: i64,
     pub total: i64,
-    /// Keyset cursor: the last lead id rescored; the next batch starts after it.
+    /// The cursor of jobs queued before lanes existed; lanes keep the cursors now
+    /// (`rescore_job_lanes`), and new jobs leave this empty.
     pub last_lead_id: Option<Uuid>,
     pub started_at: Option<DateTimeUtc>,
     pub finished_at: Option<DateTimeUtc>,

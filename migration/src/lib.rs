@@ -25,6 +25,7 @@ mod m20261127_000003_create_review_meetings;
 mod m20261130_000001_create_campaigns;
 mod m20261130_000002_create_bi_views;
 mod m20261130_000003_add_kpi_indexes;
+mod m20261130_000004_create_rescore_job_lanes;
 mod util;
 
 pub struct Migrator;
@@ -55,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000001_create_campaigns::Migration),
             Box::new(m20261130_000002_create_bi_views::Migration),
             Box::new(m20261130_000003_add_kpi_indexes::Migration),
+            Box::new(m20261130_000004_create_rescore_job_lanes::Migration),
         ]
     }
 }

@@ -340,6 +340,60 @@ async fn two_workers_racing_over_one_job_rescore_each_lead_once() {
 }
 
 #[tokio::test]
+async fn a_large_job_is_split_into_lanes_that_two_workers_rescore_at_once() {
+    use api::scoring::rescore::{BATCH, run_batch};
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+    let s = setup().await;
+    let leads = 2 * BATCH + 500;
+    api::seed::synthetic::generate(&s.app.db, s.org.id, leads, &indicatif::ProgressBar::hidden()).await.unwrap();
+    let model = create_model(&s, model_input("First", 1000.0)).await;
+    agree(&s, &model, 1).await;
+
+    // 2,500 leads make three lanes of about equal size, each starting where the last ends.
+    let lanes = entity::rescore_job_lane::Entity::find()
+        .filter(entity::rescore_job_lane::Column::OrgId.eq(s.org.id))
+        .order_by_asc(entity::rescore_job_lane::Column::Lane)
+        .all(&s.app.db)
+        .await
+        .unwrap();
+    assert_eq!(lanes.len(), 3);
+    assert_eq!(lanes[0].last_lead_id, None);
+    assert_eq!(lanes[1].last_lead_id, lanes[0].until_lead_id);
+    assert_eq!(lanes[2].last_lead_id, lanes[1].until_lead_id);
+    assert_eq!(lanes[2].until_lead_id, None, "the last lane also takes leads created meanwhile");
+
+    let worker = |db: sea_orm::DatabaseConnection| async move { while run_batch(&db, Utc::now()).await.unwrap() {} };
+    tokio::join!(worker(s.app.db.clone()), worker(s.app.db.clone()));
+
+    let job = "{ rescoreJob { status processed total } }";
+    let body = s.app.gql(Some(&s.sales_manager.token), job, json!({})).await;
+    assert_eq!(body["data"]["rescoreJob"], json!({ "status": "DONE", "processed": 2500, "total": 2500 }), "{body}");
+    let lanes = entity::rescore_job_lane::Entity::find()
+        .filter(entity::rescore_job_lane::Column::OrgId.eq(s.org.id))
+        .order_by_asc(entity::rescore_job_lane::Column::Lane)
+        .all(&s.app.db)
+        .await
+        .unwrap();
+    let processed: Vec<i64> = lanes.iter().map(|l| l.processed).collect();
+    assert!(lanes.iter().all(|l| l.done), "{lanes:?}");
+    assert_eq!(processed, [833, 833, 834], "each lead in exactly one lane");
+    let rescored = entity::lead::Entity::find()
+        .filter(entity::lead::Column::OrgId.eq(s.org.id))
+        .filter(entity::lead::Column::ScoringModelVersion.eq(1))
+        .count(&s.app.db)
+        .await
+        .unwrap();
+    assert_eq!(rescored, leads);
+    let finished = entity::audit_log::Entity::find()
+        .filter(entity::audit_log::Column::OrgId.eq(s.org.id))
+        .filter(entity::audit_log::Column::Action.eq("rescoreJob.finish"))
+        .count(&s.app.db)
+        .await
+        .unwrap();
+    assert_eq!(finished, 1, "exactly one lane finishes the job");
+}
+
+#[tokio::test]
 async fn invalid_models_are_refused_naming_the_field_and_nothing_changes() {
     let s = setup().await;
     let before = s.app.count_audit_rows(&s.org).await;

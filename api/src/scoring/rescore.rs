@@ -1,18 +1,21 @@
 //! Rescoring every lead of an organization when a new scoring model comes into force.
 //!
-//! Agreeing a model queues a job (in the approving transaction). Workers claim jobs
-//! with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so two replicas never work on the
-//! same job; on SQLite one process owns the database. A job advances in batches of
-//! [`BATCH`] leads in id order, each batch one transaction that also moves the
-//! keyset cursor (`last_lead_id`) and the progress: after a restart the job resumes
-//! after the last committed batch.
+//! Agreeing a model queues a job (in the approving transaction), split into up to
+//! [`MAX_LANES`] lanes: id ranges of the organization's leads, each with its own
+//! keyset cursor. Workers claim lanes with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so
+//! two workers (or replicas) rescore different lanes of one job at once and never the
+//! same lead; on SQLite one process owns the database. A lane advances in batches of
+//! [`BATCH`] leads in id order, each batch one transaction that also moves the lane's
+//! cursor and the job's progress: after a restart the job resumes after the last
+//! committed batch of every lane.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use entity::RescoreJobStatus;
 use entity::rescore_job::{ActiveModel, Column, Entity, Model};
-use sea_orm::sea_query::{Expr, LockBehavior, LockType};
+use entity::rescore_job_lane as lane;
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LockBehavior, LockType};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, Set,
@@ -22,12 +25,15 @@ use uuid::Uuid;
 use super::{ModelVersion, ScoringModel};
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_read, require};
-use crate::error::Result;
+use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
 use crate::events::outbox;
 
 /// Leads one transaction rescores.
 pub const BATCH: u64 = 1000;
+
+/// Most lanes one job is split into; each lane holds at least [`BATCH`] leads.
+pub const MAX_LANES: u64 = 4;
 
 /// Queue a job rescoring every lead of the organization with `version` of model
 /// `model_id`, inside the caller's transaction. Unfinished jobs of the organization
@@ -40,6 +46,13 @@ pub(crate) async fn enqueue(txn: &impl ConnectionTrait, actor: &Actor, model_id:
         .col_expr(Column::UpdatedAt, Expr::value(now))
         .filter(Column::OrgId.eq(actor.org_id))
         .filter(Column::Status.ne(RescoreJobStatus::Done))
+        .exec(txn)
+        .await?;
+    lane::Entity::update_many()
+        .col_expr(lane::Column::Done, Expr::value(true))
+        .col_expr(lane::Column::UpdatedAt, Expr::value(now))
+        .filter(lane::Column::OrgId.eq(actor.org_id))
+        .filter(lane::Column::Done.eq(false))
         .exec(txn)
         .await?;
     let total = entity::lead::Entity::find().filter(entity::lead::Column::OrgId.eq(actor.org_id)).count(txn).await?;
@@ -59,11 +72,55 @@ pub(crate) async fn enqueue(txn: &impl ConnectionTrait, actor: &Actor, model_id:
     }
     .insert(txn)
     .await?;
+    queue_lanes(txn, &job, total).await?;
     let changes =
         Changes::new().created("scoringModelId", &model_id).created("version", &version).created("total", &total);
     audit::record(txn, actor, "rescoreJob.queue", "rescoreJob", Some(job.id), changes).await?;
     let payload = serde_json::json!({ "scoringModelId": model_id, "version": version, "total": total });
     outbox::publish(txn, actor, "rescoreJob.queued", "rescoreJob", Some(job.id), payload).await
+}
+
+/// Split the organization's `total` leads into lanes of about equal size by id.
+async fn queue_lanes(txn: &impl ConnectionTrait, job: &Model, total: u64) -> Result<()> {
+    use entity::lead::Column as Lead;
+    let lanes = total.div_ceil(BATCH).clamp(1, MAX_LANES);
+    let mut after = None;
+    for k in 0..lanes {
+        let until = if k + 1 == lanes {
+            None
+        } else {
+            entity::lead::Entity::find()
+                .select_only()
+                .column(Lead::Id)
+                .filter(Lead::OrgId.eq(job.org_id))
+                .order_by_asc(Lead::Id)
+                .offset(total * (k + 1) / lanes - 1)
+                .limit(1)
+                .into_tuple::<Uuid>()
+                .one(txn)
+                .await?
+        };
+        lane::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            job_id: Set(job.id),
+            org_id: Set(job.org_id),
+            lane: Set(k as i32),
+            until_lead_id: Set(until),
+            last_lead_id: Set(after),
+            processed: Set(0),
+            done: Set(false),
+            created_at: Set(job.created_at),
+            updated_at: Set(job.created_at),
+        }
+        .insert(txn)
+        .await?;
+        match until {
+            Some(id) => after = Some(id),
+            // Fewer leads than counted a moment ago: this lane takes the rest.
+            None => break,
+        }
+    }
+    Ok(())
 }
 
 /// The organization's latest rescoring job, if any.
@@ -77,8 +134,8 @@ pub async fn latest(db: &impl ConnectionTrait, actor: &Actor) -> Result<Option<M
         .await?)
 }
 
-/// Claim one unfinished job and rescore its next batch of [`BATCH`] leads in one
-/// transaction. Returns false when no job was left to claim.
+/// Claim one open lane of an unfinished job and rescore its next batch of [`BATCH`]
+/// leads in one transaction. Returns false when no lane was left to claim.
 pub async fn run_batch(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<bool> {
     run_batch_of(db, now, BATCH).await
 }
@@ -86,27 +143,41 @@ pub async fn run_batch(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<bo
 /// [`run_batch`] with another batch size (tests use small ones to see a job resume).
 #[tracing::instrument(skip(db))]
 pub async fn run_batch_of(db: &DatabaseConnection, now: DateTime<Utc>, size: u64) -> Result<bool> {
+    let postgres = db.get_database_backend() == DbBackend::Postgres;
     let txn = crate::db::begin_write(db).await?;
-    let mut select = Entity::find()
-        .filter(Column::Status.ne(RescoreJobStatus::Done))
-        .order_by_asc(Column::CreatedAt)
-        .order_by_asc(Column::Id)
+    if postgres {
+        // A batch lost in a crash is redone from the lane's cursor, which commits with
+        // it: no need to wait for the disk on every batch.
+        txn.execute_unprepared("SET LOCAL synchronous_commit = off").await?;
+    }
+    let mut select = lane::Entity::find()
+        .filter(lane::Column::Done.eq(false))
+        .order_by_asc(lane::Column::CreatedAt)
+        .order_by_asc(lane::Column::JobId)
+        .order_by_asc(lane::Column::Lane)
         .limit(1);
-    if db.get_database_backend() == DbBackend::Postgres {
+    if postgres {
         select = select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }
-    let Some(job) = select.one(&txn).await? else {
+    let Some(claimed) = select.one(&txn).await? else {
         txn.commit().await?;
         return Ok(false);
     };
+    let job = Entity::find_by_id(claimed.job_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| ApiError::internal(format!("rescore lane {} has no job", claimed.id)))?;
     let system = Actor::system(job.org_id);
     let docs = crate::agreements::get_many::<ScoringModel>(&txn, job.org_id, &[job.model_id]).await?;
     let model = docs.into_iter().next().filter(|d| d.model.in_force_version == Some(job.model_version)).and_then(|d| {
         d.in_force().map(|v| ModelVersion { id: d.model.id, version: v.model.version, body: v.body.clone() })
     });
     let mut leads = entity::lead::Entity::find().filter(entity::lead::Column::OrgId.eq(job.org_id));
-    if let Some(after) = job.last_lead_id {
+    if let Some(after) = claimed.last_lead_id {
         leads = leads.filter(entity::lead::Column::Id.gt(after));
+    }
+    if let Some(until) = claimed.until_lead_id {
+        leads = leads.filter(entity::lead::Column::Id.lte(until));
     }
     let batch = match &model {
         // The model went out of force meanwhile: nothing left to do with it.
@@ -114,35 +185,65 @@ pub async fn run_batch_of(db: &DatabaseConnection, now: DateTime<Utc>, size: u64
         Some(_) => leads.order_by_asc(entity::lead::Column::Id).limit(size).all(&txn).await?,
     };
     let count = batch.len() as i64;
-    let last = batch.last().map(|l| l.id).or(job.last_lead_id);
+    let last = batch.last().map(|l| l.id).or(claimed.last_lead_id);
     if let (Some(model), false) = (&model, batch.is_empty()) {
         super::apply_model(&txn, &system, model, batch, now).await?;
     }
-    let done = (count as u64) < size;
-    let processed = job.processed + count;
-    let mut update = Entity::update_many()
-        .col_expr(Column::Processed, Expr::value(processed))
-        .col_expr(Column::LastLeadId, Expr::value(last))
+    let lane_done = (count as u64) < size;
+    lane::Entity::update_many()
+        .col_expr(lane::Column::LastLeadId, Expr::value(last))
+        .col_expr(lane::Column::Processed, Expr::value(claimed.processed + count))
+        .col_expr(lane::Column::Done, Expr::value(lane_done))
+        .col_expr(lane::Column::UpdatedAt, Expr::value(now))
+        .filter(lane::Column::Id.eq(claimed.id))
+        .exec(&txn)
+        .await?;
+    // The job row is locked from here to the commit, so lanes finishing at once take
+    // turns below and exactly one of them sees the others done.
+    Entity::update_many()
+        .col_expr(Column::Processed, Expr::col(Column::Processed).add(count))
+        .col_expr(Column::StartedAt, Func::coalesce([Expr::col(Column::StartedAt).into(), Expr::value(now)]).into())
+        .col_expr(Column::Status, Expr::value(RescoreJobStatus::Running))
         .col_expr(Column::UpdatedAt, Expr::value(now))
-        .col_expr(Column::Status, Expr::value(if done { RescoreJobStatus::Done } else { RescoreJobStatus::Running }))
-        .filter(Column::Id.eq(job.id));
-    if job.started_at.is_none() {
-        update = update.col_expr(Column::StartedAt, Expr::value(now));
+        .filter(Column::Id.eq(job.id))
+        .exec(&txn)
+        .await?;
+    let open = lane::Entity::find()
+        .filter(lane::Column::JobId.eq(job.id))
+        .filter(lane::Column::Done.eq(false))
+        .filter(lane::Column::Id.ne(claimed.id))
+        .count(&txn)
+        .await?;
+    if lane_done && open == 0 {
+        finish(&txn, &system, job.id, now).await?;
     }
-    if done {
-        // Leads created while the job ran were scored at creation, with this model.
-        update = update
-            .col_expr(Column::FinishedAt, Expr::value(now))
-            .col_expr(Column::Total, Expr::value(processed.max(job.total)));
-        let changes = Changes::new().created("processed", &processed);
-        audit::record(&txn, &system, "rescoreJob.finish", "rescoreJob", Some(job.id), changes).await?;
-        let payload =
-            serde_json::json!({ "scoringModelId": job.model_id, "version": job.model_version, "processed": processed });
-        outbox::publish(&txn, &system, "rescoreJob.finished", "rescoreJob", Some(job.id), payload).await?;
-    }
-    update.exec(&txn).await?;
     txn.commit().await?;
     Ok(true)
+}
+
+/// Mark a job done once its last lane is, inside the caller's transaction.
+async fn finish(txn: &impl ConnectionTrait, system: &Actor, job_id: Uuid, now: DateTime<Utc>) -> Result<()> {
+    let job = Entity::find_by_id(job_id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| ApiError::internal(format!("rescore job {job_id} vanished")))?;
+    if job.status == RescoreJobStatus::Done {
+        // A newer model closed it meanwhile.
+        return Ok(());
+    }
+    // Leads created while the job ran were scored at creation, with this model.
+    Entity::update_many()
+        .col_expr(Column::Status, Expr::value(RescoreJobStatus::Done))
+        .col_expr(Column::FinishedAt, Expr::value(now))
+        .col_expr(Column::Total, Expr::value(std::cmp::max(job.processed, job.total)))
+        .filter(Column::Id.eq(job.id))
+        .exec(txn)
+        .await?;
+    let changes = Changes::new().created("processed", &job.processed);
+    audit::record(txn, system, "rescoreJob.finish", "rescoreJob", Some(job.id), changes).await?;
+    let payload =
+        serde_json::json!({ "scoringModelId": job.model_id, "version": job.model_version, "processed": job.processed });
+    outbox::publish(txn, system, "rescoreJob.finished", "rescoreJob", Some(job.id), payload).await
 }
 
 /// Run every queued job to completion (what the worker does, at once); returns the
@@ -155,8 +256,21 @@ pub async fn run_all(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<usiz
     Ok(batches)
 }
 
-/// Look for rescoring work every `every` until the process ends.
+/// Look for rescoring work every `every` until the process ends: on PostgreSQL with
+/// [`WORKERS`] workers, which rescore different lanes at once; SQLite has one writer.
 pub fn spawn(db: DatabaseConnection, every: Duration) {
+    let workers = if db.get_database_backend() == DbBackend::Postgres { WORKERS } else { 1 };
+    for _ in 0..workers {
+        spawn_worker(db.clone(), every);
+    }
+}
+
+/// Rescoring workers of a PostgreSQL server process: the database does most of the
+/// work (every lead row and its indexes are rewritten), and two workers keep two
+/// database cores busy where one left the second idle.
+pub const WORKERS: usize = 2;
+
+fn spawn_worker(db: DatabaseConnection, every: Duration) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         loop {
