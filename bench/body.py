@@ -12,7 +12,7 @@ import uuid
 def variables(name):
     if name.startswith("b_"):
         return {"id": os.environ["BENCH_LEAD_ID"]}
-    if name.startswith("f_"):
+    if name.startswith(("f_", "h_")):
         run = uuid.uuid4().hex[:8]
         rows = [{"email": f"import{i}.{run}@bench{i % 97}.example", "firstName": "Bench", "lastName": f"Row{i}",
                  "company": f"Bench Co {i % 97}", "domain": f"bench{i % 97}.example", "source": "bench"}
@@ -51,6 +51,12 @@ def main():
             query = f.read()
         with open(out, "w") as f:
             json.dump({"query": query, "variables": variables(name)}, f)
+        if name.startswith("f_"):
+            # post.lua fills "__ROWS__" with rows never sent before, on every request:
+            # (f) measures creating leads; (h) re-sends one body, i.e. unchanged rows.
+            template = {"query": query, "variables": {"input": {"rows": "__ROWS__", "matchOn": "EMAIL"}}}
+            with open(out + ".template", "w") as f:
+                json.dump(template, f)
         return
     with open(out) as f:
         body = json.load(f)

@@ -9,7 +9,33 @@ wrk.headers["Authorization"] = "Bearer " .. os.getenv("BENCH_TOKEN")
 
 local threads = {}
 function setup(thread)
+  thread:set("thread_id", #threads)
   table.insert(threads, thread)
+end
+
+-- With $BENCH_TEMPLATE (scenario f), every request imports $BENCH_IMPORT_ROWS rows that
+-- no request sent before: the template's "__ROWS__" becomes fresh rows.
+local template_file = os.getenv("BENCH_TEMPLATE")
+if template_file then
+  local f = assert(io.open(template_file, "r"))
+  local template = f:read("*a")
+  f:close()
+  local before, after = template:match('^(.*)"__ROWS__"(.*)$')
+  local rows = tonumber(os.getenv("BENCH_IMPORT_ROWS") or "1000")
+  -- The warm-up and the timed run are separate wrk processes: the time keeps them apart.
+  local run = (os.getenv("BENCH_RUN") or "") .. os.time()
+  local sent = 0
+  function request()
+    sent = sent + 1
+    local out = {}
+    for i = 1, rows do
+      local d = i % 97
+      out[i] = string.format(
+        '{"email":"f%d.%d.%d.%s@bench%d.example","firstName":"Bench","lastName":"Row%d","company":"Bench Co %d","domain":"bench%d.example","source":"bench"}',
+        i, sent, thread_id, run, d, i, d, d)
+    end
+    return wrk.format(nil, nil, nil, before .. "[" .. table.concat(out, ",") .. "]" .. after)
+  end
 end
 
 function init()

@@ -125,6 +125,8 @@ for query in bench/queries/*.graphql; do
     continue
   fi
   export BENCH_BODY="$body"
+  if [ -f "$body.template" ]; then export BENCH_TEMPLATE="$body.template"; else unset BENCH_TEMPLATE; fi
+  export BENCH_RUN="$name$(date +%s)"
   wrk -t2 -c"$CONCURRENCY" -d"${WARMUP}s" -s bench/post.lua "http://127.0.0.1:$PORT/graphql" >/dev/null
   before=$(statements)
   line=$(wrk -t2 -c"$CONCURRENCY" -d"${DURATION}s" --latency -s bench/post.lua "http://127.0.0.1:$PORT/graphql" | grep '^BENCH')

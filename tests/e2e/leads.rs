@@ -327,6 +327,39 @@ async fn the_import_upserts_row_by_row_and_repeats_to_no_effect() {
 }
 
 #[tokio::test]
+async fn re_importing_unchanged_rows_costs_the_same_few_statements_for_any_number_of_rows() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let t = &org.admin.token;
+    let rows = |n: usize| {
+        (0..n)
+            .map(|i| json!({ "email": format!("l{i}@c{}.io", i % 3), "firstName": "L", "domain": format!("c{}.io", i % 3) }))
+            .collect::<Vec<_>>()
+    };
+    let first = app.gql(Some(t), IMPORT, json!({ "input": { "rows": rows(40) } })).await;
+    assert_eq!(first["data"]["importLeads"]["created"], 40, "{first}");
+
+    let (few_body, few) = app.gql_counting(Some(t), IMPORT, json!({ "input": { "rows": rows(4) } })).await;
+    let (many_body, many) = app.gql_counting(Some(t), IMPORT, json!({ "input": { "rows": rows(40) } })).await;
+    assert_eq!(few_body["data"]["importLeads"]["unchanged"], 4, "{few_body}");
+    assert_eq!(many_body["data"]["importLeads"]["unchanged"], 40, "{many_body}");
+    let ids: Vec<&Value> =
+        many_body["data"]["importLeads"]["results"].as_array().unwrap().iter().map(|r| &r["leadId"]).collect();
+    let created: Vec<&Value> =
+        first["data"]["importLeads"]["results"].as_array().unwrap().iter().map(|r| &r["leadId"]).collect();
+    assert_eq!(ids, created, "each unchanged row names its lead");
+    assert_eq!(few, many, "statements for 4 vs 40 unchanged rows");
+
+    // One changed row among unchanged ones is written, and only it.
+    let mut mixed = rows(40);
+    mixed[7]["firstName"] = json!("Changed");
+    let body = app.gql(Some(t), IMPORT, json!({ "input": { "rows": mixed } })).await;
+    let payload = &body["data"]["importLeads"];
+    assert_eq!((payload["updated"].as_i64(), payload["unchanged"].as_i64()), (Some(1), Some(39)), "{body}");
+    assert_eq!(payload["results"][7]["status"], "UPDATED");
+}
+
+#[tokio::test]
 async fn viewers_and_read_only_keys_cannot_write_records() {
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;

@@ -3,8 +3,10 @@
 //! or fails on its own (a savepoint per row), so one bad row never fails or
 //! half-writes the good ones, and repeating a call changes nothing.
 
+use std::collections::{HashMap, HashSet};
+
 use entity::LifecycleStage;
-use sea_orm::{ConnectionTrait, TransactionSession, TransactionTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionSession, TransactionTrait};
 use uuid::Uuid;
 
 use super::accounts::{self, AccountFields};
@@ -75,13 +77,27 @@ pub async fn import(
         return Err(ApiError::bad_input("rows", format!("give at most {MAX_ROWS} rows per call")));
     }
     let txn = crate::db::begin_write(db).await?;
+    let mut known = Known::load(&txn, actor, &rows, match_on).await?;
     let mut results = Vec::with_capacity(rows.len());
     for (index, row) in rows.into_iter().enumerate() {
+        // A row that would change nothing costs no statement (partners re-send whole
+        // lists); every other row writes under a savepoint of its own.
+        if let Some(lead_id) = known.unchanged(&row, match_on) {
+            results.push(RowResult {
+                row: index,
+                status: RowStatus::Unchanged,
+                lead_id: Some(lead_id),
+                message: None,
+                field: None,
+            });
+            continue;
+        }
         let savepoint = txn.begin().await?;
         match import_row(&savepoint, actor, row, match_on).await {
-            Ok((status, lead_id)) => {
+            Ok((status, lead, account)) => {
                 savepoint.commit().await?;
-                results.push(RowResult { row: index, status, lead_id: Some(lead_id), message: None, field: None });
+                results.push(RowResult { row: index, status, lead_id: Some(lead.id), message: None, field: None });
+                known.remember(lead, account, match_on);
             }
             Err(error) => {
                 savepoint.rollback().await?;
@@ -109,12 +125,117 @@ pub async fn import(
     Ok(results)
 }
 
+/// The leads and accounts a call's rows name, read in two statements up front and
+/// kept current as rows are written, so that unchanged rows need no statement.
+struct Known {
+    leads: HashMap<String, entity::lead::Model>,
+    accounts: HashMap<String, entity::account::Model>,
+}
+
+impl Known {
+    async fn load(db: &impl ConnectionTrait, actor: &Actor, rows: &[ImportRow], match_on: MatchOn) -> Result<Self> {
+        use entity::lead::Column;
+        let keys: HashSet<String> = rows.iter().filter_map(|row| match_key(row, match_on)).collect();
+        let domains: HashSet<String> = rows.iter().filter_map(row_domain).collect();
+        let column = match match_on {
+            MatchOn::Email => Column::Email,
+            MatchOn::ExternalId => Column::ExternalId,
+        };
+        let leads = if keys.is_empty() {
+            Vec::new()
+        } else {
+            entity::lead::Entity::find()
+                .filter(Column::OrgId.eq(actor.org_id))
+                .filter(column.is_in(keys))
+                .all(db)
+                .await?
+        };
+        let accounts = if domains.is_empty() {
+            Vec::new()
+        } else {
+            entity::account::Entity::find()
+                .filter(entity::account::Column::OrgId.eq(actor.org_id))
+                .filter(entity::account::Column::Domain.is_in(domains))
+                .all(db)
+                .await?
+        };
+        let mut known = Self { leads: HashMap::new(), accounts: HashMap::new() };
+        for lead in leads {
+            known.remember(lead, None, match_on);
+        }
+        for account in accounts {
+            known.remember_account(account);
+        }
+        Ok(known)
+    }
+
+    fn remember(&mut self, lead: entity::lead::Model, account: Option<entity::account::Model>, match_on: MatchOn) {
+        let key = match match_on {
+            MatchOn::Email => Some(lead.email.clone()),
+            MatchOn::ExternalId => lead.external_id.clone(),
+        };
+        if let Some(key) = key {
+            self.leads.insert(key, lead);
+        }
+        if let Some(account) = account {
+            self.remember_account(account);
+        }
+    }
+
+    fn remember_account(&mut self, account: entity::account::Model) {
+        if let Some(domain) = account.domain.clone() {
+            self.accounts.insert(domain, account);
+        }
+    }
+
+    /// The lead a valid row would leave exactly as it is, if it is one.
+    fn unchanged(&self, row: &ImportRow, match_on: MatchOn) -> Option<Uuid> {
+        let lead = self.leads.get(&match_key(row, match_on)?)?;
+        let account_id = match row.domain.as_deref().filter(|d| !d.trim().is_empty()) {
+            Some(_) => Some(Some(self.accounts.get(&row_domain(row)?)?.id)),
+            None => None,
+        };
+        let values = validate_fields(fields_of(row.clone(), account_id), Some(lead)).ok()?;
+        (values == LeadValues::of(lead)).then_some(lead.id)
+    }
+}
+
+/// The normalised value a row is matched on, when it is valid.
+fn match_key(row: &ImportRow, match_on: MatchOn) -> Option<String> {
+    match match_on {
+        MatchOn::Email => validate::email("email", row.email.as_deref()?).ok(),
+        MatchOn::ExternalId => validate::text("externalId", row.external_id.as_deref()?, validate::SHORT).ok(),
+    }
+}
+
+fn row_domain(row: &ImportRow) -> Option<String> {
+    row.domain.as_deref().filter(|d| !d.trim().is_empty()).and_then(|d| validate::domain("domain", d).ok())
+}
+
+/// The lead fields a row carries: only those change; absent ones keep the stored values.
+fn fields_of(row: ImportRow, account_id: Option<Option<Uuid>>) -> LeadFields {
+    let some = |v: Option<String>| v.map(Some);
+    LeadFields {
+        email: row.email,
+        first_name: some(row.first_name),
+        last_name: some(row.last_name),
+        title: some(row.title),
+        phone: some(row.phone),
+        source: some(row.source),
+        campaign: some(row.campaign),
+        external_id: some(row.external_id),
+        account_id,
+        ..Default::default()
+    }
+}
+
+/// Import one row: the lead written (or left as it was) and the account it created, if any.
 async fn import_row(
     db: &impl ConnectionTrait,
     actor: &Actor,
     row: ImportRow,
     match_on: MatchOn,
-) -> Result<(RowStatus, Uuid)> {
+) -> Result<(RowStatus, entity::lead::Model, Option<entity::account::Model>)> {
     let existing = match match_on {
         MatchOn::Email => {
             let email = validate::email("email", row.email.as_deref().unwrap_or_default())?;
@@ -125,44 +246,39 @@ async fn import_row(
             super::find_by_external_id(db, actor, &id).await?
         }
     };
-    let account_id = match row.domain.as_deref().filter(|d| !d.trim().is_empty()) {
-        Some(domain) => Some(match_account(db, actor, &row, domain).await?),
-        None => None,
+    let (account_id, created_account) = match row.domain.as_deref().filter(|d| !d.trim().is_empty()) {
+        Some(domain) => {
+            let (id, created) = match_account(db, actor, &row, domain).await?;
+            (Some(Some(id)), created)
+        }
+        None => (None, None),
     };
-    // Only the columns a row carries change; absent ones keep the stored values.
-    let some = |v: Option<String>| v.map(Some);
-    let fields = LeadFields {
-        email: row.email,
-        first_name: some(row.first_name),
-        last_name: some(row.last_name),
-        title: some(row.title),
-        phone: some(row.phone),
-        source: some(row.source),
-        campaign: some(row.campaign),
-        external_id: some(row.external_id),
-        account_id: account_id.map(Some),
-        ..Default::default()
-    };
-    let values: LeadValues = validate_fields(fields, existing.as_ref())?;
+    let stage = row.lifecycle_stage;
+    let values: LeadValues = validate_fields(fields_of(row, account_id), existing.as_ref())?;
     check_references(db, actor, &values, existing.as_ref()).await?;
     match existing {
         Some(lead) => {
             let (lead, changed) = super::apply(db, actor, lead, values).await?;
-            Ok((if changed { RowStatus::Updated } else { RowStatus::Unchanged }, lead.id))
+            Ok((if changed { RowStatus::Updated } else { RowStatus::Unchanged }, lead, created_account))
         }
         None => {
-            let stage = row.lifecycle_stage.unwrap_or(LifecycleStage::New);
-            let lead = super::insert(db, actor, values, stage).await?;
-            Ok((RowStatus::Created, lead.id))
+            let lead = super::insert(db, actor, values, stage.unwrap_or(LifecycleStage::New)).await?;
+            Ok((RowStatus::Created, lead, created_account))
         }
     }
 }
 
-/// The account with this domain, created from the row's company data when missing.
-async fn match_account(db: &impl ConnectionTrait, actor: &Actor, row: &ImportRow, domain: &str) -> Result<Uuid> {
+/// The account with this domain, created from the row's company data when missing
+/// (then also returned, to be remembered for the call's later rows).
+async fn match_account(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    row: &ImportRow,
+    domain: &str,
+) -> Result<(Uuid, Option<entity::account::Model>)> {
     let domain = validate::domain("domain", domain)?;
     if let Some(account) = accounts::find_by_domain(db, actor, &domain).await? {
-        return Ok(account.id);
+        return Ok((account.id, None));
     }
     let name = row.company.clone().filter(|c| !c.trim().is_empty()).unwrap_or_else(|| domain.clone());
     let fields = AccountFields {
@@ -179,5 +295,5 @@ async fn match_account(db: &impl ConnectionTrait, actor: &Actor, row: &ImportRow
         }
         other => other,
     })?;
-    Ok(account.id)
+    Ok((account.id, Some(account)))
 }

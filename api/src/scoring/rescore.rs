@@ -202,7 +202,7 @@ pub async fn run_batch_of(db: &DatabaseConnection, now: DateTime<Utc>, size: u64
     // turns below and exactly one of them sees the others done.
     Entity::update_many()
         .col_expr(Column::Processed, Expr::col(Column::Processed).add(count))
-        .col_expr(Column::StartedAt, Func::coalesce([Expr::col(Column::StartedAt).into(), Expr::value(now)]).into())
+        .col_expr(Column::StartedAt, Func::coalesce([Expr::col(Column::StartedAt), Expr::value(now)]).into())
         .col_expr(Column::Status, Expr::value(RescoreJobStatus::Running))
         .col_expr(Column::UpdatedAt, Expr::value(now))
         .filter(Column::Id.eq(job.id))

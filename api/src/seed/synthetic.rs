@@ -283,7 +283,10 @@ async fn load_postgres(
         .fetch_one(&mut *txn)
         .await
         .map_err(sqlx_error)?;
-    let (indexes, foreign_keys): (Vec<(String, String)>, Vec<(String, String, String)>) = if leads as f32 >= stored {
+    // (name, definition) of each index; (table, name, definition) of each foreign key.
+    type Indexes = Vec<(String, String)>;
+    type ForeignKeys = Vec<(String, String, String)>;
+    let (indexes, foreign_keys): (Indexes, ForeignKeys) = if leads as f32 >= stored {
         // Primary keys stay (foreign keys need them), and so do indexes behind constraints.
         let indexes = query_as(
             "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i \
