@@ -112,7 +112,8 @@ impl TestApp {
         body
     }
 
-    /// Run a read-only request and return its body and the SQL statements it cost.
+    /// Run a request that is safe to repeat (a read, or an idempotent write) and return
+    /// its body and the SQL statements it cost.
     ///
     /// A DataLoader sends its batch 1 ms after the first key arrives; on a loaded CI machine a
     /// debug build can take longer than that to reach every key of a page, which splits one

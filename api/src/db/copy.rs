@@ -49,9 +49,10 @@ pub async fn copy_encoded<E: EntityTrait>(conn: &mut PgConnection, rows: &Encode
     copy.finish().await.map_err(sqlx_error)
 }
 
-/// Encode and copy `models` (see [`encode_rows`] and [`copy_encoded`]).
-pub async fn copy_in<E: EntityTrait>(conn: &mut PgConnection, models: &[E::Model]) -> Result<u64> {
-    copy_encoded(conn, &encode_rows::<E>(models)?).await
+/// Run one statement built in code (DDL, settings) over `conn`: never pass input.
+pub async fn execute(conn: &mut PgConnection, sql: impl Into<String>) -> Result<()> {
+    sea_orm::sqlx::query(sea_orm::sqlx::AssertSqlSafe(sql.into())).execute(conn).await.map_err(sqlx_error)?;
+    Ok(())
 }
 
 pub(crate) fn sqlx_error(e: sea_orm::sqlx::Error) -> ApiError {

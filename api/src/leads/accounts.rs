@@ -405,11 +405,6 @@ async fn find_unscoped(db: &impl ConnectionTrait, id: Uuid) -> Result<Model> {
     Entity::find_by_id(id).one(db).await?.ok_or_else(|| ApiError::not_found("account"))
 }
 
-/// Accounts of the organization with this domain (for import matching).
-pub(crate) async fn find_by_domain(db: &impl ConnectionTrait, actor: &Actor, domain: &str) -> Result<Option<Model>> {
-    Ok(Entity::find().filter(Column::OrgId.eq(actor.org_id)).filter(Column::Domain.eq(domain)).one(db).await?)
-}
-
 /// How many accounts match, for tests and summaries.
 pub async fn count(db: &impl ConnectionTrait, actor: &Actor) -> Result<u64> {
     Ok(Entity::find().filter(Column::OrgId.eq(actor.org_id)).count(db).await?)

@@ -93,7 +93,7 @@ pub async fn import(
             continue;
         }
         let savepoint = txn.begin().await?;
-        match import_row(&savepoint, actor, row, match_on).await {
+        match import_row(&savepoint, actor, row, match_on, &known).await {
             Ok((status, lead, account)) => {
                 savepoint.commit().await?;
                 results.push(RowResult { row: index, status, lead_id: Some(lead.id), message: None, field: None });
@@ -126,7 +126,8 @@ pub async fn import(
 }
 
 /// The leads and accounts a call's rows name, read in two statements up front and
-/// kept current as rows are written, so that unchanged rows need no statement.
+/// kept current as rows are written, so that no row looks them up again and unchanged
+/// rows need no statement at all.
 struct Known {
     leads: HashMap<String, entity::lead::Model>,
     accounts: HashMap<String, entity::account::Model>,
@@ -229,26 +230,25 @@ fn fields_of(row: ImportRow, account_id: Option<Option<Uuid>>) -> LeadFields {
     }
 }
 
-/// Import one row: the lead written (or left as it was) and the account it created, if any.
+/// Import one row: the lead written (or left as it was) and the account it created, if
+/// any. `known` holds every lead and account the call's rows name, as of now.
 async fn import_row(
     db: &impl ConnectionTrait,
     actor: &Actor,
     row: ImportRow,
     match_on: MatchOn,
+    known: &Known,
 ) -> Result<(RowStatus, entity::lead::Model, Option<entity::account::Model>)> {
-    let existing = match match_on {
-        MatchOn::Email => {
-            let email = validate::email("email", row.email.as_deref().unwrap_or_default())?;
-            super::find_by_email(db, actor, &email).await?
-        }
+    let key = match match_on {
+        MatchOn::Email => validate::email("email", row.email.as_deref().unwrap_or_default())?,
         MatchOn::ExternalId => {
-            let id = validate::text("externalId", row.external_id.as_deref().unwrap_or_default(), validate::SHORT)?;
-            super::find_by_external_id(db, actor, &id).await?
+            validate::text("externalId", row.external_id.as_deref().unwrap_or_default(), validate::SHORT)?
         }
     };
+    let existing = known.leads.get(&key).cloned();
     let (account_id, created_account) = match row.domain.as_deref().filter(|d| !d.trim().is_empty()) {
         Some(domain) => {
-            let (id, created) = match_account(db, actor, &row, domain).await?;
+            let (id, created) = match_account(db, actor, &row, domain, known).await?;
             (Some(Some(id)), created)
         }
         None => (None, None),
@@ -275,9 +275,10 @@ async fn match_account(
     actor: &Actor,
     row: &ImportRow,
     domain: &str,
+    known: &Known,
 ) -> Result<(Uuid, Option<entity::account::Model>)> {
     let domain = validate::domain("domain", domain)?;
-    if let Some(account) = accounts::find_by_domain(db, actor, &domain).await? {
+    if let Some(account) = known.accounts.get(&domain) {
         return Ok((account.id, None));
     }
     let name = row.company.clone().filter(|c| !c.trim().is_empty()).unwrap_or_else(|| domain.clone());

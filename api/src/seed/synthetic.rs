@@ -166,7 +166,7 @@ impl std::fmt::Display for SeedSummary {
 }
 
 /// Generate `leads` leads (and everything around them) for an existing organization,
-/// in chunks of [`LEADS_PER_CHUNK`] leads, advancing `progress` by leads.
+/// in chunks of leads, advancing `progress` by leads.
 #[tracing::instrument(skip(db, progress))]
 pub async fn generate(
     db: &sea_orm::DatabaseConnection,
@@ -271,14 +271,14 @@ async fn load_postgres(
     progress: &ProgressBar,
     started: Instant,
 ) -> Result<Counts> {
-    use crate::db::copy::{copy_encoded, sqlx_error};
     // Table and index names come from constants and the catalog, never from input.
-    use sea_orm::sqlx::{AssertSqlSafe, query, query_as, query_scalar};
+    use crate::db::copy::{copy_encoded, execute, sqlx_error};
+    use sea_orm::sqlx::{query_as, query_scalar};
     let tables: Vec<String> = TABLES.iter().map(|t| (*t).to_owned()).collect();
     let mut txn = pool.begin().await.map_err(sqlx_error)?;
     // Losing the last moments of a commit on a crash is harmless for generated data.
-    query("SET LOCAL synchronous_commit = off").execute(&mut *txn).await.map_err(sqlx_error)?;
-    query("SET LOCAL maintenance_work_mem = '256MB'").execute(&mut *txn).await.map_err(sqlx_error)?;
+    execute(&mut txn, "SET LOCAL synchronous_commit = off").await?;
+    execute(&mut txn, "SET LOCAL maintenance_work_mem = '256MB'").await?;
     let stored: f32 = query_scalar("SELECT greatest(reltuples, 0)::real FROM pg_class WHERE oid = 'leads'::regclass")
         .fetch_one(&mut *txn)
         .await
@@ -312,13 +312,10 @@ async fn load_postgres(
     // Checking foreign keys row by row cost more than the rest of the load: they are
     // checked once, with a join each, when they are added back below.
     for (table, name, _) in &foreign_keys {
-        query(AssertSqlSafe(format!("ALTER TABLE {table} DROP CONSTRAINT {name}")))
-            .execute(&mut *txn)
-            .await
-            .map_err(sqlx_error)?;
+        execute(&mut txn, format!("ALTER TABLE {table} DROP CONSTRAINT {name}")).await?;
     }
     for (name, _) in &indexes {
-        query(AssertSqlSafe(format!("DROP INDEX {name}"))).execute(&mut *txn).await.map_err(sqlx_error)?;
+        execute(&mut txn, format!("DROP INDEX {name}")).await?;
     }
     // The next chunk is generated and encoded on another thread while this one is sent.
     let (sender, mut chunks) = tokio::sync::mpsc::channel::<Result<EncodedBatch>>(2);
@@ -348,18 +345,15 @@ async fn load_postgres(
     producer.await.map_err(|e| ApiError::internal(format!("generating rows: {e}")))?;
     for (i, (_, definition)) in indexes.iter().enumerate() {
         progress.set_message(format!("rebuilding indexes: {} of {}", i + 1, indexes.len()));
-        query(AssertSqlSafe(definition.as_str())).execute(&mut *txn).await.map_err(sqlx_error)?;
+        execute(&mut txn, definition.as_str()).await?;
     }
     for (i, (table, name, definition)) in foreign_keys.iter().enumerate() {
         progress.set_message(format!("checking foreign keys: {} of {}", i + 1, foreign_keys.len()));
-        query(AssertSqlSafe(format!("ALTER TABLE {table} ADD CONSTRAINT {name} {definition}")))
-            .execute(&mut *txn)
-            .await
-            .map_err(sqlx_error)?;
+        execute(&mut txn, format!("ALTER TABLE {table} ADD CONSTRAINT {name} {definition}")).await?;
     }
     // The planner's statistics would otherwise describe the empty tables.
     for table in TABLES {
-        query(AssertSqlSafe(format!("ANALYZE {table}"))).execute(&mut *txn).await.map_err(sqlx_error)?;
+        execute(&mut txn, format!("ANALYZE {table}")).await?;
     }
     txn.commit().await.map_err(sqlx_error)?;
     Ok(counts)
