@@ -14,6 +14,7 @@ mod export;
 mod feedback;
 mod handover;
 mod http;
+mod kpi_rollup;
 mod kpis;
 mod leads;
 mod messaging;

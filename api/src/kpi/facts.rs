@@ -104,6 +104,9 @@ pub struct FactContext {
     /// Distinct people and customer accounts that make feedback actionable (0 = no account rule).
     pub actionable_people: u32,
     pub actionable_accounts: u32,
+    /// The query covers a few days only: find each fact's later stages by index
+    /// rather than joining every entry of the organization.
+    pub narrow: bool,
 }
 
 fn lit(text: &str) -> Sql {
@@ -197,7 +200,14 @@ fn last_entry(alias: &str, stage: &str) -> String {
 }
 
 /// Of the entries into `from`, those whose lead entered `to` at or after that entry.
-fn conversion(from: &str, to: &str) -> Fact {
+fn conversion(from: &str, to: &str, narrow: bool) -> Fact {
+    if narrow {
+        let reached = format!(
+            "CASE WHEN EXISTS (SELECT 1 FROM lead_stage_transitions nx WHERE nx.org_id = t.org_id \
+             AND nx.lead_id = t.lead_id AND nx.to_stage = '{to}' AND nx.at >= t.at) THEN 1 ELSE 0 END"
+        );
+        return Fact { num: lit(&reached), den: one(), ..entries(from) };
+    }
     Fact {
         joins: last_entry("t", to),
         num: lit("CASE WHEN nx.at >= t.at THEN 1 ELSE 0 END"),
@@ -308,9 +318,15 @@ pub fn facts(metric: KpiMetric, ctx: &FactContext) -> Vec<Fact> {
         Mqls => vec![entries("MQL")],
         Sals => vec![entries("SAL")],
         Sqls => vec![entries("SQL")],
-        MqlToSalRate => vec![conversion("MQL", "SAL")],
-        SalToSqlRate => vec![conversion("SAL", "SQL")],
-        SqlToWonRate => vec![conversion("SQL", "CUSTOMER")],
+        MqlToSalRate => vec![conversion("MQL", "SAL", ctx.narrow)],
+        SalToSqlRate => vec![conversion("SAL", "SQL", ctx.narrow)],
+        SqlToWonRate => vec![conversion("SQL", "CUSTOMER", ctx.narrow)],
+        LeadToCustomerRate if ctx.narrow => vec![Fact {
+            num: lit("CASE WHEN EXISTS (SELECT 1 FROM lead_stage_transitions nx WHERE nx.org_id = l.org_id \
+                 AND nx.lead_id = l.id AND nx.to_stage = 'CUSTOMER') THEN 1 ELSE 0 END"),
+            den: one(),
+            ..leads_created()
+        }],
         LeadToCustomerRate => vec![Fact {
             joins: last_entry("l", "CUSTOMER"),
             num: lit("CASE WHEN nx.at IS NULL THEN 0 ELSE 1 END"),

@@ -9,11 +9,12 @@ pub mod graphql;
 pub mod metrics;
 pub mod periods;
 pub mod progress;
+pub mod rollup;
 pub mod sql;
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use entity::{CampaignChannel, LifecycleStage, SalesStrategy, Team};
 use futures_util::future::try_join_all;
 use sea_orm::{ActiveEnum, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryResult, Statement};
@@ -27,6 +28,9 @@ use facts::{Dims, Fact, FactContext, Time, dimension};
 use metrics::{KpiGroupBy, KpiMetric, Shape};
 use periods::{Granularity, Period};
 use sql::Sql;
+
+/// Periods adding up to at most this many days count as a narrow query.
+const NARROW_DAYS: i64 = 8;
 
 /// The most metrics one request may ask for.
 pub const MAX_METRICS: usize = 30;
@@ -60,6 +64,20 @@ pub struct KpiFilter {
     pub campaign: Option<String>,
     pub channel: Option<CampaignChannel>,
     pub strategy: Option<SalesStrategy>,
+}
+
+impl KpiFilter {
+    /// No condition at all: every fact of the organization counts.
+    pub fn is_empty(&self) -> bool {
+        let Self { team, user_id, persona_id, source, campaign, channel, strategy } = self;
+        team.is_none()
+            && user_id.is_none()
+            && persona_id.is_none()
+            && source.is_none()
+            && campaign.is_none()
+            && channel.is_none()
+            && strategy.is_none()
+    }
 }
 
 /// One point of a series: a period and its figures.
@@ -115,7 +133,20 @@ pub async fn kpis(db: &impl ConnectionTrait, actor: &Actor, request: &KpiRequest
     let mut metrics = request.metrics.clone();
     metrics.dedup();
     let ctx = context(db, &settings);
-    let work = metrics.iter().map(|&m| compute(db, actor, &ctx, m, &periods, request.group_by, &request.filter));
+    // Whole-organization series of additive metrics come from the daily rollup when built.
+    let rolled: Vec<KpiMetric> = metrics.iter().copied().filter(|&m| rollup::rolls_up(m)).collect();
+    let view = if request.group_by == KpiGroupBy::None && request.filter.is_empty() && !rolled.is_empty() {
+        rollup::view(db, actor.org_id, &settings, &rolled, &periods).await?
+    } else {
+        None
+    };
+    let (ctx, view, periods) = (&ctx, &view, &periods);
+    let work = metrics.iter().map(|&m| async move {
+        match view {
+            Some(view) if rollup::rolls_up(m) => rollup::compute(db, actor.org_id, ctx, m, periods, view).await,
+            _ => compute(db, actor, ctx, m, periods, request.group_by, &request.filter).await,
+        }
+    });
     let series: Vec<Vec<Series>> = try_join_all(work).await?;
     let mut series: Vec<Series> = series.into_iter().flatten().collect();
     check_size(&series)?;
@@ -132,6 +163,7 @@ pub fn context(db: &impl ConnectionTrait, settings: &OrgSettings) -> FactContext
         now: Utc::now(),
         actionable_people: settings.feedback_actionable_endorsers,
         actionable_accounts: settings.feedback_actionable_accounts,
+        narrow: false,
     }
 }
 
@@ -234,15 +266,37 @@ fn fact_rows(
             sql.push(&fact.table);
         }
         sql.push(&fact.joins).push(&joins.concat()).push(&format!(" WHERE {}.org_id = ", fact.org)).bind(org_id);
-        if let (Some(column), Some(first), Some(last)) = (column, periods.first(), periods.last()) {
-            sql.push(&format!(" AND {column} >= "))
-                .bind(first.start_at)
-                .push(&format!(" AND {column} < "))
-                .bind(last.end_at);
+        if let Some(column) = column {
+            sql.append(&time_ranges(column, periods));
         }
         sql.append(&fact.conds).append(&filters);
     }
     Ok(sql)
+}
+
+/// The condition that `column` falls in one of `periods` (sorted): one range per run
+/// of adjacent periods, so that each is an index range scan.
+fn time_ranges(column: &str, periods: &[Period]) -> Sql {
+    let mut runs: Vec<(DateTime<Utc>, DateTime<Utc>)> = vec![];
+    for p in periods {
+        match runs.last_mut() {
+            Some(run) if run.1 == p.start_at => run.1 = p.end_at,
+            _ => runs.push((p.start_at, p.end_at)),
+        }
+    }
+    let mut sql = Sql::new();
+    if runs.is_empty() {
+        return sql;
+    }
+    sql.push(" AND (");
+    for (i, (start, end)) in runs.into_iter().enumerate() {
+        if i > 0 {
+            sql.push(" OR ");
+        }
+        sql.push(&format!("{column} >= ")).bind(start).push(&format!(" AND {column} < ")).bind(end);
+    }
+    sql.push(")");
+    sql
 }
 
 /// The index of the period (of the contiguous `periods[low..high]`) that contains
@@ -306,6 +360,10 @@ pub fn statement(
     filter: &KpiFilter,
 ) -> Result<Statement> {
     let earlier: Vec<Period> = periods.iter().map(|p| p.year_earlier(ctx.tz)).collect();
+    // A few days of facts (the dirty days of a rollup) look up each fact's later
+    // stages by index instead of hashing every entry of the organization.
+    let span: chrono::Duration = periods.iter().map(|p| p.end_at - p.start_at).sum();
+    let ctx = &FactContext { narrow: span <= chrono::Duration::days(NARROW_DAYS), ..ctx.clone() };
     let facts = facts::facts(metric, ctx);
     // Only facts that overlap periods (campaigns, content) join the periods table.
     let mut sql = if facts.iter().any(|f| matches!(f.time, Time::Overlap(_))) {

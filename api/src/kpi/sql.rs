@@ -29,6 +29,19 @@ impl Sql {
         self
     }
 
+    /// Append `(?, ?, …)` bound to `values`, for `IN`.
+    pub fn list<V: Into<Value>>(&mut self, values: impl IntoIterator<Item = V>) -> &mut Self {
+        self.text.push('(');
+        for (i, value) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.text.push_str(", ");
+            }
+            self.bind(value);
+        }
+        self.text.push(')');
+        self
+    }
+
     /// Append another fragment with its values.
     pub fn append(&mut self, other: &Sql) -> &mut Self {
         self.text.push_str(&other.text);

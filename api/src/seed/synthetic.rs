@@ -279,6 +279,10 @@ async fn load_postgres(
     // Losing the last moments of a commit on a crash is harmless for generated data.
     execute(&mut txn, "SET LOCAL synchronous_commit = off").await?;
     execute(&mut txn, "SET LOCAL maintenance_work_mem = '256MB'").await?;
+    // Millions of rows would each mark their days dirty for the KPI rollup; the
+    // organization's rollup is discarded at the end instead and rebuilt by the worker.
+    execute(&mut txn, "SET LOCAL accord.kpi_marks = 'off'").await?;
+    let org_id = generator.org_id;
     let stored: f32 = query_scalar("SELECT greatest(reltuples, 0)::real FROM pg_class WHERE oid = 'leads'::regclass")
         .fetch_one(&mut *txn)
         .await
@@ -355,6 +359,7 @@ async fn load_postgres(
     for table in TABLES {
         execute(&mut txn, format!("ANALYZE {table}")).await?;
     }
+    execute(&mut txn, format!("DELETE FROM kpi_rollup_states WHERE org_id = '{org_id}'")).await?;
     txn.commit().await.map_err(sqlx_error)?;
     Ok(counts)
 }
