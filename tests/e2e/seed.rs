@@ -24,7 +24,14 @@ async fn a_synthetic_data_set_has_consistent_histories_and_serves_the_leads_quer
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;
 
+    api::kpi::rollup::refresh_all(&app.db).await.unwrap();
+    assert_eq!(rollup_rows(&app, "kpi_rollup_states", org.id).await, 1);
+
     let summary = synthetic::generate(&app.db, org.id, 200, &indicatif::ProgressBar::hidden()).await.unwrap();
+
+    // Generated rows mark no days dirty; the rollup is discarded, for the worker to rebuild.
+    assert_eq!(rollup_rows(&app, "kpi_dirty_marks", org.id).await, 0);
+    assert_eq!(rollup_rows(&app, "kpi_rollup_states", org.id).await, 0);
 
     let c = &summary.counts;
     assert_eq!((c.leads, c.accounts), (200, 40));
@@ -78,6 +85,20 @@ async fn a_synthetic_data_set_has_consistent_histories_and_serves_the_leads_quer
     let again = synthetic::generate(&app.db, org.id, 30, &indicatif::ProgressBar::hidden()).await.unwrap();
     assert_ne!(again.token, summary.token);
     assert_eq!(count::<entity::lead::Entity>(&app, org.id, entity::lead::Column::OrgId).await, 230);
+
+    // The triggers are back after the load: archiving a lead marks its days.
+    let mut lead: entity::lead::ActiveModel = leads[0].clone().into();
+    lead.archived_at = sea_orm::Set(Some(chrono::Utc::now()));
+    sea_orm::ActiveModelTrait::update(lead, &app.db).await.unwrap();
+    assert!(rollup_rows(&app, "kpi_dirty_marks", org.id).await > 0);
+}
+
+async fn rollup_rows(app: &TestApp, table: &str, org: Uuid) -> i64 {
+    use sea_orm::ConnectionTrait;
+    let mut sql = api::kpi::sql::Sql::new();
+    sql.push(&format!("SELECT COUNT(*) AS n FROM {table} WHERE org_id = ")).bind(org);
+    let row = app.db.query_one_raw(sql.build(app.db.get_database_backend())).await.unwrap().unwrap();
+    row.try_get("", "n").unwrap()
 }
 
 #[tokio::test]

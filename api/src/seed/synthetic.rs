@@ -17,7 +17,9 @@ use indicatif::ProgressBar;
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, QueryFilter, Statement,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -25,6 +27,7 @@ use crate::auth::Actor;
 use crate::db::copy::{Encoded, encode_rows};
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
+use crate::kpi::sql::Sql;
 
 /// How far back histories reach: about nine months.
 const HISTORY_DAYS: f64 = 270.0;
@@ -191,6 +194,19 @@ pub async fn generate(
     let counts = if db.get_database_backend() == sea_orm::DbBackend::Postgres {
         load_postgres(db.get_postgres_connection_pool(), generator, leads, progress, started).await?
     } else {
+        // As on PostgreSQL, generated rows skip the KPI rollup's dirty marks (one per
+        // fact and stage: half the cost of the load) and the organization's rollup is
+        // discarded instead. SQLite has no session switch for triggers, but its DDL is
+        // transactional: each chunk drops them and puts them back before it commits.
+        let triggers = db
+            .query_all_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'kpi_mark_%'",
+            ))
+            .await?
+            .iter()
+            .map(|row| Ok((row.try_get::<String>("", "name")?, row.try_get::<String>("", "sql")?)))
+            .collect::<Result<Vec<_>>>()?;
         let mut counts = Counts::default();
         let mut remaining = leads;
         while remaining > 0 {
@@ -198,7 +214,16 @@ pub async fn generate(
             let batch = generator.batch(size);
             counts.add(&Counts::of(&batch));
             let txn = crate::db::begin_write(db).await?;
+            for (name, _) in &triggers {
+                txn.execute_unprepared(&format!("DROP TRIGGER {name}")).await?;
+            }
             insert(&txn, batch).await?;
+            for (_, sql) in &triggers {
+                txn.execute_unprepared(sql).await?;
+            }
+            let mut forget = Sql::new();
+            forget.push("DELETE FROM kpi_rollup_states WHERE org_id = ").bind(org_id);
+            txn.execute_raw(forget.build(DbBackend::Sqlite)).await?;
             txn.commit().await?;
             remaining -= size as u64;
             progress.inc(size as u64);
