@@ -488,3 +488,39 @@ async fn a_page_of_leads_with_relations_costs_a_constant_number_of_statements() 
     assert_eq!(few, many, "statements for 5 leads vs 50 leads");
     assert!(many <= 8, "{many} statements for a page of 50 leads with relations");
 }
+
+/// The portal's leads page: the accounts and users a page selects are fetched once
+/// each for the whole page, on every run, however long its resolvers take (a
+/// DataLoader batch filled node by node splits when the server is busy).
+#[tokio::test]
+async fn a_page_of_leads_fetches_its_accounts_and_users_once_each_on_every_run() {
+    use std::sync::atomic::Ordering;
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let t = &org.admin.token;
+    let rep = app.create_user(&org, Team::Sales, Role::Member).await;
+    for i in 0..30 {
+        let acc = account(&app, t, &format!("Company {i}"), &format!("c{i}.io"), "Fintech", 10 + i).await;
+        let owner = if i.is_multiple_of(2) { json!(rep.id) } else { json!(null) };
+        lead(&app, t, json!({ "email": format!("l{i}@c{i}.io"), "accountId": acc, "ownerId": owner })).await;
+    }
+    let query = "{ leads(first: 50, orderBy: { field: SCORE, direction: DESC }) { edges { node { email \
+                 account { name } owner { name } marketingOwner { name } } } nodes { account { domain } } } }";
+    for _ in 0..5 {
+        let before = app.statements.load(Ordering::SeqCst);
+        let body = app.gql(Some(t), query, json!({})).await;
+        let statements = app.statements.load(Ordering::SeqCst) - before;
+        let edges = body["data"]["leads"]["edges"].as_array().unwrap_or_else(|| panic!("{body}"));
+        assert_eq!(edges.len(), 30);
+        for edge in edges {
+            let node = &edge["node"];
+            let i: usize = node["email"].as_str().unwrap()[1..].split('@').next().unwrap().parse().unwrap();
+            assert_eq!(node["account"]["name"], format!("Company {i}"), "{node}");
+            assert_eq!(node["owner"]["name"].is_string(), i.is_multiple_of(2), "{node}");
+            assert_eq!(node["owner"].is_null(), i % 2 == 1, "{node}");
+        }
+        assert!(body["data"]["leads"]["nodes"].as_array().unwrap().iter().all(|n| n["account"]["domain"].is_string()));
+        // The caller, the page, its accounts, its users.
+        assert_eq!(statements, 4, "{body}");
+    }
+}

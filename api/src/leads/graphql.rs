@@ -1,6 +1,9 @@
 //! GraphQL types and resolvers of accounts, leads, lifecycle, engagement, activities
 //! and the lead import.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Json, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -348,6 +351,70 @@ pub struct Lead {
     pub marketing_owner_id: Option<Uuid>,
     #[graphql(skip)]
     pub persona_uuid: Option<Uuid>,
+    /// The to-one relations of the page this lead came in, when the page fetched them.
+    #[graphql(skip)]
+    pub related: Option<Arc<LeadRelations>>,
+}
+
+/// The accounts, users and personas a page of leads selects, each fetched once for the
+/// whole page. DataLoaders batch the keys their resolvers register within a 1 ms
+/// window; on a busy server the resolvers of one page outlast it and a batch splits
+/// (measured: 8.8 statements for a page of 50 under load instead of 4). A relation
+/// the page did not select is `None` and its resolver uses the DataLoader.
+#[derive(Default)]
+pub struct LeadRelations {
+    accounts: Option<HashMap<Uuid, entity::account::Model>>,
+    users: Option<HashMap<Uuid, entity::user::Model>>,
+    personas: Option<HashMap<Uuid, crate::agreements::Document<crate::personas::Persona>>>,
+}
+
+impl LeadRelations {
+    /// Fetch what the current field's nodes (`edges.node` or `nodes`) select of `leads`.
+    pub async fn of_page(ctx: &Context<'_>, leads: &[entity::lead::Model]) -> GqlResult<Option<Arc<Self>>> {
+        let look = ctx.look_ahead();
+        let wants =
+            |f: &str| look.field("edges").field("node").field(f).exists() || look.field("nodes").field(f).exists();
+        let ids = |wanted: bool, id: fn(&entity::lead::Model) -> Option<Uuid>| -> Option<Vec<Uuid>> {
+            wanted.then(|| {
+                let mut ids: Vec<Uuid> = leads.iter().filter_map(id).collect();
+                ids.sort_unstable();
+                ids.dedup();
+                ids
+            })
+        };
+        let accounts = ids(wants("account"), |l| l.account_id);
+        let (owners, marketing) = (wants("owner"), wants("marketingOwner"));
+        let users = (owners || marketing).then(|| {
+            let mut ids: Vec<Uuid> = leads
+                .iter()
+                .flat_map(|l| [l.owner_id.filter(|_| owners), l.marketing_owner_id.filter(|_| marketing)])
+                .flatten()
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        });
+        let personas = ids(wants("persona"), |l| l.persona_id);
+        if accounts.is_none() && users.is_none() && personas.is_none() {
+            return Ok(None);
+        }
+        let l = loaders(ctx)?;
+        let (accounts, users, personas) =
+            futures_util::try_join!(many(&l.accounts, accounts), many(&l.users, users), many(&l.personas, personas))?;
+        Ok(Some(Arc::new(Self { accounts, users, personas })))
+    }
+}
+
+/// All of `keys` in one batch (`None` when the relation was not asked for).
+async fn many<T>(loader: &DataLoader<T>, keys: Option<Vec<Uuid>>) -> ApiResult<Option<HashMap<Uuid, T::Value>>>
+where
+    T: async_graphql::dataloader::Loader<Uuid, Error = ApiError>,
+{
+    match keys {
+        None => Ok(None),
+        Some(keys) if keys.is_empty() => Ok(Some(HashMap::new())),
+        Some(keys) => Ok(Some(loader.load_many(keys).await?)),
+    }
 }
 
 fn non_empty(s: String) -> Option<String> {
@@ -382,7 +449,19 @@ impl From<entity::lead::Model> for Lead {
             owner_id: m.owner_id,
             marketing_owner_id: m.marketing_owner_id,
             persona_uuid: m.persona_id,
+            related: None,
         }
+    }
+}
+
+impl Lead {
+    /// A user the lead names: from the page's relations when fetched, else the DataLoader.
+    async fn user(&self, ctx: &Context<'_>, id: Option<Uuid>) -> GqlResult<Option<User>> {
+        let Some(id) = id else { return Ok(None) };
+        if let Some(users) = self.related.as_ref().and_then(|r| r.users.as_ref()) {
+            return Ok(users.get(&id).cloned().map(User::from));
+        }
+        Ok(loaders(ctx)?.users.load_one(id).await?.map(User::from))
     }
 }
 
@@ -396,13 +475,15 @@ impl Lead {
     /// The company the lead works for.
     async fn account(&self, ctx: &Context<'_>) -> GqlResult<Option<Account>> {
         let Some(id) = self.account_id else { return Ok(None) };
+        if let Some(accounts) = self.related.as_ref().and_then(|r| r.accounts.as_ref()) {
+            return Ok(accounts.get(&id).cloned().map(Account::from));
+        }
         Ok(loaders(ctx)?.accounts.load_one(id).await?.map(Account::from))
     }
 
     /// The lead's owner in sales.
     async fn owner(&self, ctx: &Context<'_>) -> GqlResult<Option<User>> {
-        let Some(id) = self.owner_id else { return Ok(None) };
-        Ok(loaders(ctx)?.users.load_one(id).await?.map(User::from))
+        self.user(ctx, self.owner_id).await
     }
 
     /// Every contribution to the stored score: the rule, FIT or ENGAGEMENT, the points
@@ -415,6 +496,9 @@ impl Lead {
     /// The lead's buyer persona.
     async fn persona(&self, ctx: &Context<'_>) -> GqlResult<Option<crate::personas::graphql::Persona>> {
         let Some(id) = self.persona_uuid else { return Ok(None) };
+        if let Some(personas) = self.related.as_ref().and_then(|r| r.personas.as_ref()) {
+            return Ok(personas.get(&id).cloned().map(crate::personas::graphql::Persona));
+        }
         Ok(loaders(ctx)?.personas.load_one(id).await?.map(crate::personas::graphql::Persona))
     }
 
@@ -427,8 +511,7 @@ impl Lead {
 
     /// The lead's owner in marketing, who nurtures it.
     async fn marketing_owner(&self, ctx: &Context<'_>) -> GqlResult<Option<User>> {
-        let Some(id) = self.marketing_owner_id else { return Ok(None) };
-        Ok(loaders(ctx)?.users.load_one(id).await?.map(User::from))
+        self.user(ctx, self.marketing_owner_id).await
     }
 
     /// Every lifecycle move of the lead, oldest first, starting with its creation.
@@ -839,7 +922,12 @@ impl LeadsQuery {
             selects(ctx, "totalCount"),
         )
         .await?;
-        Ok(LeadConnection::from_page(page, |l| sorted_cursor(&list, order.key_of(l), l.id), Lead::from))
+        let related = LeadRelations::of_page(ctx, &page.items).await?;
+        Ok(LeadConnection::from_page(
+            page,
+            |l| sorted_cursor(&list, order.key_of(l), l.id),
+            |l| Lead { related: related.clone(), ..Lead::from(l) },
+        ))
     }
 
     /// One lead; null with NOT_FOUND when absent or another organization's.
