@@ -501,7 +501,7 @@ async fn a_page_of_leads_fetches_its_accounts_and_users_once_each_on_every_run()
     let rep = app.create_user(&org, Team::Sales, Role::Member).await;
     for i in 0..30 {
         let acc = account(&app, t, &format!("Company {i}"), &format!("c{i}.io"), "Fintech", 10 + i).await;
-        let owner = if i.is_multiple_of(2) { json!(rep.id) } else { json!(null) };
+        let owner = if i % 2 == 0 { json!(rep.id) } else { json!(null) };
         lead(&app, t, json!({ "email": format!("l{i}@c{i}.io"), "accountId": acc, "ownerId": owner })).await;
     }
     let query = "{ leads(first: 50, orderBy: { field: SCORE, direction: DESC }) { edges { node { email \
