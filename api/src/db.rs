@@ -7,7 +7,8 @@ use std::time::Duration;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, EntityTrait, IntoActiveModel,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
 /// Connect with a bounded pool. SQLite files run in WAL mode so readers never wait
@@ -41,6 +42,28 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Bind parameters per `INSERT`: below SQLite's limit (32,766) and PostgreSQL's (65,535).
+const PARAMS_PER_INSERT: usize = 30_000;
+/// Rows per `INSERT`, whatever the width of the table.
+const MAX_ROWS_PER_INSERT: usize = 5000;
+
+/// Insert models with multi-row `INSERT`s that stay under the bind-parameter limit.
+pub async fn insert_all<A, M>(txn: &impl ConnectionTrait, models: Vec<M>) -> crate::error::Result<()>
+where
+    A: ActiveModelTrait + Send,
+    M: IntoActiveModel<A>,
+{
+    use sea_orm::Iterable;
+    let columns = <A::Entity as EntityTrait>::Column::iter().count().max(1);
+    let per_insert = (PARAMS_PER_INSERT / columns).clamp(1, MAX_ROWS_PER_INSERT);
+    let mut models = models.into_iter().peekable();
+    while models.peek().is_some() {
+        let chunk: Vec<A> = models.by_ref().take(per_insert).map(IntoActiveModel::into_active_model).collect();
+        <A::Entity as EntityTrait>::insert_many(chunk).exec_without_returning(txn).await?;
+    }
+    Ok(())
+}
+
 /// Begin a transaction that will write. On SQLite it takes the single write lock at
 /// once (`BEGIN IMMEDIATE`), waiting (busy timeout) for a concurrent writer instead
 /// of failing with "database is locked" when a read inside it is upgraded to a write.
@@ -49,4 +72,18 @@ pub async fn begin_write<C: TransactionTrait>(db: &C) -> crate::error::Result<C:
     let options =
         TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..Default::default() };
     Ok(db.begin_with_options(options).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inserts_stay_under_the_sqlite_parameter_limit() {
+        use sea_orm::Iterable;
+        for columns in [entity::lead_stage_transition::Column::iter().count(), entity::lead::Column::iter().count()] {
+            let per_insert = (PARAMS_PER_INSERT / columns).clamp(1, MAX_ROWS_PER_INSERT);
+            assert!(per_insert * columns <= 32_766);
+        }
+    }
 }

@@ -359,6 +359,83 @@ async fn re_importing_unchanged_rows_costs_the_same_few_statements_for_any_numbe
     assert_eq!(payload["results"][7]["status"], "UPDATED");
 }
 
+/// New leads of known accounts are created together: the same statements for 4 rows
+/// as for 40, with each lead's creation transition, audit entry and account link.
+/// Rows that must go one by one (a repeated e-mail, a new account, a clash, a bad
+/// value) keep the outcome of writing every row in turn.
+#[tokio::test]
+async fn new_leads_of_an_import_are_created_together_with_the_same_outcome_as_row_by_row() {
+    use std::sync::atomic::Ordering;
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let t = &org.admin.token;
+    let rows = |run: &str, n: usize| {
+        (0..n)
+            .map(|i| json!({ "email": format!("{run}{i}@c{}.io", i % 3), "lastName": format!("R{i}"), "domain": format!("c{}.io", i % 3) }))
+            .collect::<Vec<_>>()
+    };
+    let first = app.gql(Some(t), IMPORT, json!({ "input": { "rows": rows("first", 3) } })).await;
+    assert_eq!(first["data"]["importLeads"]["created"], 3, "{first}");
+    let audit = app.count_audit_rows(&org).await;
+
+    let mut counted = vec![];
+    for (run, n) in [("few", 4), ("many", 40)] {
+        let before = app.statements.load(Ordering::SeqCst);
+        let body = app.gql(Some(t), IMPORT, json!({ "input": { "rows": rows(run, n) } })).await;
+        counted.push(app.statements.load(Ordering::SeqCst) - before);
+        assert_eq!(body["data"]["importLeads"]["created"], n, "{body}");
+        let rows: Vec<i64> = body["data"]["importLeads"]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["row"].as_i64().unwrap())
+            .collect();
+        assert_eq!(rows, (0..n as i64).collect::<Vec<_>>(), "results in row order");
+    }
+    assert_eq!(counted[0], counted[1], "statements for 4 vs 40 new leads");
+    assert_eq!(app.count_audit_rows(&org).await, audit + 44, "one audit entry per lead");
+    let lead = app
+        .gql(Some(t), "{ leads(filter: { search: \"many39\" }) { nodes { email lastName account { domain } stageHistory { to reason } } } }", json!({}))
+        .await;
+    assert_eq!(
+        lead["data"]["leads"]["nodes"],
+        json!([{ "email": "many39@c0.io", "lastName": "R39", "account": { "domain": "c0.io" },
+                 "stageHistory": [{ "to": "NEW", "reason": "created" }] }]),
+        "{lead}"
+    );
+
+    // A lead with an external id to clash with.
+    let taken = json!([{ "email": "taken@c0.io", "externalId": "crm-1", "domain": "c0.io" }]);
+    app.gql(Some(t), IMPORT, json!({ "input": { "rows": taken } })).await;
+    let mixed = json!([
+        { "email": "twice@c1.io", "firstName": "First", "domain": "c1.io" },
+        { "email": "solo@c1.io", "domain": "c1.io" },
+        { "email": "twice@c1.io", "firstName": "Second" },
+        { "email": "fresh@newco.io", "company": "NewCo", "domain": "newco.io" },
+        { "email": "not-an-email" },
+        { "email": "clash@c2.io", "externalId": "crm-1", "domain": "c2.io" },
+        { "email": "first0@c0.io", "title": "CEO" }
+    ]);
+    let body = app.gql(Some(t), IMPORT, json!({ "input": { "rows": mixed } })).await;
+    let statuses: Vec<&str> = body["data"]["importLeads"]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["CREATED", "CREATED", "UPDATED", "CREATED", "ERROR", "ERROR", "UPDATED"], "{body}");
+    let twice = app.gql(Some(t), "{ leads(filter: { search: \"twice\" }) { nodes { firstName } } }", json!({})).await;
+    assert_eq!(twice["data"]["leads"]["nodes"], json!([{ "firstName": "Second" }]), "the later row wins");
+    let newco = app
+        .gql(Some(t), "{ accounts(filter: { search: \"newco\" }) { nodes { name leads { totalCount } } } }", json!({}))
+        .await;
+    assert_eq!(
+        newco["data"]["accounts"]["nodes"],
+        json!([{ "name": "NewCo", "leads": { "totalCount": 1 } }]),
+        "{newco}"
+    );
+}
+
 #[tokio::test]
 async fn viewers_and_read_only_keys_cannot_write_records() {
     let app = spawn_app().await;

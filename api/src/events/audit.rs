@@ -49,6 +49,18 @@ pub async fn record(
     entity_id: Option<Uuid>,
     changes: Changes,
 ) -> Result<()> {
+    row(actor, action, entity, entity_id, changes).insert(db).await?;
+    Ok(())
+}
+
+/// The audit row [`record`] writes (bulk writers insert many at once).
+pub fn row(
+    actor: &Actor,
+    action: &str,
+    entity: &str,
+    entity_id: Option<Uuid>,
+    changes: Changes,
+) -> entity::audit_log::ActiveModel {
     entity::audit_log::ActiveModel {
         id: Set(Uuid::now_v7()),
         org_id: Set(actor.org_id),
@@ -61,9 +73,6 @@ pub async fn record(
         changes: Set(Value::Object(changes.0)),
         at: Set(Utc::now()),
     }
-    .insert(db)
-    .await?;
-    Ok(())
 }
 
 /// Which audit rows to list.

@@ -6,7 +6,9 @@
 use std::collections::{HashMap, HashSet};
 
 use entity::LifecycleStage;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionSession, TransactionTrait};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, TransactionSession, TransactionTrait,
+};
 use uuid::Uuid;
 
 use super::accounts::{self, AccountFields};
@@ -20,7 +22,7 @@ use crate::validate;
 pub const MAX_ROWS: usize = 1000;
 
 /// Which field identifies an existing lead.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MatchOn {
     ExternalId,
     Email,
@@ -79,19 +81,51 @@ pub async fn import(
     let txn = crate::db::begin_write(db).await?;
     let mut known = Known::load(&txn, actor, &rows, match_on).await?;
     let mut results = Vec::with_capacity(rows.len());
+    let mut written = Vec::with_capacity(rows.len());
     for (index, row) in rows.into_iter().enumerate() {
-        // A row that would change nothing costs no statement (partners re-send whole
-        // lists); every other row writes under a savepoint of its own.
-        if let Some(lead_id) = known.unchanged(&row, match_on) {
-            results.push(RowResult {
+        // A row that would change nothing costs no statement (partners re-send whole lists).
+        match known.unchanged(&row, match_on) {
+            Some(lead_id) => results.push(RowResult {
                 row: index,
                 status: RowStatus::Unchanged,
                 lead_id: Some(lead_id),
                 message: None,
                 field: None,
-            });
-            continue;
+            }),
+            None => written.push((index, row)),
         }
+    }
+    // New leads that need no new account and clash with nothing are created together;
+    // if that fails (another call created one of them meanwhile), row by row after all.
+    let (new, mut one_by_one) = plan_creations(&txn, actor, written, match_on, &known).await?;
+    if !new.is_empty() {
+        let savepoint = txn.begin().await?;
+        let values = new.iter().map(|c| (c.values.clone(), c.stage)).collect();
+        match super::insert_many(&savepoint, actor, values).await {
+            Ok(leads) => {
+                savepoint.commit().await?;
+                for (creation, lead) in new.iter().zip(leads) {
+                    let status = RowStatus::Created;
+                    results.push(RowResult {
+                        row: creation.index,
+                        status,
+                        lead_id: Some(lead.id),
+                        message: None,
+                        field: None,
+                    });
+                    known.remember(lead, None, match_on);
+                }
+            }
+            Err(error) => {
+                savepoint.rollback().await?;
+                tracing::warn!(%error, "creating an import's new leads together failed; creating them one by one");
+                one_by_one.extend(new.into_iter().map(|c| (c.index, c.row)));
+                one_by_one.sort_by_key(|(index, _)| *index);
+            }
+        }
+    }
+    // Every other row writes under a savepoint of its own, in the order given.
+    for (index, row) in one_by_one {
         let savepoint = txn.begin().await?;
         match import_row(&savepoint, actor, row, match_on, &known).await {
             Ok((status, lead, account)) => {
@@ -122,7 +156,89 @@ pub async fn import(
     } else {
         txn.commit().await?;
     }
+    results.sort_by_key(|r| r.row);
     Ok(results)
+}
+
+/// A row that creates a lead with no account to create and no unique value to check.
+struct Creation {
+    index: usize,
+    row: ImportRow,
+    values: LeadValues,
+    stage: LifecycleStage,
+}
+
+/// Split the rows to write into leads that can be created together and rows to write
+/// one by one: rows that update a lead, create an account, fail validation, or share
+/// an e-mail or external id with another row of the call or a stored lead (processing
+/// those in order keeps the result of a call the same as writing every row in turn).
+async fn plan_creations(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    rows: Vec<(usize, ImportRow)>,
+    match_on: MatchOn,
+    known: &Known,
+) -> Result<(Vec<Creation>, Vec<(usize, ImportRow)>)> {
+    let mut occurrences: HashMap<(MatchOn, String), usize> = HashMap::new();
+    for (_, row) in &rows {
+        for on in [MatchOn::Email, MatchOn::ExternalId] {
+            if let Some(key) = match_key(row, on) {
+                *occurrences.entry((on, key)).or_default() += 1;
+            }
+        }
+    }
+    let once =
+        |on: MatchOn, value: Option<&String>| value.is_none_or(|v| occurrences.get(&(on, v.clone())) == Some(&1));
+    let (mut creations, mut one_by_one) = (Vec::new(), Vec::new());
+    for (index, row) in rows {
+        let key = match_key(&row, match_on);
+        let account_id = match row.domain.as_deref().filter(|d| !d.trim().is_empty()) {
+            None => Some(None),
+            Some(_) => row_domain(&row).and_then(|d| known.accounts.get(&d)).map(|a| Some(Some(a.id))),
+        };
+        let values = match (key, account_id) {
+            (Some(key), Some(account_id)) if !known.leads.contains_key(&key) => {
+                validate_fields(fields_of(row.clone(), account_id), None).ok()
+            }
+            _ => None,
+        };
+        match values {
+            Some(values)
+                if once(MatchOn::Email, Some(&values.email))
+                    && once(MatchOn::ExternalId, values.external_id.as_ref()) =>
+            {
+                let stage = row.lifecycle_stage.unwrap_or(LifecycleStage::New);
+                creations.push(Creation { index, row, values, stage });
+            }
+            _ => one_by_one.push((index, row)),
+        }
+    }
+    // The stored leads hold the call's match keys (`known`); the other unique column is
+    // checked here, in one statement.
+    let (column, other): (_, fn(&LeadValues) -> Option<String>) = match match_on {
+        MatchOn::Email => (entity::lead::Column::ExternalId, |v| v.external_id.clone()),
+        MatchOn::ExternalId => (entity::lead::Column::Email, |v| Some(v.email.clone())),
+    };
+    let values: Vec<String> = creations.iter().filter_map(|c| other(&c.values)).collect();
+    if !values.is_empty() {
+        let taken: HashSet<String> = entity::lead::Entity::find()
+            .select_only()
+            .column(column)
+            .filter(entity::lead::Column::OrgId.eq(actor.org_id))
+            .filter(column.is_in(values))
+            .into_tuple::<Option<String>>()
+            .all(db)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect();
+        let (clear, clashing): (Vec<Creation>, Vec<Creation>) =
+            creations.into_iter().partition(|c| other(&c.values).is_none_or(|v| !taken.contains(&v)));
+        creations = clear;
+        one_by_one.extend(clashing.into_iter().map(|c| (c.index, c.row)));
+        one_by_one.sort_by_key(|(index, _)| *index);
+    }
+    Ok((creations, one_by_one))
 }
 
 /// The leads and accounts a call's rows name, read in two statements up front and

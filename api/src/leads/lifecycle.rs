@@ -62,6 +62,19 @@ pub(crate) async fn record(
     reason: Option<String>,
     at: chrono::DateTime<Utc>,
 ) -> Result<()> {
+    transition(actor, lead_id, from, to, reason, at).insert(db).await?;
+    Ok(())
+}
+
+/// The transition row [`record`] writes (bulk writers insert many at once).
+pub(crate) fn transition(
+    actor: &Actor,
+    lead_id: Uuid,
+    from: Option<LifecycleStage>,
+    to: LifecycleStage,
+    reason: Option<String>,
+    at: chrono::DateTime<Utc>,
+) -> entity::lead_stage_transition::ActiveModel {
     entity::lead_stage_transition::ActiveModel {
         id: Set(Uuid::now_v7()),
         org_id: Set(actor.org_id),
@@ -74,9 +87,6 @@ pub(crate) async fn record(
         reason: Set(reason),
         at: Set(at),
     }
-    .insert(db)
-    .await?;
-    Ok(())
 }
 
 /// Move `lead` to `to` inside the caller's transaction: checks the table, bumps the

@@ -236,7 +236,45 @@ pub(crate) async fn insert(
     stage: LifecycleStage,
 ) -> Result<Model> {
     let now = Utc::now();
-    let lead = ActiveModel {
+    let lead = new_lead(actor, &values, stage, now).insert(txn).await?;
+    lifecycle::record(txn, actor, lead.id, None, stage, Some("created".into()), now).await?;
+    let changes = values.changes(None).created("lifecycleStage", &stage);
+    audit::record(txn, actor, "lead.create", "lead", Some(lead.id), changes).await?;
+    crate::scoring::refresh_one(txn, actor, lead).await
+}
+
+/// Create many leads with multi-row inserts: the same rows, transitions, audit entries
+/// and scores as [`insert`] for each, in a handful of statements. The values must have
+/// passed [`check_references`] (or need no check) and be free of unique clashes; a
+/// clash fails the whole call.
+pub(crate) async fn insert_many(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    leads: Vec<(LeadValues, LifecycleStage)>,
+) -> Result<Vec<Model>> {
+    let now = Utc::now();
+    let mut models = Vec::with_capacity(leads.len());
+    let mut rows = Vec::with_capacity(leads.len());
+    let mut transitions = Vec::with_capacity(leads.len());
+    let mut audits = Vec::with_capacity(leads.len());
+    for (values, stage) in leads {
+        let row = new_lead(actor, &values, stage, now);
+        let model = sea_orm::TryIntoModel::try_into_model(row.clone())?;
+        transitions.push(lifecycle::transition(actor, model.id, None, stage, Some("created".into()), now));
+        let changes = values.changes(None).created("lifecycleStage", &stage);
+        audits.push(audit::row(actor, "lead.create", "lead", Some(model.id), changes));
+        rows.push(row);
+        models.push(model);
+    }
+    crate::db::insert_all(txn, rows).await?;
+    crate::db::insert_all(txn, transitions).await?;
+    crate::db::insert_all(txn, audits).await?;
+    crate::scoring::refresh(txn, actor, models).await
+}
+
+/// The row of a new lead with `values`, entering `stage` at `now`.
+fn new_lead(actor: &Actor, values: &LeadValues, stage: LifecycleStage, now: DateTime<Utc>) -> ActiveModel {
+    ActiveModel {
         id: Set(Uuid::now_v7()),
         org_id: Set(actor.org_id),
         account_id: Set(values.account_id),
@@ -265,12 +303,6 @@ pub(crate) async fn insert(
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(txn)
-    .await?;
-    lifecycle::record(txn, actor, lead.id, None, stage, Some("created".into()), now).await?;
-    let changes = values.changes(None).created("lifecycleStage", &stage);
-    audit::record(txn, actor, "lead.create", "lead", Some(lead.id), changes).await?;
-    crate::scoring::refresh_one(txn, actor, lead).await
 }
 
 /// Create a lead (NEW unless another starting stage is given).

@@ -17,14 +17,13 @@ use indicatif::ProgressBar;
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, QueryFilter, Statement,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement};
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::auth::Actor;
 use crate::db::copy::{Encoded, encode_rows};
+use crate::db::insert_all;
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
 use crate::kpi::sql::Sql;
@@ -33,10 +32,6 @@ use crate::kpi::sql::Sql;
 const HISTORY_DAYS: f64 = 270.0;
 /// Leads per transaction of a large run.
 pub const LEADS_PER_CHUNK: usize = 1000;
-/// Bind parameters per `INSERT`: below SQLite's limit (32,766) and PostgreSQL's (65,535).
-const PARAMS_PER_INSERT: usize = 30_000;
-/// Rows per `INSERT`, whatever the width of the table.
-const MAX_ROWS_PER_INSERT: usize = 5000;
 
 /// A person of the organization who owns, moves and works leads.
 #[derive(Debug, Clone)]
@@ -404,23 +399,6 @@ pub async fn insert(txn: &impl ConnectionTrait, batch: Batch) -> Result<()> {
     insert_all::<entity::lead_stage_transition::ActiveModel, _>(txn, batch.transitions).await?;
     insert_all::<entity::engagement_event::ActiveModel, _>(txn, batch.events).await?;
     insert_all::<entity::activity::ActiveModel, _>(txn, batch.activities).await?;
-    Ok(())
-}
-
-/// Insert models in statements that stay under the bind-parameter limit.
-async fn insert_all<A, M>(txn: &impl ConnectionTrait, models: Vec<M>) -> Result<()>
-where
-    A: ActiveModelTrait + Send,
-    M: IntoActiveModel<A>,
-{
-    use sea_orm::Iterable;
-    let columns = <A::Entity as EntityTrait>::Column::iter().count().max(1);
-    let per_insert = (PARAMS_PER_INSERT / columns).clamp(1, MAX_ROWS_PER_INSERT);
-    let mut models = models.into_iter().peekable();
-    while models.peek().is_some() {
-        let chunk: Vec<A> = models.by_ref().take(per_insert).map(IntoActiveModel::into_active_model).collect();
-        <A::Entity as EntityTrait>::insert_many(chunk).exec_without_returning(txn).await?;
-    }
     Ok(())
 }
 
@@ -1274,13 +1252,5 @@ mod tests {
         let b = generator(Naming::Demo).batch(50);
         let key = |batch: &Batch| batch.leads.iter().map(|l| (l.email.clone(), l.lifecycle_stage)).collect::<Vec<_>>();
         assert_eq!(key(&a), key(&b));
-    }
-
-    #[test]
-    fn inserts_stay_under_the_sqlite_parameter_limit() {
-        use sea_orm::Iterable;
-        let columns = entity::lead_stage_transition::Column::iter().count();
-        let per_insert = (PARAMS_PER_INSERT / columns).clamp(1, MAX_ROWS_PER_INSERT);
-        assert!(per_insert * columns <= 32_766);
     }
 }
