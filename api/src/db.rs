@@ -45,7 +45,7 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
 /// Bind parameters per `INSERT`: below SQLite's limit (32,766) and PostgreSQL's (65,535).
 const PARAMS_PER_INSERT: usize = 30_000;
 /// Rows per `INSERT`, whatever the width of the table.
-const MAX_ROWS_PER_INSERT: usize = 5000;
+const MAX_ROWS_PER_INSERT: usize = 100;
 
 /// Insert models with multi-row `INSERT`s that stay under the bind-parameter limit.
 pub async fn insert_all<A, M>(txn: &impl ConnectionTrait, models: Vec<M>) -> crate::error::Result<()>

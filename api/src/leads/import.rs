@@ -21,6 +21,10 @@ use crate::validate;
 /// Most rows one call may carry.
 pub const MAX_ROWS: usize = 1000;
 
+/// Import calls one server process runs at once.
+pub const CONCURRENT_CALLS: usize = 2;
+static RUNNING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(CONCURRENT_CALLS);
+
 /// Which field identifies an existing lead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MatchOn {
@@ -78,6 +82,9 @@ pub async fn import(
     if rows.len() > MAX_ROWS {
         return Err(ApiError::bad_input("rows", format!("give at most {MAX_ROWS} rows per call")));
     }
+    // Calls beyond this many wait their turn: on a busy server more at once only
+    // compete for the same cores and connections, and each holds its rows in memory.
+    let _turn = RUNNING.acquire().await.map_err(|_| ApiError::internal("the import queue is closed"))?;
     let txn = crate::db::begin_write(db).await?;
     let mut known = Known::load(&txn, actor, &rows, match_on).await?;
     let mut results = Vec::with_capacity(rows.len());
