@@ -58,8 +58,11 @@ pub const ROLLED_UP: &[KpiMetric] = &[
 /// Days one statement computes (a year of days keeps the bucket expression small).
 const DAYS_PER_STATEMENT: usize = 366;
 
-/// Marks one refresh takes on; the rest wait for the next round.
+/// Marks one round of a refresh takes on (one transaction).
 const MARKS_PER_REFRESH: u64 = 50_000;
+
+/// Most rounds one refresh of an organization runs.
+const ROUNDS_PER_REFRESH: usize = 20;
 
 /// Rows per multi-row statement.
 const ROWS_PER_STATEMENT: usize = 500;
@@ -426,21 +429,51 @@ async fn save_basis(txn: &impl ConnectionTrait, org_id: Uuid, basis: &Basis, bui
     Ok(())
 }
 
-/// Recompute the days the organization's dirty marks name (up to [`MARKS_PER_REFRESH`]
-/// marks) and delete those marks. Rebuilds instead when the rollup was built for other
-/// settings. Returns false when another worker holds it.
-#[tracing::instrument(skip(db, settings))]
+/// Recompute the days the organization's dirty marks name and delete those marks, in
+/// rounds of [`MARKS_PER_REFRESH`] marks. Rebuilds instead when the rollup was built
+/// for other settings. Returns false when another worker holds it.
 pub async fn refresh(db: &DatabaseConnection, org_id: Uuid, settings: &OrgSettings) -> Result<bool> {
+    refresh_in_rounds(db, org_id, settings, MARKS_PER_REFRESH).await
+}
+
+/// [`refresh`] with rounds of `batch` marks (tests use small ones). Under steady writes
+/// marks can arrive faster than one round takes on, so rounds go on while they find a
+/// full batch, up to [`ROUNDS_PER_REFRESH`] (then other organizations get their turn).
+pub async fn refresh_in_rounds(
+    db: &DatabaseConnection,
+    org_id: Uuid,
+    settings: &OrgSettings,
+    batch: u64,
+) -> Result<bool> {
+    for _ in 0..ROUNDS_PER_REFRESH {
+        match refresh_round(db, org_id, settings, batch).await? {
+            Some(read) if read == batch => continue,
+            Some(_) => return Ok(true),
+            None => return Ok(false),
+        }
+    }
+    Ok(true)
+}
+
+/// One transaction of [`refresh_in_rounds`]: the number of marks it took on, `None`
+/// when another worker holds the rollup.
+#[tracing::instrument(skip(db, settings))]
+async fn refresh_round(
+    db: &DatabaseConnection,
+    org_id: Uuid,
+    settings: &OrgSettings,
+    batch: u64,
+) -> Result<Option<u64>> {
     let wanted = Basis::wanted(settings);
     ensure_state(db, org_id).await?;
     let txn = crate::db::begin_write(db).await?;
-    let Some(stored) = lock_state(&txn, org_id).await? else { return Ok(false) };
+    let Some(stored) = lock_state(&txn, org_id).await? else { return Ok(None) };
     if stored.as_ref() != Some(&wanted) {
         txn.rollback().await?;
-        return build(db, org_id, settings).await;
+        return Ok(build(db, org_id, settings).await?.then_some(0));
     }
     let tz = settings.tz();
-    let read = marks(&txn, org_id, Some(MARKS_PER_REFRESH)).await?;
+    let read = marks(&txn, org_id, Some(batch)).await?;
     let days: BTreeSet<NaiveDate> = read.iter().map(|(_, at)| at.with_timezone(&tz).date_naive()).collect();
     let days: Vec<NaiveDate> = days.into_iter().collect();
     let ctx = super::context(&txn, settings);
@@ -449,7 +482,7 @@ pub async fn refresh(db: &DatabaseConnection, org_id: Uuid, settings: &OrgSettin
     delete_marks(&txn, &read.iter().map(|(id, _)| *id).collect::<Vec<_>>()).await?;
     save_basis(&txn, org_id, &wanted, false).await?;
     txn.commit().await?;
-    Ok(true)
+    Ok(Some(read.len() as u64))
 }
 
 /// One round of the worker: build missing or outdated rollups, refresh marked ones,
