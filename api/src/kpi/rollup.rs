@@ -88,9 +88,7 @@ impl Basis {
             currency: settings.reporting_currency.clone(),
         }
     }
-}
 
-impl Basis {
     fn read(row: &QueryResult) -> Result<Self> {
         Ok(Self {
             definition: row.try_get("", "definition")?,
@@ -100,10 +98,17 @@ impl Basis {
     }
 }
 
-async fn stored_basis(db: &impl ConnectionTrait, org_id: Uuid) -> Result<Option<Basis>> {
+/// What the organization's rollup state says it was built for. With `lock`, the row is
+/// locked for the caller's transaction, and skipped (`None`) when another worker holds
+/// it (PostgreSQL; on SQLite one process owns the database).
+async fn stored_basis(db: &impl ConnectionTrait, org_id: Uuid, lock: bool) -> Result<Option<Basis>> {
+    let backend = db.get_database_backend();
     let mut sql = Sql::new();
     sql.push("SELECT definition, time_zone, currency FROM kpi_rollup_states WHERE org_id = ").bind(org_id);
-    let row = db.query_one_raw(sql.build(db.get_database_backend())).await?;
+    if lock && backend == DbBackend::Postgres {
+        sql.push(" FOR UPDATE SKIP LOCKED");
+    }
+    let row = db.query_one_raw(sql.build(backend)).await?;
     row.as_ref().map(Basis::read).transpose()
 }
 
@@ -140,7 +145,7 @@ pub(crate) async fn view(
     periods: &[Period],
 ) -> Result<Option<View>> {
     let (Some(first), Some(last)) = (periods.first(), periods.last()) else { return Ok(None) };
-    if stored_basis(db, org_id).await? != Some(Basis::wanted(settings)) {
+    if stored_basis(db, org_id, false).await? != Some(Basis::wanted(settings)) {
         return Ok(None);
     }
     let backend = db.get_database_backend();
@@ -268,17 +273,10 @@ async fn ensure_state(db: &DatabaseConnection, org_id: Uuid) -> Result<()> {
 }
 
 /// Lock the organization's rollup state for this transaction and read what it was
-/// built for (`None` inside when never built). `None` when another worker holds it
-/// (PostgreSQL; on SQLite one process owns the database).
+/// built for (`None` inside when never built). `None` when another worker holds it.
 async fn lock_state(txn: &impl ConnectionTrait, org_id: Uuid) -> Result<Option<Option<Basis>>> {
-    let backend = txn.get_database_backend();
-    let mut sql = Sql::new();
-    sql.push("SELECT definition, time_zone, currency FROM kpi_rollup_states WHERE org_id = ").bind(org_id);
-    if backend == DbBackend::Postgres {
-        sql.push(" FOR UPDATE SKIP LOCKED");
-    }
-    let Some(row) = txn.query_one_raw(sql.build(backend)).await? else { return Ok(None) };
-    Ok(Some(Some(Basis::read(&row)?).filter(|b| !b.definition.is_empty())))
+    let stored = stored_basis(txn, org_id, true).await?;
+    Ok(stored.map(|basis| Some(basis).filter(|b| !b.definition.is_empty())))
 }
 
 /// Replace the organization's rolled-up figures of `days` (all days when `None`) with

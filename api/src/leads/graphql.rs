@@ -374,25 +374,16 @@ impl LeadRelations {
         let look = ctx.look_ahead();
         let wants =
             |f: &str| look.field("edges").field("node").field(f).exists() || look.field("nodes").field(f).exists();
-        let ids = |wanted: bool, id: fn(&entity::lead::Model) -> Option<Uuid>| -> Option<Vec<Uuid>> {
-            wanted.then(|| {
-                let mut ids: Vec<Uuid> = leads.iter().filter_map(id).collect();
-                ids.sort_unstable();
-                ids.dedup();
-                ids
-            })
+        // Repeated ids are fine: `load_many` asks for each key once.
+        let ids = |wanted: bool, id: fn(&entity::lead::Model) -> Option<Uuid>| {
+            wanted.then(|| leads.iter().filter_map(id).collect::<Vec<Uuid>>())
         };
         let accounts = ids(wants("account"), |l| l.account_id);
         let (owners, marketing) = (wants("owner"), wants("marketingOwner"));
         let users = (owners || marketing).then(|| {
-            let mut ids: Vec<Uuid> = leads
-                .iter()
-                .flat_map(|l| [l.owner_id.filter(|_| owners), l.marketing_owner_id.filter(|_| marketing)])
-                .flatten()
-                .collect();
-            ids.sort_unstable();
-            ids.dedup();
-            ids
+            let pair =
+                |l: &entity::lead::Model| [l.owner_id.filter(|_| owners), l.marketing_owner_id.filter(|_| marketing)];
+            leads.iter().flat_map(pair).flatten().collect::<Vec<Uuid>>()
         });
         let personas = ids(wants("persona"), |l| l.persona_id);
         if accounts.is_none() && users.is_none() && personas.is_none() {

@@ -199,11 +199,7 @@ async fn plan_creations(
     let (mut creations, mut one_by_one) = (Vec::new(), Vec::new());
     for (index, row) in rows {
         let key = match_key(&row, match_on);
-        let account_id = match row.domain.as_deref().filter(|d| !d.trim().is_empty()) {
-            None => Some(None),
-            Some(_) => row_domain(&row).and_then(|d| known.accounts.get(&d)).map(|a| Some(Some(a.id))),
-        };
-        let values = match (key, account_id) {
+        let values = match (key, known.account_field(&row)) {
             (Some(key), Some(account_id)) if !known.leads.contains_key(&key) => {
                 validate_fields(fields_of(row.clone(), account_id), None).ok()
             }
@@ -312,14 +308,20 @@ impl Known {
         }
     }
 
+    /// The row's `account_id` field when it needs no account created: no change when it
+    /// names no domain, else the known account of its domain. `None` when the domain is
+    /// unknown or invalid (writing the row creates the account or reports the error).
+    fn account_field(&self, row: &ImportRow) -> Option<Option<Option<Uuid>>> {
+        match row.domain.as_deref().filter(|d| !d.trim().is_empty()) {
+            None => Some(None),
+            Some(_) => Some(Some(Some(self.accounts.get(&row_domain(row)?)?.id))),
+        }
+    }
+
     /// The lead a valid row would leave exactly as it is, if it is one.
     fn unchanged(&self, row: &ImportRow, match_on: MatchOn) -> Option<Uuid> {
         let lead = self.leads.get(&match_key(row, match_on)?)?;
-        let account_id = match row.domain.as_deref().filter(|d| !d.trim().is_empty()) {
-            Some(_) => Some(Some(self.accounts.get(&row_domain(row)?)?.id)),
-            None => None,
-        };
-        let values = validate_fields(fields_of(row.clone(), account_id), Some(lead)).ok()?;
+        let values = validate_fields(fields_of(row.clone(), self.account_field(row)?), Some(lead)).ok()?;
         (values == LeadValues::of(lead)).then_some(lead.id)
     }
 }
