@@ -120,9 +120,11 @@ impl LeadPages {
         if let Some(after) = self.after {
             select = select.filter(Column::Id.gt(after));
         }
-        let leads = select.order_by_asc(Column::Id).limit(PAGE).all(&self.db).await?;
-        self.done = (leads.len() as u64) < PAGE;
-        self.after = leads.last().map(|l| l.id).or(self.after);
+        let rows: Vec<crate::leads::Scored> =
+            crate::leads::with_scores(select).order_by_asc(Column::Id).limit(PAGE).into_model().all(&self.db).await?;
+        self.done = (rows.len() as u64) < PAGE;
+        self.after = rows.last().map(|s| s.lead.id).or(self.after);
+        let leads: Vec<&entity::lead::Model> = rows.iter().map(|s| &s.lead).collect();
         let accounts = account_names(&self.db, self.org_id, &leads).await?;
         let mut out = csv::Writer::from_writer(Vec::with_capacity(leads.len() * 256));
         if !self.started {
@@ -131,7 +133,7 @@ impl LeadPages {
         } else if leads.is_empty() {
             return Ok(None);
         }
-        for lead in &leads {
+        for crate::leads::Scored { lead, score } in &rows {
             let account_name = lead.account_id.and_then(|id| accounts.get(&id)).map(String::as_str);
             out.write_record([
                 lead.id.to_string().as_str(),
@@ -143,8 +145,8 @@ impl LeadPages {
                 &text(lead.campaign.as_deref().unwrap_or_default()),
                 &lead.lifecycle_stage.to_value(),
                 &timestamp(lead.stage_entered_at),
-                &lead.score.to_string(),
-                &lead.temperature.to_value(),
+                &score.score.to_string(),
+                &score.temperature.to_value(),
                 &lead.account_id.map(|id| id.to_string()).unwrap_or_default(),
                 &text(account_name.unwrap_or_default()),
                 &lead.owner_id.map(|id| id.to_string()).unwrap_or_default(),
@@ -173,7 +175,7 @@ fn text(value: &str) -> std::borrow::Cow<'_, str> {
 async fn account_names(
     db: &DatabaseConnection,
     org_id: Uuid,
-    leads: &[entity::lead::Model],
+    leads: &[&entity::lead::Model],
 ) -> Result<HashMap<Uuid, String>> {
     use entity::account::{Column, Entity};
     let mut ids: Vec<Uuid> = leads.iter().filter_map(|l| l.account_id).collect();

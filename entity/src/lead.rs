@@ -1,8 +1,8 @@
-//! `leads`: people who may buy, with their lifecycle stage and score.
+//! `leads`: people who may buy, with their lifecycle stage; the score is in `lead_scores`.
 
 use sea_orm::entity::prelude::*;
 
-use crate::enums::{LifecycleStage, Temperature};
+use crate::enums::LifecycleStage;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "leads")]
@@ -28,15 +28,6 @@ pub struct Model {
     pub stage_entered_at: DateTimeUtc,
     pub owner_id: Option<Uuid>,
     pub marketing_owner_id: Option<Uuid>,
-    pub fit_score: f64,
-    pub engagement_score: f64,
-    pub score: f64,
-    pub temperature: Temperature,
-    /// The scoring model (document id) and version that computed the stored score,
-    /// and when: `Lead.scoreBreakdown` recomputes exactly this.
-    pub scoring_model_id: Option<Uuid>,
-    pub scoring_model_version: Option<i32>,
-    pub scored_at: Option<DateTimeUtc>,
     pub archived_at: Option<DateTimeUtc>,
     pub version: i32,
     pub created_at: DateTimeUtc,
@@ -44,6 +35,15 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(has_one = "super::lead_score::Entity")]
+    Score,
+}
+
+impl Related<super::lead_score::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Score.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

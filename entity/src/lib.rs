@@ -23,6 +23,7 @@ pub mod goal;
 pub mod handover;
 pub mod journey_stage;
 pub mod lead;
+pub mod lead_score;
 pub mod lead_stage_transition;
 pub mod opportunity;
 pub mod organization;

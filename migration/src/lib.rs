@@ -27,6 +27,7 @@ mod m20261130_000002_create_bi_views;
 mod m20261130_000003_add_kpi_indexes;
 mod m20261130_000004_create_rescore_job_lanes;
 mod m20261130_000005_create_kpi_rollups;
+mod m20261130_000006_split_lead_scores;
 mod util;
 
 pub struct Migrator;
@@ -59,6 +60,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000003_add_kpi_indexes::Migration),
             Box::new(m20261130_000004_create_rescore_job_lanes::Migration),
             Box::new(m20261130_000005_create_kpi_rollups::Migration),
+            Box::new(m20261130_000006_split_lead_scores::Migration),
         ]
     }
 }

@@ -94,13 +94,6 @@ impl Builder<'_> {
             stage_entered_at: Set(at(last_at)),
             owner_id: Set(owner),
             marketing_owner_id: Set(Some(marketing_owner)),
-            fit_score: Set(0.0),
-            engagement_score: Set(0.0),
-            score: Set(0.0),
-            temperature: Set(entity::Temperature::Cold),
-            scoring_model_id: Set(None),
-            scoring_model_version: Set(None),
-            scored_at: Set(None),
             archived_at: Set(archived.then_some(at(last_at))),
             version: Set(1),
             created_at: Set(created),
@@ -109,6 +102,10 @@ impl Builder<'_> {
         .insert(&self.app.db)
         .await
         .unwrap();
+        entity::lead_score::ActiveModel::from(entity::lead_score::Model::unscored(id, self.org))
+            .insert(&self.app.db)
+            .await
+            .unwrap();
         let mut from = None;
         for (stage, time) in history {
             let to = entity::LifecycleStage::try_from_value(&(*stage).to_owned()).unwrap();

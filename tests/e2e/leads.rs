@@ -581,8 +581,8 @@ async fn a_page_of_leads_fetches_its_accounts_and_users_once_each_on_every_run()
         let owner = if i % 2 == 0 { json!(rep.id) } else { json!(null) };
         lead(&app, t, json!({ "email": format!("l{i}@c{i}.io"), "accountId": acc, "ownerId": owner })).await;
     }
-    let query = "{ leads(first: 50, orderBy: { field: SCORE, direction: DESC }) { edges { node { email \
-                 account { name } owner { name } marketingOwner { name } } } nodes { account { domain } } } }";
+    let query = "{ leads(first: 50, orderBy: { field: SCORE, direction: DESC }) { edges { node { email score \
+                 temperature account { name } owner { name } marketingOwner { name } } } nodes { account { domain } } } }";
     for _ in 0..5 {
         let before = app.statements.load(Ordering::SeqCst);
         let body = app.gql(Some(t), query, json!({})).await;
@@ -595,9 +595,78 @@ async fn a_page_of_leads_fetches_its_accounts_and_users_once_each_on_every_run()
             assert_eq!(node["account"]["name"], format!("Company {i}"), "{node}");
             assert_eq!(node["owner"]["name"].is_string(), i.is_multiple_of(2), "{node}");
             assert_eq!(node["owner"].is_null(), i % 2 == 1, "{node}");
+            assert_eq!((&node["score"], &node["temperature"]), (&json!(0.0), &json!("COLD")), "{node}");
         }
         assert!(body["data"]["leads"]["nodes"].as_array().unwrap().iter().all(|n| n["account"]["domain"].is_string()));
         // The caller, the page, its accounts, its users.
         assert_eq!(statements, 4, "{body}");
+    }
+}
+
+/// Scores moved from `leads` to their own table (`lead_scores`) in a migration: every
+/// stored score survives it, its down migration puts them back, and the score order
+/// and lead fields read the moved values.
+#[tokio::test]
+async fn moving_scores_into_their_own_table_keeps_every_stored_score() {
+    use migration::MigratorTrait;
+    use sea_orm::ConnectionTrait;
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let t = &org.admin.token;
+    for email in ["low@a.io", "high@a.io", "none@a.io"] {
+        lead(&app, t, json!({ "email": email })).await;
+    }
+    migration::Migrator::down(&app.db, Some(1)).await.unwrap();
+    // Scores as the release before stored them: on the lead row.
+    for (email, fit, engagement, temperature, version) in
+        [("low@a.io", 10.0, 2.5, "COLD", 1), ("high@a.io", 40.0, 35.25, "HOT", 3)]
+    {
+        app.db
+            .execute_unprepared(&format!(
+                "UPDATE leads SET fit_score = {fit}, engagement_score = {engagement}, score = {}, \
+                 temperature = '{temperature}', scoring_model_version = {version} WHERE email = '{email}'",
+                fit + engagement
+            ))
+            .await
+            .unwrap();
+    }
+    migration::Migrator::up(&app.db, None).await.unwrap();
+    let query = "{ leads(first: 10, orderBy: { field: SCORE, direction: DESC }) { nodes { email score fitScore \
+                 engagementScore temperature } } }";
+    let body = app.gql(Some(t), query, json!({})).await;
+    assert_eq!(
+        body["data"]["leads"]["nodes"],
+        json!([
+            { "email": "high@a.io", "score": 75.25, "fitScore": 40.0, "engagementScore": 35.25, "temperature": "HOT" },
+            { "email": "low@a.io", "score": 12.5, "fitScore": 10.0, "engagementScore": 2.5, "temperature": "COLD" },
+            { "email": "none@a.io", "score": 0.0, "fitScore": 0.0, "engagementScore": 0.0, "temperature": "COLD" },
+        ]),
+        "{body}"
+    );
+    let versions: Vec<Option<i32>> = {
+        use sea_orm::{EntityTrait, QueryOrder};
+        entity::lead_score::Entity::find()
+            .order_by_desc(entity::lead_score::Column::Score)
+            .all(&app.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|s| s.scoring_model_version)
+            .collect()
+    };
+    assert_eq!(versions, [Some(3), Some(1), None]);
+    if on_postgres() {
+        let row = app
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                "SELECT score, temperature FROM bi.leads WHERE email = 'high@a.io'",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        let (score, temperature): (f64, String) =
+            (row.try_get("", "score").unwrap(), row.try_get("", "temperature").unwrap());
+        assert_eq!((score, temperature.as_str()), (75.25, "HOT"), "bi.leads reads lead_scores");
     }
 }

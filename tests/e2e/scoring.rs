@@ -377,9 +377,9 @@ async fn a_large_job_is_split_into_lanes_that_two_workers_rescore_at_once() {
     let processed: Vec<i64> = lanes.iter().map(|l| l.processed).collect();
     assert!(lanes.iter().all(|l| l.done), "{lanes:?}");
     assert_eq!(processed, [833, 833, 834], "each lead in exactly one lane");
-    let rescored = entity::lead::Entity::find()
-        .filter(entity::lead::Column::OrgId.eq(s.org.id))
-        .filter(entity::lead::Column::ScoringModelVersion.eq(1))
+    let rescored = entity::lead_score::Entity::find()
+        .filter(entity::lead_score::Column::OrgId.eq(s.org.id))
+        .filter(entity::lead_score::Column::ScoringModelVersion.eq(1))
         .count(&s.app.db)
         .await
         .unwrap();

@@ -21,13 +21,15 @@ use crate::agreements::{AgreedBody, Document};
 use crate::error::ApiError;
 use crate::personas::Persona;
 
-use entity::{account, activity, engagement_event, lead, lead_stage_transition, opportunity, user};
+use entity::{account, activity, engagement_event, lead, lead_score, lead_stage_transition, opportunity, user};
 
 /// Every loader of one request.
 pub struct Loaders {
     pub users: DataLoader<ById<user::Entity>>,
     pub accounts: DataLoader<ById<account::Entity>>,
     pub leads: DataLoader<ById<lead::Entity>>,
+    /// Leads' stored scores by lead id.
+    pub lead_scores: DataLoader<ById<lead_score::Entity>>,
     pub opportunities: DataLoader<ById<opportunity::Entity>>,
     /// A lead's transitions, oldest first.
     pub stage_history: DataLoader<Children<lead_stage_transition::Entity>>,
@@ -82,6 +84,7 @@ impl Loaders {
             users: loader(ById::new(&scope)),
             accounts: loader(ById::new(&scope)),
             leads: loader(ById::new(&scope)),
+            lead_scores: loader(ById::keyed(&scope, "lead_id")),
             opportunities: loader(ById::new(&scope)),
             stage_history: loader(Children::new(&scope, "lead_id", "at", false)),
             lead_opportunities: loader(Children::new(&scope, "lead_id", "created_at", true)),
@@ -128,15 +131,20 @@ fn uuid_of<M: ModelTrait>(model: &M, col: <M::Entity as EntityTrait>::Column) ->
     <Option<Uuid> as sea_orm::sea_query::ValueType>::try_from(model.get(col)).ok().flatten()
 }
 
-/// Rows by id.
+/// Rows by id (or by another unique uuid column, such as a score's `lead_id`).
 pub struct ById<E> {
     scope: Scope,
+    key: &'static str,
     _entity: PhantomData<E>,
 }
 
 impl<E> ById<E> {
     fn new(scope: &Scope) -> Self {
-        Self { scope: scope.clone(), _entity: PhantomData }
+        Self::keyed(scope, "id")
+    }
+
+    fn keyed(scope: &Scope, key: &'static str) -> Self {
+        Self { scope: scope.clone(), key, _entity: PhantomData }
     }
 }
 
@@ -149,7 +157,7 @@ where
     type Error = ApiError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let id = column::<E>("id")?;
+        let id = column::<E>(self.key)?;
         let rows = E::find()
             .filter(column::<E>("org_id")?.eq(self.scope.org_id))
             .filter(id.is_in(keys.iter().copied()))

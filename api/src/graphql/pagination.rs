@@ -9,6 +9,7 @@
 use async_graphql::SimpleObject;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sea_orm::sea_query::IntoColumnRef;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, Order, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, Select,
@@ -150,22 +151,24 @@ impl<K> Window<K> {
 /// column must make the order unique (the id). Cursors hold one value per key and
 /// are compared as a row value, `(score, id) < (?, ?)`, which an index on
 /// `(org_id, score, id)` serves directly.
-pub async fn fetch_page_by<E>(
+pub async fn fetch_page_by<E, M, K>(
     db: &impl ConnectionTrait,
     select: Select<E>,
-    keys: &[E::Column],
+    keys: &[K],
     direction: Direction,
     window: &Window<Vec<sea_orm::Value>>,
     count: bool,
-) -> Result<Page<E::Model>>
+) -> Result<Page<M>>
 where
     E: EntityTrait,
     E::Model: FromQueryResult + Send + Sync,
+    M: FromQueryResult + Send + Sync,
+    K: IntoColumnRef + Clone,
 {
     use sea_orm::sea_query::{Expr, ExprTrait};
     let total_count = if count { Some(select.clone().count(db).await?) } else { None };
     let ascending = direction == Direction::Ascending;
-    let row = || Expr::tuple(keys.iter().map(|c| Expr::col(*c)));
+    let row = || Expr::tuple(keys.iter().map(|c| Expr::col(c.clone())));
     let values = |v: &[sea_orm::Value]| Expr::tuple(v.iter().cloned().map(Expr::val));
     let mut query = select;
     // "after" means further along the list's own direction.
@@ -181,9 +184,9 @@ where
         (true, true) | (false, false) => Order::Desc,
     };
     for key in keys {
-        query = query.order_by(*key, order.clone());
+        query = query.order_by(Expr::col(key.clone()), order.clone());
     }
-    let mut items = query.limit(window.limit + 1).all(db).await?;
+    let mut items = query.limit(window.limit + 1).into_model::<M>().all(db).await?;
     let more = items.len() as u64 > window.limit;
     items.truncate(window.limit as usize);
     if window.from_end {

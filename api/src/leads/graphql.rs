@@ -232,11 +232,19 @@ impl Account {
         let window = sorted_window(&args, &list, |v| order.key_value(v))?;
         let count = selects(ctx, "totalCount");
         let criteria = LeadCriteria { account_id: Some(self.uuid), ..Default::default() };
-        let later = super::list(db(ctx), actor, &criteria, order, OrderDirection::Desc.into(), &window, count);
+        let later = async {
+            let page =
+                super::list(db(ctx), actor, &criteria, order, OrderDirection::Desc.into(), &window, count).await?;
+            Ok(page.map(|s| s.lead))
+        };
         let page =
             child_page(&loaders.account_leads, &loaders.account_lead_counts, self.uuid, &args, &window, count, later)
                 .await?;
-        Ok(LeadConnection::from_page(page, |l| sorted_cursor(&list, order.key_of(l), l.id), Lead::from))
+        Ok(LeadConnection::from_page(
+            page,
+            |l| sorted_cursor(&list, order.lead_key(l).unwrap_or_default(), l.id),
+            Lead::from,
+        ))
     }
 
     /// The account's deals, newest first.
@@ -323,14 +331,6 @@ pub struct Lead {
     pub lifecycle_stage: LifecycleStage,
     /// When the lead entered its current stage (UTC).
     pub stage_entered_at: DateTime<Utc>,
-    /// How hot the lead is.
-    pub temperature: Temperature,
-    /// The lead's score: fit plus engagement.
-    pub score: f64,
-    /// Points for how well the lead fits the ideal customer profile.
-    pub fit_score: f64,
-    /// Points for what the lead did recently.
-    pub engagement_score: f64,
     /// Id of the lead's buyer persona, if assigned.
     pub persona_id: Option<ID>,
     /// When the lead was archived; archived leads leave lists unless asked for.
@@ -354,6 +354,9 @@ pub struct Lead {
     /// The to-one relations of the page this lead came in, when the page fetched them.
     #[graphql(skip)]
     pub related: Option<Arc<LeadRelations>>,
+    /// The stored score, when read with the lead; else the DataLoader fetches it.
+    #[graphql(skip)]
+    pub stored_score: Option<entity::lead_score::Model>,
 }
 
 /// The accounts, users and personas a page of leads selects, each fetched once for the
@@ -370,20 +373,20 @@ pub struct LeadRelations {
 
 impl LeadRelations {
     /// Fetch what the current field's nodes (`edges.node` or `nodes`) select of `leads`.
-    pub async fn of_page(ctx: &Context<'_>, leads: &[entity::lead::Model]) -> GqlResult<Option<Arc<Self>>> {
+    pub async fn of_page(ctx: &Context<'_>, leads: &[&entity::lead::Model]) -> GqlResult<Option<Arc<Self>>> {
         let look = ctx.look_ahead();
         let wants =
             |f: &str| look.field("edges").field("node").field(f).exists() || look.field("nodes").field(f).exists();
         // Repeated ids are fine: `load_many` asks for each key once.
         let ids = |wanted: bool, id: fn(&entity::lead::Model) -> Option<Uuid>| {
-            wanted.then(|| leads.iter().filter_map(id).collect::<Vec<Uuid>>())
+            wanted.then(|| leads.iter().copied().filter_map(id).collect::<Vec<Uuid>>())
         };
         let accounts = ids(wants("account"), |l| l.account_id);
         let (owners, marketing) = (wants("owner"), wants("marketingOwner"));
         let users = (owners || marketing).then(|| {
             let pair =
                 |l: &entity::lead::Model| [l.owner_id.filter(|_| owners), l.marketing_owner_id.filter(|_| marketing)];
-            leads.iter().flat_map(pair).flatten().collect::<Vec<Uuid>>()
+            leads.iter().copied().flat_map(pair).flatten().collect::<Vec<Uuid>>()
         });
         let personas = ids(wants("persona"), |l| l.persona_id);
         if accounts.is_none() && users.is_none() && personas.is_none() {
@@ -426,10 +429,6 @@ impl From<entity::lead::Model> for Lead {
             external_id: m.external_id,
             lifecycle_stage: m.lifecycle_stage.into(),
             stage_entered_at: m.stage_entered_at,
-            temperature: m.temperature.into(),
-            score: m.score,
-            fit_score: m.fit_score,
-            engagement_score: m.engagement_score,
             persona_id: m.persona_id.map(Into::into),
             archived_at: m.archived_at,
             version: m.version,
@@ -441,11 +440,28 @@ impl From<entity::lead::Model> for Lead {
             marketing_owner_id: m.marketing_owner_id,
             persona_uuid: m.persona_id,
             related: None,
+            stored_score: None,
         }
     }
 }
 
+impl From<crate::leads::Scored> for Lead {
+    fn from(s: crate::leads::Scored) -> Self {
+        Self { stored_score: Some(s.score), ..Self::from(s.lead) }
+    }
+}
+
 impl Lead {
+    /// The stored score: read with the lead, else through the DataLoader.
+    async fn stored_score(&self, ctx: &Context<'_>) -> GqlResult<entity::lead_score::Model> {
+        if let Some(score) = &self.stored_score {
+            return Ok(score.clone());
+        }
+        let stored = loaders(ctx)?.lead_scores.load_one(self.uuid).await?;
+        // Every lead gets its score row when created; none would mean it was never scored.
+        Ok(stored.unwrap_or_else(|| entity::lead_score::Model::unscored(self.uuid, Uuid::nil())))
+    }
+
     /// A user the lead names: from the page's relations when fetched, else the DataLoader.
     async fn user(&self, ctx: &Context<'_>, id: Option<Uuid>) -> GqlResult<Option<User>> {
         let Some(id) = id else { return Ok(None) };
@@ -458,6 +474,27 @@ impl Lead {
 
 #[ComplexObject]
 impl Lead {
+    /// How hot the lead is: from its score and the WARM and HOT thresholds of the model that scored it.
+    async fn temperature(&self, ctx: &Context<'_>) -> GqlResult<Temperature> {
+        Ok(self.stored_score(ctx).await?.temperature.into())
+    }
+
+    /// The lead's score: fitScore plus engagementScore, as the scoring model in force
+    /// computed it (0 until a model scored the lead). `scoreBreakdown` explains every point.
+    async fn score(&self, ctx: &Context<'_>) -> GqlResult<f64> {
+        Ok(self.stored_score(ctx).await?.score)
+    }
+
+    /// Points for how well the lead fits the ideal customer profile (the FIT rules).
+    async fn fit_score(&self, ctx: &Context<'_>) -> GqlResult<f64> {
+        Ok(self.stored_score(ctx).await?.fit_score)
+    }
+
+    /// Points for what the lead did recently (the ENGAGEMENT rules, decayed by their half-life).
+    async fn engagement_score(&self, ctx: &Context<'_>) -> GqlResult<f64> {
+        Ok(self.stored_score(ctx).await?.engagement_score)
+    }
+
     /// Seconds the lead has spent in its current stage.
     async fn time_in_current_stage(&self) -> i64 {
         (Utc::now() - self.stage_entered_at).num_seconds().max(0)
@@ -913,18 +950,19 @@ impl LeadsQuery {
             selects(ctx, "totalCount"),
         )
         .await?;
-        let related = LeadRelations::of_page(ctx, &page.items).await?;
+        let leads: Vec<&entity::lead::Model> = page.items.iter().map(|s| &s.lead).collect();
+        let related = LeadRelations::of_page(ctx, &leads).await?;
         Ok(LeadConnection::from_page(
             page,
-            |l| sorted_cursor(&list, order.key_of(l), l.id),
-            |l| Lead { related: related.clone(), ..Lead::from(l) },
+            |s| sorted_cursor(&list, order.key_of(s), s.lead.id),
+            |s| Lead { related: related.clone(), ..Lead::from(s) },
         ))
     }
 
     /// One lead; null with NOT_FOUND when absent or another organization's.
     async fn lead(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Option<Lead>> {
         let id = parse_id("id", &id)?;
-        Ok(Some(super::get(db(ctx), actor(ctx)?, id).await?.into()))
+        Ok(Some(super::get_scored(db(ctx), actor(ctx)?, id).await?.into()))
     }
 
     /// Accounts of the organization (by name by default). API keys need `leads:read`.

@@ -12,11 +12,12 @@ pub mod lifecycle;
 
 use chrono::{DateTime, Utc};
 use entity::lead::{ActiveModel, Column, Entity, Model};
+use entity::lead_score::{Column as ScoreColumn, Entity as ScoreEntity, Model as ScoreModel};
 use entity::{LifecycleStage, Temperature};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{ColumnRef, Expr, ExprTrait, IntoColumnRef};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Select, Set, TransactionSession,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, IdenStatic, Iterable,
+    JoinType, QueryFilter, QueryResult, QuerySelect, RelationTrait, Select, Set, TransactionSession, TransactionTrait,
 };
 use serde_json::Value as Json;
 use uuid::Uuid;
@@ -227,6 +228,46 @@ pub(crate) async fn find(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> 
         .ok_or_else(|| ApiError::not_found("lead"))
 }
 
+/// One lead with its stored score, in one statement.
+pub async fn get_scored(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> Result<Scored> {
+    require(can_read(actor, Scope::LeadsRead), "read leads")?;
+    with_scores(Entity::find_by_id(id))
+        .filter(Column::OrgId.eq(actor.org_id))
+        .into_model::<Scored>()
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("lead"))
+}
+
+/// A lead with its stored score (`lead_scores`), as lists and `lead(id)` read them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scored {
+    pub lead: Model,
+    pub score: ScoreModel,
+}
+
+/// Prefix of the score columns [`with_scores`] adds to a select.
+const SCORE_PREFIX: &str = "score_";
+
+impl FromQueryResult for Scored {
+    fn from_query_result(res: &QueryResult, pre: &str) -> std::result::Result<Self, DbErr> {
+        Ok(Self {
+            lead: Model::from_query_result(res, pre)?,
+            score: ScoreModel::from_query_result(res, &format!("{pre}{SCORE_PREFIX}"))?,
+        })
+    }
+}
+
+/// `select` of leads joined with their scores, whose columns it adds as `score_<column>`:
+/// read it `into_model::<Scored>()`.
+pub(crate) fn with_scores(select: Select<Entity>) -> Select<Entity> {
+    let mut select = select.join(JoinType::InnerJoin, entity::lead::Relation::Score.def());
+    for column in ScoreColumn::iter() {
+        select = select.column_as(Expr::col((ScoreEntity, column)), format!("{SCORE_PREFIX}{}", column.as_str()));
+    }
+    select
+}
+
 /// Insert a validated lead with its first transition and audit row, inside the
 /// caller's transaction.
 pub(crate) async fn insert(
@@ -240,7 +281,8 @@ pub(crate) async fn insert(
     lifecycle::record(txn, actor, lead.id, None, stage, Some("created".into()), now).await?;
     let changes = values.changes(None).created("lifecycleStage", &stage);
     audit::record(txn, actor, "lead.create", "lead", Some(lead.id), changes).await?;
-    crate::scoring::refresh_one(txn, actor, lead).await
+    let mut scored = crate::scoring::score_new(txn, actor, vec![lead]).await?;
+    scored.pop().ok_or_else(|| ApiError::internal("scoring lost a new lead"))
 }
 
 /// Create many leads with multi-row inserts: the same rows, transitions, audit entries
@@ -269,7 +311,7 @@ pub(crate) async fn insert_many(
     crate::db::insert_all(txn, rows).await?;
     crate::db::insert_all(txn, transitions).await?;
     crate::db::insert_all(txn, audits).await?;
-    crate::scoring::refresh(txn, actor, models).await
+    crate::scoring::score_new(txn, actor, models).await
 }
 
 /// The row of a new lead with `values`, entering `stage` at `now`.
@@ -291,13 +333,6 @@ fn new_lead(actor: &Actor, values: &LeadValues, stage: LifecycleStage, now: Date
         stage_entered_at: Set(now),
         owner_id: Set(values.owner_id),
         marketing_owner_id: Set(values.marketing_owner_id),
-        fit_score: Set(0.0),
-        engagement_score: Set(0.0),
-        score: Set(0.0),
-        temperature: Set(Temperature::Cold),
-        scoring_model_id: Set(None),
-        scoring_model_version: Set(None),
-        scored_at: Set(None),
         archived_at: Set(None),
         version: Set(1),
         created_at: Set(now),
@@ -458,7 +493,7 @@ impl LeadCriteria {
             select = select.filter(Column::LifecycleStage.is_in(self.lifecycle_stages.iter().copied()));
         }
         if !self.temperatures.is_empty() {
-            select = select.filter(Column::Temperature.is_in(self.temperatures.iter().copied()));
+            select = select.filter(ScoreColumn::Temperature.is_in(self.temperatures.iter().copied()));
         }
         for (column, value) in [
             (Column::OwnerId, self.owner_id),
@@ -477,10 +512,10 @@ impl LeadCriteria {
             select = select.filter(Column::Campaign.eq(campaign.as_str()));
         }
         if let Some(min) = self.score_min {
-            select = select.filter(Column::Score.gte(min));
+            select = select.filter(ScoreColumn::Score.gte(min));
         }
         if let Some(max) = self.score_max {
-            select = select.filter(Column::Score.lte(max));
+            select = select.filter(ScoreColumn::Score.lte(max));
         }
         if let Some(after) = self.created_after {
             select = select.filter(Column::CreatedAt.gte(after));
@@ -542,13 +577,19 @@ pub enum LeadOrder {
 }
 
 impl LeadOrder {
-    pub fn column(self) -> Column {
+    /// The columns a page is ordered by: this order's column, then the lead's id.
+    /// Score order runs along `lead_scores`' `(org_id, score, lead_id)` index.
+    pub fn keys(self) -> [ColumnRef; 2] {
+        let lead = |c: Column| (Entity, c).into_column_ref();
         match self {
-            Self::Score => Column::Score,
-            Self::CreatedAt => Column::CreatedAt,
-            Self::UpdatedAt => Column::UpdatedAt,
-            Self::StageEnteredAt => Column::StageEnteredAt,
-            Self::LastName => Column::LastName,
+            Self::Score => [
+                (ScoreEntity, ScoreColumn::Score).into_column_ref(),
+                (ScoreEntity, ScoreColumn::LeadId).into_column_ref(),
+            ],
+            Self::CreatedAt => [lead(Column::CreatedAt), lead(Column::Id)],
+            Self::UpdatedAt => [lead(Column::UpdatedAt), lead(Column::Id)],
+            Self::StageEnteredAt => [lead(Column::StageEnteredAt), lead(Column::Id)],
+            Self::LastName => [lead(Column::LastName), lead(Column::Id)],
         }
     }
 
@@ -563,14 +604,22 @@ impl LeadOrder {
     }
 
     /// The cursor value of a lead in this order.
-    pub fn key_of(self, lead: &Model) -> Json {
+    pub fn key_of(self, scored: &Scored) -> Json {
         match self {
-            Self::Score => Json::from(lead.score),
+            Self::Score => Json::from(scored.score.score),
+            _ => self.lead_key(&scored.lead).unwrap_or_default(),
+        }
+    }
+
+    /// The cursor value of a lead in an order of its own columns (None for score order).
+    pub fn lead_key(self, lead: &Model) -> Option<Json> {
+        Some(match self {
+            Self::Score => return None,
             Self::CreatedAt => Json::from(lead.created_at.to_rfc3339()),
             Self::UpdatedAt => Json::from(lead.updated_at.to_rfc3339()),
             Self::StageEnteredAt => Json::from(lead.stage_entered_at.to_rfc3339()),
             Self::LastName => Json::from(lead.last_name.clone()),
-        }
+        })
     }
 
     /// Turn a cursor value back into a database value of this order's column.
@@ -594,8 +643,11 @@ pub async fn list(
     direction: Direction,
     window: &Window<Vec<sea_orm::Value>>,
     count: bool,
-) -> Result<Page<Model>> {
+) -> Result<Page<Scored>> {
     require(can_read(actor, Scope::LeadsRead), "read leads")?;
-    let select = criteria.apply(actor, Entity::find().filter(Column::OrgId.eq(actor.org_id)));
-    fetch_page_by(db, select, &[order.column(), Column::Id], direction, window, count).await
+    // Both organization conditions: the score order's index starts with lead_scores.org_id.
+    let select =
+        with_scores(Entity::find()).filter(Column::OrgId.eq(actor.org_id)).filter(ScoreColumn::OrgId.eq(actor.org_id));
+    let select = criteria.apply(actor, select);
+    fetch_page_by(db, select, &order.keys(), direction, window, count).await
 }

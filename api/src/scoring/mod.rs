@@ -3,7 +3,7 @@
 //! engagement rules with a cap and a half-life, and the WARM, HOT and MQL
 //! thresholds. Exactly one model is in force per organization.
 //!
-//! Scores are stored on `leads` and recomputed in the transaction of every change to
+//! Scores are stored in `lead_scores` (one row per lead) and recomputed in the transaction of every change to
 //! their inputs ([`refresh`]); a new model rescores every lead in the background
 //! ([`rescore`]). The score itself is the pure function [`score::score`], and
 //! `Lead.scoreBreakdown` recomputes exactly the stored score: the model version and
@@ -17,9 +17,8 @@ use std::collections::{HashMap, HashSet};
 
 use async_graphql::{Enum, InputObject, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::{AgreementStatus, DocumentKind, LifecycleStage, Temperature};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, Statement};
+use entity::{AgreementStatus, DocumentKind, LifecycleStage};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -353,6 +352,8 @@ pub(crate) struct Inputs {
     accounts: HashMap<Uuid, entity::account::Model>,
     personas: HashMap<Uuid, String>,
     events: HashMap<Uuid, Vec<score::Event>>,
+    /// The stored scores; a new lead may have none yet.
+    stored: HashMap<Uuid, entity::lead_score::Model>,
 }
 
 impl Inputs {
@@ -387,6 +388,16 @@ impl Inputs {
                 .collect()
         };
         let mut events: HashMap<Uuid, Vec<score::Event>> = HashMap::new();
+        let mut stored = HashMap::with_capacity(lead_ids.len());
+        for chunk in lead_ids.chunks(1000) {
+            use entity::lead_score::Column as Score;
+            let scores = entity::lead_score::Entity::find()
+                .filter(Score::OrgId.eq(org_id))
+                .filter(Score::LeadId.is_in(chunk.iter().copied()))
+                .all(db)
+                .await?;
+            stored.extend(scores.into_iter().map(|s| (s.lead_id, s)));
+        }
         for chunk in lead_ids.chunks(1000) {
             use entity::engagement_event::Column;
             use sea_orm::QuerySelect;
@@ -404,7 +415,7 @@ impl Inputs {
                 events.entry(lead_id).or_default().push(score::Event { kind, occurred_at });
             }
         }
-        Ok(Self { accounts, personas, events })
+        Ok(Self { accounts, personas, events, stored })
     }
 
     /// Score one of the loaded leads.
@@ -417,83 +428,34 @@ impl Inputs {
     }
 }
 
-/// A lead's new stored score.
-pub(crate) struct NewScore {
-    pub lead_id: Uuid,
-    pub fit: f64,
-    pub engagement: f64,
-    pub total: f64,
-    pub temperature: Temperature,
-}
-
-/// Write many leads' scores in one statement on PostgreSQL (`UPDATE … FROM (VALUES …)`),
-/// one UPDATE per lead in the caller's transaction on SQLite.
-pub(crate) async fn store_scores(
-    txn: &impl ConnectionTrait,
-    model: &ModelVersion,
-    scores: &[NewScore],
-    at: DateTime<Utc>,
-) -> Result<()> {
-    use entity::lead::{Column, Entity};
-    if scores.is_empty() {
-        return Ok(());
-    }
-    if txn.get_database_backend() == DbBackend::Postgres {
-        // 5 parameters a row: 1,000 rows stay far below PostgreSQL's 65,535.
-        for chunk in scores.chunks(2000) {
-            let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * 5 + 3);
-            values.push(model.id.into());
-            values.push(model.version.into());
-            values.push(at.into());
-            let mut rows = Vec::with_capacity(chunk.len());
-            for (i, s) in chunk.iter().enumerate() {
-                let p = 4 + i * 5;
-                rows.push(format!(
-                    "(${}::uuid, ${}::double precision, ${}::double precision, ${}::double precision, ${}::text)",
-                    p,
-                    p + 1,
-                    p + 2,
-                    p + 3,
-                    p + 4
-                ));
-                values.push(s.lead_id.into());
-                values.push(s.fit.into());
-                values.push(s.engagement.into());
-                values.push(s.total.into());
-                values.push(temperature_name(s.temperature).into());
-            }
-            let sql = format!(
-                "UPDATE leads AS l SET fit_score = v.fit, engagement_score = v.engagement, score = v.total, \
-                 temperature = v.temperature, scoring_model_id = $1, scoring_model_version = $2, scored_at = $3 \
-                 FROM (VALUES {}) AS v(id, fit, engagement, total, temperature) WHERE l.id = v.id",
-                rows.join(", ")
-            );
-            txn.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, values)).await?;
-        }
-        return Ok(());
-    }
-    for s in scores {
-        Entity::update_many()
-            .col_expr(Column::FitScore, Expr::value(s.fit))
-            .col_expr(Column::EngagementScore, Expr::value(s.engagement))
-            .col_expr(Column::Score, Expr::value(s.total))
-            .col_expr(Column::Temperature, Expr::value(s.temperature))
-            .col_expr(Column::ScoringModelId, Expr::value(model.id))
-            .col_expr(Column::ScoringModelVersion, Expr::value(model.version))
-            .col_expr(Column::ScoredAt, Expr::value(at))
-            .filter(Column::Id.eq(s.lead_id))
-            .exec(txn)
+/// Write leads' scores: one multi-row upsert into `lead_scores` per 500 leads (a new
+/// lead gets its row, a scored one has it replaced).
+pub(crate) async fn store_scores(txn: &impl ConnectionTrait, scores: Vec<entity::lead_score::Model>) -> Result<()> {
+    use entity::lead_score::{ActiveModel, Column, Entity};
+    use sea_orm::sea_query::OnConflict;
+    // 9 parameters a row: far below PostgreSQL's 65,535 and SQLite's 32,766.
+    const ROWS: usize = 500;
+    let mut scores = scores.into_iter().map(ActiveModel::from).peekable();
+    while scores.peek().is_some() {
+        let chunk: Vec<ActiveModel> = scores.by_ref().take(ROWS).collect();
+        Entity::insert_many(chunk)
+            .on_conflict(
+                OnConflict::column(Column::LeadId)
+                    .update_columns([
+                        Column::FitScore,
+                        Column::EngagementScore,
+                        Column::Score,
+                        Column::Temperature,
+                        Column::ScoringModelId,
+                        Column::ScoringModelVersion,
+                        Column::ScoredAt,
+                    ])
+                    .to_owned(),
+            )
+            .exec_without_returning(txn)
             .await?;
     }
     Ok(())
-}
-
-fn temperature_name(t: Temperature) -> &'static str {
-    match t {
-        Temperature::Cold => "COLD",
-        Temperature::Warm => "WARM",
-        Temperature::Hot => "HOT",
-    }
 }
 
 /// Stages a lead leaves for MQL when its score crosses the threshold.
@@ -501,9 +463,9 @@ const QUALIFYING_STAGES: [LifecycleStage; 3] = [LifecycleStage::New, LifecycleSt
 
 /// Does this rescoring cross the MQL threshold upwards? A lead never scored before
 /// starts from 0.
-fn crosses_mql(before: &entity::lead::Model, after: f64, mql: f64) -> bool {
-    let previous = if before.scored_at.is_some() { before.score } else { 0.0 };
-    QUALIFYING_STAGES.contains(&before.lifecycle_stage) && previous < mql && after >= mql
+fn crosses_mql(lead: &entity::lead::Model, before: Option<&entity::lead_score::Model>, after: f64, mql: f64) -> bool {
+    let previous = before.filter(|s| s.scored_at.is_some()).map_or(0.0, |s| s.score);
+    QUALIFYING_STAGES.contains(&lead.lifecycle_stage) && previous < mql && after >= mql
 }
 
 /// Rescore `leads` with `model` inside the caller's transaction: store the scores,
@@ -522,50 +484,45 @@ pub(crate) async fn apply_model(
     let inputs = Inputs::load(txn, actor.org_id, &leads).await?;
     let mut scores = Vec::with_capacity(leads.len());
     let mut crossed = Vec::new();
-    let mut out = Vec::with_capacity(leads.len());
-    for lead in leads {
-        let s = inputs.score(&model.body, &lead, now);
-        if crosses_mql(&lead, s.total, model.body.thresholds.mql) {
-            crossed.push(out.len());
+    for (index, lead) in leads.iter().enumerate() {
+        let s = inputs.score(&model.body, lead, now);
+        if crosses_mql(lead, inputs.stored.get(&lead.id), s.total, model.body.thresholds.mql) {
+            crossed.push((index, s.total));
         }
-        scores.push(NewScore {
+        scores.push(entity::lead_score::Model {
             lead_id: lead.id,
-            fit: s.fit,
-            engagement: s.engagement,
-            total: s.total,
+            org_id: lead.org_id,
+            fit_score: s.fit,
+            engagement_score: s.engagement,
+            score: s.total,
             temperature: s.temperature,
+            scoring_model_id: Some(model.id),
+            scoring_model_version: Some(model.version),
+            scored_at: Some(now),
         });
-        let mut stored = lead;
-        stored.fit_score = s.fit;
-        stored.engagement_score = s.engagement;
-        stored.score = s.total;
-        stored.temperature = s.temperature;
-        stored.scoring_model_id = Some(model.id);
-        stored.scoring_model_version = Some(model.version);
-        stored.scored_at = Some(now);
-        out.push(stored);
     }
-    store_scores(txn, model, &scores, now).await?;
+    store_scores(txn, scores).await?;
+    let mut out = leads;
     if crossed.is_empty() {
         return Ok(out);
     }
     let auto_hand_over = crate::org::settings(txn, actor.org_id).await?.auto_hand_over_mqls;
-    for index in crossed {
+    for (index, total) in crossed {
         let lead = out[index].clone();
         let reason = format!(
             "score {} crossed the MQL threshold {} of scoring model v{}",
-            score::format_points(lead.score),
+            score::format_points(total),
             score::format_points(model.body.thresholds.mql),
             model.version
         );
         let moved = lifecycle::move_lead(txn, actor, lead, LifecycleStage::Mql, Some(reason)).await?;
         let payload = serde_json::json!({
-            "score": moved.score, "threshold": model.body.thresholds.mql,
+            "score": total, "threshold": model.body.thresholds.mql,
             "scoringModelId": model.id, "scoringModelVersion": model.version,
         });
         outbox::publish(txn, actor, "lead.qualified", "lead", Some(moved.id), payload).await?;
         if auto_hand_over && let Some(to) = crate::handover::next_in_rotation(txn, actor.org_id).await? {
-            let note = Some(format!("handed over automatically: {}", lifecycle_reason(&moved)));
+            let note = Some(format!("handed over automatically: {}", lifecycle_reason(total)));
             crate::handover::hand_over_in(txn, actor, &moved, to, note).await?;
         }
         out[index] = crate::leads::find(txn, actor, moved.id).await?;
@@ -573,8 +530,8 @@ pub(crate) async fn apply_model(
     Ok(out)
 }
 
-fn lifecycle_reason(lead: &entity::lead::Model) -> String {
-    format!("score {} made the lead an MQL", score::format_points(lead.score))
+fn lifecycle_reason(total: f64) -> String {
+    format!("score {} made the lead an MQL", score::format_points(total))
 }
 
 /// Recompute the scores of `leads` with the model in force, inside the caller's
@@ -585,11 +542,35 @@ pub(crate) async fn refresh(
     actor: &Actor,
     leads: Vec<entity::lead::Model>,
 ) -> Result<Vec<entity::lead::Model>> {
+    score_in_force(txn, actor, leads, false).await
+}
+
+/// Score new leads inside the caller's transaction: with the model in force, or as
+/// unscored (0, COLD) without one. Every lead has its `lead_scores` row from here on.
+pub(crate) async fn score_new(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    leads: Vec<entity::lead::Model>,
+) -> Result<Vec<entity::lead::Model>> {
+    score_in_force(txn, actor, leads, true).await
+}
+
+async fn score_in_force(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    leads: Vec<entity::lead::Model>,
+    new: bool,
+) -> Result<Vec<entity::lead::Model>> {
     if leads.is_empty() {
         return Ok(leads);
     }
     match in_force(txn, actor.org_id).await? {
         Some(model) => apply_model(txn, actor, &model, leads, Utc::now()).await,
+        None if new => {
+            let unscored = leads.iter().map(|l| entity::lead_score::Model::unscored(l.id, l.org_id)).collect();
+            store_scores(txn, unscored).await?;
+            Ok(leads)
+        }
         None => Ok(leads),
     }
 }
@@ -604,24 +585,28 @@ pub(crate) async fn refresh_one(
     refresh(txn, actor, vec![lead]).await?.pop().ok_or_else(|| ApiError::internal(format!("lead {id} vanished")))
 }
 
-/// The scores stored on `leads`, recomputed with the model version and at the moment
-/// they were computed: each lead's breakdown (empty for a lead never scored).
+/// The stored scores, recomputed with the model version and at the moment they were
+/// computed: each lead's breakdown (none for a lead never scored).
 pub async fn breakdowns(
     db: &impl ConnectionTrait,
     org_id: Uuid,
     leads: &[entity::lead::Model],
 ) -> Result<HashMap<Uuid, score::Score>> {
-    let scored: Vec<entity::lead::Model> = leads.iter().filter(|l| l.scored_at.is_some()).cloned().collect();
-    if scored.is_empty() {
+    if leads.is_empty() {
         return Ok(HashMap::new());
     }
+    let inputs = Inputs::load(db, org_id, leads).await?;
     let model_ids: Vec<Uuid> =
-        scored.iter().filter_map(|l| l.scoring_model_id).collect::<HashSet<_>>().into_iter().collect();
+        inputs.stored.values().filter_map(|s| s.scoring_model_id).collect::<HashSet<_>>().into_iter().collect();
+    if model_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
     let docs = agreements::get_many::<ScoringModel>(db, org_id, &model_ids).await?;
-    let inputs = Inputs::load(db, org_id, &scored).await?;
     let mut out = HashMap::new();
-    for lead in &scored {
-        let (Some(id), Some(version), Some(at)) = (lead.scoring_model_id, lead.scoring_model_version, lead.scored_at)
+    for lead in leads {
+        let Some(stored) = inputs.stored.get(&lead.id) else { continue };
+        let (Some(id), Some(version), Some(at)) =
+            (stored.scoring_model_id, stored.scoring_model_version, stored.scored_at)
         else {
             continue;
         };

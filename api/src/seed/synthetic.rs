@@ -80,6 +80,8 @@ pub enum Naming {
 pub struct Batch {
     pub accounts: Vec<entity::account::Model>,
     pub leads: Vec<entity::lead::Model>,
+    /// One per lead, in the same order.
+    pub scores: Vec<entity::lead_score::Model>,
     pub opportunities: Vec<entity::opportunity::Model>,
     pub transitions: Vec<entity::lead_stage_transition::Model>,
     pub events: Vec<entity::engagement_event::Model>,
@@ -90,6 +92,7 @@ impl Batch {
     pub fn rows(&self) -> usize {
         self.accounts.len()
             + self.leads.len()
+            + self.scores.len()
             + self.opportunities.len()
             + self.transitions.len()
             + self.events.len()
@@ -247,6 +250,7 @@ struct EncodedBatch {
     counts: Counts,
     accounts: Encoded<entity::account::Entity>,
     leads: Encoded<entity::lead::Entity>,
+    scores: Encoded<entity::lead_score::Entity>,
     opportunities: Encoded<entity::opportunity::Entity>,
     transitions: Encoded<entity::lead_stage_transition::Entity>,
     events: Encoded<entity::engagement_event::Entity>,
@@ -259,6 +263,7 @@ impl EncodedBatch {
             counts: Counts::of(&batch),
             accounts: encode_rows(&batch.accounts)?,
             leads: encode_rows(&batch.leads)?,
+            scores: encode_rows(&batch.scores)?,
             opportunities: encode_rows(&batch.opportunities)?,
             transitions: encode_rows(&batch.transitions)?,
             events: encode_rows(&batch.events)?,
@@ -271,8 +276,8 @@ impl EncodedBatch {
 const COPY_CHUNK: u64 = 10_000;
 
 /// The tables a synthetic load writes, in the order their rows reference each other.
-const TABLES: [&str; 6] =
-    ["accounts", "leads", "opportunities", "lead_stage_transitions", "engagement_events", "activities"];
+const TABLES: [&str; 7] =
+    ["accounts", "leads", "lead_scores", "opportunities", "lead_stage_transitions", "engagement_events", "activities"];
 
 /// Load everything in one transaction with `COPY`, so a failed or interrupted run
 /// leaves nothing behind. When the load is at least as large as the leads already
@@ -358,6 +363,7 @@ async fn load_postgres(
         let chunk = chunk?;
         copy_encoded(&mut txn, &chunk.accounts).await?;
         copy_encoded(&mut txn, &chunk.leads).await?;
+        copy_encoded(&mut txn, &chunk.scores).await?;
         copy_encoded(&mut txn, &chunk.opportunities).await?;
         copy_encoded(&mut txn, &chunk.transitions).await?;
         copy_encoded(&mut txn, &chunk.events).await?;
@@ -395,6 +401,7 @@ fn run_token() -> String {
 pub async fn insert(txn: &impl ConnectionTrait, batch: Batch) -> Result<()> {
     insert_all::<entity::account::ActiveModel, _>(txn, batch.accounts).await?;
     insert_all::<entity::lead::ActiveModel, _>(txn, batch.leads).await?;
+    insert_all::<entity::lead_score::ActiveModel, _>(txn, batch.scores).await?;
     insert_all::<entity::opportunity::ActiveModel, _>(txn, batch.opportunities).await?;
     insert_all::<entity::lead_stage_transition::ActiveModel, _>(txn, batch.transitions).await?;
     insert_all::<entity::engagement_event::ActiveModel, _>(txn, batch.events).await?;
@@ -1009,6 +1016,13 @@ impl Generator {
             self.rng.random_range(10..99),
             self.rng.random_range(0..10_000_000)
         );
+        batch.scores.push(entity::lead_score::Model {
+            fit_score,
+            engagement_score,
+            score,
+            temperature,
+            ..entity::lead_score::Model::unscored(lead_id, self.org_id)
+        });
         batch.leads.push(entity::lead::Model {
             id: lead_id,
             org_id: self.org_id,
@@ -1026,14 +1040,7 @@ impl Generator {
             stage_entered_at: entered,
             owner_id: with_sales.then_some(sales.id),
             marketing_owner_id: Some(marketer.id),
-            fit_score,
-            engagement_score,
-            score,
-            temperature,
             archived_at: None,
-            scoring_model_id: None,
-            scoring_model_version: None,
-            scored_at: None,
             // Every move bumped the version, as `moveLeadStage` does.
             version: history.steps.len() as i32,
             created_at: created,
