@@ -670,3 +670,23 @@ async fn moving_scores_into_their_own_table_keeps_every_stored_score() {
         assert_eq!((score, temperature.as_str()), (75.25, "HOT"), "bi.leads reads lead_scores");
     }
 }
+
+/// `lead(id)` reads the lead and, when the query asks for it, its score in one statement.
+#[tokio::test]
+async fn one_lead_with_or_without_its_score_costs_one_statement() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let t = &org.admin.token;
+    let id = lead(&app, t, json!({ "email": "one@a.io" })).await;
+    for (query, expected) in [
+        ("query($id: ID!) { lead(id: $id) { email } }", json!({ "email": "one@a.io" })),
+        (
+            "query($id: ID!) { lead(id: $id) { email score temperature fitScore engagementScore } }",
+            json!({ "email": "one@a.io", "score": 0.0, "temperature": "COLD", "fitScore": 0.0, "engagementScore": 0.0 }),
+        ),
+    ] {
+        let (body, statements) = app.gql_counting(Some(t), query, json!({ "id": id })).await;
+        assert_eq!(body["data"]["lead"], expected, "{body}");
+        assert_eq!(statements, 2, "the caller and the lead: {body}");
+    }
+}

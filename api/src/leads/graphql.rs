@@ -305,6 +305,9 @@ connection!(LeadConnection, LeadEdge, Lead, "leads");
 connection!(ActivityConnection, ActivityEdge, Activity, "activities");
 connection!(EngagementEventConnection, EngagementEventEdge, EngagementEvent, "engagement events");
 
+/// The fields of `Lead` read from its stored score.
+const SCORE_FIELDS: [&str; 4] = ["score", "fitScore", "engagementScore", "temperature"];
+
 /// A person who may buy: contact data, lifecycle stage, score and owners.
 #[derive(SimpleObject, Clone)]
 #[graphql(complex)]
@@ -962,7 +965,11 @@ impl LeadsQuery {
     /// One lead; null with NOT_FOUND when absent or another organization's.
     async fn lead(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Option<Lead>> {
         let id = parse_id("id", &id)?;
-        Ok(Some(super::get_scored(db(ctx), actor(ctx)?, id).await?.into()))
+        // The score comes with the lead when asked for; else the lead alone is read.
+        if SCORE_FIELDS.iter().any(|f| selects(ctx, f)) {
+            return Ok(Some(super::get_scored(db(ctx), actor(ctx)?, id).await?.into()));
+        }
+        Ok(Some(super::get(db(ctx), actor(ctx)?, id).await?.into()))
     }
 
     /// Accounts of the organization (by name by default). API keys need `leads:read`.
