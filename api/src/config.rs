@@ -184,6 +184,12 @@ pub struct Settings {
     /// Lifetime of tokens issued by `login`, such as `12h`.
     #[arg(long, env = "ACCORD_TOKEN_TTL", default_value = "12h", value_parser = parse_duration, global = true)]
     pub token_ttl: Duration,
+    /// How long a token's user, once read, is trusted without reading it again, such
+    /// as `2s`. A change to a user through this server applies at once; one made
+    /// through another replica applies within this time. `0s` reads the user on every
+    /// request.
+    #[arg(long, env = "ACCORD_AUTH_CACHE_TTL", default_value = "2s", value_parser = parse_duration, global = true)]
+    pub auth_cache_ttl: Duration,
     /// Database connection pool size.
     #[arg(long, env = "ACCORD_DB_MAX_CONNECTIONS", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..), global = true)]
     pub db_max_connections: u32,
@@ -223,6 +229,8 @@ pub struct Config {
     pub max_query_complexity: usize,
     pub login_attempts_per_minute: u32,
     pub token_ttl: Duration,
+    /// See `ACCORD_AUTH_CACHE_TTL`.
+    pub auth_cache_ttl: Duration,
     pub db_max_connections: u32,
 }
 
@@ -314,6 +322,7 @@ impl Settings {
             max_query_complexity: self.max_query_complexity,
             login_attempts_per_minute: self.login_attempts_per_minute,
             token_ttl: self.token_ttl,
+            auth_cache_ttl: self.auth_cache_ttl,
             db_max_connections: self.db_max_connections,
         })
     }

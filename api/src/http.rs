@@ -201,7 +201,9 @@ async fn execute(
 /// authenticated route builds it; a bad, expired or revoked credential is a 401 response.
 pub(crate) async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Option<auth::Actor>, Response> {
     let authorization = headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or("invalid"));
-    auth::authenticate(&state.db, &state.keys, authorization).await.map_err(|e| unauthorized(headers, &e))
+    auth::authenticate(&state.db, &state.keys, authorization, state.config.auth_cache_ttl)
+        .await
+        .map_err(|e| unauthorized(headers, &e))
 }
 
 /// 401 with `WWW-Authenticate: Bearer` and the error as a GraphQL-style JSON body.

@@ -45,6 +45,8 @@ pub fn test_config(database_url: String) -> Config {
         max_query_complexity: 2000,
         login_attempts_per_minute: 5,
         token_ttl: Duration::from_secs(3600),
+        // Long enough that statement counts never depend on how slow a run is.
+        auth_cache_ttl: Duration::from_secs(60),
         db_max_connections: 5,
     }
 }

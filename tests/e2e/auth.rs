@@ -284,3 +284,32 @@ async fn a_forged_api_key_is_rejected() {
     assert_rejected(&app, &forged).await;
     assert_rejected(&app, "acc_nonsense").await;
 }
+
+/// A token's user is remembered for `ACCORD_AUTH_CACHE_TTL`: a change made through this
+/// server applies on the next request; one it did not make (another replica's, here
+/// written straight to the database) applies once the TTL has passed.
+#[tokio::test]
+async fn a_remembered_user_is_read_again_after_a_change_or_the_ttl() {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let ttl = std::time::Duration::from_millis(300);
+    let app = spawn_app_with(|c| c.auth_cache_ttl = ttl).await;
+    let org = app.create_org("Acme").await;
+    let rep = app.create_user(&org, entity::Team::Sales, entity::Role::Member).await;
+    let role = |body: Value| body["data"]["me"]["role"].clone();
+    assert_eq!(role(app.gql(Some(&rep.token), ME, json!({})).await), "MEMBER");
+
+    let promote = "mutation($id: ID!) { updateUser(input: { id: $id, role: MANAGER }) { user { role } } }";
+    let body = app.gql(Some(&org.admin.token), promote, json!({ "id": rep.id })).await;
+    assert_eq!(body["data"]["updateUser"]["user"]["role"], "MANAGER", "{body}");
+    assert_eq!(role(app.gql(Some(&rep.token), ME, json!({})).await), "MANAGER", "changed here: at once");
+
+    let deactivated = entity::user::Entity::update_many()
+        .col_expr(entity::user::Column::Active, sea_orm::sea_query::Expr::value(false))
+        .filter(entity::user::Column::Id.eq(rep.id))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(deactivated.rows_affected, 1);
+    tokio::time::sleep(ttl + std::time::Duration::from_millis(100)).await;
+    assert_rejected(&app, &rep.token).await;
+}

@@ -3,6 +3,7 @@
 //! request by [`authenticate`] and passed to every domain function.
 
 pub mod api_key;
+pub mod cache;
 pub mod graphql;
 pub mod jwt;
 pub mod password;
@@ -113,6 +114,7 @@ pub async fn authenticate(
     db: &DatabaseConnection,
     keys: &jwt::JwtKeys,
     authorization: Option<&str>,
+    cache_ttl: std::time::Duration,
 ) -> Result<Option<Actor>> {
     let Some(header) = authorization else { return Ok(None) };
     let token = header
@@ -125,13 +127,20 @@ pub async fn authenticate(
         return api_key::authenticate(db, token).await.map(Some);
     }
     let claims = keys.verify(token)?;
+    if let Some(actor) = cache::get(claims.user_id, claims.org_id, cache_ttl) {
+        return Ok(Some(actor));
+    }
     let user = entity::user::Entity::find_by_id(claims.user_id)
         .filter(entity::user::Column::OrgId.eq(claims.org_id))
         .one(db)
         .await?
         .filter(|u| u.active)
         .ok_or_else(|| ApiError::Unauthenticated("the token's user does not exist or is deactivated".into()))?;
-    Ok(Some(Actor::user(&user)))
+    let actor = Actor::user(&user);
+    if !cache_ttl.is_zero() {
+        cache::put(user.id, &actor);
+    }
+    Ok(Some(actor))
 }
 
 /// Mint a token for a user, as `login` and `accord token` do.

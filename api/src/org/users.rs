@@ -202,6 +202,7 @@ pub async fn update(db: &impl TransactionTrait, actor: &Actor, id: Uuid, patch: 
     let updated = save(&txn, current, model).await?;
     audit::record(&txn, actor, "user.update", "user", Some(id), changes).await?;
     txn.commit().await?;
+    crate::auth::cache::forget(id);
     Ok(updated)
 }
 
@@ -226,6 +227,7 @@ pub async fn set_active(db: &impl TransactionTrait, actor: &Actor, id: Uuid, act
     let changes = Changes::new().field("active", Some(&!active), Some(&active));
     audit::record(&txn, actor, action, "user", Some(id), changes).await?;
     txn.commit().await?;
+    crate::auth::cache::forget(id);
     Ok(updated)
 }
 
