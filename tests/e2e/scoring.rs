@@ -461,3 +461,53 @@ async fn sales_proposes_scoring_models_and_viewers_may_not_write_them() {
     input["name"] = json!("From a viewer");
     assert_error(&s.app.gql(Some(&viewer.token), CREATE_MODEL, json!({ "input": input })).await, "FORBIDDEN");
 }
+
+/// Agreeing a new model while a worker writes a batch of the old model's job neither
+/// deadlocks nor fails: the approval waits for the batch, then closes the old job.
+/// (PostgreSQL: row locks. SQLite has one writer, so an approval simply waits its turn.)
+#[tokio::test]
+async fn a_new_model_agreed_while_a_batch_is_written_waits_for_it() {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, TransactionTrait};
+    if !on_postgres() {
+        return;
+    }
+    let s = setup().await;
+    let account = fintech_account(&s).await;
+    for i in 0..3 {
+        create_lead(&s, json!({ "email": format!("vp{i}@payly.test"), "title": "VP", "accountId": account })).await;
+    }
+    let first = create_model(&s, model_input("First", 60.0)).await;
+    agree(&s, &first, 1).await;
+    let second = create_model(&s, model_input("Second", 60.0)).await;
+    let input = json!({ "input": { "kind": "SCORING_MODEL", "id": second, "version": 1 } });
+    let body = s.app.gql(Some(&s.sales_manager.token), APPROVE, input.clone()).await;
+    assert_eq!(body["data"]["approveDocument"]["agreed"], false, "{body}");
+
+    // A batch in flight, locking as a worker does: its lane first, its job last.
+    let txn = s.app.db.begin().await.unwrap();
+    let lane = entity::rescore_job_lane::Entity::find()
+        .filter(entity::rescore_job_lane::Column::OrgId.eq(s.org.id))
+        .filter(entity::rescore_job_lane::Column::Done.eq(false))
+        .lock_exclusive()
+        .one(&txn)
+        .await
+        .unwrap()
+        .expect("the first model's job has an open lane");
+    let approve = s.app.gql(Some(&s.marketing_manager.token), APPROVE, input);
+    let batch = async {
+        // Long enough for the approval to reach the locks it needs.
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let counted = entity::rescore_job::Entity::update_many()
+            .col_expr(entity::rescore_job::Column::Processed, sea_orm::sea_query::Expr::value(3))
+            .filter(entity::rescore_job::Column::Id.eq(lane.job_id))
+            .exec(&txn)
+            .await;
+        txn.commit().await.unwrap();
+        counted
+    };
+    let (body, counted) = tokio::join!(approve, batch);
+    assert_eq!(counted.expect("the batch commits").rows_affected, 1);
+    assert_eq!(body["data"]["approveDocument"]["agreed"], true, "{body}");
+    let old = entity::rescore_job::Entity::find_by_id(lane.job_id).one(&s.app.db).await.unwrap().unwrap();
+    assert_eq!(old.status, entity::RescoreJobStatus::Done, "the new model closed the old job");
+}

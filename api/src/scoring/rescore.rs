@@ -40,19 +40,21 @@ pub const MAX_LANES: u64 = 4;
 /// are closed: the new model replaces theirs.
 pub(crate) async fn enqueue(txn: &impl ConnectionTrait, actor: &Actor, model_id: Uuid, version: i32) -> Result<()> {
     let now = Utc::now();
+    // Lanes before jobs, the order a worker locks them in (it claims a lane, then
+    // counts its batch on the job): the other order deadlocked with a running batch.
+    lane::Entity::update_many()
+        .col_expr(lane::Column::Done, Expr::value(true))
+        .col_expr(lane::Column::UpdatedAt, Expr::value(now))
+        .filter(lane::Column::OrgId.eq(actor.org_id))
+        .filter(lane::Column::Done.eq(false))
+        .exec(txn)
+        .await?;
     Entity::update_many()
         .col_expr(Column::Status, Expr::value(RescoreJobStatus::Done))
         .col_expr(Column::FinishedAt, Expr::value(now))
         .col_expr(Column::UpdatedAt, Expr::value(now))
         .filter(Column::OrgId.eq(actor.org_id))
         .filter(Column::Status.ne(RescoreJobStatus::Done))
-        .exec(txn)
-        .await?;
-    lane::Entity::update_many()
-        .col_expr(lane::Column::Done, Expr::value(true))
-        .col_expr(lane::Column::UpdatedAt, Expr::value(now))
-        .filter(lane::Column::OrgId.eq(actor.org_id))
-        .filter(lane::Column::Done.eq(false))
         .exec(txn)
         .await?;
     let total = entity::lead::Entity::find().filter(entity::lead::Column::OrgId.eq(actor.org_id)).count(txn).await?;
