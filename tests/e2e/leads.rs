@@ -690,3 +690,28 @@ async fn one_lead_with_or_without_its_score_costs_one_statement() {
         assert_eq!(statements, 1, "the lead (the caller is remembered): {body}");
     }
 }
+
+/// Large bodies (imports) are let in two at a time: a third waits its turn, unread,
+/// and every import completes.
+#[tokio::test]
+async fn concurrent_large_imports_wait_their_turn_and_all_complete() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let t = &org.admin.token;
+    let import = "mutation($input: ImportLeadsInput!) { importLeads(input: $input) { created errors } }";
+    let call = |call: usize| {
+        let rows: Vec<Value> = (0..900)
+            .map(|i| json!({ "email": format!("row{i}.call{call}@large.example"), "firstName": "Large", "source": "bench" }))
+            .collect();
+        let body = json!({ "query": import, "variables": { "input": { "rows": rows } } });
+        assert!(body.to_string().len() > 64 * 1024, "a large body");
+        let app = &app;
+        async move { app.post(Some(t), &body).await.json::<Value>().await.unwrap() }
+    };
+    let (a, b, c) = tokio::join!(call(0), call(1), call(2));
+    for body in [a, b, c] {
+        assert_eq!(body["data"]["importLeads"], json!({ "created": 900, "errors": 0 }), "{body}");
+    }
+    let count = app.gql(Some(t), "{ leads(first: 1) { totalCount } }", json!({})).await;
+    assert_eq!(count["data"]["leads"]["totalCount"], 2700);
+}
