@@ -5,6 +5,7 @@ pub mod copy;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
+use sea_orm::sea_query::OnConflict;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, EntityTrait, IntoActiveModel,
@@ -59,13 +60,45 @@ where
     A: ActiveModelTrait + Send,
     M: IntoActiveModel<A>,
 {
+    insert_chunks(txn, models, None, MAX_ROWS_PER_INSERT).await
+}
+
+/// [`insert_all`] with `on_conflict` (such as replacing a stored row), at most
+/// `max_rows` rows per statement.
+pub async fn upsert_all<A, M>(
+    txn: &impl ConnectionTrait,
+    models: Vec<M>,
+    on_conflict: OnConflict,
+    max_rows: usize,
+) -> crate::error::Result<()>
+where
+    A: ActiveModelTrait + Send,
+    M: IntoActiveModel<A>,
+{
+    insert_chunks(txn, models, Some(on_conflict), max_rows).await
+}
+
+async fn insert_chunks<A, M>(
+    txn: &impl ConnectionTrait,
+    models: Vec<M>,
+    on_conflict: Option<OnConflict>,
+    max_rows: usize,
+) -> crate::error::Result<()>
+where
+    A: ActiveModelTrait + Send,
+    M: IntoActiveModel<A>,
+{
     use sea_orm::Iterable;
     let columns = <A::Entity as EntityTrait>::Column::iter().count().max(1);
-    let per_insert = (PARAMS_PER_INSERT / columns).clamp(1, MAX_ROWS_PER_INSERT);
+    let per_insert = (PARAMS_PER_INSERT / columns).clamp(1, max_rows);
     let mut models = models.into_iter().peekable();
     while models.peek().is_some() {
         let chunk: Vec<A> = models.by_ref().take(per_insert).map(IntoActiveModel::into_active_model).collect();
-        <A::Entity as EntityTrait>::insert_many(chunk).exec_without_returning(txn).await?;
+        let mut insert = <A::Entity as EntityTrait>::insert_many(chunk);
+        if let Some(on_conflict) = &on_conflict {
+            insert = insert.on_conflict(on_conflict.clone());
+        }
+        insert.exec_without_returning(txn).await?;
     }
     Ok(())
 }

@@ -390,6 +390,8 @@ impl Inputs {
         let mut events: HashMap<Uuid, Vec<score::Event>> = HashMap::new();
         let mut stored = HashMap::with_capacity(lead_ids.len());
         for chunk in lead_ids.chunks(1000) {
+            use entity::engagement_event::Column;
+            use sea_orm::QuerySelect;
             // By key alone: with `org_id = $1` too, PostgreSQL's generic plan for a
             // thousand keys sometimes walked the organization's score index (300 ms).
             // The leads are the organization's; the check below keeps it so.
@@ -398,10 +400,6 @@ impl Inputs {
                 .all(db)
                 .await?;
             stored.extend(scores.into_iter().filter(|s| s.org_id == org_id).map(|s| (s.lead_id, s)));
-        }
-        for chunk in lead_ids.chunks(1000) {
-            use entity::engagement_event::Column;
-            use sea_orm::QuerySelect;
             // Only what scoring reads: decoding every event's JSON properties cost more
             // than the scoring itself when rescoring every lead.
             let rows: Vec<(Uuid, entity::EngagementKind, DateTime<Utc>)> = entity::engagement_event::Entity::find()
@@ -432,31 +430,20 @@ impl Inputs {
 /// Write leads' scores: one multi-row upsert into `lead_scores` per 500 leads (a new
 /// lead gets its row, a scored one has it replaced).
 pub(crate) async fn store_scores(txn: &impl ConnectionTrait, scores: Vec<entity::lead_score::Model>) -> Result<()> {
-    use entity::lead_score::{ActiveModel, Column, Entity};
+    use entity::lead_score::{ActiveModel, Column};
     use sea_orm::sea_query::OnConflict;
-    // 9 parameters a row: far below PostgreSQL's 65,535 and SQLite's 32,766.
-    const ROWS: usize = 500;
-    let mut scores = scores.into_iter().map(ActiveModel::from).peekable();
-    while scores.peek().is_some() {
-        let chunk: Vec<ActiveModel> = scores.by_ref().take(ROWS).collect();
-        Entity::insert_many(chunk)
-            .on_conflict(
-                OnConflict::column(Column::LeadId)
-                    .update_columns([
-                        Column::FitScore,
-                        Column::EngagementScore,
-                        Column::Score,
-                        Column::Temperature,
-                        Column::ScoringModelId,
-                        Column::ScoringModelVersion,
-                        Column::ScoredAt,
-                    ])
-                    .to_owned(),
-            )
-            .exec_without_returning(txn)
-            .await?;
-    }
-    Ok(())
+    let replace = OnConflict::column(Column::LeadId)
+        .update_columns([
+            Column::FitScore,
+            Column::EngagementScore,
+            Column::Score,
+            Column::Temperature,
+            Column::ScoringModelId,
+            Column::ScoringModelVersion,
+            Column::ScoredAt,
+        ])
+        .to_owned();
+    crate::db::upsert_all::<ActiveModel, _>(txn, scores, replace, 500).await
 }
 
 /// Stages a lead leaves for MQL when its score crosses the threshold.
