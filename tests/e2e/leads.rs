@@ -694,6 +694,50 @@ async fn one_lead_with_or_without_its_score_costs_one_statement() {
     }
 }
 
+/// The portal's lead page: the lead, its latest activities with who logged each (joined
+/// in the activities' statement) and its stage history cost three statements. Later
+/// pages read their users through the DataLoader and name the same people.
+#[tokio::test]
+async fn a_lead_with_its_activities_and_their_users_costs_three_statements() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let t = &org.admin.token;
+    let rep = app.create_user(&org, Team::Sales, Role::Member).await;
+    let id = lead(&app, t, json!({ "email": "busy@a.io" })).await;
+    let log = "mutation($input: LogActivityInput!) { logActivity(input: $input) { activity { id } } }";
+    for i in 1..=25 {
+        let by = if i % 2 == 0 { &rep } else { &org.admin };
+        let at = format!("2026-11-01T10:{i:02}:00Z");
+        let input =
+            json!({ "kind": "CALL", "customerFacing": true, "durationMinutes": i, "leadId": id, "occurredAt": at });
+        let body = app.gql(Some(&by.token), log, json!({ "input": input })).await;
+        assert!(body["errors"].is_null(), "{body}");
+    }
+    let by_minutes = |i: u64| if i.is_multiple_of(2) { rep.id } else { org.admin.id };
+    let query = "query($id: ID!, $after: String) { lead(id: $id) { email activities(first: 20, after: $after) { \
+                 pageInfo { hasNextPage endCursor } nodes { durationMinutes user { id email } } } stageHistory { to } } }";
+    let (first, statements) = app.gql_counting(Some(t), query, json!({ "id": id })).await;
+    let page = &first["data"]["lead"]["activities"];
+    let nodes = page["nodes"].as_array().unwrap_or_else(|| panic!("{first}"));
+    let minutes: Vec<u64> = nodes.iter().map(|n| n["durationMinutes"].as_u64().unwrap()).collect();
+    assert_eq!(minutes, (6..=25).rev().collect::<Vec<u64>>(), "newest first");
+    for node in nodes {
+        let i = node["durationMinutes"].as_u64().unwrap();
+        assert_eq!(node["user"]["id"], json!(by_minutes(i)), "{node}");
+    }
+    assert_eq!(nodes[1]["user"]["email"], json!(rep.email));
+    assert_eq!(page["pageInfo"]["hasNextPage"], json!(true));
+    assert_eq!(first["data"]["lead"]["stageHistory"], json!([{ "to": "NEW" }]));
+    assert_eq!(statements, 3, "the lead, its activities with their users, its history: {first}");
+
+    let after = page["pageInfo"]["endCursor"].clone();
+    let second = app.gql(Some(t), query, json!({ "id": id, "after": after })).await;
+    let nodes = second["data"]["lead"]["activities"]["nodes"].as_array().unwrap_or_else(|| panic!("{second}"));
+    let rest: Vec<(u64, Value)> =
+        nodes.iter().map(|n| (n["durationMinutes"].as_u64().unwrap(), n["user"]["id"].clone())).collect();
+    assert_eq!(rest, (1..=5).rev().map(|i| (i, json!(by_minutes(i)))).collect::<Vec<_>>());
+}
+
 /// Large bodies (imports) are let in two at a time: a third waits its turn, unread,
 /// and every import completes.
 #[tokio::test]

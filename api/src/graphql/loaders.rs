@@ -5,11 +5,12 @@
 //! (one window-function query).
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::marker::PhantomData;
 use std::str::FromStr;
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, ModelTrait, QueryFilter, QueryOrder, QuerySelect,
     QueryTrait,
@@ -73,7 +74,7 @@ pub struct Loaders {
     pub campaign_lead_counts: DataLoader<CampaignLeadCounts>,
 }
 
-fn loader<T: Loader<K>, K: Send + Sync + std::hash::Hash + Eq + Clone + 'static>(inner: T) -> DataLoader<T> {
+fn loader<T: Send + Sync + 'static>(inner: T) -> DataLoader<T> {
     DataLoader::new(inner, tokio::spawn)
 }
 
@@ -236,11 +237,24 @@ where
     type Error = ApiError;
 
     async fn load(&self, keys: &[(Uuid, u64)]) -> Result<HashMap<(Uuid, u64), Self::Value>, Self::Error> {
+        let outer = self.ranked(keys.iter().copied())?;
+        let statement = self.scope.db.get_database_backend().build(&outer);
+        let rows = E::find().from_raw_sql(statement).all(&self.scope.db).await?;
         let parent = column::<E>(self.parent)?;
-        let most = keys.iter().map(|(_, limit)| *limit).max().unwrap_or(0) + 1;
-        let mut select = E::find()
-            .filter(column::<E>("org_id")?.eq(self.scope.org_id))
-            .filter(parent.is_in(keys.iter().map(|(id, _)| *id)));
+        Ok(pages(keys, rows.into_iter().filter_map(|row| Some((uuid_of(&row, parent)?, row)))))
+    }
+}
+
+impl<E> FirstPages<E>
+where
+    E: EntityTrait,
+{
+    /// The ranked rows of every parent of `keys`, up to the largest limit plus one.
+    fn ranked(&self, keys: impl Iterator<Item = (Uuid, u64)> + Clone) -> Result<SelectStatement, ApiError> {
+        let parent = column::<E>(self.parent)?;
+        let most = keys.clone().map(|(_, limit)| limit).max().unwrap_or(0) + 1;
+        let mut select =
+            E::find().filter(column::<E>("org_id")?.eq(self.scope.org_id)).filter(parent.is_in(keys.map(|(id, _)| id)));
         if self.skip_archived {
             select = select.filter(column::<E>("archived_at")?.is_null());
         }
@@ -250,30 +264,89 @@ where
             self.parent, self.order
         );
         inner.expr_as(Expr::cust(rank), Alias::new("page_rank"));
-        let outer = Query::select()
-            .column(Asterisk)
+        Ok(Query::select()
+            .column((Alias::new("ranked"), Asterisk))
             .from_subquery(inner, Alias::new("ranked"))
-            .and_where(Expr::col(Alias::new("page_rank")).lte(most as i64))
-            .order_by(Alias::new("page_rank"), sea_orm::Order::Asc)
-            .to_owned();
-        let statement = self.scope.db.get_database_backend().build(&outer);
-        let rows = E::find().from_raw_sql(statement).all(&self.scope.db).await?;
-        let mut grouped: HashMap<Uuid, Vec<E::Model>> = HashMap::new();
-        for row in rows {
-            if let Some(key) = uuid_of(&row, parent) {
-                grouped.entry(key).or_default().push(row);
-            }
-        }
-        Ok(keys
-            .iter()
-            .map(|(id, limit)| {
-                let mut page = grouped.get(id).cloned().unwrap_or_default();
-                page.truncate(*limit as usize + 1);
-                ((*id, *limit), page)
-            })
-            .collect())
+            .and_where(Expr::col((Alias::new("ranked"), Alias::new("page_rank"))).lte(most as i64))
+            .order_by((Alias::new("ranked"), Alias::new("page_rank")), sea_orm::Order::Asc)
+            .to_owned())
     }
 }
+
+/// Each key's page from rows in rank order, cut to the key's limit plus one.
+fn pages<K: Hash + Eq + Copy, V: Clone>(
+    keys: &[(K, u64)],
+    rows: impl Iterator<Item = (K, V)>,
+) -> HashMap<(K, u64), Vec<V>> {
+    let mut grouped: HashMap<K, Vec<V>> = HashMap::new();
+    for (key, row) in rows {
+        grouped.entry(key).or_default().push(row);
+    }
+    keys.iter()
+        .map(|(id, limit)| {
+            let mut page = grouped.get(id).cloned().unwrap_or_default();
+            page.truncate(*limit as usize + 1);
+            ((*id, *limit), page)
+        })
+        .collect()
+}
+
+/// The key of a first page of activities whose rows come with the user who logged each,
+/// joined in the same statement: a page that shows who did what costs one statement,
+/// not two.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct WithUsers(pub Uuid, pub u64);
+
+impl From<(Uuid, u64)> for WithUsers {
+    fn from((parent, limit): (Uuid, u64)) -> Self {
+        Self(parent, limit)
+    }
+}
+
+impl Loader<WithUsers> for FirstPages<activity::Entity> {
+    type Value = Vec<(activity::Model, Option<user::Model>)>;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[WithUsers]) -> Result<HashMap<WithUsers, Self::Value>, Self::Error> {
+        use sea_orm::sea_query::IntoIden;
+        use sea_orm::{ConnectionTrait, Iterable, JoinType};
+        let keys: Vec<(Uuid, u64)> = keys.iter().map(|k| (k.0, k.1)).collect();
+        let mut outer = self.ranked(keys.iter().copied())?;
+        let users = Alias::new("u").into_iden();
+        for col in user::Column::iter() {
+            outer.expr_as(
+                Expr::col((users.clone(), col)),
+                Alias::new(format!("{USER_PREFIX}{}", sea_orm::IdenStatic::as_str(&col))),
+            );
+        }
+        outer.join_as(
+            JoinType::LeftJoin,
+            user::Entity,
+            users.clone(),
+            Expr::col((users.clone(), user::Column::Id))
+                .equals((Alias::new("ranked"), activity::Column::UserId))
+                .and(Expr::col((users, user::Column::OrgId)).eq(self.scope.org_id)),
+        );
+        let parent = column::<activity::Entity>(self.parent)?;
+        let mut rows = Vec::new();
+        for row in self.scope.db.query_all(&outer).await? {
+            let activity = activity::Model::from_query_result(&row, "")?;
+            // No user row (the join found none) reads as NULLs: the resolver falls back to the loader.
+            let user = match user::Model::from_query_result_nullable(&row, USER_PREFIX) {
+                Ok(user) => Some(user),
+                Err(sea_orm::TryGetError::Null(_)) => None,
+                Err(sea_orm::TryGetError::DbErr(error)) => return Err(error.into()),
+            };
+            if let Some(key) = uuid_of(&activity, parent) {
+                rows.push((key, (activity, user)));
+            }
+        }
+        Ok(pages(&keys, rows.into_iter()).into_iter().map(|((id, limit), page)| (WithUsers(id, limit), page)).collect())
+    }
+}
+
+/// How the joined user's columns are named in [`WithUsers`] rows.
+const USER_PREFIX: &str = "u_";
 
 /// How many children each parent has (for `totalCount` of nested connections).
 pub struct ChildCounts<E> {

@@ -118,6 +118,12 @@ pub fn selects(ctx: &Context<'_>, field: &str) -> bool {
     ctx.look_ahead().field(field).exists()
 }
 
+/// True when the current connection field's nodes (`edges.node` or `nodes`) select `field`.
+pub fn nodes_select(ctx: &Context<'_>, field: &str) -> bool {
+    let look = ctx.look_ahead();
+    look.field("edges").field("node").field(field).exists() || look.field("nodes").field(field).exists()
+}
+
 /// Which way a list is sorted.
 #[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OrderDirection {

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Json, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use sea_orm::EntityTrait;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -18,9 +17,9 @@ use super::import::{self, ImportRow, MatchOn};
 use super::{LeadCriteria, LeadFields, LeadOrder};
 use crate::connection;
 use crate::error::{ApiError, Result as ApiResult};
-use crate::graphql::loaders::{ChildCounts, FirstPages};
+use crate::graphql::loaders::{ChildCounts, FirstPages, WithUsers};
 use crate::graphql::pagination::{Page, PageArgs, Window, sorted_cursor, sorted_window};
-use crate::graphql::{Money, OrderDirection, actor, db, loaders, parse_id, selects};
+use crate::graphql::{Money, OrderDirection, actor, db, loaders, nodes_select, parse_id, selects};
 use crate::org::graphql::User;
 use crate::pipeline::graphql::Opportunity;
 
@@ -187,23 +186,26 @@ impl From<entity::account::Model> for Account {
 }
 
 /// A page of children: the batched first page, or a later page from its own query.
-async fn child_page<E>(
-    first_pages: &DataLoader<FirstPages<E>>,
-    counts: &DataLoader<ChildCounts<E>>,
+/// `K` is the first-page loader's key: `(parent, limit)`, or [`WithUsers`] for
+/// activities with their users.
+async fn child_page<K, L, C, T>(
+    first_pages: &DataLoader<L>,
+    counts: &DataLoader<C>,
     parent: Uuid,
     args: &PageArgs,
     window: &Window<Vec<sea_orm::Value>>,
     count: bool,
-    later: impl std::future::Future<Output = ApiResult<Page<E::Model>>>,
-) -> ApiResult<Page<E::Model>>
+    later: impl std::future::Future<Output = ApiResult<Page<T>>>,
+) -> ApiResult<Page<T>>
 where
-    E: EntityTrait + Send + Sync + 'static,
-    E::Model: sea_orm::FromQueryResult + Clone + Send + Sync + 'static,
+    K: From<(Uuid, u64)> + Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    L: async_graphql::dataloader::Loader<K, Value = Vec<T>, Error = ApiError>,
+    C: async_graphql::dataloader::Loader<Uuid, Value = i64, Error = ApiError>,
 {
     if args.after.is_some() || args.before.is_some() || args.last.is_some() {
         return later.await;
     }
-    let mut items = first_pages.load_one((parent, window.limit)).await?.unwrap_or_default();
+    let mut items = first_pages.load_one(K::from((parent, window.limit))).await?.unwrap_or_default();
     let has_next_page = items.len() as u64 > window.limit;
     items.truncate(window.limit as usize);
     let total_count = if count { Some(counts.load_one(parent).await?.unwrap_or_default() as u64) } else { None };
@@ -280,8 +282,18 @@ pub(crate) async fn nested_activities(
     let args = PageArgs::new(first, after, None, None);
     let window = sorted_window(&args, ACTIVITIES, time_key)?;
     let count = selects(ctx, "totalCount");
+    if nodes_select(ctx, "user") {
+        // Who logged each activity comes joined in the first page's statement.
+        let later = async { Ok(activities::list(db(ctx), actor, &criteria, &window, count).await?.map(|a| (a, None))) };
+        let page = child_page::<WithUsers, _, _, _>(first_pages, counts, parent, &args, &window, count, later).await?;
+        let node = |(a, user): (entity::activity::Model, Option<entity::user::Model>)| Activity {
+            joined_user: user,
+            ..Activity::from(a)
+        };
+        return Ok(ActivityConnection::from_page(page, |(a, _)| activity_cursor(a), node));
+    }
     let later = activities::list(db(ctx), actor, &criteria, &window, count);
-    let page = child_page(first_pages, counts, parent, &args, &window, count, later).await?;
+    let page = child_page::<(Uuid, u64), _, _, _>(first_pages, counts, parent, &args, &window, count, later).await?;
     Ok(ActivityConnection::from_page(page, activity_cursor, Activity::from))
 }
 
@@ -377,9 +389,7 @@ pub struct LeadRelations {
 impl LeadRelations {
     /// Fetch what the current field's nodes (`edges.node` or `nodes`) select of `leads`.
     pub async fn of_page(ctx: &Context<'_>, leads: &[&entity::lead::Model]) -> GqlResult<Option<Arc<Self>>> {
-        let look = ctx.look_ahead();
-        let wants =
-            |f: &str| look.field("edges").field("node").field(f).exists() || look.field("nodes").field(f).exists();
+        let wants = |f: &str| nodes_select(ctx, f);
         // Repeated ids are fine: `load_many` asks for each key once.
         let ids = |wanted: bool, id: fn(&entity::lead::Model) -> Option<Uuid>| {
             wanted.then(|| leads.iter().copied().filter_map(id).collect::<Vec<Uuid>>())
@@ -716,6 +726,9 @@ pub struct Activity {
     pub account_id: Option<Uuid>,
     #[graphql(skip)]
     pub opportunity_id: Option<Uuid>,
+    /// Who logged it, when read with the activity; else the DataLoader fetches them.
+    #[graphql(skip)]
+    pub joined_user: Option<entity::user::Model>,
 }
 
 impl From<entity::activity::Model> for Activity {
@@ -732,6 +745,7 @@ impl From<entity::activity::Model> for Activity {
             lead_id: m.lead_id,
             account_id: m.account_id,
             opportunity_id: m.opportunity_id,
+            joined_user: None,
         }
     }
 }
@@ -740,6 +754,9 @@ impl From<entity::activity::Model> for Activity {
 impl Activity {
     /// Who did it.
     async fn user(&self, ctx: &Context<'_>) -> GqlResult<Option<User>> {
+        if let Some(user) = &self.joined_user {
+            return Ok(Some(User::from(user.clone())));
+        }
         Ok(loaders(ctx)?.users.load_one(self.user_id).await?.map(User::from))
     }
 
