@@ -5,12 +5,14 @@ pub mod copy;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, IntoColumnRef, IntoIden, OnConflict, SelectStatement};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, EntityTrait, IntoActiveModel,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, EntityTrait,
+    FromQueryResult, IdenStatic, IntoActiveModel, Iterable, JoinType, QueryResult, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait, TryGetError,
 };
+use uuid::Uuid;
 
 /// Connect with a bounded pool. SQLite files run in WAL mode so readers never wait
 /// for the writer.
@@ -111,6 +113,38 @@ pub async fn begin_write<C: TransactionTrait>(db: &C) -> crate::error::Result<C:
     let options =
         TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..Default::default() };
     Ok(db.begin_with_options(options).await?)
+}
+
+/// LEFT JOIN rows of `R` as `alias`, by their id in `foreign_key`, within `org_id`, and
+/// select every column of `R` as `{alias}_{column}`: a to-one relation read in its
+/// owner's statement. Read it back with [`joined`].
+pub fn left_join_related<R: EntityTrait>(
+    query: &mut SelectStatement,
+    alias: &'static str,
+    foreign_key: impl IntoColumnRef,
+    org_id: Uuid,
+) -> crate::error::Result<()> {
+    use std::str::FromStr;
+    let column = |name: &str| {
+        R::Column::from_str(name).map_err(|_| crate::error::ApiError::internal(format!("no column {name}")))
+    };
+    let (id, org) = (column("id")?, column("org_id")?);
+    let table = Alias::new(alias).into_iden();
+    for column in R::Column::iter() {
+        query.expr_as(Expr::col((table.clone(), column)), Alias::new(format!("{alias}_{}", column.as_str())));
+    }
+    let on = Expr::col((table.clone(), id)).equals(foreign_key).and(Expr::col((table.clone(), org)).eq(org_id));
+    query.join_as(JoinType::LeftJoin, R::default(), table, on);
+    Ok(())
+}
+
+/// The row of `M` that [`left_join_related`] joined as `alias`; `None` when there was none.
+pub fn joined<M: FromQueryResult>(row: &QueryResult, alias: &str) -> Result<Option<M>, DbErr> {
+    match M::from_query_result_nullable(row, &format!("{alias}_")) {
+        Ok(model) => Ok(Some(model)),
+        Err(TryGetError::Null(_)) => Ok(None),
+        Err(TryGetError::DbErr(error)) => Err(error),
+    }
 }
 
 #[cfg(test)]

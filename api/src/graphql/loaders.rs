@@ -308,35 +308,17 @@ impl Loader<WithUsers> for FirstPages<activity::Entity> {
     type Error = ApiError;
 
     async fn load(&self, keys: &[WithUsers]) -> Result<HashMap<WithUsers, Self::Value>, Self::Error> {
-        use sea_orm::sea_query::IntoIden;
-        use sea_orm::{ConnectionTrait, Iterable, JoinType};
+        use sea_orm::ConnectionTrait;
         let keys: Vec<(Uuid, u64)> = keys.iter().map(|k| (k.0, k.1)).collect();
         let mut outer = self.ranked(keys.iter().copied())?;
-        let users = Alias::new("u").into_iden();
-        for col in user::Column::iter() {
-            outer.expr_as(
-                Expr::col((users.clone(), col)),
-                Alias::new(format!("{USER_PREFIX}{}", sea_orm::IdenStatic::as_str(&col))),
-            );
-        }
-        outer.join_as(
-            JoinType::LeftJoin,
-            user::Entity,
-            users.clone(),
-            Expr::col((users.clone(), user::Column::Id))
-                .equals((Alias::new("ranked"), activity::Column::UserId))
-                .and(Expr::col((users, user::Column::OrgId)).eq(self.scope.org_id)),
-        );
+        let user_id = (Alias::new("ranked"), activity::Column::UserId);
+        crate::db::left_join_related::<user::Entity>(&mut outer, USER, user_id, self.scope.org_id)?;
         let parent = column::<activity::Entity>(self.parent)?;
         let mut rows = Vec::new();
         for row in self.scope.db.query_all(&outer).await? {
             let activity = activity::Model::from_query_result(&row, "")?;
-            // No user row (the join found none) reads as NULLs: the resolver falls back to the loader.
-            let user = match user::Model::from_query_result_nullable(&row, USER_PREFIX) {
-                Ok(user) => Some(user),
-                Err(sea_orm::TryGetError::Null(_)) => None,
-                Err(sea_orm::TryGetError::DbErr(error)) => return Err(error.into()),
-            };
+            // No user (none joined) is left to the resolver's DataLoader.
+            let user = crate::db::joined::<user::Model>(&row, USER)?;
             if let Some(key) = uuid_of(&activity, parent) {
                 rows.push((key, (activity, user)));
             }
@@ -345,8 +327,8 @@ impl Loader<WithUsers> for FirstPages<activity::Entity> {
     }
 }
 
-/// How the joined user's columns are named in [`WithUsers`] rows.
-const USER_PREFIX: &str = "u_";
+/// The alias of the joined user in [`WithUsers`] rows.
+const USER: &str = "activity_user";
 
 /// How many children each parent has (for `totalCount` of nested connections).
 pub struct ChildCounts<E> {
