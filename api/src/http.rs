@@ -205,6 +205,7 @@ async fn execute(
     if let Some(actor) = actor {
         request = request.data(Loaders::new(&state.db, actor.org_id)).data(actor);
     }
+    crate::graphql::documents::prepare(&mut request);
     let response = state.schema.execute(request).await;
     // A request error (nothing executed) is 400 for graphql-response+json clients;
     // application/json clients always get 200, as the GraphQL-over-HTTP spec says.

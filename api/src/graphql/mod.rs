@@ -1,6 +1,7 @@
 //! The GraphQL layer: the schema root (merged from each domain's part), request
 //! context helpers, pagination, DataLoaders and the error-code extension.
 
+pub mod documents;
 pub mod loaders;
 pub mod pagination;
 
