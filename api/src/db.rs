@@ -14,6 +14,10 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+/// Settings of every PostgreSQL connection of ours (see [`connect`]).
+pub const POSTGRES_SETTINGS: [(&str, &str); 3] =
+    [("plan_cache_mode", "force_generic_plan"), ("max_parallel_workers_per_gather", "0"), ("jit", "off")];
+
 /// Connect with a bounded pool. SQLite files run in WAL mode so readers never wait
 /// for the writer.
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<DatabaseConnection> {
@@ -36,10 +40,11 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Database
         // generic plan cannot see the limit, though, and for the leads page by score
         // (a join with lead_scores) it chose two parallel workers: 30 ms instead of
         // 0.4 ms. An API answering many short requests at once gains nothing from
-        // parallel workers per query, so there are none.
-        .map_sqlx_postgres_opts(|o| {
-            o.options([("plan_cache_mode", "force_generic_plan"), ("max_parallel_workers_per_gather", "0")])
-        });
+        // parallel workers per query, so there are none. Nor from JIT: a generic plan
+        // costs `LIMIT $n` as a tenth of the table, so at 661,000 leads the leads page
+        // crossed `jit_above_cost` and compiled its expressions on every execution
+        // (60 ms instead of 3.6 ms).
+        .map_sqlx_postgres_opts(|o| o.options(POSTGRES_SETTINGS));
     let mut db = Database::connect(options).await?;
     db.set_metric_callback(|_| crate::metrics::count_statement());
     Ok(db)
