@@ -410,26 +410,6 @@ impl LeadRelations {
             futures_util::try_join!(many(&l.accounts, accounts), many(&l.users, users), many(&l.personas, personas))?;
         Ok(Some(Arc::new(Self { accounts, users, personas })))
     }
-
-    /// True when the current field's nodes select a relation [`super::list_with_relations`] joins.
-    pub fn joinable(ctx: &Context<'_>) -> bool {
-        ["account", "owner", "marketingOwner"].into_iter().any(|f| nodes_select(ctx, f))
-    }
-
-    /// The relations of a page read with [`super::list_with_relations`]: its accounts and
-    /// users as joined; personas, when selected, from their DataLoader.
-    pub async fn joined(ctx: &Context<'_>, rows: &[crate::leads::WithRelations]) -> GqlResult<Arc<Self>> {
-        let mut accounts = HashMap::new();
-        let mut users = HashMap::new();
-        for row in rows {
-            accounts.extend(row.account.iter().map(|a| (a.id, a.clone())));
-            users.extend(row.owner.iter().chain(&row.marketing_owner).map(|u| (u.id, u.clone())));
-        }
-        let personas = nodes_select(ctx, "persona")
-            .then(|| rows.iter().filter_map(|r| r.scored.lead.persona_id).collect::<Vec<Uuid>>());
-        let personas = many(&loaders(ctx)?.personas, personas).await?;
-        Ok(Arc::new(Self { accounts: Some(accounts), users: Some(users), personas }))
-    }
 }
 
 /// All of `keys` in one batch (`None` when the relation was not asked for).
@@ -981,15 +961,6 @@ impl LeadsQuery {
             include_archived: f.include_archived,
         };
         let (direction, count) = (order_by.direction.into(), selects(ctx, "totalCount"));
-        if LeadRelations::joinable(ctx) {
-            let page = super::list_with_relations(db(ctx), actor, &criteria, order, direction, &window, count).await?;
-            let related = Some(LeadRelations::joined(ctx, &page.items).await?);
-            return Ok(LeadConnection::from_page(
-                page,
-                |r| sorted_cursor(&list, order.key_of(&r.scored), r.scored.lead.id),
-                |r| Lead { related: related.clone(), ..Lead::from(r.scored) },
-            ));
-        }
         let page = super::list(db(ctx), actor, &criteria, order, direction, &window, count).await?;
         let leads: Vec<&entity::lead::Model> = page.items.iter().map(|s| &s.lead).collect();
         let related = LeadRelations::of_page(ctx, &leads).await?;

@@ -17,8 +17,7 @@ use entity::{LifecycleStage, Temperature};
 use sea_orm::sea_query::{ColumnRef, Expr, ExprTrait, IntoColumnRef};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, IdenStatic, Iterable,
-    JoinType, PaginatorTrait, QueryFilter, QueryResult, QuerySelect, QueryTrait, RelationTrait, Select, Set,
-    TransactionSession, TransactionTrait,
+    JoinType, QueryFilter, QueryResult, QuerySelect, RelationTrait, Select, Set, TransactionSession, TransactionTrait,
 };
 use serde_json::Value as Json;
 use uuid::Uuid;
@@ -537,7 +536,7 @@ impl LeadCriteria {
                     ..Default::default()
                 },
             );
-            // Qualified: a page may join accounts and users, which have columns of these names.
+            // Qualified by table: lists join other tables (scores), and may join more.
             select = select.filter(
                 lower_like((Entity, Column::FirstName), &pattern)
                     .or(lower_like((Entity, Column::LastName), &pattern))
@@ -647,65 +646,10 @@ pub async fn list(
     window: &Window<Vec<sea_orm::Value>>,
     count: bool,
 ) -> Result<Page<Scored>> {
-    let select = listed(actor, criteria)?;
-    fetch_page_by(db, select, &order.keys(), direction, window, count).await
-}
-
-/// [`list`], each lead with the account, owner and marketing owner it names, joined in
-/// the page's own statement: a page that shows them costs one statement.
-#[tracing::instrument(skip(db, actor, criteria, window), fields(org = %actor.org_id))]
-pub async fn list_with_relations(
-    db: &impl ConnectionTrait,
-    actor: &Actor,
-    criteria: &LeadCriteria,
-    order: LeadOrder,
-    direction: Direction,
-    window: &Window<Vec<sea_orm::Value>>,
-    count: bool,
-) -> Result<Page<WithRelations>> {
-    let select = listed(actor, criteria)?;
-    // Counted without the joins, which cannot change how many leads there are.
-    let total_count = if count { Some(select.clone().count(db).await?) } else { None };
-    let mut joined = select;
-    let query = QueryTrait::query(&mut joined);
-    crate::db::left_join_related::<entity::account::Entity>(query, ACCOUNT, (Entity, Column::AccountId), actor.org_id)?;
-    crate::db::left_join_related::<entity::user::Entity>(query, OWNER, (Entity, Column::OwnerId), actor.org_id)?;
-    let marketing = (Entity, Column::MarketingOwnerId);
-    crate::db::left_join_related::<entity::user::Entity>(query, MARKETING_OWNER, marketing, actor.org_id)?;
-    let page = fetch_page_by(db, joined, &order.keys(), direction, window, false).await?;
-    Ok(Page { total_count, ..page })
-}
-
-/// The organization's leads that `criteria` selects, with their scores.
-fn listed(actor: &Actor, criteria: &LeadCriteria) -> Result<Select<Entity>> {
     require(can_read(actor, Scope::LeadsRead), "read leads")?;
     // Both organization conditions: the score order's index starts with lead_scores.org_id.
     let select =
         with_scores(Entity::find()).filter(Column::OrgId.eq(actor.org_id)).filter(ScoreColumn::OrgId.eq(actor.org_id));
-    Ok(criteria.apply(actor, select))
-}
-
-/// A listed lead with the account and users it names (see [`list_with_relations`]).
-#[derive(Debug, Clone)]
-pub struct WithRelations {
-    pub scored: Scored,
-    pub account: Option<entity::account::Model>,
-    pub owner: Option<entity::user::Model>,
-    pub marketing_owner: Option<entity::user::Model>,
-}
-
-/// Aliases of the joined tables in [`list_with_relations`].
-const ACCOUNT: &str = "lead_account";
-const OWNER: &str = "lead_owner";
-const MARKETING_OWNER: &str = "lead_marketing_owner";
-
-impl FromQueryResult for WithRelations {
-    fn from_query_result(res: &QueryResult, pre: &str) -> std::result::Result<Self, DbErr> {
-        Ok(Self {
-            scored: Scored::from_query_result(res, pre)?,
-            account: crate::db::joined(res, &format!("{pre}{ACCOUNT}"))?,
-            owner: crate::db::joined(res, &format!("{pre}{OWNER}"))?,
-            marketing_owner: crate::db::joined(res, &format!("{pre}{MARKETING_OWNER}"))?,
-        })
-    }
+    let select = criteria.apply(actor, select);
+    fetch_page_by(db, select, &order.keys(), direction, window, count).await
 }
