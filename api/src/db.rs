@@ -120,6 +120,12 @@ pub async fn begin_write<C: TransactionTrait>(db: &C) -> crate::error::Result<C:
     Ok(db.begin_with_options(options).await?)
 }
 
+/// A column of `E` by its database name; every tenant table has `id` and `org_id`.
+pub fn column<E: EntityTrait>(name: &str) -> crate::error::Result<E::Column> {
+    use std::str::FromStr;
+    E::Column::from_str(name).map_err(|_| crate::error::ApiError::internal(format!("no column {name}")))
+}
+
 /// LEFT JOIN rows of `R` as `alias`, by their id in `foreign_key`, within `org_id`, and
 /// select every column of `R` as `{alias}_{column}`: a to-one relation read in its
 /// owner's statement. Read it back with [`joined`].
@@ -129,11 +135,7 @@ pub fn left_join_related<R: EntityTrait>(
     foreign_key: impl IntoColumnRef,
     org_id: Uuid,
 ) -> crate::error::Result<()> {
-    use std::str::FromStr;
-    let column = |name: &str| {
-        R::Column::from_str(name).map_err(|_| crate::error::ApiError::internal(format!("no column {name}")))
-    };
-    let (id, org) = (column("id")?, column("org_id")?);
+    let (id, org) = (column::<R>("id")?, column::<R>("org_id")?);
     let table = Alias::new(alias).into_iden();
     for column in R::Column::iter() {
         query.expr_as(Expr::col((table.clone(), column)), Alias::new(format!("{alias}_{}", column.as_str())));

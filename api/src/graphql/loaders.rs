@@ -7,7 +7,6 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::marker::PhantomData;
-use std::str::FromStr;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Query, SelectStatement};
@@ -19,6 +18,7 @@ use uuid::Uuid;
 
 use crate::agreements::icps::IdealCustomerProfile;
 use crate::agreements::{AgreedBody, Document};
+use crate::db::column;
 use crate::error::ApiError;
 use crate::personas::Persona;
 
@@ -121,11 +121,6 @@ impl Loaders {
 struct Scope {
     db: DatabaseConnection,
     org_id: Uuid,
-}
-
-/// A column of `E` by its database name; every table has `id` and `org_id`.
-fn column<E: EntityTrait>(name: &str) -> Result<E::Column, ApiError> {
-    E::Column::from_str(name).map_err(|_| ApiError::internal(format!("no column {name}")))
 }
 
 fn uuid_of<M: ModelTrait>(model: &M, col: <M::Entity as EntityTrait>::Column) -> Option<Uuid> {
