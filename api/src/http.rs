@@ -182,7 +182,8 @@ async fn graphql_get(
 
 /// True when the operation that would run is a mutation (or a subscription).
 fn is_mutation(query: &str, operation_name: Option<&str>) -> bool {
-    let Ok(document) = async_graphql::parser::parse_query(query) else { return false };
+    // The same remembered document the executor runs: a GET query is parsed once.
+    let Some(document) = crate::graphql::documents::parsed(query) else { return false };
     let operation = match (&document.operations, operation_name) {
         (DocumentOperations::Single(op), _) => Some(op),
         (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),

@@ -23,21 +23,27 @@ fn documents() -> MutexGuard<'static, Documents> {
     DOCUMENTS.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Give `request` its parsed document: remembered, or parsed now and remembered. A
-/// document that does not parse is left to the executor, which reports the error.
+/// The parsed document of `query`: remembered, or parsed now and remembered. `None`
+/// when it does not parse.
+pub fn parsed(query: &str) -> Option<ExecutableDocument> {
+    if let Some(document) = documents().get(query) {
+        return Some(document.clone());
+    }
+    let document = async_graphql::parser::parse_query(query).ok()?;
+    if query.len() <= MAX_CACHED_LEN {
+        documents().put(query.to_owned(), document.clone());
+    }
+    Some(document)
+}
+
+/// Give `request` its parsed document (see [`parsed`]). A document that does not parse
+/// is left to the executor, which reports the error.
 pub fn prepare(request: &mut async_graphql::Request) {
     if request.query.len() > MAX_CACHED_LEN {
         return;
     }
-    let cached = documents().get(&request.query).cloned();
-    match cached {
-        Some(document) => request.set_parsed_query(document),
-        None => {
-            if let Ok(document) = request.parsed_query() {
-                let document = document.clone();
-                documents().put(request.query.clone(), document);
-            }
-        }
+    if let Some(document) = parsed(&request.query) {
+        request.set_parsed_query(document);
     }
 }
 
