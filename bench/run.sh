@@ -114,8 +114,14 @@ statements() {
 
 WORK=$(mktemp -d)
 results="$WORK/results.txt"
-printf '%-24s %10s %9s %9s %7s %11s %10s %11s\n' scenario "req/s" "p50 ms" "p99 ms" errors "stmts/req" "raw tps" "accord/raw" >"$results"
+printf '%-24s %10s %9s %9s %7s %11s %10s %11s %8s\n' scenario "req/s" "p50 ms" "p99 ms" errors "stmts/req" "raw tps" "accord/raw" "rss MB" >"$results"
 failed=0
+peak_kb=0
+
+# The server's peak RSS in kB since the last reset_peak: writing 5 to clear_refs resets
+# the kernel's high-water mark, so each scenario reports its own peak.
+peak_rss_kb() { awk '/VmHWM/ { print $2 }' "/proc/$SERVER/status"; }
+reset_peak() { echo 5 >"/proc/$SERVER/clear_refs" 2>/dev/null || true; }
 
 raw_sql() {
   local file=$1
@@ -137,12 +143,15 @@ for query in bench/queries/*.graphql; do
   export BENCH_BODY="$body"
   if [ -f "$body.template" ]; then export BENCH_TEMPLATE="$body.template"; else unset BENCH_TEMPLATE; fi
   export BENCH_RUN="$name$(date +%s)"
+  reset_peak
   # wrk's default timeout (2 s) counted imports queued behind the two running ones as
   # errors, although the server answered every one: a client waits longer for those.
   wrk -t2 -c"$CONCURRENCY" -d"${WARMUP}s" --timeout 30s -s bench/post.lua "http://127.0.0.1:$PORT/graphql" >/dev/null
   before=$(statements)
   line=$(wrk -t2 -c"$CONCURRENCY" -d"${DURATION}s" --timeout 30s --latency -s bench/post.lua "http://127.0.0.1:$PORT/graphql" | grep '^BENCH')
   after=$(statements)
+  scenario_kb=$(peak_rss_kb)
+  [ "$scenario_kb" -gt "$peak_kb" ] && peak_kb=$scenario_kb
   rps=$(sed -E 's/.*rps=([0-9.]+).*/\1/' <<<"$line")
   p50=$(sed -E 's/.*p50_ms=([0-9.]+).*/\1/' <<<"$line")
   p99=$(sed -E 's/.*p99_ms=([0-9.]+).*/\1/' <<<"$line")
@@ -158,10 +167,11 @@ for query in bench/queries/*.graphql; do
   fi
   errors=$((http_errors + gql_errors))
   [ "$errors" -gt 0 ] && failed=1
-  printf '%-24s %10s %9s %9s %7s %11s %10s %11s\n' "$name" "$rps" "$p50" "$p99" "$errors" "$per_request" "$raw" "$ratio" >>"$results"
+  printf '%-24s %10s %9s %9s %7s %11s %10s %11s %8s\n' "$name" "$rps" "$p50" "$p99" "$errors" "$per_request" "$raw" "$ratio" \
+    "$((scenario_kb / 1024))" >>"$results"
 done
 
-rss=$(awk '/VmHWM/ { printf "%.0f MB", $2 / 1024 }' "/proc/$SERVER/status")
+rss="$((peak_kb / 1024)) MB"
 # A new scoring model in force: the worker rescores every lead (budget: 1,000,000 in 2 minutes).
 if ! python3 bench/rescore.py "http://127.0.0.1:$PORT/graphql" "$BENCH_TOKEN" "$BIN" >>"$results"; then
   failed=1
