@@ -431,19 +431,16 @@ impl Inputs {
 /// lead gets its row, a scored one has it replaced).
 pub(crate) async fn store_scores(txn: &impl ConnectionTrait, scores: Vec<entity::lead_score::Model>) -> Result<()> {
     use entity::lead_score::{ActiveModel, Column};
-    use sea_orm::sea_query::OnConflict;
-    let replace = OnConflict::column(Column::LeadId)
-        .update_columns([
-            Column::FitScore,
-            Column::EngagementScore,
-            Column::Score,
-            Column::Temperature,
-            Column::ScoringModelId,
-            Column::ScoringModelVersion,
-            Column::ScoredAt,
-        ])
-        .to_owned();
-    crate::db::upsert_all::<ActiveModel, _>(txn, scores, replace, 500).await
+    let replace = [
+        Column::FitScore,
+        Column::EngagementScore,
+        Column::Score,
+        Column::Temperature,
+        Column::ScoringModelId,
+        Column::ScoringModelVersion,
+        Column::ScoredAt,
+    ];
+    crate::db::upsert_all::<ActiveModel, _>(txn, scores, Column::LeadId, &replace, 500).await
 }
 
 /// Stages a lead leaves for MQL when its score crosses the threshold.
