@@ -403,6 +403,19 @@ async fn new_leads_of_an_import_are_created_together_with_the_same_outcome_as_ro
                  "stageHistory": [{ "to": "NEW", "reason": "created" }] }]),
         "{lead}"
     );
+    // Its audit entry holds the changes as a JSON object (they are written as text).
+    let id = app.gql(Some(t), "{ leads(filter: { search: \"many39\" }) { nodes { id } } }", json!({})).await;
+    let log = app
+        .gql(
+            Some(t),
+            "query($id: ID!) { auditLog(filter: { entityId: $id }) { nodes { action changes } } }",
+            json!({ "id": id["data"]["leads"]["nodes"][0]["id"] }),
+        )
+        .await;
+    let entry = &log["data"]["auditLog"]["nodes"][0];
+    assert_eq!(entry["action"], "lead.create", "{log}");
+    assert_eq!(entry["changes"]["email"]["to"], "many39@c0.io", "{log}");
+    assert_eq!(entry["changes"]["lastName"]["to"], "R39", "{log}");
 
     // A lead with an external id to clash with.
     let taken = json!([{ "email": "taken@c0.io", "externalId": "crm-1", "domain": "c0.io" }]);
