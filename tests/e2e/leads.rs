@@ -188,6 +188,92 @@ async fn engagement_is_idempotent_and_engages_new_leads() {
 }
 
 #[tokio::test]
+async fn an_engagement_batch_costs_the_same_few_statements_for_any_number_of_events_and_leads() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let t = &org.admin.token;
+    let rows: Vec<Value> =
+        (0..55).map(|i| json!({ "email": format!("e{i}@payly.io"), "externalId": format!("crm-{i}") })).collect();
+    let imported = app.gql(Some(t), IMPORT, json!({ "input": { "rows": rows } })).await;
+    assert_eq!(imported["data"]["importLeads"]["created"], 55, "{imported}");
+    let ids: Vec<String> = imported["data"]["importLeads"]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["leadId"].as_str().unwrap().to_owned())
+        .collect();
+    let record = "mutation($input: RecordEngagementInput!) { recordEngagement(input: $input) { engagedLeadIds events { kind } } }";
+    // `n` events over leads `from..from + leads`, naming each by id, e-mail or external id in turn.
+    let events = |n: usize, from: usize, leads: usize| -> Value {
+        let events: Vec<Value> = (0..n)
+            .map(|i| {
+                let l = from + i % leads;
+                let mut event = json!({ "kind": "WEB_VISIT", "occurredAt": "2026-11-01T10:00:00Z" });
+                match i % 3 {
+                    0 => event["leadId"] = json!(ids[l]),
+                    1 => event["leadEmail"] = json!(format!("E{l}@payly.io")),
+                    _ => event["leadExternalId"] = json!(format!("crm-{l}")),
+                }
+                event
+            })
+            .collect();
+        json!({ "input": { "events": events } })
+    };
+    // The response to `body` and the statements it took.
+    async fn counted(app: &TestApp, token: &str, query: &str, body: Value) -> (Value, usize) {
+        let before = app.statements.load(std::sync::atomic::Ordering::SeqCst);
+        let response = app.gql(Some(token), query, body).await;
+        (response, app.statements.load(std::sync::atomic::Ordering::SeqCst) - before)
+    }
+    // NEW leads that engage move to ENGAGED: 5 or 50 of them at once cost the same.
+    let (five, five_new) = counted(&app, t, record, events(5, 0, 5)).await;
+    let (fifty, fifty_new) = counted(&app, t, record, events(50, 5, 50)).await;
+    assert_eq!(five["data"]["recordEngagement"]["engagedLeadIds"], json!(ids[0..5]), "{five}");
+    assert_eq!(fifty["data"]["recordEngagement"]["engagedLeadIds"], json!(ids[5..55]), "{fifty}");
+    assert_eq!(five_new, fifty_new, "statements for 5 vs 50 new leads engaging");
+    let stage = app
+        .gql(
+            Some(t),
+            "query($id: ID!) { lead(id: $id) { lifecycleStage stageHistory { to reason } } }",
+            json!({ "id": ids[54] }),
+        )
+        .await;
+    assert_eq!(stage["data"]["lead"]["lifecycleStage"], "ENGAGED", "{stage}");
+    assert_eq!(
+        stage["data"]["lead"]["stageHistory"][1],
+        json!({ "to": "ENGAGED", "reason": "first engagement (WEB_VISIT)" }),
+        "{stage}"
+    );
+
+    // Engaged leads: 120 events of 50 leads cost one more statement than 5 of 5 (a
+    // second multi-row insert, 100 rows each).
+    let (small, small_count) = counted(&app, t, record, events(5, 0, 5)).await;
+    let (large, large_count) = counted(&app, t, record, events(120, 0, 50)).await;
+    assert_eq!(small["data"]["recordEngagement"]["events"].as_array().map(Vec::len), Some(5), "{small}");
+    assert_eq!(large["data"]["recordEngagement"]["events"].as_array().map(Vec::len), Some(120), "{large}");
+    assert_eq!(large["data"]["recordEngagement"]["engagedLeadIds"], json!([]), "{large}");
+    assert_eq!(small_count + 1, large_count, "statements for 5 events of 5 leads vs 120 of 50");
+    let count = "query($id: ID!) { lead(id: $id) { engagementEvents { totalCount } } }";
+    let stored = app.gql(Some(t), count, json!({ "id": ids[0] })).await;
+    assert_eq!(stored["data"]["lead"]["engagementEvents"]["totalCount"], 1 + 1 + 3, "{stored}");
+
+    // Another organization's lead is no lead here: the batch fails and stores nothing.
+    let globex = app.create_org("Globex").await;
+    let theirs = lead(&app, &globex.admin.token, json!({ "email": "ana@globex.io" })).await;
+    let mixed = json!({ "input": { "events": [
+        { "leadId": ids[0], "kind": "WEB_VISIT", "occurredAt": "2026-11-02T10:00:00Z" },
+        { "leadId": theirs, "kind": "WEB_VISIT", "occurredAt": "2026-11-02T10:00:00Z" }
+    ] } });
+    let body = app.gql(Some(t), record, mixed).await;
+    assert_error(&body, "BAD_USER_INPUT");
+    assert_eq!(body["errors"][0]["extensions"]["field"], "events[1].lead");
+    let after = app.gql(Some(t), count, json!({ "id": ids[0] })).await;
+    assert_eq!(after["data"]["lead"]["engagementEvents"]["totalCount"], 5, "{after}");
+    let untouched = app.gql(Some(&globex.admin.token), count, json!({ "id": theirs })).await;
+    assert_eq!(untouched["data"]["lead"]["engagementEvents"]["totalCount"], 0, "{untouched}");
+}
+
+#[tokio::test]
 async fn deals_move_their_leads_and_accounts() {
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;

@@ -6,9 +6,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use entity::engagement_event::{ActiveModel, Column, Entity, Model};
 use entity::{EngagementKind, LifecycleStage};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionSession, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionSession, TransactionTrait};
 use serde_json::Value as Json;
 use uuid::Uuid;
 
@@ -94,40 +92,40 @@ pub async fn record(db: &impl TransactionTrait, actor: &Actor, events: Vec<NewEv
             .collect()
     };
     let mut recorded = Recorded::default();
-    let mut first_kind: HashMap<Uuid, EngagementKind> = HashMap::new();
+    // Each NEW lead's first event in the batch, in the batch's order.
+    let mut first_kind: Vec<(Uuid, EngagementKind)> = Vec::new();
     for (event, lead) in events.into_iter().zip(leads) {
         let external_id = event.external_id.map(|s| s.trim().to_owned());
         if external_id.as_ref().is_some_and(|id| known.contains(id)) {
             recorded.duplicates += 1;
             continue;
         }
-        let model = ActiveModel {
-            id: Set(Uuid::now_v7()),
-            org_id: Set(actor.org_id),
-            lead_id: Set(lead.id),
-            kind: Set(event.kind),
-            occurred_at: Set(event.occurred_at),
-            properties: Set(event.properties.unwrap_or_else(|| Json::Object(Default::default()))),
-            external_id: Set(external_id),
-            created_at: Set(now),
+        if lead.lifecycle_stage == LifecycleStage::New && !first_kind.iter().any(|(id, _)| *id == lead.id) {
+            first_kind.push((lead.id, event.kind));
         }
-        .insert(&txn)
-        .await?;
-        if lead.lifecycle_stage == LifecycleStage::New {
-            first_kind.entry(lead.id).or_insert(model.kind);
-        }
-        recorded.events.push(model);
+        recorded.events.push(Model {
+            id: Uuid::now_v7(),
+            org_id: actor.org_id,
+            lead_id: lead.id,
+            kind: event.kind,
+            occurred_at: event.occurred_at,
+            properties: event.properties.unwrap_or_else(|| Json::Object(Default::default())),
+            external_id,
+            created_at: now,
+        });
     }
+    // One multi-row insert per 100 events rather than a statement per event.
+    crate::db::insert_all::<ActiveModel, _>(&txn, recorded.events.clone()).await?;
     // A NEW lead that engages becomes ENGAGED: the funnel shows who is active.
-    for (lead_id, kind) in first_kind {
-        let lead = super::find(&txn, actor, lead_id).await?;
-        if lead.lifecycle_stage == LifecycleStage::New {
-            let reason = format!("first engagement ({})", serde_json::to_value(kind).unwrap_or_default());
-            super::lifecycle::move_lead(&txn, actor, lead, LifecycleStage::Engaged, Some(reason.replace('"', "")))
-                .await?;
-            recorded.engaged_leads.push(lead_id);
-        }
-    }
+    let moves: Vec<(Uuid, String)> = first_kind
+        .into_iter()
+        .map(|(lead_id, kind)| {
+            let kind = serde_json::to_value(kind).unwrap_or_default();
+            (lead_id, format!("first engagement ({})", kind.as_str().unwrap_or_default()))
+        })
+        .collect();
+    let moved = super::lifecycle::move_many(&txn, actor, &moves, LifecycleStage::New, LifecycleStage::Engaged).await?;
+    recorded.engaged_leads = moved.into_iter().map(|lead| lead.id).collect();
     // Engagement is a score input: rescore every lead that engaged.
     let engaged: Vec<Uuid> = recorded.events.iter().map(|e| e.lead_id).collect::<HashSet<_>>().into_iter().collect();
     if !engaged.is_empty() {
@@ -147,34 +145,72 @@ pub async fn record(db: &impl TransactionTrait, actor: &Actor, events: Vec<NewEv
     Ok(recorded)
 }
 
-/// Find every event's lead; the first unknown one fails the batch, naming its index.
+/// Find every event's lead, in at most one statement per kind of reference (id, e-mail,
+/// external id); the first unknown one fails the batch, naming its index.
 async fn resolve_leads(
     db: &impl ConnectionTrait,
     actor: &Actor,
     events: &[NewEvent],
 ) -> Result<Vec<entity::lead::Model>> {
-    let mut leads = Vec::with_capacity(events.len());
-    let mut cache: HashMap<String, entity::lead::Model> = HashMap::new();
-    for (i, event) in events.iter().enumerate() {
-        let key = match &event.lead {
-            LeadRef::Id(id) => format!("id:{id}"),
-            LeadRef::Email(email) => format!("email:{}", email.trim().to_lowercase()),
-            LeadRef::ExternalId(id) => format!("ext:{}", id.trim()),
+    use entity::lead::Column as Lead;
+    let key = |lead: &LeadRef| match lead {
+        LeadRef::Id(id) => LeadKey::Id(*id),
+        LeadRef::Email(email) => LeadKey::Email(email.trim().to_lowercase()),
+        LeadRef::ExternalId(id) => LeadKey::ExternalId(id.trim().to_owned()),
+    };
+    let keys: Vec<LeadKey> = events.iter().map(|e| key(&e.lead)).collect();
+    let (mut ids, mut emails, mut external_ids) = (HashSet::new(), HashSet::new(), HashSet::new());
+    for key in &keys {
+        match key {
+            LeadKey::Id(id) => ids.insert(*id),
+            LeadKey::Email(email) => emails.insert(email.clone()),
+            LeadKey::ExternalId(id) => external_ids.insert(id.clone()),
         };
-        if let Some(lead) = cache.get(&key) {
-            leads.push(lead.clone());
-            continue;
-        }
-        let found = match &event.lead {
-            LeadRef::Id(id) => super::find(db, actor, *id).await.ok(),
-            LeadRef::Email(email) => super::find_by_email(db, actor, &email.trim().to_lowercase()).await?,
-            LeadRef::ExternalId(id) => super::find_by_external_id(db, actor, id.trim()).await?,
-        };
-        let lead = found.ok_or_else(|| ApiError::bad_input(&format!("events[{i}].lead"), "no such lead"))?;
-        cache.insert(key, lead.clone());
-        leads.push(lead);
     }
-    Ok(leads)
+    let mut found: HashMap<LeadKey, entity::lead::Model> = HashMap::new();
+    if !ids.is_empty() {
+        for lead in leads_where(db, actor, Lead::Id.is_in(ids)).await? {
+            found.insert(LeadKey::Id(lead.id), lead);
+        }
+    }
+    if !emails.is_empty() {
+        for lead in leads_where(db, actor, Lead::Email.is_in(emails)).await? {
+            found.insert(LeadKey::Email(lead.email.clone()), lead);
+        }
+    }
+    if !external_ids.is_empty() {
+        for lead in leads_where(db, actor, Lead::ExternalId.is_in(external_ids)).await? {
+            if let Some(id) = lead.external_id.clone() {
+                found.insert(LeadKey::ExternalId(id), lead);
+            }
+        }
+    }
+    keys.iter()
+        .enumerate()
+        .map(|(i, key)| {
+            found.get(key).cloned().ok_or_else(|| ApiError::bad_input(&format!("events[{i}].lead"), "no such lead"))
+        })
+        .collect()
+}
+
+/// How an event names its lead, normalised as the lead stores it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum LeadKey {
+    Id(Uuid),
+    Email(String),
+    ExternalId(String),
+}
+
+async fn leads_where(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    condition: sea_orm::sea_query::SimpleExpr,
+) -> Result<Vec<entity::lead::Model>> {
+    Ok(entity::lead::Entity::find()
+        .filter(entity::lead::Column::OrgId.eq(actor.org_id))
+        .filter(condition)
+        .all(db)
+        .await?)
 }
 
 /// A lead's events, newest first.

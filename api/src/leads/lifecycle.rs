@@ -119,6 +119,49 @@ pub async fn move_lead(
     Entity::find_by_id(lead.id).one(txn).await?.ok_or_else(|| ApiError::not_found("lead"))
 }
 
+/// Move every lead of `moves` that is still in `from` to `to`, each with its reason, in
+/// one `UPDATE` and one insert each for the transitions and the audit rows (what
+/// [`move_lead`] writes, for many leads at once); returns the leads moved. Leads no
+/// longer in `from` are left alone: the condition is part of the `UPDATE`.
+pub(crate) async fn move_many(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    moves: &[(Uuid, String)],
+    from: LifecycleStage,
+    to: LifecycleStage,
+) -> Result<Vec<Model>> {
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    check_move(from, to)?;
+    if moves.is_empty() {
+        return Ok(Vec::new());
+    }
+    let now = Utc::now();
+    let mut moved = Entity::update_many()
+        .col_expr(Column::LifecycleStage, Expr::value(to))
+        .col_expr(Column::StageEnteredAt, Expr::value(now))
+        .col_expr(Column::Version, Expr::col(Column::Version).add(1))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::OrgId.eq(actor.org_id))
+        .filter(Column::Id.is_in(moves.iter().map(|(id, _)| *id)))
+        .filter(Column::LifecycleStage.eq(from))
+        .exec_with_returning(txn)
+        .await?;
+    // In the order asked for, whatever order the database returned them in.
+    let order: std::collections::HashMap<Uuid, usize> = moves.iter().enumerate().map(|(i, (id, _))| (*id, i)).collect();
+    moved.sort_by_key(|lead| order.get(&lead.id).copied());
+    let mut transitions = Vec::with_capacity(moved.len());
+    let mut audits = Vec::with_capacity(moved.len());
+    for lead in &moved {
+        let reason = order.get(&lead.id).map(|&i| moves[i].1.clone());
+        let changes = Changes::new().field("lifecycleStage", Some(&from), Some(&to)).created("reason", &reason);
+        audits.push(audit::row(actor, "lead.moveStage", "lead", Some(lead.id), changes));
+        transitions.push(transition(actor, lead.id, Some(from), to, reason, now));
+    }
+    crate::db::insert_all(txn, transitions).await?;
+    crate::db::insert_all(txn, audits).await?;
+    Ok(moved)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

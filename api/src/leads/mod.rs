@@ -207,14 +207,6 @@ async fn find_by(
     Ok(select.one(db).await?)
 }
 
-pub(crate) async fn find_by_email(db: &impl ConnectionTrait, actor: &Actor, email: &str) -> Result<Option<Model>> {
-    find_by(db, actor, Column::Email, email, None).await
-}
-
-pub(crate) async fn find_by_external_id(db: &impl ConnectionTrait, actor: &Actor, id: &str) -> Result<Option<Model>> {
-    find_by(db, actor, Column::ExternalId, id, None).await
-}
-
 pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> Result<Model> {
     require(can_read(actor, Scope::LeadsRead), "read leads")?;
     find(db, actor, id).await
