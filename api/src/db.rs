@@ -114,7 +114,9 @@ where
     let mut models = models.into_iter().peekable();
     while models.peek().is_some() {
         let mut rows: Vec<A> = models.by_ref().take(per_insert).map(IntoActiveModel::into_active_model).collect();
-        let columns: Vec<ColumnOf<A>> = all.iter().copied().filter(|c| !rows[0].is_not_set(*c)).collect();
+        // The columns the first row sets; every other row must set the same.
+        let set: Vec<bool> = all.iter().map(|c| !rows[0].is_not_set(*c)).collect();
+        let columns: Vec<ColumnOf<A>> = all.iter().zip(&set).filter(|(_, set)| **set).map(|(c, _)| *c).collect();
         let json_casts: Vec<Option<&str>> = columns.iter().map(|c| json_cast(&c.def())).collect();
         let mut sql = format!("INSERT INTO \"{}\" (", table.table_name());
         for (i, column) in columns.iter().enumerate() {
@@ -124,6 +126,12 @@ where
         sql.push_str(") VALUES ");
         let mut values = Vec::with_capacity(rows.len() * columns.len());
         for (r, row) in rows.iter_mut().enumerate() {
+            if let Some((column, _)) = all.iter().zip(&set).find(|(c, set)| row.is_not_set(**c) == **set) {
+                return Err(crate::error::ApiError::internal(format!(
+                    "rows to insert together set different columns ({})",
+                    column.as_str()
+                )));
+            }
             sql.push_str(if r == 0 { "(" } else { ", (" });
             for (i, column) in columns.iter().enumerate() {
                 let value = row.take(*column).into_value().ok_or_else(|| {
@@ -228,5 +236,41 @@ mod tests {
             let per_insert = (PARAMS_PER_INSERT / columns).clamp(1, MAX_ROWS_PER_INSERT);
             assert!(per_insert * columns <= 32_766);
         }
+    }
+
+    /// Rows of one `INSERT` share its column list: a row setting fewer or more columns
+    /// than the first is refused before anything is sent, never written with NULLs.
+    #[tokio::test]
+    async fn rows_inserted_together_must_set_the_same_columns() {
+        use sea_orm::ActiveValue::{NotSet, Set};
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let mut db = Database::connect("sqlite::memory:").await.unwrap();
+        let sent = Arc::new(AtomicUsize::new(0));
+        let counter = sent.clone();
+        db.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+        let full = || entity::audit_log::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            org_id: Set(Uuid::now_v7()),
+            actor_kind: Set("USER".into()),
+            actor_id: Set(None),
+            actor_name: Set("Robin".into()),
+            action: Set("lead.create".into()),
+            entity: Set("lead".into()),
+            entity_id: Set(None),
+            changes: Set(serde_json::json!({})),
+            at: Set(chrono::Utc::now()),
+        };
+        let partial = || entity::audit_log::ActiveModel { at: NotSet, ..full() };
+        for rows in [vec![full(), partial()], vec![partial(), full()]] {
+            let result = insert_all(&db, rows).await;
+            assert!(matches!(result, Err(crate::error::ApiError::Internal)), "{result:?}");
+        }
+        assert_eq!(sent.load(Ordering::SeqCst), 0, "no statement was sent");
+        // The counter does count what is sent (a failing statement here: no table).
+        assert!(insert_all(&db, vec![full()]).await.is_err());
+        assert_eq!(sent.load(Ordering::SeqCst), 1);
     }
 }
