@@ -114,9 +114,13 @@ pub async fn move_lead(
         .await?;
     ensure_updated(&result)?;
     record(txn, actor, lead.id, Some(from), to, reason.clone(), now).await?;
-    let changes = Changes::new().field("lifecycleStage", Some(&from), Some(&to)).created("reason", &reason);
-    audit::record(txn, actor, "lead.moveStage", "lead", Some(lead.id), changes).await?;
+    audit::record(txn, actor, "lead.moveStage", "lead", Some(lead.id), stage_changes(from, to, &reason)).await?;
     Entity::find_by_id(lead.id).one(txn).await?.ok_or_else(|| ApiError::not_found("lead"))
+}
+
+/// What the audit log records of a lead moved from `from` to `to`.
+fn stage_changes(from: LifecycleStage, to: LifecycleStage, reason: &Option<String>) -> Changes {
+    Changes::new().field("lifecycleStage", Some(&from), Some(&to)).created("reason", reason)
 }
 
 /// Move every lead of `moves` that is still in `from` to `to`, each with its reason, in
@@ -153,8 +157,7 @@ pub(crate) async fn move_many(
     let mut audits = Vec::with_capacity(moved.len());
     for lead in &moved {
         let reason = order.get(&lead.id).map(|&i| moves[i].1.clone());
-        let changes = Changes::new().field("lifecycleStage", Some(&from), Some(&to)).created("reason", &reason);
-        audits.push(audit::row(actor, "lead.moveStage", "lead", Some(lead.id), changes));
+        audits.push(audit::row(actor, "lead.moveStage", "lead", Some(lead.id), stage_changes(from, to, &reason)));
         transitions.push(transition(actor, lead.id, Some(from), to, reason, now));
     }
     crate::db::insert_all(txn, transitions).await?;
