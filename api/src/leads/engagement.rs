@@ -94,7 +94,7 @@ pub async fn record(db: &impl TransactionTrait, actor: &Actor, events: Vec<NewEv
     let mut recorded = Recorded::default();
     // Each NEW lead's first event in the batch, in the batch's order.
     let mut first_kind: Vec<(Uuid, EngagementKind)> = Vec::new();
-    for (event, lead) in events.into_iter().zip(leads) {
+    for (event, lead) in events.into_iter().zip(&leads) {
         let external_id = event.external_id.map(|s| s.trim().to_owned());
         if external_id.as_ref().is_some_and(|id| known.contains(id)) {
             recorded.duplicates += 1;
@@ -125,16 +125,15 @@ pub async fn record(db: &impl TransactionTrait, actor: &Actor, events: Vec<NewEv
         })
         .collect();
     let moved = super::lifecycle::move_many(&txn, actor, &moves, LifecycleStage::New, LifecycleStage::Engaged).await?;
-    recorded.engaged_leads = moved.into_iter().map(|lead| lead.id).collect();
-    // Engagement is a score input: rescore every lead that engaged.
-    let engaged: Vec<Uuid> = recorded.events.iter().map(|e| e.lead_id).collect::<HashSet<_>>().into_iter().collect();
+    recorded.engaged_leads = moved.iter().map(|lead| lead.id).collect();
+    // Engagement is a score input: rescore every lead that engaged, as it stands now
+    // (as read above, or as just moved); no need to read them again.
+    let engaged: HashSet<Uuid> = recorded.events.iter().map(|e| e.lead_id).collect();
+    let mut current: HashMap<Uuid, entity::lead::Model> = leads.into_iter().map(|lead| (lead.id, lead)).collect();
+    current.extend(moved.into_iter().map(|lead| (lead.id, lead)));
+    let engaged: Vec<entity::lead::Model> = current.into_values().filter(|lead| engaged.contains(&lead.id)).collect();
     if !engaged.is_empty() {
-        let leads = entity::lead::Entity::find()
-            .filter(entity::lead::Column::OrgId.eq(actor.org_id))
-            .filter(entity::lead::Column::Id.is_in(engaged))
-            .all(&txn)
-            .await?;
-        crate::scoring::refresh(&txn, actor, leads).await?;
+        crate::scoring::refresh(&txn, actor, engaged).await?;
     }
     if !recorded.events.is_empty() {
         let changes =
