@@ -316,6 +316,25 @@ async fn review_meetings_snapshot_the_period_and_track_action_items() {
         "{body}"
     );
 
+    // Two managers saving notes from the same version at the same moment: one wins,
+    // the other is told to reload, and the stored notes are the winner's.
+    let input = |text: &str| json!({ "input": { "id": id, "notes": text, "expectedVersion": 2 } });
+    let audit = s.app.count_audit_rows(&s.org).await;
+    let (a, b) = tokio::join!(
+        s.app.gql(Some(&s.marketing_manager.token), notes, input("Marketing's notes")),
+        s.app.gql(Some(&s.sales_manager.token), notes, input("Sales' notes"))
+    );
+    let codes = [error_code(&a), error_code(&b)];
+    assert!(codes.contains(&None) && codes.contains(&Some("CONFLICT")), "{a} {b}");
+    let winner = if error_code(&a).is_none() { &a } else { &b };
+    assert_eq!(winner["data"]["updateReviewMeeting"]["reviewMeeting"]["version"], 3, "{winner}");
+    let stored = s
+        .app
+        .gql(Some(&s.rep.token), "query($id: ID!) { reviewMeeting(id: $id) { notes version } }", json!({ "id": id }))
+        .await;
+    assert_eq!(stored["data"]["reviewMeeting"], winner["data"]["updateReviewMeeting"]["reviewMeeting"], "{stored}");
+    assert_eq!(s.app.count_audit_rows(&s.org).await, audit + 1);
+
     let other = s.app.create_org("Globex").await;
     let stranger = s.app.create_user(&other, Team::Sales, Role::Member).await;
     let add = "mutation($input: AddActionItemInput!) { addActionItem(input: $input) { actionItem { id status owner { id } dueOn } } }";

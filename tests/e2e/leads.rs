@@ -893,3 +893,30 @@ async fn postgres_connections_plan_once_without_parallel_workers_or_jit() {
         assert_eq!(value, expected, "{setting}");
     }
 }
+
+#[tokio::test]
+async fn a_write_based_on_a_stale_read_is_a_conflict_and_changes_nothing() {
+    use sea_orm::{ActiveValue::Set, EntityTrait};
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let t = &org.admin.token;
+    let id = lead(&app, t, json!({ "email": "ana@payly.io", "firstName": "Ana" })).await;
+    let rename = "mutation($id: ID!) { updateLead(input: { id: $id, firstName: \"Anna\" }) { lead { version } } }";
+    let body = app.gql(Some(t), rename, json!({ "id": id })).await;
+    assert_eq!(body["data"]["updateLead"]["lead"]["version"], 2, "{body}");
+    let id: uuid::Uuid = id.parse().unwrap();
+    let before = entity::lead::Entity::find_by_id(id).one(&app.db).await.unwrap().unwrap();
+
+    // A writer that read the lead at version 1, before the rename, saves after it.
+    let stale = entity::lead::ActiveModel { first_name: Set("Annie".into()), ..Default::default() };
+    let err = api::db::versioned::save_versioned(&app.db, id, 1, stale).await.unwrap_err();
+    assert_eq!(err.code(), "CONFLICT");
+    let after = entity::lead::Entity::find_by_id(id).one(&app.db).await.unwrap().unwrap();
+    assert_eq!(after, before);
+
+    // From the version it holds, the write lands, bumps the version and stamps the time.
+    let fresh = entity::lead::ActiveModel { first_name: Set("Annie".into()), ..Default::default() };
+    let saved = api::db::versioned::save_versioned(&app.db, id, 2, fresh).await.unwrap();
+    assert_eq!((saved.first_name.as_str(), saved.version, saved.email.as_str()), ("Annie", 3, "ana@payly.io"));
+    assert!(saved.updated_at >= before.updated_at);
+}

@@ -14,10 +14,10 @@ use uuid::Uuid;
 use super::required_text;
 use crate::auth::Actor;
 use crate::auth::permissions::{can_read_goals, can_set_goals, require};
+use crate::db::versioned::{check_version, save_versioned};
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
 use crate::events::outbox;
-use crate::org::{check_version, ensure_updated};
 
 /// A goal to create.
 #[derive(Debug, Clone)]
@@ -153,18 +153,9 @@ pub async fn update(db: &impl TransactionTrait, actor: &Actor, id: Uuid, patch: 
     model.period_end = Set(end);
     model.team = Set(team);
     model.owner_id = Set(owner);
-    model.version = Set(current.version + 1);
-    model.updated_at = Set(Utc::now());
-    let result = Entity::update_many()
-        .set(model)
-        .filter(Column::Id.eq(id))
-        .filter(Column::Version.eq(current.version))
-        .exec(&txn)
-        .await?;
-    ensure_updated(&result)?;
+    let updated = save_versioned(&txn, id, current.version, model).await?;
     audit::record(&txn, actor, "goal.update", "goal", Some(id), changes).await?;
     outbox::publish(&txn, actor, "goal.updated", "goal", Some(id), serde_json::json!({})).await?;
-    let updated = find(&txn, actor, id).await?;
     txn.commit().await?;
     Ok(updated)
 }

@@ -49,10 +49,10 @@ use crate::auth::permissions::{
     Authoring, approving_teams, can_approve_documents, can_read_agreements, can_retire_documents, document_authoring,
     require,
 };
+use crate::db::versioned::{check_version, ensure_updated};
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
 use crate::events::outbox;
-use crate::org::{check_version, ensure_updated};
 
 /// One kind of agreed document: its typed body. Implement this (and nothing else of
 /// the workflow) to add a kind.

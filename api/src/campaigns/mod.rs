@@ -25,10 +25,10 @@ use uuid::Uuid;
 
 use crate::auth::Actor;
 use crate::auth::permissions::{can_read_campaigns, can_write_campaigns, require};
+use crate::db::versioned::{check_version, save_versioned};
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
 use crate::events::outbox;
-use crate::org::{check_version, ensure_updated};
 use crate::validate::{self, SHORT};
 
 /// A campaign to create.
@@ -233,17 +233,8 @@ pub async fn update(db: &impl TransactionTrait, actor: &Actor, id: Uuid, patch: 
     model.spend_minor = Set(v.spend_minor);
     model.currency = Set(v.currency);
     model.owner_id = Set(v.owner_id);
-    model.version = Set(current.version + 1);
-    model.updated_at = Set(Utc::now());
-    let result = Entity::update_many()
-        .set(model)
-        .filter(Column::Id.eq(id))
-        .filter(Column::Version.eq(current.version))
-        .exec(&txn)
-        .await?;
-    ensure_updated(&result)?;
+    let updated = save_versioned(&txn, id, current.version, model).await?;
     audit::record(&txn, actor, "campaign.update", "campaign", Some(id), changes).await?;
-    let updated = find(&txn, actor, id).await?;
     let payload = json!({ "version": updated.version });
     outbox::publish(&txn, actor, "campaign.updated", "campaign", Some(id), payload).await?;
     txn.commit().await?;
@@ -269,19 +260,11 @@ pub async fn archive(
     let now = Utc::now();
     let mut model: ActiveModel = current.clone().into();
     model.archived_at = Set(Some(now));
-    model.version = Set(current.version + 1);
     model.updated_at = Set(now);
-    let result = Entity::update_many()
-        .set(model)
-        .filter(Column::Id.eq(id))
-        .filter(Column::Version.eq(current.version))
-        .exec(&txn)
-        .await?;
-    ensure_updated(&result)?;
+    let archived = save_versioned(&txn, id, current.version, model).await?;
     let changes = Changes::new().field("archivedAt", None, Some(&now));
     audit::record(&txn, actor, "campaign.archive", "campaign", Some(id), changes).await?;
     outbox::publish(&txn, actor, "campaign.archived", "campaign", Some(id), json!({ "archivedAt": now })).await?;
-    let archived = find(&txn, actor, id).await?;
     txn.commit().await?;
     Ok(archived)
 }

@@ -16,12 +16,12 @@ use uuid::Uuid;
 
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_read, can_run_review_meetings, can_update_action_item, require};
+use crate::db::versioned::{check_version, save_versioned};
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
 use crate::events::outbox;
 use crate::graphql::pagination::{Direction, Page, Window, fetch_page};
 use crate::handover::reports::{self, ComplianceGroup, ReasonGroup};
-use crate::org::check_version;
 use crate::validate::{self, LONG, SHORT};
 
 fn start_of(day: NaiveDate) -> DateTime<Utc> {
@@ -219,9 +219,7 @@ pub async fn update(
     }
     let mut model: ActiveModel = current.clone().into();
     model.notes = Set(notes.clone());
-    model.version = Set(current.version + 1);
-    model.updated_at = Set(Utc::now());
-    let meeting = model.update(&txn).await?;
+    let meeting = save_versioned(&txn, id, current.version, model).await?;
     let changes = Changes::new().field("notes", current.notes.as_ref(), notes.as_ref());
     audit::record(&txn, actor, "reviewMeeting.update", "reviewMeeting", Some(id), changes).await?;
     outbox::publish(
@@ -346,9 +344,7 @@ pub async fn update_item(
     if changes.is_empty() {
         return Ok(current);
     }
-    model.version = Set(current.version + 1);
-    model.updated_at = Set(Utc::now());
-    let item = model.update(&txn).await?;
+    let item = save_versioned(&txn, id, current.version, model).await?;
     audit::record(&txn, actor, "actionItem.update", "actionItem", Some(id), changes).await?;
     let payload = json!({ "status": item.status, "ownerId": item.owner_id, "version": item.version });
     outbox::publish(&txn, actor, "actionItem.updated", "actionItem", Some(id), payload).await?;

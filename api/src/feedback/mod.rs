@@ -34,11 +34,11 @@ use crate::agreements;
 use crate::agreements::slas::Sla;
 use crate::auth::Actor;
 use crate::auth::permissions::{FeedbackOwner, Scope, can_give_signal, can_read, can_set_feedback_status, require};
+use crate::db::versioned::{check_version, save_versioned};
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
 use crate::events::outbox;
 use crate::graphql::pagination::{Direction, Page, Window, fetch_page};
-use crate::org::check_version;
 use crate::validate::{self, LONG};
 
 /// The organization's thresholds for "actionable".
@@ -349,9 +349,8 @@ pub async fn set_status(
         model.responded_by = Set(actor.user_id());
         model.responded_at = Set(Some(now));
     }
-    model.version = Set(current.version + 1);
     model.updated_at = Set(now);
-    let updated = model.update(&txn).await?;
+    let updated = save_versioned(&txn, id, current.version, model).await?;
     let endorsers: Vec<Uuid> = endorsement::Entity::find()
         .select_only()
         .column(endorsement::Column::UserId)

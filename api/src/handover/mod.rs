@@ -20,12 +20,12 @@ use crate::agreements::slas::{Sla, SlaMetric};
 use crate::agreements::{self, DocumentCriteria};
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_answer_handover, can_hand_over, can_read, require};
+use crate::db::versioned::{ensure_updated, save_versioned};
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
 use crate::events::outbox;
 use crate::graphql::pagination::{Direction, Page, Window, fetch_page};
 use crate::leads::{self, lifecycle};
-use crate::org::ensure_updated;
 use crate::validate::{self, LONG};
 
 /// The target of the agreed SLA for `metric`, if one is in force.
@@ -269,14 +269,9 @@ async fn set_owner(txn: &impl ConnectionTrait, lead: entity::lead::Model, owner:
     if lead.owner_id == owner {
         return Ok(());
     }
-    let result = entity::lead::Entity::update_many()
-        .col_expr(entity::lead::Column::OwnerId, sea_orm::sea_query::Expr::value(owner))
-        .col_expr(entity::lead::Column::Version, sea_orm::sea_query::Expr::value(lead.version + 1))
-        .filter(entity::lead::Column::Id.eq(lead.id))
-        .filter(entity::lead::Column::Version.eq(lead.version))
-        .exec(txn)
-        .await?;
-    ensure_updated(&result)
+    let model = entity::lead::ActiveModel { owner_id: Set(owner), ..Default::default() };
+    save_versioned(txn, lead.id, lead.version, model).await?;
+    Ok(())
 }
 
 pub fn reason_name(reason: HandBackReason) -> String {

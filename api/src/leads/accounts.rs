@@ -14,10 +14,10 @@ use uuid::Uuid;
 use super::{ensure_user, optional_patch};
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_read, can_write, require};
+use crate::db::versioned::{check_version, save_versioned};
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
 use crate::graphql::pagination::{Direction, Page, Window, fetch_page_by};
-use crate::org::{check_version, ensure_updated};
 use crate::validate::{self, SHORT, like_pattern, lower_like};
 
 /// Account fields as given by a client (create) or a patch (update: `None` keeps).
@@ -323,7 +323,7 @@ pub async fn update(
     model.currency = Set(v.currency);
     model.region = Set(v.region);
     model.owner_id = Set(v.owner_id);
-    let updated = save(&txn, current, model).await?;
+    let updated = save_versioned(&txn, current.id, current.version, model).await?;
     audit::record(&txn, actor, "account.update", "account", Some(id), changes).await?;
     // Industry, size, region and revenue are fit-rule inputs of the account's leads.
     let leads = entity::lead::Entity::find()
@@ -353,7 +353,7 @@ pub async fn archive(
     let now = Utc::now();
     let mut model: ActiveModel = current.clone().into();
     model.archived_at = Set(Some(now));
-    let updated = save(&txn, current, model).await?;
+    let updated = save_versioned(&txn, current.id, current.version, model).await?;
     audit::record(
         &txn,
         actor,
@@ -376,7 +376,7 @@ pub(crate) async fn mark_customer(txn: &impl ConnectionTrait, actor: &Actor, id:
     let now = Utc::now();
     let mut model: ActiveModel = current.clone().into();
     model.customer_since = Set(Some(now));
-    save(txn, current, model).await?;
+    save_versioned(txn, current.id, current.version, model).await?;
     audit::record(
         txn,
         actor,
@@ -386,23 +386,6 @@ pub(crate) async fn mark_customer(txn: &impl ConnectionTrait, actor: &Actor, id:
         Changes::new().field("customerSince", None, Some(&now)),
     )
     .await
-}
-
-async fn save(txn: &impl ConnectionTrait, current: Model, mut model: ActiveModel) -> Result<Model> {
-    model.version = Set(current.version + 1);
-    model.updated_at = Set(Utc::now());
-    let result = Entity::update_many()
-        .set(model)
-        .filter(Column::Id.eq(current.id))
-        .filter(Column::Version.eq(current.version))
-        .exec(txn)
-        .await?;
-    ensure_updated(&result)?;
-    find_unscoped(txn, current.id).await
-}
-
-async fn find_unscoped(db: &impl ConnectionTrait, id: Uuid) -> Result<Model> {
-    Entity::find_by_id(id).one(db).await?.ok_or_else(|| ApiError::not_found("account"))
 }
 
 /// How many accounts match, for tests and summaries.

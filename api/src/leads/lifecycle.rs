@@ -8,9 +8,9 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use uuid::Uuid;
 
 use crate::auth::Actor;
+use crate::db::versioned::save_versioned;
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
-use crate::org::ensure_updated;
 
 /// Every allowed move. The funnel runs NEW → ENGAGED → MQL → SAL → SQL → OPPORTUNITY
 /// → CUSTOMER; NEW may jump to MQL when its score crosses the threshold; any open
@@ -101,21 +101,16 @@ pub async fn move_lead(
     check_move(lead.lifecycle_stage, to)?;
     let now = Utc::now();
     let from = lead.lifecycle_stage;
-    let mut model: ActiveModel = lead.clone().into();
-    model.lifecycle_stage = Set(to);
-    model.stage_entered_at = Set(now);
-    model.version = Set(lead.version + 1);
-    model.updated_at = Set(now);
-    let result = Entity::update_many()
-        .set(model)
-        .filter(Column::Id.eq(lead.id))
-        .filter(Column::Version.eq(lead.version))
-        .exec(txn)
-        .await?;
-    ensure_updated(&result)?;
+    let model = ActiveModel {
+        lifecycle_stage: Set(to),
+        stage_entered_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    let moved = save_versioned(txn, lead.id, lead.version, model).await?;
     record(txn, actor, lead.id, Some(from), to, reason.clone(), now).await?;
     audit::record(txn, actor, "lead.moveStage", "lead", Some(lead.id), stage_changes(from, to, &reason)).await?;
-    Entity::find_by_id(lead.id).one(txn).await?.ok_or_else(|| ApiError::not_found("lead"))
+    Ok(moved)
 }
 
 /// What the audit log records of a lead moved from `from` to `to`.

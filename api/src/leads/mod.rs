@@ -24,10 +24,10 @@ use uuid::Uuid;
 
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_read, can_write, require};
+use crate::db::versioned::{check_version, save_versioned};
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
 use crate::graphql::pagination::{Direction, Page, Window, fetch_page_by};
-use crate::org::{check_version, ensure_updated};
 use crate::validate::{self, SHORT, like_pattern, lower_like};
 
 /// Apply a patch to an optional field: `Some(v)` sets (validated), `None` keeps `base`.
@@ -374,7 +374,7 @@ pub(crate) async fn apply(
     model.external_id = Set(values.external_id);
     model.owner_id = Set(values.owner_id);
     model.marketing_owner_id = Set(values.marketing_owner_id);
-    let updated = save(txn, current, model).await?;
+    let updated = save_versioned(txn, current.id, current.version, model).await?;
     audit::record(txn, actor, "lead.update", "lead", Some(id), changes).await?;
     // Title, source, campaign, account or persona may have changed: rescore.
     let updated = crate::scoring::refresh_one(txn, actor, updated).await?;
@@ -416,7 +416,7 @@ pub async fn archive(
     let now = Utc::now();
     let mut model: ActiveModel = current.clone().into();
     model.archived_at = Set(Some(now));
-    let lead = save(&txn, current, model).await?;
+    let lead = save_versioned(&txn, current.id, current.version, model).await?;
     audit::record(&txn, actor, "lead.archive", "lead", Some(id), Changes::new().field("archivedAt", None, Some(&now)))
         .await?;
     txn.commit().await?;
@@ -441,19 +441,6 @@ pub async fn move_stage(
     let lead = lifecycle::move_lead(&txn, actor, current, to, reason).await?;
     txn.commit().await?;
     Ok(lead)
-}
-
-async fn save(txn: &impl ConnectionTrait, current: Model, mut model: ActiveModel) -> Result<Model> {
-    model.version = Set(current.version + 1);
-    model.updated_at = Set(Utc::now());
-    let result = Entity::update_many()
-        .set(model)
-        .filter(Column::Id.eq(current.id))
-        .filter(Column::Version.eq(current.version))
-        .exec(txn)
-        .await?;
-    ensure_updated(&result)?;
-    Entity::find_by_id(current.id).one(txn).await?.ok_or_else(|| ApiError::not_found("lead"))
 }
 
 /// Which leads to list.

@@ -21,11 +21,11 @@ use uuid::Uuid;
 
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_give_signal, can_read, can_write_content, require};
+use crate::db::versioned::{check_version, save_versioned};
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
 use crate::events::outbox;
 use crate::graphql::pagination::{Direction, Page, Window, fetch_page};
-use crate::org::check_version;
 use crate::validate::{self, LONG, SHORT};
 
 /// A content asset to create.
@@ -297,9 +297,7 @@ pub async fn update(db: &impl TransactionTrait, actor: &Actor, id: Uuid, patch: 
     if changes.is_empty() {
         return Ok(current);
     }
-    model.version = Set(current.version + 1);
-    model.updated_at = Set(Utc::now());
-    let asset = model.update(&txn).await?;
+    let asset = save_versioned(&txn, id, current.version, model).await?;
     link(&txn, actor, id, personas.as_deref(), stages.as_deref()).await?;
     audit::record(&txn, actor, "contentAsset.update", "contentAsset", Some(id), changes).await?;
     let payload = json!({ "version": asset.version });
@@ -326,9 +324,8 @@ pub async fn archive(
     let now = Utc::now();
     let mut model: ActiveModel = current.clone().into();
     model.archived_at = Set(Some(now));
-    model.version = Set(current.version + 1);
     model.updated_at = Set(now);
-    let asset = model.update(&txn).await?;
+    let asset = save_versioned(&txn, id, current.version, model).await?;
     let changes = Changes::new().field("archivedAt", None, Some(&now));
     audit::record(&txn, actor, "contentAsset.archive", "contentAsset", Some(id), changes).await?;
     outbox::publish(&txn, actor, "contentAsset.archived", "contentAsset", Some(id), json!({ "archivedAt": now }))

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_administer, can_read, require};
+use crate::db::versioned::{check_version, save_versioned};
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
 
@@ -206,39 +207,8 @@ pub async fn update(db: &impl TransactionTrait, actor: &Actor, patch: OrgPatch) 
     if changes.is_empty() {
         return Ok(current);
     }
-    model.version = Set(current.version + 1);
-    model.updated_at = Set(Utc::now());
-    let result = entity::organization::Entity::update_many()
-        .set(model)
-        .filter(entity::organization::Column::Id.eq(current.id))
-        .filter(entity::organization::Column::Version.eq(current.version))
-        .exec(&txn)
-        .await?;
-    ensure_updated(&result)?;
+    let updated = save_versioned(&txn, current.id, current.version, model).await?;
     audit::record(&txn, actor, "organization.update", "organization", Some(current.id), changes).await?;
-    let updated = entity::organization::Entity::find_by_id(current.id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| ApiError::not_found("organization"))?;
     txn.commit().await?;
     Ok(updated)
-}
-
-/// CONFLICT when the client's `expectedVersion` is not the stored one.
-pub fn check_version(expected: Option<i32>, stored: i32) -> Result<()> {
-    match expected {
-        Some(expected) if expected != stored => Err(ApiError::Conflict(format!(
-            "the record was changed by someone else (version {stored}, you had {expected}); reload and try again"
-        ))),
-        _ => Ok(()),
-    }
-}
-
-/// An optimistic-lock update (`… WHERE version = <read version>`) that touched no
-/// row lost a race with a concurrent writer: CONFLICT.
-pub fn ensure_updated(result: &sea_orm::UpdateResult) -> Result<()> {
-    if result.rows_affected == 0 {
-        return Err(ApiError::Conflict("the record was changed by someone else; reload and try again".into()));
-    }
-    Ok(())
 }

@@ -11,10 +11,10 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{check_version, ensure_updated};
 use crate::auth::Actor;
 use crate::auth::password;
 use crate::auth::permissions::{Scope, can_administer, can_read, require};
+use crate::db::versioned::{check_version, save_versioned};
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
 use crate::graphql::pagination::{Direction, Page, Window, fetch_page};
@@ -199,7 +199,7 @@ pub async fn update(db: &impl TransactionTrait, actor: &Actor, id: Uuid, patch: 
     if changes.is_empty() {
         return Ok(current);
     }
-    let updated = save(&txn, current, model).await?;
+    let updated = save_versioned(&txn, current.id, current.version, model).await?;
     audit::record(&txn, actor, "user.update", "user", Some(id), changes).await?;
     txn.commit().await?;
     crate::auth::cache::forget(id);
@@ -222,27 +222,13 @@ pub async fn set_active(db: &impl TransactionTrait, actor: &Actor, id: Uuid, act
     }
     let mut model: ActiveModel = current.clone().into();
     model.active = Set(active);
-    let updated = save(&txn, current, model).await?;
+    let updated = save_versioned(&txn, current.id, current.version, model).await?;
     let action = if active { "user.reactivate" } else { "user.deactivate" };
     let changes = Changes::new().field("active", Some(&!active), Some(&active));
     audit::record(&txn, actor, action, "user", Some(id), changes).await?;
     txn.commit().await?;
     crate::auth::cache::forget(id);
     Ok(updated)
-}
-
-/// Write a changed user under its optimistic lock, bumping `version`.
-async fn save(txn: &impl ConnectionTrait, current: Model, mut model: ActiveModel) -> Result<Model> {
-    model.version = Set(current.version + 1);
-    model.updated_at = Set(Utc::now());
-    let result = Entity::update_many()
-        .set(model)
-        .filter(Column::Id.eq(current.id))
-        .filter(Column::Version.eq(current.version))
-        .exec(txn)
-        .await?;
-    ensure_updated(&result)?;
-    Entity::find_by_id(current.id).one(txn).await?.ok_or_else(|| ApiError::not_found("user"))
 }
 
 async fn ensure_another_admin(txn: &impl ConnectionTrait, actor: &Actor, except: Uuid) -> Result<()> {

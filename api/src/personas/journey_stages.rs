@@ -17,10 +17,10 @@ use uuid::Uuid;
 use crate::agreements::required_text;
 use crate::auth::Actor;
 use crate::auth::permissions::{can_edit_journey_stages, can_read_agreements, require};
+use crate::db::versioned::{check_version, save_versioned};
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
 use crate::events::outbox;
-use crate::org::{check_version, ensure_updated};
 
 /// The stages every organization starts with, in order.
 pub const DEFAULT_STAGES: [&str; 5] = ["AWARENESS", "CONSIDERATION", "DECISION", "ONBOARDING", "EXPANSION"];
@@ -81,20 +81,12 @@ pub async fn rename(
     if taken.is_some() {
         return Err(ApiError::Conflict(format!("a journey stage named {name} exists already")));
     }
-    let result = Entity::update_many()
-        .col_expr(Column::Name, Expr::value(name.clone()))
-        .col_expr(Column::Version, Expr::value(current.version + 1))
-        .col_expr(Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(Column::Id.eq(id))
-        .filter(Column::Version.eq(current.version))
-        .exec(&txn)
-        .await?;
-    ensure_updated(&result)?;
+    let model = ActiveModel { name: Set(name.clone()), ..Default::default() };
+    let updated = save_versioned(&txn, id, current.version, model).await?;
     let changes = Changes::new().field("name", Some(&current.name), Some(&name));
     audit::record(&txn, actor, "journeyStage.rename", "journeyStage", Some(id), changes).await?;
     let payload = serde_json::json!({ "from": current.name, "to": name });
     outbox::publish(&txn, actor, "journeyStage.renamed", "journeyStage", Some(id), payload).await?;
-    let updated = find(&txn, actor, id).await?;
     txn.commit().await?;
     Ok(updated)
 }

@@ -15,11 +15,11 @@ use uuid::Uuid;
 
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_read, can_write, require};
+use crate::db::versioned::{check_version, save_versioned};
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
 use crate::graphql::pagination::{Direction, Page, Window, fetch_page_by};
 use crate::leads::{self, accounts, ensure_user, lifecycle};
-use crate::org::{check_version, ensure_updated};
 use crate::validate::{self, LONG, SHORT};
 
 /// A deal to open.
@@ -172,7 +172,7 @@ pub async fn update(
     model.strategy = Set(strategy);
     model.owner_id = Set(owner_id);
     model.expected_close = Set(expected_close);
-    let updated = save(&txn, current, model).await?;
+    let updated = save_versioned(&txn, current.id, current.version, model).await?;
     audit::record(&txn, actor, "opportunity.update", "opportunity", Some(id), changes).await?;
     txn.commit().await?;
     Ok(updated)
@@ -207,7 +207,7 @@ pub async fn update_stage(
     let changes = Changes::new().field("stage", Some(&current.stage), Some(&stage));
     let mut model: ActiveModel = current.clone().into();
     model.stage = Set(stage);
-    let updated = save(&txn, current, model).await?;
+    let updated = save_versioned(&txn, current.id, current.version, model).await?;
     audit::record(&txn, actor, "opportunity.moveStage", "opportunity", Some(id), changes).await?;
     txn.commit().await?;
     Ok(updated)
@@ -249,7 +249,7 @@ pub async fn close(
     model.stage = Set(stage);
     model.closed_at = Set(Some(now));
     model.lost_reason = Set(lost_reason.clone());
-    let updated = save(&txn, current, model).await?;
+    let updated = save_versioned(&txn, current.id, current.version, model).await?;
     audit::record(&txn, actor, "opportunity.close", "opportunity", Some(id), changes).await?;
     if let Some(lead_id) = lead_id {
         let lead = leads::find(&txn, actor, lead_id).await?;
@@ -285,7 +285,7 @@ pub async fn archive(
     let now = Utc::now();
     let mut model: ActiveModel = current.clone().into();
     model.archived_at = Set(Some(now));
-    let updated = save(&txn, current, model).await?;
+    let updated = save_versioned(&txn, current.id, current.version, model).await?;
     audit::record(
         &txn,
         actor,
@@ -297,19 +297,6 @@ pub async fn archive(
     .await?;
     txn.commit().await?;
     Ok(updated)
-}
-
-async fn save(txn: &impl ConnectionTrait, current: Model, mut model: ActiveModel) -> Result<Model> {
-    model.version = Set(current.version + 1);
-    model.updated_at = Set(Utc::now());
-    let result = Entity::update_many()
-        .set(model)
-        .filter(Column::Id.eq(current.id))
-        .filter(Column::Version.eq(current.version))
-        .exec(txn)
-        .await?;
-    ensure_updated(&result)?;
-    Entity::find_by_id(current.id).one(txn).await?.ok_or_else(|| ApiError::not_found("opportunity"))
 }
 
 /// Which deals to list.
