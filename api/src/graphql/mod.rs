@@ -7,8 +7,7 @@ pub mod pagination;
 
 use std::sync::Arc;
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest};
-use async_graphql::{Context, EmptySubscription, ID, MergedObject, Response, Schema, SchemaBuilder};
+use async_graphql::{Context, EmptySubscription, ID, MergedObject, Schema, SchemaBuilder};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
@@ -63,7 +62,6 @@ pub type AccordSchema = Schema<Query, Mutation, EmptySubscription>;
 /// The schema's types and limits, without runtime data: what `accord schema` prints.
 pub fn schema_builder(config: Option<&Config>) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .extension(ErrorCodes)
         .limit_recursive_depth(64)
         .limit_directives(8);
     if let Some(config) = config {
@@ -151,24 +149,6 @@ pub struct Money {
     pub amount_minor: i64,
     /// ISO-4217 currency code, such as `EUR`.
     pub currency: String,
-}
-
-/// Gives every error an `extensions.code` and hides internal causes (see [`crate::error::classify`]).
-struct ErrorCodes;
-
-impl ExtensionFactory for ErrorCodes {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodes)
-    }
-}
-
-#[async_trait::async_trait]
-impl Extension for ErrorCodes {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let mut response = next.run(ctx).await;
-        response.errors = std::mem::take(&mut response.errors).into_iter().map(crate::error::classify).collect();
-        response
-    }
 }
 
 #[cfg(test)]
