@@ -212,6 +212,7 @@ where
     Ok(Page { items, has_previous_page: false, has_next_page, total_count })
 }
 
+// `leads` and `activities` box their futures, for the reason `Lead`'s fields do.
 #[ComplexObject]
 impl Account {
     /// The account's owner in sales.
@@ -227,26 +228,28 @@ impl Account {
         #[graphql(desc = "At most this many leads (default 20, at most 100).")] first: Option<i32>,
         #[graphql(desc = "Leads after this cursor.")] after: Option<String>,
     ) -> GqlResult<LeadConnection> {
-        let (actor, loaders) = (actor(ctx)?, loaders(ctx)?);
-        let order = LeadOrder::CreatedAt;
-        let list = lead_list(order, OrderDirection::Desc);
-        let args = PageArgs::new(first, after, None, None);
-        let window = sorted_window(&args, &list, |v| order.key_value(v))?;
-        let count = selects(ctx, "totalCount");
-        let criteria = LeadCriteria { account_id: Some(self.uuid), ..Default::default() };
-        let later = async {
-            let page =
-                super::list(db(ctx), actor, &criteria, order, OrderDirection::Desc.into(), &window, count).await?;
-            Ok(page.map(|s| s.lead))
-        };
-        let page =
-            child_page(&loaders.account_leads, &loaders.account_lead_counts, self.uuid, &args, &window, count, later)
-                .await?;
-        Ok(LeadConnection::from_page(
-            page,
-            |l| sorted_cursor(&list, order.lead_key(l).unwrap_or_default(), l.id),
-            Lead::from,
-        ))
+        Box::pin(async move {
+            let (actor, loaders) = (actor(ctx)?, loaders(ctx)?);
+            let order = LeadOrder::CreatedAt;
+            let list = lead_list(order, OrderDirection::Desc);
+            let args = PageArgs::new(first, after, None, None);
+            let window = sorted_window(&args, &list, |v| order.key_value(v))?;
+            let count = selects(ctx, "totalCount");
+            let criteria = LeadCriteria { account_id: Some(self.uuid), ..Default::default() };
+            let later = async {
+                let page =
+                    super::list(db(ctx), actor, &criteria, order, OrderDirection::Desc.into(), &window, count).await?;
+                Ok(page.map(|s| s.lead))
+            };
+            let (leads, counts) = (&loaders.account_leads, &loaders.account_lead_counts);
+            let page = child_page(leads, counts, self.uuid, &args, &window, count, later).await?;
+            Ok(LeadConnection::from_page(
+                page,
+                |l| sorted_cursor(&list, order.lead_key(l).unwrap_or_default(), l.id),
+                Lead::from,
+            ))
+        })
+        .await
     }
 
     /// The account's deals, newest first.
@@ -264,8 +267,8 @@ impl Account {
     ) -> GqlResult<ActivityConnection> {
         let criteria = ActivityCriteria { account_id: Some(self.uuid), ..Default::default() };
         let l = loaders(ctx)?;
-        nested_activities(ctx, first, after, criteria, &l.account_activities, &l.account_activity_counts, self.uuid)
-            .await
+        let (pages, counts) = (&l.account_activities, &l.account_activity_counts);
+        Box::pin(nested_activities(ctx, first, after, criteria, pages, counts, self.uuid)).await
     }
 }
 
@@ -485,6 +488,9 @@ impl Lead {
     }
 }
 
+// Fields that read a page of children box their future: async-graphql gives every field
+// of every listed object a future as large as its type's largest field, and an inline
+// connection field made each `score` or `owner` of a leads page copy kilobytes.
 #[ComplexObject]
 impl Lead {
     /// How hot the lead is: from its score and the WARM and HOT thresholds of the model that scored it.
@@ -570,7 +576,8 @@ impl Lead {
     ) -> GqlResult<ActivityConnection> {
         let criteria = ActivityCriteria { lead_id: Some(self.uuid), ..Default::default() };
         let l = loaders(ctx)?;
-        nested_activities(ctx, first, after, criteria, &l.lead_activities, &l.lead_activity_counts, self.uuid).await
+        Box::pin(nested_activities(ctx, first, after, criteria, &l.lead_activities, &l.lead_activity_counts, self.uuid))
+            .await
     }
 
     /// What the lead did, newest first.
@@ -580,17 +587,21 @@ impl Lead {
         #[graphql(desc = "At most this many events (default 20, at most 100).")] first: Option<i32>,
         #[graphql(desc = "Events after this cursor.")] after: Option<String>,
     ) -> GqlResult<EngagementEventConnection> {
-        let (actor, l) = (actor(ctx)?, loaders(ctx)?);
-        let args = PageArgs::new(first, after, None, None);
-        let window = sorted_window(&args, EVENTS, time_key)?;
-        let count = selects(ctx, "totalCount");
-        let later = engagement::list(db(ctx), actor, self.uuid, &window, count);
-        let page = child_page(&l.lead_events, &l.lead_event_counts, self.uuid, &args, &window, count, later).await?;
-        Ok(EngagementEventConnection::from_page(
-            page,
-            |e| sorted_cursor(EVENTS, Value::from(e.occurred_at.to_rfc3339()), e.id),
-            EngagementEvent::from,
-        ))
+        Box::pin(async move {
+            let (actor, l) = (actor(ctx)?, loaders(ctx)?);
+            let args = PageArgs::new(first, after, None, None);
+            let window = sorted_window(&args, EVENTS, time_key)?;
+            let count = selects(ctx, "totalCount");
+            let later = engagement::list(db(ctx), actor, self.uuid, &window, count);
+            let page =
+                child_page(&l.lead_events, &l.lead_event_counts, self.uuid, &args, &window, count, later).await?;
+            Ok(EngagementEventConnection::from_page(
+                page,
+                |e| sorted_cursor(EVENTS, Value::from(e.occurred_at.to_rfc3339()), e.id),
+                EngagementEvent::from,
+            ))
+        })
+        .await
     }
 
     /// The lead's handovers to sales, newest first.

@@ -134,16 +134,9 @@ impl Opportunity {
     ) -> GqlResult<ActivityConnection> {
         let criteria = ActivityCriteria { opportunity_id: Some(self.uuid), ..Default::default() };
         let l = loaders(ctx)?;
-        crate::leads::graphql::nested_activities(
-            ctx,
-            first,
-            after,
-            criteria,
-            &l.opportunity_activities,
-            &l.opportunity_activity_counts,
-            self.uuid,
-        )
-        .await
+        let (pages, counts) = (&l.opportunity_activities, &l.opportunity_activity_counts);
+        // Boxed: see `Lead`'s fields.
+        Box::pin(crate::leads::graphql::nested_activities(ctx, first, after, criteria, pages, counts, self.uuid)).await
     }
 }
 
