@@ -28,6 +28,11 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Database
         .min_connections(1)
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(5))
+        // sqlx pings every connection it takes from the pool by default: a round trip
+        // to the database before each statement or transaction, three per leads page.
+        // Only a connection idle long enough to have been dropped (by the server, a
+        // proxy or a firewall) is checked; a hot one goes straight to work.
+        .test_before_acquire_if_idle_for(Duration::from_secs(30))
         .sqlx_logging(false)
         // Every pooled connection gets these, not just the first one.
         .map_sqlx_sqlite_opts(|o| {
