@@ -20,7 +20,7 @@ use crate::agreements::slas::{Sla, SlaMetric};
 use crate::agreements::{self, DocumentCriteria};
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_answer_handover, can_hand_over, can_read, require};
-use crate::db::versioned::{ensure_updated, save_versioned};
+use crate::db::versioned::save_versioned;
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
 use crate::events::outbox;
@@ -226,13 +226,14 @@ pub async fn answer(db: &impl TransactionTrait, actor: &Actor, id: Uuid, answer:
     model.version = Set(current.version + 1);
     model.updated_at = Set(now);
     // The status guard makes a concurrent second answer touch no row: CONFLICT.
-    let result = Entity::update_many()
+    let answered = Entity::update_many()
         .set(model)
         .filter(Column::Id.eq(id))
         .filter(Column::Status.eq(HandoverStatus::Pending))
-        .exec(&txn)
-        .await?;
-    ensure_updated(&result).map_err(|_| ApiError::Conflict("the handover was answered already".into()))?;
+        .exec_with_returning(&txn)
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::Conflict("the handover was answered already".into()))?;
 
     let lead = leads::find(&txn, actor, current.lead_id).await?;
     let (action, target, why) = match reason {
@@ -258,7 +259,6 @@ pub async fn answer(db: &impl TransactionTrait, actor: &Actor, id: Uuid, answer:
     let event = if reason.is_some() { "handover.handedBack" } else { "handover.accepted" };
     let payload = serde_json::json!({ "leadId": current.lead_id, "toUserId": current.to_user_id, "reason": reason, "note": note });
     outbox::publish(&txn, actor, event, "handover", Some(id), payload).await?;
-    let answered = Entity::find_by_id(id).one(&txn).await?.ok_or_else(|| ApiError::not_found("handover"))?;
     txn.commit().await?;
     Ok(answered)
 }
