@@ -17,9 +17,6 @@ pub struct Model {
     pub status: RescoreJobStatus,
     pub processed: i64,
     pub total: i64,
-    /// The cursor of jobs queued before lanes existed; lanes keep the cursors now
-    /// (`rescore_job_lanes`), and new jobs leave this empty.
-    pub last_lead_id: Option<Uuid>,
     pub started_at: Option<DateTimeUtc>,
     pub finished_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,

@@ -29,6 +29,7 @@ mod m20261130_000004_create_rescore_job_lanes;
 mod m20261130_000005_create_kpi_rollups;
 mod m20261130_000006_split_lead_scores;
 mod m20261130_000007_kpi_marks_per_statement;
+mod m20261130_000008_drop_rescore_job_cursor;
 mod util;
 
 pub struct Migrator;
@@ -63,6 +64,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000005_create_kpi_rollups::Migration),
             Box::new(m20261130_000006_split_lead_scores::Migration),
             Box::new(m20261130_000007_kpi_marks_per_statement::Migration),
+            Box::new(m20261130_000008_drop_rescore_job_cursor::Migration),
         ]
     }
 }

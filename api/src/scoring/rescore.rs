@@ -66,7 +66,6 @@ pub(crate) async fn enqueue(txn: &impl ConnectionTrait, actor: &Actor, model_id:
         status: Set(RescoreJobStatus::Queued),
         processed: Set(0),
         total: Set(total as i64),
-        last_lead_id: Set(None),
         started_at: Set(None),
         finished_at: Set(None),
         created_at: Set(now),
