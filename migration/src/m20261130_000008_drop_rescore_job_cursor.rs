@@ -1,7 +1,7 @@
 //! `rescore_jobs.last_lead_id` was the cursor of a job before jobs ran in lanes; the
-//! lanes migration copied every unfinished job's cursor into its lane 0, and nothing
-//! has read or written the column since. Dropped so that no one takes it for the
-//! job's progress (`rescore_job_lanes` holds that).
+//! lanes migration copied every unfinished job's cursor into its lane 0; since then new
+//! jobs only wrote it empty and nothing read it. Dropped so that no one takes it for
+//! the job's progress (`rescore_job_lanes` holds that).
 
 use sea_orm_migration::prelude::*;
 
