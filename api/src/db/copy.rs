@@ -76,7 +76,8 @@ fn encode(out: &mut Vec<u8>, value: Value) -> Result<()> {
             Ok(())
         }
         Value::Json(Some(json)) => {
-            escape(out, &json.to_string());
+            let text = serde_json::to_string(&json).map_err(|e| ApiError::internal(format!("encoding JSON: {e}")))?;
+            escape(out, &text);
             Ok(())
         }
         Value::Uuid(Some(id)) => write!(out, "{}", id.hyphenated()),
