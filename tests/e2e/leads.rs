@@ -502,6 +502,7 @@ async fn new_leads_of_an_import_are_created_together_with_the_same_outcome_as_ro
     assert_eq!(entry["action"], "lead.create", "{log}");
     assert_eq!(entry["changes"]["email"]["to"], "many39@c0.io", "{log}");
     assert_eq!(entry["changes"]["lastName"]["to"], "R39", "{log}");
+    assert!(entry["changes"].get("title").is_none(), "a field created empty is no change: {log}");
 
     // A lead with an external id to clash with.
     let taken = json!([{ "email": "taken@c0.io", "externalId": "crm-1", "domain": "c0.io" }]);

@@ -21,9 +21,14 @@ impl Changes {
         Self::default()
     }
 
-    /// Record a field's change; equal values are left out.
+    /// Record a field's change; equal values are left out, and so is null before and
+    /// after (a new record's empty fields: its entry lists the values it was given).
     pub fn field<T: Serialize + PartialEq>(mut self, name: &str, from: Option<&T>, to: Option<&T>) -> Self {
-        if from != to {
+        if from == to {
+            return self;
+        }
+        let (from, to) = (json!(from), json!(to));
+        if !(from.is_null() && to.is_null()) {
             self.0.insert(name.to_owned(), json!({ "from": from, "to": to }));
         }
         self
@@ -149,5 +154,19 @@ mod tests {
             Changes::new().field("name", Some(&"A"), Some(&"A")).field("role", Some(&"MEMBER"), Some(&"ADMIN"));
         assert_eq!(changes.0.len(), 1);
         assert!(changes.0.contains_key("role"));
+    }
+
+    #[test]
+    fn a_new_records_empty_fields_are_left_out_but_cleared_ones_are_not() {
+        let none: Option<&Option<String>> = None;
+        let changes = Changes::new().field("title", none, Some(&None)).field("email", None, Some(&"a@b.io")).field(
+            "phone",
+            Some(&Some("1".to_owned())),
+            Some(&None),
+        );
+        assert_eq!(
+            Value::Object(changes.0),
+            json!({ "email": { "from": null, "to": "a@b.io" }, "phone": { "from": "1", "to": null } })
+        );
     }
 }
