@@ -38,7 +38,9 @@ pub struct AuditEntry {
     pub entity: String,
     /// Id of the record changed.
     pub entity_id: Option<ID>,
-    /// Field-by-field changes: `{ "field": { "from": old, "to": new } }`. Secrets never appear.
+    /// Field-by-field changes: `{ "field": { "from": old, "to": new } }`. A new record's entry
+    /// lists the values it was created with (`from` null), leaving out fields created empty.
+    /// Secrets never appear.
     pub changes: Json<serde_json::Value>,
     /// When the change was committed (UTC).
     pub at: DateTime<Utc>,
