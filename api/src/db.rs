@@ -144,7 +144,7 @@ where
                     crate::error::ApiError::internal(format!("a row to insert does not set {}", column.as_str()))
                 })?;
                 let cast = json_casts[i];
-                values.push(if cast.is_some() { json_as_text(value) } else { value });
+                values.push(if cast.is_some() { json_as_text(value)? } else { value });
                 let separator = if i == 0 { "" } else { ", " };
                 // Writing to a String cannot fail.
                 let _ = match (backend, cast) {
@@ -180,13 +180,18 @@ fn json_cast(column: &sea_orm::ColumnDef) -> Option<&'static str> {
     }
 }
 
-fn json_as_text(value: sea_orm::Value) -> sea_orm::Value {
-    match value {
-        // `serde_json::to_string` writes into one buffer; `Display` (`json.to_string()`)
-        // goes through a formatter per token and was a fifth of an import's server CPU.
-        sea_orm::Value::Json(json) => sea_orm::Value::String(json.and_then(|json| serde_json::to_string(&json).ok())),
+fn json_as_text(value: sea_orm::Value) -> crate::error::Result<sea_orm::Value> {
+    Ok(match value {
+        sea_orm::Value::Json(json) => sea_orm::Value::String(json.map(|json| json_text(&json)).transpose()?),
         value => value,
-    }
+    })
+}
+
+/// A JSON value as text, for binding or `COPY`. `serde_json::to_string` writes into one
+/// buffer; `Display` (`json.to_string()`) goes through a formatter per token and was a
+/// fifth of an import's server CPU.
+pub(crate) fn json_text(json: &serde_json::Value) -> crate::error::Result<String> {
+    serde_json::to_string(json).map_err(|e| crate::error::ApiError::internal(format!("encoding JSON: {e}")))
 }
 
 /// Begin a transaction that will write. On SQLite it takes the single write lock at

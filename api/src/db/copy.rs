@@ -76,8 +76,7 @@ fn encode(out: &mut Vec<u8>, value: Value) -> Result<()> {
             Ok(())
         }
         Value::Json(Some(json)) => {
-            let text = serde_json::to_string(&json).map_err(|e| ApiError::internal(format!("encoding JSON: {e}")))?;
-            escape(out, &text);
+            escape(out, &super::json_text(&json)?);
             Ok(())
         }
         Value::Uuid(Some(id)) => write!(out, "{}", id.hyphenated()),
