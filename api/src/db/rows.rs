@@ -1,20 +1,24 @@
 //! Reading PostgreSQL rows by position, for the hottest list paths. sea-orm's derived
 //! decoding looks every column up by name (a hash per column per row) and, for every NULL
 //! of an optional column, formats an error message that it then discards; under the
-//! leads page (50 leads with their scores) decoding was 18 % of the server's CPU.
+//! leads page (50 leads with their scores, accounts and owners) decoding was 18 % of the
+//! server's CPU.
 //!
-//! [`Columns`] reads a row in select order and checks each column's name on the way:
-//! a row laid out differently yields [`Unread::Layout`], and the caller decodes it by name,
-//! so a changed select can cost speed but never a wrong value.
+//! [`Columns`] reads a row in select order and checks each column's name on the way; the
+//! models of the hot paths have readers ([`FromColumns`]). A row laid out differently
+//! yields [`Unread::Layout`] and is decoded by name, so a changed select can cost speed
+//! but never a wrong value. SQLite rows are always decoded by name.
 
+use entity::{account, lead, lead_score, user};
 use sea_orm::sqlx::postgres::PgRow;
 use sea_orm::sqlx::{Column as _, Decode, Postgres, Row as _, Type};
-use sea_orm::{ActiveEnum, DbErr};
+use sea_orm::{ActiveEnum, DbErr, FromQueryResult, QueryResult};
 
 /// A cursor over one row's columns.
 pub struct Columns<'r> {
     row: &'r PgRow,
     next: usize,
+    prefix: &'static str,
 }
 
 /// Why a row could not be read by position.
@@ -28,18 +32,28 @@ pub enum Unread {
 
 impl<'r> Columns<'r> {
     pub fn new(row: &'r PgRow) -> Self {
-        Self { row, next: 0 }
+        Self { row, next: 0, prefix: "" }
     }
 
-    /// The next column's value, when that column is `name`.
+    /// Expect the following columns' names to start with `prefix` (joined tables).
+    pub fn prefixed(&mut self, prefix: &'static str) -> &mut Self {
+        self.prefix = prefix;
+        self
+    }
+
+    /// The next column's value, when that column is `name` (after the prefix).
     pub fn get<T>(&mut self, name: &str) -> Result<T, Unread>
     where
         T: Decode<'r, Postgres> + Type<Postgres>,
     {
         let at = self.next;
         self.next += 1;
+        let named = |column: &str| match self.prefix {
+            "" => column == name,
+            prefix => column.strip_prefix(prefix) == Some(name),
+        };
         match self.row.columns().get(at) {
-            Some(column) if column.name() == name => {
+            Some(column) if named(column.name()) => {
                 self.row.try_get(at).map_err(|e| Unread::Db(DbErr::Type(format!("column `{name}`: {e}"))))
             }
             _ => Err(Unread::Layout),
@@ -55,7 +69,154 @@ impl<'r> Columns<'r> {
     }
 
     /// Done reading: a row with more columns than were read is laid out differently too.
-    pub fn finish(self) -> Result<(), Unread> {
+    pub fn finish(&self) -> Result<(), Unread> {
         if self.next == self.row.columns().len() { Ok(()) } else { Err(Unread::Layout) }
     }
 }
+
+/// A model with a hand-written reader of its entity's columns, in the entity's order
+/// (the order in which sea-orm selects them). Models without one (the default) are
+/// decoded by name.
+pub trait FromColumns: FromQueryResult {
+    /// Read the model from `columns`; `None` when the model has no reader.
+    fn from_columns(_columns: &mut Columns<'_>) -> Option<Result<Self, Unread>> {
+        None
+    }
+}
+
+/// `res` read as an `M` by position: `None` when `M` has no reader or the row is not a
+/// PostgreSQL row laid out as the reader expects; decode it by name then.
+pub fn read<M: FromColumns>(res: &QueryResult) -> Result<Option<M>, DbErr> {
+    let Some(row) = res.try_as_pg_row() else { return Ok(None) };
+    let mut columns = Columns::new(row);
+    let read = M::from_columns(&mut columns).map(|m| m.and_then(|m| columns.finish().map(|()| m)));
+    match read {
+        Some(Ok(model)) => Ok(Some(model)),
+        Some(Err(Unread::Db(e))) => Err(e),
+        // Only a select that no longer matches its reader gets here: debug builds (the
+        // PostgreSQL test run) say so.
+        Some(Err(Unread::Layout)) if cfg!(debug_assertions) => {
+            panic!("{} rows no longer match their reader", std::any::type_name::<M>())
+        }
+        Some(Err(Unread::Layout)) | None => Ok(None),
+    }
+}
+
+/// A model read by position where it can be (see [`read`]), for
+/// `into_model::<ByColumns<M>>()`.
+pub struct ByColumns<M>(pub M);
+
+impl<M: FromColumns> FromQueryResult for ByColumns<M> {
+    fn from_query_result(res: &QueryResult, pre: &str) -> Result<Self, DbErr> {
+        if pre.is_empty()
+            && let Some(model) = read(res)?
+        {
+            return Ok(Self(model));
+        }
+        M::from_query_result(res, pre).map(Self)
+    }
+}
+
+impl FromColumns for lead::Model {
+    fn from_columns(c: &mut Columns<'_>) -> Option<Result<Self, Unread>> {
+        Some(read_lead(c))
+    }
+}
+
+fn read_lead(c: &mut Columns<'_>) -> Result<lead::Model, Unread> {
+    Ok(lead::Model {
+        id: c.get("id")?,
+        org_id: c.get("org_id")?,
+        account_id: c.get("account_id")?,
+        persona_id: c.get("persona_id")?,
+        email: c.get("email")?,
+        first_name: c.get("first_name")?,
+        last_name: c.get("last_name")?,
+        title: c.get("title")?,
+        phone: c.get("phone")?,
+        source: c.get("source")?,
+        campaign: c.get("campaign")?,
+        external_id: c.get("external_id")?,
+        lifecycle_stage: c.enumeration("lifecycle_stage")?,
+        stage_entered_at: c.get("stage_entered_at")?,
+        owner_id: c.get("owner_id")?,
+        marketing_owner_id: c.get("marketing_owner_id")?,
+        archived_at: c.get("archived_at")?,
+        version: c.get("version")?,
+        created_at: c.get("created_at")?,
+        updated_at: c.get("updated_at")?,
+    })
+}
+
+impl FromColumns for lead_score::Model {
+    fn from_columns(c: &mut Columns<'_>) -> Option<Result<Self, Unread>> {
+        Some(read_lead_score(c))
+    }
+}
+
+fn read_lead_score(c: &mut Columns<'_>) -> Result<lead_score::Model, Unread> {
+    Ok(lead_score::Model {
+        lead_id: c.get("lead_id")?,
+        org_id: c.get("org_id")?,
+        fit_score: c.get("fit_score")?,
+        engagement_score: c.get("engagement_score")?,
+        score: c.get("score")?,
+        temperature: c.enumeration("temperature")?,
+        scoring_model_id: c.get("scoring_model_id")?,
+        scoring_model_version: c.get("scoring_model_version")?,
+        scored_at: c.get("scored_at")?,
+    })
+}
+
+impl FromColumns for account::Model {
+    fn from_columns(c: &mut Columns<'_>) -> Option<Result<Self, Unread>> {
+        Some(read_account(c))
+    }
+}
+
+fn read_account(c: &mut Columns<'_>) -> Result<account::Model, Unread> {
+    Ok(account::Model {
+        id: c.get("id")?,
+        org_id: c.get("org_id")?,
+        name: c.get("name")?,
+        domain: c.get("domain")?,
+        industry: c.get("industry")?,
+        employee_count: c.get("employee_count")?,
+        annual_revenue_minor: c.get("annual_revenue_minor")?,
+        currency: c.get("currency")?,
+        region: c.get("region")?,
+        owner_id: c.get("owner_id")?,
+        customer_since: c.get("customer_since")?,
+        name_key: c.get("name_key")?,
+        archived_at: c.get("archived_at")?,
+        version: c.get("version")?,
+        created_at: c.get("created_at")?,
+        updated_at: c.get("updated_at")?,
+    })
+}
+
+impl FromColumns for user::Model {
+    fn from_columns(c: &mut Columns<'_>) -> Option<Result<Self, Unread>> {
+        Some(read_user(c))
+    }
+}
+
+fn read_user(c: &mut Columns<'_>) -> Result<user::Model, Unread> {
+    Ok(user::Model {
+        id: c.get("id")?,
+        org_id: c.get("org_id")?,
+        email: c.get("email")?,
+        name: c.get("name")?,
+        team: c.enumeration("team")?,
+        role: c.enumeration("role")?,
+        password_hash: c.get("password_hash")?,
+        active: c.get("active")?,
+        version: c.get("version")?,
+        created_at: c.get("created_at")?,
+        updated_at: c.get("updated_at")?,
+    })
+}
+
+// Read by name: not on a hot list path.
+impl FromColumns for entity::opportunity::Model {}
+impl FromColumns for entity::journey_stage::Model {}

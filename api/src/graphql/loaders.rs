@@ -19,6 +19,7 @@ use uuid::Uuid;
 use crate::agreements::icps::IdealCustomerProfile;
 use crate::agreements::{AgreedBody, Document};
 use crate::db::column;
+use crate::db::rows::{ByColumns, FromColumns};
 use crate::error::ApiError;
 use crate::personas::Persona;
 
@@ -147,7 +148,7 @@ impl<E> ById<E> {
 impl<E> Loader<Uuid> for ById<E>
 where
     E: EntityTrait + Send + Sync + 'static,
-    E::Model: FromQueryResult + Clone + Send + Sync + 'static,
+    E::Model: FromColumns + Clone + Send + Sync + 'static,
 {
     type Value = E::Model;
     type Error = ApiError;
@@ -157,9 +158,10 @@ where
         let rows = E::find()
             .filter(column::<E>("org_id")?.eq(self.scope.org_id))
             .filter(id.is_in(keys.iter().copied()))
+            .into_model::<ByColumns<E::Model>>()
             .all(&self.scope.db)
             .await?;
-        Ok(rows.into_iter().filter_map(|m| uuid_of(&m, id).map(|k| (k, m))).collect())
+        Ok(rows.into_iter().filter_map(|ByColumns(m)| uuid_of(&m, id).map(|k| (k, m))).collect())
     }
 }
 

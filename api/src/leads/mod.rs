@@ -24,7 +24,7 @@ use uuid::Uuid;
 
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_read, can_write, require};
-use crate::db::rows::{Columns, Unread};
+use crate::db::rows::{self, Columns, FromColumns, Unread};
 use crate::db::versioned::{check_version, save_versioned};
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
@@ -244,16 +244,10 @@ const SCORE_PREFIX: &str = "score_";
 
 impl FromQueryResult for Scored {
     fn from_query_result(res: &QueryResult, pre: &str) -> std::result::Result<Self, DbErr> {
-        if let Some(row) = res.try_as_pg_row().filter(|_| pre.is_empty()) {
-            match Self::from_columns(Columns::new(row)) {
-                Ok(scored) => return Ok(scored),
-                Err(Unread::Db(e)) => return Err(e),
-                // Only a changed `with_scores` gets here: the PostgreSQL tests (debug builds) say so.
-                Err(Unread::Layout) if cfg!(debug_assertions) => {
-                    panic!("Scored::from_columns no longer reads with_scores")
-                }
-                Err(Unread::Layout) => {}
-            }
+        if pre.is_empty()
+            && let Some(scored) = rows::read(res)?
+        {
+            return Ok(scored);
         }
         Ok(Self {
             lead: Model::from_query_result(res, pre)?,
@@ -262,45 +256,15 @@ impl FromQueryResult for Scored {
     }
 }
 
-impl Scored {
-    /// A row of [`with_scores`] read by position (see [`crate::db::rows`]): lists of
-    /// leads decode 50 of these per page.
-    fn from_columns(mut c: Columns<'_>) -> std::result::Result<Self, Unread> {
-        let lead = Model {
-            id: c.get("id")?,
-            org_id: c.get("org_id")?,
-            account_id: c.get("account_id")?,
-            persona_id: c.get("persona_id")?,
-            email: c.get("email")?,
-            first_name: c.get("first_name")?,
-            last_name: c.get("last_name")?,
-            title: c.get("title")?,
-            phone: c.get("phone")?,
-            source: c.get("source")?,
-            campaign: c.get("campaign")?,
-            external_id: c.get("external_id")?,
-            lifecycle_stage: c.enumeration("lifecycle_stage")?,
-            stage_entered_at: c.get("stage_entered_at")?,
-            owner_id: c.get("owner_id")?,
-            marketing_owner_id: c.get("marketing_owner_id")?,
-            archived_at: c.get("archived_at")?,
-            version: c.get("version")?,
-            created_at: c.get("created_at")?,
-            updated_at: c.get("updated_at")?,
+/// Lists of leads decode 50 of these per page: read by position (see [`rows`]).
+impl FromColumns for Scored {
+    fn from_columns(c: &mut Columns<'_>) -> Option<std::result::Result<Self, Unread>> {
+        let lead = match Model::from_columns(c)? {
+            Ok(lead) => lead,
+            Err(e) => return Some(Err(e)),
         };
-        let score = ScoreModel {
-            lead_id: c.get("score_lead_id")?,
-            org_id: c.get("score_org_id")?,
-            fit_score: c.get("score_fit_score")?,
-            engagement_score: c.get("score_engagement_score")?,
-            score: c.get("score_score")?,
-            temperature: c.enumeration("score_temperature")?,
-            scoring_model_id: c.get("score_scoring_model_id")?,
-            scoring_model_version: c.get("score_scoring_model_version")?,
-            scored_at: c.get("score_scored_at")?,
-        };
-        c.finish()?;
-        Ok(Self { lead, score })
+        let score = ScoreModel::from_columns(c.prefixed(SCORE_PREFIX))?;
+        Some(score.map(|score| Self { lead, score }))
     }
 }
 
