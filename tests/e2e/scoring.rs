@@ -511,3 +511,51 @@ async fn a_new_model_agreed_while_a_batch_is_written_waits_for_it() {
     let old = entity::rescore_job::Entity::find_by_id(lane.job_id).one(&s.app.db).await.unwrap().unwrap();
     assert_eq!(old.status, entity::RescoreJobStatus::Done, "the new model closed the old job");
 }
+
+/// Engagement batches for the same leads, sent at once and each listing them in its own
+/// order, all land, and every lead's stored score counts every batch's events. On
+/// PostgreSQL each batch scored its leads without the events of batches not yet
+/// committed (the last to commit stored 8 points of 10), and batches deadlocked over
+/// the score rows in the bench; the score rows are now locked, in lead order, before
+/// the events are read.
+#[tokio::test]
+async fn engagement_batches_for_the_same_leads_sent_at_once_all_land() {
+    const IMPORT: &str =
+        "mutation($input: ImportLeadsInput!) { importLeads(input: $input) { created results { leadId } } }";
+    let s = setup().await;
+    let model = create_model(&s, model_input("Default", 1000.0)).await;
+    agree(&s, &model, 1).await;
+    let rows: Vec<Value> = (0..300).map(|i| json!({ "email": format!("buyer{i}@payly.test") })).collect();
+    let imported = s.app.gql(Some(&s.marketing_manager.token), IMPORT, json!({ "input": { "rows": rows } })).await;
+    assert_eq!(imported["data"]["importLeads"]["created"], 300, "{imported}");
+    let leads: Vec<String> = imported["data"]["importLeads"]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["leadId"].as_str().unwrap().to_owned())
+        .collect();
+    let now = Utc::now().to_rfc3339();
+    let send = |shift: usize| {
+        let mut ids = leads.clone();
+        ids.rotate_left(shift);
+        if shift % 2 == 1 {
+            ids.reverse();
+        }
+        let events: Vec<Value> =
+            ids.iter().map(|id| json!({ "leadId": id, "kind": "WEB_VISIT", "occurredAt": now })).collect();
+        s.app.gql(Some(&s.marketing_manager.token), RECORD, json!({ "input": { "events": events } }))
+    };
+    // The first batch makes every lead ENGAGED; later batches move no lead, so nothing
+    // but the score rows orders them.
+    let first = send(0).await;
+    assert!(first["errors"].is_null(), "{first}");
+    let (a, b, c, d) = tokio::join!(send(50), send(101), send(150), send(233));
+    for body in [a, b, c, d] {
+        assert!(body["errors"].is_null(), "{body}");
+    }
+    // Five visits of 2 points each (cap 10) for every lead: a lost batch would leave 8.
+    for id in leads.iter().step_by(37) {
+        let scored = lead(&s, id).await;
+        assert_eq!(scored["engagementScore"], 10.0, "{scored}");
+    }
+}

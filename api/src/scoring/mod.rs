@@ -357,7 +357,29 @@ pub(crate) struct Inputs {
 }
 
 impl Inputs {
+    /// What scoring reads, to show or simulate a score.
     pub(crate) async fn load(db: &impl ConnectionTrait, org_id: Uuid, leads: &[entity::lead::Model]) -> Result<Self> {
+        Self::load_locking(db, org_id, leads, false).await
+    }
+
+    /// What scoring reads, to store new scores inside the caller's transaction: the stored
+    /// scores are locked (in lead order) before the events are read. Two transactions
+    /// recording events for the same lead at once otherwise each scored it without the
+    /// other's events, and the last to commit stored a score that missed some.
+    pub(crate) async fn load_for_update(
+        txn: &impl ConnectionTrait,
+        org_id: Uuid,
+        leads: &[entity::lead::Model],
+    ) -> Result<Self> {
+        Self::load_locking(txn, org_id, leads, true).await
+    }
+
+    async fn load_locking(
+        db: &impl ConnectionTrait,
+        org_id: Uuid,
+        leads: &[entity::lead::Model],
+        lock: bool,
+    ) -> Result<Self> {
         let account_ids: Vec<Uuid> =
             leads.iter().filter_map(|l| l.account_id).collect::<HashSet<_>>().into_iter().collect();
         let persona_ids: Vec<Uuid> =
@@ -395,10 +417,13 @@ impl Inputs {
             // By key alone: with `org_id = $1` too, PostgreSQL's generic plan for a
             // thousand keys sometimes walked the organization's score index (300 ms).
             // The leads are the organization's; the check below keeps it so.
-            let scores = entity::lead_score::Entity::find()
-                .filter(entity::lead_score::Column::LeadId.is_in(chunk.iter().copied()))
-                .all(db)
-                .await?;
+            let mut scores = entity::lead_score::Entity::find()
+                .filter(entity::lead_score::Column::LeadId.is_in(chunk.iter().copied()));
+            if lock {
+                // SQLite has no row locks and needs none: its writers take turns.
+                scores = scores.order_by_asc(entity::lead_score::Column::LeadId).lock_exclusive();
+            }
+            let scores = scores.all(db).await?;
             stored.extend(scores.into_iter().filter(|s| s.org_id == org_id).map(|s| (s.lead_id, s)));
             // Only what scoring reads: decoding every event's JSON properties cost more
             // than the scoring itself when rescoring every lead.
@@ -428,9 +453,13 @@ impl Inputs {
 }
 
 /// Write leads' scores: one multi-row upsert into `lead_scores` per 500 leads (a new
-/// lead gets its row, a scored one has it replaced).
-pub(crate) async fn store_scores(txn: &impl ConnectionTrait, scores: Vec<entity::lead_score::Model>) -> Result<()> {
+/// lead gets its row, a scored one has it replaced), in lead order. Concurrent writers
+/// of the same leads' scores (engagement batches, imports, rescoring jobs) then lock
+/// those rows in one order and wait for each other; in the order the callers happened
+/// to hold them, two engagement batches for the same leads deadlocked.
+pub(crate) async fn store_scores(txn: &impl ConnectionTrait, mut scores: Vec<entity::lead_score::Model>) -> Result<()> {
     use entity::lead_score::{ActiveModel, Column};
+    scores.sort_unstable_by_key(|s| s.lead_id);
     let replace = [
         Column::FitScore,
         Column::EngagementScore,
@@ -466,7 +495,7 @@ pub(crate) async fn apply_model(
     if leads.is_empty() {
         return Ok(leads);
     }
-    let inputs = Inputs::load(txn, actor.org_id, &leads).await?;
+    let inputs = Inputs::load_for_update(txn, actor.org_id, &leads).await?;
     let mut scores = Vec::with_capacity(leads.len());
     let mut crossed = Vec::new();
     for (index, lead) in leads.iter().enumerate() {
