@@ -363,7 +363,8 @@ impl Inputs {
     }
 
     /// What scoring reads, to store new scores inside the caller's transaction: the stored
-    /// scores are locked (in lead order) before the events are read. Two transactions
+    /// scores are locked (in lead order, so concurrent writers wait instead of
+    /// deadlocking) before the events are read. Two transactions
     /// recording events for the same lead at once otherwise each scored it without the
     /// other's events, and the last to commit stored a score that missed some.
     pub(crate) async fn load_for_update(
@@ -384,7 +385,11 @@ impl Inputs {
             leads.iter().filter_map(|l| l.account_id).collect::<HashSet<_>>().into_iter().collect();
         let persona_ids: Vec<Uuid> =
             leads.iter().filter_map(|l| l.persona_id).collect::<HashSet<_>>().into_iter().collect();
-        let lead_ids: Vec<Uuid> = leads.iter().map(|l| l.id).collect();
+        let mut lead_ids: Vec<Uuid> = leads.iter().map(|l| l.id).collect();
+        if lock {
+            // One lock order across chunks too, so that concurrent writers wait, never deadlock.
+            lead_ids.sort_unstable();
+        }
         let accounts = if account_ids.is_empty() {
             HashMap::new()
         } else {
@@ -453,13 +458,11 @@ impl Inputs {
 }
 
 /// Write leads' scores: one multi-row upsert into `lead_scores` per 500 leads (a new
-/// lead gets its row, a scored one has it replaced), in lead order. Concurrent writers
-/// of the same leads' scores (engagement batches, imports, rescoring jobs) then lock
-/// those rows in one order and wait for each other; in the order the callers happened
-/// to hold them, two engagement batches for the same leads deadlocked.
-pub(crate) async fn store_scores(txn: &impl ConnectionTrait, mut scores: Vec<entity::lead_score::Model>) -> Result<()> {
+/// lead gets its row, a scored one has it replaced). The rows of scored leads are
+/// already locked, in lead order, by [`Inputs::load_for_update`]: the upsert's order
+/// cannot deadlock against another writer.
+pub(crate) async fn store_scores(txn: &impl ConnectionTrait, scores: Vec<entity::lead_score::Model>) -> Result<()> {
     use entity::lead_score::{ActiveModel, Column};
-    scores.sort_unstable_by_key(|s| s.lead_id);
     let replace = [
         Column::FitScore,
         Column::EngagementScore,
