@@ -5,7 +5,7 @@ use sea_orm::entity::prelude::*;
 
 use crate::enums::LifecycleStage;
 
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Deserialize)]
 #[sea_orm(table_name = "lead_stage_transitions")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

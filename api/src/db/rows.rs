@@ -47,17 +47,19 @@ impl<'r> Columns<'r> {
         T: Decode<'r, Postgres> + Type<Postgres>,
     {
         let at = self.next;
-        self.next += 1;
-        let named = |column: &str| match self.prefix {
-            "" => column == name,
-            prefix => column.strip_prefix(prefix) == Some(name),
-        };
-        match self.row.columns().get(at) {
-            Some(column) if named(column.name()) => {
-                self.row.try_get(at).map_err(|e| Unread::Db(DbErr::Type(format!("column `{name}`: {e}"))))
-            }
-            _ => Err(Unread::Layout),
+        if !self.next_is(name) {
+            return Err(Unread::Layout);
         }
+        self.next += 1;
+        self.row.try_get(at).map_err(|e| Unread::Db(DbErr::Type(format!("column `{name}`: {e}"))))
+    }
+
+    /// True when the next column is `name` (after the prefix): for optional columns.
+    pub fn next_is(&self, name: &str) -> bool {
+        self.row.columns().get(self.next).is_some_and(|column| match self.prefix {
+            "" => column.name() == name,
+            prefix => column.name().strip_prefix(prefix) == Some(name),
+        })
     }
 
     /// The next column as a string-valued enum, when that column is `name`.

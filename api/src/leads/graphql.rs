@@ -185,9 +185,10 @@ impl From<entity::account::Model> for Account {
     }
 }
 
-/// A page of children: the batched first page, or a later page from its own query.
-/// `K` is the first-page loader's key: `(parent, limit)`, or [`WithUsers`] for
-/// activities with their users.
+/// A page of children: the first page (`read` with the parent, or batched by the
+/// loader), or a later page from its own query. `K` is the first-page loader's key:
+/// `(parent, limit)`, or [`WithUsers`] for activities with their users.
+#[allow(clippy::too_many_arguments)]
 async fn child_page<K, L, C, T>(
     first_pages: &DataLoader<L>,
     counts: &DataLoader<C>,
@@ -195,6 +196,7 @@ async fn child_page<K, L, C, T>(
     args: &PageArgs,
     window: &Window<Vec<sea_orm::Value>>,
     count: bool,
+    read: Option<Vec<T>>,
     later: impl std::future::Future<Output = ApiResult<Page<T>>>,
 ) -> ApiResult<Page<T>>
 where
@@ -205,7 +207,10 @@ where
     if args.after.is_some() || args.before.is_some() || args.last.is_some() {
         return later.await;
     }
-    let mut items = first_pages.load_one(K::from((parent, window.limit))).await?.unwrap_or_default();
+    let mut items = match read {
+        Some(rows) => rows,
+        None => first_pages.load_one(K::from((parent, window.limit))).await?.unwrap_or_default(),
+    };
     let has_next_page = items.len() as u64 > window.limit;
     items.truncate(window.limit as usize);
     let total_count = if count { Some(counts.load_one(parent).await?.unwrap_or_default() as u64) } else { None };
@@ -242,7 +247,7 @@ impl Account {
                 Ok(page.map(|s| s.lead))
             };
             let (leads, counts) = (&loaders.account_leads, &loaders.account_lead_counts);
-            let page = child_page(leads, counts, self.uuid, &args, &window, count, later).await?;
+            let page = child_page(leads, counts, self.uuid, &args, &window, count, None, later).await?;
             Ok(LeadConnection::from_page(
                 page,
                 |l| sorted_cursor(&list, order.lead_key(l).unwrap_or_default(), l.id),
@@ -268,10 +273,13 @@ impl Account {
         let criteria = ActivityCriteria { account_id: Some(self.uuid), ..Default::default() };
         let l = loaders(ctx)?;
         let (pages, counts) = (&l.account_activities, &l.account_activity_counts);
-        Box::pin(nested_activities(ctx, first, after, criteria, pages, counts, self.uuid)).await
+        Box::pin(nested_activities(ctx, first, after, criteria, pages, counts, self.uuid, None)).await
     }
 }
 
+/// A parent's activities. `read` is a first page read with the parent (its page size
+/// and rows), used when this field asks for that page.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn nested_activities(
     ctx: &Context<'_>,
     first: Option<i32>,
@@ -280,24 +288,45 @@ pub(crate) async fn nested_activities(
     first_pages: &DataLoader<FirstPages<entity::activity::Entity>>,
     counts: &DataLoader<ChildCounts<entity::activity::Entity>>,
     parent: Uuid,
+    read: Option<&(u64, Vec<super::detail::ActivityWithUser>)>,
 ) -> GqlResult<ActivityConnection> {
     let actor = actor(ctx)?;
     let args = PageArgs::new(first, after, None, None);
     let window = sorted_window(&args, ACTIVITIES, time_key)?;
     let count = selects(ctx, "totalCount");
-    if nodes_select(ctx, "user") {
+    let read = read.filter(|(limit, _)| *limit == window.limit).map(|(_, rows)| rows.clone());
+    if read.is_some() || nodes_select(ctx, "user") {
         // Who logged each activity comes joined in the first page's statement.
         let later = async { Ok(activities::list(db(ctx), actor, &criteria, &window, count).await?.map(|a| (a, None))) };
-        let page = child_page::<WithUsers, _, _, _>(first_pages, counts, parent, &args, &window, count, later).await?;
-        let node = |(a, user): (entity::activity::Model, Option<entity::user::Model>)| Activity {
-            joined_user: user,
-            ..Activity::from(a)
-        };
-        return Ok(ActivityConnection::from_page(page, |(a, _)| activity_cursor(a), node));
+        let page =
+            child_page::<WithUsers, _, _, _>(first_pages, counts, parent, &args, &window, count, read, later).await?;
+        return Ok(ActivityConnection::from_page(page, |(a, _)| activity_cursor(a), activity_with_user));
     }
     let later = activities::list(db(ctx), actor, &criteria, &window, count);
-    let page = child_page::<(Uuid, u64), _, _, _>(first_pages, counts, parent, &args, &window, count, later).await?;
+    let page =
+        child_page::<(Uuid, u64), _, _, _>(first_pages, counts, parent, &args, &window, count, None, later).await?;
     Ok(ActivityConnection::from_page(page, activity_cursor, Activity::from))
+}
+
+/// The page size of `activities`, when the selection asks for exactly one first page
+/// of them (no cursor, a valid `first`): what `lead(id)` reads with the lead.
+fn first_activities(ctx: &Context<'_>) -> Option<u64> {
+    let fields = ctx.look_ahead().field("activities").selection_fields();
+    let [field] = fields.as_slice() else { return None };
+    let mut first = None;
+    for (name, value) in field.arguments().ok()? {
+        match (name.as_str(), value) {
+            (_, async_graphql::Value::Null) => {}
+            ("first", async_graphql::Value::Number(n)) => first = Some(i32::try_from(n.as_i64()?).ok()?),
+            _ => return None,
+        }
+    }
+    let window = sorted_window(&PageArgs::new(first, None, None, None), ACTIVITIES, time_key).ok()?;
+    Some(window.limit)
+}
+
+fn activity_with_user((a, user): super::detail::ActivityWithUser) -> Activity {
+    Activity { joined_user: user, ..Activity::from(a) }
 }
 
 fn time_key(value: &Value) -> Option<sea_orm::Value> {
@@ -375,6 +404,10 @@ pub struct Lead {
     /// The stored score, when read with the lead; else the DataLoader fetches it.
     #[graphql(skip)]
     pub stored_score: Option<entity::lead_score::Model>,
+    /// Activities and stage history read with the lead; what is `None` there comes
+    /// from DataLoaders.
+    #[graphql(skip)]
+    pub children: Option<Arc<super::detail::Children>>,
 }
 
 /// The accounts, users and personas a page of leads selects, each fetched once for the
@@ -457,6 +490,7 @@ impl From<entity::lead::Model> for Lead {
             persona_uuid: m.persona_id,
             related: None,
             stored_score: None,
+            children: None,
         }
     }
 }
@@ -464,6 +498,12 @@ impl From<entity::lead::Model> for Lead {
 impl From<crate::leads::Scored> for Lead {
     fn from(s: crate::leads::Scored) -> Self {
         Self { stored_score: Some(s.score), ..Self::from(s.lead) }
+    }
+}
+
+impl From<super::detail::Detail> for Lead {
+    fn from(d: super::detail::Detail) -> Self {
+        Self { stored_score: d.score, children: Some(Arc::new(d.children)), ..Self::from(d.lead) }
     }
 }
 
@@ -563,7 +603,11 @@ impl Lead {
 
     /// Every lifecycle move of the lead, oldest first, starting with its creation.
     async fn stage_history(&self, ctx: &Context<'_>) -> GqlResult<Vec<LeadStageTransition>> {
-        let rows = loaders(ctx)?.stage_history.load_one(self.uuid).await?.unwrap_or_default();
+        let read = self.children.as_ref().and_then(|c| c.stage_history.clone());
+        let rows = match read {
+            Some(rows) => rows,
+            None => loaders(ctx)?.stage_history.load_one(self.uuid).await?.unwrap_or_default(),
+        };
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
@@ -576,8 +620,9 @@ impl Lead {
     ) -> GqlResult<ActivityConnection> {
         let criteria = ActivityCriteria { lead_id: Some(self.uuid), ..Default::default() };
         let l = loaders(ctx)?;
-        Box::pin(nested_activities(ctx, first, after, criteria, &l.lead_activities, &l.lead_activity_counts, self.uuid))
-            .await
+        let read = self.children.as_ref().and_then(|c| c.activities.as_ref());
+        let (pages, counts) = (&l.lead_activities, &l.lead_activity_counts);
+        Box::pin(nested_activities(ctx, first, after, criteria, pages, counts, self.uuid, read)).await
     }
 
     /// What the lead did, newest first.
@@ -594,7 +639,7 @@ impl Lead {
             let count = selects(ctx, "totalCount");
             let later = engagement::list(db(ctx), actor, self.uuid, &window, count);
             let page =
-                child_page(&l.lead_events, &l.lead_event_counts, self.uuid, &args, &window, count, later).await?;
+                child_page(&l.lead_events, &l.lead_event_counts, self.uuid, &args, &window, count, None, later).await?;
             Ok(EngagementEventConnection::from_page(
                 page,
                 |e| sorted_cursor(EVENTS, Value::from(e.occurred_at.to_rfc3339()), e.id),
@@ -985,11 +1030,14 @@ impl LeadsQuery {
     /// One lead; null with NOT_FOUND when absent or another organization's.
     async fn lead(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Option<Lead>> {
         let id = parse_id("id", &id)?;
-        // The score comes with the lead when asked for; else the lead alone is read.
-        if SCORE_FIELDS.iter().any(|f| selects(ctx, f)) {
-            return Ok(Some(super::get_scored(db(ctx), actor(ctx)?, id).await?.into()));
-        }
-        Ok(Some(super::get(db(ctx), actor(ctx)?, id).await?.into()))
+        // What the selection asks for of the score, the first page of activities and the
+        // stage history comes in the lead's own statement.
+        let include = super::detail::Include {
+            score: SCORE_FIELDS.iter().any(|f| selects(ctx, f)),
+            activities: first_activities(ctx),
+            stage_history: selects(ctx, "stageHistory"),
+        };
+        Ok(Some(super::detail::get(db(ctx), actor(ctx)?, id, include).await?.into()))
     }
 
     /// Accounts of the organization (by name by default). API keys need `leads:read`.

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod activities;
 pub mod csv_import;
+pub mod detail;
 pub mod engagement;
 pub mod graphql;
 pub mod import;

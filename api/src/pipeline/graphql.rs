@@ -136,7 +136,8 @@ impl Opportunity {
         let l = loaders(ctx)?;
         let (pages, counts) = (&l.opportunity_activities, &l.opportunity_activity_counts);
         // Boxed: see `Lead`'s fields.
-        Box::pin(crate::leads::graphql::nested_activities(ctx, first, after, criteria, pages, counts, self.uuid)).await
+        Box::pin(crate::leads::graphql::nested_activities(ctx, first, after, criteria, pages, counts, self.uuid, None))
+            .await
     }
 }
 

@@ -1,0 +1,166 @@
+//! One lead with the first page of its activities and its stage history, in one
+//! statement. A lead's detail view asks for all three; read as three statements they
+//! cost three round trips to PostgreSQL (six, with the pool's check of every connection
+//! it takes back), which was most of the server's and the database's work per view.
+//! On PostgreSQL the children come as JSON arrays in scalar sub-selects of the lead's
+//! statement; elsewhere (SQLite) the lead is read alone and resolvers use DataLoaders.
+
+use entity::lead::{Column, Entity, Model};
+use entity::{activity, lead_stage_transition, user};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryResult, QuerySelect,
+};
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use super::{Scored, with_scores};
+use crate::auth::Actor;
+use crate::auth::permissions::{Scope, can_read, require};
+use crate::db::rows::{Columns, FromColumns, Unread};
+use crate::error::{ApiError, Result};
+
+/// What to read with the lead.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Include {
+    /// The lead's stored score (`Scored`).
+    pub score: bool,
+    /// The first this-many activities (plus one, which tells whether there are more).
+    pub activities: Option<u64>,
+    /// Every stage transition.
+    pub stage_history: bool,
+}
+
+/// An activity with the user who logged it (`None` when that user is gone).
+pub type ActivityWithUser = (activity::Model, Option<user::Model>);
+
+/// The children read with a lead; `None` for what was not read with it.
+#[derive(Debug, Default)]
+pub struct Children {
+    /// The page size asked for, and up to that many activities plus one, newest first.
+    pub activities: Option<(u64, Vec<ActivityWithUser>)>,
+    /// Every transition, oldest first.
+    pub stage_history: Option<Vec<lead_stage_transition::Model>>,
+}
+
+/// A lead, its score when asked for, and the children read with it.
+pub struct Detail {
+    pub lead: Model,
+    pub score: Option<entity::lead_score::Model>,
+    pub children: Children,
+}
+
+/// The lead `id` of the actor's organization with what `include` asks for.
+pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid, include: Include) -> Result<Detail> {
+    require(can_read(actor, Scope::LeadsRead), "read leads")?;
+    let children = db.get_database_backend() == DbBackend::Postgres;
+    let mut select = Entity::find_by_id(id).filter(Column::OrgId.eq(actor.org_id));
+    let activities = include.activities.filter(|_| children);
+    if let Some(limit) = activities {
+        select = select.expr_as(activities_json(actor.org_id, limit), ACTIVITIES);
+    }
+    let stage_history = include.stage_history && children;
+    if stage_history {
+        select = select.expr_as(history_json(actor.org_id), STAGE_HISTORY);
+    }
+    let not_found = || ApiError::not_found("lead");
+    let (lead, score, json) = if include.score {
+        let row = with_scores(select).into_model::<WithJson<Scored>>().one(db).await?.ok_or_else(not_found)?;
+        (row.model.lead, Some(row.model.score), row.json)
+    } else {
+        let row = select.into_model::<WithJson<Model>>().one(db).await?.ok_or_else(not_found)?;
+        (row.model, None, row.json)
+    };
+    let children = Children {
+        activities: activities
+            .zip(json.activities)
+            .map(|(limit, rows)| Ok::<_, ApiError>((limit, parse(&rows)?)))
+            .transpose()?,
+        stage_history: json.stage_history.map(|rows| parse(&rows)).transpose()?,
+    };
+    Ok(Detail { lead, score, children })
+}
+
+const ACTIVITIES: &str = "children_activities";
+const STAGE_HISTORY: &str = "children_stage_history";
+
+/// `[[activity, user or null], …]`: the first `limit + 1` activities of the lead, newest
+/// first (the order and index of the activities DataLoader), with their users.
+fn activities_json(org_id: Uuid, limit: u64) -> Expr {
+    Expr::cust_with_values(
+        r#"(SELECT COALESCE(json_agg(json_build_array(a, CASE WHEN u.id IS NULL THEN NULL ELSE u END)
+                ORDER BY a.occurred_at DESC, a.id DESC), '[]')::text
+            FROM (SELECT * FROM activities WHERE org_id = $1 AND lead_id = "leads"."id"
+                  ORDER BY occurred_at DESC, id DESC LIMIT $2) a
+            LEFT JOIN users u ON u.id = a.user_id AND u.org_id = $1)"#,
+        [sea_orm::Value::from(org_id), sea_orm::Value::from(limit as i64 + 1)],
+    )
+}
+
+/// `[transition, …]`: every stage transition of the lead, oldest first.
+fn history_json(org_id: Uuid) -> Expr {
+    Expr::cust_with_values(
+        r#"(SELECT COALESCE(json_agg(t ORDER BY t.at, t.id), '[]')::text
+            FROM lead_stage_transitions t WHERE t.org_id = $1 AND t.lead_id = "leads"."id")"#,
+        [org_id],
+    )
+}
+
+fn parse<T: DeserializeOwned>(json: &str) -> Result<T> {
+    serde_json::from_str(json).map_err(|e| ApiError::internal(format!("children of a lead did not decode: {e}")))
+}
+
+/// The JSON columns a lead's statement added.
+#[derive(Default)]
+struct Json {
+    activities: Option<String>,
+    stage_history: Option<String>,
+}
+
+/// A model followed by the JSON columns [`get`] adds (present or not).
+struct WithJson<M> {
+    model: M,
+    json: Json,
+}
+
+impl<M: FromColumns> FromQueryResult for WithJson<M> {
+    fn from_query_result(res: &QueryResult, pre: &str) -> std::result::Result<Self, DbErr> {
+        if pre.is_empty()
+            && let Some(row) = res.try_as_pg_row()
+        {
+            let mut columns = Columns::new(row);
+            match read_with_json::<M>(&mut columns) {
+                Some(Ok(read)) => return Ok(read),
+                Some(Err(Unread::Db(e))) => return Err(e),
+                Some(Err(Unread::Layout)) if cfg!(debug_assertions) => {
+                    panic!("{} rows no longer match their reader", std::any::type_name::<M>())
+                }
+                Some(Err(Unread::Layout)) | None => {}
+            }
+        }
+        // By name: a JSON column that is not there leaves its resolver to its DataLoader.
+        let text = |name: &str| res.try_get::<Option<String>>(pre, name).ok().flatten();
+        let json = Json { activities: text(ACTIVITIES), stage_history: text(STAGE_HISTORY) };
+        Ok(Self { model: M::from_query_result(res, pre)?, json })
+    }
+}
+
+fn read_with_json<M: FromColumns>(c: &mut Columns<'_>) -> Option<std::result::Result<WithJson<M>, Unread>> {
+    let model = match M::from_columns(c)? {
+        Ok(model) => model,
+        Err(e) => return Some(Err(e)),
+    };
+    c.prefixed("");
+    let read = (|| {
+        let mut json = Json::default();
+        if c.next_is(ACTIVITIES) {
+            json.activities = c.get(ACTIVITIES)?;
+        }
+        if c.next_is(STAGE_HISTORY) {
+            json.stage_history = c.get(STAGE_HISTORY)?;
+        }
+        c.finish()?;
+        Ok(WithJson { model, json })
+    })();
+    Some(read)
+}
