@@ -884,7 +884,7 @@ async fn a_lead_read_with_its_children_shows_what_the_dataloaders_show() {
     }
     let moved = move_to(&app, t, &id, "MQL").await;
     assert!(moved["errors"].is_null(), "{moved}");
-    let children = "activities(first: $first) { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } \
+    let children = "score temperature activities(first: $first) { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } \
                     edges { cursor node { id kind customerFacing durationMinutes occurredAt notes createdAt user { id name } } } } \
                     stageHistory { from to actorKind actorName reason at actor { email } }";
     let one = format!("query($id: ID!, $first: Int) {{ lead(id: $id) {{ email {children} }} }}");

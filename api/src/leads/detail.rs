@@ -55,6 +55,10 @@ pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid, include: In
     require(can_read(actor, Scope::LeadsRead), "read leads")?;
     let children = db.get_database_backend() == DbBackend::Postgres;
     let mut select = Entity::find_by_id(id).filter(Column::OrgId.eq(actor.org_id));
+    if include.score {
+        select = with_scores(select);
+    }
+    // After the score's columns: rows are read in select order.
     let activities = include.activities.filter(|_| children);
     if let Some(limit) = activities {
         select = select.expr_as(activities_json(actor.org_id, limit), ACTIVITIES);
@@ -65,7 +69,7 @@ pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid, include: In
     }
     let not_found = || ApiError::not_found("lead");
     let (lead, score, json) = if include.score {
-        let row = with_scores(select).into_model::<WithJson<Scored>>().one(db).await?.ok_or_else(not_found)?;
+        let row = select.into_model::<WithJson<Scored>>().one(db).await?.ok_or_else(not_found)?;
         (row.model.lead, Some(row.model.score), row.json)
     } else {
         let row = select.into_model::<WithJson<Model>>().one(db).await?.ok_or_else(not_found)?;
