@@ -2,8 +2,11 @@
 # Load benchmark of Accord on PostgreSQL. Installs what it needs, builds the release
 # binary, seeds a database, runs every scenario in bench/queries after a warm-up and
 # prints requests/s, p50/p99 latency, errors, server peak RSS and SQL statements per
-# request; scenarios (a) and (b) are also run as hand-written SQL with pgbench, and
-# Accord/raw-SQL is printed: the distance to the database's own limit.
+# request; scenarios (a), (b) and (f) are also run as hand-written SQL with pgbench, and
+# Accord/raw-SQL is printed: the distance to the database's own limit. pgbench runs each
+# twin twice: with its default simple protocol (every statement parsed and planned each
+# time, as the budgets were calibrated) and with -M prepared (parsed and planned once, as
+# Accord's own statements are): the stricter limit.
 #
 #   bench/run.sh [--leads N] [--duration S] [--warmup S] [--concurrency C] [--fresh] [--record] [--smoke]
 #
@@ -114,7 +117,8 @@ statements() {
 
 WORK=$(mktemp -d)
 results="$WORK/results.txt"
-printf '%-24s %10s %9s %9s %7s %11s %10s %11s %8s\n' scenario "req/s" "p50 ms" "p99 ms" errors "stmts/req" "raw tps" "accord/raw" "rss MB" >"$results"
+printf '%-24s %10s %9s %9s %7s %11s %10s %11s %10s %11s %8s\n' scenario "req/s" "p50 ms" "p99 ms" errors "stmts/req" \
+  "raw tps" "accord/raw" "prep tps" "accord/prep" "rss MB" >"$results"
 failed=0
 peak_kb=0
 
@@ -123,11 +127,16 @@ peak_kb=0
 peak_rss_kb() { awk '/VmHWM/ { print $2 }' "/proc/$SERVER/status"; }
 reset_peak() { echo 5 >"/proc/$SERVER/clear_refs" 2>/dev/null || true; }
 
+# raw_sql FILE [prepared]: the twin's transactions per second. The simple protocol
+# substitutes variables as text, so they carry their quotes; prepared sends them as
+# parameters, without.
 raw_sql() {
-  local file=$1
-  pgbench -n -c "$CONCURRENCY" -j 2 -T "$DURATION" -D org="'$ORG'" -D lead="'$BENCH_LEAD_ID'" -f "$file" "$DATABASE_URL" 2>/dev/null \
-    | awk '/^tps = / { print $3; exit }'
+  local file=$1 mode=${2:-simple} q="'"
+  [ "$mode" = prepared ] && q=""
+  pgbench -n -M "$mode" -c "$CONCURRENCY" -j 2 -T "$DURATION" -D org="$q$ORG$q" -D lead="$q$BENCH_LEAD_ID$q" -f "$file" \
+    "$DATABASE_URL" 2>/dev/null | awk '/^tps = / { print $3; exit }'
 }
+ratio_of() { python3 -c "print(f'{$1 / $2 * 100:.0f} %' if float('${2:-0}' or 0) > 0 else '-')"; }
 
 for query in bench/queries/*.graphql; do
   name=$(basename "$query" .graphql)
@@ -159,16 +168,18 @@ for query in bench/queries/*.graphql; do
   gql_errors=$(sed -E 's/.*graphql_errors=([0-9]+).*/\1/' <<<"$line")
   requests=$(sed -E 's/.*requests=([0-9]+).*/\1/' <<<"$line")
   per_request=$(python3 -c "print(f'{(float(${after:-0}) - float(${before:-0})) / max(${requests}, 1):.2f}')")
-  raw="-" ratio="-"
+  raw="-" ratio="-" prep="-" prep_ratio="-"
   sql="bench/sql/$name.sql"
   if [ -f "$sql" ]; then
     raw=$(raw_sql "$sql")
-    ratio=$(python3 -c "print(f'{${rps} / ${raw:-0} * 100:.0f} %' if float('${raw:-0}') > 0 else '-')")
+    ratio=$(ratio_of "$rps" "${raw:-0}")
+    prep=$(raw_sql "$sql" prepared)
+    prep_ratio=$(ratio_of "$rps" "${prep:-0}")
   fi
   errors=$((http_errors + gql_errors))
   [ "$errors" -gt 0 ] && failed=1
-  printf '%-24s %10s %9s %9s %7s %11s %10s %11s %8s\n' "$name" "$rps" "$p50" "$p99" "$errors" "$per_request" "$raw" "$ratio" \
-    "$((scenario_kb / 1024))" >>"$results"
+  printf '%-24s %10s %9s %9s %7s %11s %10s %11s %10s %11s %8s\n' "$name" "$rps" "$p50" "$p99" "$errors" "$per_request" \
+    "${raw:--}" "$ratio" "${prep:--}" "$prep_ratio" "$((scenario_kb / 1024))" >>"$results"
 done
 
 rss="$((peak_kb / 1024)) MB"
