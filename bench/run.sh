@@ -117,8 +117,9 @@ statements() {
 
 WORK=$(mktemp -d)
 results="$WORK/results.txt"
-printf '%-24s %10s %9s %9s %7s %11s %10s %11s %10s %11s %8s\n' scenario "req/s" "p50 ms" "p99 ms" errors "stmts/req" \
-  "raw tps" "accord/raw" "prep tps" "accord/prep" "rss MB" >"$results"
+# One line of the results table; the header and every scenario share its layout.
+row() { printf '%-24s %10s %9s %9s %7s %11s %10s %11s %10s %11s %8s\n' "$@" >>"$results"; }
+row scenario "req/s" "p50 ms" "p99 ms" errors "stmts/req" "raw tps" "accord/raw" "prep tps" "accord/prep" "rss MB"
 failed=0
 peak_kb=0
 
@@ -136,7 +137,8 @@ raw_sql() {
   pgbench -n -M "$mode" -c "$CONCURRENCY" -j 2 -T "$DURATION" -D org="$q$ORG$q" -D lead="$q$BENCH_LEAD_ID$q" -f "$file" \
     "$DATABASE_URL" 2>/dev/null | awk '/^tps = / { print $3; exit }'
 }
-ratio_of() { python3 -c "print(f'{$1 / $2 * 100:.0f} %' if float('${2:-0}' or 0) > 0 else '-')"; }
+# ratio_of RATE TWIN_RATE: Accord's rate as a share of its twin's; "-" when the twin gave none.
+ratio_of() { python3 -c "print(f'{$1 / ${2:-0} * 100:.0f} %' if float('${2:-0}') > 0 else '-')"; }
 
 for query in bench/queries/*.graphql; do
   name=$(basename "$query" .graphql)
@@ -172,14 +174,14 @@ for query in bench/queries/*.graphql; do
   sql="bench/sql/$name.sql"
   if [ -f "$sql" ]; then
     raw=$(raw_sql "$sql")
-    ratio=$(ratio_of "$rps" "${raw:-0}")
+    ratio=$(ratio_of "$rps" "$raw")
     prep=$(raw_sql "$sql" prepared)
-    prep_ratio=$(ratio_of "$rps" "${prep:-0}")
+    prep_ratio=$(ratio_of "$rps" "$prep")
   fi
   errors=$((http_errors + gql_errors))
   [ "$errors" -gt 0 ] && failed=1
-  printf '%-24s %10s %9s %9s %7s %11s %10s %11s %10s %11s %8s\n' "$name" "$rps" "$p50" "$p99" "$errors" "$per_request" \
-    "${raw:--}" "$ratio" "${prep:--}" "$prep_ratio" "$((scenario_kb / 1024))" >>"$results"
+  row "$name" "$rps" "$p50" "$p99" "$errors" "$per_request" "${raw:--}" "$ratio" "${prep:--}" "$prep_ratio" \
+    "$((scenario_kb / 1024))"
 done
 
 rss="$((peak_kb / 1024)) MB"
