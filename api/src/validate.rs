@@ -1,5 +1,6 @@
-//! Input validation shared by every domain: text lengths, e-mails, domains and
-//! currencies. Each error names the input field at fault.
+//! Input validation shared by every domain: text lengths and characters, number
+//! ranges, money amounts, e-mails, domains and currencies. Each error names the
+//! input field at fault.
 
 use crate::error::{ApiError, Result};
 
@@ -8,7 +9,15 @@ pub const SHORT: usize = 200;
 /// Longest long text (notes, reasons, bodies).
 pub const LONG: usize = 10_000;
 
-/// A required text: trimmed, 1..=`max` characters.
+/// Largest money amount, in minor units (such as cents): 10^15, ten trillion in a
+/// currency of cents, more than any company's yearly revenue, and well inside the
+/// integers an `i64` and an `f64` hold exactly.
+pub const MAX_AMOUNT_MINOR: i64 = 1_000_000_000_000_000;
+
+/// Most employees a company may have: the largest employers have a few million.
+pub const MAX_EMPLOYEES: i64 = 10_000_000;
+
+/// A required text: trimmed, 1..=`max` characters, no control characters.
 pub fn text(field: &str, value: &str, max: usize) -> Result<String> {
     let value = value.trim();
     if value.is_empty() {
@@ -17,10 +26,30 @@ pub fn text(field: &str, value: &str, max: usize) -> Result<String> {
     if value.chars().count() > max {
         return Err(ApiError::bad_input(field, format!("must be at most {max} characters")));
     }
+    no_control_characters(field, value)?;
     Ok(value.to_owned())
 }
 
-/// An optional text: trimmed, at most `max` characters; empty becomes `None`.
+/// True for characters no stored text may hold: control characters other than tab,
+/// line feed and carriage return (PostgreSQL cannot store NUL at all; the rest only
+/// ever arrive by mistake or to confuse whoever reads the value later), and Unicode
+/// non-characters.
+pub fn is_forbidden_char(c: char) -> bool {
+    let code = c as u32;
+    (c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+        || (0xFDD0..=0xFDEF).contains(&code)
+        || (code & 0xFFFE) == 0xFFFE
+}
+
+/// Refuse text holding a [forbidden character](is_forbidden_char).
+pub fn no_control_characters(field: &str, value: &str) -> Result<()> {
+    if value.chars().any(is_forbidden_char) {
+        return Err(ApiError::bad_input(field, "must not contain control characters such as NUL"));
+    }
+    Ok(())
+}
+
+/// An optional text: trimmed, at most `max` characters, no control characters; empty becomes `None`.
 pub fn optional_text(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>> {
     match value.map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(None),
@@ -68,12 +97,47 @@ pub fn currency(field: &str, value: &str) -> Result<String> {
         .ok_or_else(|| ApiError::bad_input(field, "is not an ISO-4217 currency code such as EUR"))
 }
 
-/// A money amount in minor units: never negative.
+/// A money amount in minor units: 0..=[`MAX_AMOUNT_MINOR`].
 pub fn amount(field: &str, minor: i64) -> Result<i64> {
-    if minor < 0 {
-        return Err(ApiError::bad_input(field, "must not be negative"));
+    int_range(field, minor, 0, MAX_AMOUNT_MINOR)
+}
+
+/// A whole number within `min..=max`; the error states the range.
+pub fn int_range<T: Copy + Into<i64>>(field: &str, value: T, min: i64, max: i64) -> Result<T> {
+    if !(min..=max).contains(&value.into()) {
+        return Err(out_of_range(field, &grouped(min), &grouped(max)));
     }
-    Ok(minor)
+    Ok(value)
+}
+
+/// A finite number within `min..=max` (never NaN nor infinite); the error states the range.
+pub fn float_range(field: &str, value: f64, min: f64, max: f64) -> Result<f64> {
+    if !value.is_finite() || value < min || value > max {
+        return Err(out_of_range(field, &decimal(min), &decimal(max)));
+    }
+    Ok(value)
+}
+
+fn out_of_range(field: &str, min: &str, max: &str) -> ApiError {
+    ApiError::bad_input(field, format!("must be between {min} and {max}"))
+}
+
+/// `n` with thousands separators from five digits on: `1440`, `10,080`, `-100,000`.
+fn grouped(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && digits.len() > 4 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+/// A bound as people write it: whole numbers grouped (`1,000,000`), others as they are (`0.01`).
+fn decimal(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() <= MAX_AMOUNT_MINOR as f64 { grouped(x as i64) } else { x.to_string() }
 }
 
 /// Escape `%`, `_` and `\` so user text matches literally in `LIKE`, lower-cased.
@@ -120,6 +184,54 @@ mod tests {
         assert!(text("t", "   ", 5).is_err());
         assert!(text("t", "abcdef", 5).is_err());
         assert_eq!(optional_text("t", Some("  "), 5).unwrap(), None);
+    }
+
+    #[test]
+    fn texts_refuse_nul_and_control_characters_but_keep_line_breaks_and_tabs() {
+        for bad in ["a\0b", "a\u{1}b", "a\u{1b}[31mred", "\u{7}bell"] {
+            let err = text("input.name", bad, 50).unwrap_err();
+            assert!(
+                matches!(&err, ApiError::BadUserInput { field: Some(f), message } if f == "input.name" && message.contains("NUL")),
+                "{bad:?}: {err:?}"
+            );
+            assert!(optional_text("notes", Some(bad), 50).is_err(), "{bad:?}");
+        }
+        assert_eq!(text("t", "line one\r\nline\ttwo", 50).unwrap(), "line one\r\nline\ttwo");
+        assert_eq!(text("t", "Zoë – 東京 🙂", 50).unwrap(), "Zoë – 東京 🙂");
+    }
+
+    #[test]
+    fn whole_numbers_outside_their_range_name_the_range() {
+        assert_eq!(int_range("days", 30, 1, 3650).unwrap(), 30);
+        assert_eq!(int_range("n", 7_u32, 0, 10).unwrap(), 7);
+        let err = int_range("days", 0, 1, 3650).unwrap_err();
+        assert_eq!(err.to_string(), "must be between 1 and 3650");
+        assert!(int_range("days", 3651, 1, 3650).is_err());
+        assert_eq!(
+            int_range("n", 20_000, -100_000, 10_080).unwrap_err().to_string(),
+            "must be between -100,000 and 10,080"
+        );
+        assert!(int_range("n", -100_001, -100_000, 10_080).is_err());
+    }
+
+    #[test]
+    fn fractional_numbers_must_be_finite_and_in_range() {
+        assert_eq!(float_range("t", 0.5, 0.01, 1e6).unwrap(), 0.5);
+        assert_eq!(float_range("t", 1e6, 0.01, 1e6).unwrap(), 1e6);
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1e308, 0.0, -1.0] {
+            assert!(float_range("t", bad, 0.01, 1e6).is_err(), "{bad}");
+        }
+        assert_eq!(float_range("t", 0.0, 0.01, 1e6).unwrap_err().to_string(), "must be between 0.01 and 1,000,000");
+    }
+
+    #[test]
+    fn amounts_are_bounded_money() {
+        assert_eq!(amount("a", 0).unwrap(), 0);
+        assert_eq!(amount("a", MAX_AMOUNT_MINOR).unwrap(), MAX_AMOUNT_MINOR);
+        assert!(amount("a", -1).is_err());
+        assert!(amount("a", MAX_AMOUNT_MINOR + 1).is_err());
+        assert!(amount("a", i64::MAX).is_err());
+        assert_eq!(amount("a", -1).unwrap_err().to_string(), "must be between 0 and 1,000,000,000,000,000");
     }
 
     #[test]

@@ -18,6 +18,7 @@ use crate::db::versioned::{check_version, save_versioned};
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
 use crate::events::outbox;
+use crate::validate;
 
 /// A goal to create.
 #[derive(Debug, Clone)]
@@ -54,10 +55,13 @@ pub struct GoalCriteria {
     pub active_on: Option<NaiveDate>,
 }
 
+/// Smallest goal target: a goal of nothing measures nothing, and progress divides by it.
+pub const MIN_TARGET: f64 = 0.01;
+/// Largest goal target: the largest money amount, since money goals count minor units.
+pub const MAX_TARGET: f64 = validate::MAX_AMOUNT_MINOR as f64;
+
 fn validate(target: f64, start: NaiveDate, end: NaiveDate) -> Result<()> {
-    if !target.is_finite() || target <= 0.0 {
-        return Err(ApiError::bad_input("target", "must be a positive number"));
-    }
+    validate::float_range("target", target, MIN_TARGET, MAX_TARGET)?;
     if end < start {
         return Err(ApiError::bad_input("periodEnd", "must not be before periodStart"));
     }
@@ -194,6 +198,9 @@ mod tests {
         let day = |d| NaiveDate::from_ymd_opt(2026, 1, d).unwrap();
         assert!(validate(300.0, day(1), day(31)).is_ok());
         assert!(validate(0.0, day(1), day(31)).is_err());
+        assert!(validate(1e308, day(1), day(31)).is_err());
+        assert!(validate(f64::NAN, day(1), day(31)).is_err());
+        assert!(validate(MAX_TARGET, day(1), day(31)).is_ok());
         assert!(validate(300.0, day(31), day(1)).is_err());
     }
 }

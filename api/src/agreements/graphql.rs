@@ -205,8 +205,8 @@ macro_rules! agreed_document_types {
             /// Field-by-field difference between two versions' bodies (only fields that differ).
             async fn changes(
                 &self,
-                #[graphql(desc = "The earlier version number.")] from: i32,
-                #[graphql(desc = "The later version number.")] to: i32,
+                #[graphql(desc = "The earlier version number, from 1 to `version`.")] from: i32,
+                #[graphql(desc = "The later version number, from 1 to `version`.")] to: i32,
             ) -> async_graphql::Result<Vec<$crate::agreements::graphql::FieldChange>> {
                 Ok(self.0.changes(from, to)?.into_iter().map(Into::into).collect())
             }
@@ -331,7 +331,7 @@ pub struct DocumentVersionInput {
     pub kind: DocumentKind,
     /// Id of the document.
     pub id: ID,
-    /// The version number you reviewed; it must be the pending one.
+    /// The version number you reviewed; it must be the pending one (any other number is CONFLICT).
     pub version: i32,
 }
 
@@ -445,7 +445,7 @@ pub struct CreateSlaInput {
     pub consumer_team: Team,
     /// What is measured.
     pub metric: SlaMetric,
-    /// The target (a ceiling for times, a floor for volumes).
+    /// The target (a ceiling for times, a floor for volumes): 0.01 to 1,000,000.
     pub target: f64,
     /// The period measured over.
     pub period: SlaPeriod,
@@ -469,7 +469,7 @@ pub struct UpdateSlaInput {
     pub consumer_team: Option<Team>,
     /// New metric.
     pub metric: Option<SlaMetric>,
-    /// New target.
+    /// New target: 0.01 to 1,000,000.
     pub target: Option<f64>,
     /// New period.
     pub period: Option<SlaPeriod>,
@@ -799,7 +799,8 @@ pub struct CreateGoalInput {
     pub name: String,
     /// What is measured.
     pub metric: GoalMetric,
-    /// The target value (positive).
+    /// The target value for the period: 0.01 to 1,000,000,000,000,000 (money metrics count
+    /// minor units, such as cents).
     pub target: f64,
     /// First day of the period.
     pub period_start: chrono::NaiveDate,
@@ -822,7 +823,7 @@ pub struct UpdateGoalInput {
     pub name: Option<String>,
     /// New metric.
     pub metric: Option<GoalMetric>,
-    /// New target.
+    /// New target: 0.01 to 1,000,000,000,000,000 (money metrics count minor units).
     pub target: Option<f64>,
     /// New first day.
     pub period_start: Option<chrono::NaiveDate>,

@@ -8,21 +8,30 @@ use serde_json::Value;
 
 use super::{AgreedBody, required_text, text_list};
 use crate::error::{ApiError, Result};
+use crate::validate;
 
-/// An inclusive range of whole numbers; either end may be open.
+/// Most annual revenue a range may name, in whole currency units: the largest money
+/// amount ([`validate::MAX_AMOUNT_MINOR`]) in units of a hundred minor units.
+pub const MAX_REVENUE: i64 = validate::MAX_AMOUNT_MINOR / 100;
+
+/// An inclusive range of whole numbers; either end may be open. Employee counts run
+/// from 0 to 10,000,000.
 #[derive(SimpleObject, InputObject, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Default)]
 #[graphql(input_name = "RangeInput")]
 pub struct Range {
-    /// Smallest value included; null for no lower bound.
+    /// Smallest value included (0 to 10,000,000 employees); null for no lower bound.
     pub min: Option<i64>,
-    /// Largest value included; null for no upper bound.
+    /// Largest value included (0 to 10,000,000 employees, at least `min`); null for no upper bound.
     pub max: Option<i64>,
 }
 
 impl Range {
-    fn validate(self, field: &str) -> Result<Self> {
-        if self.min.is_some_and(|m| m < 0) || self.max.is_some_and(|m| m < 0) {
-            return Err(ApiError::bad_input(field, "must not be negative"));
+    /// Both ends within `0..=max`, in order; errors name `field.min`, `field.max` or `field`.
+    fn validate(self, field: &str, max: i64) -> Result<Self> {
+        for (end, value) in [("min", self.min), ("max", self.max)] {
+            if let Some(value) = value {
+                validate::int_range(&format!("{field}.{end}"), value, 0, max)?;
+            }
         }
         if let (Some(min), Some(max)) = (self.min, self.max)
             && min > max
@@ -37,9 +46,11 @@ impl Range {
 #[derive(SimpleObject, InputObject, Serialize, Deserialize, Debug, Clone, PartialEq)]
 #[graphql(input_name = "RevenueRangeInput")]
 pub struct RevenueRange {
-    /// Smallest annual revenue included (whole currency units); null for no lower bound.
+    /// Smallest annual revenue included, in whole currency units from 0 to
+    /// 10,000,000,000,000; null for no lower bound.
     pub min: Option<i64>,
-    /// Largest annual revenue included (whole currency units); null for no upper bound.
+    /// Largest annual revenue included, in whole currency units from 0 to
+    /// 10,000,000,000,000 (at least `min`); null for no upper bound.
     pub max: Option<i64>,
     /// ISO-4217 currency code, such as "EUR".
     pub currency: String,
@@ -70,7 +81,7 @@ impl AgreedBody for IdealCustomerProfile {
     fn validate(self) -> Result<Self> {
         let revenue_range = match self.revenue_range {
             Some(r) => {
-                let bounds = Range { min: r.min, max: r.max }.validate("revenueRange")?;
+                let bounds = Range { min: r.min, max: r.max }.validate("revenueRange", MAX_REVENUE)?;
                 let currency = r.currency.trim().to_uppercase();
                 if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
                     return Err(ApiError::bad_input("revenueRange.currency", "must be an ISO-4217 code such as EUR"));
@@ -87,7 +98,10 @@ impl AgreedBody for IdealCustomerProfile {
         Ok(Self {
             name: required_text("name", &self.name, 200)?,
             industries: text_list("industries", self.industries, 50, 100)?,
-            employee_range: self.employee_range.map(|r| r.validate("employeeRange")).transpose()?,
+            employee_range: self
+                .employee_range
+                .map(|r| r.validate("employeeRange", validate::MAX_EMPLOYEES))
+                .transpose()?,
             revenue_range,
             regions: text_list("regions", self.regions, 50, 100)?,
             extra_criteria,
@@ -121,6 +135,11 @@ mod tests {
         let fixed = IdealCustomerProfile { employee_range: Some(Range { min: Some(50), max: None }), ..icp };
         assert!(fixed.clone().validate().is_ok());
         let euro = RevenueRange { min: Some(1), max: None, currency: "euro".into() };
-        assert!(IdealCustomerProfile { revenue_range: Some(euro), ..fixed }.validate().is_err());
+        assert!(IdealCustomerProfile { revenue_range: Some(euro), ..fixed.clone() }.validate().is_err());
+        let huge = Range { min: None, max: Some(validate::MAX_EMPLOYEES + 1) };
+        let err = IdealCustomerProfile { employee_range: Some(huge), ..fixed.clone() }.validate().unwrap_err();
+        assert!(matches!(err, ApiError::BadUserInput { field: Some(f), .. } if f == "employeeRange.max"));
+        let negative = RevenueRange { min: Some(-1), max: None, currency: "EUR".into() };
+        assert!(IdealCustomerProfile { revenue_range: Some(negative), ..fixed }.validate().is_err());
     }
 }

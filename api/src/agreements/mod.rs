@@ -53,6 +53,7 @@ use crate::db::versioned::{check_version, ensure_updated};
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
 use crate::events::outbox;
+use crate::validate;
 
 /// One kind of agreed document: its typed body. Implement this (and nothing else of
 /// the workflow) to add a kind.
@@ -174,14 +175,18 @@ impl<B> Document<B> {
         self.version(self.model.latest_version)
     }
 
+    /// Version `number`, named by the input `field`: BAD_USER_INPUT giving the range
+    /// of versions (1 to the newest) when there is no such version.
+    pub fn version_input(&self, field: &str, number: i32) -> Result<&Version<B>> {
+        validate::int_range(field, number, 1, self.model.latest_version.into())?;
+        self.version(number).ok_or_else(|| ApiError::bad_input(field, format!("version {number} does not exist")))
+    }
+
     /// Field-by-field difference between two versions' bodies.
     pub fn changes(&self, from: i32, to: i32) -> Result<Vec<FieldChange>> {
-        let body = |field: &str, n: i32| {
-            self.version(n)
-                .map(|v| &v.model.body)
-                .ok_or_else(|| ApiError::bad_input(field, format!("version {n} does not exist")))
-        };
-        Ok(diff(body("from", from)?, body("to", to)?))
+        let from = &self.version_input("from", from)?.model.body;
+        let to = &self.version_input("to", to)?.model.body;
+        Ok(diff(from, to))
     }
 }
 
@@ -851,12 +856,13 @@ pub(crate) async fn retire_within(txn: &impl ConnectionTrait, actor: &Actor, cur
     Ok(())
 }
 
-/// Trim a required text field and bound its length.
+/// Trim a required text field, bound its length and refuse control characters.
 pub fn required_text(field: &str, value: &str, max: usize) -> Result<String> {
     let value = value.trim();
     if value.is_empty() || value.chars().count() > max {
         return Err(ApiError::bad_input(field, format!("must be 1 to {max} characters")));
     }
+    validate::no_control_characters(field, value)?;
     Ok(value.to_owned())
 }
 
@@ -873,6 +879,7 @@ pub fn text_list(field: &str, values: Vec<String>, max_items: usize, max_len: us
         if value.chars().count() > max_len {
             return Err(ApiError::bad_input(field, format!("entries must be at most {max_len} characters")));
         }
+        validate::no_control_characters(field, &value)?;
         out.push(value);
     }
     if out.len() > max_items {

@@ -9,6 +9,12 @@ use serde::{Deserialize, Serialize};
 use super::AgreedBody;
 use crate::error::{ApiError, Result};
 use crate::org::graphql::Team;
+use crate::validate;
+
+/// Smallest SLA target: a time limit or a volume of nothing is no agreement.
+pub const MIN_TARGET: f64 = 0.01;
+/// Largest SLA target: hours, days or leads per period, all far below a million.
+pub const MAX_TARGET: f64 = 1_000_000.0;
 
 /// What an SLA measures.
 #[derive(Enum, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -60,7 +66,7 @@ pub struct Sla {
     pub consumer_team: Team,
     /// What is measured.
     pub metric: SlaMetric,
-    /// The target: a ceiling for times (`*_HOURS`, `*_DAYS`), a floor for volumes.
+    /// The target, 0.01 to 1,000,000: a ceiling for times (`*_HOURS`, `*_DAYS`), a floor for volumes.
     pub target: f64,
     /// The period measured over.
     pub period: SlaPeriod,
@@ -75,14 +81,9 @@ impl AgreedBody for Sla {
         if self.provider_team == self.consumer_team {
             return Err(ApiError::bad_input("consumerTeam", "must differ from the provider team"));
         }
-        if !self.target.is_finite() || self.target <= 0.0 || self.target > 1_000_000.0 {
-            return Err(ApiError::bad_input("target", "must be a positive number up to 1,000,000"));
-        }
-        let description = self.description.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty());
-        if description.as_ref().is_some_and(|d| d.chars().count() > 2000) {
-            return Err(ApiError::bad_input("description", "must be at most 2,000 characters"));
-        }
-        Ok(Self { description, ..self })
+        let target = validate::float_range("target", self.target, MIN_TARGET, MAX_TARGET)?;
+        let description = validate::optional_text("description", self.description.as_deref(), 2000)?;
+        Ok(Self { target, description, ..self })
     }
 
     /// One SLA per (provider, consumer, metric, period).
@@ -134,6 +135,7 @@ mod tests {
     fn an_sla_binds_two_different_teams_to_a_positive_target() {
         assert!(sla(Team::Sales, Team::Sales, 24.0).validate().is_err());
         assert!(sla(Team::Sales, Team::Marketing, 0.0).validate().is_err());
+        assert!(sla(Team::Sales, Team::Marketing, 1e308).validate().is_err());
         let ok = sla(Team::Sales, Team::Marketing, 24.0).validate().unwrap();
         assert_eq!(ok.description, None);
         assert_eq!(ok.key(), "sales:marketing:handoverresponsehours:month");

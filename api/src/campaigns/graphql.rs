@@ -126,9 +126,9 @@ pub struct CreateCampaignInput {
     pub starts_on: NaiveDate,
     /// Last day (inclusive); not before `startsOn`.
     pub ends_on: NaiveDate,
-    /// Budget in minor units of `currency` (such as cents); not negative.
+    /// Budget in minor units of `currency` (such as cents), 0 to 1,000,000,000,000,000.
     pub budget_minor: i64,
-    /// Spend so far in minor units of `currency`; not negative. Defaults to 0.
+    /// Spend so far in minor units of `currency`, 0 to 1,000,000,000,000,000. Defaults to 0.
     pub spend_minor: Option<i64>,
     /// ISO-4217 currency of budget and spend, such as `EUR`.
     pub currency: String,
@@ -151,9 +151,9 @@ pub struct UpdateCampaignInput {
     pub starts_on: Option<NaiveDate>,
     /// New last day.
     pub ends_on: Option<NaiveDate>,
-    /// New budget in minor units.
+    /// New budget in minor units, 0 to 1,000,000,000,000,000.
     pub budget_minor: Option<i64>,
-    /// New spend so far in minor units.
+    /// New spend so far in minor units, 0 to 1,000,000,000,000,000.
     pub spend_minor: Option<i64>,
     /// New currency of budget and spend.
     pub currency: Option<String>,

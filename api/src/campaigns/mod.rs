@@ -299,6 +299,7 @@ pub async fn list(db: &impl ConnectionTrait, actor: &Actor, criteria: &CampaignC
         select = select.filter(Column::StartsOn.lte(day)).filter(Column::EndsOn.gte(day));
     }
     if let Some(search) = criteria.search.as_deref().filter(|s| !s.trim().is_empty()) {
+        validate::no_control_characters("filter.search", search)?;
         select = select.filter(validate::lower_like(Column::Name, &validate::like_pattern(search)));
     }
     Ok(select.order_by_desc(Column::StartsOn).order_by_asc(Column::Name).order_by_asc(Column::Id).all(db).await?)

@@ -48,6 +48,25 @@ pub struct AccountCriteria {
 }
 
 impl AccountCriteria {
+    /// Check the criteria's numbers; errors name `prefix` + the filter field, such as
+    /// `filter.account.employeesMin`.
+    pub fn validate(&self, prefix: &str) -> Result<()> {
+        for (name, value) in [("employeesMin", self.employees_min), ("employeesMax", self.employees_max)] {
+            if let Some(value) = value {
+                validate::int_range(&format!("{prefix}{name}"), value, 0, validate::MAX_EMPLOYEES)?;
+            }
+        }
+        for (name, values) in [("industries", &self.industries), ("regions", &self.regions)] {
+            for value in values {
+                validate::no_control_characters(&format!("{prefix}{name}"), value)?;
+            }
+        }
+        if let Some(search) = &self.search {
+            validate::no_control_characters(&format!("{prefix}search"), search)?;
+        }
+        Ok(())
+    }
+
     /// Apply the criteria to a query of accounts of `org_id`.
     pub fn apply(&self, mut select: Select<Entity>) -> Select<Entity> {
         if !self.industries.is_empty() {
@@ -160,6 +179,7 @@ pub async fn list(
     count: bool,
 ) -> Result<Page<Model>> {
     require(can_read(actor, Scope::LeadsRead), "read accounts")?;
+    criteria.validate("filter.")?;
     let select = criteria.apply(Entity::find().filter(Column::OrgId.eq(actor.org_id)));
     fetch_page_by(db, select, &[order.column(), Column::Id], direction, window, count).await
 }
@@ -196,11 +216,8 @@ async fn validate(
     let region = optional_patch(fields.region, base.map(|b| b.region.clone()), |v| {
         validate::optional_text("region", v.as_deref(), SHORT)
     })?;
-    let employee_count = optional_patch(fields.employee_count, base.map(|b| b.employee_count), |v| match v {
-        Some(n) if !(0..=10_000_000).contains(&n) => {
-            Err(ApiError::bad_input("employeeCount", "must be between 0 and 10,000,000"))
-        }
-        v => Ok(v),
+    let employee_count = optional_patch(fields.employee_count, base.map(|b| b.employee_count), |v| {
+        v.map(|n| validate::int_range("employeeCount", n, 0, validate::MAX_EMPLOYEES)).transpose()
     })?;
     let annual_revenue_minor =
         optional_patch(fields.annual_revenue_minor, base.map(|b| b.annual_revenue_minor), |v| {

@@ -17,6 +17,10 @@ use crate::events::audit::{self, Changes};
 use crate::graphql::pagination::{Direction, Page, Window, fetch_page_by};
 use crate::validate::{self, LONG};
 
+/// Longest activity, in minutes: one day. Longer work is logged day by day, so that
+/// customer-facing hours fall into the days they were spent.
+pub const MAX_DURATION_MINUTES: i64 = 24 * 60;
+
 /// An activity to log.
 #[derive(Debug, Clone)]
 pub struct NewActivity {
@@ -49,9 +53,7 @@ pub async fn log(db: &impl TransactionTrait, actor: &Actor, new: NewActivity) ->
         }
         (Some(user), _) => user,
     };
-    if !(0..=24 * 60).contains(&new.duration_minutes) {
-        return Err(ApiError::bad_input("durationMinutes", "must be between 0 and 1440"));
-    }
+    validate::int_range("durationMinutes", new.duration_minutes, 0, MAX_DURATION_MINUTES)?;
     let now = Utc::now();
     let occurred_at = new.occurred_at.unwrap_or(now);
     if occurred_at > now + chrono::Duration::minutes(5) {

@@ -485,7 +485,31 @@ pub struct LeadCriteria {
     pub include_archived: bool,
 }
 
+/// Largest score a filter may name, either way: scores stay within −100,000 and
+/// 5,100,000 (see [`crate::scoring`]); the margin leaves room for larger models.
+pub const MAX_SCORE_FILTER: f64 = 10_000_000.0;
+
 impl LeadCriteria {
+    /// Check the criteria's numbers and texts; errors name the `filter.` field.
+    pub fn validate(&self) -> Result<()> {
+        for (field, value) in [("filter.scoreMin", self.score_min), ("filter.scoreMax", self.score_max)] {
+            if let Some(value) = value {
+                validate::float_range(field, value, -MAX_SCORE_FILTER, MAX_SCORE_FILTER)?;
+            }
+        }
+        for (field, value) in
+            [("filter.source", &self.source), ("filter.campaign", &self.campaign), ("filter.search", &self.search)]
+        {
+            if let Some(value) = value {
+                validate::no_control_characters(field, value)?;
+            }
+        }
+        if let Some(account) = &self.account {
+            account.validate("filter.account.")?;
+        }
+        Ok(())
+    }
+
     fn apply(&self, actor: &Actor, mut select: Select<Entity>) -> Select<Entity> {
         if !self.lifecycle_stages.is_empty() {
             select = select.filter(Column::LifecycleStage.is_in(self.lifecycle_stages.iter().copied()));
@@ -645,6 +669,7 @@ pub async fn list(
     count: bool,
 ) -> Result<Page<Scored>> {
     require(can_read(actor, Scope::LeadsRead), "read leads")?;
+    criteria.validate()?;
     // Both organization conditions: the score order's index starts with lead_scores.org_id.
     let select =
         with_scores(Entity::find()).filter(Column::OrgId.eq(actor.org_id)).filter(ScoreColumn::OrgId.eq(actor.org_id));

@@ -358,10 +358,12 @@ pub struct AssetCriteria {
     pub include_archived: bool,
 }
 
-fn since(days: i32) -> Result<DateTime<Utc>> {
-    if !(1..=3650).contains(&days) {
-        return Err(ApiError::bad_input("days", "must be between 1 and 3650"));
-    }
+/// Longest look-back for unused content, in days: ten years.
+pub const MAX_UNUSED_DAYS: i64 = 3650;
+
+/// The start of a window of `days` days (1 to [`MAX_UNUSED_DAYS`]) given in input `field`.
+fn since(field: &str, days: i32) -> Result<DateTime<Utc>> {
+    validate::int_range(field, days, 1, MAX_UNUSED_DAYS)?;
     Ok(Utc::now() - Duration::days(i64::from(days)))
 }
 
@@ -404,9 +406,11 @@ fn filtered(actor: &Actor, criteria: &AssetCriteria) -> Result<sea_orm::Select<E
         select = select.filter(Column::Id.in_subquery(linked));
     }
     if let Some(days) = criteria.unused_for_days {
-        select = select.filter(Column::Id.not_in_subquery(used_since(actor.org_id, since(days)?)));
+        let from = since("filter.unusedForDays", days)?;
+        select = select.filter(Column::Id.not_in_subquery(used_since(actor.org_id, from)));
     }
     if let Some(search) = criteria.search.as_deref().map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty()) {
+        validate::no_control_characters("filter.search", &search)?;
         let pattern = format!("%{}%", search.replace(['\\', '%', '_'], ""));
         select = select.filter(Expr::expr(Func::lower(Expr::col(Column::Title))).like(pattern));
     }
@@ -431,6 +435,7 @@ pub async fn list(
 #[tracing::instrument(skip(db, actor), fields(org = %actor.org_id))]
 pub async fn unused(db: &impl ConnectionTrait, actor: &Actor, days: i32) -> Result<Vec<Model>> {
     require(can_read(actor, Scope::ContentRead), "read content")?;
+    since("days", days)?;
     let criteria = AssetCriteria { unused_for_days: Some(days), ..Default::default() };
     Ok(filtered(actor, &criteria)?.order_by_asc(Column::Id).limit(500).all(db).await?)
 }

@@ -50,13 +50,13 @@ pub struct NewUser {
 
 /// Validate and insert a user, with its audit row, inside the caller's transaction.
 pub(crate) async fn insert(txn: &impl ConnectionTrait, actor: &Actor, new: NewUser) -> Result<Model> {
+    if let Some(password) = &new.password {
+        password::validate("password", password)?;
+    }
     let email = Email::parse("email", &new.email)?;
     let name = parse_name("name", &new.name)?;
     let password_hash = match new.password {
-        Some(password) => {
-            password::validate("password", &password)?;
-            Some(password::hash(password).await?)
-        }
+        Some(password) => Some(password::hash(password).await?),
         None => None,
     };
     let taken = Entity::find()
@@ -148,6 +148,7 @@ pub async fn list(
         select = select.filter(Column::Active.eq(active));
     }
     if let Some(search) = criteria.search.as_deref().filter(|s| !s.trim().is_empty()) {
+        crate::validate::no_control_characters("filter.search", search)?;
         let pattern = like_pattern(search);
         select = select.filter(lower_like(Column::Name, &pattern).or(lower_like(Column::Email, &pattern)));
     }
@@ -169,6 +170,9 @@ pub struct UserPatch {
 #[tracing::instrument(skip(db, actor, patch), fields(org = %actor.org_id))]
 pub async fn update(db: &impl TransactionTrait, actor: &Actor, id: Uuid, patch: UserPatch) -> Result<Model> {
     require(can_administer(actor), "change users")?;
+    if let Some(password) = &patch.password {
+        password::validate("password", password)?;
+    }
     let txn = crate::db::begin_write(db).await?;
     let current = find(&txn, actor, id).await?;
     check_version(patch.expected_version, current.version)?;
@@ -191,7 +195,6 @@ pub async fn update(db: &impl TransactionTrait, actor: &Actor, id: Uuid, patch: 
         model.role = Set(role);
     }
     if let Some(password) = patch.password {
-        password::validate("password", &password)?;
         model.password_hash = Set(Some(password::hash(password).await?));
         // Say that it changed, never what it is.
         changes = changes.field("password", Some(&"[old]"), Some(&"[new]"));

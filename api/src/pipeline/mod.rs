@@ -315,6 +315,21 @@ pub struct OpportunityCriteria {
     pub include_archived: bool,
 }
 
+impl OpportunityCriteria {
+    /// Check the criteria's amounts and currency; errors name the `filter.` field.
+    pub fn validate(&self) -> Result<()> {
+        for (field, value) in [("filter.amountMin", self.amount_min), ("filter.amountMax", self.amount_max)] {
+            if let Some(value) = value {
+                validate::amount(field, value)?;
+            }
+        }
+        if let Some(currency) = &self.currency {
+            validate::no_control_characters("filter.currency", currency)?;
+        }
+        Ok(())
+    }
+}
+
 /// How deals are ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OpportunityOrder {
@@ -361,6 +376,7 @@ pub async fn list(
     count: bool,
 ) -> Result<Page<Model>> {
     require(can_read(actor, Scope::LeadsRead), "read opportunities")?;
+    c.validate()?;
     let mut select = Entity::find().filter(Column::OrgId.eq(actor.org_id));
     if !c.stages.is_empty() {
         select = select.filter(Column::Stage.is_in(c.stages.iter().copied()));

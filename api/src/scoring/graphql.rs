@@ -25,15 +25,19 @@ agreed_document_types!(
             &self,
             ctx: &async_graphql::Context<'_>,
             #[graphql(desc = "The lead to score.")] lead_id: async_graphql::ID,
-            #[graphql(desc = "The version to simulate; defaults as described above.")] version: Option<i32>,
+            #[graphql(desc = "The version to simulate, from 1 to `version`; defaults as described above.")]
+            version: Option<i32>,
         ) -> async_graphql::Result<SimulatedScore> {
             let lead_id = parse_id("leadId", &lead_id)?;
             let doc = &self.0;
             let chosen = match version {
-                Some(n) => doc.version(n),
-                None => doc.pending().or(doc.in_force()).or(doc.latest()),
-            }
-            .ok_or_else(|| crate::error::ApiError::bad_input("version", "no such version"))?;
+                Some(n) => doc.version_input("version", n)?,
+                None => doc
+                    .pending()
+                    .or(doc.in_force())
+                    .or(doc.latest())
+                    .ok_or_else(|| crate::error::ApiError::bad_input("version", "no such version"))?,
+            };
             let score = super::simulate(db(ctx), actor(ctx)?, &chosen.body, lead_id).await?;
             Ok(SimulatedScore::new(chosen.model.version, score))
         }

@@ -29,6 +29,7 @@ use crate::events::outbox;
 use crate::leads::graphql::EngagementKind;
 use crate::leads::lifecycle;
 use crate::personas::Persona;
+use crate::validate;
 
 /// What a fit rule looks at.
 #[derive(Enum, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -105,11 +106,11 @@ pub struct FitRule {
     #[graphql(default)]
     #[serde(default)]
     pub values: Vec<String>,
-    /// Lower bound for RANGE (inclusive).
+    /// Lower bound for RANGE (inclusive), from -1,000,000,000,000,000 to 1,000,000,000,000,000.
     pub min: Option<f64>,
-    /// Upper bound for RANGE (inclusive).
+    /// Upper bound for RANGE (inclusive, at least `min`), from -1,000,000,000,000,000 to 1,000,000,000,000,000.
     pub max: Option<f64>,
-    /// Points when the test holds (negative to count against a lead).
+    /// Points when the test holds: -1000 to 1000, not 0 (negative to count against a lead).
     pub points: f64,
 }
 
@@ -123,11 +124,11 @@ pub struct EngagementRule {
     /// The kind of engagement event counted.
     #[serde(with = "kind_serde")]
     pub kind: EngagementKind,
-    /// Points for one fresh event.
+    /// Points for one fresh event: 0.01 to 1000.
     pub points_per_event: f64,
-    /// Most points the rule gives in total.
+    /// Most points the rule gives in total: 0.01 to 100,000.
     pub cap: f64,
-    /// Days after which an event's points have halved.
+    /// Days after which an event's points have halved: 0.1 to 3650.
     pub half_life_days: f64,
 }
 
@@ -136,11 +137,11 @@ pub struct EngagementRule {
 #[graphql(input_name = "ScoringThresholdsInput", name = "ScoringThresholds")]
 #[serde(rename_all = "camelCase")]
 pub struct Thresholds {
-    /// A score from here on is WARM.
+    /// A score from here on is WARM: 0 to 1,000,000.
     pub warm: f64,
-    /// A score from here on is HOT (at least `warm`).
+    /// A score from here on is HOT: 0 to 1,000,000, at least `warm`.
     pub hot: f64,
-    /// Crossing this score makes a NEW, ENGAGED or RECYCLED lead an MQL.
+    /// Crossing this score makes a NEW, ENGAGED or RECYCLED lead an MQL: 0.01 to 1,000,000.
     pub mql: f64,
 }
 
@@ -161,28 +162,30 @@ pub struct ScoringModel {
     pub thresholds: Thresholds,
 }
 
+/// Most points one fit rule or one engagement event gives (or, negative, takes).
 const MAX_POINTS: f64 = 1000.0;
+/// Most points one engagement rule gives in total.
+const MAX_CAP: f64 = 100_000.0;
+/// Largest end of a fit rule's RANGE (employees, or revenue in whole currency units).
+const MAX_RANGE_BOUND: f64 = 1e15;
+/// Largest WARM, HOT or MQL threshold. Scores lie between −100,000 (100 fit rules at
+/// −1,000) and 5,100,000 (100 at 1,000 and 50 engagement rules at their largest cap).
+const MAX_THRESHOLD: f64 = 1_000_000.0;
 
-fn finite_in(field: &str, value: f64, min: f64, max: f64, what: &str) -> Result<()> {
-    if !value.is_finite() || value < min || value > max {
-        return Err(ApiError::bad_input(field, what.to_owned()));
-    }
-    Ok(())
-}
-
-fn optional_value(value: Option<String>) -> Option<String> {
-    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+/// A number a numeric attribute can be compared with (not NaN, not infinite).
+fn is_number(value: &str) -> bool {
+    value.parse::<f64>().is_ok_and(f64::is_finite)
 }
 
 impl FitRule {
     fn validate(self, i: usize) -> Result<Self> {
         let f = |name: &str| format!("fitRules[{i}].{name}");
         let name = required_text(&f("name"), &self.name, 200)?;
-        finite_in(&f("points"), self.points, -MAX_POINTS, MAX_POINTS, "must be between -1000 and 1000")?;
+        validate::float_range(&f("points"), self.points, -MAX_POINTS, MAX_POINTS)?;
         if self.points == 0.0 {
             return Err(ApiError::bad_input(&f("points"), "must not be 0"));
         }
-        let value = optional_value(self.value);
+        let value = validate::optional_text(&f("value"), self.value.as_deref(), 200)?;
         let values = agreements::text_list(&f("values"), self.values, 50, 200)?;
         let numeric = self.attribute.is_numeric();
         match self.operator {
@@ -191,7 +194,7 @@ impl FitRule {
                 if numeric && self.operator == RuleOperator::Contains {
                     return Err(ApiError::bad_input(&f("operator"), "CONTAINS tests text; use RANGE for numbers"));
                 }
-                if numeric && v.parse::<f64>().is_err() {
+                if numeric && !is_number(v) {
                     return Err(ApiError::bad_input(&f("value"), "must be a number for this attribute"));
                 }
             }
@@ -199,7 +202,7 @@ impl FitRule {
                 if values.is_empty() {
                     return Err(ApiError::bad_input(&f("values"), "give at least one value"));
                 }
-                if numeric && values.iter().any(|v| v.parse::<f64>().is_err()) {
+                if numeric && !values.iter().all(|v| is_number(v)) {
                     return Err(ApiError::bad_input(&f("values"), "must be numbers for this attribute"));
                 }
             }
@@ -212,7 +215,7 @@ impl FitRule {
                 }
                 for (name, bound) in [("min", self.min), ("max", self.max)] {
                     if let Some(b) = bound {
-                        finite_in(&f(name), b, -1e15, 1e15, "must be a finite number")?;
+                        validate::float_range(&f(name), b, -MAX_RANGE_BOUND, MAX_RANGE_BOUND)?;
                     }
                 }
                 if let (Some(min), Some(max)) = (self.min, self.max)
@@ -239,9 +242,9 @@ impl EngagementRule {
     fn validate(self, i: usize) -> Result<Self> {
         let f = |name: &str| format!("engagementRules[{i}].{name}");
         let name = required_text(&f("name"), &self.name, 200)?;
-        finite_in(&f("pointsPerEvent"), self.points_per_event, 0.01, MAX_POINTS, "must be between 0.01 and 1000")?;
-        finite_in(&f("cap"), self.cap, 0.01, 100_000.0, "must be between 0.01 and 100,000")?;
-        finite_in(&f("halfLifeDays"), self.half_life_days, 0.1, 3650.0, "must be between 0.1 and 3650 days")?;
+        validate::float_range(&f("pointsPerEvent"), self.points_per_event, 0.01, MAX_POINTS)?;
+        validate::float_range(&f("cap"), self.cap, 0.01, MAX_CAP)?;
+        validate::float_range(&f("halfLifeDays"), self.half_life_days, 0.1, 3650.0)?;
         Ok(Self { name, ..self })
     }
 }
@@ -251,10 +254,7 @@ impl AgreedBody for ScoringModel {
 
     fn validate(self) -> Result<Self> {
         let name = required_text("name", &self.name, 200)?;
-        let description = optional_value(self.description);
-        if description.as_ref().is_some_and(|d| d.chars().count() > 2000) {
-            return Err(ApiError::bad_input("description", "must be at most 2,000 characters"));
-        }
+        let description = validate::optional_text("description", self.description.as_deref(), 2000)?;
         if self.fit_rules.len() > 100 {
             return Err(ApiError::bad_input("fitRules", "must have at most 100 rules"));
         }
@@ -276,9 +276,9 @@ impl AgreedBody for ScoringModel {
             }
         }
         let t = &self.thresholds;
-        finite_in("thresholds.warm", t.warm, 0.0, 1e6, "must be between 0 and 1,000,000")?;
-        finite_in("thresholds.hot", t.hot, 0.0, 1e6, "must be between 0 and 1,000,000")?;
-        finite_in("thresholds.mql", t.mql, 0.01, 1e6, "must be between 0.01 and 1,000,000")?;
+        validate::float_range("thresholds.warm", t.warm, 0.0, MAX_THRESHOLD)?;
+        validate::float_range("thresholds.hot", t.hot, 0.0, MAX_THRESHOLD)?;
+        validate::float_range("thresholds.mql", t.mql, 0.01, MAX_THRESHOLD)?;
         if t.hot < t.warm {
             return Err(ApiError::bad_input("thresholds.hot", "must be at least the WARM threshold"));
         }
@@ -718,6 +718,26 @@ mod tests {
         let mut m = body();
         m.engagement_rules[0].name = "fintech".into();
         assert_eq!(field_of(m.validate()), "engagementRules[0].name");
+    }
+
+    #[test]
+    fn numbers_out_of_range_and_control_characters_are_refused() {
+        let mut m = body();
+        m.engagement_rules[0].cap = 1e308;
+        assert_eq!(field_of(m.validate()), "engagementRules[0].cap");
+        let mut m = body();
+        m.fit_rules[0].points = f64::NAN;
+        assert_eq!(field_of(m.validate()), "fitRules[0].points");
+        let mut m = body();
+        m.thresholds.mql = 2e6;
+        assert_eq!(field_of(m.validate()), "thresholds.mql");
+        let mut m = body();
+        m.fit_rules[0].attribute = FitAttribute::AccountEmployeeCount;
+        m.fit_rules[0].value = Some("NaN".into());
+        assert_eq!(field_of(m.validate()), "fitRules[0].value");
+        let mut m = body();
+        m.fit_rules[0].name = "Fin\0tech".into();
+        assert_eq!(field_of(m.validate()), "fitRules[0].name");
     }
 
     #[test]
