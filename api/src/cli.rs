@@ -79,6 +79,11 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Import(args) => import(&config, args).await,
         Command::Org { command: OrgCommand::Create { name, admin_email, admin_password } } => {
+            // Before connecting, and long before hashing: the same 8 to 1,024 bytes as the API.
+            if let Some(password) = &admin_password {
+                auth::password::validate("--admin-password", password)
+                    .map_err(|e| anyhow::anyhow!("--admin-password {e}"))?;
+            }
             let db = connected(&config).await?;
             let admin = org::users::NewUser {
                 email: admin_email,
@@ -110,6 +115,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Token { email, org: slug, ttl } => {
+            if ttl > config.jwt.max_ttl {
+                let max = humantime::format_duration(config.jwt.max_ttl);
+                return Err(anyhow::anyhow!("--ttl: at most ACCORD_TOKEN_MAX_TTL ({max})").into());
+            }
             let db = connected(&config).await?;
             let user = org::users::find_for_sign_in(&db, slug.as_deref(), &email)
                 .await?
@@ -185,6 +194,8 @@ async fn import(config: &Config, args: ImportArgs) -> Result<(), CliError> {
 
 async fn serve(config: Config, args: ServeArgs) -> Result<(), CliError> {
     let bind = config.bind;
+    let metrics_bind = config.metrics_bind;
+    let database_url = config.database_url.clone();
     let state = crate::prepare(config).await?;
     let embedded = state.db.get_database_backend() == DbBackend::Sqlite;
     let empty = entity::organization::Entity::find().count(&state.db).await? == 0;
@@ -194,6 +205,7 @@ async fn serve(config: Config, args: ServeArgs) -> Result<(), CliError> {
         && !args.no_demo
         && let Some(admin) = seed::demo(&state.db).await?
     {
+        // Clamped to ACCORD_TOKEN_MAX_TTL by `issue`.
         let (token, _) = auth::issue_token(&state.keys, &admin, std::time::Duration::from_secs(30 * 24 * 3600))?;
         admin_token = Some(token);
     }
@@ -216,7 +228,17 @@ async fn serve(config: Config, args: ServeArgs) -> Result<(), CliError> {
     } else if embedded {
         println!("Mint a token with: accord token --email {}", seed::DEMO_ADMIN_EMAIL);
     }
-    crate::worker::spawn_all(&state.db);
+    if let Some(metrics_bind) = metrics_bind {
+        let metrics = tokio::net::TcpListener::bind(metrics_bind)
+            .await
+            .map_err(|e| anyhow::anyhow!("ACCORD_METRICS_BIND: cannot listen on {metrics_bind}: {e}"))?;
+        println!("Prometheus metrics at http://{}/metrics", metrics.local_addr().map_err(anyhow::Error::from)?);
+        tokio::spawn(async move { axum::serve(metrics, crate::http::metrics_router()).await });
+    }
+    // Background jobs get a pool of their own on PostgreSQL: no request time limit on
+    // their statements, and no competition with requests for connections.
+    let jobs = if embedded { state.db.clone() } else { db::connect(&database_url, 2).await? };
+    crate::worker::spawn_all(&jobs);
     crate::serve(listener, state, crate::shutdown_signal()).await?;
     Ok(())
 }

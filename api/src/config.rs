@@ -175,15 +175,55 @@ pub struct Settings {
     /// Deepest allowed query nesting.
     #[arg(long, env = "ACCORD_MAX_QUERY_DEPTH", default_value_t = 12, global = true)]
     pub max_query_depth: usize,
-    /// Largest allowed query complexity (one point per field).
-    #[arg(long, env = "ACCORD_MAX_QUERY_COMPLEXITY", default_value_t = 2000, global = true)]
-    pub max_query_complexity: usize,
-    /// Sign-in attempts allowed per e-mail address per minute (and five times that per client address).
-    #[arg(long, env = "ACCORD_LOGIN_ATTEMPTS_PER_MINUTE", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..), global = true)]
-    pub login_attempts_per_minute: u32,
+    /// Longest accepted query document, in bytes (variables not included).
+    #[arg(long, env = "ACCORD_MAX_QUERY_BYTES", default_value_t = 64 * 1024, global = true)]
+    pub max_query_bytes: usize,
+    /// Most lexical tokens a query document may have.
+    #[arg(long, env = "ACCORD_MAX_QUERY_TOKENS", default_value_t = 10_000, global = true)]
+    pub max_query_tokens: usize,
+    /// Most fields a query document may expand to, through fragments and aliases.
+    #[arg(long, env = "ACCORD_MAX_QUERY_FIELDS", default_value_t = 2_000, global = true)]
+    pub max_query_fields: u64,
+    /// Largest cost of one request: a field is a point, a connection costs its page
+    /// size times its selection, counting fields their weight (docs/security.md).
+    #[arg(long, env = "ACCORD_MAX_QUERY_COST", default_value_t = 10_000, global = true)]
+    pub max_query_cost: u64,
+    /// Pooled database connections one request may hold at once, whatever its aliases.
+    #[arg(long, env = "ACCORD_MAX_CONNECTIONS_PER_REQUEST", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub max_connections_per_request: u32,
+    /// Largest body accepted before the caller is known (sign-in), in bytes.
+    #[arg(long, env = "ACCORD_MAX_ANONYMOUS_BODY_BYTES", default_value_t = 8 * 1024, global = true)]
+    pub max_anonymous_body_bytes: usize,
+    /// Requests a user or an API key may make per minute (a request spends one, plus
+    /// one per full 1,000 points of its cost). An API key's own `requestsPerMinute`
+    /// wins; 0 turns the limit off.
+    #[arg(long, env = "ACCORD_RATE_LIMIT_PER_MINUTE", default_value_t = 1_200, global = true)]
+    pub rate_limit_per_minute: u32,
+    /// Failed sign-ins a client may make on one account before each further attempt
+    /// waits (1 s, then doubling up to 15 minutes).
+    #[arg(long, env = "ACCORD_SIGN_IN_FREE_FAILURES", default_value_t = 5, global = true)]
+    pub sign_in_free_failures: u32,
+    /// Failed sign-ins on one account per hour, from all clients, above which an alert
+    /// is logged and every failing client waits from its first failure.
+    #[arg(long, env = "ACCORD_SIGN_IN_ACCOUNT_CEILING", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub sign_in_account_ceiling: u32,
+    /// Comma-separated CIDRs of reverse proxies whose `Forwarded` / `X-Forwarded-For`
+    /// headers name the client, such as `10.0.0.0/8`. Empty: the socket peer is the client.
+    #[arg(long, env = "ACCORD_TRUSTED_PROXIES", default_value = "", global = true)]
+    pub trusted_proxies: String,
+    /// Address of the separate listener that serves `/metrics`; empty for none.
+    #[arg(long, env = "ACCORD_METRICS_BIND", default_value = "127.0.0.1:9100", global = true)]
+    pub metrics_bind: String,
+    /// Bearer token that also opens `/metrics` on the public listener; unset: it is not served there.
+    #[arg(long, env = "ACCORD_METRICS_TOKEN", hide_env_values = true, global = true)]
+    pub metrics_token: Option<String>,
     /// Lifetime of tokens issued by `login`, such as `12h`.
     #[arg(long, env = "ACCORD_TOKEN_TTL", default_value = "12h", value_parser = parse_duration, global = true)]
     pub token_ttl: Duration,
+    /// Longest lifetime (`exp` − `iat`) accepted of any token, Accord's or an identity
+    /// provider's.
+    #[arg(long, env = "ACCORD_TOKEN_MAX_TTL", default_value = "30d", value_parser = parse_duration, global = true)]
+    pub token_max_ttl: Duration,
     /// How long a token's user, once read, is trusted without reading it again, such
     /// as `2s`. A change to a user through this server applies at once; one made
     /// through another replica applies within this time. `0s` reads the user on every
@@ -226,8 +266,14 @@ pub struct Config {
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
     pub max_query_depth: usize,
-    pub max_query_complexity: usize,
-    pub login_attempts_per_minute: u32,
+    pub limits: crate::graphql::cost::Limits,
+    pub max_connections_per_request: u32,
+    pub max_anonymous_body_bytes: usize,
+    pub rate_limit_per_minute: u32,
+    pub sign_in: SignInLimits,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub metrics_bind: Option<SocketAddr>,
+    pub metrics_token: Option<String>,
     pub token_ttl: Duration,
     /// See `ACCORD_AUTH_CACHE_TTL`.
     pub auth_cache_ttl: Duration,
@@ -236,6 +282,8 @@ pub struct Config {
 
 #[derive(Clone)]
 pub struct JwtConfig {
+    /// Longest accepted `exp` − `iat`.
+    pub max_ttl: Duration,
     pub secret: Vec<u8>,
     pub previous_secret: Option<Vec<u8>>,
     pub issuer: String,
@@ -252,6 +300,13 @@ impl std::fmt::Debug for JwtConfig {
             .field("public_key", &self.public_key_pem.is_some())
             .finish()
     }
+}
+
+/// How failed sign-ins are slowed down (see `auth::rate_limit`).
+#[derive(Debug, Clone, Copy)]
+pub struct SignInLimits {
+    pub free_failures: u32,
+    pub account_ceiling_per_hour: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -295,7 +350,11 @@ impl Settings {
         for (variable, value) in [
             ("ACCORD_MAX_BODY_BYTES", self.max_body_bytes),
             ("ACCORD_MAX_QUERY_DEPTH", self.max_query_depth),
-            ("ACCORD_MAX_QUERY_COMPLEXITY", self.max_query_complexity),
+            ("ACCORD_MAX_QUERY_BYTES", self.max_query_bytes),
+            ("ACCORD_MAX_QUERY_TOKENS", self.max_query_tokens),
+            ("ACCORD_MAX_QUERY_FIELDS", self.max_query_fields as usize),
+            ("ACCORD_MAX_QUERY_COST", self.max_query_cost as usize),
+            ("ACCORD_MAX_ANONYMOUS_BODY_BYTES", self.max_anonymous_body_bytes),
         ] {
             if value == 0 {
                 return Err(ConfigError { variable, problem: "must be greater than 0".into() });
@@ -304,10 +363,32 @@ impl Settings {
         if self.token_ttl.is_zero() {
             return Err(ConfigError { variable: "ACCORD_TOKEN_TTL", problem: "must be longer than 0s".into() });
         }
+        if self.token_ttl > self.token_max_ttl {
+            return Err(ConfigError {
+                variable: "ACCORD_TOKEN_TTL",
+                problem: "must not be longer than ACCORD_TOKEN_MAX_TTL".into(),
+            });
+        }
+        let trusted_proxies = parse_cidrs(&self.trusted_proxies)?;
+        let metrics_bind = match self.metrics_bind.trim() {
+            "" => None,
+            bind => Some(bind.parse().map_err(|_| ConfigError {
+                variable: "ACCORD_METRICS_BIND",
+                problem: format!("{bind:?} is not an address such as 127.0.0.1:9100"),
+            })?),
+        };
+        let metrics_token = self.metrics_token.filter(|t| !t.is_empty());
+        if metrics_token.as_ref().is_some_and(|t| t.len() < MIN_SECRET_BYTES) {
+            return Err(ConfigError {
+                variable: "ACCORD_METRICS_TOKEN",
+                problem: format!("must be at least {MIN_SECRET_BYTES} bytes long"),
+            });
+        }
         Ok(Config {
             database_url,
             bind: self.bind,
             jwt: JwtConfig {
+                max_ttl: self.token_max_ttl,
                 secret,
                 previous_secret,
                 issuer: self.jwt_issuer,
@@ -319,8 +400,22 @@ impl Settings {
             max_body_bytes: self.max_body_bytes,
             request_timeout: Duration::from_secs(self.request_timeout_secs),
             max_query_depth: self.max_query_depth,
-            max_query_complexity: self.max_query_complexity,
-            login_attempts_per_minute: self.login_attempts_per_minute,
+            limits: crate::graphql::cost::Limits {
+                max_bytes: self.max_query_bytes,
+                max_tokens: self.max_query_tokens,
+                max_fields: self.max_query_fields,
+                max_cost: self.max_query_cost,
+            },
+            max_connections_per_request: self.max_connections_per_request,
+            max_anonymous_body_bytes: self.max_anonymous_body_bytes,
+            rate_limit_per_minute: self.rate_limit_per_minute,
+            sign_in: SignInLimits {
+                free_failures: self.sign_in_free_failures,
+                account_ceiling_per_hour: self.sign_in_account_ceiling,
+            },
+            trusted_proxies,
+            metrics_bind,
+            metrics_token,
             token_ttl: self.token_ttl,
             auth_cache_ttl: self.auth_cache_ttl,
             db_max_connections: self.db_max_connections,
@@ -390,6 +485,23 @@ fn read_public_key(value: String) -> Result<String, ConfigError> {
     crate::auth::jwt::ExternalKey::from_pem(&pem)
         .map_err(|problem| ConfigError { variable: "ACCORD_JWT_PUBLIC_KEY", problem })?;
     Ok(pem)
+}
+
+fn parse_cidrs(value: &str) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|cidr| {
+            // A bare address is a network of one.
+            cidr.parse::<ipnet::IpNet>().or_else(|_| cidr.parse::<std::net::IpAddr>().map(ipnet::IpNet::from)).map_err(
+                |_| ConfigError {
+                    variable: "ACCORD_TRUSTED_PROXIES",
+                    problem: format!("{cidr:?} is not a CIDR such as 10.0.0.0/8"),
+                },
+            )
+        })
+        .collect()
 }
 
 fn parse_cors(value: &str) -> Result<CorsOrigins, ConfigError> {

@@ -1,6 +1,7 @@
 //! Database connections and migrations, for the embedded SQLite file and PostgreSQL alike.
 
 pub mod copy;
+pub mod request;
 pub mod rows;
 pub mod versioned;
 
@@ -23,6 +24,18 @@ pub const POSTGRES_SETTINGS: [(&str, &str); 3] =
 /// Connect with a bounded pool. SQLite files run in WAL mode so readers never wait
 /// for the writer.
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<DatabaseConnection> {
+    connect_with(url, max_connections, None).await
+}
+
+/// [`connect`], and on PostgreSQL stop any statement that runs longer than
+/// `statement_timeout`: the pool that serves requests, so that a request which runs
+/// out of time does not leave its statement running in the database.
+pub async fn connect_with(
+    url: &str,
+    max_connections: u32,
+    statement_timeout: Option<Duration>,
+) -> anyhow::Result<DatabaseConnection> {
+    let timeout = statement_timeout.map(|t| format!("{}ms", t.as_millis().max(1)));
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .max_connections(max_connections)
@@ -51,7 +64,13 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Database
         // costs `LIMIT $n` as a tenth of the table, so at 661,000 leads the leads page
         // crossed `jit_above_cost` and compiled its expressions on every execution
         // (60 ms instead of 3.6 ms).
-        .map_sqlx_postgres_opts(|o| o.options(POSTGRES_SETTINGS));
+        .map_sqlx_postgres_opts(move |o| {
+            let o = o.options(POSTGRES_SETTINGS);
+            match &timeout {
+                Some(timeout) => o.options([("statement_timeout", timeout.as_str())]),
+                None => o,
+            }
+        });
     let mut db = Database::connect(options).await?;
     db.set_metric_callback(|_| crate::metrics::count_statement());
     Ok(db)

@@ -22,9 +22,13 @@ pub enum ApiError {
     /// A stale `version`, a duplicate key or a state that no longer allows the change.
     #[error("{0}")]
     Conflict(String),
-    /// Too many attempts; try again later.
+    /// Too many attempts or requests; try again after `retry_after_secs` (HTTP 429
+    /// with `Retry-After`).
+    #[error("{message}")]
+    RateLimited { message: String, retry_after_secs: u64 },
+    /// The request ran out of time (HTTP 503); nothing it had not committed was kept.
     #[error("{0}")]
-    RateLimited(String),
+    Timeout(String),
     /// Something failed on our side. The cause is logged, the client sees a generic message.
     #[error("internal error")]
     Internal,
@@ -45,6 +49,12 @@ impl ApiError {
         Self::Forbidden(message.into())
     }
 
+    /// RATE_LIMITED, to be tried again after `wait` (rounded up to whole seconds).
+    pub fn rate_limited(message: impl Into<String>, wait: std::time::Duration) -> Self {
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        Self::RateLimited { message: message.into(), retry_after_secs: secs.max(1) }
+    }
+
     /// Log an unexpected failure and turn it into [`ApiError::Internal`].
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
@@ -59,14 +69,33 @@ impl ApiError {
             Self::NotFound(_) => "NOT_FOUND",
             Self::BadUserInput { .. } => "BAD_USER_INPUT",
             Self::Conflict(_) => "CONFLICT",
-            Self::RateLimited(_) => "RATE_LIMITED",
+            Self::RateLimited { .. } => "RATE_LIMITED",
+            Self::Timeout(_) => "TIMEOUT",
             Self::Internal => "INTERNAL",
         }
     }
 }
 
+/// PostgreSQL's `query_canceled`: the statement ran past `statement_timeout`.
+const QUERY_CANCELED: &str = "57014";
+
+fn is_statement_timeout(err: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    match err {
+        DbErr::Query(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Conn(RuntimeErr::SqlxError(e)) => {
+            e.as_database_error().and_then(|db| db.code()).is_some_and(|code| code == QUERY_CANCELED)
+        }
+        _ => false,
+    }
+}
+
 impl From<DbErr> for ApiError {
     fn from(err: DbErr) -> Self {
+        if is_statement_timeout(&err) {
+            return Self::Timeout("the request ran out of time and was stopped; nothing it changed was kept".into());
+        }
         match err.sql_err() {
             Some(SqlErr::UniqueConstraintViolation(_)) => {
                 Self::Conflict("a record with the same unique value already exists".into())
@@ -88,14 +117,21 @@ impl From<sea_orm::TransactionError<ApiError>> for ApiError {
     }
 }
 
+impl ApiError {
+    /// `code`, and `field` or `retryAfter` where the error has one.
+    pub fn set_extensions(&self, ext: &mut async_graphql::ErrorExtensionValues) {
+        ext.set("code", self.code());
+        match self {
+            Self::BadUserInput { field: Some(field), .. } => ext.set("field", field.as_str()),
+            Self::RateLimited { retry_after_secs, .. } => ext.set("retryAfter", *retry_after_secs),
+            _ => {}
+        }
+    }
+}
+
 impl ErrorExtensions for ApiError {
     fn extend(&self) -> async_graphql::Error {
-        async_graphql::Error::new(self.to_string()).extend_with(|_, ext| {
-            ext.set("code", self.code());
-            if let Self::BadUserInput { field: Some(field), .. } = self {
-                ext.set("field", field.as_str());
-            }
-        })
+        async_graphql::Error::new(self.to_string()).extend_with(|_, ext| self.set_extensions(ext))
     }
 }
 
@@ -105,11 +141,7 @@ impl ErrorExtensions for ApiError {
 pub fn classify(mut error: ServerError) -> ServerError {
     if let Some(api) = error.source::<ApiError>().cloned() {
         error.message = api.to_string();
-        let ext = error.extensions.get_or_insert_with(Default::default);
-        ext.set("code", api.code());
-        if let ApiError::BadUserInput { field: Some(field), .. } = &api {
-            ext.set("field", field.as_str());
-        }
+        api.set_extensions(error.extensions.get_or_insert_with(Default::default));
         return error;
     }
     let has_code = error.extensions.as_ref().is_some_and(|ext| ext.get("code").is_some());

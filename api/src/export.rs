@@ -4,6 +4,9 @@
 //! in keyset pages and written as they arrive, so memory stays flat however many
 //! rows there are.
 //!
+//! Exports obey the same scopes as the GraphQL fields they mirror, spend the caller's
+//! rate limit like a request of [`EXPORT_COST`] points, and are written to the audit log.
+//!
 //! `GET /export/leads.csv` — the organization's non-archived leads, oldest first.
 //! `GET /export/kpis.csv?metrics=MQLS,WIN_RATE&from=2026-01-01&to=2026-12-31&granularity=MONTH&groupBy=NONE`
 //! — the same series as the `kpis` query, one row per metric, group and period.
@@ -21,7 +24,7 @@ use uuid::Uuid;
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_export_leads, can_read};
 use crate::error::{ApiError, Result};
-use crate::http::{AppState, caller, error_response, unauthorized};
+use crate::http::{AppState, caller, error_response, rate_limited, unauthorized};
 
 /// Rows read per statement.
 const PAGE: u64 = 1_000;
@@ -45,10 +48,13 @@ pub const LEAD_COLUMNS: [&str; 15] = [
     "created_at",
 ];
 
+/// What an export spends of the caller's rate limit, in query-cost points.
+pub const EXPORT_COST: u64 = 10_000;
+
 /// `GET /export/leads.csv`: 401 without a valid credential, 403 for an API key
-/// without `leads:read` or `kpis:read`.
+/// without `leads:read`.
 pub async fn leads_csv(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let actor = match authorized(&state, &headers, can_export_leads, "leads:read or kpis:read").await {
+    let actor = match authorized(&state, &headers, can_export_leads, "leads:read", "leads").await {
         Ok(actor) => actor,
         Err(response) => return response,
     };
@@ -70,11 +76,14 @@ pub async fn leads_csv(State(state): State<AppState>, headers: HeaderMap) -> Res
 }
 
 /// The caller, when allowed by `rule`; otherwise the 401 or 403 response.
+/// The caller, when allowed by `rule` and within its rate limit, with the export
+/// recorded in the audit log; otherwise the 401, 403 or 429 response.
 async fn authorized(
     state: &AppState,
     headers: &HeaderMap,
     rule: fn(&Actor) -> bool,
     scopes: &str,
+    export: &str,
 ) -> std::result::Result<Actor, Response> {
     let Some(actor) = caller(state, headers).await? else {
         let error = ApiError::Unauthenticated("send `Authorization: Bearer <token or API key>`".into());
@@ -83,6 +92,15 @@ async fn authorized(
     if !rule(&actor) {
         let error = ApiError::forbidden(format!("this export needs an API key with {scopes}"));
         return Err(error_response(headers, StatusCode::FORBIDDEN, &error));
+    }
+    match crate::http::spend(state, &actor, EXPORT_COST).await {
+        Ok(_) => {}
+        Err(error @ ApiError::RateLimited { .. }) => return Err(rate_limited(headers, &error)),
+        Err(error) => return Err(error_response(headers, StatusCode::INTERNAL_SERVER_ERROR, &error)),
+    }
+    let recorded = crate::events::audit::record(&state.db, &actor, "export", export, None, Default::default()).await;
+    if let Err(error) = recorded {
+        return Err(error_response(headers, StatusCode::INTERNAL_SERVER_ERROR, &error));
     }
     Ok(actor)
 }
@@ -227,7 +245,7 @@ pub async fn kpis_csv(
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    let actor = match authorized(&state, &headers, can_export_kpis, "kpis:read").await {
+    let actor = match authorized(&state, &headers, can_export_kpis, "kpis:read", "kpis").await {
         Ok(actor) => actor,
         Err(response) => return response,
     };

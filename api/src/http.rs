@@ -2,18 +2,17 @@
 //! CSV exports under `/export/`, `/healthz` and `/readyz`, with body and time limits,
 //! CORS, a request id and one tracing span per request.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, State};
-use axum::handler::Handler;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use ipnet::IpNet;
 use sea_orm::DatabaseConnection;
 use serde::Deserialize;
 use tower::ServiceBuilder;
@@ -21,12 +20,14 @@ use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::map_response_body::MapResponseBodyLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::auth::rate_limit::{Allowance, RequestLimiter};
 use crate::auth::{self, jwt::JwtKeys};
 use crate::config::{Config, CorsOrigins};
+use crate::db::request::RequestDb;
 use crate::error::ApiError;
+use crate::graphql::cost::{self, CostModel};
 use crate::graphql::{AccordSchema, ClientAddress, Loaders};
 
 /// What every handler shares.
@@ -36,6 +37,10 @@ pub struct AppState {
     pub schema: AccordSchema,
     pub keys: Arc<JwtKeys>,
     pub config: Arc<Config>,
+    /// What each field of the schema costs (see `graphql::cost`).
+    pub cost_model: Arc<CostModel>,
+    /// Requests per minute per user and API key.
+    pub limiter: Arc<RequestLimiter>,
 }
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -54,18 +59,65 @@ pub fn router(state: AppState) -> Router {
         // Back to axum's body type, which the layers above need (CORS answers preflights itself).
         .layer(MapResponseBodyLayer::new(axum::body::Body::new))
         .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
-        .layer(DefaultBodyLimit::disable())
-        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, config.request_timeout));
+        .layer(DefaultBodyLimit::disable());
     Router::new()
-        .route("/graphql", get(graphql_get).post(graphql_post.layer(axum::middleware::from_fn(large_bodies_in_turn))))
+        .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/export/leads.csv", get(crate::export::leads_csv))
         .route("/export/kpis.csv", get(crate::export::kpis_csv))
-        .route("/metrics", get(crate::metrics::render))
+        .route("/metrics", get(metrics_with_token))
+        .layer(axum::middleware::from_fn_with_state(config.request_timeout, time_limit))
         .layer(middleware)
         .layer(axum::middleware::from_fn(crate::metrics::track))
         .with_state(state)
+}
+
+/// The router of the metrics listener (`ACCORD_METRICS_BIND`): `/metrics` only.
+pub fn metrics_router() -> Router {
+    Router::new().route("/metrics", get(crate::metrics::render))
+}
+
+/// `/metrics` on the public listener: only with `Authorization: Bearer <ACCORD_METRICS_TOKEN>`,
+/// and not there at all (404) without that setting.
+async fn metrics_with_token(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    use subtle::ConstantTimeEq;
+    let Some(expected) = state.config.metrics_token.as_deref() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let given =
+        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    match given {
+        Some(given) if bool::from(given.as_bytes().ct_eq(expected.as_bytes())) => {
+            crate::metrics::render().await.into_response()
+        }
+        _ => {
+            let error = ApiError::Unauthenticated("send `Authorization: Bearer <ACCORD_METRICS_TOKEN>`".into());
+            unauthorized(&headers, &error)
+        }
+    }
+}
+
+/// Answer TIMEOUT (503, a GraphQL error body) when a request runs past its time limit.
+/// Dropping the request's future gives its database connections back to the pool; on
+/// PostgreSQL the server's own `statement_timeout` stops the statement too.
+async fn time_limit(
+    State(limit): State<std::time::Duration>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let headers = request.headers().clone();
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            metrics::counter!("accord_http_timeouts_total").increment(1);
+            let error = ApiError::Timeout(format!(
+                "the request took longer than {} s and was stopped; nothing it had not committed was kept",
+                limit.as_secs()
+            ));
+            error_response(&headers, StatusCode::SERVICE_UNAVAILABLE, &error)
+        }
+    }
 }
 
 fn cors(origins: &CorsOrigins) -> CorsLayer {
@@ -103,26 +155,42 @@ const LARGE_BODY_BYTES: u64 = 64 * 1024;
 const LARGE_BODIES_AT_ONCE: usize = 2;
 static LARGE_BODIES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(LARGE_BODIES_AT_ONCE);
 
-/// Let large bodies in a few at a time, before they are read. Sixteen concurrent
-/// 1,000-row imports each held their body and its parsed variables (several MB) while
-/// they waited for an import slot; now the waiting ones stay unread in their sockets.
-/// Waiting counts against the request timeout. A body of unknown length is large.
-async fn large_bodies_in_turn(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let length = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if length.is_some_and(|bytes| bytes <= LARGE_BODY_BYTES) {
-        return next.run(request).await;
-    }
-    // Never closed: acquiring cannot fail.
-    let _turn = LARGE_BODIES.acquire().await;
-    next.run(request).await
-}
-
+/// `POST /graphql`. The caller is known before the body is read: an anonymous body
+/// (sign-in) may be a few KB (`ACCORD_MAX_ANONYMOUS_BODY_BYTES`), and only
+/// authenticated callers wait for one of the few large-body turns, so slow anonymous
+/// uploads cannot hold them. Waiting bodies stay unread in their sockets.
 async fn graphql_post(
     State(state): State<AppState>,
-    ConnectInfo(address): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Bytes,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: axum::extract::Request,
 ) -> Response {
+    let (parts, body) = request.into_parts();
+    let headers = parts.headers;
+    let actor = match caller(&state, &headers).await {
+        Ok(actor) => actor,
+        Err(response) => return response,
+    };
+    let limit = if actor.is_some() { state.config.max_body_bytes } else { state.config.max_anonymous_body_bytes };
+    let length = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let too_large = || {
+        let error = ApiError::BadUserInput {
+            message: format!(
+                "the request body is larger than {limit} bytes{}",
+                if actor.is_some() { "" } else { " (before signing in)" }
+            ),
+            field: None,
+        };
+        error_response(&headers, StatusCode::PAYLOAD_TOO_LARGE, &error)
+    };
+    if length.is_some_and(|bytes| bytes > limit as u64) {
+        return too_large();
+    }
+    // Never closed: acquiring cannot fail. A body of unknown length is large.
+    let _turn = match actor {
+        Some(_) if length.is_none_or(|bytes| bytes > LARGE_BODY_BYTES) => Some(LARGE_BODIES.acquire().await),
+        _ => None,
+    };
+    let Ok(body) = axum::body::to_bytes(body, limit).await else { return too_large() };
     let request = match serde_json::from_slice::<async_graphql::Request>(&body) {
         Ok(request) => request,
         Err(e) if body.first() == Some(&b'[') => {
@@ -131,7 +199,8 @@ async fn graphql_post(
         }
         Err(e) => return request_error(&headers, StatusCode::BAD_REQUEST, &format!("malformed JSON body: {e}")),
     };
-    execute(state, &headers, address, request).await
+    let client = client_address(peer.ip(), &headers, &state.config.trusted_proxies);
+    execute(state, &headers, client, actor, request).await
 }
 
 /// GraphQL-over-HTTP GET parameters.
@@ -146,7 +215,7 @@ struct GetParams {
 
 async fn graphql_get(
     State(state): State<AppState>,
-    ConnectInfo(address): ConnectInfo<SocketAddr>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Query(params): Query<GetParams>,
 ) -> Response {
@@ -177,7 +246,12 @@ async fn graphql_get(
             request.extensions = ext;
         }
     }
-    execute(state, &headers, address, request).await
+    let actor = match caller(&state, &headers).await {
+        Ok(actor) => actor,
+        Err(response) => return response,
+    };
+    let client = client_address(peer.ip(), &headers, &state.config.trusted_proxies);
+    execute(state, &headers, client, actor, request).await
 }
 
 /// True when the operation that would run is a mutation (or a subscription).
@@ -192,36 +266,169 @@ fn is_mutation(query: &str, operation_name: Option<&str>) -> bool {
     operation.is_some_and(|op| op.node.ty != OperationType::Query)
 }
 
+/// Check a request against the limits, spend the caller's allowance, run it.
 async fn execute(
     state: AppState,
     headers: &HeaderMap,
-    address: SocketAddr,
-    request: async_graphql::Request,
+    client: IpAddr,
+    actor: Option<auth::Actor>,
+    mut request: async_graphql::Request,
 ) -> Response {
-    let actor = match caller(&state, headers).await {
-        Ok(actor) => actor,
-        Err(response) => return response,
-    };
-    let mut request = request.data(ClientAddress(Some(address.ip())));
-    if let Some(actor) = actor {
-        request = request.data(Loaders::new(&state.db, actor.org_id)).data(actor);
+    let limits = &state.config.limits;
+    if let Err(refusal) = cost::check_text(&request.query, limits) {
+        return refused(headers, &refusal);
     }
-    crate::graphql::documents::prepare(&mut request);
-    let mut response = state.schema.execute(request).await;
+    // A document that does not parse is left to the executor, which reports the error.
+    let mut cost = 0;
+    if let Some(document) = crate::graphql::documents::parsed(&request.query) {
+        match state.cost_model.check(&document, request.operation_name.as_deref(), &request.variables, limits) {
+            Ok(points) => cost = points,
+            Err(refusal) => return refused(headers, &refusal),
+        }
+        if let Err(error) = crate::graphql::input::check_text(&document, &request.variables) {
+            return request_error_of(headers, &error);
+        }
+        request.set_parsed_query(document);
+    }
+    let mut allowance = None;
+    if let Some(actor) = &actor {
+        match spend(&state, actor, cost).await {
+            Ok(spent) => allowance = spent,
+            Err(error @ ApiError::RateLimited { .. }) => return rate_limited(headers, &error),
+            Err(error) => return error_response(headers, StatusCode::INTERNAL_SERVER_ERROR, &error),
+        }
+    }
+    let db = RequestDb::new(&state.db, state.config.max_connections_per_request);
+    let mut request = request.data(ClientAddress(Some(client)));
+    if let Some(actor) = actor {
+        request = request.data(Loaders::new(&db, actor.org_id)).data(actor);
+    }
+    let mut response = state.schema.execute(request.data(db)).await;
     // Here rather than in a schema extension: with any extension registered,
     // async-graphql runs every field through the extension chain (a registry lookup
     // and a resolve hook per field), which cost the leads page ~10 % of its CPU.
     response.errors = std::mem::take(&mut response.errors).into_iter().map(crate::error::classify).collect();
     // A request error (nothing executed) is 400 for graphql-response+json clients;
     // application/json clients always get 200, as the GraphQL-over-HTTP spec says.
+    // RATE_LIMITED is 429 for both, with `Retry-After`; TIMEOUT (a statement the
+    // database stopped) is 503, as when the request's own time limit runs out.
     let graphql_json = accepts(headers, GRAPHQL_RESPONSE_JSON);
-    let status = if graphql_json && response.data == async_graphql::Value::Null && response.is_err() {
+    let retry_after = response
+        .errors
+        .iter()
+        .filter_map(|e| e.extensions.as_ref()?.get("retryAfter").cloned())
+        .filter_map(|v| if let async_graphql::Value::Number(n) = v { n.as_u64() } else { None })
+        .max();
+    let timed_out = response
+        .errors
+        .iter()
+        .any(|e| e.extensions.as_ref().and_then(|ext| ext.get("code")) == Some(&async_graphql::Value::from("TIMEOUT")));
+    let status = if retry_after.is_some() {
+        StatusCode::TOO_MANY_REQUESTS
+    } else if timed_out {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else if graphql_json && response.data == async_graphql::Value::Null && response.is_err() {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
     };
     let body = serde_json::to_vec(&response).unwrap_or_default();
-    json_response(graphql_json, status, body)
+    let mut http = json_response(graphql_json, status, body);
+    if let Some(secs) = retry_after {
+        http.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    if let Some(allowance) = allowance {
+        allowance_headers(http.headers_mut(), &allowance);
+    }
+    http
+}
+
+/// Spend a request of `cost` points from the caller's bucket: at an API key's own rate,
+/// else its organization's default for keys, else the server's default.
+pub(crate) async fn spend(state: &AppState, actor: &auth::Actor, cost: u64) -> Result<Option<Allowance>, ApiError> {
+    let rate = match (actor.requests_per_minute(), &actor.kind) {
+        (Some(rate), _) => Some(rate),
+        (None, auth::ActorKind::ApiKey { .. }) => {
+            crate::org::settings(&state.db, actor.org_id).await?.api_requests_per_minute
+        }
+        (None, _) => None,
+    };
+    state.limiter.spend(actor.credential_id(), rate, cost)
+}
+
+/// `RateLimit-Limit`, `-Remaining` and `-Reset` (IETF draft), on every limited response.
+pub(crate) fn allowance_headers(headers: &mut HeaderMap, allowance: &Allowance) {
+    headers.insert("ratelimit-limit", HeaderValue::from(allowance.limit));
+    headers.insert("ratelimit-remaining", HeaderValue::from(allowance.remaining));
+    headers.insert("ratelimit-reset", HeaderValue::from(allowance.reset_secs));
+}
+
+/// HTTP 429 with `Retry-After` for a RATE_LIMITED error.
+pub(crate) fn rate_limited(headers: &HeaderMap, error: &ApiError) -> Response {
+    let mut response = error_response(headers, StatusCode::TOO_MANY_REQUESTS, error);
+    if let ApiError::RateLimited { retry_after_secs, .. } = error {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+        response.headers_mut().insert("ratelimit-remaining", HeaderValue::from(0));
+        response.headers_mut().insert("ratelimit-reset", HeaderValue::from(*retry_after_secs));
+    }
+    response
+}
+
+/// A document refused by the size or cost limits: a request error naming the figures.
+fn refused(headers: &HeaderMap, refusal: &cost::Refusal) -> Response {
+    metrics::counter!("accord_graphql_refused_total").increment(1);
+    let mut error = serde_json::json!({ "message": refusal.message(), "extensions": { "code": "BAD_USER_INPUT" } });
+    if let Some((cost, limit)) = refusal.figures() {
+        error["extensions"]["cost"] = cost.into();
+        error["extensions"]["limit"] = limit.into();
+    }
+    let graphql_json = accepts(headers, GRAPHQL_RESPONSE_JSON);
+    let status = if graphql_json { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    json_response(graphql_json, status, serde_json::json!({ "errors": [error] }).to_string().into_bytes())
+}
+
+/// The client's address: the socket peer, or, when the peer is a trusted proxy
+/// (`ACCORD_TRUSTED_PROXIES`), the nearest address in `Forwarded` (else
+/// `X-Forwarded-For`) that is not itself a trusted proxy.
+pub(crate) fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let forwarded: Vec<IpAddr> = if let Some(value) = header_list(headers, "forwarded") {
+        value
+            .split(',')
+            .filter_map(|element| {
+                element.split(';').find_map(|pair| {
+                    let (key, value) = pair.split_once('=')?;
+                    key.trim().eq_ignore_ascii_case("for").then(|| forwarded_address(value))?
+                })
+            })
+            .collect()
+    } else if let Some(value) = header_list(headers, "x-forwarded-for") {
+        value.split(',').filter_map(forwarded_address).collect()
+    } else {
+        return peer;
+    };
+    forwarded.iter().rev().find(|ip| !is_trusted(ip)).or(forwarded.first()).copied().unwrap_or(peer)
+}
+
+/// Every value of a header joined with commas, as HTTP allows a list header to be split.
+fn header_list(headers: &HeaderMap, name: &str) -> Option<String> {
+    let values: Vec<&str> = headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect();
+    (!values.is_empty()).then(|| values.join(","))
+}
+
+/// `192.0.2.1`, `"192.0.2.1:4711"` or `"[2001:db8::1]:4711"` as an address.
+fn forwarded_address(value: &str) -> Option<IpAddr> {
+    let value = value.trim().trim_matches('"');
+    if let Ok(ip) = value.parse() {
+        return Some(ip);
+    }
+    if let Ok(socket) = value.parse::<SocketAddr>() {
+        return Some(socket.ip());
+    }
+    value.strip_prefix('[')?.split(']').next()?.parse().ok()
 }
 
 /// The caller named by the `Authorization` header (`None` without one), as every
@@ -256,14 +463,20 @@ fn json_response(graphql_json: bool, status: StatusCode, body: Vec<u8>) -> Respo
 
 /// An error as a JSON body `{"errors":[{"message","extensions":{"code"}}]}` with `status`.
 pub(crate) fn error_response(headers: &HeaderMap, status: StatusCode, error: &ApiError) -> Response {
-    let body = serde_json::json!({
-        "errors": [{ "message": error.to_string(), "extensions": { "code": error.code() } }]
-    });
+    let mut extensions = async_graphql::ErrorExtensionValues::default();
+    error.set_extensions(&mut extensions);
+    let body = serde_json::json!({ "errors": [{ "message": error.to_string(), "extensions": extensions }] });
     json_response(accepts(headers, GRAPHQL_RESPONSE_JSON), status, body.to_string().into_bytes())
 }
 
 fn request_error(headers: &HeaderMap, status: StatusCode, message: &str) -> Response {
     error_response(headers, status, &ApiError::BadUserInput { message: message.to_owned(), field: None })
+}
+
+/// A request error found before execution: 400 for graphql-response+json clients, 200 otherwise.
+fn request_error_of(headers: &HeaderMap, error: &ApiError) -> Response {
+    let status = if accepts(headers, GRAPHQL_RESPONSE_JSON) { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    error_response(headers, status, error)
 }
 
 #[cfg(test)]

@@ -31,7 +31,6 @@ pub mod worker;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::net::TcpListener;
 
@@ -39,13 +38,22 @@ pub use graphql::{build_schema, sdl};
 pub use http::{AppState, router};
 
 use auth::jwt::JwtKeys;
-use auth::rate_limit::LoginLimiter;
+use auth::rate_limit::{RequestLimiter, SignInThrottle};
 use config::Config;
 
 /// Connect to the database, apply pending migrations and build the shared state.
 pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
-    let db = db::connect(&config.database_url, config.db_max_connections).await?;
-    db::migrate(&db).await?;
+    // A little under the request's own limit, so the database gives up first.
+    let statement_timeout = config.request_timeout * 9 / 10;
+    let db = db::connect_with(&config.database_url, config.db_max_connections, Some(statement_timeout)).await?;
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        // Migrations may build indexes for longer than a request may take.
+        let migrator = db::connect(&config.database_url, 1).await?;
+        db::migrate(&migrator).await?;
+        migrator.close().await?;
+    } else {
+        db::migrate(&db).await?;
+    }
     state(db, config)
 }
 
@@ -54,20 +62,11 @@ pub fn state(db: sea_orm::DatabaseConnection, config: Config) -> anyhow::Result<
     metrics::handle();
     let config = Arc::new(config);
     let keys = Arc::new(JwtKeys::new(&config.jwt)?);
-    let limiter = Arc::new(LoginLimiter::new(config.login_attempts_per_minute));
-    let schema = build_schema(db.clone(), keys.clone(), limiter.clone(), config.clone());
-    spawn_limiter_cleanup(limiter);
-    Ok(AppState { db, schema, keys, config })
-}
-
-fn spawn_limiter_cleanup(limiter: Arc<LoginLimiter>) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(60));
-        loop {
-            tick.tick().await;
-            limiter.forget_idle();
-        }
-    });
+    let throttle = Arc::new(SignInThrottle::new(config.sign_in));
+    let schema = build_schema(db.clone(), keys.clone(), throttle, config.clone());
+    let cost_model = Arc::new(graphql::cost::CostModel::from_sdl(&schema.sdl()));
+    let limiter = Arc::new(RequestLimiter::new(config.rate_limit_per_minute));
+    Ok(AppState { db, schema, keys, config, cost_model, limiter })
 }
 
 /// Serve HTTP on `listener` until `shutdown` completes, then finish in-flight requests.

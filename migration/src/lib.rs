@@ -30,6 +30,7 @@ mod m20261130_000005_create_kpi_rollups;
 mod m20261130_000006_split_lead_scores;
 mod m20261130_000007_kpi_marks_per_statement;
 mod m20261130_000008_drop_rescore_job_cursor;
+mod m20261204_000001_add_api_key_rate_limit;
 mod util;
 
 pub struct Migrator;
@@ -65,6 +66,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000006_split_lead_scores::Migration),
             Box::new(m20261130_000007_kpi_marks_per_statement::Migration),
             Box::new(m20261130_000008_drop_rescore_job_cursor::Migration),
+            Box::new(m20261204_000001_add_api_key_rate_limit::Migration),
         ]
     }
 }

@@ -36,14 +36,28 @@ pub fn test_config(database_url: String) -> Config {
             issuer: "accord".into(),
             audience: "accord".into(),
             public_key_pem: None,
+            max_ttl: Duration::from_secs(30 * 24 * 3600),
         },
         cors_origins: CorsOrigins::None,
         introspection: true,
         max_body_bytes: 1024 * 1024,
         request_timeout: Duration::from_secs(10),
         max_query_depth: 12,
-        max_query_complexity: 2000,
-        login_attempts_per_minute: 5,
+        limits: api::graphql::cost::Limits {
+            max_bytes: 64 * 1024,
+            max_tokens: 10_000,
+            max_fields: 2_000,
+            max_cost: 10_000,
+        },
+        // The strictest cap: a resolver that waited on its own request's turn would
+        // deadlock here before it reached a server.
+        max_connections_per_request: 1,
+        max_anonymous_body_bytes: 8 * 1024,
+        rate_limit_per_minute: 1_200,
+        sign_in: api::config::SignInLimits { free_failures: 5, account_ceiling_per_hour: 100 },
+        trusted_proxies: Vec::new(),
+        metrics_bind: None,
+        metrics_token: None,
         token_ttl: Duration::from_secs(3600),
         // Long enough that statement counts never depend on how slow a run is.
         auth_cache_ttl: Duration::from_secs(60),
@@ -73,8 +87,11 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
     let database = TestDatabase::create().await;
     let mut config = test_config(database.url.clone());
     customize(&mut config);
-    let mut db =
-        api::db::connect(&config.database_url, config.db_max_connections).await.expect("connect to the test database");
+    // As `api::prepare` connects: statements stop a little before the request's limit.
+    let statement_timeout = Some(config.request_timeout * 9 / 10);
+    let mut db = api::db::connect_with(&config.database_url, config.db_max_connections, statement_timeout)
+        .await
+        .expect("connect to the test database");
     api::db::migrate(&db).await.expect("migrate the test database");
     let statements = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counter = statements.clone();

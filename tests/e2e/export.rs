@@ -125,11 +125,12 @@ async fn the_leads_export_needs_a_credential_with_a_reading_scope() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(error_code(&body), Some("FORBIDDEN"), "{body}");
 
-    for scope in ["LEADS_READ", "KPIS_READ"] {
-        let response = export(&app, Some(&api_key(&app, &org, scope).await)).await;
-        assert_eq!(response.status(), 200, "{scope}");
-        assert!(response.text().await.unwrap().contains("ana@payly.io"), "{scope}");
-    }
+    // The export carries e-mail addresses: a KPI key may not have them (security.rs).
+    let response = export(&app, Some(&api_key(&app, &org, "KPIS_READ").await)).await;
+    assert_eq!(response.status(), 403);
+    let response = export(&app, Some(&api_key(&app, &org, "LEADS_READ").await)).await;
+    assert_eq!(response.status(), 200);
+    assert!(response.text().await.unwrap().contains("ana@payly.io"));
 }
 
 #[tokio::test]

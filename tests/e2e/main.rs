@@ -21,4 +21,6 @@ mod messaging;
 mod org_admin;
 mod schema;
 mod scoring;
+mod security;
+mod security_inputs;
 mod seed;

@@ -4,7 +4,7 @@
 use chrono::Utc;
 use rand::Rng;
 use rand::distr::Alphanumeric;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -39,7 +39,7 @@ pub fn generate() -> GeneratedKey {
 /// Don't write `last_used_at` on every request: once a minute is precise enough.
 const LAST_USED_GRANULARITY: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
 
-pub async fn authenticate(db: &DatabaseConnection, token: &str) -> Result<Actor> {
+pub async fn authenticate(db: &impl ConnectionTrait, token: &str) -> Result<Actor> {
     let invalid = || ApiError::Unauthenticated("invalid API key".into());
     let (prefix, secret) =
         token.strip_prefix(TOKEN_PREFIX).and_then(|rest| rest.split_once('_')).ok_or_else(invalid)?;
@@ -66,7 +66,12 @@ pub async fn authenticate(db: &DatabaseConnection, token: &str) -> Result<Actor>
     }
     Ok(Actor {
         org_id: key.org_id,
-        kind: ActorKind::ApiKey { id: key.id, name: key.name.clone(), scopes: Scope::parse_stored(&key.scopes) },
+        kind: ActorKind::ApiKey {
+            id: key.id,
+            name: key.name.clone(),
+            scopes: Scope::parse_stored(&key.scopes),
+            requests_per_minute: key.requests_per_minute.and_then(|r| u32::try_from(r).ok()),
+        },
     })
 }
 

@@ -15,10 +15,11 @@ use crate::config::JwtConfig;
 use crate::error::{ApiError, Result};
 
 /// Seconds of clock skew tolerated on `exp`, `nbf` and `iat`.
-const LEEWAY_SECS: u64 = 30;
+const LEEWAY_SECS: u64 = 60;
 
-/// Claims of an Accord token. `exp` and `iat` are numbers: a token whose claims have
-/// the wrong type is rejected, not coerced.
+/// Claims of an Accord token. The registered time claims are whole seconds: a token
+/// whose claims have the wrong type (a string `nbf`, a fractional `exp`) is rejected,
+/// not coerced.
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
     sub: Uuid,
@@ -26,6 +27,8 @@ struct Claims {
     role: Role,
     exp: i64,
     iat: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nbf: Option<i64>,
     iss: String,
     aud: String,
 }
@@ -82,6 +85,7 @@ pub struct JwtKeys {
     external: Option<ExternalKey>,
     issuer: String,
     audience: String,
+    max_ttl_secs: i64,
 }
 
 impl JwtKeys {
@@ -96,12 +100,14 @@ impl JwtKeys {
             external,
             issuer: config.issuer.clone(),
             audience: config.audience.clone(),
+            max_ttl_secs: i64::try_from(config.max_ttl.as_secs()).unwrap_or(i64::MAX),
         })
     }
 
-    /// Sign a token for a user, valid for `ttl`.
+    /// Sign a token for a user, valid for `ttl` (at most the longest lifetime accepted).
     pub fn issue(&self, user_id: Uuid, org_id: Uuid, role: Role, ttl: Duration) -> Result<(String, DateTime<Utc>)> {
         let now = Utc::now();
+        let ttl = ttl.min(std::time::Duration::from_secs(self.max_ttl_secs.max(0) as u64));
         let expires_at = now + chrono::Duration::from_std(ttl).map_err(ApiError::internal)?;
         let claims = Claims {
             sub: user_id,
@@ -109,6 +115,7 @@ impl JwtKeys {
             role,
             exp: expires_at.timestamp(),
             iat: now.timestamp(),
+            nbf: None,
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
         };
@@ -118,7 +125,8 @@ impl JwtKeys {
         Ok((token, expires_at))
     }
 
-    /// Check a token's signature, algorithm, expiry, issuer and audience.
+    /// Check a token's signature, algorithm, expiry, start (`nbf`), lifetime, issuer
+    /// and audience.
     pub fn verify(&self, token: &str) -> Result<VerifiedClaims> {
         let invalid = |why: &str| ApiError::Unauthenticated(format!("invalid token: {why}"));
         let header = decode_header(token).map_err(|_| invalid("malformed"))?;
@@ -138,6 +146,7 @@ impl JwtKeys {
         };
         let mut validation = Validation::new(header.alg);
         validation.leeway = LEEWAY_SECS;
+        validation.validate_nbf = true;
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.audience]);
         validation.set_required_spec_claims(&["exp", "iat", "sub", "iss", "aud"]);
@@ -148,14 +157,22 @@ impl JwtKeys {
                 ErrorKind::InvalidIssuer => invalid("wrong issuer"),
                 ErrorKind::InvalidAudience => invalid("wrong audience"),
                 ErrorKind::InvalidSignature => invalid("bad signature"),
+                ErrorKind::ImmatureSignature => invalid("not valid yet (nbf is in the future)"),
                 ErrorKind::MissingRequiredClaim(claim) => invalid(&format!("missing claim `{claim}`")),
                 _ => invalid("malformed claims"),
             }
         })?;
-        if data.claims.iat > Utc::now().timestamp() + LEEWAY_SECS as i64 {
+        let claims = data.claims;
+        if claims.iat > Utc::now().timestamp() + LEEWAY_SECS as i64 {
             return Err(invalid("issued in the future"));
         }
-        Ok(VerifiedClaims { user_id: data.claims.sub, org_id: data.claims.org })
+        if claims.exp.saturating_sub(claims.iat) > self.max_ttl_secs {
+            return Err(invalid("lives longer than this server accepts (ACCORD_TOKEN_MAX_TTL)"));
+        }
+        if claims.nbf.is_some_and(|nbf| nbf > claims.exp) {
+            return Err(invalid("malformed claims"));
+        }
+        Ok(VerifiedClaims { user_id: claims.sub, org_id: claims.org })
     }
 }
 
@@ -170,8 +187,50 @@ mod tests {
             issuer: "accord".into(),
             audience: "accord".into(),
             public_key_pem: None,
+            max_ttl: Duration::from_secs(30 * 24 * 3600),
         })
         .unwrap()
+    }
+
+    fn hs256(secret: &str, claims: serde_json::Value) -> String {
+        let keys = keys(secret, None);
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(keys.current.kid.clone());
+        encode(&header, &claims, &EncodingKey::from_secret(secret.as_bytes())).unwrap()
+    }
+
+    fn claims(extra: serde_json::Value) -> serde_json::Value {
+        let now = Utc::now().timestamp();
+        let mut claims = serde_json::json!({
+            "sub": Uuid::now_v7(), "org": Uuid::now_v7(), "role": "ADMIN",
+            "exp": now + 3600, "iat": now, "iss": "accord", "aud": "accord"
+        });
+        for (key, value) in extra.as_object().unwrap() {
+            claims[key] = value.clone();
+        }
+        claims
+    }
+
+    #[test]
+    fn nbf_is_checked_and_must_be_a_number() {
+        let now = Utc::now().timestamp();
+        let keys = keys(A, None);
+        assert!(keys.verify(&hs256(A, claims(serde_json::json!({ "nbf": now - 10 })))).is_ok());
+        assert!(keys.verify(&hs256(A, claims(serde_json::json!({ "nbf": now + 30 })))).is_ok(), "within leeway");
+        let future = keys.verify(&hs256(A, claims(serde_json::json!({ "nbf": now + 600 })))).unwrap_err();
+        assert!(future.to_string().contains("not valid yet"), "{future}");
+        assert!(keys.verify(&hs256(A, claims(serde_json::json!({ "nbf": (now - 10).to_string() })))).is_err());
+        assert!(keys.verify(&hs256(A, claims(serde_json::json!({ "exp": (now + 60) as f64 + 0.5 })))).is_err());
+    }
+
+    #[test]
+    fn a_token_may_not_live_longer_than_the_limit() {
+        let now = Utc::now().timestamp();
+        let keys = keys(A, None);
+        let forever = keys.verify(&hs256(A, claims(serde_json::json!({ "exp": 1i64 << 62 })))).unwrap_err();
+        assert!(forever.to_string().contains("longer"), "{forever}");
+        assert!(keys.verify(&hs256(A, claims(serde_json::json!({ "exp": now + 31 * 24 * 3600 })))).is_err());
+        assert!(keys.verify(&hs256(A, claims(serde_json::json!({ "exp": now + 29 * 24 * 3600 })))).is_ok());
     }
 
     const A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";

@@ -39,6 +39,8 @@ pub enum ActorKind {
         id: Uuid,
         name: String,
         scopes: Vec<Scope>,
+        /// The key's own rate limit, if it has one.
+        requests_per_minute: Option<u32>,
     },
     /// Accord's own work: the CLI, the demo seed, background jobs.
     System,
@@ -89,6 +91,20 @@ impl Actor {
             ActorKind::User { .. } => "USER",
             ActorKind::ApiKey { .. } => "API_KEY",
             ActorKind::System => "SYSTEM",
+        }
+    }
+
+    /// Whose rate-limit bucket a request spends from: the user or the key (the
+    /// organization for Accord's own work, which is never limited in practice).
+    pub fn credential_id(&self) -> Uuid {
+        self.id().unwrap_or(self.org_id)
+    }
+
+    /// The credential's own requests per minute, when it has one.
+    pub fn requests_per_minute(&self) -> Option<u32> {
+        match &self.kind {
+            ActorKind::ApiKey { requests_per_minute, .. } => *requests_per_minute,
+            _ => None,
         }
     }
 

@@ -275,10 +275,11 @@ pub fn can_write_campaigns(actor: &Actor) -> bool {
     }
 }
 
-/// Export the organization's leads as CSV (`/export/leads.csv`): every user (all
-/// read leads); an API key with `leads:read` or `kpis:read` (BI tools).
+/// Export the organization's leads as CSV (`/export/leads.csv`): whoever may read
+/// leads through GraphQL (every user; an API key with `leads:read`). The export
+/// carries e-mail addresses, so `kpis:read` alone is not enough.
 pub fn can_export_leads(actor: &Actor) -> bool {
-    has_scope(actor, Scope::LeadsRead) || has_scope(actor, Scope::KpisRead)
+    can_read(actor, Scope::LeadsRead)
 }
 
 /// Turn a rule's answer into FORBIDDEN with a message saying what was refused.
@@ -305,7 +306,10 @@ mod tests {
     }
 
     fn key(scopes: Vec<Scope>) -> Actor {
-        Actor { org_id: Uuid::now_v7(), kind: ActorKind::ApiKey { id: Uuid::now_v7(), name: "BI".into(), scopes } }
+        Actor {
+            org_id: Uuid::now_v7(),
+            kind: ActorKind::ApiKey { id: Uuid::now_v7(), name: "BI".into(), scopes, requests_per_minute: None },
+        }
     }
 
     #[test]
@@ -444,10 +448,10 @@ mod tests {
     }
 
     #[test]
-    fn leads_are_exported_by_users_and_reading_keys() {
+    fn leads_are_exported_by_users_and_lead_reading_keys() {
         assert!(can_export_leads(&user(Role::Viewer)));
         assert!(can_export_leads(&key(vec![Scope::LeadsRead])));
-        assert!(can_export_leads(&key(vec![Scope::KpisRead])));
+        assert!(!can_export_leads(&key(vec![Scope::KpisRead])), "KPI keys see no e-mail addresses");
         assert!(!can_export_leads(&key(vec![Scope::LeadsWrite, Scope::EventsWrite])));
     }
 

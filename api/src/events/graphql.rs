@@ -105,7 +105,8 @@ impl AuditQuery {
         #[graphql(desc = "Return entries before this cursor.")] before: Option<String>,
     ) -> async_graphql::Result<AuditEntryConnection> {
         let actor = actor(ctx)?;
-        let window = PageArgs::new(first, after, last, before).window(LIST)?;
+        let org = crate::graphql::actor(ctx)?.org_id;
+        let window = PageArgs::new(first, after, last, before).window(LIST, org)?;
         let filter = filter.unwrap_or_default();
         let query = AuditCriteria {
             entity: filter.entity,
@@ -116,6 +117,6 @@ impl AuditQuery {
             to: filter.to,
         };
         let page = audit::list(db(ctx), actor, &query, &window, selects(ctx, "totalCount")).await?;
-        Ok(AuditEntryConnection::from_page(page, |m| encode_cursor(LIST, &m.id), AuditEntry::from))
+        Ok(AuditEntryConnection::from_page(page, |m| encode_cursor(LIST, org, &m.id), AuditEntry::from))
     }
 }

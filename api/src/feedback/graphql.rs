@@ -586,7 +586,8 @@ impl FeedbackQuery {
         #[graphql(desc = "Return items after this cursor.")] after: Option<String>,
     ) -> async_graphql::Result<FeedbackConnection> {
         let actor = actor(ctx)?;
-        let window = PageArgs::new(first, after, None, None).window(FEEDBACK)?;
+        let org = crate::graphql::actor(ctx)?.org_id;
+        let window = PageArgs::new(first, after, None, None).window(FEEDBACK, org)?;
         let filter = filter.unwrap_or_default();
         let criteria = FeedbackCriteria {
             status: filter.status.map(Into::into),
@@ -600,7 +601,7 @@ impl FeedbackQuery {
         let thresholds = super::thresholds(db(ctx), actor.org_id).await?;
         Ok(FeedbackConnection::from_page(
             page,
-            |f| encode_cursor(FEEDBACK, &f.id),
+            |f| encode_cursor(FEEDBACK, org, &f.id),
             |model| Feedback { model, thresholds },
         ))
     }
@@ -640,9 +641,10 @@ impl FeedbackQuery {
         #[graphql(desc = "Return at most this many meetings (default 20, at most 100).")] first: Option<i32>,
         #[graphql(desc = "Return meetings after this cursor.")] after: Option<String>,
     ) -> async_graphql::Result<ReviewMeetingConnection> {
-        let window = PageArgs::new(first, after, None, None).window(REVIEW_MEETINGS)?;
+        let org = crate::graphql::actor(ctx)?.org_id;
+        let window = PageArgs::new(first, after, None, None).window(REVIEW_MEETINGS, org)?;
         let page = meetings::list(db(ctx), actor(ctx)?, &window, selects(ctx, "totalCount")).await?;
-        Ok(ReviewMeetingConnection::from_page(page, |m| encode_cursor(REVIEW_MEETINGS, &m.id), ReviewMeeting))
+        Ok(ReviewMeetingConnection::from_page(page, |m| encode_cursor(REVIEW_MEETINGS, org, &m.id), ReviewMeeting))
     }
 
     /// One review meeting; null with NOT_FOUND when absent or of another organization.

@@ -11,7 +11,7 @@ use std::marker::PhantomData;
 use async_graphql::dataloader::{DataLoader, Loader};
 use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, ModelTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, ModelTrait, QueryFilter, QueryOrder, QuerySelect,
     QueryTrait,
 };
 use uuid::Uuid;
@@ -19,6 +19,7 @@ use uuid::Uuid;
 use crate::agreements::icps::IdealCustomerProfile;
 use crate::agreements::{AgreedBody, Document};
 use crate::db::column;
+use crate::db::request::RequestDb;
 use crate::db::rows::{ByColumns, FromColumns};
 use crate::error::ApiError;
 use crate::personas::Persona;
@@ -80,7 +81,7 @@ fn loader<T: Send + Sync + 'static>(inner: T) -> DataLoader<T> {
 }
 
 impl Loaders {
-    pub fn new(db: &DatabaseConnection, org_id: Uuid) -> Self {
+    pub fn new(db: &RequestDb, org_id: Uuid) -> Self {
         let scope = Scope { db: db.clone(), org_id };
         Self {
             users: loader(ById::new(&scope)),
@@ -120,7 +121,7 @@ impl Loaders {
 
 #[derive(Clone)]
 struct Scope {
-    db: DatabaseConnection,
+    db: RequestDb,
     org_id: Uuid,
 }
 

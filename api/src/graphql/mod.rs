@@ -1,7 +1,9 @@
 //! The GraphQL layer: the schema root (merged from each domain's part), request
 //! context helpers, pagination, DataLoaders and the error-code extension.
 
+pub mod cost;
 pub mod documents;
+pub mod input;
 pub mod loaders;
 pub mod pagination;
 
@@ -13,8 +15,9 @@ use uuid::Uuid;
 
 use crate::auth::Actor;
 use crate::auth::jwt::JwtKeys;
-use crate::auth::rate_limit::LoginLimiter;
+use crate::auth::rate_limit::SignInThrottle;
 use crate::config::Config;
+use crate::db::request::RequestDb;
 use crate::error::{ApiError, Result};
 use crate::{
     agreements, auth, campaigns, events, feedback, handover, kpi, leads, messaging, org, personas, pipeline, scoring,
@@ -65,7 +68,8 @@ pub fn schema_builder(config: Option<&Config>) -> SchemaBuilder<Query, Mutation,
         .limit_recursive_depth(64)
         .limit_directives(8);
     if let Some(config) = config {
-        builder = builder.limit_depth(config.max_query_depth).limit_complexity(config.max_query_complexity);
+        // Cost and size are checked before async-graphql sees the document (cost.rs).
+        builder = builder.limit_depth(config.max_query_depth);
         if !config.introspection {
             builder = builder.disable_introspection().disable_suggestions();
         }
@@ -73,14 +77,14 @@ pub fn schema_builder(config: Option<&Config>) -> SchemaBuilder<Query, Mutation,
     builder
 }
 
-/// The schema with its runtime data: database, keys, limiter and configuration.
+/// The schema with its runtime data: database, keys, sign-in throttle and configuration.
 pub fn build_schema(
     db: DatabaseConnection,
     keys: Arc<JwtKeys>,
-    limiter: Arc<LoginLimiter>,
+    throttle: Arc<SignInThrottle>,
     config: Arc<Config>,
 ) -> AccordSchema {
-    schema_builder(Some(&config)).data(db).data(keys).data(limiter).data(config).finish()
+    schema_builder(Some(&config)).data(db).data(keys).data(throttle).data(config).finish()
 }
 
 /// The SDL of the public API, as checked in at `schema.graphql`.
@@ -98,8 +102,10 @@ pub fn actor<'a>(ctx: &Context<'a>) -> Result<&'a Actor> {
         .ok_or_else(|| ApiError::Unauthenticated("sign in or send `Authorization: Bearer <token>`".into()))
 }
 
-pub fn db<'a>(ctx: &Context<'a>) -> &'a DatabaseConnection {
-    ctx.data_unchecked::<DatabaseConnection>()
+/// This request's database handle: the shared pool, at most a few statements at once
+/// (`ACCORD_MAX_CONNECTIONS_PER_REQUEST`). `http::execute` gives every request one.
+pub fn db<'a>(ctx: &Context<'a>) -> &'a RequestDb {
+    ctx.data_unchecked::<RequestDb>()
 }
 
 /// This request's DataLoaders (present whenever a caller is).

@@ -1,8 +1,8 @@
 //! Relay cursor connections with keyset pagination, written once for every list.
 //!
-//! A cursor is opaque to clients: base64url of `<list>:<key as JSON>`. It names the
-//! list it came from, so a cursor of one list (or a tampered one) given to another is
-//! BAD_USER_INPUT. Pages are fetched with `WHERE key > cursor ORDER BY key LIMIT n+1`
+//! A cursor is opaque to clients: base64url of `<list>:<organization>:<key as JSON>`.
+//! It names the list and the organization it came from, so a cursor of another list
+//! or another organization (or a tampered one) is BAD_USER_INPUT. Pages are fetched with `WHERE key > cursor ORDER BY key LIMIT n+1`
 //! on an indexed key, so a page costs the same at row 10 and at row 10 million and
 //! stays correct while rows are inserted.
 
@@ -16,6 +16,7 @@ use sea_orm::{
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use uuid::Uuid;
 
 use crate::error::{ApiError, Result};
 
@@ -48,8 +49,8 @@ impl PageArgs {
         Self { first, after, last, before }
     }
 
-    /// Check sizes and decode cursors of the list called `list`.
-    pub fn window<K: DeserializeOwned>(&self, list: &str) -> Result<Window<K>> {
+    /// Check sizes and decode cursors of the list called `list` of organization `org`.
+    pub fn window<K: DeserializeOwned>(&self, list: &str, org: Uuid) -> Result<Window<K>> {
         if self.first.is_some() && self.last.is_some() {
             return Err(ApiError::bad_input("last", "give either `first` or `last`, not both"));
         }
@@ -67,23 +68,30 @@ impl PageArgs {
         };
         Ok(Window {
             limit,
-            after: self.after.as_deref().map(|c| decode_cursor(list, "after", c)).transpose()?,
-            before: self.before.as_deref().map(|c| decode_cursor(list, "before", c)).transpose()?,
+            after: self.after.as_deref().map(|c| decode_cursor(list, org, "after", c)).transpose()?,
+            before: self.before.as_deref().map(|c| decode_cursor(list, org, "before", c)).transpose()?,
             from_end,
         })
     }
 }
 
-pub fn encode_cursor<K: Serialize>(list: &str, key: &K) -> String {
+/// The cursor of `key` in the list called `list` of organization `org`.
+pub fn encode_cursor<K: Serialize>(list: &str, org: Uuid, key: &K) -> String {
     let json = serde_json::to_string(key).unwrap_or_default();
-    URL_SAFE_NO_PAD.encode(format!("{list}:{json}"))
+    URL_SAFE_NO_PAD.encode(format!("{list}:{org}:{json}"))
 }
 
-pub fn decode_cursor<K: DeserializeOwned>(list: &str, field: &str, cursor: &str) -> Result<K> {
+/// The key of a cursor of the list `list` of organization `org`; BAD_USER_INPUT naming
+/// `field` for anything else.
+pub fn decode_cursor<K: DeserializeOwned>(list: &str, org: Uuid, field: &str, cursor: &str) -> Result<K> {
     let invalid = || ApiError::bad_input(field, "not a cursor of this list");
     let bytes = URL_SAFE_NO_PAD.decode(cursor.trim_end_matches('=')).map_err(|_| invalid())?;
     let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-    let json = text.strip_prefix(list).and_then(|rest| rest.strip_prefix(':')).ok_or_else(invalid)?;
+    let rest = text.strip_prefix(list).and_then(|rest| rest.strip_prefix(':')).ok_or_else(invalid)?;
+    let (cursor_org, json) = rest.split_once(':').ok_or_else(invalid)?;
+    if cursor_org != org.to_string() {
+        return Err(invalid());
+    }
     serde_json::from_str(json).map_err(|_| invalid())
 }
 
@@ -202,9 +210,10 @@ where
 pub fn sorted_window(
     args: &PageArgs,
     list: &str,
+    org: Uuid,
     key_value: impl Fn(&serde_json::Value) -> Option<sea_orm::Value>,
 ) -> Result<Window<Vec<sea_orm::Value>>> {
-    let window = args.window::<(serde_json::Value, uuid::Uuid)>(list)?;
+    let window = args.window::<(serde_json::Value, uuid::Uuid)>(list, org)?;
     window.map_keys(|(value, id)| {
         let value = key_value(&value).ok_or_else(|| ApiError::bad_input("after", "not a cursor of this list"))?;
         Ok(vec![value, id.into()])
@@ -212,8 +221,8 @@ pub fn sorted_window(
 }
 
 /// The cursor of a row in a list ordered by a column and the id.
-pub fn sorted_cursor(list: &str, value: serde_json::Value, id: uuid::Uuid) -> String {
-    encode_cursor(list, &(value, id))
+pub fn sorted_cursor(list: &str, org: Uuid, value: serde_json::Value, id: uuid::Uuid) -> String {
+    encode_cursor(list, org, &(value, id))
 }
 
 /// Relay's `PageInfo`: where this page sits in the whole list.
@@ -286,20 +295,20 @@ macro_rules! connection {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use uuid::Uuid;
 
     #[test]
-    fn a_cursor_round_trips_within_its_list_only() {
-        let id = Uuid::now_v7();
-        let cursor = encode_cursor("users", &id);
-        assert_eq!(decode_cursor::<Uuid>("users", "after", &cursor).unwrap(), id);
-        assert!(decode_cursor::<Uuid>("auditLog", "after", &cursor).is_err());
-        assert!(decode_cursor::<Uuid>("users", "after", "garbage!").is_err());
+    fn a_cursor_round_trips_within_its_list_and_organization_only() {
+        let (id, org) = (Uuid::now_v7(), Uuid::now_v7());
+        let cursor = encode_cursor("users", org, &id);
+        assert_eq!(decode_cursor::<Uuid>("users", org, "after", &cursor).unwrap(), id);
+        assert!(decode_cursor::<Uuid>("auditLog", org, "after", &cursor).is_err());
+        assert!(decode_cursor::<Uuid>("users", Uuid::now_v7(), "after", &cursor).is_err(), "another organization's");
+        assert!(decode_cursor::<Uuid>("users", org, "after", "garbage!").is_err());
     }
 
     #[test]
     fn page_sizes_are_bounded() {
-        let window = |first, last| PageArgs::new(first, None, last, None).window::<Uuid>("users");
+        let window = |first, last| PageArgs::new(first, None, last, None).window::<Uuid>("users", Uuid::nil());
         assert_eq!(window(None, None).unwrap().limit, DEFAULT_PAGE_SIZE);
         assert!(window(Some(1_000_000), None).is_err());
         assert!(window(Some(-1), None).is_err());

@@ -302,7 +302,8 @@ impl HandoverQuery {
         #[graphql(desc = "Handovers before this cursor.")] before: Option<String>,
     ) -> GqlResult<HandoverConnection> {
         let actor = actor(ctx)?;
-        let window = PageArgs::new(first, after, last, before).window(HANDOVERS)?;
+        let org = crate::graphql::actor(ctx)?.org_id;
+        let window = PageArgs::new(first, after, last, before).window(HANDOVERS, org)?;
         let f = filter.unwrap_or_default();
         let id = |field: &str, v: Option<ID>| v.map(|v| parse_id(field, &v)).transpose();
         let criteria = HandoverCriteria {
@@ -316,7 +317,7 @@ impl HandoverQuery {
             to: f.to,
         };
         let page = super::list(db(ctx), actor, &criteria, &window, selects(ctx, "totalCount")).await?;
-        Ok(HandoverConnection::from_page(page, |h| encode_cursor(HANDOVERS, &h.id), Handover::from))
+        Ok(HandoverConnection::from_page(page, |h| encode_cursor(HANDOVERS, org, &h.id), Handover::from))
     }
 
     /// One handover; null with NOT_FOUND when absent or another organization's.

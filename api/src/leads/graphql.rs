@@ -238,7 +238,8 @@ impl Account {
             let order = LeadOrder::CreatedAt;
             let list = lead_list(order, OrderDirection::Desc);
             let args = PageArgs::new(first, after, None, None);
-            let window = sorted_window(&args, &list, |v| order.key_value(v))?;
+            let org = crate::graphql::actor(ctx)?.org_id;
+            let window = sorted_window(&args, &list, org, |v| order.key_value(v))?;
             let count = selects(ctx, "totalCount");
             let criteria = LeadCriteria { account_id: Some(self.uuid), ..Default::default() };
             let later = async {
@@ -250,7 +251,7 @@ impl Account {
             let page = child_page(leads, counts, self.uuid, &args, &window, count, None, later).await?;
             Ok(LeadConnection::from_page(
                 page,
-                |l| sorted_cursor(&list, order.lead_key(l).unwrap_or_default(), l.id),
+                |l| sorted_cursor(&list, org, order.lead_key(l).unwrap_or_default(), l.id),
                 Lead::from,
             ))
         })
@@ -292,7 +293,8 @@ pub(crate) async fn nested_activities(
 ) -> GqlResult<ActivityConnection> {
     let actor = actor(ctx)?;
     let args = PageArgs::new(first, after, None, None);
-    let window = sorted_window(&args, ACTIVITIES, time_key)?;
+    let org = crate::graphql::actor(ctx)?.org_id;
+    let window = sorted_window(&args, ACTIVITIES, org, time_key)?;
     let count = selects(ctx, "totalCount");
     let read = read.filter(|(limit, _)| *limit == window.limit).map(|(_, rows)| rows.clone());
     if read.is_some() || nodes_select(ctx, "user") {
@@ -321,7 +323,7 @@ fn first_activities(ctx: &Context<'_>) -> Option<u64> {
             _ => return None,
         }
     }
-    let window = sorted_window(&PageArgs::new(first, None, None, None), ACTIVITIES, time_key).ok()?;
+    let window = sorted_window(&PageArgs::new(first, None, None, None), ACTIVITIES, Uuid::nil(), time_key).ok()?;
     Some(window.limit)
 }
 
@@ -337,7 +339,7 @@ const ACTIVITIES: &str = "activities";
 const EVENTS: &str = "engagementEvents";
 
 fn activity_cursor(a: &entity::activity::Model) -> String {
-    sorted_cursor(ACTIVITIES, Value::from(a.occurred_at.to_rfc3339()), a.id)
+    sorted_cursor(ACTIVITIES, a.org_id, Value::from(a.occurred_at.to_rfc3339()), a.id)
 }
 
 fn lead_list(order: LeadOrder, direction: OrderDirection) -> String {
@@ -635,14 +637,15 @@ impl Lead {
         Box::pin(async move {
             let (actor, l) = (actor(ctx)?, loaders(ctx)?);
             let args = PageArgs::new(first, after, None, None);
-            let window = sorted_window(&args, EVENTS, time_key)?;
+            let org = crate::graphql::actor(ctx)?.org_id;
+            let window = sorted_window(&args, EVENTS, org, time_key)?;
             let count = selects(ctx, "totalCount");
             let later = engagement::list(db(ctx), actor, self.uuid, &window, count);
             let page =
                 child_page(&l.lead_events, &l.lead_event_counts, self.uuid, &args, &window, count, None, later).await?;
             Ok(EngagementEventConnection::from_page(
                 page,
-                |e| sorted_cursor(EVENTS, Value::from(e.occurred_at.to_rfc3339()), e.id),
+                |e| sorted_cursor(EVENTS, org, Value::from(e.occurred_at.to_rfc3339()), e.id),
                 EngagementEvent::from,
             ))
         })
@@ -844,9 +847,9 @@ pub struct AccountFilter {
     pub regions: Option<Vec<String>>,
     /// Only accounts owned by this user.
     pub owner_id: Option<ID>,
-    /// Only accounts with at least this many employees.
+    /// Only accounts with at least this many employees (0 to 10,000,000).
     pub employees_min: Option<i32>,
-    /// Only accounts with at most this many employees.
+    /// Only accounts with at most this many employees (0 to 10,000,000).
     pub employees_max: Option<i32>,
     /// Only customers (true) or only prospects (false).
     pub is_customer: Option<bool>,
@@ -909,9 +912,9 @@ pub struct LeadFilter {
     pub source: Option<String>,
     /// Only leads of this campaign.
     pub campaign: Option<String>,
-    /// Only leads scoring at least this.
+    /// Only leads scoring at least this (-10,000,000 to 10,000,000).
     pub score_min: Option<f64>,
-    /// Only leads scoring at most this.
+    /// Only leads scoring at most this (-10,000,000 to 10,000,000).
     pub score_max: Option<f64>,
     /// Only leads created at or after this time.
     pub created_after: Option<DateTime<Utc>>,
@@ -996,7 +999,8 @@ impl LeadsQuery {
             order_by.unwrap_or(LeadOrderBy { field: LeadOrderField::CreatedAt, direction: OrderDirection::Desc });
         let order: LeadOrder = order_by.field.into();
         let list = lead_list(order, order_by.direction);
-        let window = sorted_window(&PageArgs::new(first, after, last, before), &list, |v| order.key_value(v))?;
+        let org = crate::graphql::actor(ctx)?.org_id;
+        let window = sorted_window(&PageArgs::new(first, after, last, before), &list, org, |v| order.key_value(v))?;
         let f = filter.unwrap_or_default();
         let criteria = LeadCriteria {
             lifecycle_stages: f.lifecycle_stages.unwrap_or_default().into_iter().map(Into::into).collect(),
@@ -1022,7 +1026,7 @@ impl LeadsQuery {
         let related = LeadRelations::of_page(ctx, &leads).await?;
         Ok(LeadConnection::from_page(
             page,
-            |s| sorted_cursor(&list, order.key_of(s), s.lead.id),
+            |s| sorted_cursor(&list, org, order.key_of(s), s.lead.id),
             |s| Lead { related: related.clone(), ..Lead::from(s) },
         ))
     }
@@ -1060,7 +1064,8 @@ impl LeadsQuery {
             AccountOrderField::CreatedAt => AccountOrder::CreatedAt,
         };
         let list = format!("accounts.{:?}.{:?}", order_by.field, order_by.direction);
-        let window = sorted_window(&PageArgs::new(first, after, last, before), &list, |v| order.key_value(v))?;
+        let org = crate::graphql::actor(ctx)?.org_id;
+        let window = sorted_window(&PageArgs::new(first, after, last, before), &list, org, |v| order.key_value(v))?;
         let criteria = filter.unwrap_or_default().criteria("filter.")?;
         let page = accounts::list(
             db(ctx),
@@ -1072,7 +1077,7 @@ impl LeadsQuery {
             selects(ctx, "totalCount"),
         )
         .await?;
-        Ok(AccountConnection::from_page(page, |a| sorted_cursor(&list, order.key_of(a), a.id), Account::from))
+        Ok(AccountConnection::from_page(page, |a| sorted_cursor(&list, org, order.key_of(a), a.id), Account::from))
     }
 
     /// One account; null with NOT_FOUND when absent or another organization's.
@@ -1092,7 +1097,8 @@ impl LeadsQuery {
         #[graphql(desc = "Activities before this cursor.")] before: Option<String>,
     ) -> GqlResult<ActivityConnection> {
         let actor = actor(ctx)?;
-        let window = sorted_window(&PageArgs::new(first, after, last, before), ACTIVITIES, time_key)?;
+        let org = crate::graphql::actor(ctx)?.org_id;
+        let window = sorted_window(&PageArgs::new(first, after, last, before), ACTIVITIES, org, time_key)?;
         let f = filter.unwrap_or_default();
         let criteria = ActivityCriteria {
             user_id: optional_id("filter.userId", f.user_id)?,
@@ -1118,9 +1124,9 @@ pub struct CreateAccountInput {
     pub domain: Option<String>,
     /// Industry.
     pub industry: Option<String>,
-    /// Number of employees.
+    /// Number of employees, 0 to 10,000,000.
     pub employee_count: Option<i32>,
-    /// Annual revenue in minor units of `currency`.
+    /// Annual revenue in minor units of `currency` (such as cents), 0 to 1,000,000,000,000,000.
     pub annual_revenue_minor: Option<i64>,
     /// ISO-4217 currency of the annual revenue.
     pub currency: Option<String>,
@@ -1143,9 +1149,9 @@ pub struct UpdateAccountInput {
     pub domain: MaybeUndefined<String>,
     /// New industry; null clears.
     pub industry: MaybeUndefined<String>,
-    /// New number of employees; null clears.
+    /// New number of employees, 0 to 10,000,000; null clears.
     pub employee_count: MaybeUndefined<i32>,
-    /// New annual revenue in minor units; null clears.
+    /// New annual revenue in minor units, 0 to 1,000,000,000,000,000; null clears.
     pub annual_revenue_minor: MaybeUndefined<i64>,
     /// New currency; null clears.
     pub currency: MaybeUndefined<String>,
@@ -1359,7 +1365,7 @@ pub struct ImportLeadRow {
     pub domain: Option<String>,
     /// Industry of a created account.
     pub industry: Option<String>,
-    /// Employees of a created account.
+    /// Employees of a created account, 0 to 10,000,000.
     pub employee_count: Option<i32>,
     /// Region of a created account.
     pub region: Option<String>,

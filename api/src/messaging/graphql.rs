@@ -602,7 +602,8 @@ impl MessagingQuery {
         #[graphql(desc = "Return at most this many assets (default 20, at most 100).")] first: Option<i32>,
         #[graphql(desc = "Return assets after this cursor.")] after: Option<String>,
     ) -> async_graphql::Result<ContentAssetConnection> {
-        let window = PageArgs::new(first, after, None, None).window(CONTENT_ASSETS)?;
+        let org = crate::graphql::actor(ctx)?.org_id;
+        let window = PageArgs::new(first, after, None, None).window(CONTENT_ASSETS, org)?;
         let filter = filter.unwrap_or_default();
         let criteria = AssetCriteria {
             persona_id: optional_id("personaId", filter.persona_id.as_ref())?,
@@ -614,7 +615,7 @@ impl MessagingQuery {
             include_archived: filter.include_archived,
         };
         let page = content::list(db(ctx), actor(ctx)?, &criteria, &window, selects(ctx, "totalCount")).await?;
-        Ok(ContentAssetConnection::from_page(page, |a| encode_cursor(CONTENT_ASSETS, &a.id), ContentAsset))
+        Ok(ContentAssetConnection::from_page(page, |a| encode_cursor(CONTENT_ASSETS, org, &a.id), ContentAsset))
     }
 
     /// One content asset; null with NOT_FOUND when absent or of another organization.

@@ -20,6 +20,8 @@ pub struct NewApiKey {
     pub name: String,
     pub scopes: Vec<Scope>,
     pub expires_at: Option<DateTime<Utc>>,
+    /// The key's own rate limit; `None` for the default.
+    pub requests_per_minute: Option<u32>,
 }
 
 /// Create a key; returns the stored row and the full key, which is never shown again.
@@ -37,6 +39,10 @@ pub async fn create(db: &impl TransactionTrait, actor: &Actor, new: NewApiKey) -
     if new.expires_at.is_some_and(|at| at <= now) {
         return Err(ApiError::bad_input("expiresAt", "must be in the future"));
     }
+    let requests_per_minute = new
+        .requests_per_minute
+        .map(|rate| crate::validate::int_range("requestsPerMinute", i64::from(rate), 1, 1_000_000).map(|r| r as i32))
+        .transpose()?;
     let mut scopes = new.scopes;
     scopes.sort_by_key(|s| s.as_str());
     scopes.dedup();
@@ -53,6 +59,7 @@ pub async fn create(db: &impl TransactionTrait, actor: &Actor, new: NewApiKey) -
         last_used_at: Set(None),
         expires_at: Set(new.expires_at),
         revoked_at: Set(None),
+        requests_per_minute: Set(requests_per_minute),
         created_at: Set(now),
         updated_at: Set(now),
     }

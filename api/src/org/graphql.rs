@@ -87,9 +87,9 @@ impl From<entity::user::Model> for User {
 pub struct OrganizationSettings {
     /// Hours sales has to answer a handover when no SLA is agreed (1–720; default 24).
     pub handover_response_hours: u32,
-    /// Distinct endorsers that make a piece of feedback actionable (default 3).
+    /// Distinct endorsers that make a piece of feedback actionable (1–1000; default 3).
     pub feedback_actionable_endorsers: u32,
-    /// Distinct customer accounts that make a piece of feedback actionable (default 2).
+    /// Distinct customer accounts that make a piece of feedback actionable (0–1000; default 2).
     pub feedback_actionable_accounts: u32,
     /// When true, agreed documents also need a SERVICE manager's approval.
     pub approval_requires_service: bool,
@@ -105,6 +105,11 @@ pub struct OrganizationSettings {
     /// campaigns in other currencies are left out of money KPIs rather than mixed.
     #[graphql(default_with = "String::from(\"EUR\")")]
     pub reporting_currency: String,
+    /// Requests per minute (1–1,000,000) of the organization's API keys that have no
+    /// `requestsPerMinute` of their own; null for the server's default
+    /// (`ACCORD_RATE_LIMIT_PER_MINUTE`, 1,200 unless the operator changed it).
+    #[graphql(default)]
+    pub api_requests_per_minute: Option<u32>,
 }
 
 impl From<OrgSettings> for OrganizationSettings {
@@ -117,6 +122,7 @@ impl From<OrgSettings> for OrganizationSettings {
             auto_hand_over_mqls: s.auto_hand_over_mqls,
             time_zone: s.time_zone,
             reporting_currency: s.reporting_currency,
+            api_requests_per_minute: s.api_requests_per_minute,
         }
     }
 }
@@ -131,6 +137,7 @@ impl From<OrganizationSettings> for OrgSettings {
             auto_hand_over_mqls: s.auto_hand_over_mqls,
             time_zone: s.time_zone,
             reporting_currency: s.reporting_currency,
+            api_requests_per_minute: s.api_requests_per_minute,
         }
     }
 }
@@ -198,6 +205,8 @@ pub struct ApiKey {
     pub revoked_at: Option<DateTime<Utc>>,
     /// When the key was created (UTC).
     pub created_at: DateTime<Utc>,
+    /// Requests the key may make per minute; null when the server's default applies.
+    pub requests_per_minute: Option<i32>,
     #[graphql(skip)]
     pub created_by_id: Option<uuid::Uuid>,
 }
@@ -229,6 +238,7 @@ impl From<entity::api_key::Model> for ApiKey {
             last_used_at: m.last_used_at,
             expires_at: m.expires_at,
             revoked_at: m.revoked_at,
+            requests_per_minute: m.requests_per_minute,
             created_at: m.created_at,
             created_by_id: m.created_by,
         }
@@ -338,7 +348,8 @@ impl OrgQuery {
         #[graphql(desc = "Return users before this cursor.")] before: Option<String>,
     ) -> async_graphql::Result<UserConnection> {
         let actor = actor(ctx)?;
-        let window = PageArgs::new(first, after, last, before).window(USERS)?;
+        let org = crate::graphql::actor(ctx)?.org_id;
+        let window = PageArgs::new(first, after, last, before).window(USERS, org)?;
         let filter = filter.unwrap_or_default();
         let criteria = UserCriteria {
             teams: filter.teams.unwrap_or_default().into_iter().map(Into::into).collect(),
@@ -347,7 +358,7 @@ impl OrgQuery {
             search: filter.search,
         };
         let page = users::list(db(ctx), actor, &criteria, &window, selects(ctx, "totalCount")).await?;
-        Ok(UserConnection::from_page(page, |u| encode_cursor(USERS, &u.id), User::from))
+        Ok(UserConnection::from_page(page, |u| encode_cursor(USERS, org, &u.id), User::from))
     }
 
     /// One user; null with NOT_FOUND when absent or of another organization.
@@ -373,7 +384,7 @@ pub struct CreateUserInput {
     pub team: Team,
     /// What the person may do.
     pub role: Role,
-    /// Initial password (at least 10 characters); without it the user signs in with tokens only.
+    /// Initial password, 8 to 1,024 bytes of UTF-8; without it the user signs in with tokens only.
     pub password: Option<String>,
 }
 
@@ -390,7 +401,7 @@ pub struct UpdateUserInput {
     pub team: Option<Team>,
     /// New role. Demoting or deactivating the last active ADMIN is CONFLICT.
     pub role: Option<Role>,
-    /// A new password (at least 10 characters).
+    /// A new password, 8 to 1,024 bytes of UTF-8.
     pub password: Option<String>,
 }
 
@@ -417,6 +428,9 @@ pub struct CreateApiKeyInput {
     pub scopes: Vec<Scope>,
     /// When the key stops working; null for never.
     pub expires_at: Option<DateTime<Utc>>,
+    /// Requests the key may make per minute (1–1,000,000; a request spends one more per
+    /// full 1,000 points of query cost); null for the server's default.
+    pub requests_per_minute: Option<u32>,
 }
 
 /// A new API key and its secret.
@@ -512,7 +526,12 @@ impl OrgMutation {
         ctx: &Context<'_>,
         input: CreateApiKeyInput,
     ) -> async_graphql::Result<CreateApiKeyPayload> {
-        let new = NewApiKey { name: input.name, scopes: input.scopes, expires_at: input.expires_at };
+        let new = NewApiKey {
+            name: input.name,
+            scopes: input.scopes,
+            expires_at: input.expires_at,
+            requests_per_minute: input.requests_per_minute,
+        };
         let (key, secret) = api_keys::create(db(ctx), actor(ctx)?, new).await?;
         Ok(CreateApiKeyPayload { api_key: key.into(), secret })
     }

@@ -16,6 +16,7 @@ use crate::auth::permissions::{Scope, can_administer, can_read, require};
 use crate::db::versioned::{check_version, save_versioned};
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
+use crate::validate;
 
 /// Organization-wide defaults, stored as JSON in `organizations.settings`. Missing
 /// keys take their defaults, so new settings never need a data migration.
@@ -39,6 +40,9 @@ pub struct OrgSettings {
     /// ISO-4217 currency that money KPIs (revenue, pipeline, campaign spend) report in;
     /// amounts in other currencies are left out rather than mixed.
     pub reporting_currency: String,
+    /// Requests per minute of this organization's API keys that have no rate of their
+    /// own; `None` for the server's default (`ACCORD_RATE_LIMIT_PER_MINUTE`).
+    pub api_requests_per_minute: Option<u32>,
 }
 
 impl Default for OrgSettings {
@@ -51,6 +55,7 @@ impl Default for OrgSettings {
             auto_hand_over_mqls: false,
             time_zone: "UTC".into(),
             reporting_currency: "EUR".into(),
+            api_requests_per_minute: None,
         }
     }
 }
@@ -70,15 +75,14 @@ impl OrgSettings {
         if self.time_zone.parse::<chrono_tz::Tz>().is_err() {
             return Err(ApiError::bad_input("settings.timeZone", "must be an IANA time zone such as Europe/Berlin"));
         }
-        self.reporting_currency = crate::validate::currency("settings.reportingCurrency", &self.reporting_currency)?;
-        if !(1..=24 * 30).contains(&self.handover_response_hours) {
-            return Err(ApiError::bad_input("settings.handoverResponseHours", "must be between 1 and 720"));
-        }
-        if self.feedback_actionable_endorsers == 0 || self.feedback_actionable_endorsers > 1000 {
-            return Err(ApiError::bad_input("settings.feedbackActionableEndorsers", "must be between 1 and 1000"));
-        }
-        if self.feedback_actionable_accounts > 1000 {
-            return Err(ApiError::bad_input("settings.feedbackActionableAccounts", "must be at most 1000"));
+        self.reporting_currency = validate::currency("settings.reportingCurrency", &self.reporting_currency)?;
+        // A handover left a month unanswered has failed whatever the target; feedback that
+        // needs more than a thousand voices never becomes actionable.
+        validate::int_range("settings.handoverResponseHours", self.handover_response_hours, 1, 24 * 30)?;
+        validate::int_range("settings.feedbackActionableEndorsers", self.feedback_actionable_endorsers, 1, 1000)?;
+        validate::int_range("settings.feedbackActionableAccounts", self.feedback_actionable_accounts, 0, 1000)?;
+        if let Some(rate) = self.api_requests_per_minute {
+            validate::int_range("settings.apiRequestsPerMinute", rate, 1, 1_000_000)?;
         }
         Ok(())
     }
@@ -91,6 +95,16 @@ pub async fn settings(db: &impl ConnectionTrait, org_id: Uuid) -> Result<OrgSett
         .await?
         .ok_or_else(|| ApiError::not_found("organization"))?;
     Ok(OrgSettings::from_stored(&org.settings))
+}
+
+/// An organization's name: trimmed, 1 to 200 characters, no control characters.
+fn org_name(name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(ApiError::bad_input("name", "must be 1 to 200 characters"));
+    }
+    validate::no_control_characters("name", name)?;
+    Ok(name.to_owned())
 }
 
 /// Turn a name into a URL-safe slug: `Acme Revenue, Inc.` → `acme-revenue-inc`.
@@ -130,10 +144,7 @@ pub async fn bootstrap(
     name: &str,
     admin: users::NewUser,
 ) -> Result<(entity::organization::Model, entity::user::Model)> {
-    let name = name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(ApiError::bad_input("name", "must be 1 to 200 characters"));
-    }
+    let name = org_name(name)?;
     let slug = slugify(&name);
     if slug.is_empty() {
         return Err(ApiError::bad_input("name", "must contain a letter or digit"));
@@ -191,10 +202,7 @@ pub async fn update(db: &impl TransactionTrait, actor: &Actor, patch: OrgPatch) 
     let mut changes = Changes::new();
     let mut model: entity::organization::ActiveModel = current.clone().into();
     if let Some(name) = patch.name {
-        let name = name.trim().to_owned();
-        if name.is_empty() || name.chars().count() > 200 {
-            return Err(ApiError::bad_input("name", "must be 1 to 200 characters"));
-        }
+        let name = org_name(&name)?;
         changes = changes.field("name", Some(&current.name), Some(&name));
         model.name = Set(name);
     }

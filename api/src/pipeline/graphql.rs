@@ -160,9 +160,9 @@ pub struct OpportunityFilter {
     pub expected_close_from: Option<NaiveDate>,
     /// Only deals expected to close on or before this day.
     pub expected_close_to: Option<NaiveDate>,
-    /// Only deals worth at least this many minor units.
+    /// Only deals worth at least this many minor units (0 to 1,000,000,000,000,000).
     pub amount_min: Option<i64>,
-    /// Only deals worth at most this many minor units.
+    /// Only deals worth at most this many minor units (0 to 1,000,000,000,000,000).
     pub amount_max: Option<i64>,
     /// Only deals in this currency.
     pub currency: Option<String>,
@@ -218,7 +218,8 @@ impl PipelineQuery {
             .unwrap_or(OpportunityOrderBy { field: OpportunityOrderField::CreatedAt, direction: OrderDirection::Desc });
         let order: OpportunityOrder = order_by.field.into();
         let list = format!("opportunities.{:?}.{:?}", order_by.field, order_by.direction);
-        let window = sorted_window(&PageArgs::new(first, after, last, before), &list, |v| order.key_value(v))?;
+        let org = crate::graphql::actor(ctx)?.org_id;
+        let window = sorted_window(&PageArgs::new(first, after, last, before), &list, org, |v| order.key_value(v))?;
         let f = filter.unwrap_or_default();
         let criteria = OpportunityCriteria {
             stages: f.stages.unwrap_or_default().into_iter().map(Into::into).collect(),
@@ -243,7 +244,11 @@ impl PipelineQuery {
             selects(ctx, "totalCount"),
         )
         .await?;
-        Ok(OpportunityConnection::from_page(page, |o| sorted_cursor(&list, order.key_of(o), o.id), Opportunity::from))
+        Ok(OpportunityConnection::from_page(
+            page,
+            |o| sorted_cursor(&list, org, order.key_of(o), o.id),
+            Opportunity::from,
+        ))
     }
 
     /// One deal; null with NOT_FOUND when absent or another organization's.
@@ -262,7 +267,7 @@ pub struct CreateOpportunityInput {
     pub lead_id: Option<ID>,
     /// Name of the deal.
     pub name: String,
-    /// Value in minor units of `currency` (cents); not negative.
+    /// Value in minor units of `currency` (cents), 0 to 1,000,000,000,000,000.
     pub amount_minor: i64,
     /// ISO-4217 currency code.
     pub currency: String,
@@ -283,7 +288,7 @@ pub struct UpdateOpportunityInput {
     pub expected_version: Option<i32>,
     /// New name.
     pub name: Option<String>,
-    /// New value in minor units.
+    /// New value in minor units, 0 to 1,000,000,000,000,000.
     pub amount_minor: Option<i64>,
     /// New currency.
     pub currency: Option<String>,

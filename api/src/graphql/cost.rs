@@ -1,0 +1,489 @@
+//! What a GraphQL request may cost, decided before async-graphql validates or runs
+//! it. Validation and execution walk fragments inline, so a small document whose
+//! fragments each spread the next one twice is 2^depth work for them; this module
+//! walks the parsed document once, remembering each fragment's total, and rejects
+//! it when it is too big or too expensive.
+//!
+//! Limits, in the order they are checked:
+//! - the document's size in bytes and in tokens (before parsing);
+//! - the fields it expands to through fragments and aliases, in all its operations;
+//! - its cost: one point per field, a connection's `edges`/`nodes` times its page size
+//!   (`first`/`last`, 20 when absent), any other list of objects times
+//!   [`LIST_ITEMS`], and fields that count or aggregate rows their [`WEIGHTS`].
+//!
+//! The cost of the operation that runs is also what the caller's rate limit spends.
+
+use std::collections::HashMap;
+
+use async_graphql::parser::types::{
+    BaseType, DocumentOperations, ExecutableDocument, Field, OperationDefinition, Selection, SelectionSet, TypeKind,
+    TypeSystemDefinition,
+};
+use async_graphql::{Name, Value, Variables};
+
+use super::pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+
+/// Items an unpaginated list of objects (`[Definition!]!`) is priced at.
+pub const LIST_ITEMS: u64 = 10;
+/// What `totalCount` of any connection costs: it counts every matching row.
+pub const COUNT_COST: u64 = 50;
+
+/// An input object argument and its list field whose length multiplies a weight.
+type PerItem = Option<(&'static str, &'static str)>;
+
+/// Fields that read or aggregate many rows, beside their selection: (type, field,
+/// points, the list argument whose length multiplies the points).
+pub const WEIGHTS: &[(&str, &str, u64, PerItem)] = &[
+    ("Query", "kpis", 50, Some(("input", "metrics"))),
+    ("Query", "funnel", 100, None),
+    ("Query", "scorecard", 200, None),
+    ("Query", "handoverCompliance", 100, None),
+    ("Query", "handBackReasons", 50, None),
+    ("Query", "alignment", 50, None),
+    ("Query", "feedbackThemes", 100, None),
+    ("Query", "unusedContent", 50, None),
+    ("Query", "contentForLead", 20, None),
+    ("Query", "messageMatrix", 20, None),
+    ("Goal", "progress", 50, None),
+    ("Sla", "compliance", 100, None),
+    ("Campaign", "leadCount", COUNT_COST, None),
+    ("ContentAsset", "usage", 50, None),
+    ("ScoringModel", "simulate", 20, None),
+];
+
+/// The request limits of a server (see `config.rs` for their settings).
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_bytes: usize,
+    pub max_tokens: usize,
+    pub max_fields: u64,
+    pub max_cost: u64,
+}
+
+/// Why a document was refused, with the figures a client needs to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    TooLong { bytes: usize, limit: usize },
+    TooManyTokens { limit: usize },
+    TooManyFields { fields: u64, limit: u64 },
+    TooExpensive { cost: u64, limit: u64 },
+    FragmentCycle { fragment: String },
+}
+
+impl Refusal {
+    pub fn message(&self) -> String {
+        match self {
+            Self::TooLong { bytes, limit } => {
+                format!("the query document is {bytes} bytes; at most {limit} are accepted")
+            }
+            Self::TooManyTokens { limit } => format!("the query document has more than {limit} tokens"),
+            Self::TooManyFields { fields, limit } => format!(
+                "the query expands to {fields} fields through its fragments and aliases; at most {limit} are accepted"
+            ),
+            Self::TooExpensive { cost, limit } => format!(
+                "the query costs {cost} points; at most {limit} are accepted (a connection costs its page size times its selection)"
+            ),
+            Self::FragmentCycle { fragment } => format!("fragment `{fragment}` spreads itself"),
+        }
+    }
+
+    /// `(cost, limit)` for the error's extensions, where there is one.
+    pub fn figures(&self) -> Option<(u64, u64)> {
+        match self {
+            Self::TooLong { bytes, limit } => Some((*bytes as u64, *limit as u64)),
+            Self::TooManyFields { fields, limit } => Some((*fields, *limit)),
+            Self::TooExpensive { cost, limit } => Some((*cost, *limit)),
+            Self::TooManyTokens { .. } | Self::FragmentCycle { .. } => None,
+        }
+    }
+}
+
+/// Refuse a document whose text is too long or has too many tokens, before it is parsed.
+pub fn check_text(query: &str, limits: &Limits) -> Result<(), Refusal> {
+    if query.len() > limits.max_bytes {
+        return Err(Refusal::TooLong { bytes: query.len(), limit: limits.max_bytes });
+    }
+    if count_tokens(query, limits.max_tokens) > limits.max_tokens {
+        return Err(Refusal::TooManyTokens { limit: limits.max_tokens });
+    }
+    Ok(())
+}
+
+/// Lexical tokens of a GraphQL document, counted up to `stop + 1`.
+fn count_tokens(query: &str, stop: usize) -> usize {
+    let bytes = query.as_bytes();
+    let (mut i, mut tokens) = (0, 0);
+    while i < bytes.len() && tokens <= stop {
+        match bytes[i] {
+            b' ' | b'\t' | b'\n' | b'\r' | b',' => i += 1,
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'"' => {
+                tokens += 1;
+                if bytes[i..].starts_with(b"\"\"\"") {
+                    i += 3;
+                    while i < bytes.len() && !bytes[i..].starts_with(b"\"\"\"") {
+                        i += if bytes[i] == b'\\' { 2 } else { 1 };
+                    }
+                    i += 3;
+                } else {
+                    i += 1;
+                    while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+                        i += if bytes[i] == b'\\' { 2 } else { 1 };
+                    }
+                    i += 1;
+                }
+            }
+            b'.' if bytes[i..].starts_with(b"...") => {
+                tokens += 1;
+                i += 3;
+            }
+            c if c.is_ascii_alphanumeric() || c == b'_' || c == b'-' => {
+                tokens += 1;
+                while i < bytes.len()
+                    && (bytes[i].is_ascii_alphanumeric() || matches!(bytes[i], b'_' | b'.' | b'+' | b'-'))
+                {
+                    i += 1;
+                }
+            }
+            _ => {
+                tokens += 1;
+                i += 1;
+            }
+        }
+    }
+    tokens
+}
+
+/// What the schema says about one field, as far as cost goes.
+#[derive(Debug, Clone)]
+struct FieldInfo {
+    /// The named type the field returns (lists unwrapped).
+    ty: Name,
+    /// Returns a list of objects that is not a connection's `edges`/`nodes`.
+    list: bool,
+    /// Returns a Relay connection: its `edges`/`nodes` count `first`/`last` times.
+    connection: bool,
+    weight: u64,
+    weight_per: PerItem,
+}
+
+/// The schema's types and fields, read once from its SDL.
+#[derive(Debug, Default)]
+pub struct CostModel {
+    types: HashMap<Name, HashMap<Name, FieldInfo>>,
+}
+
+impl CostModel {
+    /// Read the object and interface types of `sdl` (the schema's own SDL).
+    pub fn from_sdl(sdl: &str) -> Self {
+        let Ok(document) = async_graphql::parser::parse_schema(sdl) else {
+            tracing::error!("the schema's own SDL does not parse: queries are priced one point per field");
+            return Self::default();
+        };
+        let mut types = HashMap::new();
+        let mut object_types = std::collections::HashSet::new();
+        for definition in &document.definitions {
+            if let TypeSystemDefinition::Type(ty) = definition
+                && matches!(ty.node.kind, TypeKind::Object(_) | TypeKind::Interface(_) | TypeKind::Union(_))
+            {
+                object_types.insert(ty.node.name.node.clone());
+            }
+        }
+        for definition in document.definitions {
+            let TypeSystemDefinition::Type(ty) = definition else { continue };
+            let type_name = ty.node.name.node.clone();
+            let fields = match ty.node.kind {
+                TypeKind::Object(object) => object.fields,
+                TypeKind::Interface(interface) => interface.fields,
+                _ => continue,
+            };
+            let is_connection_type = type_name.ends_with("Connection");
+            let mut by_name = HashMap::new();
+            for field in fields {
+                let field = field.node;
+                let (named, is_list) = unwrap_type(&field.ty.node.base);
+                let name = field.name.node;
+                let connection =
+                    named.ends_with("Connection") && field.arguments.iter().any(|a| a.node.name.node == "first");
+                let list = is_list
+                    && object_types.contains(&named)
+                    && !(is_connection_type && (name == "edges" || name == "nodes"));
+                let (weight, weight_per) = if is_connection_type && name == "totalCount" {
+                    (COUNT_COST, None)
+                } else {
+                    WEIGHTS
+                        .iter()
+                        .find(|(t, f, ..)| *t == type_name.as_str() && *f == name.as_str())
+                        .map(|(_, _, points, per)| (*points, *per))
+                        .unwrap_or((0, None))
+                };
+                by_name.insert(name, FieldInfo { ty: named, list, connection, weight, weight_per });
+            }
+            types.insert(type_name, by_name);
+        }
+        Self { types }
+    }
+
+    /// Check the parsed document against the field and cost limits; the cost of the
+    /// operation that runs (the most expensive one when that is not yet known).
+    pub fn check(
+        &self,
+        document: &ExecutableDocument,
+        operation_name: Option<&str>,
+        variables: &Variables,
+        limits: &Limits,
+    ) -> Result<u64, Refusal> {
+        let mut walk = Walk { model: self, document, variables, memo: HashMap::new(), defaults: None };
+        let mut fields = 0u64;
+        let mut cost = 0u64;
+        for (name, operation) in document.operations.iter() {
+            walk.defaults = Some(&operation.node);
+            let root = match operation.node.ty {
+                async_graphql::parser::types::OperationType::Query => "Query",
+                async_graphql::parser::types::OperationType::Mutation => "Mutation",
+                async_graphql::parser::types::OperationType::Subscription => "Subscription",
+            };
+            let totals = walk.selection_set(Some(root), &operation.node.selection_set.node, None)?;
+            fields = fields.saturating_add(totals.fields);
+            let runs = match (&document.operations, operation_name) {
+                (DocumentOperations::Multiple(_), Some(wanted)) => name.is_some_and(|n| n.as_str() == wanted),
+                _ => true,
+            };
+            if runs {
+                cost = cost.max(totals.cost);
+            }
+        }
+        if fields > limits.max_fields {
+            return Err(Refusal::TooManyFields { fields, limit: limits.max_fields });
+        }
+        if cost > limits.max_cost {
+            return Err(Refusal::TooExpensive { cost, limit: limits.max_cost });
+        }
+        Ok(cost)
+    }
+}
+
+/// The named type under any list wrappers, and whether there was a list.
+fn unwrap_type(base: &BaseType) -> (Name, bool) {
+    match base {
+        BaseType::Named(name) => (name.clone(), false),
+        BaseType::List(inner) => (unwrap_type(&inner.base).0, true),
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Totals {
+    fields: u64,
+    cost: u64,
+}
+
+impl Totals {
+    fn add(&mut self, other: Totals) {
+        self.fields = self.fields.saturating_add(other.fields);
+        self.cost = self.cost.saturating_add(other.cost);
+    }
+}
+
+enum Memo {
+    Walking,
+    Done(Totals),
+}
+
+struct Walk<'a> {
+    model: &'a CostModel,
+    document: &'a ExecutableDocument,
+    variables: &'a Variables,
+    /// Fragments already walked, by name and the page size of the connection they sit in.
+    memo: HashMap<(&'a str, Option<u64>), Memo>,
+    defaults: Option<&'a OperationDefinition>,
+}
+
+impl<'a> Walk<'a> {
+    /// `page`: the page size when this selection is a connection's.
+    fn selection_set(&mut self, ty: Option<&str>, set: &'a SelectionSet, page: Option<u64>) -> Result<Totals, Refusal> {
+        let mut totals = Totals::default();
+        for selection in &set.items {
+            match &selection.node {
+                Selection::Field(field) => totals.add(self.field(ty, &field.node, page)?),
+                Selection::InlineFragment(inline) => {
+                    let inner = inline.node.type_condition.as_ref().map(|c| c.node.on.node.as_str()).or(ty);
+                    totals.add(self.selection_set(inner, &inline.node.selection_set.node, page)?);
+                }
+                Selection::FragmentSpread(spread) => {
+                    let name = spread.node.fragment_name.node.as_str();
+                    let Some(fragment) = self.document.fragments.get(name) else { continue };
+                    match self.memo.get(&(name, page)) {
+                        Some(Memo::Done(done)) => totals.add(*done),
+                        Some(Memo::Walking) => return Err(Refusal::FragmentCycle { fragment: name.to_owned() }),
+                        None => {
+                            self.memo.insert((name, page), Memo::Walking);
+                            let on = fragment.node.type_condition.node.on.node.as_str();
+                            let done = self.selection_set(Some(on), &fragment.node.selection_set.node, page)?;
+                            self.memo.insert((name, page), Memo::Done(done));
+                            totals.add(done);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(totals)
+    }
+
+    fn field(&mut self, ty: Option<&str>, field: &'a Field, page: Option<u64>) -> Result<Totals, Refusal> {
+        let info = ty.and_then(|t| self.model.types.get(t)).and_then(|fields| fields.get(field.name.node.as_str()));
+        let Some(info) = info else {
+            // Introspection and unknown fields (which validation reports): one point each.
+            let children = self.selection_set(None, &field.selection_set.node, None)?;
+            return Ok(Totals { fields: children.fields.saturating_add(1), cost: children.cost.saturating_add(1) });
+        };
+        let child_page = info.connection.then(|| self.page_size(field));
+        let children = self.selection_set(Some(info.ty.as_str()), &field.selection_set.node, child_page)?;
+        let name = field.name.node.as_str();
+        let items = if let Some(size) = page.filter(|_| name == "edges" || name == "nodes") {
+            size
+        } else if info.list {
+            LIST_ITEMS
+        } else {
+            1
+        };
+        let weight = match info.weight_per {
+            Some((argument, list)) => info.weight.saturating_mul(self.list_length(field, argument, list).max(1)),
+            None => info.weight,
+        };
+        let cost = children.cost.saturating_mul(items).saturating_add(1).saturating_add(weight);
+        Ok(Totals { fields: children.fields.saturating_add(1), cost })
+    }
+
+    /// `first` or `last` as the request gives it, clamped to what a page may hold.
+    fn page_size(&self, field: &Field) -> u64 {
+        ["first", "last"]
+            .iter()
+            .find_map(|name| match self.argument(field, name) {
+                Some(Value::Number(n)) => Some(n.as_i64().unwrap_or(i64::MAX).clamp(0, MAX_PAGE_SIZE as i64) as u64),
+                _ => None,
+            })
+            .unwrap_or(DEFAULT_PAGE_SIZE)
+    }
+
+    fn list_length(&self, field: &Field, argument: &str, list: &str) -> u64 {
+        match self.argument(field, argument) {
+            Some(Value::Object(object)) => match object.get(list) {
+                Some(Value::List(items)) => items.len() as u64,
+                _ => 1,
+            },
+            _ => 1,
+        }
+    }
+
+    /// An argument's value with variables put in (from the request, else their defaults).
+    fn argument(&self, field: &Field, name: &str) -> Option<Value> {
+        let (_, value) = field.arguments.iter().find(|(n, _)| n.node == name)?;
+        value
+            .node
+            .clone()
+            .into_const_with(|variable| {
+                if let Some(value) = self.variables.get(&variable) {
+                    return Ok(value.clone());
+                }
+                self.defaults
+                    .and_then(|op| op.variable_definitions.iter().find(|d| d.node.name.node == variable))
+                    .and_then(|d| d.node.default_value.as_ref().map(|v| v.node.clone()))
+                    .ok_or(())
+            })
+            .ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SDL: &str = r#"
+        type Query { leads(first: Int, last: Int): LeadConnection! kpis(input: KpiInput!): [KpiSeries!]! me: User! }
+        type LeadConnection { edges: [LeadEdge!]! nodes: [Lead!]! totalCount: Int! }
+        type LeadEdge { cursor: String! node: Lead! }
+        type Lead { id: ID! owner: User history: [Change!]! tags: [String!]! }
+        type User { name: String! }
+        type Change { at: String! }
+        type KpiSeries { value: Float! }
+        input KpiInput { metrics: [String!]! }
+    "#;
+
+    const LIMITS: Limits = Limits { max_bytes: 10_000, max_tokens: 2_000, max_fields: 2_000, max_cost: 10_000 };
+
+    fn check(query: &str, variables: serde_json::Value) -> Result<u64, Refusal> {
+        let model = CostModel::from_sdl(SDL);
+        let document = async_graphql::parser::parse_query(query).unwrap();
+        model.check(&document, None, &Variables::from_json(variables), &LIMITS)
+    }
+
+    #[test]
+    fn a_connection_costs_its_page_size_times_its_selection() {
+        // leads 1 + nodes 1 + 50 × (id 1 + owner 1 + name 1).
+        assert_eq!(
+            check("{ leads(first: 50) { nodes { id owner { name } } } }", serde_json::json!({})),
+            Ok(2 + 50 * 3)
+        );
+        assert_eq!(
+            check("query($n: Int) { leads(first: $n) { nodes { id } } }", serde_json::json!({ "n": 10 })),
+            Ok(2 + 10)
+        );
+        assert_eq!(check("query($n: Int = 5) { leads(first: $n) { nodes { id } } }", serde_json::json!({})), Ok(2 + 5));
+        // Absent: the default page; above the maximum: priced at the maximum (and refused when run).
+        assert_eq!(check("{ leads { nodes { id } } }", serde_json::json!({})), Ok(2 + 20));
+        assert_eq!(check("{ leads(first: 100000) { nodes { id } } }", serde_json::json!({})), Ok(2 + 100));
+    }
+
+    #[test]
+    fn counting_fields_and_lists_carry_their_weight() {
+        assert_eq!(check("{ leads(first: 1) { totalCount } }", serde_json::json!({})), Ok(2 + COUNT_COST));
+        // history: a list of objects, priced at LIST_ITEMS; tags: scalars.
+        assert_eq!(
+            check("{ leads(first: 1) { nodes { history { at } tags } } }", serde_json::json!({})),
+            Ok(2 + (1 + LIST_ITEMS) + 1)
+        );
+        assert_eq!(
+            check(r#"{ kpis(input: { metrics: ["A", "B", "C"] }) { value } }"#, serde_json::json!({})),
+            Ok(1 + LIST_ITEMS + 3 * 50)
+        );
+    }
+
+    #[test]
+    fn a_thousand_aliased_counts_are_refused() {
+        let aliases: String = (0..1000).map(|i| format!("a{i}: leads(first: 1) {{ totalCount }} ")).collect();
+        let refusal = check(&format!("{{ {aliases} }}"), serde_json::json!({})).unwrap_err();
+        assert!(matches!(refusal, Refusal::TooExpensive { cost: 52_000, limit: 10_000 }), "{refusal:?}");
+    }
+
+    #[test]
+    fn fragment_fan_out_is_counted_once_per_fragment() {
+        let mut query = String::from("{ ...F0 }");
+        for level in 0..40 {
+            query.push_str(&format!(" fragment F{level} on Query {{ ...F{next} ...F{next} }}", next = level + 1));
+        }
+        query.push_str(" fragment F40 on Query { me { name } }");
+        let started = std::time::Instant::now();
+        let refusal = check(&query, serde_json::json!({})).unwrap_err();
+        assert!(matches!(refusal, Refusal::TooManyFields { .. }), "{refusal:?}");
+        assert!(started.elapsed() < std::time::Duration::from_millis(50));
+    }
+
+    #[test]
+    fn a_fragment_cycle_is_refused() {
+        let refusal =
+            check("{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }", serde_json::json!({}));
+        assert!(matches!(refusal, Err(Refusal::FragmentCycle { .. })));
+    }
+
+    #[test]
+    fn tokens_are_counted_without_strings_and_comments() {
+        assert_eq!(count_tokens(r#"{ a(b: "x y z") # c d e"#, 100), 7);
+        assert_eq!(count_tokens("{ ...F }", 100), 4);
+        assert_eq!(count_tokens("query { a }", 100), 4);
+        assert!(count_tokens(&"a ".repeat(1000), 10) <= 11);
+    }
+}
