@@ -300,3 +300,59 @@ async fn the_audit_log_is_for_admins_and_managers() {
     );
     assert_error(&app.gql(Some(&member.token), query, json!({})).await, "FORBIDDEN");
 }
+
+#[tokio::test]
+async fn changing_one_setting_leaves_every_other_setting_as_it_was() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let update = "mutation($input: UpdateOrganizationInput!) { updateOrganization(input: $input) { organization { name settings { handoverResponseHours feedbackActionableEndorsers feedbackActionableAccounts approvalRequiresService autoHandOverMqls timeZone reportingCurrency apiRequestsPerMinute } } } }";
+    let all = json!({ "handoverResponseHours": 8, "feedbackActionableEndorsers": 4, "feedbackActionableAccounts": 1,
+        "approvalRequiresService": true, "autoHandOverMqls": true, "timeZone": "Europe/Berlin",
+        "reportingCurrency": "USD", "apiRequestsPerMinute": 600 });
+    let body = app.gql(Some(&org.admin.token), update, json!({ "input": { "settings": all } })).await;
+    assert_eq!(body["data"]["updateOrganization"]["organization"]["settings"], all, "{body}");
+
+    // Act: name one setting only.
+    let body = app
+        .gql(Some(&org.admin.token), update, json!({ "input": { "settings": { "handoverResponseHours": 12 } } }))
+        .await;
+    let mut expected = all.clone();
+    expected["handoverResponseHours"] = json!(12);
+    assert_eq!(body["data"]["updateOrganization"]["organization"]["settings"], expected, "{body}");
+    assert_eq!(body["data"]["updateOrganization"]["organization"]["name"], "Acme");
+    // The audit entry lists exactly the setting that changed.
+    let audit = "{ auditLog(filter: { action: \"organization.update\" }, first: 1) { nodes { changes } } }";
+    let entry = &app.gql(Some(&org.admin.token), audit, json!({})).await["data"]["auditLog"]["nodes"][0]["changes"];
+    assert_eq!(entry, &json!({ "settings.handoverResponseHours": { "from": 8, "to": 12 } }));
+
+    // Explicit null clears what may be cleared, and nothing else.
+    let body = app
+        .gql(Some(&org.admin.token), update, json!({ "input": { "settings": { "apiRequestsPerMinute": null } } }))
+        .await;
+    expected["apiRequestsPerMinute"] = json!(null);
+    assert_eq!(body["data"]["updateOrganization"]["organization"]["settings"], expected, "{body}");
+}
+
+#[tokio::test]
+async fn a_setting_that_cannot_be_cleared_or_a_bad_merge_is_refused_and_changes_nothing() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let update =
+        "mutation($input: UpdateOrganizationInput!) { updateOrganization(input: $input) { organization { version } } }";
+    let read = "{ organization { version settings { timeZone reportingCurrency } } }";
+    let before = app.gql(Some(&org.admin.token), read, json!({})).await;
+    let audit = app.count_audit_rows(&org).await;
+    for (settings, field) in [
+        (json!({ "timeZone": null }), "settings.timeZone"),
+        (json!({ "timeZone": "Mars/Olympus" }), "settings.timeZone"),
+        (json!({ "reportingCurrency": "EURO" }), "settings.reportingCurrency"),
+        (json!({ "feedbackActionableEndorsers": 0 }), "settings.feedbackActionableEndorsers"),
+        (json!({ "apiRequestsPerMinute": 0 }), "settings.apiRequestsPerMinute"),
+    ] {
+        let body = app.gql(Some(&org.admin.token), update, json!({ "input": { "settings": settings } })).await;
+        assert_error(&body, "BAD_USER_INPUT");
+        assert_eq!(body["errors"][0]["extensions"]["field"], field, "{body}");
+    }
+    assert_eq!(app.gql(Some(&org.admin.token), read, json!({})).await, before);
+    assert_eq!(app.count_audit_rows(&org).await, audit);
+}

@@ -1,14 +1,15 @@
 //! GraphQL types and resolvers of organizations, users, API keys and the caller.
 
-use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use super::api_keys::{self, NewApiKey};
 use super::users::{self, NewUser, UserCriteria, UserPatch};
-use super::{OrgPatch, OrgSettings};
+use super::{OrgPatch, OrgSettings, SettingsPatch};
 use crate::auth::permissions::Scope;
 use crate::auth::{Actor, ActorKind};
 use crate::connection;
+use crate::error::ApiError;
 use crate::graphql::pagination::{PageArgs, encode_cursor};
 use crate::graphql::{actor, db, loaders, parse_id, selects};
 
@@ -82,8 +83,7 @@ impl From<entity::user::Model> for User {
 }
 
 /// Organization-wide defaults.
-#[derive(SimpleObject, InputObject, Clone, Debug)]
-#[graphql(input_name = "OrganizationSettingsInput")]
+#[derive(SimpleObject, Clone, Debug)]
 pub struct OrganizationSettings {
     /// Hours sales has to answer a handover when no SLA is agreed (1–720; default 24).
     pub handover_response_hours: u32,
@@ -95,20 +95,16 @@ pub struct OrganizationSettings {
     pub approval_requires_service: bool,
     /// When true, leads that become MQLs by their score are handed over at once,
     /// round-robin among the active SALES members (default false).
-    #[graphql(default)]
     pub auto_hand_over_mqls: bool,
     /// IANA time zone (such as `Europe/Berlin`, default `UTC`) in which KPI and goal
     /// periods begin and end: a "day" or "month" is the organization's calendar day or month.
-    #[graphql(default_with = "String::from(\"UTC\")")]
     pub time_zone: String,
     /// ISO-4217 currency (default `EUR`) that money KPIs report in; opportunities and
     /// campaigns in other currencies are left out of money KPIs rather than mixed.
-    #[graphql(default_with = "String::from(\"EUR\")")]
     pub reporting_currency: String,
     /// Requests per minute (1–1,000,000) of the organization's API keys that have no
     /// `requestsPerMinute` of their own; null for the server's default
     /// (`ACCORD_RATE_LIMIT_PER_MINUTE`, 1,200 unless the operator changed it).
-    #[graphql(default)]
     pub api_requests_per_minute: Option<u32>,
 }
 
@@ -127,18 +123,67 @@ impl From<OrgSettings> for OrganizationSettings {
     }
 }
 
-impl From<OrganizationSettings> for OrgSettings {
-    fn from(s: OrganizationSettings) -> Self {
-        Self {
-            handover_response_hours: s.handover_response_hours,
-            feedback_actionable_endorsers: s.feedback_actionable_endorsers,
-            feedback_actionable_accounts: s.feedback_actionable_accounts,
-            approval_requires_service: s.approval_requires_service,
-            auto_hand_over_mqls: s.auto_hand_over_mqls,
-            time_zone: s.time_zone,
-            reporting_currency: s.reporting_currency,
-            api_requests_per_minute: s.api_requests_per_minute,
-        }
+/// Settings to change. A setting left out keeps its stored value; the settings are
+/// checked together after the change, and the audit log lists exactly those that changed.
+#[derive(InputObject, Default)]
+pub struct OrganizationSettingsInput {
+    /// Hours sales has to answer a handover when no SLA is agreed (1–720). Left out:
+    /// unchanged; null is refused.
+    pub handover_response_hours: MaybeUndefined<u32>,
+    /// Distinct endorsers that make a piece of feedback actionable (1–1000). Left out:
+    /// unchanged; null is refused.
+    pub feedback_actionable_endorsers: MaybeUndefined<u32>,
+    /// Distinct customer accounts that make a piece of feedback actionable (0–1000, 0
+    /// turns the rule off). Left out: unchanged; null is refused.
+    pub feedback_actionable_accounts: MaybeUndefined<u32>,
+    /// Whether agreed documents also need a SERVICE manager's approval. Left out:
+    /// unchanged; null is refused.
+    pub approval_requires_service: MaybeUndefined<bool>,
+    /// Whether leads that become MQLs by their score are handed over at once. Left
+    /// out: unchanged; null is refused.
+    pub auto_hand_over_mqls: MaybeUndefined<bool>,
+    /// IANA time zone of KPI and goal periods, such as `Europe/Berlin`. Left out:
+    /// unchanged; null is refused.
+    pub time_zone: MaybeUndefined<String>,
+    /// ISO-4217 currency that money KPIs report in, such as `EUR`. Left out:
+    /// unchanged; null is refused.
+    pub reporting_currency: MaybeUndefined<String>,
+    /// Requests per minute (1–1,000,000) of API keys without a rate of their own.
+    /// Left out: unchanged; null: back to the server's default.
+    pub api_requests_per_minute: MaybeUndefined<u32>,
+}
+
+/// A setting that may be changed but not cleared: left out is `None`, null is refused.
+fn required<T>(field: &str, value: MaybeUndefined<T>) -> Result<Option<T>, ApiError> {
+    match value {
+        MaybeUndefined::Undefined => Ok(None),
+        MaybeUndefined::Null => Err(ApiError::bad_input(field, "cannot be cleared; leave it out to keep it")),
+        MaybeUndefined::Value(value) => Ok(Some(value)),
+    }
+}
+
+impl OrganizationSettingsInput {
+    fn into_patch(self) -> Result<SettingsPatch, ApiError> {
+        Ok(SettingsPatch {
+            handover_response_hours: required("settings.handoverResponseHours", self.handover_response_hours)?,
+            feedback_actionable_endorsers: required(
+                "settings.feedbackActionableEndorsers",
+                self.feedback_actionable_endorsers,
+            )?,
+            feedback_actionable_accounts: required(
+                "settings.feedbackActionableAccounts",
+                self.feedback_actionable_accounts,
+            )?,
+            approval_requires_service: required("settings.approvalRequiresService", self.approval_requires_service)?,
+            auto_hand_over_mqls: required("settings.autoHandOverMqls", self.auto_hand_over_mqls)?,
+            time_zone: required("settings.timeZone", self.time_zone)?,
+            reporting_currency: required("settings.reportingCurrency", self.reporting_currency)?,
+            api_requests_per_minute: match self.api_requests_per_minute {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(rate) => Some(Some(rate)),
+            },
+        })
     }
 }
 
@@ -463,8 +508,8 @@ pub struct UpdateOrganizationInput {
     pub expected_version: Option<i32>,
     /// New display name.
     pub name: Option<String>,
-    /// New settings (all of them).
-    pub settings: Option<OrganizationSettings>,
+    /// Settings to change; those left out keep their stored values.
+    pub settings: Option<OrganizationSettingsInput>,
 }
 
 /// The result of changing the organization.
@@ -555,7 +600,7 @@ impl OrgMutation {
     ) -> async_graphql::Result<OrganizationPayload> {
         let patch = OrgPatch {
             name: input.name,
-            settings: input.settings.map(Into::into),
+            settings: input.settings.map(OrganizationSettingsInput::into_patch).transpose()?,
             expected_version: input.expected_version,
         };
         let org = super::update(db(ctx), actor(ctx)?, patch).await?;

@@ -9,6 +9,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionSession, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use uuid::Uuid;
 
 use crate::auth::Actor;
@@ -185,8 +186,65 @@ pub async fn bootstrap(
 #[derive(Debug, Default)]
 pub struct OrgPatch {
     pub name: Option<String>,
-    pub settings: Option<OrgSettings>,
+    pub settings: Option<SettingsPatch>,
     pub expected_version: Option<i32>,
+}
+
+/// Settings to change; `None` keeps the stored value. `api_requests_per_minute`:
+/// `Some(None)` goes back to the server's default.
+#[derive(Debug, Default, Clone)]
+pub struct SettingsPatch {
+    pub handover_response_hours: Option<u32>,
+    pub feedback_actionable_endorsers: Option<u32>,
+    pub feedback_actionable_accounts: Option<u32>,
+    pub approval_requires_service: Option<bool>,
+    pub auto_hand_over_mqls: Option<bool>,
+    pub time_zone: Option<String>,
+    pub reporting_currency: Option<String>,
+    pub api_requests_per_minute: Option<Option<u32>>,
+}
+
+impl OrgSettings {
+    /// These settings with `patch` applied, validated as a whole.
+    pub fn patched(&self, patch: SettingsPatch) -> Result<Self> {
+        let mut merged = self.clone();
+        let SettingsPatch {
+            handover_response_hours,
+            feedback_actionable_endorsers,
+            feedback_actionable_accounts,
+            approval_requires_service,
+            auto_hand_over_mqls,
+            time_zone,
+            reporting_currency,
+            api_requests_per_minute,
+        } = patch;
+        merged.handover_response_hours = handover_response_hours.unwrap_or(merged.handover_response_hours);
+        merged.feedback_actionable_endorsers =
+            feedback_actionable_endorsers.unwrap_or(merged.feedback_actionable_endorsers);
+        merged.feedback_actionable_accounts =
+            feedback_actionable_accounts.unwrap_or(merged.feedback_actionable_accounts);
+        merged.approval_requires_service = approval_requires_service.unwrap_or(merged.approval_requires_service);
+        merged.auto_hand_over_mqls = auto_hand_over_mqls.unwrap_or(merged.auto_hand_over_mqls);
+        merged.time_zone = time_zone.unwrap_or(merged.time_zone);
+        merged.reporting_currency = reporting_currency.unwrap_or(merged.reporting_currency);
+        merged.api_requests_per_minute = api_requests_per_minute.unwrap_or(merged.api_requests_per_minute);
+        merged.validate()?;
+        Ok(merged)
+    }
+
+    /// One audit change per setting that differs from `old`, named `settings.<name>`.
+    fn changes_from(&self, old: &OrgSettings, mut changes: Changes) -> Result<Changes> {
+        let (Value::Object(old), Value::Object(new)) = (
+            serde_json::to_value(old).map_err(ApiError::internal)?,
+            serde_json::to_value(self).map_err(ApiError::internal)?,
+        ) else {
+            return Err(ApiError::internal("settings do not serialize to an object"));
+        };
+        for (name, value) in &new {
+            changes = changes.field(&format!("settings.{name}"), old.get(name), Some(value));
+        }
+        Ok(changes)
+    }
 }
 
 /// Rename the organization or change its settings. ADMINs only.
@@ -206,10 +264,10 @@ pub async fn update(db: &impl TransactionTrait, actor: &Actor, patch: OrgPatch) 
         changes = changes.field("name", Some(&current.name), Some(&name));
         model.name = Set(name);
     }
-    if let Some(mut settings) = patch.settings {
-        settings.validate()?;
+    if let Some(patch) = patch.settings {
         let old = OrgSettings::from_stored(&current.settings);
-        changes = changes.field("settings", Some(&old), Some(&settings));
+        let settings = old.patched(patch)?;
+        changes = settings.changes_from(&old, changes)?;
         model.settings = Set(serde_json::to_value(settings).map_err(ApiError::internal)?);
     }
     if changes.is_empty() {
