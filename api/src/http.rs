@@ -288,6 +288,10 @@ async fn execute(
         if let Err(error) = crate::graphql::input::check_text(&document, &request.variables) {
             return request_error_of(headers, &error);
         }
+        if !state.config.introspection && crate::graphql::documents::asks_introspection(&document) {
+            let error = ApiError::forbidden("introspection is turned off on this server (ACCORD_INTROSPECTION=false)");
+            return request_error_of(headers, &error);
+        }
         request.set_parsed_query(document);
     }
     let mut allowance = None;

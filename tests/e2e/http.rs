@@ -153,6 +153,11 @@ async fn introspection_and_suggestions_can_be_switched_off() {
     let org = app.create_org("Acme").await;
     let body = app.gql(Some(&org.admin.token), "{ __schema { queryType { name } } }", json!({})).await;
     assert!(body["data"]["__schema"].is_null(), "no schema for the curious: {body}");
+    // Said as an error, so a tool can tell "off" from "broken".
+    let message = assert_error(&body, "FORBIDDEN");
+    assert!(message.contains("introspection is turned off"), "{message}");
+    let body = app.gql(None, "{ ... on Query { __type(name: \"Lead\") { name } } }", json!({})).await;
+    assert_error(&body, "FORBIDDEN");
     let body = app.gql(Some(&org.admin.token), "{ mee { name } }", json!({})).await;
     let message = assert_error(&body, "BAD_USER_INPUT");
     assert!(!message.contains("Did you mean"), "{message}");

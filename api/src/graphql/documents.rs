@@ -6,7 +6,7 @@
 use std::num::NonZeroUsize;
 use std::sync::{LazyLock, Mutex, MutexGuard, PoisonError};
 
-use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use lru::LruCache;
 
 /// Documents remembered at most; the least recently used go first.
@@ -47,6 +47,27 @@ pub fn prepare(request: &mut async_graphql::Request) {
     }
 }
 
+/// True when an operation of `document` asks for `__schema` or `__type` (directly, or
+/// through fragments and inline fragments on the root).
+pub fn asks_introspection(document: &ExecutableDocument) -> bool {
+    fn asks(document: &ExecutableDocument, set: &SelectionSet, seen: &mut Vec<String>) -> bool {
+        set.items.iter().any(|selection| match &selection.node {
+            Selection::Field(field) => matches!(field.node.name.node.as_str(), "__schema" | "__type"),
+            Selection::InlineFragment(inline) => asks(document, &inline.node.selection_set.node, seen),
+            Selection::FragmentSpread(spread) => {
+                let name = spread.node.fragment_name.node.as_str();
+                if seen.iter().any(|s| s == name) {
+                    return false;
+                }
+                seen.push(name.to_owned());
+                document.fragments.get(name).is_some_and(|f| asks(document, &f.node.selection_set.node, seen))
+            }
+        })
+    }
+    let mut seen = Vec::new();
+    document.operations.iter().any(|(_, op)| asks(document, &op.node.selection_set.node, &mut seen))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,6 +75,14 @@ mod tests {
     fn operation_name(request: &mut async_graphql::Request) -> Option<String> {
         let document = request.parsed_query().ok()?;
         document.operations.iter().next().and_then(|(name, _)| name.map(|n| n.to_string()))
+    }
+
+    #[test]
+    fn introspection_is_found_through_fragments() {
+        let asks = |q: &str| asks_introspection(&async_graphql::parser::parse_query(q).unwrap());
+        assert!(asks("{ __schema { queryType { name } } }"));
+        assert!(asks("{ ...F } fragment F on Query { ... on Query { __type(name: \"Lead\") { name } } }"));
+        assert!(!asks("{ __typename me { name } }"));
     }
 
     #[test]
