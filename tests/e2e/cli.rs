@@ -34,6 +34,34 @@ fn postgres_without_a_jwt_secret_is_refused() {
 }
 
 #[test]
+fn help_says_what_accord_is_and_lists_each_command_with_an_example() {
+    let output = accord().arg("--help").output().unwrap();
+    assert!(output.status.success());
+    let help = String::from_utf8(output.stdout).unwrap();
+    assert!(help.starts_with("Accord: the GraphQL API of a shared revenue-team portal"), "{help}");
+    for command in ["serve", "migrate", "seed", "import", "schema", "org", "bi-role", "token"] {
+        let line = help.lines().find(|l| l.trim_start().starts_with(&format!("{command} "))).unwrap_or_default();
+        assert!(!line.is_empty(), "{command} is listed: {help}");
+        let output = accord().args([command, "--help"]).output().unwrap();
+        let text = String::from_utf8(output.stdout).unwrap();
+        assert!(text.contains("Example"), "{command} --help has an example: {text}");
+    }
+    assert!(accord().arg("--version").output().unwrap().status.success());
+}
+
+#[test]
+fn commands_that_sign_nothing_need_no_jwt_secret() {
+    // On PostgreSQL a secret is required to serve; migrating or printing the schema is
+    // not refused for the lack of one (the database here does not exist: a connection
+    // error, not a configuration error).
+    let output =
+        accord().env("DATABASE_URL", "postgres://127.0.0.1:1/none").args(["migrate", "status"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("ACCORD_JWT_SECRET"), "{stderr}");
+}
+
+#[test]
 fn schema_prints_the_sdl() {
     let output = accord().arg("schema").output().unwrap();
     assert!(output.status.success());
@@ -133,20 +161,22 @@ fn import_streams_a_csv_lists_bad_rows_and_repeats_to_no_effect() {
     let report_path = dir.join("leads.csv.errors.csv");
     let report = std::fs::read_to_string(&report_path).expect("an error report beside the file");
     let lines: Vec<&str> = report.lines().collect();
-    assert_eq!(lines[0], "line,email,external_id,field,message");
-    let rows: Vec<Vec<&str>> = lines[1..].iter().map(|l| l.splitn(5, ',').collect()).collect();
-    let summary: Vec<(&str, &str, &str, &str)> = rows.iter().map(|r| (r[0], r[1], r[2], r[3])).collect();
+    // Rows are counted from 1 without the header, as a spreadsheet shows them; `line`
+    // is the file's own line (the header is line 1).
+    assert_eq!(lines[0], "row,line,email,external_id,field,message");
+    let rows: Vec<Vec<&str>> = lines[1..].iter().map(|l| l.splitn(6, ',').collect()).collect();
+    let summary: Vec<(&str, &str, &str, &str, &str)> = rows.iter().map(|r| (r[0], r[1], r[2], r[3], r[4])).collect();
     assert_eq!(
         summary,
         [
-            ("6", "not-an-email", "p-4", "email"),
-            ("7", "dee@lots.io", "p-5", "employee_count"),
-            ("8", "eve@x.io", "p-1", ""),
-            ("9", "fay@y.io", "p-6", "lifecycle_stage"),
+            ("5", "6", "not-an-email", "p-4", "email"),
+            ("6", "7", "dee@lots.io", "p-5", "employee_count"),
+            ("7", "8", "eve@x.io", "p-1", ""),
+            ("8", "9", "fay@y.io", "p-6", "lifecycle_stage"),
         ],
         "{report}"
     );
-    assert!(rows[2][4].contains("external id p-1"), "{report}");
+    assert!(rows[2][5].contains("external id p-1"), "{report}");
 
     // The writes are the system's, in the audit log.
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();

@@ -476,7 +476,7 @@ async fn new_leads_of_an_import_are_created_together_with_the_same_outcome_as_ro
             .iter()
             .map(|r| r["row"].as_i64().unwrap())
             .collect();
-        assert_eq!(rows, (0..n as i64).collect::<Vec<_>>(), "results in row order");
+        assert_eq!(rows, (1..=n as i64).collect::<Vec<_>>(), "results in row order, counted from 1");
     }
     assert_eq!(counted[0], counted[1], "statements for 4 vs 40 new leads");
     assert_eq!(app.count_audit_rows(&org).await, audit + 44, "one audit entry per lead");

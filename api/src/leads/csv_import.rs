@@ -308,19 +308,19 @@ impl ErrorReport {
         Self { path, writer: None }
     }
 
-    fn add(&mut self, line: u64, row: Option<&ImportRow>, problem: &RowProblem) -> Result<(), CsvImportError> {
+    fn add(&mut self, place: Place, row: Option<&ImportRow>, problem: &RowProblem) -> Result<(), CsvImportError> {
         let report_error = |source: csv::Error| CsvImportError::Report { path: self.path.clone(), source };
         if self.writer.is_none() {
             let mut writer = csv::Writer::from_path(&self.path).map_err(report_error)?;
-            writer.write_record(["line", "email", "external_id", "field", "message"]).map_err(report_error)?;
+            writer.write_record(["row", "line", "email", "external_id", "field", "message"]).map_err(report_error)?;
             self.writer = Some(writer);
         }
         if let Some(writer) = self.writer.as_mut() {
-            let line = line.to_string();
+            let (number, line) = (place.row.to_string(), place.line.to_string());
             let email = row.and_then(|r| r.email.as_deref()).unwrap_or_default();
             let external_id = row.and_then(|r| r.external_id.as_deref()).unwrap_or_default();
             writer
-                .write_record([line.as_str(), email, external_id, &problem.field, &problem.message])
+                .write_record([number.as_str(), line.as_str(), email, external_id, &problem.field, &problem.message])
                 .map_err(|source| CsvImportError::Report { path: self.path.clone(), source })?;
         }
         Ok(())
@@ -343,13 +343,21 @@ impl ErrorReport {
     }
 }
 
-/// Rows waiting for the import engine, with the file line each came from, and the
-/// rows of the same stretch of the file that were refused before reaching it. They
-/// are reported together, so the report lists bad rows in file order.
+/// Where a row sits in the file: its number counted from 1 as people count rows (the
+/// header is not a row), and the file line it starts on (a quoted cell may span lines).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+struct Place {
+    row: u64,
+    line: u64,
+}
+
+/// Rows waiting for the import engine, with the place each came from, and the rows of
+/// the same stretch of the file that were refused before reaching it. They are
+/// reported together, so the report lists bad rows in file order.
 struct Chunk {
     rows: Vec<ImportRow>,
-    lines: Vec<u64>,
-    problems: Vec<(u64, ImportRow, RowProblem)>,
+    lines: Vec<Place>,
+    problems: Vec<(Place, ImportRow, RowProblem)>,
 }
 
 impl Chunk {
@@ -401,21 +409,21 @@ pub async fn import_file(
             Ok(false) => break,
             Ok(true) => {
                 summary.rows += 1;
-                let line = record.position().map_or(line, |p| p.line());
+                let place = Place { row: summary.rows, line: record.position().map_or(line, |p| p.line()) };
                 match columns.row(|i| record.get(i)) {
                     Ok(row) => {
                         chunk.rows.push(row);
-                        chunk.lines.push(line);
+                        chunk.lines.push(place);
                     }
-                    Err(problem) => chunk.problems.push((line, columns.identity(|i| record.get(i)), problem)),
+                    Err(problem) => chunk.problems.push((place, columns.identity(|i| record.get(i)), problem)),
                 }
             }
             Err(error) if matches!(error.kind(), csv::ErrorKind::Utf8 { .. }) => {
                 // One badly encoded record is a bad row, not a bad file.
                 summary.rows += 1;
-                let line = error.position().map_or(line, |p| p.line());
+                let place = Place { row: summary.rows, line: error.position().map_or(line, |p| p.line()) };
                 let problem = RowProblem { field: String::new(), message: "the row is not valid UTF-8".into() };
-                chunk.problems.push((line, ImportRow::default(), problem));
+                chunk.problems.push((place, ImportRow::default(), problem));
             }
             Err(error) => return Err(csv_error(path, error)),
         }
@@ -474,16 +482,16 @@ async fn run_chunk(
                         field: result.field.as_deref().map(snake_case).unwrap_or_default(),
                         message: result.message.unwrap_or_default(),
                     };
-                    let line = lines.get(result.row).copied().unwrap_or_default();
-                    problems.push((line, identities.get(result.row).cloned().unwrap_or_default(), problem));
+                    let place = lines.get(result.row).copied().unwrap_or_default();
+                    problems.push((place, identities.get(result.row).cloned().unwrap_or_default(), problem));
                 }
             }
         }
     }
-    problems.sort_by_key(|(line, _, _)| *line);
-    for (line, identity, problem) in &problems {
+    problems.sort_by_key(|(place, _, _)| *place);
+    for (place, identity, problem) in &problems {
         summary.errors += 1;
-        report.add(*line, Some(identity), problem)?;
+        report.add(*place, Some(identity), problem)?;
     }
     Ok(())
 }

@@ -1401,7 +1401,8 @@ pub enum ImportRowStatus {
 /// The outcome of one row.
 #[derive(SimpleObject)]
 pub struct ImportLeadResult {
-    /// Position of the row in `rows`, from 0.
+    /// Number of the row in `rows`, counted from 1 (the first row is 1), as
+    /// spreadsheets and `accord import`'s error file count.
     pub row: i32,
     /// What happened.
     pub status: ImportRowStatus,
@@ -1618,7 +1619,8 @@ impl LeadsMutation {
             results: results
                 .into_iter()
                 .map(|r| ImportLeadResult {
-                    row: r.row as i32,
+                    // People count rows from 1, as spreadsheets and the CLI's error file do.
+                    row: r.row as i32 + 1,
                     status: r.status.into(),
                     lead_id: r.lead_id.map(ID::from),
                     message: r.message,

@@ -62,6 +62,7 @@ pub enum RowStatus {
 
 #[derive(Debug, Clone)]
 pub struct RowResult {
+    /// Position of the row in the call's rows, from 0 (clients are shown it from 1).
     pub row: usize,
     pub status: RowStatus,
     pub lead_id: Option<Uuid>,
