@@ -40,7 +40,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         print!("{}", crate::sdl());
         return Ok(());
     }
-    let config = cli.settings.into_config()?;
+    // Only the server and `token` sign or verify tokens.
+    let needs_secret = matches!(command, Command::Serve(_) | Command::Token { .. });
+    let config = cli.settings.into_config_for(needs_secret)?;
     match command {
         Command::Serve(args) => serve(config, args).await,
         Command::Migrate { action } => {

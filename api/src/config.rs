@@ -9,7 +9,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// `accord`: the GraphQL backend of the shared revenue-team portal.
 #[derive(Debug, Parser)]
-#[command(name = "accord", version, about)]
+#[command(
+    name = "accord",
+    version,
+    about = "Accord: the GraphQL API of a shared revenue-team portal, where sales, marketing and service work from one set of data and one set of agreed rules.",
+    long_about = "Accord: the GraphQL API of a shared revenue-team portal, where sales, marketing and service work from one set of data and one set of agreed rules.\n\nWithout a command it serves the API (see `serve`). Every setting is a flag or an environment variable (shown with each flag); a bad one stops with a line naming it and exit code 2.",
+    after_help = "Examples:\n  accord                               serve on 127.0.0.1:8000 (a demo organization on a new SQLite file)\n  accord token --email admin@demo.accord.dev\n  accord schema > schema.graphql\n\nDocumentation: README.md, docs/security.md"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub settings: Settings,
@@ -20,15 +26,20 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP server (the default).
+    #[command(after_help = "Example:\n  DATABASE_URL=postgres://accord@db/accord ACCORD_JWT_SECRET=… accord serve")]
     Serve(ServeArgs),
     /// Apply, roll back or list database migrations.
+    #[command(after_help = "Example:\n  accord migrate status")]
     Migrate {
         #[arg(value_enum, default_value_t = MigrateAction::Up)]
         action: MigrateAction,
     },
-    /// Fill the database with data: the demo organization, or a synthetic data set
-    /// of N leads (with accounts, history, engagement, activities and deals) for an
+    /// Fill the database with the demo organization or with synthetic leads.
+    ///
+    /// `--demo` creates the demo organization; `--leads N` adds a synthetic data set of
+    /// N leads (with accounts, history, engagement, activities and deals) to an
     /// existing organization.
+    #[command(after_help = "Examples:\n  accord seed --demo\n  accord seed --org acme --leads 100000")]
     Seed {
         /// Create the demo organization with a user of every team and role, and a
         /// few hundred leads across the whole funnel.
@@ -41,18 +52,26 @@ pub enum Command {
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
         leads: Option<u64>,
     },
-    /// Import leads from a CSV file of any size: streamed, upserted in chunks of
-    /// 1,000 rows; bad rows are listed in an error report.
+    /// Import leads from a CSV file of any size.
+    ///
+    /// The file is streamed and upserted in chunks of 1,000 rows; bad rows are listed,
+    /// numbered from 1 without the header, in an error report beside the file.
+    #[command(after_help = "Example:\n  accord import leads.csv --org acme --match-on external-id --dry-run")]
     Import(ImportArgs),
-    /// Print the GraphQL schema (SDL) to standard output.
+    /// Print the GraphQL schema (SDL) to standard output; needs no database.
+    #[command(after_help = "Example:\n  accord schema > schema.graphql")]
     Schema,
     /// Manage organizations.
+    #[command(after_help = "Example:\n  accord org create --name Acme --admin-email ops@acme.example")]
     Org {
         #[command(subcommand)]
         command: OrgCommand,
     },
-    /// Print (not run) the SQL that creates a read-only PostgreSQL login for a BI
-    /// tool, limited to one organization's rows of the `bi` views.
+    /// Print (not run) the SQL of a read-only PostgreSQL login for a BI tool.
+    ///
+    /// The login sees one organization's rows of the `bi` views only. Needs the
+    /// database (to name its views), not the JWT secret.
+    #[command(after_help = "Example:\n  accord bi-role --name bi_acme --org acme | psql \"$DATABASE_URL\"")]
     BiRole {
         /// The login role to create, such as `bi_acme`: lower-case letters, digits and `_`.
         #[arg(long, value_parser = parse_role_name)]
@@ -62,6 +81,7 @@ pub enum Command {
         org: String,
     },
     /// Print a signed JWT for a user, for development and operations.
+    #[command(after_help = "Example:\n  TOKEN=$(accord token --email admin@demo.accord.dev --ttl 8h)")]
     Token {
         /// The user's e-mail address.
         #[arg(long)]
@@ -322,6 +342,13 @@ impl Settings {
     /// Validate the settings into a [`Config`]. A missing HS256 secret is generated and
     /// stored next to an embedded SQLite database, so a newcomer needs no set-up.
     pub fn into_config(self) -> Result<Config, ConfigError> {
+        self.into_config_for(true)
+    }
+
+    /// [`Settings::into_config`] for a command that neither signs nor verifies tokens
+    /// (`needs_secret` false): a missing secret is not an error there, and a
+    /// throwaway one stands in.
+    pub fn into_config_for(self, needs_secret: bool) -> Result<Config, ConfigError> {
         let database_url = self.database_url.trim().to_owned();
         let is_sqlite = database_url.starts_with("sqlite:");
         if !is_sqlite && !database_url.starts_with("postgres://") && !database_url.starts_with("postgresql://") {
@@ -333,6 +360,7 @@ impl Settings {
         let secret = match self.jwt_secret.filter(|s| !s.is_empty()) {
             Some(secret) => check_secret("ACCORD_JWT_SECRET", secret)?,
             None if is_sqlite => embedded_secret(&database_url)?,
+            None if !needs_secret => random_secret().into_bytes(),
             None => {
                 return Err(ConfigError {
                     variable: "ACCORD_JWT_SECRET",
