@@ -226,6 +226,10 @@ async fn graphql_get(
         }
         return request_error(&headers, StatusCode::BAD_REQUEST, "give a `query` parameter, or POST the request");
     };
+    // Before `is_mutation` parses it.
+    if let Err(refusal) = cost::check_text(&query, &state.config.limits) {
+        return refused(&headers, &refusal);
+    }
     if is_mutation(&query, params.operation_name.as_deref()) {
         let mut response = request_error(&headers, StatusCode::METHOD_NOT_ALLOWED, "mutations must be sent with POST");
         response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));

@@ -55,6 +55,16 @@ async fn a_fragment_fan_out_is_refused_at_once_and_the_server_keeps_answering() 
     for attack in attacks {
         assert_eq!(attack.await.unwrap(), 200, "a request error, with application/json");
     }
+    // The same over GET, and a document too long to parse at all.
+    let get = app.client.get(app.graphql_url()).query(&[("query", fan_out(30))]).send().await.unwrap();
+    assert_error(&get.json::<Value>().await.unwrap(), "BAD_USER_INPUT");
+    let org = app.create_org("Acme").await;
+    let long = format!("{{ {} }}", "__typename ".repeat(12_000));
+    let body = app.gql(Some(&org.admin.token), &long, json!({})).await;
+    assert!(assert_error(&body, "BAD_USER_INPUT").contains("bytes"), "{body}");
+    let many = format!("{{ {} }}", "a:__typename ".repeat(4_000));
+    let body = app.gql(Some(&org.admin.token), &many, json!({})).await;
+    assert!(assert_error(&body, "BAD_USER_INPUT").contains("tokens"), "{body}");
 }
 
 #[tokio::test]
