@@ -11,6 +11,7 @@ use super::definitions::{Definition as DefinitionBody, term_key};
 use super::icps::{IdealCustomerProfile as IcpBody, Range, RevenueRange};
 use super::slas::{Sla as SlaBody, SlaMetric, SlaPeriod};
 use super::{DocumentCriteria, alignment};
+use crate::graphql::patch::{apply, clearable, clearable_id};
 use crate::graphql::{actor, db, loaders, parse_id};
 use crate::org::graphql::{Team, User};
 use crate::personas::graphql::Persona;
@@ -487,15 +488,6 @@ pub struct SlaPayload {
     pub sla: Sla,
 }
 
-/// Apply a `MaybeUndefined` to an optional field: undefined keeps, null clears.
-pub fn patch_optional<T>(current: Option<T>, change: MaybeUndefined<T>) -> Option<T> {
-    match change {
-        MaybeUndefined::Undefined => current,
-        MaybeUndefined::Null => None,
-        MaybeUndefined::Value(v) => Some(v),
-    }
-}
-
 #[derive(Default)]
 pub struct AgreementsQuery;
 
@@ -571,7 +563,7 @@ impl AgreementsMutation {
                 Ok(DefinitionBody {
                     term: input.term.unwrap_or(b.term),
                     body: input.body.unwrap_or(b.body),
-                    criteria: patch_optional(b.criteria, input.criteria),
+                    criteria: apply(b.criteria, clearable(input.criteria)),
                 })
             })
             .await?;
@@ -607,10 +599,10 @@ impl AgreementsMutation {
             Ok(IcpBody {
                 name: input.name.unwrap_or(b.name),
                 industries: input.industries.unwrap_or(b.industries),
-                employee_range: patch_optional(b.employee_range, input.employee_range),
-                revenue_range: patch_optional(b.revenue_range, input.revenue_range),
+                employee_range: apply(b.employee_range, clearable(input.employee_range)),
+                revenue_range: apply(b.revenue_range, clearable(input.revenue_range)),
                 regions: input.regions.unwrap_or(b.regions),
-                extra_criteria: patch_optional(b.extra_criteria, input.extra_criteria),
+                extra_criteria: apply(b.extra_criteria, clearable(input.extra_criteria)),
             })
         })
         .await?;
@@ -641,7 +633,7 @@ impl AgreementsMutation {
                 metric: input.metric.unwrap_or(b.metric),
                 target: input.target.unwrap_or(b.target),
                 period: input.period.unwrap_or(b.period),
-                description: patch_optional(b.description, input.description),
+                description: apply(b.description, clearable(input.description)),
             })
         })
         .await?;
@@ -842,17 +834,6 @@ pub struct GoalPayload {
     pub goal: Goal,
 }
 
-fn maybe<T, U>(
-    value: MaybeUndefined<T>,
-    f: impl FnOnce(T) -> async_graphql::Result<U>,
-) -> async_graphql::Result<Option<Option<U>>> {
-    Ok(match value {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(v) => Some(Some(f(v)?)),
-    })
-}
-
 #[derive(Default)]
 pub struct GoalQuery;
 
@@ -898,8 +879,8 @@ impl GoalMutation {
             target: input.target,
             period_start: input.period_start,
             period_end: input.period_end,
-            team: maybe(input.team, |t| Ok(t.into()))?,
-            owner_id: maybe(input.owner_id, |id| Ok(parse_id("ownerId", &id)?))?,
+            team: clearable(input.team.map_value(Into::into)),
+            owner_id: clearable_id("ownerId", input.owner_id)?,
             expected_version: input.expected_version,
         };
         Ok(GoalPayload { goal: super::goals::update(db(ctx), actor(ctx)?, id, patch).await?.into() })

@@ -6,6 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 use super::{CampaignCriteria, CampaignPatch, NewCampaign};
+use crate::graphql::patch::clearable_id;
 use crate::graphql::{Money, actor, db, loaders, parse_id};
 use crate::org::graphql::User;
 
@@ -237,11 +238,6 @@ impl CampaignMutation {
         input: UpdateCampaignInput,
     ) -> async_graphql::Result<CampaignPayload> {
         let id = parse_id("id", &input.id)?;
-        let owner_id = match input.owner_id {
-            MaybeUndefined::Undefined => None,
-            MaybeUndefined::Null => Some(None),
-            MaybeUndefined::Value(owner) => Some(Some(parse_id("ownerId", &owner)?)),
-        };
         let patch = CampaignPatch {
             name: input.name,
             channel: input.channel.map(Into::into),
@@ -250,7 +246,7 @@ impl CampaignMutation {
             budget_minor: input.budget_minor,
             spend_minor: input.spend_minor,
             currency: input.currency,
-            owner_id,
+            owner_id: clearable_id("ownerId", input.owner_id)?,
             expected_version: input.expected_version,
         };
         Ok(CampaignPayload { campaign: super::update(db(ctx), actor(ctx)?, id, patch).await?.into() })

@@ -9,6 +9,7 @@ use super::meetings::{self, ItemPatch};
 use super::{FeedbackCriteria, NewFeedback, Signal, Theme, Thresholds};
 use crate::connection;
 use crate::graphql::pagination::{PageArgs, encode_cursor};
+use crate::graphql::patch::{clearable, clearable_id};
 use crate::graphql::{actor, db, loaders, parse_id, selects};
 use crate::leads::graphql::Account;
 use crate::org::graphql::{Team, User};
@@ -749,21 +750,11 @@ impl FeedbackMutation {
         input: UpdateActionItemInput,
     ) -> async_graphql::Result<ActionItemPayload> {
         let id = parse_id("id", &input.id)?;
-        let owner_id = match input.owner_id {
-            MaybeUndefined::Undefined => None,
-            MaybeUndefined::Null => Some(None),
-            MaybeUndefined::Value(id) => Some(Some(parse_id("ownerId", &id)?)),
-        };
-        let due_on = match input.due_on {
-            MaybeUndefined::Undefined => None,
-            MaybeUndefined::Null => Some(None),
-            MaybeUndefined::Value(d) => Some(Some(d)),
-        };
         let patch = ItemPatch {
             expected_version: input.expected_version,
             title: input.title,
-            owner_id,
-            due_on,
+            owner_id: clearable_id("ownerId", input.owner_id)?,
+            due_on: clearable(input.due_on),
             status: input.status.map(Into::into),
         };
         Ok(ActionItemPayload { action_item: ActionItem(meetings::update_item(db(ctx), actor(ctx)?, id, patch).await?) })

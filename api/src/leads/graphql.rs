@@ -19,23 +19,12 @@ use crate::connection;
 use crate::error::{ApiError, Result as ApiResult};
 use crate::graphql::loaders::{ChildCounts, FirstPages, WithUsers};
 use crate::graphql::pagination::{Page, PageArgs, Window, sorted_cursor, sorted_window};
+use crate::graphql::patch::{clearable, clearable_id};
 use crate::graphql::{Money, OrderDirection, actor, db, loaders, nodes_select, parse_id, selects};
 use crate::org::graphql::User;
 use crate::pipeline::graphql::Opportunity;
 
 type GqlResult<T> = async_graphql::Result<T>;
-
-pub(crate) fn undefined_to_patch<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
-    match value {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(v) => Some(Some(v)),
-    }
-}
-
-pub(crate) fn patch_id(field: &str, value: MaybeUndefined<ID>) -> ApiResult<Option<Option<Uuid>>> {
-    undefined_to_patch(value).map(|v| v.map(|id| parse_id(field, &id)).transpose()).transpose()
-}
 
 fn optional_id(field: &str, value: Option<ID>) -> ApiResult<Option<Uuid>> {
     value.map(|id| parse_id(field, &id)).transpose()
@@ -1456,13 +1445,13 @@ impl LeadsMutation {
         let id = parse_id("id", &input.id)?;
         let fields = AccountFields {
             name: input.name,
-            domain: undefined_to_patch(input.domain),
-            industry: undefined_to_patch(input.industry),
-            employee_count: undefined_to_patch(input.employee_count),
-            annual_revenue_minor: undefined_to_patch(input.annual_revenue_minor),
-            currency: undefined_to_patch(input.currency),
-            region: undefined_to_patch(input.region),
-            owner_id: patch_id("ownerId", input.owner_id)?,
+            domain: clearable(input.domain),
+            industry: clearable(input.industry),
+            employee_count: clearable(input.employee_count),
+            annual_revenue_minor: clearable(input.annual_revenue_minor),
+            currency: clearable(input.currency),
+            region: clearable(input.region),
+            owner_id: clearable_id("ownerId", input.owner_id)?,
         };
         let account = accounts::update(db(ctx), actor(ctx)?, id, fields, input.expected_version).await?;
         Ok(AccountPayload { account: account.into() })
@@ -1500,17 +1489,17 @@ impl LeadsMutation {
         let id = parse_id("id", &input.id)?;
         let fields = LeadFields {
             email: input.email,
-            first_name: undefined_to_patch(input.first_name),
-            last_name: undefined_to_patch(input.last_name),
-            title: undefined_to_patch(input.title),
-            phone: undefined_to_patch(input.phone),
-            source: undefined_to_patch(input.source),
-            campaign: undefined_to_patch(input.campaign),
-            external_id: undefined_to_patch(input.external_id),
-            account_id: patch_id("accountId", input.account_id)?,
-            persona_id: patch_id("personaId", input.persona_id)?,
-            owner_id: patch_id("ownerId", input.owner_id)?,
-            marketing_owner_id: patch_id("marketingOwnerId", input.marketing_owner_id)?,
+            first_name: clearable(input.first_name),
+            last_name: clearable(input.last_name),
+            title: clearable(input.title),
+            phone: clearable(input.phone),
+            source: clearable(input.source),
+            campaign: clearable(input.campaign),
+            external_id: clearable(input.external_id),
+            account_id: clearable_id("accountId", input.account_id)?,
+            persona_id: clearable_id("personaId", input.persona_id)?,
+            owner_id: clearable_id("ownerId", input.owner_id)?,
+            marketing_owner_id: clearable_id("marketingOwnerId", input.marketing_owner_id)?,
         };
         let lead = super::update(db(ctx), actor(ctx)?, id, fields, input.expected_version).await?;
         Ok(LeadPayload { lead: lead.into() })

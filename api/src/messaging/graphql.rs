@@ -6,9 +6,10 @@ use chrono::{DateTime, Utc};
 
 use super::content::{self, AssetCriteria, AssetPatch, NewAsset, NewUsage, UsageStats};
 use super::{Matrix, MatrixCell, Message as MessageBody, MessageCriteria, MessageKind};
-use crate::agreements::graphql::{AgreementStatus, agreed_document_types, patch_optional};
+use crate::agreements::graphql::{AgreementStatus, agreed_document_types};
 use crate::connection;
 use crate::graphql::pagination::{PageArgs, encode_cursor};
+use crate::graphql::patch::{apply, clearable, clearable_id};
 use crate::graphql::{actor, db, loaders, parse_id, selects};
 use crate::leads::graphql::Lead;
 use crate::org::graphql::User;
@@ -230,14 +231,6 @@ pub struct MessagePayload {
 
 fn optional_id(field: &str, id: Option<&ID>) -> async_graphql::Result<Option<uuid::Uuid>> {
     Ok(id.map(|id| parse_id(field, id)).transpose()?)
-}
-
-fn maybe_id(field: &str, id: MaybeUndefined<ID>) -> async_graphql::Result<MaybeUndefined<uuid::Uuid>> {
-    Ok(match id {
-        MaybeUndefined::Undefined => MaybeUndefined::Undefined,
-        MaybeUndefined::Null => MaybeUndefined::Null,
-        MaybeUndefined::Value(id) => MaybeUndefined::Value(parse_id(field, &id)?),
-    })
 }
 
 /// What kind of collateral an asset is.
@@ -677,18 +670,18 @@ impl MessagingMutation {
         input: UpdateMessageInput,
     ) -> async_graphql::Result<MessagePayload> {
         let id = parse_id("id", &input.id)?;
-        let persona_id = maybe_id("personaId", input.persona_id)?;
-        let journey_stage_id = maybe_id("journeyStageId", input.journey_stage_id)?;
+        let persona_id = clearable_id("personaId", input.persona_id)?;
+        let journey_stage_id = clearable_id("journeyStageId", input.journey_stage_id)?;
         let doc = super::update(db(ctx), actor(ctx)?, id, input.expected_version, input.propose, |b: MessageBody| {
             Ok(MessageBody {
                 kind: input.kind.unwrap_or(b.kind),
-                persona_id: patch_optional(b.persona_id, persona_id),
-                journey_stage_id: patch_optional(b.journey_stage_id, journey_stage_id),
-                competitor: patch_optional(b.competitor, input.competitor),
+                persona_id: apply(b.persona_id, persona_id),
+                journey_stage_id: apply(b.journey_stage_id, journey_stage_id),
+                competitor: apply(b.competitor, clearable(input.competitor)),
                 title: input.title.unwrap_or(b.title),
                 body: input.body.unwrap_or(b.body),
                 proof_points: input.proof_points.unwrap_or(b.proof_points),
-                call_to_action: patch_optional(b.call_to_action, input.call_to_action),
+                call_to_action: apply(b.call_to_action, clearable(input.call_to_action)),
             })
         })
         .await?;
@@ -720,20 +713,15 @@ impl MessagingMutation {
         input: UpdateContentAssetInput,
     ) -> async_graphql::Result<ContentAssetPayload> {
         let id = parse_id("id", &input.id)?;
-        let optional = |v: MaybeUndefined<uuid::Uuid>| match v {
-            MaybeUndefined::Undefined => None,
-            MaybeUndefined::Null => Some(None),
-            MaybeUndefined::Value(v) => Some(Some(v)),
-        };
         let patch = AssetPatch {
             expected_version: input.expected_version,
             title: input.title,
             kind: input.kind.map(Into::into),
             url: input.url,
-            message_id: optional(maybe_id("messageId", input.message_id)?),
+            message_id: clearable_id("messageId", input.message_id)?,
             persona_ids: input.persona_ids.as_deref().map(|v| ids("personaIds", v)).transpose()?,
             journey_stage_ids: input.journey_stage_ids.as_deref().map(|v| ids("journeyStageIds", v)).transpose()?,
-            owner_id: optional(maybe_id("ownerId", input.owner_id)?),
+            owner_id: clearable_id("ownerId", input.owner_id)?,
         };
         Ok(ContentAssetPayload { content_asset: ContentAsset(content::update(db(ctx), actor(ctx)?, id, patch).await?) })
     }

@@ -5,8 +5,9 @@ use chrono::{DateTime, Utc};
 
 use super::Persona as PersonaBody;
 use super::journey_stages;
-use crate::agreements::graphql::{AgreementStatus, IdealCustomerProfile, agreed_document_types, patch_optional};
+use crate::agreements::graphql::{AgreementStatus, IdealCustomerProfile, agreed_document_types};
 use crate::agreements::{self, DocumentCriteria};
+use crate::graphql::patch::{apply, clearable_id};
 use crate::graphql::{actor, db, loaders, parse_id};
 
 agreed_document_types!(
@@ -222,18 +223,12 @@ impl PersonaMutation {
         input: UpdatePersonaInput,
     ) -> async_graphql::Result<PersonaPayload> {
         let id = parse_id("id", &input.id)?;
-        let icp_id = match input.icp_id {
-            async_graphql::MaybeUndefined::Value(ref icp) => {
-                async_graphql::MaybeUndefined::Value(parse_id("icpId", icp)?)
-            }
-            async_graphql::MaybeUndefined::Null => async_graphql::MaybeUndefined::Null,
-            async_graphql::MaybeUndefined::Undefined => async_graphql::MaybeUndefined::Undefined,
-        };
+        let icp_id = clearable_id("icpId", input.icp_id)?;
         let doc =
             agreements::update(db(ctx), actor(ctx)?, id, input.expected_version, input.propose, |b: PersonaBody| {
                 Ok(PersonaBody {
                     name: input.name.unwrap_or(b.name),
-                    icp_id: patch_optional(b.icp_id, icp_id),
+                    icp_id: apply(b.icp_id, icp_id),
                     title_keywords: input.title_keywords.unwrap_or(b.title_keywords),
                     goals: input.goals.unwrap_or(b.goals),
                     pains: input.pains.unwrap_or(b.pains),

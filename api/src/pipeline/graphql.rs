@@ -8,9 +8,10 @@ use super::{NewOpportunity, OpportunityCriteria, OpportunityOrder, OpportunityPa
 use crate::connection;
 use crate::error::ApiError;
 use crate::graphql::pagination::{PageArgs, sorted_cursor, sorted_window};
+use crate::graphql::patch::{clearable, clearable_id};
 use crate::graphql::{Money, OrderDirection, actor, db, loaders, parse_id, selects};
 use crate::leads::activities::ActivityCriteria;
-use crate::leads::graphql::{Account, ActivityConnection, ArchiveInput, Lead, patch_id, undefined_to_patch};
+use crate::leads::graphql::{Account, ActivityConnection, ArchiveInput, Lead};
 use crate::org::graphql::User;
 
 type GqlResult<T> = async_graphql::Result<T>;
@@ -372,8 +373,8 @@ impl PipelineMutation {
         input: UpdateOpportunityInput,
     ) -> GqlResult<OpportunityPayload> {
         let id = parse_id("id", &input.id)?;
-        let owner_id = patch_id("ownerId", input.owner_id)?;
-        let expected_close = undefined_to_patch(input.expected_close);
+        let owner_id = clearable_id("ownerId", input.owner_id)?;
+        let expected_close = clearable(input.expected_close);
         let patch = OpportunityPatch {
             name: input.name,
             amount_minor: input.amount_minor,

@@ -6,8 +6,9 @@ use chrono::{DateTime, Utc};
 
 use super::score::{self, Category};
 use super::{EngagementRule, FitRule, ScoringModel as ScoringModelBody, Thresholds};
-use crate::agreements::graphql::{agreed_document_types, patch_optional};
+use crate::agreements::graphql::agreed_document_types;
 use crate::agreements::{self, DocumentCriteria};
+use crate::graphql::patch::{apply, clearable};
 use crate::graphql::{actor, db, parse_id};
 use crate::leads::graphql::Temperature;
 
@@ -263,7 +264,7 @@ impl ScoringMutation {
             |b: ScoringModelBody| {
                 Ok(ScoringModelBody {
                     name: input.name.unwrap_or(b.name),
-                    description: patch_optional(b.description, input.description),
+                    description: apply(b.description, clearable(input.description)),
                     fit_rules: input.fit_rules.unwrap_or(b.fit_rules),
                     engagement_rules: input.engagement_rules.unwrap_or(b.engagement_rules),
                     thresholds: input.thresholds.unwrap_or(b.thresholds),
