@@ -9,7 +9,7 @@ use super::meetings::{self, ItemPatch};
 use super::{FeedbackCriteria, NewFeedback, Signal, Theme, Thresholds};
 use crate::connection;
 use crate::graphql::pagination::{PageArgs, encode_cursor};
-use crate::graphql::patch::{clearable, clearable_id};
+use crate::graphql::patch::{clearable, clearable_id, keep_or_set};
 use crate::graphql::{actor, db, loaders, parse_id, selects};
 use crate::leads::graphql::Account;
 use crate::org::graphql::{Team, User};
@@ -540,21 +540,22 @@ pub struct AddActionItemInput {
     pub due_on: Option<NaiveDate>,
 }
 
-/// Changes an action item; omitted fields stay as they are.
+/// Changes an action item: a field left out stays as it is; null clears the owner or
+/// the due date and is BAD_USER_INPUT for the title and the status.
 #[derive(InputObject)]
 pub struct UpdateActionItemInput {
     /// The item.
     pub id: ID,
     /// The `version` you read; a different stored version is CONFLICT.
     pub expected_version: Option<i32>,
-    /// New title.
-    pub title: Option<String>,
-    /// New owner; null leaves it without one.
+    /// New title. Left out: unchanged. null is refused.
+    pub title: MaybeUndefined<String>,
+    /// New owner, an active user. Left out: unchanged. null: cleared (nobody yet).
     pub owner_id: MaybeUndefined<ID>,
-    /// New due date; null removes it.
+    /// New due date. Left out: unchanged. null: cleared.
     pub due_on: MaybeUndefined<NaiveDate>,
-    /// New status.
-    pub status: Option<ActionItemStatus>,
+    /// New status. Left out: unchanged. null is refused.
+    pub status: MaybeUndefined<ActionItemStatus>,
 }
 
 /// The result of adding or changing an action item.
@@ -752,10 +753,10 @@ impl FeedbackMutation {
         let id = parse_id("id", &input.id)?;
         let patch = ItemPatch {
             expected_version: input.expected_version,
-            title: input.title,
+            title: keep_or_set("title", input.title)?,
             owner_id: clearable_id("ownerId", input.owner_id)?,
             due_on: clearable(input.due_on),
-            status: input.status.map(Into::into),
+            status: keep_or_set("status", input.status)?.map(Into::into),
         };
         Ok(ActionItemPayload { action_item: ActionItem(meetings::update_item(db(ctx), actor(ctx)?, id, patch).await?) })
     }
