@@ -509,15 +509,15 @@ pub struct StartReviewMeetingInput {
     pub period_end: NaiveDate,
 }
 
-/// Writes up a review meeting.
+/// Writes up a review meeting: its period, KPI snapshot and action items stay as they are.
 #[derive(InputObject)]
 pub struct UpdateReviewMeetingInput {
     /// The meeting.
     pub id: ID,
     /// The `version` you read; a different stored version is CONFLICT.
     pub expected_version: Option<i32>,
-    /// The notes (replacing the old ones); null or empty clears them.
-    pub notes: Option<String>,
+    /// The notes, replacing the old ones. Left out: unchanged. null (or empty): cleared.
+    pub notes: MaybeUndefined<String>,
 }
 
 /// The result of starting or writing up a review meeting.
@@ -728,7 +728,8 @@ impl FeedbackMutation {
         input: UpdateReviewMeetingInput,
     ) -> async_graphql::Result<ReviewMeetingPayload> {
         let id = parse_id("id", &input.id)?;
-        let meeting = meetings::update(db(ctx), actor(ctx)?, id, input.notes, input.expected_version).await?;
+        let meeting =
+            meetings::update(db(ctx), actor(ctx)?, id, clearable(input.notes), input.expected_version).await?;
         Ok(ReviewMeetingPayload { review_meeting: ReviewMeeting(meeting) })
     }
 
