@@ -19,6 +19,7 @@ mod kpis;
 mod leads;
 mod messaging;
 mod org_admin;
+mod patch;
 mod schema;
 mod scoring;
 mod security;

@@ -11,6 +11,7 @@ use super::definitions::{Definition as DefinitionBody, term_key};
 use super::icps::{IdealCustomerProfile as IcpBody, Range, RevenueRange};
 use super::slas::{Sla as SlaBody, SlaMetric, SlaPeriod};
 use super::{DocumentCriteria, alignment};
+use crate::graphql::patch::{apply, clearable, clearable_id, keep_or_set};
 use crate::graphql::{actor, db, loaders, parse_id};
 use crate::org::graphql::{Team, User};
 use crate::personas::graphql::Persona;
@@ -358,18 +359,20 @@ pub struct CreateDefinitionInput {
     pub propose: bool,
 }
 
-/// An edit of a definition: a new version. Omitted fields keep their newest value.
+/// An edit of a definition: a new version, whose fields left out are those of the
+/// newest version (the one you edited from). null clears the criteria and is
+/// BAD_USER_INPUT for the term and the meaning.
 #[derive(InputObject)]
 pub struct UpdateDefinitionInput {
     /// The definition to edit.
     pub id: ID,
     /// The `version` you edited from; a newer stored version is CONFLICT.
     pub expected_version: Option<i32>,
-    /// New term.
-    pub term: Option<String>,
-    /// New meaning.
-    pub body: Option<String>,
-    /// New criteria; null removes them.
+    /// New term. Left out: unchanged. null is refused.
+    pub term: MaybeUndefined<String>,
+    /// New meaning. Left out: unchanged. null is refused.
+    pub body: MaybeUndefined<String>,
+    /// New criteria (a JSON object). Left out: unchanged. null: cleared.
     pub criteria: MaybeUndefined<Json<Value>>,
     /// MARKETING only, for a DRAFT: propose the new version at once.
     #[graphql(default)]
@@ -405,24 +408,26 @@ pub struct CreateIdealCustomerProfileInput {
     pub propose: bool,
 }
 
-/// An edit of an ideal customer profile: a new version. Omitted fields keep their newest value.
+/// An edit of an ideal customer profile: a new version, whose fields left out are
+/// those of the newest version (the one you edited from). null clears a range or the
+/// further criteria and is BAD_USER_INPUT for the name and the lists (`[]` empties a list).
 #[derive(InputObject)]
 pub struct UpdateIdealCustomerProfileInput {
     /// The profile to edit.
     pub id: ID,
     /// The `version` you edited from; a newer stored version is CONFLICT.
     pub expected_version: Option<i32>,
-    /// New name.
-    pub name: Option<String>,
-    /// New industries.
-    pub industries: Option<Vec<String>>,
-    /// New employee range; null removes it.
+    /// New name. Left out: unchanged. null is refused.
+    pub name: MaybeUndefined<String>,
+    /// New industries (the whole list). Left out: unchanged. null is refused; `[]` for none.
+    pub industries: MaybeUndefined<Vec<String>>,
+    /// New employee range. Left out: unchanged. null: cleared.
     pub employee_range: MaybeUndefined<Range>,
-    /// New revenue range; null removes it.
+    /// New revenue range. Left out: unchanged. null: cleared.
     pub revenue_range: MaybeUndefined<RevenueRange>,
-    /// New regions.
-    pub regions: Option<Vec<String>>,
-    /// New further criteria; null removes them.
+    /// New regions (the whole list). Left out: unchanged. null is refused; `[]` for none.
+    pub regions: MaybeUndefined<Vec<String>>,
+    /// New further criteria (a JSON object). Left out: unchanged. null: cleared.
     pub extra_criteria: MaybeUndefined<Json<Value>>,
     /// MARKETING only, for a DRAFT: propose the new version at once.
     #[graphql(default)]
@@ -456,24 +461,26 @@ pub struct CreateSlaInput {
     pub propose: bool,
 }
 
-/// An edit of an SLA: a new version. Omitted fields keep their newest value.
+/// An edit of an SLA: a new version, whose fields left out are those of the newest
+/// version (the one you edited from). null clears the notes and is BAD_USER_INPUT for
+/// the other fields.
 #[derive(InputObject)]
 pub struct UpdateSlaInput {
     /// The SLA to edit.
     pub id: ID,
     /// The `version` you edited from; a newer stored version is CONFLICT.
     pub expected_version: Option<i32>,
-    /// New providing team.
-    pub provider_team: Option<Team>,
-    /// New consuming team.
-    pub consumer_team: Option<Team>,
-    /// New metric.
-    pub metric: Option<SlaMetric>,
-    /// New target: 0.01 to 1,000,000.
-    pub target: Option<f64>,
-    /// New period.
-    pub period: Option<SlaPeriod>,
-    /// New notes; null removes them.
+    /// New providing team. Left out: unchanged. null is refused.
+    pub provider_team: MaybeUndefined<Team>,
+    /// New consuming team. Left out: unchanged. null is refused.
+    pub consumer_team: MaybeUndefined<Team>,
+    /// New metric. Left out: unchanged. null is refused.
+    pub metric: MaybeUndefined<SlaMetric>,
+    /// New target: 0.01 to 1,000,000. Left out: unchanged. null is refused.
+    pub target: MaybeUndefined<f64>,
+    /// New period. Left out: unchanged. null is refused.
+    pub period: MaybeUndefined<SlaPeriod>,
+    /// New notes. Left out: unchanged. null: cleared.
     pub description: MaybeUndefined<String>,
     /// MARKETING only, for a DRAFT: propose the new version at once.
     #[graphql(default)]
@@ -485,15 +492,6 @@ pub struct UpdateSlaInput {
 pub struct SlaPayload {
     /// The SLA after the change.
     pub sla: Sla,
-}
-
-/// Apply a `MaybeUndefined` to an optional field: undefined keeps, null clears.
-pub fn patch_optional<T>(current: Option<T>, change: MaybeUndefined<T>) -> Option<T> {
-    match change {
-        MaybeUndefined::Undefined => current,
-        MaybeUndefined::Null => None,
-        MaybeUndefined::Value(v) => Some(v),
-    }
 }
 
 #[derive(Default)]
@@ -566,12 +564,15 @@ impl AgreementsMutation {
         input: UpdateDefinitionInput,
     ) -> async_graphql::Result<DefinitionPayload> {
         let id = parse_id("id", &input.id)?;
+        let term = keep_or_set("term", input.term)?;
+        let body = keep_or_set("body", input.body)?;
+        let criteria = clearable(input.criteria);
         let doc =
             super::update(db(ctx), actor(ctx)?, id, input.expected_version, input.propose, |b: DefinitionBody| {
                 Ok(DefinitionBody {
-                    term: input.term.unwrap_or(b.term),
-                    body: input.body.unwrap_or(b.body),
-                    criteria: patch_optional(b.criteria, input.criteria),
+                    term: term.unwrap_or(b.term),
+                    body: body.unwrap_or(b.body),
+                    criteria: apply(b.criteria, criteria),
                 })
             })
             .await?;
@@ -603,14 +604,17 @@ impl AgreementsMutation {
         input: UpdateIdealCustomerProfileInput,
     ) -> async_graphql::Result<IdealCustomerProfilePayload> {
         let id = parse_id("id", &input.id)?;
+        let name = keep_or_set("name", input.name)?;
+        let industries = keep_or_set("industries", input.industries)?;
+        let regions = keep_or_set("regions", input.regions)?;
         let doc = super::update(db(ctx), actor(ctx)?, id, input.expected_version, input.propose, |b: IcpBody| {
             Ok(IcpBody {
-                name: input.name.unwrap_or(b.name),
-                industries: input.industries.unwrap_or(b.industries),
-                employee_range: patch_optional(b.employee_range, input.employee_range),
-                revenue_range: patch_optional(b.revenue_range, input.revenue_range),
-                regions: input.regions.unwrap_or(b.regions),
-                extra_criteria: patch_optional(b.extra_criteria, input.extra_criteria),
+                name: name.unwrap_or(b.name),
+                industries: industries.unwrap_or(b.industries),
+                employee_range: apply(b.employee_range, clearable(input.employee_range)),
+                revenue_range: apply(b.revenue_range, clearable(input.revenue_range)),
+                regions: regions.unwrap_or(b.regions),
+                extra_criteria: apply(b.extra_criteria, clearable(input.extra_criteria)),
             })
         })
         .await?;
@@ -634,14 +638,19 @@ impl AgreementsMutation {
     /// Edit an SLA: a new version (proposed when the SLA is agreed).
     async fn update_sla(&self, ctx: &Context<'_>, input: UpdateSlaInput) -> async_graphql::Result<SlaPayload> {
         let id = parse_id("id", &input.id)?;
+        let provider_team = keep_or_set("providerTeam", input.provider_team)?;
+        let consumer_team = keep_or_set("consumerTeam", input.consumer_team)?;
+        let metric = keep_or_set("metric", input.metric)?;
+        let target = keep_or_set("target", input.target)?;
+        let period = keep_or_set("period", input.period)?;
         let doc = super::update(db(ctx), actor(ctx)?, id, input.expected_version, input.propose, |b: SlaBody| {
             Ok(SlaBody {
-                provider_team: input.provider_team.unwrap_or(b.provider_team),
-                consumer_team: input.consumer_team.unwrap_or(b.consumer_team),
-                metric: input.metric.unwrap_or(b.metric),
-                target: input.target.unwrap_or(b.target),
-                period: input.period.unwrap_or(b.period),
-                description: patch_optional(b.description, input.description),
+                provider_team: provider_team.unwrap_or(b.provider_team),
+                consumer_team: consumer_team.unwrap_or(b.consumer_team),
+                metric: metric.unwrap_or(b.metric),
+                target: target.unwrap_or(b.target),
+                period: period.unwrap_or(b.period),
+                description: apply(b.description, clearable(input.description)),
             })
         })
         .await?;
@@ -812,26 +821,28 @@ pub struct CreateGoalInput {
     pub owner_id: Option<ID>,
 }
 
-/// Changes to a goal; omitted fields stay as they are.
+/// Changes to a goal: a field left out stays as it is; null clears the team or the
+/// owner and is BAD_USER_INPUT for the other fields.
 #[derive(InputObject)]
 pub struct UpdateGoalInput {
     /// The goal to change.
     pub id: ID,
     /// The `version` you read; a different stored version is CONFLICT.
     pub expected_version: Option<i32>,
-    /// New name.
-    pub name: Option<String>,
-    /// New metric.
-    pub metric: Option<GoalMetric>,
+    /// New name. Left out: unchanged. null is refused.
+    pub name: MaybeUndefined<String>,
+    /// New metric. Left out: unchanged. null is refused.
+    pub metric: MaybeUndefined<GoalMetric>,
     /// New target: 0.01 to 1,000,000,000,000,000 (money metrics count minor units).
-    pub target: Option<f64>,
-    /// New first day.
-    pub period_start: Option<chrono::NaiveDate>,
-    /// New last day.
-    pub period_end: Option<chrono::NaiveDate>,
-    /// New team; null makes the goal shared.
+    /// Left out: unchanged. null is refused.
+    pub target: MaybeUndefined<f64>,
+    /// New first day. Left out: unchanged. null is refused.
+    pub period_start: MaybeUndefined<chrono::NaiveDate>,
+    /// New last day. Left out: unchanged. null is refused.
+    pub period_end: MaybeUndefined<chrono::NaiveDate>,
+    /// New team. Left out: unchanged. null: cleared (the goal becomes shared).
     pub team: MaybeUndefined<Team>,
-    /// New owner; null leaves it without one.
+    /// New owner. Left out: unchanged. null: cleared (the goal has no owner).
     pub owner_id: MaybeUndefined<ID>,
 }
 
@@ -840,17 +851,6 @@ pub struct UpdateGoalInput {
 pub struct GoalPayload {
     /// The goal as stored after the change.
     pub goal: Goal,
-}
-
-fn maybe<T, U>(
-    value: MaybeUndefined<T>,
-    f: impl FnOnce(T) -> async_graphql::Result<U>,
-) -> async_graphql::Result<Option<Option<U>>> {
-    Ok(match value {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(v) => Some(Some(f(v)?)),
-    })
 }
 
 #[derive(Default)]
@@ -893,13 +893,13 @@ impl GoalMutation {
     async fn update_goal(&self, ctx: &Context<'_>, input: UpdateGoalInput) -> async_graphql::Result<GoalPayload> {
         let id = parse_id("id", &input.id)?;
         let patch = super::goals::GoalPatch {
-            name: input.name,
-            metric: input.metric.map(Into::into),
-            target: input.target,
-            period_start: input.period_start,
-            period_end: input.period_end,
-            team: maybe(input.team, |t| Ok(t.into()))?,
-            owner_id: maybe(input.owner_id, |id| Ok(parse_id("ownerId", &id)?))?,
+            name: keep_or_set("name", input.name)?,
+            metric: keep_or_set("metric", input.metric)?.map(Into::into),
+            target: keep_or_set("target", input.target)?,
+            period_start: keep_or_set("periodStart", input.period_start)?,
+            period_end: keep_or_set("periodEnd", input.period_end)?,
+            team: clearable(input.team.map_value(Into::into)),
+            owner_id: clearable_id("ownerId", input.owner_id)?,
             expected_version: input.expected_version,
         };
         Ok(GoalPayload { goal: super::goals::update(db(ctx), actor(ctx)?, id, patch).await?.into() })

@@ -6,6 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 use super::{CampaignCriteria, CampaignPatch, NewCampaign};
+use crate::graphql::patch::{clearable_id, keep_or_set};
 use crate::graphql::{Money, actor, db, loaders, parse_id};
 use crate::org::graphql::User;
 
@@ -136,28 +137,31 @@ pub struct CreateCampaignInput {
     pub owner_id: Option<ID>,
 }
 
-/// Changes to a campaign; omitted fields stay as they are.
+/// Changes to a campaign: a field left out stays as it is; null clears the owner and is
+/// BAD_USER_INPUT for the other fields.
 #[derive(InputObject)]
 pub struct UpdateCampaignInput {
     /// The campaign to change.
     pub id: ID,
     /// The `version` you read; a different stored version is CONFLICT.
     pub expected_version: Option<i32>,
-    /// New name (leads are not renamed: they keep naming the old one).
-    pub name: Option<String>,
-    /// New channel.
-    pub channel: Option<CampaignChannel>,
-    /// New first day.
-    pub starts_on: Option<NaiveDate>,
-    /// New last day.
-    pub ends_on: Option<NaiveDate>,
-    /// New budget in minor units, 0 to 1,000,000,000,000,000.
-    pub budget_minor: Option<i64>,
-    /// New spend so far in minor units, 0 to 1,000,000,000,000,000.
-    pub spend_minor: Option<i64>,
-    /// New currency of budget and spend.
-    pub currency: Option<String>,
-    /// New owner; null leaves the campaign without one.
+    /// New name (leads are not renamed: they keep naming the old one). Left out:
+    /// unchanged. null is refused.
+    pub name: MaybeUndefined<String>,
+    /// New channel. Left out: unchanged. null is refused.
+    pub channel: MaybeUndefined<CampaignChannel>,
+    /// New first day. Left out: unchanged. null is refused.
+    pub starts_on: MaybeUndefined<NaiveDate>,
+    /// New last day. Left out: unchanged. null is refused.
+    pub ends_on: MaybeUndefined<NaiveDate>,
+    /// New budget in minor units, 0 to 1,000,000,000,000,000. Left out: unchanged. null is refused.
+    pub budget_minor: MaybeUndefined<i64>,
+    /// New spend so far in minor units, 0 to 1,000,000,000,000,000. Left out: unchanged.
+    /// null is refused.
+    pub spend_minor: MaybeUndefined<i64>,
+    /// New currency of budget and spend. Left out: unchanged. null is refused.
+    pub currency: MaybeUndefined<String>,
+    /// New owner. Left out: unchanged. null: cleared (the campaign has no owner).
     pub owner_id: MaybeUndefined<ID>,
 }
 
@@ -237,20 +241,15 @@ impl CampaignMutation {
         input: UpdateCampaignInput,
     ) -> async_graphql::Result<CampaignPayload> {
         let id = parse_id("id", &input.id)?;
-        let owner_id = match input.owner_id {
-            MaybeUndefined::Undefined => None,
-            MaybeUndefined::Null => Some(None),
-            MaybeUndefined::Value(owner) => Some(Some(parse_id("ownerId", &owner)?)),
-        };
         let patch = CampaignPatch {
-            name: input.name,
-            channel: input.channel.map(Into::into),
-            starts_on: input.starts_on,
-            ends_on: input.ends_on,
-            budget_minor: input.budget_minor,
-            spend_minor: input.spend_minor,
-            currency: input.currency,
-            owner_id,
+            name: keep_or_set("name", input.name)?,
+            channel: keep_or_set("channel", input.channel)?.map(Into::into),
+            starts_on: keep_or_set("startsOn", input.starts_on)?,
+            ends_on: keep_or_set("endsOn", input.ends_on)?,
+            budget_minor: keep_or_set("budgetMinor", input.budget_minor)?,
+            spend_minor: keep_or_set("spendMinor", input.spend_minor)?,
+            currency: keep_or_set("currency", input.currency)?,
+            owner_id: clearable_id("ownerId", input.owner_id)?,
             expected_version: input.expected_version,
         };
         Ok(CampaignPayload { campaign: super::update(db(ctx), actor(ctx)?, id, patch).await?.into() })

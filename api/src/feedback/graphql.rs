@@ -9,6 +9,7 @@ use super::meetings::{self, ItemPatch};
 use super::{FeedbackCriteria, NewFeedback, Signal, Theme, Thresholds};
 use crate::connection;
 use crate::graphql::pagination::{PageArgs, encode_cursor};
+use crate::graphql::patch::{clearable, clearable_id, keep_or_set};
 use crate::graphql::{actor, db, loaders, parse_id, selects};
 use crate::leads::graphql::Account;
 use crate::org::graphql::{Team, User};
@@ -508,15 +509,15 @@ pub struct StartReviewMeetingInput {
     pub period_end: NaiveDate,
 }
 
-/// Writes up a review meeting.
+/// Writes up a review meeting: its period, KPI snapshot and action items stay as they are.
 #[derive(InputObject)]
 pub struct UpdateReviewMeetingInput {
     /// The meeting.
     pub id: ID,
     /// The `version` you read; a different stored version is CONFLICT.
     pub expected_version: Option<i32>,
-    /// The notes (replacing the old ones); null or empty clears them.
-    pub notes: Option<String>,
+    /// The notes, replacing the old ones. Left out: unchanged. null (or empty): cleared.
+    pub notes: MaybeUndefined<String>,
 }
 
 /// The result of starting or writing up a review meeting.
@@ -539,21 +540,22 @@ pub struct AddActionItemInput {
     pub due_on: Option<NaiveDate>,
 }
 
-/// Changes an action item; omitted fields stay as they are.
+/// Changes an action item: a field left out stays as it is; null clears the owner or
+/// the due date and is BAD_USER_INPUT for the title and the status.
 #[derive(InputObject)]
 pub struct UpdateActionItemInput {
     /// The item.
     pub id: ID,
     /// The `version` you read; a different stored version is CONFLICT.
     pub expected_version: Option<i32>,
-    /// New title.
-    pub title: Option<String>,
-    /// New owner; null leaves it without one.
+    /// New title. Left out: unchanged. null is refused.
+    pub title: MaybeUndefined<String>,
+    /// New owner, an active user. Left out: unchanged. null: cleared (nobody yet).
     pub owner_id: MaybeUndefined<ID>,
-    /// New due date; null removes it.
+    /// New due date. Left out: unchanged. null: cleared.
     pub due_on: MaybeUndefined<NaiveDate>,
-    /// New status.
-    pub status: Option<ActionItemStatus>,
+    /// New status. Left out: unchanged. null is refused.
+    pub status: MaybeUndefined<ActionItemStatus>,
 }
 
 /// The result of adding or changing an action item.
@@ -726,7 +728,8 @@ impl FeedbackMutation {
         input: UpdateReviewMeetingInput,
     ) -> async_graphql::Result<ReviewMeetingPayload> {
         let id = parse_id("id", &input.id)?;
-        let meeting = meetings::update(db(ctx), actor(ctx)?, id, input.notes, input.expected_version).await?;
+        let meeting =
+            meetings::update(db(ctx), actor(ctx)?, id, clearable(input.notes), input.expected_version).await?;
         Ok(ReviewMeetingPayload { review_meeting: ReviewMeeting(meeting) })
     }
 
@@ -749,22 +752,12 @@ impl FeedbackMutation {
         input: UpdateActionItemInput,
     ) -> async_graphql::Result<ActionItemPayload> {
         let id = parse_id("id", &input.id)?;
-        let owner_id = match input.owner_id {
-            MaybeUndefined::Undefined => None,
-            MaybeUndefined::Null => Some(None),
-            MaybeUndefined::Value(id) => Some(Some(parse_id("ownerId", &id)?)),
-        };
-        let due_on = match input.due_on {
-            MaybeUndefined::Undefined => None,
-            MaybeUndefined::Null => Some(None),
-            MaybeUndefined::Value(d) => Some(Some(d)),
-        };
         let patch = ItemPatch {
             expected_version: input.expected_version,
-            title: input.title,
-            owner_id,
-            due_on,
-            status: input.status.map(Into::into),
+            title: keep_or_set("title", input.title)?,
+            owner_id: clearable_id("ownerId", input.owner_id)?,
+            due_on: clearable(input.due_on),
+            status: keep_or_set("status", input.status)?.map(Into::into),
         };
         Ok(ActionItemPayload { action_item: ActionItem(meetings::update_item(db(ctx), actor(ctx)?, id, patch).await?) })
     }

@@ -200,23 +200,24 @@ pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> Result<M
     find(db, actor, id).await
 }
 
-/// Write the meeting's notes (replacing them).
+/// Write the meeting's notes, replacing them: `None` keeps them, `Some(None)` (or
+/// empty notes) clears them.
 #[tracing::instrument(skip(db, actor, notes), fields(org = %actor.org_id))]
 pub async fn update(
     db: &impl TransactionTrait,
     actor: &Actor,
     id: Uuid,
-    notes: Option<String>,
+    notes: Option<Option<String>>,
     expected_version: Option<i32>,
 ) -> Result<Model> {
     require(can_run_review_meetings(actor), "write up review meetings")?;
-    let notes = validate::optional_text("notes", notes.as_deref(), LONG * 5)?;
+    let notes = notes.map(|n| validate::optional_text("notes", n.as_deref(), LONG * 5)).transpose()?;
     let txn = crate::db::begin_write(db).await?;
     let current = find(&txn, actor, id).await?;
     check_version(expected_version, current.version)?;
-    if current.notes == notes {
+    let Some(notes) = notes.filter(|n| *n != current.notes) else {
         return Ok(current);
-    }
+    };
     let mut model: ActiveModel = current.clone().into();
     model.notes = Set(notes.clone());
     let meeting = save_versioned(&txn, id, current.version, model).await?;

@@ -6,6 +6,7 @@ pub mod documents;
 pub mod input;
 pub mod loaders;
 pub mod pagination;
+pub mod patch;
 
 use std::sync::Arc;
 

@@ -230,7 +230,9 @@ async fn validate(
         return Err(ApiError::bad_input("currency", "is required with an annual revenue"));
     }
     let owner_id = optional_patch(fields.owner_id, base.map(|b| b.owner_id), Ok)?;
-    if let Some(owner) = owner_id {
+    // A new owner must be active; a stored one who has since left does not block a
+    // change to other fields (as for leads and deals).
+    if let Some(owner) = owner_id.filter(|o| base.is_none_or(|b| b.owner_id != Some(*o))) {
         ensure_user(db, actor, owner, "ownerId").await?;
     }
     Ok(Validated { name, domain, industry, employee_count, annual_revenue_minor, currency, region, owner_id })

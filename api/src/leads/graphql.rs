@@ -19,23 +19,12 @@ use crate::connection;
 use crate::error::{ApiError, Result as ApiResult};
 use crate::graphql::loaders::{ChildCounts, FirstPages, WithUsers};
 use crate::graphql::pagination::{Page, PageArgs, Window, sorted_cursor, sorted_window};
+use crate::graphql::patch::{clearable, clearable_id, keep_or_set};
 use crate::graphql::{Money, OrderDirection, actor, db, loaders, nodes_select, parse_id, selects};
 use crate::org::graphql::User;
 use crate::pipeline::graphql::Opportunity;
 
 type GqlResult<T> = async_graphql::Result<T>;
-
-pub(crate) fn undefined_to_patch<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
-    match value {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(v) => Some(Some(v)),
-    }
-}
-
-pub(crate) fn patch_id(field: &str, value: MaybeUndefined<ID>) -> ApiResult<Option<Option<Uuid>>> {
-    undefined_to_patch(value).map(|v| v.map(|id| parse_id(field, &id)).transpose()).transpose()
-}
 
 fn optional_id(field: &str, value: Option<ID>) -> ApiResult<Option<Uuid>> {
     value.map(|id| parse_id(field, &id)).transpose()
@@ -1136,28 +1125,31 @@ pub struct CreateAccountInput {
     pub owner_id: Option<ID>,
 }
 
-/// Changes to an account: omitted fields stay, null clears.
+/// Changes to an account: a field left out stays as it is; null clears a field that
+/// may be empty and is BAD_USER_INPUT for the name.
 #[derive(InputObject)]
 pub struct UpdateAccountInput {
     /// The account to change.
     pub id: ID,
     /// The `version` you read; a different stored version is CONFLICT.
     pub expected_version: Option<i32>,
-    /// New company name.
-    pub name: Option<String>,
-    /// New domain; null clears.
+    /// New company name. Left out: unchanged. null is refused.
+    pub name: MaybeUndefined<String>,
+    /// New domain. Left out: unchanged. null: cleared.
     pub domain: MaybeUndefined<String>,
-    /// New industry; null clears.
+    /// New industry. Left out: unchanged. null: cleared.
     pub industry: MaybeUndefined<String>,
-    /// New number of employees, 0 to 10,000,000; null clears.
+    /// New number of employees, 0 to 10,000,000. Left out: unchanged. null: cleared.
     pub employee_count: MaybeUndefined<i32>,
-    /// New annual revenue in minor units, 0 to 1,000,000,000,000,000; null clears.
+    /// New annual revenue in minor units, 0 to 1,000,000,000,000,000 (needs a currency).
+    /// Left out: unchanged. null: cleared.
     pub annual_revenue_minor: MaybeUndefined<i64>,
-    /// New currency; null clears.
+    /// New currency of the annual revenue. Left out: unchanged. null: cleared (refused
+    /// while the account has an annual revenue).
     pub currency: MaybeUndefined<String>,
-    /// New region; null clears.
+    /// New region. Left out: unchanged. null: cleared.
     pub region: MaybeUndefined<String>,
-    /// New owner; null clears.
+    /// New owner in sales, an active user. Left out: unchanged. null: cleared.
     pub owner_id: MaybeUndefined<ID>,
 }
 
@@ -1208,36 +1200,37 @@ pub struct CreateLeadInput {
     pub lifecycle_stage: Option<LifecycleStage>,
 }
 
-/// Changes to a lead: omitted fields stay, null clears. The stage changes with `moveLeadStage`.
+/// Changes to a lead: a field left out stays as it is; null clears a field that may be
+/// empty and is BAD_USER_INPUT for the e-mail address. The stage changes with `moveLeadStage`.
 #[derive(InputObject)]
 pub struct UpdateLeadInput {
     /// The lead to change.
     pub id: ID,
     /// The `version` you read; a different stored version is CONFLICT.
     pub expected_version: Option<i32>,
-    /// New e-mail address.
-    pub email: Option<String>,
-    /// New first name; null clears.
+    /// New e-mail address. Left out: unchanged. null is refused.
+    pub email: MaybeUndefined<String>,
+    /// New first name. Left out: unchanged. null: cleared.
     pub first_name: MaybeUndefined<String>,
-    /// New last name; null clears.
+    /// New last name. Left out: unchanged. null: cleared.
     pub last_name: MaybeUndefined<String>,
-    /// New job title; null clears.
+    /// New job title. Left out: unchanged. null: cleared.
     pub title: MaybeUndefined<String>,
-    /// New phone number; null clears.
+    /// New phone number. Left out: unchanged. null: cleared.
     pub phone: MaybeUndefined<String>,
-    /// New source; null clears.
+    /// New source. Left out: unchanged. null: cleared.
     pub source: MaybeUndefined<String>,
-    /// New campaign; null clears.
+    /// New campaign. Left out: unchanged. null: cleared.
     pub campaign: MaybeUndefined<String>,
-    /// New external id; null clears.
+    /// New external id. Left out: unchanged. null: cleared.
     pub external_id: MaybeUndefined<String>,
-    /// New account; null clears.
+    /// New account. Left out: unchanged. null: cleared.
     pub account_id: MaybeUndefined<ID>,
-    /// New persona; null clears.
+    /// New persona. Left out: unchanged. null: cleared.
     pub persona_id: MaybeUndefined<ID>,
-    /// New sales owner; null clears.
+    /// New sales owner, an active user. Left out: unchanged. null: cleared.
     pub owner_id: MaybeUndefined<ID>,
-    /// New marketing owner; null clears.
+    /// New marketing owner, an active user. Left out: unchanged. null: cleared.
     pub marketing_owner_id: MaybeUndefined<ID>,
 }
 
@@ -1456,14 +1449,14 @@ impl LeadsMutation {
     async fn update_account(&self, ctx: &Context<'_>, input: UpdateAccountInput) -> GqlResult<AccountPayload> {
         let id = parse_id("id", &input.id)?;
         let fields = AccountFields {
-            name: input.name,
-            domain: undefined_to_patch(input.domain),
-            industry: undefined_to_patch(input.industry),
-            employee_count: undefined_to_patch(input.employee_count),
-            annual_revenue_minor: undefined_to_patch(input.annual_revenue_minor),
-            currency: undefined_to_patch(input.currency),
-            region: undefined_to_patch(input.region),
-            owner_id: patch_id("ownerId", input.owner_id)?,
+            name: keep_or_set("name", input.name)?,
+            domain: clearable(input.domain),
+            industry: clearable(input.industry),
+            employee_count: clearable(input.employee_count),
+            annual_revenue_minor: clearable(input.annual_revenue_minor),
+            currency: clearable(input.currency),
+            region: clearable(input.region),
+            owner_id: clearable_id("ownerId", input.owner_id)?,
         };
         let account = accounts::update(db(ctx), actor(ctx)?, id, fields, input.expected_version).await?;
         Ok(AccountPayload { account: account.into() })
@@ -1500,18 +1493,18 @@ impl LeadsMutation {
     async fn update_lead(&self, ctx: &Context<'_>, input: UpdateLeadInput) -> GqlResult<LeadPayload> {
         let id = parse_id("id", &input.id)?;
         let fields = LeadFields {
-            email: input.email,
-            first_name: undefined_to_patch(input.first_name),
-            last_name: undefined_to_patch(input.last_name),
-            title: undefined_to_patch(input.title),
-            phone: undefined_to_patch(input.phone),
-            source: undefined_to_patch(input.source),
-            campaign: undefined_to_patch(input.campaign),
-            external_id: undefined_to_patch(input.external_id),
-            account_id: patch_id("accountId", input.account_id)?,
-            persona_id: patch_id("personaId", input.persona_id)?,
-            owner_id: patch_id("ownerId", input.owner_id)?,
-            marketing_owner_id: patch_id("marketingOwnerId", input.marketing_owner_id)?,
+            email: keep_or_set("email", input.email)?,
+            first_name: clearable(input.first_name),
+            last_name: clearable(input.last_name),
+            title: clearable(input.title),
+            phone: clearable(input.phone),
+            source: clearable(input.source),
+            campaign: clearable(input.campaign),
+            external_id: clearable(input.external_id),
+            account_id: clearable_id("accountId", input.account_id)?,
+            persona_id: clearable_id("personaId", input.persona_id)?,
+            owner_id: clearable_id("ownerId", input.owner_id)?,
+            marketing_owner_id: clearable_id("marketingOwnerId", input.marketing_owner_id)?,
         };
         let lead = super::update(db(ctx), actor(ctx)?, id, fields, input.expected_version).await?;
         Ok(LeadPayload { lead: lead.into() })

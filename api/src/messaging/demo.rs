@@ -212,7 +212,7 @@ pub async fn seed(db: &DatabaseConnection, org_id: Uuid) -> Result<()> {
 
     let today = chrono::Utc::now().date_naive();
     let meeting = meetings::start(db, &sales_manager, today - chrono::Duration::days(30), today).await?;
-    meetings::update(db, &sales_manager, meeting.id, Some("Pricing objections are the top theme.".into()), None)
+    meetings::update(db, &sales_manager, meeting.id, Some(Some("Pricing objections are the top theme.".into())), None)
         .await?;
     let owner = marketer.user_id();
     meetings::add_item(

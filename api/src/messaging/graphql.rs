@@ -6,9 +6,10 @@ use chrono::{DateTime, Utc};
 
 use super::content::{self, AssetCriteria, AssetPatch, NewAsset, NewUsage, UsageStats};
 use super::{Matrix, MatrixCell, Message as MessageBody, MessageCriteria, MessageKind};
-use crate::agreements::graphql::{AgreementStatus, agreed_document_types, patch_optional};
+use crate::agreements::graphql::{AgreementStatus, agreed_document_types};
 use crate::connection;
 use crate::graphql::pagination::{PageArgs, encode_cursor};
+use crate::graphql::patch::{apply, clearable, clearable_id, keep_or_set, keep_or_set_ids};
 use crate::graphql::{actor, db, loaders, parse_id, selects};
 use crate::leads::graphql::Lead;
 use crate::org::graphql::User;
@@ -193,28 +194,31 @@ pub struct CreateMessageInput {
     pub propose: bool,
 }
 
-/// An edit of a message: a new version. Omitted fields keep their newest value.
+/// An edit of a message: a new version, whose fields left out are those of the newest
+/// version (the one you edited from). null clears a field that may be empty (as long
+/// as the kind allows: a SEGMENT keeps its persona and stage, a BATTLECARD its
+/// competitor) and is BAD_USER_INPUT for the others (`[]` empties the proof points).
 #[derive(InputObject)]
 pub struct UpdateMessageInput {
     /// The message to edit.
     pub id: ID,
     /// The `version` you edited from; a newer stored version is CONFLICT.
     pub expected_version: Option<i32>,
-    /// New kind.
-    pub kind: Option<MessageKind>,
-    /// New persona; null removes it.
+    /// New kind. Left out: unchanged. null is refused.
+    pub kind: MaybeUndefined<MessageKind>,
+    /// New persona (SEGMENT). Left out: unchanged. null: cleared.
     pub persona_id: MaybeUndefined<ID>,
-    /// New journey stage; null removes it.
+    /// New journey stage (SEGMENT). Left out: unchanged. null: cleared.
     pub journey_stage_id: MaybeUndefined<ID>,
-    /// New competitor; null removes it.
+    /// New competitor (BATTLECARD). Left out: unchanged. null: cleared.
     pub competitor: MaybeUndefined<String>,
-    /// New headline.
-    pub title: Option<String>,
-    /// New message.
-    pub body: Option<String>,
-    /// New proof points.
-    pub proof_points: Option<Vec<String>>,
-    /// New call to action; null removes it.
+    /// New headline. Left out: unchanged. null is refused.
+    pub title: MaybeUndefined<String>,
+    /// New message. Left out: unchanged. null is refused.
+    pub body: MaybeUndefined<String>,
+    /// New proof points (the whole list). Left out: unchanged. null is refused; `[]` for none.
+    pub proof_points: MaybeUndefined<Vec<String>>,
+    /// New call to action. Left out: unchanged. null: cleared.
     pub call_to_action: MaybeUndefined<String>,
     /// MARKETING only, for a DRAFT: propose the new version at once.
     #[graphql(default)]
@@ -230,14 +234,6 @@ pub struct MessagePayload {
 
 fn optional_id(field: &str, id: Option<&ID>) -> async_graphql::Result<Option<uuid::Uuid>> {
     Ok(id.map(|id| parse_id(field, id)).transpose()?)
-}
-
-fn maybe_id(field: &str, id: MaybeUndefined<ID>) -> async_graphql::Result<MaybeUndefined<uuid::Uuid>> {
-    Ok(match id {
-        MaybeUndefined::Undefined => MaybeUndefined::Undefined,
-        MaybeUndefined::Null => MaybeUndefined::Null,
-        MaybeUndefined::Value(id) => MaybeUndefined::Value(parse_id(field, &id)?),
-    })
 }
 
 /// What kind of collateral an asset is.
@@ -448,26 +444,29 @@ pub struct CreateContentAssetInput {
     pub owner_id: Option<ID>,
 }
 
-/// Changes to a content asset; omitted fields stay as they are.
+/// Changes to a content asset: a field left out stays as it is; null clears the message
+/// or the owner and is BAD_USER_INPUT for the other fields (`[]` empties a list).
 #[derive(InputObject)]
 pub struct UpdateContentAssetInput {
     /// The asset to change.
     pub id: ID,
     /// The `version` you read; a different stored version is CONFLICT.
     pub expected_version: Option<i32>,
-    /// New title.
-    pub title: Option<String>,
-    /// New kind.
-    pub kind: Option<ContentKind>,
-    /// New URL.
-    pub url: Option<String>,
-    /// New message; null removes it.
+    /// New title. Left out: unchanged. null is refused.
+    pub title: MaybeUndefined<String>,
+    /// New kind. Left out: unchanged. null is refused.
+    pub kind: MaybeUndefined<ContentKind>,
+    /// New URL. Left out: unchanged. null is refused.
+    pub url: MaybeUndefined<String>,
+    /// New message. Left out: unchanged. null: cleared.
     pub message_id: MaybeUndefined<ID>,
-    /// New personas (replacing the old ones).
-    pub persona_ids: Option<Vec<ID>>,
-    /// New journey stages (replacing the old ones).
-    pub journey_stage_ids: Option<Vec<ID>>,
-    /// New owner; null leaves it without one.
+    /// New personas, replacing the old ones. Left out: unchanged. null is refused; `[]`
+    /// for any persona.
+    pub persona_ids: MaybeUndefined<Vec<ID>>,
+    /// New journey stages, replacing the old ones. Left out: unchanged. null is refused;
+    /// `[]` for any stage.
+    pub journey_stage_ids: MaybeUndefined<Vec<ID>>,
+    /// New owner, an active user. Left out: unchanged. null: cleared.
     pub owner_id: MaybeUndefined<ID>,
 }
 
@@ -677,18 +676,22 @@ impl MessagingMutation {
         input: UpdateMessageInput,
     ) -> async_graphql::Result<MessagePayload> {
         let id = parse_id("id", &input.id)?;
-        let persona_id = maybe_id("personaId", input.persona_id)?;
-        let journey_stage_id = maybe_id("journeyStageId", input.journey_stage_id)?;
+        let kind = keep_or_set("kind", input.kind)?;
+        let persona_id = clearable_id("personaId", input.persona_id)?;
+        let journey_stage_id = clearable_id("journeyStageId", input.journey_stage_id)?;
+        let title = keep_or_set("title", input.title)?;
+        let body = keep_or_set("body", input.body)?;
+        let proof_points = keep_or_set("proofPoints", input.proof_points)?;
         let doc = super::update(db(ctx), actor(ctx)?, id, input.expected_version, input.propose, |b: MessageBody| {
             Ok(MessageBody {
-                kind: input.kind.unwrap_or(b.kind),
-                persona_id: patch_optional(b.persona_id, persona_id),
-                journey_stage_id: patch_optional(b.journey_stage_id, journey_stage_id),
-                competitor: patch_optional(b.competitor, input.competitor),
-                title: input.title.unwrap_or(b.title),
-                body: input.body.unwrap_or(b.body),
-                proof_points: input.proof_points.unwrap_or(b.proof_points),
-                call_to_action: patch_optional(b.call_to_action, input.call_to_action),
+                kind: kind.unwrap_or(b.kind),
+                persona_id: apply(b.persona_id, persona_id),
+                journey_stage_id: apply(b.journey_stage_id, journey_stage_id),
+                competitor: apply(b.competitor, clearable(input.competitor)),
+                title: title.unwrap_or(b.title),
+                body: body.unwrap_or(b.body),
+                proof_points: proof_points.unwrap_or(b.proof_points),
+                call_to_action: apply(b.call_to_action, clearable(input.call_to_action)),
             })
         })
         .await?;
@@ -720,20 +723,15 @@ impl MessagingMutation {
         input: UpdateContentAssetInput,
     ) -> async_graphql::Result<ContentAssetPayload> {
         let id = parse_id("id", &input.id)?;
-        let optional = |v: MaybeUndefined<uuid::Uuid>| match v {
-            MaybeUndefined::Undefined => None,
-            MaybeUndefined::Null => Some(None),
-            MaybeUndefined::Value(v) => Some(Some(v)),
-        };
         let patch = AssetPatch {
             expected_version: input.expected_version,
-            title: input.title,
-            kind: input.kind.map(Into::into),
-            url: input.url,
-            message_id: optional(maybe_id("messageId", input.message_id)?),
-            persona_ids: input.persona_ids.as_deref().map(|v| ids("personaIds", v)).transpose()?,
-            journey_stage_ids: input.journey_stage_ids.as_deref().map(|v| ids("journeyStageIds", v)).transpose()?,
-            owner_id: optional(maybe_id("ownerId", input.owner_id)?),
+            title: keep_or_set("title", input.title)?,
+            kind: keep_or_set("kind", input.kind)?.map(Into::into),
+            url: keep_or_set("url", input.url)?,
+            message_id: clearable_id("messageId", input.message_id)?,
+            persona_ids: keep_or_set_ids("personaIds", input.persona_ids)?,
+            journey_stage_ids: keep_or_set_ids("journeyStageIds", input.journey_stage_ids)?,
+            owner_id: clearable_id("ownerId", input.owner_id)?,
         };
         Ok(ContentAssetPayload { content_asset: ContentAsset(content::update(db(ctx), actor(ctx)?, id, patch).await?) })
     }

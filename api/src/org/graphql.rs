@@ -11,6 +11,7 @@ use crate::auth::{Actor, ActorKind};
 use crate::connection;
 use crate::error::ApiError;
 use crate::graphql::pagination::{PageArgs, encode_cursor};
+use crate::graphql::patch::keep_or_set;
 use crate::graphql::{actor, db, loaders, parse_id, selects};
 
 /// The team a person works in.
@@ -433,21 +434,23 @@ pub struct CreateUserInput {
     pub password: Option<String>,
 }
 
-/// Changes to a user; omitted fields stay as they are.
+/// Changes to a user: a field left out stays as it is. No field of a user can be
+/// cleared: null is BAD_USER_INPUT naming the field.
 #[derive(InputObject)]
 pub struct UpdateUserInput {
     /// The user to change.
     pub id: ID,
     /// The `version` you read; a different stored version is CONFLICT.
     pub expected_version: Option<i32>,
-    /// New display name.
-    pub name: Option<String>,
-    /// New team.
-    pub team: Option<Team>,
-    /// New role. Demoting or deactivating the last active ADMIN is CONFLICT.
-    pub role: Option<Role>,
-    /// A new password, 8 to 1,024 bytes of UTF-8.
-    pub password: Option<String>,
+    /// New display name. Left out: unchanged. null is refused.
+    pub name: MaybeUndefined<String>,
+    /// New team. Left out: unchanged. null is refused.
+    pub team: MaybeUndefined<Team>,
+    /// New role. Demoting or deactivating the last active ADMIN is CONFLICT. Left out:
+    /// unchanged. null is refused.
+    pub role: MaybeUndefined<Role>,
+    /// A new password, 8 to 1,024 bytes of UTF-8. Left out: unchanged. null is refused.
+    pub password: MaybeUndefined<String>,
 }
 
 /// Names one user.
@@ -541,10 +544,10 @@ impl OrgMutation {
     async fn update_user(&self, ctx: &Context<'_>, input: UpdateUserInput) -> async_graphql::Result<UserPayload> {
         let id = parse_id("id", &input.id)?;
         let patch = UserPatch {
-            name: input.name,
-            team: input.team.map(Into::into),
-            role: input.role.map(Into::into),
-            password: input.password,
+            name: keep_or_set("name", input.name)?,
+            team: keep_or_set("team", input.team)?.map(Into::into),
+            role: keep_or_set("role", input.role)?.map(Into::into),
+            password: keep_or_set("password", input.password)?,
             expected_version: input.expected_version,
         };
         let user = users::update(db(ctx), actor(ctx)?, id, patch).await?;

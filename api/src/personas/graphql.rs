@@ -1,12 +1,13 @@
 //! GraphQL types and resolvers of personas and journey stages.
 
-use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject};
+use async_graphql::{ComplexObject, Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use super::Persona as PersonaBody;
 use super::journey_stages;
-use crate::agreements::graphql::{AgreementStatus, IdealCustomerProfile, agreed_document_types, patch_optional};
+use crate::agreements::graphql::{AgreementStatus, IdealCustomerProfile, agreed_document_types};
 use crate::agreements::{self, DocumentCriteria};
+use crate::graphql::patch::{apply, clearable_id, keep_or_set};
 use crate::graphql::{actor, db, loaders, parse_id};
 
 agreed_document_types!(
@@ -93,29 +94,32 @@ pub struct CreatePersonaInput {
     pub propose: bool,
 }
 
-/// An edit of a persona: a new version. Omitted fields keep their newest value.
+/// An edit of a persona: a new version, whose fields left out are those of the newest
+/// version (the one you edited from). null detaches the persona from its ideal
+/// customer profile and is BAD_USER_INPUT for the name and the lists (`[]` empties a list).
 #[derive(InputObject)]
 pub struct UpdatePersonaInput {
     /// The persona to edit.
     pub id: ID,
     /// The `version` you edited from; a newer stored version is CONFLICT.
     pub expected_version: Option<i32>,
-    /// New name.
-    pub name: Option<String>,
-    /// New ideal customer profile; null detaches the persona from any.
-    pub icp_id: async_graphql::MaybeUndefined<ID>,
-    /// New title keywords.
-    pub title_keywords: Option<Vec<String>>,
-    /// New goals.
-    pub goals: Option<Vec<String>>,
-    /// New pains.
-    pub pains: Option<Vec<String>>,
-    /// New objections.
-    pub objections: Option<Vec<String>>,
-    /// New buying triggers.
-    pub buying_triggers: Option<Vec<String>>,
-    /// New preferred channels.
-    pub preferred_channels: Option<Vec<String>>,
+    /// New name. Left out: unchanged. null is refused.
+    pub name: MaybeUndefined<String>,
+    /// New ideal customer profile. Left out: unchanged. null: cleared (the persona
+    /// belongs to no profile).
+    pub icp_id: MaybeUndefined<ID>,
+    /// New title keywords (the whole list). Left out: unchanged. null is refused; `[]` for none.
+    pub title_keywords: MaybeUndefined<Vec<String>>,
+    /// New goals (the whole list). Left out: unchanged. null is refused; `[]` for none.
+    pub goals: MaybeUndefined<Vec<String>>,
+    /// New pains (the whole list). Left out: unchanged. null is refused; `[]` for none.
+    pub pains: MaybeUndefined<Vec<String>>,
+    /// New objections (the whole list). Left out: unchanged. null is refused; `[]` for none.
+    pub objections: MaybeUndefined<Vec<String>>,
+    /// New buying triggers (the whole list). Left out: unchanged. null is refused; `[]` for none.
+    pub buying_triggers: MaybeUndefined<Vec<String>>,
+    /// New preferred channels (the whole list). Left out: unchanged. null is refused; `[]` for none.
+    pub preferred_channels: MaybeUndefined<Vec<String>>,
     /// MARKETING only, for a DRAFT: propose the new version at once.
     #[graphql(default)]
     pub propose: bool,
@@ -222,24 +226,25 @@ impl PersonaMutation {
         input: UpdatePersonaInput,
     ) -> async_graphql::Result<PersonaPayload> {
         let id = parse_id("id", &input.id)?;
-        let icp_id = match input.icp_id {
-            async_graphql::MaybeUndefined::Value(ref icp) => {
-                async_graphql::MaybeUndefined::Value(parse_id("icpId", icp)?)
-            }
-            async_graphql::MaybeUndefined::Null => async_graphql::MaybeUndefined::Null,
-            async_graphql::MaybeUndefined::Undefined => async_graphql::MaybeUndefined::Undefined,
-        };
+        let name = keep_or_set("name", input.name)?;
+        let icp_id = clearable_id("icpId", input.icp_id)?;
+        let title_keywords = keep_or_set("titleKeywords", input.title_keywords)?;
+        let goals = keep_or_set("goals", input.goals)?;
+        let pains = keep_or_set("pains", input.pains)?;
+        let objections = keep_or_set("objections", input.objections)?;
+        let buying_triggers = keep_or_set("buyingTriggers", input.buying_triggers)?;
+        let preferred_channels = keep_or_set("preferredChannels", input.preferred_channels)?;
         let doc =
             agreements::update(db(ctx), actor(ctx)?, id, input.expected_version, input.propose, |b: PersonaBody| {
                 Ok(PersonaBody {
-                    name: input.name.unwrap_or(b.name),
-                    icp_id: patch_optional(b.icp_id, icp_id),
-                    title_keywords: input.title_keywords.unwrap_or(b.title_keywords),
-                    goals: input.goals.unwrap_or(b.goals),
-                    pains: input.pains.unwrap_or(b.pains),
-                    objections: input.objections.unwrap_or(b.objections),
-                    buying_triggers: input.buying_triggers.unwrap_or(b.buying_triggers),
-                    preferred_channels: input.preferred_channels.unwrap_or(b.preferred_channels),
+                    name: name.unwrap_or(b.name),
+                    icp_id: apply(b.icp_id, icp_id),
+                    title_keywords: title_keywords.unwrap_or(b.title_keywords),
+                    goals: goals.unwrap_or(b.goals),
+                    pains: pains.unwrap_or(b.pains),
+                    objections: objections.unwrap_or(b.objections),
+                    buying_triggers: buying_triggers.unwrap_or(b.buying_triggers),
+                    preferred_channels: preferred_channels.unwrap_or(b.preferred_channels),
                 })
             })
             .await?;

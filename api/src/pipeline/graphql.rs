@@ -8,9 +8,10 @@ use super::{NewOpportunity, OpportunityCriteria, OpportunityOrder, OpportunityPa
 use crate::connection;
 use crate::error::ApiError;
 use crate::graphql::pagination::{PageArgs, sorted_cursor, sorted_window};
+use crate::graphql::patch::{clearable, clearable_id, keep_or_set};
 use crate::graphql::{Money, OrderDirection, actor, db, loaders, parse_id, selects};
 use crate::leads::activities::ActivityCriteria;
-use crate::leads::graphql::{Account, ActivityConnection, ArchiveInput, Lead, patch_id, undefined_to_patch};
+use crate::leads::graphql::{Account, ActivityConnection, ArchiveInput, Lead};
 use crate::org::graphql::User;
 
 type GqlResult<T> = async_graphql::Result<T>;
@@ -279,28 +280,31 @@ pub struct CreateOpportunityInput {
     pub expected_close: Option<NaiveDate>,
 }
 
-/// Changes to a deal: omitted fields stay, null clears.
+/// Changes to a deal: a field left out stays as it is; null clears the owner or the
+/// expected close day and is BAD_USER_INPUT for the other fields. The stage changes
+/// with `updateOpportunityStage` and `closeOpportunity`.
 #[derive(InputObject)]
 pub struct UpdateOpportunityInput {
     /// The deal to change.
     pub id: ID,
     /// The `version` you read; a different stored version is CONFLICT.
     pub expected_version: Option<i32>,
-    /// New name.
-    pub name: Option<String>,
-    /// New value in minor units, 0 to 1,000,000,000,000,000.
-    pub amount_minor: Option<i64>,
-    /// New currency.
-    pub currency: Option<String>,
-    /// New strategy.
-    pub strategy: Option<SalesStrategy>,
-    /// New owner; null clears.
+    /// New name. Left out: unchanged. null is refused.
+    pub name: MaybeUndefined<String>,
+    /// New value in minor units, 0 to 1,000,000,000,000,000. Left out: unchanged. null is refused.
+    pub amount_minor: MaybeUndefined<i64>,
+    /// New currency. Left out: unchanged. null is refused.
+    pub currency: MaybeUndefined<String>,
+    /// New strategy. Left out: unchanged. null is refused.
+    pub strategy: MaybeUndefined<SalesStrategy>,
+    /// New owner, an active user. Left out: unchanged. null: cleared.
     pub owner_id: MaybeUndefined<ID>,
-    /// New expected close day; null clears.
+    /// New expected close day. Left out: unchanged. null: cleared.
     pub expected_close: MaybeUndefined<NaiveDate>,
 }
 
-/// Moves an open deal between DISCOVERY, PROPOSAL and NEGOTIATION.
+/// Moves an open deal between DISCOVERY, PROPOSAL and NEGOTIATION; every other field
+/// of the deal stays as it is.
 #[derive(InputObject)]
 pub struct UpdateOpportunityStageInput {
     /// The deal.
@@ -372,13 +376,13 @@ impl PipelineMutation {
         input: UpdateOpportunityInput,
     ) -> GqlResult<OpportunityPayload> {
         let id = parse_id("id", &input.id)?;
-        let owner_id = patch_id("ownerId", input.owner_id)?;
-        let expected_close = undefined_to_patch(input.expected_close);
+        let owner_id = clearable_id("ownerId", input.owner_id)?;
+        let expected_close = clearable(input.expected_close);
         let patch = OpportunityPatch {
-            name: input.name,
-            amount_minor: input.amount_minor,
-            currency: input.currency,
-            strategy: input.strategy.map(Into::into),
+            name: keep_or_set("name", input.name)?,
+            amount_minor: keep_or_set("amountMinor", input.amount_minor)?,
+            currency: keep_or_set("currency", input.currency)?,
+            strategy: keep_or_set("strategy", input.strategy)?.map(Into::into),
             owner_id,
             expected_close,
         };

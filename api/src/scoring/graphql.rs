@@ -6,8 +6,9 @@ use chrono::{DateTime, Utc};
 
 use super::score::{self, Category};
 use super::{EngagementRule, FitRule, ScoringModel as ScoringModelBody, Thresholds};
-use crate::agreements::graphql::{agreed_document_types, patch_optional};
+use crate::agreements::graphql::agreed_document_types;
 use crate::agreements::{self, DocumentCriteria};
+use crate::graphql::patch::{apply, clearable, keep_or_set};
 use crate::graphql::{actor, db, parse_id};
 use crate::leads::graphql::Temperature;
 
@@ -178,23 +179,25 @@ pub struct CreateScoringModelInput {
     pub propose: bool,
 }
 
-/// An edit of a scoring model: a new version. Omitted fields keep their newest value.
+/// An edit of a scoring model: a new version, whose fields left out are those of the
+/// newest version (the one you edited from). null clears the notes and is
+/// BAD_USER_INPUT for the other fields (`[]` empties a list of rules).
 #[derive(InputObject)]
 pub struct UpdateScoringModelInput {
     /// The model to edit.
     pub id: ID,
     /// The `version` you edited from; a newer stored version is CONFLICT.
     pub expected_version: Option<i32>,
-    /// New name.
-    pub name: Option<String>,
-    /// New notes; null removes them.
+    /// New name. Left out: unchanged. null is refused.
+    pub name: MaybeUndefined<String>,
+    /// New notes. Left out: unchanged. null: cleared.
     pub description: MaybeUndefined<String>,
-    /// New fit rules (the whole list).
-    pub fit_rules: Option<Vec<FitRule>>,
-    /// New engagement rules (the whole list).
-    pub engagement_rules: Option<Vec<EngagementRule>>,
-    /// New thresholds.
-    pub thresholds: Option<Thresholds>,
+    /// New fit rules (the whole list). Left out: unchanged. null is refused; `[]` for none.
+    pub fit_rules: MaybeUndefined<Vec<FitRule>>,
+    /// New engagement rules (the whole list). Left out: unchanged. null is refused; `[]` for none.
+    pub engagement_rules: MaybeUndefined<Vec<EngagementRule>>,
+    /// New thresholds (all three). Left out: unchanged. null is refused.
+    pub thresholds: MaybeUndefined<Thresholds>,
     /// MARKETING only, for a DRAFT: propose the new version at once.
     #[graphql(default)]
     pub propose: bool,
@@ -254,6 +257,10 @@ impl ScoringMutation {
         input: UpdateScoringModelInput,
     ) -> async_graphql::Result<ScoringModelPayload> {
         let id = parse_id("id", &input.id)?;
+        let name = keep_or_set("name", input.name)?;
+        let fit_rules = keep_or_set("fitRules", input.fit_rules)?;
+        let engagement_rules = keep_or_set("engagementRules", input.engagement_rules)?;
+        let thresholds = keep_or_set("thresholds", input.thresholds)?;
         let doc = agreements::update(
             db(ctx),
             actor(ctx)?,
@@ -262,11 +269,11 @@ impl ScoringMutation {
             input.propose,
             |b: ScoringModelBody| {
                 Ok(ScoringModelBody {
-                    name: input.name.unwrap_or(b.name),
-                    description: patch_optional(b.description, input.description),
-                    fit_rules: input.fit_rules.unwrap_or(b.fit_rules),
-                    engagement_rules: input.engagement_rules.unwrap_or(b.engagement_rules),
-                    thresholds: input.thresholds.unwrap_or(b.thresholds),
+                    name: name.unwrap_or(b.name),
+                    description: apply(b.description, clearable(input.description)),
+                    fit_rules: fit_rules.unwrap_or(b.fit_rules),
+                    engagement_rules: engagement_rules.unwrap_or(b.engagement_rules),
+                    thresholds: thresholds.unwrap_or(b.thresholds),
                 })
             },
         )
