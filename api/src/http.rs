@@ -106,7 +106,8 @@ async fn time_limit(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let headers = request.headers().clone();
+    // Only how to answer is kept, not a copy of every header.
+    let graphql_json = accepts(request.headers(), GRAPHQL_RESPONSE_JSON);
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => {
@@ -115,7 +116,7 @@ async fn time_limit(
                 "the request took longer than {} s and was stopped; nothing it had not committed was kept",
                 limit.as_secs()
             ));
-            error_response(&headers, StatusCode::SERVICE_UNAVAILABLE, &error)
+            error_body(graphql_json, StatusCode::SERVICE_UNAVAILABLE, &error)
         }
     }
 }
@@ -471,10 +472,14 @@ fn json_response(graphql_json: bool, status: StatusCode, body: Vec<u8>) -> Respo
 
 /// An error as a JSON body `{"errors":[{"message","extensions":{"code"}}]}` with `status`.
 pub(crate) fn error_response(headers: &HeaderMap, status: StatusCode, error: &ApiError) -> Response {
+    error_body(accepts(headers, GRAPHQL_RESPONSE_JSON), status, error)
+}
+
+fn error_body(graphql_json: bool, status: StatusCode, error: &ApiError) -> Response {
     let mut extensions = async_graphql::ErrorExtensionValues::default();
     error.set_extensions(&mut extensions);
     let body = serde_json::json!({ "errors": [{ "message": error.to_string(), "extensions": extensions }] });
-    json_response(accepts(headers, GRAPHQL_RESPONSE_JSON), status, body.to_string().into_bytes())
+    json_response(graphql_json, status, body.to_string().into_bytes())
 }
 
 fn request_error(headers: &HeaderMap, status: StatusCode, message: &str) -> Response {

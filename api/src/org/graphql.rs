@@ -11,7 +11,7 @@ use crate::auth::{Actor, ActorKind};
 use crate::connection;
 use crate::error::ApiError;
 use crate::graphql::pagination::{PageArgs, encode_cursor};
-use crate::graphql::patch::keep_or_set;
+use crate::graphql::patch::{clearable, keep_or_set};
 use crate::graphql::{actor, db, loaders, parse_id, selects};
 
 /// The team a person works in.
@@ -154,36 +154,23 @@ pub struct OrganizationSettingsInput {
     pub api_requests_per_minute: MaybeUndefined<u32>,
 }
 
-/// A setting that may be changed but not cleared: left out is `None`, null is refused.
-fn required<T>(field: &str, value: MaybeUndefined<T>) -> Result<Option<T>, ApiError> {
-    match value {
-        MaybeUndefined::Undefined => Ok(None),
-        MaybeUndefined::Null => Err(ApiError::bad_input(field, "cannot be cleared; leave it out to keep it")),
-        MaybeUndefined::Value(value) => Ok(Some(value)),
-    }
-}
-
 impl OrganizationSettingsInput {
     fn into_patch(self) -> Result<SettingsPatch, ApiError> {
         Ok(SettingsPatch {
-            handover_response_hours: required("settings.handoverResponseHours", self.handover_response_hours)?,
-            feedback_actionable_endorsers: required(
+            handover_response_hours: keep_or_set("settings.handoverResponseHours", self.handover_response_hours)?,
+            feedback_actionable_endorsers: keep_or_set(
                 "settings.feedbackActionableEndorsers",
                 self.feedback_actionable_endorsers,
             )?,
-            feedback_actionable_accounts: required(
+            feedback_actionable_accounts: keep_or_set(
                 "settings.feedbackActionableAccounts",
                 self.feedback_actionable_accounts,
             )?,
-            approval_requires_service: required("settings.approvalRequiresService", self.approval_requires_service)?,
-            auto_hand_over_mqls: required("settings.autoHandOverMqls", self.auto_hand_over_mqls)?,
-            time_zone: required("settings.timeZone", self.time_zone)?,
-            reporting_currency: required("settings.reportingCurrency", self.reporting_currency)?,
-            api_requests_per_minute: match self.api_requests_per_minute {
-                MaybeUndefined::Undefined => None,
-                MaybeUndefined::Null => Some(None),
-                MaybeUndefined::Value(rate) => Some(Some(rate)),
-            },
+            approval_requires_service: keep_or_set("settings.approvalRequiresService", self.approval_requires_service)?,
+            auto_hand_over_mqls: keep_or_set("settings.autoHandOverMqls", self.auto_hand_over_mqls)?,
+            time_zone: keep_or_set("settings.timeZone", self.time_zone)?,
+            reporting_currency: keep_or_set("settings.reportingCurrency", self.reporting_currency)?,
+            api_requests_per_minute: clearable(self.api_requests_per_minute),
         })
     }
 }
@@ -509,8 +496,8 @@ pub struct ApiKeyPayload {
 pub struct UpdateOrganizationInput {
     /// The `version` you read; a different stored version is CONFLICT.
     pub expected_version: Option<i32>,
-    /// New display name.
-    pub name: Option<String>,
+    /// New display name. Left out: unchanged; null is refused.
+    pub name: MaybeUndefined<String>,
     /// Settings to change; those left out keep their stored values.
     pub settings: Option<OrganizationSettingsInput>,
 }
@@ -602,7 +589,7 @@ impl OrgMutation {
         input: UpdateOrganizationInput,
     ) -> async_graphql::Result<OrganizationPayload> {
         let patch = OrgPatch {
-            name: input.name,
+            name: keep_or_set("name", input.name)?,
             settings: input.settings.map(OrganizationSettingsInput::into_patch).transpose()?,
             expected_version: input.expected_version,
         };

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Alternating A/B of one scenario between two release binaries on the same database:
+# A B A B …, each run after its own warm-up, printing requests/s, p99 and the server's
+# CPU per request (user + system time of its process, from /proc).
+#
+#   bench/ab.sh A_BIN B_BIN [--scenario a_leads_page] [--rounds 3] [--duration 15] [--leads 100000]
+#
+# The database is the one bench/run.sh seeds (accord_bench_<leads>); run that once first.
+# When B adds a migration that A does not know (A would refuse to start), give the
+# command that undoes it in BEFORE_A, such as BEFORE_A="$B migrate down".
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+A=$1 B=$2
+shift 2
+SCENARIO=a_leads_page ROUNDS=3 DURATION=15 WARMUP=5 LEADS=100000 CONCURRENCY=16
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --scenario) SCENARIO=$2; shift ;;
+    --rounds) ROUNDS=$2; shift ;;
+    --duration) DURATION=$2; shift ;;
+    --leads) LEADS=$2; shift ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+export DATABASE_URL="postgres://postgres@127.0.0.1:5432/accord_bench_${LEADS}?sslmode=disable"
+export ACCORD_JWT_SECRET="bench-only-secret-0123456789abcdefghijklmnop" RUST_LOG=warn
+PORT=${BENCH_PORT:-18090}
+export ACCORD_BIND="127.0.0.1:$PORT" ACCORD_METRICS_BIND="" ACCORD_RATE_LIMIT_PER_MINUTE=0
+WORK=$(mktemp -d)
+python3 bench/body.py build "bench/queries/$SCENARIO.graphql" "$WORK/body.json"
+export BENCH_BODY="$WORK/body.json"
+TICKS=$(getconf CLK_TCK)
+
+# run BIN: one warmed-up measurement; prints "rps p99_ms cpu_ms_per_request".
+run() {
+  local bin=$1
+  if [ "$bin" = "$A" ] && [ -n "${BEFORE_A:-}" ]; then eval "$BEFORE_A" >/dev/null; fi
+  "$bin" serve --no-demo >"$WORK/server.log" 2>&1 &
+  local server=$!
+  for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
+  export BENCH_TOKEN
+  BENCH_TOKEN=$("$bin" token --email admin@bench.test --org bench --ttl 1h)
+  wrk -t2 -c"$CONCURRENCY" -d"${WARMUP}s" --timeout 30s -s bench/post.lua "http://127.0.0.1:$PORT/graphql" >/dev/null
+  local before after line
+  before=$(awk '{ print $14 + $15 }' "/proc/$server/stat")
+  line=$(wrk -t2 -c"$CONCURRENCY" -d"${DURATION}s" --timeout 30s --latency -s bench/post.lua "http://127.0.0.1:$PORT/graphql" | grep '^BENCH')
+  after=$(awk '{ print $14 + $15 }' "/proc/$server/stat")
+  kill "$server"
+  wait "$server" 2>/dev/null || true
+  local rps p99 requests errors
+  rps=$(sed -E 's/.*rps=([0-9.]+).*/\1/' <<<"$line")
+  p99=$(sed -E 's/.*p99_ms=([0-9.]+).*/\1/' <<<"$line")
+  requests=$(sed -E 's/.*requests=([0-9]+).*/\1/' <<<"$line")
+  errors=$(sed -E 's/.*graphql_errors=([0-9]+).*/\1/' <<<"$line")
+  [ "$errors" = 0 ] || { echo "GraphQL errors in a run: $line" >&2; exit 1; }
+  python3 -c "print(f'{$rps:.1f} {$p99:.1f} {($after - $before) * 1000 / $TICKS / $requests:.3f}')"
+}
+
+printf 'round  A req/s  B req/s   server CPU ms/request (A / B)   p99 ms (A / B)\n'
+ratios=()
+for round in $(seq 1 "$ROUNDS"); do
+  read -r ra pa ca <<<"$(run "$A")"
+  read -r rb pb cb <<<"$(run "$B")"
+  printf '%-6s %8s %8s %16s / %-16s %8s / %s\n' "$round" "$ra" "$rb" "$ca" "$cb" "$pa" "$pb"
+  ratios+=("$rb/$ra" "$cb/$ca")
+done
+python3 - "${ratios[@]}" <<'EOF'
+import statistics, sys
+pairs = sys.argv[1:]
+rps = [eval(p) for p in pairs[0::2]]
+cpu = [eval(p) for p in pairs[1::2]]
+print(f"median B/A: req/s {statistics.median(rps):.3f}, server CPU per request {statistics.median(cpu):.3f}")
+EOF
