@@ -364,6 +364,13 @@ async fn postgres_template(admin_url: &str) -> String {
 }
 
 /// Is this run against PostgreSQL?
+/// The guard of a PostgreSQL-only test. Such tests are `#[ignore]`d, so a SQLite run
+/// lists them as ignored rather than passing them; run with `-- --include-ignored` on
+/// SQLite, they fail here instead of passing without testing anything.
+pub fn require_postgres() {
+    assert!(on_postgres(), "PostgreSQL only: set ACCORD_TEST_DATABASE_URL to run this test");
+}
+
 pub fn on_postgres() -> bool {
     postgres_url().is_some()
 }

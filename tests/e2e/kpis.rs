@@ -950,11 +950,10 @@ async fn another_organization_sees_none_of_the_numbers() {
 /// Every KPI path has an index: with sequential scans priced out, no one-month or
 /// one-day, one-organization query of any metric scans a fact table from end to end.
 #[tokio::test]
+#[ignore = "PostgreSQL only: runs with ACCORD_TEST_DATABASE_URL and -- --include-ignored"]
 async fn every_metric_reads_its_facts_through_an_index_on_postgres() {
     use sea_orm::{ConnectionTrait, TransactionTrait};
-    if !on_postgres() {
-        return;
-    }
+    crate::common::require_postgres();
     let d = dataset().await;
     let settings = api::kpi::settings(&d.app.db, d.org.id).await.unwrap();
     let ctx = api::kpi::context(&d.app.db, &settings);

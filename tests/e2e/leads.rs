@@ -930,11 +930,10 @@ async fn concurrent_large_imports_wait_their_turn_and_all_complete() {
 /// leads page by score it chose two workers (30 ms instead of 0.4 ms) and, on a large
 /// table, JIT-compiled on every execution (60 ms instead of 3.6 ms). SQLite has none.
 #[tokio::test]
+#[ignore = "PostgreSQL only: runs with ACCORD_TEST_DATABASE_URL and -- --include-ignored"]
 async fn postgres_connections_plan_once_without_parallel_workers_or_jit() {
     use sea_orm::ConnectionTrait;
-    if !on_postgres() {
-        return;
-    }
+    crate::common::require_postgres();
     let app = spawn_app().await;
     for (setting, expected) in api::db::POSTGRES_SETTINGS {
         let show = sea_orm::Statement::from_string(sea_orm::DbBackend::Postgres, format!("SHOW {setting}"));
