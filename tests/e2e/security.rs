@@ -298,6 +298,21 @@ async fn metrics_are_not_served_on_the_public_listener_without_their_token() {
 }
 
 #[tokio::test]
+async fn the_metrics_listener_serves_metrics_and_nothing_else() {
+    let app = spawn_app().await;
+    app.gql(None, "{ __typename }", json!({})).await;
+    // What `accord serve` binds on ACCORD_METRICS_BIND.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, api::http::metrics_router()).await });
+    let metrics = app.client.get(format!("http://{address}/metrics")).send().await.unwrap();
+    assert_eq!(metrics.status(), 200);
+    assert!(metrics.text().await.unwrap().contains("accord_http_requests_total"));
+    let graphql = app.client.post(format!("http://{address}/graphql")).json(&json!({ "query": "{ __typename }" }));
+    assert_eq!(graphql.send().await.unwrap().status(), 404);
+}
+
+#[tokio::test]
 async fn a_nul_byte_is_bad_input_naming_the_field_and_stores_nothing() {
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;
