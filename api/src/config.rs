@@ -14,7 +14,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     version,
     about = "Accord: the GraphQL API of a shared revenue-team portal, where sales, marketing and service work from one set of data and one set of agreed rules.",
     long_about = "Accord: the GraphQL API of a shared revenue-team portal, where sales, marketing and service work from one set of data and one set of agreed rules.\n\nWithout a command it serves the API (see `serve`). Every setting is a flag or an environment variable (shown with each flag); a bad one stops with a line naming it and exit code 2.",
-    after_help = "Examples:\n  accord                               serve on 127.0.0.1:8000 (a demo organization on a new SQLite file)\n  accord token --email admin@demo.accord.dev\n  accord schema > schema.graphql\n\nDocumentation: README.md, docs/security.md"
+    after_help = "Examples:\n  accord                               serve on 127.0.0.1:8000 (a demo organization on a new SQLite file)\n  accord token --email admin@demo.accord.dev\n  accord schema > schema.graphql\n\nDocumentation: README.md, docs/operations.md, docs/security.md"
 )]
 pub struct Cli {
     #[command(flatten)]
