@@ -55,15 +55,9 @@ pub async fn connect_with(
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(5))
         })
-        // With `LIMIT $n` as a parameter PostgreSQL re-plans page queries on every
-        // execution; a generic plan was measured ~1.6x faster on the leads page. A
-        // generic plan cannot see the limit, though, and for the leads page by score
-        // (a join with lead_scores) it chose two parallel workers: 30 ms instead of
-        // 0.4 ms. An API answering many short requests at once gains nothing from
-        // parallel workers per query, so there are none. Nor from JIT: a generic plan
-        // costs `LIMIT $n` as a tenth of the table, so at 661,000 leads the leads page
-        // crossed `jit_above_cost` and compiled its expressions on every execution
-        // (60 ms instead of 3.6 ms).
+        // Generic plans (page queries are not re-planned for every `LIMIT $n`), and
+        // neither parallel workers nor JIT, which a generic plan's guess of the limit
+        // would otherwise choose for short pages (docs/performance.md).
         .map_sqlx_postgres_opts(move |o| {
             let o = o.options(POSTGRES_SETTINGS);
             match &timeout {

@@ -314,8 +314,7 @@ async fn execute(
     }
     let mut response = state.schema.execute(request.data(db)).await;
     // Here rather than in a schema extension: with any extension registered,
-    // async-graphql runs every field through the extension chain (a registry lookup
-    // and a resolve hook per field), which cost the leads page ~10 % of its CPU.
+    // async-graphql runs every field through the extension chain (docs/performance.md).
     response.errors = std::mem::take(&mut response.errors).into_iter().map(crate::error::classify).collect();
     // A request error (nothing executed) is 400 for graphql-response+json clients;
     // application/json clients always get 200, as the GraphQL-over-HTTP spec says.

@@ -1,8 +1,7 @@
 //! Reading PostgreSQL rows by position, for the hottest list paths. sea-orm's derived
 //! decoding looks every column up by name (a hash per column per row) and, for every NULL
-//! of an optional column, formats an error message that it then discards; under the
-//! leads page (50 leads with their scores, accounts and owners) decoding was 18 % of the
-//! server's CPU.
+//! of an optional column, formats an error message that it then discards: on the leads
+//! page that was a large share of the server's CPU (docs/performance.md).
 //!
 //! [`Columns`] reads a row in select order and checks each column's name on the way; the
 //! models of the hot paths have readers ([`FromColumns`]). A row laid out differently

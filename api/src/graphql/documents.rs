@@ -1,7 +1,7 @@
-//! Parsed query documents, remembered by their text. Portals, BI tools and partners
-//! send the same few documents over and over (with new variables), and parsing one
-//! was about 4 % of the server's CPU under the lead detail page. Parsing does not
-//! depend on the schema or the caller, so the cache is process-wide.
+//! Parsed query documents, remembered by their text: portals, BI tools and partners
+//! send the same few documents over and over with new variables, so each is parsed
+//! once (docs/performance.md). Parsing depends on neither the schema nor the caller,
+//! so the cache is process-wide.
 
 use std::num::NonZeroUsize;
 use std::sync::{LazyLock, Mutex, MutexGuard, PoisonError};

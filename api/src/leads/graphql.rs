@@ -404,8 +404,8 @@ pub struct Lead {
 /// The accounts, users and personas a page of leads selects, each fetched once for the
 /// whole page. DataLoaders batch the keys their resolvers register within a 1 ms
 /// window; on a busy server the resolvers of one page outlast it and a batch splits
-/// (measured: 8.8 statements for a page of 50 under load instead of 4). A relation
-/// the page did not select is `None` and its resolver uses the DataLoader.
+/// (docs/performance.md). A relation the page did not select is `None` and its
+/// resolver uses the DataLoader.
 #[derive(Default)]
 pub struct LeadRelations {
     accounts: Option<HashMap<Uuid, entity::account::Model>>,

@@ -420,7 +420,7 @@ impl Inputs {
             use entity::engagement_event::Column;
             use sea_orm::QuerySelect;
             // By key alone: with `org_id = $1` too, PostgreSQL's generic plan for a
-            // thousand keys sometimes walked the organization's score index (300 ms).
+            // thousand keys sometimes walked the whole organization's score index.
             // The leads are the organization's; the check below keeps it so.
             let mut scores = entity::lead_score::Entity::find()
                 .filter(entity::lead_score::Column::LeadId.is_in(chunk.iter().copied()));
