@@ -676,8 +676,8 @@ async fn a_page_of_leads_with_relations_costs_a_constant_number_of_statements() 
 
 /// The portal's leads page: the accounts and users a page selects are fetched once
 /// each for the whole page, on every run, however long its resolvers take (a
-/// DataLoader batch filled node by node splits when the server is busy). Joining them
-/// into the page's statement was measured slower (bench/RESULTS.md, 16:10 A/B).
+/// DataLoader batch filled node by node splits when the server is busy; see
+/// docs/performance.md).
 #[tokio::test]
 async fn a_page_of_leads_fetches_its_accounts_and_users_once_each_on_every_run() {
     use std::sync::atomic::Ordering;
@@ -926,9 +926,8 @@ async fn concurrent_large_imports_wait_their_turn_and_all_complete() {
 }
 
 /// PostgreSQL connections plan a statement once (generic plans), never with parallel
-/// workers and never with JIT: a generic plan cannot see a page's LIMIT, and for the
-/// leads page by score it chose two workers (30 ms instead of 0.4 ms) and, on a large
-/// table, JIT-compiled on every execution (60 ms instead of 3.6 ms). SQLite has none.
+/// workers and never with JIT, which a generic plan's guess of a page's LIMIT would
+/// otherwise choose for short pages (docs/performance.md). SQLite has none.
 #[tokio::test]
 #[ignore = "PostgreSQL only: runs with ACCORD_TEST_DATABASE_URL and -- --include-ignored"]
 async fn postgres_connections_plan_once_without_parallel_workers_or_jit() {
