@@ -9,7 +9,7 @@ use super::meetings::{self, ItemPatch};
 use super::{FeedbackCriteria, NewFeedback, Signal, Theme, Thresholds};
 use crate::connection;
 use crate::graphql::pagination::{PageArgs, encode_cursor};
-use crate::graphql::patch::{clearable, clearable_id, keep_or_set};
+use crate::graphql::patch::{clearable, clearable_id, keep_or_set, optional_id};
 use crate::graphql::{actor, db, loaders, parse_id, selects};
 use crate::leads::graphql::Account;
 use crate::org::graphql::{Team, User};
@@ -563,10 +563,6 @@ pub struct UpdateActionItemInput {
 pub struct ActionItemPayload {
     /// The item after the change.
     pub action_item: ActionItem,
-}
-
-fn optional_id(field: &str, id: Option<&ID>) -> async_graphql::Result<Option<uuid::Uuid>> {
-    Ok(id.map(|id| parse_id(field, id)).transpose()?)
 }
 
 async fn wrap(ctx: &Context<'_>, model: entity::feedback::Model) -> async_graphql::Result<Feedback> {

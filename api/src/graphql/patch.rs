@@ -10,6 +10,12 @@ use uuid::Uuid;
 use super::parse_id;
 use crate::error::{ApiError, Result};
 
+/// An optional id (a filter's, or a create input's): absent is `None`; a malformed id
+/// is BAD_USER_INPUT naming `field`.
+pub fn optional_id(field: &str, id: Option<&ID>) -> Result<Option<Uuid>> {
+    id.map(|id| parse_id(field, id)).transpose()
+}
+
 /// A field that cannot be cleared: left out is `None` (unchanged), a value is `Some`,
 /// `null` is BAD_USER_INPUT naming `field`.
 pub fn keep_or_set<T>(field: &str, value: MaybeUndefined<T>) -> Result<Option<T>> {

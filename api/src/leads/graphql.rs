@@ -19,16 +19,12 @@ use crate::connection;
 use crate::error::{ApiError, Result as ApiResult};
 use crate::graphql::loaders::{ChildCounts, FirstPages, WithUsers};
 use crate::graphql::pagination::{Page, PageArgs, Window, sorted_cursor, sorted_window};
-use crate::graphql::patch::{clearable, clearable_id, keep_or_set};
+use crate::graphql::patch::{clearable, clearable_id, keep_or_set, optional_id};
 use crate::graphql::{Money, OrderDirection, actor, db, loaders, nodes_select, parse_id, selects};
 use crate::org::graphql::User;
 use crate::pipeline::graphql::Opportunity;
 
 type GqlResult<T> = async_graphql::Result<T>;
-
-fn optional_id(field: &str, value: Option<ID>) -> ApiResult<Option<Uuid>> {
-    value.map(|id| parse_id(field, &id)).transpose()
-}
 
 /// Where a lead is in the shared funnel. Allowed moves: NEW → ENGAGED → MQL → SAL → SQL →
 /// OPPORTUNITY → CUSTOMER; NEW → MQL; NEW…SQL → RECYCLED or DISQUALIFIED; OPPORTUNITY →
@@ -854,7 +850,7 @@ impl AccountFilter {
         Ok(AccountCriteria {
             industries: self.industries.unwrap_or_default(),
             regions: self.regions.unwrap_or_default(),
-            owner_id: optional_id(&format!("{prefix}ownerId"), self.owner_id)?,
+            owner_id: optional_id(&format!("{prefix}ownerId"), self.owner_id.as_ref())?,
             employees_min: self.employees_min,
             employees_max: self.employees_max,
             customers_only: self.is_customer,
@@ -994,10 +990,10 @@ impl LeadsQuery {
         let criteria = LeadCriteria {
             lifecycle_stages: f.lifecycle_stages.unwrap_or_default().into_iter().map(Into::into).collect(),
             temperatures: f.temperatures.unwrap_or_default().into_iter().map(Into::into).collect(),
-            owner_id: optional_id("filter.ownerId", f.owner_id)?,
-            marketing_owner_id: optional_id("filter.marketingOwnerId", f.marketing_owner_id)?,
-            persona_id: optional_id("filter.personaId", f.persona_id)?,
-            account_id: optional_id("filter.accountId", f.account_id)?,
+            owner_id: optional_id("filter.ownerId", f.owner_id.as_ref())?,
+            marketing_owner_id: optional_id("filter.marketingOwnerId", f.marketing_owner_id.as_ref())?,
+            persona_id: optional_id("filter.personaId", f.persona_id.as_ref())?,
+            account_id: optional_id("filter.accountId", f.account_id.as_ref())?,
             source: f.source,
             campaign: f.campaign,
             score_min: f.score_min,
@@ -1090,10 +1086,10 @@ impl LeadsQuery {
         let window = sorted_window(&PageArgs::new(first, after, last, before), ACTIVITIES, org, time_key)?;
         let f = filter.unwrap_or_default();
         let criteria = ActivityCriteria {
-            user_id: optional_id("filter.userId", f.user_id)?,
-            lead_id: optional_id("filter.leadId", f.lead_id)?,
-            account_id: optional_id("filter.accountId", f.account_id)?,
-            opportunity_id: optional_id("filter.opportunityId", f.opportunity_id)?,
+            user_id: optional_id("filter.userId", f.user_id.as_ref())?,
+            lead_id: optional_id("filter.leadId", f.lead_id.as_ref())?,
+            account_id: optional_id("filter.accountId", f.account_id.as_ref())?,
+            opportunity_id: optional_id("filter.opportunityId", f.opportunity_id.as_ref())?,
             kinds: f.kinds.unwrap_or_default().into_iter().map(Into::into).collect(),
             customer_facing: f.customer_facing,
             occurred_after: f.occurred_after,
@@ -1439,7 +1435,7 @@ impl LeadsMutation {
             annual_revenue_minor: Some(input.annual_revenue_minor),
             currency: Some(input.currency),
             region: Some(input.region),
-            owner_id: Some(optional_id("ownerId", input.owner_id)?),
+            owner_id: Some(optional_id("ownerId", input.owner_id.as_ref())?),
         };
         let account = accounts::create(db(ctx), actor(ctx)?, fields).await?;
         Ok(AccountPayload { account: account.into() })
@@ -1480,10 +1476,10 @@ impl LeadsMutation {
             source: Some(input.source),
             campaign: Some(input.campaign),
             external_id: Some(input.external_id),
-            account_id: Some(optional_id("accountId", input.account_id)?),
-            persona_id: Some(optional_id("personaId", input.persona_id)?),
-            owner_id: Some(optional_id("ownerId", input.owner_id)?),
-            marketing_owner_id: Some(optional_id("marketingOwnerId", input.marketing_owner_id)?),
+            account_id: Some(optional_id("accountId", input.account_id.as_ref())?),
+            persona_id: Some(optional_id("personaId", input.persona_id.as_ref())?),
+            owner_id: Some(optional_id("ownerId", input.owner_id.as_ref())?),
+            marketing_owner_id: Some(optional_id("marketingOwnerId", input.marketing_owner_id.as_ref())?),
         };
         let lead = super::create(db(ctx), actor(ctx)?, fields, input.lifecycle_stage.map(Into::into)).await?;
         Ok(LeadPayload { lead: lead.into() })
@@ -1528,15 +1524,15 @@ impl LeadsMutation {
     /// Log a call, e-mail, meeting, demo, event or note.
     async fn log_activity(&self, ctx: &Context<'_>, input: LogActivityInput) -> GqlResult<ActivityPayload> {
         let new = NewActivity {
-            user_id: optional_id("userId", input.user_id)?,
+            user_id: optional_id("userId", input.user_id.as_ref())?,
             kind: input.kind.into(),
             customer_facing: input.customer_facing,
             duration_minutes: input.duration_minutes,
             occurred_at: input.occurred_at,
             notes: input.notes,
-            lead_id: optional_id("leadId", input.lead_id)?,
-            account_id: optional_id("accountId", input.account_id)?,
-            opportunity_id: optional_id("opportunityId", input.opportunity_id)?,
+            lead_id: optional_id("leadId", input.lead_id.as_ref())?,
+            account_id: optional_id("accountId", input.account_id.as_ref())?,
+            opportunity_id: optional_id("opportunityId", input.opportunity_id.as_ref())?,
         };
         let activity = activities::log(db(ctx), actor(ctx)?, new).await?;
         Ok(ActivityPayload { activity: activity.into() })

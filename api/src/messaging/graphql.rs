@@ -9,7 +9,7 @@ use super::{Matrix, MatrixCell, Message as MessageBody, MessageCriteria, Message
 use crate::agreements::graphql::{AgreementStatus, agreed_document_types};
 use crate::connection;
 use crate::graphql::pagination::{PageArgs, encode_cursor};
-use crate::graphql::patch::{apply, clearable, clearable_id, keep_or_set, keep_or_set_ids};
+use crate::graphql::patch::{apply, clearable, clearable_id, keep_or_set, keep_or_set_ids, optional_id};
 use crate::graphql::{actor, db, loaders, parse_id, selects};
 use crate::leads::graphql::Lead;
 use crate::org::graphql::User;
@@ -230,10 +230,6 @@ pub struct UpdateMessageInput {
 pub struct MessagePayload {
     /// The message after the change.
     pub message: Message,
-}
-
-fn optional_id(field: &str, id: Option<&ID>) -> async_graphql::Result<Option<uuid::Uuid>> {
-    Ok(id.map(|id| parse_id(field, id)).transpose()?)
 }
 
 /// What kind of collateral an asset is.

@@ -8,7 +8,7 @@ use super::{NewOpportunity, OpportunityCriteria, OpportunityOrder, OpportunityPa
 use crate::connection;
 use crate::error::ApiError;
 use crate::graphql::pagination::{PageArgs, sorted_cursor, sorted_window};
-use crate::graphql::patch::{clearable, clearable_id, keep_or_set};
+use crate::graphql::patch::{clearable, clearable_id, keep_or_set, optional_id};
 use crate::graphql::{Money, OrderDirection, actor, db, loaders, parse_id, selects};
 use crate::leads::activities::ActivityCriteria;
 use crate::leads::graphql::{Account, ActivityConnection, ArchiveInput, Lead};
@@ -193,10 +193,6 @@ pub struct OpportunityOrderBy {
     pub direction: OrderDirection,
 }
 
-fn optional_id(field: &str, value: Option<ID>) -> Result<Option<Uuid>, ApiError> {
-    value.map(|id| parse_id(field, &id)).transpose()
-}
-
 #[derive(Default)]
 pub struct PipelineQuery;
 
@@ -225,9 +221,9 @@ impl PipelineQuery {
         let criteria = OpportunityCriteria {
             stages: f.stages.unwrap_or_default().into_iter().map(Into::into).collect(),
             strategies: f.strategies.unwrap_or_default().into_iter().map(Into::into).collect(),
-            owner_id: optional_id("filter.ownerId", f.owner_id)?,
-            account_id: optional_id("filter.accountId", f.account_id)?,
-            lead_id: optional_id("filter.leadId", f.lead_id)?,
+            owner_id: optional_id("filter.ownerId", f.owner_id.as_ref())?,
+            account_id: optional_id("filter.accountId", f.account_id.as_ref())?,
+            lead_id: optional_id("filter.leadId", f.lead_id.as_ref())?,
             expected_close_from: f.expected_close_from,
             expected_close_to: f.expected_close_to,
             amount_min: f.amount_min,
@@ -356,13 +352,13 @@ impl PipelineMutation {
         input: CreateOpportunityInput,
     ) -> GqlResult<OpportunityPayload> {
         let new = NewOpportunity {
-            account_id: optional_id("accountId", input.account_id)?,
-            lead_id: optional_id("leadId", input.lead_id)?,
+            account_id: optional_id("accountId", input.account_id.as_ref())?,
+            lead_id: optional_id("leadId", input.lead_id.as_ref())?,
             name: input.name,
             amount_minor: input.amount_minor,
             currency: input.currency,
             strategy: input.strategy.into(),
-            owner_id: optional_id("ownerId", input.owner_id)?,
+            owner_id: optional_id("ownerId", input.owner_id.as_ref())?,
             expected_close: input.expected_close,
         };
         let opportunity = super::create(db(ctx), actor(ctx)?, new).await?;
