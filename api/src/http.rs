@@ -262,7 +262,7 @@ async fn graphql_get(
 /// True when the operation that would run is a mutation (or a subscription).
 fn is_mutation(query: &str, operation_name: Option<&str>) -> bool {
     // The same remembered document the executor runs: a GET query is parsed once.
-    let Some(document) = crate::graphql::documents::parsed(query) else { return false };
+    let Some(document) = crate::graphql::parsed_queries::parsed(query) else { return false };
     let operation = match (&document.operations, operation_name) {
         (DocumentOperations::Single(op), _) => Some(op),
         (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
@@ -285,7 +285,7 @@ async fn execute(
     }
     // A document that does not parse is left to the executor, which reports the error.
     let mut cost = 0;
-    if let Some(document) = crate::graphql::documents::parsed(&request.query) {
+    if let Some(document) = crate::graphql::parsed_queries::parsed(&request.query) {
         match state.cost_model.check(&document, request.operation_name.as_deref(), &request.variables, limits) {
             Ok(points) => cost = points,
             Err(refusal) => return refused(headers, &refusal),
@@ -293,7 +293,7 @@ async fn execute(
         if let Err(error) = crate::graphql::input::check_text(&document, &request.variables) {
             return request_error_of(headers, &error);
         }
-        if !state.config.introspection && crate::graphql::documents::asks_introspection(&document) {
+        if !state.config.introspection && crate::graphql::parsed_queries::asks_introspection(&document) {
             let error = ApiError::forbidden("introspection is turned off on this server (ACCORD_INTROSPECTION=false)");
             return request_error_of(headers, &error);
         }

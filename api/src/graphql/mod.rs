@@ -2,10 +2,10 @@
 //! context helpers, pagination, DataLoaders and the error-code extension.
 
 pub mod cost;
-pub mod documents;
 pub mod input;
 pub mod loaders;
 pub mod pagination;
+pub mod parsed_queries;
 pub mod patch;
 
 use std::sync::Arc;

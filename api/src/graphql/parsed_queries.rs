@@ -1,6 +1,6 @@
-//! Parsed query documents, remembered by their text: portals, BI tools and partners
-//! send the same few documents over and over with new variables, so each is parsed
-//! once (docs/performance.md). Parsing depends on neither the schema nor the caller,
+//! Parsed GraphQL queries (not agreed documents), remembered by their text: portals,
+//! BI tools and partners send the same few queries over and over with new variables,
+//! so each is parsed once (docs/performance.md). Parsing depends on neither the schema nor the caller,
 //! so the cache is process-wide.
 
 use std::num::NonZeroUsize;
