@@ -390,8 +390,7 @@ fn refused(headers: &HeaderMap, refusal: &cost::Refusal) -> Response {
         error["extensions"]["cost"] = cost.into();
         error["extensions"]["limit"] = limit.into();
     }
-    let graphql_json = accepts(headers, GRAPHQL_RESPONSE_JSON);
-    let status = if graphql_json { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let (graphql_json, status) = request_error_status(headers);
     json_response(graphql_json, status, serde_json::json!({ "errors": [error] }).to_string().into_bytes())
 }
 
@@ -487,8 +486,15 @@ fn request_error(headers: &HeaderMap, status: StatusCode, message: &str) -> Resp
 
 /// A request error found before execution: 400 for graphql-response+json clients, 200 otherwise.
 fn request_error_of(headers: &HeaderMap, error: &ApiError) -> Response {
-    let status = if accepts(headers, GRAPHQL_RESPONSE_JSON) { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    error_response(headers, status, error)
+    let (graphql_json, status) = request_error_status(headers);
+    error_body(graphql_json, status, error)
+}
+
+/// Whether the client asked for graphql-response+json, and the status of a request
+/// error for it: 400 then, 200 for application/json clients (GraphQL over HTTP).
+fn request_error_status(headers: &HeaderMap) -> (bool, StatusCode) {
+    let graphql_json = accepts(headers, GRAPHQL_RESPONSE_JSON);
+    (graphql_json, if graphql_json { StatusCode::BAD_REQUEST } else { StatusCode::OK })
 }
 
 #[cfg(test)]
