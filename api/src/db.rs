@@ -1,6 +1,7 @@
 //! Database connections and migrations, for the embedded SQLite file and PostgreSQL alike.
 
 pub mod copy;
+pub mod keyset;
 pub mod request;
 pub mod rows;
 pub mod versioned;

@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 use crate::auth::Actor;
 use crate::auth::permissions::{can_read_audit_log, require};
+use crate::db::keyset::{Direction, Page, Window, fetch_page};
 use crate::error::Result;
-use crate::graphql::pagination::{Direction, Page, Window, fetch_page};
 
 /// Field-by-field differences of one change: `{ field: { from, to } }`.
 #[derive(Debug, Default)]

@@ -16,11 +16,11 @@ use uuid::Uuid;
 
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_read, can_run_review_meetings, can_update_action_item, require};
+use crate::db::keyset::{Direction, Page, Window, fetch_page};
 use crate::db::versioned::{check_version, save_versioned};
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
 use crate::events::outbox;
-use crate::graphql::pagination::{Direction, Page, Window, fetch_page};
 use crate::handover::reports::{self, ComplianceGroup, ReasonGroup};
 use crate::validate::{self, LONG, SHORT};
 

@@ -34,11 +34,11 @@ use crate::agreements;
 use crate::agreements::slas::Sla;
 use crate::auth::Actor;
 use crate::auth::permissions::{FeedbackOwner, Scope, can_give_signal, can_read, can_set_feedback_status, require};
+use crate::db::keyset::{Direction, Page, Window, fetch_page};
 use crate::db::versioned::{check_version, save_versioned};
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
 use crate::events::outbox;
-use crate::graphql::pagination::{Direction, Page, Window, fetch_page};
 use crate::validate::{self, LONG};
 
 /// The organization's thresholds for "actionable".

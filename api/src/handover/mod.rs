@@ -20,11 +20,11 @@ use crate::agreements::slas::{Sla, SlaMetric};
 use crate::agreements::{self, DocumentCriteria};
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_answer_handover, can_hand_over, can_read, require};
+use crate::db::keyset::{Direction, Page, Window, fetch_page};
 use crate::db::versioned::save_versioned;
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
 use crate::events::outbox;
-use crate::graphql::pagination::{Direction, Page, Window, fetch_page};
 use crate::leads::{self, lifecycle};
 use crate::validate::{self, LONG};
 

@@ -14,10 +14,10 @@ use uuid::Uuid;
 use super::{ensure_user, optional_patch};
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_read, can_write, require};
+use crate::db::keyset::{Direction, Page, Window, fetch_page_by};
 use crate::db::versioned::{check_version, save_versioned};
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
-use crate::graphql::pagination::{Direction, Page, Window, fetch_page_by};
 use crate::validate::{self, SHORT, like_pattern, lower_like};
 
 /// Account fields as given by a client (create) or a patch (update: `None` keeps).

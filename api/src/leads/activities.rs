@@ -12,9 +12,9 @@ use uuid::Uuid;
 use super::ensure_user;
 use crate::auth::permissions::{Scope, can_read, can_write, require};
 use crate::auth::{Actor, ActorKind};
+use crate::db::keyset::{Direction, Page, Window, fetch_page_by};
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
-use crate::graphql::pagination::{Direction, Page, Window, fetch_page_by};
 use crate::validate::{self, LONG};
 
 /// Longest activity, in minutes: one day. Longer work is logged day by day, so that

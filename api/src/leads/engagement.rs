@@ -217,11 +217,11 @@ pub async fn list(
     db: &impl ConnectionTrait,
     actor: &Actor,
     lead_id: Uuid,
-    window: &crate::graphql::pagination::Window<Vec<sea_orm::Value>>,
+    window: &crate::db::keyset::Window<Vec<sea_orm::Value>>,
     count: bool,
-) -> Result<crate::graphql::pagination::Page<Model>> {
+) -> Result<crate::db::keyset::Page<Model>> {
     use crate::auth::permissions::can_read;
-    use crate::graphql::pagination::{Direction, fetch_page_by};
+    use crate::db::keyset::{Direction, fetch_page_by};
     require(can_read(actor, Scope::LeadsRead), "read engagement")?;
     let select = Entity::find().filter(Column::OrgId.eq(actor.org_id)).filter(Column::LeadId.eq(lead_id));
     fetch_page_by(db, select, &[Column::OccurredAt, Column::Id], Direction::Descending, window, count).await

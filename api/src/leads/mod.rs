@@ -25,11 +25,11 @@ use uuid::Uuid;
 
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_read, can_write, require};
+use crate::db::keyset::{Direction, Page, Window, fetch_page_by};
 use crate::db::rows::{self, Columns, FromColumns, Unread};
 use crate::db::versioned::{check_version, save_versioned};
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
-use crate::graphql::pagination::{Direction, Page, Window, fetch_page_by};
 use crate::validate::{self, SHORT, like_pattern, lower_like};
 
 /// Apply a patch to an optional field: `Some(v)` sets (validated), `None` keeps `base`.

@@ -21,11 +21,11 @@ use uuid::Uuid;
 
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_give_signal, can_read, can_write_content, require};
+use crate::db::keyset::{Direction, Page, Window, fetch_page};
 use crate::db::versioned::{check_version, save_versioned};
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
 use crate::events::outbox;
-use crate::graphql::pagination::{Direction, Page, Window, fetch_page};
 use crate::validate::{self, LONG, SHORT};
 
 /// A content asset to create.

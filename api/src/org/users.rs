@@ -14,10 +14,10 @@ use uuid::Uuid;
 use crate::auth::Actor;
 use crate::auth::password;
 use crate::auth::permissions::{Scope, can_administer, can_read, require};
+use crate::db::keyset::{Direction, Page, Window, fetch_page};
 use crate::db::versioned::{check_version, save_versioned};
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
-use crate::graphql::pagination::{Direction, Page, Window, fetch_page};
 use crate::validate::{like_pattern, lower_like};
 
 /// A validated, lower-cased e-mail address.

@@ -15,10 +15,10 @@ use uuid::Uuid;
 
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_read, can_write, require};
+use crate::db::keyset::{Direction, Page, Window, fetch_page_by};
 use crate::db::versioned::{check_version, save_versioned};
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
-use crate::graphql::pagination::{Direction, Page, Window, fetch_page_by};
 use crate::leads::{self, accounts, ensure_user, lifecycle};
 use crate::validate::{self, LONG, SHORT};
 
