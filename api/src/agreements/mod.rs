@@ -30,6 +30,7 @@ pub mod icps;
 pub mod slas;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::future::Future;
 
 use chrono::Utc;
 use entity::document::{self, Column as DocColumn, Entity as Documents};
@@ -43,6 +44,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use uuid::Uuid;
+
+use futures_util::future::BoxFuture;
 
 use crate::auth::Actor;
 use crate::auth::permissions::{
@@ -78,17 +81,43 @@ pub trait AgreedBody: Serialize + DeserializeOwned + Clone + Send + Sync + 'stat
         Vec::new()
     }
 
-    /// Called inside the approval transaction right after version `body` of
+    /// Called inside the approval transaction right after `version` (`body`) of
     /// document `doc_id` became AGREED (such as retiring the message it replaces in
-    /// its cell). Whatever it writes commits or rolls back with the approval.
-    #[allow(async_fn_in_trait)]
-    async fn on_agreed(txn: &DatabaseTransaction, actor: &Actor, doc_id: Uuid, body: &Self) -> Result<()> {
-        let _ = (txn, actor, doc_id, body);
-        Ok(())
+    /// its cell). Whatever it writes commits or rolls back with the approval. Runs only
+    /// for kinds registered with [`OnAgreed::of`].
+    fn on_agreed(
+        txn: &DatabaseTransaction,
+        actor: &Actor,
+        doc_id: Uuid,
+        version: i32,
+        body: &Self,
+    ) -> impl Future<Output = Result<()>> + Send {
+        let _ = (txn, actor, doc_id, version, body);
+        async { Ok(()) }
     }
 }
 
-/// Run the kind's [`AgreedBody::on_agreed`] for the version just agreed.
+type OnAgreedFn = for<'a> fn(&'a DatabaseTransaction, &'a Actor, Uuid, i32) -> BoxFuture<'a, Result<()>>;
+
+/// A kind whose agreement sets something off in the domain that owns it (a message
+/// retires the one it replaces, a scoring model rescores every lead). That domain sits
+/// above this one, so it registers the effect here (`inventory::submit!`) instead of
+/// agreements naming it.
+pub struct OnAgreed {
+    kind: DocumentKind,
+    run: OnAgreedFn,
+}
+
+impl OnAgreed {
+    /// The effect of agreeing a `B`: its [`AgreedBody::on_agreed`].
+    pub const fn of<B: AgreedBody>() -> Self {
+        Self { kind: B::KIND, run: on_agreed_of::<B> }
+    }
+}
+
+inventory::collect!(OnAgreed);
+
+/// Run the registered effects of agreeing `version` of document `id`.
 async fn run_on_agreed(
     txn: &DatabaseTransaction,
     actor: &Actor,
@@ -96,25 +125,29 @@ async fn run_on_agreed(
     id: Uuid,
     version: i32,
 ) -> Result<()> {
-    match kind {
-        DocumentKind::Message => on_agreed_of::<crate::messaging::Message>(txn, actor, id, version).await,
-        DocumentKind::ScoringModel => crate::scoring::model_agreed(txn, actor, id, version).await,
-        DocumentKind::Definition | DocumentKind::IdealCustomerProfile | DocumentKind::Persona | DocumentKind::Sla => {
-            Ok(())
-        }
+    for effect in inventory::iter::<OnAgreed>.into_iter().filter(|e| e.kind == kind) {
+        (effect.run)(txn, actor, id, version).await?;
     }
+    Ok(())
 }
 
-async fn on_agreed_of<B: AgreedBody>(txn: &DatabaseTransaction, actor: &Actor, id: Uuid, version: i32) -> Result<()> {
-    let stored = document_version::Entity::find()
-        .filter(document_version::Column::DocumentId.eq(id))
-        .filter(document_version::Column::Version.eq(version))
-        .one(txn)
-        .await?
-        .ok_or_else(|| ApiError::internal(format!("version {version} of document {id} is missing")))?;
-    let body: B = serde_json::from_value(stored.body)
-        .map_err(|e| ApiError::internal(format!("stored body of document {id} is unreadable: {e}")))?;
-    B::on_agreed(txn, actor, id, &body).await
+fn on_agreed_of<'a, B: AgreedBody>(
+    txn: &'a DatabaseTransaction,
+    actor: &'a Actor,
+    id: Uuid,
+    version: i32,
+) -> BoxFuture<'a, Result<()>> {
+    Box::pin(async move {
+        let stored = document_version::Entity::find()
+            .filter(document_version::Column::DocumentId.eq(id))
+            .filter(document_version::Column::Version.eq(version))
+            .one(txn)
+            .await?
+            .ok_or_else(|| ApiError::internal(format!("version {version} of document {id} is missing")))?;
+        let body: B = serde_json::from_value(stored.body)
+            .map_err(|e| ApiError::internal(format!("stored body of document {id} is unreadable: {e}")))?;
+        B::on_agreed(txn, actor, id, version, &body).await
+    })
 }
 
 /// Name of a kind in the audit log and outbox (`definition.agree`, …) and in messages.
@@ -891,6 +924,13 @@ pub fn text_list(field: &str, values: Vec<String>, max_items: usize, max_len: us
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn messages_and_scoring_models_register_what_their_agreement_sets_off() {
+        let mut kinds: Vec<DocumentKind> = inventory::iter::<OnAgreed>.into_iter().map(|e| e.kind).collect();
+        kinds.sort_by_key(|k| entity_name(*k));
+        assert_eq!(kinds, [DocumentKind::Message, DocumentKind::ScoringModel]);
+    }
 
     #[test]
     fn diff_names_changed_added_and_removed_fields_only() {

@@ -107,6 +107,8 @@ fn absent(field: &str, value: bool, kind: &str) -> Result<()> {
     Ok(())
 }
 
+inventory::submit! { agreements::OnAgreed::of::<Message>() }
+
 impl AgreedBody for Message {
     const KIND: DocumentKind = DocumentKind::Message;
 
@@ -161,7 +163,13 @@ impl AgreedBody for Message {
     }
 
     /// Retire every other message in force in this message's cell: one in force per cell.
-    async fn on_agreed(txn: &DatabaseTransaction, actor: &Actor, doc_id: Uuid, body: &Self) -> Result<()> {
+    async fn on_agreed(
+        txn: &DatabaseTransaction,
+        actor: &Actor,
+        doc_id: Uuid,
+        _version: i32,
+        body: &Self,
+    ) -> Result<()> {
         let cell = body.cell();
         let others: Vec<Uuid> = entity::document::Entity::find()
             .select_only()

@@ -292,7 +292,32 @@ impl AgreedBody for ScoringModel {
     fn title(&self) -> String {
         self.name.clone()
     }
+
+    /// One model is in force: every other agreed scoring model of the organization is
+    /// retired, and a rescoring job is queued.
+    async fn on_agreed(
+        txn: &sea_orm::DatabaseTransaction,
+        actor: &Actor,
+        doc_id: Uuid,
+        version: i32,
+        _body: &Self,
+    ) -> Result<()> {
+        let others = entity::document::Entity::find()
+            .filter(entity::document::Column::OrgId.eq(actor.org_id))
+            .filter(entity::document::Column::Kind.eq(DocumentKind::ScoringModel))
+            .filter(entity::document::Column::Status.eq(AgreementStatus::Agreed))
+            .filter(entity::document::Column::Id.ne(doc_id))
+            .order_by_asc(entity::document::Column::Id)
+            .all(txn)
+            .await?;
+        for other in others {
+            agreements::retire_locked(txn, actor, other.id, DocumentKind::ScoringModel).await?;
+        }
+        rescore::enqueue(txn, actor, doc_id, version).await
+    }
 }
+
+inventory::submit! { agreements::OnAgreed::of::<ScoringModel>() }
 
 /// Store the GraphQL `EngagementKind` as the entity's text form (`WEB_VISIT`, …).
 mod kind_serde {
@@ -327,24 +352,6 @@ pub async fn in_force(db: &impl ConnectionTrait, org_id: Uuid) -> Result<Option<
         .filter_map(|d| d.in_force().map(|v| (d.model.updated_at, d.model.id, v)))
         .max_by_key(|(at, id, _)| (*at, *id))
         .map(|(_, id, v)| ModelVersion { id, version: v.model.version, body: v.body.clone() }))
-}
-
-/// Called by the agreement workflow, in its transaction, when a version of a scoring
-/// model became AGREED: every other agreed scoring model of the organization is
-/// retired (one model is in force), and a rescoring job is queued.
-pub async fn model_agreed(txn: &impl ConnectionTrait, actor: &Actor, id: Uuid, version: i32) -> Result<()> {
-    let others = entity::document::Entity::find()
-        .filter(entity::document::Column::OrgId.eq(actor.org_id))
-        .filter(entity::document::Column::Kind.eq(DocumentKind::ScoringModel))
-        .filter(entity::document::Column::Status.eq(AgreementStatus::Agreed))
-        .filter(entity::document::Column::Id.ne(id))
-        .order_by_asc(entity::document::Column::Id)
-        .all(txn)
-        .await?;
-    for other in others {
-        agreements::retire_locked(txn, actor, other.id, DocumentKind::ScoringModel).await?;
-    }
-    rescore::enqueue(txn, actor, id, version).await
 }
 
 /// Everything scoring reads about a set of leads, loaded in a constant number of queries.
