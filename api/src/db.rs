@@ -219,6 +219,13 @@ pub async fn begin_write<C: TransactionTrait>(db: &C) -> crate::error::Result<C:
     Ok(db.begin_with_options(options).await?)
 }
 
+/// A handle that opens ordinary sea-orm transactions: the pool, a request's handle or
+/// an open transaction (a savepoint). Hooks that run inside a write take the concrete
+/// transaction type, so writes that reach them take this.
+pub trait Transactions: TransactionTrait<Transaction = sea_orm::DatabaseTransaction> {}
+
+impl<T: TransactionTrait<Transaction = sea_orm::DatabaseTransaction>> Transactions for T {}
+
 /// A column of `E` by its database name; every tenant table has `id` and `org_id`.
 pub fn column<E: EntityTrait>(name: &str) -> crate::error::Result<E::Column> {
     use std::str::FromStr;

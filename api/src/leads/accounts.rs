@@ -4,16 +4,14 @@
 use chrono::Utc;
 use entity::account::{ActiveModel, Column, Entity, Model};
 use sea_orm::sea_query::ExprTrait;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Select, Set,
-    TransactionSession, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Select, Set};
 use serde_json::Value as Json;
 use uuid::Uuid;
 
 use super::{ensure_user, optional_patch};
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_read, can_write, require};
+use crate::db::Transactions;
 use crate::db::keyset::{Direction, Page, Window, fetch_page_by};
 use crate::db::versioned::{check_version, save_versioned};
 use crate::error::{ApiError, Result};
@@ -296,7 +294,7 @@ pub(crate) async fn insert(txn: &impl ConnectionTrait, actor: &Actor, fields: Ac
 }
 
 #[tracing::instrument(skip(db, actor, fields), fields(org = %actor.org_id))]
-pub async fn create(db: &impl TransactionTrait, actor: &Actor, fields: AccountFields) -> Result<Model> {
+pub async fn create(db: &impl Transactions, actor: &Actor, fields: AccountFields) -> Result<Model> {
     require(can_write(actor, Scope::LeadsWrite), "create accounts")?;
     let txn = crate::db::begin_write(db).await?;
     let account = insert(&txn, actor, fields).await?;
@@ -306,7 +304,7 @@ pub async fn create(db: &impl TransactionTrait, actor: &Actor, fields: AccountFi
 
 #[tracing::instrument(skip(db, actor, fields), fields(org = %actor.org_id))]
 pub async fn update(
-    db: &impl TransactionTrait,
+    db: &impl Transactions,
     actor: &Actor,
     id: Uuid,
     fields: AccountFields,
@@ -350,18 +348,13 @@ pub async fn update(
         .filter(entity::lead::Column::AccountId.eq(id))
         .all(&txn)
         .await?;
-    crate::scoring::refresh(&txn, actor, leads).await?;
+    super::score_inputs_changed(&txn, actor, leads, super::ScoreInputs::Changed).await?;
     txn.commit().await?;
     Ok(updated)
 }
 
 /// Archive an account: it leaves lists unless they ask for archived records.
-pub async fn archive(
-    db: &impl TransactionTrait,
-    actor: &Actor,
-    id: Uuid,
-    expected_version: Option<i32>,
-) -> Result<Model> {
+pub async fn archive(db: &impl Transactions, actor: &Actor, id: Uuid, expected_version: Option<i32>) -> Result<Model> {
     require(can_write(actor, Scope::LeadsWrite), "archive accounts")?;
     let txn = crate::db::begin_write(db).await?;
     let current = find(&txn, actor, id).await?;

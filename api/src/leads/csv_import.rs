@@ -17,10 +17,10 @@ use std::time::{Duration, Instant};
 
 use entity::LifecycleStage;
 use indicatif::ProgressBar;
-use sea_orm::TransactionTrait;
 
 use super::import::{self, ImportRow, MatchOn, RowStatus};
 use crate::auth::Actor;
+use crate::db::Transactions;
 use crate::error::ApiError;
 
 /// A CSV import that could not run or finish. Problems of single rows are not errors
@@ -370,7 +370,7 @@ impl Chunk {
 /// to the file size in bytes).
 #[tracing::instrument(skip(db, actor, options, progress), fields(org = %actor.org_id))]
 pub async fn import_file(
-    db: &impl TransactionTrait,
+    db: &impl Transactions,
     actor: &Actor,
     path: &Path,
     options: &CsvImportOptions,
@@ -455,7 +455,7 @@ fn show_progress(progress: &ProgressBar, byte: u64, summary: &ImportSummary, sta
 
 /// Send the waiting rows to the import engine and book their outcomes.
 async fn run_chunk(
-    db: &impl TransactionTrait,
+    db: &impl Transactions,
     actor: &Actor,
     chunk: &mut Chunk,
     options: &CsvImportOptions,

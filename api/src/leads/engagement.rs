@@ -6,12 +6,13 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use entity::engagement_event::{ActiveModel, Column, Entity, Model};
 use entity::{EngagementKind, LifecycleStage};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionSession, TransactionTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::Value as Json;
 use uuid::Uuid;
 
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_write, require};
+use crate::db::Transactions;
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
 use crate::validate::{self, SHORT};
@@ -49,7 +50,7 @@ pub struct Recorded {
 
 /// Record a batch atomically: every event is valid and stored, or none is.
 #[tracing::instrument(skip(db, actor, events), fields(org = %actor.org_id, n = events.len()))]
-pub async fn record(db: &impl TransactionTrait, actor: &Actor, events: Vec<NewEvent>) -> Result<Recorded> {
+pub async fn record(db: &impl Transactions, actor: &Actor, events: Vec<NewEvent>) -> Result<Recorded> {
     require(can_write(actor, Scope::EventsWrite), "record engagement")?;
     if events.is_empty() || events.len() > MAX_BATCH {
         return Err(ApiError::bad_input("events", format!("give 1 to {MAX_BATCH} events")));
@@ -133,7 +134,7 @@ pub async fn record(db: &impl TransactionTrait, actor: &Actor, events: Vec<NewEv
     current.extend(moved.into_iter().map(|lead| (lead.id, lead)));
     let engaged: Vec<entity::lead::Model> = current.into_values().filter(|lead| engaged.contains(&lead.id)).collect();
     if !engaged.is_empty() {
-        crate::scoring::refresh(&txn, actor, engaged).await?;
+        super::score_inputs_changed(&txn, actor, engaged, super::ScoreInputs::Changed).await?;
     }
     if !recorded.events.is_empty() {
         let changes =

@@ -6,15 +6,14 @@
 use std::collections::{HashMap, HashSet};
 
 use entity::LifecycleStage;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, TransactionSession, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, TransactionTrait};
 use uuid::Uuid;
 
 use super::accounts::{self, AccountFields};
 use super::{LeadFields, LeadValues, check_references, validate_fields};
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_write, require};
+use crate::db::Transactions;
 use crate::error::{ApiError, Result};
 use crate::validate;
 
@@ -73,7 +72,7 @@ pub struct RowResult {
 /// Import rows; with `dry_run` nothing is stored but every row reports what would happen.
 #[tracing::instrument(skip(db, actor, rows), fields(org = %actor.org_id, n = rows.len()))]
 pub async fn import(
-    db: &impl TransactionTrait,
+    db: &impl Transactions,
     actor: &Actor,
     rows: Vec<ImportRow>,
     match_on: MatchOn,
@@ -359,7 +358,7 @@ fn fields_of(row: ImportRow, account_id: Option<Option<Uuid>>) -> LeadFields {
 /// Import one row: the lead written (or left as it was) and the account it created, if
 /// any. `known` holds every lead and account the call's rows name, as of now.
 async fn import_row(
-    db: &impl ConnectionTrait,
+    db: &sea_orm::DatabaseTransaction,
     actor: &Actor,
     row: ImportRow,
     match_on: MatchOn,

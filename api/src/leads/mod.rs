@@ -15,16 +15,18 @@ use chrono::{DateTime, Utc};
 use entity::lead::{ActiveModel, Column, Entity, Model};
 use entity::lead_score::{Column as ScoreColumn, Entity as ScoreEntity, Model as ScoreModel};
 use entity::{LifecycleStage, Temperature};
+use futures_util::future::BoxFuture;
 use sea_orm::sea_query::{ColumnRef, Expr, ExprTrait, IntoColumnRef};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, IdenStatic, Iterable,
-    JoinType, QueryFilter, QueryResult, QuerySelect, RelationTrait, Select, Set, TransactionSession, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, FromQueryResult,
+    IdenStatic, Iterable, JoinType, QueryFilter, QueryResult, QuerySelect, RelationTrait, Select, Set,
 };
 use serde_json::Value as Json;
 use uuid::Uuid;
 
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_read, can_write, require};
+use crate::db::Transactions;
 use crate::db::keyset::{Direction, Page, Window, fetch_page_by};
 use crate::db::rows::{self, Columns, FromColumns, Unread};
 use crate::db::versioned::{check_version, save_versioned};
@@ -279,10 +281,43 @@ pub(crate) fn with_scores(select: Select<Entity>) -> Select<Entity> {
     select
 }
 
+/// Why leads' score inputs changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScoreInputs {
+    /// New leads: each gets its first score (unscored without a model in force).
+    Created,
+    /// Leads whose title, account, persona, engagement or such changed.
+    Changed,
+}
+
+type OnScoreInputsChangedFn =
+    for<'a> fn(&'a DatabaseTransaction, &'a Actor, Vec<Model>, ScoreInputs) -> BoxFuture<'a, Result<Vec<Model>>>;
+
+/// What follows a change to leads' score inputs inside the writing transaction:
+/// rescoring and what it sets off (MQL, auto-handover). Scoring sits above leads and
+/// registers it (`inventory::submit!`); it returns the leads as stored afterwards.
+pub struct OnScoreInputsChanged(pub OnScoreInputsChangedFn);
+
+inventory::collect!(OnScoreInputsChanged);
+
+/// Run what follows a change to the score inputs of `leads`; returns them as stored
+/// afterwards, in the same order.
+pub(crate) async fn score_inputs_changed(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    mut leads: Vec<Model>,
+    why: ScoreInputs,
+) -> Result<Vec<Model>> {
+    for hook in inventory::iter::<OnScoreInputsChanged> {
+        leads = (hook.0)(txn, actor, leads, why).await?;
+    }
+    Ok(leads)
+}
+
 /// Insert a validated lead with its first transition and audit row, inside the
 /// caller's transaction.
 pub(crate) async fn insert(
-    txn: &impl ConnectionTrait,
+    txn: &DatabaseTransaction,
     actor: &Actor,
     values: LeadValues,
     stage: LifecycleStage,
@@ -292,7 +327,7 @@ pub(crate) async fn insert(
     lifecycle::record(txn, actor, lead.id, None, stage, Some("created".into()), now).await?;
     let changes = values.changes(None).created("lifecycleStage", &stage);
     audit::record(txn, actor, "lead.create", "lead", Some(lead.id), changes).await?;
-    let mut scored = crate::scoring::score_new(txn, actor, vec![lead]).await?;
+    let mut scored = score_inputs_changed(txn, actor, vec![lead], ScoreInputs::Created).await?;
     scored.pop().ok_or_else(|| ApiError::internal("scoring lost a new lead"))
 }
 
@@ -301,7 +336,7 @@ pub(crate) async fn insert(
 /// passed [`check_references`] (or need no check) and be free of unique clashes; a
 /// clash fails the whole call.
 pub(crate) async fn insert_many(
-    txn: &impl ConnectionTrait,
+    txn: &DatabaseTransaction,
     actor: &Actor,
     leads: Vec<(LeadValues, LifecycleStage)>,
 ) -> Result<Vec<Model>> {
@@ -322,7 +357,7 @@ pub(crate) async fn insert_many(
     crate::db::insert_all(txn, rows).await?;
     crate::db::insert_all(txn, transitions).await?;
     crate::db::insert_all(txn, audits).await?;
-    crate::scoring::score_new(txn, actor, models).await
+    score_inputs_changed(txn, actor, models, ScoreInputs::Created).await
 }
 
 /// The row of a new lead with `values`, entering `stage` at `now`.
@@ -354,7 +389,7 @@ fn new_lead(actor: &Actor, values: &LeadValues, stage: LifecycleStage, now: Date
 /// Create a lead (NEW unless another starting stage is given).
 #[tracing::instrument(skip(db, actor, fields), fields(org = %actor.org_id))]
 pub async fn create(
-    db: &impl TransactionTrait,
+    db: &impl Transactions,
     actor: &Actor,
     fields: LeadFields,
     stage: Option<LifecycleStage>,
@@ -370,7 +405,7 @@ pub async fn create(
 
 /// Write validated values over a stored lead (no-op when nothing changed).
 pub(crate) async fn apply(
-    txn: &impl ConnectionTrait,
+    txn: &DatabaseTransaction,
     actor: &Actor,
     current: Model,
     values: LeadValues,
@@ -396,13 +431,17 @@ pub(crate) async fn apply(
     let updated = save_versioned(txn, current.id, current.version, model).await?;
     audit::record(txn, actor, "lead.update", "lead", Some(id), changes).await?;
     // Title, source, campaign, account or persona may have changed: rescore.
-    let updated = crate::scoring::refresh_one(txn, actor, updated).await?;
+    let id = updated.id;
+    let updated = score_inputs_changed(txn, actor, vec![updated], ScoreInputs::Changed)
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::internal(format!("lead {id} vanished")))?;
     Ok((updated, true))
 }
 
 #[tracing::instrument(skip(db, actor, fields), fields(org = %actor.org_id))]
 pub async fn update(
-    db: &impl TransactionTrait,
+    db: &impl Transactions,
     actor: &Actor,
     id: Uuid,
     fields: LeadFields,
@@ -419,12 +458,7 @@ pub async fn update(
     Ok(lead)
 }
 
-pub async fn archive(
-    db: &impl TransactionTrait,
-    actor: &Actor,
-    id: Uuid,
-    expected_version: Option<i32>,
-) -> Result<Model> {
+pub async fn archive(db: &impl Transactions, actor: &Actor, id: Uuid, expected_version: Option<i32>) -> Result<Model> {
     require(can_write(actor, Scope::LeadsWrite), "archive leads")?;
     let txn = crate::db::begin_write(db).await?;
     let current = find(&txn, actor, id).await?;
@@ -445,7 +479,7 @@ pub async fn archive(
 /// `moveLeadStage`: move a lead along the lifecycle table.
 #[tracing::instrument(skip(db, actor, reason), fields(org = %actor.org_id))]
 pub async fn move_stage(
-    db: &impl TransactionTrait,
+    db: &impl Transactions,
     actor: &Actor,
     id: Uuid,
     to: LifecycleStage,

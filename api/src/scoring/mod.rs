@@ -18,6 +18,7 @@ use std::collections::{HashMap, HashSet};
 use async_graphql::{Enum, InputObject, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{AgreementStatus, DocumentKind, LifecycleStage};
+use futures_util::future::BoxFuture;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -27,7 +28,7 @@ use crate::auth::Actor;
 use crate::error::{ApiError, Result};
 use crate::events::outbox;
 use crate::leads::graphql::EngagementKind;
-use crate::leads::lifecycle;
+use crate::leads::{ScoreInputs, lifecycle};
 use crate::personas::Persona;
 use crate::validate;
 
@@ -558,26 +559,20 @@ fn lifecycle_reason(total: f64) -> String {
     format!("score {} made the lead an MQL", score::format_points(total))
 }
 
-/// Recompute the scores of `leads` with the model in force, inside the caller's
-/// transaction (every change to a score's inputs calls this). Without a model in
-/// force, scores stay as they are.
-pub(crate) async fn refresh(
-    txn: &impl ConnectionTrait,
-    actor: &Actor,
+/// Rescore leads whose score inputs changed, inside the writing transaction: with the
+/// model in force (moving leads that cross the MQL threshold, and handing them over
+/// when the organization says so), or, for new leads without a model in force, as
+/// unscored (0, COLD). Every lead has its `lead_scores` row from its creation on.
+fn score_inputs_changed<'a>(
+    txn: &'a sea_orm::DatabaseTransaction,
+    actor: &'a Actor,
     leads: Vec<entity::lead::Model>,
-) -> Result<Vec<entity::lead::Model>> {
-    score_in_force(txn, actor, leads, false).await
+    why: ScoreInputs,
+) -> BoxFuture<'a, Result<Vec<entity::lead::Model>>> {
+    Box::pin(score_in_force(txn, actor, leads, why == ScoreInputs::Created))
 }
 
-/// Score new leads inside the caller's transaction: with the model in force, or as
-/// unscored (0, COLD) without one. Every lead has its `lead_scores` row from here on.
-pub(crate) async fn score_new(
-    txn: &impl ConnectionTrait,
-    actor: &Actor,
-    leads: Vec<entity::lead::Model>,
-) -> Result<Vec<entity::lead::Model>> {
-    score_in_force(txn, actor, leads, true).await
-}
+inventory::submit! { crate::leads::OnScoreInputsChanged(score_inputs_changed) }
 
 async fn score_in_force(
     txn: &impl ConnectionTrait,
@@ -597,16 +592,6 @@ async fn score_in_force(
         }
         None => Ok(leads),
     }
-}
-
-/// [`refresh`] one lead.
-pub(crate) async fn refresh_one(
-    txn: &impl ConnectionTrait,
-    actor: &Actor,
-    lead: entity::lead::Model,
-) -> Result<entity::lead::Model> {
-    let id = lead.id;
-    refresh(txn, actor, vec![lead]).await?.pop().ok_or_else(|| ApiError::internal(format!("lead {id} vanished")))
 }
 
 /// The stored scores, recomputed with the model version and at the moment they were
@@ -659,6 +644,11 @@ pub async fn simulate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scoring_is_the_one_reaction_to_changed_score_inputs() {
+        assert_eq!(inventory::iter::<crate::leads::OnScoreInputsChanged>.into_iter().count(), 1);
+    }
 
     fn body() -> ScoringModel {
         ScoringModel {
