@@ -232,6 +232,23 @@ pub fn column<E: EntityTrait>(name: &str) -> crate::error::Result<E::Column> {
     E::Column::from_str(name).map_err(|_| crate::error::ApiError::internal(format!("no column {name}")))
 }
 
+/// Row `id` of `E` in organization `org_id`, or NOT_FOUND naming `what`: another
+/// organization's row does not exist for the caller.
+pub async fn find_in_org<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    org_id: uuid::Uuid,
+    id: uuid::Uuid,
+    what: &str,
+) -> crate::error::Result<E::Model> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    E::find()
+        .filter(column::<E>("id")?.eq(id))
+        .filter(column::<E>("org_id")?.eq(org_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| crate::error::ApiError::not_found(what))
+}
+
 /// LEFT JOIN rows of `R` as `alias`, by their id in `foreign_key`, within `org_id`, and
 /// select every column of `R` as `{alias}_{column}`: a to-one relation read in its
 /// owner's statement. Read it back with [`joined`].

@@ -4,6 +4,8 @@
 //! their history, engagement, activities and deals, so GraphiQL shows a living
 //! funnel. Its e-mails and password are listed in the README.
 
+mod campaigns;
+mod messaging;
 pub mod synthetic;
 
 use chrono::{NaiveDate, Utc};
@@ -96,8 +98,8 @@ pub async fn demo(db: &DatabaseConnection) -> Result<Option<entity::user::Model>
     scoring_model(db, &cast).await?;
     let reps = [person("rep@demo.accord.dev")?, person("rep2@demo.accord.dev")?];
     handovers(db, org.id, &cast.marketer, &reps).await?;
-    crate::messaging::demo::seed(db, org.id).await?;
-    crate::campaigns::demo::seed(db, &cast.marketer).await?;
+    messaging::seed(db, org.id).await?;
+    campaigns::seed(db, &cast.marketer).await?;
     Ok(Some(admin))
 }
 

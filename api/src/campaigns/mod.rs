@@ -7,7 +7,6 @@
 //! Renaming a campaign does not rewrite leads: they keep the name their source gave
 //! them, and `leadCount` and `Lead.campaignDetails` follow the campaign's new name.
 
-pub mod demo;
 pub mod graphql;
 
 use std::collections::HashMap;

@@ -69,7 +69,8 @@ pub async fn log(db: &impl TransactionTrait, actor: &Actor, new: NewActivity) ->
         account_id = account_id.or(lead.account_id);
     }
     if let Some(id) = new.opportunity_id {
-        let opportunity = crate::pipeline::find(&txn, actor, id)
+        // Opportunities sit above leads (pipeline): read the row, not the module.
+        let opportunity = crate::db::find_in_org::<entity::opportunity::Entity>(&txn, actor.org_id, id, "opportunity")
             .await
             .map_err(|_| ApiError::bad_input("opportunityId", "no such opportunity"))?;
         account_id = account_id.or(Some(opportunity.account_id));

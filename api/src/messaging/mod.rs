@@ -8,7 +8,6 @@
 //! its lower-cased title, so two messages with the same title never share a cell.
 
 pub mod content;
-pub mod demo;
 pub mod graphql;
 
 use std::collections::HashSet;

@@ -37,11 +37,7 @@ pub struct NewOpportunity {
 }
 
 pub(crate) async fn find(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> Result<Model> {
-    Entity::find_by_id(id)
-        .filter(Column::OrgId.eq(actor.org_id))
-        .one(db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("opportunity"))
+    crate::db::find_in_org::<Entity>(db, actor.org_id, id, "opportunity").await
 }
 
 pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> Result<Model> {

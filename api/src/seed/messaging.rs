@@ -9,12 +9,12 @@ use entity::feedback::{FeedbackSubject, Sentiment};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use super::content::{self, NewAsset, NewUsage};
-use super::{Message, MessageKind};
 use crate::agreements::{self, AgreedBody, DocumentCriteria};
 use crate::auth::Actor;
 use crate::error::{ApiError, Result};
 use crate::feedback::{self, NewFeedback, meetings};
+use crate::messaging::content::{self, NewAsset, NewUsage};
+use crate::messaging::{self, Message, MessageKind};
 use crate::personas::{Persona, journey_stages};
 
 /// Seed the demo organization `org_id` (its demo users and personas exist already).
@@ -121,7 +121,7 @@ pub async fn seed(db: &DatabaseConnection, org_id: Uuid) -> Result<()> {
     ];
     let mut message_ids = Vec::new();
     for (body, agree) in messages {
-        let doc = super::create(db, &marketer, body, true).await?;
+        let doc = messaging::create(db, &marketer, body, true).await?;
         if agree {
             agreements::approve(db, &sales_manager, Message::KIND, doc.model.id, 1).await?;
             agreements::approve(db, &marketing_manager, Message::KIND, doc.model.id, 1).await?;

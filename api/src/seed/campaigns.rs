@@ -1,14 +1,14 @@
 //! The demo organization's campaigns: one record for every campaign name its leads
 //! carry, with a channel, dates around the nine months of seeded history, a budget
 //! and the spend so far, so `campaigns { leadCount budget spend }` shows ROI at once.
-//! Created through [`super::create`], so audit and outbox rows exist as in use.
+//! Created through [`campaigns::create`], so audit and outbox rows exist as in use.
 
 use chrono::{Duration, Utc};
 use entity::CampaignChannel;
 use uuid::Uuid;
 
-use super::NewCampaign;
 use crate::auth::Actor;
+use crate::campaigns::{self, NewCampaign};
 use crate::error::Result;
 
 /// (name, channel, started days ago, runs for days, budget in euro, spent share in percent).
@@ -40,7 +40,7 @@ pub async fn seed(db: &sea_orm::DatabaseConnection, marketer: &Actor) -> Result<
             currency: "EUR".into(),
             owner_id: None::<Uuid>,
         };
-        super::create(db, marketer, new).await?;
+        campaigns::create(db, marketer, new).await?;
     }
     Ok(())
 }
