@@ -23,8 +23,8 @@ use uuid::Uuid;
 use crate::agreements::{self, AgreedBody, Document, DocumentCriteria, required_text, text_list};
 use crate::auth::Actor;
 use crate::error::{ApiError, Result};
+use crate::org::journey_stages;
 use crate::personas::Persona;
-use crate::personas::journey_stages;
 use crate::validate;
 
 /// Which cell of the matrix a message fills.

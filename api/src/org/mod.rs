@@ -1,7 +1,9 @@
-//! Organizations (the tenants), their users and API keys, and sign-in.
+//! Organizations (the tenants): their settings, users, API keys and buyer-journey
+//! stages, and sign-in.
 
 pub mod api_keys;
 pub mod graphql;
+pub mod journey_stages;
 pub mod users;
 
 use chrono::Utc;
@@ -177,7 +179,7 @@ pub async fn bootstrap(
     )
     .await?;
     let user = users::insert(&txn, &system, admin).await?;
-    crate::personas::journey_stages::seed_defaults(&txn, org.id).await?;
+    journey_stages::seed_defaults(&txn, org.id).await?;
     txn.commit().await?;
     Ok((org, user))
 }

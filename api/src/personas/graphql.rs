@@ -4,11 +4,11 @@ use async_graphql::{ComplexObject, Context, ID, InputObject, MaybeUndefined, Obj
 use chrono::{DateTime, Utc};
 
 use super::Persona as PersonaBody;
-use super::journey_stages;
 use crate::agreements::graphql::{AgreementStatus, IdealCustomerProfile, agreed_document_types};
 use crate::agreements::{self, DocumentCriteria};
 use crate::graphql::patch::{apply, clearable_id, keep_or_set};
 use crate::graphql::{actor, db, loaders, parse_id};
+use crate::org::journey_stages;
 
 agreed_document_types!(
     Persona,

@@ -1,8 +1,6 @@
-//! Buyer personas (agreed documents, through the one workflow of
-//! [`crate::agreements`]) and the organization's buyer-journey stages.
+//! Buyer personas: agreed documents, through the one workflow of [`crate::agreements`].
 
 pub mod graphql;
-pub mod journey_stages;
 
 use async_graphql::SimpleObject;
 use entity::DocumentKind;

@@ -15,7 +15,8 @@ use crate::error::{ApiError, Result};
 use crate::feedback::{self, NewFeedback, meetings};
 use crate::messaging::content::{self, NewAsset, NewUsage};
 use crate::messaging::{self, Message, MessageKind};
-use crate::personas::{Persona, journey_stages};
+use crate::org::journey_stages;
+use crate::personas::Persona;
 
 /// Seed the demo organization `org_id` (its demo users and personas exist already).
 pub async fn seed(db: &DatabaseConnection, org_id: Uuid) -> Result<()> {
