@@ -13,7 +13,7 @@ use uuid::Uuid;
 /// What the role's SQL is built from.
 #[derive(Debug, Clone)]
 pub struct RoleRequest<'a> {
-    /// The login role to create (checked by [`valid_role_name`]).
+    /// The login role to create (checked by [`crate::validate::sql_role_name`]).
     pub role: &'a str,
     pub org_slug: &'a str,
     pub org_id: Uuid,
@@ -23,18 +23,6 @@ pub struct RoleRequest<'a> {
     pub views: &'a [String],
     /// The role's password.
     pub password: &'a str,
-}
-
-/// A role name `accord bi-role` accepts: a lower-case SQL identifier (letters, digits
-/// and `_`, not starting with a digit), at most 63 characters, and not reserved for
-/// PostgreSQL (`pg_…`).
-pub fn valid_role_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase() || c == '_');
-    first_ok
-        && name.len() <= 63
-        && !name.starts_with("pg_")
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 /// The schema of one organization's views: `bi_<slug>` with `-` as `_`.
@@ -139,10 +127,10 @@ mod tests {
 
     #[test]
     fn role_names_are_plain_identifiers() {
-        assert!(valid_role_name("bi_acme"));
-        assert!(valid_role_name("_x1"));
+        assert!(crate::validate::sql_role_name("bi_acme"));
+        assert!(crate::validate::sql_role_name("_x1"));
         for bad in ["", "1bi", "Bi", "bi-acme", "bi acme", "bi\"; DROP", "pg_monitor", &"a".repeat(64)] {
-            assert!(!valid_role_name(bad), "{bad}");
+            assert!(!crate::validate::sql_role_name(bad), "{bad}");
         }
     }
 

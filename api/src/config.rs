@@ -255,6 +255,40 @@ pub struct Settings {
     pub db_max_connections: u32,
 }
 
+/// A public key of an external identity provider, checked when the configuration is read.
+pub struct ExternalKey {
+    pub key: jsonwebtoken::DecodingKey,
+    pub algorithm: jsonwebtoken::Algorithm,
+}
+
+impl ExternalKey {
+    /// Read a PEM public key; its type decides the algorithm (RSA → RS256, EC → ES256,
+    /// Ed25519 → EdDSA).
+    pub fn from_pem(pem: &str) -> Result<Self, String> {
+        let pem = pem.as_bytes();
+        if let Ok(key) = jsonwebtoken::DecodingKey::from_rsa_pem(pem) {
+            return Ok(Self { key, algorithm: jsonwebtoken::Algorithm::RS256 });
+        }
+        if let Ok(key) = jsonwebtoken::DecodingKey::from_ec_pem(pem) {
+            return Ok(Self { key, algorithm: jsonwebtoken::Algorithm::ES256 });
+        }
+        if let Ok(key) = jsonwebtoken::DecodingKey::from_ed_pem(pem) {
+            return Ok(Self { key, algorithm: jsonwebtoken::Algorithm::EdDSA });
+        }
+        Err("not an RSA, EC or Ed25519 public key in PEM format".into())
+    }
+}
+
+/// The request limits of a server, checked before a query document is parsed
+/// (`graphql::cost`).
+#[derive(Debug, Clone, Copy)]
+pub struct QueryLimits {
+    pub max_bytes: usize,
+    pub max_tokens: usize,
+    pub max_fields: u64,
+    pub max_cost: u64,
+}
+
 /// A configuration problem: which variable, and what is wrong with it.
 #[derive(Debug, thiserror::Error)]
 #[error("{variable}: {problem}")]
@@ -264,7 +298,7 @@ pub struct ConfigError {
 }
 
 fn parse_role_name(value: &str) -> Result<String, String> {
-    if crate::bi::valid_role_name(value) {
+    if crate::validate::sql_role_name(value) {
         Ok(value.to_owned())
     } else {
         Err("use lower-case letters, digits and `_` (at most 63, not starting with a digit or `pg_`)".into())
@@ -286,7 +320,7 @@ pub struct Config {
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
     pub max_query_depth: usize,
-    pub limits: crate::graphql::cost::Limits,
+    pub limits: QueryLimits,
     pub max_connections_per_request: u32,
     pub max_anonymous_body_bytes: usize,
     pub rate_limit_per_minute: u32,
@@ -428,7 +462,7 @@ impl Settings {
             max_body_bytes: self.max_body_bytes,
             request_timeout: Duration::from_secs(self.request_timeout_secs),
             max_query_depth: self.max_query_depth,
-            limits: crate::graphql::cost::Limits {
+            limits: QueryLimits {
                 max_bytes: self.max_query_bytes,
                 max_tokens: self.max_query_tokens,
                 max_fields: self.max_query_fields,
@@ -510,8 +544,7 @@ fn read_public_key(value: String) -> Result<String, ConfigError> {
             problem: format!("neither a PEM key nor a readable file: {e}"),
         })?
     };
-    crate::auth::jwt::ExternalKey::from_pem(&pem)
-        .map_err(|problem| ConfigError { variable: "ACCORD_JWT_PUBLIC_KEY", problem })?;
+    ExternalKey::from_pem(&pem).map_err(|problem| ConfigError { variable: "ACCORD_JWT_PUBLIC_KEY", problem })?;
     Ok(pem)
 }
 

@@ -159,6 +159,18 @@ pub fn lower_like(column: impl sea_orm::sea_query::IntoColumnRef, pattern: &str)
     Expr::expr(Func::lower(Expr::col(column))).like(LikeExpr::new(pattern).escape('\\'))
 }
 
+/// A role name `accord bi-role` and `ACCORD_BI_ROLE` accept: a lower-case SQL identifier (letters, digits
+/// and `_`, not starting with a digit), at most 63 characters, and not reserved for
+/// PostgreSQL (`pg_…`).
+pub fn sql_role_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase() || c == '_');
+    first_ok
+        && name.len() <= 63
+        && !name.starts_with("pg_")
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::config::JwtConfig;
+use crate::config::{ExternalKey, JwtConfig};
 use crate::error::{ApiError, Result};
 
 /// Seconds of clock skew tolerated on `exp`, `nbf` and `iat`.
@@ -38,30 +38,6 @@ struct Claims {
 pub struct VerifiedClaims {
     pub user_id: Uuid,
     pub org_id: Uuid,
-}
-
-/// A public key of an external identity provider.
-pub struct ExternalKey {
-    key: DecodingKey,
-    algorithm: Algorithm,
-}
-
-impl ExternalKey {
-    /// Read a PEM public key; its type decides the algorithm (RSA → RS256, EC → ES256,
-    /// Ed25519 → EdDSA).
-    pub fn from_pem(pem: &str) -> Result<Self, String> {
-        let pem = pem.as_bytes();
-        if let Ok(key) = DecodingKey::from_rsa_pem(pem) {
-            return Ok(Self { key, algorithm: Algorithm::RS256 });
-        }
-        if let Ok(key) = DecodingKey::from_ec_pem(pem) {
-            return Ok(Self { key, algorithm: Algorithm::ES256 });
-        }
-        if let Ok(key) = DecodingKey::from_ed_pem(pem) {
-            return Ok(Self { key, algorithm: Algorithm::EdDSA });
-        }
-        Err("not an RSA, EC or Ed25519 public key in PEM format".into())
-    }
 }
 
 struct Secret {

@@ -4,7 +4,6 @@
 
 pub mod api_key;
 pub mod cache;
-pub mod graphql;
 pub mod jwt;
 pub mod password;
 pub mod permissions;

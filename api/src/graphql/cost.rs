@@ -51,14 +51,7 @@ pub const WEIGHTS: &[(&str, &str, u64, PerItem)] = &[
     ("ScoringModel", "simulate", 20, None),
 ];
 
-/// The request limits of a server (see `config.rs` for their settings).
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    pub max_bytes: usize,
-    pub max_tokens: usize,
-    pub max_fields: u64,
-    pub max_cost: u64,
-}
+pub use crate::config::QueryLimits as Limits;
 
 /// Why a document was refused, with the figures a client needs to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -21,7 +21,7 @@ use crate::config::Config;
 use crate::db::request::RequestDb;
 use crate::error::{ApiError, Result};
 use crate::{
-    agreements, auth, campaigns, events, feedback, handover, kpi, leads, messaging, org, personas, pipeline, scoring,
+    agreements, campaigns, events, feedback, handover, kpi, leads, messaging, org, personas, pipeline, scoring,
 };
 
 pub use loaders::Loaders;
@@ -47,7 +47,7 @@ pub struct Query(
 /// Every mutation of the API.
 #[derive(MergedObject, Default)]
 pub struct Mutation(
-    auth::graphql::AuthMutation,
+    org::graphql::sign_in::AuthMutation,
     org::graphql::OrgMutation,
     leads::graphql::LeadsMutation,
     pipeline::graphql::PipelineMutation,

@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod graphql;
 pub mod journey_stages;
+pub mod sign_in;
 pub mod users;
 
 use chrono::Utc;
