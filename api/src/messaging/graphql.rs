@@ -13,7 +13,8 @@ use crate::graphql::patch::{apply, clearable, clearable_id, keep_or_set, keep_or
 use crate::graphql::{actor, db, loaders, parse_id, selects};
 use crate::leads::graphql::Lead;
 use crate::org::graphql::User;
-use crate::personas::graphql::{JourneyStage, Persona};
+use crate::org::graphql::journey_stages::JourneyStage;
+use crate::personas::graphql::Persona;
 use crate::pipeline::graphql::Opportunity;
 
 agreed_document_types!(

@@ -1,6 +1,7 @@
 //! GraphQL types and resolvers of organizations, users, API keys and the caller;
 //! signing in is in `sign_in.rs`.
 
+pub mod journey_stages;
 pub mod sign_in;
 
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, MaybeUndefined, Object, SimpleObject};
