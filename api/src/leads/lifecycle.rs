@@ -52,21 +52,7 @@ pub fn check_move(from: LifecycleStage, to: LifecycleStage) -> Result<()> {
     ))
 }
 
-/// Write one transition row.
-pub(crate) async fn record(
-    db: &impl ConnectionTrait,
-    actor: &Actor,
-    lead_id: Uuid,
-    from: Option<LifecycleStage>,
-    to: LifecycleStage,
-    reason: Option<String>,
-    at: chrono::DateTime<Utc>,
-) -> Result<()> {
-    transition(actor, lead_id, from, to, reason, at).insert(db).await?;
-    Ok(())
-}
-
-/// The transition row [`record`] writes (bulk writers insert many at once).
+/// The row of one stage transition (bulk writers insert many at once).
 pub(crate) fn transition(
     actor: &Actor,
     lead_id: Uuid,
@@ -108,7 +94,7 @@ pub async fn move_lead(
         ..Default::default()
     };
     let moved = save_versioned(txn, lead.id, lead.version, model).await?;
-    record(txn, actor, lead.id, Some(from), to, reason.clone(), now).await?;
+    transition(actor, lead.id, Some(from), to, reason.clone(), now).insert(txn).await?;
     audit::record(txn, actor, "lead.moveStage", "lead", Some(lead.id), stage_changes(from, to, &reason)).await?;
     Ok(moved)
 }

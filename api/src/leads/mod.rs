@@ -324,7 +324,7 @@ pub(crate) async fn insert(
 ) -> Result<Model> {
     let now = Utc::now();
     let lead = new_lead(actor, &values, stage, now).insert(txn).await?;
-    lifecycle::record(txn, actor, lead.id, None, stage, Some("created".into()), now).await?;
+    lifecycle::transition(actor, lead.id, None, stage, Some("created".into()), now).insert(txn).await?;
     let changes = values.changes(None).created("lifecycleStage", &stage);
     audit::record(txn, actor, "lead.create", "lead", Some(lead.id), changes).await?;
     let mut scored = score_inputs_changed(txn, actor, vec![lead], ScoreInputs::Created).await?;
