@@ -7,6 +7,7 @@ pub mod loaders;
 pub mod pagination;
 pub mod parsed_queries;
 pub mod patch;
+pub mod prefetch;
 
 use std::sync::Arc;
 

@@ -137,8 +137,10 @@ impl Opportunity {
         let l = loaders(ctx)?;
         let (pages, counts) = (&l.opportunity_activities, &l.opportunity_activity_counts);
         // Boxed: see `Lead`'s fields.
-        Box::pin(crate::leads::graphql::nested_activities(ctx, first, after, criteria, pages, counts, self.uuid, None))
-            .await
+        Ok(Box::pin(crate::leads::graphql::nested_activities(
+            ctx, first, after, criteria, pages, counts, self.uuid, None,
+        ))
+        .await?)
     }
 }
 

@@ -1,0 +1,676 @@
+//! Leads and their lifecycle: the person who may buy, scored, owned and moved through
+//! the funnel.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, MaybeUndefined, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{
+    ACTIVITIES, Account, AccountFilter, ActivityConnection, ArchiveInput, EngagementEventConnection, LifecycleStage,
+    Temperature, lead_events, nested_activities, time_key,
+};
+use crate::connection;
+use crate::error::Result;
+use crate::graphql::pagination::{PageArgs, sorted_cursor, sorted_window};
+use crate::graphql::patch::{clearable, clearable_id, keep_or_set, optional_id};
+use crate::graphql::prefetch::many;
+use crate::graphql::{OrderDirection, actor, db, loaders, nodes_select, parse_id, selects};
+use crate::leads::activities::ActivityCriteria;
+use crate::leads::{self as domain, LeadCriteria, LeadFields, LeadOrder};
+use crate::org::graphql::User;
+use crate::pipeline::graphql::Opportunity;
+
+/// The page size of `activities`, when the selection asks for exactly one first page
+/// of them (no cursor, a valid `first`): what `lead(id)` reads with the lead.
+fn first_activities(ctx: &Context<'_>) -> Option<u64> {
+    let fields = ctx.look_ahead().field("activities").selection_fields();
+    let [field] = fields.as_slice() else { return None };
+    let mut first = None;
+    for (name, value) in field.arguments().ok()? {
+        match (name.as_str(), value) {
+            (_, async_graphql::Value::Null) => {}
+            ("first", async_graphql::Value::Number(n)) => first = Some(i32::try_from(n.as_i64()?).ok()?),
+            _ => return None,
+        }
+    }
+    let window = sorted_window(&PageArgs::new(first, None, None, None), ACTIVITIES, Uuid::nil(), time_key).ok()?;
+    Some(window.limit)
+}
+
+pub(crate) fn lead_list(order: LeadOrder, direction: OrderDirection) -> String {
+    format!("leads.{}.{direction:?}", order.name())
+}
+
+connection!(LeadConnection, LeadEdge, Lead, "leads");
+
+/// The fields of `Lead` read from its stored score.
+const SCORE_FIELDS: [&str; 4] = ["score", "fitScore", "engagementScore", "temperature"];
+
+/// A person who may buy: contact data, lifecycle stage, score and owners.
+#[derive(SimpleObject, Clone)]
+#[graphql(complex)]
+pub struct Lead {
+    /// Stable id of the lead.
+    pub id: ID,
+    /// E-mail address, lower-cased; unique within the organization.
+    pub email: String,
+    /// First name.
+    pub first_name: Option<String>,
+    /// Last name.
+    pub last_name: Option<String>,
+    /// Job title.
+    pub title: Option<String>,
+    /// Phone number.
+    pub phone: Option<String>,
+    /// Where the lead came from, such as `webinar` or `partner`.
+    pub source: Option<String>,
+    /// The campaign that brought the lead (its name).
+    pub campaign: Option<String>,
+    /// The lead's id in the partner system that created it; unique within the organization.
+    pub external_id: Option<String>,
+    /// Where the lead is in the funnel.
+    pub lifecycle_stage: LifecycleStage,
+    /// When the lead entered its current stage (UTC).
+    pub stage_entered_at: DateTime<Utc>,
+    /// Id of the lead's buyer persona, if assigned.
+    pub persona_id: Option<ID>,
+    /// When the lead was archived; archived leads leave lists unless asked for.
+    pub archived_at: Option<DateTime<Utc>>,
+    /// Optimistic-lock version; pass it as `expectedVersion` when updating.
+    pub version: i32,
+    /// When the lead was created (UTC).
+    pub created_at: DateTime<Utc>,
+    /// When the lead last changed (UTC).
+    pub updated_at: DateTime<Utc>,
+    #[graphql(skip)]
+    pub uuid: Uuid,
+    #[graphql(skip)]
+    pub account_id: Option<Uuid>,
+    #[graphql(skip)]
+    pub owner_id: Option<Uuid>,
+    #[graphql(skip)]
+    pub marketing_owner_id: Option<Uuid>,
+    #[graphql(skip)]
+    pub persona_uuid: Option<Uuid>,
+    /// The to-one relations of the page this lead came in, when the page fetched them.
+    #[graphql(skip)]
+    pub related: Option<Arc<LeadRelations>>,
+    /// The stored score, when read with the lead; else the DataLoader fetches it.
+    #[graphql(skip)]
+    pub stored_score: Option<entity::lead_score::Model>,
+    /// Activities and stage history read with the lead; what is `None` there comes
+    /// from DataLoaders.
+    #[graphql(skip)]
+    pub children: Option<Arc<domain::detail::Children>>,
+}
+
+/// The accounts, users and personas a page of leads selects, each fetched once for the
+/// whole page. DataLoaders batch the keys their resolvers register within a 1 ms
+/// window; on a busy server the resolvers of one page outlast it and a batch splits
+/// (docs/performance.md). A relation the page did not select is `None` and its
+/// resolver uses the DataLoader.
+#[derive(Default)]
+pub struct LeadRelations {
+    accounts: Option<HashMap<Uuid, entity::account::Model>>,
+    users: Option<HashMap<Uuid, entity::user::Model>>,
+    personas: Option<HashMap<Uuid, crate::agreements::Document<crate::personas::Persona>>>,
+}
+
+impl LeadRelations {
+    /// Fetch what the current field's nodes (`edges.node` or `nodes`) select of `leads`.
+    pub async fn of_page(ctx: &Context<'_>, leads: &[&entity::lead::Model]) -> Result<Option<Arc<Self>>> {
+        let wants = |f: &str| nodes_select(ctx, f);
+        // Repeated ids are fine: `load_many` asks for each key once.
+        let ids = |wanted: bool, id: fn(&entity::lead::Model) -> Option<Uuid>| {
+            wanted.then(|| leads.iter().copied().filter_map(id).collect::<Vec<Uuid>>())
+        };
+        let accounts = ids(wants("account"), |l| l.account_id);
+        let (owners, marketing) = (wants("owner"), wants("marketingOwner"));
+        let users = (owners || marketing).then(|| {
+            let pair =
+                |l: &entity::lead::Model| [l.owner_id.filter(|_| owners), l.marketing_owner_id.filter(|_| marketing)];
+            leads.iter().copied().flat_map(pair).flatten().collect::<Vec<Uuid>>()
+        });
+        let personas = ids(wants("persona"), |l| l.persona_id);
+        if accounts.is_none() && users.is_none() && personas.is_none() {
+            return Ok(None);
+        }
+        let l = loaders(ctx)?;
+        let (accounts, users, personas) =
+            futures_util::try_join!(many(&l.accounts, accounts), many(&l.users, users), many(&l.personas, personas))?;
+        Ok(Some(Arc::new(Self { accounts, users, personas })))
+    }
+}
+
+fn non_empty(s: String) -> Option<String> {
+    if s.is_empty() { None } else { Some(s) }
+}
+
+impl From<entity::lead::Model> for Lead {
+    fn from(m: entity::lead::Model) -> Self {
+        Self {
+            id: m.id.into(),
+            email: m.email,
+            first_name: non_empty(m.first_name),
+            last_name: non_empty(m.last_name),
+            title: m.title,
+            phone: m.phone,
+            source: m.source,
+            campaign: m.campaign,
+            external_id: m.external_id,
+            lifecycle_stage: m.lifecycle_stage.into(),
+            stage_entered_at: m.stage_entered_at,
+            persona_id: m.persona_id.map(Into::into),
+            archived_at: m.archived_at,
+            version: m.version,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+            uuid: m.id,
+            account_id: m.account_id,
+            owner_id: m.owner_id,
+            marketing_owner_id: m.marketing_owner_id,
+            persona_uuid: m.persona_id,
+            related: None,
+            stored_score: None,
+            children: None,
+        }
+    }
+}
+
+impl From<domain::Scored> for Lead {
+    fn from(s: crate::leads::Scored) -> Self {
+        Self { stored_score: Some(s.score), ..Self::from(s.lead) }
+    }
+}
+
+impl From<domain::detail::Detail> for Lead {
+    fn from(d: domain::detail::Detail) -> Self {
+        Self { stored_score: d.score, children: Some(Arc::new(d.children)), ..Self::from(d.lead) }
+    }
+}
+
+impl Lead {
+    /// The stored score: read with the lead, else through the DataLoader.
+    async fn stored_score(&self, ctx: &Context<'_>) -> Result<entity::lead_score::Model> {
+        if let Some(score) = &self.stored_score {
+            return Ok(score.clone());
+        }
+        let stored = loaders(ctx)?.lead_scores.load_one(self.uuid).await?;
+        // Every lead gets its score row when created; none would mean it was never scored.
+        Ok(stored.unwrap_or_else(|| entity::lead_score::Model::unscored(self.uuid, Uuid::nil())))
+    }
+
+    /// A user the lead names: from the page's relations when fetched, else the DataLoader.
+    async fn user(&self, ctx: &Context<'_>, id: Option<Uuid>) -> Result<Option<User>> {
+        let Some(id) = id else { return Ok(None) };
+        if let Some(users) = self.related.as_ref().and_then(|r| r.users.as_ref()) {
+            return Ok(users.get(&id).cloned().map(User::from));
+        }
+        Ok(loaders(ctx)?.users.load_one(id).await?.map(User::from))
+    }
+}
+
+// Fields that read a page of children box their future: async-graphql gives every field
+// of every listed object a future as large as its type's largest field, and an inline
+// connection field made each `score` or `owner` of a leads page copy kilobytes.
+#[ComplexObject]
+impl Lead {
+    /// How hot the lead is: from its score and the WARM and HOT thresholds of the model that scored it.
+    async fn temperature(&self, ctx: &Context<'_>) -> Result<Temperature> {
+        Ok(self.stored_score(ctx).await?.temperature.into())
+    }
+
+    /// The lead's score: fitScore plus engagementScore, as the scoring model in force
+    /// computed it (0 until a model scored the lead). `scoreBreakdown` explains every point.
+    async fn score(&self, ctx: &Context<'_>) -> Result<f64> {
+        Ok(self.stored_score(ctx).await?.score)
+    }
+
+    /// Points for how well the lead fits the ideal customer profile (the FIT rules).
+    async fn fit_score(&self, ctx: &Context<'_>) -> Result<f64> {
+        Ok(self.stored_score(ctx).await?.fit_score)
+    }
+
+    /// Points for what the lead did recently (the ENGAGEMENT rules, decayed by their half-life).
+    async fn engagement_score(&self, ctx: &Context<'_>) -> Result<f64> {
+        Ok(self.stored_score(ctx).await?.engagement_score)
+    }
+
+    /// Seconds the lead has spent in its current stage.
+    async fn time_in_current_stage(&self) -> i64 {
+        (Utc::now() - self.stage_entered_at).num_seconds().max(0)
+    }
+
+    /// The company the lead works for.
+    async fn account(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
+        let Some(id) = self.account_id else { return Ok(None) };
+        if let Some(accounts) = self.related.as_ref().and_then(|r| r.accounts.as_ref()) {
+            return Ok(accounts.get(&id).cloned().map(Account::from));
+        }
+        Ok(loaders(ctx)?.accounts.load_one(id).await?.map(Account::from))
+    }
+
+    /// The lead's owner in sales.
+    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        self.user(ctx, self.owner_id).await
+    }
+
+    /// Every contribution to the stored score: the rule, FIT or ENGAGEMENT, the points
+    /// and why. They add up to `score` exactly; empty until a scoring model scored the lead.
+    async fn score_breakdown(&self, ctx: &Context<'_>) -> Result<Vec<crate::scoring::graphql::ScoreContribution>> {
+        let score = loaders(ctx)?.score_breakdowns.load_one(self.uuid).await?;
+        Ok(score.map(|s| s.contributions.into_iter().map(Into::into).collect()).unwrap_or_default())
+    }
+
+    /// The lead's buyer persona.
+    async fn persona(&self, ctx: &Context<'_>) -> Result<Option<crate::personas::graphql::Persona>> {
+        let Some(id) = self.persona_uuid else { return Ok(None) };
+        if let Some(personas) = self.related.as_ref().and_then(|r| r.personas.as_ref()) {
+            return Ok(personas.get(&id).cloned().map(crate::personas::graphql::Persona));
+        }
+        Ok(loaders(ctx)?.personas.load_one(id).await?.map(crate::personas::graphql::Persona))
+    }
+
+    /// The campaign record named by `campaign`, when one exists (archived ones too):
+    /// budget, spend and channel of the campaign that brought the lead.
+    async fn campaign_details(&self, ctx: &Context<'_>) -> Result<Option<crate::campaigns::graphql::Campaign>> {
+        let Some(name) = &self.campaign else { return Ok(None) };
+        Ok(loaders(ctx)?.campaigns_by_name.load_one(name.clone()).await?.map(Into::into))
+    }
+
+    /// The lead's owner in marketing, who nurtures it.
+    async fn marketing_owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        self.user(ctx, self.marketing_owner_id).await
+    }
+
+    /// Every lifecycle move of the lead, oldest first, starting with its creation.
+    async fn stage_history(&self, ctx: &Context<'_>) -> Result<Vec<LeadStageTransition>> {
+        let read = self.children.as_ref().and_then(|c| c.stage_history.clone());
+        let rows = match read {
+            Some(rows) => rows,
+            None => loaders(ctx)?.stage_history.load_one(self.uuid).await?.unwrap_or_default(),
+        };
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    /// Activities with the lead, newest first.
+    async fn activities(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "At most this many activities (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Activities after this cursor.")] after: Option<String>,
+    ) -> Result<ActivityConnection> {
+        let criteria = ActivityCriteria { lead_id: Some(self.uuid), ..Default::default() };
+        let l = loaders(ctx)?;
+        let read = self.children.as_ref().and_then(|c| c.activities.as_ref());
+        let (pages, counts) = (&l.lead_activities, &l.lead_activity_counts);
+        Box::pin(nested_activities(ctx, first, after, criteria, pages, counts, self.uuid, read)).await
+    }
+
+    /// What the lead did, newest first.
+    async fn engagement_events(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "At most this many events (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Events after this cursor.")] after: Option<String>,
+    ) -> Result<EngagementEventConnection> {
+        Box::pin(lead_events(ctx, self.uuid, first, after)).await
+    }
+
+    /// The lead's handovers to sales, newest first.
+    async fn handovers(&self, ctx: &Context<'_>) -> Result<Vec<crate::handover::graphql::Handover>> {
+        let rows = loaders(ctx)?.lead_handovers.load_one(self.uuid).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    /// Deals opened from the lead, newest first.
+    async fn opportunities(&self, ctx: &Context<'_>) -> Result<Vec<Opportunity>> {
+        let rows = loaders(ctx)?.lead_opportunities.load_one(self.uuid).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(Opportunity::from).collect())
+    }
+}
+
+/// Who made a lifecycle move.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActorKind {
+    /// A signed-in user.
+    User,
+    /// An API key of a BI tool or integration partner.
+    ApiKey,
+    /// Accord itself, such as a scoring rule or a won deal.
+    System,
+}
+
+impl ActorKind {
+    fn parse(kind: &str) -> Self {
+        match kind {
+            "USER" => Self::User,
+            "API_KEY" => Self::ApiKey,
+            _ => Self::System,
+        }
+    }
+}
+
+/// One lifecycle move of a lead.
+#[derive(SimpleObject, Clone)]
+#[graphql(complex)]
+pub struct LeadStageTransition {
+    /// The stage left; null for the lead's creation.
+    pub from: Option<LifecycleStage>,
+    /// The stage entered.
+    pub to: LifecycleStage,
+    /// What kind of caller made the move.
+    pub actor_kind: ActorKind,
+    /// The name of the user or API key that made the move, at that time.
+    pub actor_name: String,
+    /// Why, as given by the actor or the rule that moved the lead.
+    pub reason: Option<String>,
+    /// When the move happened (UTC).
+    pub at: DateTime<Utc>,
+    #[graphql(skip)]
+    pub actor_id: Option<Uuid>,
+}
+
+impl From<entity::lead_stage_transition::Model> for LeadStageTransition {
+    fn from(m: entity::lead_stage_transition::Model) -> Self {
+        Self {
+            from: m.from_stage.map(Into::into),
+            to: m.to_stage.into(),
+            actor_kind: ActorKind::parse(&m.actor_kind),
+            actor_name: m.actor_name,
+            reason: m.reason,
+            at: m.at,
+            actor_id: (m.actor_kind == "USER").then_some(m.actor_id).flatten(),
+        }
+    }
+}
+
+#[ComplexObject]
+impl LeadStageTransition {
+    /// The user who made the move; null for API keys and Accord itself.
+    async fn actor(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let Some(id) = self.actor_id else { return Ok(None) };
+        Ok(loaders(ctx)?.users.load_one(id).await?.map(User::from))
+    }
+}
+
+/// Narrows leads. All given conditions must hold.
+#[derive(InputObject, Default)]
+pub struct LeadFilter {
+    /// Only leads in these stages.
+    pub lifecycle_stages: Option<Vec<LifecycleStage>>,
+    /// Only leads this hot.
+    pub temperatures: Option<Vec<Temperature>>,
+    /// Only leads owned by this sales user.
+    pub owner_id: Option<ID>,
+    /// Only leads owned by this marketing user.
+    pub marketing_owner_id: Option<ID>,
+    /// Only leads with this persona.
+    pub persona_id: Option<ID>,
+    /// Only leads of this account.
+    pub account_id: Option<ID>,
+    /// Only leads from this source.
+    pub source: Option<String>,
+    /// Only leads of this campaign.
+    pub campaign: Option<String>,
+    /// Only leads scoring at least this (-10,000,000 to 10,000,000).
+    pub score_min: Option<f64>,
+    /// Only leads scoring at most this (-10,000,000 to 10,000,000).
+    pub score_max: Option<f64>,
+    /// Only leads created at or after this time.
+    pub created_after: Option<DateTime<Utc>>,
+    /// Only leads created before this time.
+    pub created_before: Option<DateTime<Utc>>,
+    /// Only leads that entered their stage before this time: stale leads.
+    pub stage_entered_before: Option<DateTime<Utc>>,
+    /// Case-insensitive part of the name, e-mail address or company name.
+    pub search: Option<String>,
+    /// Conditions on the lead's account, such as industry, size or region.
+    pub account: Option<AccountFilter>,
+    /// Include archived leads (default false).
+    #[graphql(default)]
+    pub include_archived: bool,
+}
+
+/// What leads are sorted by; each has an index.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "LeadOrder")]
+pub enum LeadOrderField {
+    /// The score.
+    Score,
+    /// Creation time.
+    CreatedAt,
+    /// Time of the last change.
+    UpdatedAt,
+    /// When the lead entered its current stage.
+    StageEnteredAt,
+    /// Last name.
+    LastName,
+}
+
+/// How to sort leads.
+#[derive(InputObject, Clone, Copy)]
+pub struct LeadOrderBy {
+    /// The field to sort by.
+    pub field: LeadOrderField,
+    /// The direction.
+    pub direction: OrderDirection,
+}
+
+/// A lead to add.
+#[derive(InputObject)]
+pub struct CreateLeadInput {
+    /// E-mail address; unique within the organization.
+    pub email: String,
+    /// First name.
+    pub first_name: Option<String>,
+    /// Last name.
+    pub last_name: Option<String>,
+    /// Job title.
+    pub title: Option<String>,
+    /// Phone number.
+    pub phone: Option<String>,
+    /// Where the lead came from.
+    pub source: Option<String>,
+    /// The campaign that brought the lead.
+    pub campaign: Option<String>,
+    /// The lead's id in your system; unique within the organization.
+    pub external_id: Option<String>,
+    /// The company.
+    pub account_id: Option<ID>,
+    /// The buyer persona.
+    pub persona_id: Option<ID>,
+    /// The owner in sales.
+    pub owner_id: Option<ID>,
+    /// The owner in marketing.
+    pub marketing_owner_id: Option<ID>,
+    /// The starting stage (default NEW), for leads qualified elsewhere.
+    pub lifecycle_stage: Option<LifecycleStage>,
+}
+
+/// Changes to a lead: a field left out stays as it is; null clears a field that may be
+/// empty and is BAD_USER_INPUT for the e-mail address. The stage changes with `moveLeadStage`.
+#[derive(InputObject)]
+pub struct UpdateLeadInput {
+    /// The lead to change.
+    pub id: ID,
+    /// The `version` you read; a different stored version is CONFLICT.
+    pub expected_version: Option<i32>,
+    /// New e-mail address. Left out: unchanged. null is refused.
+    pub email: MaybeUndefined<String>,
+    /// New first name. Left out: unchanged. null: cleared.
+    pub first_name: MaybeUndefined<String>,
+    /// New last name. Left out: unchanged. null: cleared.
+    pub last_name: MaybeUndefined<String>,
+    /// New job title. Left out: unchanged. null: cleared.
+    pub title: MaybeUndefined<String>,
+    /// New phone number. Left out: unchanged. null: cleared.
+    pub phone: MaybeUndefined<String>,
+    /// New source. Left out: unchanged. null: cleared.
+    pub source: MaybeUndefined<String>,
+    /// New campaign. Left out: unchanged. null: cleared.
+    pub campaign: MaybeUndefined<String>,
+    /// New external id. Left out: unchanged. null: cleared.
+    pub external_id: MaybeUndefined<String>,
+    /// New account. Left out: unchanged. null: cleared.
+    pub account_id: MaybeUndefined<ID>,
+    /// New persona. Left out: unchanged. null: cleared.
+    pub persona_id: MaybeUndefined<ID>,
+    /// New sales owner, an active user. Left out: unchanged. null: cleared.
+    pub owner_id: MaybeUndefined<ID>,
+    /// New marketing owner, an active user. Left out: unchanged. null: cleared.
+    pub marketing_owner_id: MaybeUndefined<ID>,
+}
+
+/// The result of a lead mutation.
+#[derive(SimpleObject)]
+pub struct LeadPayload {
+    /// The lead as stored after the change.
+    pub lead: Lead,
+}
+
+/// A lifecycle move.
+#[derive(InputObject)]
+pub struct MoveLeadStageInput {
+    /// The lead to move.
+    pub lead_id: ID,
+    /// The stage to enter; it must be allowed from the current one (see `LifecycleStage`).
+    pub to: LifecycleStage,
+    /// Why; recorded in the stage history.
+    pub reason: Option<String>,
+    /// The `version` you read; a different stored version is CONFLICT.
+    pub expected_version: Option<i32>,
+}
+
+#[derive(Default)]
+pub struct LeadQuery;
+
+#[Object]
+impl LeadQuery {
+    /// Leads of the organization (newest first by default). API keys need `leads:read`.
+    #[allow(clippy::too_many_arguments)]
+    async fn leads(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<LeadFilter>,
+        order_by: Option<LeadOrderBy>,
+        #[graphql(desc = "At most this many leads from the start (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Leads after this cursor.")] after: Option<String>,
+        #[graphql(desc = "At most this many leads from the end (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Leads before this cursor.")] before: Option<String>,
+    ) -> Result<LeadConnection> {
+        let actor = actor(ctx)?;
+        let order_by =
+            order_by.unwrap_or(LeadOrderBy { field: LeadOrderField::CreatedAt, direction: OrderDirection::Desc });
+        let order: LeadOrder = order_by.field.into();
+        let list = lead_list(order, order_by.direction);
+        let org = crate::graphql::actor(ctx)?.org_id;
+        let window = sorted_window(&PageArgs::new(first, after, last, before), &list, org, |v| order.key_value(v))?;
+        let f = filter.unwrap_or_default();
+        let criteria = LeadCriteria {
+            lifecycle_stages: f.lifecycle_stages.unwrap_or_default().into_iter().map(Into::into).collect(),
+            temperatures: f.temperatures.unwrap_or_default().into_iter().map(Into::into).collect(),
+            owner_id: optional_id("filter.ownerId", f.owner_id.as_ref())?,
+            marketing_owner_id: optional_id("filter.marketingOwnerId", f.marketing_owner_id.as_ref())?,
+            persona_id: optional_id("filter.personaId", f.persona_id.as_ref())?,
+            account_id: optional_id("filter.accountId", f.account_id.as_ref())?,
+            source: f.source,
+            campaign: f.campaign,
+            score_min: f.score_min,
+            score_max: f.score_max,
+            created_after: f.created_after,
+            created_before: f.created_before,
+            stage_entered_before: f.stage_entered_before,
+            search: f.search,
+            account: f.account.map(|a| a.criteria("filter.account.")).transpose()?,
+            include_archived: f.include_archived,
+        };
+        let (direction, count) = (order_by.direction.into(), selects(ctx, "totalCount"));
+        let page = domain::list(db(ctx), actor, &criteria, order, direction, &window, count).await?;
+        let leads: Vec<&entity::lead::Model> = page.items.iter().map(|s| &s.lead).collect();
+        let related = LeadRelations::of_page(ctx, &leads).await?;
+        Ok(LeadConnection::from_page(
+            page,
+            |s| sorted_cursor(&list, org, order.key_of(s), s.lead.id),
+            |s| Lead { related: related.clone(), ..Lead::from(s) },
+        ))
+    }
+
+    /// One lead; null with NOT_FOUND when absent or another organization's.
+    async fn lead(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Lead>> {
+        let id = parse_id("id", &id)?;
+        // What the selection asks for of the score, the first page of activities and the
+        // stage history comes in the lead's own statement.
+        let include = domain::detail::Include {
+            score: SCORE_FIELDS.iter().any(|f| selects(ctx, f)),
+            activities: first_activities(ctx),
+            stage_history: selects(ctx, "stageHistory"),
+        };
+        Ok(Some(domain::detail::get(db(ctx), actor(ctx)?, id, include).await?.into()))
+    }
+}
+
+#[derive(Default)]
+pub struct LeadMutation;
+
+#[Object]
+impl LeadMutation {
+    /// Add a lead (NEW unless `lifecycleStage` says otherwise).
+    async fn create_lead(&self, ctx: &Context<'_>, input: CreateLeadInput) -> Result<LeadPayload> {
+        let fields = LeadFields {
+            email: Some(input.email),
+            first_name: Some(input.first_name),
+            last_name: Some(input.last_name),
+            title: Some(input.title),
+            phone: Some(input.phone),
+            source: Some(input.source),
+            campaign: Some(input.campaign),
+            external_id: Some(input.external_id),
+            account_id: Some(optional_id("accountId", input.account_id.as_ref())?),
+            persona_id: Some(optional_id("personaId", input.persona_id.as_ref())?),
+            owner_id: Some(optional_id("ownerId", input.owner_id.as_ref())?),
+            marketing_owner_id: Some(optional_id("marketingOwnerId", input.marketing_owner_id.as_ref())?),
+        };
+        let lead = domain::create(db(ctx), actor(ctx)?, fields, input.lifecycle_stage.map(Into::into)).await?;
+        Ok(LeadPayload { lead: lead.into() })
+    }
+
+    /// Change a lead's data (not its stage: see `moveLeadStage`).
+    async fn update_lead(&self, ctx: &Context<'_>, input: UpdateLeadInput) -> Result<LeadPayload> {
+        let id = parse_id("id", &input.id)?;
+        let fields = LeadFields {
+            email: keep_or_set("email", input.email)?,
+            first_name: clearable(input.first_name),
+            last_name: clearable(input.last_name),
+            title: clearable(input.title),
+            phone: clearable(input.phone),
+            source: clearable(input.source),
+            campaign: clearable(input.campaign),
+            external_id: clearable(input.external_id),
+            account_id: clearable_id("accountId", input.account_id)?,
+            persona_id: clearable_id("personaId", input.persona_id)?,
+            owner_id: clearable_id("ownerId", input.owner_id)?,
+            marketing_owner_id: clearable_id("marketingOwnerId", input.marketing_owner_id)?,
+        };
+        let lead = domain::update(db(ctx), actor(ctx)?, id, fields, input.expected_version).await?;
+        Ok(LeadPayload { lead: lead.into() })
+    }
+
+    /// Archive a lead: it leaves lists unless they ask for archived records.
+    async fn archive_lead(&self, ctx: &Context<'_>, input: ArchiveInput) -> Result<LeadPayload> {
+        let id = parse_id("id", &input.id)?;
+        let lead = domain::archive(db(ctx), actor(ctx)?, id, input.expected_version).await?;
+        Ok(LeadPayload { lead: lead.into() })
+    }
+
+    /// Move a lead along the lifecycle. An illegal move is BAD_USER_INPUT naming the allowed targets.
+    async fn move_lead_stage(&self, ctx: &Context<'_>, input: MoveLeadStageInput) -> Result<LeadPayload> {
+        let id = parse_id("leadId", &input.lead_id)?;
+        let lead =
+            domain::move_stage(db(ctx), actor(ctx)?, id, input.to.into(), input.reason, input.expected_version).await?;
+        Ok(LeadPayload { lead: lead.into() })
+    }
+}
