@@ -13,7 +13,8 @@ use super::{Matrix, MatrixCell, Message as MessageBody, MessageCriteria, Message
 use crate::agreements::graphql::{AgreementStatus, agreed_document_types};
 use crate::graphql::patch::{apply, clearable, clearable_id, keep_or_set, optional_id};
 use crate::graphql::{actor, db, loaders, parse_id};
-use crate::personas::graphql::{JourneyStage, Persona};
+use crate::org::graphql::journey_stages::JourneyStage;
+use crate::personas::graphql::Persona;
 
 agreed_document_types!(
     Message,
