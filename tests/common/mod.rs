@@ -1,11 +1,13 @@
 //! Shared test harness: `spawn_app()` starts the real server on a random port against
-//! a fresh database — a new SQLite file, or, when `ACCORD_TEST_DATABASE_URL` names a
-//! PostgreSQL server, a new database cloned from a migrated template — and speaks
-//! HTTP to it like a client. Builders create organizations, users and tokens.
+//! a fresh database copied from a migrated template — a copy of a migrated SQLite file,
+//! or, when `ACCORD_TEST_DATABASE_URL` names a PostgreSQL server, a database cloned
+//! with `CREATE DATABASE … TEMPLATE` — and speaks HTTP to it like a client. Builders
+//! create organizations, users and tokens.
 
 #![allow(dead_code)]
 
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use api::auth::Actor;
@@ -73,7 +75,7 @@ pub struct TestApp {
     pub keys: Arc<JwtKeys>,
     pub client: reqwest::Client,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    _database: TestDatabase,
+    _database: Arc<TestDatabase>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -81,10 +83,19 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
+    spawn(TestDatabase::create(TEST_PREFIX).await, customize).await
+}
+
+/// [`spawn_app`] for a server that lives as long as the test process: its PostgreSQL
+/// database is never dropped by this process but by a later one's [`sweep_shared`].
+pub async fn spawn_shared_app() -> TestApp {
+    spawn(TestDatabase::create(SHARED_PREFIX).await, |_| {}).await
+}
+
+async fn spawn(database: TestDatabase, customize: impl FnOnce(&mut Config)) -> TestApp {
     // Internal errors are logged, not shown to clients: print them with a failing test.
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "error".into());
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
-    let database = TestDatabase::create().await;
     let mut config = test_config(database.url.clone());
     customize(&mut config);
     // As `api::prepare` connects: statements stop a little before the request's limit.
@@ -92,7 +103,7 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
     let mut db = api::db::connect_with(&config.database_url, config.db_max_connections, statement_timeout)
         .await
         .expect("connect to the test database");
-    api::db::migrate(&db).await.expect("migrate the test database");
+    // No migrations to run: the database is a copy of a template that holds them all.
     let statements = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counter = statements.clone();
     db.set_metric_callback(move |_| {
@@ -106,7 +117,15 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
     tokio::spawn(api::serve(listener, state, async move {
         let _ = rx.await;
     }));
-    TestApp { address, statements, db, keys, client: reqwest::Client::new(), shutdown: Some(tx), _database: database }
+    TestApp {
+        address,
+        statements,
+        db,
+        keys,
+        client: reqwest::Client::new(),
+        shutdown: Some(tx),
+        _database: Arc::new(database),
+    }
 }
 
 impl Drop for TestApp {
@@ -118,6 +137,21 @@ impl Drop for TestApp {
 }
 
 impl TestApp {
+    /// The same server and database with an HTTP client of its own, for another test:
+    /// a client's pooled connections live on the runtime that opened them, and every
+    /// `#[tokio::test]` has its own runtime, which ends with the test.
+    pub fn handle(&self) -> TestApp {
+        TestApp {
+            address: self.address.clone(),
+            statements: self.statements.clone(),
+            db: self.db.clone(),
+            keys: self.keys.clone(),
+            client: reqwest::Client::new(),
+            shutdown: None,
+            _database: self._database.clone(),
+        }
+    }
+
     pub fn graphql_url(&self) -> String {
         format!("{}/graphql", self.address)
     }
@@ -202,12 +236,14 @@ impl TestApp {
     }
 }
 
+#[derive(Clone)]
 pub struct TestOrg {
     pub id: Uuid,
     pub slug: String,
     pub admin: TestUser,
 }
 
+#[derive(Clone)]
 pub struct TestUser {
     pub id: Uuid,
     pub email: String,
@@ -226,6 +262,10 @@ pub fn assert_error(body: &Value, code: &str) -> String {
     body["errors"][0]["message"].as_str().unwrap_or_default().to_owned()
 }
 
+/// Name prefixes of PostgreSQL test databases: one test's, and a test process's.
+const TEST_PREFIX: &str = "accord_test";
+const SHARED_PREFIX: &str = "accord_shared";
+
 /// A database of one test, removed when the test ends.
 struct TestDatabase {
     url: String,
@@ -233,16 +273,25 @@ struct TestDatabase {
 }
 
 enum Cleanup {
-    SqliteFile(std::path::PathBuf),
-    Postgres { admin_url: String, name: String },
+    SqliteFile(PathBuf),
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
+    /// A database that lives as long as the test process.
+    None,
 }
 
 impl TestDatabase {
-    async fn create() -> Self {
+    async fn create(prefix: &str) -> Self {
         match postgres_url() {
             Some(admin_url) => {
-                let name = format!("accord_test_{}", Uuid::now_v7().simple());
                 let template = postgres_template(&admin_url).await;
+                // A shared database's name carries its birth, so that a sweep spares young ones.
+                let name = match prefix {
+                    SHARED_PREFIX => format!("{prefix}_{}_{}", unix_seconds(), Uuid::now_v7().simple()),
+                    _ => format!("{prefix}_{}", Uuid::now_v7().simple()),
+                };
                 let admin = admin_connection(&admin_url).await;
                 let mut attempt = 0;
                 // Cloning needs the template free of sessions; retry briefly if another
@@ -256,10 +305,16 @@ impl TestDatabase {
                 }
                 admin.close().await.ok();
                 let url = database_url(&admin_url, &name);
-                TestDatabase { url, cleanup: Cleanup::Postgres { admin_url, name } }
+                let cleanup = match prefix {
+                    SHARED_PREFIX => Cleanup::None,
+                    _ => Cleanup::Postgres { admin_url, name },
+                };
+                TestDatabase { url, cleanup }
             }
             None => {
-                let path = std::env::temp_dir().join(format!("accord-test-{}.db", Uuid::now_v7().simple()));
+                let template = sqlite_template().await;
+                let path = process_dir().join(format!("test-{}.db", Uuid::now_v7().simple()));
+                std::fs::copy(template, &path).expect("copy the migrated SQLite template");
                 let url = format!("sqlite://{}?mode=rwc", path.display());
                 TestDatabase { url, cleanup: Cleanup::SqliteFile(path) }
             }
@@ -270,11 +325,7 @@ impl TestDatabase {
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         match &self.cleanup {
-            Cleanup::SqliteFile(path) => {
-                for suffix in ["", "-wal", "-shm"] {
-                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-                }
-            }
+            Cleanup::SqliteFile(path) => remove_sqlite_files(path),
             Cleanup::Postgres { admin_url, name } => {
                 let (admin_url, name) = (admin_url.clone(), name.clone());
                 // Drop runs outside async; use a short-lived runtime on its own thread.
@@ -289,8 +340,88 @@ impl Drop for TestDatabase {
                 })
                 .join();
             }
+            Cleanup::None => {}
         }
     }
+}
+
+fn remove_sqlite_files(path: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+}
+
+fn unix_seconds() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+}
+
+/// The SQLite files of this test process: a directory of its own, next to a lock file
+/// it holds until it exits. Directories whose lock is free belong to processes that
+/// are gone (their shared databases and template stay behind) and are removed.
+fn process_dir() -> &'static Path {
+    static DIR: OnceLock<(PathBuf, std::fs::File)> = OnceLock::new();
+    &DIR.get_or_init(|| {
+        let root = std::env::temp_dir().join("accord-tests");
+        std::fs::create_dir_all(&root).expect("create the test database directory");
+        let name = format!("{}-{}", std::process::id(), Uuid::now_v7().simple());
+        let lock = std::fs::File::create(root.join(format!("{name}.lock"))).expect("create a lock file");
+        lock.try_lock().expect("lock a new lock file");
+        let dir = root.join(name);
+        std::fs::create_dir(&dir).expect("create this process's database directory");
+        sweep_sqlite(&root);
+        (dir, lock)
+    })
+    .0
+}
+
+/// Remove what test processes that have exited left in `root`. A lock file only a
+/// minute old may not be locked yet by the process that created it, and is spared.
+fn sweep_sqlite(root: &Path) {
+    let Ok(entries) = std::fs::read_dir(root) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != "lock") {
+            continue;
+        }
+        let old =
+            entry.metadata().and_then(|m| m.modified()).is_ok_and(|t| t.elapsed().unwrap_or_default().as_secs() > 60);
+        let Ok(lock) = std::fs::File::open(&path) else { continue };
+        if old && lock.try_lock().is_ok() {
+            let _ = std::fs::remove_dir_all(path.with_extension(""));
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+}
+
+static SQLITE_TEMPLATE: tokio::sync::OnceCell<PathBuf> = tokio::sync::OnceCell::const_new();
+
+/// A migrated SQLite file, named after the migrations it holds, built once per test
+/// process; each test gets a copy, so no test pays for the migrations.
+async fn sqlite_template() -> &'static Path {
+    SQLITE_TEMPLATE
+        .get_or_init(|| async {
+            let path = process_dir().join(format!("template-{}.db", migrations_hash()));
+            let db = api::db::connect(&format!("sqlite://{}?mode=rwc", path.display()), 1).await.unwrap();
+            api::db::migrate(&db).await.expect("migrate the SQLite template");
+            // Everything into the main file: a copy of it alone is the whole database.
+            db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)").await.unwrap();
+            db.close().await.unwrap();
+            let wal = std::fs::metadata(format!("{}-wal", path.display())).map(|m| m.len()).unwrap_or(0);
+            assert_eq!(wal, 0, "the template's write-ahead log is checkpointed");
+            path
+        })
+        .await
+}
+
+/// A name for the current migrations: a template built from others is never reused.
+fn migrations_hash() -> String {
+    use migration::MigratorTrait;
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let mut hasher = DefaultHasher::new();
+    for m in migration::Migrator::migrations() {
+        m.name().hash(&mut hasher);
+    }
+    format!("{:016x}", hasher.finish())
 }
 
 /// Replace the database name of a PostgreSQL URL.
@@ -325,15 +456,10 @@ static TEMPLATE: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_ne
 async fn postgres_template(admin_url: &str) -> String {
     TEMPLATE
         .get_or_init(|| async {
-            use migration::MigratorTrait;
-            use std::hash::{DefaultHasher, Hash, Hasher};
-            let mut hasher = DefaultHasher::new();
-            for m in migration::Migrator::migrations() {
-                m.name().hash(&mut hasher);
-            }
-            let name = format!("accord_template_{:016x}", hasher.finish());
+            let name = format!("accord_template_{}", migrations_hash());
             let admin = admin_connection(admin_url).await;
             admin.execute_unprepared("SELECT pg_advisory_lock(74726551)").await.unwrap();
+            sweep_shared(&admin).await;
             let exists = admin
                 .query_one_raw(Statement::from_sql_and_values(
                     DbBackend::Postgres,
@@ -363,7 +489,28 @@ async fn postgres_template(admin_url: &str) -> String {
         .clone()
 }
 
-/// Is this run against PostgreSQL?
+/// Drop the databases that test processes which have exited kept for their whole run:
+/// those more than ten minutes old that nobody is connected to (a live process keeps a
+/// pooled connection open; `DROP DATABASE` without `FORCE` refuses a database in use).
+async fn sweep_shared(admin: &DatabaseConnection) {
+    let names = admin
+        .query_all_raw(Statement::from_string(
+            DbBackend::Postgres,
+            format!("SELECT datname FROM pg_database WHERE datname LIKE '{SHARED_PREFIX}\\_%'"),
+        ))
+        .await
+        .unwrap();
+    let ten_minutes_ago = unix_seconds() - 600;
+    for row in names {
+        let name: String = row.try_get("", "datname").unwrap();
+        let born =
+            name.strip_prefix(&format!("{SHARED_PREFIX}_")).and_then(|rest| rest.split('_').next()?.parse().ok());
+        if born.is_some_and(|born: u64| born < ten_minutes_ago) {
+            let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\"")).await;
+        }
+    }
+}
+
 /// The guard of a PostgreSQL-only test. Such tests are `#[ignore]`d, so a SQLite run
 /// lists them as ignored rather than passing them; run with `-- --include-ignored` on
 /// SQLite, they fail here instead of passing without testing anything.
@@ -371,6 +518,7 @@ pub fn require_postgres() {
     assert!(on_postgres(), "PostgreSQL only: set ACCORD_TEST_DATABASE_URL to run this test");
 }
 
+/// Is this run against PostgreSQL?
 pub fn on_postgres() -> bool {
     postgres_url().is_some()
 }

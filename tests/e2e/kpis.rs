@@ -1,6 +1,10 @@
 //! The KPI engine, the funnel, goal progress, SLA compliance and the scorecard, checked
 //! against values computed by hand from one small dataset (the comments show the
-//! arithmetic). The same expectations hold on SQLite and on PostgreSQL.
+//! arithmetic). The same expectations hold on SQLite and on PostgreSQL. Tests that
+//! only read the dataset share one copy of it ([`shared_dataset`]); tests that write
+//! build their own ([`dataset`]).
+
+use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
 use entity::{Role, Team};
@@ -335,9 +339,34 @@ impl Builder<'_> {
     }
 }
 
+/// The dataset on a server of its own.
 pub async fn dataset() -> Dataset {
+    build(spawn_app().await).await
+}
+
+/// The dataset for tests that only read it: built once per test process. Its server
+/// runs on a runtime of its own, since each `#[tokio::test]` has a runtime that ends
+/// with the test; each caller gets its own HTTP client.
+fn shared_dataset() -> Dataset {
+    let (_, d) = shared();
+    Dataset { app: d.app.handle(), org: d.org.clone(), rep: d.rep.clone(), other_rep: d.other_rep.clone() }
+}
+
+fn shared() -> &'static (tokio::runtime::Runtime, Dataset) {
+    static SHARED: OnceLock<(tokio::runtime::Runtime, Dataset)> = OnceLock::new();
+    SHARED.get_or_init(|| {
+        std::thread::spawn(|| {
+            let runtime = tokio::runtime::Runtime::new().unwrap();
+            let d = runtime.block_on(async { build(spawn_shared_app().await).await });
+            (runtime, d)
+        })
+        .join()
+        .expect("build the shared dataset")
+    })
+}
+
+async fn build(app: TestApp) -> Dataset {
     use entity::{HandoverStatus as H, OpportunityStage as O, SalesStrategy as S};
-    let app = spawn_app().await;
     let org = app.create_org("Acme").await;
     let marketer = app.create_user(&org, Team::Marketing, Role::Member).await;
     let rep = app.create_user(&org, Team::Sales, Role::Member).await;
@@ -533,7 +562,7 @@ const JAN_FEB: (&str, &str) = ("2026-01-01", "2026-02-28");
 
 #[tokio::test]
 async fn every_metric_matches_values_computed_by_hand() {
-    let d = dataset().await;
+    let d = shared_dataset();
     let metrics = [
         "LEADS_CREATED",
         "MQLS",
@@ -625,7 +654,7 @@ async fn every_metric_matches_values_computed_by_hand() {
 
 #[tokio::test]
 async fn campaign_spend_gives_cost_per_lead_and_mql_sourced_money_and_roi() {
-    let d = dataset().await;
+    let d = shared_dataset();
     let metrics = ["COST_PER_LEAD", "COST_PER_MQL", "PIPELINE_SOURCED", "REVENUE_SOURCED", "MARKETING_ROI"];
     let body =
         kpis(&d.app, &d.org.admin.token, json!({ "metrics": metrics, "from": JAN_FEB.0, "to": JAN_FEB.1 })).await;
@@ -664,7 +693,7 @@ async fn campaign_spend_gives_cost_per_lead_and_mql_sourced_money_and_roi() {
 
 #[tokio::test]
 async fn median_days_in_stage_comes_per_stage() {
-    let d = dataset().await;
+    let d = shared_dataset();
     let body = kpis(
         &d.app,
         &d.org.admin.token,
@@ -688,7 +717,7 @@ async fn median_days_in_stage_comes_per_stage() {
 
 #[tokio::test]
 async fn series_split_by_strategy_user_and_team() {
-    let d = dataset().await;
+    let d = shared_dataset();
     let token = &d.org.admin.token;
     let body = kpis(
         &d.app,
@@ -783,7 +812,7 @@ fn counts(stages: &[Value]) -> Vec<i64> {
 
 #[tokio::test]
 async fn the_funnel_counts_cohorts_conversions_and_days_in_stage() {
-    let d = dataset().await;
+    let d = shared_dataset();
     let stages = funnel_stages(&d, "2026-01-01", "2026-01-31", "CREATED").await;
     // Cohort l1, l2, l3: furthest stages CUSTOMER, MQL (then recycled) and SAL.
     assert_eq!(counts(&stages), [3, 3, 3, 2, 1, 1, 1]);
@@ -929,7 +958,9 @@ async fn another_organization_sees_none_of_the_numbers() {
     let other = d.app.create_org("Umbrella").await;
     let input = json!({ "metrics": ["LEADS_CREATED", "MQLS", "REVENUE_WON", "CUSTOMER_FACING_HOURS", "ACTIONABLE_FEEDBACK", "CONTENT_UTILIZATION_RATE"], "from": JAN_FEB.0, "to": JAN_FEB.1 });
     let body = kpis(&d.app, &other.admin.token, input).await;
+    assert_eq!(series(&body).len(), 6, "{body}");
     for s in series(&body) {
+        assert_eq!(s["points"].as_array().map(Vec::len), Some(2), "{s}");
         for p in s["points"].as_array().unwrap() {
             assert!(p["value"].is_null() || p["value"] == 0.0, "{s}");
         }
@@ -944,7 +975,8 @@ async fn another_organization_sees_none_of_the_numbers() {
     assert_eq!(values(&body, "DEALS_WON"), [Some(0.0), Some(0.0)]);
     let funnel = "query { funnel(input: { from: \"2026-01-01\", to: \"2026-01-31\" }) { stages { count } } }";
     let body = d.app.gql(Some(&other.admin.token), funnel, json!({})).await;
-    assert!(body["data"]["funnel"]["stages"].as_array().unwrap().iter().all(|s| s["count"] == 0), "{body}");
+    let stages = body["data"]["funnel"]["stages"].as_array().unwrap_or_else(|| panic!("{body}"));
+    assert_eq!(counts(stages), [0; 7]);
 }
 
 /// Every KPI path has an index: with sequential scans priced out, no one-month or
@@ -952,9 +984,14 @@ async fn another_organization_sees_none_of_the_numbers() {
 #[tokio::test]
 #[ignore = "PostgreSQL only: runs with ACCORD_TEST_DATABASE_URL and -- --include-ignored"]
 async fn every_metric_reads_its_facts_through_an_index_on_postgres() {
-    use sea_orm::{ConnectionTrait, TransactionTrait};
     crate::common::require_postgres();
-    let d = dataset().await;
+    // The shared pool's connections must stay on the shared runtime, which outlives this test's.
+    let (runtime, _) = shared();
+    runtime.spawn(assert_every_metric_reads_through_an_index(shared_dataset())).await.unwrap();
+}
+
+async fn assert_every_metric_reads_through_an_index(d: Dataset) {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
     let settings = api::kpi::settings(&d.app.db, d.org.id).await.unwrap();
     let ctx = api::kpi::context(&d.app.db, &settings);
     let month = api::kpi::periods::Period::new(ctx.tz, "2026-01-01".parse().unwrap(), "2026-02-01".parse().unwrap());

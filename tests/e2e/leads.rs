@@ -93,6 +93,7 @@ async fn lead_pages_follow_their_order_while_rows_are_inserted() {
 
 #[tokio::test]
 async fn the_lifecycle_moves_along_its_table_and_records_each_move() {
+    let started = chrono::Utc::now();
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;
     let t = &org.admin.token;
@@ -111,7 +112,11 @@ async fn the_lifecycle_moves_along_its_table_and_records_each_move() {
         history[3],
         json!({ "from": "MQL", "to": "SAL", "actorName": "Acme Admin", "reason": "to SAL", "actor": { "email": org.admin.email } })
     );
-    assert!(lead["timeInCurrentStage"].as_i64().unwrap() >= 0);
+    // Just moved: no more seconds in SAL than the test has run.
+    let seconds = lead["timeInCurrentStage"].as_i64().unwrap();
+    assert!(seconds <= (chrono::Utc::now() - started).num_seconds(), "{seconds} s in a stage entered just now");
+    // Entered three days ago: three days' seconds, and the few the request took.
+    assert_time_in_stage(&app, t, &id, chrono::Duration::days(3)).await;
 
     // SAL cannot jump to CUSTOMER: the error names the allowed targets, nothing changes.
     let audit = app.count_audit_rows(&org).await;
@@ -125,6 +130,27 @@ async fn the_lifecycle_moves_along_its_table_and_records_each_move() {
     let stale = app.gql(Some(t), MOVE, json!({ "input": { "leadId": id, "to": "SQL", "expectedVersion": 1 } })).await;
     assert_error(&stale, "CONFLICT");
     assert_eq!(history_len(&app, t, &id).await, 4);
+}
+
+/// Set when the lead entered its stage to `ago` before now, and check that
+/// `timeInCurrentStage` counts the seconds from then to the moment it was read.
+async fn assert_time_in_stage(app: &TestApp, token: &str, id: &str, ago: chrono::Duration) {
+    use chrono::SubsecRound;
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    // Whole seconds: stored as they are on either database.
+    let entered = (chrono::Utc::now() - ago).trunc_subsecs(0);
+    let lead = entity::lead::ActiveModel {
+        id: Set(id.parse().unwrap()),
+        stage_entered_at: Set(entered),
+        ..Default::default()
+    };
+    lead.update(&app.db).await.unwrap();
+    let before = chrono::Utc::now();
+    let query = "query($id: ID!) { lead(id: $id) { timeInCurrentStage } }";
+    let body = app.gql(Some(token), query, json!({ "id": id })).await;
+    let seconds = body["data"]["lead"]["timeInCurrentStage"].as_i64().unwrap_or_else(|| panic!("{body}"));
+    let (least, most) = ((before - entered).num_seconds(), (chrono::Utc::now() - entered).num_seconds());
+    assert!(least >= ago.num_seconds() && (least..=most).contains(&seconds), "{seconds} s, expected {least}..={most}");
 }
 
 #[tokio::test]
@@ -706,7 +732,9 @@ async fn a_page_of_leads_fetches_its_accounts_and_users_once_each_on_every_run()
             assert_eq!(node["owner"].is_null(), i % 2 == 1, "{node}");
             assert_eq!((&node["score"], &node["temperature"]), (&json!(0.0), &json!("COLD")), "{node}");
         }
-        assert!(body["data"]["leads"]["nodes"].as_array().unwrap().iter().all(|n| n["account"]["domain"].is_string()));
+        let nodes = body["data"]["leads"]["nodes"].as_array().unwrap();
+        assert_eq!(nodes.len(), 30);
+        assert!(nodes.iter().all(|n| n["account"]["domain"].is_string()), "{body}");
         // The page, its accounts, its users (the caller is remembered).
         assert_eq!(statements, 3, "{body}");
     }
@@ -900,29 +928,83 @@ async fn a_lead_read_with_its_children_shows_what_the_dataloaders_show() {
     }
 }
 
-/// Large bodies (imports) are let in two at a time: a third waits its turn, unread,
-/// and every import completes.
+/// Large bodies (imports) are let in two at a time: while two are being read, a third
+/// waits its turn, answered only after one of the two is done; and every import completes.
 #[tokio::test]
 async fn concurrent_large_imports_wait_their_turn_and_all_complete() {
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;
     let t = &org.admin.token;
     let import = "mutation($input: ImportLeadsInput!) { importLeads(input: $input) { created errors } }";
-    let call = |call: usize| {
+    let body = |call: usize| {
         let rows: Vec<Value> = (0..900)
             .map(|i| json!({ "email": format!("row{i}.call{call}@large.example"), "firstName": "Large", "source": "bench" }))
             .collect();
         let body = json!({ "query": import, "variables": { "input": { "rows": rows } } });
         assert!(body.to_string().len() > 64 * 1024, "a large body");
-        let app = &app;
-        async move { app.post(Some(t), &body).await.json::<Value>().await.unwrap() }
+        body
     };
-    let (a, b, c) = tokio::join!(call(0), call(1), call(2));
-    for body in [a, b, c] {
+    // Two imports whose bodies are half sent hold both turns while the server waits for the rest.
+    let mut held = Vec::new();
+    for call in 0..2 {
+        held.push(SlowRequest::start(&app, t, &body(call).to_string()).await);
+    }
+    // Turns go first come, first served: let the two be admitted before the third asks.
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let third = async {
+        let answer = app.post(Some(t), &body(2)).await.json::<Value>().await.unwrap();
+        (answer, std::time::Instant::now())
+    };
+    let finish = async {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let (a, b) = tokio::join!(held.pop().unwrap().finish(), held.pop().unwrap().finish());
+        [a, b]
+    };
+    let ((third, third_answered), held) = tokio::join!(third, finish);
+    let first_held_answered = held.iter().map(|(_, at)| *at).min().unwrap();
+    assert!(third_answered > first_held_answered, "the third import was answered while both turns were held");
+    for body in held.iter().map(|(body, _)| body).chain([&third]) {
         assert_eq!(body["data"]["importLeads"], json!({ "created": 900, "errors": 0 }), "{body}");
     }
     let count = app.gql(Some(t), "{ leads(first: 1) { totalCount } }", json!({})).await;
     assert_eq!(count["data"]["leads"]["totalCount"], 2700);
+}
+
+/// A GraphQL POST sent by hand over HTTP/1.0, its body in two halves.
+struct SlowRequest {
+    stream: tokio::net::TcpStream,
+    rest: Vec<u8>,
+}
+
+impl SlowRequest {
+    /// Send the headers and the first half of `body`.
+    async fn start(app: &TestApp, token: &str, body: &str) -> Self {
+        use tokio::io::AsyncWriteExt;
+        let host = app.address.trim_start_matches("http://");
+        let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+        let head = format!(
+            "POST /graphql HTTP/1.0\r\nHost: {host}\r\nContent-Type: application/json\r\n\
+             Authorization: Bearer {token}\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        let (first, rest) = body.as_bytes().split_at(body.len() / 2);
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stream.write_all(first).await.unwrap();
+        SlowRequest { stream, rest: rest.to_vec() }
+    }
+
+    /// Send the rest of the body; the JSON answer and when it arrived.
+    async fn finish(mut self) -> (Value, std::time::Instant) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        self.stream.write_all(&self.rest).await.unwrap();
+        let mut response = Vec::new();
+        self.stream.read_to_end(&mut response).await.unwrap();
+        let at = std::time::Instant::now();
+        let text = String::from_utf8(response).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or_else(|| panic!("{text}"));
+        assert!(head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"), "{head}");
+        (serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}")), at)
+    }
 }
 
 /// PostgreSQL connections plan a statement once (generic plans), never with parallel

@@ -74,7 +74,9 @@ async fn a_synthetic_data_set_has_consistent_histories_and_serves_the_leads_quer
     let body = app.gql(Some(&org.admin.token), FUNNEL_PAGE, json!({ "f": { "lifecycleStages": ["CUSTOMER"] } })).await;
     assert!(body["errors"].is_null(), "{body}");
     assert_eq!(body["data"]["leads"]["totalCount"], customers);
-    for node in body["data"]["leads"]["nodes"].as_array().unwrap() {
+    let nodes = body["data"]["leads"]["nodes"].as_array().unwrap();
+    assert!(customers > 0 && nodes.len() == customers.min(50), "{customers} customers: {body}");
+    for node in nodes {
         assert_eq!(node["lifecycleStage"], "CUSTOMER");
         assert!(node["account"]["name"].is_string(), "{node}");
         let history = node["stageHistory"].as_array().unwrap();

@@ -1,7 +1,7 @@
 //! The alignment contract: agreed documents and their one workflow.
 //!
-//! Every agreed document — definitions, ideal customer profiles, personas, SLAs, and
-//! later scoring models and messages — is a row in `documents` with its versions in
+//! Every agreed document — definitions, ideal customer profiles, personas, SLAs,
+//! scoring models and messages — is a row in `documents` with its versions in
 //! `document_versions` (a kind's typed body, validated here in Rust, stored as JSON)
 //! and sign-offs in `approvals`. A kind plugs in by implementing [`AgreedBody`];
 //! the state machine below is written once:

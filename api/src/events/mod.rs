@@ -1,5 +1,6 @@
-//! What happened: the audit log and the outbox (which, with later issues, feeds
-//! subscriptions and webhooks). Rows are written in the transaction of the change.
+//! What happened: the audit log and the outbox (events for other systems, such as
+//! subscriptions and webhooks, to consume; Accord itself only writes them). Rows are
+//! written in the transaction of the change.
 
 pub mod audit;
 pub mod graphql;

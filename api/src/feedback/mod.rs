@@ -11,9 +11,8 @@
 //! endorsers) reach the organization's `feedbackActionableEndorsers` (default 3), or
 //! the distinct customer accounts reach `feedbackActionableAccounts` (default 2).
 //!
-//! SCORING_MODEL feedback: scoring models are not an agreed-document kind yet, so
-//! such feedback is validated like GENERAL (no `subjectId`); once the kind exists the
-//! subject is checked like any other agreed document.
+//! SCORING_MODEL feedback is about lead scoring as a whole, not one model: like
+//! GENERAL it names no `subjectId`.
 
 pub mod graphql;
 pub mod meetings;

@@ -30,7 +30,7 @@ pub enum FeedbackSubject {
     Persona,
     /// An ideal customer profile (answered by MARKETING).
     Icp,
-    /// Lead scoring (answered by MARKETING). Until scoring models exist, give no `subjectId`.
+    /// Lead scoring as a whole (answered by MARKETING); give no `subjectId`.
     ScoringModel,
     /// An SLA (answered by its provider team).
     Sla,
