@@ -1,5 +1,6 @@
 //! Database connections and migrations, for the embedded SQLite file and PostgreSQL alike.
 
+pub mod claim;
 pub mod copy;
 pub mod keyset;
 pub mod request;

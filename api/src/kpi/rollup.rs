@@ -28,6 +28,7 @@ use super::metrics::{KpiGroupBy, KpiMetric};
 use super::periods::Period;
 use super::sql::Sql;
 use super::{KpiFilter, Series, point, statement};
+use crate::db::claim::claim_clause;
 use crate::error::Result;
 use crate::org::OrgSettings;
 
@@ -105,8 +106,8 @@ async fn stored_basis(db: &impl ConnectionTrait, org_id: Uuid, lock: bool) -> Re
     let backend = db.get_database_backend();
     let mut sql = Sql::new();
     sql.push("SELECT definition, time_zone, currency FROM kpi_rollup_states WHERE org_id = ").bind(org_id);
-    if lock && backend == DbBackend::Postgres {
-        sql.push(" FOR UPDATE SKIP LOCKED");
+    if lock {
+        sql.push(claim_clause(db));
     }
     let row = db.query_one_raw(sql.build(backend)).await?;
     row.as_ref().map(Basis::read).transpose()

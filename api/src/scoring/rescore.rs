@@ -2,7 +2,7 @@
 //!
 //! Agreeing a model queues a job (in the approving transaction), split into up to
 //! [`MAX_LANES`] lanes: id ranges of the organization's leads, each with its own
-//! keyset cursor. Workers claim lanes with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so
+//! keyset cursor. Workers claim lanes ([`claim`]: `FOR UPDATE SKIP LOCKED` on PostgreSQL), so
 //! two workers (or replicas) rescore different lanes of one job at once and never the
 //! same lead; on SQLite one process owns the database. A lane advances in batches of
 //! [`BATCH`] leads in id order, each batch one transaction that also moves the lane's
@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use entity::RescoreJobStatus;
 use entity::rescore_job::{ActiveModel, Column, Entity, Model};
 use entity::rescore_job_lane as lane;
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LockBehavior, LockType};
+use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, Set,
@@ -25,6 +25,7 @@ use uuid::Uuid;
 use super::{ModelVersion, ScoringModel};
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_read, require};
+use crate::db::claim::claim;
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
 use crate::events::outbox;
@@ -151,16 +152,13 @@ pub async fn run_batch_of(db: &DatabaseConnection, now: DateTime<Utc>, size: u64
         // it: no need to wait for the disk on every batch.
         txn.execute_unprepared("SET LOCAL synchronous_commit = off").await?;
     }
-    let mut select = lane::Entity::find()
+    let select = lane::Entity::find()
         .filter(lane::Column::Done.eq(false))
         .order_by_asc(lane::Column::CreatedAt)
         .order_by_asc(lane::Column::JobId)
         .order_by_asc(lane::Column::Lane)
         .limit(1);
-    if postgres {
-        select = select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
-    }
-    let Some(claimed) = select.one(&txn).await? else {
+    let Some(claimed) = claim(&txn, select).one(&txn).await? else {
         txn.commit().await?;
         return Ok(false);
     };
