@@ -5,20 +5,20 @@
 //! holds the database's single write lock, so one claimer runs at a time.
 
 use sea_orm::sea_query::{LockBehavior, LockType};
-use sea_orm::{ConnectionTrait, DbBackend, QuerySelect};
+use sea_orm::{ConnectionTrait, QuerySelect};
+
+use super::dialect;
 
 /// `select`, made to claim the rows it reads for the transaction `db`.
 pub fn claim<Q: QuerySelect>(db: &impl ConnectionTrait, select: Q) -> Q {
-    match db.get_database_backend() {
-        DbBackend::Postgres => select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked),
-        _ => select,
+    if dialect::is_postgres(db) {
+        select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+    } else {
+        select
     }
 }
 
 /// The clause that ends a claiming `SELECT` written as text; empty where none is needed.
 pub fn claim_clause(db: &impl ConnectionTrait) -> &'static str {
-    match db.get_database_backend() {
-        DbBackend::Postgres => " FOR UPDATE SKIP LOCKED",
-        _ => "",
-    }
+    dialect::skip_locked_clause(db.get_database_backend())
 }

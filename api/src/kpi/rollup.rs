@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use chrono_tz::Tz;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryResult};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, QueryResult};
 use uuid::Uuid;
 
 use super::facts::FactContext;
@@ -29,6 +29,7 @@ use super::periods::Period;
 use super::sql::Sql;
 use super::{KpiFilter, Series, point, statement};
 use crate::db::claim::claim_clause;
+use crate::db::dialect;
 use crate::error::Result;
 use crate::org::OrgSettings;
 
@@ -120,14 +121,6 @@ pub(crate) struct View {
     figures: HashMap<KpiMetric, Vec<(NaiveDate, f64, f64)>>,
 }
 
-/// The hour (since the epoch) of a timestamp column, as an integer.
-fn hour_of(backend: DbBackend, column: &str) -> String {
-    match backend {
-        DbBackend::Postgres => format!("CAST(FLOOR(EXTRACT(EPOCH FROM {column}) / 3600) AS BIGINT)"),
-        _ => format!("CAST(unixepoch({column}) / 3600 AS INTEGER)"),
-    }
-}
-
 /// The local days of `tz` that an hour (since the epoch) touches.
 fn days_of_hour(tz: Tz, hour: i64) -> impl Iterator<Item = NaiveDate> {
     [hour * 3600, hour * 3600 + 3599]
@@ -152,7 +145,7 @@ pub(crate) async fn view(
     let backend = db.get_database_backend();
     let tz = settings.tz();
     let mut sql = Sql::new();
-    sql.push(&format!("SELECT DISTINCT {} AS h FROM kpi_dirty_marks WHERE org_id = ", hour_of(backend, "at")))
+    sql.push(&format!("SELECT DISTINCT {} AS h FROM kpi_dirty_marks WHERE org_id = ", dialect::hour_of(backend, "at")))
         .bind(org_id);
     let mut dirty = BTreeSet::new();
     for row in db.query_all_raw(sql.build(backend)).await? {

@@ -9,7 +9,7 @@ use entity::lead::{Column, Entity, Model};
 use entity::{activity, lead_stage_transition, user};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryResult, QuerySelect,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryResult, QuerySelect,
 };
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
@@ -17,6 +17,7 @@ use uuid::Uuid;
 use super::{Scored, with_scores};
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_read, require};
+use crate::db::dialect;
 use crate::db::rows::{Columns, FromColumns, Unread};
 use crate::error::{ApiError, Result};
 
@@ -53,7 +54,7 @@ pub struct Detail {
 /// The lead `id` of the actor's organization with what `include` asks for.
 pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid, include: Include) -> Result<Detail> {
     require(can_read(actor, Scope::LeadsRead), "read leads")?;
-    let children = db.get_database_backend() == DbBackend::Postgres;
+    let children = dialect::is_postgres(db);
     let mut select = Entity::find_by_id(id).filter(Column::OrgId.eq(actor.org_id));
     if include.score {
         select = with_scores(select);

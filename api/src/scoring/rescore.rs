@@ -17,8 +17,8 @@ use entity::rescore_job::{ActiveModel, Column, Entity, Model};
 use entity::rescore_job_lane as lane;
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -26,6 +26,7 @@ use super::{ModelVersion, ScoringModel};
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_read, require};
 use crate::db::claim::claim;
+use crate::db::dialect;
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
 use crate::events::outbox;
@@ -145,7 +146,7 @@ pub async fn run_batch(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<bo
 /// [`run_batch`] with another batch size (tests use small ones to see a job resume).
 #[tracing::instrument(skip(db))]
 pub async fn run_batch_of(db: &DatabaseConnection, now: DateTime<Utc>, size: u64) -> Result<bool> {
-    let postgres = db.get_database_backend() == DbBackend::Postgres;
+    let postgres = dialect::is_postgres(db);
     let txn = crate::db::begin_write(db).await?;
     if postgres {
         // A batch lost in a crash is redone from the lane's cursor, which commits with
@@ -258,7 +259,7 @@ pub async fn run_all(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<usiz
 /// Look for rescoring work every `every` until the process ends: on PostgreSQL with
 /// [`WORKERS`] workers, which rescore different lanes at once; SQLite has one writer.
 pub fn spawn(db: DatabaseConnection, every: Duration) {
-    let workers = if db.get_database_backend() == DbBackend::Postgres { WORKERS } else { 1 };
+    let workers = if dialect::is_postgres(&db) { WORKERS } else { 1 };
     for _ in 0..workers {
         spawn_worker(db.clone(), every);
     }
