@@ -35,9 +35,9 @@ pub struct Loaders {
     pub lead_scores: DataLoader<ById<lead_score::Entity>>,
     pub opportunities: DataLoader<ById<opportunity::Entity>>,
     /// A lead's transitions, oldest first.
-    pub stage_history: DataLoader<Children<lead_stage_transition::Entity>>,
-    pub lead_opportunities: DataLoader<Children<opportunity::Entity>>,
-    pub account_opportunities: DataLoader<Children<opportunity::Entity>>,
+    pub stage_history: DataLoader<ChildLists<lead_stage_transition::Entity>>,
+    pub lead_opportunities: DataLoader<ChildLists<opportunity::Entity>>,
+    pub account_opportunities: DataLoader<ChildLists<opportunity::Entity>>,
     pub lead_activities: DataLoader<FirstPages<activity::Entity>>,
     pub account_activities: DataLoader<FirstPages<activity::Entity>>,
     pub opportunity_activities: DataLoader<FirstPages<activity::Entity>>,
@@ -49,7 +49,7 @@ pub struct Loaders {
     pub account_activity_counts: DataLoader<ChildCounts<activity::Entity>>,
     pub opportunity_activity_counts: DataLoader<ChildCounts<activity::Entity>>,
     /// A lead's handovers, newest first.
-    pub lead_handovers: DataLoader<Children<entity::handover::Entity>>,
+    pub lead_handovers: DataLoader<ChildLists<entity::handover::Entity>>,
     /// Ideal customer profiles by id (`PersonaBody.icp`).
     pub icps: DataLoader<DocumentLoader<IdealCustomerProfile>>,
     /// Personas by id (such as `Lead.persona`).
@@ -61,15 +61,15 @@ pub struct Loaders {
     /// Journey stages by id.
     pub journey_stages: DataLoader<ById<entity::journey_stage::Entity>>,
     /// The persona links of each content asset.
-    pub asset_personas: DataLoader<Children<entity::content_asset_persona::Entity>>,
+    pub asset_personas: DataLoader<ChildLists<entity::content_asset_persona::Entity>>,
     /// The journey-stage links of each content asset.
-    pub asset_stages: DataLoader<Children<entity::content_asset_stage::Entity>>,
+    pub asset_stages: DataLoader<ChildLists<entity::content_asset_stage::Entity>>,
     /// Usage statistics of each content asset (`ContentAsset.usage`).
     pub content_usage: DataLoader<UsageStatsLoader>,
     /// The endorsements of each piece of feedback, oldest first.
-    pub feedback_endorsements: DataLoader<Children<entity::feedback_endorsement::Entity>>,
+    pub feedback_endorsements: DataLoader<ChildLists<entity::feedback_endorsement::Entity>>,
     /// The action items of each review meeting, oldest first.
-    pub meeting_action_items: DataLoader<Children<entity::action_item::Entity>>,
+    pub meeting_action_items: DataLoader<ChildLists<entity::action_item::Entity>>,
     /// Campaigns by name, archived ones too (`Lead.campaignDetails`).
     pub campaigns_by_name: DataLoader<CampaignsByName>,
     /// Non-archived leads naming each campaign (`Campaign.leadCount`).
@@ -89,9 +89,9 @@ impl Loaders {
             leads: loader(ById::new(&scope)),
             lead_scores: loader(ById::keyed(&scope, "lead_id")),
             opportunities: loader(ById::new(&scope)),
-            stage_history: loader(Children::new(&scope, "lead_id", "at", Order::Ascending)),
-            lead_opportunities: loader(Children::new(&scope, "lead_id", "created_at", Order::Descending)),
-            account_opportunities: loader(Children::new(&scope, "account_id", "created_at", Order::Descending)),
+            stage_history: loader(ChildLists::new(&scope, "lead_id", "at", Order::Ascending)),
+            lead_opportunities: loader(ChildLists::new(&scope, "lead_id", "created_at", Order::Descending)),
+            account_opportunities: loader(ChildLists::new(&scope, "account_id", "created_at", Order::Descending)),
             lead_activities: loader(FirstPages::new(&scope, "lead_id", "occurred_at", Archived::Include)),
             account_activities: loader(FirstPages::new(&scope, "account_id", "occurred_at", Archived::Include)),
             opportunity_activities: loader(FirstPages::new(&scope, "opportunity_id", "occurred_at", Archived::Include)),
@@ -102,17 +102,17 @@ impl Loaders {
             account_lead_counts: loader(ChildCounts::new(&scope, "account_id", Archived::Skip)),
             account_activity_counts: loader(ChildCounts::new(&scope, "account_id", Archived::Include)),
             opportunity_activity_counts: loader(ChildCounts::new(&scope, "opportunity_id", Archived::Include)),
-            lead_handovers: loader(Children::new(&scope, "lead_id", "handed_at", Order::Descending)),
+            lead_handovers: loader(ChildLists::new(&scope, "lead_id", "handed_at", Order::Descending)),
             icps: loader(DocumentLoader::new(&scope)),
             personas: loader(DocumentLoader::new(&scope)),
             score_breakdowns: loader(ScoreBreakdowns { scope: scope.clone() }),
             messages: loader(DocumentLoader::new(&scope)),
             journey_stages: loader(ById::new(&scope)),
-            asset_personas: loader(Children::new(&scope, "asset_id", "id", Order::Ascending)),
-            asset_stages: loader(Children::new(&scope, "asset_id", "id", Order::Ascending)),
+            asset_personas: loader(ChildLists::new(&scope, "asset_id", "id", Order::Ascending)),
+            asset_stages: loader(ChildLists::new(&scope, "asset_id", "id", Order::Ascending)),
             content_usage: loader(UsageStatsLoader { scope: scope.clone() }),
-            feedback_endorsements: loader(Children::new(&scope, "feedback_id", "created_at", Order::Ascending)),
-            meeting_action_items: loader(Children::new(&scope, "meeting_id", "created_at", Order::Ascending)),
+            feedback_endorsements: loader(ChildLists::new(&scope, "feedback_id", "created_at", Order::Ascending)),
+            meeting_action_items: loader(ChildLists::new(&scope, "meeting_id", "created_at", Order::Ascending)),
             campaigns_by_name: loader(CampaignsByName { scope: scope.clone() }),
             campaign_lead_counts: loader(CampaignLeadCounts { scope: scope.clone() }),
         }
@@ -182,7 +182,7 @@ where
 }
 
 /// Every child of each parent, ordered.
-pub struct Children<E> {
+pub struct ChildLists<E> {
     scope: Scope,
     parent: &'static str,
     order: &'static str,
@@ -190,13 +190,13 @@ pub struct Children<E> {
     _entity: PhantomData<E>,
 }
 
-impl<E> Children<E> {
+impl<E> ChildLists<E> {
     fn new(scope: &Scope, parent: &'static str, order: &'static str, direction: Order) -> Self {
         Self { scope: scope.clone(), parent, order, direction, _entity: PhantomData }
     }
 }
 
-impl<E> Loader<Uuid> for Children<E>
+impl<E> Loader<Uuid> for ChildLists<E>
 where
     E: EntityTrait + Send + Sync + 'static,
     E::Model: FromQueryResult + Clone + Send + Sync + 'static,

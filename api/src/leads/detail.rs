@@ -37,7 +37,7 @@ pub type ActivityWithUser = (activity::Model, Option<user::Model>);
 
 /// The children read with a lead; `None` for what was not read with it.
 #[derive(Debug, Default)]
-pub struct Children {
+pub struct PrefetchedChildren {
     /// The page size asked for, and up to that many activities plus one, newest first.
     pub activities: Option<(u64, Vec<ActivityWithUser>)>,
     /// Every transition, oldest first.
@@ -48,7 +48,7 @@ pub struct Children {
 pub struct Detail {
     pub lead: Model,
     pub score: Option<entity::lead_score::Model>,
-    pub children: Children,
+    pub children: PrefetchedChildren,
 }
 
 /// The lead `id` of the actor's organization with what `include` asks for.
@@ -76,7 +76,7 @@ pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid, include: In
         let row = select.into_model::<WithJson<Model>>().one(db).await?.ok_or_else(not_found)?;
         (row.model, None, row.json)
     };
-    let children = Children {
+    let children = PrefetchedChildren {
         activities: activities
             .zip(json.activities)
             .map(|(limit, rows)| Ok::<_, ApiError>((limit, parse(&rows)?)))
