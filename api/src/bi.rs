@@ -7,8 +7,10 @@
 
 use rand::Rng;
 use rand::distr::Alphanumeric;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use uuid::Uuid;
+
+use crate::db::dialect;
 
 /// What the role's SQL is built from.
 #[derive(Debug, Clone)]
@@ -53,12 +55,12 @@ pub fn generate_password() -> String {
 /// The views of the `bi` schema, by name. Errors when there are none (SQLite, or a
 /// PostgreSQL database not migrated yet).
 pub async fn views(db: &DatabaseConnection) -> anyhow::Result<Vec<String>> {
-    if db.get_database_backend() != DbBackend::Postgres {
+    if !dialect::is_postgres(db) {
         anyhow::bail!("the BI views exist on PostgreSQL only: set DATABASE_URL=postgres://…");
     }
     let rows = db
         .query_all_raw(Statement::from_string(
-            DbBackend::Postgres,
+            db.get_database_backend(),
             "SELECT viewname FROM pg_catalog.pg_views WHERE schemaname = 'bi' ORDER BY viewname",
         ))
         .await?;
@@ -72,7 +74,7 @@ pub async fn views(db: &DatabaseConnection) -> anyhow::Result<Vec<String>> {
 /// The name of the database `db` is connected to.
 pub async fn current_database(db: &DatabaseConnection) -> anyhow::Result<String> {
     let row = db
-        .query_one_raw(Statement::from_string(DbBackend::Postgres, "SELECT current_database() AS name"))
+        .query_one_raw(Statement::from_string(db.get_database_backend(), "SELECT current_database() AS name"))
         .await?
         .ok_or_else(|| anyhow::anyhow!("no current database"))?;
     Ok(row.try_get::<String>("", "name")?)

@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait, QuerySelect};
+use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait, QuerySelect};
 
 use crate::config::{Cli, Command, Config, ConfigError, ImportArgs, MatchOnArg, MigrateAction, OrgCommand, ServeArgs};
 use crate::leads::csv_import::{self, CsvImportOptions};
@@ -199,7 +199,7 @@ async fn serve(config: Config, args: ServeArgs) -> Result<(), CliError> {
     let metrics_bind = config.metrics_bind;
     let database_url = config.database_url.clone();
     let state = crate::prepare(config).await?;
-    let embedded = state.db.get_database_backend() == DbBackend::Sqlite;
+    let embedded = !crate::db::dialect::is_postgres(&state.db);
     let empty = entity::organization::Entity::find().count(&state.db).await? == 0;
     let mut admin_token = None;
     if embedded

@@ -1,6 +1,8 @@
 //! Database connections and migrations, for the embedded SQLite file and PostgreSQL alike.
 
+pub mod claim;
 pub mod copy;
+pub mod dialect;
 pub mod keyset;
 pub mod request;
 pub mod rows;
@@ -162,10 +164,10 @@ where
                 values.push(if cast.is_some() { json_as_text(value)? } else { value });
                 let separator = if i == 0 { "" } else { ", " };
                 // Writing to a String cannot fail.
-                let _ = match (backend, cast) {
-                    (sea_orm::DbBackend::Postgres, Some(cast)) => write!(sql, "{separator}${}::{cast}", values.len()),
-                    (sea_orm::DbBackend::Postgres, None) => write!(sql, "{separator}${}", values.len()),
-                    _ => write!(sql, "{separator}?"),
+                let placeholder = dialect::placeholder(backend, values.len());
+                let _ = match cast {
+                    Some(cast) if dialect::casts_json(backend) => write!(sql, "{separator}{placeholder}::{cast}"),
+                    _ => write!(sql, "{separator}{placeholder}"),
                 };
             }
             sql.push(')');

@@ -46,7 +46,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     // A little under the request's own limit, so the database gives up first.
     let statement_timeout = config.request_timeout * 9 / 10;
     let db = db::connect_with(&config.database_url, config.db_max_connections, Some(statement_timeout)).await?;
-    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+    if db::dialect::is_postgres(&db) {
         // Migrations may build indexes for longer than a request may take.
         let migrator = db::connect(&config.database_url, 1).await?;
         db::migrate(&migrator).await?;

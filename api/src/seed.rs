@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::agreements::definitions::Definition;
 use crate::agreements::icps::{IdealCustomerProfile, Range, RevenueRange};
-use crate::agreements::slas::{Sla, SlaMetric, SlaPeriod};
+use crate::agreements::slas::{SlaBody, SlaMetric, SlaPeriod};
 use crate::agreements::{self, AgreedBody, goals};
 use crate::auth::Actor;
 use crate::error::{ApiError, Result};
@@ -260,7 +260,7 @@ async fn alignment_contract(db: &DatabaseConnection, cast: &Cast) -> Result<()> 
         (TeamValue::Marketing, TeamValue::Sales, SlaMetric::MqlVolume, 300.0, SlaPeriod::Month),
     ];
     for (provider_team, consumer_team, metric, target, period) in slas {
-        let sla = Sla { provider_team, consumer_team, metric, target, period, description: None };
+        let sla = SlaBody { provider_team, consumer_team, metric, target, period, description: None };
         sign(db, cast, sla, true).await?;
     }
 

@@ -17,17 +17,60 @@ pub const MAX_AMOUNT_MINOR: i64 = 1_000_000_000_000_000;
 /// Most employees a company may have: the largest employers have a few million.
 pub const MAX_EMPLOYEES: i64 = 10_000_000;
 
+/// How a required text of the wrong length is refused. Both wordings are already
+/// published to clients, so each caller keeps the one it always had.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wording {
+    /// "must not be empty" or "must be at most `max` characters".
+    Separate,
+    /// "must be 1 to `max` characters" (agreed-document bodies, organization names).
+    Range,
+}
+
 /// A required text: trimmed, 1..=`max` characters, no control characters.
 pub fn text(field: &str, value: &str, max: usize) -> Result<String> {
+    text_with(field, value, max, Wording::Separate)
+}
+
+/// [`text`], refusing a wrong length in the given [`Wording`].
+pub fn text_with(field: &str, value: &str, max: usize, wording: Wording) -> Result<String> {
     let value = value.trim();
-    if value.is_empty() {
-        return Err(ApiError::bad_input(field, "must not be empty"));
-    }
-    if value.chars().count() > max {
-        return Err(ApiError::bad_input(field, format!("must be at most {max} characters")));
+    let (empty, long) = (value.is_empty(), value.chars().count() > max);
+    match wording {
+        Wording::Range if empty || long => {
+            return Err(ApiError::bad_input(field, format!("must be 1 to {max} characters")));
+        }
+        Wording::Separate if empty => return Err(ApiError::bad_input(field, "must not be empty")),
+        Wording::Separate if long => {
+            return Err(ApiError::bad_input(field, format!("must be at most {max} characters")));
+        }
+        _ => {}
     }
     no_control_characters(field, value)?;
     Ok(value.to_owned())
+}
+
+/// A list of short texts: each entry trimmed, empty entries and case-insensitive
+/// duplicates dropped (keeping order), at most `max_items` entries of at most
+/// `max_len` characters.
+pub fn text_list(field: &str, values: Vec<String>, max_items: usize, max_len: usize) -> Result<Vec<String>> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    for value in values {
+        let value = value.trim().to_owned();
+        if value.is_empty() || !seen.insert(value.to_lowercase()) {
+            continue;
+        }
+        if value.chars().count() > max_len {
+            return Err(ApiError::bad_input(field, format!("entries must be at most {max_len} characters")));
+        }
+        no_control_characters(field, &value)?;
+        out.push(value);
+    }
+    if out.len() > max_items {
+        return Err(ApiError::bad_input(field, format!("must have at most {max_items} entries")));
+    }
+    Ok(out)
 }
 
 /// True for characters no stored text may hold: control characters other than tab,
@@ -196,6 +239,24 @@ mod tests {
         assert!(text("t", "   ", 5).is_err());
         assert!(text("t", "abcdef", 5).is_err());
         assert_eq!(optional_text("t", Some("  "), 5).unwrap(), None);
+    }
+
+    #[test]
+    fn each_wording_names_its_own_length_error() {
+        assert_eq!(text("t", " ", 5).unwrap_err().to_string(), "must not be empty");
+        assert_eq!(text("t", "abcdef", 5).unwrap_err().to_string(), "must be at most 5 characters");
+        for bad in [" ", "abcdef"] {
+            assert_eq!(text_with("t", bad, 5, Wording::Range).unwrap_err().to_string(), "must be 1 to 5 characters");
+        }
+        assert_eq!(text_with("t", " a ", 5, Wording::Range).unwrap(), "a");
+        assert!(text_with("t", "a\0", 5, Wording::Range).is_err());
+    }
+
+    #[test]
+    fn text_lists_are_trimmed_deduplicated_and_bounded() {
+        let list = text_list("x", vec![" CFO ".into(), "cfo".into(), "".into(), "VP Sales".into()], 5, 20).unwrap();
+        assert_eq!(list, ["CFO", "VP Sales"]);
+        assert!(text_list("x", vec!["a".into(), "b".into()], 1, 20).is_err());
     }
 
     #[test]

@@ -226,6 +226,17 @@ impl TestApp {
     }
 
     /// Rows in a table, to check that a refused change wrote nothing.
+    /// Outbox events of kind `kind` (such as `lead.archived`) in the organization.
+    pub async fn count_outbox_events(&self, org: &TestOrg, kind: &str) -> u64 {
+        use sea_orm::{ColumnTrait, QueryFilter};
+        entity::outbox_event::Entity::find()
+            .filter(entity::outbox_event::Column::OrgId.eq(org.id))
+            .filter(entity::outbox_event::Column::Kind.eq(kind))
+            .count(&self.db)
+            .await
+            .unwrap()
+    }
+
     pub async fn count_audit_rows(&self, org: &TestOrg) -> u64 {
         use sea_orm::{ColumnTrait, QueryFilter};
         entity::audit_log::Entity::find()

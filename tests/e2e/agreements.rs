@@ -84,15 +84,6 @@ async fn count_action(app: &TestApp, org: &TestOrg, action: &str) -> u64 {
         .unwrap()
 }
 
-async fn count_events(app: &TestApp, org: &TestOrg, kind: &str) -> u64 {
-    entity::outbox_event::Entity::find()
-        .filter(entity::outbox_event::Column::OrgId.eq(org.id))
-        .filter(entity::outbox_event::Column::Kind.eq(kind))
-        .count(&app.db)
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_definition_is_agreed_only_once_sales_and_marketing_managers_approved_the_same_version() {
     let app = spawn_app().await;
@@ -124,8 +115,8 @@ async fn a_definition_is_agreed_only_once_sales_and_marketing_managers_approved_
     assert_eq!(teams, ["SALES", "MARKETING"]);
     assert_eq!(doc["versions"][0]["approvals"][0]["user"]["id"], c.sales_manager.id.to_string());
     assert_eq!(count_action(&app, &org, "definition.agree").await, 1);
-    assert_eq!(count_events(&app, &org, "definition.agreed").await, 1);
-    assert_eq!(count_events(&app, &org, "definition.approved").await, 2);
+    assert_eq!(app.count_outbox_events(&org, "definition.agreed").await, 1);
+    assert_eq!(app.count_outbox_events(&org, "definition.approved").await, 2);
 
     // Lists filter by status and search.
     create_definition(&app, &c.marketer.token, "Sale", false).await;
@@ -288,7 +279,7 @@ async fn a_retired_document_is_out_of_force_and_cannot_be_edited_or_approved() {
     assert_eq!(doc["status"], "RETIRED", "{body}");
     assert!(doc["inForce"].is_null());
     assert_eq!(doc["versions"], json!([{ "status": "RETIRED" }, { "status": "SUPERSEDED" }]));
-    assert_eq!(count_events(&app, &org, "definition.retired").await, 1);
+    assert_eq!(app.count_outbox_events(&org, "definition.retired").await, 1);
 
     let audit = app.count_audit_rows(&org).await;
     let update = json!({ "input": { "id": id, "body": "Margin above 30 %" } });
@@ -345,7 +336,7 @@ async fn concurrent_approvals_produce_exactly_one_agreement() {
         assert!(matches!(error_code(answer), None | Some("CONFLICT")), "{answer}");
     }
     assert_eq!(count_action(&app, &org, "definition.agree").await, 1);
-    assert_eq!(count_events(&app, &org, "definition.agreed").await, 1);
+    assert_eq!(app.count_outbox_events(&org, "definition.agreed").await, 1);
 
     // Sales and marketing approving a fresh version at the same moment: the second to
     // commit sees the first's approval and agrees it, once.
@@ -357,7 +348,7 @@ async fn concurrent_approvals_produce_exactly_one_agreement() {
     assert_eq!(agreed, 1, "{s} {m}");
     assert_eq!(definition(&app, &c.viewer.token, "SQL").await["status"], "AGREED");
     assert_eq!(count_action(&app, &org, "definition.agree").await, 2);
-    assert_eq!(count_events(&app, &org, "definition.agreed").await, 2);
+    assert_eq!(app.count_outbox_events(&org, "definition.agreed").await, 2);
 }
 
 #[tokio::test]

@@ -3,7 +3,6 @@
 
 use chrono::{Duration, Utc};
 use entity::{Role, Team};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
 use crate::common::*;
@@ -57,15 +56,6 @@ fn handover_id(body: &Value) -> String {
     body["data"]["handOverLead"]["handover"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned()
 }
 
-async fn outbox(app: &TestApp, org: &TestOrg, kind: &str) -> u64 {
-    entity::outbox_event::Entity::find()
-        .filter(entity::outbox_event::Column::OrgId.eq(org.id))
-        .filter(entity::outbox_event::Column::Kind.eq(kind))
-        .count(&app.db)
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn an_accepted_handover_makes_the_lead_sal_and_the_assignee_its_owner() {
     let s = setup().await;
@@ -89,8 +79,8 @@ async fn an_accepted_handover_makes_the_lead_sal_and_the_assignee_its_owner() {
     assert_eq!(answered["status"], "ACCEPTED", "{body}");
     assert_eq!(answered["lead"], json!({ "lifecycleStage": "SAL", "owner": { "id": s.rep.id } }));
     assert_eq!(s.app.gql(Some(&s.rep.token), "{ myQueue { id } }", json!({})).await["data"]["myQueue"], json!([]));
-    assert_eq!(outbox(&s.app, &s.org, "handover.created").await, 1);
-    assert_eq!(outbox(&s.app, &s.org, "handover.accepted").await, 1);
+    assert_eq!(s.app.count_outbox_events(&s.org, "handover.created").await, 1);
+    assert_eq!(s.app.count_outbox_events(&s.org, "handover.accepted").await, 1);
 
     // Answering twice is a conflict, and changes nothing.
     let audit = s.app.count_audit_rows(&s.org).await;
@@ -197,7 +187,7 @@ async fn the_sla_clock_marks_overdue_handovers_once_even_when_two_workers_race()
         api::handover::clock::mark_overdue(&s.app.db, later)
     );
     assert_eq!(a.unwrap() + b.unwrap(), 6, "each handover marked exactly once");
-    assert_eq!(outbox(&s.app, &s.org, "handover.overdue").await, 6);
+    assert_eq!(s.app.count_outbox_events(&s.org, "handover.overdue").await, 6);
     assert_eq!(api::handover::clock::mark_overdue(&s.app.db, later).await.unwrap(), 0);
 
     // Overdue handovers stay answerable.

@@ -6,6 +6,7 @@
 mod common;
 
 mod agreements;
+mod archive;
 mod auth;
 mod bi;
 mod campaigns;

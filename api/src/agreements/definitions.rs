@@ -7,8 +7,9 @@ use entity::DocumentKind;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{AgreedBody, required_text};
+use super::AgreedBody;
 use crate::error::{ApiError, Result};
+use crate::validate::{self, Wording};
 
 /// The body of one version of a definition.
 #[derive(SimpleObject, Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -36,8 +37,8 @@ impl AgreedBody for Definition {
             return Err(ApiError::bad_input("criteria", "must be at most 20,000 characters of JSON"));
         }
         Ok(Self {
-            term: required_text("term", &self.term, 100)?,
-            body: required_text("body", &self.body, 10_000)?,
+            term: validate::text_with("term", &self.term, 100, Wording::Range)?,
+            body: validate::text_with("body", &self.body, 10_000, Wording::Range)?,
             criteria,
         })
     }

@@ -11,14 +11,13 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::required_text;
 use crate::auth::Actor;
 use crate::auth::permissions::{can_read_goals, can_set_goals, require};
 use crate::db::versioned::{check_version, save_versioned};
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
 use crate::events::outbox;
-use crate::validate;
+use crate::validate::{self, Wording};
 
 /// A goal to create.
 #[derive(Debug, Clone)]
@@ -85,7 +84,7 @@ async fn check_owner(db: &impl ConnectionTrait, actor: &Actor, owner: Option<Uui
 #[tracing::instrument(skip(db, actor, new), fields(org = %actor.org_id))]
 pub async fn create(db: &impl TransactionTrait, actor: &Actor, new: NewGoal) -> Result<Model> {
     require(can_set_goals(actor), "set goals")?;
-    let name = required_text("name", &new.name, 200)?;
+    let name = validate::text_with("name", &new.name, 200, Wording::Range)?;
     validate(new.target, new.period_start, new.period_end)?;
     let owner = new.owner_id.or(actor.user_id());
     let txn = crate::db::begin_write(db).await?;
@@ -128,8 +127,12 @@ pub async fn update(db: &impl TransactionTrait, actor: &Actor, id: Uuid, patch: 
     let txn = crate::db::begin_write(db).await?;
     let current = find(&txn, actor, id).await?;
     check_version(patch.expected_version, current.version)?;
-    let name =
-        patch.name.as_deref().map(|n| required_text("name", n, 200)).transpose()?.unwrap_or(current.name.clone());
+    let name = patch
+        .name
+        .as_deref()
+        .map(|n| validate::text_with("name", n, 200, Wording::Range))
+        .transpose()?
+        .unwrap_or(current.name.clone());
     let metric = patch.metric.unwrap_or(current.metric);
     let target = patch.target.unwrap_or(current.target);
     let start = patch.period_start.unwrap_or(current.period_start);

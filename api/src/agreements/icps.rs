@@ -6,9 +6,9 @@ use entity::DocumentKind;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{AgreedBody, required_text, text_list};
+use super::AgreedBody;
 use crate::error::{ApiError, Result};
-use crate::validate;
+use crate::validate::{self, Wording};
 
 /// Most annual revenue a range may name, in whole currency units: the largest money
 /// amount ([`validate::MAX_AMOUNT_MINOR`]) in units of a hundred minor units.
@@ -96,14 +96,14 @@ impl AgreedBody for IdealCustomerProfile {
             Some(_) => return Err(ApiError::bad_input("extraCriteria", "must be a JSON object")),
         };
         Ok(Self {
-            name: required_text("name", &self.name, 200)?,
-            industries: text_list("industries", self.industries, 50, 100)?,
+            name: validate::text_with("name", &self.name, 200, Wording::Range)?,
+            industries: validate::text_list("industries", self.industries, 50, 100)?,
             employee_range: self
                 .employee_range
                 .map(|r| r.validate("employeeRange", validate::MAX_EMPLOYEES))
                 .transpose()?,
             revenue_range,
-            regions: text_list("regions", self.regions, 50, 100)?,
+            regions: validate::text_list("regions", self.regions, 50, 100)?,
             extra_criteria,
         })
     }

@@ -889,38 +889,6 @@ pub(crate) async fn retire_within(txn: &impl ConnectionTrait, actor: &Actor, cur
     Ok(())
 }
 
-/// Trim a required text field, bound its length and refuse control characters.
-pub fn required_text(field: &str, value: &str, max: usize) -> Result<String> {
-    let value = value.trim();
-    if value.is_empty() || value.chars().count() > max {
-        return Err(ApiError::bad_input(field, format!("must be 1 to {max} characters")));
-    }
-    validate::no_control_characters(field, value)?;
-    Ok(value.to_owned())
-}
-
-/// Trim every entry of a list, drop empty ones and duplicates (keeping order), and
-/// bound the list and its entries.
-pub fn text_list(field: &str, values: Vec<String>, max_items: usize, max_len: usize) -> Result<Vec<String>> {
-    let mut seen = BTreeSet::new();
-    let mut out = Vec::new();
-    for value in values {
-        let value = value.trim().to_owned();
-        if value.is_empty() || !seen.insert(value.to_lowercase()) {
-            continue;
-        }
-        if value.chars().count() > max_len {
-            return Err(ApiError::bad_input(field, format!("entries must be at most {max_len} characters")));
-        }
-        validate::no_control_characters(field, &value)?;
-        out.push(value);
-    }
-    if out.len() > max_items {
-        return Err(ApiError::bad_input(field, format!("must have at most {max_items} entries")));
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -966,12 +934,5 @@ mod tests {
         assert!(matches!(ensure_pending(&doc, 2), Err(ApiError::Conflict(m)) if m.contains("agreed already")));
         doc.status = AgreementStatus::Retired;
         assert!(matches!(ensure_pending(&doc, 3), Err(ApiError::Conflict(m)) if m.contains("retired")));
-    }
-
-    #[test]
-    fn text_lists_are_trimmed_deduplicated_and_bounded() {
-        let list = text_list("x", vec![" CFO ".into(), "cfo".into(), "".into(), "VP Sales".into()], 5, 20).unwrap();
-        assert_eq!(list, ["CFO", "VP Sales"]);
-        assert!(text_list("x", vec!["a".into(), "b".into()], 1, 20).is_err());
     }
 }

@@ -55,9 +55,8 @@ pub enum SlaPeriod {
 
 /// The body of one version of an SLA.
 #[derive(SimpleObject, Serialize, Deserialize, Debug, Clone, PartialEq)]
-#[graphql(name = "SlaBody")]
 #[serde(rename_all = "camelCase")]
-pub struct Sla {
+pub struct SlaBody {
     /// The team that delivers (such as SALES answering handovers).
     #[serde(with = "team_serde")]
     pub provider_team: Team,
@@ -74,7 +73,7 @@ pub struct Sla {
     pub description: Option<String>,
 }
 
-impl AgreedBody for Sla {
+impl AgreedBody for SlaBody {
     const KIND: DocumentKind = DocumentKind::Sla;
 
     fn validate(self) -> Result<Self> {
@@ -120,8 +119,8 @@ mod team_serde {
 mod tests {
     use super::*;
 
-    fn sla(provider: Team, consumer: Team, target: f64) -> Sla {
-        Sla {
+    fn sla(provider: Team, consumer: Team, target: f64) -> SlaBody {
+        SlaBody {
             provider_team: provider,
             consumer_team: consumer,
             metric: SlaMetric::HandoverResponseHours,
@@ -146,7 +145,7 @@ mod tests {
         let json = serde_json::to_value(sla(Team::Sales, Team::Marketing, 24.0)).unwrap();
         assert_eq!(json["providerTeam"], "SALES");
         assert_eq!(json["metric"], "HANDOVER_RESPONSE_HOURS");
-        let back: Sla = serde_json::from_value(json).unwrap();
+        let back: SlaBody = serde_json::from_value(json).unwrap();
         assert_eq!(back.consumer_team, Team::Marketing);
     }
 }

@@ -24,8 +24,10 @@ use uuid::Uuid;
 
 use crate::auth::Actor;
 use crate::auth::permissions::{can_read_campaigns, can_write_campaigns, require};
+use crate::db::Transactions;
 use crate::db::versioned::{check_version, save_versioned};
 use crate::error::{ApiError, Result};
+use crate::events::archive::{self, Archivable};
 use crate::events::audit::{self, Changes};
 use crate::events::outbox;
 use crate::validate::{self, SHORT};
@@ -242,30 +244,10 @@ pub async fn update(db: &impl TransactionTrait, actor: &Actor, id: Uuid, patch: 
 
 /// Archive a campaign: it leaves lists (unless asked for) and can no longer be
 /// changed; its name stays taken, and leads that name it still resolve to it.
-#[tracing::instrument(skip(db, actor), fields(org = %actor.org_id))]
-pub async fn archive(
-    db: &impl TransactionTrait,
-    actor: &Actor,
-    id: Uuid,
-    expected_version: Option<i32>,
-) -> Result<Model> {
+pub async fn archive(db: &impl Transactions, actor: &Actor, id: Uuid, expected_version: Option<i32>) -> Result<Model> {
     require(can_write_campaigns(actor), "archive campaigns")?;
-    let txn = crate::db::begin_write(db).await?;
-    let current = find(&txn, actor, id).await?;
-    check_version(expected_version, current.version)?;
-    if current.archived_at.is_some() {
-        return Err(ApiError::Conflict("the campaign is archived already".into()));
-    }
-    let now = Utc::now();
-    let mut model: ActiveModel = current.clone().into();
-    model.archived_at = Set(Some(now));
-    model.updated_at = Set(now);
-    let archived = save_versioned(&txn, id, current.version, model).await?;
-    let changes = Changes::new().field("archivedAt", None, Some(&now));
-    audit::record(&txn, actor, "campaign.archive", "campaign", Some(id), changes).await?;
-    outbox::publish(&txn, actor, "campaign.archived", "campaign", Some(id), json!({ "archivedAt": now })).await?;
-    txn.commit().await?;
-    Ok(archived)
+    let kind = Archivable { entity: "campaign", noun: "campaign" };
+    archive::archive::<ActiveModel>(db, actor, kind, id, expected_version).await
 }
 
 async fn find(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> Result<Model> {

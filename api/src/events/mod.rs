@@ -2,6 +2,7 @@
 //! subscriptions and webhooks, to consume; Accord itself only writes them). Rows are
 //! written in the transaction of the change.
 
+pub mod archive;
 pub mod audit;
 pub mod graphql;
 pub mod outbox;

@@ -30,7 +30,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::agreements;
-use crate::agreements::slas::Sla;
+use crate::agreements::slas::SlaBody;
 use crate::auth::Actor;
 use crate::auth::permissions::{FeedbackOwner, Scope, can_give_signal, can_read, can_set_feedback_status, require};
 use crate::db::keyset::{Direction, Page, Window, fetch_page};
@@ -297,7 +297,7 @@ pub async fn owner(db: &impl ConnectionTrait, feedback: &Model) -> Result<Feedba
         FeedbackSubject::General => FeedbackOwner::AnyManager,
         FeedbackSubject::Sla => {
             let ids: Vec<Uuid> = feedback.subject_id.into_iter().collect();
-            let docs = agreements::get_many::<Sla>(db, feedback.org_id, &ids).await?;
+            let docs = agreements::get_many::<SlaBody>(db, feedback.org_id, &ids).await?;
             docs.first()
                 .and_then(|d| d.in_force().or_else(|| d.latest()))
                 .map(|v| FeedbackOwner::Team(v.body.provider_team.into()))

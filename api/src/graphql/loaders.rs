@@ -35,9 +35,9 @@ pub struct Loaders {
     pub lead_scores: DataLoader<ById<lead_score::Entity>>,
     pub opportunities: DataLoader<ById<opportunity::Entity>>,
     /// A lead's transitions, oldest first.
-    pub stage_history: DataLoader<Children<lead_stage_transition::Entity>>,
-    pub lead_opportunities: DataLoader<Children<opportunity::Entity>>,
-    pub account_opportunities: DataLoader<Children<opportunity::Entity>>,
+    pub stage_history: DataLoader<ChildLists<lead_stage_transition::Entity>>,
+    pub lead_opportunities: DataLoader<ChildLists<opportunity::Entity>>,
+    pub account_opportunities: DataLoader<ChildLists<opportunity::Entity>>,
     pub lead_activities: DataLoader<FirstPages<activity::Entity>>,
     pub account_activities: DataLoader<FirstPages<activity::Entity>>,
     pub opportunity_activities: DataLoader<FirstPages<activity::Entity>>,
@@ -49,7 +49,7 @@ pub struct Loaders {
     pub account_activity_counts: DataLoader<ChildCounts<activity::Entity>>,
     pub opportunity_activity_counts: DataLoader<ChildCounts<activity::Entity>>,
     /// A lead's handovers, newest first.
-    pub lead_handovers: DataLoader<Children<entity::handover::Entity>>,
+    pub lead_handovers: DataLoader<ChildLists<entity::handover::Entity>>,
     /// Ideal customer profiles by id (`PersonaBody.icp`).
     pub icps: DataLoader<DocumentLoader<IdealCustomerProfile>>,
     /// Personas by id (such as `Lead.persona`).
@@ -61,15 +61,15 @@ pub struct Loaders {
     /// Journey stages by id.
     pub journey_stages: DataLoader<ById<entity::journey_stage::Entity>>,
     /// The persona links of each content asset.
-    pub asset_personas: DataLoader<Children<entity::content_asset_persona::Entity>>,
+    pub asset_personas: DataLoader<ChildLists<entity::content_asset_persona::Entity>>,
     /// The journey-stage links of each content asset.
-    pub asset_stages: DataLoader<Children<entity::content_asset_stage::Entity>>,
+    pub asset_stages: DataLoader<ChildLists<entity::content_asset_stage::Entity>>,
     /// Usage statistics of each content asset (`ContentAsset.usage`).
     pub content_usage: DataLoader<UsageStatsLoader>,
     /// The endorsements of each piece of feedback, oldest first.
-    pub feedback_endorsements: DataLoader<Children<entity::feedback_endorsement::Entity>>,
+    pub feedback_endorsements: DataLoader<ChildLists<entity::feedback_endorsement::Entity>>,
     /// The action items of each review meeting, oldest first.
-    pub meeting_action_items: DataLoader<Children<entity::action_item::Entity>>,
+    pub meeting_action_items: DataLoader<ChildLists<entity::action_item::Entity>>,
     /// Campaigns by name, archived ones too (`Lead.campaignDetails`).
     pub campaigns_by_name: DataLoader<CampaignsByName>,
     /// Non-archived leads naming each campaign (`Campaign.leadCount`).
@@ -89,30 +89,30 @@ impl Loaders {
             leads: loader(ById::new(&scope)),
             lead_scores: loader(ById::keyed(&scope, "lead_id")),
             opportunities: loader(ById::new(&scope)),
-            stage_history: loader(Children::new(&scope, "lead_id", "at", false)),
-            lead_opportunities: loader(Children::new(&scope, "lead_id", "created_at", true)),
-            account_opportunities: loader(Children::new(&scope, "account_id", "created_at", true)),
-            lead_activities: loader(FirstPages::new(&scope, "lead_id", "occurred_at", false)),
-            account_activities: loader(FirstPages::new(&scope, "account_id", "occurred_at", false)),
-            opportunity_activities: loader(FirstPages::new(&scope, "opportunity_id", "occurred_at", false)),
-            lead_events: loader(FirstPages::new(&scope, "lead_id", "occurred_at", false)),
-            account_leads: loader(FirstPages::new(&scope, "account_id", "created_at", true)),
-            lead_activity_counts: loader(ChildCounts::new(&scope, "lead_id", false)),
-            lead_event_counts: loader(ChildCounts::new(&scope, "lead_id", false)),
-            account_lead_counts: loader(ChildCounts::new(&scope, "account_id", true)),
-            account_activity_counts: loader(ChildCounts::new(&scope, "account_id", false)),
-            opportunity_activity_counts: loader(ChildCounts::new(&scope, "opportunity_id", false)),
-            lead_handovers: loader(Children::new(&scope, "lead_id", "handed_at", true)),
+            stage_history: loader(ChildLists::new(&scope, "lead_id", "at", Order::Ascending)),
+            lead_opportunities: loader(ChildLists::new(&scope, "lead_id", "created_at", Order::Descending)),
+            account_opportunities: loader(ChildLists::new(&scope, "account_id", "created_at", Order::Descending)),
+            lead_activities: loader(FirstPages::new(&scope, "lead_id", "occurred_at", Archived::Include)),
+            account_activities: loader(FirstPages::new(&scope, "account_id", "occurred_at", Archived::Include)),
+            opportunity_activities: loader(FirstPages::new(&scope, "opportunity_id", "occurred_at", Archived::Include)),
+            lead_events: loader(FirstPages::new(&scope, "lead_id", "occurred_at", Archived::Include)),
+            account_leads: loader(FirstPages::new(&scope, "account_id", "created_at", Archived::Skip)),
+            lead_activity_counts: loader(ChildCounts::new(&scope, "lead_id", Archived::Include)),
+            lead_event_counts: loader(ChildCounts::new(&scope, "lead_id", Archived::Include)),
+            account_lead_counts: loader(ChildCounts::new(&scope, "account_id", Archived::Skip)),
+            account_activity_counts: loader(ChildCounts::new(&scope, "account_id", Archived::Include)),
+            opportunity_activity_counts: loader(ChildCounts::new(&scope, "opportunity_id", Archived::Include)),
+            lead_handovers: loader(ChildLists::new(&scope, "lead_id", "handed_at", Order::Descending)),
             icps: loader(DocumentLoader::new(&scope)),
             personas: loader(DocumentLoader::new(&scope)),
             score_breakdowns: loader(ScoreBreakdowns { scope: scope.clone() }),
             messages: loader(DocumentLoader::new(&scope)),
             journey_stages: loader(ById::new(&scope)),
-            asset_personas: loader(Children::new(&scope, "asset_id", "id", false)),
-            asset_stages: loader(Children::new(&scope, "asset_id", "id", false)),
+            asset_personas: loader(ChildLists::new(&scope, "asset_id", "id", Order::Ascending)),
+            asset_stages: loader(ChildLists::new(&scope, "asset_id", "id", Order::Ascending)),
             content_usage: loader(UsageStatsLoader { scope: scope.clone() }),
-            feedback_endorsements: loader(Children::new(&scope, "feedback_id", "created_at", false)),
-            meeting_action_items: loader(Children::new(&scope, "meeting_id", "created_at", false)),
+            feedback_endorsements: loader(ChildLists::new(&scope, "feedback_id", "created_at", Order::Ascending)),
+            meeting_action_items: loader(ChildLists::new(&scope, "meeting_id", "created_at", Order::Ascending)),
             campaigns_by_name: loader(CampaignsByName { scope: scope.clone() }),
             campaign_lead_counts: loader(CampaignLeadCounts { scope: scope.clone() }),
         }
@@ -123,6 +123,21 @@ impl Loaders {
 struct Scope {
     db: RequestDb,
     org_id: Uuid,
+}
+
+/// The order of a parent's children.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    Ascending,
+    Descending,
+}
+
+/// Whether archived children count and load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Archived {
+    Include,
+    /// Archived children stay out, as they do of lists.
+    Skip,
 }
 
 fn uuid_of<M: ModelTrait>(model: &M, col: <M::Entity as EntityTrait>::Column) -> Option<Uuid> {
@@ -167,21 +182,21 @@ where
 }
 
 /// Every child of each parent, ordered.
-pub struct Children<E> {
+pub struct ChildLists<E> {
     scope: Scope,
     parent: &'static str,
     order: &'static str,
-    descending: bool,
+    direction: Order,
     _entity: PhantomData<E>,
 }
 
-impl<E> Children<E> {
-    fn new(scope: &Scope, parent: &'static str, order: &'static str, descending: bool) -> Self {
-        Self { scope: scope.clone(), parent, order, descending, _entity: PhantomData }
+impl<E> ChildLists<E> {
+    fn new(scope: &Scope, parent: &'static str, order: &'static str, direction: Order) -> Self {
+        Self { scope: scope.clone(), parent, order, direction, _entity: PhantomData }
     }
 }
 
-impl<E> Loader<Uuid> for Children<E>
+impl<E> Loader<Uuid> for ChildLists<E>
 where
     E: EntityTrait + Send + Sync + 'static,
     E::Model: FromQueryResult + Clone + Send + Sync + 'static,
@@ -191,7 +206,10 @@ where
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
         let parent = column::<E>(self.parent)?;
-        let order = if self.descending { sea_orm::Order::Desc } else { sea_orm::Order::Asc };
+        let order = match self.direction {
+            Order::Ascending => sea_orm::Order::Asc,
+            Order::Descending => sea_orm::Order::Desc,
+        };
         let rows = E::find()
             .filter(column::<E>("org_id")?.eq(self.scope.org_id))
             .filter(parent.is_in(keys.iter().copied()))
@@ -210,19 +228,19 @@ where
 }
 
 /// The first `limit + 1` children of each parent (the extra row tells whether a next
-/// page exists), newest first unless `ascending`, in one query for all parents.
-/// Leads skip archived rows, as their lists do.
+/// page exists), newest first, in one query for all parents.
+/// An account's leads skip archived rows ([`Archived::Skip`]), as lists do.
 pub struct FirstPages<E> {
     scope: Scope,
     parent: &'static str,
     order: &'static str,
-    skip_archived: bool,
+    archived: Archived,
     _entity: PhantomData<E>,
 }
 
 impl<E> FirstPages<E> {
-    fn new(scope: &Scope, parent: &'static str, order: &'static str, skip_archived: bool) -> Self {
-        Self { scope: scope.clone(), parent, order, skip_archived, _entity: PhantomData }
+    fn new(scope: &Scope, parent: &'static str, order: &'static str, archived: Archived) -> Self {
+        Self { scope: scope.clone(), parent, order, archived, _entity: PhantomData }
     }
 }
 
@@ -253,7 +271,7 @@ where
         let most = keys.clone().map(|(_, limit)| limit).max().unwrap_or(0) + 1;
         let mut select =
             E::find().filter(column::<E>("org_id")?.eq(self.scope.org_id)).filter(parent.is_in(keys.map(|(id, _)| id)));
-        if self.skip_archived {
+        if self.archived == Archived::Skip {
             select = select.filter(column::<E>("archived_at")?.is_null());
         }
         let mut inner = select.into_query();
@@ -332,13 +350,13 @@ const USER: &str = "activity_user";
 pub struct ChildCounts<E> {
     scope: Scope,
     parent: &'static str,
-    skip_archived: bool,
+    archived: Archived,
     _entity: PhantomData<E>,
 }
 
 impl<E> ChildCounts<E> {
-    fn new(scope: &Scope, parent: &'static str, skip_archived: bool) -> Self {
-        Self { scope: scope.clone(), parent, skip_archived, _entity: PhantomData }
+    fn new(scope: &Scope, parent: &'static str, archived: Archived) -> Self {
+        Self { scope: scope.clone(), parent, archived, _entity: PhantomData }
     }
 }
 
@@ -358,7 +376,7 @@ where
             .filter(column::<E>("org_id")?.eq(self.scope.org_id))
             .filter(parent.is_in(keys.iter().copied()))
             .group_by(parent);
-        if self.skip_archived {
+        if self.archived == Archived::Skip {
             select = select.filter(column::<E>("archived_at")?.is_null());
         }
         let counts: Vec<(Uuid, i64)> = select.into_tuple().all(&self.scope.db).await?;

@@ -2,7 +2,7 @@
 //! answerable; being overdue is what the compliance figures count.
 //!
 //! Replicas may run this at the same time. On PostgreSQL each pass claims its rows
-//! with `FOR UPDATE SKIP LOCKED`, so two replicas never process the same row; on
+//! ([`claim`]), so two replicas never process the same row; on
 //! SQLite one process owns the database. Either way the update is guarded by
 //! `overdue = false`, so a row is marked — and its event written — exactly once.
 
@@ -11,10 +11,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use entity::HandoverStatus;
 use entity::handover::{Column, Entity};
-use sea_orm::sea_query::{Expr, LockBehavior, LockType};
-use sea_orm::{ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::auth::Actor;
+use crate::db::claim::claim;
 use crate::error::Result;
 use crate::events::audit::{self, Changes};
 use crate::events::outbox;
@@ -43,16 +44,13 @@ pub async fn mark_overdue(db: &DatabaseConnection, now: DateTime<Utc>) -> Result
     let mut marked = 0;
     loop {
         let txn = crate::db::begin_write(db).await?;
-        let mut select = Entity::find()
+        let select = Entity::find()
             .filter(Column::Status.eq(HandoverStatus::Pending))
             .filter(Column::Overdue.eq(false))
             .filter(Column::DueAt.lte(now))
             .order_by_asc(Column::DueAt)
             .limit(BATCH);
-        if db.get_database_backend() == DbBackend::Postgres {
-            select = select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
-        }
-        let due = select.all(&txn).await?;
+        let due = claim(&txn, select).all(&txn).await?;
         if due.is_empty() {
             txn.commit().await?;
             return Ok(marked);

@@ -16,7 +16,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::agreements::slas::{Sla, SlaMetric};
+use crate::agreements::slas::{SlaBody, SlaMetric};
 use crate::agreements::{self, DocumentCriteria};
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_answer_handover, can_hand_over, can_read, require};
@@ -31,7 +31,7 @@ use crate::validate::{self, LONG};
 /// The target of the agreed SLA for `metric`, if one is in force.
 pub async fn agreed_target(db: &impl ConnectionTrait, org_id: Uuid, metric: SlaMetric) -> Result<Option<f64>> {
     let criteria = DocumentCriteria { statuses: vec![AgreementStatus::Agreed], search: None };
-    let slas = agreements::list::<Sla>(db, &Actor::system(org_id), &criteria).await?;
+    let slas = agreements::list::<SlaBody>(db, &Actor::system(org_id), &criteria).await?;
     Ok(slas.iter().filter_map(|d| d.in_force()).map(|v| &v.body).find(|b| b.metric == metric).map(|b| b.target))
 }
 

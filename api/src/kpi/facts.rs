@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 use sea_orm::DbBackend;
 
 use super::metrics::{KpiGroupBy, KpiMetric};
-use super::sql::{Sql, day_number, days_between, hours_between};
+use super::sql::Sql;
+use crate::db::dialect::{day_number, days_between, hours_between};
 
 /// Where a fact's grouping dimensions come from (SQL expressions over its aliases).
 #[derive(Debug, Clone, Copy, Default)]

@@ -14,6 +14,7 @@ use super::sql::{self, Sql};
 use super::{KpiFilter, filter_conditions, settings};
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_read, require};
+use crate::db::dialect;
 use crate::error::{ApiError, Result};
 
 /// The stages of the main funnel, in order.
@@ -168,7 +169,7 @@ pub async fn funnel(
     q.push(&format!(
         "WITH x AS (SELECT t.from_stage AS stg, {} AS num FROM lead_stage_transitions t \
          JOIN leads l ON l.id = t.lead_id{joins} WHERE t.org_id = ",
-        sql::days_between(backend, entered, "t.at")
+        dialect::days_between(backend, entered, "t.at")
     ))
     .bind(actor.org_id)
     .push(&format!(" AND {time} >= "))

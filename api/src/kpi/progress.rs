@@ -8,7 +8,7 @@ use sea_orm::{ActiveEnum, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTr
 use super::metrics::{KpiGroupBy, KpiMetric};
 use super::periods::{self, Granularity, Period};
 use super::{KpiFilter, compute, context, settings, value_over};
-use crate::agreements::slas::{Sla, SlaMetric, SlaPeriod};
+use crate::agreements::slas::{SlaBody, SlaMetric, SlaPeriod};
 use crate::agreements::{self, Document, DocumentCriteria};
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_read, require};
@@ -129,7 +129,7 @@ fn granularity(period: SlaPeriod) -> Granularity {
 pub async fn sla_compliance(
     db: &impl ConnectionTrait,
     actor: &Actor,
-    sla: &Sla,
+    sla: &SlaBody,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<SlaCompliance>> {
@@ -142,7 +142,7 @@ async fn sla_compliance_in(
     db: &impl ConnectionTrait,
     actor: &Actor,
     settings: &OrgSettings,
-    sla: &Sla,
+    sla: &SlaBody,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<SlaCompliance>> {
@@ -220,7 +220,7 @@ async fn sla_compliance_in(
 pub struct Scorecard {
     pub from: NaiveDate,
     pub to: NaiveDate,
-    pub slas: Vec<(Document<Sla>, Vec<SlaCompliance>)>,
+    pub slas: Vec<(Document<SlaBody>, Vec<SlaCompliance>)>,
     pub goals: Vec<(entity::goal::Model, GoalProgress)>,
 }
 
@@ -235,7 +235,7 @@ pub async fn scorecard(db: &impl ConnectionTrait, actor: &Actor, from: NaiveDate
         return Err(ApiError::bad_input("to", "a scorecard covers at most two years"));
     }
     let criteria = DocumentCriteria { statuses: vec![AgreementStatus::Agreed], search: None };
-    let documents = agreements::list::<Sla>(db, &Actor::system(actor.org_id), &criteria).await?;
+    let documents = agreements::list::<SlaBody>(db, &Actor::system(actor.org_id), &criteria).await?;
     // Loaded once for every SLA and goal on the card.
     let settings = settings(db, actor.org_id).await?;
     let mut slas = Vec::new();

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use chrono_tz::Tz;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryResult};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, QueryResult};
 use uuid::Uuid;
 
 use super::facts::FactContext;
@@ -28,6 +28,8 @@ use super::metrics::{KpiGroupBy, KpiMetric};
 use super::periods::Period;
 use super::sql::Sql;
 use super::{KpiFilter, Series, point, statement};
+use crate::db::claim::claim_clause;
+use crate::db::dialect;
 use crate::error::Result;
 use crate::org::OrgSettings;
 
@@ -105,8 +107,8 @@ async fn stored_basis(db: &impl ConnectionTrait, org_id: Uuid, lock: bool) -> Re
     let backend = db.get_database_backend();
     let mut sql = Sql::new();
     sql.push("SELECT definition, time_zone, currency FROM kpi_rollup_states WHERE org_id = ").bind(org_id);
-    if lock && backend == DbBackend::Postgres {
-        sql.push(" FOR UPDATE SKIP LOCKED");
+    if lock {
+        sql.push(claim_clause(db));
     }
     let row = db.query_one_raw(sql.build(backend)).await?;
     row.as_ref().map(Basis::read).transpose()
@@ -117,14 +119,6 @@ pub(crate) struct View {
     tz: Tz,
     dirty: BTreeSet<NaiveDate>,
     figures: HashMap<KpiMetric, Vec<(NaiveDate, f64, f64)>>,
-}
-
-/// The hour (since the epoch) of a timestamp column, as an integer.
-fn hour_of(backend: DbBackend, column: &str) -> String {
-    match backend {
-        DbBackend::Postgres => format!("CAST(FLOOR(EXTRACT(EPOCH FROM {column}) / 3600) AS BIGINT)"),
-        _ => format!("CAST(unixepoch({column}) / 3600 AS INTEGER)"),
-    }
 }
 
 /// The local days of `tz` that an hour (since the epoch) touches.
@@ -151,7 +145,7 @@ pub(crate) async fn view(
     let backend = db.get_database_backend();
     let tz = settings.tz();
     let mut sql = Sql::new();
-    sql.push(&format!("SELECT DISTINCT {} AS h FROM kpi_dirty_marks WHERE org_id = ", hour_of(backend, "at")))
+    sql.push(&format!("SELECT DISTINCT {} AS h FROM kpi_dirty_marks WHERE org_id = ", dialect::hour_of(backend, "at")))
         .bind(org_id);
     let mut dirty = BTreeSet::new();
     for row in db.query_all_raw(sql.build(backend)).await? {

@@ -51,50 +51,17 @@ impl Sql {
 
     /// The statement for `backend`: `?` become `$1, $2, …` on PostgreSQL.
     pub fn build(&self, backend: DbBackend) -> Statement {
-        let text = match backend {
-            DbBackend::Postgres => {
-                let mut out = String::with_capacity(self.text.len() + 16);
-                let mut n = 0;
-                for c in self.text.chars() {
-                    if c == '?' {
-                        n += 1;
-                        out.push('$');
-                        out.push_str(&n.to_string());
-                    } else {
-                        out.push(c);
-                    }
-                }
-                out
+        let mut text = String::with_capacity(self.text.len() + 16);
+        let mut n = 0;
+        for c in self.text.chars() {
+            if c == '?' {
+                n += 1;
+                text.push_str(&crate::db::dialect::placeholder(backend, n));
+            } else {
+                text.push(c);
             }
-            _ => self.text.clone(),
-        };
+        }
         Statement::from_sql_and_values(backend, text, self.values.clone())
-    }
-}
-
-/// Seconds from timestamp expression `from` to `to`, as a double.
-pub fn seconds_between(backend: DbBackend, from: &str, to: &str) -> String {
-    match backend {
-        DbBackend::Postgres => format!("CAST(EXTRACT(EPOCH FROM ({to} - {from})) AS DOUBLE PRECISION)"),
-        _ => format!("(unixepoch({to}, 'subsec') - unixepoch({from}, 'subsec'))"),
-    }
-}
-
-/// Hours from `from` to `to`.
-pub fn hours_between(backend: DbBackend, from: &str, to: &str) -> String {
-    format!("({} / 3600.0)", seconds_between(backend, from, to))
-}
-
-/// Days from `from` to `to`.
-pub fn days_between(backend: DbBackend, from: &str, to: &str) -> String {
-    format!("({} / 86400.0)", seconds_between(backend, from, to))
-}
-
-/// A date expression as a day number, so that differences are whole days.
-pub fn day_number(backend: DbBackend, date: &str) -> String {
-    match backend {
-        DbBackend::Postgres => format!("({date} - DATE '1970-01-01')"),
-        _ => format!("julianday({date})"),
     }
 }
 

@@ -15,6 +15,7 @@ use crate::db::Transactions;
 use crate::db::keyset::{Direction, Page, Window, fetch_page_by};
 use crate::db::versioned::{check_version, save_versioned};
 use crate::error::{ApiError, Result};
+use crate::events::archive::{self, Archivable};
 use crate::events::audit::{self, Changes};
 use crate::validate::{self, SHORT, like_pattern, lower_like};
 
@@ -356,27 +357,8 @@ pub async fn update(
 /// Archive an account: it leaves lists unless they ask for archived records.
 pub async fn archive(db: &impl Transactions, actor: &Actor, id: Uuid, expected_version: Option<i32>) -> Result<Model> {
     require(can_write(actor, Scope::LeadsWrite), "archive accounts")?;
-    let txn = crate::db::begin_write(db).await?;
-    let current = find(&txn, actor, id).await?;
-    check_version(expected_version, current.version)?;
-    if current.archived_at.is_some() {
-        return Ok(current);
-    }
-    let now = Utc::now();
-    let mut model: ActiveModel = current.clone().into();
-    model.archived_at = Set(Some(now));
-    let updated = save_versioned(&txn, current.id, current.version, model).await?;
-    audit::record(
-        &txn,
-        actor,
-        "account.archive",
-        "account",
-        Some(id),
-        Changes::new().field("archivedAt", None, Some(&now)),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(updated)
+    let kind = Archivable { entity: "account", noun: "account" };
+    archive::archive::<ActiveModel>(db, actor, kind, id, expected_version).await
 }
 
 /// Mark an account a customer (its first won deal) inside the caller's transaction.

@@ -9,7 +9,7 @@ use entity::lead::{Column, Entity, Model};
 use entity::{activity, lead_stage_transition, user};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryResult, QuerySelect,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryResult, QuerySelect,
 };
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
@@ -17,6 +17,7 @@ use uuid::Uuid;
 use super::{Scored, with_scores};
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_read, require};
+use crate::db::dialect;
 use crate::db::rows::{Columns, FromColumns, Unread};
 use crate::error::{ApiError, Result};
 
@@ -36,7 +37,7 @@ pub type ActivityWithUser = (activity::Model, Option<user::Model>);
 
 /// The children read with a lead; `None` for what was not read with it.
 #[derive(Debug, Default)]
-pub struct Children {
+pub struct PrefetchedChildren {
     /// The page size asked for, and up to that many activities plus one, newest first.
     pub activities: Option<(u64, Vec<ActivityWithUser>)>,
     /// Every transition, oldest first.
@@ -47,13 +48,13 @@ pub struct Children {
 pub struct Detail {
     pub lead: Model,
     pub score: Option<entity::lead_score::Model>,
-    pub children: Children,
+    pub children: PrefetchedChildren,
 }
 
 /// The lead `id` of the actor's organization with what `include` asks for.
 pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid, include: Include) -> Result<Detail> {
     require(can_read(actor, Scope::LeadsRead), "read leads")?;
-    let children = db.get_database_backend() == DbBackend::Postgres;
+    let children = dialect::is_postgres(db);
     let mut select = Entity::find_by_id(id).filter(Column::OrgId.eq(actor.org_id));
     if include.score {
         select = with_scores(select);
@@ -75,7 +76,7 @@ pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid, include: In
         let row = select.into_model::<WithJson<Model>>().one(db).await?.ok_or_else(not_found)?;
         (row.model, None, row.json)
     };
-    let children = Children {
+    let children = PrefetchedChildren {
         activities: activities
             .zip(json.activities)
             .map(|(limit, rows)| Ok::<_, ApiError>((limit, parse(&rows)?)))

@@ -21,9 +21,11 @@ use uuid::Uuid;
 
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_give_signal, can_read, can_write_content, require};
+use crate::db::Transactions;
 use crate::db::keyset::{Direction, Page, Window, fetch_page};
 use crate::db::versioned::{check_version, save_versioned};
 use crate::error::{ApiError, Result};
+use crate::events::archive::{self, Archivable};
 use crate::events::audit::{self, Changes};
 use crate::events::outbox;
 use crate::validate::{self, LONG, SHORT};
@@ -307,31 +309,10 @@ pub async fn update(db: &impl TransactionTrait, actor: &Actor, id: Uuid, patch: 
 }
 
 /// Archive a content asset: it leaves lists and recommendations; its usage stays.
-#[tracing::instrument(skip(db, actor), fields(org = %actor.org_id))]
-pub async fn archive(
-    db: &impl TransactionTrait,
-    actor: &Actor,
-    id: Uuid,
-    expected_version: Option<i32>,
-) -> Result<Model> {
+pub async fn archive(db: &impl Transactions, actor: &Actor, id: Uuid, expected_version: Option<i32>) -> Result<Model> {
     require(can_write_content(actor), "archive content assets")?;
-    let txn = crate::db::begin_write(db).await?;
-    let current = lock(&txn, actor, id).await?;
-    check_version(expected_version, current.version)?;
-    if current.archived_at.is_some() {
-        return Err(ApiError::Conflict("the content asset is archived already".into()));
-    }
-    let now = Utc::now();
-    let mut model: ActiveModel = current.clone().into();
-    model.archived_at = Set(Some(now));
-    model.updated_at = Set(now);
-    let asset = save_versioned(&txn, id, current.version, model).await?;
-    let changes = Changes::new().field("archivedAt", None, Some(&now));
-    audit::record(&txn, actor, "contentAsset.archive", "contentAsset", Some(id), changes).await?;
-    outbox::publish(&txn, actor, "contentAsset.archived", "contentAsset", Some(id), json!({ "archivedAt": now }))
-        .await?;
-    txn.commit().await?;
-    Ok(asset)
+    let kind = Archivable { entity: "contentAsset", noun: "content asset" };
+    archive::archive::<ActiveModel>(db, actor, kind, id, expected_version).await
 }
 
 /// Read one content asset; another organization's is NOT_FOUND.

@@ -20,12 +20,12 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::agreements::{self, AgreedBody, Document, DocumentCriteria, required_text, text_list};
+use crate::agreements::{self, AgreedBody, Document, DocumentCriteria};
 use crate::auth::Actor;
 use crate::error::{ApiError, Result};
 use crate::org::journey_stages;
 use crate::personas::Persona;
-use crate::validate;
+use crate::validate::{self, Wording};
 
 /// Which cell of the matrix a message fills.
 #[derive(Enum, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -141,9 +141,9 @@ impl AgreedBody for Message {
             persona_id: self.persona_id,
             journey_stage_id: self.journey_stage_id,
             competitor,
-            title: required_text("title", &self.title, validate::SHORT)?,
-            body: required_text("body", &self.body, validate::LONG)?,
-            proof_points: text_list("proofPoints", self.proof_points, 20, 500)?,
+            title: validate::text_with("title", &self.title, validate::SHORT, Wording::Range)?,
+            body: validate::text_with("body", &self.body, validate::LONG, Wording::Range)?,
+            proof_points: validate::text_list("proofPoints", self.proof_points, 20, 500)?,
             call_to_action: validate::optional_text("callToAction", self.call_to_action.as_deref(), 500)?,
         })
     }

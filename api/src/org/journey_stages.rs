@@ -14,13 +14,13 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::agreements::required_text;
 use crate::auth::Actor;
 use crate::auth::permissions::{can_edit_journey_stages, can_read_agreements, require};
 use crate::db::versioned::{check_version, save_versioned};
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
 use crate::events::outbox;
+use crate::validate::{self, Wording};
 
 /// The stages every organization starts with, in order.
 pub const DEFAULT_STAGES: [&str; 5] = ["AWARENESS", "CONSIDERATION", "DECISION", "ONBOARDING", "EXPANSION"];
@@ -65,7 +65,7 @@ pub async fn rename(
     expected_version: Option<i32>,
 ) -> Result<Model> {
     require(can_edit_journey_stages(actor), "rename journey stages")?;
-    let name = required_text("name", name, 100)?;
+    let name = validate::text_with("name", name, 100, Wording::Range)?;
     let txn = crate::db::begin_write(db).await?;
     let current = find(&txn, actor, id).await?;
     check_version(expected_version, current.version)?;

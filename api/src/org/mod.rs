@@ -20,7 +20,7 @@ use crate::auth::permissions::{Scope, can_administer, can_read, require};
 use crate::db::versioned::{check_version, save_versioned};
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
-use crate::validate;
+use crate::validate::{self, Wording};
 
 /// Organization-wide defaults, stored as JSON in `organizations.settings`. Missing
 /// keys take their defaults, so new settings never need a data migration.
@@ -103,12 +103,7 @@ pub async fn settings(db: &impl ConnectionTrait, org_id: Uuid) -> Result<OrgSett
 
 /// An organization's name: trimmed, 1 to 200 characters, no control characters.
 fn org_name(name: &str) -> Result<String> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(ApiError::bad_input("name", "must be 1 to 200 characters"));
-    }
-    validate::no_control_characters("name", name)?;
-    Ok(name.to_owned())
+    validate::text_with("name", name, 200, Wording::Range)
 }
 
 /// Turn a name into a URL-safe slug: `Acme Revenue, Inc.` → `acme-revenue-inc`.

@@ -7,8 +7,9 @@ use entity::DocumentKind;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::agreements::{AgreedBody, required_text, text_list};
+use crate::agreements::AgreedBody;
 use crate::error::Result;
+use crate::validate::{self, Wording};
 
 /// The body of one version of a persona.
 #[derive(SimpleObject, Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -39,14 +40,14 @@ impl AgreedBody for Persona {
 
     fn validate(self) -> Result<Self> {
         Ok(Self {
-            name: required_text("name", &self.name, 200)?,
+            name: validate::text_with("name", &self.name, 200, Wording::Range)?,
             icp_id: self.icp_id,
-            title_keywords: text_list("titleKeywords", self.title_keywords, 50, 100)?,
-            goals: text_list("goals", self.goals, 30, 500)?,
-            pains: text_list("pains", self.pains, 30, 500)?,
-            objections: text_list("objections", self.objections, 30, 500)?,
-            buying_triggers: text_list("buyingTriggers", self.buying_triggers, 30, 500)?,
-            preferred_channels: text_list("preferredChannels", self.preferred_channels, 20, 100)?,
+            title_keywords: validate::text_list("titleKeywords", self.title_keywords, 50, 100)?,
+            goals: validate::text_list("goals", self.goals, 30, 500)?,
+            pains: validate::text_list("pains", self.pains, 30, 500)?,
+            objections: validate::text_list("objections", self.objections, 30, 500)?,
+            buying_triggers: validate::text_list("buyingTriggers", self.buying_triggers, 30, 500)?,
+            preferred_channels: validate::text_list("preferredChannels", self.preferred_channels, 20, 100)?,
         })
     }
 

@@ -15,9 +15,11 @@ use uuid::Uuid;
 
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_read, can_write, require};
+use crate::db::Transactions;
 use crate::db::keyset::{Direction, Page, Window, fetch_page_by};
 use crate::db::versioned::{check_version, save_versioned};
 use crate::error::{ApiError, Result};
+use crate::events::archive::{self, Archivable};
 use crate::events::audit::{self, Changes};
 use crate::leads::{self, accounts, ensure_user, lifecycle};
 use crate::validate::{self, LONG, SHORT};
@@ -265,34 +267,10 @@ pub async fn close(
     Ok(updated)
 }
 
-pub async fn archive(
-    db: &impl TransactionTrait,
-    actor: &Actor,
-    id: Uuid,
-    expected_version: Option<i32>,
-) -> Result<Model> {
+pub async fn archive(db: &impl Transactions, actor: &Actor, id: Uuid, expected_version: Option<i32>) -> Result<Model> {
     require(can_write(actor, Scope::LeadsWrite), "archive opportunities")?;
-    let txn = crate::db::begin_write(db).await?;
-    let current = find(&txn, actor, id).await?;
-    check_version(expected_version, current.version)?;
-    if current.archived_at.is_some() {
-        return Ok(current);
-    }
-    let now = Utc::now();
-    let mut model: ActiveModel = current.clone().into();
-    model.archived_at = Set(Some(now));
-    let updated = save_versioned(&txn, current.id, current.version, model).await?;
-    audit::record(
-        &txn,
-        actor,
-        "opportunity.archive",
-        "opportunity",
-        Some(id),
-        Changes::new().field("archivedAt", None, Some(&now)),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(updated)
+    let kind = Archivable { entity: "opportunity", noun: "opportunity" };
+    archive::archive::<ActiveModel>(db, actor, kind, id, expected_version).await
 }
 
 /// Which deals to list.

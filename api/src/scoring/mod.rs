@@ -23,14 +23,14 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::agreements::{self, AgreedBody, DocumentCriteria, required_text};
+use crate::agreements::{self, AgreedBody, DocumentCriteria};
 use crate::auth::Actor;
 use crate::error::{ApiError, Result};
 use crate::events::outbox;
 use crate::leads::graphql::EngagementKind;
 use crate::leads::{ScoreInputs, lifecycle};
 use crate::personas::Persona;
-use crate::validate;
+use crate::validate::{self, Wording};
 
 /// What a fit rule looks at.
 #[derive(Enum, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -181,13 +181,13 @@ fn is_number(value: &str) -> bool {
 impl FitRule {
     fn validate(self, i: usize) -> Result<Self> {
         let f = |name: &str| format!("fitRules[{i}].{name}");
-        let name = required_text(&f("name"), &self.name, 200)?;
+        let name = validate::text_with(&f("name"), &self.name, 200, Wording::Range)?;
         validate::float_range(&f("points"), self.points, -MAX_POINTS, MAX_POINTS)?;
         if self.points == 0.0 {
             return Err(ApiError::bad_input(&f("points"), "must not be 0"));
         }
         let value = validate::optional_text(&f("value"), self.value.as_deref(), 200)?;
-        let values = agreements::text_list(&f("values"), self.values, 50, 200)?;
+        let values = validate::text_list(&f("values"), self.values, 50, 200)?;
         let numeric = self.attribute.is_numeric();
         match self.operator {
             RuleOperator::Equals | RuleOperator::Contains => {
@@ -242,7 +242,7 @@ impl FitRule {
 impl EngagementRule {
     fn validate(self, i: usize) -> Result<Self> {
         let f = |name: &str| format!("engagementRules[{i}].{name}");
-        let name = required_text(&f("name"), &self.name, 200)?;
+        let name = validate::text_with(&f("name"), &self.name, 200, Wording::Range)?;
         validate::float_range(&f("pointsPerEvent"), self.points_per_event, 0.01, MAX_POINTS)?;
         validate::float_range(&f("cap"), self.cap, 0.01, MAX_CAP)?;
         validate::float_range(&f("halfLifeDays"), self.half_life_days, 0.1, 3650.0)?;
@@ -254,7 +254,7 @@ impl AgreedBody for ScoringModel {
     const KIND: DocumentKind = DocumentKind::ScoringModel;
 
     fn validate(self) -> Result<Self> {
-        let name = required_text("name", &self.name, 200)?;
+        let name = validate::text_with("name", &self.name, 200, Wording::Range)?;
         let description = validate::optional_text("description", self.description.as_deref(), 2000)?;
         if self.fit_rules.len() > 100 {
             return Err(ApiError::bad_input("fitRules", "must have at most 100 rules"));

@@ -2,7 +2,7 @@
 //!
 //! Agreeing a model queues a job (in the approving transaction), split into up to
 //! [`MAX_LANES`] lanes: id ranges of the organization's leads, each with its own
-//! keyset cursor. Workers claim lanes with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so
+//! keyset cursor. Workers claim lanes ([`claim`]: `FOR UPDATE SKIP LOCKED` on PostgreSQL), so
 //! two workers (or replicas) rescore different lanes of one job at once and never the
 //! same lead; on SQLite one process owns the database. A lane advances in batches of
 //! [`BATCH`] leads in id order, each batch one transaction that also moves the lane's
@@ -15,16 +15,18 @@ use chrono::{DateTime, Utc};
 use entity::RescoreJobStatus;
 use entity::rescore_job::{ActiveModel, Column, Entity, Model};
 use entity::rescore_job_lane as lane;
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LockBehavior, LockType};
+use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
 use super::{ModelVersion, ScoringModel};
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_read, require};
+use crate::db::claim::claim;
+use crate::db::dialect;
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
 use crate::events::outbox;
@@ -144,23 +146,20 @@ pub async fn run_batch(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<bo
 /// [`run_batch`] with another batch size (tests use small ones to see a job resume).
 #[tracing::instrument(skip(db))]
 pub async fn run_batch_of(db: &DatabaseConnection, now: DateTime<Utc>, size: u64) -> Result<bool> {
-    let postgres = db.get_database_backend() == DbBackend::Postgres;
+    let postgres = dialect::is_postgres(db);
     let txn = crate::db::begin_write(db).await?;
     if postgres {
         // A batch lost in a crash is redone from the lane's cursor, which commits with
         // it: no need to wait for the disk on every batch.
         txn.execute_unprepared("SET LOCAL synchronous_commit = off").await?;
     }
-    let mut select = lane::Entity::find()
+    let select = lane::Entity::find()
         .filter(lane::Column::Done.eq(false))
         .order_by_asc(lane::Column::CreatedAt)
         .order_by_asc(lane::Column::JobId)
         .order_by_asc(lane::Column::Lane)
         .limit(1);
-    if postgres {
-        select = select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
-    }
-    let Some(claimed) = select.one(&txn).await? else {
+    let Some(claimed) = claim(&txn, select).one(&txn).await? else {
         txn.commit().await?;
         return Ok(false);
     };
@@ -260,7 +259,7 @@ pub async fn run_all(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<usiz
 /// Look for rescoring work every `every` until the process ends: on PostgreSQL with
 /// [`WORKERS`] workers, which rescore different lanes at once; SQLite has one writer.
 pub fn spawn(db: DatabaseConnection, every: Duration) {
-    let workers = if db.get_database_backend() == DbBackend::Postgres { WORKERS } else { 1 };
+    let workers = if dialect::is_postgres(&db) { WORKERS } else { 1 };
     for _ in 0..workers {
         spawn_worker(db.clone(), every);
     }

@@ -17,12 +17,13 @@ use indicatif::ProgressBar;
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement};
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::auth::Actor;
 use crate::db::copy::{Encoded, encode_rows};
+use crate::db::dialect;
 use crate::db::insert_all;
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
@@ -189,7 +190,7 @@ pub async fn generate(
     let seed = token.bytes().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
     let mut generator = Generator::new(org_id, people, Naming::Run(token.clone()), seed, Utc::now());
     progress.set_length(leads);
-    let counts = if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+    let counts = if dialect::is_postgres(db) {
         load_postgres(db.get_postgres_connection_pool(), generator, leads, progress, started).await?
     } else {
         // As on PostgreSQL, generated rows skip the KPI rollup's dirty marks (one per
@@ -198,7 +199,7 @@ pub async fn generate(
         // transactional: each chunk drops them and puts them back before it commits.
         let triggers = db
             .query_all_raw(Statement::from_string(
-                DbBackend::Sqlite,
+                db.get_database_backend(),
                 "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'kpi_mark_%'",
             ))
             .await?
@@ -221,7 +222,7 @@ pub async fn generate(
             }
             let mut forget = Sql::new();
             forget.push("DELETE FROM kpi_rollup_states WHERE org_id = ").bind(org_id);
-            txn.execute_raw(forget.build(DbBackend::Sqlite)).await?;
+            txn.execute_raw(forget.build(txn.get_database_backend())).await?;
             txn.commit().await?;
             remaining -= size as u64;
             progress.inc(size as u64);

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::definitions::{Definition as DefinitionBody, term_key};
 use super::icps::{IdealCustomerProfile as IcpBody, Range, RevenueRange};
-use super::slas::{Sla as SlaBody, SlaMetric, SlaPeriod};
+use super::slas::{SlaBody, SlaMetric, SlaPeriod};
 use super::{DocumentCriteria, alignment};
 use crate::graphql::patch::{apply, clearable, keep_or_set};
 use crate::graphql::{actor, db, loaders, parse_id};

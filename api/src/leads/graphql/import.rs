@@ -50,6 +50,28 @@ pub struct ImportLeadRow {
     pub region: Option<String>,
 }
 
+/// The domain's import row: the same fields under the same names.
+impl From<ImportLeadRow> for ImportRow {
+    fn from(row: ImportLeadRow) -> Self {
+        Self {
+            email: row.email,
+            external_id: row.external_id,
+            first_name: row.first_name,
+            last_name: row.last_name,
+            title: row.title,
+            phone: row.phone,
+            source: row.source,
+            campaign: row.campaign,
+            lifecycle_stage: row.lifecycle_stage.map(Into::into),
+            company: row.company,
+            domain: row.domain,
+            industry: row.industry,
+            employee_count: row.employee_count,
+            region: row.region,
+        }
+    }
+}
+
 /// Up to 1,000 rows to upsert.
 #[derive(InputObject)]
 pub struct ImportLeadsInput {
@@ -118,26 +140,7 @@ impl ImportMutation {
     /// Upsert up to 1,000 leads: a result per row; a bad row never affects the others;
     /// repeating a call changes nothing.
     async fn import_leads(&self, ctx: &Context<'_>, input: ImportLeadsInput) -> Result<ImportLeadsPayload> {
-        let rows = input
-            .rows
-            .into_iter()
-            .map(|r| ImportRow {
-                email: r.email,
-                external_id: r.external_id,
-                first_name: r.first_name,
-                last_name: r.last_name,
-                title: r.title,
-                phone: r.phone,
-                source: r.source,
-                campaign: r.campaign,
-                lifecycle_stage: r.lifecycle_stage.map(Into::into),
-                company: r.company,
-                domain: r.domain,
-                industry: r.industry,
-                employee_count: r.employee_count,
-                region: r.region,
-            })
-            .collect();
+        let rows = input.rows.into_iter().map(ImportRow::from).collect();
         let results = import::import(db(ctx), actor(ctx)?, rows, input.match_on.into(), input.dry_run).await?;
         let tally = |s: import::RowStatus| results.iter().filter(|r| r.status == s).count() as i32;
         Ok(ImportLeadsPayload {

@@ -104,7 +104,7 @@ pub struct Lead {
     /// Activities and stage history read with the lead; what is `None` there comes
     /// from DataLoaders.
     #[graphql(skip)]
-    pub children: Option<Arc<domain::detail::Children>>,
+    pub children: Option<Arc<domain::detail::PrefetchedChildren>>,
 }
 
 /// The accounts, users and personas a page of leads selects, each fetched once for the
