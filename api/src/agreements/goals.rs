@@ -168,11 +168,7 @@ pub async fn update(db: &impl TransactionTrait, actor: &Actor, id: Uuid, patch: 
 }
 
 async fn find(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> Result<Model> {
-    Entity::find_by_id(id)
-        .filter(Column::OrgId.eq(actor.org_id))
-        .one(db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("goal"))
+    crate::db::find_in_org::<Entity>(db, actor.org_id, id, "goal").await
 }
 
 /// Goals of the organization, by period start.

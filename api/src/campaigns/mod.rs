@@ -251,11 +251,7 @@ pub async fn archive(db: &impl Transactions, actor: &Actor, id: Uuid, expected_v
 }
 
 async fn find(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> Result<Model> {
-    Entity::find_by_id(id)
-        .filter(Column::OrgId.eq(actor.org_id))
-        .one(db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("campaign"))
+    crate::db::find_in_org::<Entity>(db, actor.org_id, id, "campaign").await
 }
 
 /// Read one campaign, archived or not; another organization's is NOT_FOUND.

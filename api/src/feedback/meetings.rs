@@ -187,11 +187,7 @@ pub async fn start(
 }
 
 async fn find(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> Result<Model> {
-    Entity::find_by_id(id)
-        .filter(Column::OrgId.eq(actor.org_id))
-        .one(db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("review meeting"))
+    crate::db::find_in_org::<Entity>(db, actor.org_id, id, "review meeting").await
 }
 
 /// One review meeting; another organization's is NOT_FOUND.
@@ -314,11 +310,7 @@ pub async fn update_item(
 ) -> Result<action_item::Model> {
     let title = patch.title.as_deref().map(|t| validate::text("title", t, SHORT)).transpose()?;
     let txn = crate::db::begin_write(db).await?;
-    let current = action_item::Entity::find_by_id(id)
-        .filter(action_item::Column::OrgId.eq(actor.org_id))
-        .one(&txn)
-        .await?
-        .ok_or_else(|| ApiError::not_found("action item"))?;
+    let current = crate::db::find_in_org::<action_item::Entity>(&txn, actor.org_id, id, "action item").await?;
     require(can_update_action_item(actor, current.owner_id), "change this action item")?;
     check_version(patch.expected_version, current.version)?;
     if let Some(Some(owner)) = patch.owner_id {

@@ -220,11 +220,7 @@ pub async fn submit(db: &impl TransactionTrait, actor: &Actor, new: NewFeedback)
 }
 
 pub(crate) async fn find(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> Result<Model> {
-    Entity::find_by_id(id)
-        .filter(Column::OrgId.eq(actor.org_id))
-        .one(db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("feedback"))
+    crate::db::find_in_org::<Entity>(db, actor.org_id, id, "feedback").await
 }
 
 /// One piece of feedback; another organization's is NOT_FOUND.

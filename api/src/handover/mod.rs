@@ -51,11 +51,7 @@ pub async fn first_touch_hours(db: &impl ConnectionTrait, actor: &Actor) -> Resu
 }
 
 pub(crate) async fn find(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> Result<Model> {
-    Entity::find_by_id(id)
-        .filter(Column::OrgId.eq(actor.org_id))
-        .one(db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("handover"))
+    crate::db::find_in_org::<Entity>(db, actor.org_id, id, "handover").await
 }
 
 pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> Result<Model> {

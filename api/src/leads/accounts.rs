@@ -151,11 +151,7 @@ pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> Result<M
 }
 
 pub(crate) async fn find(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> Result<Model> {
-    Entity::find_by_id(id)
-        .filter(Column::OrgId.eq(actor.org_id))
-        .one(db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("account"))
+    crate::db::find_in_org::<Entity>(db, actor.org_id, id, "account").await
 }
 
 /// An account referenced by an input field: BAD_USER_INPUT naming the field when it

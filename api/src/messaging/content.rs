@@ -318,11 +318,7 @@ pub async fn archive(db: &impl Transactions, actor: &Actor, id: Uuid, expected_v
 /// Read one content asset; another organization's is NOT_FOUND.
 pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> Result<Model> {
     require(can_read(actor, Scope::ContentRead), "read content")?;
-    Entity::find_by_id(id)
-        .filter(Column::OrgId.eq(actor.org_id))
-        .one(db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("content asset"))
+    crate::db::find_in_org::<Entity>(db, actor.org_id, id, "content asset").await
 }
 
 /// Which assets to list; all given conditions must hold.

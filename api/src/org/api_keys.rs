@@ -86,11 +86,7 @@ pub async fn list(db: &impl ConnectionTrait, actor: &Actor) -> Result<Vec<Model>
 pub async fn revoke(db: &impl TransactionTrait, actor: &Actor, id: Uuid) -> Result<Model> {
     require(can_administer(actor), "revoke API keys")?;
     let txn = crate::db::begin_write(db).await?;
-    let key = Entity::find_by_id(id)
-        .filter(Column::OrgId.eq(actor.org_id))
-        .one(&txn)
-        .await?
-        .ok_or_else(|| ApiError::not_found("API key"))?;
+    let key = crate::db::find_in_org::<Entity>(&txn, actor.org_id, id, "API key").await?;
     if key.revoked_at.is_some() {
         return Ok(key);
     }

@@ -132,9 +132,5 @@ pub async fn reorder(db: &impl TransactionTrait, actor: &Actor, ids: &[Uuid]) ->
 }
 
 async fn find(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> Result<Model> {
-    Entity::find_by_id(id)
-        .filter(Column::OrgId.eq(actor.org_id))
-        .one(db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("journey stage"))
+    crate::db::find_in_org::<Entity>(db, actor.org_id, id, "journey stage").await
 }

@@ -110,11 +110,7 @@ pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> Result<M
 }
 
 async fn find(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> Result<Model> {
-    Entity::find_by_id(id)
-        .filter(Column::OrgId.eq(actor.org_id))
-        .one(db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("user"))
+    crate::db::find_in_org::<Entity>(db, actor.org_id, id, "user").await
 }
 
 /// Which users to list.
