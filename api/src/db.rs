@@ -6,6 +6,7 @@ pub mod dialect;
 pub mod keyset;
 pub mod request;
 pub mod rows;
+pub mod sql;
 pub mod versioned;
 
 use std::time::Duration;

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::kpis::{Dataset, dataset};
-use api::kpi::sql::Sql;
+use api::db::sql::Sql;
 
 const KPIS: &str = "query($input: KpiInput!) { kpis(input: $input) { metric groupKey \
                     points { periodStart value numerator denominator } } }";
@@ -42,7 +42,7 @@ async fn run(db: &sea_orm::DatabaseConnection, sql: &mut Sql) -> u64 {
 
 async fn count(db: &sea_orm::DatabaseConnection, table: &str, org: Uuid) -> i64 {
     let mut sql = Sql::new();
-    sql.push(&format!("SELECT COUNT(*) AS n FROM {table} WHERE org_id = ")).bind(org);
+    sql.push_composed(format!("SELECT COUNT(*) AS n FROM {table} WHERE org_id = ")).bind(org);
     let row = db.query_one_raw(sql.build(db.get_database_backend())).await.unwrap().unwrap();
     row.try_get("", "n").unwrap()
 }

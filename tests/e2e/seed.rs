@@ -97,8 +97,8 @@ async fn a_synthetic_data_set_has_consistent_histories_and_serves_the_leads_quer
 
 async fn rollup_rows(app: &TestApp, table: &str, org: Uuid) -> i64 {
     use sea_orm::ConnectionTrait;
-    let mut sql = api::kpi::sql::Sql::new();
-    sql.push(&format!("SELECT COUNT(*) AS n FROM {table} WHERE org_id = ")).bind(org);
+    let mut sql = api::db::sql::Sql::new();
+    sql.push_composed(format!("SELECT COUNT(*) AS n FROM {table} WHERE org_id = ")).bind(org);
     let row = app.db.query_one_raw(sql.build(app.db.get_database_backend())).await.unwrap().unwrap();
     row.try_get("", "n").unwrap()
 }

@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use sea_orm::DbBackend;
 
 use super::metrics::{KpiGroupBy, KpiMetric};
-use super::sql::Sql;
 use crate::db::dialect::{day_number, days_between, hours_between};
+use crate::db::sql::Sql;
 
 /// Where a fact's grouping dimensions come from (SQL expressions over its aliases).
 #[derive(Debug, Clone, Copy, Default)]
@@ -110,9 +110,16 @@ pub struct FactContext {
     pub narrow: bool,
 }
 
-fn lit(text: &str) -> Sql {
+fn lit(text: &'static str) -> Sql {
     let mut sql = Sql::new();
     sql.push(text);
+    sql
+}
+
+/// SQL text built here from fixed fragments and dialect expressions.
+fn composed(text: String) -> Sql {
+    let mut sql = Sql::new();
+    sql.push_composed(text);
     sql
 }
 
@@ -181,7 +188,7 @@ fn entries(stage: &str) -> Fact {
         time: Time::At("t.at".into()),
         joins: String::new(),
         org: "t",
-        conds: lit(&format!(" AND t.to_stage = '{stage}'{NOT_ARCHIVED_LEAD}")),
+        conds: composed(format!(" AND t.to_stage = '{stage}'{NOT_ARCHIVED_LEAD}")),
         num: one(),
         den: zero(),
         stage: None,
@@ -207,7 +214,7 @@ fn conversion(from: &str, to: &str, narrow: bool) -> Fact {
             "CASE WHEN EXISTS (SELECT 1 FROM lead_stage_transitions nx WHERE nx.org_id = t.org_id \
              AND nx.lead_id = t.lead_id AND nx.to_stage = '{to}' AND nx.at >= t.at) THEN 1 ELSE 0 END"
         );
-        return Fact { num: lit(&reached), den: one(), ..entries(from) };
+        return Fact { num: composed(reached), den: one(), ..entries(from) };
     }
     Fact {
         joins: last_entry("t", to),
@@ -223,7 +230,7 @@ fn opportunities(time: &str, extra: &str) -> Fact {
         time: Time::At(format!("o.{time}")),
         joins: String::new(),
         org: "o",
-        conds: lit(&format!(" AND o.archived_at IS NULL{extra}")),
+        conds: composed(format!(" AND o.archived_at IS NULL{extra}")),
         num: one(),
         den: zero(),
         stage: None,
@@ -232,7 +239,7 @@ fn opportunities(time: &str, extra: &str) -> Fact {
 }
 
 fn in_currency(mut fact: Fact, alias: &str, currency: &str) -> Fact {
-    fact.conds.push(&format!(" AND {alias}.currency = ")).bind(currency.to_owned());
+    fact.conds.push_composed(format!(" AND {alias}.currency = ")).bind(currency.to_owned());
     fact
 }
 
@@ -262,7 +269,7 @@ fn spend(ctx: &FactContext) -> Fact {
         joins: String::new(),
         org: "c",
         conds: Sql::new(),
-        num: lit(&format!("c.spend_minor * 1.0 * {overlap} / ({end} - {start})")),
+        num: composed(format!("c.spend_minor * 1.0 * {overlap} / ({end} - {start})")),
         den: zero(),
         stage: None,
         dims: CAMPAIGN_DIMS,
@@ -342,8 +349,8 @@ pub fn facts(metric: KpiMetric, ctx: &FactContext) -> Vec<Fact> {
                 time: Time::At("t.at".into()),
                 joins: String::new(),
                 org: "t",
-                conds: lit(&format!(" AND t.from_stage IS NOT NULL{NOT_ARCHIVED_LEAD}")),
-                num: lit(&days_between(b, entered, "t.at")),
+                conds: composed(format!(" AND t.from_stage IS NOT NULL{NOT_ARCHIVED_LEAD}")),
+                num: composed(days_between(b, entered, "t.at")),
                 den: one(),
                 stage: Some("t.from_stage"),
                 dims: TRANSITION_DIMS,
@@ -364,7 +371,7 @@ pub fn facts(metric: KpiMetric, ctx: &FactContext) -> Vec<Fact> {
         }],
         SalesCycleDays => {
             vec![Fact {
-                num: lit(&days_between(b, "o.created_at", "o.closed_at")),
+                num: composed(days_between(b, "o.created_at", "o.closed_at")),
                 den: one(),
                 ..opportunities("closed_at", WON)
             }]
@@ -418,7 +425,7 @@ pub fn facts(metric: KpiMetric, ctx: &FactContext) -> Vec<Fact> {
         }],
         HandoverMedianResponseHours => {
             vec![Fact {
-                num: lit(&hours_between(b, "h.handed_at", "h.responded_at")),
+                num: composed(hours_between(b, "h.handed_at", "h.responded_at")),
                 den: one(),
                 ..handovers("responded_at")
             }]
@@ -470,18 +477,18 @@ pub fn facts(metric: KpiMetric, ctx: &FactContext) -> Vec<Fact> {
                             (SELECT COUNT(DISTINCT e.account_id) FROM feedback_endorsements e WHERE e.feedback_id = f.id \
                             AND e.account_id IS NOT NULL AND (f.account_id IS NULL OR e.account_id <> f.account_id)))";
             let mut num = Sql::new();
-            num.push(&format!("CASE WHEN {people} >= "))
+            num.push_composed(format!("CASE WHEN {people} >= "))
                 .bind(i64::from(ctx.actionable_people))
                 .push(" OR (")
                 .bind(i64::from(ctx.actionable_accounts))
-                .push(&format!(" > 0 AND {accounts} >= "))
+                .push_composed(format!(" > 0 AND {accounts} >= "))
                 .bind(i64::from(ctx.actionable_accounts))
                 .push(") THEN 1 ELSE 0 END");
             vec![Fact { num, ..feedback() }]
         }
         FeedbackMedianResponseDays => vec![Fact {
             time: Time::At("f.responded_at".into()),
-            num: lit(&days_between(b, "f.created_at", "f.responded_at")),
+            num: composed(days_between(b, "f.created_at", "f.responded_at")),
             den: one(),
             ..feedback()
         }],

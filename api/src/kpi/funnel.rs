@@ -10,11 +10,12 @@ use sea_orm::{ActiveEnum, ConnectionTrait};
 use super::facts::Dims;
 use super::metrics::KpiMetric;
 use super::periods::Period;
-use super::sql::{self, Sql};
+use super::sql;
 use super::{KpiFilter, filter_conditions, settings};
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_read, require};
 use crate::db::dialect;
+use crate::db::sql::Sql;
 use crate::error::{ApiError, Result};
 
 /// The stages of the main funnel, in order.
@@ -99,7 +100,7 @@ pub async fn funnel(
     match cohort {
         FunnelCohort::Created => {
             let mut q = Sql::new();
-            q.push(&format!(
+            q.push_composed(format!(
                 "SELECT mr, COUNT(*) AS n FROM (SELECT (SELECT MAX({}) FROM lead_stage_transitions t \
                  WHERE t.org_id = l.org_id AND t.lead_id = l.id) AS mr FROM leads l{joins} WHERE l.org_id = ",
                 rank("t.to_stage")
@@ -130,7 +131,7 @@ pub async fn funnel(
         }
         FunnelCohort::Entered => {
             let mut q = Sql::new();
-            q.push(&format!(
+            q.push_composed(format!(
                 "SELECT t.to_stage AS stage, COUNT(DISTINCT t.lead_id) AS n, COUNT(DISTINCT CASE WHEN EXISTS \
                  (SELECT 1 FROM lead_stage_transitions n WHERE n.org_id = t.org_id AND n.lead_id = t.lead_id \
                  AND n.at >= t.at AND {} > {}) THEN t.lead_id END) AS advanced \
@@ -166,15 +167,15 @@ pub async fn funnel(
         FunnelCohort::Entered => "t.at",
     };
     let mut q = Sql::new();
-    q.push(&format!(
+    q.push_composed(format!(
         "WITH x AS (SELECT t.from_stage AS stg, {} AS num FROM lead_stage_transitions t \
          JOIN leads l ON l.id = t.lead_id{joins} WHERE t.org_id = ",
         dialect::days_between(backend, entered, "t.at")
     ))
     .bind(actor.org_id)
-    .push(&format!(" AND {time} >= "))
+    .push_composed(format!(" AND {time} >= "))
     .bind(window.start_at)
-    .push(&format!(" AND {time} < "))
+    .push_composed(format!(" AND {time} < "))
     .bind(window.end_at)
     .push(" AND t.from_stage IS NOT NULL AND l.archived_at IS NULL")
     .append(&filters)
@@ -182,9 +183,9 @@ pub async fn funnel(
         "), r AS (SELECT stg, num, ROW_NUMBER() OVER (PARTITION BY stg ORDER BY num) AS rn, \
          COUNT(*) OVER (PARTITION BY stg) AS n FROM x WHERE num IS NOT NULL) SELECT stg, ",
     )
-    .push(&sql::quantile(1, 2))
+    .push_composed(sql::quantile(1, 2))
     .push(" AS median, ")
-    .push(&sql::quantile(9, 10))
+    .push_composed(sql::quantile(9, 10))
     .push(" AS p90 FROM r GROUP BY stg");
     let mut days = [(None, None); 7];
     for row in db.query_all_raw(q.build(backend)).await? {

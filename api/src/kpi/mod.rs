@@ -22,12 +22,12 @@ use uuid::Uuid;
 
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_read, require};
+use crate::db::sql::Sql;
 use crate::error::{ApiError, Result};
 use crate::org::OrgSettings;
 use facts::{Dims, Fact, FactContext, Time, dimension};
 use metrics::{KpiGroupBy, KpiMetric, Shape};
 use periods::{Granularity, Period};
-use sql::Sql;
 
 /// Periods adding up to at most this many days count as a narrow query.
 const NARROW_DAYS: i64 = 8;
@@ -188,7 +188,7 @@ fn filter_conditions(metric: KpiMetric, dims: &Dims, filter: &KpiFilter, joins: 
         let (expr, needed) = dimension(dims, dimension_of)
             .ok_or_else(|| ApiError::bad_input(field, format!("does not apply to {}", metric.name())))?;
         add_joins(joins, needed);
-        sql.push(&format!(" AND {expr} = ")).bind(value);
+        sql.push_composed(format!(" AND {expr} = ")).bind(value);
     }
     Ok(sql)
 }
@@ -255,17 +255,23 @@ fn fact_rows(
             Some(column) => sql.append(&bucket(column, periods, 0, periods.len())),
             None => sql.push("p.idx"),
         };
-        sql.push(&format!(" AS period, {group} AS grp, {} AS stg, ", fact.stage.unwrap_or("CAST(NULL AS TEXT)")))
-            .append(&fact.num)
-            .push(" AS num, ")
-            .append(&fact.den)
-            .push(" AS den FROM ");
+        sql.push_composed(format!(
+            " AS period, {group} AS grp, {} AS stg, ",
+            fact.stage.unwrap_or("CAST(NULL AS TEXT)")
+        ))
+        .append(&fact.num)
+        .push(" AS num, ")
+        .append(&fact.den)
+        .push(" AS den FROM ");
         if let Time::Overlap(condition) = &fact.time {
-            sql.push(&format!("p JOIN {} ON {condition}", fact.table));
+            sql.push_composed(format!("p JOIN {} ON {condition}", fact.table));
         } else {
-            sql.push(&fact.table);
+            sql.push_composed(fact.table.clone());
         }
-        sql.push(&fact.joins).push(&joins.concat()).push(&format!(" WHERE {}.org_id = ", fact.org)).bind(org_id);
+        sql.push_composed(fact.joins.clone())
+            .push_composed(joins.concat())
+            .push_composed(format!(" WHERE {}.org_id = ", fact.org))
+            .bind(org_id);
         if let Some(column) = column {
             sql.append(&time_ranges(column, periods));
         }
@@ -293,7 +299,7 @@ fn time_ranges(column: &str, periods: &[Period]) -> Sql {
         if i > 0 {
             sql.push(" OR ");
         }
-        sql.push(&format!("{column} >= ")).bind(start).push(&format!(" AND {column} < ")).bind(end);
+        sql.push_composed(format!("{column} >= ")).bind(start).push_composed(format!(" AND {column} < ")).bind(end);
     }
     sql.push(")");
     sql
@@ -305,11 +311,11 @@ fn time_ranges(column: &str, periods: &[Period]) -> Sql {
 fn bucket(column: &str, periods: &[Period], low: usize, high: usize) -> Sql {
     let mut sql = Sql::new();
     if high - low <= 1 {
-        sql.push(&low.to_string());
+        sql.push_composed(low.to_string());
         return sql;
     }
     let middle = (low + high) / 2;
-    sql.push(&format!("CASE WHEN {column} < "))
+    sql.push_composed(format!("CASE WHEN {column} < "))
         .bind(periods[middle].start_at)
         .push(" THEN ")
         .append(&bucket(column, periods, low, middle))
@@ -385,7 +391,7 @@ pub fn statement(
                  COUNT(*) OVER (PARTITION BY period, grp, stg) AS n FROM x WHERE num IS NOT NULL) \
                  SELECT period, grp, stg, ",
             )
-            .push(&sql::quantile(1, 2))
+            .push_composed(sql::quantile(1, 2))
             .push(" AS num, CAST(MAX(n) AS DOUBLE PRECISION) AS den FROM r GROUP BY period, grp, stg");
         }
         _ => {

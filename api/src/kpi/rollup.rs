@@ -26,10 +26,10 @@ use uuid::Uuid;
 use super::facts::FactContext;
 use super::metrics::{KpiGroupBy, KpiMetric};
 use super::periods::Period;
-use super::sql::Sql;
 use super::{KpiFilter, Series, point, statement};
 use crate::db::claim::claim_clause;
 use crate::db::dialect;
+use crate::db::sql::Sql;
 use crate::error::Result;
 use crate::org::OrgSettings;
 
@@ -145,8 +145,11 @@ pub(crate) async fn view(
     let backend = db.get_database_backend();
     let tz = settings.tz();
     let mut sql = Sql::new();
-    sql.push(&format!("SELECT DISTINCT {} AS h FROM kpi_dirty_marks WHERE org_id = ", dialect::hour_of(backend, "at")))
-        .bind(org_id);
+    sql.push_composed(format!(
+        "SELECT DISTINCT {} AS h FROM kpi_dirty_marks WHERE org_id = ",
+        dialect::hour_of(backend, "at")
+    ))
+    .bind(org_id);
     let mut dirty = BTreeSet::new();
     for row in db.query_all_raw(sql.build(backend)).await? {
         dirty.extend(days_of_hour(tz, row.try_get::<i64>("", "h")?));
@@ -347,7 +350,7 @@ async fn marks(txn: &impl ConnectionTrait, org_id: Uuid, limit: Option<u64>) -> 
     let mut sql = Sql::new();
     sql.push("SELECT id, at FROM kpi_dirty_marks WHERE org_id = ").bind(org_id).push(" ORDER BY id");
     if let Some(limit) = limit {
-        sql.push(&format!(" LIMIT {limit}"));
+        sql.push_composed(format!(" LIMIT {limit}"));
     }
     let rows = txn.query_all_raw(sql.build(txn.get_database_backend())).await?;
     rows.iter().map(|r| Ok((r.try_get("", "id")?, r.try_get("", "at")?))).collect()
@@ -367,7 +370,7 @@ async fn fact_days(txn: &impl ConnectionTrait, org_id: Uuid, tz: Tz) -> Result<O
     let (mut low, mut high): (Option<DateTime<Utc>>, Option<DateTime<Utc>>) = (None, None);
     for (table, column) in COLUMNS {
         let mut sql = Sql::new();
-        sql.push(&format!("SELECT MIN({column}) AS low, MAX({column}) AS high FROM {table} WHERE org_id = "))
+        sql.push_composed(format!("SELECT MIN({column}) AS low, MAX({column}) AS high FROM {table} WHERE org_id = "))
             .bind(org_id);
         if let Some(row) = txn.query_one_raw(sql.build(txn.get_database_backend())).await? {
             let (l, h): (Option<DateTime<Utc>>, Option<DateTime<Utc>>) =

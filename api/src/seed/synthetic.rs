@@ -25,9 +25,9 @@ use crate::auth::Actor;
 use crate::db::copy::{Encoded, encode_rows};
 use crate::db::dialect;
 use crate::db::insert_all;
+use crate::db::sql::Sql;
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
-use crate::kpi::sql::Sql;
 
 /// How far back histories reach: about nine months.
 const HISTORY_DAYS: f64 = 270.0;
