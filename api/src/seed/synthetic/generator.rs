@@ -1,526 +1,20 @@
-//! Synthetic revenue data: accounts, leads with a plausible lifecycle history,
-//! engagement events, activities and opportunities of all four sales strategies.
-//!
-//! The demo seed uses it for a few hundred leads; `accord seed --leads N` for
-//! millions. Generation is deterministic for a given RNG seed, and every history is
-//! consistent: each lead's transitions follow the lifecycle table, start with its
-//! creation, and end in its `lifecycle_stage` at its `stage_entered_at`, all within
-//! the last nine months. On PostgreSQL a large run is one transaction of `COPY`s
-//! (see [`load_postgres`]); SQLite takes multi-row `INSERT`s, one transaction per chunk.
+//! The generator: consistent rows for one chunk of leads at a time.
 
 use std::collections::HashSet;
-use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
-use entity::{ActivityKind, EngagementKind, LifecycleStage, OpportunityStage, SalesStrategy, Team, Temperature};
-use indicatif::ProgressBar;
+use entity::{ActivityKind, EngagementKind, LifecycleStage, OpportunityStage, SalesStrategy, Temperature};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::auth::Actor;
-use crate::db::copy::{Encoded, encode_rows};
-use crate::db::dialect;
-use crate::db::insert_all;
-use crate::db::sql::Sql;
-use crate::error::{ApiError, Result};
-use crate::events::audit::{self, Changes};
-
-/// How far back histories reach: about nine months.
-const HISTORY_DAYS: f64 = 270.0;
-/// Leads per transaction of a large run.
-pub const LEADS_PER_CHUNK: usize = 1000;
-
-/// A person of the organization who owns, moves and works leads.
-#[derive(Debug, Clone)]
-pub struct Person {
-    pub id: Uuid,
-    pub name: String,
-}
-
-/// The people records are attributed to. Both lists are never empty.
-#[derive(Debug, Clone)]
-pub struct People {
-    pub sales: Vec<Person>,
-    pub marketing: Vec<Person>,
-}
-
-impl People {
-    /// The organization's active users by team; teams without anyone borrow everyone.
-    pub async fn of_org(db: &impl ConnectionTrait, org_id: Uuid) -> Result<Self> {
-        use entity::user::{Column, Entity};
-        let users = Entity::find().filter(Column::OrgId.eq(org_id)).filter(Column::Active.eq(true)).all(db).await?;
-        let of = |team: Option<Team>| -> Vec<Person> {
-            users
-                .iter()
-                .filter(|u| team.is_none_or(|t| u.team == t && u.role != entity::Role::Viewer))
-                .map(|u| Person { id: u.id, name: u.name.clone() })
-                .collect()
-        };
-        let everyone = of(None);
-        let pick = |team: Vec<Person>| if team.is_empty() { everyone.clone() } else { team };
-        Ok(Self { sales: pick(of(Some(Team::Sales))), marketing: pick(of(Some(Team::Marketing))) })
-    }
-}
-
-/// How generated e-mails, domains and external ids stay unique.
-#[derive(Debug, Clone)]
-pub enum Naming {
-    /// Natural names (`ana.garcia@payly.com`), de-duplicated in memory: for the demo.
-    Demo,
-    /// Names carrying a run token and a serial number, unique across runs in the same
-    /// organization without reading what is stored.
-    Run(String),
-}
-
-/// The rows of one chunk, in insertion order.
-#[derive(Debug, Default)]
-pub struct Batch {
-    pub accounts: Vec<entity::account::Model>,
-    pub leads: Vec<entity::lead::Model>,
-    /// One per lead, in the same order.
-    pub scores: Vec<entity::lead_score::Model>,
-    pub opportunities: Vec<entity::opportunity::Model>,
-    pub transitions: Vec<entity::lead_stage_transition::Model>,
-    pub events: Vec<entity::engagement_event::Model>,
-    pub activities: Vec<entity::activity::Model>,
-}
-
-impl Batch {
-    pub fn rows(&self) -> usize {
-        self.accounts.len()
-            + self.leads.len()
-            + self.scores.len()
-            + self.opportunities.len()
-            + self.transitions.len()
-            + self.events.len()
-            + self.activities.len()
-    }
-}
-
-/// Rows written, by table.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Counts {
-    pub accounts: u64,
-    pub leads: u64,
-    pub transitions: u64,
-    pub events: u64,
-    pub activities: u64,
-    pub opportunities: u64,
-}
-
-impl Counts {
-    fn of(batch: &Batch) -> Self {
-        Self {
-            accounts: batch.accounts.len() as u64,
-            leads: batch.leads.len() as u64,
-            transitions: batch.transitions.len() as u64,
-            events: batch.events.len() as u64,
-            activities: batch.activities.len() as u64,
-            opportunities: batch.opportunities.len() as u64,
-        }
-    }
-
-    fn add(&mut self, other: &Counts) {
-        self.accounts += other.accounts;
-        self.leads += other.leads;
-        self.transitions += other.transitions;
-        self.events += other.events;
-        self.activities += other.activities;
-        self.opportunities += other.opportunities;
-    }
-
-    pub fn rows(&self) -> u64 {
-        self.accounts + self.leads + self.transitions + self.events + self.activities + self.opportunities
-    }
-}
-
-/// What a large run did.
-#[derive(Debug, Clone)]
-pub struct SeedSummary {
-    pub counts: Counts,
-    pub token: String,
-    pub elapsed: std::time::Duration,
-}
-
-impl std::fmt::Display for SeedSummary {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let c = &self.counts;
-        let seconds = self.elapsed.as_secs_f64().max(0.001);
-        writeln!(f, "run token: {}", self.token)?;
-        writeln!(f, "accounts: {}", c.accounts)?;
-        writeln!(f, "leads: {}", c.leads)?;
-        writeln!(f, "stage transitions: {}", c.transitions)?;
-        writeln!(f, "engagement events: {}", c.events)?;
-        writeln!(f, "activities: {}", c.activities)?;
-        writeln!(f, "opportunities: {}", c.opportunities)?;
-        writeln!(f, "elapsed: {seconds:.1} s")?;
-        write!(
-            f,
-            "rows per second: {:.0} ({:.0} leads per second)",
-            c.rows() as f64 / seconds,
-            c.leads as f64 / seconds
-        )
-    }
-}
-
-/// Generate `leads` leads (and everything around them) for an existing organization,
-/// in chunks of leads, advancing `progress` by leads.
-#[tracing::instrument(skip(db, progress))]
-pub async fn generate(
-    db: &sea_orm::DatabaseConnection,
-    org_id: Uuid,
-    leads: u64,
-    progress: &ProgressBar,
-) -> Result<SeedSummary> {
-    let started = Instant::now();
-    let people = {
-        let txn = crate::db::begin_write(db).await?;
-        let people = People::of_org(&txn, org_id).await?;
-        txn.commit().await?;
-        people
-    };
-    if people.sales.is_empty() {
-        return Err(ApiError::bad_input("org", "the organization has no active users"));
-    }
-    let token = run_token();
-    let seed = token.bytes().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
-    let mut generator = Generator::new(org_id, people, Naming::Run(token.clone()), seed, Utc::now());
-    progress.set_length(leads);
-    let counts = if dialect::is_postgres(db) {
-        load_postgres(db.get_postgres_connection_pool(), generator, leads, progress, started).await?
-    } else {
-        // As on PostgreSQL, generated rows skip the KPI rollup's dirty marks (one per
-        // fact and stage: half the cost of the load) and the organization's rollup is
-        // discarded instead. SQLite has no session switch for triggers, but its DDL is
-        // transactional: each chunk drops them and puts them back before it commits.
-        let triggers = db
-            .query_all_raw(Statement::from_string(
-                db.get_database_backend(),
-                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'kpi_mark_%'",
-            ))
-            .await?
-            .iter()
-            .map(|row| Ok((row.try_get::<String>("", "name")?, row.try_get::<String>("", "sql")?)))
-            .collect::<Result<Vec<_>>>()?;
-        let mut counts = Counts::default();
-        let mut remaining = leads;
-        while remaining > 0 {
-            let size = remaining.min(LEADS_PER_CHUNK as u64) as usize;
-            let batch = generator.batch(size);
-            counts.add(&Counts::of(&batch));
-            let txn = crate::db::begin_write(db).await?;
-            for (name, _) in &triggers {
-                txn.execute_unprepared(&format!("DROP TRIGGER {name}")).await?;
-            }
-            insert(&txn, batch).await?;
-            for (_, sql) in &triggers {
-                txn.execute_unprepared(sql).await?;
-            }
-            let mut forget = Sql::new();
-            forget.push("DELETE FROM kpi_rollup_states WHERE org_id = ").bind(org_id);
-            txn.execute_raw(forget.build(txn.get_database_backend())).await?;
-            txn.commit().await?;
-            remaining -= size as u64;
-            progress.inc(size as u64);
-            progress.set_message(rate(&counts, started));
-        }
-        counts
-    };
-    let actor = Actor::system(org_id);
-    let changes = Changes::new()
-        .created("token", &token)
-        .created("accounts", &counts.accounts)
-        .created("leads", &counts.leads)
-        .created("opportunities", &counts.opportunities);
-    let txn = crate::db::begin_write(db).await?;
-    audit::record(&txn, &actor, "seed.generate", "organization", Some(org_id), changes).await?;
-    txn.commit().await?;
-    Ok(SeedSummary { counts, token, elapsed: started.elapsed() })
-}
-
-fn rate(counts: &Counts, started: Instant) -> String {
-    format!("{:.0} rows/s", counts.rows() as f64 / started.elapsed().as_secs_f64().max(0.001))
-}
-
-/// A generated chunk, encoded for `COPY`.
-struct EncodedBatch {
-    counts: Counts,
-    accounts: Encoded<entity::account::Entity>,
-    leads: Encoded<entity::lead::Entity>,
-    scores: Encoded<entity::lead_score::Entity>,
-    opportunities: Encoded<entity::opportunity::Entity>,
-    transitions: Encoded<entity::lead_stage_transition::Entity>,
-    events: Encoded<entity::engagement_event::Entity>,
-    activities: Encoded<entity::activity::Entity>,
-}
-
-impl EncodedBatch {
-    fn of(batch: Batch) -> Result<Self> {
-        Ok(Self {
-            counts: Counts::of(&batch),
-            accounts: encode_rows(&batch.accounts)?,
-            leads: encode_rows(&batch.leads)?,
-            scores: encode_rows(&batch.scores)?,
-            opportunities: encode_rows(&batch.opportunities)?,
-            transitions: encode_rows(&batch.transitions)?,
-            events: encode_rows(&batch.events)?,
-            activities: encode_rows(&batch.activities)?,
-        })
-    }
-}
-
-/// Leads per `COPY` on PostgreSQL: fewer, longer statements than [`LEADS_PER_CHUNK`].
-const COPY_CHUNK: u64 = 10_000;
-
-/// The tables a synthetic load writes, in the order their rows reference each other.
-const TABLES: [&str; 7] =
-    ["accounts", "leads", "lead_scores", "opportunities", "lead_stage_transitions", "engagement_events", "activities"];
-
-/// Load everything in one transaction with `COPY`, so a failed or interrupted run
-/// leaves nothing behind. When the load is at least as large as the leads already
-/// stored, the tables' secondary indexes and foreign keys are dropped first and
-/// restored at the end, as `pg_restore` does: maintaining some fifty indexes and
-/// checking a dozen foreign keys row by row cost several times more than the load
-/// itself, while a rebuild sorts once and a foreign key is checked with one join. A
-/// foreign key or unique index the data breaks fails the whole run. Dropping locks
-/// the tables until the load commits, which suits the empty or benchmark databases
-/// such a load is for. Definitions come from the catalog, so none is forgotten and
-/// the rebuild matches the migrations exactly.
-async fn load_postgres(
-    pool: &sea_orm::sqlx::PgPool,
-    mut generator: Generator,
-    leads: u64,
-    progress: &ProgressBar,
-    started: Instant,
-) -> Result<Counts> {
-    // Table and index names come from constants and the catalog, never from input.
-    use crate::db::copy::{copy_encoded, execute, sqlx_error};
-    use sea_orm::sqlx::{query_as, query_scalar};
-    let tables: Vec<String> = TABLES.iter().map(|t| (*t).to_owned()).collect();
-    let mut txn = pool.begin().await.map_err(sqlx_error)?;
-    // Losing the last moments of a commit on a crash is harmless for generated data.
-    execute(&mut txn, "SET LOCAL synchronous_commit = off").await?;
-    execute(&mut txn, "SET LOCAL maintenance_work_mem = '256MB'").await?;
-    // Millions of rows would each mark their days dirty for the KPI rollup; the
-    // organization's rollup is discarded at the end instead and rebuilt by the worker.
-    execute(&mut txn, "SET LOCAL accord.kpi_marks = 'off'").await?;
-    let org_id = generator.org_id;
-    let stored: f32 = query_scalar("SELECT greatest(reltuples, 0)::real FROM pg_class WHERE oid = 'leads'::regclass")
-        .fetch_one(&mut *txn)
-        .await
-        .map_err(sqlx_error)?;
-    // (name, definition) of each index; (table, name, definition) of each foreign key.
-    type Indexes = Vec<(String, String)>;
-    type ForeignKeys = Vec<(String, String, String)>;
-    let (indexes, foreign_keys): (Indexes, ForeignKeys) = if leads as f32 >= stored {
-        // Primary keys stay (foreign keys need them), and so do indexes behind constraints.
-        let indexes = query_as(
-            "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i \
-             WHERE i.indrelid = ANY($1::text[]::regclass[]) AND NOT i.indisprimary \
-             AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
-        )
-        .bind(&tables)
-        .fetch_all(&mut *txn)
-        .await
-        .map_err(sqlx_error)?;
-        let foreign_keys = query_as(
-            "SELECT conrelid::regclass::text, quote_ident(conname), pg_get_constraintdef(oid) FROM pg_constraint \
-             WHERE contype = 'f' AND conrelid = ANY($1::text[]::regclass[])",
-        )
-        .bind(&tables)
-        .fetch_all(&mut *txn)
-        .await
-        .map_err(sqlx_error)?;
-        (indexes, foreign_keys)
-    } else {
-        (Vec::new(), Vec::new())
-    };
-    // Checking foreign keys row by row cost more than the rest of the load: they are
-    // checked once, with a join each, when they are added back below.
-    for (table, name, _) in &foreign_keys {
-        execute(&mut txn, format!("ALTER TABLE {table} DROP CONSTRAINT {name}")).await?;
-    }
-    for (name, _) in &indexes {
-        execute(&mut txn, format!("DROP INDEX {name}")).await?;
-    }
-    // The next chunk is generated and encoded on another thread while this one is sent.
-    let (sender, mut chunks) = tokio::sync::mpsc::channel::<Result<EncodedBatch>>(2);
-    let producer = tokio::task::spawn_blocking(move || {
-        let mut remaining = leads;
-        while remaining > 0 {
-            let size = remaining.min(COPY_CHUNK);
-            if sender.blocking_send(EncodedBatch::of(generator.batch(size as usize))).is_err() {
-                return; // the load failed and stopped listening
-            }
-            remaining -= size;
-        }
-    });
-    let mut counts = Counts::default();
-    while let Some(chunk) = chunks.recv().await {
-        let chunk = chunk?;
-        copy_encoded(&mut txn, &chunk.accounts).await?;
-        copy_encoded(&mut txn, &chunk.leads).await?;
-        copy_encoded(&mut txn, &chunk.scores).await?;
-        copy_encoded(&mut txn, &chunk.opportunities).await?;
-        copy_encoded(&mut txn, &chunk.transitions).await?;
-        copy_encoded(&mut txn, &chunk.events).await?;
-        copy_encoded(&mut txn, &chunk.activities).await?;
-        counts.add(&chunk.counts);
-        progress.inc(chunk.counts.leads);
-        progress.set_message(rate(&counts, started));
-    }
-    producer.await.map_err(|e| ApiError::internal(format!("generating rows: {e}")))?;
-    for (i, (_, definition)) in indexes.iter().enumerate() {
-        progress.set_message(format!("rebuilding indexes: {} of {}", i + 1, indexes.len()));
-        execute(&mut txn, definition.as_str()).await?;
-    }
-    for (i, (table, name, definition)) in foreign_keys.iter().enumerate() {
-        progress.set_message(format!("checking foreign keys: {} of {}", i + 1, foreign_keys.len()));
-        execute(&mut txn, format!("ALTER TABLE {table} ADD CONSTRAINT {name} {definition}")).await?;
-    }
-    // The planner's statistics would otherwise describe the empty tables.
-    for table in TABLES {
-        execute(&mut txn, format!("ANALYZE {table}")).await?;
-    }
-    execute(&mut txn, format!("DELETE FROM kpi_rollup_states WHERE org_id = '{org_id}'")).await?;
-    txn.commit().await.map_err(sqlx_error)?;
-    Ok(counts)
-}
-
-/// Six lower-case letters and digits, new for every run.
-fn run_token() -> String {
-    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    let mut rng = rand::rng();
-    (0..6).map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())])).collect()
-}
-
-/// Write a batch with multi-row `INSERT`s inside the caller's transaction.
-pub async fn insert(txn: &impl ConnectionTrait, batch: Batch) -> Result<()> {
-    insert_all::<entity::account::ActiveModel, _>(txn, batch.accounts).await?;
-    insert_all::<entity::lead::ActiveModel, _>(txn, batch.leads).await?;
-    insert_all::<entity::lead_score::ActiveModel, _>(txn, batch.scores).await?;
-    insert_all::<entity::opportunity::ActiveModel, _>(txn, batch.opportunities).await?;
-    insert_all::<entity::lead_stage_transition::ActiveModel, _>(txn, batch.transitions).await?;
-    insert_all::<entity::engagement_event::ActiveModel, _>(txn, batch.events).await?;
-    insert_all::<entity::activity::ActiveModel, _>(txn, batch.activities).await?;
-    Ok(())
-}
-
-const FIRST_NAMES: &[&str] = &[
-    "Ana", "Ben", "Chloe", "David", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kira", "Liam", "Maya", "Noah",
-    "Olivia", "Pavel", "Quinn", "Rosa", "Sven", "Tara", "Umar", "Vera", "Wes", "Xenia", "Yusuf", "Zoe", "Amara",
-    "Bruno", "Carla", "Dmitri", "Emma", "Felix", "Gita", "Hugo", "Isla", "Jamal", "Lena", "Marco", "Nadia", "Omar",
-    "Priya", "Rafael", "Sofia", "Tomas", "Ulla", "Victor", "Wanda", "Yara",
-];
-const LAST_NAMES: &[&str] = &[
-    "Garcia",
-    "Schmidt",
-    "Okafor",
-    "Tanaka",
-    "Rossi",
-    "Novak",
-    "Silva",
-    "Kowalski",
-    "Dubois",
-    "Jensen",
-    "Murphy",
-    "Haddad",
-    "Kim",
-    "Larsen",
-    "Moreau",
-    "Nguyen",
-    "Petrov",
-    "Quispe",
-    "Rahman",
-    "Santos",
-    "Tremblay",
-    "Weber",
-    "Yilmaz",
-    "Zhang",
-    "Andersson",
-    "Bianchi",
-    "Costa",
-    "Eriksen",
-    "Fischer",
-    "Gomez",
-    "Hoffmann",
-    "Ivanova",
-    "Johansson",
-    "Keller",
-    "Lopez",
-    "Meyer",
-    "Nakamura",
-    "Olsen",
-    "Patel",
-    "Richter",
-];
-const TITLES: &[&str] = &[
-    "VP Marketing",
-    "Head of Demand Generation",
-    "Marketing Operations Manager",
-    "Chief Revenue Officer",
-    "VP Sales",
-    "Sales Operations Lead",
-    "Head of Customer Success",
-    "CFO",
-    "Director of Growth",
-    "Revenue Operations Analyst",
-    "CMO",
-    "Head of Sales Enablement",
-];
-const COMPANY_STEMS: &[&str] = &[
-    "North", "Blue", "Bright", "Iron", "Silver", "Clear", "Nova", "Peak", "River", "Stone", "Swift", "Terra", "Vertex",
-    "Atlas", "Beacon", "Cobalt", "Delta", "Ember", "Falcon", "Granite", "Harbor", "Lumen", "Orbit", "Pine", "Quartz",
-    "Summit", "Tidal", "Vivid",
-];
-const COMPANY_TAILS: &[&str] =
-    &["forge", "wave", "path", "works", "line", "labs", "point", "scale", "field", "bridge", "loop", "stack"];
-const COMPANY_KINDS: &[&str] = &["", " Systems", " Analytics", " Health", " Logistics", " Software", " Group"];
-/// (industry, weight)
-const INDUSTRIES: &[(&str, u32)] = &[
-    ("Software", 5),
-    ("Fintech", 3),
-    ("Healthcare", 2),
-    ("Manufacturing", 2),
-    ("Retail", 2),
-    ("Logistics", 1),
-    ("Professional Services", 2),
-    ("Education", 1),
-];
-const REGIONS: &[(&str, &str, u32)] = &[("EMEA", "EUR", 5), ("NA", "USD", 4), ("APAC", "USD", 2), ("LATAM", "USD", 1)];
-const SOURCES: &[(&str, u32)] = &[
-    ("website", 5),
-    ("webinar", 3),
-    ("paid_search", 3),
-    ("event", 2),
-    ("referral", 2),
-    ("content", 3),
-    ("partner", 1),
-    ("outbound", 2),
-];
-/// Campaign names the generated leads carry (the demo organization has a campaign record of each).
-pub const CAMPAIGNS: &[&str] = &[
-    "Revenue Alignment Webinar Series",
-    "State of RevOps Report",
-    "Spring Product Launch",
-    "SaaStock Booth",
-    "Pipeline Acceleration Ads",
-    "Customer Stories Newsletter",
-];
-const DISQUALIFY_REASONS: &[&str] =
-    &["not our ideal customer profile", "no budget this year", "bad contact data", "chose a competitor", "student"];
-const RECYCLE_REASONS: &[&str] =
-    &["not ready to buy: back to nurture", "timing: revisit next quarter", "no reply after handover"];
-const LOST_REASONS: &[&str] = &["price", "chose a competitor", "no decision", "timing", "missing integration"];
-const PAGES: &[&str] = &["/", "/pricing", "/product/alignment", "/customers", "/blog/shared-funnel", "/integrations"];
-const ASSETS: &[&str] = &["RevOps Benchmark 2026", "SLA Playbook", "ICP Worksheet", "Alignment ROI Calculator"];
+use super::words::*;
+use super::{Batch, HISTORY_DAYS, Naming, People, Person};
 
 /// Funnel order of the forward stages.
-const FUNNEL: [LifecycleStage; 7] = [
+pub(super) const FUNNEL: [LifecycleStage; 7] = [
     LifecycleStage::New,
     LifecycleStage::Engaged,
     LifecycleStage::Mql,
@@ -533,10 +27,10 @@ const FUNNEL: [LifecycleStage; 7] = [
 /// Makes batches of consistent rows.
 pub struct Generator {
     rng: StdRng,
-    org_id: Uuid,
+    pub(super) org_id: Uuid,
     people: People,
     naming: Naming,
-    now: DateTime<Utc>,
+    pub(super) now: DateTime<Utc>,
     next_account: u64,
     next_lead: u64,
     /// Demo names in use (only [`Naming::Demo`] fills it).
@@ -547,7 +41,7 @@ pub struct Generator {
 }
 
 /// One lead's path through the funnel, with the time of every move.
-struct History {
+pub(super) struct History {
     steps: Vec<(LifecycleStage, DateTime<Utc>)>,
 }
 
@@ -1168,7 +662,7 @@ impl Generator {
     }
 }
 
-struct DealSpec {
+pub(super) struct DealSpec {
     id: Uuid,
     account_id: Uuid,
     lead_id: Option<Uuid>,
@@ -1183,7 +677,7 @@ struct DealSpec {
     lost_reason: Option<String>,
 }
 
-fn deal_name(strategy: SalesStrategy) -> &'static str {
+pub(super) fn deal_name(strategy: SalesStrategy) -> &'static str {
     match strategy {
         SalesStrategy::Acquisition => "new business",
         SalesStrategy::Retention => "renewal",
@@ -1193,7 +687,7 @@ fn deal_name(strategy: SalesStrategy) -> &'static str {
 }
 
 /// A uniformly random time in `[from, to]` (`from` when the range is empty).
-fn between(rng: &mut StdRng, from: DateTime<Utc>, to: DateTime<Utc>) -> DateTime<Utc> {
+pub(super) fn between(rng: &mut StdRng, from: DateTime<Utc>, to: DateTime<Utc>) -> DateTime<Utc> {
     let span = (to - from).num_seconds();
     if span <= 0 {
         return from;
@@ -1201,64 +695,7 @@ fn between(rng: &mut StdRng, from: DateTime<Utc>, to: DateTime<Utc>) -> DateTime
     from + Duration::seconds(rng.random_range(0..=span))
 }
 
-fn capitalise(name: &str) -> String {
+pub(super) fn capitalise(name: &str) -> String {
     let mut chars = name.chars();
     chars.next().map(|c| c.to_uppercase().collect::<String>() + chars.as_str()).unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::leads::lifecycle::check_move;
-
-    fn generator(naming: Naming) -> Generator {
-        let person = |name: &str| Person { id: Uuid::now_v7(), name: name.into() };
-        let people = People { sales: vec![person("Sam")], marketing: vec![person("Mia")] };
-        Generator::new(Uuid::now_v7(), people, naming, 7, Utc::now())
-    }
-
-    #[test]
-    fn every_history_follows_the_lifecycle_table_and_ends_in_the_leads_stage() {
-        let mut generator = generator(Naming::Run("abc123".into()));
-        let batch = generator.batch(2000);
-        let window = Duration::days(HISTORY_DAYS as i64 + 1);
-        for lead in &batch.leads {
-            let steps: Vec<_> = batch.transitions.iter().filter(|t| t.lead_id == lead.id).collect();
-            assert_eq!(steps[0].from_stage, None);
-            for pair in steps.windows(2) {
-                assert_eq!(pair[1].from_stage, Some(pair[0].to_stage));
-                check_move(pair[0].to_stage, pair[1].to_stage).unwrap();
-                assert!(pair[0].at < pair[1].at, "moves are in time order");
-            }
-            let last = steps.last().unwrap();
-            assert_eq!((last.to_stage, last.at), (lead.lifecycle_stage, lead.stage_entered_at));
-            assert!(lead.created_at > generator.now - window && lead.stage_entered_at <= generator.now);
-        }
-    }
-
-    #[test]
-    fn a_batch_covers_the_whole_funnel_and_all_four_strategies() {
-        use sea_orm::Iterable;
-        let batch = generator(Naming::Demo).batch(300);
-        assert_eq!(batch.accounts.len(), 60);
-        for stage in LifecycleStage::iter() {
-            assert!(batch.leads.iter().any(|l| l.lifecycle_stage == stage), "{stage:?}");
-        }
-        for strategy in SalesStrategy::iter() {
-            assert!(batch.opportunities.iter().any(|o| o.strategy == strategy), "{strategy:?}");
-        }
-        for stage in OpportunityStage::iter() {
-            assert!(batch.opportunities.iter().any(|o| o.stage == stage), "{stage:?}");
-        }
-        let emails: HashSet<_> = batch.leads.iter().map(|l| &l.email).collect();
-        assert_eq!(emails.len(), batch.leads.len());
-    }
-
-    #[test]
-    fn the_same_seed_gives_the_same_data() {
-        let a = generator(Naming::Demo).batch(50);
-        let b = generator(Naming::Demo).batch(50);
-        let key = |batch: &Batch| batch.leads.iter().map(|l| (l.email.clone(), l.lifecycle_stage)).collect::<Vec<_>>();
-        assert_eq!(key(&a), key(&b));
-    }
 }
