@@ -9,7 +9,7 @@ use super::jwt::JwtKeys;
 use super::rate_limit::SignInThrottle;
 use super::{issue_token, password};
 use crate::config::Config;
-use crate::error::ApiError;
+use crate::error::{ApiError, Result};
 use crate::graphql::{ClientAddress, db};
 use crate::org::graphql::User;
 use crate::org::users;
@@ -45,7 +45,7 @@ impl AuthMutation {
     /// saying which part was wrong. A client that keeps failing on an account waits
     /// longer before each attempt (RATE_LIMITED, HTTP 429 with `Retry-After`); a client
     /// that has not failed is never refused.
-    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> async_graphql::Result<LoginPayload> {
+    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<LoginPayload> {
         // Refused before anything else: an over-long password is never hashed nor counted as a failure.
         password::validate_for_sign_in("input.password", &input.password)?;
         let address = ctx.data_opt::<ClientAddress>().and_then(|a| a.0);
@@ -61,7 +61,7 @@ impl AuthMutation {
             Some(user) if valid => user,
             _ => {
                 throttle.failed(&account, address);
-                return Err(ApiError::Unauthenticated("wrong organization, e-mail or password".into()).into());
+                return Err(ApiError::Unauthenticated("wrong organization, e-mail or password".into()));
             }
         };
         throttle.succeeded(&account, address);

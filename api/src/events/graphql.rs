@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::audit::{self, AuditCriteria};
 use crate::connection;
+use crate::error::Result;
 use crate::graphql::pagination::{PageArgs, encode_cursor};
 use crate::graphql::{actor, db, parse_id, selects};
 
@@ -103,7 +104,7 @@ impl AuditQuery {
         #[graphql(desc = "Return entries after this cursor.")] after: Option<String>,
         #[graphql(desc = "Return at most this many entries from the end (at most 100).")] last: Option<i32>,
         #[graphql(desc = "Return entries before this cursor.")] before: Option<String>,
-    ) -> async_graphql::Result<AuditEntryConnection> {
+    ) -> Result<AuditEntryConnection> {
         let actor = actor(ctx)?;
         let org = crate::graphql::actor(ctx)?.org_id;
         let window = PageArgs::new(first, after, last, before).window(LIST, org)?;

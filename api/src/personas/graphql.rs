@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use super::Persona as PersonaBody;
 use crate::agreements::graphql::{AgreementStatus, IdealCustomerProfile, agreed_document_types};
 use crate::agreements::{self, DocumentCriteria};
+use crate::error::Result;
 use crate::graphql::patch::{apply, clearable_id, keep_or_set};
 use crate::graphql::{actor, db, loaders, parse_id};
 use crate::org::journey_stages;
@@ -26,7 +27,7 @@ impl PersonaBody {
     }
 
     /// The ideal customer profile this persona belongs to; null for none.
-    async fn icp(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<IdealCustomerProfile>> {
+    async fn icp(&self, ctx: &Context<'_>) -> Result<Option<IdealCustomerProfile>> {
         let Some(id) = self.icp_id else { return Ok(None) };
         Ok(loaders(ctx)?.icps.load_one(id).await?.map(IdealCustomerProfile))
     }
@@ -170,7 +171,7 @@ pub struct PersonaQuery;
 #[Object]
 impl PersonaQuery {
     /// Buyer personas, by name.
-    async fn personas(&self, ctx: &Context<'_>, filter: Option<PersonaFilter>) -> async_graphql::Result<Vec<Persona>> {
+    async fn personas(&self, ctx: &Context<'_>, filter: Option<PersonaFilter>) -> Result<Vec<Persona>> {
         let filter = filter.unwrap_or_default();
         let icp = filter.icp_id.as_ref().map(|id| parse_id("filter.icpId", id)).transpose()?;
         let criteria =
@@ -183,13 +184,13 @@ impl PersonaQuery {
     }
 
     /// One persona; null with NOT_FOUND when absent or of another organization.
-    async fn persona(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Persona>> {
+    async fn persona(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Persona>> {
         let id = parse_id("id", &id)?;
         Ok(Some(Persona(agreements::get(db(ctx), actor(ctx)?, id).await?)))
     }
 
     /// The buyer-journey stages, in order.
-    async fn journey_stages(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<JourneyStage>> {
+    async fn journey_stages(&self, ctx: &Context<'_>) -> Result<Vec<JourneyStage>> {
         Ok(journey_stages::list(db(ctx), actor(ctx)?).await?.into_iter().map(JourneyStage::from).collect())
     }
 }
@@ -200,11 +201,7 @@ pub struct PersonaMutation;
 #[Object]
 impl PersonaMutation {
     /// Describe a buyer persona. MARKETING keeps a DRAFT (unless `propose`); other teams propose it at once.
-    async fn create_persona(
-        &self,
-        ctx: &Context<'_>,
-        input: CreatePersonaInput,
-    ) -> async_graphql::Result<PersonaPayload> {
+    async fn create_persona(&self, ctx: &Context<'_>, input: CreatePersonaInput) -> Result<PersonaPayload> {
         let body = PersonaBody {
             name: input.name,
             icp_id: input.icp_id.as_ref().map(|id| parse_id("icpId", id)).transpose()?,
@@ -220,11 +217,7 @@ impl PersonaMutation {
     }
 
     /// Edit a persona: a new version (proposed when the persona is agreed; the agreed one stays in force).
-    async fn update_persona(
-        &self,
-        ctx: &Context<'_>,
-        input: UpdatePersonaInput,
-    ) -> async_graphql::Result<PersonaPayload> {
+    async fn update_persona(&self, ctx: &Context<'_>, input: UpdatePersonaInput) -> Result<PersonaPayload> {
         let id = parse_id("id", &input.id)?;
         let name = keep_or_set("name", input.name)?;
         let icp_id = clearable_id("icpId", input.icp_id)?;
@@ -256,7 +249,7 @@ impl PersonaMutation {
         &self,
         ctx: &Context<'_>,
         input: RenameJourneyStageInput,
-    ) -> async_graphql::Result<JourneyStagePayload> {
+    ) -> Result<JourneyStagePayload> {
         let id = parse_id("id", &input.id)?;
         let stage = journey_stages::rename(db(ctx), actor(ctx)?, id, &input.name, input.expected_version).await?;
         Ok(JourneyStagePayload { journey_stage: stage.into() })
@@ -267,7 +260,7 @@ impl PersonaMutation {
         &self,
         ctx: &Context<'_>,
         input: ReorderJourneyStagesInput,
-    ) -> async_graphql::Result<JourneyStagesPayload> {
+    ) -> Result<JourneyStagesPayload> {
         let ids = input.ids.iter().map(|id| parse_id("ids", id)).collect::<Result<Vec<_>, _>>()?;
         let stages = journey_stages::reorder(db(ctx), actor(ctx)?, &ids).await?;
         Ok(JourneyStagesPayload { journey_stages: stages.into_iter().map(JourneyStage::from).collect() })

@@ -8,6 +8,7 @@ use super::score::{self, Category};
 use super::{EngagementRule, FitRule, ScoringModel as ScoringModelBody, Thresholds};
 use crate::agreements::graphql::agreed_document_types;
 use crate::agreements::{self, DocumentCriteria};
+use crate::error::Result;
 use crate::graphql::patch::{apply, clearable, keep_or_set};
 use crate::graphql::{actor, db, parse_id};
 use crate::leads::graphql::Temperature;
@@ -28,7 +29,7 @@ agreed_document_types!(
             #[graphql(desc = "The lead to score.")] lead_id: async_graphql::ID,
             #[graphql(desc = "The version to simulate, from 1 to `version`; defaults as described above.")]
             version: Option<i32>,
-        ) -> async_graphql::Result<SimulatedScore> {
+        ) -> Result<SimulatedScore> {
             let lead_id = parse_id("leadId", &lead_id)?;
             let doc = &self.0;
             let chosen = match version {
@@ -216,13 +217,13 @@ pub struct ScoringQuery;
 #[Object]
 impl ScoringQuery {
     /// Every scoring model, by name; the one in force has status AGREED.
-    async fn scoring_models(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ScoringModel>> {
+    async fn scoring_models(&self, ctx: &Context<'_>) -> Result<Vec<ScoringModel>> {
         let docs = agreements::list::<ScoringModelBody>(db(ctx), actor(ctx)?, &DocumentCriteria::default()).await?;
         Ok(docs.into_iter().map(ScoringModel).collect())
     }
 
     /// The organization's latest rescoring job; null before any model was agreed.
-    async fn rescore_job(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<RescoreJob>> {
+    async fn rescore_job(&self, ctx: &Context<'_>) -> Result<Option<RescoreJob>> {
         Ok(super::rescore::latest(db(ctx), actor(ctx)?).await?.map(Into::into))
     }
 }
@@ -238,7 +239,7 @@ impl ScoringMutation {
         &self,
         ctx: &Context<'_>,
         input: CreateScoringModelInput,
-    ) -> async_graphql::Result<ScoringModelPayload> {
+    ) -> Result<ScoringModelPayload> {
         let body = ScoringModelBody {
             name: input.name,
             description: input.description,
@@ -255,7 +256,7 @@ impl ScoringMutation {
         &self,
         ctx: &Context<'_>,
         input: UpdateScoringModelInput,
-    ) -> async_graphql::Result<ScoringModelPayload> {
+    ) -> Result<ScoringModelPayload> {
         let id = parse_id("id", &input.id)?;
         let name = keep_or_set("name", input.name)?;
         let fit_rules = keep_or_set("fitRules", input.fit_rules)?;
