@@ -13,6 +13,7 @@ const LIST: &str = "auditLog";
 
 /// Who made a change.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::ActorKind")]
 pub enum AuditActorKind {
     /// A signed-in user.
     User,
@@ -49,14 +50,9 @@ pub struct AuditEntry {
 
 impl From<entity::audit_log::Model> for AuditEntry {
     fn from(m: entity::audit_log::Model) -> Self {
-        let actor_kind = match m.actor_kind.as_str() {
-            "USER" => AuditActorKind::User,
-            "API_KEY" => AuditActorKind::ApiKey,
-            _ => AuditActorKind::System,
-        };
         Self {
             id: m.id.into(),
-            actor_kind,
+            actor_kind: m.actor_kind.into(),
             actor_id: m.actor_id.map(Into::into),
             actor_name: m.actor_name,
             action: m.action,

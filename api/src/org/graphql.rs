@@ -287,6 +287,16 @@ pub enum ViewerKind {
     ApiKey,
 }
 
+impl From<entity::ActorKind> for ViewerKind {
+    fn from(kind: entity::ActorKind) -> Self {
+        match kind {
+            entity::ActorKind::ApiKey => Self::ApiKey,
+            // Accord's own work never reaches the API; were it to, it would read as a user.
+            entity::ActorKind::User | entity::ActorKind::System => Self::User,
+        }
+    }
+}
+
 pub struct Viewer(Actor);
 
 /// The caller of this request: a person signed in with a JWT, or an API key.
@@ -294,10 +304,7 @@ pub struct Viewer(Actor);
 impl Viewer {
     /// Whether the caller is a person or an API key.
     async fn kind(&self) -> ViewerKind {
-        match self.0.kind {
-            ActorKind::ApiKey { .. } => ViewerKind::ApiKey,
-            _ => ViewerKind::User,
-        }
+        self.0.stored_kind().into()
     }
 
     /// The user's or API key's name.
