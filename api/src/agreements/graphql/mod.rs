@@ -3,6 +3,7 @@
 //! [`agreed_document_types!`], so every kind exposes the same `inForce`, `pending`,
 //! `versions` and `changes`.
 
+mod alignment;
 mod goals;
 
 pub use goals::*;
@@ -11,10 +12,10 @@ use async_graphql::{Context, Enum, ID, InputObject, Json, MaybeUndefined, Object
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use super::DocumentCriteria;
 use super::definitions::{Definition as DefinitionBody, term_key};
 use super::icps::{IdealCustomerProfile as IcpBody, Range, RevenueRange};
 use super::slas::{Sla as SlaBody, SlaMetric, SlaPeriod};
-use super::{DocumentCriteria, alignment};
 use crate::error::Result;
 use crate::graphql::patch::{apply, clearable, keep_or_set};
 use crate::graphql::{actor, db, loaders, parse_id};
@@ -308,6 +309,40 @@ async fn load_document(ctx: &Context<'_>, kind: entity::DocumentKind, id: uuid::
     })
 }
 
+/// The body of one version of an SLA.
+#[Object(name = "SlaBody")]
+impl SlaBody {
+    /// The team that delivers (such as SALES answering handovers).
+    async fn provider_team(&self) -> Team {
+        self.provider_team.into()
+    }
+
+    /// The team that relies on it (such as MARKETING, whose leads are answered).
+    async fn consumer_team(&self) -> Team {
+        self.consumer_team.into()
+    }
+
+    /// What is measured.
+    async fn metric(&self) -> SlaMetric {
+        self.metric
+    }
+
+    /// The target, 0.01 to 1,000,000: a ceiling for times (`*_HOURS`, `*_DAYS`), a floor for volumes.
+    async fn target(&self) -> f64 {
+        self.target
+    }
+
+    /// The period measured over.
+    async fn period(&self) -> SlaPeriod {
+        self.period
+    }
+
+    /// Optional notes: exceptions, how it is measured.
+    async fn description(&self) -> Option<&str> {
+        self.description.as_deref()
+    }
+}
+
 /// Narrows a list of definitions. All given conditions must hold.
 #[derive(InputObject, Default)]
 pub struct DefinitionFilter {
@@ -532,8 +567,8 @@ impl AgreementsQuery {
 
     /// The state of the alignment contract: counts per document kind, what awaits the
     /// caller's approval, and proposals one team approved that wait for the other.
-    async fn alignment(&self, ctx: &Context<'_>) -> Result<alignment::AlignmentOverview> {
-        alignment::overview(db(ctx), actor(ctx)?).await
+    async fn alignment(&self, ctx: &Context<'_>) -> Result<super::alignment::AlignmentOverview> {
+        super::alignment::overview(db(ctx), actor(ctx)?).await
     }
 }
 
@@ -613,8 +648,8 @@ impl AgreementsMutation {
     /// Write down an SLA between two teams. MARKETING keeps a DRAFT (unless `propose`); other teams propose it at once.
     async fn create_sla(&self, ctx: &Context<'_>, input: CreateSlaInput) -> Result<SlaPayload> {
         let body = SlaBody {
-            provider_team: input.provider_team,
-            consumer_team: input.consumer_team,
+            provider_team: input.provider_team.into(),
+            consumer_team: input.consumer_team.into(),
             metric: input.metric,
             target: input.target,
             period: input.period,
@@ -634,8 +669,8 @@ impl AgreementsMutation {
         let period = keep_or_set("period", input.period)?;
         let doc = super::update(db(ctx), actor(ctx)?, id, input.expected_version, input.propose, |b: SlaBody| {
             Ok(SlaBody {
-                provider_team: provider_team.unwrap_or(b.provider_team),
-                consumer_team: consumer_team.unwrap_or(b.consumer_team),
+                provider_team: provider_team.map_or(b.provider_team, Into::into),
+                consumer_team: consumer_team.map_or(b.consumer_team, Into::into),
                 metric: metric.unwrap_or(b.metric),
                 target: target.unwrap_or(b.target),
                 period: period.unwrap_or(b.period),
