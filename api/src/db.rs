@@ -309,7 +309,7 @@ mod tests {
         let full = || entity::audit_log::ActiveModel {
             id: Set(Uuid::now_v7()),
             org_id: Set(Uuid::now_v7()),
-            actor_kind: Set("USER".into()),
+            actor_kind: Set(entity::ActorKind::User),
             actor_id: Set(None),
             actor_name: Set("Robin".into()),
             action: Set("lead.create".into()),

@@ -21,7 +21,6 @@ use crate::agreements::{self, AgreedBody, goals};
 use crate::auth::Actor;
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
-use crate::org::graphql::Team as TeamValue;
 use crate::org::{self, users};
 use crate::personas::Persona;
 
@@ -255,9 +254,9 @@ async fn alignment_contract(db: &DatabaseConnection, cast: &Cast) -> Result<()> 
     }
 
     let slas = [
-        (TeamValue::Sales, TeamValue::Marketing, SlaMetric::HandoverResponseHours, 24.0, SlaPeriod::Month),
-        (TeamValue::Sales, TeamValue::Marketing, SlaMetric::FirstTouchHours, 48.0, SlaPeriod::Month),
-        (TeamValue::Marketing, TeamValue::Sales, SlaMetric::MqlVolume, 300.0, SlaPeriod::Month),
+        (Team::Sales, Team::Marketing, SlaMetric::HandoverResponseHours, 24.0, SlaPeriod::Month),
+        (Team::Sales, Team::Marketing, SlaMetric::FirstTouchHours, 48.0, SlaPeriod::Month),
+        (Team::Marketing, Team::Sales, SlaMetric::MqlVolume, 300.0, SlaPeriod::Month),
     ];
     for (provider_team, consumer_team, metric, target, period) in slas {
         let sla = SlaBody { provider_team, consumer_team, metric, target, period, description: None };
@@ -310,8 +309,8 @@ async fn alignment_contract(db: &DatabaseConnection, cast: &Cast) -> Result<()> 
 /// The agreed demo scoring model: fit on industry, size, region and title, engagement
 /// on visits, downloads and demo requests. Leads seeded after it are scored at once.
 async fn scoring_model(db: &DatabaseConnection, cast: &Cast) -> Result<()> {
-    use crate::leads::graphql::EngagementKind as Kind;
     use crate::scoring::{EngagementRule, FitAttribute, FitRule, RuleOperator, ScoringModel, Thresholds};
+    use entity::EngagementKind as Kind;
     let fit = |name: &str,
                attribute,
                operator,

@@ -21,6 +21,20 @@ pub enum Team {
     Leadership,
 }
 
+/// Who made a change: a signed-in user, an API key, or Accord itself (the command
+/// line, the seed, a background job or a rule). Audit and stage-transition rows store it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ActorKind {
+    #[sea_orm(string_value = "USER")]
+    User,
+    #[sea_orm(string_value = "API_KEY")]
+    ApiKey,
+    #[sea_orm(string_value = "SYSTEM")]
+    System,
+}
+
 /// What a user may do inside their organization.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]

@@ -3,7 +3,7 @@
 
 use sea_orm::entity::prelude::*;
 
-use crate::enums::LifecycleStage;
+use crate::enums::{ActorKind, LifecycleStage};
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Deserialize)]
 #[sea_orm(table_name = "lead_stage_transitions")]
@@ -15,8 +15,7 @@ pub struct Model {
     /// `None` for the lead's creation.
     pub from_stage: Option<LifecycleStage>,
     pub to_stage: LifecycleStage,
-    /// `USER`, `API_KEY` or `SYSTEM`.
-    pub actor_kind: String,
+    pub actor_kind: ActorKind,
     pub actor_id: Option<Uuid>,
     pub actor_name: String,
     pub reason: Option<String>,

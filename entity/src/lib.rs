@@ -35,6 +35,6 @@ pub mod user;
 
 pub use campaign::CampaignChannel;
 pub use enums::{
-    ActivityKind, AgreementStatus, DocumentKind, EngagementKind, GoalMetric, HandBackReason, HandoverStatus,
+    ActivityKind, ActorKind, AgreementStatus, DocumentKind, EngagementKind, GoalMetric, HandBackReason, HandoverStatus,
     LifecycleStage, OpportunityStage, RescoreJobStatus, Role, SalesStrategy, Team, Temperature, VersionStatus,
 };

@@ -191,7 +191,7 @@ fn import_streams_a_csv_lists_bad_rows_and_repeats_to_no_effect() {
         db.close().await.unwrap();
         rows.into_iter().map(|r| r.actor_kind).collect::<Vec<_>>()
     });
-    assert_eq!(actors, ["SYSTEM"; 3]);
+    assert_eq!(actors, [entity::ActorKind::System; 3]);
 
     // Again: nothing changes; the bad rows are still bad.
     let (code, stdout, stderr) = import(

@@ -117,7 +117,7 @@ async fn the_rollup_answers_like_the_live_engine_and_follows_every_change() {
         lead_id: Set(l2),
         from_stage: Set(Some(entity::LifecycleStage::Recycled)),
         to_stage: Set(entity::LifecycleStage::Sal),
-        actor_kind: Set("SYSTEM".into()),
+        actor_kind: Set(entity::ActorKind::System),
         actor_id: Set(None),
         actor_name: Set("Accord".into()),
         reason: Set(None),

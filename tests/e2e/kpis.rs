@@ -119,7 +119,7 @@ impl Builder<'_> {
                 lead_id: Set(id),
                 from_stage: Set(from),
                 to_stage: Set(to),
-                actor_kind: Set("SYSTEM".into()),
+                actor_kind: Set(entity::ActorKind::System),
                 actor_id: Set(None),
                 actor_name: Set("Accord".into()),
                 reason: Set(None),

@@ -4,20 +4,18 @@
 
 use std::collections::{HashMap, HashSet};
 
-use async_graphql::{ID, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::document::{Column, Entity as Documents};
-use entity::{AgreementStatus, approval};
+use entity::{AgreementStatus, DocumentKind, Team, approval};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, Iterable, QueryFilter, QueryOrder};
+use uuid::Uuid;
 
-use super::graphql::DocumentKind;
 use crate::auth::Actor;
 use crate::auth::permissions::{approving_teams, can_approve_documents, can_read_agreements, require};
 use crate::error::Result;
-use crate::org::graphql::Team;
 
 /// Documents of one kind, by where they stand.
-#[derive(SimpleObject, Clone)]
+#[derive(Debug, Clone)]
 pub struct DocumentCounts {
     /// The kind counted.
     pub kind: DocumentKind,
@@ -32,12 +30,12 @@ pub struct DocumentCounts {
 }
 
 /// A proposed version and the approvals it has and lacks.
-#[derive(SimpleObject, Clone)]
+#[derive(Debug, Clone)]
 pub struct PendingProposal {
     /// Kind of the document.
     pub kind: DocumentKind,
     /// Id of the document.
-    pub id: ID,
+    pub id: Uuid,
     /// Display name of the proposed version.
     pub title: String,
     /// The version number to approve.
@@ -51,7 +49,7 @@ pub struct PendingProposal {
 }
 
 /// The state of the alignment contract.
-#[derive(SimpleObject, Clone)]
+#[derive(Debug, Clone)]
 pub struct AlignmentOverview {
     /// Counts per document kind.
     pub documents: Vec<DocumentCounts>,
@@ -74,10 +72,10 @@ pub async fn overview(db: &impl ConnectionTrait, actor: &Actor) -> Result<Alignm
         .all(db)
         .await?;
     let mut documents: Vec<DocumentCounts> = entity::DocumentKind::iter()
-        .map(|kind| DocumentCounts { kind: kind.into(), drafts: 0, pending: 0, agreed: 0, retired: 0 })
+        .map(|kind| DocumentCounts { kind, drafts: 0, pending: 0, agreed: 0, retired: 0 })
         .collect();
     for doc in &docs {
-        let Some(counts) = documents.iter_mut().find(|c| entity::DocumentKind::from(c.kind) == doc.kind) else {
+        let Some(counts) = documents.iter_mut().find(|c| c.kind == doc.kind) else {
             continue;
         };
         match doc.status {
@@ -97,7 +95,7 @@ pub async fn overview(db: &impl ConnectionTrait, actor: &Actor) -> Result<Alignm
         .filter(approval::Column::DocumentId.is_in(pending.iter().map(|d| d.id)))
         .all(db)
         .await?;
-    let mut teams_of: HashMap<(uuid::Uuid, i32), HashSet<entity::Team>> = HashMap::new();
+    let mut teams_of: HashMap<(Uuid, i32), HashSet<Team>> = HashMap::new();
     for a in approvals {
         teams_of.entry((a.document_id, a.version)).or_default().insert(a.team);
     }
@@ -106,16 +104,16 @@ pub async fn overview(db: &impl ConnectionTrait, actor: &Actor) -> Result<Alignm
     for doc in pending {
         let Some(version) = doc.pending_version else { continue };
         let approved = teams_of.remove(&(doc.id, version)).unwrap_or_default();
-        let approved_by: Vec<entity::Team> = required.iter().copied().filter(|t| approved.contains(t)).collect();
-        let waiting_for: Vec<entity::Team> = required.iter().copied().filter(|t| !approved.contains(t)).collect();
+        let approved_by: Vec<Team> = required.iter().copied().filter(|t| approved.contains(t)).collect();
+        let waiting_for: Vec<Team> = required.iter().copied().filter(|t| !approved.contains(t)).collect();
         let proposal = PendingProposal {
-            kind: doc.kind.into(),
-            id: doc.id.into(),
+            kind: doc.kind,
+            id: doc.id,
             title: doc.title.clone(),
             version,
             proposed_at: doc.proposed_at,
-            approved_by: approved_by.iter().map(|&t| t.into()).collect(),
-            waiting_for: waiting_for.iter().map(|&t| t.into()).collect(),
+            approved_by: approved_by.clone(),
+            waiting_for: waiting_for.clone(),
         };
         if my_team.is_some_and(|team| waiting_for.contains(&team)) {
             awaiting_my_approval.push(proposal.clone());

@@ -2,13 +2,12 @@
 //! lead within 24 hours" or "marketing delivers 300 MQLs a month". Compliance is
 //! measured by the handover and KPI modules; an `Sla` gains a `compliance` field then.
 
-use async_graphql::{Enum, SimpleObject};
-use entity::DocumentKind;
+use async_graphql::Enum;
+use entity::{DocumentKind, Team};
 use serde::{Deserialize, Serialize};
 
 use super::AgreedBody;
 use crate::error::{ApiError, Result};
-use crate::org::graphql::Team;
 use crate::validate;
 
 /// Smallest SLA target: a time limit or a volume of nothing is no agreement.
@@ -53,15 +52,13 @@ pub enum SlaPeriod {
     Quarter,
 }
 
-/// The body of one version of an SLA.
-#[derive(SimpleObject, Serialize, Deserialize, Debug, Clone, PartialEq)]
+/// The body of one version of an SLA. Its GraphQL type, `SlaBody`, is in `graphql`.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct SlaBody {
     /// The team that delivers (such as SALES answering handovers).
-    #[serde(with = "team_serde")]
     pub provider_team: Team,
     /// The team that relies on it (such as MARKETING, whose leads are answered).
-    #[serde(with = "team_serde")]
     pub consumer_team: Team,
     /// What is measured.
     pub metric: SlaMetric,
@@ -97,21 +94,6 @@ impl AgreedBody for SlaBody {
             self.provider_team, self.consumer_team, self.metric, self.target, self.period
         )
         .to_uppercase()
-    }
-}
-
-/// Store the GraphQL `Team` as the entity's text form (`SALES`, …).
-mod team_serde {
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    use crate::org::graphql::Team;
-
-    pub fn serialize<S: Serializer>(team: &Team, serializer: S) -> Result<S::Ok, S::Error> {
-        entity::Team::from(*team).serialize(serializer)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Team, D::Error> {
-        entity::Team::deserialize(deserializer).map(Into::into)
     }
 }
 

@@ -84,12 +84,12 @@ impl Actor {
         }
     }
 
-    /// `USER`, `API_KEY` or `SYSTEM`, as the audit log records it.
-    pub fn kind_name(&self) -> &'static str {
+    /// What kind of caller this is, as audit and stage-transition rows store it.
+    pub fn stored_kind(&self) -> entity::ActorKind {
         match self.kind {
-            ActorKind::User { .. } => "USER",
-            ActorKind::ApiKey { .. } => "API_KEY",
-            ActorKind::System => "SYSTEM",
+            ActorKind::User { .. } => entity::ActorKind::User,
+            ActorKind::ApiKey { .. } => entity::ActorKind::ApiKey,
+            ActorKind::System => entity::ActorKind::System,
         }
     }
 

@@ -6,6 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 use super::{CampaignCriteria, CampaignPatch, NewCampaign};
+use crate::error::Result;
 use crate::graphql::patch::{clearable_id, keep_or_set};
 use crate::graphql::{Money, actor, db, loaders, parse_id};
 use crate::org::graphql::User;
@@ -72,13 +73,13 @@ pub struct Campaign {
 #[ComplexObject]
 impl Campaign {
     /// Who answers for the campaign; null if none or that user is gone.
-    async fn owner(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         let Some(id) = self.owner_id else { return Ok(None) };
         Ok(loaders(ctx)?.users.load_one(id).await?.map(User::from))
     }
 
     /// How many (non-archived) leads name this campaign in `Lead.campaign`.
-    async fn lead_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
+    async fn lead_count(&self, ctx: &Context<'_>) -> Result<i64> {
         Ok(loaders(ctx)?.campaign_lead_counts.load_one(self.name.clone()).await?.unwrap_or(0))
     }
 }
@@ -187,11 +188,7 @@ pub struct CampaignQuery;
 #[Object]
 impl CampaignQuery {
     /// Campaigns of the organization, latest start first. API keys need `kpis:read`.
-    async fn campaigns(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<CampaignFilter>,
-    ) -> async_graphql::Result<Vec<Campaign>> {
+    async fn campaigns(&self, ctx: &Context<'_>, filter: Option<CampaignFilter>) -> Result<Vec<Campaign>> {
         let filter = filter.unwrap_or_default();
         let criteria = CampaignCriteria {
             channel: filter.channel.map(Into::into),
@@ -203,7 +200,7 @@ impl CampaignQuery {
     }
 
     /// One campaign, archived or not; null with NOT_FOUND when absent or another organization's.
-    async fn campaign(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Campaign>> {
+    async fn campaign(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Campaign>> {
         let id = parse_id("id", &id)?;
         Ok(Some(super::get(db(ctx), actor(ctx)?, id).await?.into()))
     }
@@ -215,11 +212,7 @@ pub struct CampaignMutation;
 #[Object]
 impl CampaignMutation {
     /// Create a campaign. MARKETING and ADMINs. A name in use is CONFLICT.
-    async fn create_campaign(
-        &self,
-        ctx: &Context<'_>,
-        input: CreateCampaignInput,
-    ) -> async_graphql::Result<CampaignPayload> {
+    async fn create_campaign(&self, ctx: &Context<'_>, input: CreateCampaignInput) -> Result<CampaignPayload> {
         let new = NewCampaign {
             name: input.name,
             channel: input.channel.into(),
@@ -235,11 +228,7 @@ impl CampaignMutation {
 
     /// Change a campaign (such as its spend). MARKETING and ADMINs. A stale
     /// `expectedVersion`, a name in use or an archived campaign is CONFLICT.
-    async fn update_campaign(
-        &self,
-        ctx: &Context<'_>,
-        input: UpdateCampaignInput,
-    ) -> async_graphql::Result<CampaignPayload> {
+    async fn update_campaign(&self, ctx: &Context<'_>, input: UpdateCampaignInput) -> Result<CampaignPayload> {
         let id = parse_id("id", &input.id)?;
         let patch = CampaignPatch {
             name: keep_or_set("name", input.name)?,
@@ -256,11 +245,7 @@ impl CampaignMutation {
     }
 
     /// Archive a campaign: it leaves lists and can no longer change. MARKETING and ADMINs.
-    async fn archive_campaign(
-        &self,
-        ctx: &Context<'_>,
-        input: ArchiveCampaignInput,
-    ) -> async_graphql::Result<CampaignPayload> {
+    async fn archive_campaign(&self, ctx: &Context<'_>, input: ArchiveCampaignInput) -> Result<CampaignPayload> {
         let id = parse_id("id", &input.id)?;
         let campaign = super::archive(db(ctx), actor(ctx)?, id, input.expected_version).await?;
         Ok(CampaignPayload { campaign: campaign.into() })

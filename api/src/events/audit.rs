@@ -69,7 +69,7 @@ pub fn row(
     entity::audit_log::ActiveModel {
         id: Set(Uuid::now_v7()),
         org_id: Set(actor.org_id),
-        actor_kind: Set(actor.kind_name().to_owned()),
+        actor_kind: Set(actor.stored_kind()),
         actor_id: Set(actor.id()),
         actor_name: Set(actor.name().to_owned()),
         action: Set(action.to_owned()),

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::audit::{self, AuditCriteria};
 use crate::connection;
+use crate::error::Result;
 use crate::graphql::pagination::{PageArgs, encode_cursor};
 use crate::graphql::{actor, db, parse_id, selects};
 
@@ -12,6 +13,7 @@ const LIST: &str = "auditLog";
 
 /// Who made a change.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::ActorKind")]
 pub enum AuditActorKind {
     /// A signed-in user.
     User,
@@ -48,14 +50,9 @@ pub struct AuditEntry {
 
 impl From<entity::audit_log::Model> for AuditEntry {
     fn from(m: entity::audit_log::Model) -> Self {
-        let actor_kind = match m.actor_kind.as_str() {
-            "USER" => AuditActorKind::User,
-            "API_KEY" => AuditActorKind::ApiKey,
-            _ => AuditActorKind::System,
-        };
         Self {
             id: m.id.into(),
-            actor_kind,
+            actor_kind: m.actor_kind.into(),
             actor_id: m.actor_id.map(Into::into),
             actor_name: m.actor_name,
             action: m.action,
@@ -103,7 +100,7 @@ impl AuditQuery {
         #[graphql(desc = "Return entries after this cursor.")] after: Option<String>,
         #[graphql(desc = "Return at most this many entries from the end (at most 100).")] last: Option<i32>,
         #[graphql(desc = "Return entries before this cursor.")] before: Option<String>,
-    ) -> async_graphql::Result<AuditEntryConnection> {
+    ) -> Result<AuditEntryConnection> {
         let actor = actor(ctx)?;
         let org = crate::graphql::actor(ctx)?.org_id;
         let window = PageArgs::new(first, after, last, before).window(LIST, org)?;

@@ -24,7 +24,7 @@ pub async fn publish(
         Value::Object(mut map) => {
             map.insert(
                 "actor".into(),
-                serde_json::json!({ "kind": actor.kind_name(), "id": actor.id(), "name": actor.name() }),
+                serde_json::json!({ "kind": actor.stored_kind(), "id": actor.id(), "name": actor.name() }),
             );
             Value::Object(map)
         }

@@ -296,7 +296,7 @@ pub async fn owner(db: &impl ConnectionTrait, feedback: &Model) -> Result<Feedba
             let docs = agreements::get_many::<SlaBody>(db, feedback.org_id, &ids).await?;
             docs.first()
                 .and_then(|d| d.in_force().or_else(|| d.latest()))
-                .map(|v| FeedbackOwner::Team(v.body.provider_team.into()))
+                .map(|v| FeedbackOwner::Team(v.body.provider_team))
                 .unwrap_or(FeedbackOwner::AnyManager)
         }
     })

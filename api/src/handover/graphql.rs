@@ -7,12 +7,11 @@ use uuid::Uuid;
 use super::reports::{self, ComplianceGroup, ReasonGroup};
 use super::{Answer, HandoverCriteria};
 use crate::connection;
+use crate::error::Result;
 use crate::graphql::pagination::{PageArgs, encode_cursor};
 use crate::graphql::{actor, db, loaders, parse_id, selects};
 use crate::leads::graphql::Lead;
 use crate::org::graphql::{Team, User};
-
-type GqlResult<T> = async_graphql::Result<T>;
 
 /// Where a handover stands.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,23 +109,24 @@ impl From<entity::handover::Model> for Handover {
 #[ComplexObject]
 impl Handover {
     /// The lead handed over.
-    async fn lead(&self, ctx: &Context<'_>) -> GqlResult<Option<Lead>> {
+    async fn lead(&self, ctx: &Context<'_>) -> Result<Option<Lead>> {
         Ok(loaders(ctx)?.leads.load_one(self.lead_id).await?.map(Lead::from))
     }
 
     /// Who handed it over; null for an API key or Accord itself.
-    async fn from_user(&self, ctx: &Context<'_>) -> GqlResult<Option<User>> {
+    #[graphql(name = "fromUser")]
+    async fn handed_over_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         let Some(id) = self.from_user_id else { return Ok(None) };
         Ok(loaders(ctx)?.users.load_one(id).await?.map(User::from))
     }
 
     /// The salesperson who must answer.
-    async fn to_user(&self, ctx: &Context<'_>) -> GqlResult<Option<User>> {
+    async fn to_user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         Ok(loaders(ctx)?.users.load_one(self.to_user_id).await?.map(User::from))
     }
 
     /// Who answered: the assignee or a SALES manager.
-    async fn responded_by(&self, ctx: &Context<'_>) -> GqlResult<Option<User>> {
+    async fn responded_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         let Some(id) = self.responded_by else { return Ok(None) };
         Ok(loaders(ctx)?.users.load_one(id).await?.map(User::from))
     }
@@ -220,7 +220,7 @@ pub struct HandoverCompliance {
 #[ComplexObject]
 impl HandoverCompliance {
     /// The assignee, when grouped by USER.
-    async fn user(&self, ctx: &Context<'_>) -> GqlResult<Option<User>> {
+    async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         let Some(id) = self.user_id else { return Ok(None) };
         Ok(loaders(ctx)?.users.load_one(id).await?.map(User::from))
     }
@@ -300,7 +300,7 @@ impl HandoverQuery {
         #[graphql(desc = "Handovers after this cursor.")] after: Option<String>,
         #[graphql(desc = "At most this many handovers from the end (at most 100).")] last: Option<i32>,
         #[graphql(desc = "Handovers before this cursor.")] before: Option<String>,
-    ) -> GqlResult<HandoverConnection> {
+    ) -> Result<HandoverConnection> {
         let actor = actor(ctx)?;
         let org = crate::graphql::actor(ctx)?.org_id;
         let window = PageArgs::new(first, after, last, before).window(HANDOVERS, org)?;
@@ -321,18 +321,18 @@ impl HandoverQuery {
     }
 
     /// One handover; null with NOT_FOUND when absent or another organization's.
-    async fn handover(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Option<Handover>> {
+    async fn handover(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Handover>> {
         let id = parse_id("id", &id)?;
         Ok(Some(super::get(db(ctx), actor(ctx)?, id).await?.into()))
     }
 
     /// What I must answer, soonest due first.
-    async fn my_queue(&self, ctx: &Context<'_>) -> GqlResult<Vec<Handover>> {
+    async fn my_queue(&self, ctx: &Context<'_>) -> Result<Vec<Handover>> {
         Ok(super::my_queue(db(ctx), actor(ctx)?).await?.into_iter().map(Handover::from).collect())
     }
 
     /// How well sales kept the response and first-touch SLAs in a period. API keys need `kpis:read`.
-    async fn handover_compliance(&self, ctx: &Context<'_>, input: ComplianceInput) -> GqlResult<ComplianceReport> {
+    async fn handover_compliance(&self, ctx: &Context<'_>, input: ComplianceInput) -> Result<ComplianceReport> {
         let group: ComplianceGroup = input.group_by.into();
         let (targets, groups) = reports::compliance(db(ctx), actor(ctx)?, input.from, input.to, group).await?;
         let groups = groups
@@ -379,7 +379,7 @@ impl HandoverQuery {
         &self,
         ctx: &Context<'_>,
         input: HandBackReasonsInput,
-    ) -> GqlResult<Vec<HandBackReasonCount>> {
+    ) -> Result<Vec<HandBackReasonCount>> {
         let counts =
             reports::hand_back_reasons(db(ctx), actor(ctx)?, input.from, input.to, input.group_by.into()).await?;
         Ok(counts
@@ -438,7 +438,7 @@ pub struct HandoverMutation;
 #[Object]
 impl HandoverMutation {
     /// Hand an MQL to a salesperson; the answer is due after the agreed response time.
-    async fn hand_over_lead(&self, ctx: &Context<'_>, input: HandOverLeadInput) -> GqlResult<HandoverPayload> {
+    async fn hand_over_lead(&self, ctx: &Context<'_>, input: HandOverLeadInput) -> Result<HandoverPayload> {
         let lead_id = parse_id("leadId", &input.lead_id)?;
         let to_user_id = parse_id("toUserId", &input.to_user_id)?;
         let handover = super::hand_over(db(ctx), actor(ctx)?, lead_id, to_user_id, input.note).await?;
@@ -446,14 +446,14 @@ impl HandoverMutation {
     }
 
     /// Accept a handover: the lead becomes SAL and the assignee its owner. The assignee or a SALES manager.
-    async fn accept_handover(&self, ctx: &Context<'_>, input: AcceptHandoverInput) -> GqlResult<HandoverPayload> {
+    async fn accept_handover(&self, ctx: &Context<'_>, input: AcceptHandoverInput) -> Result<HandoverPayload> {
         let id = parse_id("handoverId", &input.handover_id)?;
         let handover = super::answer(db(ctx), actor(ctx)?, id, Answer::Accept { note: input.note }).await?;
         Ok(HandoverPayload { handover: handover.into() })
     }
 
     /// Hand a lead back with a reason: it becomes RECYCLED, with its marketing owner for nurture.
-    async fn reject_handover(&self, ctx: &Context<'_>, input: RejectHandoverInput) -> GqlResult<HandoverPayload> {
+    async fn reject_handover(&self, ctx: &Context<'_>, input: RejectHandoverInput) -> Result<HandoverPayload> {
         let id = parse_id("handoverId", &input.handover_id)?;
         let answer = Answer::HandBack { reason: input.reason.into(), note: input.note };
         let handover = super::answer(db(ctx), actor(ctx)?, id, answer).await?;

@@ -8,6 +8,7 @@ use super::metrics::{KpiGroupBy, KpiMetric, KpiUnit};
 use super::periods::Granularity;
 use crate::agreements::graphql::{Goal, Sla};
 use crate::campaigns::graphql::CampaignChannel;
+use crate::error::Result;
 use crate::graphql::{actor, db, parse_id};
 use crate::leads::graphql::LifecycleStage;
 use crate::org::graphql::Team;
@@ -34,7 +35,7 @@ pub struct KpiFilter {
 }
 
 impl KpiFilter {
-    fn into_domain(self) -> async_graphql::Result<super::KpiFilter> {
+    fn into_domain(self) -> Result<super::KpiFilter> {
         Ok(super::KpiFilter {
             team: self.team.map(Into::into),
             user_id: self.user_id.as_ref().map(|id| parse_id("filter.userId", id)).transpose()?,
@@ -308,7 +309,7 @@ pub struct KpiQuery;
 impl KpiQuery {
     /// KPI series for BI tools and dashboards: one series per metric and group, one
     /// point per calendar period. API keys need `kpis:read`.
-    async fn kpis(&self, ctx: &Context<'_>, input: KpiInput) -> async_graphql::Result<Vec<KpiSeries>> {
+    async fn kpis(&self, ctx: &Context<'_>, input: KpiInput) -> Result<Vec<KpiSeries>> {
         let request = super::KpiRequest {
             metrics: input.metrics,
             from: input.from,
@@ -321,7 +322,7 @@ impl KpiQuery {
     }
 
     /// The lifecycle funnel of a period: counts per stage, conversion, and days in stage. API keys need `kpis:read`.
-    async fn funnel(&self, ctx: &Context<'_>, input: FunnelInput) -> async_graphql::Result<Funnel> {
+    async fn funnel(&self, ctx: &Context<'_>, input: FunnelInput) -> Result<Funnel> {
         let filter = input.filter.unwrap_or_default().into_domain()?;
         let funnel = super::funnel::funnel(db(ctx), actor(ctx)?, input.from, input.to, input.cohort, &filter).await?;
         Ok(Funnel {
@@ -343,7 +344,7 @@ impl KpiQuery {
     }
 
     /// Every agreed SLA and goal of a period with its status. API keys need `kpis:read`.
-    async fn scorecard(&self, ctx: &Context<'_>, input: PeriodInput) -> async_graphql::Result<Scorecard> {
+    async fn scorecard(&self, ctx: &Context<'_>, input: PeriodInput) -> Result<Scorecard> {
         Ok(super::progress::scorecard(db(ctx), actor(ctx)?, input.from, input.to).await?.into())
     }
 }

@@ -148,7 +148,7 @@ async fn sla_compliance_in(
 ) -> Result<Vec<SlaCompliance>> {
     let ctx = context(db, settings);
     let periods = periods::periods(ctx.tz, from, to, granularity(sla.period))?;
-    let provider = KpiFilter { team: Some(sla.provider_team.into()), ..KpiFilter::default() };
+    let provider = KpiFilter { team: Some(sla.provider_team), ..KpiFilter::default() };
     let everyone = KpiFilter::default();
     let series = |metric, filter| compute(db, actor, &ctx, metric, &periods, KpiGroupBy::None, filter);
     let first = |mut s: Vec<super::Series>| s.pop().map(|s| s.points).unwrap_or_default();
@@ -170,7 +170,7 @@ async fn sla_compliance_in(
         SlaMetric::CustomerFacingHoursPerMember => {
             let members = entity::user::Entity::find()
                 .filter(entity::user::Column::OrgId.eq(actor.org_id))
-                .filter(entity::user::Column::Team.eq(entity::Team::from(sla.provider_team)))
+                .filter(entity::user::Column::Team.eq(sla.provider_team))
                 .filter(entity::user::Column::Active.eq(true))
                 .filter(entity::user::Column::Role.ne(Role::Viewer))
                 .count(db)
@@ -185,7 +185,7 @@ async fn sla_compliance_in(
             for period in &periods {
                 let (_, groups) =
                     reports::compliance(db, actor, period.start_at, period.end_at, ComplianceGroup::Team).await?;
-                let team = entity::Team::from(sla.provider_team).to_value();
+                let team = sla.provider_team.to_value();
                 let group = groups.into_iter().find(|g| g.key.as_deref() == Some(team.as_str()));
                 figures.push(match group {
                     Some(g) => (

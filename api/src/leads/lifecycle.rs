@@ -67,7 +67,7 @@ pub(crate) fn transition(
         lead_id: Set(lead_id),
         from_stage: Set(from),
         to_stage: Set(to),
-        actor_kind: Set(actor.kind_name().to_owned()),
+        actor_kind: Set(actor.stored_kind()),
         actor_id: Set(actor.id()),
         actor_name: Set(actor.name().to_owned()),
         reason: Set(reason),

@@ -5,6 +5,7 @@ use async_graphql::{ComplexObject, Context, ID, InputObject, MaybeUndefined, Obj
 use super::Persona as PersonaBody;
 use crate::agreements::graphql::{AgreementStatus, IdealCustomerProfile, agreed_document_types};
 use crate::agreements::{self, DocumentCriteria};
+use crate::error::Result;
 use crate::graphql::patch::{apply, clearable_id, keep_or_set};
 use crate::graphql::{actor, db, loaders, parse_id};
 
@@ -24,7 +25,7 @@ impl PersonaBody {
     }
 
     /// The ideal customer profile this persona belongs to; null for none.
-    async fn icp(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<IdealCustomerProfile>> {
+    async fn icp(&self, ctx: &Context<'_>) -> Result<Option<IdealCustomerProfile>> {
         let Some(id) = self.icp_id else { return Ok(None) };
         Ok(loaders(ctx)?.icps.load_one(id).await?.map(IdealCustomerProfile))
     }
@@ -115,7 +116,7 @@ pub struct PersonaQuery;
 #[Object]
 impl PersonaQuery {
     /// Buyer personas, by name.
-    async fn personas(&self, ctx: &Context<'_>, filter: Option<PersonaFilter>) -> async_graphql::Result<Vec<Persona>> {
+    async fn personas(&self, ctx: &Context<'_>, filter: Option<PersonaFilter>) -> Result<Vec<Persona>> {
         let filter = filter.unwrap_or_default();
         let icp = filter.icp_id.as_ref().map(|id| parse_id("filter.icpId", id)).transpose()?;
         let criteria =
@@ -128,7 +129,7 @@ impl PersonaQuery {
     }
 
     /// One persona; null with NOT_FOUND when absent or of another organization.
-    async fn persona(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Persona>> {
+    async fn persona(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Persona>> {
         let id = parse_id("id", &id)?;
         Ok(Some(Persona(agreements::get(db(ctx), actor(ctx)?, id).await?)))
     }
@@ -140,11 +141,7 @@ pub struct PersonaMutation;
 #[Object]
 impl PersonaMutation {
     /// Describe a buyer persona. MARKETING keeps a DRAFT (unless `propose`); other teams propose it at once.
-    async fn create_persona(
-        &self,
-        ctx: &Context<'_>,
-        input: CreatePersonaInput,
-    ) -> async_graphql::Result<PersonaPayload> {
+    async fn create_persona(&self, ctx: &Context<'_>, input: CreatePersonaInput) -> Result<PersonaPayload> {
         let body = PersonaBody {
             name: input.name,
             icp_id: input.icp_id.as_ref().map(|id| parse_id("icpId", id)).transpose()?,
@@ -160,11 +157,7 @@ impl PersonaMutation {
     }
 
     /// Edit a persona: a new version (proposed when the persona is agreed; the agreed one stays in force).
-    async fn update_persona(
-        &self,
-        ctx: &Context<'_>,
-        input: UpdatePersonaInput,
-    ) -> async_graphql::Result<PersonaPayload> {
+    async fn update_persona(&self, ctx: &Context<'_>, input: UpdatePersonaInput) -> Result<PersonaPayload> {
         let id = parse_id("id", &input.id)?;
         let name = keep_or_set("name", input.name)?;
         let icp_id = clearable_id("icpId", input.icp_id)?;

@@ -6,15 +6,13 @@ use uuid::Uuid;
 
 use super::{NewOpportunity, OpportunityCriteria, OpportunityOrder, OpportunityPatch, Outcome};
 use crate::connection;
-use crate::error::ApiError;
+use crate::error::{ApiError, Result};
 use crate::graphql::pagination::{PageArgs, sorted_cursor, sorted_window};
 use crate::graphql::patch::{clearable, clearable_id, keep_or_set, optional_id};
 use crate::graphql::{Money, OrderDirection, actor, db, loaders, parse_id, selects};
 use crate::leads::activities::ActivityCriteria;
 use crate::leads::graphql::{Account, ActivityConnection, ArchiveInput, Lead};
 use crate::org::graphql::User;
-
-type GqlResult<T> = async_graphql::Result<T>;
 
 /// Where a deal stands.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,18 +108,18 @@ impl From<entity::opportunity::Model> for Opportunity {
 #[ComplexObject]
 impl Opportunity {
     /// The account the deal is with.
-    async fn account(&self, ctx: &Context<'_>) -> GqlResult<Option<Account>> {
+    async fn account(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
         Ok(loaders(ctx)?.accounts.load_one(self.account_id).await?.map(Account::from))
     }
 
     /// The lead the deal came from.
-    async fn lead(&self, ctx: &Context<'_>) -> GqlResult<Option<Lead>> {
+    async fn lead(&self, ctx: &Context<'_>) -> Result<Option<Lead>> {
         let Some(id) = self.lead_id else { return Ok(None) };
         Ok(loaders(ctx)?.leads.load_one(id).await?.map(Lead::from))
     }
 
     /// The deal's owner in sales.
-    async fn owner(&self, ctx: &Context<'_>) -> GqlResult<Option<User>> {
+    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         let Some(id) = self.owner_id else { return Ok(None) };
         Ok(loaders(ctx)?.users.load_one(id).await?.map(User::from))
     }
@@ -132,15 +130,13 @@ impl Opportunity {
         ctx: &Context<'_>,
         #[graphql(desc = "At most this many activities (default 20, at most 100).")] first: Option<i32>,
         #[graphql(desc = "Activities after this cursor.")] after: Option<String>,
-    ) -> GqlResult<ActivityConnection> {
+    ) -> Result<ActivityConnection> {
         let criteria = ActivityCriteria { opportunity_id: Some(self.uuid), ..Default::default() };
         let l = loaders(ctx)?;
         let (pages, counts) = (&l.opportunity_activities, &l.opportunity_activity_counts);
         // Boxed: see `Lead`'s fields.
-        Ok(Box::pin(crate::leads::graphql::nested_activities(
-            ctx, first, after, criteria, pages, counts, self.uuid, None,
-        ))
-        .await?)
+        Box::pin(crate::leads::graphql::nested_activities(ctx, first, after, criteria, pages, counts, self.uuid, None))
+            .await
     }
 }
 
@@ -211,7 +207,7 @@ impl PipelineQuery {
         #[graphql(desc = "Deals after this cursor.")] after: Option<String>,
         #[graphql(desc = "At most this many deals from the end (at most 100).")] last: Option<i32>,
         #[graphql(desc = "Deals before this cursor.")] before: Option<String>,
-    ) -> GqlResult<OpportunityConnection> {
+    ) -> Result<OpportunityConnection> {
         let actor = actor(ctx)?;
         let order_by = order_by
             .unwrap_or(OpportunityOrderBy { field: OpportunityOrderField::CreatedAt, direction: OrderDirection::Desc });
@@ -251,7 +247,7 @@ impl PipelineQuery {
     }
 
     /// One deal; null with NOT_FOUND when absent or another organization's.
-    async fn opportunity(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Option<Opportunity>> {
+    async fn opportunity(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Opportunity>> {
         let id = parse_id("id", &id)?;
         Ok(Some(super::get(db(ctx), actor(ctx)?, id).await?.into()))
     }
@@ -348,11 +344,7 @@ pub struct PipelineMutation;
 #[Object]
 impl PipelineMutation {
     /// Open a deal, optionally from a SQL lead (which moves to OPPORTUNITY).
-    async fn create_opportunity(
-        &self,
-        ctx: &Context<'_>,
-        input: CreateOpportunityInput,
-    ) -> GqlResult<OpportunityPayload> {
+    async fn create_opportunity(&self, ctx: &Context<'_>, input: CreateOpportunityInput) -> Result<OpportunityPayload> {
         let new = NewOpportunity {
             account_id: optional_id("accountId", input.account_id.as_ref())?,
             lead_id: optional_id("leadId", input.lead_id.as_ref())?,
@@ -368,11 +360,7 @@ impl PipelineMutation {
     }
 
     /// Change a deal's name, amount, strategy, owner or expected close.
-    async fn update_opportunity(
-        &self,
-        ctx: &Context<'_>,
-        input: UpdateOpportunityInput,
-    ) -> GqlResult<OpportunityPayload> {
+    async fn update_opportunity(&self, ctx: &Context<'_>, input: UpdateOpportunityInput) -> Result<OpportunityPayload> {
         let id = parse_id("id", &input.id)?;
         let owner_id = clearable_id("ownerId", input.owner_id)?;
         let expected_close = clearable(input.expected_close);
@@ -393,7 +381,7 @@ impl PipelineMutation {
         &self,
         ctx: &Context<'_>,
         input: UpdateOpportunityStageInput,
-    ) -> GqlResult<OpportunityPayload> {
+    ) -> Result<OpportunityPayload> {
         let id = parse_id("id", &input.id)?;
         let opportunity =
             super::update_stage(db(ctx), actor(ctx)?, id, input.stage.into(), input.expected_version).await?;
@@ -401,11 +389,7 @@ impl PipelineMutation {
     }
 
     /// Win or lose a deal. Won: lead and account become customers. Lost: the lead is recycled.
-    async fn close_opportunity(
-        &self,
-        ctx: &Context<'_>,
-        input: CloseOpportunityInput,
-    ) -> GqlResult<OpportunityPayload> {
+    async fn close_opportunity(&self, ctx: &Context<'_>, input: CloseOpportunityInput) -> Result<OpportunityPayload> {
         let id = parse_id("id", &input.id)?;
         let outcome = match input.outcome {
             OpportunityOutcome::Won => Outcome::Won,
@@ -420,7 +404,7 @@ impl PipelineMutation {
     }
 
     /// Archive a deal: it leaves lists unless they ask for archived records.
-    async fn archive_opportunity(&self, ctx: &Context<'_>, input: ArchiveInput) -> GqlResult<OpportunityPayload> {
+    async fn archive_opportunity(&self, ctx: &Context<'_>, input: ArchiveInput) -> Result<OpportunityPayload> {
         let id = parse_id("id", &input.id)?;
         let opportunity = super::archive(db(ctx), actor(ctx)?, id, input.expected_version).await?;
         Ok(OpportunityPayload { opportunity: opportunity.into() })

@@ -8,9 +8,10 @@ use super::score::{self, Category};
 use super::{EngagementRule, FitRule, ScoringModel as ScoringModelBody, Thresholds};
 use crate::agreements::graphql::agreed_document_types;
 use crate::agreements::{self, DocumentCriteria};
+use crate::error::Result;
 use crate::graphql::patch::{apply, clearable, keep_or_set};
 use crate::graphql::{actor, db, parse_id};
-use crate::leads::graphql::Temperature;
+use crate::leads::graphql::{EngagementKind, Temperature};
 
 agreed_document_types!(
     ScoringModel,
@@ -28,7 +29,7 @@ agreed_document_types!(
             #[graphql(desc = "The lead to score.")] lead_id: async_graphql::ID,
             #[graphql(desc = "The version to simulate, from 1 to `version`; defaults as described above.")]
             version: Option<i32>,
-        ) -> async_graphql::Result<SimulatedScore> {
+        ) -> Result<SimulatedScore> {
             let lead_id = parse_id("leadId", &lead_id)?;
             let doc = &self.0;
             let chosen = match version {
@@ -159,6 +160,61 @@ impl From<entity::rescore_job::Model> for RescoreJob {
     }
 }
 
+/// An engagement rule: points per event of one kind, halving every `halfLifeDays`, capped.
+#[Object]
+impl EngagementRule {
+    /// Name of the rule, shown in every score it contributes to; unique within the model.
+    async fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The kind of engagement event counted.
+    async fn kind(&self) -> EngagementKind {
+        self.kind.into()
+    }
+
+    /// Points for one fresh event: 0.01 to 1000.
+    async fn points_per_event(&self) -> f64 {
+        self.points_per_event
+    }
+
+    /// Most points the rule gives in total: 0.01 to 100,000.
+    async fn cap(&self) -> f64 {
+        self.cap
+    }
+
+    /// Days after which an event's points have halved: 0.1 to 3650.
+    async fn half_life_days(&self) -> f64 {
+        self.half_life_days
+    }
+}
+
+/// An engagement rule: points per event of one kind, halving every `halfLifeDays`, capped.
+#[derive(InputObject)]
+pub struct EngagementRuleInput {
+    /// Name of the rule, shown in every score it contributes to; unique within the model.
+    pub name: String,
+    /// The kind of engagement event counted.
+    pub kind: EngagementKind,
+    /// Points for one fresh event: 0.01 to 1000.
+    pub points_per_event: f64,
+    /// Most points the rule gives in total: 0.01 to 100,000.
+    pub cap: f64,
+    /// Days after which an event's points have halved: 0.1 to 3650.
+    pub half_life_days: f64,
+}
+
+impl From<EngagementRuleInput> for EngagementRule {
+    fn from(r: EngagementRuleInput) -> Self {
+        let EngagementRuleInput { name, kind, points_per_event, cap, half_life_days } = r;
+        Self { name, kind: kind.into(), points_per_event, cap, half_life_days }
+    }
+}
+
+fn engagement_rules(rules: Vec<EngagementRuleInput>) -> Vec<EngagementRule> {
+    rules.into_iter().map(Into::into).collect()
+}
+
 /// A new scoring model.
 #[derive(InputObject)]
 pub struct CreateScoringModelInput {
@@ -171,7 +227,7 @@ pub struct CreateScoringModelInput {
     pub fit_rules: Vec<FitRule>,
     /// Rules on what the lead did.
     #[graphql(default)]
-    pub engagement_rules: Vec<EngagementRule>,
+    pub engagement_rules: Vec<EngagementRuleInput>,
     /// WARM, HOT and MQL thresholds.
     pub thresholds: Thresholds,
     /// MARKETING only: propose at once instead of keeping a DRAFT. Other teams always propose.
@@ -195,7 +251,7 @@ pub struct UpdateScoringModelInput {
     /// New fit rules (the whole list). Left out: unchanged. null is refused; `[]` for none.
     pub fit_rules: MaybeUndefined<Vec<FitRule>>,
     /// New engagement rules (the whole list). Left out: unchanged. null is refused; `[]` for none.
-    pub engagement_rules: MaybeUndefined<Vec<EngagementRule>>,
+    pub engagement_rules: MaybeUndefined<Vec<EngagementRuleInput>>,
     /// New thresholds (all three). Left out: unchanged. null is refused.
     pub thresholds: MaybeUndefined<Thresholds>,
     /// MARKETING only, for a DRAFT: propose the new version at once.
@@ -216,13 +272,13 @@ pub struct ScoringQuery;
 #[Object]
 impl ScoringQuery {
     /// Every scoring model, by name; the one in force has status AGREED.
-    async fn scoring_models(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ScoringModel>> {
+    async fn scoring_models(&self, ctx: &Context<'_>) -> Result<Vec<ScoringModel>> {
         let docs = agreements::list::<ScoringModelBody>(db(ctx), actor(ctx)?, &DocumentCriteria::default()).await?;
         Ok(docs.into_iter().map(ScoringModel).collect())
     }
 
     /// The organization's latest rescoring job; null before any model was agreed.
-    async fn rescore_job(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<RescoreJob>> {
+    async fn rescore_job(&self, ctx: &Context<'_>) -> Result<Option<RescoreJob>> {
         Ok(super::rescore::latest(db(ctx), actor(ctx)?).await?.map(Into::into))
     }
 }
@@ -238,12 +294,12 @@ impl ScoringMutation {
         &self,
         ctx: &Context<'_>,
         input: CreateScoringModelInput,
-    ) -> async_graphql::Result<ScoringModelPayload> {
+    ) -> Result<ScoringModelPayload> {
         let body = ScoringModelBody {
             name: input.name,
             description: input.description,
             fit_rules: input.fit_rules,
-            engagement_rules: input.engagement_rules,
+            engagement_rules: engagement_rules(input.engagement_rules),
             thresholds: input.thresholds,
         };
         let doc = agreements::create(db(ctx), actor(ctx)?, body, input.propose).await?;
@@ -255,11 +311,11 @@ impl ScoringMutation {
         &self,
         ctx: &Context<'_>,
         input: UpdateScoringModelInput,
-    ) -> async_graphql::Result<ScoringModelPayload> {
+    ) -> Result<ScoringModelPayload> {
         let id = parse_id("id", &input.id)?;
         let name = keep_or_set("name", input.name)?;
         let fit_rules = keep_or_set("fitRules", input.fit_rules)?;
-        let engagement_rules = keep_or_set("engagementRules", input.engagement_rules)?;
+        let engagement_rules = keep_or_set("engagementRules", input.engagement_rules)?.map(engagement_rules);
         let thresholds = keep_or_set("thresholds", input.thresholds)?;
         let doc = agreements::update(
             db(ctx),

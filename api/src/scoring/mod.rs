@@ -17,7 +17,7 @@ use std::collections::{HashMap, HashSet};
 
 use async_graphql::{Enum, InputObject, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::{AgreementStatus, DocumentKind, LifecycleStage};
+use entity::{AgreementStatus, DocumentKind, EngagementKind, LifecycleStage};
 use futures_util::future::BoxFuture;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
@@ -27,7 +27,6 @@ use crate::agreements::{self, AgreedBody, DocumentCriteria};
 use crate::auth::Actor;
 use crate::error::{ApiError, Result};
 use crate::events::outbox;
-use crate::leads::graphql::EngagementKind;
 use crate::leads::{ScoreInputs, lifecycle};
 use crate::personas::Persona;
 use crate::validate::{self, Wording};
@@ -116,14 +115,13 @@ pub struct FitRule {
 }
 
 /// An engagement rule: points per event of one kind, halving every `halfLifeDays`, capped.
-#[derive(SimpleObject, InputObject, Serialize, Deserialize, Debug, Clone, PartialEq)]
-#[graphql(input_name = "EngagementRuleInput")]
+/// Its GraphQL output and input types are in `graphql.rs`.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct EngagementRule {
     /// Name of the rule, shown in every score it contributes to; unique within the model.
     pub name: String,
     /// The kind of engagement event counted.
-    #[serde(with = "kind_serde")]
     pub kind: EngagementKind,
     /// Points for one fresh event: 0.01 to 1000.
     pub points_per_event: f64,
@@ -319,21 +317,6 @@ impl AgreedBody for ScoringModel {
 }
 
 inventory::submit! { agreements::OnAgreed::of::<ScoringModel>() }
-
-/// Store the GraphQL `EngagementKind` as the entity's text form (`WEB_VISIT`, …).
-mod kind_serde {
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    use crate::leads::graphql::EngagementKind;
-
-    pub fn serialize<S: Serializer>(kind: &EngagementKind, serializer: S) -> Result<S::Ok, S::Error> {
-        entity::EngagementKind::from(*kind).serialize(serializer)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<EngagementKind, D::Error> {
-        entity::EngagementKind::deserialize(deserializer).map(Into::into)
-    }
-}
 
 /// A model version that scores leads: its document id, version number and body.
 #[derive(Debug, Clone)]

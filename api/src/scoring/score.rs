@@ -182,7 +182,7 @@ fn kind_words(kind: EngagementKind) -> (&'static str, &'static str) {
 
 /// An engagement rule's decayed, capped points over `events`, and the sentence.
 fn engagement(rule: &EngagementRule, events: &[Event], now: DateTime<Utc>) -> Option<(f64, String)> {
-    let kind = EngagementKind::from(rule.kind);
+    let kind = rule.kind;
     let matching: Vec<&Event> = events.iter().filter(|e| e.kind == kind).collect();
     if matching.is_empty() {
         return None;
@@ -275,8 +275,8 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::leads::graphql::EngagementKind as Kind;
     use crate::scoring::Thresholds;
+    use entity::EngagementKind as Kind;
 
     fn rule(name: &str, attribute: FitAttribute, operator: RuleOperator, value: Option<&str>, points: f64) -> FitRule {
         FitRule {
@@ -452,7 +452,7 @@ mod tests {
         ) {
             let now = Utc::now();
             let events: Vec<Event> = ages.iter()
-                .map(|(k, minutes)| Event { kind: (*k).into(), occurred_at: now - Duration::minutes(*minutes) })
+                .map(|(k, minutes)| Event { kind: *k, occurred_at: now - Duration::minutes(*minutes) })
                 .collect();
             let facts = LeadFacts {
                 title: title.as_deref(), source: source.as_deref(), campaign: None, industry: industry.as_deref(),

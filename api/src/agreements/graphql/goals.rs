@@ -4,6 +4,7 @@ use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, Simp
 use chrono::{DateTime, Utc};
 
 use crate::agreements::goals;
+use crate::error::Result;
 use crate::graphql::patch::{clearable, clearable_id, keep_or_set};
 use crate::graphql::{actor, db, loaders, parse_id};
 use crate::org::graphql::{Team, User};
@@ -65,7 +66,7 @@ pub struct Goal {
 #[async_graphql::ComplexObject]
 impl Goal {
     /// Who answers for the goal; null if that user is gone.
-    async fn owner(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         let Some(id) = self.owner_id else { return Ok(None) };
         Ok(loaders(ctx)?.users.load_one(id).await?.map(User::from))
     }
@@ -73,7 +74,7 @@ impl Goal {
     /// How far the goal has come: the metric over the goal's period so far, for the
     /// whole organization (the team says whose goal it is), the pace, and whether it
     /// reaches the target.
-    async fn progress(&self, ctx: &Context<'_>) -> async_graphql::Result<crate::kpi::graphql::GoalProgress> {
+    async fn progress(&self, ctx: &Context<'_>) -> Result<crate::kpi::graphql::GoalProgress> {
         Ok(crate::kpi::progress::goal_progress(db(ctx), actor(ctx)?, &self.model).await?.into())
     }
 }
@@ -166,7 +167,7 @@ pub struct GoalQuery;
 #[Object]
 impl GoalQuery {
     /// Goals of the organization, by period start. API keys need `kpis:read`.
-    async fn goals(&self, ctx: &Context<'_>, filter: Option<GoalFilter>) -> async_graphql::Result<Vec<Goal>> {
+    async fn goals(&self, ctx: &Context<'_>, filter: Option<GoalFilter>) -> Result<Vec<Goal>> {
         let filter = filter.unwrap_or_default();
         let criteria = goals::GoalCriteria {
             team: filter.team.map(Into::into),
@@ -183,7 +184,7 @@ pub struct GoalMutation;
 #[Object]
 impl GoalMutation {
     /// Set a goal. MANAGERs, ADMINs and LEADERSHIP.
-    async fn create_goal(&self, ctx: &Context<'_>, input: CreateGoalInput) -> async_graphql::Result<GoalPayload> {
+    async fn create_goal(&self, ctx: &Context<'_>, input: CreateGoalInput) -> Result<GoalPayload> {
         let new = goals::NewGoal {
             name: input.name,
             metric: input.metric.into(),
@@ -197,7 +198,7 @@ impl GoalMutation {
     }
 
     /// Change a goal. MANAGERs, ADMINs and LEADERSHIP.
-    async fn update_goal(&self, ctx: &Context<'_>, input: UpdateGoalInput) -> async_graphql::Result<GoalPayload> {
+    async fn update_goal(&self, ctx: &Context<'_>, input: UpdateGoalInput) -> Result<GoalPayload> {
         let id = parse_id("id", &input.id)?;
         let patch = goals::GoalPatch {
             name: keep_or_set("name", input.name)?,

@@ -3,6 +3,7 @@
 //! [`agreed_document_types!`], so every kind exposes the same `inForce`, `pending`,
 //! `versions` and `changes`.
 
+mod alignment;
 mod goals;
 
 pub use goals::*;
@@ -11,10 +12,11 @@ use async_graphql::{Context, Enum, ID, InputObject, Json, MaybeUndefined, Object
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use super::DocumentCriteria;
 use super::definitions::{Definition as DefinitionBody, term_key};
 use super::icps::{IdealCustomerProfile as IcpBody, Range, RevenueRange};
 use super::slas::{SlaBody, SlaMetric, SlaPeriod};
-use super::{DocumentCriteria, alignment};
+use crate::error::Result;
 use crate::graphql::patch::{apply, clearable, keep_or_set};
 use crate::graphql::{actor, db, loaders, parse_id};
 use crate::org::graphql::{Team, User};
@@ -75,7 +77,7 @@ pub struct Approval(pub entity::approval::Model);
 #[Object]
 impl Approval {
     /// The approving MANAGER or ADMIN; null if that user is gone.
-    async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+    async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         Ok(loaders(ctx)?.users.load_one(self.0.user_id).await?.map(User::from))
     }
 
@@ -145,7 +147,7 @@ macro_rules! agreed_document_types {
             async fn author(
                 &self,
                 ctx: &async_graphql::Context<'_>,
-            ) -> async_graphql::Result<Option<$crate::org::graphql::User>> {
+            ) -> $crate::error::Result<Option<$crate::org::graphql::User>> {
                 let Some(id) = self.0.model.created_by else { return Ok(None) };
                 Ok($crate::graphql::loaders(ctx)?.users.load_one(id).await?.map(Into::into))
             }
@@ -212,7 +214,7 @@ macro_rules! agreed_document_types {
                 &self,
                 #[graphql(desc = "The earlier version number, from 1 to `version`.")] from: i32,
                 #[graphql(desc = "The later version number, from 1 to `version`.")] to: i32,
-            ) -> async_graphql::Result<Vec<$crate::agreements::graphql::FieldChange>> {
+            ) -> $crate::error::Result<Vec<$crate::agreements::graphql::FieldChange>> {
                 Ok(self.0.changes(from, to)?.into_iter().map(Into::into).collect())
             }
 
@@ -262,7 +264,7 @@ agreed_document_types!(
             ctx: &Context<'_>,
             #[graphql(desc = "The days to measure, in the organization's time zone.")]
             period: crate::kpi::graphql::PeriodInput,
-        ) -> async_graphql::Result<Vec<crate::kpi::graphql::SlaCompliance>> {
+        ) -> Result<Vec<crate::kpi::graphql::SlaCompliance>> {
             let Some(version) = self.0.in_force().or(self.0.versions.last()) else { return Ok(vec![]) };
             let compliance =
                 crate::kpi::progress::sla_compliance(db(ctx), actor(ctx)?, &version.body, period.from, period.to)
@@ -289,11 +291,7 @@ pub enum AgreedDocument {
     Message(crate::messaging::graphql::Message),
 }
 
-async fn load_document(
-    ctx: &Context<'_>,
-    kind: entity::DocumentKind,
-    id: uuid::Uuid,
-) -> async_graphql::Result<AgreedDocument> {
+async fn load_document(ctx: &Context<'_>, kind: entity::DocumentKind, id: uuid::Uuid) -> Result<AgreedDocument> {
     let (db, actor) = (db(ctx), actor(ctx)?);
     Ok(match kind {
         entity::DocumentKind::Definition => AgreedDocument::Definition(Definition(super::get(db, actor, id).await?)),
@@ -309,6 +307,40 @@ async fn load_document(
             AgreedDocument::Message(crate::messaging::graphql::Message(super::get(db, actor, id).await?))
         }
     })
+}
+
+/// The body of one version of an SLA.
+#[Object(name = "SlaBody")]
+impl SlaBody {
+    /// The team that delivers (such as SALES answering handovers).
+    async fn provider_team(&self) -> Team {
+        self.provider_team.into()
+    }
+
+    /// The team that relies on it (such as MARKETING, whose leads are answered).
+    async fn consumer_team(&self) -> Team {
+        self.consumer_team.into()
+    }
+
+    /// What is measured.
+    async fn metric(&self) -> SlaMetric {
+        self.metric
+    }
+
+    /// The target, 0.01 to 1,000,000: a ceiling for times (`*_HOURS`, `*_DAYS`), a floor for volumes.
+    async fn target(&self) -> f64 {
+        self.target
+    }
+
+    /// The period measured over.
+    async fn period(&self) -> SlaPeriod {
+        self.period
+    }
+
+    /// Optional notes: exceptions, how it is measured.
+    async fn description(&self) -> Option<&str> {
+        self.description.as_deref()
+    }
 }
 
 /// Narrows a list of definitions. All given conditions must hold.
@@ -504,11 +536,7 @@ pub struct AgreementsQuery;
 #[Object]
 impl AgreementsQuery {
     /// The shared glossary, by term.
-    async fn definitions(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<DefinitionFilter>,
-    ) -> async_graphql::Result<Vec<Definition>> {
+    async fn definitions(&self, ctx: &Context<'_>, filter: Option<DefinitionFilter>) -> Result<Vec<Definition>> {
         let filter = filter.unwrap_or_default();
         let criteria =
             DocumentCriteria { statuses: filter.status.into_iter().map(Into::into).collect(), search: filter.search };
@@ -521,26 +549,26 @@ impl AgreementsQuery {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The term, such as \"MQL\".")] term: String,
-    ) -> async_graphql::Result<Option<Definition>> {
+    ) -> Result<Option<Definition>> {
         Ok(Some(Definition(super::find_by_key(db(ctx), actor(ctx)?, &term_key(&term)).await?)))
     }
 
     /// Every ideal customer profile, by name.
-    async fn ideal_customer_profiles(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<IdealCustomerProfile>> {
+    async fn ideal_customer_profiles(&self, ctx: &Context<'_>) -> Result<Vec<IdealCustomerProfile>> {
         let docs = super::list::<IcpBody>(db(ctx), actor(ctx)?, &DocumentCriteria::default()).await?;
         Ok(docs.into_iter().map(IdealCustomerProfile).collect())
     }
 
     /// Every SLA between the teams, by providing team, consuming team and metric.
-    async fn slas(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Sla>> {
+    async fn slas(&self, ctx: &Context<'_>) -> Result<Vec<Sla>> {
         let docs = super::list::<SlaBody>(db(ctx), actor(ctx)?, &DocumentCriteria::default()).await?;
         Ok(docs.into_iter().map(Sla).collect())
     }
 
     /// The state of the alignment contract: counts per document kind, what awaits the
     /// caller's approval, and proposals one team approved that wait for the other.
-    async fn alignment(&self, ctx: &Context<'_>) -> async_graphql::Result<alignment::AlignmentOverview> {
-        Ok(alignment::overview(db(ctx), actor(ctx)?).await?)
+    async fn alignment(&self, ctx: &Context<'_>) -> Result<super::alignment::AlignmentOverview> {
+        super::alignment::overview(db(ctx), actor(ctx)?).await
     }
 }
 
@@ -550,11 +578,7 @@ pub struct AgreementsMutation;
 #[Object]
 impl AgreementsMutation {
     /// Define a term. MARKETING keeps a DRAFT (unless `propose`); other teams propose it at once.
-    async fn create_definition(
-        &self,
-        ctx: &Context<'_>,
-        input: CreateDefinitionInput,
-    ) -> async_graphql::Result<DefinitionPayload> {
+    async fn create_definition(&self, ctx: &Context<'_>, input: CreateDefinitionInput) -> Result<DefinitionPayload> {
         let body = DefinitionBody { term: input.term, body: input.body, criteria: input.criteria };
         let doc = super::create(db(ctx), actor(ctx)?, body, input.propose).await?;
         Ok(DefinitionPayload { definition: Definition(doc) })
@@ -562,11 +586,7 @@ impl AgreementsMutation {
 
     /// Edit a definition: a new version. Editing an AGREED definition proposes the new
     /// version while the agreed one stays in force. A RETIRED one cannot be edited.
-    async fn update_definition(
-        &self,
-        ctx: &Context<'_>,
-        input: UpdateDefinitionInput,
-    ) -> async_graphql::Result<DefinitionPayload> {
+    async fn update_definition(&self, ctx: &Context<'_>, input: UpdateDefinitionInput) -> Result<DefinitionPayload> {
         let id = parse_id("id", &input.id)?;
         let term = keep_or_set("term", input.term)?;
         let body = keep_or_set("body", input.body)?;
@@ -588,7 +608,7 @@ impl AgreementsMutation {
         &self,
         ctx: &Context<'_>,
         input: CreateIdealCustomerProfileInput,
-    ) -> async_graphql::Result<IdealCustomerProfilePayload> {
+    ) -> Result<IdealCustomerProfilePayload> {
         let body = IcpBody {
             name: input.name,
             industries: input.industries,
@@ -606,7 +626,7 @@ impl AgreementsMutation {
         &self,
         ctx: &Context<'_>,
         input: UpdateIdealCustomerProfileInput,
-    ) -> async_graphql::Result<IdealCustomerProfilePayload> {
+    ) -> Result<IdealCustomerProfilePayload> {
         let id = parse_id("id", &input.id)?;
         let name = keep_or_set("name", input.name)?;
         let industries = keep_or_set("industries", input.industries)?;
@@ -626,10 +646,10 @@ impl AgreementsMutation {
     }
 
     /// Write down an SLA between two teams. MARKETING keeps a DRAFT (unless `propose`); other teams propose it at once.
-    async fn create_sla(&self, ctx: &Context<'_>, input: CreateSlaInput) -> async_graphql::Result<SlaPayload> {
+    async fn create_sla(&self, ctx: &Context<'_>, input: CreateSlaInput) -> Result<SlaPayload> {
         let body = SlaBody {
-            provider_team: input.provider_team,
-            consumer_team: input.consumer_team,
+            provider_team: input.provider_team.into(),
+            consumer_team: input.consumer_team.into(),
             metric: input.metric,
             target: input.target,
             period: input.period,
@@ -640,7 +660,7 @@ impl AgreementsMutation {
     }
 
     /// Edit an SLA: a new version (proposed when the SLA is agreed).
-    async fn update_sla(&self, ctx: &Context<'_>, input: UpdateSlaInput) -> async_graphql::Result<SlaPayload> {
+    async fn update_sla(&self, ctx: &Context<'_>, input: UpdateSlaInput) -> Result<SlaPayload> {
         let id = parse_id("id", &input.id)?;
         let provider_team = keep_or_set("providerTeam", input.provider_team)?;
         let consumer_team = keep_or_set("consumerTeam", input.consumer_team)?;
@@ -649,8 +669,8 @@ impl AgreementsMutation {
         let period = keep_or_set("period", input.period)?;
         let doc = super::update(db(ctx), actor(ctx)?, id, input.expected_version, input.propose, |b: SlaBody| {
             Ok(SlaBody {
-                provider_team: provider_team.unwrap_or(b.provider_team),
-                consumer_team: consumer_team.unwrap_or(b.consumer_team),
+                provider_team: provider_team.map_or(b.provider_team, Into::into),
+                consumer_team: consumer_team.map_or(b.consumer_team, Into::into),
                 metric: metric.unwrap_or(b.metric),
                 target: target.unwrap_or(b.target),
                 period: period.unwrap_or(b.period),
@@ -662,11 +682,7 @@ impl AgreementsMutation {
     }
 
     /// Put a DRAFT up for approval by sales and marketing.
-    async fn propose_document(
-        &self,
-        ctx: &Context<'_>,
-        input: DocumentInput,
-    ) -> async_graphql::Result<DocumentPayload> {
+    async fn propose_document(&self, ctx: &Context<'_>, input: DocumentInput) -> Result<DocumentPayload> {
         let id = parse_id("id", &input.id)?;
         let doc = super::propose(db(ctx), actor(ctx)?, input.kind.into(), id).await?;
         Ok(DocumentPayload { document: load_document(ctx, doc.kind, doc.id).await?, agreed: false })
@@ -675,11 +691,7 @@ impl AgreementsMutation {
     /// Approve one exact pending version for your team (MANAGERs and ADMINs of SALES
     /// and MARKETING, and of SERVICE when the organization requires it). The version
     /// becomes AGREED once every approving team has approved it.
-    async fn approve_document(
-        &self,
-        ctx: &Context<'_>,
-        input: DocumentVersionInput,
-    ) -> async_graphql::Result<DocumentPayload> {
+    async fn approve_document(&self, ctx: &Context<'_>, input: DocumentVersionInput) -> Result<DocumentPayload> {
         let id = parse_id("id", &input.id)?;
         let outcome = super::approve(db(ctx), actor(ctx)?, input.kind.into(), id, input.version).await?;
         let document = load_document(ctx, outcome.document.kind, id).await?;
@@ -687,18 +699,14 @@ impl AgreementsMutation {
     }
 
     /// Take back your approval of a version that is still pending.
-    async fn withdraw_approval(
-        &self,
-        ctx: &Context<'_>,
-        input: DocumentVersionInput,
-    ) -> async_graphql::Result<DocumentPayload> {
+    async fn withdraw_approval(&self, ctx: &Context<'_>, input: DocumentVersionInput) -> Result<DocumentPayload> {
         let id = parse_id("id", &input.id)?;
         let doc = super::withdraw_approval(db(ctx), actor(ctx)?, input.kind.into(), id, input.version).await?;
         Ok(DocumentPayload { document: load_document(ctx, doc.kind, id).await?, agreed: false })
     }
 
     /// Take a document out of force for good (approvers and ADMINs). It can no longer be edited.
-    async fn retire_document(&self, ctx: &Context<'_>, input: DocumentInput) -> async_graphql::Result<DocumentPayload> {
+    async fn retire_document(&self, ctx: &Context<'_>, input: DocumentInput) -> Result<DocumentPayload> {
         let id = parse_id("id", &input.id)?;
         let doc = super::retire(db(ctx), actor(ctx)?, input.kind.into(), id).await?;
         Ok(DocumentPayload { document: load_document(ctx, doc.kind, id).await?, agreed: false })

@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 
 use crate::connection;
+use crate::error::Result;
 use crate::feedback::meetings::{self, ItemPatch};
 use crate::graphql::pagination::{PageArgs, encode_cursor};
 use crate::graphql::patch::{clearable, clearable_id, keep_or_set, optional_id};
@@ -62,13 +63,13 @@ impl ReviewMeeting {
     }
 
     /// Who started it; null if that user is gone.
-    async fn started_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+    async fn started_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         let Some(id) = self.0.started_by else { return Ok(None) };
         Ok(loaders(ctx)?.users.load_one(id).await?.map(User::from))
     }
 
     /// What was decided, oldest first.
-    async fn action_items(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ActionItem>> {
+    async fn action_items(&self, ctx: &Context<'_>) -> Result<Vec<ActionItem>> {
         let rows = loaders(ctx)?.meeting_action_items.load_one(self.0.id).await?.unwrap_or_default();
         Ok(rows.into_iter().map(ActionItem).collect())
     }
@@ -116,7 +117,7 @@ impl ActionItem {
     }
 
     /// Who does it; null for nobody yet.
-    async fn owner(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         let Some(id) = self.0.owner_id else { return Ok(None) };
         Ok(loaders(ctx)?.users.load_one(id).await?.map(User::from))
     }
@@ -218,7 +219,7 @@ impl MeetingQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "Return at most this many meetings (default 20, at most 100).")] first: Option<i32>,
         #[graphql(desc = "Return meetings after this cursor.")] after: Option<String>,
-    ) -> async_graphql::Result<ReviewMeetingConnection> {
+    ) -> Result<ReviewMeetingConnection> {
         let org = crate::graphql::actor(ctx)?.org_id;
         let window = PageArgs::new(first, after, None, None).window(REVIEW_MEETINGS, org)?;
         let page = meetings::list(db(ctx), actor(ctx)?, &window, selects(ctx, "totalCount")).await?;
@@ -226,13 +227,13 @@ impl MeetingQuery {
     }
 
     /// One review meeting; null with NOT_FOUND when absent or of another organization.
-    async fn review_meeting(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<ReviewMeeting>> {
+    async fn review_meeting(&self, ctx: &Context<'_>, id: ID) -> Result<Option<ReviewMeeting>> {
         let id = parse_id("id", &id)?;
         Ok(Some(ReviewMeeting(meetings::get(db(ctx), actor(ctx)?, id).await?)))
     }
 
     /// Your action items: OPEN first, soonest due first.
-    async fn my_action_items(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ActionItem>> {
+    async fn my_action_items(&self, ctx: &Context<'_>) -> Result<Vec<ActionItem>> {
         Ok(meetings::my_items(db(ctx), actor(ctx)?).await?.into_iter().map(ActionItem).collect())
     }
 }
@@ -247,7 +248,7 @@ impl MeetingMutation {
         &self,
         ctx: &Context<'_>,
         input: StartReviewMeetingInput,
-    ) -> async_graphql::Result<ReviewMeetingPayload> {
+    ) -> Result<ReviewMeetingPayload> {
         let meeting = meetings::start(db(ctx), actor(ctx)?, input.period_start, input.period_end).await?;
         Ok(ReviewMeetingPayload { review_meeting: ReviewMeeting(meeting) })
     }
@@ -257,7 +258,7 @@ impl MeetingMutation {
         &self,
         ctx: &Context<'_>,
         input: UpdateReviewMeetingInput,
-    ) -> async_graphql::Result<ReviewMeetingPayload> {
+    ) -> Result<ReviewMeetingPayload> {
         let id = parse_id("id", &input.id)?;
         let meeting =
             meetings::update(db(ctx), actor(ctx)?, id, clearable(input.notes), input.expected_version).await?;
@@ -265,11 +266,7 @@ impl MeetingMutation {
     }
 
     /// Add an action item to a review meeting. MANAGERs and ADMINs.
-    async fn add_action_item(
-        &self,
-        ctx: &Context<'_>,
-        input: AddActionItemInput,
-    ) -> async_graphql::Result<ActionItemPayload> {
+    async fn add_action_item(&self, ctx: &Context<'_>, input: AddActionItemInput) -> Result<ActionItemPayload> {
         let meeting_id = parse_id("meetingId", &input.meeting_id)?;
         let owner = optional_id("ownerId", input.owner_id.as_ref())?;
         let item = meetings::add_item(db(ctx), actor(ctx)?, meeting_id, &input.title, owner, input.due_on).await?;
@@ -277,11 +274,7 @@ impl MeetingMutation {
     }
 
     /// Change an action item: MANAGERs, ADMINs, or its owner.
-    async fn update_action_item(
-        &self,
-        ctx: &Context<'_>,
-        input: UpdateActionItemInput,
-    ) -> async_graphql::Result<ActionItemPayload> {
+    async fn update_action_item(&self, ctx: &Context<'_>, input: UpdateActionItemInput) -> Result<ActionItemPayload> {
         let id = parse_id("id", &input.id)?;
         let patch = ItemPatch {
             expected_version: input.expected_version,

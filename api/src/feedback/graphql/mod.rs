@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 
 use super::{FeedbackCriteria, NewFeedback, Signal, Theme, Thresholds};
 use crate::connection;
+use crate::error::Result;
 use crate::graphql::pagination::{PageArgs, encode_cursor};
 use crate::graphql::patch::optional_id;
 use crate::graphql::{actor, db, loaders, parse_id, selects};
@@ -108,7 +109,7 @@ impl FeedbackEndorsement {
     }
 
     /// Who endorsed it; null if that user is gone.
-    async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+    async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         Ok(loaders(ctx)?.users.load_one(self.0.user_id).await?.map(User::from))
     }
 
@@ -118,7 +119,7 @@ impl FeedbackEndorsement {
     }
 
     /// The customer account the endorser heard it from; null for none.
-    async fn account(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Account>> {
+    async fn account(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
         let Some(id) = self.0.account_id else { return Ok(None) };
         Ok(loaders(ctx)?.accounts.load_one(id).await?.map(Account::from))
     }
@@ -150,7 +151,7 @@ impl Feedback {
     }
 
     /// Who gave it; null if that user is gone.
-    async fn author(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+    async fn author(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         Ok(loaders(ctx)?.users.load_one(self.model.author_id).await?.map(User::from))
     }
 
@@ -185,7 +186,7 @@ impl Feedback {
     }
 
     /// The customer account it comes from; null for none.
-    async fn account(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Account>> {
+    async fn account(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
         let Some(id) = self.model.account_id else { return Ok(None) };
         Ok(loaders(ctx)?.accounts.load_one(id).await?.map(Account::from))
     }
@@ -201,7 +202,7 @@ impl Feedback {
     }
 
     /// Who responded; null until someone did.
-    async fn responded_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+    async fn responded_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         let Some(id) = self.model.responded_by else { return Ok(None) };
         Ok(loaders(ctx)?.users.load_one(id).await?.map(User::from))
     }
@@ -212,13 +213,13 @@ impl Feedback {
     }
 
     /// Who backs it, oldest first.
-    async fn endorsements(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<FeedbackEndorsement>> {
+    async fn endorsements(&self, ctx: &Context<'_>) -> Result<Vec<FeedbackEndorsement>> {
         let rows = loaders(ctx)?.feedback_endorsements.load_one(self.model.id).await?.unwrap_or_default();
         Ok(rows.into_iter().map(FeedbackEndorsement).collect())
     }
 
     /// Distinct reporters, teams and accounts behind it, and whether it is actionable.
-    async fn signal(&self, ctx: &Context<'_>) -> async_graphql::Result<FeedbackSignal> {
+    async fn signal(&self, ctx: &Context<'_>) -> Result<FeedbackSignal> {
         let rows = loaders(ctx)?.feedback_endorsements.load_one(self.model.id).await?.unwrap_or_default();
         Ok(super::signal([&self.model], &rows, self.thresholds).into())
     }
@@ -371,7 +372,7 @@ pub struct EndorseFeedbackPayload {
     pub endorsement: FeedbackEndorsement,
 }
 
-async fn wrap(ctx: &Context<'_>, model: entity::feedback::Model) -> async_graphql::Result<Feedback> {
+async fn wrap(ctx: &Context<'_>, model: entity::feedback::Model) -> Result<Feedback> {
     let thresholds = super::thresholds(db(ctx), model.org_id).await?;
     Ok(Feedback { model, thresholds })
 }
@@ -388,7 +389,7 @@ impl FeedbackItemQuery {
         filter: Option<FeedbackFilter>,
         #[graphql(desc = "Return at most this many items (default 20, at most 100).")] first: Option<i32>,
         #[graphql(desc = "Return items after this cursor.")] after: Option<String>,
-    ) -> async_graphql::Result<FeedbackConnection> {
+    ) -> Result<FeedbackConnection> {
         let actor = actor(ctx)?;
         let org = crate::graphql::actor(ctx)?.org_id;
         let window = PageArgs::new(first, after, None, None).window(FEEDBACK, org)?;
@@ -411,7 +412,7 @@ impl FeedbackItemQuery {
     }
 
     /// One piece of feedback; null with NOT_FOUND when absent or of another organization.
-    async fn feedback_item(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Feedback>> {
+    async fn feedback_item(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Feedback>> {
         let id = parse_id("id", &id)?;
         let model = super::get(db(ctx), actor(ctx)?, id).await?;
         Ok(Some(wrap(ctx, model).await?))
@@ -419,11 +420,7 @@ impl FeedbackItemQuery {
 
     /// Feedback given in the period, grouped by subject and tag with the combined
     /// signal; most actionable first.
-    async fn feedback_themes(
-        &self,
-        ctx: &Context<'_>,
-        input: FeedbackPeriodInput,
-    ) -> async_graphql::Result<Vec<FeedbackTheme>> {
+    async fn feedback_themes(&self, ctx: &Context<'_>, input: FeedbackPeriodInput) -> Result<Vec<FeedbackTheme>> {
         let actor = actor(ctx)?;
         let themes = super::themes(db(ctx), actor, input.from, input.to).await?;
         let thresholds = super::thresholds(db(ctx), actor.org_id).await?;
@@ -431,7 +428,7 @@ impl FeedbackItemQuery {
     }
 
     /// Your own feedback, newest first, with the responses.
-    async fn my_feedback(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Feedback>> {
+    async fn my_feedback(&self, ctx: &Context<'_>) -> Result<Vec<Feedback>> {
         let actor = actor(ctx)?;
         let thresholds = super::thresholds(db(ctx), actor.org_id).await?;
         let mine = super::mine(db(ctx), actor).await?;
@@ -445,11 +442,7 @@ pub struct FeedbackItemMutation;
 #[Object]
 impl FeedbackItemMutation {
     /// Give feedback on a subject of your organization. Anyone but VIEWERs.
-    async fn submit_feedback(
-        &self,
-        ctx: &Context<'_>,
-        input: SubmitFeedbackInput,
-    ) -> async_graphql::Result<FeedbackPayload> {
+    async fn submit_feedback(&self, ctx: &Context<'_>, input: SubmitFeedbackInput) -> Result<FeedbackPayload> {
         let new = NewFeedback {
             subject_type: input.subject_type.into(),
             subject_id: optional_id("subjectId", input.subject_id.as_ref())?,
@@ -463,11 +456,7 @@ impl FeedbackItemMutation {
     }
 
     /// Back someone else's feedback, once per person. Authors cannot endorse their own.
-    async fn endorse_feedback(
-        &self,
-        ctx: &Context<'_>,
-        input: EndorseFeedbackInput,
-    ) -> async_graphql::Result<EndorseFeedbackPayload> {
+    async fn endorse_feedback(&self, ctx: &Context<'_>, input: EndorseFeedbackInput) -> Result<EndorseFeedbackPayload> {
         let id = parse_id("feedbackId", &input.feedback_id)?;
         let account = optional_id("accountId", input.account_id.as_ref())?;
         let (model, endorsement) = super::endorse(db(ctx), actor(ctx)?, id, account, input.comment).await?;
@@ -477,11 +466,7 @@ impl FeedbackItemMutation {
     /// Move feedback along its workflow: the subject's owning team (any MANAGER for
     /// GENERAL feedback) or an ADMIN. Declining needs a response. The author and
     /// endorsers are notified through the outbox.
-    async fn set_feedback_status(
-        &self,
-        ctx: &Context<'_>,
-        input: SetFeedbackStatusInput,
-    ) -> async_graphql::Result<FeedbackPayload> {
+    async fn set_feedback_status(&self, ctx: &Context<'_>, input: SetFeedbackStatusInput) -> Result<FeedbackPayload> {
         let id = parse_id("feedbackId", &input.feedback_id)?;
         let model =
             super::set_status(db(ctx), actor(ctx)?, id, input.status.into(), input.response, input.expected_version)

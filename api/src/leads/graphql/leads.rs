@@ -335,6 +335,7 @@ impl Lead {
 
 /// Who made a lifecycle move.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::ActorKind")]
 pub enum ActorKind {
     /// A signed-in user.
     User,
@@ -342,16 +343,6 @@ pub enum ActorKind {
     ApiKey,
     /// Accord itself, such as a scoring rule or a won deal.
     System,
-}
-
-impl ActorKind {
-    fn parse(kind: &str) -> Self {
-        match kind {
-            "USER" => Self::User,
-            "API_KEY" => Self::ApiKey,
-            _ => Self::System,
-        }
-    }
 }
 
 /// One lifecycle move of a lead.
@@ -379,11 +370,11 @@ impl From<entity::lead_stage_transition::Model> for LeadStageTransition {
         Self {
             from: m.from_stage.map(Into::into),
             to: m.to_stage.into(),
-            actor_kind: ActorKind::parse(&m.actor_kind),
+            actor_kind: m.actor_kind.into(),
             actor_name: m.actor_name,
             reason: m.reason,
             at: m.at,
-            actor_id: (m.actor_kind == "USER").then_some(m.actor_id).flatten(),
+            actor_id: (m.actor_kind == entity::ActorKind::User).then_some(m.actor_id).flatten(),
         }
     }
 }

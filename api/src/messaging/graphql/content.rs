@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::Message;
 use crate::connection;
+use crate::error::Result;
 use crate::graphql::pagination::{PageArgs, encode_cursor};
 use crate::graphql::patch::{clearable_id, keep_or_set, keep_or_set_ids, optional_id};
 use crate::graphql::{actor, db, loaders, parse_id, selects};
@@ -123,13 +124,13 @@ impl ContentAsset {
     }
 
     /// The message it carries; null for none.
-    async fn message(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Message>> {
+    async fn message(&self, ctx: &Context<'_>) -> Result<Option<Message>> {
         let Some(id) = self.0.message_id else { return Ok(None) };
         Ok(loaders(ctx)?.messages.load_one(id).await?.map(Message))
     }
 
     /// The personas it is meant for; empty means any persona.
-    async fn personas(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Persona>> {
+    async fn personas(&self, ctx: &Context<'_>) -> Result<Vec<Persona>> {
         let loaders = loaders(ctx)?;
         let links = loaders.asset_personas.load_one(self.0.id).await?.unwrap_or_default();
         let docs = loaders.personas.load_many(links.iter().map(|l| l.persona_id)).await?;
@@ -137,7 +138,7 @@ impl ContentAsset {
     }
 
     /// The journey stages it is meant for; empty means any stage.
-    async fn journey_stages(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<JourneyStage>> {
+    async fn journey_stages(&self, ctx: &Context<'_>) -> Result<Vec<JourneyStage>> {
         let loaders = loaders(ctx)?;
         let links = loaders.asset_stages.load_one(self.0.id).await?.unwrap_or_default();
         let stages = loaders.journey_stages.load_many(links.iter().map(|l| l.journey_stage_id)).await?;
@@ -147,13 +148,13 @@ impl ContentAsset {
     }
 
     /// Who keeps it up to date; null for none.
-    async fn owner(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         let Some(id) = self.0.owner_id else { return Ok(None) };
         Ok(loaders(ctx)?.users.load_one(id).await?.map(User::from))
     }
 
     /// How much it is used, whether it helps, and the win rate of deals it was used on.
-    async fn usage(&self, ctx: &Context<'_>) -> async_graphql::Result<ContentUsageStats> {
+    async fn usage(&self, ctx: &Context<'_>) -> Result<ContentUsageStats> {
         Ok(loaders(ctx)?.content_usage.load_one(self.0.id).await?.unwrap_or_default().into())
     }
 
@@ -293,23 +294,23 @@ impl ContentUsage {
     }
 
     /// The asset used.
-    async fn asset(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ContentAsset>> {
+    async fn asset(&self, ctx: &Context<'_>) -> Result<Option<ContentAsset>> {
         Ok(Some(ContentAsset(content::get(db(ctx), actor(ctx)?, self.0.asset_id).await?)))
     }
 
     /// Who used it; null if that user is gone.
-    async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+    async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         Ok(loaders(ctx)?.users.load_one(self.0.user_id).await?.map(User::from))
     }
 
     /// The lead it was used with; null for none.
-    async fn lead(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Lead>> {
+    async fn lead(&self, ctx: &Context<'_>) -> Result<Option<Lead>> {
         let Some(id) = self.0.lead_id else { return Ok(None) };
         Ok(loaders(ctx)?.leads.load_one(id).await?.map(Lead::from))
     }
 
     /// The opportunity it was used on; null for none.
-    async fn opportunity(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Opportunity>> {
+    async fn opportunity(&self, ctx: &Context<'_>) -> Result<Option<Opportunity>> {
         let Some(id) = self.0.opportunity_id else { return Ok(None) };
         Ok(loaders(ctx)?.opportunities.load_one(id).await?.map(Opportunity::from))
     }
@@ -337,8 +338,8 @@ pub struct RecordContentUsagePayload {
     pub usage: ContentUsage,
 }
 
-fn ids(field: &str, ids: &[ID]) -> async_graphql::Result<Vec<uuid::Uuid>> {
-    Ok(ids.iter().map(|id| parse_id(field, id)).collect::<Result<_, _>>()?)
+fn ids(field: &str, ids: &[ID]) -> Result<Vec<uuid::Uuid>> {
+    ids.iter().map(|id| parse_id(field, id)).collect()
 }
 
 #[derive(Default)]
@@ -353,7 +354,7 @@ impl ContentQuery {
         filter: Option<ContentAssetFilter>,
         #[graphql(desc = "Return at most this many assets (default 20, at most 100).")] first: Option<i32>,
         #[graphql(desc = "Return assets after this cursor.")] after: Option<String>,
-    ) -> async_graphql::Result<ContentAssetConnection> {
+    ) -> Result<ContentAssetConnection> {
         let org = crate::graphql::actor(ctx)?.org_id;
         let window = PageArgs::new(first, after, None, None).window(CONTENT_ASSETS, org)?;
         let filter = filter.unwrap_or_default();
@@ -371,7 +372,7 @@ impl ContentQuery {
     }
 
     /// One content asset; null with NOT_FOUND when absent or of another organization.
-    async fn content_asset(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<ContentAsset>> {
+    async fn content_asset(&self, ctx: &Context<'_>, id: ID) -> Result<Option<ContentAsset>> {
         let id = parse_id("id", &id)?;
         Ok(Some(ContentAsset(content::get(db(ctx), actor(ctx)?, id).await?)))
     }
@@ -381,14 +382,14 @@ impl ContentQuery {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The window in days (1–3650).")] days: i32,
-    ) -> async_graphql::Result<Vec<ContentAsset>> {
+    ) -> Result<Vec<ContentAsset>> {
         Ok(content::unused(db(ctx), actor(ctx)?, days).await?.into_iter().map(ContentAsset).collect())
     }
 
     /// What to send a lead next: assets for the lead's persona and journey stage
     /// (NEW/ENGAGED/RECYCLED → 1st stage, MQL/SAL → 2nd, SQL/OPPORTUNITY → 3rd,
     /// CUSTOMER → 4th), most helpful first. Assets naming no persona (or stage) fit any.
-    async fn content_for_lead(&self, ctx: &Context<'_>, lead_id: ID) -> async_graphql::Result<Vec<ContentAsset>> {
+    async fn content_for_lead(&self, ctx: &Context<'_>, lead_id: ID) -> Result<Vec<ContentAsset>> {
         let lead_id = parse_id("leadId", &lead_id)?;
         let ranked = content::for_lead(db(ctx), actor(ctx)?, lead_id).await?;
         Ok(ranked.into_iter().map(|(asset, _)| ContentAsset(asset)).collect())
@@ -405,7 +406,7 @@ impl ContentMutation {
         &self,
         ctx: &Context<'_>,
         input: CreateContentAssetInput,
-    ) -> async_graphql::Result<ContentAssetPayload> {
+    ) -> Result<ContentAssetPayload> {
         let new = NewAsset {
             title: input.title,
             kind: input.kind.into(),
@@ -423,7 +424,7 @@ impl ContentMutation {
         &self,
         ctx: &Context<'_>,
         input: UpdateContentAssetInput,
-    ) -> async_graphql::Result<ContentAssetPayload> {
+    ) -> Result<ContentAssetPayload> {
         let id = parse_id("id", &input.id)?;
         let patch = AssetPatch {
             expected_version: input.expected_version,
@@ -443,7 +444,7 @@ impl ContentMutation {
         &self,
         ctx: &Context<'_>,
         input: ArchiveContentAssetInput,
-    ) -> async_graphql::Result<ContentAssetPayload> {
+    ) -> Result<ContentAssetPayload> {
         let id = parse_id("id", &input.id)?;
         let asset = content::archive(db(ctx), actor(ctx)?, id, input.expected_version).await?;
         Ok(ContentAssetPayload { content_asset: ContentAsset(asset) })
@@ -454,7 +455,7 @@ impl ContentMutation {
         &self,
         ctx: &Context<'_>,
         input: RecordContentUsageInput,
-    ) -> async_graphql::Result<RecordContentUsagePayload> {
+    ) -> Result<RecordContentUsagePayload> {
         let new = NewUsage {
             asset_id: parse_id("assetId", &input.asset_id)?,
             lead_id: optional_id("leadId", input.lead_id.as_ref())?,

@@ -11,6 +11,7 @@ use async_graphql::{
 
 use super::{Matrix, MatrixCell, Message as MessageBody, MessageCriteria, MessageKind};
 use crate::agreements::graphql::{AgreementStatus, agreed_document_types};
+use crate::error::Result;
 use crate::graphql::patch::{apply, clearable, clearable_id, keep_or_set, optional_id};
 use crate::graphql::{actor, db, loaders, parse_id};
 use crate::org::graphql::journey_stages::JourneyStage;
@@ -32,7 +33,7 @@ impl MessageBody {
     }
 
     /// SEGMENT only: the persona; null for other kinds.
-    async fn persona(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Persona>> {
+    async fn persona(&self, ctx: &Context<'_>) -> Result<Option<Persona>> {
         let Some(id) = self.persona_id else { return Ok(None) };
         Ok(loaders(ctx)?.personas.load_one(id).await?.map(Persona))
     }
@@ -43,7 +44,7 @@ impl MessageBody {
     }
 
     /// SEGMENT only: the journey stage; null for other kinds.
-    async fn journey_stage(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<JourneyStage>> {
+    async fn journey_stage(&self, ctx: &Context<'_>) -> Result<Option<JourneyStage>> {
         let Some(id) = self.journey_stage_id else { return Ok(None) };
         Ok(loaders(ctx)?.journey_stages.load_one(id).await?.map(JourneyStage::from))
     }
@@ -239,12 +240,12 @@ pub struct MessageQuery;
 impl MessageQuery {
     /// Personas × journey stages with the message in force, a pending proposal or a
     /// gap in each cell; coverage and the gaps; the GLOBAL message and battlecards.
-    async fn message_matrix(&self, ctx: &Context<'_>) -> async_graphql::Result<MessageMatrix> {
+    async fn message_matrix(&self, ctx: &Context<'_>) -> Result<MessageMatrix> {
         Ok(MessageMatrix(super::matrix(db(ctx), actor(ctx)?).await?))
     }
 
     /// Messages, by cell and title.
-    async fn messages(&self, ctx: &Context<'_>, filter: Option<MessageFilter>) -> async_graphql::Result<Vec<Message>> {
+    async fn messages(&self, ctx: &Context<'_>, filter: Option<MessageFilter>) -> Result<Vec<Message>> {
         let filter = filter.unwrap_or_default();
         let criteria = MessageCriteria {
             kind: filter.kind,
@@ -258,7 +259,7 @@ impl MessageQuery {
     }
 
     /// One message; null with NOT_FOUND when absent or of another organization.
-    async fn message(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Message>> {
+    async fn message(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Message>> {
         let id = parse_id("id", &id)?;
         Ok(Some(Message(crate::agreements::get(db(ctx), actor(ctx)?, id).await?)))
     }
@@ -271,11 +272,7 @@ pub struct MessageMutation;
 impl MessageMutation {
     /// Write a message. MARKETING keeps a DRAFT (unless `propose`); other teams propose
     /// it at once. Once agreed it retires the message in force in its cell.
-    async fn create_message(
-        &self,
-        ctx: &Context<'_>,
-        input: CreateMessageInput,
-    ) -> async_graphql::Result<MessagePayload> {
+    async fn create_message(&self, ctx: &Context<'_>, input: CreateMessageInput) -> Result<MessagePayload> {
         let body = MessageBody {
             kind: input.kind,
             persona_id: optional_id("personaId", input.persona_id.as_ref())?,
@@ -292,11 +289,7 @@ impl MessageMutation {
 
     /// Edit a message: a new version (proposed when the message is agreed; the agreed
     /// one stays in force until then).
-    async fn update_message(
-        &self,
-        ctx: &Context<'_>,
-        input: UpdateMessageInput,
-    ) -> async_graphql::Result<MessagePayload> {
+    async fn update_message(&self, ctx: &Context<'_>, input: UpdateMessageInput) -> Result<MessagePayload> {
         let id = parse_id("id", &input.id)?;
         let kind = keep_or_set("kind", input.kind)?;
         let persona_id = clearable_id("personaId", input.persona_id)?;

@@ -3,6 +3,7 @@
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
+use crate::error::Result;
 use crate::graphql::{actor, db, parse_id};
 use crate::org::journey_stages;
 
@@ -65,7 +66,7 @@ pub struct JourneyStageQuery;
 #[Object]
 impl JourneyStageQuery {
     /// The buyer-journey stages, in order.
-    async fn journey_stages(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<JourneyStage>> {
+    async fn journey_stages(&self, ctx: &Context<'_>) -> Result<Vec<JourneyStage>> {
         Ok(journey_stages::list(db(ctx), actor(ctx)?).await?.into_iter().map(JourneyStage::from).collect())
     }
 }
@@ -80,7 +81,7 @@ impl JourneyStageMutation {
         &self,
         ctx: &Context<'_>,
         input: RenameJourneyStageInput,
-    ) -> async_graphql::Result<JourneyStagePayload> {
+    ) -> Result<JourneyStagePayload> {
         let id = parse_id("id", &input.id)?;
         let stage = journey_stages::rename(db(ctx), actor(ctx)?, id, &input.name, input.expected_version).await?;
         Ok(JourneyStagePayload { journey_stage: stage.into() })
@@ -91,7 +92,7 @@ impl JourneyStageMutation {
         &self,
         ctx: &Context<'_>,
         input: ReorderJourneyStagesInput,
-    ) -> async_graphql::Result<JourneyStagesPayload> {
+    ) -> Result<JourneyStagesPayload> {
         let ids = input.ids.iter().map(|id| parse_id("ids", id)).collect::<Result<Vec<_>, _>>()?;
         let stages = journey_stages::reorder(db(ctx), actor(ctx)?, &ids).await?;
         Ok(JourneyStagesPayload { journey_stages: stages.into_iter().map(JourneyStage::from).collect() })

@@ -13,7 +13,7 @@ use super::{OrgPatch, OrgSettings, SettingsPatch};
 use crate::auth::permissions::Scope;
 use crate::auth::{Actor, ActorKind};
 use crate::connection;
-use crate::error::ApiError;
+use crate::error::{ApiError, Result};
 use crate::graphql::pagination::{PageArgs, encode_cursor};
 use crate::graphql::patch::{clearable, keep_or_set};
 use crate::graphql::{actor, db, loaders, parse_id, selects};
@@ -251,7 +251,7 @@ pub struct ApiKey {
 #[ComplexObject]
 impl ApiKey {
     /// The ADMIN who created the key; null if that user is gone.
-    async fn created_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+    async fn created_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         let Some(id) = self.created_by_id else { return Ok(None) };
         Ok(loaders(ctx)?.users.load_one(id).await?.map(User::from))
     }
@@ -291,6 +291,16 @@ pub enum ViewerKind {
     ApiKey,
 }
 
+impl From<entity::ActorKind> for ViewerKind {
+    fn from(kind: entity::ActorKind) -> Self {
+        match kind {
+            entity::ActorKind::ApiKey => Self::ApiKey,
+            // Accord's own work never reaches the API; were it to, it would read as a user.
+            entity::ActorKind::User | entity::ActorKind::System => Self::User,
+        }
+    }
+}
+
 pub struct Viewer(Actor);
 
 /// The caller of this request: a person signed in with a JWT, or an API key.
@@ -298,10 +308,7 @@ pub struct Viewer(Actor);
 impl Viewer {
     /// Whether the caller is a person or an API key.
     async fn kind(&self) -> ViewerKind {
-        match self.0.kind {
-            ActorKind::ApiKey { .. } => ViewerKind::ApiKey,
-            _ => ViewerKind::User,
-        }
+        self.0.stored_kind().into()
     }
 
     /// The user's or API key's name.
@@ -328,13 +335,13 @@ impl Viewer {
     }
 
     /// The signed-in user; null for an API key.
-    async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+    async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         let Some(id) = self.0.user_id() else { return Ok(None) };
         Ok(loaders(ctx)?.users.load_one(id).await?.map(User::from))
     }
 
     /// The organization the credential belongs to.
-    async fn organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Organization> {
+    async fn organization(&self, ctx: &Context<'_>) -> Result<Organization> {
         let system = Actor::system(self.0.org_id);
         Ok(super::get(db(ctx), &system).await?.into())
     }
@@ -363,12 +370,12 @@ pub struct OrgQuery;
 #[Object]
 impl OrgQuery {
     /// The caller: a user or an API key, with organization, team and role.
-    async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Viewer> {
+    async fn me(&self, ctx: &Context<'_>) -> Result<Viewer> {
         Ok(Viewer(actor(ctx)?.clone()))
     }
 
     /// The caller's organization.
-    async fn organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Organization> {
+    async fn organization(&self, ctx: &Context<'_>) -> Result<Organization> {
         Ok(super::get(db(ctx), actor(ctx)?).await?.into())
     }
 
@@ -383,7 +390,7 @@ impl OrgQuery {
         #[graphql(desc = "Return users after this cursor.")] after: Option<String>,
         #[graphql(desc = "Return at most this many users from the end (at most 100).")] last: Option<i32>,
         #[graphql(desc = "Return users before this cursor.")] before: Option<String>,
-    ) -> async_graphql::Result<UserConnection> {
+    ) -> Result<UserConnection> {
         let actor = actor(ctx)?;
         let org = crate::graphql::actor(ctx)?.org_id;
         let window = PageArgs::new(first, after, last, before).window(USERS, org)?;
@@ -399,13 +406,13 @@ impl OrgQuery {
     }
 
     /// One user; null with NOT_FOUND when absent or of another organization.
-    async fn user(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<User>> {
+    async fn user(&self, ctx: &Context<'_>, id: ID) -> Result<Option<User>> {
         let id = parse_id("id", &id)?;
         Ok(Some(users::get(db(ctx), actor(ctx)?, id).await?.into()))
     }
 
     /// Every API key of the organization, newest first, revoked ones included. ADMINs only.
-    async fn api_keys(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ApiKey>> {
+    async fn api_keys(&self, ctx: &Context<'_>) -> Result<Vec<ApiKey>> {
         Ok(api_keys::list(db(ctx), actor(ctx)?).await?.into_iter().map(ApiKey::from).collect())
     }
 }
@@ -519,7 +526,7 @@ pub struct OrgMutation;
 #[Object]
 impl OrgMutation {
     /// Add a person to the organization. ADMINs only.
-    async fn create_user(&self, ctx: &Context<'_>, input: CreateUserInput) -> async_graphql::Result<UserPayload> {
+    async fn create_user(&self, ctx: &Context<'_>, input: CreateUserInput) -> Result<UserPayload> {
         let new = NewUser {
             email: input.email,
             name: input.name,
@@ -532,7 +539,7 @@ impl OrgMutation {
     }
 
     /// Change a person's name, team, role or password. ADMINs only; the organization keeps one active ADMIN.
-    async fn update_user(&self, ctx: &Context<'_>, input: UpdateUserInput) -> async_graphql::Result<UserPayload> {
+    async fn update_user(&self, ctx: &Context<'_>, input: UpdateUserInput) -> Result<UserPayload> {
         let id = parse_id("id", &input.id)?;
         let patch = UserPatch {
             name: keep_or_set("name", input.name)?,
@@ -546,25 +553,21 @@ impl OrgMutation {
     }
 
     /// Switch a person off: they can no longer sign in and their tokens stop working. ADMINs only.
-    async fn deactivate_user(&self, ctx: &Context<'_>, input: UserIdInput) -> async_graphql::Result<UserPayload> {
+    async fn deactivate_user(&self, ctx: &Context<'_>, input: UserIdInput) -> Result<UserPayload> {
         let id = parse_id("id", &input.id)?;
         let user = users::set_active(db(ctx), actor(ctx)?, id, false).await?;
         Ok(UserPayload { user: user.into() })
     }
 
     /// Switch a deactivated person back on. ADMINs only.
-    async fn reactivate_user(&self, ctx: &Context<'_>, input: UserIdInput) -> async_graphql::Result<UserPayload> {
+    async fn reactivate_user(&self, ctx: &Context<'_>, input: UserIdInput) -> Result<UserPayload> {
         let id = parse_id("id", &input.id)?;
         let user = users::set_active(db(ctx), actor(ctx)?, id, true).await?;
         Ok(UserPayload { user: user.into() })
     }
 
     /// Create an API key; the payload's `secret` is shown only once. ADMINs only.
-    async fn create_api_key(
-        &self,
-        ctx: &Context<'_>,
-        input: CreateApiKeyInput,
-    ) -> async_graphql::Result<CreateApiKeyPayload> {
+    async fn create_api_key(&self, ctx: &Context<'_>, input: CreateApiKeyInput) -> Result<CreateApiKeyPayload> {
         let new = NewApiKey {
             name: input.name,
             scopes: input.scopes,
@@ -576,11 +579,7 @@ impl OrgMutation {
     }
 
     /// Revoke an API key; it stops working at once. ADMINs only.
-    async fn revoke_api_key(
-        &self,
-        ctx: &Context<'_>,
-        input: RevokeApiKeyInput,
-    ) -> async_graphql::Result<ApiKeyPayload> {
+    async fn revoke_api_key(&self, ctx: &Context<'_>, input: RevokeApiKeyInput) -> Result<ApiKeyPayload> {
         let id = parse_id("id", &input.id)?;
         let key = api_keys::revoke(db(ctx), actor(ctx)?, id).await?;
         Ok(ApiKeyPayload { api_key: key.into() })
@@ -591,7 +590,7 @@ impl OrgMutation {
         &self,
         ctx: &Context<'_>,
         input: UpdateOrganizationInput,
-    ) -> async_graphql::Result<OrganizationPayload> {
+    ) -> Result<OrganizationPayload> {
         let patch = OrgPatch {
             name: keep_or_set("name", input.name)?,
             settings: input.settings.map(OrganizationSettingsInput::into_patch).transpose()?,

@@ -9,6 +9,7 @@ use super::User;
 use crate::auth::jwt::JwtKeys;
 use crate::auth::rate_limit::SignInThrottle;
 use crate::config::Config;
+use crate::error::Result;
 use crate::graphql::{ClientAddress, db};
 use crate::org::sign_in::{Credentials, sign_in};
 
@@ -43,7 +44,7 @@ impl AuthMutation {
     /// saying which part was wrong. A client that keeps failing on an account waits
     /// longer before each attempt (RATE_LIMITED, HTTP 429 with `Retry-After`); a client
     /// that has not failed is never refused.
-    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> async_graphql::Result<LoginPayload> {
+    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<LoginPayload> {
         let credentials =
             Credentials { organization: input.organization, email: input.email, password: input.password };
         let address = ctx.data_opt::<ClientAddress>().and_then(|a| a.0);

@@ -348,7 +348,7 @@ impl Generator {
                 lead_id,
                 from_stage: from,
                 to_stage: *to,
-                actor_kind: if person.is_some() { "USER" } else { "SYSTEM" }.to_owned(),
+                actor_kind: if person.is_some() { entity::ActorKind::User } else { entity::ActorKind::System },
                 actor_id: person.map(|p| p.id),
                 actor_name: person.map_or_else(|| "Accord".to_owned(), |p| p.name.clone()),
                 reason: Some(reason),
