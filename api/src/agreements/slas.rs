@@ -1,6 +1,6 @@
 //! Service-level agreements between the teams, such as "sales answers a handed-over
-//! lead within 24 hours" or "marketing delivers 300 MQLs a month". Compliance is
-//! measured by the handover and KPI modules; an `Sla` gains a `compliance` field then.
+//! lead within 24 hours" or "marketing delivers 300 MQLs a month". Compliance with
+//! them is measured by the KPI module (`kpi::progress`).
 
 use async_graphql::Enum;
 use entity::{DocumentKind, Team};

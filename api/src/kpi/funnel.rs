@@ -17,17 +17,7 @@ use crate::auth::permissions::{Scope, can_read, require};
 use crate::db::dialect;
 use crate::db::sql::Sql;
 use crate::error::{ApiError, Result};
-
-/// The stages of the main funnel, in order.
-pub const STAGES: [LifecycleStage; 7] = [
-    LifecycleStage::New,
-    LifecycleStage::Engaged,
-    LifecycleStage::Mql,
-    LifecycleStage::Sal,
-    LifecycleStage::Sql,
-    LifecycleStage::Opportunity,
-    LifecycleStage::Customer,
-];
+use crate::leads::lifecycle::FUNNEL;
 
 /// Which leads a funnel follows.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -61,7 +51,7 @@ pub struct Funnel {
 
 /// `CASE <col> WHEN 'NEW' THEN 0 … END`: a stage's place in the main funnel (NULL off it).
 fn rank(col: &str) -> String {
-    let arms: String = STAGES.iter().enumerate().map(|(i, s)| format!(" WHEN '{}' THEN {i}", s.to_value())).collect();
+    let arms: String = FUNNEL.iter().enumerate().map(|(i, s)| format!(" WHEN '{}' THEN {i}", s.to_value())).collect();
     format!("(CASE {col}{arms} END)")
 }
 
@@ -149,7 +139,7 @@ pub async fn funnel(
             .push(" GROUP BY t.to_stage");
             for row in db.query_all_raw(q.build(backend)).await? {
                 let stage: String = row.try_get("", "stage")?;
-                let Some(i) = STAGES.iter().position(|s| s.to_value() == stage) else { continue };
+                let Some(i) = FUNNEL.iter().position(|s| s.to_value() == stage) else { continue };
                 let (n, advanced): (i64, i64) = (row.try_get("", "n")?, row.try_get("", "advanced")?);
                 counts[i] = u64::try_from(n).unwrap_or(0);
                 if i < 6 && n > 0 {
@@ -190,11 +180,11 @@ pub async fn funnel(
     let mut days = [(None, None); 7];
     for row in db.query_all_raw(q.build(backend)).await? {
         let stage: String = row.try_get("", "stg")?;
-        let Some(i) = STAGES.iter().position(|s| s.to_value() == stage) else { continue };
+        let Some(i) = FUNNEL.iter().position(|s| s.to_value() == stage) else { continue };
         days[i] = (row.try_get("", "median")?, row.try_get("", "p90")?);
     }
 
-    let stages = STAGES
+    let stages = FUNNEL
         .iter()
         .enumerate()
         .map(|(i, &stage)| FunnelStage {

@@ -12,6 +12,9 @@ use crate::db::versioned::save_versioned;
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
 
+/// The forward stages of the funnel, in order (a lead may skip some).
+pub const FUNNEL: [LifecycleStage; 7] = [New, Engaged, Mql, Sal, Sql, Opportunity, Customer];
+
 /// Every allowed move. The funnel runs NEW → ENGAGED → MQL → SAL → SQL → OPPORTUNITY
 /// → CUSTOMER; NEW may jump to MQL when its score crosses the threshold; any open
 /// stage up to SQL may be RECYCLED (back to nurture) or DISQUALIFIED; a lost deal

@@ -12,17 +12,7 @@ use uuid::Uuid;
 
 use super::words::*;
 use super::{Batch, HISTORY_DAYS, Naming, People, Person};
-
-/// Funnel order of the forward stages.
-pub(super) const FUNNEL: [LifecycleStage; 7] = [
-    LifecycleStage::New,
-    LifecycleStage::Engaged,
-    LifecycleStage::Mql,
-    LifecycleStage::Sal,
-    LifecycleStage::Sql,
-    LifecycleStage::Opportunity,
-    LifecycleStage::Customer,
-];
+use crate::leads::lifecycle::FUNNEL;
 
 /// Makes batches of consistent rows.
 pub struct Generator {
