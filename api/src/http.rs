@@ -356,7 +356,7 @@ async fn execute(
 pub(crate) async fn spend(state: &AppState, actor: &auth::Actor, cost: u64) -> Result<Option<Allowance>, ApiError> {
     let rate = match (actor.requests_per_minute(), &actor.kind) {
         (Some(rate), _) => Some(rate),
-        (None, auth::ActorKind::ApiKey { .. }) => {
+        (None, auth::Identity::ApiKey { .. }) => {
             crate::org::settings(&state.db, actor.org_id).await?.api_requests_per_minute
         }
         (None, _) => None,

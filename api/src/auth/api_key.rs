@@ -8,7 +8,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::{Actor, ActorKind, Scope};
+use super::{Actor, Identity, Scope};
 use crate::error::{ApiError, Result};
 
 pub const TOKEN_PREFIX: &str = "acc_";
@@ -66,7 +66,7 @@ pub async fn authenticate(db: &impl ConnectionTrait, token: &str) -> Result<Acto
     }
     Ok(Actor {
         org_id: key.org_id,
-        kind: ActorKind::ApiKey {
+        kind: Identity::ApiKey {
             id: key.id,
             name: key.name.clone(),
             scopes: Scope::parse_stored(&key.scopes),

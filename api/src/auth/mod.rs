@@ -22,11 +22,13 @@ pub use permissions::Scope;
 #[derive(Debug, Clone)]
 pub struct Actor {
     pub org_id: Uuid,
-    pub kind: ActorKind,
+    pub kind: Identity,
 }
 
+/// Who the caller is, with what the permission rules read: a user (team, role), an API
+/// key (scopes) or Accord itself. Audit rows store its [`entity::ActorKind`].
 #[derive(Debug, Clone)]
-pub enum ActorKind {
+pub enum Identity {
     User {
         id: Uuid,
         name: String,
@@ -49,7 +51,7 @@ impl Actor {
     pub fn user(model: &entity::user::Model) -> Self {
         Self {
             org_id: model.org_id,
-            kind: ActorKind::User {
+            kind: Identity::User {
                 id: model.id,
                 name: model.name.clone(),
                 email: model.email.clone(),
@@ -60,26 +62,26 @@ impl Actor {
     }
 
     pub fn system(org_id: Uuid) -> Self {
-        Self { org_id, kind: ActorKind::System }
+        Self { org_id, kind: Identity::System }
     }
 
     pub fn user_id(&self) -> Option<Uuid> {
         match &self.kind {
-            ActorKind::User { id, .. } => Some(*id),
+            Identity::User { id, .. } => Some(*id),
             _ => None,
         }
     }
 
     pub fn role(&self) -> Option<Role> {
         match &self.kind {
-            ActorKind::User { role, .. } => Some(*role),
+            Identity::User { role, .. } => Some(*role),
             _ => None,
         }
     }
 
     pub fn team(&self) -> Option<Team> {
         match &self.kind {
-            ActorKind::User { team, .. } => Some(*team),
+            Identity::User { team, .. } => Some(*team),
             _ => None,
         }
     }
@@ -87,9 +89,9 @@ impl Actor {
     /// What kind of caller this is, as audit and stage-transition rows store it.
     pub fn stored_kind(&self) -> entity::ActorKind {
         match self.kind {
-            ActorKind::User { .. } => entity::ActorKind::User,
-            ActorKind::ApiKey { .. } => entity::ActorKind::ApiKey,
-            ActorKind::System => entity::ActorKind::System,
+            Identity::User { .. } => entity::ActorKind::User,
+            Identity::ApiKey { .. } => entity::ActorKind::ApiKey,
+            Identity::System => entity::ActorKind::System,
         }
     }
 
@@ -102,22 +104,22 @@ impl Actor {
     /// The credential's own requests per minute, when it has one.
     pub fn requests_per_minute(&self) -> Option<u32> {
         match &self.kind {
-            ActorKind::ApiKey { requests_per_minute, .. } => *requests_per_minute,
+            Identity::ApiKey { requests_per_minute, .. } => *requests_per_minute,
             _ => None,
         }
     }
 
     pub fn id(&self) -> Option<Uuid> {
         match &self.kind {
-            ActorKind::User { id, .. } | ActorKind::ApiKey { id, .. } => Some(*id),
-            ActorKind::System => None,
+            Identity::User { id, .. } | Identity::ApiKey { id, .. } => Some(*id),
+            Identity::System => None,
         }
     }
 
     pub fn name(&self) -> &str {
         match &self.kind {
-            ActorKind::User { name, .. } | ActorKind::ApiKey { name, .. } => name,
-            ActorKind::System => "Accord",
+            Identity::User { name, .. } | Identity::ApiKey { name, .. } => name,
+            Identity::System => "Accord",
         }
     }
 }

@@ -4,7 +4,7 @@
 use async_graphql::Enum;
 use entity::{DocumentKind, Role, Team};
 
-use super::{Actor, ActorKind};
+use super::{Actor, Identity};
 use crate::error::{ApiError, Result};
 
 /// What an API key may do. Users are governed by their role and team instead.
@@ -69,8 +69,8 @@ impl Scope {
 
 fn has_scope(actor: &Actor, scope: Scope) -> bool {
     match &actor.kind {
-        ActorKind::ApiKey { scopes, .. } => scopes.contains(&scope),
-        ActorKind::User { .. } | ActorKind::System => true,
+        Identity::ApiKey { scopes, .. } => scopes.contains(&scope),
+        Identity::User { .. } | Identity::System => true,
     }
 }
 
@@ -82,27 +82,27 @@ pub fn can_read(actor: &Actor, scope: Scope) -> bool {
 /// Users other than VIEWERs may write shared records; an API key needs the scope.
 pub fn can_write(actor: &Actor, scope: Scope) -> bool {
     match &actor.kind {
-        ActorKind::User { role, .. } => *role != Role::Viewer,
-        ActorKind::ApiKey { .. } => has_scope(actor, scope),
-        ActorKind::System => true,
+        Identity::User { role, .. } => *role != Role::Viewer,
+        Identity::ApiKey { .. } => has_scope(actor, scope),
+        Identity::System => true,
     }
 }
 
 /// Users, API keys, webhooks and organization settings: ADMINs only, never API keys.
 pub fn can_administer(actor: &Actor) -> bool {
     match &actor.kind {
-        ActorKind::User { role, .. } => *role == Role::Admin,
-        ActorKind::ApiKey { .. } => false,
-        ActorKind::System => true,
+        Identity::User { role, .. } => *role == Role::Admin,
+        Identity::ApiKey { .. } => false,
+        Identity::System => true,
     }
 }
 
 /// The audit log: ADMINs and MANAGERs, or an API key with `audit:read`.
 pub fn can_read_audit_log(actor: &Actor) -> bool {
     match &actor.kind {
-        ActorKind::User { role, .. } => matches!(role, Role::Admin | Role::Manager),
-        ActorKind::ApiKey { .. } => has_scope(actor, Scope::AuditRead),
-        ActorKind::System => true,
+        Identity::User { role, .. } => matches!(role, Role::Admin | Role::Manager),
+        Identity::ApiKey { .. } => has_scope(actor, Scope::AuditRead),
+        Identity::System => true,
     }
 }
 
@@ -120,9 +120,9 @@ pub enum Authoring {
 /// other teams propose; VIEWERs and API keys never write.
 pub fn document_authoring(actor: &Actor, _kind: DocumentKind) -> Option<Authoring> {
     match &actor.kind {
-        ActorKind::User { role: Role::Viewer, .. } | ActorKind::ApiKey { .. } => None,
-        ActorKind::User { team: Team::Marketing, .. } | ActorKind::System => Some(Authoring::Write),
-        ActorKind::User { .. } => Some(Authoring::Propose),
+        Identity::User { role: Role::Viewer, .. } | Identity::ApiKey { .. } => None,
+        Identity::User { team: Team::Marketing, .. } | Identity::System => Some(Authoring::Write),
+        Identity::User { .. } => Some(Authoring::Propose),
     }
 }
 
@@ -140,10 +140,10 @@ pub fn approving_teams(requires_service: bool) -> Vec<Team> {
 /// approval). Approvals are personal: API keys and Accord itself never approve.
 pub fn can_approve_documents(actor: &Actor, requires_service: bool) -> bool {
     match &actor.kind {
-        ActorKind::User { team, role, .. } => {
+        Identity::User { team, role, .. } => {
             matches!(role, Role::Manager | Role::Admin) && approving_teams(requires_service).contains(team)
         }
-        ActorKind::ApiKey { .. } | ActorKind::System => false,
+        Identity::ApiKey { .. } | Identity::System => false,
     }
 }
 
@@ -151,7 +151,7 @@ pub fn can_approve_documents(actor: &Actor, requires_service: bool) -> bool {
 /// it is kept to those who may approve, and ADMINs.
 pub fn can_retire_documents(actor: &Actor, requires_service: bool) -> bool {
     can_approve_documents(actor, requires_service)
-        || matches!(actor.kind, ActorKind::User { role: Role::Admin, .. } | ActorKind::System)
+        || matches!(actor.kind, Identity::User { role: Role::Admin, .. } | Identity::System)
 }
 
 /// Agreed documents are the organization's shared rules: every user reads them, and
@@ -170,11 +170,11 @@ pub fn can_read_goals(actor: &Actor) -> bool {
 /// shared targets); never by VIEWERs or API keys.
 pub fn can_set_goals(actor: &Actor) -> bool {
     match &actor.kind {
-        ActorKind::User { role, team, .. } => {
+        Identity::User { role, team, .. } => {
             matches!(role, Role::Admin | Role::Manager) || (*team == Team::Leadership && *role == Role::Member)
         }
-        ActorKind::ApiKey { .. } => false,
-        ActorKind::System => true,
+        Identity::ApiKey { .. } => false,
+        Identity::System => true,
     }
 }
 
@@ -192,11 +192,11 @@ pub fn can_hand_over(actor: &Actor) -> bool {
 /// Accept or hand back a handover: its assignee, or a MANAGER/ADMIN of SALES.
 pub fn can_answer_handover(actor: &Actor, assignee: uuid::Uuid) -> bool {
     match &actor.kind {
-        ActorKind::User { id, team, role, .. } => {
+        Identity::User { id, team, role, .. } => {
             *id == assignee || (*team == entity::Team::Sales && matches!(role, Role::Manager | Role::Admin))
         }
-        ActorKind::ApiKey { .. } => false,
-        ActorKind::System => true,
+        Identity::ApiKey { .. } => false,
+        Identity::System => true,
     }
 }
 
@@ -204,9 +204,9 @@ pub fn can_answer_handover(actor: &Actor, assignee: uuid::Uuid) -> bool {
 /// ADMINs; never VIEWERs or API keys.
 pub fn can_write_content(actor: &Actor) -> bool {
     match &actor.kind {
-        ActorKind::User { role: Role::Viewer, .. } | ActorKind::ApiKey { .. } => false,
-        ActorKind::User { team, role, .. } => *team == Team::Marketing || *role == Role::Admin,
-        ActorKind::System => true,
+        Identity::User { role: Role::Viewer, .. } | Identity::ApiKey { .. } => false,
+        Identity::User { team, role, .. } => *team == Team::Marketing || *role == Role::Admin,
+        Identity::System => true,
     }
 }
 
@@ -214,9 +214,9 @@ pub fn can_write_content(actor: &Actor) -> bool {
 /// the organization but VIEWERs. API keys never: these are personal signals.
 pub fn can_give_signal(actor: &Actor) -> bool {
     match &actor.kind {
-        ActorKind::User { role, .. } => *role != Role::Viewer,
-        ActorKind::ApiKey { .. } => false,
-        ActorKind::System => true,
+        Identity::User { role, .. } => *role != Role::Viewer,
+        Identity::ApiKey { .. } => false,
+        Identity::System => true,
     }
 }
 
@@ -234,9 +234,9 @@ pub enum FeedbackOwner {
 /// GENERAL feedback), or an ADMIN.
 pub fn can_set_feedback_status(actor: &Actor, owner: FeedbackOwner) -> bool {
     match &actor.kind {
-        ActorKind::User { role: Role::Admin, .. } | ActorKind::System => true,
-        ActorKind::User { role: Role::Viewer, .. } | ActorKind::ApiKey { .. } => false,
-        ActorKind::User { team, role, .. } => match owner {
+        Identity::User { role: Role::Admin, .. } | Identity::System => true,
+        Identity::User { role: Role::Viewer, .. } | Identity::ApiKey { .. } => false,
+        Identity::User { team, role, .. } => match owner {
             FeedbackOwner::Team(owning) => *team == owning,
             FeedbackOwner::AnyManager => *role == Role::Manager,
         },
@@ -247,9 +247,9 @@ pub fn can_set_feedback_status(actor: &Actor, owner: FeedbackOwner) -> bool {
 /// MANAGERs and ADMINs.
 pub fn can_run_review_meetings(actor: &Actor) -> bool {
     match &actor.kind {
-        ActorKind::User { role, .. } => matches!(role, Role::Manager | Role::Admin),
-        ActorKind::ApiKey { .. } => false,
-        ActorKind::System => true,
+        Identity::User { role, .. } => matches!(role, Role::Manager | Role::Admin),
+        Identity::ApiKey { .. } => false,
+        Identity::System => true,
     }
 }
 
@@ -269,9 +269,9 @@ pub fn can_read_campaigns(actor: &Actor) -> bool {
 /// never VIEWERs or API keys.
 pub fn can_write_campaigns(actor: &Actor) -> bool {
     match &actor.kind {
-        ActorKind::User { role: Role::Viewer, .. } | ActorKind::ApiKey { .. } => false,
-        ActorKind::User { team, role, .. } => *team == Team::Marketing || *role == Role::Admin,
-        ActorKind::System => true,
+        Identity::User { role: Role::Viewer, .. } | Identity::ApiKey { .. } => false,
+        Identity::User { team, role, .. } => *team == Team::Marketing || *role == Role::Admin,
+        Identity::System => true,
     }
 }
 
@@ -295,7 +295,7 @@ mod tests {
     fn user(role: Role) -> Actor {
         Actor {
             org_id: Uuid::now_v7(),
-            kind: ActorKind::User {
+            kind: Identity::User {
                 id: Uuid::now_v7(),
                 name: "U".into(),
                 email: "u@x.io".into(),
@@ -308,7 +308,7 @@ mod tests {
     fn key(scopes: Vec<Scope>) -> Actor {
         Actor {
             org_id: Uuid::now_v7(),
-            kind: ActorKind::ApiKey { id: Uuid::now_v7(), name: "BI".into(), scopes, requests_per_minute: None },
+            kind: Identity::ApiKey { id: Uuid::now_v7(), name: "BI".into(), scopes, requests_per_minute: None },
         }
     }
 
@@ -339,7 +339,7 @@ mod tests {
     fn person(team: Team, role: Role) -> Actor {
         Actor {
             org_id: Uuid::now_v7(),
-            kind: ActorKind::User { id: Uuid::now_v7(), name: "P".into(), email: "p@x.io".into(), team, role },
+            kind: Identity::User { id: Uuid::now_v7(), name: "P".into(), email: "p@x.io".into(), team, role },
         }
     }
 
@@ -393,7 +393,7 @@ mod tests {
         assert!(!can_answer_handover(&user(Role::Member), assignee));
         assert!(can_answer_handover(&user(Role::Manager), assignee), "a SALES manager");
         let mut marketing_manager = user(Role::Manager);
-        if let ActorKind::User { team, .. } = &mut marketing_manager.kind {
+        if let Identity::User { team, .. } = &mut marketing_manager.kind {
             *team = Team::Marketing;
         }
         assert!(!can_answer_handover(&marketing_manager, assignee));

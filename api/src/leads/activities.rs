@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::ensure_user;
 use crate::auth::permissions::{Scope, can_read, can_write, require};
-use crate::auth::{Actor, ActorKind};
+use crate::auth::{Actor, Identity};
 use crate::db::keyset::{Direction, Page, Window, fetch_page_by};
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
@@ -42,9 +42,9 @@ pub struct NewActivity {
 pub async fn log(db: &impl TransactionTrait, actor: &Actor, new: NewActivity) -> Result<Model> {
     require(can_write(actor, Scope::LeadsWrite), "log activities")?;
     let user_id = match (new.user_id, &actor.kind) {
-        (None, ActorKind::User { id, .. }) => *id,
+        (None, Identity::User { id, .. }) => *id,
         (None, _) => return Err(ApiError::bad_input("userId", "name the user whose activity this is")),
-        (Some(user), ActorKind::User { id, role, .. }) => {
+        (Some(user), Identity::User { id, role, .. }) => {
             let may_log_for_others = matches!(role, entity::Role::Admin | entity::Role::Manager);
             if user != *id && !may_log_for_others {
                 return Err(ApiError::forbidden("you may only log your own activities"));

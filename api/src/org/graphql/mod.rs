@@ -11,7 +11,7 @@ use super::api_keys::{self, NewApiKey};
 use super::users::{self, NewUser, UserCriteria, UserPatch};
 use super::{OrgPatch, OrgSettings, SettingsPatch};
 use crate::auth::permissions::Scope;
-use crate::auth::{Actor, ActorKind};
+use crate::auth::{Actor, Identity};
 use crate::connection;
 use crate::error::{ApiError, Result};
 use crate::graphql::pagination::{PageArgs, encode_cursor};
@@ -329,7 +329,7 @@ impl Viewer {
     /// What an API key may do; empty for users, whose role decides.
     async fn scopes(&self) -> Vec<Scope> {
         match &self.0.kind {
-            ActorKind::ApiKey { scopes, .. } => scopes.clone(),
+            Identity::ApiKey { scopes, .. } => scopes.clone(),
             _ => Vec::new(),
         }
     }
