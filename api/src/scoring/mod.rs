@@ -552,30 +552,23 @@ fn score_inputs_changed<'a>(
     leads: Vec<entity::lead::Model>,
     why: ScoreInputs,
 ) -> BoxFuture<'a, Result<Vec<entity::lead::Model>>> {
-    Box::pin(score_in_force(txn, actor, leads, why == ScoreInputs::Created))
+    Box::pin(async move {
+        if leads.is_empty() {
+            return Ok(leads);
+        }
+        match in_force(txn, actor.org_id).await? {
+            Some(model) => apply_model(txn, actor, &model, leads, Utc::now()).await,
+            None if why == ScoreInputs::Created => {
+                let unscored = leads.iter().map(|l| entity::lead_score::Model::unscored(l.id, l.org_id)).collect();
+                store_scores(txn, unscored).await?;
+                Ok(leads)
+            }
+            None => Ok(leads),
+        }
+    })
 }
 
 inventory::submit! { crate::leads::OnScoreInputsChanged(score_inputs_changed) }
-
-async fn score_in_force(
-    txn: &impl ConnectionTrait,
-    actor: &Actor,
-    leads: Vec<entity::lead::Model>,
-    new: bool,
-) -> Result<Vec<entity::lead::Model>> {
-    if leads.is_empty() {
-        return Ok(leads);
-    }
-    match in_force(txn, actor.org_id).await? {
-        Some(model) => apply_model(txn, actor, &model, leads, Utc::now()).await,
-        None if new => {
-            let unscored = leads.iter().map(|l| entity::lead_score::Model::unscored(l.id, l.org_id)).collect();
-            store_scores(txn, unscored).await?;
-            Ok(leads)
-        }
-        None => Ok(leads),
-    }
-}
 
 /// The stored scores, recomputed with the model version and at the moment they were
 /// computed: each lead's breakdown (none for a lead never scored).
