@@ -3,11 +3,15 @@
 pub mod claim;
 pub mod copy;
 pub mod dialect;
+mod forward;
 pub mod keyset;
 pub mod request;
 pub mod rows;
 pub mod sql;
 pub mod versioned;
+pub mod write;
+
+pub use write::{Write, WriteTurns, begin_write};
 
 use std::time::Duration;
 
@@ -16,8 +20,7 @@ use sea_orm::sea_query::{Alias, Expr, ExprTrait, IntoColumnRef, IntoIden, Select
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, EntityName, EntityTrait,
-    FromQueryResult, IdenStatic, IntoActiveModel, Iterable, JoinType, QueryResult, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait, TryGetError,
+    FromQueryResult, IdenStatic, IntoActiveModel, Iterable, JoinType, QueryResult, TransactionTrait, TryGetError,
 };
 use uuid::Uuid;
 
@@ -26,20 +29,23 @@ pub const POSTGRES_SETTINGS: [(&str, &str); 3] =
     [("plan_cache_mode", "force_generic_plan"), ("max_parallel_workers_per_gather", "0"), ("jit", "off")];
 
 /// Connect with a bounded pool. SQLite files run in WAL mode so readers never wait
-/// for the writer.
+/// for the writer; writers take turns ([`write`]).
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<DatabaseConnection> {
     connect_with(url, max_connections, None).await
 }
 
 /// [`connect`], and on PostgreSQL stop any statement that runs longer than
 /// `statement_timeout`: the pool that serves requests, so that a request which runs
-/// out of time does not leave its statement running in the database.
+/// out of time does not leave its statement running in the database. On SQLite it is
+/// how long a statement keeps retrying while another process holds the write lock
+/// (then TIMEOUT); without it, 5 s.
 pub async fn connect_with(
     url: &str,
     max_connections: u32,
     statement_timeout: Option<Duration>,
 ) -> anyhow::Result<DatabaseConnection> {
     let timeout = statement_timeout.map(|t| format!("{}ms", t.as_millis().max(1)));
+    let busy_timeout = statement_timeout.unwrap_or(Duration::from_secs(5));
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .max_connections(max_connections)
@@ -53,11 +59,11 @@ pub async fn connect_with(
         .test_before_acquire_if_idle_for(Duration::from_secs(30))
         .sqlx_logging(false)
         // Every pooled connection gets these, not just the first one.
-        .map_sqlx_sqlite_opts(|o| {
+        .map_sqlx_sqlite_opts(move |o| {
             o.journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(5))
+                .busy_timeout(busy_timeout)
         })
         // Generic plans (page queries are not re-planned for every `LIMIT $n`), and
         // neither parallel workers nor JIT, which a generic plan's guess of the limit
@@ -212,22 +218,12 @@ pub(crate) fn json_text(json: &serde_json::Value) -> crate::error::Result<String
     serde_json::to_string(json).map_err(|e| crate::error::ApiError::internal(format!("encoding JSON: {e}")))
 }
 
-/// Begin a transaction that will write. On SQLite it takes the single write lock at
-/// once (`BEGIN IMMEDIATE`), waiting (busy timeout) for a concurrent writer instead
-/// of failing with "database is locked" when a read inside it is upgraded to a write.
-/// On PostgreSQL it is an ordinary transaction.
-pub async fn begin_write<C: TransactionTrait>(db: &C) -> crate::error::Result<C::Transaction> {
-    let options =
-        TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..Default::default() };
-    Ok(db.begin_with_options(options).await?)
-}
+/// A handle that opens write transactions ([`begin_write`]): the pool, a request's
+/// handle or an open transaction (a savepoint). Hooks that run inside a write take the
+/// concrete transaction type, so writes that reach them take this.
+pub trait Transactions: TransactionTrait<Transaction = sea_orm::DatabaseTransaction> + WriteTurns {}
 
-/// A handle that opens ordinary sea-orm transactions: the pool, a request's handle or
-/// an open transaction (a savepoint). Hooks that run inside a write take the concrete
-/// transaction type, so writes that reach them take this.
-pub trait Transactions: TransactionTrait<Transaction = sea_orm::DatabaseTransaction> {}
-
-impl<T: TransactionTrait<Transaction = sea_orm::DatabaseTransaction>> Transactions for T {}
+impl<T: TransactionTrait<Transaction = sea_orm::DatabaseTransaction> + WriteTurns> Transactions for T {}
 
 /// A column of `E` by its database name; every tenant table has `id` and `org_id`.
 pub fn column<E: EntityTrait>(name: &str) -> crate::error::Result<E::Column> {

@@ -91,10 +91,38 @@ fn is_statement_timeout(err: &DbErr) -> bool {
     }
 }
 
+/// SQLite's `SQLITE_BUSY` and `SQLITE_LOCKED`, with their extended codes: another
+/// process (the command line, say) held the file's write lock for longer than the
+/// busy timeout, through which SQLite kept retrying. Writers of this process queue
+/// for their turn (`db::write`) and never meet it among themselves.
+fn is_sqlite_busy(err: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    match err {
+        DbErr::Query(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Conn(RuntimeErr::SqlxError(e)) => e
+            .as_database_error()
+            .filter(|db| db.try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>().is_some())
+            .and_then(|db| db.code())
+            .and_then(|code| code.parse::<i32>().ok())
+            .is_some_and(|code| matches!(code & 0xff, 5 | 6)),
+        _ => false,
+    }
+}
+
 impl From<DbErr> for ApiError {
     fn from(err: DbErr) -> Self {
         if is_statement_timeout(&err) {
             return Self::Timeout("the request ran out of time and was stopped; nothing it changed was kept".into());
+        }
+        if is_sqlite_busy(&err) {
+            return Self::Timeout(
+                "the database stayed busy with another process's writes for the whole time limit; nothing was changed: retry"
+                    .into(),
+            );
+        }
+        if matches!(err, DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout)) {
+            return Self::Timeout("no database connection came free in time; nothing was changed: retry".into());
         }
         match err.sql_err() {
             Some(SqlErr::UniqueConstraintViolation(_)) => {

@@ -2,6 +2,10 @@
 //! modules and the HTTP router. The `accord` binary only parses flags and calls
 //! [`cli::run`].
 
+// The Mutation resolver's future nests every write path's futures; its layout needs
+// more query depth than the default 128 allows.
+#![recursion_limit = "256"]
+
 pub mod agreements;
 pub mod auth;
 pub mod bi;

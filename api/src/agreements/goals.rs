@@ -7,7 +7,6 @@ use entity::goal::{ActiveModel, Column, Entity, Model};
 use entity::{GoalMetric, Team};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
-    TransactionSession, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -82,7 +81,7 @@ async fn check_owner(db: &impl ConnectionTrait, actor: &Actor, owner: Option<Uui
 
 /// Set a goal.
 #[tracing::instrument(skip(db, actor, new), fields(org = %actor.org_id))]
-pub async fn create(db: &impl TransactionTrait, actor: &Actor, new: NewGoal) -> Result<Model> {
+pub async fn create(db: &impl crate::db::Transactions, actor: &Actor, new: NewGoal) -> Result<Model> {
     require(can_set_goals(actor), "set goals")?;
     let name = validate::text_with("name", &new.name, 200, Wording::Range)?;
     validate(new.target, new.period_start, new.period_end)?;
@@ -122,7 +121,7 @@ pub async fn create(db: &impl TransactionTrait, actor: &Actor, new: NewGoal) -> 
 
 /// Change a goal, under its optimistic lock.
 #[tracing::instrument(skip(db, actor, patch), fields(org = %actor.org_id))]
-pub async fn update(db: &impl TransactionTrait, actor: &Actor, id: Uuid, patch: GoalPatch) -> Result<Model> {
+pub async fn update(db: &impl crate::db::Transactions, actor: &Actor, id: Uuid, patch: GoalPatch) -> Result<Model> {
     require(can_set_goals(actor), "change goals")?;
     let txn = crate::db::begin_write(db).await?;
     let current = find(&txn, actor, id).await?;

@@ -38,7 +38,7 @@ use entity::{AgreementStatus, DocumentKind, Team, VersionStatus, approval, docum
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionSession, TransactionTrait,
+    QuerySelect, Set,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -454,7 +454,7 @@ fn to_json<B: Serialize>(body: &B) -> Result<Value> {
 /// teams' is PROPOSED at once (see [`Authoring`]).
 #[tracing::instrument(skip(db, actor, body), fields(org = %actor.org_id))]
 pub async fn create<B: AgreedBody>(
-    db: &impl TransactionTrait,
+    db: &impl crate::db::Transactions,
     actor: &Actor,
     body: B,
     propose: bool,
@@ -515,7 +515,7 @@ pub async fn create<B: AgreedBody>(
 /// makes no version.
 #[tracing::instrument(skip(db, actor, patch), fields(org = %actor.org_id))]
 pub async fn update<B: AgreedBody>(
-    db: &impl TransactionTrait,
+    db: &impl crate::db::Transactions,
     actor: &Actor,
     id: Uuid,
     expected_version: Option<i32>,
@@ -622,7 +622,7 @@ async fn set_version_status(
 /// Put a DRAFT up for approval. Anyone who may author the kind.
 #[tracing::instrument(skip(db, actor), fields(org = %actor.org_id))]
 pub async fn propose(
-    db: &impl TransactionTrait,
+    db: &impl crate::db::Transactions,
     actor: &Actor,
     kind: DocumentKind,
     id: Uuid,
@@ -707,7 +707,7 @@ fn approver(actor: &Actor) -> Result<(Uuid, Team)> {
 /// or a version that is not the pending one, is CONFLICT.
 #[tracing::instrument(skip(db, actor), fields(org = %actor.org_id))]
 pub async fn approve(
-    db: &impl TransactionTrait<Transaction = DatabaseTransaction>,
+    db: &impl crate::db::Transactions,
     actor: &Actor,
     kind: DocumentKind,
     id: Uuid,
@@ -794,7 +794,7 @@ async fn agree(txn: &DatabaseTransaction, actor: &Actor, current: &document::Mod
 /// Take back one's own approval of a version that is still pending.
 #[tracing::instrument(skip(db, actor), fields(org = %actor.org_id))]
 pub async fn withdraw_approval(
-    db: &impl TransactionTrait,
+    db: &impl crate::db::Transactions,
     actor: &Actor,
     kind: DocumentKind,
     id: Uuid,
@@ -827,7 +827,7 @@ pub async fn withdraw_approval(
 /// pending proposal is closed. Approvers and ADMINs.
 #[tracing::instrument(skip(db, actor), fields(org = %actor.org_id))]
 pub async fn retire(
-    db: &impl TransactionTrait,
+    db: &impl crate::db::Transactions,
     actor: &Actor,
     kind: DocumentKind,
     id: Uuid,

@@ -39,7 +39,7 @@ pub fn generate() -> GeneratedKey {
 /// Don't write `last_used_at` on every request: once a minute is precise enough.
 const LAST_USED_GRANULARITY: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
 
-pub async fn authenticate(db: &impl ConnectionTrait, token: &str) -> Result<Actor> {
+pub async fn authenticate(db: &(impl crate::db::Transactions + ConnectionTrait), token: &str) -> Result<Actor> {
     let invalid = || ApiError::Unauthenticated("invalid API key".into());
     let (prefix, secret) =
         token.strip_prefix(TOKEN_PREFIX).and_then(|rest| rest.split_once('_')).ok_or_else(invalid)?;
@@ -62,7 +62,10 @@ pub async fn authenticate(db: &impl ConnectionTrait, token: &str) -> Result<Acto
     if key.last_used_at.is_none_or(|at| now - at >= LAST_USED_GRANULARITY) {
         let mut active: entity::api_key::ActiveModel = key.clone().into();
         active.last_used_at = Set(Some(now));
-        active.update(db).await?;
+        // A write like any other: on SQLite it waits its turn rather than the busy handler.
+        let txn = crate::db::begin_write(db).await?;
+        active.update(&txn).await?;
+        txn.commit().await?;
     }
     Ok(Actor {
         org_id: key.org_id,

@@ -17,7 +17,7 @@ use entity::campaign::{ActiveModel, Column, Entity, Model};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set, TransactionSession, TransactionTrait,
+    Set,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -122,7 +122,7 @@ async fn ensure_name_free(db: &impl ConnectionTrait, actor: &Actor, name: &str, 
 
 /// Create a campaign. MARKETING and ADMINs.
 #[tracing::instrument(skip(db, actor, new), fields(org = %actor.org_id))]
-pub async fn create(db: &impl TransactionTrait, actor: &Actor, new: NewCampaign) -> Result<Model> {
+pub async fn create(db: &impl crate::db::Transactions, actor: &Actor, new: NewCampaign) -> Result<Model> {
     require(can_write_campaigns(actor), "create campaigns")?;
     let v = Values {
         name: name(&new.name)?,
@@ -175,7 +175,7 @@ pub async fn create(db: &impl TransactionTrait, actor: &Actor, new: NewCampaign)
 
 /// Change a campaign, under its optimistic lock. An archived campaign is CONFLICT.
 #[tracing::instrument(skip(db, actor, patch), fields(org = %actor.org_id))]
-pub async fn update(db: &impl TransactionTrait, actor: &Actor, id: Uuid, patch: CampaignPatch) -> Result<Model> {
+pub async fn update(db: &impl crate::db::Transactions, actor: &Actor, id: Uuid, patch: CampaignPatch) -> Result<Model> {
     require(can_write_campaigns(actor), "change campaigns")?;
     let txn = crate::db::begin_write(db).await?;
     let current = find(&txn, actor, id).await?;

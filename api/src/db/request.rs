@@ -7,10 +7,7 @@
 
 use std::sync::Arc;
 
-use sea_orm::{
-    AccessMode, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, ExecResult, IsolationLevel,
-    QueryResult, Statement, TransactionError, TransactionOptions, TransactionTrait,
-};
+use sea_orm::DatabaseConnection;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 /// A connection pool shared with a per-request cap on concurrent statements.
@@ -37,94 +34,10 @@ impl RequestDb {
     }
 }
 
-#[async_trait::async_trait]
-impl ConnectionTrait for RequestDb {
-    fn get_database_backend(&self) -> DbBackend {
-        self.db.get_database_backend()
-    }
-
-    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
-        let _turn = self.turn().await;
-        self.db.execute_raw(stmt).await
-    }
-
-    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
-        let _turn = self.turn().await;
-        self.db.execute_unprepared(sql).await
-    }
-
-    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-        let _turn = self.turn().await;
-        self.db.query_one_raw(stmt).await
-    }
-
-    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        let _turn = self.turn().await;
-        self.db.query_all_raw(stmt).await
-    }
-
-    fn support_returning(&self) -> bool {
-        self.db.support_returning()
-    }
-
-    fn is_mock_connection(&self) -> bool {
-        self.db.is_mock_connection()
+impl super::WriteTurns for RequestDb {
+    fn write_turns(&self) -> Option<super::write::Turns> {
+        self.db.write_turns()
     }
 }
 
-#[async_trait::async_trait]
-impl TransactionTrait for RequestDb {
-    type Transaction = DatabaseTransaction;
-
-    async fn begin(&self) -> Result<DatabaseTransaction, DbErr> {
-        let _turn = self.turn().await;
-        self.db.begin().await
-    }
-
-    async fn begin_with_config(
-        &self,
-        isolation_level: Option<IsolationLevel>,
-        access_mode: Option<AccessMode>,
-    ) -> Result<DatabaseTransaction, DbErr> {
-        let _turn = self.turn().await;
-        self.db.begin_with_config(isolation_level, access_mode).await
-    }
-
-    async fn begin_with_options(&self, options: TransactionOptions) -> Result<DatabaseTransaction, DbErr> {
-        let _turn = self.turn().await;
-        self.db.begin_with_options(options).await
-    }
-
-    async fn transaction<F, T, E>(&self, callback: F) -> Result<T, TransactionError<E>>
-    where
-        F: for<'c> FnOnce(
-                &'c DatabaseTransaction,
-            )
-                -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, E>> + Send + 'c>>
-            + Send,
-        T: Send,
-        E: std::fmt::Display + std::fmt::Debug + Send,
-    {
-        let _turn = self.turn().await;
-        self.db.transaction(callback).await
-    }
-
-    async fn transaction_with_config<F, T, E>(
-        &self,
-        callback: F,
-        isolation_level: Option<IsolationLevel>,
-        access_mode: Option<AccessMode>,
-    ) -> Result<T, TransactionError<E>>
-    where
-        F: for<'c> FnOnce(
-                &'c DatabaseTransaction,
-            )
-                -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, E>> + Send + 'c>>
-            + Send,
-        T: Send,
-        E: std::fmt::Display + std::fmt::Debug + Send,
-    {
-        let _turn = self.turn().await;
-        self.db.transaction_with_config(callback, isolation_level, access_mode).await
-    }
-}
+super::forward::forward_connection!(RequestDb, db, |this| this.turn().await);

@@ -9,7 +9,6 @@ use entity::review_meeting::{ActiveModel, Column, Entity, Model};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, Set,
-    TransactionSession, TransactionTrait,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -145,7 +144,7 @@ pub async fn snapshot(
 /// snapshot of the numbers. MANAGERs and ADMINs.
 #[tracing::instrument(skip(db, actor), fields(org = %actor.org_id))]
 pub async fn start(
-    db: &(impl TransactionTrait + ConnectionTrait),
+    db: &(impl crate::db::Transactions + ConnectionTrait),
     actor: &Actor,
     period_start: NaiveDate,
     period_end: NaiveDate,
@@ -200,7 +199,7 @@ pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> Result<M
 /// empty notes) clears them.
 #[tracing::instrument(skip(db, actor, notes), fields(org = %actor.org_id))]
 pub async fn update(
-    db: &impl TransactionTrait,
+    db: &impl crate::db::Transactions,
     actor: &Actor,
     id: Uuid,
     notes: Option<Option<String>>,
@@ -252,7 +251,7 @@ async fn check_owner(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> Resu
 /// Add an action item to a meeting. MANAGERs and ADMINs.
 #[tracing::instrument(skip(db, actor, title), fields(org = %actor.org_id))]
 pub async fn add_item(
-    db: &impl TransactionTrait,
+    db: &impl crate::db::Transactions,
     actor: &Actor,
     meeting_id: Uuid,
     title: &str,
@@ -303,7 +302,7 @@ pub struct ItemPatch {
 /// Change an action item: MANAGERs, ADMINs, or its owner.
 #[tracing::instrument(skip(db, actor, patch), fields(org = %actor.org_id))]
 pub async fn update_item(
-    db: &impl TransactionTrait,
+    db: &impl crate::db::Transactions,
     actor: &Actor,
     id: Uuid,
     patch: ItemPatch,

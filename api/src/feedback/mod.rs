@@ -24,7 +24,7 @@ use entity::feedback::{ActiveModel, Column, Entity, FeedbackStatus, FeedbackSubj
 use entity::{DocumentKind, Team, feedback_endorsement as endorsement};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set, TransactionSession, TransactionTrait,
+    Set,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -175,7 +175,7 @@ pub fn tag(value: &str) -> Result<String> {
 
 /// Give feedback. Any person but VIEWERs.
 #[tracing::instrument(skip(db, actor, new), fields(org = %actor.org_id))]
-pub async fn submit(db: &impl TransactionTrait, actor: &Actor, new: NewFeedback) -> Result<Model> {
+pub async fn submit(db: &impl crate::db::Transactions, actor: &Actor, new: NewFeedback) -> Result<Model> {
     require(can_give_signal(actor), "give feedback")?;
     let (author_id, team) = person(actor, "give feedback")?;
     let tag = tag(&new.tag)?;
@@ -233,7 +233,7 @@ pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> Result<M
 /// unique index on (feedback_id, user_id) even for concurrent requests.
 #[tracing::instrument(skip(db, actor, comment), fields(org = %actor.org_id))]
 pub async fn endorse(
-    db: &impl TransactionTrait,
+    db: &impl crate::db::Transactions,
     actor: &Actor,
     feedback_id: Uuid,
     account_id: Option<Uuid>,
@@ -313,7 +313,7 @@ pub fn allowed(from: FeedbackStatus, to: FeedbackStatus) -> bool {
 /// and every endorser.
 #[tracing::instrument(skip(db, actor, response), fields(org = %actor.org_id))]
 pub async fn set_status(
-    db: &impl TransactionTrait,
+    db: &impl crate::db::Transactions,
     actor: &Actor,
     id: Uuid,
     status: FeedbackStatus,

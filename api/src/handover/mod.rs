@@ -10,10 +10,7 @@ pub mod reports;
 use chrono::{DateTime, Utc};
 use entity::handover::{ActiveModel, Column, Entity, Model};
 use entity::{AgreementStatus, HandBackReason, HandoverStatus, LifecycleStage, Team};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionSession,
-    TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
 
 use crate::agreements::slas::{SlaBody, SlaMetric};
@@ -63,7 +60,7 @@ pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> Result<M
 /// the agreed response time.
 #[tracing::instrument(skip(db, actor, note), fields(org = %actor.org_id))]
 pub async fn hand_over(
-    db: &impl TransactionTrait,
+    db: &impl crate::db::Transactions,
     actor: &Actor,
     lead_id: Uuid,
     to_user_id: Uuid,
@@ -194,7 +191,7 @@ pub enum Answer {
 /// RECYCLED, back with its marketing owner). Only the assignee or a SALES manager
 /// answers; a handover is answered once.
 #[tracing::instrument(skip(db, actor, answer), fields(org = %actor.org_id))]
-pub async fn answer(db: &impl TransactionTrait, actor: &Actor, id: Uuid, answer: Answer) -> Result<Model> {
+pub async fn answer(db: &impl crate::db::Transactions, actor: &Actor, id: Uuid, answer: Answer) -> Result<Model> {
     let (reason, note) = match &answer {
         Answer::Accept { note } => (None, validate::optional_text("note", note.as_deref(), LONG)?),
         Answer::HandBack { reason, note } => {

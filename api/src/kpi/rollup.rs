@@ -265,7 +265,9 @@ async fn ensure_state(db: &DatabaseConnection, org_id: Uuid) -> Result<()> {
     .push(", ")
     .bind(now)
     .push(") ON CONFLICT (org_id) DO NOTHING");
-    db.execute_raw(sql.build(db.get_database_backend())).await?;
+    let txn = crate::db::begin_write(db).await?;
+    txn.execute_raw(sql.build(db.get_database_backend())).await?;
+    txn.commit().await?;
     Ok(())
 }
 
@@ -512,7 +514,9 @@ pub async fn refresh_all(db: &DatabaseConnection) -> Result<()> {
     for gone in marked.difference(&known) {
         let mut sql = Sql::new();
         sql.push("DELETE FROM kpi_dirty_marks WHERE org_id = ").bind(*gone);
-        db.execute_raw(sql.build(backend)).await?;
+        let txn = crate::db::begin_write(db).await?;
+        txn.execute_raw(sql.build(backend)).await?;
+        txn.commit().await?;
     }
     Ok(())
 }

@@ -4,9 +4,7 @@
 use chrono::{DateTime, Utc};
 use entity::ActivityKind;
 use entity::activity::{ActiveModel, Column, Entity, Model};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionSession, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 use super::ensure_user;
@@ -39,7 +37,7 @@ pub struct NewActivity {
 /// Log an activity. Anyone who writes shared records may log their own; MANAGERs,
 /// ADMINs and API keys with `leads:write` may log one for another user.
 #[tracing::instrument(skip(db, actor, new), fields(org = %actor.org_id))]
-pub async fn log(db: &impl TransactionTrait, actor: &Actor, new: NewActivity) -> Result<Model> {
+pub async fn log(db: &impl crate::db::Transactions, actor: &Actor, new: NewActivity) -> Result<Model> {
     require(can_write(actor, Scope::LeadsWrite), "log activities")?;
     let user_id = match (new.user_id, &actor.kind) {
         (None, Identity::User { id, .. }) => *id,

@@ -14,7 +14,7 @@ use entity::{
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, JoinType, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, TransactionSession, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -167,7 +167,7 @@ async fn link(
 
 /// Add a content asset. MARKETING and ADMINs.
 #[tracing::instrument(skip(db, actor, new), fields(org = %actor.org_id))]
-pub async fn create(db: &impl TransactionTrait, actor: &Actor, new: NewAsset) -> Result<Model> {
+pub async fn create(db: &impl crate::db::Transactions, actor: &Actor, new: NewAsset) -> Result<Model> {
     require(can_write_content(actor), "write content assets")?;
     let title = validate::text("title", &new.title, SHORT)?;
     let url = url("url", &new.url)?;
@@ -243,7 +243,7 @@ async fn link_ids(db: &impl ConnectionTrait, asset_id: Uuid) -> Result<(Vec<Uuid
 
 /// Change a content asset (optimistic lock on `version`). An archived asset is CONFLICT.
 #[tracing::instrument(skip(db, actor, patch), fields(org = %actor.org_id))]
-pub async fn update(db: &impl TransactionTrait, actor: &Actor, id: Uuid, patch: AssetPatch) -> Result<Model> {
+pub async fn update(db: &impl crate::db::Transactions, actor: &Actor, id: Uuid, patch: AssetPatch) -> Result<Model> {
     require(can_write_content(actor), "write content assets")?;
     let title = patch.title.as_deref().map(|t| validate::text("title", t, SHORT)).transpose()?;
     let new_url = patch.url.as_deref().map(|u| url("url", u)).transpose()?;
@@ -429,7 +429,11 @@ pub struct NewUsage {
 
 /// Record that the caller used an asset. Any person but VIEWERs.
 #[tracing::instrument(skip(db, actor, new), fields(org = %actor.org_id))]
-pub async fn record_usage(db: &impl TransactionTrait, actor: &Actor, new: NewUsage) -> Result<content_usage::Model> {
+pub async fn record_usage(
+    db: &impl crate::db::Transactions,
+    actor: &Actor,
+    new: NewUsage,
+) -> Result<content_usage::Model> {
     require(can_give_signal(actor), "record content usage")?;
     let user_id = actor.user_id().ok_or_else(|| ApiError::forbidden("only people record content usage"))?;
     let comment = validate::optional_text("comment", new.comment.as_deref(), LONG)?;

@@ -14,9 +14,7 @@ use std::collections::HashSet;
 
 use async_graphql::{Enum, SimpleObject};
 use entity::{AgreementStatus, DocumentKind};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -220,7 +218,7 @@ fn check_stage(stages: &HashSet<Uuid>, body: &Message) -> Result<()> {
 /// the workflow's transaction is safe; the persona is checked inside it.
 #[tracing::instrument(skip(db, actor, body), fields(org = %actor.org_id))]
 pub async fn create(
-    db: &(impl TransactionTrait + ConnectionTrait),
+    db: &(impl crate::db::Transactions + ConnectionTrait),
     actor: &Actor,
     body: Message,
     propose: bool,
@@ -233,7 +231,7 @@ pub async fn create(
 /// [`agreements::update`]).
 #[tracing::instrument(skip(db, actor, patch), fields(org = %actor.org_id))]
 pub async fn update(
-    db: &(impl TransactionTrait + ConnectionTrait),
+    db: &(impl crate::db::Transactions + ConnectionTrait),
     actor: &Actor,
     id: Uuid,
     expected_version: Option<i32>,

@@ -3,10 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use entity::api_key::{ActiveModel, Column, Entity, Model};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionSession,
-    TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
 
 use crate::auth::permissions::{Scope, can_administer, require};
@@ -26,7 +23,7 @@ pub struct NewApiKey {
 
 /// Create a key; returns the stored row and the full key, which is never shown again.
 #[tracing::instrument(skip(db, actor, new), fields(org = %actor.org_id))]
-pub async fn create(db: &impl TransactionTrait, actor: &Actor, new: NewApiKey) -> Result<(Model, String)> {
+pub async fn create(db: &impl crate::db::Transactions, actor: &Actor, new: NewApiKey) -> Result<(Model, String)> {
     require(can_administer(actor), "create API keys")?;
     let name = new.name.trim().to_owned();
     if name.is_empty() || name.chars().count() > 200 {
@@ -83,7 +80,7 @@ pub async fn list(db: &impl ConnectionTrait, actor: &Actor) -> Result<Vec<Model>
 
 /// Revoke a key: it stops working at once. Revoking a revoked key changes nothing.
 #[tracing::instrument(skip(db, actor), fields(org = %actor.org_id))]
-pub async fn revoke(db: &impl TransactionTrait, actor: &Actor, id: Uuid) -> Result<Model> {
+pub async fn revoke(db: &impl crate::db::Transactions, actor: &Actor, id: Uuid) -> Result<Model> {
     require(can_administer(actor), "revoke API keys")?;
     let txn = crate::db::begin_write(db).await?;
     let key = crate::db::find_in_org::<Entity>(&txn, actor.org_id, id, "API key").await?;

@@ -8,10 +8,7 @@ use std::collections::HashSet;
 use chrono::Utc;
 use entity::journey_stage::{ActiveModel, Column, Entity, Model};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionSession,
-    TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
 
 use crate::auth::Actor;
@@ -58,7 +55,7 @@ pub async fn list(db: &impl ConnectionTrait, actor: &Actor) -> Result<Vec<Model>
 /// Rename a stage. ADMINs only; names are unique per organization.
 #[tracing::instrument(skip(db, actor), fields(org = %actor.org_id))]
 pub async fn rename(
-    db: &impl TransactionTrait,
+    db: &impl crate::db::Transactions,
     actor: &Actor,
     id: Uuid,
     name: &str,
@@ -94,7 +91,7 @@ pub async fn rename(
 /// Put the stages in a new order: `ids` must name every stage of the organization
 /// exactly once. ADMINs only.
 #[tracing::instrument(skip(db, actor, ids), fields(org = %actor.org_id))]
-pub async fn reorder(db: &impl TransactionTrait, actor: &Actor, ids: &[Uuid]) -> Result<Vec<Model>> {
+pub async fn reorder(db: &impl crate::db::Transactions, actor: &Actor, ids: &[Uuid]) -> Result<Vec<Model>> {
     require(can_edit_journey_stages(actor), "reorder journey stages")?;
     let txn = crate::db::begin_write(db).await?;
     let current =

@@ -8,9 +8,7 @@ pub mod sign_in;
 pub mod users;
 
 use chrono::Utc;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionSession, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
@@ -139,7 +137,7 @@ pub async fn find_by_slug(db: &impl ConnectionTrait, slug: &str) -> Result<Optio
 /// Create an organization, its first ADMIN (in REVOPS) and its default journey
 /// stages in one transaction.
 pub async fn bootstrap(
-    db: &impl TransactionTrait,
+    db: &impl crate::db::Transactions,
     name: &str,
     admin: users::NewUser,
 ) -> Result<(entity::organization::Model, entity::user::Model)> {
@@ -247,7 +245,11 @@ impl OrgSettings {
 
 /// Rename the organization or change its settings. ADMINs only.
 #[tracing::instrument(skip(db, actor, patch), fields(org = %actor.org_id))]
-pub async fn update(db: &impl TransactionTrait, actor: &Actor, patch: OrgPatch) -> Result<entity::organization::Model> {
+pub async fn update(
+    db: &impl crate::db::Transactions,
+    actor: &Actor,
+    patch: OrgPatch,
+) -> Result<entity::organization::Model> {
     require(can_administer(actor), "change the organization")?;
     let txn = crate::db::begin_write(db).await?;
     let current = entity::organization::Entity::find_by_id(actor.org_id)

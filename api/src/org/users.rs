@@ -5,10 +5,7 @@ use chrono::Utc;
 use entity::user::{ActiveModel, Column, Entity, Model};
 use entity::{Role, Team};
 use sea_orm::sea_query::ExprTrait;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set, TransactionSession,
-    TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 use crate::auth::Actor;
@@ -95,7 +92,7 @@ pub(crate) async fn insert(txn: &impl ConnectionTrait, actor: &Actor, new: NewUs
 
 /// Create a user in the caller's organization. ADMINs only.
 #[tracing::instrument(skip(db, actor, new), fields(org = %actor.org_id))]
-pub async fn create(db: &impl TransactionTrait, actor: &Actor, new: NewUser) -> Result<Model> {
+pub async fn create(db: &impl crate::db::Transactions, actor: &Actor, new: NewUser) -> Result<Model> {
     require(can_administer(actor), "create users")?;
     let txn = crate::db::begin_write(db).await?;
     let user = insert(&txn, actor, new).await?;
@@ -164,7 +161,7 @@ pub struct UserPatch {
 /// Change a user's name, team, role or password. ADMINs only; an organization keeps
 /// at least one active ADMIN.
 #[tracing::instrument(skip(db, actor, patch), fields(org = %actor.org_id))]
-pub async fn update(db: &impl TransactionTrait, actor: &Actor, id: Uuid, patch: UserPatch) -> Result<Model> {
+pub async fn update(db: &impl crate::db::Transactions, actor: &Actor, id: Uuid, patch: UserPatch) -> Result<Model> {
     require(can_administer(actor), "change users")?;
     if let Some(password) = &patch.password {
         password::validate("password", password)?;
@@ -208,7 +205,7 @@ pub async fn update(db: &impl TransactionTrait, actor: &Actor, id: Uuid, patch: 
 /// Switch a user off (`active = false`) or back on. A deactivated user cannot sign in
 /// and their tokens stop working. ADMINs only; the last active ADMIN stays.
 #[tracing::instrument(skip(db, actor), fields(org = %actor.org_id))]
-pub async fn set_active(db: &impl TransactionTrait, actor: &Actor, id: Uuid, active: bool) -> Result<Model> {
+pub async fn set_active(db: &impl crate::db::Transactions, actor: &Actor, id: Uuid, active: bool) -> Result<Model> {
     let verb = if active { "reactivate users" } else { "deactivate users" };
     require(can_administer(actor), verb)?;
     let txn = crate::db::begin_write(db).await?;

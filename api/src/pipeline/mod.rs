@@ -7,9 +7,7 @@ pub mod graphql;
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::opportunity::{ActiveModel, Column, Entity, Model};
 use entity::{LifecycleStage, OpportunityStage, SalesStrategy};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionSession, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::Value as Json;
 use uuid::Uuid;
 
@@ -50,7 +48,7 @@ pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> Result<M
 /// Open a deal. From a lead in SQL, the lead moves to OPPORTUNITY; a lead already in
 /// OPPORTUNITY or CUSTOMER (retention, development) stays where it is.
 #[tracing::instrument(skip(db, actor, new), fields(org = %actor.org_id))]
-pub async fn create(db: &impl TransactionTrait, actor: &Actor, new: NewOpportunity) -> Result<Model> {
+pub async fn create(db: &impl crate::db::Transactions, actor: &Actor, new: NewOpportunity) -> Result<Model> {
     require(can_write(actor, Scope::LeadsWrite), "create opportunities")?;
     let name = validate::text("name", &new.name, SHORT)?;
     let amount_minor = validate::amount("amountMinor", new.amount_minor)?;
@@ -132,7 +130,7 @@ pub struct OpportunityPatch {
 
 #[tracing::instrument(skip(db, actor, patch), fields(org = %actor.org_id))]
 pub async fn update(
-    db: &impl TransactionTrait,
+    db: &impl crate::db::Transactions,
     actor: &Actor,
     id: Uuid,
     patch: OpportunityPatch,
@@ -183,7 +181,7 @@ fn is_closed(stage: OpportunityStage) -> bool {
 /// Move an open deal between DISCOVERY, PROPOSAL and NEGOTIATION (closing has its own mutation).
 #[tracing::instrument(skip(db, actor), fields(org = %actor.org_id))]
 pub async fn update_stage(
-    db: &impl TransactionTrait,
+    db: &impl crate::db::Transactions,
     actor: &Actor,
     id: Uuid,
     stage: OpportunityStage,
@@ -222,7 +220,7 @@ pub enum Outcome {
 /// back to nurture (RECYCLED) with the reason.
 #[tracing::instrument(skip(db, actor, outcome), fields(org = %actor.org_id))]
 pub async fn close(
-    db: &impl TransactionTrait,
+    db: &impl crate::db::Transactions,
     actor: &Actor,
     id: Uuid,
     outcome: Outcome,
