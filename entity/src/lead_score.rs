@@ -22,6 +22,11 @@ pub struct Model {
     pub scoring_model_id: Option<Uuid>,
     pub scoring_model_version: Option<i32>,
     pub scored_at: Option<DateTimeUtc>,
+    /// Each engagement rule of that model version with the lead's events folded in
+    /// (scoring's `Engagement`), so that a new event updates the score without reading
+    /// every event again. None until scored, or when it must be rebuilt from the events.
+    #[sea_orm(column_type = "Json", nullable)]
+    pub engagement_state: Option<Json>,
 }
 
 impl Model {
@@ -37,6 +42,7 @@ impl Model {
             scoring_model_id: None,
             scoring_model_version: None,
             scored_at: None,
+            engagement_state: None,
         }
     }
 }

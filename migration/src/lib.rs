@@ -31,6 +31,7 @@ mod m20261130_000006_split_lead_scores;
 mod m20261130_000007_kpi_marks_per_statement;
 mod m20261130_000008_drop_rescore_job_cursor;
 mod m20261204_000001_add_api_key_rate_limit;
+mod m20261204_000002_add_lead_engagement_state;
 mod util;
 
 pub struct Migrator;
@@ -67,6 +68,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000007_kpi_marks_per_statement::Migration),
             Box::new(m20261130_000008_drop_rescore_job_cursor::Migration),
             Box::new(m20261204_000001_add_api_key_rate_limit::Migration),
+            Box::new(m20261204_000002_add_lead_engagement_state::Migration),
         ]
     }
 }

@@ -166,6 +166,7 @@ fn read_lead_score(c: &mut Columns<'_>) -> Result<lead_score::Model, Unread> {
         scoring_model_id: c.get("scoring_model_id")?,
         scoring_model_version: c.get("scoring_model_version")?,
         scored_at: c.get("scored_at")?,
+        engagement_state: c.get("engagement_state")?,
     })
 }
 

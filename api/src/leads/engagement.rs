@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use entity::engagement_event::{ActiveModel, Column, Entity, Model};
 use entity::{EngagementKind, LifecycleStage};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
@@ -109,7 +109,8 @@ pub async fn record(db: &impl Transactions, actor: &Actor, events: Vec<NewEvent>
             org_id: actor.org_id,
             lead_id: lead.id,
             kind: event.kind,
-            occurred_at: event.occurred_at,
+            // What both databases keep of a timestamp: scoring folds exactly what is stored.
+            occurred_at: event.occurred_at.trunc_subsecs(6),
             properties: event.properties.unwrap_or_else(|| Json::Object(Default::default())),
             external_id,
             created_at: now,
@@ -134,7 +135,8 @@ pub async fn record(db: &impl Transactions, actor: &Actor, events: Vec<NewEvent>
     current.extend(moved.into_iter().map(|lead| (lead.id, lead)));
     let engaged: Vec<entity::lead::Model> = current.into_values().filter(|lead| engaged.contains(&lead.id)).collect();
     if !engaged.is_empty() {
-        super::score_inputs_changed(&txn, actor, engaged, super::ScoreInputs::Changed).await?;
+        let new = super::ScoreInputs::Engaged(&recorded.events);
+        super::score_inputs_changed(&txn, actor, engaged, new).await?;
     }
     if !recorded.events.is_empty() {
         let changes =

@@ -232,7 +232,8 @@ pub async fn get_scored(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> R
         .ok_or_else(|| ApiError::not_found("lead"))
 }
 
-/// A lead with its stored score (`lead_scores`), as lists and `lead(id)` read them.
+/// A lead with its stored score (`lead_scores`), as lists and `lead(id)` read them
+/// (without scoring's engagement state).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scored {
     pub lead: Model,
@@ -273,22 +274,29 @@ impl FromColumns for Scored {
 pub(crate) fn with_scores(select: Select<Entity>) -> Select<Entity> {
     let mut select = select.join(JoinType::InnerJoin, entity::lead::Relation::Score.def());
     for column in ScoreColumn::iter() {
-        select = select.column_as(Expr::col((ScoreEntity, column)), format!("{SCORE_PREFIX}{}", column.as_str()));
+        let name = format!("{SCORE_PREFIX}{}", column.as_str());
+        select = match column {
+            // Scoring's own bookkeeping, which no list shows: not read (None).
+            ScoreColumn::EngagementState => select.column_as(Expr::cust("NULL"), name),
+            _ => select.column_as(Expr::col((ScoreEntity, column)), name),
+        };
     }
     select
 }
 
 /// Why leads' score inputs changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ScoreInputs {
+#[derive(Debug, Clone, Copy)]
+pub enum ScoreInputs<'a> {
     /// New leads: each gets its first score (unscored without a model in force).
     Created,
-    /// Leads whose title, account, persona, engagement or such changed.
+    /// Leads whose title, account, persona or such changed.
     Changed,
+    /// Leads that engaged: these events (stored already) are new.
+    Engaged(&'a [entity::engagement_event::Model]),
 }
 
 type OnScoreInputsChangedFn =
-    for<'a> fn(&'a DatabaseTransaction, &'a Actor, Vec<Model>, ScoreInputs) -> BoxFuture<'a, Result<Vec<Model>>>;
+    for<'a> fn(&'a DatabaseTransaction, &'a Actor, Vec<Model>, ScoreInputs<'a>) -> BoxFuture<'a, Result<Vec<Model>>>;
 
 /// What follows a change to leads' score inputs inside the writing transaction:
 /// rescoring and what it sets off (MQL, auto-handover). Scoring sits above leads and
@@ -299,11 +307,11 @@ inventory::collect!(OnScoreInputsChanged);
 
 /// Run what follows a change to the score inputs of `leads`; returns them as stored
 /// afterwards, in the same order.
-pub(crate) async fn score_inputs_changed(
-    txn: &DatabaseTransaction,
-    actor: &Actor,
+pub(crate) async fn score_inputs_changed<'a>(
+    txn: &'a DatabaseTransaction,
+    actor: &'a Actor,
     mut leads: Vec<Model>,
-    why: ScoreInputs,
+    why: ScoreInputs<'a>,
 ) -> Result<Vec<Model>> {
     for hook in inventory::iter::<OnScoreInputsChanged> {
         leads = (hook.0)(txn, actor, leads, why).await?;

@@ -3,11 +3,13 @@
 //! engagement rules with a cap and a half-life, and the WARM, HOT and MQL
 //! thresholds. Exactly one model is in force per organization.
 //!
-//! Scores are stored in `lead_scores` (one row per lead) and recomputed in the transaction of every change to
-//! their inputs ([`refresh`]); a new model rescores every lead in the background
-//! ([`rescore`]). The score itself is the pure function [`score::score`], and
-//! `Lead.scoreBreakdown` recomputes exactly the stored score: the model version and
-//! moment it was computed with are stored with it.
+//! Scores are stored in `lead_scores` (one row per lead) and recomputed in the
+//! transaction of every change to their inputs ([`apply_model`]); a new event is
+//! folded into the engagement stored with the score rather than the history read
+//! again. A new model rescores every lead in the background ([`rescore`]). The score
+//! itself is the pure function [`score::score`], and `Lead.scoreBreakdown` recomputes
+//! exactly the stored score from every event: the model version and moment it was
+//! computed with are stored with it.
 
 pub mod graphql;
 pub mod rescore;
@@ -19,7 +21,7 @@ use async_graphql::{Enum, InputObject, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{AgreementStatus, DocumentKind, EngagementKind, LifecycleStage};
 use futures_util::future::BoxFuture;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -342,22 +344,27 @@ pub async fn in_force(db: &impl ConnectionTrait, org_id: Uuid) -> Result<Option<
 pub(crate) struct Inputs {
     accounts: HashMap<Uuid, entity::account::Model>,
     personas: HashMap<Uuid, String>,
+    /// The events of the leads whose history was read ([`Inputs::load_events`]).
     events: HashMap<Uuid, Vec<score::Event>>,
     /// The stored scores; a new lead may have none yet.
     stored: HashMap<Uuid, entity::lead_score::Model>,
 }
 
 impl Inputs {
-    /// What scoring reads, to show or simulate a score.
+    /// What scoring reads, to show or simulate a score: every event included.
     pub(crate) async fn load(db: &impl ConnectionTrait, org_id: Uuid, leads: &[entity::lead::Model]) -> Result<Self> {
-        Self::load_locking(db, org_id, leads, false).await
+        let mut inputs = Self::load_locking(db, org_id, leads, false).await?;
+        let ids: Vec<Uuid> = leads.iter().map(|l| l.id).collect();
+        inputs.load_events(db, org_id, &ids).await?;
+        Ok(inputs)
     }
 
-    /// What scoring reads, to store new scores inside the caller's transaction: the stored
-    /// scores are locked (in lead order, so concurrent writers wait instead of
-    /// deadlocking) before the events are read. Two transactions
-    /// recording events for the same lead at once otherwise each scored it without the
-    /// other's events, and the last to commit stored a score that missed some.
+    /// What scoring reads, to store new scores inside the caller's transaction, events
+    /// apart ([`Inputs::load_events`]): the stored scores, with the engagement folded
+    /// into them, are locked (in lead order, so concurrent writers wait instead of
+    /// deadlocking) as they are read. Two transactions recording events for the same
+    /// lead at once otherwise each folded its own event into the same state, and the
+    /// last to commit stored a score that missed the other's.
     pub(crate) async fn load_for_update(
         txn: &impl ConnectionTrait,
         org_id: Uuid,
@@ -405,11 +412,8 @@ impl Inputs {
                 })
                 .collect()
         };
-        let mut events: HashMap<Uuid, Vec<score::Event>> = HashMap::new();
         let mut stored = HashMap::with_capacity(lead_ids.len());
         for chunk in lead_ids.chunks(1000) {
-            use entity::engagement_event::Column;
-            use sea_orm::QuerySelect;
             // By key alone: with `org_id = $1` too, PostgreSQL's generic plan for a
             // thousand keys sometimes walked the whole organization's score index.
             // The leads are the organization's; the check below keeps it so.
@@ -421,6 +425,14 @@ impl Inputs {
             }
             let scores = scores.all(db).await?;
             stored.extend(scores.into_iter().filter(|s| s.org_id == org_id).map(|s| (s.lead_id, s)));
+        }
+        Ok(Self { accounts, personas, events: HashMap::new(), stored })
+    }
+
+    /// Read every engagement event of `lead_ids`.
+    async fn load_events(&mut self, db: &impl ConnectionTrait, org_id: Uuid, lead_ids: &[Uuid]) -> Result<()> {
+        use entity::engagement_event::Column;
+        for chunk in lead_ids.chunks(1000) {
             // Only what scoring reads: decoding every event's JSON properties cost more
             // than the scoring itself when rescoring every lead.
             let rows: Vec<(Uuid, entity::EngagementKind, DateTime<Utc>)> = entity::engagement_event::Entity::find()
@@ -432,19 +444,43 @@ impl Inputs {
                 .all(db)
                 .await?;
             for (lead_id, kind, occurred_at) in rows {
-                events.entry(lead_id).or_default().push(score::Event { kind, occurred_at });
+                self.events.entry(lead_id).or_default().push(score::Event { kind, occurred_at });
             }
         }
-        Ok(Self { accounts, personas, events, stored })
+        Ok(())
     }
 
-    /// Score one of the loaded leads.
-    pub(crate) fn score(&self, model: &ScoringModel, lead: &entity::lead::Model, now: DateTime<Utc>) -> score::Score {
+    fn facts<'a>(&'a self, lead: &'a entity::lead::Model) -> score::LeadFacts<'a> {
         let account = lead.account_id.and_then(|id| self.accounts.get(&id));
         let persona = lead.persona_id.and_then(|id| self.personas.get(&id)).map(String::as_str);
-        let facts = score::LeadFacts::of(lead, account, persona);
+        score::LeadFacts::of(lead, account, persona)
+    }
+
+    /// Score one of the loaded leads from its events.
+    pub(crate) fn score(&self, model: &ScoringModel, lead: &entity::lead::Model, now: DateTime<Utc>) -> score::Score {
         let events = self.events.get(&lead.id).map(Vec::as_slice).unwrap_or(&[]);
-        score::score(model, &facts, events, now)
+        score::score(model, &self.facts(lead), events, now)
+    }
+
+    /// The lead's engagement folded for `model` as stored with its score, with
+    /// `new_events` (just recorded) folded in; `None` when it must be folded from
+    /// every event: stored for another model version (or not at all), or a new event
+    /// older than one already folded.
+    fn stored_engagement(
+        &self,
+        model: &ModelVersion,
+        lead_id: Uuid,
+        new_events: &[score::Event],
+    ) -> Option<score::Engagement> {
+        let stored = self.stored.get(&lead_id)?;
+        if stored.scoring_model_id != Some(model.id) || stored.scoring_model_version != Some(model.version) {
+            return None;
+        }
+        let state: score::Engagement = serde_json::from_value(stored.engagement_state.clone()?).ok()?;
+        if new_events.is_empty() && state.0.len() == model.body.engagement_rules.len() {
+            return Some(state);
+        }
+        state.absorb(&model.body, new_events)
     }
 }
 
@@ -462,6 +498,7 @@ pub(crate) async fn store_scores(txn: &impl ConnectionTrait, scores: Vec<entity:
         Column::ScoringModelId,
         Column::ScoringModelVersion,
         Column::ScoredAt,
+        Column::EngagementState,
     ];
     crate::db::upsert_all::<ActiveModel, _>(txn, scores, Column::LeadId, &replace, 500).await
 }
@@ -479,21 +516,48 @@ fn crosses_mql(lead: &entity::lead::Model, before: Option<&entity::lead_score::M
 /// Rescore `leads` with `model` inside the caller's transaction: store the scores,
 /// move leads that crossed the MQL threshold to MQL, and hand them over when the
 /// organization says so. Returns the leads as stored afterwards, in the same order.
+/// `new_events` are events just recorded for some of the leads: folded into the
+/// engagement stored with their scores when it is the model's, without reading the
+/// leads' other events; every other lead's events are read and folded afresh.
 pub(crate) async fn apply_model(
     txn: &impl ConnectionTrait,
     actor: &Actor,
     model: &ModelVersion,
     leads: Vec<entity::lead::Model>,
+    new_events: &[entity::engagement_event::Model],
     now: DateTime<Utc>,
 ) -> Result<Vec<entity::lead::Model>> {
     if leads.is_empty() {
         return Ok(leads);
     }
-    let inputs = Inputs::load_for_update(txn, actor.org_id, &leads).await?;
+    let mut inputs = Inputs::load_for_update(txn, actor.org_id, &leads).await?;
+    let mut fresh: HashMap<Uuid, Vec<score::Event>> = HashMap::new();
+    for e in new_events {
+        fresh.entry(e.lead_id).or_default().push(score::Event { kind: e.kind, occurred_at: e.occurred_at });
+    }
+    let mut engagement: HashMap<Uuid, score::Engagement> = HashMap::with_capacity(leads.len());
+    let mut unfolded = Vec::new();
+    for lead in &leads {
+        let events = fresh.get(&lead.id).map(Vec::as_slice).unwrap_or(&[]);
+        match inputs.stored_engagement(model, lead.id, events) {
+            Some(state) => {
+                engagement.insert(lead.id, state);
+            }
+            None => unfolded.push(lead.id),
+        }
+    }
+    if !unfolded.is_empty() {
+        inputs.load_events(txn, actor.org_id, &unfolded).await?;
+        for id in unfolded {
+            let events = inputs.events.get(&id).map(Vec::as_slice).unwrap_or(&[]);
+            engagement.insert(id, score::Engagement::fold(&model.body, events));
+        }
+    }
     let mut scores = Vec::with_capacity(leads.len());
     let mut crossed = Vec::new();
     for (index, lead) in leads.iter().enumerate() {
-        let s = inputs.score(&model.body, lead, now);
+        let engaged = engagement.remove(&lead.id).unwrap_or_else(|| score::Engagement::fold(&model.body, &[]));
+        let s = score::score_folded(&model.body, &inputs.facts(lead), &engaged, now);
         if crosses_mql(lead, inputs.stored.get(&lead.id), s.total, model.body.thresholds.mql) {
             crossed.push((index, s.total));
         }
@@ -507,6 +571,10 @@ pub(crate) async fn apply_model(
             scoring_model_id: Some(model.id),
             scoring_model_version: Some(model.version),
             scored_at: Some(now),
+            engagement_state: Some(
+                serde_json::to_value(&engaged)
+                    .map_err(|e| ApiError::internal(format!("encoding a lead's engagement state: {e}")))?,
+            ),
         });
     }
     store_scores(txn, scores).await?;
@@ -550,15 +618,21 @@ fn score_inputs_changed<'a>(
     txn: &'a sea_orm::DatabaseTransaction,
     actor: &'a Actor,
     leads: Vec<entity::lead::Model>,
-    why: ScoreInputs,
+    why: ScoreInputs<'a>,
 ) -> BoxFuture<'a, Result<Vec<entity::lead::Model>>> {
     Box::pin(async move {
         if leads.is_empty() {
             return Ok(leads);
         }
         match in_force(txn, actor.org_id).await? {
-            Some(model) => apply_model(txn, actor, &model, leads, Utc::now()).await,
-            None if why == ScoreInputs::Created => {
+            Some(model) => {
+                let new_events = match why {
+                    ScoreInputs::Engaged(events) => events,
+                    ScoreInputs::Created | ScoreInputs::Changed => &[],
+                };
+                apply_model(txn, actor, &model, leads, new_events, Utc::now()).await
+            }
+            None if matches!(why, ScoreInputs::Created) => {
                 let unscored = leads.iter().map(|l| entity::lead_score::Model::unscored(l.id, l.org_id)).collect();
                 store_scores(txn, unscored).await?;
                 Ok(leads)

@@ -187,7 +187,7 @@ pub async fn run_batch_of(db: &DatabaseConnection, now: DateTime<Utc>, size: u64
     let count = batch.len() as i64;
     let last = batch.last().map(|l| l.id).or(claimed.last_lead_id);
     if let (Some(model), false) = (&model, batch.is_empty()) {
-        super::apply_model(&txn, &system, model, batch, now).await?;
+        super::apply_model(&txn, &system, model, batch, &[], now).await?;
     }
     let lane_done = (count as u64) < size;
     lane::Entity::update_many()

@@ -5,9 +5,13 @@
 //! kept in integer hundredths: each contribution is rounded once, and the fit,
 //! engagement and total scores are sums of those rounded contributions, so the
 //! breakdown always adds up to the score exactly.
+//!
+//! Engagement events are folded per rule in the order they occurred ([`Engagement`]):
+//! stored with the score, the fold takes a new event without the lead's history.
 
 use chrono::{DateTime, Utc};
 use entity::{EngagementKind, Temperature};
+use serde::{Deserialize, Serialize};
 
 use super::{EngagementRule, FitAttribute, FitRule, RuleOperator, ScoringModel};
 
@@ -180,33 +184,118 @@ fn kind_words(kind: EngagementKind) -> (&'static str, &'static str) {
     }
 }
 
-/// An engagement rule's decayed, capped points over `events`, and the sentence.
-fn engagement(rule: &EngagementRule, events: &[Event], now: DateTime<Utc>) -> Option<(f64, String)> {
-    let kind = rule.kind;
-    let matching: Vec<&Event> = events.iter().filter(|e| e.kind == kind).collect();
-    if matching.is_empty() {
-        return None;
+/// One engagement rule's events, folded in the order they occurred: all that scoring
+/// needs of them, so that a new event updates it instead of reading every event again.
+/// Each event is worth 1 when it occurs and halves every half-life; `weight` is the
+/// events' worth at the newest of them. Folding the same events always gives the
+/// same state, bit for bit, whether all at once or one write at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RuleState {
+    /// Events of the rule's kind.
+    pub count: i64,
+    /// Their worth at `last`: Σ 0.5^((last − occurred) / half-life).
+    pub weight: f64,
+    /// The oldest and the newest event, in microseconds since the epoch (what both
+    /// databases store of a timestamp).
+    pub first: i64,
+    pub last: i64,
+}
+
+/// Microseconds per day.
+const DAY_MICROS: f64 = 86_400_000_000.0;
+
+/// How much an event's worth keeps after `micros`: 0.5^(days / half-life). Never more
+/// than 1: an event up to the few minutes ahead that recording allows counts as now.
+fn decay(micros: i64, half_life_days: f64) -> f64 {
+    0.5_f64.powf((micros.max(0) as f64 / DAY_MICROS) / half_life_days)
+}
+
+impl RuleState {
+    /// The state after one more event at `at` (microseconds), which must not be older
+    /// than the newest folded so far.
+    fn then(state: Option<Self>, at: i64, half_life_days: f64) -> Self {
+        match state {
+            None => Self { count: 1, weight: 1.0, first: at, last: at },
+            Some(s) => Self {
+                count: s.count + 1,
+                weight: s.weight * decay(at - s.last, half_life_days) + 1.0,
+                first: s.first,
+                last: at,
+            },
+        }
     }
-    let age_days = |e: &Event| ((now - e.occurred_at).num_milliseconds() as f64 / 86_400_000.0).max(0.0);
-    let raw = rule.points_per_event * matching.len() as f64;
-    let decayed: f64 =
-        matching.iter().map(|e| rule.points_per_event * 0.5_f64.powf(age_days(e) / rule.half_life_days)).sum();
+}
+
+/// A lead's engagement under one model: each engagement rule's folded events, in the
+/// order of the model's rules (`None` for a rule without events).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Engagement(pub Vec<Option<RuleState>>);
+
+impl Engagement {
+    /// Fold `events` (in any order) for every engagement rule of `model`.
+    pub fn fold(model: &ScoringModel, events: &[Event]) -> Self {
+        let mut times: Vec<(EngagementKind, i64)> =
+            events.iter().map(|e| (e.kind, e.occurred_at.timestamp_micros())).collect();
+        times.sort_unstable_by_key(|(_, at)| *at);
+        Self(
+            model
+                .engagement_rules
+                .iter()
+                .map(|rule| {
+                    times
+                        .iter()
+                        .filter(|(kind, _)| *kind == rule.kind)
+                        .fold(None, |state, (_, at)| Some(RuleState::then(state, *at, rule.half_life_days)))
+                })
+                .collect(),
+        )
+    }
+
+    /// This state with `events` folded in: `None` when one of them is older than the
+    /// newest event already folded for its rule, which only a fold of every event
+    /// places right. (Events occurring at the same moment may come in any order: each
+    /// adds 1 to a weight decayed by exactly 1.)
+    pub fn absorb(&self, model: &ScoringModel, events: &[Event]) -> Option<Self> {
+        if self.0.len() != model.engagement_rules.len() {
+            return None;
+        }
+        let mut times: Vec<(EngagementKind, i64)> =
+            events.iter().map(|e| (e.kind, e.occurred_at.timestamp_micros())).collect();
+        times.sort_unstable_by_key(|(_, at)| *at);
+        let mut out = self.clone();
+        for (rule, state) in model.engagement_rules.iter().zip(out.0.iter_mut()) {
+            for (_, at) in times.iter().filter(|(kind, _)| *kind == rule.kind) {
+                if state.is_some_and(|s| *at < s.last) {
+                    return None;
+                }
+                *state = Some(RuleState::then(*state, *at, rule.half_life_days));
+            }
+        }
+        Some(out)
+    }
+}
+
+/// An engagement rule's decayed, capped points at `now`, and the sentence.
+fn engagement(rule: &EngagementRule, state: &RuleState, now: DateTime<Utc>) -> (f64, String) {
+    let now = now.timestamp_micros();
+    let raw = rule.points_per_event * state.count as f64;
+    let decayed = rule.points_per_event * state.weight * decay(now - state.last, rule.half_life_days);
     let points = decayed.min(rule.cap);
-    let oldest = matching.iter().map(|e| age_days(e)).fold(0.0_f64, f64::max);
+    let oldest = (now - state.first).max(0) as f64 / DAY_MICROS;
     let days = (oldest.round() as i64).max(1);
-    let (one, many) = kind_words(kind);
-    let what = if matching.len() == 1 { one } else { many };
+    let (one, many) = kind_words(rule.kind);
+    let what = if state.count == 1 { one } else { many };
     let day_word = if days == 1 { "day" } else { "days" };
     let mut sentence = format!(
         "{} {what} in {days} {day_word}, {} points decayed to {}",
-        matching.len(),
+        state.count,
         format_points(raw),
         format_points(round_cents(decayed) as f64 / 100.0)
     );
     if decayed > rule.cap {
         sentence.push_str(&format!(", capped at {}", format_points(rule.cap)));
     }
-    Some((points, sentence))
+    (points, sentence)
 }
 
 /// Points to integer hundredths, rounding half away from zero.
@@ -239,6 +328,12 @@ pub fn temperature(model: &ScoringModel, total: f64) -> Temperature {
 /// Score a lead: fit rules that hold, plus each engagement rule's decayed and capped
 /// points. `now` is the moment the decay is measured at.
 pub fn score(model: &ScoringModel, facts: &LeadFacts<'_>, events: &[Event], now: DateTime<Utc>) -> Score {
+    score_folded(model, facts, &Engagement::fold(model, events), now)
+}
+
+/// [`score`] from the lead's engagement already folded for `model`: the same score,
+/// without the events.
+pub fn score_folded(model: &ScoringModel, facts: &LeadFacts<'_>, engaged: &Engagement, now: DateTime<Utc>) -> Score {
     let mut contributions = Vec::new();
     for rule in &model.fit_rules {
         if let Some(explanation) = fit_match(rule, facts) {
@@ -246,13 +341,13 @@ pub fn score(model: &ScoringModel, facts: &LeadFacts<'_>, events: &[Event], now:
             contributions.push(Contribution { rule: rule.name.clone(), category: Category::Fit, cents, explanation });
         }
     }
-    for rule in &model.engagement_rules {
-        if let Some((points, explanation)) = engagement(rule, events, now) {
-            let cents = round_cents(points);
+    for (rule, state) in model.engagement_rules.iter().zip(&engaged.0) {
+        if let Some(state) = state {
+            let (points, explanation) = engagement(rule, state, now);
             contributions.push(Contribution {
                 rule: rule.name.clone(),
                 category: Category::Engagement,
-                cents,
+                cents: round_cents(points),
                 explanation,
             });
         }
@@ -477,6 +572,69 @@ mod tests {
                 prop_assert!(from_rule, "{} names no rule", c.rule);
             }
             prop_assert_eq!(s.temperature, temperature(&m, s.total));
+        }
+    }
+
+    proptest! {
+        /// Events folded in as they are recorded, batch after batch, give the state and
+        /// the score that folding every event at once gives, bit for bit; a batch
+        /// with an event older than one folded already is refused (and then folded
+        /// from every event).
+        #[test]
+        fn engagement_folded_batch_by_batch_is_engagement_folded_at_once(
+            engagement_rules in prop::collection::vec(engagement_rule(), 0..5),
+            batches in prop::collection::vec(
+                prop::collection::vec((prop::sample::select(KINDS.to_vec()), 0..5_000_000_000i64), 1..6), 1..12),
+            later in 0..100_000_000_000i64,
+        ) {
+            let m = model(vec![], engagement_rules);
+            let start = DateTime::from_timestamp_micros(1_700_000_000_000_000).unwrap();
+            let mut all: Vec<Event> = Vec::new();
+            let mut state = Engagement::fold(&m, &[]);
+            for batch in &batches {
+                let events: Vec<Event> = batch.iter()
+                    .map(|(kind, micros)| Event { kind: *kind, occurred_at: start + Duration::microseconds(*micros) })
+                    .collect();
+                all.extend(&events);
+                state = match state.absorb(&m, &events) {
+                    Some(next) => next,
+                    None => {
+                        let newest = |kind| state.0.iter().zip(&m.engagement_rules)
+                            .filter(|(_, r)| r.kind == kind).filter_map(|(s, _)| s.map(|s| s.last)).max();
+                        prop_assert!(events.iter().any(|e| newest(e.kind).is_some_and(|last| e.occurred_at.timestamp_micros() < last)),
+                            "refused a batch that was in order");
+                        Engagement::fold(&m, &all)
+                    }
+                };
+                prop_assert_eq!(&state, &Engagement::fold(&m, &all));
+            }
+            let now = start + Duration::microseconds(later);
+            let facts = LeadFacts::default();
+            prop_assert_eq!(score_folded(&m, &facts, &state, now), score(&m, &facts, &all, now));
+        }
+
+        /// Folding changes no figure: the points are the events' decayed worth summed
+        /// one by one, to within a millionth of a point.
+        #[test]
+        fn folded_points_are_the_sum_of_each_events_decayed_points(
+            rule in engagement_rule(),
+            micros in prop::collection::vec(0..5_000_000_000i64, 1..30),
+            later in 0..100_000_000_000i64,
+        ) {
+            let start = DateTime::from_timestamp_micros(1_700_000_000_000_000).unwrap();
+            let events: Vec<Event> = micros.iter()
+                .map(|m| Event { kind: rule.kind, occurred_at: start + Duration::microseconds(*m) })
+                .collect();
+            let now = start + Duration::microseconds(5_000_000_000 + later);
+            let m = model(vec![], vec![rule.clone()]);
+            let folded = Engagement::fold(&m, &events);
+            let state = folded.0[0].unwrap();
+            let by_event: f64 = events.iter()
+                .map(|e| 0.5_f64.powf((now - e.occurred_at).num_microseconds().unwrap() as f64 / 86_400_000_000.0 / rule.half_life_days))
+                .sum();
+            let weight = state.weight * decay(now.timestamp_micros() - state.last, rule.half_life_days);
+            prop_assert!((weight - by_event).abs() <= 1e-9 * by_event.max(1.0), "{} vs {}", weight, by_event);
+            prop_assert_eq!(state.count, events.len() as i64);
         }
     }
 }
