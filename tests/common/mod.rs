@@ -152,6 +152,11 @@ impl TestApp {
         }
     }
 
+    /// The URL of the test's database, for a connection of the test's own.
+    pub fn database_url(&self) -> &str {
+        &self._database.url
+    }
+
     pub fn graphql_url(&self) -> String {
         format!("{}/graphql", self.address)
     }

@@ -11,6 +11,7 @@ mod auth;
 mod bi;
 mod campaigns;
 mod cli;
+mod concurrency;
 mod export;
 mod feedback;
 mod handover;
