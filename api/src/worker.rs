@@ -19,9 +19,30 @@ const RESCORE_EVERY: Duration = Duration::from_secs(5);
 /// rolled-up metric more often would cost more than it saves.
 const KPI_ROLLUP_EVERY: Duration = Duration::from_secs(10);
 
+/// How often SQLite's planner statistics are brought up to date (also at start).
+const STATISTICS_EVERY: Duration = Duration::from_secs(3600);
+
 /// Start every background job.
 pub fn spawn_all(db: &DatabaseConnection) {
     clock::spawn(db.clone(), SystemClock, SLA_CLOCK_EVERY);
     crate::scoring::rescore::spawn(db.clone(), RESCORE_EVERY);
     crate::kpi::rollup::spawn(db.clone(), KPI_ROLLUP_EVERY);
+    spawn_statistics(db.clone(), STATISTICS_EVERY);
+}
+
+/// Refresh SQLite's planner statistics now and every `every`: a file grows under a
+/// running server (imports, the seed), and plans chosen for its first rows go stale.
+fn spawn_statistics(db: DatabaseConnection, every: Duration) {
+    if crate::db::dialect::is_postgres(&db) {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            if let Err(e) = crate::db::refresh_statistics(&db).await {
+                tracing::warn!(error = %e, "refreshing SQLite's statistics failed; retrying next time");
+            }
+        }
+    });
 }
