@@ -51,6 +51,11 @@ def main():
             query = f.read()
         with open(out, "w") as f:
             json.dump({"query": query, "variables": variables(name)}, f)
+        if name.startswith("g_"):
+            # The SQLite write scenarios: post.lua makes "__EVENT__" one new event per request.
+            template = {"query": query, "variables": {"input": {"events": ["__EVENT__"]}}}
+            with open(out + ".event", "w") as f:
+                json.dump(template, f)
         if name.startswith("f_"):
             # post.lua fills "__ROWS__" with rows never sent before, on every request:
             # (f) measures creating leads; (h) re-sends one body, i.e. unchanged rows.

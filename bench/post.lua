@@ -13,28 +13,48 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
--- With $BENCH_TEMPLATE (scenario f), every request imports $BENCH_IMPORT_ROWS rows that
--- no request sent before: the template's "__ROWS__" becomes fresh rows.
+-- With $BENCH_TEMPLATE every request sends something no request sent before:
+-- * "__ROWS__" (scenario f) becomes $BENCH_IMPORT_ROWS fresh rows to import;
+-- * "__EVENT__" (the SQLite write scenarios) becomes one engagement event happening
+--   now, with an external id of its own, on the next lead of $BENCH_EVENT_EMAILS.
 local template_file = os.getenv("BENCH_TEMPLATE")
 if template_file then
   local f = assert(io.open(template_file, "r"))
   local template = f:read("*a")
   f:close()
-  local before, after = template:match('^(.*)"__ROWS__"(.*)$')
-  local rows = tonumber(os.getenv("BENCH_IMPORT_ROWS") or "1000")
   -- The warm-up and the timed run are separate wrk processes: the time keeps them apart.
   local run = (os.getenv("BENCH_RUN") or "") .. os.time()
   local sent = 0
-  function request()
-    sent = sent + 1
-    local out = {}
-    for i = 1, rows do
-      local d = i % 97
-      out[i] = string.format(
-        '{"email":"f%d.%d.%d.%s@bench%d.example","firstName":"Bench","lastName":"Row%d","company":"Bench Co %d","domain":"bench%d.example","source":"bench"}',
-        i, sent, thread_id, run, d, i, d, d)
+  local before, after = template:match('^(.*)"__ROWS__"(.*)$')
+  if before then
+    local rows = tonumber(os.getenv("BENCH_IMPORT_ROWS") or "1000")
+    function request()
+      sent = sent + 1
+      local out = {}
+      for i = 1, rows do
+        local d = i % 97
+        out[i] = string.format(
+          '{"email":"f%d.%d.%d.%s@bench%d.example","firstName":"Bench","lastName":"Row%d","company":"Bench Co %d","domain":"bench%d.example","source":"bench"}',
+          i, sent, thread_id, run, d, i, d, d)
+      end
+      return wrk.format(nil, nil, nil, before .. "[" .. table.concat(out, ",") .. "]" .. after)
     end
-    return wrk.format(nil, nil, nil, before .. "[" .. table.concat(out, ",") .. "]" .. after)
+  else
+    before, after = template:match('^(.*)"__EVENT__"(.*)$')
+    assert(before, "the template has neither __ROWS__ nor __EVENT__")
+    local emails = {}
+    for email in string.gmatch(assert(os.getenv("BENCH_EVENT_EMAILS"), "BENCH_EVENT_EMAILS"), "[^,]+") do
+      table.insert(emails, email)
+    end
+    function request()
+      sent = sent + 1
+      -- Threads start at different leads, so that clients spread from the first request.
+      local email = emails[((sent + thread_id * 37) % #emails) + 1]
+      local event = string.format(
+        '{"leadEmail":"%s","kind":"WEB_VISIT","occurredAt":"%s","externalId":"b.%s.%d.%d","properties":{"page":"/pricing"}}',
+        email, os.date("!%Y-%m-%dT%H:%M:%SZ"), run, thread_id, sent)
+      return wrk.format(nil, nil, nil, before .. event .. after)
+    end
   end
 end
 

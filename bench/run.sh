@@ -8,15 +8,21 @@
 # time, as the budgets were calibrated) and with -M prepared (parsed and planned once, as
 # Accord's own statements are): the stricter limit.
 #
-#   bench/run.sh [--leads N] [--duration S] [--warmup S] [--concurrency C] [--fresh] [--record] [--smoke]
+#   bench/run.sh [--leads N] [--duration S] [--warmup S] [--concurrency C] [--fresh] [--record] [--smoke] [--sqlite]
 #
 # --smoke: a few seconds on a small dataset with the debug binary; CI runs it so the
 # harness cannot rot. It checks correctness, not speed.
+# --sqlite: the embedded default instead, a SQLite file under target/bench (no
+# PostgreSQL needed). With a scoring model in force, it times single-event
+# recordEngagement calls (one click per call, as a marketing platform's webhook sends
+# them) spread over 100 leads (s_engage_spread) and all on one lead (s_engage_hot), and
+# the leads page read while the spread writes run (s_page_under_writes, the writers'
+# figures on the (w) line). Target for each: p99 under 100 ms, no errors.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 
-LEADS=100000 DURATION=30 WARMUP=10 CONCURRENCY=16 FRESH=0 RECORD=0 SMOKE=0
+LEADS=100000 DURATION=30 WARMUP=10 CONCURRENCY=16 FRESH=0 RECORD=0 SMOKE=0 SQLITE=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --leads) LEADS=$2; shift ;;
@@ -25,6 +31,7 @@ while [ $# -gt 0 ]; do
     --concurrency) CONCURRENCY=$2; shift ;;
     --fresh) FRESH=1 ;;
     --record) RECORD=1 ;;
+    --sqlite) SQLITE=1 ;;
     --smoke)
       # The debug binary is slow: small batches keep each request well inside the time limit.
       SMOKE=1; LEADS=500; DURATION=2; WARMUP=1; CONCURRENCY=4; FRESH=1
@@ -37,12 +44,14 @@ done
 say() { printf '==> %s\n' "$*" >&2; }
 
 # --- tools -------------------------------------------------------------------------
-# shellcheck source=.ci/postgres.sh
-source "$ROOT/.ci/postgres.sh"
-ensure_postgres
 need=()
+if [ "$SQLITE" = 0 ]; then
+  # shellcheck source=.ci/postgres.sh
+  source "$ROOT/.ci/postgres.sh"
+  ensure_postgres
+  command -v pgbench >/dev/null 2>&1 || need+=(postgresql-contrib)
+fi
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
-command -v pgbench >/dev/null 2>&1 || need+=(postgresql-contrib)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 if [ ${#need[@]} -gt 0 ]; then
@@ -62,29 +71,53 @@ else
 fi
 
 # --- database ----------------------------------------------------------------------
-PG="postgres://postgres@127.0.0.1:5432"
-DB="accord_bench_${LEADS}"
-[ "$SMOKE" = 1 ] && DB="accord_bench_smoke"
-export DATABASE_URL="$PG/$DB?sslmode=disable"
 export ACCORD_JWT_SECRET="bench-only-secret-0123456789abcdefghijklmnop"
 export RUST_LOG=warn
-exists=$(psql "$PG/postgres" -Atc "SELECT 1 FROM pg_database WHERE datname = '$DB'")
-if [ "$FRESH" = 1 ] || [ -z "$exists" ]; then
-  say "creating $DB with $LEADS leads"
-  psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS \"$DB\" WITH (FORCE)" >/dev/null
-  psql "$PG/postgres" -qc "CREATE DATABASE \"$DB\"" >/dev/null
+seed() {
   "$BIN" migrate up >/dev/null
   "$BIN" org create --name Bench --admin-email admin@bench.test >/dev/null
+  local start
   start=$(date +%s)
   "$BIN" seed --org bench --leads "$LEADS" >&2
   say "seeded in $(( $(date +%s) - start )) s"
-  psql "$DATABASE_URL" -qc "VACUUM ANALYZE" >/dev/null
+}
+if [ "$SQLITE" = 1 ]; then
+  mkdir -p "$ROOT/target/bench"
+  DB_FILE="$ROOT/target/bench/accord_bench_${LEADS}.db"
+  [ "$SMOKE" = 1 ] && DB_FILE="$ROOT/target/bench/accord_bench_smoke.db"
+  export DATABASE_URL="sqlite://$DB_FILE?mode=rwc"
+  # sql QUERY: rows as psql -At prints them, from Python's own sqlite3 (no other tool).
+  sql() {
+    python3 -c 'import sqlite3, sys
+for row in sqlite3.connect(sys.argv[1]).execute(sys.argv[2]):
+    print("|".join("" if v is None else str(v) for v in row))' "$DB_FILE" "$1"
+  }
+  if [ "$FRESH" = 1 ] || [ ! -f "$DB_FILE" ]; then
+    say "creating $DB_FILE with $LEADS leads"
+    rm -f "$DB_FILE" "$DB_FILE-wal" "$DB_FILE-shm"
+    seed
+  fi
+else
+  PG="postgres://postgres@127.0.0.1:5432"
+  DB="accord_bench_${LEADS}"
+  [ "$SMOKE" = 1 ] && DB="accord_bench_smoke"
+  export DATABASE_URL="$PG/$DB?sslmode=disable"
+  sql() { psql "$DATABASE_URL" -Atc "$1"; }
+  exists=$(psql "$PG/postgres" -Atc "SELECT 1 FROM pg_database WHERE datname = '$DB'")
+  if [ "$FRESH" = 1 ] || [ -z "$exists" ]; then
+    say "creating $DB with $LEADS leads"
+    psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS \"$DB\" WITH (FORCE)" >/dev/null
+    psql "$PG/postgres" -qc "CREATE DATABASE \"$DB\"" >/dev/null
+    seed
+    psql "$DATABASE_URL" -qc "VACUUM ANALYZE" >/dev/null
+  fi
+  ORG=$(sql "SELECT id FROM organizations WHERE slug = 'bench'")
+  BENCH_LEAD_ID=$(sql "SELECT lead_id FROM activities WHERE org_id = '$ORG' AND lead_id IS NOT NULL GROUP BY lead_id ORDER BY count(*) DESC, lead_id LIMIT 1")
+  export BENCH_LEAD_ID
 fi
-ORG=$(psql "$DATABASE_URL" -Atc "SELECT id FROM organizations WHERE slug = 'bench'")
-export BENCH_LEAD_ID=$(psql "$DATABASE_URL" -Atc \
-  "SELECT lead_id FROM activities WHERE org_id = '$ORG' AND lead_id IS NOT NULL GROUP BY lead_id ORDER BY count(*) DESC, lead_id LIMIT 1")
-export BENCH_LEAD_EMAILS=$(psql "$DATABASE_URL" -Atc \
-  "SELECT string_agg(email, ',') FROM (SELECT email FROM leads WHERE org_id = '$ORG' ORDER BY id LIMIT 50) s")
+# The bench database holds the bench organization alone.
+BENCH_LEAD_EMAILS=$(sql "SELECT email FROM leads ORDER BY id LIMIT 50" | paste -sd, -)
+export BENCH_LEAD_EMAILS
 
 # --- server ------------------------------------------------------------------------
 PORT=${BENCH_PORT:-18088}
@@ -105,13 +138,14 @@ curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null || { cat /tmp/accord-bench-s
 # start; the dashboard scenario is about reading it, so wait until it is there.
 start=$(date +%s)
 for _ in $(seq 1 1200); do
-  built=$(psql "$DATABASE_URL" -Atc "SELECT 1 FROM kpi_rollup_states WHERE org_id = '$ORG' AND definition <> ''")
+  built=$(sql "SELECT 1 FROM kpi_rollup_states WHERE definition <> '' LIMIT 1")
   [ "$built" = 1 ] && break
   sleep 1
 done
 [ "$built" = 1 ] || { echo "the KPI rollup was not built in 20 minutes" >&2; exit 1; }
 say "KPI rollup ready after $(( $(date +%s) - start )) s"
-export BENCH_TOKEN=$("$BIN" token --email admin@bench.test --org bench --ttl 2h)
+BENCH_TOKEN=$("$BIN" token --email admin@bench.test --org bench --ttl 2h)
+export BENCH_TOKEN
 # Scenario (d) needs an agreed message matrix; synthetic seeding writes records only.
 python3 bench/matrix.py "http://127.0.0.1:$PORT/graphql" "$BENCH_TOKEN" "$BIN"
 
@@ -144,58 +178,139 @@ raw_sql() {
 # ratio_of RATE TWIN_RATE: Accord's rate as a share of its twin's; "-" when the twin gave none.
 ratio_of() { python3 -c "print(f'{$1 / ${2:-0} * 100:.0f} %' if float('${2:-0}') > 0 else '-')"; }
 
-for query in bench/queries/*.graphql; do
-  name=$(basename "$query" .graphql)
-  body="$WORK/$name.json"
-  python3 bench/body.py build "$query" "$body"
-  # Correctness first: no GraphQL errors and the expected data.
-  curl -fs "http://127.0.0.1:$PORT/graphql" -H 'Content-Type: application/json' \
-    -H "Authorization: Bearer $BENCH_TOKEN" --data-binary "@$body" -o "$WORK/$name.response"
-  if ! python3 bench/body.py check "$query" "$WORK/$name.response"; then
+# load SECONDS [NAME=VALUE ...]: wrk sends post.lua's requests (BENCH_* as exported,
+# or as given) for SECONDS and prints its BENCH line. wrk's default timeout (2 s)
+# counted imports queued behind the two running ones as errors, although the server
+# answered every one: a client waits longer for those.
+load() {
+  env "${@:2}" wrk -t2 -c"$CONCURRENCY" -d"$1s" --timeout 30s --latency -s bench/post.lua \
+    "http://127.0.0.1:$PORT/graphql" | grep '^BENCH' || true
+}
+# field NAME LINE: one figure of a BENCH line.
+field() { sed -E "s/.*$1=([0-9.]+).*/\1/" <<<"$2"; }
+
+# result NAME LINE STATEMENTS PEAK_KB [RAW RATIO PREP PREP_RATIO]: a row of the table
+# from a BENCH line; STATEMENTS is how many the run sent ("-" when not its own).
+result() {
+  local name=$1 line=$2 statements=$3 kb=$4 requests errors per_request="-"
+  if [ -z "$line" ]; then
+    echo "$name: wrk printed no figures" >&2
     failed=1
-    continue
+    return
   fi
-  export BENCH_BODY="$body"
-  if [ -f "$body.template" ]; then export BENCH_TEMPLATE="$body.template"; else unset BENCH_TEMPLATE; fi
-  export BENCH_RUN="$name$(date +%s)"
-  reset_peak
-  # wrk's default timeout (2 s) counted imports queued behind the two running ones as
-  # errors, although the server answered every one: a client waits longer for those.
-  wrk -t2 -c"$CONCURRENCY" -d"${WARMUP}s" --timeout 30s -s bench/post.lua "http://127.0.0.1:$PORT/graphql" >/dev/null
-  before=$(statements)
-  line=$(wrk -t2 -c"$CONCURRENCY" -d"${DURATION}s" --timeout 30s --latency -s bench/post.lua "http://127.0.0.1:$PORT/graphql" | grep '^BENCH')
-  after=$(statements)
-  scenario_kb=$(peak_rss_kb)
-  [ "$scenario_kb" -gt "$peak_kb" ] && peak_kb=$scenario_kb
-  rps=$(sed -E 's/.*rps=([0-9.]+).*/\1/' <<<"$line")
-  p50=$(sed -E 's/.*p50_ms=([0-9.]+).*/\1/' <<<"$line")
-  p99=$(sed -E 's/.*p99_ms=([0-9.]+).*/\1/' <<<"$line")
-  http_errors=$(sed -E 's/.*http_errors=([0-9]+).*/\1/' <<<"$line")
-  gql_errors=$(sed -E 's/.*graphql_errors=([0-9]+).*/\1/' <<<"$line")
-  requests=$(sed -E 's/.*requests=([0-9]+).*/\1/' <<<"$line")
-  per_request=$(python3 -c "print(f'{(float(${after:-0}) - float(${before:-0})) / max(${requests}, 1):.2f}')")
-  raw="-" ratio="-" prep="-" prep_ratio="-"
-  sql="bench/sql/$name.sql"
-  if [ -f "$sql" ]; then
-    raw=$(raw_sql "$sql")
-    ratio=$(ratio_of "$rps" "$raw")
-    prep=$(raw_sql "$sql" prepared)
-    prep_ratio=$(ratio_of "$rps" "$prep")
-  fi
-  errors=$((http_errors + gql_errors))
+  requests=$(field requests "$line")
+  errors=$(( $(field http_errors "$line") + $(field graphql_errors "$line") ))
   [ "$errors" -gt 0 ] && failed=1
-  row "$name" "$rps" "$p50" "$p99" "$errors" "$per_request" "${raw:--}" "$ratio" "${prep:--}" "$prep_ratio" \
-    "$((scenario_kb / 1024))"
-done
+  if [ "$statements" != "-" ]; then
+    per_request=$(python3 -c "print(f'{$statements / max($requests, 1):.2f}')")
+  fi
+  row "$name" "$(field rps "$line")" "$(field p50_ms "$line")" "$(field p99_ms "$line")" "$errors" "$per_request" \
+    "${5:--}" "${6:--}" "${7:--}" "${8:--}" "$((kb / 1024))"
+}
+
+# check QUERY_FILE BODY: one request, answered without GraphQL errors and with the
+# expected data (correctness before speed).
+check() {
+  local name
+  name=$(basename "$1" .graphql)
+  curl -fs "http://127.0.0.1:$PORT/graphql" -H 'Content-Type: application/json' \
+    -H "Authorization: Bearer $BENCH_TOKEN" --data-binary "@$2" -o "$WORK/$name.response" &&
+    python3 bench/body.py check "$1" "$WORK/$name.response"
+}
+
+# measure NAME: warm up, then time the exported scenario; sets LINE (wrk's BENCH
+# line), STATEMENTS (SQL statements sent meanwhile) and KB (the server's peak RSS).
+measure() {
+  local before after
+  BENCH_RUN="$1$(date +%s)"
+  export BENCH_RUN
+  reset_peak
+  load "$WARMUP" >/dev/null
+  before=$(statements)
+  LINE=$(load "$DURATION")
+  after=$(statements)
+  KB=$(peak_rss_kb)
+  [ "$KB" -gt "$peak_kb" ] && peak_kb=$KB
+  STATEMENTS=$(python3 -c "print(float('${after:-0}') - float('${before:-0}'))")
+}
+
+if [ "$SQLITE" = 0 ]; then
+  for query in bench/queries/*.graphql; do
+    name=$(basename "$query" .graphql)
+    body="$WORK/$name.json"
+    python3 bench/body.py build "$query" "$body"
+    if ! check "$query" "$body"; then
+      failed=1
+      continue
+    fi
+    export BENCH_BODY="$body"
+    if [ -f "$body.template" ]; then export BENCH_TEMPLATE="$body.template"; else unset BENCH_TEMPLATE; fi
+    measure "$name"
+    raw="-" ratio="-" prep="-" prep_ratio="-"
+    twin="bench/sql/$name.sql"
+    if [ -f "$twin" ]; then
+      rps=$(field rps "$LINE")
+      raw=$(raw_sql "$twin")
+      ratio=$(ratio_of "$rps" "$raw")
+      prep=$(raw_sql "$twin" prepared)
+      prep_ratio=$(ratio_of "$rps" "$prep")
+    fi
+    result "$name" "$LINE" "$STATEMENTS" "$KB" "${raw:--}" "$ratio" "${prep:--}" "$prep_ratio"
+  done
+else
+  # Scoring is what a write sets off: agree a model first (and time its rescoring).
+  rescored=$(python3 bench/rescore.py "http://127.0.0.1:$PORT/graphql" "$BENCH_TOKEN" "$BIN") || failed=1
+  query=bench/queries/g_record_engagement.graphql
+  body="$WORK/g_record_engagement.json"
+  python3 bench/body.py build "$query" "$body"
+  check "$query" "$body" || failed=1
+  spread=$(sql "SELECT email FROM leads ORDER BY id LIMIT 100" | paste -sd, -)
+  hot=${spread%%,*}
+  export BENCH_BODY="$body" BENCH_TEMPLATE="$body.event"
+  for scenario in s_engage_spread s_engage_hot; do
+    if [ "$scenario" = s_engage_spread ]; then export BENCH_EVENT_EMAILS=$spread; else export BENCH_EVENT_EMAILS=$hot; fi
+    measure "$scenario"
+    result "$scenario" "$LINE" "$STATEMENTS" "$KB"
+  done
+  # The leads page while the spread writes run: the reader's row, then the writers' (w).
+  page=bench/queries/a_leads_page.graphql
+  page_body="$WORK/a_leads_page.json"
+  python3 bench/body.py build "$page" "$page_body"
+  check "$page" "$page_body" || failed=1
+  writers() {
+    load "$1" BENCH_BODY="$body" BENCH_TEMPLATE="$body.event" BENCH_EVENT_EMAILS="$spread" BENCH_RUN="w$1$(date +%s)"
+  }
+  export BENCH_BODY="$page_body"
+  unset BENCH_TEMPLATE
+  reset_peak
+  writers "$WARMUP" >/dev/null &
+  load "$WARMUP" >/dev/null
+  wait $!
+  writers "$DURATION" >"$WORK/writers.txt" &
+  reader=$(load "$DURATION")
+  wait $!
+  kb=$(peak_rss_kb)
+  [ "$kb" -gt "$peak_kb" ] && peak_kb=$kb
+  result s_page_under_writes "$reader" - "$kb"
+  result "s_page_under_writes(w)" "$(cat "$WORK/writers.txt")" - "$kb"
+  echo "$rescored" >>"$results"
+  # The issue's targets, checked on what was just measured (not enforced by the exit code:
+  # a shared 2-core machine is noisy).
+  awk 'NR > 1 && $1 ~ /^s_/ { printf "target p99 < 100 ms: %s %s ms, %s\n", $1, $4, ($4 < 100 ? "met" : "MISSED") }' \
+    "$results" >"$WORK/targets.txt"
+  cat "$WORK/targets.txt" >>"$results"
+fi
 
 rss="$((peak_kb / 1024)) MB"
 # A new scoring model in force: the worker rescores every lead (budget: 1,000,000 in 2 minutes).
-if ! python3 bench/rescore.py "http://127.0.0.1:$PORT/graphql" "$BENCH_TOKEN" "$BIN" >>"$results"; then
+if [ "$SQLITE" = 0 ] && ! python3 bench/rescore.py "http://127.0.0.1:$PORT/graphql" "$BENCH_TOKEN" "$BIN" >>"$results"; then
   failed=1
 fi
+database=PostgreSQL
+[ "$SQLITE" = 1 ] && database=SQLite
 {
   echo
-  echo "## $(date -u +%Y-%m-%dT%H:%MZ) · $(git rev-parse --short HEAD) · $(nproc) cores · $LEADS leads · concurrency $CONCURRENCY · ${DURATION}s after ${WARMUP}s warm-up"
+  echo "## $(date -u +%Y-%m-%dT%H:%MZ) · $(git rev-parse --short HEAD) · $database · $(nproc) cores · $LEADS leads · concurrency $CONCURRENCY · ${DURATION}s after ${WARMUP}s warm-up"
   echo
   echo '```'
   cat "$results"
