@@ -79,16 +79,19 @@ impl ApiError {
 /// PostgreSQL's `query_canceled`: the statement ran past `statement_timeout`.
 const QUERY_CANCELED: &str = "57014";
 
-fn is_statement_timeout(err: &DbErr) -> bool {
+/// The database's own error behind `err`, if the database answered with one.
+fn database_error(err: &DbErr) -> Option<&dyn sea_orm::sqlx::error::DatabaseError> {
     use sea_orm::RuntimeErr;
     match err {
         DbErr::Query(RuntimeErr::SqlxError(e))
         | DbErr::Exec(RuntimeErr::SqlxError(e))
-        | DbErr::Conn(RuntimeErr::SqlxError(e)) => {
-            e.as_database_error().and_then(|db| db.code()).is_some_and(|code| code == QUERY_CANCELED)
-        }
-        _ => false,
+        | DbErr::Conn(RuntimeErr::SqlxError(e)) => e.as_database_error(),
+        _ => None,
     }
+}
+
+fn is_statement_timeout(err: &DbErr) -> bool {
+    database_error(err).and_then(|db| db.code()).is_some_and(|code| code == QUERY_CANCELED)
 }
 
 /// SQLite's `SQLITE_BUSY` and `SQLITE_LOCKED`, with their extended codes: another
@@ -96,18 +99,11 @@ fn is_statement_timeout(err: &DbErr) -> bool {
 /// busy timeout, through which SQLite kept retrying. Writers of this process queue
 /// for their turn (`db::write`) and never meet it among themselves.
 fn is_sqlite_busy(err: &DbErr) -> bool {
-    use sea_orm::RuntimeErr;
-    match err {
-        DbErr::Query(RuntimeErr::SqlxError(e))
-        | DbErr::Exec(RuntimeErr::SqlxError(e))
-        | DbErr::Conn(RuntimeErr::SqlxError(e)) => e
-            .as_database_error()
-            .filter(|db| db.try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>().is_some())
-            .and_then(|db| db.code())
-            .and_then(|code| code.parse::<i32>().ok())
-            .is_some_and(|code| matches!(code & 0xff, 5 | 6)),
-        _ => false,
-    }
+    database_error(err)
+        .filter(|db| db.try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>().is_some())
+        .and_then(|db| db.code())
+        .and_then(|code| code.parse::<i32>().ok())
+        .is_some_and(|code| matches!(code & 0xff, 5 | 6))
 }
 
 impl From<DbErr> for ApiError {
