@@ -199,15 +199,13 @@ fn engagement_scores_kept_event_by_event_equal_a_full_recompute() {
                     .map(|(kind, minutes, nanos)| NewEvent {
                         lead: LeadRef::Id(lead),
                         kind: *kind,
-                        occurred_at: now + chrono::Duration::minutes(*minutes)
-                            + chrono::Duration::nanoseconds(i64::from(*nanos) * 1_000_003),
+                        // Never more than the few minutes ahead that recording allows.
+                        occurred_at: (now
+                            + chrono::Duration::minutes(*minutes)
+                            + chrono::Duration::nanoseconds(i64::from(*nanos) * 1_000_003))
+                        .min(Utc::now() + chrono::Duration::minutes(4)),
                         properties: None,
                         external_id: None,
-                    })
-                    .map(|mut e: NewEvent| {
-                        // Never more than the few minutes ahead that recording allows.
-                        e.occurred_at = e.occurred_at.min(Utc::now() + chrono::Duration::minutes(4));
-                        e
                     })
                     .collect();
                 engagement::record(&app.db, &Actor::system(org.id), events).await.expect("a valid batch");

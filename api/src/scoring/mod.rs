@@ -477,9 +477,6 @@ impl Inputs {
             return None;
         }
         let state: score::Engagement = serde_json::from_value(stored.engagement_state.clone()?).ok()?;
-        if new_events.is_empty() && state.0.len() == model.body.engagement_rules.len() {
-            return Some(state);
-        }
         state.absorb(&model.body, new_events)
     }
 }

@@ -234,45 +234,47 @@ pub struct Engagement(pub Vec<Option<RuleState>>);
 impl Engagement {
     /// Fold `events` (in any order) for every engagement rule of `model`.
     pub fn fold(model: &ScoringModel, events: &[Event]) -> Self {
-        let mut times: Vec<(EngagementKind, i64)> =
-            events.iter().map(|e| (e.kind, e.occurred_at.timestamp_micros())).collect();
-        times.sort_unstable_by_key(|(_, at)| *at);
-        Self(
-            model
-                .engagement_rules
-                .iter()
-                .map(|rule| {
-                    times
-                        .iter()
-                        .filter(|(kind, _)| *kind == rule.kind)
-                        .fold(None, |state, (_, at)| Some(RuleState::then(state, *at, rule.half_life_days)))
-                })
-                .collect(),
-        )
+        let mut out = Self(vec![None; model.engagement_rules.len()]);
+        // From nothing and oldest first: no event is older than one folded before it.
+        out.fold_in(model, &in_order(events));
+        out
     }
 
     /// This state with `events` folded in: `None` when one of them is older than the
     /// newest event already folded for its rule, which only a fold of every event
     /// places right. (Events occurring at the same moment may come in any order: each
     /// adds 1 to a weight decayed by exactly 1.)
-    pub fn absorb(&self, model: &ScoringModel, events: &[Event]) -> Option<Self> {
+    pub fn absorb(mut self, model: &ScoringModel, events: &[Event]) -> Option<Self> {
         if self.0.len() != model.engagement_rules.len() {
             return None;
         }
-        let mut times: Vec<(EngagementKind, i64)> =
-            events.iter().map(|e| (e.kind, e.occurred_at.timestamp_micros())).collect();
-        times.sort_unstable_by_key(|(_, at)| *at);
-        let mut out = self.clone();
-        for (rule, state) in model.engagement_rules.iter().zip(out.0.iter_mut()) {
+        let times = in_order(events);
+        let older = model.engagement_rules.iter().zip(&self.0).any(|(rule, state)| {
+            state.is_some_and(|s| times.iter().any(|(kind, at)| *kind == rule.kind && *at < s.last))
+        });
+        if older {
+            return None;
+        }
+        self.fold_in(model, &times);
+        Some(self)
+    }
+
+    /// Fold `times` (oldest first, none older than what each rule holds) into each rule.
+    fn fold_in(&mut self, model: &ScoringModel, times: &[(EngagementKind, i64)]) {
+        for (rule, state) in model.engagement_rules.iter().zip(self.0.iter_mut()) {
             for (_, at) in times.iter().filter(|(kind, _)| *kind == rule.kind) {
-                if state.is_some_and(|s| *at < s.last) {
-                    return None;
-                }
                 *state = Some(RuleState::then(*state, *at, rule.half_life_days));
             }
         }
-        Some(out)
     }
+}
+
+/// Events as (kind, microseconds since the epoch), oldest first.
+fn in_order(events: &[Event]) -> Vec<(EngagementKind, i64)> {
+    let mut times: Vec<(EngagementKind, i64)> =
+        events.iter().map(|e| (e.kind, e.occurred_at.timestamp_micros())).collect();
+    times.sort_unstable_by_key(|(_, at)| *at);
+    times
 }
 
 /// An engagement rule's decayed, capped points at `now`, and the sentence.
@@ -596,7 +598,7 @@ mod tests {
                     .map(|(kind, micros)| Event { kind: *kind, occurred_at: start + Duration::microseconds(*micros) })
                     .collect();
                 all.extend(&events);
-                state = match state.absorb(&m, &events) {
+                state = match state.clone().absorb(&m, &events) {
                     Some(next) => next,
                     None => {
                         let newest = |kind| state.0.iter().zip(&m.engagement_rules)
