@@ -1,0 +1,83 @@
+//! Responses as the GraphQL specification writes them: keys in the selection's order,
+//! a nullable field's error as `null` plus the error, a non-null field's error making
+//! its nearest nullable parent null.
+
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+/// POST a query and return the raw body text (serde_json's maps would sort the keys).
+async fn raw(app: &TestApp, token: &str, query: &str, variables: Value) -> String {
+    let response = app.post(Some(token), &json!({ "query": query, "variables": variables })).await;
+    assert_eq!(response.status(), 200);
+    response.text().await.expect("a body")
+}
+
+/// Where each key first appears in the text, in the order given; panics when one is missing.
+fn positions(text: &str, keys: &[&str]) -> Vec<usize> {
+    keys.iter().map(|key| text.find(&format!("\"{key}\":")).unwrap_or_else(|| panic!("no {key} in {text}"))).collect()
+}
+
+#[tokio::test]
+async fn response_keys_follow_the_selection_whatever_finishes_first() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    // Counting rows is slower than reading the caller: 7.2.1 answered z, m, a.
+    let query = "{ z: leads(first: 1) { totalCount } a: accounts(first: 1) { totalCount } m: me { name kind } \
+                 b: organization { slug name } }";
+    for _ in 0..5 {
+        let text = raw(&app, &org.admin.token, query, json!({})).await;
+        let at = positions(&text, &["z", "a", "m", "b"]);
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "root keys out of order: {text}");
+        let at = positions(&text, &["name", "kind", "slug"]);
+        assert!(at[0] < at[1] && at[1] < at[2], "nested keys out of order: {text}");
+    }
+    // Fragments: the first occurrence of a key fixes its place.
+    let text = raw(&app, &org.admin.token, "{ ...F me { kind } } fragment F on Query { organization { slug } }", json!({}))
+        .await;
+    let at = positions(&text, &["organization", "me"]);
+    assert!(at[0] < at[1], "{text}");
+}
+
+#[tokio::test]
+async fn a_nullable_fields_error_is_null_plus_the_error() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let body = app.gql(Some(&org.admin.token), "{ lead(id: \"not-an-id\") { id } me { name } }", json!({})).await;
+    assert_error(&body, "BAD_USER_INPUT");
+    assert_eq!(body["errors"][0]["path"], json!(["lead"]));
+    let data = body["data"].as_object().expect("data is an object");
+    assert_eq!(data.get("lead"), Some(&Value::Null), "the key is there, null: {body}");
+    assert!(data["me"]["name"].is_string(), "{body}");
+}
+
+#[tokio::test]
+async fn a_non_null_fields_error_nulls_its_nearest_nullable_parent() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let token = &org.admin.token;
+    let created = app
+        .gql(
+            Some(token),
+            "mutation($input: CreateLeadInput!) { createLead(input: $input) { lead { id } } }",
+            json!({ "input": { "email": "ana@example.com" } }),
+        )
+        .await;
+    let id = created["data"]["createLead"]["lead"]["id"].as_str().unwrap_or_else(|| panic!("{created}")).to_owned();
+
+    // `activities` is non-null and refuses the page size: `lead` (nullable) becomes null.
+    let query = "query($id: ID!) { lead(id: $id) { id activities(first: 100000) { totalCount } } me { name } }";
+    let body = app.gql(Some(token), query, json!({ "id": id })).await;
+    assert_error(&body, "BAD_USER_INPUT");
+    assert_eq!(body["errors"][0]["path"], json!(["lead", "activities"]));
+    assert_eq!(body["data"]["lead"], Value::Null, "{body}");
+    assert!(body["data"]["me"]["name"].is_string(), "{body}");
+
+    // A non-null root field: `data` itself is null, and present (execution started).
+    let body = app.gql(Some(token), "{ me { name } leads(first: 100000) { totalCount } }", json!({})).await;
+    assert_error(&body, "BAD_USER_INPUT");
+    assert_eq!(body["errors"][0]["path"], json!(["leads"]));
+    let object = body.as_object().expect("an object");
+    assert_eq!(object.get("data"), Some(&Value::Null), "{body}");
+    assert_eq!(body["errors"].as_array().map(Vec::len), Some(1), "{body}");
+}
