@@ -192,7 +192,7 @@ pub struct Settings {
     /// Time limit of one request in seconds.
     #[arg(long, env = "ACCORD_REQUEST_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..), global = true)]
     pub request_timeout_secs: u64,
-    /// Deepest allowed query nesting.
+    /// Deepest allowed query nesting, in levels of fields (introspection not counted).
     #[arg(long, env = "ACCORD_MAX_QUERY_DEPTH", default_value_t = 12, global = true)]
     pub max_query_depth: usize,
     /// Longest accepted query document, in bytes (variables not included).
@@ -287,6 +287,8 @@ pub struct QueryLimits {
     pub max_tokens: usize,
     pub max_fields: u64,
     pub max_cost: u64,
+    /// Levels of fields inside each other (introspection fields not counted).
+    pub max_depth: u64,
 }
 
 /// A configuration problem: which variable, and what is wrong with it.
@@ -319,7 +321,6 @@ pub struct Config {
     pub introspection: bool,
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
-    pub max_query_depth: usize,
     pub limits: QueryLimits,
     pub max_connections_per_request: u32,
     pub max_anonymous_body_bytes: usize,
@@ -461,8 +462,8 @@ impl Settings {
             introspection: self.introspection,
             max_body_bytes: self.max_body_bytes,
             request_timeout: Duration::from_secs(self.request_timeout_secs),
-            max_query_depth: self.max_query_depth,
             limits: QueryLimits {
+                max_depth: self.max_query_depth as u64,
                 max_bytes: self.max_query_bytes,
                 max_tokens: self.max_query_tokens,
                 max_fields: self.max_query_fields,

@@ -44,8 +44,8 @@ pub fn test_config(database_url: String) -> Config {
         introspection: true,
         max_body_bytes: 1024 * 1024,
         request_timeout: Duration::from_secs(10),
-        max_query_depth: 12,
         limits: api::graphql::cost::Limits {
+            max_depth: 12,
             max_bytes: 64 * 1024,
             max_tokens: 10_000,
             max_fields: 2_000,

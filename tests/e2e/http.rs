@@ -103,11 +103,22 @@ async fn a_ten_mebibyte_body_is_too_large() {
 async fn a_query_fifty_levels_deep_is_refused() {
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;
-    let query = format!("{{ __type(name: \"User\") {{ {} name {} }} }}", "ofType {".repeat(50), "}".repeat(50));
+    // lead, then 24 × (handovers, lead), then id: 50 levels.
+    let query = format!(
+        "{{ lead(id: \"{}\") {{ {} id {} }} }}",
+        uuid::Uuid::nil(),
+        "handovers { lead {".repeat(24),
+        "} }".repeat(24)
+    );
     let body = app.gql(Some(&org.admin.token), &query, json!({})).await;
     let message = assert_error(&body, "BAD_USER_INPUT");
-    assert!(message.contains("nested too deep"), "{message}");
-    assert!(body["data"].is_null());
+    assert!(message.contains("nested too deep: 50 levels"), "{message}");
+    assert_eq!(body["errors"][0]["extensions"]["limit"], 12);
+    assert!(body.get("data").is_none(), "a request error has no data: {body}");
+    // Introspection's own nesting does not count: its type references go as deep as needed.
+    let query = format!("{{ __type(name: \"User\") {{ {} name {} }} }}", "ofType {".repeat(40), "}".repeat(40));
+    let body = app.gql(Some(&org.admin.token), &query, json!({})).await;
+    assert!(body.get("errors").is_none(), "{body}");
 }
 
 #[tokio::test]

@@ -26,5 +26,5 @@ mod schema;
 mod scoring;
 mod security;
 mod security_inputs;
-mod spec;
 mod seed;
+mod spec;

@@ -33,8 +33,9 @@ async fn response_keys_follow_the_selection_whatever_finishes_first() {
         assert!(at[0] < at[1] && at[1] < at[2], "nested keys out of order: {text}");
     }
     // Fragments: the first occurrence of a key fixes its place.
-    let text = raw(&app, &org.admin.token, "{ ...F me { kind } } fragment F on Query { organization { slug } }", json!({}))
-        .await;
+    let text =
+        raw(&app, &org.admin.token, "{ ...F me { kind } } fragment F on Query { organization { slug } }", json!({}))
+            .await;
     let at = positions(&text, &["organization", "me"]);
     assert!(at[0] < at[1], "{text}");
 }

@@ -12,6 +12,12 @@
 //!   [`LIST_ITEMS`], and fields that count or aggregate rows their [`WEIGHTS`].
 //!
 //! The cost of the operation that runs is also what the caller's rate limit spends.
+//!
+//! Nesting is checked here too (async-graphql's depth limit would count introspection):
+//! fields nest at most `ACCORD_MAX_QUERY_DEPTH` levels deep, introspection fields not counted, so
+//! every standard client can load the schema; introspection is priced per root
+//! ([`INTROSPECTION_COST`]) and may nest its lists ([`INTROSPECTION_LISTS`]) at most as
+//! deep as the standard introspection query does (`types { fields { args } }`).
 
 use std::collections::HashMap;
 
@@ -27,6 +33,16 @@ use super::pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub const LIST_ITEMS: u64 = 10;
 /// What `totalCount` of any connection costs: it counts every matching row.
 pub const COUNT_COST: u64 = 50;
+/// What `__schema` costs, whatever it selects: the whole schema is a few hundred KB.
+pub const INTROSPECTION_COST: u64 = 500;
+/// What `__type(name:)` costs: one type.
+pub const INTROSPECTION_TYPE_COST: u64 = 10;
+/// Lists inside lists an introspection may select: `types { fields { args } }`, the
+/// standard query's deepest, is 3; a fourth level would multiply the answer again.
+pub const INTROSPECTION_LISTS: u64 = 3;
+/// Introspection fields that return lists of objects.
+const INTROSPECTION_LIST_FIELDS: &[&str] =
+    &["types", "fields", "args", "inputFields", "interfaces", "possibleTypes", "enumValues", "directives"];
 
 /// An input object argument and its list field whose length multiplies a weight.
 type PerItem = Option<(&'static str, &'static str)>;
@@ -60,6 +76,8 @@ pub enum Refusal {
     TooManyTokens { limit: usize },
     TooManyFields { fields: u64, limit: u64 },
     TooExpensive { cost: u64, limit: u64 },
+    TooDeep { depth: u64, limit: u64 },
+    IntrospectionTooDeep { lists: u64 },
     FragmentCycle { fragment: String },
 }
 
@@ -76,6 +94,12 @@ impl Refusal {
             Self::TooExpensive { cost, limit } => format!(
                 "the query costs {cost} points; at most {limit} are accepted (a connection costs its page size times its selection)"
             ),
+            Self::TooDeep { depth, limit } => format!(
+                "the query is nested too deep: {depth} levels of fields; at most {limit} are accepted (introspection fields do not count)"
+            ),
+            Self::IntrospectionTooDeep { lists } => format!(
+                "the introspection query is nested too deep: {lists} lists inside each other; at most {INTROSPECTION_LISTS} are accepted (`types {{ fields {{ args }} }}`)"
+            ),
             Self::FragmentCycle { fragment } => format!("fragment `{fragment}` spreads itself"),
         }
     }
@@ -86,6 +110,8 @@ impl Refusal {
             Self::TooLong { bytes, limit } => Some((*bytes as u64, *limit as u64)),
             Self::TooManyFields { fields, limit } => Some((*fields, *limit)),
             Self::TooExpensive { cost, limit } => Some((*cost, *limit)),
+            Self::TooDeep { depth, limit } => Some((*depth, *limit)),
+            Self::IntrospectionTooDeep { lists } => Some((*lists, INTROSPECTION_LISTS)),
             Self::TooManyTokens { .. } | Self::FragmentCycle { .. } => None,
         }
     }
@@ -233,6 +259,7 @@ impl CostModel {
         let mut walk = Walk { model: self, document, variables, memo: HashMap::new(), defaults: None };
         let mut fields = 0u64;
         let mut cost = 0u64;
+        let mut depth = 0u64;
         for (name, operation) in document.operations.iter() {
             walk.defaults = Some(&operation.node);
             let root = match operation.node.ty {
@@ -242,6 +269,7 @@ impl CostModel {
             };
             let totals = walk.selection_set(Some(root), &operation.node.selection_set.node, None)?;
             fields = fields.saturating_add(totals.fields);
+            depth = depth.max(totals.depth);
             let runs = match (&document.operations, operation_name) {
                 (DocumentOperations::Multiple(_), Some(wanted)) => name.is_some_and(|n| n.as_str() == wanted),
                 _ => true,
@@ -252,6 +280,9 @@ impl CostModel {
         }
         if fields > limits.max_fields {
             return Err(Refusal::TooManyFields { fields, limit: limits.max_fields });
+        }
+        if depth > limits.max_depth {
+            return Err(Refusal::TooDeep { depth, limit: limits.max_depth });
         }
         if cost > limits.max_cost {
             return Err(Refusal::TooExpensive { cost, limit: limits.max_cost });
@@ -268,17 +299,32 @@ fn unwrap_type(base: &BaseType) -> (Name, bool) {
     }
 }
 
+/// What a selection adds up to; depths are relative to the selection, so a fragment's
+/// totals hold wherever it is spread.
 #[derive(Debug, Clone, Copy, Default)]
 struct Totals {
     fields: u64,
     cost: u64,
+    /// Levels of fields, introspection not counted.
+    depth: u64,
+    /// Introspection lists inside each other.
+    lists: u64,
 }
 
 impl Totals {
     fn add(&mut self, other: Totals) {
         self.fields = self.fields.saturating_add(other.fields);
         self.cost = self.cost.saturating_add(other.cost);
+        self.depth = self.depth.max(other.depth);
+        self.lists = self.lists.max(other.lists);
     }
+}
+
+/// Whether a selection is inside `__schema` or `__type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Mode {
+    Api,
+    Introspection,
 }
 
 enum Memo {
@@ -290,33 +336,47 @@ struct Walk<'a> {
     model: &'a CostModel,
     document: &'a ExecutableDocument,
     variables: &'a Variables,
-    /// Fragments already walked, by name and the page size of the connection they sit in.
-    memo: HashMap<(&'a str, Option<u64>), Memo>,
+    /// Fragments already walked, by name, the page size of the connection they sit in
+    /// and whether they are inside an introspection.
+    memo: HashMap<(&'a str, Option<u64>, Mode), Memo>,
     defaults: Option<&'a OperationDefinition>,
 }
 
 impl<'a> Walk<'a> {
     /// `page`: the page size when this selection is a connection's.
     fn selection_set(&mut self, ty: Option<&str>, set: &'a SelectionSet, page: Option<u64>) -> Result<Totals, Refusal> {
+        self.selections(ty, set, page, Mode::Api)
+    }
+
+    fn selections(
+        &mut self,
+        ty: Option<&str>,
+        set: &'a SelectionSet,
+        page: Option<u64>,
+        mode: Mode,
+    ) -> Result<Totals, Refusal> {
         let mut totals = Totals::default();
         for selection in &set.items {
             match &selection.node {
+                Selection::Field(field) if mode == Mode::Introspection => {
+                    totals.add(self.introspection_field(&field.node)?)
+                }
                 Selection::Field(field) => totals.add(self.field(ty, &field.node, page)?),
                 Selection::InlineFragment(inline) => {
                     let inner = inline.node.type_condition.as_ref().map(|c| c.node.on.node.as_str()).or(ty);
-                    totals.add(self.selection_set(inner, &inline.node.selection_set.node, page)?);
+                    totals.add(self.selections(inner, &inline.node.selection_set.node, page, mode)?);
                 }
                 Selection::FragmentSpread(spread) => {
                     let name = spread.node.fragment_name.node.as_str();
                     let Some(fragment) = self.document.fragments.get(name) else { continue };
-                    match self.memo.get(&(name, page)) {
+                    match self.memo.get(&(name, page, mode)) {
                         Some(Memo::Done(done)) => totals.add(*done),
                         Some(Memo::Walking) => return Err(Refusal::FragmentCycle { fragment: name.to_owned() }),
                         None => {
-                            self.memo.insert((name, page), Memo::Walking);
+                            self.memo.insert((name, page, mode), Memo::Walking);
                             let on = fragment.node.type_condition.node.on.node.as_str();
-                            let done = self.selection_set(Some(on), &fragment.node.selection_set.node, page)?;
-                            self.memo.insert((name, page), Memo::Done(done));
+                            let done = self.selections(Some(on), &fragment.node.selection_set.node, page, mode)?;
+                            self.memo.insert((name, page, mode), Memo::Done(done));
                             totals.add(done);
                         }
                     }
@@ -327,15 +387,28 @@ impl<'a> Walk<'a> {
     }
 
     fn field(&mut self, ty: Option<&str>, field: &'a Field, page: Option<u64>) -> Result<Totals, Refusal> {
-        let info = ty.and_then(|t| self.model.types.get(t)).and_then(|fields| fields.get(field.name.node.as_str()));
+        let name = field.name.node.as_str();
+        if matches!(name, "__schema" | "__type") {
+            let children = self.selections(None, &field.selection_set.node, None, Mode::Introspection)?;
+            if children.lists > INTROSPECTION_LISTS {
+                return Err(Refusal::IntrospectionTooDeep { lists: children.lists });
+            }
+            let cost = if name == "__schema" { INTROSPECTION_COST } else { INTROSPECTION_TYPE_COST };
+            return Ok(Totals { fields: children.fields.saturating_add(1), cost, depth: 0, lists: 0 });
+        }
+        let info = ty.and_then(|t| self.model.types.get(t)).and_then(|fields| fields.get(name));
         let Some(info) = info else {
-            // Introspection and unknown fields (which validation reports): one point each.
+            // `__typename` and unknown fields (which validation reports): one point each.
             let children = self.selection_set(None, &field.selection_set.node, None)?;
-            return Ok(Totals { fields: children.fields.saturating_add(1), cost: children.cost.saturating_add(1) });
+            return Ok(Totals {
+                fields: children.fields.saturating_add(1),
+                cost: children.cost.saturating_add(1),
+                depth: children.depth.saturating_add(1),
+                lists: 0,
+            });
         };
         let child_page = info.connection.then(|| self.page_size(field));
         let children = self.selection_set(Some(info.ty.as_str()), &field.selection_set.node, child_page)?;
-        let name = field.name.node.as_str();
         let items = if let Some(size) = page.filter(|_| name == "edges" || name == "nodes") {
             size
         } else if info.list {
@@ -348,7 +421,24 @@ impl<'a> Walk<'a> {
             None => info.weight,
         };
         let cost = children.cost.saturating_mul(items).saturating_add(1).saturating_add(weight);
-        Ok(Totals { fields: children.fields.saturating_add(1), cost })
+        Ok(Totals {
+            fields: children.fields.saturating_add(1),
+            cost,
+            depth: children.depth.saturating_add(1),
+            lists: 0,
+        })
+    }
+
+    /// A field inside `__schema` or `__type`: counted as a field, free, not nested.
+    fn introspection_field(&mut self, field: &'a Field) -> Result<Totals, Refusal> {
+        let children = self.selections(None, &field.selection_set.node, None, Mode::Introspection)?;
+        let list = INTROSPECTION_LIST_FIELDS.contains(&field.name.node.as_str());
+        Ok(Totals {
+            fields: children.fields.saturating_add(1),
+            cost: 0,
+            depth: 0,
+            lists: children.lists.saturating_add(u64::from(list)),
+        })
     }
 
     /// `first` or `last` as the request gives it, clamped to what a page may hold.
@@ -406,7 +496,8 @@ mod tests {
         input KpiInput { metrics: [String!]! }
     "#;
 
-    const LIMITS: Limits = Limits { max_bytes: 10_000, max_tokens: 2_000, max_fields: 2_000, max_cost: 10_000 };
+    const LIMITS: Limits =
+        Limits { max_bytes: 10_000, max_tokens: 2_000, max_fields: 2_000, max_cost: 10_000, max_depth: 12 };
 
     fn check(query: &str, variables: serde_json::Value) -> Result<u64, Refusal> {
         let model = CostModel::from_sdl(SDL);
@@ -463,6 +554,31 @@ mod tests {
         let refusal = check(&query, serde_json::json!({})).unwrap_err();
         assert!(matches!(refusal, Refusal::TooManyFields { .. }), "{refusal:?}");
         assert!(started.elapsed() < std::time::Duration::from_millis(50));
+    }
+
+    #[test]
+    fn depth_counts_fields_through_fragments_but_not_introspection() {
+        // leads, nodes, owner, name: 4 levels; through a fragment, the same.
+        let model = CostModel::from_sdl(SDL);
+        let limits = Limits { max_depth: 3, ..LIMITS };
+        let run = |query: &str| {
+            model.check(&async_graphql::parser::parse_query(query).unwrap(), None, &Variables::default(), &limits)
+        };
+        assert_eq!(run("{ leads { nodes { owner { name } } } }"), Err(Refusal::TooDeep { depth: 4, limit: 3 }));
+        assert_eq!(
+            run("{ leads { ...N } } fragment N on LeadConnection { nodes { owner { name } } }"),
+            Err(Refusal::TooDeep { depth: 4, limit: 3 })
+        );
+        assert!(run("{ leads { nodes { id } } }").is_ok());
+        let type_ref = format!("{{ __type(name: \"Lead\") {{ {} name {} }} }}", "ofType {".repeat(20), "}".repeat(20));
+        assert_eq!(run(&type_ref), Ok(INTROSPECTION_TYPE_COST));
+        assert_eq!(run("{ __schema { types { fields { args { name } } } } }"), Ok(INTROSPECTION_COST));
+        assert_eq!(
+            run(
+                "{ __schema { types { ...F } } } fragment F on __Type { fields { type { fields { args { name } } } } }"
+            ),
+            Err(Refusal::IntrospectionTooDeep { lists: 4 })
+        );
     }
 
     #[test]

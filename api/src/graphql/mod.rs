@@ -72,8 +72,7 @@ pub fn schema_builder(config: Option<&Config>) -> SchemaBuilder<Query, Mutation,
         .limit_recursive_depth(64)
         .limit_directives(8);
     if let Some(config) = config {
-        // Cost and size are checked before async-graphql sees the document (cost.rs).
-        builder = builder.limit_depth(config.max_query_depth);
+        // Depth, cost and size are checked before async-graphql sees the document (cost.rs).
         if !config.introspection {
             builder = builder.disable_introspection().disable_suggestions();
         }
