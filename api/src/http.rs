@@ -167,6 +167,15 @@ async fn graphql_post(
 ) -> Response {
     let (parts, body) = request.into_parts();
     let headers = parts.headers;
+    // Only JSON: a form or `text/plain` body (a CORS-simple request another site's page
+    // can send without a preflight) is never run.
+    if !is_json(&headers) {
+        return request_error(
+            &headers,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the request as `Content-Type: application/json`",
+        );
+    }
     let actor = match caller(&state, &headers).await {
         Ok(actor) => actor,
         Err(response) => return response,
@@ -200,6 +209,9 @@ async fn graphql_post(
         }
         Err(e) => return request_error(&headers, StatusCode::BAD_REQUEST, &format!("malformed JSON body: {e}")),
     };
+    if request.query.is_empty() {
+        return request_error(&headers, StatusCode::BAD_REQUEST, "the request has no `query`");
+    }
     let client = client_address(peer.ip(), &headers, &state.config.trusted_proxies);
     execute(state, &headers, client, actor, request).await
 }
@@ -331,17 +343,35 @@ async fn execute(
         .errors
         .iter()
         .any(|e| e.extensions.as_ref().and_then(|ext| ext.get("code")) == Some(&async_graphql::Value::from("TIMEOUT")));
+    // Nothing ran (a parse or validation error): no error has a path, and there is no
+    // `data` entry at all (GraphQL over HTTP); an execution error keeps `"data": null`.
+    let request_failed =
+        response.data == async_graphql::Value::Null && response.errors.iter().all(|e| e.path.is_empty());
+    // Nothing could run for want of a credential: 401, as for a bad one (a failed
+    // sign-in is a mutation that ran, and stays 200).
+    let unauthenticated = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.message == crate::graphql::NO_CREDENTIAL);
     let status = if retry_after.is_some() {
         StatusCode::TOO_MANY_REQUESTS
     } else if timed_out {
         StatusCode::SERVICE_UNAVAILABLE
-    } else if graphql_json && response.data == async_graphql::Value::Null && response.is_err() {
+    } else if unauthenticated {
+        StatusCode::UNAUTHORIZED
+    } else if graphql_json && request_failed {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
     };
-    let body = serde_json::to_vec(&response).unwrap_or_default();
-    let mut http = json_response(graphql_json, status, body);
+    let body = if request_failed {
+        serde_json::to_vec(&RequestFailed { errors: &response.errors, extensions: &response.extensions })
+    } else {
+        serde_json::to_vec(&response)
+    };
+    let mut http = json_response(graphql_json, status, body.unwrap_or_default());
+    if unauthenticated {
+        http.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
     if let Some(secs) = retry_after {
         http.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
@@ -349,6 +379,14 @@ async fn execute(
         allowance_headers(http.headers_mut(), &allowance);
     }
     http
+}
+
+/// A response to a request that did not run: errors only, no `data` entry.
+#[derive(serde::Serialize)]
+struct RequestFailed<'a> {
+    errors: &'a [async_graphql::ServerError],
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    extensions: &'a std::collections::BTreeMap<String, async_graphql::Value>,
 }
 
 /// Spend a request of `cost` points from the caller's bucket: at an API key's own rate,
@@ -452,6 +490,13 @@ pub(crate) fn unauthorized(headers: &HeaderMap, error: &ApiError) -> Response {
     let mut response = error_response(headers, StatusCode::UNAUTHORIZED, error);
     response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     response
+}
+
+/// A POST body's media type is `application/json` or `application/graphql-response+json`.
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else { return false };
+    let media_type = value.split(';').next().unwrap_or_default().trim();
+    media_type.eq_ignore_ascii_case("application/json") || media_type.eq_ignore_ascii_case(GRAPHQL_RESPONSE_JSON)
 }
 
 fn accepts(headers: &HeaderMap, media_type: &str) -> bool {

@@ -53,7 +53,9 @@ async fn me_returns_the_signed_in_user() {
 #[tokio::test]
 async fn a_protected_field_without_a_token_is_unauthenticated() {
     let app = spawn_app().await;
-    let body = app.gql(None, ME, json!({})).await;
+    let response = app.post(None, &json!({ "query": ME })).await;
+    assert_eq!(response.status(), 401);
+    let body: Value = response.json().await.expect("JSON");
     assert_error(&body, "UNAUTHENTICATED");
     assert!(body["data"].is_null());
 }

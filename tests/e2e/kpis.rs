@@ -936,10 +936,11 @@ async fn bad_kpi_requests_are_refused_with_the_field_named() {
         assert_error(&body, "BAD_USER_INPUT");
         assert_eq!(body["errors"][0]["extensions"]["field"], field, "{input}: {body}");
     }
-    // Without a credential, or with an API key lacking `kpis:read`.
-    let body =
-        d.app.gql(None, KPIS, json!({ "input": { "metrics": ["MQLS"], "from": JAN_FEB.0, "to": JAN_FEB.1 } })).await;
-    assert_error(&body, "UNAUTHENTICATED");
+    // Without a credential (401: nothing ran), or with an API key lacking `KPIS_READ`.
+    let input = json!({ "input": { "metrics": ["MQLS"], "from": JAN_FEB.0, "to": JAN_FEB.1 } });
+    let response = d.app.post(None, &json!({ "query": KPIS, "variables": input })).await;
+    assert_eq!(response.status(), 401);
+    assert_error(&response.json().await.expect("JSON"), "UNAUTHENTICATED");
     let key = "mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret } }";
     let body =
         d.app.gql(Some(token), key, json!({ "input": { "name": "Leads sync", "scopes": ["LEADS_READ"] } })).await;

@@ -82,3 +82,99 @@ async fn a_non_null_fields_error_nulls_its_nearest_nullable_parent() {
     assert_eq!(object.get("data"), Some(&Value::Null), "{body}");
     assert_eq!(body["errors"].as_array().map(Vec::len), Some(1), "{body}");
 }
+
+/// graphql-http's GraphQL-over-HTTP audit (the npm package the spec's authors publish)
+/// against the real server: no MUST failure, no SHOULD warning. Needs Node.js; the
+/// pinned packages are installed on first use from tests/http-audit/package-lock.json.
+#[tokio::test]
+async fn the_graphql_over_http_audit_passes() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/http-audit");
+    if !dir.join("node_modules/graphql-http").exists() {
+        let cwd = dir.clone();
+        let installed = tokio::task::spawn_blocking(move || {
+            std::process::Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund", "--silent"])
+                .current_dir(cwd)
+                .status()
+        })
+        .await
+        .expect("npm ran")
+        .expect("npm (Node.js) is installed: the audit needs it");
+        assert!(installed.success(), "npm ci in tests/http-audit failed");
+    }
+    let app = spawn_app().await;
+    let url = app.graphql_url();
+    // Blocking, off the runtime: the server under audit runs on this test's runtime.
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("node").arg("audit.mjs").arg(url).current_dir(dir).output()
+    })
+    .await
+    .expect("node ran")
+    .expect("node (Node.js) is installed: the audit needs it");
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{report}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(report.contains("0 failing"), "{report}");
+}
+
+#[tokio::test]
+async fn only_json_bodies_are_run_and_request_errors_have_no_data() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let before = app.count_audit_rows(&org).await;
+    let mutation = r#"{"query":"mutation { createAccount(input: {name: \"X\"}) { account { id } } }"}"#;
+    for content_type in
+        [None, Some("text/plain"), Some("application/x-www-form-urlencoded"), Some("multipart/form-data")]
+    {
+        let mut request = app.client.post(app.graphql_url()).bearer_auth(&org.admin.token).body(mutation);
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let response = request.send().await.expect("an answer");
+        assert_eq!(response.status(), 415, "{content_type:?}");
+        let body: Value = response.json().await.expect("JSON");
+        assert_error(&body, "BAD_USER_INPUT");
+    }
+    assert_eq!(app.count_audit_rows(&org).await, before, "nothing ran");
+    // With a charset, and as graphql-response+json: run.
+    for content_type in ["application/json; charset=utf-8", "application/graphql-response+json"] {
+        let response = app
+            .client
+            .post(app.graphql_url())
+            .header("content-type", content_type)
+            .body(r#"{"query":"{ __typename }"}"#)
+            .send()
+            .await
+            .expect("an answer");
+        assert_eq!(response.status(), 200, "{content_type}");
+    }
+    // A parse error as graphql-response+json: 400 and no `data` entry at all.
+    for query in ["{", "{ nope }"] {
+        let response = app
+            .client
+            .post(app.graphql_url())
+            .header("accept", "application/graphql-response+json")
+            .json(&json!({ "query": query }))
+            .send()
+            .await
+            .expect("an answer");
+        assert_eq!(response.status(), 400);
+        let body: Value = response.json().await.expect("JSON");
+        assert!(body.get("data").is_none() && body["errors"][0]["message"].is_string(), "{body}");
+    }
+    // No `query` at all: 400.
+    let response = app.post(None, &json!({ "qeury": "{ __typename }" })).await;
+    assert_eq!(response.status(), 400);
+}
+
+#[tokio::test]
+async fn a_request_that_ran_nothing_for_want_of_a_credential_is_401() {
+    let app = spawn_app().await;
+    let response = app.post(None, &json!({ "query": "{ me { name } }" })).await;
+    assert_eq!(response.status(), 401);
+    assert_eq!(response.headers()["www-authenticate"], "Bearer");
+    let body: Value = response.json().await.expect("JSON");
+    assert_error(&body, "UNAUTHENTICATED");
+    // Anything that ran without one (signing in, `__typename`) is 200.
+    let response = app.post(None, &json!({ "query": "{ __typename }" })).await;
+    assert_eq!(response.status(), 200);
+}

@@ -99,10 +99,12 @@ pub fn sdl() -> String {
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddress(pub Option<std::net::IpAddr>);
 
+/// The error of a field that needs a caller when the request named none.
+pub const NO_CREDENTIAL: &str = "sign in or send `Authorization: Bearer <token>`";
+
 /// The authenticated caller, or UNAUTHENTICATED.
 pub fn actor<'a>(ctx: &Context<'a>) -> Result<&'a Actor> {
-    ctx.data_opt::<Actor>()
-        .ok_or_else(|| ApiError::Unauthenticated("sign in or send `Authorization: Bearer <token>`".into()))
+    ctx.data_opt::<Actor>().ok_or_else(|| ApiError::Unauthenticated(NO_CREDENTIAL.into()))
 }
 
 /// This request's database handle: the shared pool, at most a few statements at once
