@@ -1050,3 +1050,42 @@ async fn a_write_based_on_a_stale_read_is_a_conflict_and_changes_nothing() {
     assert_eq!((saved.first_name.as_str(), saved.version, saved.email.as_str()), ("Annie", 3, "ana@payly.io"));
     assert!(saved.updated_at >= before.updated_at);
 }
+
+/// Money is 64-bit-safe (`MinorUnits`): a €100M deal (10,000,000,000 cents, beyond
+/// GraphQL's 32-bit `Int`) round-trips exactly, filters and sorts; beyond 2^53 − 1 and
+/// fractions are refused and change nothing.
+#[tokio::test]
+async fn a_hundred_million_euro_deal_round_trips() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let t = &org.admin.token;
+    let acc = account(&app, t, "Bigco", "bigco.io", "Fintech", 5000).await;
+    let create = "mutation($input: CreateOpportunityInput!) { createOpportunity(input: $input) { opportunity { id amount { amountMinor currency } } } }";
+    let input = json!({ "accountId": acc, "name": "Bigco deal", "amountMinor": 10_000_000_000i64, "currency": "EUR", "strategy": "ACQUISITION" });
+    let body = app.gql(Some(t), create, json!({ "input": input })).await;
+    let opp = &body["data"]["createOpportunity"]["opportunity"];
+    assert_eq!(opp["amount"], json!({ "amountMinor": 10_000_000_000i64, "currency": "EUR" }), "{body}");
+    let id = opp["id"].as_str().unwrap().to_owned();
+
+    let read = "query($min: MinorUnits) { opportunities(filter: { amountMin: $min }) { nodes { id amount { amountMinor } } } }";
+    let body = app.gql(Some(t), read, json!({ "min": 9_999_999_999i64 })).await;
+    assert_eq!(
+        body["data"]["opportunities"]["nodes"],
+        json!([{ "id": id, "amount": { "amountMinor": 10_000_000_000i64 } }])
+    );
+    // A literal in the document works as well as a variable.
+    let body =
+        app.gql(Some(t), "{ opportunities(filter: { amountMin: 10000000001 }) { nodes { id } } }", json!({})).await;
+    assert_eq!(body["data"]["opportunities"]["nodes"], json!([]), "{body}");
+
+    let update =
+        "mutation($input: UpdateOpportunityInput!) { updateOpportunity(input: $input) { opportunity { version } } }";
+    for bad in [json!(9_007_199_254_740_992i64), json!(12.5), json!("1e3")] {
+        let body = app.gql(Some(t), update, json!({ "input": { "id": id, "amountMinor": bad } })).await;
+        let message = assert_error(&body, "BAD_USER_INPUT");
+        assert!(message.contains("MinorUnits"), "{message}");
+    }
+    let body =
+        app.gql(Some(t), &format!("{{ opportunity(id: \"{id}\") {{ amount {{ amountMinor }} }} }}"), json!({})).await;
+    assert_eq!(body["data"]["opportunity"]["amount"]["amountMinor"], 10_000_000_000i64, "unchanged");
+}

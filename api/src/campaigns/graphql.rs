@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::{CampaignCriteria, CampaignPatch, NewCampaign};
 use crate::error::Result;
 use crate::graphql::patch::{clearable_id, keep_or_set};
+use crate::graphql::scalars::MinorUnits;
 use crate::graphql::{Money, actor, db, loaders, parse_id};
 use crate::org::graphql::User;
 
@@ -92,8 +93,8 @@ impl From<entity::campaign::Model> for Campaign {
             channel: m.channel.into(),
             starts_on: m.starts_on,
             ends_on: m.ends_on,
-            budget: Money { amount_minor: m.budget_minor, currency: m.currency.clone() },
-            spend: Money { amount_minor: m.spend_minor, currency: m.currency },
+            budget: Money { amount_minor: m.budget_minor.into(), currency: m.currency.clone() },
+            spend: Money { amount_minor: m.spend_minor.into(), currency: m.currency },
             archived_at: m.archived_at,
             version: m.version,
             created_at: m.created_at,
@@ -129,9 +130,9 @@ pub struct CreateCampaignInput {
     /// Last day (inclusive); not before `startsOn`.
     pub ends_on: NaiveDate,
     /// Budget in minor units of `currency` (such as cents), 0 to 1,000,000,000,000,000.
-    pub budget_minor: i64,
+    pub budget_minor: MinorUnits,
     /// Spend so far in minor units of `currency`, 0 to 1,000,000,000,000,000. Defaults to 0.
-    pub spend_minor: Option<i64>,
+    pub spend_minor: Option<MinorUnits>,
     /// ISO-4217 currency of budget and spend, such as `EUR`.
     pub currency: String,
     /// Who answers for the campaign; defaults to you.
@@ -156,10 +157,10 @@ pub struct UpdateCampaignInput {
     /// New last day. Left out: unchanged. null is refused.
     pub ends_on: MaybeUndefined<NaiveDate>,
     /// New budget in minor units, 0 to 1,000,000,000,000,000. Left out: unchanged. null is refused.
-    pub budget_minor: MaybeUndefined<i64>,
+    pub budget_minor: MaybeUndefined<MinorUnits>,
     /// New spend so far in minor units, 0 to 1,000,000,000,000,000. Left out: unchanged.
     /// null is refused.
-    pub spend_minor: MaybeUndefined<i64>,
+    pub spend_minor: MaybeUndefined<MinorUnits>,
     /// New currency of budget and spend. Left out: unchanged. null is refused.
     pub currency: MaybeUndefined<String>,
     /// New owner. Left out: unchanged. null: cleared (the campaign has no owner).
@@ -218,8 +219,8 @@ impl CampaignMutation {
             channel: input.channel.into(),
             starts_on: input.starts_on,
             ends_on: input.ends_on,
-            budget_minor: input.budget_minor,
-            spend_minor: input.spend_minor,
+            budget_minor: input.budget_minor.into(),
+            spend_minor: input.spend_minor.map(Into::into),
             currency: input.currency,
             owner_id: input.owner_id.as_ref().map(|id| parse_id("ownerId", id)).transpose()?,
         };
@@ -235,8 +236,8 @@ impl CampaignMutation {
             channel: keep_or_set("channel", input.channel)?.map(Into::into),
             starts_on: keep_or_set("startsOn", input.starts_on)?,
             ends_on: keep_or_set("endsOn", input.ends_on)?,
-            budget_minor: keep_or_set("budgetMinor", input.budget_minor)?,
-            spend_minor: keep_or_set("spendMinor", input.spend_minor)?,
+            budget_minor: keep_or_set("budgetMinor", input.budget_minor)?.map(Into::into),
+            spend_minor: keep_or_set("spendMinor", input.spend_minor)?.map(Into::into),
             currency: keep_or_set("currency", input.currency)?,
             owner_id: clearable_id("ownerId", input.owner_id)?,
             expected_version: input.expected_version,

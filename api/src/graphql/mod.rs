@@ -8,6 +8,7 @@ pub mod pagination;
 pub mod parsed_queries;
 pub mod patch;
 pub mod prefetch;
+pub mod scalars;
 
 use std::sync::Arc;
 
@@ -157,7 +158,7 @@ impl From<OrderDirection> for pagination::Direction {
 #[derive(async_graphql::SimpleObject, Debug, Clone, PartialEq, Eq)]
 pub struct Money {
     /// The amount in minor units of the currency, such as cents: 1250 EUR-cents is €12.50.
-    pub amount_minor: i64,
+    pub amount_minor: scalars::MinorUnits,
     /// ISO-4217 currency code, such as `EUR`.
     pub currency: String,
 }

@@ -9,6 +9,7 @@ use crate::connection;
 use crate::error::{ApiError, Result};
 use crate::graphql::pagination::{PageArgs, sorted_cursor, sorted_window};
 use crate::graphql::patch::{clearable, clearable_id, keep_or_set, optional_id};
+use crate::graphql::scalars::MinorUnits;
 use crate::graphql::{Money, OrderDirection, actor, db, loaders, parse_id, selects};
 use crate::leads::activities::ActivityCriteria;
 use crate::leads::graphql::{Account, ActivityConnection, ArchiveInput, Lead};
@@ -87,7 +88,7 @@ impl From<entity::opportunity::Model> for Opportunity {
         Self {
             id: m.id.into(),
             name: m.name,
-            amount: Money { amount_minor: m.amount_minor, currency: m.currency },
+            amount: Money { amount_minor: m.amount_minor.into(), currency: m.currency },
             stage: m.stage.into(),
             strategy: m.strategy.into(),
             expected_close: m.expected_close,
@@ -160,9 +161,9 @@ pub struct OpportunityFilter {
     /// Only deals expected to close on or before this day.
     pub expected_close_to: Option<NaiveDate>,
     /// Only deals worth at least this many minor units (0 to 1,000,000,000,000,000).
-    pub amount_min: Option<i64>,
+    pub amount_min: Option<MinorUnits>,
     /// Only deals worth at most this many minor units (0 to 1,000,000,000,000,000).
-    pub amount_max: Option<i64>,
+    pub amount_max: Option<MinorUnits>,
     /// Only deals in this currency.
     pub currency: Option<String>,
     /// Include archived deals (default false).
@@ -224,8 +225,8 @@ impl PipelineQuery {
             lead_id: optional_id("filter.leadId", f.lead_id.as_ref())?,
             expected_close_from: f.expected_close_from,
             expected_close_to: f.expected_close_to,
-            amount_min: f.amount_min,
-            amount_max: f.amount_max,
+            amount_min: f.amount_min.map(Into::into),
+            amount_max: f.amount_max.map(Into::into),
             currency: f.currency,
             include_archived: f.include_archived,
         };
@@ -263,7 +264,7 @@ pub struct CreateOpportunityInput {
     /// Name of the deal.
     pub name: String,
     /// Value in minor units of `currency` (cents), 0 to 1,000,000,000,000,000.
-    pub amount_minor: i64,
+    pub amount_minor: MinorUnits,
     /// ISO-4217 currency code.
     pub currency: String,
     /// The sales strategy the deal follows.
@@ -286,7 +287,7 @@ pub struct UpdateOpportunityInput {
     /// New name. Left out: unchanged. null is refused.
     pub name: MaybeUndefined<String>,
     /// New value in minor units, 0 to 1,000,000,000,000,000. Left out: unchanged. null is refused.
-    pub amount_minor: MaybeUndefined<i64>,
+    pub amount_minor: MaybeUndefined<MinorUnits>,
     /// New currency. Left out: unchanged. null is refused.
     pub currency: MaybeUndefined<String>,
     /// New strategy. Left out: unchanged. null is refused.
@@ -349,7 +350,7 @@ impl PipelineMutation {
             account_id: optional_id("accountId", input.account_id.as_ref())?,
             lead_id: optional_id("leadId", input.lead_id.as_ref())?,
             name: input.name,
-            amount_minor: input.amount_minor,
+            amount_minor: input.amount_minor.into(),
             currency: input.currency,
             strategy: input.strategy.into(),
             owner_id: optional_id("ownerId", input.owner_id.as_ref())?,
@@ -366,7 +367,7 @@ impl PipelineMutation {
         let expected_close = clearable(input.expected_close);
         let patch = OpportunityPatch {
             name: keep_or_set("name", input.name)?,
-            amount_minor: keep_or_set("amountMinor", input.amount_minor)?,
+            amount_minor: keep_or_set("amountMinor", input.amount_minor)?.map(Into::into),
             currency: keep_or_set("currency", input.currency)?,
             strategy: keep_or_set("strategy", input.strategy)?.map(Into::into),
             owner_id,

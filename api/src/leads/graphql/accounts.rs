@@ -10,6 +10,7 @@ use crate::error::Result;
 use crate::graphql::pagination::{PageArgs, sorted_cursor, sorted_window};
 use crate::graphql::patch::{clearable, clearable_id, keep_or_set, optional_id};
 use crate::graphql::prefetch::child_page;
+use crate::graphql::scalars::MinorUnits;
 use crate::graphql::{Money, OrderDirection, actor, db, loaders, parse_id, selects};
 use crate::leads::accounts::{self, AccountCriteria, AccountFields, AccountOrder};
 use crate::leads::activities::ActivityCriteria;
@@ -56,7 +57,7 @@ pub struct Account {
 impl From<entity::account::Model> for Account {
     fn from(m: entity::account::Model) -> Self {
         let annual_revenue = match (m.annual_revenue_minor, m.currency) {
-            (Some(amount_minor), Some(currency)) => Some(Money { amount_minor, currency }),
+            (Some(amount_minor), Some(currency)) => Some(Money { amount_minor: amount_minor.into(), currency }),
             _ => None,
         };
         Self {
@@ -210,7 +211,7 @@ pub struct CreateAccountInput {
     /// Number of employees, 0 to 10,000,000.
     pub employee_count: Option<i32>,
     /// Annual revenue in minor units of `currency` (such as cents), 0 to 1,000,000,000,000,000.
-    pub annual_revenue_minor: Option<i64>,
+    pub annual_revenue_minor: Option<MinorUnits>,
     /// ISO-4217 currency of the annual revenue.
     pub currency: Option<String>,
     /// Sales region.
@@ -237,7 +238,7 @@ pub struct UpdateAccountInput {
     pub employee_count: MaybeUndefined<i32>,
     /// New annual revenue in minor units, 0 to 1,000,000,000,000,000 (needs a currency).
     /// Left out: unchanged. null: cleared.
-    pub annual_revenue_minor: MaybeUndefined<i64>,
+    pub annual_revenue_minor: MaybeUndefined<MinorUnits>,
     /// New currency of the annual revenue. Left out: unchanged. null: cleared (refused
     /// while the account has an annual revenue).
     pub currency: MaybeUndefined<String>,
@@ -314,7 +315,7 @@ impl AccountMutation {
             domain: Some(input.domain),
             industry: Some(input.industry),
             employee_count: Some(input.employee_count),
-            annual_revenue_minor: Some(input.annual_revenue_minor),
+            annual_revenue_minor: Some(input.annual_revenue_minor.map(Into::into)),
             currency: Some(input.currency),
             region: Some(input.region),
             owner_id: Some(optional_id("ownerId", input.owner_id.as_ref())?),
@@ -331,7 +332,7 @@ impl AccountMutation {
             domain: clearable(input.domain),
             industry: clearable(input.industry),
             employee_count: clearable(input.employee_count),
-            annual_revenue_minor: clearable(input.annual_revenue_minor),
+            annual_revenue_minor: clearable(input.annual_revenue_minor.map_value(Into::into)),
             currency: clearable(input.currency),
             region: clearable(input.region),
             owner_id: clearable_id("ownerId", input.owner_id)?,
