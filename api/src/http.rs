@@ -5,12 +5,11 @@
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use axum::Router;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use ipnet::IpNet;
 use sea_orm::DatabaseConnection;
@@ -62,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::disable());
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/graphiql/{file}", get(crate::graphiql::asset))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/export/leads.csv", get(crate::export::leads_csv))
@@ -234,8 +234,7 @@ async fn graphql_get(
 ) -> Response {
     let Some(query) = params.query else {
         if accepts(&headers, "text/html") {
-            return Html(GraphiQLSource::build().endpoint("/graphql").title("Accord GraphiQL").finish())
-                .into_response();
+            return crate::graphiql::page();
         }
         return request_error(&headers, StatusCode::BAD_REQUEST, "give a `query` parameter, or POST the request");
     };

@@ -17,6 +17,7 @@ pub mod error;
 pub mod events;
 pub mod export;
 pub mod feedback;
+pub mod graphiql;
 pub mod graphql;
 pub mod handover;
 pub mod http;
