@@ -14,6 +14,7 @@ mod cli;
 mod concurrency;
 mod export;
 mod feedback;
+mod graphiql;
 mod handover;
 mod http;
 mod kpi_rollup;
