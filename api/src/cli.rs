@@ -6,7 +6,9 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait, QuerySelect};
 
-use crate::config::{Cli, Command, Config, ConfigError, ImportArgs, MatchOnArg, MigrateAction, OrgCommand, ServeArgs};
+use crate::config::{
+    Cli, Command, Config, ConfigError, DocumentsCommand, ImportArgs, MatchOnArg, MigrateAction, OrgCommand, ServeArgs,
+};
 use crate::leads::csv_import::{self, CsvImportOptions};
 use crate::leads::import::MatchOn;
 use crate::{auth, db, org, seed};
@@ -99,6 +101,18 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             eprintln!("organization `{}` created (slug `{}`)", organization.name, organization.slug);
             Ok(())
         }
+        Command::Documents { command: DocumentsCommand::Register { file, org: slug } } => {
+            let documents = documents_in(&file)?;
+            let db = connected(&config).await?;
+            let organization = target_org(&db, slug.as_deref()).await?;
+            let actor = auth::Actor::system(organization.id);
+            for document in documents {
+                let name = crate::graphql::persisted::describe(&document).map_err(|e| anyhow::anyhow!("{e}"))?;
+                let stored = org::trusted_documents::register(&db, &actor, &document, name).await?;
+                println!("{}  {}", stored.sha256, stored.name.as_deref().unwrap_or("(anonymous operation)"));
+            }
+            Ok(())
+        }
         Command::BiRole { name, org: slug } => {
             let db = connected(&config).await?;
             let views = crate::bi::views(&db).await?;
@@ -133,6 +147,27 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Schema => Ok(()),
     }
+}
+
+/// The documents of `accord documents register FILE`: a JSON object of hash to
+/// document (each hash checked), or the whole file as one document.
+fn documents_in(file: &std::path::Path) -> anyhow::Result<Vec<String>> {
+    let text = std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    if !text.trim_start().starts_with('{') || file.extension().is_none_or(|e| e != "json") {
+        return Ok(vec![text]);
+    }
+    let manifest: std::collections::BTreeMap<String, String> = serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{}: not a JSON object of hash to document: {e}", file.display()))?;
+    manifest
+        .into_iter()
+        .map(|(hash, document)| {
+            if org::trusted_documents::sha256_hex(&document) == hash {
+                Ok(document)
+            } else {
+                Err(anyhow::anyhow!("{}: {hash} is not the SHA-256 of its document", file.display()))
+            }
+        })
+        .collect()
 }
 
 async fn connected(config: &Config) -> anyhow::Result<DatabaseConnection> {

@@ -67,6 +67,14 @@ pub enum Command {
         #[command(subcommand)]
         command: OrgCommand,
     },
+    /// Manage an organization's trusted documents (ACCORD_TRUSTED_DOCUMENTS).
+    #[command(
+        after_help = "Examples:\n  accord documents register queries/leads.graphql --org acme\n  accord documents register persisted-documents.json --org acme"
+    )]
+    Documents {
+        #[command(subcommand)]
+        command: DocumentsCommand,
+    },
     /// Print (not run) the SQL of a read-only PostgreSQL login for a BI tool.
     ///
     /// The login sees one organization's rows of the `bi` views only. Needs the
@@ -130,6 +138,19 @@ pub enum MatchOnArg {
     ExternalId,
 }
 
+/// `ACCORD_TRUSTED_DOCUMENTS`: which callers may run only the documents their
+/// organization registered (`registerTrustedDocument`, `accord documents register`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum TrustedDocuments {
+    /// Any document runs (within the limits).
+    #[default]
+    Off,
+    /// API keys (partners, BI tools) run registered documents only.
+    ApiKeys,
+    /// Every caller does; before signing in, a document any organization registered.
+    All,
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum MigrateAction {
     /// Apply every pending migration.
@@ -151,6 +172,21 @@ pub enum OrgCommand {
         /// The admin's password; without it the admin signs in with tokens only.
         #[arg(long)]
         admin_password: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DocumentsCommand {
+    /// Register GraphQL documents; prints each one's SHA-256.
+    ///
+    /// FILE is one GraphQL document, or a JSON object of SHA-256 to document (GraphQL
+    /// Code Generator's `persisted-documents.json`), whose hashes are checked.
+    Register {
+        /// The file to read.
+        file: PathBuf,
+        /// The organization's slug; may be left out when there is only one.
+        #[arg(long)]
+        org: Option<String>,
     },
 }
 
@@ -186,6 +222,9 @@ pub struct Settings {
     /// Serve schema introspection (and field suggestions in errors). Turn off in production.
     #[arg(long, env = "ACCORD_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub introspection: bool,
+    /// Which callers may run only registered documents (`off`, `api-keys` or `all`).
+    #[arg(long, env = "ACCORD_TRUSTED_DOCUMENTS", value_enum, default_value_t = TrustedDocuments::Off, global = true)]
+    pub trusted_documents: TrustedDocuments,
     /// Largest accepted request body in bytes; larger bodies get 413.
     #[arg(long, env = "ACCORD_MAX_BODY_BYTES", default_value_t = 1024 * 1024, global = true)]
     pub max_body_bytes: usize,
@@ -319,6 +358,7 @@ pub struct Config {
     pub jwt: JwtConfig,
     pub cors_origins: CorsOrigins,
     pub introspection: bool,
+    pub trusted_documents: TrustedDocuments,
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
     pub limits: QueryLimits,
@@ -460,6 +500,7 @@ impl Settings {
             },
             cors_origins,
             introspection: self.introspection,
+            trusted_documents: self.trusted_documents,
             max_body_bytes: self.max_body_bytes,
             request_timeout: Duration::from_secs(self.request_timeout_secs),
             limits: QueryLimits {

@@ -29,6 +29,10 @@ pub enum ApiError {
     /// The request ran out of time (HTTP 503); nothing it had not committed was kept.
     #[error("{0}")]
     Timeout(String),
+    /// A request gave only a document's hash, and the server knows no document by it:
+    /// send the text with the hash (Automatic Persisted Queries).
+    #[error("PersistedQueryNotFound")]
+    PersistedQueryNotFound,
     /// Something failed on our side. The cause is logged, the client sees a generic message.
     #[error("internal error")]
     Internal,
@@ -71,6 +75,7 @@ impl ApiError {
             Self::Conflict(_) => "CONFLICT",
             Self::RateLimited { .. } => "RATE_LIMITED",
             Self::Timeout(_) => "TIMEOUT",
+            Self::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
             Self::Internal => "INTERNAL",
         }
     }

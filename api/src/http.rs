@@ -209,11 +209,11 @@ async fn graphql_post(
         }
         Err(e) => return request_error(&headers, StatusCode::BAD_REQUEST, &format!("malformed JSON body: {e}")),
     };
-    if request.query.is_empty() {
+    if request.query.is_empty() && !request.extensions.contains_key("persistedQuery") {
         return request_error(&headers, StatusCode::BAD_REQUEST, "the request has no `query`");
     }
     let client = client_address(peer.ip(), &headers, &state.config.trusted_proxies);
-    execute(state, &headers, client, actor, request).await
+    execute(state, &headers, client, actor, request, Method::POST).await
 }
 
 /// GraphQL-over-HTTP GET parameters.
@@ -232,21 +232,12 @@ async fn graphql_get(
     headers: HeaderMap,
     Query(params): Query<GetParams>,
 ) -> Response {
-    let Some(query) = params.query else {
+    let Some(query) = params.query.or_else(|| params.extensions.is_some().then(String::new)) else {
         if accepts(&headers, "text/html") {
             return crate::graphiql::page();
         }
         return request_error(&headers, StatusCode::BAD_REQUEST, "give a `query` parameter, or POST the request");
     };
-    // Before `is_mutation` parses it.
-    if let Err(refusal) = cost::check_text(&query, &state.config.limits) {
-        return refused(&headers, &refusal);
-    }
-    if is_mutation(&query, params.operation_name.as_deref()) {
-        let mut response = request_error(&headers, StatusCode::METHOD_NOT_ALLOWED, "mutations must be sent with POST");
-        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
-        return response;
-    }
     let mut request = async_graphql::Request::new(query);
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
@@ -267,7 +258,7 @@ async fn graphql_get(
         Err(response) => return response,
     };
     let client = client_address(peer.ip(), &headers, &state.config.trusted_proxies);
-    execute(state, &headers, client, actor, request).await
+    execute(state, &headers, client, actor, request, Method::GET).await
 }
 
 /// True when the operation that would run is a mutation (or a subscription).
@@ -289,10 +280,22 @@ async fn execute(
     client: IpAddr,
     actor: Option<auth::Actor>,
     mut request: async_graphql::Request,
+    method: Method,
 ) -> Response {
     let limits = &state.config.limits;
+    // A document sent by hash gets its text first: every limit below applies to it.
+    let mode = state.config.trusted_documents;
+    if let Err(error) = crate::graphql::persisted::resolve(&state.db, actor.as_ref(), mode, &mut request).await {
+        return request_error_of(headers, &error);
+    }
     if let Err(refusal) = cost::check_text(&request.query, limits) {
         return refused(headers, &refusal);
+    }
+    // After the size check, before anything runs: `is_mutation` parses the document.
+    if method == Method::GET && is_mutation(&request.query, request.operation_name.as_deref()) {
+        let mut response = request_error(headers, StatusCode::METHOD_NOT_ALLOWED, "mutations must be sent with POST");
+        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
     }
     // A document that does not parse is left to the executor, which reports the error.
     let mut cost = 0;

@@ -31,6 +31,7 @@ pub mod outbox_event;
 pub mod rescore_job;
 pub mod rescore_job_lane;
 pub mod review_meeting;
+pub mod trusted_document;
 pub mod user;
 
 pub use campaign::CampaignChannel;

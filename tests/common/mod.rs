@@ -42,6 +42,7 @@ pub fn test_config(database_url: String) -> Config {
         },
         cors_origins: CorsOrigins::None,
         introspection: true,
+        trusted_documents: api::config::TrustedDocuments::Off,
         max_body_bytes: 1024 * 1024,
         request_timeout: Duration::from_secs(10),
         limits: api::graphql::cost::Limits {

@@ -7,6 +7,7 @@ pub mod loaders;
 pub mod pagination;
 pub mod parsed_queries;
 pub mod patch;
+pub mod persisted;
 pub mod prefetch;
 pub mod scalars;
 
@@ -40,6 +41,7 @@ pub struct Query(
     agreements::graphql::GoalQuery,
     personas::graphql::PersonaQuery,
     org::graphql::journey_stages::JourneyStageQuery,
+    org::graphql::trusted_documents::TrustedDocumentQuery,
     scoring::graphql::ScoringQuery,
     messaging::graphql::MessagingQuery,
     feedback::graphql::FeedbackQuery,
@@ -59,6 +61,7 @@ pub struct Mutation(
     agreements::graphql::GoalMutation,
     personas::graphql::PersonaMutation,
     org::graphql::journey_stages::JourneyStageMutation,
+    org::graphql::trusted_documents::TrustedDocumentMutation,
     scoring::graphql::ScoringMutation,
     messaging::graphql::MessagingMutation,
     feedback::graphql::FeedbackMutation,

@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod graphql;
 pub mod journey_stages;
 pub mod sign_in;
+pub mod trusted_documents;
 pub mod users;
 
 use chrono::Utc;

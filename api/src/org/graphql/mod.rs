@@ -3,6 +3,7 @@
 
 pub mod journey_stages;
 pub mod sign_in;
+pub mod trusted_documents;
 
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, Utc};
