@@ -281,11 +281,20 @@ async fn serve(config: Config, args: ServeArgs) -> Result<(), CliError> {
 }
 
 /// Log to standard error (standard output carries command results such as the SDL
-/// or a token). `RUST_LOG` overrides the default level.
-pub fn init_tracing() {
+/// or a token): JSON lines unless it is a terminal or `format` says otherwise, colour
+/// only on a terminal. `RUST_LOG` overrides the default level.
+pub fn init_tracing(format: Option<crate::config::LogFormat>) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let terminal = std::io::stderr().is_terminal();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let json = format.map_or(!terminal, |f| f == crate::config::LogFormat::Json);
+    let _ = if json {
+        // Every enclosing span, so a request's trace id is on each of its lines.
+        builder.json().flatten_event(true).with_current_span(false).with_span_list(true).try_init()
+    } else {
+        builder.with_ansi(terminal).try_init()
+    };
 }
 
 /// A flag-parsing error as one line that names the environment variable behind the

@@ -138,6 +138,15 @@ pub enum MatchOnArg {
     ExternalId,
 }
 
+/// `ACCORD_LOG_FORMAT`: how log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One JSON object per line, with the request's span (its trace id) on each.
+    Json,
+    /// Human-readable lines, coloured only on a terminal.
+    Text,
+}
+
 /// `ACCORD_TRUSTED_DOCUMENTS`: which callers may run only the documents their
 /// organization registered (`registerTrustedDocument`, `accord documents register`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -222,6 +231,9 @@ pub struct Settings {
     /// Serve schema introspection (and field suggestions in errors). Turn off in production.
     #[arg(long, env = "ACCORD_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub introspection: bool,
+    /// Log lines as `json` or `text`; by default JSON unless standard error is a terminal.
+    #[arg(long, env = "ACCORD_LOG_FORMAT", value_enum, global = true)]
+    pub log_format: Option<LogFormat>,
     /// Which callers may run only registered documents (`off`, `api-keys` or `all`).
     #[arg(long, env = "ACCORD_TRUSTED_DOCUMENTS", value_enum, default_value_t = TrustedDocuments::Off, global = true)]
     pub trusted_documents: TrustedDocuments,

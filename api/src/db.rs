@@ -76,7 +76,7 @@ pub async fn connect_with(
             }
         });
     let mut db = Database::connect(options).await?;
-    db.set_metric_callback(|_| crate::metrics::count_statement());
+    db.set_metric_callback(crate::metrics::record_statement);
     Ok(db)
 }
 

@@ -51,7 +51,9 @@ pub fn router(state: AppState) -> Router {
         .layer(SetRequestIdLayer::new(x_request_id.clone(), MakeRequestUuid))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
             let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
+            let trace = request.extensions().get::<crate::metrics::TraceContext>();
+            let trace_id = trace.map_or("-", |t| t.trace_id.as_str());
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id, trace_id)
         }))
         .layer(PropagateRequestIdLayer::new(x_request_id))
         .layer(cors(&config.cors_origins))
@@ -69,7 +71,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics_with_token))
         .layer(axum::middleware::from_fn_with_state(config.request_timeout, time_limit))
         .layer(middleware)
-        .layer(axum::middleware::from_fn(crate::metrics::track))
+        .layer(axum::middleware::from_fn(crate::metrics::observe))
         .with_state(state)
 }
 
@@ -124,8 +126,16 @@ async fn time_limit(
 fn cors(origins: &CorsOrigins) -> CorsLayer {
     let layer = CorsLayer::new()
         .allow_methods([Method::GET, Method::POST])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
-        .expose_headers([header::HeaderName::from_static("x-request-id")]);
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::HeaderName::from_static("traceparent"),
+        ])
+        .expose_headers([
+            header::HeaderName::from_static("x-request-id"),
+            header::HeaderName::from_static("traceresponse"),
+        ]);
     match origins {
         CorsOrigins::None => layer,
         CorsOrigins::Any => layer.allow_origin(Any),
@@ -285,9 +295,10 @@ async fn execute(
     let limits = &state.config.limits;
     // A document sent by hash gets its text first: every limit below applies to it.
     let mode = state.config.trusted_documents;
-    if let Err(error) = crate::graphql::persisted::resolve(&state.db, actor.as_ref(), mode, &mut request).await {
-        return request_error_of(headers, &error);
-    }
+    let persisted = match crate::graphql::persisted::resolve(&state.db, actor.as_ref(), mode, &mut request).await {
+        Ok(persisted) => persisted,
+        Err(error) => return request_error_of(headers, &error),
+    };
     if let Err(refusal) = cost::check_text(&request.query, limits) {
         return refused(headers, &refusal);
     }
@@ -299,7 +310,18 @@ async fn execute(
     }
     // A document that does not parse is left to the executor, which reports the error.
     let mut cost = 0;
+    let mut facts = crate::metrics::RequestFacts {
+        operation: request.operation_name.clone(),
+        persisted,
+        org_id: actor.as_ref().map(|a| a.org_id),
+        caller: actor.as_ref().map_or("anonymous", |a| a.kind_label()),
+    };
     if let Some(document) = crate::graphql::parsed_queries::parsed(&request.query) {
+        if let (None, DocumentOperations::Multiple(operations)) = (&facts.operation, &document.operations)
+            && operations.len() == 1
+        {
+            facts.operation = operations.keys().next().map(|name| name.to_string());
+        }
         match state.cost_model.check(&document, request.operation_name.as_deref(), &request.variables, limits) {
             Ok(points) => cost = points,
             Err(refusal) => return refused(headers, &refusal),
@@ -380,6 +402,7 @@ async fn execute(
     if let Some(allowance) = allowance {
         allowance_headers(http.headers_mut(), &allowance);
     }
+    http.extensions_mut().insert(facts);
     http
 }
 

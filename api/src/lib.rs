@@ -65,6 +65,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
 /// Build the shared state around an open, migrated connection.
 pub fn state(db: sea_orm::DatabaseConnection, config: Config) -> anyhow::Result<AppState> {
     metrics::handle();
+    metrics::watch_pool(&db);
     let config = Arc::new(config);
     let keys = Arc::new(JwtKeys::new(&config.jwt)?);
     let throttle = Arc::new(SignInThrottle::new(config.sign_in));

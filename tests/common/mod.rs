@@ -107,8 +107,9 @@ async fn spawn(database: TestDatabase, customize: impl FnOnce(&mut Config)) -> T
     // No migrations to run: the database is a copy of a template that holds them all.
     let statements = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counter = statements.clone();
-    db.set_metric_callback(move |_| {
+    db.set_metric_callback(move |info| {
         counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        api::metrics::record_statement(info);
     });
     let state = api::state(db.clone(), config).expect("build the app state");
     let keys = state.keys.clone();

@@ -21,6 +21,7 @@ mod kpi_rollup;
 mod kpis;
 mod leads;
 mod messaging;
+mod observability;
 mod org_admin;
 mod patch;
 mod persisted;

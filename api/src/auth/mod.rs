@@ -95,6 +95,15 @@ impl Actor {
         }
     }
 
+    /// What kind of caller this is, in logs: `user`, `api_key` or `system`.
+    pub fn kind_label(&self) -> &'static str {
+        match self.kind {
+            Identity::User { .. } => "user",
+            Identity::ApiKey { .. } => "api_key",
+            Identity::System => "system",
+        }
+    }
+
     /// Whose rate-limit bucket a request spends from: the user or the key (the
     /// organization for Accord's own work, which is never limited in practice).
     pub fn credential_id(&self) -> Uuid {

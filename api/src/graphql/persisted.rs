@@ -47,15 +47,17 @@ fn limited(mode: TrustedDocuments, actor: Option<&Actor>) -> bool {
 }
 
 /// Fill in the text of a request sent by hash, remember a text sent with its hash, and
-/// refuse a document the caller may not run under `mode`.
+/// refuse a document the caller may not run under `mode`. True when the request named
+/// its document by hash (so its operation name is a known one).
 pub async fn resolve(
     db: &impl ConnectionTrait,
     actor: Option<&Actor>,
     mode: TrustedDocuments,
     request: &mut async_graphql::Request,
-) -> Result<()> {
+) -> Result<bool> {
     let org_id = actor.map(|a| a.org_id);
     let hash = requested_hash(request)?;
+    let by_hash = hash.is_some();
     let mut registered = false;
     if let Some(hash) = &hash {
         if request.query.is_empty() {
@@ -87,7 +89,7 @@ pub async fn resolve(
             )));
         }
     }
-    Ok(())
+    Ok(by_hash)
 }
 
 /// Check that `text` is one GraphQL document to register; the names of its operations.
