@@ -52,9 +52,9 @@ pub const LEAD_COLUMNS: [&str; 15] = [
 pub const EXPORT_COST: u64 = 10_000;
 
 /// `GET /export/leads.csv`: 401 without a valid credential, 403 for an API key
-/// without `leads:read`.
+/// without `LEADS_READ`.
 pub async fn leads_csv(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let actor = match authorized(&state, &headers, can_export_leads, "leads:read", "leads").await {
+    let actor = match authorized(&state, &headers, can_export_leads, "LEADS_READ", "leads").await {
         Ok(actor) => actor,
         Err(response) => return response,
     };
@@ -239,13 +239,13 @@ pub const KPI_COLUMNS: [&str; 11] = [
 ];
 
 /// `GET /export/kpis.csv`: the `kpis` query as CSV. 401 without a credential, 403 for
-/// an API key without `kpis:read`, 400 naming the bad parameter.
+/// an API key without `KPIS_READ`, 400 naming the bad parameter.
 pub async fn kpis_csv(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    let actor = match authorized(&state, &headers, can_export_kpis, "kpis:read", "kpis").await {
+    let actor = match authorized(&state, &headers, can_export_kpis, "KPIS_READ", "kpis").await {
         Ok(actor) => actor,
         Err(response) => return response,
     };
@@ -276,32 +276,36 @@ fn kpi_request(params: &HashMap<String, String>) -> Result<crate::kpi::KpiReques
     use crate::kpi::metrics::{KpiGroupBy, KpiMetric, from_name};
     use crate::kpi::periods::Granularity;
     let required = |name: &str| {
-        params.get(name).filter(|v| !v.trim().is_empty()).ok_or_else(|| ApiError::bad_input(name, "is required"))
+        params
+            .get(name)
+            .filter(|v| !v.trim().is_empty())
+            .ok_or_else(|| ApiError::bad_input(name, format!("the `{name}` parameter is required")))
     };
     let metrics = required("metrics")?
         .split(',')
         .map(|name| {
             let name = name.trim();
             from_name::<KpiMetric>(name)
-                .ok_or_else(|| ApiError::bad_input("metrics", format!("`{name}` is not a KPI metric")))
+                .ok_or_else(|| ApiError::bad_input("metrics", format!("`metrics`: `{name}` is not a KPI metric")))
         })
         .collect::<Result<Vec<_>>>()?;
     let date = |name: &str| {
         required(name)?
             .trim()
             .parse::<chrono::NaiveDate>()
-            .map_err(|_| ApiError::bad_input(name, "must be a date such as 2026-01-31"))
+            .map_err(|_| ApiError::bad_input(name, format!("`{name}` must be a date such as 2026-01-31")))
     };
     // Query-string values are the GraphQL enum names, with the same defaults.
     let granularity = match params.get("granularity").map(|g| g.trim()) {
         None => Granularity::Month,
-        Some(name) => {
-            from_name(name).ok_or_else(|| ApiError::bad_input("granularity", "must be DAY, WEEK, MONTH or QUARTER"))?
-        }
+        Some(name) => from_name(name)
+            .ok_or_else(|| ApiError::bad_input("granularity", "`granularity` must be DAY, WEEK, MONTH or QUARTER"))?,
     };
     let group_by = match params.get("groupBy").map(|g| g.trim()) {
         None => KpiGroupBy::None,
-        Some(name) => from_name(name).ok_or_else(|| ApiError::bad_input("groupBy", "is not a KpiGroupBy value"))?,
+        Some(name) => {
+            from_name(name).ok_or_else(|| ApiError::bad_input("groupBy", "`groupBy` is not a KpiGroupBy value"))?
+        }
     };
     Ok(crate::kpi::KpiRequest {
         metrics,

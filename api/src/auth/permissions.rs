@@ -10,19 +10,19 @@ use crate::error::{ApiError, Result};
 /// What an API key may do. Users are governed by their role and team instead.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Scope {
-    /// `leads:read` — read accounts, leads, activities and opportunities.
+    /// Read accounts, leads, activities and opportunities.
     LeadsRead,
-    /// `leads:write` — create and change accounts, leads, activities and opportunities.
+    /// Create and change accounts, leads, activities and opportunities.
     LeadsWrite,
-    /// `events:write` — record engagement events (web visits, e-mail opens, form submits…).
+    /// Record engagement events (web visits, e-mail opens, form submits…).
     EventsWrite,
-    /// `kpis:read` — read KPIs, the funnel, goals, SLAs and the scorecard.
+    /// Read KPIs, the funnel, goals, SLAs and the scorecard.
     KpisRead,
-    /// `content:read` — read messages, content assets and the message matrix.
+    /// Read messages, content assets and the message matrix.
     ContentRead,
-    /// `org:read` — read the organization and its users.
+    /// Read the organization and its users.
     OrgRead,
-    /// `audit:read` — read the audit log.
+    /// Read the audit log.
     AuditRead,
 }
 
@@ -37,7 +37,7 @@ impl Scope {
         Scope::AuditRead,
     ];
 
-    /// The stored form, such as `leads:read`.
+    /// The stored form, such as `LEADS_READ`.
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::LeadsRead => "leads:read",
@@ -97,7 +97,7 @@ pub fn can_administer(actor: &Actor) -> bool {
     }
 }
 
-/// The audit log: ADMINs and MANAGERs, or an API key with `audit:read`.
+/// The audit log: ADMINs and MANAGERs, or an API key with `AUDIT_READ`.
 pub fn can_read_audit_log(actor: &Actor) -> bool {
     match &actor.kind {
         Identity::User { role, .. } => matches!(role, Role::Admin | Role::Manager),
@@ -155,13 +155,13 @@ pub fn can_retire_documents(actor: &Actor, requires_service: bool) -> bool {
 }
 
 /// Agreed documents are the organization's shared rules: every user reads them, and
-/// an API key with any of `content:read`, `kpis:read` or `leads:read` (integrations
+/// an API key with any of `CONTENT_READ`, `KPIS_READ` or `LEADS_READ` (integrations
 /// need the glossary and personas to read the data they get).
 pub fn can_read_agreements(actor: &Actor) -> bool {
     has_scope(actor, Scope::ContentRead) || has_scope(actor, Scope::KpisRead) || has_scope(actor, Scope::LeadsRead)
 }
 
-/// Goals: read like KPIs (`kpis:read` for API keys).
+/// Goals: read like KPIs (`KPIS_READ` for API keys).
 pub fn can_read_goals(actor: &Actor) -> bool {
     has_scope(actor, Scope::KpisRead)
 }
@@ -184,7 +184,7 @@ pub fn can_edit_journey_stages(actor: &Actor) -> bool {
 }
 
 /// Hand a lead over to sales: anyone who writes shared records (not VIEWERs); API
-/// keys need `leads:write`.
+/// keys need `LEADS_WRITE`.
 pub fn can_hand_over(actor: &Actor) -> bool {
     can_write(actor, Scope::LeadsWrite)
 }
@@ -260,7 +260,7 @@ pub fn can_update_action_item(actor: &Actor, owner: Option<uuid::Uuid>) -> bool 
 }
 
 /// Campaigns (their budget and spend are what marketing ROI is measured by): every
-/// user of the organization reads them; an API key needs `kpis:read`.
+/// user of the organization reads them; an API key needs `KPIS_READ`.
 pub fn can_read_campaigns(actor: &Actor) -> bool {
     has_scope(actor, Scope::KpisRead)
 }
@@ -276,8 +276,8 @@ pub fn can_write_campaigns(actor: &Actor) -> bool {
 }
 
 /// Export the organization's leads as CSV (`/export/leads.csv`): whoever may read
-/// leads through GraphQL (every user; an API key with `leads:read`). The export
-/// carries e-mail addresses, so `kpis:read` alone is not enough.
+/// leads through GraphQL (every user; an API key with `LEADS_READ`). The export
+/// carries e-mail addresses, so `KPIS_READ` alone is not enough.
 pub fn can_export_leads(actor: &Actor) -> bool {
     can_read(actor, Scope::LeadsRead)
 }

@@ -188,7 +188,7 @@ pub struct CampaignQuery;
 
 #[Object]
 impl CampaignQuery {
-    /// Campaigns of the organization, latest start first. API keys need `kpis:read`.
+    /// Campaigns of the organization, latest start first. API keys need `KPIS_READ`.
     async fn campaigns(&self, ctx: &Context<'_>, filter: Option<CampaignFilter>) -> Result<Vec<Campaign>> {
         let filter = filter.unwrap_or_default();
         let criteria = CampaignCriteria {

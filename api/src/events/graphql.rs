@@ -89,7 +89,7 @@ pub struct AuditQuery;
 #[Object]
 impl AuditQuery {
     /// The organization's audit log, newest first. ADMINs and MANAGERs, or an API key
-    /// with `audit:read`.
+    /// with `AUDIT_READ`.
     async fn audit_log(
         &self,
         ctx: &Context<'_>,

@@ -331,7 +331,7 @@ impl HandoverQuery {
         Ok(super::my_queue(db(ctx), actor(ctx)?).await?.into_iter().map(Handover::from).collect())
     }
 
-    /// How well sales kept the response and first-touch SLAs in a period. API keys need `kpis:read`.
+    /// How well sales kept the response and first-touch SLAs in a period. API keys need `KPIS_READ`.
     async fn handover_compliance(&self, ctx: &Context<'_>, input: ComplianceInput) -> Result<ComplianceReport> {
         let group: ComplianceGroup = input.group_by.into();
         let (targets, groups) = reports::compliance(db(ctx), actor(ctx)?, input.from, input.to, group).await?;
@@ -374,7 +374,7 @@ impl HandoverQuery {
         })
     }
 
-    /// Why leads came back in a period, per reason and group. API keys need `kpis:read`.
+    /// Why leads came back in a period, per reason and group. API keys need `KPIS_READ`.
     async fn hand_back_reasons(
         &self,
         ctx: &Context<'_>,

@@ -308,7 +308,7 @@ pub struct KpiQuery;
 #[Object]
 impl KpiQuery {
     /// KPI series for BI tools and dashboards: one series per metric and group, one
-    /// point per calendar period. API keys need `kpis:read`.
+    /// point per calendar period. API keys need `KPIS_READ`.
     async fn kpis(&self, ctx: &Context<'_>, input: KpiInput) -> Result<Vec<KpiSeries>> {
         let request = super::KpiRequest {
             metrics: input.metrics,
@@ -321,7 +321,7 @@ impl KpiQuery {
         Ok(super::kpis(db(ctx), actor(ctx)?, &request).await?.into_iter().map(Into::into).collect())
     }
 
-    /// The lifecycle funnel of a period: counts per stage, conversion, and days in stage. API keys need `kpis:read`.
+    /// The lifecycle funnel of a period: counts per stage, conversion, and days in stage. API keys need `KPIS_READ`.
     async fn funnel(&self, ctx: &Context<'_>, input: FunnelInput) -> Result<Funnel> {
         let filter = input.filter.unwrap_or_default().into_domain()?;
         let funnel = super::funnel::funnel(db(ctx), actor(ctx)?, input.from, input.to, input.cohort, &filter).await?;
@@ -343,7 +343,7 @@ impl KpiQuery {
         })
     }
 
-    /// Every agreed SLA and goal of a period with its status. API keys need `kpis:read`.
+    /// Every agreed SLA and goal of a period with its status. API keys need `KPIS_READ`.
     async fn scorecard(&self, ctx: &Context<'_>, input: PeriodInput) -> Result<Scorecard> {
         Ok(super::progress::scorecard(db(ctx), actor(ctx)?, input.from, input.to).await?.into())
     }

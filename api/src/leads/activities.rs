@@ -35,7 +35,7 @@ pub struct NewActivity {
 }
 
 /// Log an activity. Anyone who writes shared records may log their own; MANAGERs,
-/// ADMINs and API keys with `leads:write` may log one for another user.
+/// ADMINs and API keys with `LEADS_WRITE` may log one for another user.
 #[tracing::instrument(skip(db, actor, new), fields(org = %actor.org_id))]
 pub async fn log(db: &impl crate::db::Transactions, actor: &Actor, new: NewActivity) -> Result<Model> {
     require(can_write(actor, Scope::LeadsWrite), "log activities")?;

@@ -197,7 +197,7 @@ pub struct PipelineQuery;
 
 #[Object]
 impl PipelineQuery {
-    /// Deals of the organization (newest first by default). API keys need `leads:read`.
+    /// Deals of the organization (newest first by default). API keys need `LEADS_READ`.
     #[allow(clippy::too_many_arguments)]
     async fn opportunities(
         &self,

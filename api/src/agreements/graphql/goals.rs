@@ -166,7 +166,7 @@ pub struct GoalQuery;
 
 #[Object]
 impl GoalQuery {
-    /// Goals of the organization, by period start. API keys need `kpis:read`.
+    /// Goals of the organization, by period start. API keys need `KPIS_READ`.
     async fn goals(&self, ctx: &Context<'_>, filter: Option<GoalFilter>) -> Result<Vec<Goal>> {
         let filter = filter.unwrap_or_default();
         let criteria = goals::GoalCriteria {

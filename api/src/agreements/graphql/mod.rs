@@ -258,7 +258,7 @@ agreed_document_types!(
     {
         /// How the SLA was kept in each of its periods (weeks, months or quarters) that
         /// overlap `period`: the version in force, or the newest one while none is.
-        /// API keys need `kpis:read`.
+        /// API keys need `KPIS_READ`.
         async fn compliance(
             &self,
             ctx: &Context<'_>,

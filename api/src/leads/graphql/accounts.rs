@@ -260,7 +260,7 @@ pub struct AccountQuery;
 
 #[Object]
 impl AccountQuery {
-    /// Accounts of the organization (by name by default). API keys need `leads:read`.
+    /// Accounts of the organization (by name by default). API keys need `LEADS_READ`.
     #[allow(clippy::too_many_arguments)]
     async fn accounts(
         &self,
@@ -308,7 +308,7 @@ pub struct AccountMutation;
 
 #[Object]
 impl AccountMutation {
-    /// Add a company. Needs write access (not VIEWER; API keys need `leads:write`).
+    /// Add a company. Needs write access (not VIEWER; API keys need `LEADS_WRITE`).
     async fn create_account(&self, ctx: &Context<'_>, input: CreateAccountInput) -> Result<AccountPayload> {
         let fields = AccountFields {
             name: Some(input.name),

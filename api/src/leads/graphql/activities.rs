@@ -217,7 +217,7 @@ pub struct ActivityQuery;
 
 #[Object]
 impl ActivityQuery {
-    /// Activities of the organization, newest first. API keys need `leads:read`.
+    /// Activities of the organization, newest first. API keys need `LEADS_READ`.
     async fn activities(
         &self,
         ctx: &Context<'_>,

@@ -137,7 +137,7 @@ pub struct EngagementMutation;
 #[Object]
 impl EngagementMutation {
     /// Record engagement events (1–500), all or nothing; repeated `externalId`s are skipped.
-    /// API keys need `events:write`.
+    /// API keys need `EVENTS_WRITE`.
     async fn record_engagement(
         &self,
         ctx: &Context<'_>,

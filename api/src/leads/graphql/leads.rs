@@ -541,7 +541,7 @@ pub struct LeadQuery;
 
 #[Object]
 impl LeadQuery {
-    /// Leads of the organization (newest first by default). API keys need `leads:read`.
+    /// Leads of the organization (newest first by default). API keys need `LEADS_READ`.
     #[allow(clippy::too_many_arguments)]
     async fn leads(
         &self,

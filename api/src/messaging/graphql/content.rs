@@ -347,7 +347,7 @@ pub struct ContentQuery;
 
 #[Object]
 impl ContentQuery {
-    /// Content assets, newest first. API keys need `content:read`.
+    /// Content assets, newest first. API keys need `CONTENT_READ`.
     async fn content_assets(
         &self,
         ctx: &Context<'_>,

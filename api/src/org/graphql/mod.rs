@@ -380,7 +380,7 @@ impl OrgQuery {
         Ok(super::get(db(ctx), actor(ctx)?).await?.into())
     }
 
-    /// People of the organization, oldest first. API keys need `org:read`.
+    /// People of the organization, oldest first. API keys need `ORG_READ`.
     async fn users(
         &self,
         ctx: &Context<'_>,
