@@ -23,6 +23,7 @@ mod leads;
 mod messaging;
 mod org_admin;
 mod patch;
+mod relay;
 mod schema;
 mod scoring;
 mod security;
