@@ -8,8 +8,9 @@
 //! - the document's size in bytes and in tokens (before parsing);
 //! - the fields it expands to through fragments and aliases, in all its operations;
 //! - its cost: one point per field, a connection's `edges`/`nodes` times its page size
-//!   (`first`/`last`, 20 when absent), any other list of objects times
-//!   [`LIST_ITEMS`], and fields that count or aggregate rows their [`WEIGHTS`].
+//!   (`first`/`last`, 20 when absent), `nodes(ids:)` times its ids, any other list of
+//!   objects times [`LIST_ITEMS`], and fields that count or aggregate rows (or look ids
+//!   up) their [`WEIGHTS`].
 //!
 //! The cost of the operation that runs is also what the caller's rate limit spends.
 //!
