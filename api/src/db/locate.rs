@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement, SimpleExpr, UnionType};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement, UnionType};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use uuid::Uuid;
 
@@ -53,9 +53,9 @@ pub async fn locate(
 
 fn select(home: &Home, org_id: Uuid, ids: &[Uuid]) -> SelectStatement {
     let column = |name: &'static str| Expr::col((Alias::new(home.table), Alias::new(name)));
-    let label: SimpleExpr = match home.label {
-        Label::Table => Expr::val(home.table).into(),
-        Label::Column(name) => column(name).into(),
+    let label = match home.label {
+        Label::Table => Expr::val(home.table),
+        Label::Column(name) => column(name),
     };
     Query::select()
         .expr_as(column("id"), Alias::new("id"))

@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::marker::PhantomData;
+use std::sync::OnceLock;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Query, SelectStatement};
@@ -77,8 +78,8 @@ pub struct Loaders {
     pub campaigns_by_name: DataLoader<CampaignsByName>,
     /// Non-archived leads naming each campaign (`Campaign.leadCount`).
     pub campaign_lead_counts: DataLoader<CampaignLeadCounts>,
-    /// The rest of the node types by id, for `node`/`nodes` (graphql/node.rs).
-    pub nodes: NodeLoaders,
+    scope: Scope,
+    nodes: OnceLock<NodeLoaders>,
 }
 
 /// Rows by id of the node types no relation loads, so `nodes(ids:)` costs one
@@ -166,8 +167,15 @@ impl Loaders {
             meeting_action_items: loader(ChildLists::new(&scope, "meeting_id", "created_at", Order::Ascending)),
             campaigns_by_name: loader(CampaignsByName { scope: scope.clone() }),
             campaign_lead_counts: loader(CampaignLeadCounts { scope: scope.clone() }),
-            nodes: NodeLoaders::new(&scope),
+            scope,
+            nodes: OnceLock::new(),
         }
+    }
+
+    /// The rest of the node types by id, for `node`/`nodes` (graphql/node.rs); made on
+    /// first use, since few requests ask for them.
+    pub fn nodes(&self) -> &NodeLoaders {
+        self.nodes.get_or_init(|| NodeLoaders::new(&self.scope))
     }
 }
 
