@@ -5,6 +5,7 @@ pub mod copy;
 pub mod dialect;
 mod forward;
 pub mod keyset;
+pub mod locate;
 pub mod request;
 pub mod rows;
 pub mod sql;

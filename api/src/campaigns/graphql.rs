@@ -46,6 +46,7 @@ pub enum CampaignChannel {
 #[graphql(complex)]
 pub struct Campaign {
     /// Stable id of the campaign.
+    #[graphql(owned)]
     pub id: ID,
     /// The name, exactly as leads carry it in `Lead.campaign` (case-sensitive); unique in the organization.
     pub name: String,

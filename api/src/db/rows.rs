@@ -222,3 +222,17 @@ fn read_user(c: &mut Columns<'_>) -> Result<user::Model, Unread> {
 // Read by name: not on a hot list path.
 impl FromColumns for entity::opportunity::Model {}
 impl FromColumns for entity::journey_stage::Model {}
+impl FromColumns for entity::handover::Model {}
+impl FromColumns for entity::activity::Model {}
+impl FromColumns for entity::engagement_event::Model {}
+impl FromColumns for entity::goal::Model {}
+impl FromColumns for entity::api_key::Model {}
+impl FromColumns for entity::audit_log::Model {}
+impl FromColumns for entity::campaign::Model {}
+impl FromColumns for entity::content_asset::Model {}
+impl FromColumns for entity::content_usage::Model {}
+impl FromColumns for entity::feedback::Model {}
+impl FromColumns for entity::feedback_endorsement::Model {}
+impl FromColumns for entity::review_meeting::Model {}
+impl FromColumns for entity::action_item::Model {}
+impl FromColumns for entity::rescore_job::Model {}

@@ -27,6 +27,7 @@ pub enum AuditActorKind {
 #[derive(SimpleObject, Clone)]
 pub struct AuditEntry {
     /// Id of the entry; entries are ordered by it, newest last.
+    #[graphql(owned)]
     pub id: ID,
     /// What kind of caller made the change.
     pub actor_kind: AuditActorKind,

@@ -8,8 +8,9 @@
 //! - the document's size in bytes and in tokens (before parsing);
 //! - the fields it expands to through fragments and aliases, in all its operations;
 //! - its cost: one point per field, a connection's `edges`/`nodes` times its page size
-//!   (`first`/`last`, 20 when absent), any other list of objects times
-//!   [`LIST_ITEMS`], and fields that count or aggregate rows their [`WEIGHTS`].
+//!   (`first`/`last`, 20 when absent), `nodes(ids:)` times its ids, any other list of
+//!   objects times [`LIST_ITEMS`], and fields that count or aggregate rows (or look ids
+//!   up) their [`WEIGHTS`].
 //!
 //! The cost of the operation that runs is also what the caller's rate limit spends.
 //!
@@ -44,13 +45,26 @@ pub const INTROSPECTION_LISTS: u64 = 3;
 const INTROSPECTION_LIST_FIELDS: &[&str] =
     &["types", "fields", "args", "inputFields", "interfaces", "possibleTypes", "enumValues", "directives"];
 
-/// An input object argument and its list field whose length multiplies a weight.
-type PerItem = Option<(&'static str, &'static str)>;
+/// What `node(id:)` costs beside its selection, and `nodes(ids:)` per id: the type
+/// lookup, on top of the load any `lead(id:)` does.
+pub const NODE_LOOKUP_COST: u64 = 1;
+
+/// The list whose length multiplies a weight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PerItem {
+    /// A list field of an input object argument: `kpis(input: { metrics })`.
+    InputField(&'static str, &'static str),
+    /// A list argument of a field that answers one item per argument item, so its
+    /// selection counts that many times too (not [`LIST_ITEMS`]): `nodes(ids:)`.
+    Argument(&'static str),
+}
 
 /// Fields that read or aggregate many rows, beside their selection: (type, field,
-/// points, the list argument whose length multiplies the points).
-pub const WEIGHTS: &[(&str, &str, u64, PerItem)] = &[
-    ("Query", "kpis", 50, Some(("input", "metrics"))),
+/// points, the list whose length multiplies the points).
+pub const WEIGHTS: &[(&str, &str, u64, Option<PerItem>)] = &[
+    ("Query", "kpis", 50, Some(PerItem::InputField("input", "metrics"))),
+    ("Query", "node", NODE_LOOKUP_COST, None),
+    ("Query", "nodes", NODE_LOOKUP_COST, Some(PerItem::Argument("ids"))),
     ("Query", "funnel", 100, None),
     ("Query", "scorecard", 200, None),
     ("Query", "handoverCompliance", 100, None),
@@ -66,6 +80,14 @@ pub const WEIGHTS: &[(&str, &str, u64, PerItem)] = &[
     ("ContentAsset", "usage", 50, None),
     ("ScoringModel", "simulate", 20, None),
 ];
+
+impl PerItem {
+    fn argument(self) -> &'static str {
+        match self {
+            Self::InputField(argument, _) | Self::Argument(argument) => argument,
+        }
+    }
+}
 
 pub use crate::config::QueryLimits as Limits;
 
@@ -187,7 +209,7 @@ struct FieldInfo {
     /// Returns a Relay connection: its `edges`/`nodes` count `first`/`last` times.
     connection: bool,
     weight: u64,
-    weight_per: PerItem,
+    weight_per: Option<PerItem>,
 }
 
 /// The schema's types and fields, read once from its SDL.
@@ -409,17 +431,17 @@ impl<'a> Walk<'a> {
         };
         let child_page = info.connection.then(|| self.page_size(field));
         let children = self.selection_set(Some(info.ty.as_str()), &field.selection_set.node, child_page)?;
+        let per_item = info.weight_per.map(|per| self.list_length(field, per).max(1));
         let items = if let Some(size) = page.filter(|_| name == "edges" || name == "nodes") {
             size
+        } else if let (true, Some(count), Some(PerItem::Argument(_))) = (info.list, per_item, info.weight_per) {
+            count
         } else if info.list {
             LIST_ITEMS
         } else {
             1
         };
-        let weight = match info.weight_per {
-            Some((argument, list)) => info.weight.saturating_mul(self.list_length(field, argument, list).max(1)),
-            None => info.weight,
-        };
+        let weight = info.weight.saturating_mul(per_item.unwrap_or(1));
         let cost = children.cost.saturating_mul(items).saturating_add(1).saturating_add(weight);
         Ok(Totals {
             fields: children.fields.saturating_add(1),
@@ -452,12 +474,14 @@ impl<'a> Walk<'a> {
             .unwrap_or(DEFAULT_PAGE_SIZE)
     }
 
-    fn list_length(&self, field: &Field, argument: &str, list: &str) -> u64 {
-        match self.argument(field, argument) {
-            Some(Value::Object(object)) => match object.get(list) {
-                Some(Value::List(items)) => items.len() as u64,
-                _ => 1,
-            },
+    fn list_length(&self, field: &Field, per: PerItem) -> u64 {
+        let list = match (per, self.argument(field, per.argument())) {
+            (PerItem::InputField(_, name), Some(Value::Object(mut object))) => object.swap_remove(name),
+            (PerItem::Argument(_), value) => value,
+            _ => None,
+        };
+        match list {
+            Some(Value::List(items)) => items.len() as u64,
             _ => 1,
         }
     }
@@ -486,10 +510,12 @@ mod tests {
     use super::*;
 
     const SDL: &str = r#"
-        type Query { leads(first: Int, last: Int): LeadConnection! kpis(input: KpiInput!): [KpiSeries!]! me: User! }
+        type Query { leads(first: Int, last: Int): LeadConnection! kpis(input: KpiInput!): [KpiSeries!]! me: User!
+                     node(id: ID!): Node nodes(ids: [ID!]!): [Node]! }
+        interface Node { id: ID! }
         type LeadConnection { edges: [LeadEdge!]! nodes: [Lead!]! totalCount: Int! }
         type LeadEdge { cursor: String! node: Lead! }
-        type Lead { id: ID! owner: User history: [Change!]! tags: [String!]! }
+        type Lead implements Node { id: ID! owner: User history: [Change!]! tags: [String!]! }
         type User { name: String! }
         type Change { at: String! }
         type KpiSeries { value: Float! }
@@ -533,6 +559,28 @@ mod tests {
         assert_eq!(
             check(r#"{ kpis(input: { metrics: ["A", "B", "C"] }) { value } }"#, serde_json::json!({})),
             Ok(1 + LIST_ITEMS + 3 * 50)
+        );
+    }
+
+    #[test]
+    fn nodes_cost_their_lookup_and_selection_per_id() {
+        // node 1 + lookup + (id 1 + owner 1 + name 1).
+        let one = 2 + 3;
+        assert_eq!(check(r#"{ node(id: "a") { ... on Lead { id owner { name } } } }"#, serde_json::json!({})), Ok(one));
+        // nodes 1 + per id: lookup + selection, ids given inline or as a variable.
+        let per_id = NODE_LOOKUP_COST + 3;
+        let selection = "{ ... on Lead { id owner { name } } }";
+        assert_eq!(
+            check(&format!(r#"{{ nodes(ids: ["a", "b", "c"]) {selection} }}"#), serde_json::json!({})),
+            Ok(1 + 3 * per_id)
+        );
+        let ids: Vec<String> = (0..40).map(|i| i.to_string()).collect();
+        assert_eq!(
+            check(
+                &format!("query($ids: [ID!]!) {{ nodes(ids: $ids) {selection} }}"),
+                serde_json::json!({ "ids": ids })
+            ),
+            Ok(1 + 40 * per_id)
         );
     }
 

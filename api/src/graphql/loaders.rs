@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::marker::PhantomData;
+use std::sync::OnceLock;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Query, SelectStatement};
@@ -16,13 +17,16 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use crate::agreements::definitions::Definition;
 use crate::agreements::icps::IdealCustomerProfile;
+use crate::agreements::slas::SlaBody;
 use crate::agreements::{AgreedBody, Document};
 use crate::db::column;
 use crate::db::request::RequestDb;
 use crate::db::rows::{ByColumns, FromColumns};
 use crate::error::ApiError;
 use crate::personas::Persona;
+use crate::scoring::ScoringModel;
 
 use entity::{account, activity, engagement_event, lead, lead_score, lead_stage_transition, opportunity, user};
 
@@ -74,6 +78,54 @@ pub struct Loaders {
     pub campaigns_by_name: DataLoader<CampaignsByName>,
     /// Non-archived leads naming each campaign (`Campaign.leadCount`).
     pub campaign_lead_counts: DataLoader<CampaignLeadCounts>,
+    scope: Scope,
+    nodes: OnceLock<NodeLoaders>,
+}
+
+/// Rows by id of the node types no relation loads, so `nodes(ids:)` costs one
+/// statement per type present, not one per id.
+pub struct NodeLoaders {
+    pub handovers: DataLoader<ById<entity::handover::Entity>>,
+    pub activities: DataLoader<ById<activity::Entity>>,
+    pub engagement_events: DataLoader<ById<engagement_event::Entity>>,
+    pub goals: DataLoader<ById<entity::goal::Entity>>,
+    pub api_keys: DataLoader<ById<entity::api_key::Entity>>,
+    pub audit_entries: DataLoader<ById<entity::audit_log::Entity>>,
+    pub campaigns: DataLoader<ById<entity::campaign::Entity>>,
+    pub content_assets: DataLoader<ById<entity::content_asset::Entity>>,
+    pub content_usages: DataLoader<ById<entity::content_usage::Entity>>,
+    pub feedback: DataLoader<ById<entity::feedback::Entity>>,
+    pub feedback_endorsements: DataLoader<ById<entity::feedback_endorsement::Entity>>,
+    pub review_meetings: DataLoader<ById<entity::review_meeting::Entity>>,
+    pub action_items: DataLoader<ById<entity::action_item::Entity>>,
+    pub rescore_jobs: DataLoader<ById<entity::rescore_job::Entity>>,
+    pub definitions: DataLoader<DocumentLoader<Definition>>,
+    pub slas: DataLoader<DocumentLoader<SlaBody>>,
+    pub scoring_models: DataLoader<DocumentLoader<ScoringModel>>,
+}
+
+impl NodeLoaders {
+    fn new(scope: &Scope) -> Self {
+        Self {
+            handovers: loader(ById::new(scope)),
+            activities: loader(ById::new(scope)),
+            engagement_events: loader(ById::new(scope)),
+            goals: loader(ById::new(scope)),
+            api_keys: loader(ById::new(scope)),
+            audit_entries: loader(ById::new(scope)),
+            campaigns: loader(ById::new(scope)),
+            content_assets: loader(ById::new(scope)),
+            content_usages: loader(ById::new(scope)),
+            feedback: loader(ById::new(scope)),
+            feedback_endorsements: loader(ById::new(scope)),
+            review_meetings: loader(ById::new(scope)),
+            action_items: loader(ById::new(scope)),
+            rescore_jobs: loader(ById::new(scope)),
+            definitions: loader(DocumentLoader::new(scope)),
+            slas: loader(DocumentLoader::new(scope)),
+            scoring_models: loader(DocumentLoader::new(scope)),
+        }
+    }
 }
 
 fn loader<T: Send + Sync + 'static>(inner: T) -> DataLoader<T> {
@@ -115,7 +167,15 @@ impl Loaders {
             meeting_action_items: loader(ChildLists::new(&scope, "meeting_id", "created_at", Order::Ascending)),
             campaigns_by_name: loader(CampaignsByName { scope: scope.clone() }),
             campaign_lead_counts: loader(CampaignLeadCounts { scope: scope.clone() }),
+            scope,
+            nodes: OnceLock::new(),
         }
+    }
+
+    /// The rest of the node types by id, for `node`/`nodes` (graphql/node.rs); made on
+    /// first use, since few requests ask for them.
+    pub fn nodes(&self) -> &NodeLoaders {
+        self.nodes.get_or_init(|| NodeLoaders::new(&self.scope))
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod cost;
 pub mod input;
 pub mod loaders;
+pub mod node;
 pub mod pagination;
 pub mod parsed_queries;
 pub mod patch;
@@ -47,6 +48,7 @@ pub struct Query(
     feedback::graphql::FeedbackQuery,
     campaigns::graphql::CampaignQuery,
     kpi::graphql::KpiQuery,
+    node::NodeQuery,
 );
 
 /// Every mutation of the API.
@@ -171,7 +173,7 @@ mod tests {
     use async_graphql::parser::parse_schema;
     use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
 
-    /// Every type, field, input field and enum value of the public API has a description:
+    /// Every type, field (of objects and interfaces), input field and enum value of the public API has a description:
     /// it is the documentation front-end and BI developers read in GraphiQL.
     #[test]
     fn every_part_of_the_schema_is_described() {
@@ -188,8 +190,9 @@ mod tests {
                 missing.push(name.clone());
             }
             match ty.kind {
-                TypeKind::Object(object) => {
-                    for field in object.fields {
+                TypeKind::Object(async_graphql::parser::types::ObjectType { fields, .. })
+                | TypeKind::Interface(async_graphql::parser::types::InterfaceType { fields, .. }) => {
+                    for field in fields {
                         if field.node.description.is_none() {
                             missing.push(format!("{name}.{}", field.node.name.node));
                         }

@@ -56,6 +56,7 @@ pub enum HandBackReason {
 #[graphql(complex)]
 pub struct Handover {
     /// Stable id of the handover.
+    #[graphql(owned)]
     pub id: ID,
     /// Where it stands.
     pub status: HandoverStatus,

@@ -50,6 +50,7 @@ pub enum SalesStrategy {
 #[graphql(complex)]
 pub struct Opportunity {
     /// Stable id of the deal.
+    #[graphql(owned)]
     pub id: ID,
     /// Name of the deal.
     pub name: String,

@@ -125,6 +125,7 @@ pub enum RescoreJobStatus {
 #[derive(SimpleObject, Debug, Clone)]
 pub struct RescoreJob {
     /// Stable id of the job.
+    #[graphql(owned)]
     pub id: ID,
     /// Where the job stands.
     pub status: RescoreJobStatus,

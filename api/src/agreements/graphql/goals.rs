@@ -38,6 +38,7 @@ pub enum GoalMetric {
 #[graphql(complex)]
 pub struct Goal {
     /// Stable id of the goal.
+    #[graphql(owned)]
     pub id: ID,
     /// Name, such as "Q1 MQLs".
     pub name: String,

@@ -175,7 +175,7 @@ macro_rules! agreed_document_types {
         #[async_graphql::Object]
         impl $doc {
             /// Stable id of the document (the same across versions).
-            async fn id(&self) -> async_graphql::ID {
+            pub(crate) async fn id(&self) -> async_graphql::ID {
                 self.0.model.id.into()
             }
 

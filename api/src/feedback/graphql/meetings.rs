@@ -32,7 +32,7 @@ pub struct ReviewMeeting(pub entity::review_meeting::Model);
 #[Object]
 impl ReviewMeeting {
     /// Stable id of the meeting.
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         self.0.id.into()
     }
 
@@ -102,7 +102,7 @@ pub struct ActionItem(pub entity::action_item::Model);
 #[Object]
 impl ActionItem {
     /// Stable id of the item.
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         self.0.id.into()
     }
 

@@ -104,7 +104,7 @@ pub struct FeedbackEndorsement(pub entity::feedback_endorsement::Model);
 #[Object]
 impl FeedbackEndorsement {
     /// Stable id of the endorsement.
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         self.0.id.into()
     }
 
@@ -146,7 +146,7 @@ pub struct Feedback {
 #[Object]
 impl Feedback {
     /// Stable id of the feedback.
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         self.model.id.into()
     }
 

@@ -23,6 +23,7 @@ use crate::pipeline::graphql::Opportunity;
 #[graphql(complex)]
 pub struct Account {
     /// Stable id of the account.
+    #[graphql(owned)]
     pub id: ID,
     /// Company name.
     pub name: String,

@@ -51,6 +51,7 @@ connection!(ActivityConnection, ActivityEdge, Activity, "activities");
 #[graphql(complex)]
 pub struct Activity {
     /// Stable id of the activity.
+    #[graphql(owned)]
     pub id: ID,
     /// What was done.
     pub kind: ActivityKind,

@@ -47,6 +47,7 @@ connection!(EngagementEventConnection, EngagementEventEdge, EngagementEvent, "en
 #[derive(SimpleObject, Clone)]
 pub struct EngagementEvent {
     /// Stable id of the event.
+    #[graphql(owned)]
     pub id: ID,
     /// What the lead did.
     pub kind: EngagementKind,

@@ -54,6 +54,7 @@ const SCORE_FIELDS: [&str; 4] = ["score", "fitScore", "engagementScore", "temper
 #[graphql(complex)]
 pub struct Lead {
     /// Stable id of the lead.
+    #[graphql(owned)]
     pub id: ID,
     /// E-mail address, lower-cased; unique within the organization.
     pub email: String,

@@ -99,7 +99,7 @@ pub struct ContentAsset(pub entity::content_asset::Model);
 #[Object]
 impl ContentAsset {
     /// Stable id of the asset.
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         self.0.id.into()
     }
 
@@ -289,7 +289,7 @@ pub struct ContentUsage(pub entity::content_usage::Model);
 #[Object]
 impl ContentUsage {
     /// Stable id of the use.
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         self.0.id.into()
     }
 

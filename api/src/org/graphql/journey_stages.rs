@@ -11,6 +11,7 @@ use crate::org::journey_stages;
 #[derive(SimpleObject, Clone)]
 pub struct JourneyStage {
     /// Stable id of the stage.
+    #[graphql(owned)]
     pub id: ID,
     /// Name, unique within the organization.
     pub name: String,

@@ -53,6 +53,7 @@ pub enum Role {
 #[derive(SimpleObject, Clone)]
 pub struct User {
     /// Stable id of the user.
+    #[graphql(owned)]
     pub id: ID,
     /// E-mail address, lower-cased; unique within the organization.
     pub email: String,
@@ -184,6 +185,7 @@ impl OrganizationSettingsInput {
 #[derive(SimpleObject, Clone)]
 pub struct Organization {
     /// Stable id of the organization.
+    #[graphql(owned)]
     pub id: ID,
     /// Display name.
     pub name: String,
@@ -226,6 +228,7 @@ pub enum ApiKeyStatus {
 #[graphql(complex)]
 pub struct ApiKey {
     /// Stable id of the key.
+    #[graphql(owned)]
     pub id: ID,
     /// What the key is for, such as "Looker dashboards".
     pub name: String,
