@@ -309,6 +309,37 @@ async fn service_must_approve_too_when_the_organization_requires_it() {
     assert_eq!(body["data"]["approveDocument"]["agreed"], true, "{body}");
 }
 
+/// Leadership co-signs the contract when the organization asks for it: without the
+/// setting a LEADERSHIP manager's approval is FORBIDDEN and changes nothing.
+#[tokio::test]
+async fn leadership_co_signs_when_the_organization_asks_for_it() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let c = cast(&app, &org).await;
+    let ceo = app.create_user(&org, Team::Leadership, Role::Manager).await;
+    let chief_of_staff = app.create_user(&org, Team::Leadership, Role::Member).await;
+
+    let id = create_definition(&app, &c.marketer.token, "Customer", true).await;
+    let audit = app.count_audit_rows(&org).await;
+    let message = assert_error(&approve(&app, &ceo.token, &id, 1).await, "FORBIDDEN");
+    assert!(message.contains("approve"), "{message}");
+    assert_eq!(app.count_audit_rows(&org).await, audit, "a refused approval changes nothing");
+
+    let settings = "mutation { updateOrganization(input: { settings: { approvalRequiresLeadership: true } }) { organization { settings { approvalRequiresService approvalRequiresLeadership } } } }";
+    let body = app.gql(Some(&org.admin.token), settings, json!({})).await;
+    assert_eq!(
+        body["data"]["updateOrganization"]["organization"]["settings"],
+        json!({ "approvalRequiresService": false, "approvalRequiresLeadership": true }),
+        "{body}"
+    );
+    approve(&app, &c.sales_manager.token, &id, 1).await;
+    let body = approve(&app, &c.marketing_manager.token, &id, 1).await;
+    assert_eq!(body["data"]["approveDocument"]["agreed"], false, "leadership has not signed yet: {body}");
+    assert_error(&approve(&app, &chief_of_staff.token, &id, 1).await, "FORBIDDEN");
+    let body = approve(&app, &ceo.token, &id, 1).await;
+    assert_eq!(body["data"]["approveDocument"]["agreed"], true, "{body}");
+}
+
 #[tokio::test]
 async fn concurrent_approvals_produce_exactly_one_agreement() {
     let app = spawn_app().await;

@@ -1094,3 +1094,60 @@ async fn a_hundred_million_euro_deal_round_trips() {
         app.gql(Some(t), &format!("{{ opportunity(id: \"{id}\") {{ amount {{ amountMinor }} }} }}"), json!({})).await;
     assert_eq!(body["data"]["opportunity"]["amount"]["amountMinor"], 10_000_000_000i64, "unchanged");
 }
+
+/// The agreed meaning of the four strategies: ACQUISITION only for an account that is
+/// not a customer; RETENTION, DEVELOPMENT and SUBSTITUTION only for one that is (a won
+/// deal, or a CUSTOMER lead), on create and on a change of strategy; refusals change nothing.
+#[tokio::test]
+async fn a_deals_strategy_follows_whether_its_account_is_a_customer() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let t = &org.admin.token;
+    let prospect = account(&app, t, "Prospectly", "prospectly.io", "Retail", 40).await;
+    let create =
+        "mutation($input: CreateOpportunityInput!) { createOpportunity(input: $input) { opportunity { id version } } }";
+    let deal = |account: &str, strategy: &str| json!({ "input": { "accountId": account, "name": format!("{strategy} deal"), "amountMinor": 100_000, "currency": "EUR", "strategy": strategy } });
+    let count = || async {
+        app.gql(Some(t), "{ opportunities { totalCount } }", json!({})).await["data"]["opportunities"]["totalCount"]
+            .as_i64()
+            .unwrap()
+    };
+    for strategy in ["RETENTION", "DEVELOPMENT", "SUBSTITUTION"] {
+        let body = app.gql(Some(t), create, deal(&prospect, strategy)).await;
+        let message = assert_error(&body, "BAD_USER_INPUT");
+        assert_eq!(body["errors"][0]["extensions"]["field"], "strategy");
+        assert!(message.contains(strategy) && message.contains("ACQUISITION"), "{message}");
+    }
+    assert_eq!(count().await, 0, "nothing was created");
+
+    // Won: the account becomes a customer, and new business on it is refused.
+    let body = app.gql(Some(t), create, deal(&prospect, "ACQUISITION")).await;
+    let first =
+        body["data"]["createOpportunity"]["opportunity"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned();
+    let close = "mutation($id: ID!) { closeOpportunity(input: { id: $id, outcome: WON }) { opportunity { stage } } }";
+    assert_eq!(
+        app.gql(Some(t), close, json!({ "id": first })).await["data"]["closeOpportunity"]["opportunity"]["stage"],
+        "CLOSED_WON"
+    );
+    let body = app.gql(Some(t), create, deal(&prospect, "ACQUISITION")).await;
+    assert!(assert_error(&body, "BAD_USER_INPUT").contains("is one already"), "{body}");
+    let body = app.gql(Some(t), create, deal(&prospect, "RETENTION")).await;
+    let renewal = &body["data"]["createOpportunity"]["opportunity"];
+    let (id, version) =
+        (renewal["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned(), renewal["version"].clone());
+    assert_eq!(count().await, 2);
+
+    // Changing an open deal's strategy is held to the same rule.
+    let update = "mutation($input: UpdateOpportunityInput!) { updateOpportunity(input: $input) { opportunity { strategy version } } }";
+    let body = app.gql(Some(t), update, json!({ "input": { "id": id, "strategy": "ACQUISITION" } })).await;
+    assert_eq!(body["errors"][0]["extensions"]["field"], "strategy", "{body}");
+    let body = app.gql(Some(t), update, json!({ "input": { "id": id, "strategy": "DEVELOPMENT" } })).await;
+    assert_eq!(body["data"]["updateOpportunity"]["opportunity"]["strategy"], "DEVELOPMENT", "{body}");
+    assert_eq!(body["data"]["updateOpportunity"]["opportunity"]["version"], version.as_i64().unwrap() + 1);
+
+    // A CUSTOMER lead makes its account a customer too.
+    let other = account(&app, t, "Loyalco", "loyalco.io", "Retail", 40).await;
+    lead(&app, t, json!({ "email": "buyer@loyalco.io", "accountId": other, "lifecycleStage": "CUSTOMER" })).await;
+    let body = app.gql(Some(t), create, deal(&other, "SUBSTITUTION")).await;
+    assert!(body["data"]["createOpportunity"]["opportunity"]["id"].is_string(), "{body}");
+}

@@ -277,9 +277,13 @@ async fn content_assets_are_created_filtered_updated_and_archived() {
 
 async fn opportunity(s: &Setup, account: &str, name: &str, outcome: &str) -> String {
     let t = &s.org.admin.token;
+    // New business until the account has a won deal, then more of it (the strategy rule).
+    let customer =
+        s.app.gql(Some(t), "query($id: ID!) { account(id: $id) { isCustomer } }", json!({ "id": account })).await;
+    let strategy = if customer["data"]["account"]["isCustomer"] == true { "DEVELOPMENT" } else { "ACQUISITION" };
     let create =
         "mutation($input: CreateOpportunityInput!) { createOpportunity(input: $input) { opportunity { id } } }";
-    let body = s.app.gql(Some(t), create, json!({ "input": { "accountId": account, "name": name, "amountMinor": 1000, "currency": "EUR", "strategy": "ACQUISITION" } })).await;
+    let body = s.app.gql(Some(t), create, json!({ "input": { "accountId": account, "name": name, "amountMinor": 1000, "currency": "EUR", "strategy": strategy } })).await;
     let id = id_at(&body, &["createOpportunity", "opportunity", "id"]);
     let close =
         "mutation($input: CloseOpportunityInput!) { closeOpportunity(input: $input) { opportunity { stage } } }";

@@ -63,8 +63,8 @@ pub struct AlignmentOverview {
 #[tracing::instrument(skip(db, actor), fields(org = %actor.org_id))]
 pub async fn overview(db: &impl ConnectionTrait, actor: &Actor) -> Result<AlignmentOverview> {
     require(can_read_agreements(actor), "read agreed documents")?;
-    let requires_service = crate::org::settings(db, actor.org_id).await?.approval_requires_service;
-    let required = approving_teams(requires_service);
+    let approvers = crate::org::settings(db, actor.org_id).await?.approvers();
+    let required = approving_teams(approvers);
     let docs = Documents::find()
         .filter(Column::OrgId.eq(actor.org_id))
         .order_by_asc(Column::ProposedAt)
@@ -99,7 +99,7 @@ pub async fn overview(db: &impl ConnectionTrait, actor: &Actor) -> Result<Alignm
     for a in approvals {
         teams_of.entry((a.document_id, a.version)).or_default().insert(a.team);
     }
-    let my_team = actor.team().filter(|_| can_approve_documents(actor, requires_service));
+    let my_team = actor.team().filter(|_| can_approve_documents(actor, approvers));
     let (mut awaiting_my_approval, mut awaiting_other_team) = (Vec::new(), Vec::new());
     for doc in pending {
         let Some(version) = doc.pending_version else { continue };

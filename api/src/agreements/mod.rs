@@ -715,8 +715,8 @@ pub async fn approve(
 ) -> Result<ApprovalOutcome> {
     let (user_id, team) = approver(actor)?;
     let txn = begin_write(db).await?;
-    let requires_service = crate::org::settings(&txn, actor.org_id).await?.approval_requires_service;
-    require(can_approve_documents(actor, requires_service), "approve agreed documents")?;
+    let approvers = crate::org::settings(&txn, actor.org_id).await?.approvers();
+    require(can_approve_documents(actor, approvers), "approve agreed documents")?;
     let current = lock(&txn, actor, kind, id).await?;
     ensure_pending(&current, version)?;
     let approvals = approval::Entity::find()
@@ -747,7 +747,7 @@ pub async fn approve(
     let payload = json!({ "kind": kind, "version": version, "team": team });
     outbox::publish(&txn, actor, &format!("{entity}.approved"), entity, Some(id), payload).await?;
     let approved: HashSet<Team> = approvals.iter().map(|a| a.team).chain([team]).collect();
-    let complete = approving_teams(requires_service).iter().all(|t| approved.contains(t));
+    let complete = approving_teams(approvers).iter().all(|t| approved.contains(t));
     if complete {
         agree(&txn, actor, &current, version).await?;
     }
@@ -833,8 +833,8 @@ pub async fn retire(
     id: Uuid,
 ) -> Result<document::Model> {
     let txn = begin_write(db).await?;
-    let requires_service = crate::org::settings(&txn, actor.org_id).await?.approval_requires_service;
-    require(can_retire_documents(actor, requires_service), "retire agreed documents")?;
+    let approvers = crate::org::settings(&txn, actor.org_id).await?.approvers();
+    require(can_retire_documents(actor, approvers), "retire agreed documents")?;
     retire_locked(&txn, actor, id, kind).await?;
     let doc = find(&txn, actor, kind, id).await?;
     txn.commit().await?;

@@ -126,22 +126,33 @@ pub fn document_authoring(actor: &Actor, _kind: DocumentKind) -> Option<Authorin
     }
 }
 
-/// The teams whose approval makes a version AGREED: SALES and MARKETING, plus
-/// SERVICE when the organization's `approvalRequiresService` setting is on.
-pub fn approving_teams(requires_service: bool) -> Vec<Team> {
+/// Which optional teams co-sign an organization's agreed documents (its
+/// `approvalRequiresService` and `approvalRequiresLeadership` settings).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Approvers {
+    pub service: bool,
+    pub leadership: bool,
+}
+
+/// The teams whose approval makes a version AGREED: SALES and MARKETING, plus SERVICE
+/// and LEADERSHIP when the organization asks for them.
+pub fn approving_teams(approvers: Approvers) -> Vec<Team> {
     let mut teams = vec![Team::Sales, Team::Marketing];
-    if requires_service {
+    if approvers.service {
         teams.push(Team::Service);
+    }
+    if approvers.leadership {
+        teams.push(Team::Leadership);
     }
     teams
 }
 
 /// A MANAGER or ADMIN of an approving team may approve (and withdraw their
 /// approval). Approvals are personal: API keys and Accord itself never approve.
-pub fn can_approve_documents(actor: &Actor, requires_service: bool) -> bool {
+pub fn can_approve_documents(actor: &Actor, approvers: Approvers) -> bool {
     match &actor.kind {
         Identity::User { team, role, .. } => {
-            matches!(role, Role::Manager | Role::Admin) && approving_teams(requires_service).contains(team)
+            matches!(role, Role::Manager | Role::Admin) && approving_teams(approvers).contains(team)
         }
         Identity::ApiKey { .. } | Identity::System => false,
     }
@@ -149,8 +160,8 @@ pub fn can_approve_documents(actor: &Actor, requires_service: bool) -> bool {
 
 /// Retiring takes a document out of force at once, without a second signature, so
 /// it is kept to those who may approve, and ADMINs.
-pub fn can_retire_documents(actor: &Actor, requires_service: bool) -> bool {
-    can_approve_documents(actor, requires_service)
+pub fn can_retire_documents(actor: &Actor, approvers: Approvers) -> bool {
+    can_approve_documents(actor, approvers)
         || matches!(actor.kind, Identity::User { role: Role::Admin, .. } | Identity::System)
 }
 
@@ -356,21 +367,28 @@ mod tests {
 
     #[test]
     fn only_managers_and_admins_of_sales_and_marketing_approve() {
-        assert!(can_approve_documents(&person(Team::Sales, Role::Manager), false));
-        assert!(can_approve_documents(&person(Team::Marketing, Role::Admin), false));
-        assert!(!can_approve_documents(&person(Team::Sales, Role::Member), false));
-        assert!(!can_approve_documents(&person(Team::Leadership, Role::Manager), false));
-        assert!(!can_approve_documents(&person(Team::Service, Role::Manager), false));
-        assert!(can_approve_documents(&person(Team::Service, Role::Manager), true));
-        assert!(!can_approve_documents(&key(Scope::ALL.to_vec()), false));
-        assert_eq!(approving_teams(true), vec![Team::Sales, Team::Marketing, Team::Service]);
+        let (default, service) = (Approvers::default(), Approvers { service: true, leadership: false });
+        let leadership = Approvers { service: false, leadership: true };
+        assert!(can_approve_documents(&person(Team::Sales, Role::Manager), default));
+        assert!(can_approve_documents(&person(Team::Marketing, Role::Admin), default));
+        assert!(!can_approve_documents(&person(Team::Sales, Role::Member), default));
+        assert!(!can_approve_documents(&person(Team::Leadership, Role::Manager), default));
+        assert!(!can_approve_documents(&person(Team::Service, Role::Manager), default));
+        assert!(can_approve_documents(&person(Team::Service, Role::Manager), service));
+        assert!(can_approve_documents(&person(Team::Leadership, Role::Manager), leadership));
+        assert!(!can_approve_documents(&person(Team::Leadership, Role::Member), leadership));
+        assert!(!can_approve_documents(&key(Scope::ALL.to_vec()), default));
+        assert_eq!(approving_teams(service), vec![Team::Sales, Team::Marketing, Team::Service]);
+        let both = Approvers { service: true, leadership: true };
+        assert_eq!(approving_teams(both), vec![Team::Sales, Team::Marketing, Team::Service, Team::Leadership]);
     }
 
     #[test]
     fn approvers_and_admins_retire_documents() {
-        assert!(can_retire_documents(&person(Team::Marketing, Role::Manager), false));
-        assert!(can_retire_documents(&person(Team::Revops, Role::Admin), false));
-        assert!(!can_retire_documents(&person(Team::Marketing, Role::Member), false));
+        let default = Approvers::default();
+        assert!(can_retire_documents(&person(Team::Marketing, Role::Manager), default));
+        assert!(can_retire_documents(&person(Team::Revops, Role::Admin), default));
+        assert!(!can_retire_documents(&person(Team::Marketing, Role::Member), default));
     }
 
     #[test]

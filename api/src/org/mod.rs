@@ -34,6 +34,8 @@ pub struct OrgSettings {
     pub feedback_actionable_accounts: u32,
     /// Agreed documents also need a SERVICE manager's approval.
     pub approval_requires_service: bool,
+    /// Agreed documents also need a LEADERSHIP manager's approval.
+    pub approval_requires_leadership: bool,
     /// Leads that become MQLs by their score are handed over at once, round-robin
     /// among the active SALES members.
     pub auto_hand_over_mqls: bool,
@@ -55,6 +57,7 @@ impl Default for OrgSettings {
             feedback_actionable_endorsers: 3,
             feedback_actionable_accounts: 2,
             approval_requires_service: false,
+            approval_requires_leadership: false,
             auto_hand_over_mqls: false,
             time_zone: "UTC".into(),
             reporting_currency: "EUR".into(),
@@ -64,6 +67,14 @@ impl Default for OrgSettings {
 }
 
 impl OrgSettings {
+    /// The optional teams that co-sign agreed documents.
+    pub fn approvers(&self) -> crate::auth::permissions::Approvers {
+        crate::auth::permissions::Approvers {
+            service: self.approval_requires_service,
+            leadership: self.approval_requires_leadership,
+        }
+    }
+
     pub fn from_stored(value: &serde_json::Value) -> Self {
         serde_json::from_value(value.clone()).unwrap_or_default()
     }
@@ -195,6 +206,7 @@ pub struct SettingsPatch {
     pub feedback_actionable_endorsers: Option<u32>,
     pub feedback_actionable_accounts: Option<u32>,
     pub approval_requires_service: Option<bool>,
+    pub approval_requires_leadership: Option<bool>,
     pub auto_hand_over_mqls: Option<bool>,
     pub time_zone: Option<String>,
     pub reporting_currency: Option<String>,
@@ -210,6 +222,7 @@ impl OrgSettings {
             feedback_actionable_endorsers,
             feedback_actionable_accounts,
             approval_requires_service,
+            approval_requires_leadership,
             auto_hand_over_mqls,
             time_zone,
             reporting_currency,
@@ -221,6 +234,8 @@ impl OrgSettings {
         merged.feedback_actionable_accounts =
             feedback_actionable_accounts.unwrap_or(merged.feedback_actionable_accounts);
         merged.approval_requires_service = approval_requires_service.unwrap_or(merged.approval_requires_service);
+        merged.approval_requires_leadership =
+            approval_requires_leadership.unwrap_or(merged.approval_requires_leadership);
         merged.auto_hand_over_mqls = auto_hand_over_mqls.unwrap_or(merged.auto_hand_over_mqls);
         merged.time_zone = time_zone.unwrap_or(merged.time_zone);
         merged.reporting_currency = reporting_currency.unwrap_or(merged.reporting_currency);

@@ -31,17 +31,19 @@ pub enum OpportunityStage {
     ClosedLost,
 }
 
-/// Which of the four sales strategies a deal follows.
+/// Which of the four sales strategies a deal follows. An account is a customer once it
+/// has a won deal or a lead in CUSTOMER; a deal whose strategy does not fit its account
+/// is BAD_USER_INPUT on `strategy`, when created and when its strategy changes.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 #[graphql(remote = "entity::SalesStrategy")]
 pub enum SalesStrategy {
-    /// Win a new customer.
+    /// Win a new customer: only on an account that is not a customer yet.
     Acquisition,
-    /// Keep an existing customer (renewal).
+    /// Keep an existing customer (renewal): only on a customer account.
     Retention,
-    /// Sell more to an existing customer (upsell, cross-sell).
+    /// Sell more to an existing customer (upsell, cross-sell): only on a customer account.
     Development,
-    /// Replace a competitor's product at the customer.
+    /// Replace a competitor's product at the customer: only on a customer account.
     Substitution,
 }
 

@@ -60,11 +60,13 @@ pub async fn create(db: &impl crate::db::Transactions, actor: &Actor, new: NewOp
         }
         None => None,
     };
-    let account_id = match (new.account_id, lead.as_ref().and_then(|l| l.account_id)) {
-        (Some(id), _) => accounts::ensure(&txn, actor, id, "accountId").await?.id,
-        (None, Some(id)) => id,
+    let account = match (new.account_id, lead.as_ref().and_then(|l| l.account_id)) {
+        (Some(id), _) => accounts::ensure(&txn, actor, id, "accountId").await?,
+        (None, Some(id)) => accounts::find(&txn, actor, id).await?,
         (None, None) => return Err(ApiError::bad_input("accountId", "give an account, or a lead that has one")),
     };
+    check_strategy(&txn, &account, new.strategy).await?;
+    let account_id = account.id;
     if let Some(owner) = new.owner_id {
         ensure_user(&txn, actor, owner, "ownerId").await?;
     }
@@ -146,6 +148,9 @@ pub async fn update(
     let currency =
         patch.currency.map(|c| validate::currency("currency", &c)).transpose()?.unwrap_or(current.currency.clone());
     let strategy = patch.strategy.unwrap_or(current.strategy);
+    if strategy != current.strategy {
+        check_strategy(&txn, &accounts::find(&txn, actor, current.account_id).await?, strategy).await?;
+    }
     let owner_id = patch.owner_id.unwrap_or(current.owner_id);
     if let Some(owner) = owner_id.filter(|o| Some(*o) != current.owner_id) {
         ensure_user(&txn, actor, owner, "ownerId").await?;
@@ -172,6 +177,44 @@ pub async fn update(
     audit::record(&txn, actor, "opportunity.update", "opportunity", Some(id), changes).await?;
     txn.commit().await?;
     Ok(updated)
+}
+
+/// The agreed meaning of the strategies: ACQUISITION wins a new customer; RETENTION,
+/// DEVELOPMENT and SUBSTITUTION work with an existing one (a won deal, or a lead of
+/// the account in CUSTOMER).
+async fn check_strategy(
+    db: &impl ConnectionTrait,
+    account: &entity::account::Model,
+    strategy: SalesStrategy,
+) -> Result<()> {
+    let customer = account.customer_since.is_some() || {
+        let customer_lead = entity::lead::Entity::find()
+            .filter(entity::lead::Column::OrgId.eq(account.org_id))
+            .filter(entity::lead::Column::AccountId.eq(account.id))
+            .filter(entity::lead::Column::LifecycleStage.eq(LifecycleStage::Customer))
+            .one(db)
+            .await?;
+        customer_lead.is_some()
+    };
+    // The stored value is the API's enum name, such as RETENTION.
+    let name = sea_orm::ActiveEnum::to_value(&strategy);
+    match (strategy, customer) {
+        (SalesStrategy::Acquisition, true) => Err(ApiError::bad_input(
+            "strategy",
+            format!(
+                "{name} wins a new customer, and {} is one already: use RETENTION, DEVELOPMENT or SUBSTITUTION",
+                account.name
+            ),
+        )),
+        (SalesStrategy::Acquisition, false) | (_, true) => Ok(()),
+        (_, false) => Err(ApiError::bad_input(
+            "strategy",
+            format!(
+                "{name} works with an existing customer, and {} is not one (no won deal, no CUSTOMER lead): use ACQUISITION",
+                account.name
+            ),
+        )),
+    }
 }
 
 fn is_closed(stage: OpportunityStage) -> bool {

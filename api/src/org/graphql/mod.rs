@@ -100,6 +100,9 @@ pub struct OrganizationSettings {
     pub feedback_actionable_accounts: u32,
     /// When true, agreed documents also need a SERVICE manager's approval.
     pub approval_requires_service: bool,
+    /// When true, agreed documents also need a LEADERSHIP manager's approval, so
+    /// leadership co-signs the contract (default false).
+    pub approval_requires_leadership: bool,
     /// When true, leads that become MQLs by their score are handed over at once,
     /// round-robin among the active SALES members (default false).
     pub auto_hand_over_mqls: bool,
@@ -122,6 +125,7 @@ impl From<OrgSettings> for OrganizationSettings {
             feedback_actionable_endorsers: s.feedback_actionable_endorsers,
             feedback_actionable_accounts: s.feedback_actionable_accounts,
             approval_requires_service: s.approval_requires_service,
+            approval_requires_leadership: s.approval_requires_leadership,
             auto_hand_over_mqls: s.auto_hand_over_mqls,
             time_zone: s.time_zone,
             reporting_currency: s.reporting_currency,
@@ -146,6 +150,9 @@ pub struct OrganizationSettingsInput {
     /// Whether agreed documents also need a SERVICE manager's approval. Left out:
     /// unchanged; null is refused.
     pub approval_requires_service: MaybeUndefined<bool>,
+    /// Whether agreed documents also need a LEADERSHIP manager's approval. Left out:
+    /// unchanged; null is refused.
+    pub approval_requires_leadership: MaybeUndefined<bool>,
     /// Whether leads that become MQLs by their score are handed over at once. Left
     /// out: unchanged; null is refused.
     pub auto_hand_over_mqls: MaybeUndefined<bool>,
@@ -173,6 +180,10 @@ impl OrganizationSettingsInput {
                 self.feedback_actionable_accounts,
             )?,
             approval_requires_service: keep_or_set("settings.approvalRequiresService", self.approval_requires_service)?,
+            approval_requires_leadership: keep_or_set(
+                "settings.approvalRequiresLeadership",
+                self.approval_requires_leadership,
+            )?,
             auto_hand_over_mqls: keep_or_set("settings.autoHandOverMqls", self.auto_hand_over_mqls)?,
             time_zone: keep_or_set("settings.timeZone", self.time_zone)?,
             reporting_currency: keep_or_set("settings.reportingCurrency", self.reporting_currency)?,

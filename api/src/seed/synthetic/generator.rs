@@ -414,8 +414,10 @@ impl Generator {
                     None,
                 ),
             };
-            let strategy =
-                if self.rng.random_bool(0.15) { SalesStrategy::Substitution } else { SalesStrategy::Acquisition };
+            // As the rule for strategies says: new business, unless the account already
+            // was a customer when the deal opened (then another team buying: development).
+            let was_customer = batch.accounts[account_index].customer_since.is_some_and(|since| since <= opened);
+            let strategy = if was_customer { SalesStrategy::Development } else { SalesStrategy::Acquisition };
             let id = Uuid::now_v7();
             opportunity_id = Some(id);
             let company = batch.accounts[account_index].name.clone();
