@@ -71,14 +71,15 @@ async fn an_accepted_handover_makes_the_lead_sal_and_the_assignee_its_owner() {
     assert_eq!((due - handed).num_hours(), 24);
     let id = handover_id(&body);
 
-    let queue = s.app.gql(Some(&s.rep.token), "{ myQueue { id } }", json!({})).await;
-    assert_eq!(queue["data"]["myQueue"], json!([{ "id": id }]));
+    let queue = s.app.gql(Some(&s.rep.token), "{ myQueue { nodes { id } } }", json!({})).await;
+    assert_eq!(queue["data"]["myQueue"]["nodes"], json!([{ "id": id }]));
 
     let body = s.app.gql(Some(&s.rep.token), ACCEPT, json!({ "id": id })).await;
     let answered = &body["data"]["acceptHandover"]["handover"];
     assert_eq!(answered["status"], "ACCEPTED", "{body}");
     assert_eq!(answered["lead"], json!({ "lifecycleStage": "SAL", "owner": { "id": s.rep.id } }));
-    assert_eq!(s.app.gql(Some(&s.rep.token), "{ myQueue { id } }", json!({})).await["data"]["myQueue"], json!([]));
+    let queue = s.app.gql(Some(&s.rep.token), "{ myQueue { totalCount nodes { id } } }", json!({})).await;
+    assert_eq!(queue["data"]["myQueue"], json!({ "totalCount": 0, "nodes": [] }));
     assert_eq!(s.app.count_outbox_events(&s.org, "handover.created").await, 1);
     assert_eq!(s.app.count_outbox_events(&s.org, "handover.accepted").await, 1);
 
@@ -257,8 +258,8 @@ async fn another_organizations_handovers_are_not_found() {
     assert_error(&s.app.gql(t, ACCEPT, json!({ "id": id })).await, "NOT_FOUND");
     let body = s.app.gql(t, HAND_OVER, json!({ "input": { "leadId": lead, "toUserId": s.rep.id } })).await;
     assert_error(&body, "NOT_FOUND");
-    let list = s.app.gql(t, "{ handovers { totalCount } myQueue { id } }", json!({})).await;
-    assert_eq!(list["data"], json!({ "handovers": { "totalCount": 0 }, "myQueue": [] }));
+    let list = s.app.gql(t, "{ handovers { totalCount } myQueue { nodes { id } } }", json!({})).await;
+    assert_eq!(list["data"], json!({ "handovers": { "totalCount": 0 }, "myQueue": { "nodes": [] } }));
     let lead_view = s
         .app
         .gql(
@@ -268,4 +269,64 @@ async fn another_organizations_handovers_are_not_found() {
         )
         .await;
     assert_eq!(lead_view["data"]["lead"]["handovers"], json!([{ "status": "PENDING" }]));
+}
+
+/// `myQueue` is a Relay connection, soonest due first, with counts: a rep with a large
+/// queue pages through it, and `overdue: true` counts what is late. Nobody else's
+/// handovers appear in it, and its cursors are its own.
+#[tokio::test]
+async fn my_queue_pages_soonest_due_first_with_counts() {
+    let s = setup().await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let lead = mql(&s, &format!("lead{i}@payly.io")).await;
+        ids.push(handover_id(&hand_over(&s, &lead, &s.rep).await));
+    }
+    let elsewhere = mql(&s, "other@payly.io").await;
+    hand_over(&s, &elsewhere, &s.other_rep).await;
+    // The third is due first, so it leads the queue.
+    let due = Utc::now() - Duration::hours(1);
+    {
+        use entity::handover::{Column, Entity};
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let id: uuid::Uuid = ids[2].parse().unwrap();
+        let update = Entity::update_many().col_expr(Column::DueAt, sea_orm::sea_query::Expr::value(due));
+        update.filter(Column::Id.eq(id)).exec(&s.app.db).await.unwrap();
+    }
+    api::handover::clock::mark_overdue(&s.app.db, Utc::now()).await.unwrap();
+    let expected: Vec<&String> = [&ids[2], &ids[0], &ids[1], &ids[3], &ids[4]].into_iter().collect();
+
+    let page = "query($after: String) { myQueue(first: 2, after: $after) { totalCount nodes { id overdue } pageInfo { hasNextPage endCursor } } }";
+    let mut seen = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let body = s.app.gql(Some(&s.rep.token), page, json!({ "after": after })).await;
+        let queue = &body["data"]["myQueue"];
+        assert_eq!(queue["totalCount"], 5, "{body}");
+        seen.extend(queue["nodes"].as_array().unwrap().iter().map(|n| n["id"].as_str().unwrap().to_owned()));
+        if queue["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = queue["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(seen.iter().collect::<Vec<_>>(), expected);
+
+    let late = s
+        .app
+        .gql(Some(&s.rep.token), "{ myQueue(overdue: true) { totalCount nodes { id overdue } } }", json!({}))
+        .await;
+    assert_eq!(late["data"]["myQueue"], json!({ "totalCount": 1, "nodes": [{ "id": ids[2], "overdue": true }] }));
+    let other = s.app.gql(Some(&s.other_rep.token), "{ myQueue { totalCount } }", json!({})).await;
+    assert_eq!(other["data"]["myQueue"]["totalCount"], 1);
+
+    // A cursor of `handovers` is not one of the queue's.
+    let list =
+        s.app.gql(Some(&s.sales_manager.token), "{ handovers(first: 1) { pageInfo { endCursor } } }", json!({})).await;
+    let foreign = list["data"]["handovers"]["pageInfo"]["endCursor"].clone();
+    assert_error(&s.app.gql(Some(&s.rep.token), page, json!({ "after": foreign })).await, "BAD_USER_INPUT");
+    // Another organization's rep sees none of them.
+    let globex = s.app.create_org("Globex").await;
+    let stranger = s.app.create_user(&globex, Team::Sales, Role::Member).await;
+    let theirs = s.app.gql(Some(&stranger.token), "{ myQueue { totalCount } }", json!({})).await;
+    assert_eq!(theirs["data"]["myQueue"]["totalCount"], 0);
 }

@@ -8,7 +8,7 @@ use super::reports::{self, ComplianceGroup, ReasonGroup};
 use super::{Answer, HandoverCriteria};
 use crate::connection;
 use crate::error::Result;
-use crate::graphql::pagination::{PageArgs, encode_cursor};
+use crate::graphql::pagination::{PageArgs, encode_cursor, sorted_cursor, sorted_window};
 use crate::graphql::{actor, db, loaders, parse_id, selects};
 use crate::leads::graphql::Lead;
 use crate::org::graphql::{Team, User};
@@ -136,6 +136,8 @@ impl Handover {
 connection!(HandoverConnection, HandoverEdge, Handover, "handovers");
 
 const HANDOVERS: &str = "handovers";
+/// The queue's cursors: (due at, id), never valid in `handovers`.
+const MY_QUEUE: &str = "myQueue";
 
 /// Narrows handovers. All given conditions must hold.
 #[derive(InputObject, Default)]
@@ -327,9 +329,27 @@ impl HandoverQuery {
         Ok(Some(super::get(db(ctx), actor(ctx)?, id).await?.into()))
     }
 
-    /// What I must answer, soonest due first.
-    async fn my_queue(&self, ctx: &Context<'_>) -> Result<Vec<Handover>> {
-        Ok(super::my_queue(db(ctx), actor(ctx)?).await?.into_iter().map(Handover::from).collect())
+    /// The pending handovers I must answer, soonest due (the oldest promise) first.
+    /// `totalCount` counts them all; with `overdue: true` only the overdue ones. Users only.
+    async fn my_queue(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "true: only overdue handovers; false: only those not yet overdue; absent: all.")]
+        overdue: Option<bool>,
+        #[graphql(desc = "At most this many handovers from the start (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Handovers after this cursor.")] after: Option<String>,
+        #[graphql(desc = "At most this many handovers from the end (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Handovers before this cursor.")] before: Option<String>,
+    ) -> Result<HandoverConnection> {
+        let actor = actor(ctx)?;
+        let org = actor.org_id;
+        let window = sorted_window(&PageArgs::new(first, after, last, before), MY_QUEUE, org, super::due_key)?;
+        let page = super::my_queue(db(ctx), actor, overdue, &window, selects(ctx, "totalCount")).await?;
+        Ok(HandoverConnection::from_page(
+            page,
+            |h| sorted_cursor(MY_QUEUE, org, serde_json::Value::from(h.due_at.to_rfc3339()), h.id),
+            Handover::from,
+        ))
     }
 
     /// How well sales kept the response and first-touch SLAs in a period. API keys need `KPIS_READ`.

@@ -17,7 +17,7 @@ use crate::agreements::slas::{SlaBody, SlaMetric};
 use crate::agreements::{self, DocumentCriteria};
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_answer_handover, can_hand_over, can_read, require};
-use crate::db::keyset::{Direction, Page, Window, fetch_page};
+use crate::db::keyset::{Direction, Page, Window, fetch_page, fetch_page_by};
 use crate::db::versioned::save_versioned;
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
@@ -321,16 +321,28 @@ pub async fn list(
 }
 
 /// What the caller must answer, soonest due first.
-pub async fn my_queue(db: &impl ConnectionTrait, actor: &Actor) -> Result<Vec<Model>> {
+/// `overdue` keeps only overdue (true) or only not yet overdue (false) handovers.
+pub async fn my_queue(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    overdue: Option<bool>,
+    window: &Window<Vec<sea_orm::Value>>,
+    count: bool,
+) -> Result<Page<Model>> {
     let Some(me) = actor.user_id() else {
         return Err(ApiError::forbidden("only users have a queue"));
     };
-    Ok(Entity::find()
+    let mut select = Entity::find()
         .filter(Column::OrgId.eq(actor.org_id))
         .filter(Column::ToUserId.eq(me))
-        .filter(Column::Status.eq(HandoverStatus::Pending))
-        .order_by_asc(Column::DueAt)
-        .order_by_asc(Column::Id)
-        .all(db)
-        .await?)
+        .filter(Column::Status.eq(HandoverStatus::Pending));
+    if let Some(overdue) = overdue {
+        select = select.filter(Column::Overdue.eq(overdue));
+    }
+    fetch_page_by(db, select, &[Column::DueAt, Column::Id], Direction::Ascending, window, count).await
+}
+
+/// A queue cursor's sort key (`dueAt`) as the database compares it.
+pub fn due_key(value: &serde_json::Value) -> Option<sea_orm::Value> {
+    value.as_str().and_then(|s| DateTime::parse_from_rfc3339(s).ok()).map(|t| t.with_timezone(&Utc).into())
 }
