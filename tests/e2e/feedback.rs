@@ -190,6 +190,15 @@ async fn feedback_becomes_actionable_at_the_organizations_thresholds() {
     assert_eq!(body["data"]["feedbackItem"]["signal"]["distinctAccounts"], 2);
     assert_eq!(body["data"]["feedbackItem"]["signal"]["actionable"], true);
 
+    // One rep filing one theme twice, naming two accounts: still one voice.
+    let (a3, a4) = (account(&s.app, &s.rep.token, "one.io").await, account(&s.app, &s.rep.token, "two.io").await);
+    for account in [&a3, &a4] {
+        let mut input = general("pricing-page");
+        input["accountId"] = json!(account);
+        let body = submit(&s.app, &s.rep2.token, input).await;
+        assert_eq!(body["data"]["submitFeedback"]["feedback"]["signal"]["actionable"], false, "{body}");
+    }
+
     // One loud voice, repeated, stays below the threshold.
     for _ in 0..3 {
         submit(&s.app, &s.rep2.token, general("logo")).await;
@@ -200,9 +209,11 @@ async fn feedback_becomes_actionable_at_the_organizations_thresholds() {
     let body = s.app.gql(Some(&s.marketer.token), themes, vars).await;
     let themes = body["data"]["feedbackThemes"].as_array().unwrap_or_else(|| panic!("{body}"));
     let tags: Vec<&str> = themes.iter().map(|t| t["tag"].as_str().unwrap()).collect();
-    assert_eq!(tags, ["pricing", "onboarding", "logo"]);
-    assert_eq!(themes[2]["feedbackCount"], 3);
-    assert_eq!(themes[2]["signal"], json!({ "distinctReporters": 1, "actionable": false }));
+    // Not actionable, more accounts first: the one voice naming two accounts, then the loud one.
+    assert_eq!(tags, ["pricing", "onboarding", "pricing-page", "logo"]);
+    assert_eq!(themes[2]["signal"], json!({ "distinctReporters": 1, "actionable": false }), "two accounts, one voice");
+    assert_eq!(themes[3]["feedbackCount"], 3);
+    assert_eq!(themes[3]["signal"], json!({ "distinctReporters": 1, "actionable": false }));
     let bad = s
         .app
         .gql(

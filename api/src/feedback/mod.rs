@@ -7,9 +7,11 @@
 //!                     └──▶ DECLINED (with a response; final)
 //! ```
 //!
-//! An item is *actionable* once the distinct people behind it (the author and the
-//! endorsers) reach the organization's `feedbackActionableEndorsers` (default 3), or
-//! the distinct customer accounts reach `feedbackActionableAccounts` (default 2).
+//! An item is *actionable* once at least two distinct people are behind it (the author
+//! and the endorsers: one voice, however loud or however many accounts it names, is
+//! never enough) and either those people reach the organization's
+//! `feedbackActionableEndorsers` (default 3) or the distinct customer accounts reach
+//! `feedbackActionableAccounts` (default 2).
 //!
 //! SCORING_MODEL feedback is about lead scoring as a whole, not one model: like
 //! GENERAL it names no `subjectId`.
@@ -39,6 +41,9 @@ use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
 use crate::events::outbox;
 use crate::validate::{self, LONG};
+
+/// Distinct people every actionable item needs, whatever the thresholds.
+pub const MIN_REPORTERS: usize = 2;
 
 /// The organization's thresholds for "actionable".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,8 +89,9 @@ pub fn signal<'a>(
         teams.insert(e.team);
         accounts.extend(e.account_id);
     }
-    let actionable = people.len() >= thresholds.people as usize
-        || (thresholds.accounts > 0 && accounts.len() >= thresholds.accounts as usize);
+    let actionable = people.len() >= MIN_REPORTERS
+        && (people.len() >= thresholds.people as usize
+            || (thresholds.accounts > 0 && accounts.len() >= thresholds.accounts as usize));
     Signal { reporters: people.len(), teams: teams.len(), accounts: accounts.len(), endorsements: count, actionable }
 }
 
@@ -544,6 +550,11 @@ mod tests {
         let fb_with_account = item(a, Team::Sales, Some(Uuid::now_v7()));
         assert!(signal([&fb_with_account], &accounts, t).actionable);
         assert!(!signal([&fb_with_account], &accounts, Thresholds { people: 3, accounts: 0 }).actionable);
+        // One rep naming two accounts in two items is still one voice.
+        let alone = [item(a, Team::Sales, Some(Uuid::now_v7())), item(a, Team::Sales, Some(Uuid::now_v7()))];
+        let s = signal(&alone, [], t);
+        assert_eq!((s.reporters, s.accounts, s.actionable), (1, 2, false));
+        assert!(!signal([&fb], [], Thresholds { people: 1, accounts: 0 }).actionable);
     }
 
     #[test]

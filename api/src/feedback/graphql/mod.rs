@@ -80,7 +80,9 @@ pub struct FeedbackSignal {
     pub distinct_accounts: i32,
     /// Number of endorsements.
     pub endorsements: i32,
-    /// True once the organization's thresholds are reached (distinct people, or distinct accounts).
+    /// True once at least two distinct people are behind it and the organization's
+    /// thresholds are reached (distinct people, or distinct accounts): one person alone
+    /// never makes feedback actionable.
     pub actionable: bool,
 }
 

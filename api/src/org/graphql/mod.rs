@@ -94,9 +94,11 @@ impl From<entity::user::Model> for User {
 pub struct OrganizationSettings {
     /// Hours sales has to answer a handover when no SLA is agreed (1–720; default 24).
     pub handover_response_hours: u32,
-    /// Distinct endorsers that make a piece of feedback actionable (1–1000; default 3).
+    /// Distinct endorsers that make a piece of feedback actionable (1–1000; default 3);
+    /// at least two distinct people are always needed, whatever this says.
     pub feedback_actionable_endorsers: u32,
-    /// Distinct customer accounts that make a piece of feedback actionable (0–1000; default 2).
+    /// Distinct customer accounts that make a piece of feedback actionable (0–1000;
+    /// default 2), once at least two distinct people are behind it.
     pub feedback_actionable_accounts: u32,
     /// When true, agreed documents also need a SERVICE manager's approval.
     pub approval_requires_service: bool,
