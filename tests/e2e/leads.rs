@@ -199,18 +199,17 @@ async fn engagement_is_idempotent_and_engages_new_leads() {
     assert_eq!(lead["data"]["lead"]["engagementEvents"]["totalCount"], 4);
     assert_eq!(lead["data"]["lead"]["engagementEvents"]["nodes"][3]["properties"]["page"], "/pricing");
 
-    // One unknown lead fails the whole batch; nothing is stored.
+    // One unknown lead fails its own event only; the other one is stored.
     let bad = json!({ "events": [
         { "leadId": id, "kind": "WEB_VISIT", "occurredAt": "2026-11-04T10:00:00Z", "externalId": "ev-3" },
         { "leadEmail": "nobody@payly.io", "kind": "WEB_VISIT", "occurredAt": "2026-11-04T10:00:00Z" }
     ] });
     let body = app.gql(Some(t), record, json!({ "input": bad })).await;
-    assert_error(&body, "BAD_USER_INPUT");
-    assert_eq!(body["errors"][0]["extensions"]["field"], "events[1].lead");
+    assert_eq!(body["data"]["recordEngagement"]["events"].as_array().map(Vec::len), Some(1), "{body}");
     let lead = app
         .gql(Some(t), "query($id: ID!) { lead(id: $id) { engagementEvents { totalCount } } }", json!({ "id": id }))
         .await;
-    assert_eq!(lead["data"]["lead"]["engagementEvents"]["totalCount"], 4);
+    assert_eq!(lead["data"]["lead"]["engagementEvents"]["totalCount"], 5);
 }
 
 #[tokio::test]
@@ -283,7 +282,8 @@ async fn an_engagement_batch_costs_the_same_few_statements_for_any_number_of_eve
     let stored = app.gql(Some(t), count, json!({ "id": ids[0] })).await;
     assert_eq!(stored["data"]["lead"]["engagementEvents"]["totalCount"], 1 + 1 + 3, "{stored}");
 
-    // Another organization's lead is no lead here: the batch fails and stores nothing.
+    // Another organization's lead is no lead here: its event fails, exactly as an
+    // unknown one, and nothing reaches that organization.
     let globex = app.create_org("Globex").await;
     let theirs = lead(&app, &globex.admin.token, json!({ "email": "ana@globex.io" })).await;
     let mixed = json!({ "input": { "events": [
@@ -291,10 +291,9 @@ async fn an_engagement_batch_costs_the_same_few_statements_for_any_number_of_eve
         { "leadId": theirs, "kind": "WEB_VISIT", "occurredAt": "2026-11-02T10:00:00Z" }
     ] } });
     let body = app.gql(Some(t), record, mixed).await;
-    assert_error(&body, "BAD_USER_INPUT");
-    assert_eq!(body["errors"][0]["extensions"]["field"], "events[1].lead");
+    assert_eq!(body["data"]["recordEngagement"]["events"].as_array().map(Vec::len), Some(1), "{body}");
     let after = app.gql(Some(t), count, json!({ "id": ids[0] })).await;
-    assert_eq!(after["data"]["lead"]["engagementEvents"]["totalCount"], 5, "{after}");
+    assert_eq!(after["data"]["lead"]["engagementEvents"]["totalCount"], 6, "{after}");
     let untouched = app.gql(Some(&globex.admin.token), count, json!({ "id": theirs })).await;
     assert_eq!(untouched["data"]["lead"]["engagementEvents"]["totalCount"], 0, "{untouched}");
 }
@@ -661,8 +660,10 @@ async fn another_organization_sees_nothing_and_changes_nothing() {
     // References to another organization's records are unknown, too.
     let body = app.gql(bt, CREATE_LEAD, json!({ "input": { "email": "x@globex.io", "accountId": acc } })).await;
     assert_eq!(body["errors"][0]["extensions"]["field"], "accountId");
-    let body = app.gql(bt, "mutation($l: ID!) { recordEngagement(input: { events: [{ leadId: $l, kind: WEB_VISIT, occurredAt: \"2026-11-01T00:00:00Z\" }] }) { duplicates } }", json!({ "l": id })).await;
-    assert_error(&body, "BAD_USER_INPUT");
+    let body = app.gql(bt, "mutation($l: ID!) { recordEngagement(input: { events: [{ leadId: $l, kind: WEB_VISIT, occurredAt: \"2026-11-01T00:00:00Z\" }] }) { results { status field } events { id } } }", json!({ "l": id })).await;
+    let payload = &body["data"]["recordEngagement"];
+    assert_eq!(payload["results"], json!([{ "status": "FAILED", "field": "events[0].lead" }]), "{body}");
+    assert_eq!(payload["events"], json!([]));
 
     // A's e-mail imported by B creates B's own lead.
     let body =
@@ -1150,4 +1151,50 @@ async fn a_deals_strategy_follows_whether_its_account_is_a_customer() {
     lead(&app, t, json!({ "email": "buyer@loyalco.io", "accountId": other, "lifecycleStage": "CUSTOMER" })).await;
     let body = app.gql(Some(t), create, deal(&other, "SUBSTITUTION")).await;
     assert!(body["data"]["createOpportunity"]["opportunity"]["id"].is_string(), "{body}");
+}
+
+/// One unknown e-mail no longer rejects a whole batch: every event has its own result,
+/// the others are stored, and sending the same call again is still safe.
+#[tokio::test]
+async fn each_engagement_event_has_its_own_result() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let t = &org.admin.token;
+    let id = lead(&app, t, json!({ "email": "ana@payly.io" })).await;
+    let record = "mutation($input: RecordEngagementInput!) { recordEngagement(input: $input) { results { index status eventId message field } duplicates events { id } } }";
+    let events = json!({ "events": [
+        { "leadId": id, "kind": "WEB_VISIT", "occurredAt": "2026-11-01T10:00:00Z", "externalId": "ev-1" },
+        { "leadEmail": "nobody@payly.io", "kind": "EMAIL_OPEN", "occurredAt": "2026-11-02T10:00:00Z", "externalId": "ev-2" },
+        { "leadEmail": "ANA@payly.io", "kind": "EMAIL_OPEN", "occurredAt": "2099-01-01T00:00:00Z", "externalId": "ev-3" },
+        { "leadEmail": "ana@payly.io", "kind": "EMAIL_CLICK", "occurredAt": "2026-11-02T11:00:00Z", "externalId": "ev-1" },
+        { "leadEmail": "ana@payly.io", "kind": "EMAIL_CLICK", "occurredAt": "2026-11-02T12:00:00Z", "externalId": "ev-4" }
+    ] });
+    let body = app.gql(Some(t), record, json!({ "input": events })).await;
+    let payload = &body["data"]["recordEngagement"];
+    let results = payload["results"].as_array().unwrap_or_else(|| panic!("{body}"));
+    let statuses: Vec<&str> = results.iter().map(|r| r["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["RECORDED", "FAILED", "FAILED", "DUPLICATE", "RECORDED"], "{body}");
+    assert_eq!(results.iter().map(|r| r["index"].as_i64().unwrap()).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
+    assert_eq!(
+        (results[1]["field"].as_str(), results[1]["message"].as_str()),
+        (Some("events[1].lead"), Some("no such lead"))
+    );
+    assert_eq!(results[2]["field"], "events[2].occurredAt");
+    let stored: Vec<&Value> = payload["events"].as_array().unwrap().iter().map(|e| &e["id"]).collect();
+    assert_eq!(stored, [&results[0]["eventId"], &results[4]["eventId"]]);
+    assert_eq!(payload["duplicates"], 1);
+
+    // Again: the recorded ones are duplicates now, the failed ones fail again.
+    let body = app.gql(Some(t), record, json!({ "input": events })).await;
+    let statuses: Vec<&str> = body["data"]["recordEngagement"]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["DUPLICATE", "FAILED", "FAILED", "DUPLICATE", "DUPLICATE"], "{body}");
+    let count = app
+        .gql(Some(t), "query($id: ID!) { lead(id: $id) { engagementEvents { totalCount } } }", json!({ "id": id }))
+        .await;
+    assert_eq!(count["data"]["lead"]["engagementEvents"]["totalCount"], 2);
 }

@@ -1,5 +1,6 @@
 //! Engagement events: what leads did. Partners push them one at a time or in
-//! batches of up to 500; a repeated `externalId` is ignored, so retries are safe.
+//! batches of up to 500; a repeated `externalId` is ignored, so retries are safe. Each
+//! event has its own outcome: one unknown lead or invalid value fails that event only.
 
 use std::collections::{HashMap, HashSet};
 
@@ -38,17 +39,31 @@ pub struct NewEvent {
     pub external_id: Option<String>,
 }
 
+/// What became of one event of a batch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventOutcome {
+    /// Stored, with this id.
+    Recorded(Uuid),
+    /// Skipped: its `externalId` was recorded before, or earlier in the batch.
+    Duplicate,
+    /// Refused (an unknown lead, an invalid value); nothing of it was stored.
+    Failed { message: String, field: Option<String> },
+}
+
 /// What a batch did.
 #[derive(Debug, Default)]
 pub struct Recorded {
     pub events: Vec<Model>,
+    /// One outcome per event, in the batch's order.
+    pub outcomes: Vec<EventOutcome>,
     /// Events skipped because their `externalId` was recorded before.
     pub duplicates: usize,
     /// Leads moved from NEW to ENGAGED by their first engagement.
     pub engaged_leads: Vec<Uuid>,
 }
 
-/// Record a batch atomically: every event is valid and stored, or none is.
+/// Record a batch: the valid events of known leads are stored together (one
+/// transaction); every other event gets its reason in [`Recorded::outcomes`].
 #[tracing::instrument(skip(db, actor, events), fields(org = %actor.org_id, n = events.len()))]
 pub async fn record(db: &impl Transactions, actor: &Actor, events: Vec<NewEvent>) -> Result<Recorded> {
     require(can_write(actor, Scope::EventsWrite), "record engagement")?;
@@ -57,25 +72,19 @@ pub async fn record(db: &impl Transactions, actor: &Actor, events: Vec<NewEvent>
     }
     let now = Utc::now();
     let mut seen = HashSet::new();
-    for (i, event) in events.iter().enumerate() {
-        if event.occurred_at > now + chrono::Duration::minutes(5) {
-            return Err(ApiError::bad_input(&format!("events[{i}].occurredAt"), "must not be in the future"));
-        }
-        if let Some(id) = &event.external_id {
-            validate::text(&format!("events[{i}].externalId"), id, SHORT)?;
-        }
-        if event.properties.as_ref().is_some_and(|p| !p.is_object()) {
-            return Err(ApiError::bad_input(&format!("events[{i}].properties"), "must be a JSON object"));
-        }
-        if event.properties.as_ref().is_some_and(|p| p.to_string().len() > 16 * 1024) {
-            return Err(ApiError::bad_input(&format!("events[{i}].properties"), "must be at most 16 KiB"));
-        }
-        if let Some(id) = &event.external_id
-            && !seen.insert(id.trim().to_owned())
-        {
-            return Err(ApiError::bad_input(&format!("events[{i}].externalId"), "appears twice in this batch"));
-        }
-    }
+    let mut outcomes: Vec<Option<EventOutcome>> = events
+        .iter()
+        .enumerate()
+        .map(|(i, event)| match check_event(i, event, now) {
+            Err(error) => Some(failed(error)),
+            // The first of the batch's events with an external id is the one recorded.
+            Ok(()) => event
+                .external_id
+                .as_ref()
+                .is_some_and(|id| !seen.insert(id.trim().to_owned()))
+                .then_some(EventOutcome::Duplicate),
+        })
+        .collect();
     let txn = crate::db::begin_write(db).await?;
     let leads = resolve_leads(&txn, actor, &events).await?;
     let external_ids: Vec<String> =
@@ -95,17 +104,26 @@ pub async fn record(db: &impl Transactions, actor: &Actor, events: Vec<NewEvent>
     let mut recorded = Recorded::default();
     // Each NEW lead's first event in the batch, in the batch's order.
     let mut first_kind: Vec<(Uuid, EngagementKind)> = Vec::new();
-    for (event, lead) in events.into_iter().zip(&leads) {
+    for (i, (event, lead)) in events.into_iter().zip(&leads).enumerate() {
+        if outcomes[i].is_some() {
+            continue;
+        }
+        let Some(lead) = lead else {
+            outcomes[i] = Some(failed(ApiError::bad_input(&format!("events[{i}].lead"), "no such lead")));
+            continue;
+        };
         let external_id = event.external_id.map(|s| s.trim().to_owned());
         if external_id.as_ref().is_some_and(|id| known.contains(id)) {
-            recorded.duplicates += 1;
+            outcomes[i] = Some(EventOutcome::Duplicate);
             continue;
         }
         if lead.lifecycle_stage == LifecycleStage::New && !first_kind.iter().any(|(id, _)| *id == lead.id) {
             first_kind.push((lead.id, event.kind));
         }
+        let id = Uuid::now_v7();
+        outcomes[i] = Some(EventOutcome::Recorded(id));
         recorded.events.push(Model {
-            id: Uuid::now_v7(),
+            id,
             org_id: actor.org_id,
             lead_id: lead.id,
             kind: event.kind,
@@ -116,6 +134,9 @@ pub async fn record(db: &impl Transactions, actor: &Actor, events: Vec<NewEvent>
             created_at: now,
         });
     }
+    recorded.duplicates = outcomes.iter().filter(|o| matches!(o, Some(EventOutcome::Duplicate))).count();
+    // Every event has its outcome by now.
+    recorded.outcomes = outcomes.into_iter().flatten().collect();
     // One multi-row insert per 100 events rather than a statement per event.
     crate::db::insert_all::<ActiveModel, _>(&txn, recorded.events.clone()).await?;
     // A NEW lead that engages becomes ENGAGED: the funnel shows who is active.
@@ -131,7 +152,8 @@ pub async fn record(db: &impl Transactions, actor: &Actor, events: Vec<NewEvent>
     // Engagement is a score input: rescore every lead that engaged, as it stands now
     // (as read above, or as just moved); no need to read them again.
     let engaged: HashSet<Uuid> = recorded.events.iter().map(|e| e.lead_id).collect();
-    let mut current: HashMap<Uuid, entity::lead::Model> = leads.into_iter().map(|lead| (lead.id, lead)).collect();
+    let mut current: HashMap<Uuid, entity::lead::Model> =
+        leads.into_iter().flatten().map(|lead| (lead.id, lead)).collect();
     current.extend(moved.into_iter().map(|lead| (lead.id, lead)));
     let engaged: Vec<entity::lead::Model> = current.into_values().filter(|lead| engaged.contains(&lead.id)).collect();
     if !engaged.is_empty() {
@@ -139,21 +161,48 @@ pub async fn record(db: &impl Transactions, actor: &Actor, events: Vec<NewEvent>
         super::score_inputs_changed(&txn, actor, engaged, new).await?;
     }
     if !recorded.events.is_empty() {
-        let changes =
-            Changes::new().created("recorded", &recorded.events.len()).created("duplicates", &recorded.duplicates);
+        let refused = recorded.outcomes.iter().filter(|o| matches!(o, EventOutcome::Failed { .. })).count();
+        let changes = Changes::new()
+            .created("recorded", &recorded.events.len())
+            .created("duplicates", &recorded.duplicates)
+            .created("failed", &refused);
         audit::record(&txn, actor, "engagement.record", "engagementEvent", None, changes).await?;
     }
     txn.commit().await?;
     Ok(recorded)
 }
 
+/// One event's own checks; `i` names it in the error.
+fn check_event(i: usize, event: &NewEvent, now: DateTime<Utc>) -> Result<()> {
+    if event.occurred_at > now + chrono::Duration::minutes(5) {
+        return Err(ApiError::bad_input(&format!("events[{i}].occurredAt"), "must not be in the future"));
+    }
+    if let Some(id) = &event.external_id {
+        validate::text(&format!("events[{i}].externalId"), id, SHORT)?;
+    }
+    if event.properties.as_ref().is_some_and(|p| !p.is_object()) {
+        return Err(ApiError::bad_input(&format!("events[{i}].properties"), "must be a JSON object"));
+    }
+    if event.properties.as_ref().is_some_and(|p| p.to_string().len() > 16 * 1024) {
+        return Err(ApiError::bad_input(&format!("events[{i}].properties"), "must be at most 16 KiB"));
+    }
+    Ok(())
+}
+
+fn failed(error: ApiError) -> EventOutcome {
+    match error {
+        ApiError::BadUserInput { message, field } => EventOutcome::Failed { message, field },
+        other => EventOutcome::Failed { message: other.to_string(), field: None },
+    }
+}
+
 /// Find every event's lead, in at most one statement per kind of reference (id, e-mail,
-/// external id); the first unknown one fails the batch, naming its index.
+/// external id); `None` for an event whose lead is unknown (or another organization's).
 async fn resolve_leads(
     db: &impl ConnectionTrait,
     actor: &Actor,
     events: &[NewEvent],
-) -> Result<Vec<entity::lead::Model>> {
+) -> Result<Vec<Option<entity::lead::Model>>> {
     use entity::lead::Column as Lead;
     let key = |lead: &LeadRef| match lead {
         LeadRef::Id(id) => LeadKey::Id(*id),
@@ -187,12 +236,7 @@ async fn resolve_leads(
             }
         }
     }
-    keys.iter()
-        .enumerate()
-        .map(|(i, key)| {
-            found.get(key).cloned().ok_or_else(|| ApiError::bad_input(&format!("events[{i}].lead"), "no such lead"))
-        })
-        .collect()
+    Ok(keys.iter().map(|key| found.get(key).cloned()).collect())
 }
 
 /// How an event names its lead, normalised as the lead stores it.

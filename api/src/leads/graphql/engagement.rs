@@ -11,7 +11,7 @@ use crate::error::{ApiError, Result};
 use crate::graphql::pagination::{PageArgs, sorted_cursor, sorted_window};
 use crate::graphql::prefetch::child_page;
 use crate::graphql::{actor, db, loaders, parse_id, selects};
-use crate::leads::engagement::{self, LeadRef, NewEvent};
+use crate::leads::engagement::{self, EventOutcome, LeadRef, NewEvent};
 
 /// What a lead did.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,6 +124,8 @@ pub struct RecordEngagementInput {
 /// What a batch of engagement did.
 #[derive(SimpleObject)]
 pub struct RecordEngagementPayload {
+    /// One result per event sent, in the order sent.
+    pub results: Vec<RecordEngagementResult>,
     /// The events stored by this call.
     pub events: Vec<EngagementEvent>,
     /// Events skipped because their `externalId` was recorded before.
@@ -132,13 +134,63 @@ pub struct RecordEngagementPayload {
     pub engaged_lead_ids: Vec<ID>,
 }
 
+/// What happened to one event of `recordEngagement`.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordEngagementStatus {
+    /// Stored; see `eventId`.
+    Recorded,
+    /// Skipped: its `externalId` was recorded before (or earlier in the same call).
+    Duplicate,
+    /// Refused (an unknown lead, an invalid value); see `message` and `field`. Other
+    /// events are unaffected: send this one again once it is fixed.
+    Failed,
+}
+
+/// The outcome of one event.
+#[derive(SimpleObject)]
+pub struct RecordEngagementResult {
+    /// Number of the event in `events`, counted from 1.
+    pub index: i32,
+    /// What happened.
+    pub status: RecordEngagementStatus,
+    /// The stored event, when RECORDED.
+    pub event_id: Option<ID>,
+    /// Why the event was refused, when FAILED.
+    pub message: Option<String>,
+    /// The input field at fault, such as `events[3].lead`, when FAILED.
+    pub field: Option<String>,
+}
+
+impl RecordEngagementResult {
+    fn of(index: usize, outcome: EventOutcome) -> Self {
+        let index = index as i32 + 1;
+        match outcome {
+            EventOutcome::Recorded(id) => Self {
+                index,
+                status: RecordEngagementStatus::Recorded,
+                event_id: Some(id.into()),
+                message: None,
+                field: None,
+            },
+            EventOutcome::Duplicate => {
+                Self { index, status: RecordEngagementStatus::Duplicate, event_id: None, message: None, field: None }
+            }
+            EventOutcome::Failed { message, field } => {
+                Self { index, status: RecordEngagementStatus::Failed, event_id: None, message: Some(message), field }
+            }
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct EngagementMutation;
 
 #[Object]
 impl EngagementMutation {
-    /// Record engagement events (1–500), all or nothing; repeated `externalId`s are skipped.
-    /// API keys need `EVENTS_WRITE`.
+    /// Record engagement events (1–500). Each event has its own result: an unknown lead
+    /// or an invalid value fails that event only; repeated `externalId`s are skipped
+    /// (DUPLICATE), so resending a call is safe. The stored events commit together.
+    /// An event naming no lead, or several, fails the whole call. API keys need `EVENTS_WRITE`.
     async fn record_engagement(
         &self,
         ctx: &Context<'_>,
@@ -165,6 +217,7 @@ impl EngagementMutation {
         }
         let recorded = engagement::record(db(ctx), actor(ctx)?, events).await?;
         Ok(RecordEngagementPayload {
+            results: recorded.outcomes.into_iter().enumerate().map(|(i, o)| RecordEngagementResult::of(i, o)).collect(),
             events: recorded.events.into_iter().map(EngagementEvent::from).collect(),
             duplicates: recorded.duplicates as i32,
             engaged_lead_ids: recorded.engaged_leads.into_iter().map(ID::from).collect(),
