@@ -548,9 +548,13 @@ async fn new_leads_of_an_import_are_created_together_with_the_same_outcome_as_ro
         .iter()
         .map(|r| r["status"].as_str().unwrap())
         .collect();
-    assert_eq!(statuses, ["CREATED", "CREATED", "UPDATED", "CREATED", "ERROR", "ERROR", "UPDATED"], "{body}");
+    assert_eq!(statuses, ["CREATED", "CREATED", "DUPLICATE", "CREATED", "ERROR", "ERROR", "UPDATED"], "{body}");
     let twice = app.gql(Some(t), "{ leads(filter: { search: \"twice\" }) { nodes { firstName } } }", json!({})).await;
-    assert_eq!(twice["data"]["leads"]["nodes"], json!([{ "firstName": "Second" }]), "the later row wins");
+    assert_eq!(
+        twice["data"]["leads"]["nodes"],
+        json!([{ "firstName": "First" }]),
+        "the earlier row is the one written"
+    );
     let newco = app
         .gql(Some(t), "{ accounts(filter: { search: \"newco\" }) { nodes { name leads { totalCount } } } }", json!({}))
         .await;
@@ -1197,4 +1201,35 @@ async fn each_engagement_event_has_its_own_result() {
         .gql(Some(t), "query($id: ID!) { lead(id: $id) { engagementEvents { totalCount } } }", json!({ "id": id }))
         .await;
     assert_eq!(count["data"]["lead"]["engagementEvents"]["totalCount"], 2);
+}
+
+/// ana@newco.io and ANA@newco.io in one call are one lead: the later row is DUPLICATE
+/// of the earlier one, which alone is written, with the same outcome on every run.
+#[tokio::test]
+async fn a_later_row_for_the_same_lead_is_a_duplicate_of_the_earlier_one() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let t = &org.admin.token;
+    let import = "mutation($input: ImportLeadsInput!) { importLeads(input: $input) { created duplicates results { row status message field } } }";
+    let rows = json!({ "rows": [
+        { "email": "ana@newco.io", "firstName": "Ana" },
+        { "email": "ANA@newco.io ", "firstName": "Anna" },
+        { "email": "ben@newco.io" }
+    ] });
+    for (run, first) in [(1, "CREATED"), (2, "UNCHANGED")] {
+        let body = app.gql(Some(t), import, json!({ "input": rows })).await;
+        let payload = &body["data"]["importLeads"];
+        let statuses: Vec<&str> =
+            payload["results"].as_array().unwrap().iter().map(|r| r["status"].as_str().unwrap()).collect();
+        assert_eq!(statuses, [first, "DUPLICATE", first], "run {run}: {body}");
+        assert_eq!(payload["duplicates"], 1);
+        assert_eq!(payload["results"][1]["message"], "the same lead as row 1: skipped");
+        assert_eq!(payload["results"][1]["field"], "email");
+    }
+    let body = app
+        .gql(Some(t), "{ leads(filter: { search: \"newco\" }) { totalCount nodes { email firstName } } }", json!({}))
+        .await;
+    assert_eq!(body["data"]["leads"]["totalCount"], 2, "{body}");
+    let ana = body["data"]["leads"]["nodes"].as_array().unwrap().iter().find(|l| l["email"] == "ana@newco.io").cloned();
+    assert_eq!(ana.map(|l| l["firstName"].clone()), Some(json!("Ana")), "the earlier row's values");
 }

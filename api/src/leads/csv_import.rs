@@ -82,6 +82,8 @@ pub struct ImportSummary {
     pub created: u64,
     pub updated: u64,
     pub unchanged: u64,
+    /// Rows naming the same lead as an earlier row of their chunk of 1,000.
+    pub duplicates: u64,
     pub errors: u64,
     pub elapsed: Duration,
     pub dry_run: bool,
@@ -107,6 +109,7 @@ impl std::fmt::Display for ImportSummary {
         writeln!(f, "created: {}", self.created)?;
         writeln!(f, "updated: {}", self.updated)?;
         writeln!(f, "unchanged: {}", self.unchanged)?;
+        writeln!(f, "duplicates: {}", self.duplicates)?;
         writeln!(f, "errors: {}", self.errors)?;
         writeln!(f, "elapsed: {:.2} s", self.elapsed.as_secs_f64())?;
         write!(f, "rows per second: {:.0}", self.rows_per_second())?;
@@ -477,6 +480,7 @@ async fn run_chunk(
                 RowStatus::Created => summary.created += 1,
                 RowStatus::Updated => summary.updated += 1,
                 RowStatus::Unchanged => summary.unchanged += 1,
+                RowStatus::Duplicate => summary.duplicates += 1,
                 RowStatus::Error => {
                     let problem = RowProblem {
                         field: result.field.as_deref().map(snake_case).unwrap_or_default(),
@@ -571,13 +575,14 @@ mod tests {
             created: 6,
             updated: 1,
             unchanged: 1,
+            duplicates: 0,
             errors: 2,
             elapsed: Duration::from_secs(2),
             dry_run: false,
             error_report: Some(PathBuf::from("x.errors.csv")),
         };
         let text = summary.to_string();
-        assert!(text.contains("created: 6\n"), "{text}");
+        assert!(text.contains("created: 6\n") && text.contains("duplicates: 0\n"), "{text}");
         assert!(text.contains("rows per second: 5\n"), "{text}");
         assert!(text.ends_with("error report: x.errors.csv"), "{text}");
     }

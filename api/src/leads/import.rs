@@ -56,6 +56,9 @@ pub enum RowStatus {
     Created,
     Updated,
     Unchanged,
+    /// The same lead as an earlier row of the call (e-mails compared case-insensitively):
+    /// skipped, so a call's outcome never depends on which of the two is written last.
+    Duplicate,
     Error,
 }
 
@@ -89,7 +92,25 @@ pub async fn import(
     let mut known = Known::load(&txn, actor, &rows, match_on).await?;
     let mut results = Vec::with_capacity(rows.len());
     let mut written = Vec::with_capacity(rows.len());
+    let mut first_row: HashMap<String, usize> = HashMap::new();
     for (index, row) in rows.into_iter().enumerate() {
+        if let Some(key) = match_key(&row, match_on) {
+            let first = *first_row.entry(key).or_insert(index);
+            if first != index {
+                let field = match match_on {
+                    MatchOn::Email => "email",
+                    MatchOn::ExternalId => "externalId",
+                };
+                results.push(RowResult {
+                    row: index,
+                    status: RowStatus::Duplicate,
+                    lead_id: None,
+                    message: Some(format!("the same lead as row {}: skipped", first + 1)),
+                    field: Some(field.to_owned()),
+                });
+                continue;
+            }
+        }
         // A row that would change nothing costs no statement (partners re-send whole lists).
         match known.unchanged(&row, match_on) {
             Some(lead_id) => results.push(RowResult {

@@ -95,6 +95,9 @@ pub enum ImportRowStatus {
     Updated,
     /// An existing lead already had these values.
     Unchanged,
+    /// The same lead as an earlier row of the call (e-mails compared
+    /// case-insensitively; see `message`): skipped, whatever its values.
+    Duplicate,
     /// The row was refused; see `message` and `field`. Other rows are unaffected.
     Error,
 }
@@ -126,6 +129,8 @@ pub struct ImportLeadsPayload {
     pub updated: i32,
     /// Rows that matched a lead with the same values.
     pub unchanged: i32,
+    /// Rows skipped as the same lead as an earlier row.
+    pub duplicates: i32,
     /// Rows refused.
     pub errors: i32,
     /// True when nothing was stored (`dryRun`).
@@ -147,6 +152,7 @@ impl ImportMutation {
             created: tally(import::RowStatus::Created),
             updated: tally(import::RowStatus::Updated),
             unchanged: tally(import::RowStatus::Unchanged),
+            duplicates: tally(import::RowStatus::Duplicate),
             errors: tally(import::RowStatus::Error),
             dry_run: input.dry_run,
             results: results
