@@ -50,6 +50,12 @@ pub enum Direction {
     Descending,
 }
 
+/// A timestamp sort key as a cursor carries it (RFC 3339 text), as the database
+/// compares it; `None` when the text is not one.
+pub fn time_key(value: &serde_json::Value) -> Option<sea_orm::Value> {
+    value.as_str().and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok()).map(|t| t.to_utc().into())
+}
+
 /// Fetch one page of `select` keyed on the unique, indexed column `key` (such as a
 /// UUIDv7 id). `count` asks for `totalCount` as well.
 pub async fn fetch_page<E, C, K>(

@@ -343,7 +343,8 @@ impl HandoverQuery {
     ) -> Result<HandoverConnection> {
         let actor = actor(ctx)?;
         let org = actor.org_id;
-        let window = sorted_window(&PageArgs::new(first, after, last, before), MY_QUEUE, org, super::due_key)?;
+        let window =
+            sorted_window(&PageArgs::new(first, after, last, before), MY_QUEUE, org, crate::db::keyset::time_key)?;
         let page = super::my_queue(db(ctx), actor, overdue, &window, selects(ctx, "totalCount")).await?;
         Ok(HandoverConnection::from_page(
             page,

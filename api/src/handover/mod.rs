@@ -341,8 +341,3 @@ pub async fn my_queue(
     }
     fetch_page_by(db, select, &[Column::DueAt, Column::Id], Direction::Ascending, window, count).await
 }
-
-/// A queue cursor's sort key (`dueAt`) as the database compares it.
-pub fn due_key(value: &serde_json::Value) -> Option<sea_orm::Value> {
-    value.as_str().and_then(|s| DateTime::parse_from_rfc3339(s).ok()).map(|t| t.with_timezone(&Utc).into())
-}

@@ -137,10 +137,7 @@ impl AccountOrder {
     pub fn key_value(self, value: &Json) -> Option<sea_orm::Value> {
         match self {
             Self::Name => value.as_str().map(|s| s.to_owned().into()),
-            Self::CreatedAt => value
-                .as_str()
-                .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
-                .map(|t| t.with_timezone(&Utc).into()),
+            Self::CreatedAt => crate::db::keyset::time_key(value),
         }
     }
 }

@@ -678,9 +678,7 @@ impl LeadOrder {
         match self {
             Self::Score => value.as_f64().map(Into::into),
             Self::LastName => value.as_str().map(|s| s.to_owned().into()),
-            Self::CreatedAt | Self::UpdatedAt | Self::StageEnteredAt => {
-                value.as_str().and_then(|s| DateTime::parse_from_rfc3339(s).ok()).map(|t| t.with_timezone(&Utc).into())
-            }
+            Self::CreatedAt | Self::UpdatedAt | Self::StageEnteredAt => crate::db::keyset::time_key(value),
         }
     }
 }

@@ -4,7 +4,7 @@
 
 pub mod graphql;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 use entity::opportunity::{ActiveModel, Column, Entity, Model};
 use entity::{LifecycleStage, OpportunityStage, SalesStrategy};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
@@ -373,9 +373,7 @@ impl OpportunityOrder {
     pub fn key_value(self, value: &Json) -> Option<sea_orm::Value> {
         match self {
             Self::Amount => value.as_i64().map(Into::into),
-            Self::CreatedAt | Self::UpdatedAt => {
-                value.as_str().and_then(|s| DateTime::parse_from_rfc3339(s).ok()).map(|t| t.with_timezone(&Utc).into())
-            }
+            Self::CreatedAt | Self::UpdatedAt => crate::db::keyset::time_key(value),
         }
     }
 }

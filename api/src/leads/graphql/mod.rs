@@ -9,8 +9,8 @@ mod import;
 mod leads;
 
 use async_graphql::{Enum, ID, InputObject, MergedObject};
-use chrono::{DateTime, Utc};
-use serde_json::Value;
+// The sort key of lists ordered by time, for the child modules.
+use crate::db::keyset::time_key;
 
 pub use accounts::*;
 pub use activities::*;
@@ -63,11 +63,6 @@ pub struct ArchiveInput {
     pub id: ID,
     /// The `version` you read; a different stored version is CONFLICT.
     pub expected_version: Option<i32>,
-}
-
-/// The sort key of a list ordered by time: an RFC 3339 timestamp in the cursor.
-fn time_key(value: &Value) -> Option<sea_orm::Value> {
-    value.as_str().and_then(|s| DateTime::parse_from_rfc3339(s).ok()).map(|t| t.with_timezone(&Utc).into())
 }
 
 /// Queries of accounts, leads and activities.
