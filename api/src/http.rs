@@ -5,7 +5,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationDefinition, OperationType};
 use axum::Router;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -271,16 +271,22 @@ async fn graphql_get(
     execute(state, &headers, client, actor, request, Method::GET).await
 }
 
-/// True when the operation that would run is a mutation (or a subscription).
-fn is_mutation(query: &str, operation_name: Option<&str>) -> bool {
-    // The same remembered document the executor runs: a GET query is parsed once.
-    let Some(document) = crate::graphql::parsed_queries::parsed(query) else { return false };
-    let operation = match (&document.operations, operation_name) {
-        (DocumentOperations::Single(op), _) => Some(op),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
-        (DocumentOperations::Multiple(ops), None) => ops.values().next().filter(|_| ops.len() == 1),
-    };
-    operation.is_some_and(|op| op.node.ty != OperationType::Query)
+/// The operation of `document` that runs for `operation_name`, with its name (`None`
+/// for an anonymous one); `None` when no operation would run.
+fn running_operation<'a>(
+    document: &'a ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<(Option<&'a str>, &'a OperationDefinition)> {
+    match (&document.operations, operation_name) {
+        (DocumentOperations::Single(op), _) => Some((None, &op.node)),
+        (DocumentOperations::Multiple(ops), Some(name)) => {
+            ops.get_key_value(name).map(|(name, op)| (Some(name.as_str()), &op.node))
+        }
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+            ops.iter().next().map(|(name, op)| (Some(name.as_str()), &op.node))
+        }
+        (DocumentOperations::Multiple(_), None) => None,
+    }
 }
 
 /// Check a request against the limits, spend the caller's allowance, run it.
@@ -302,12 +308,6 @@ async fn execute(
     if let Err(refusal) = cost::check_text(&request.query, limits) {
         return refused(headers, &refusal);
     }
-    // After the size check, before anything runs: `is_mutation` parses the document.
-    if method == Method::GET && is_mutation(&request.query, request.operation_name.as_deref()) {
-        let mut response = request_error(headers, StatusCode::METHOD_NOT_ALLOWED, "mutations must be sent with POST");
-        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
-        return response;
-    }
     // A document that does not parse is left to the executor, which reports the error.
     let mut cost = 0;
     let mut facts = crate::metrics::RequestFacts {
@@ -317,10 +317,15 @@ async fn execute(
         caller: actor.as_ref().map_or("anonymous", |a| a.kind_label()),
     };
     if let Some(document) = crate::graphql::parsed_queries::parsed(&request.query) {
-        if let (None, DocumentOperations::Multiple(operations)) = (&facts.operation, &document.operations)
-            && operations.len() == 1
-        {
-            facts.operation = operations.keys().next().map(|name| name.to_string());
+        let running = running_operation(&document, request.operation_name.as_deref());
+        if method == Method::GET && running.is_some_and(|(_, op)| op.ty != OperationType::Query) {
+            let mut response =
+                request_error(headers, StatusCode::METHOD_NOT_ALLOWED, "mutations must be sent with POST");
+            response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+            return response;
+        }
+        if facts.operation.is_none() {
+            facts.operation = running.and_then(|(name, _)| name).map(str::to_owned);
         }
         match state.cost_model.check(&document, request.operation_name.as_deref(), &request.variables, limits) {
             Ok(points) => cost = points,
@@ -573,9 +578,14 @@ mod tests {
 
     #[test]
     fn mutations_are_recognised_for_get_requests() {
+        let is_mutation = |query: &str, name: Option<&str>| {
+            let document = async_graphql::parser::parse_query(query).unwrap();
+            running_operation(&document, name).is_some_and(|(_, op)| op.ty != OperationType::Query)
+        };
         assert!(is_mutation("mutation { login }", None));
         assert!(!is_mutation("{ me { name } }", None));
         assert!(is_mutation("query A { me { name } } mutation B { x }", Some("B")));
         assert!(!is_mutation("query A { me { name } } mutation B { x }", Some("A")));
+        assert!(!is_mutation("query A { me { name } } mutation B { x }", None));
     }
 }

@@ -4,7 +4,7 @@
 //! `ACCORD_TRUSTED_DOCUMENTS` that lets a class of callers run registered documents only.
 
 use std::num::NonZeroUsize;
-use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
 
 use async_graphql::Value;
 use async_graphql::parser::types::DocumentOperations;
@@ -22,6 +22,11 @@ const APQ_CAPACITY: NonZeroUsize = NonZeroUsize::new(1_000).unwrap();
 const APQ_MAX_LEN: usize = 16 * 1024;
 
 static APQ: LazyLock<Mutex<LruCache<String, Arc<str>>>> = LazyLock::new(|| Mutex::new(LruCache::new(APQ_CAPACITY)));
+
+fn apq() -> MutexGuard<'static, LruCache<String, Arc<str>>> {
+    // Entries are whole values: a panic elsewhere cannot leave one half-written.
+    APQ.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// The hash of `extensions.persistedQuery`, if the request has one.
 fn requested_hash(request: &async_graphql::Request) -> Result<Option<String>> {
@@ -61,7 +66,7 @@ pub async fn resolve(
     let mut registered = false;
     if let Some(hash) = &hash {
         if request.query.is_empty() {
-            let remembered = APQ.lock().unwrap_or_else(PoisonError::into_inner).get(hash).cloned();
+            let remembered = apq().get(hash).cloned();
             request.query = match remembered {
                 Some(text) => text.to_string(),
                 // Before signing in, the table is looked at only when it is the rule.
@@ -77,7 +82,7 @@ pub async fn resolve(
         } else if sha256_hex(&request.query) != *hash {
             return Err(ApiError::bad_input("extensions.persistedQuery", "sha256Hash is not the SHA-256 of `query`"));
         } else if request.query.len() <= APQ_MAX_LEN && !limited(mode, actor) {
-            APQ.lock().unwrap_or_else(PoisonError::into_inner).put(hash.clone(), Arc::from(request.query.as_str()));
+            apq().put(hash.clone(), Arc::from(request.query.as_str()));
         }
     }
     if limited(mode, actor) && !registered {
