@@ -78,7 +78,9 @@ pub async fn demo(db: &DatabaseConnection) -> Result<Option<entity::user::Model>
     let mut generator = synthetic::Generator::new(org.id, staff, synthetic::Naming::Demo, DEMO_SEED, Utc::now());
     let data = generator.batch(DEMO_LEADS);
     let changes = Changes::new().created("leads", &data.leads.len()).created("accounts", &data.accounts.len());
+    let accepted = accepted_handovers(&data);
     synthetic::insert(&txn, data).await?;
+    crate::db::insert_all::<entity::handover::ActiveModel, _>(&txn, accepted).await?;
     audit::record(&txn, &system, "seed.demo", "organization", Some(org.id), changes).await?;
     txn.commit().await?;
     let person = |email: &str| {
@@ -102,7 +104,47 @@ pub async fn demo(db: &DatabaseConnection) -> Result<Option<entity::user::Model>
     Ok(Some(admin))
 }
 
-/// Handovers in every state: accepted, handed back, pending and overdue.
+/// The handover behind every acceptance of the generated history: each move into
+/// SAL answers a handover made when the lead became MQL (automatically, within the
+/// hour), accepted by the salesperson who moved it, on time or late.
+fn accepted_handovers(data: &synthetic::Batch) -> Vec<entity::handover::Model> {
+    use entity::LifecycleStage::{Mql, Sal};
+    let leads: std::collections::HashMap<Uuid, &entity::lead::Model> = data.leads.iter().map(|l| (l.id, l)).collect();
+    let mut out = Vec::new();
+    for pair in data.transitions.windows(2) {
+        let (mql, sal) = (&pair[0], &pair[1]);
+        if mql.lead_id != sal.lead_id || mql.to_stage != Mql || sal.to_stage != Sal {
+            continue;
+        }
+        let (Some(lead), Some(to)) = (leads.get(&sal.lead_id), sal.actor_id) else { continue };
+        let handed = (mql.at + chrono::Duration::hours(1)).min(sal.at);
+        let due = handed + chrono::Duration::hours(24);
+        out.push(entity::handover::Model {
+            id: Uuid::now_v7(),
+            org_id: lead.org_id,
+            lead_id: lead.id,
+            // Handed over automatically when the score made the lead an MQL.
+            from_user_id: None,
+            from_name: "Accord".into(),
+            to_user_id: to,
+            note: Some("Qualified by score; please call.".into()),
+            handed_at: handed,
+            due_at: due,
+            status: entity::HandoverStatus::Accepted,
+            overdue: sal.at > due,
+            responded_at: Some(sal.at),
+            responded_by: Some(to),
+            reason: None,
+            response_note: None,
+            version: 2,
+            created_at: handed,
+            updated_at: sal.at,
+        });
+    }
+    out
+}
+
+/// Handovers in every state: accepted, handed back, pending, overdue and cancelled.
 async fn handovers(db: &DatabaseConnection, org_id: Uuid, marketer: &Actor, reps: &[Actor; 2]) -> Result<()> {
     use crate::handover::{self, Answer};
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -111,7 +153,7 @@ async fn handovers(db: &DatabaseConnection, org_id: Uuid, marketer: &Actor, reps
         .filter(entity::lead::Column::LifecycleStage.eq(entity::LifecycleStage::Mql))
         .filter(entity::lead::Column::ArchivedAt.is_null())
         .order_by_asc(entity::lead::Column::Id)
-        .limit(6)
+        .limit(7)
         .all(db)
         .await?;
     for (i, lead) in mqls.iter().enumerate() {
@@ -143,6 +185,12 @@ async fn handovers(db: &DatabaseConnection, org_id: Uuid, marketer: &Actor, reps
                     )
                     .filter(entity::handover::Column::Id.eq(made.id))
                     .exec(db)
+                    .await?;
+            }
+            6 => {
+                // Marketing took the lead back before sales answered: the handover is cancelled.
+                let why = Some("Duplicate of a lead sales already works.".to_owned());
+                crate::leads::move_stage(db, marketer, lead.id, entity::LifecycleStage::Disqualified, why, None)
                     .await?;
             }
             _ => {}

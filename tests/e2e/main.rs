@@ -32,3 +32,4 @@ mod security;
 mod security_inputs;
 mod seed;
 mod spec;
+mod stages;
