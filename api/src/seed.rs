@@ -97,11 +97,67 @@ pub async fn demo(db: &DatabaseConnection) -> Result<Option<entity::user::Model>
     };
     alignment_contract(db, &cast).await?;
     scoring_model(db, &cast).await?;
+    qualify_mqls(db, org.id, &cast).await?;
     let reps = [person("rep@demo.accord.dev")?, person("rep2@demo.accord.dev")?];
     handovers(db, org.id, &cast.marketer, &reps).await?;
     messaging::seed(db, org.id).await?;
     campaigns::seed(db, &cast.marketer).await?;
     Ok(Some(admin))
+}
+
+/// Score every demo lead with the agreed model now (the job agreeing it queued), so
+/// the demo opens on real scores. The generated MQLs below the threshold show the
+/// engagement that qualified them (a demo request, downloads, visits in the last
+/// days, recorded through the real path); any still below go back to nurture, moved
+/// by marketing with the reason. So every MQL of the demo meets the agreed definition.
+async fn qualify_mqls(db: &DatabaseConnection, org_id: Uuid, cast: &Cast) -> Result<()> {
+    use crate::leads::engagement::{self, LeadRef, NewEvent};
+    use entity::EngagementKind as Kind;
+    crate::scoring::rescore::run_all(db, Utc::now()).await?;
+    let threshold =
+        crate::scoring::in_force(db, org_id).await?.map_or(f64::INFINITY, |model| model.body.thresholds.mql);
+    let below = mqls_below(db, org_id, threshold).await?;
+    let now = Utc::now();
+    let mut events = Vec::new();
+    for (id, _) in &below {
+        let hours = [(Kind::DemoRequest, 30), (Kind::ContentDownload, 50), (Kind::ContentDownload, 70)]
+            .into_iter()
+            .chain([(Kind::ContentDownload, 90), (Kind::WebVisit, 20), (Kind::WebVisit, 40)])
+            .chain([(Kind::WebVisit, 60), (Kind::WebVisit, 80), (Kind::WebVisit, 100)]);
+        for (kind, ago) in hours {
+            let occurred_at = now - chrono::Duration::hours(ago);
+            events.push(NewEvent { lead: LeadRef::Id(*id), kind, occurred_at, properties: None, external_id: None });
+        }
+    }
+    for chunk in events.chunks(engagement::MAX_BATCH) {
+        engagement::record(db, &Actor::system(org_id), chunk.to_vec()).await?;
+    }
+    for (id, score) in mqls_below(db, org_id, threshold).await? {
+        let why = format!("score {score:.1} is below the agreed MQL threshold {threshold:.0}: back to nurture");
+        let recycled = entity::LifecycleStage::Recycled;
+        crate::leads::move_stage(db, &cast.marketing_manager, id, recycled, Some(why), None).await?;
+    }
+    Ok(())
+}
+
+/// The organization's MQLs whose stored score is below `threshold`, with the score.
+async fn mqls_below(db: &DatabaseConnection, org_id: Uuid, threshold: f64) -> Result<Vec<(Uuid, f64)>> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+    let ids: Vec<Uuid> = entity::lead::Entity::find()
+        .select_only()
+        .column(entity::lead::Column::Id)
+        .filter(entity::lead::Column::OrgId.eq(org_id))
+        .filter(entity::lead::Column::LifecycleStage.eq(entity::LifecycleStage::Mql))
+        .order_by_asc(entity::lead::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let scores = crate::leads::lifecycle::stored_scores(db, &ids).await?;
+    Ok(ids
+        .into_iter()
+        .map(|id| (id, scores.get(&id).copied().unwrap_or(0.0)))
+        .filter(|(_, score)| *score < threshold)
+        .collect())
 }
 
 /// The handover behind every acceptance of the generated history: each move into
@@ -417,6 +473,11 @@ async fn scoring_model(db: &DatabaseConnection, cast: &Cast) -> Result<()> {
         ],
         thresholds: Thresholds { warm: 30.0, hot: 60.0, mql: 60.0 },
     };
-    sign(db, cast, model, true).await?;
+    // The demo's marketing manager co-signs knowing how many leads the model promotes.
+    let id = sign(db, cast, model.clone(), false).await?;
+    let promotions =
+        crate::scoring::rescore::simulate_organization(db, &cast.marketing_manager, id, 1, &model).await?.promotions();
+    let confirmed = agreements::Confirmations { promotions: Some(promotions) };
+    agreements::approve_confirming(db, &cast.marketing_manager, ScoringModel::KIND, id, 1, confirmed).await?;
     Ok(())
 }

@@ -373,7 +373,23 @@ async fn lowering_the_mql_threshold_promotes_the_leads_already_above_it() {
     let body = s.app.gql(Some(&other.admin.token), simulate, json!({ "id": model_id })).await;
     assert_error(&body, "NOT_FOUND");
 
-    agree(&s, "SCORING_MODEL", &model_id, 2).await;
+    // This organization wants a confirmation above one promotion: the approval that
+    // would agree the version is refused until the approver names the number.
+    settings(&s, json!({ "promotionsNeedingConfirmation": 1 })).await;
+    let input = |confirm: Option<i64>| json!({ "input": { "kind": "SCORING_MODEL", "id": model_id, "version": 2, "confirmPromotions": confirm } });
+    let first = s.app.gql(Some(&s.sales_manager.token), APPROVE, input(None)).await;
+    assert_eq!(first["data"]["approveDocument"]["agreed"], false, "{first}");
+    let audit = s.app.count_audit_rows(&s.org).await;
+    for confirm in [None, Some(3)] {
+        let body = s.app.gql(Some(&s.marketing_manager.token), APPROVE, input(confirm)).await;
+        let message = assert_error(&body, "BAD_USER_INPUT");
+        assert!(message.contains("makes 2 leads MQLs") && message.contains("confirmPromotions: 2"), "{message}");
+        assert_eq!(body["errors"][0]["extensions"]["field"], "confirmPromotions");
+    }
+    assert_eq!(s.app.count_audit_rows(&s.org).await, audit);
+    assert_eq!(stage(&s, &engaged).await, "ENGAGED");
+    let body = s.app.gql(Some(&s.marketing_manager.token), APPROVE, input(Some(2))).await;
+    assert_eq!(body["data"]["approveDocument"]["agreed"], true, "{body}");
     api::scoring::rescore::run_all(&s.app.db, Utc::now()).await.unwrap();
     assert_eq!(stage(&s, &engaged).await, "MQL");
     assert_eq!(stage(&s, &recycled).await, "MQL");

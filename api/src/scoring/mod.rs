@@ -295,14 +295,30 @@ impl AgreedBody for ScoringModel {
     }
 
     /// One model is in force: every other agreed scoring model of the organization is
-    /// retired, and a rescoring job is queued.
+    /// retired, and a rescoring job is queued. When the rescoring would make more leads
+    /// MQLs than the organization's `promotionsNeedingConfirmation`, the approver must
+    /// have confirmed that number (BAD_USER_INPUT on `confirmPromotions` otherwise, and
+    /// the approval is not recorded).
     async fn on_agreed(
         txn: &sea_orm::DatabaseTransaction,
         actor: &Actor,
         doc_id: Uuid,
         version: i32,
-        _body: &Self,
+        body: &Self,
+        confirmed: &agreements::Confirmations,
     ) -> Result<()> {
+        let allowed = crate::org::settings(txn, actor.org_id).await?.promotions_needing_confirmation;
+        let promotions = rescore::simulate_organization(txn, actor, doc_id, version, body).await?.promotions();
+        if promotions > u64::from(allowed) && confirmed.promotions != Some(promotions) {
+            return Err(ApiError::bad_input(
+                "confirmPromotions",
+                format!(
+                    "agreeing version {version} makes {promotions} leads MQLs at once, more than the {allowed} this \
+                     organization agrees to without confirmation (simulateScoringModel lists them): approve with \
+                     confirmPromotions: {promotions}"
+                ),
+            ));
+        }
         let others = entity::document::Entity::find()
             .filter(entity::document::Column::OrgId.eq(actor.org_id))
             .filter(entity::document::Column::Kind.eq(DocumentKind::ScoringModel))
