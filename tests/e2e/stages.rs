@@ -395,3 +395,46 @@ async fn lowering_the_mql_threshold_promotes_the_leads_already_above_it() {
     assert_eq!(stage(&s, &recycled).await, "MQL");
     assert_eq!(stage(&s, &cold).await, "NEW");
 }
+
+#[tokio::test]
+async fn scores_decay_daily_without_new_events() {
+    let s = setup().await;
+    let mut input = model(60.0);
+    input["engagementRules"] = json!([{ "name": "Demo requests", "kind": "DEMO_REQUEST", "pointsPerEvent": 40, "cap": 40, "halfLifeDays": 1 }]);
+    let body = s
+        .app
+        .gql(
+            Some(&s.marketing_manager.token),
+            "mutation($input: CreateScoringModelInput!) { createScoringModel(input: $input) { scoringModel { id } } }",
+            json!({ "input": input }),
+        )
+        .await;
+    let model_id = body["data"]["createScoringModel"]["scoringModel"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{body}"))
+        .to_owned();
+    agree(&s, "SCORING_MODEL", &model_id, 1).await;
+    api::scoring::rescore::run_all(&s.app.db, Utc::now()).await.unwrap();
+    let id = new_lead(&s, json!({ "email": "ana@payly.io" })).await;
+    let record = "mutation($input: RecordEngagementInput!) { recordEngagement(input: $input) { duplicates } }";
+    let event = json!({ "input": { "events": [{ "leadId": id, "kind": "DEMO_REQUEST", "occurredAt": Utc::now().to_rfc3339() }] } });
+    assert!(s.app.gql(Some(&s.marketer.token), record, event).await["errors"].is_null());
+    let fresh = s.app.gql(Some(&s.marketer.token), LEAD, json!({ "id": id })).await;
+    let score = fresh["data"]["lead"]["score"].as_f64().unwrap();
+    assert!((39.0..=40.0).contains(&score), "{fresh}");
+
+    // The latest rescoring is recent: nothing to queue. A day later the decay job runs.
+    let db = &s.app.db;
+    assert_eq!(api::scoring::rescore::enqueue_decay(db, Utc::now()).await.unwrap(), 0);
+    let tomorrow = Utc::now() + chrono::Duration::hours(25);
+    assert_eq!(api::scoring::rescore::enqueue_decay(db, tomorrow).await.unwrap(), 1);
+    assert_eq!(api::scoring::rescore::enqueue_decay(db, tomorrow).await.unwrap(), 0, "queued once");
+    api::scoring::rescore::run_all(db, tomorrow).await.unwrap();
+    let decayed = s.app.gql(Some(&s.marketer.token), LEAD, json!({ "id": id })).await;
+    let lead = &decayed["data"]["lead"];
+    // One half-life later: half the points, and scoredAt says when.
+    let score = lead["score"].as_f64().unwrap();
+    assert!((18.0..=20.5).contains(&score), "{decayed}");
+    let scored_at = chrono::DateTime::parse_from_rfc3339(lead["scoredAt"].as_str().unwrap()).unwrap();
+    assert!(scored_at > Utc::now() + chrono::Duration::hours(24), "{decayed}");
+}
