@@ -97,7 +97,7 @@ pub trait AgreedBody: Serialize + DeserializeOwned + Clone + Send + Sync + 'stat
     }
 }
 
-type OnAgreedFn = for<'a> fn(&'a DatabaseTransaction, &'a Actor, Uuid, i32) -> BoxFuture<'a, Result<()>>;
+pub type OnAgreedFn = for<'a> fn(&'a DatabaseTransaction, &'a Actor, Uuid, i32) -> BoxFuture<'a, Result<()>>;
 
 /// A kind whose agreement sets something off in the domain that owns it (a message
 /// retires the one it replaces, a scoring model rescores every lead). That domain sits
@@ -112,6 +112,12 @@ impl OnAgreed {
     /// The effect of agreeing a `B`: its [`AgreedBody::on_agreed`].
     pub const fn of<B: AgreedBody>() -> Self {
         Self { kind: B::KIND, run: on_agreed_of::<B> }
+    }
+
+    /// An effect of agreeing a `kind` owned by another domain than the kind's own
+    /// (scoring rescores when an ideal customer profile comes into force).
+    pub const fn effect(kind: DocumentKind, run: OnAgreedFn) -> Self {
+        Self { kind, run }
     }
 }
 
