@@ -240,22 +240,23 @@ async fn the_icp_report_shares_won_business_per_currency_and_names_what_the_icp_
     agreed_icp(&c, emea_software()).await;
     let [fits, dollars, ..] = accounts(&c).await;
     let retail = account(&c, &t, json!({ "name": "Shop", "industry": "Retail", "employeeCount": 2000, "region": "NA" })).await;
-    let win = |account: String, amount: i64, currency: &'static str| {
+    // A customer's second deal develops it.
+    let win = |account: String, amount: i64, currency: &'static str, strategy: &'static str| {
         let (app, t) = (&c.app, t.clone());
         async move {
             let create = "mutation($input: CreateOpportunityInput!) { createOpportunity(input: $input) { opportunity { id } } }";
-            let input = json!({ "input": { "accountId": account, "name": "Deal", "amountMinor": amount, "currency": currency, "strategy": "ACQUISITION" } });
+            let input = json!({ "input": { "accountId": account, "name": "Deal", "amountMinor": amount, "currency": currency, "strategy": strategy } });
             let body = ok(app.gql(Some(&t), create, input).await);
             let id = body["createOpportunity"]["opportunity"]["id"].clone();
             let close = "mutation($input: CloseOpportunityInput!) { closeOpportunity(input: $input) { opportunity { stage } } }";
             ok(app.gql(Some(&t), close, json!({ "input": { "id": id, "outcome": "WON" } })).await);
         }
     };
-    win(fits.clone(), 10_000, "EUR").await;
-    win(fits, 3_000, "USD").await;
-    win(dollars, 5_000, "USD").await;
-    win(retail.clone(), 30_000, "EUR").await;
-    win(retail, 10_000, "EUR").await;
+    win(fits.clone(), 10_000, "EUR", "ACQUISITION").await;
+    win(fits, 3_000, "USD", "DEVELOPMENT").await;
+    win(dollars, 5_000, "USD", "ACQUISITION").await;
+    win(retail.clone(), 30_000, "EUR", "ACQUISITION").await;
+    win(retail, 10_000, "EUR", "DEVELOPMENT").await;
 
     let today = Utc::now().date_naive();
     let period = |top: Value| {
