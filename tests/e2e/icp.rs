@@ -9,7 +9,8 @@ use crate::common::*;
 
 const CREATE_ICP: &str = "mutation($input: CreateIdealCustomerProfileInput!) { createIdealCustomerProfile(input: $input) { idealCustomerProfile { id } } }";
 const APPROVE: &str = "mutation($input: DocumentVersionInput!) { approveDocument(input: $input) { agreed } }";
-const CREATE_ACCOUNT: &str = "mutation($input: CreateAccountInput!) { createAccount(input: $input) { account { id } } }";
+const CREATE_ACCOUNT: &str =
+    "mutation($input: CreateAccountInput!) { createAccount(input: $input) { account { id } } }";
 const ACCOUNT_FIT: &str = "query($id: ID!) { account(id: $id) { icpFit { icpId icpName icpVersion fits score matched { criterion reason } missed { criterion reason } } } }";
 const FITTING: &str = "query($f: AccountFilter, $after: String) { accounts(filter: $f, first: 1, after: $after) { totalCount edges { node { id } } pageInfo { hasNextPage endCursor } } }";
 
@@ -105,7 +106,8 @@ async fn an_account_fit_names_the_agreed_icp_and_says_which_criteria_matched() {
     assert_eq!(fit["icpVersion"], 1);
     assert_eq!((fit["fits"].clone(), fit["score"].clone()), (json!(true), json!(100)));
     assert_eq!(fit["missed"], json!([]));
-    let matched: Vec<&str> = fit["matched"].as_array().unwrap().iter().map(|m| m["criterion"].as_str().unwrap()).collect();
+    let matched: Vec<&str> =
+        fit["matched"].as_array().unwrap().iter().map(|m| m["criterion"].as_str().unwrap()).collect();
     assert_eq!(matched, ["INDUSTRY", "EMPLOYEE_COUNT", "ANNUAL_REVENUE", "REGION"]);
     assert_eq!(fit["matched"][3]["reason"], "region emea is one of EMEA");
 
@@ -116,13 +118,17 @@ async fn an_account_fit_names_the_agreed_icp_and_says_which_criteria_matched() {
     assert!(reason.contains("USD") && reason.contains("EUR") && reason.contains("not compared"), "{reason}");
 
     let fit = fit_of(&c, &small).await;
-    assert_eq!((fit["score"].clone(), fit["missed"][0]["reason"].clone()), (json!(75), json!("10 employees, not within 50–500")));
+    assert_eq!(
+        (fit["score"].clone(), fit["missed"][0]["reason"].clone()),
+        (json!(75), json!("10 employees, not within 50–500"))
+    );
     let fit = fit_of(&c, &bare).await;
     assert_eq!((fit["fits"].clone(), fit["score"].clone()), (json!(false), json!(0)));
     assert_eq!(fit["missed"].as_array().unwrap().len(), 4);
 
     // A second profile the small one fits: the best fit wins and is named.
-    let small_icp = agreed_icp(&c, json!({ "name": "Small EMEA", "employeeRange": { "max": 20 }, "regions": ["Emea"] })).await;
+    let small_icp =
+        agreed_icp(&c, json!({ "name": "Small EMEA", "employeeRange": { "max": 20 }, "regions": ["Emea"] })).await;
     let fit = fit_of(&c, &small).await;
     assert_eq!((fit["icpId"].clone(), fit["fits"].clone()), (json!(small_icp), json!(true)));
     assert_eq!(fit_of(&c, &fits).await["icpId"], icp);
@@ -169,7 +175,8 @@ async fn the_icp_fit_filter_pages_accounts_and_leads_in_the_database() {
     assert_eq!(body["accounts"]["totalCount"], 0);
 }
 
-const CREATE_MODEL: &str = "mutation($input: CreateScoringModelInput!) { createScoringModel(input: $input) { scoringModel { id } } }";
+const CREATE_MODEL: &str =
+    "mutation($input: CreateScoringModelInput!) { createScoringModel(input: $input) { scoringModel { id } } }";
 const MODELS: &str = "{ scoringModels { id } }";
 
 fn icp_model(rules: Value) -> Value {
@@ -194,8 +201,14 @@ async fn an_icp_rule_scores_leads_whose_account_fits_and_the_breakdown_names_the
         .clone();
     let models_before = ok(c.app.gql(Some(&token), MODELS, json!({})).await);
     for (rule, field) in [
-        (json!({ "name": "ICP", "attribute": "ICP", "operator": "CONTAINS", "value": "x", "points": 5 }), "fitRules[0].operator"),
-        (json!({ "name": "ICP", "attribute": "ICP", "operator": "EQUALS", "value": "not-an-id", "points": 5 }), "fitRules[0].value"),
+        (
+            json!({ "name": "ICP", "attribute": "ICP", "operator": "CONTAINS", "value": "x", "points": 5 }),
+            "fitRules[0].operator",
+        ),
+        (
+            json!({ "name": "ICP", "attribute": "ICP", "operator": "EQUALS", "value": "not-an-id", "points": 5 }),
+            "fitRules[0].value",
+        ),
         (json!({ "name": "ICP", "attribute": "ICP", "operator": "EQUALS", "value": theirs, "points": 5 }), "fitRules"),
     ] {
         let body = c.app.gql(Some(&token), CREATE_MODEL, icp_model(json!([rule]))).await;
@@ -215,14 +228,20 @@ async fn an_icp_rule_scores_leads_whose_account_fits_and_the_breakdown_names_the
     ok(c.app.gql(Some(&token), APPROVE, approve).await);
 
     let create_lead = "mutation($input: CreateLeadInput!) { createLead(input: $input) { lead { id fitScore scoreBreakdown { rule points explanation } } } }";
-    let body = ok(c.app.gql(Some(&token), create_lead, json!({ "input": { "email": "a@fits.test", "accountId": fits } })).await);
+    let body = ok(c
+        .app
+        .gql(Some(&token), create_lead, json!({ "input": { "email": "a@fits.test", "accountId": fits } }))
+        .await);
     let lead = &body["createLead"]["lead"];
     assert_eq!(lead["fitScore"], 35.0, "{lead}");
     let breakdown = lead["scoreBreakdown"].as_array().unwrap();
     assert_eq!(breakdown.len(), 2);
     let why = breakdown[0]["explanation"].as_str().unwrap();
     assert!(why.starts_with(&format!("account fits ICP \"EMEA software\" v1 ({icp})")), "{why}");
-    let body = ok(c.app.gql(Some(&token), create_lead, json!({ "input": { "email": "b@small.test", "accountId": small } })).await);
+    let body = ok(c
+        .app
+        .gql(Some(&token), create_lead, json!({ "input": { "email": "b@small.test", "accountId": small } }))
+        .await);
     assert_eq!(body["createLead"]["lead"]["fitScore"], 0.0);
     let body = ok(c.app.gql(Some(&token), create_lead, json!({ "input": { "email": "c@nowhere.test" } })).await);
     assert_eq!(body["createLead"]["lead"]["fitScore"], 0.0, "no account, no fit");
@@ -239,12 +258,14 @@ async fn the_icp_report_shares_won_business_per_currency_and_names_what_the_icp_
     let t = c.sales_manager.token.clone();
     agreed_icp(&c, emea_software()).await;
     let [fits, dollars, ..] = accounts(&c).await;
-    let retail = account(&c, &t, json!({ "name": "Shop", "industry": "Retail", "employeeCount": 2000, "region": "NA" })).await;
+    let retail =
+        account(&c, &t, json!({ "name": "Shop", "industry": "Retail", "employeeCount": 2000, "region": "NA" })).await;
     // A customer's second deal develops it.
     let win = |account: String, amount: i64, currency: &'static str, strategy: &'static str| {
         let (app, t) = (&c.app, t.clone());
         async move {
-            let create = "mutation($input: CreateOpportunityInput!) { createOpportunity(input: $input) { opportunity { id } } }";
+            let create =
+                "mutation($input: CreateOpportunityInput!) { createOpportunity(input: $input) { opportunity { id } } }";
             let input = json!({ "input": { "accountId": account, "name": "Deal", "amountMinor": amount, "currency": currency, "strategy": strategy } });
             let body = ok(app.gql(Some(&t), create, input).await);
             let id = body["createOpportunity"]["opportunity"]["id"].clone();
@@ -259,9 +280,7 @@ async fn the_icp_report_shares_won_business_per_currency_and_names_what_the_icp_
     win(retail, 10_000, "EUR", "DEVELOPMENT").await;
 
     let today = Utc::now().date_naive();
-    let period = |top: Value| {
-        json!({ "input": { "from": (today - Duration::days(1)).to_string(), "to": (today + Duration::days(1)).to_string(), "top": top } })
-    };
+    let period = |top: Value| json!({ "input": { "from": (today - Duration::days(1)).to_string(), "to": (today + Duration::days(1)).to_string(), "top": top } });
     let viewer = c.app.create_user(&c.org, Team::Marketing, Role::Viewer).await;
     let report = ok(c.app.gql(Some(&viewer.token), REPORT, period(json!(5))).await)["icpReport"].clone();
     assert_eq!(report["profiles"], json!([{ "name": "EMEA software" }]));

@@ -407,7 +407,8 @@ mod tests {
 
     #[test]
     fn revenue_in_another_currency_misses_and_says_why() {
-        let account = AccountFacts { annual_revenue_minor: Some(900_000_000), currency: Some("USD"), ..Default::default() };
+        let account =
+            AccountFacts { annual_revenue_minor: Some(900_000_000), currency: Some("USD"), ..Default::default() };
         let icp = IdealCustomerProfile { industries: vec![], employee_range: None, regions: vec![], ..profile() };
         let f = fit(&icp, &account);
         assert_eq!((f.fits, f.score), (false, 0));
@@ -420,7 +421,8 @@ mod tests {
             revenue_range: Some(RevenueRange { min: Some(1_000_000), max: Some(1_000_000), currency: "JPY".into() }),
             ..icp
         };
-        let account = AccountFacts { annual_revenue_minor: Some(1_000_000), currency: Some("JPY"), ..Default::default() };
+        let account =
+            AccountFacts { annual_revenue_minor: Some(1_000_000), currency: Some("JPY"), ..Default::default() };
         assert!(fit(&yen, &account).fits);
     }
 
@@ -438,7 +440,8 @@ mod tests {
                 extra_criteria: None,
             },
         };
-        let icps = [agreed("A", &["NA"], &["Retail"]), agreed("B", &["EMEA"], &["Retail"]), agreed("C", &["EMEA"], &[])];
+        let icps =
+            [agreed("A", &["NA"], &["Retail"]), agreed("B", &["EMEA"], &["Retail"]), agreed("C", &["EMEA"], &[])];
         let account = AccountFacts { region: Some("EMEA"), industry: Some("Software"), ..Default::default() };
         let (icp, f) = best_fit(&icps, &account).unwrap();
         assert_eq!((icp.profile.name.as_str(), f.fits, f.score), ("C", true, 100));

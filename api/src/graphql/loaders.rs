@@ -177,9 +177,7 @@ impl Loaders {
 
     /// The organization's ideal customer profiles in force (`Account.icpFit`), read
     /// on first use and kept for the rest of the request.
-    pub async fn agreed_icps(
-        &self,
-    ) -> Result<std::sync::Arc<Vec<crate::agreements::icps::AgreedIcp>>, ApiError> {
+    pub async fn agreed_icps(&self) -> Result<std::sync::Arc<Vec<crate::agreements::icps::AgreedIcp>>, ApiError> {
         let icps = self
             .agreed_icps
             .get_or_try_init(|| async {

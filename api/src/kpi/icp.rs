@@ -15,11 +15,11 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use uuid::Uuid;
 
 use super::periods::Period;
+use super::settings;
 use crate::agreements::icps::{self, AccountFacts, AgreedIcp, IdealCustomerProfile};
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_read, require};
 use crate::error::{ApiError, Result};
-use super::settings;
 
 /// Most entries of each "left out" list.
 pub const MAX_TOP: i32 = 20;
@@ -157,10 +157,8 @@ pub fn compile(
     let customers = deals.iter().map(|d| d.account_id).collect::<std::collections::HashSet<_>>();
     let fitting = customers.iter().filter(|id| fits.get(id).copied().unwrap_or(false)).count();
     let ranked = |map: BTreeMap<String, (std::collections::HashSet<Uuid>, u64)>| {
-        let mut list: Vec<Gap> = map
-            .into_iter()
-            .map(|(value, (ids, deals))| Gap { value, customers: ids.len() as u64, deals })
-            .collect();
+        let mut list: Vec<Gap> =
+            map.into_iter().map(|(value, (ids, deals))| Gap { value, customers: ids.len() as u64, deals }).collect();
         // Most customers first, then most deals; ties by value (the map's order, kept by a stable sort).
         list.sort_by(|a, b| b.customers.cmp(&a.customers).then(b.deals.cmp(&a.deals)));
         list.truncate(top);
@@ -215,7 +213,8 @@ pub async fn icp_report(
         .into_iter()
         .map(|(account_id, amount_minor, currency)| WonDeal { account_id, amount_minor, currency })
         .collect();
-    let ids: Vec<Uuid> = deals.iter().map(|d| d.account_id).collect::<std::collections::HashSet<_>>().into_iter().collect();
+    let ids: Vec<Uuid> =
+        deals.iter().map(|d| d.account_id).collect::<std::collections::HashSet<_>>().into_iter().collect();
     let mut accounts = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(1000) {
         let rows = entity::account::Entity::find()

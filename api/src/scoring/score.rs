@@ -542,7 +542,8 @@ mod tests {
         };
         let icps = [icp.clone()];
         let any = rule("Fits the ICP", FitAttribute::Icp, RuleOperator::IsSet, None, 25.0);
-        let other = rule("Another ICP", FitAttribute::Icp, RuleOperator::Equals, Some(&uuid::Uuid::nil().to_string()), 5.0);
+        let other =
+            rule("Another ICP", FitAttribute::Icp, RuleOperator::Equals, Some(&uuid::Uuid::nil().to_string()), 5.0);
         let m = model(vec![any, other], vec![]);
         let fits = LeadFacts {
             industry: Some("software"),
