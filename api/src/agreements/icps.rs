@@ -279,7 +279,7 @@ pub fn fit(icp: &IdealCustomerProfile, account: &AccountFacts<'_>) -> Fit {
     }
     let total = checks.len();
     let (matched, missed): (Vec<_>, Vec<_>) = checks.into_iter().partition(|(ok, _)| *ok);
-    let score = if total == 0 { 100 } else { (matched.len() * 100 / total) as i32 };
+    let score = (matched.len() * 100).checked_div(total).map_or(100, |s| s as i32);
     Fit {
         fits: missed.is_empty(),
         score,
