@@ -247,6 +247,43 @@ async fn an_icp_rule_scores_leads_whose_account_fits_and_the_breakdown_names_the
     assert_eq!(body["createLead"]["lead"]["fitScore"], 0.0, "no account, no fit");
 }
 
+#[tokio::test]
+async fn agreeing_or_retiring_an_icp_rescores_leads_when_the_model_has_an_icp_rule() {
+    let c = crew().await;
+    let [fits, ..] = accounts(&c).await;
+    let token = c.marketing_manager.token.clone();
+    let rules = json!([{ "name": "Any ICP", "attribute": "ICP", "operator": "IS_SET", "points": 30 }]);
+    let body = ok(c.app.gql(Some(&token), CREATE_MODEL, icp_model(rules)).await);
+    let model = body["createScoringModel"]["scoringModel"]["id"].as_str().unwrap().to_owned();
+    let approve = json!({ "input": { "kind": "SCORING_MODEL", "id": model, "version": 1 } });
+    ok(c.app.gql(Some(&c.sales_manager.token), APPROVE, approve.clone()).await);
+    ok(c.app.gql(Some(&token), APPROVE, approve).await);
+    api::scoring::rescore::run_all(&c.app.db, Utc::now()).await.unwrap();
+    let create_lead = "mutation($input: CreateLeadInput!) { createLead(input: $input) { lead { id fitScore } } }";
+    let body = ok(c
+        .app
+        .gql(Some(&token), create_lead, json!({ "input": { "email": "a@fits.test", "accountId": fits } }))
+        .await);
+    assert_eq!(body["createLead"]["lead"]["fitScore"], 0.0, "no profile in force yet");
+    let lead = body["createLead"]["lead"]["id"].clone();
+    let fit_score = || async {
+        let body =
+            ok(c.app.gql(Some(&token), "query($id: ID!) { lead(id: $id) { fitScore } }", json!({ "id": lead })).await);
+        body["lead"]["fitScore"].clone()
+    };
+
+    let icp = agreed_icp(&c, emea_software()).await;
+    let job = ok(c.app.gql(Some(&token), "{ rescoreJob { status } }", json!({})).await);
+    assert_eq!(job["rescoreJob"]["status"], "QUEUED");
+    api::scoring::rescore::run_all(&c.app.db, Utc::now()).await.unwrap();
+    assert_eq!(fit_score().await, 30.0);
+
+    let retire = "mutation($input: DocumentInput!) { retireDocument(input: $input) { document { ... on IdealCustomerProfile { status } } } }";
+    ok(c.app.gql(Some(&token), retire, json!({ "input": { "kind": "IDEAL_CUSTOMER_PROFILE", "id": icp } })).await);
+    api::scoring::rescore::run_all(&c.app.db, Utc::now()).await.unwrap();
+    assert_eq!(fit_score().await, 0.0);
+}
+
 const REPORT: &str = "query($input: IcpReportInput!) { icpReport(input: $input) {
     profiles { name } wonDeals wonDealsFromFits wonDealShare customers customersFitting
     revenue { currency wonMinor fromFitsMinor share }

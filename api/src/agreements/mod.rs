@@ -123,6 +123,23 @@ impl OnAgreed {
 
 inventory::collect!(OnAgreed);
 
+/// A kind whose retirement sets something off in a domain above this one (scoring
+/// rescores when an ideal customer profile leaves force). Runs inside the retiring
+/// transaction of `retireDocument`; the version passed is the one that was in force
+/// (0 when none was).
+pub struct OnRetired {
+    kind: DocumentKind,
+    run: OnAgreedFn,
+}
+
+impl OnRetired {
+    pub const fn effect(kind: DocumentKind, run: OnAgreedFn) -> Self {
+        Self { kind, run }
+    }
+}
+
+inventory::collect!(OnRetired);
+
 /// Run the registered effects of agreeing `version` of document `id`.
 async fn run_on_agreed(
     txn: &DatabaseTransaction,
@@ -841,7 +858,11 @@ pub async fn retire(
     let txn = begin_write(db).await?;
     let approvers = crate::org::settings(&txn, actor.org_id).await?.approvers();
     require(can_retire_documents(actor, approvers), "retire agreed documents")?;
+    let in_force = lock(&txn, actor, kind, id).await?.in_force_version;
     retire_locked(&txn, actor, id, kind).await?;
+    for effect in inventory::iter::<OnRetired>.into_iter().filter(|e| e.kind == kind) {
+        (effect.run)(&txn, actor, id, in_force.unwrap_or(0)).await?;
+    }
     let doc = find(&txn, actor, kind, id).await?;
     txn.commit().await?;
     Ok(doc)

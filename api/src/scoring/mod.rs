@@ -363,9 +363,9 @@ impl ScoringModel {
     }
 }
 
-/// A profile in force changes what ICP rules give: agreeing one rescores every lead
-/// when the model in force has an ICP rule.
-async fn rescore_on_icp_agreed(txn: &sea_orm::DatabaseTransaction, actor: &Actor) -> Result<()> {
+/// A profile in force changes what ICP rules give: agreeing or retiring one rescores
+/// every lead when the model in force has an ICP rule.
+async fn rescore_on_icp_change(txn: &sea_orm::DatabaseTransaction, actor: &Actor) -> Result<()> {
     if let Some(model) = in_force(txn, actor.org_id).await?.filter(|m| m.body.uses_icps()) {
         rescore::enqueue(txn, actor, model.id, model.version).await?;
     }
@@ -374,7 +374,13 @@ async fn rescore_on_icp_agreed(txn: &sea_orm::DatabaseTransaction, actor: &Actor
 
 inventory::submit! {
     agreements::OnAgreed::effect(DocumentKind::IdealCustomerProfile, |txn, actor, _, _| {
-        Box::pin(rescore_on_icp_agreed(txn, actor))
+        Box::pin(rescore_on_icp_change(txn, actor))
+    })
+}
+
+inventory::submit! {
+    agreements::OnRetired::effect(DocumentKind::IdealCustomerProfile, |txn, actor, _, _| {
+        Box::pin(rescore_on_icp_change(txn, actor))
     })
 }
 
