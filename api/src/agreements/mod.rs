@@ -921,10 +921,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn messages_and_scoring_models_register_what_their_agreement_sets_off() {
+    fn messages_scoring_models_and_icps_register_what_their_agreement_sets_off() {
         let mut kinds: Vec<DocumentKind> = inventory::iter::<OnAgreed>.into_iter().map(|e| e.kind).collect();
         kinds.sort_by_key(|k| entity_name(*k));
-        assert_eq!(kinds, [DocumentKind::Message, DocumentKind::ScoringModel]);
+        let mut expected = [DocumentKind::IdealCustomerProfile, DocumentKind::Message, DocumentKind::ScoringModel];
+        expected.sort_by_key(|k| entity_name(*k));
+        assert_eq!(kinds, expected);
+        let retired: Vec<DocumentKind> = inventory::iter::<OnRetired>.into_iter().map(|e| e.kind).collect();
+        assert_eq!(retired, [DocumentKind::IdealCustomerProfile]);
     }
 
     #[test]
