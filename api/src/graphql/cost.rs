@@ -69,6 +69,7 @@ pub const WEIGHTS: &[(&str, &str, u64, Option<PerItem>)] = &[
     ("Query", "scorecard", 200, None),
     ("Query", "handoverCompliance", 100, None),
     ("Query", "handBackReasons", 50, None),
+    ("Query", "stageRules", 10, None),
     ("Query", "alignment", 50, None),
     ("Query", "feedbackThemes", 100, None),
     ("Query", "unusedContent", 50, None),
@@ -80,6 +81,7 @@ pub const WEIGHTS: &[(&str, &str, u64, Option<PerItem>)] = &[
     ("Campaign", "leadCount", COUNT_COST, None),
     ("ContentAsset", "usage", 50, None),
     ("ScoringModel", "simulate", 20, None),
+    ("Query", "simulateScoringModel", 1000, None),
 ];
 
 impl PerItem {

@@ -447,3 +447,17 @@ pub(crate) async fn mark_customer(txn: &impl ConnectionTrait, actor: &Actor, id:
 pub async fn count(db: &impl ConnectionTrait, actor: &Actor) -> Result<u64> {
     Ok(Entity::find().filter(Column::OrgId.eq(actor.org_id)).count(db).await?)
 }
+
+/// Whether the account fits any ICP in force (the `icpFit` criterion of a stage): the
+/// one rule of [`icps::fit`], as `Account.icpFit` shows it.
+pub(crate) async fn fits_any_icp(
+    db: &impl ConnectionTrait,
+    org_id: uuid::Uuid,
+    account_id: uuid::Uuid,
+) -> Result<bool> {
+    let Some(account) = Entity::find_by_id(account_id).filter(Column::OrgId.eq(org_id)).one(db).await? else {
+        return Ok(false);
+    };
+    let agreed = icps::agreed(db, org_id).await?;
+    Ok(icps::best_fit(&agreed, &icps::AccountFacts::of(&account)).is_some_and(|(_, fit)| fit.fits))
+}
