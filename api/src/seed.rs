@@ -314,7 +314,7 @@ async fn alignment_contract(db: &DatabaseConnection, cast: &Cast) -> Result<()> 
         industries: list(&["Software", "IT services", "Fintech"]),
         employee_range: Some(Range { min: Some(50), max: Some(1000) }),
         revenue_range: Some(RevenueRange { min: Some(5_000_000), max: Some(250_000_000), currency: "EUR".into() }),
-        regions: list(&["DACH", "Benelux", "Nordics"]),
+        regions: list(&["EMEA"]),
         extra_criteria: Some(async_graphql::Json(json!({ "crm": ["Salesforce", "HubSpot"] }))),
     };
     let icp_id = sign(db, cast, icp, true).await?;

@@ -17,6 +17,7 @@ mod feedback;
 mod graphiql;
 mod handover;
 mod http;
+mod icp;
 mod kpi_rollup;
 mod kpis;
 mod leads;

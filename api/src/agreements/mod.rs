@@ -106,8 +106,11 @@ pub struct Confirmations {
     pub promotions: Option<u64>,
 }
 
-type OnAgreedFn =
+pub type OnAgreedFn =
     for<'a> fn(&'a DatabaseTransaction, &'a Actor, Uuid, i32, &'a Confirmations) -> BoxFuture<'a, Result<()>>;
+
+/// The effect of retiring document `id` (the version that was in force, 0 if none).
+pub type OnRetiredFn = for<'a> fn(&'a DatabaseTransaction, &'a Actor, Uuid, i32) -> BoxFuture<'a, Result<()>>;
 
 /// A kind whose agreement sets something off in the domain that owns it (a message
 /// retires the one it replaces, a scoring model rescores every lead). That domain sits
@@ -123,9 +126,32 @@ impl OnAgreed {
     pub const fn of<B: AgreedBody>() -> Self {
         Self { kind: B::KIND, run: on_agreed_of::<B> }
     }
+
+    /// An effect of agreeing a `kind` owned by another domain than the kind's own
+    /// (scoring rescores when an ideal customer profile comes into force).
+    pub const fn effect(kind: DocumentKind, run: OnAgreedFn) -> Self {
+        Self { kind, run }
+    }
 }
 
 inventory::collect!(OnAgreed);
+
+/// A kind whose retirement sets something off in a domain above this one (scoring
+/// rescores when an ideal customer profile leaves force). Runs inside the retiring
+/// transaction of `retireDocument`; the version passed is the one that was in force
+/// (0 when none was).
+pub struct OnRetired {
+    kind: DocumentKind,
+    run: OnRetiredFn,
+}
+
+impl OnRetired {
+    pub const fn effect(kind: DocumentKind, run: OnRetiredFn) -> Self {
+        Self { kind, run }
+    }
+}
+
+inventory::collect!(OnRetired);
 
 /// Run the registered effects of agreeing `version` of document `id`.
 async fn run_on_agreed(
@@ -865,7 +891,11 @@ pub async fn retire(
     let txn = begin_write(db).await?;
     let approvers = crate::org::settings(&txn, actor.org_id).await?.approvers();
     require(can_retire_documents(actor, approvers), "retire agreed documents")?;
+    let in_force = lock(&txn, actor, kind, id).await?.in_force_version;
     retire_locked(&txn, actor, id, kind).await?;
+    for effect in inventory::iter::<OnRetired>.into_iter().filter(|e| e.kind == kind) {
+        (effect.run)(&txn, actor, id, in_force.unwrap_or(0)).await?;
+    }
     let doc = find(&txn, actor, kind, id).await?;
     txn.commit().await?;
     Ok(doc)
@@ -924,10 +954,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn messages_and_scoring_models_register_what_their_agreement_sets_off() {
+    fn messages_scoring_models_and_icps_register_what_their_agreement_sets_off() {
         let mut kinds: Vec<DocumentKind> = inventory::iter::<OnAgreed>.into_iter().map(|e| e.kind).collect();
         kinds.sort_by_key(|k| entity_name(*k));
-        assert_eq!(kinds, [DocumentKind::Message, DocumentKind::ScoringModel]);
+        let mut expected = [DocumentKind::IdealCustomerProfile, DocumentKind::Message, DocumentKind::ScoringModel];
+        expected.sort_by_key(|k| entity_name(*k));
+        assert_eq!(kinds, expected);
+        let retired: Vec<DocumentKind> = inventory::iter::<OnRetired>.into_iter().map(|e| e.kind).collect();
+        assert_eq!(retired, [DocumentKind::IdealCustomerProfile]);
     }
 
     #[test]

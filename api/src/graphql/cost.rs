@@ -76,6 +76,7 @@ pub const WEIGHTS: &[(&str, &str, u64, Option<PerItem>)] = &[
     ("Query", "contentForLead", 20, None),
     ("Query", "messageMatrix", 20, None),
     ("Goal", "progress", 50, None),
+    ("Query", "icpReport", 100, None),
     ("Sla", "compliance", 100, None),
     ("Campaign", "leadCount", COUNT_COST, None),
     ("ContentAsset", "usage", 50, None),

@@ -80,6 +80,8 @@ pub struct Loaders {
     pub campaign_lead_counts: DataLoader<CampaignLeadCounts>,
     scope: Scope,
     nodes: OnceLock<NodeLoaders>,
+    /// The organization's ideal customer profiles in force, read once per request.
+    agreed_icps: tokio::sync::OnceCell<std::sync::Arc<Vec<crate::agreements::icps::AgreedIcp>>>,
 }
 
 /// Rows by id of the node types no relation loads, so `nodes(ids:)` costs one
@@ -169,7 +171,20 @@ impl Loaders {
             campaign_lead_counts: loader(CampaignLeadCounts { scope: scope.clone() }),
             scope,
             nodes: OnceLock::new(),
+            agreed_icps: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// The organization's ideal customer profiles in force (`Account.icpFit`), read
+    /// on first use and kept for the rest of the request.
+    pub async fn agreed_icps(&self) -> Result<std::sync::Arc<Vec<crate::agreements::icps::AgreedIcp>>, ApiError> {
+        let icps = self
+            .agreed_icps
+            .get_or_try_init(|| async {
+                crate::agreements::icps::agreed(&self.scope.db, self.scope.org_id).await.map(std::sync::Arc::new)
+            })
+            .await?;
+        Ok(icps.clone())
     }
 
     /// The rest of the node types by id, for `node`/`nodes` (graphql/node.rs); made on

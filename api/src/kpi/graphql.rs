@@ -168,6 +168,129 @@ pub struct Funnel {
     pub stages: Vec<FunnelStage>,
 }
 
+/// The period and size of an ICP report.
+#[derive(InputObject, Clone, Copy)]
+pub struct IcpReportInput {
+    /// First day of the period (the organization's time zone): deals won from here on count.
+    pub from: NaiveDate,
+    /// Last day of the period (inclusive), at most ten years after `from`.
+    pub to: NaiveDate,
+    /// Entries in each "left out" list (industries, size bands, regions): 1 to 20, default 5.
+    #[graphql(default = 5)]
+    pub top: i32,
+}
+
+/// What was won in one currency, and how much of it from accounts that fit.
+#[derive(SimpleObject)]
+pub struct IcpRevenueShare {
+    /// ISO-4217 currency code; amounts in different currencies are never added up.
+    pub currency: String,
+    /// Revenue won in the period, in minor units of `currency`.
+    pub won_minor: crate::graphql::scalars::MinorUnits,
+    /// The part of it won from accounts that fit a profile in force.
+    pub from_fits_minor: crate::graphql::scalars::MinorUnits,
+    /// `fromFitsMinor` as a percentage of `wonMinor` (0 to 100); null when nothing was won.
+    pub share: Option<f64>,
+}
+
+/// A value won customers have that no profile in force covers.
+#[derive(SimpleObject)]
+pub struct IcpGap {
+    /// The industry, region (as stored on the accounts) or employee band ("51–200", "10001+").
+    pub value: String,
+    /// Distinct won customers (accounts with a deal won in the period) with this value.
+    pub customers: i64,
+    /// Deals won from them in the period.
+    pub deals: i64,
+}
+
+/// A profile in force the report measured against.
+#[derive(SimpleObject)]
+pub struct IcpReportProfile {
+    /// The ideal customer profile's id.
+    pub id: ID,
+    /// Its name.
+    pub name: String,
+    /// The agreed version in force.
+    pub version: i32,
+}
+
+/// Won business against the ideal customer profiles in force: how much came from
+/// accounts that fit (`Account.icpFit.fits` for any profile), and what the won
+/// customers that no profile covers look like — material for an ICP based on real customers.
+#[derive(SimpleObject)]
+pub struct IcpReport {
+    /// First day of the period.
+    pub from: NaiveDate,
+    /// Last day of the period (inclusive).
+    pub to: NaiveDate,
+    /// The profiles in force; empty when none is agreed (then no account fits, and
+    /// every value is left out).
+    pub profiles: Vec<IcpReportProfile>,
+    /// Deals won in the period (closed as won, not archived).
+    pub won_deals: i64,
+    /// Of those, deals with accounts that fit a profile in force.
+    pub won_deals_from_fits: i64,
+    /// `wonDealsFromFits` as a percentage of `wonDeals` (0 to 100); null when nothing was won.
+    pub won_deal_share: Option<f64>,
+    /// Distinct accounts with a deal won in the period.
+    pub customers: i64,
+    /// Of those, accounts that fit a profile in force.
+    pub customers_fitting: i64,
+    /// Won revenue per currency, by currency code.
+    pub revenue: Vec<IcpRevenueShare>,
+    /// Industries of won customers that no profile in force lists (a profile without
+    /// industries covers every industry), most customers first, at most `top`.
+    pub industries_left_out: Vec<IcpGap>,
+    /// Employee-size bands of won customers outside every profile's employee range,
+    /// most customers first, at most `top`.
+    pub employee_bands_left_out: Vec<IcpGap>,
+    /// Regions of won customers that no profile in force lists, most customers first, at most `top`.
+    pub regions_left_out: Vec<IcpGap>,
+}
+
+fn percent(part: i64, whole: i64) -> Option<f64> {
+    (whole > 0).then(|| (part as f64 * 10_000.0 / whole as f64).round() / 100.0)
+}
+
+impl From<super::icp::IcpReport> for IcpReport {
+    fn from(r: super::icp::IcpReport) -> Self {
+        let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        let gaps = |list: Vec<super::icp::Gap>| {
+            list.into_iter()
+                .map(|g| IcpGap { value: g.value, customers: count(g.customers), deals: count(g.deals) })
+                .collect()
+        };
+        Self {
+            from: r.from,
+            to: r.to,
+            profiles: r
+                .icps
+                .into_iter()
+                .map(|i| IcpReportProfile { id: i.id.into(), name: i.profile.name, version: i.version })
+                .collect(),
+            won_deals: count(r.won_deals),
+            won_deals_from_fits: count(r.won_deals_from_fits),
+            won_deal_share: percent(count(r.won_deals_from_fits), count(r.won_deals)),
+            customers: count(r.customers),
+            customers_fitting: count(r.customers_fitting),
+            revenue: r
+                .revenue
+                .into_iter()
+                .map(|c| IcpRevenueShare {
+                    share: percent(c.from_fits_minor, c.won_minor),
+                    currency: c.currency,
+                    won_minor: crate::graphql::scalars::MinorUnits(c.won_minor),
+                    from_fits_minor: crate::graphql::scalars::MinorUnits(c.from_fits_minor),
+                })
+                .collect(),
+            industries_left_out: gaps(r.industries),
+            employee_bands_left_out: gaps(r.employee_bands),
+            regions_left_out: gaps(r.regions),
+        }
+    }
+}
+
 /// A range of days in the organization's time zone.
 #[derive(InputObject, Clone, Copy)]
 pub struct PeriodInput {
@@ -346,5 +469,14 @@ impl KpiQuery {
     /// Every agreed SLA and goal of a period with its status. API keys need `KPIS_READ`.
     async fn scorecard(&self, ctx: &Context<'_>, input: PeriodInput) -> Result<Scorecard> {
         Ok(super::progress::scorecard(db(ctx), actor(ctx)?, input.from, input.to).await?.into())
+    }
+
+    /// Deals won in a period against the ideal customer profiles in force: the share of
+    /// won deals and of won revenue (per currency) from accounts that fit, and the
+    /// industries, employee-size bands and regions of won customers the profiles leave
+    /// out. Read like KPIs: every user; API keys need `KPIS_READ`.
+    async fn icp_report(&self, ctx: &Context<'_>, input: IcpReportInput) -> Result<IcpReport> {
+        let report = super::icp::icp_report(db(ctx), actor(ctx)?, input.from, input.to, input.top).await?;
+        Ok(report.into())
     }
 }

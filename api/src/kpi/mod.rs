@@ -6,6 +6,7 @@
 pub mod facts;
 pub mod funnel;
 pub mod graphql;
+pub mod icp;
 pub mod metrics;
 pub mod periods;
 pub mod progress;

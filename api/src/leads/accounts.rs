@@ -3,12 +3,13 @@
 
 use chrono::Utc;
 use entity::account::{ActiveModel, Column, Entity, Model};
-use sea_orm::sea_query::ExprTrait;
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, Func};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Select, Set};
 use serde_json::Value as Json;
 use uuid::Uuid;
 
 use super::{ensure_user, optional_patch};
+use crate::agreements::icps::{self, IdealCustomerProfile};
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_read, can_write, require};
 use crate::db::Transactions;
@@ -43,6 +44,11 @@ pub struct AccountCriteria {
     pub employees_max: Option<i32>,
     pub search: Option<String>,
     pub customers_only: Option<bool>,
+    /// Only accounts that fit an agreed ICP (true) or fit none (false).
+    pub icp_fit: Option<bool>,
+    /// The profiles in force that `icp_fit` tests against: set by [`AccountCriteria::load_icps`]
+    /// before [`AccountCriteria::apply`]; none loaded counts as none agreed.
+    pub icps: Vec<IdealCustomerProfile>,
     pub include_archived: bool,
 }
 
@@ -66,8 +72,21 @@ impl AccountCriteria {
         Ok(())
     }
 
+    /// Load the organization's profiles in force when the criteria test ICP fit (one
+    /// read of the agreed documents; nothing otherwise).
+    pub async fn load_icps(&mut self, db: &impl ConnectionTrait, org_id: uuid::Uuid) -> Result<()> {
+        if self.icp_fit.is_some() {
+            self.icps = icps::agreed(db, org_id).await?.into_iter().map(|i| i.profile).collect();
+        }
+        Ok(())
+    }
+
     /// Apply the criteria to a query of accounts of `org_id`.
     pub fn apply(&self, mut select: Select<Entity>) -> Select<Entity> {
+        if let Some(fits) = self.icp_fit {
+            let any = fits_any(&self.icps);
+            select = select.filter(if fits { any } else { any.not() });
+        }
         if !self.industries.is_empty() {
             select = select.filter(Column::Industry.is_in(self.industries.iter().cloned()));
         }
@@ -108,7 +127,54 @@ impl AccountCriteria {
             && self.employees_max.is_none()
             && self.search.as_deref().is_none_or(|s| s.trim().is_empty())
             && self.customers_only.is_none()
+            && self.icp_fit.is_none()
     }
+}
+
+/// The SQL twin of [`icps::fit`] (`fits`): accounts that meet every criterion `icp`
+/// sets. Never NULL — each test of a nullable column also requires it to be set — so
+/// its negation is exactly "does not fit". Industries and regions compare lower-cased
+/// (stored values are trimmed on write); revenue compares in minor units of the
+/// profile's currency, and only for accounts whose revenue is in that currency.
+pub fn fits_condition(icp: &IdealCustomerProfile) -> Condition {
+    let col = |c: Column| Expr::col((Entity, c));
+    let lower = |c: Column| Expr::expr(Func::lower(Expr::col((Entity, c))));
+    let keys = |list: &[String]| list.iter().map(|v| icps::comparable(v)).collect::<Vec<_>>();
+    let mut all = Condition::all().add(Expr::val(1).eq(1));
+    if !icp.industries.is_empty() {
+        all = all.add(col(Column::Industry).is_not_null()).add(lower(Column::Industry).is_in(keys(&icp.industries)));
+    }
+    if let Some(range) = icp.employee_range.filter(|r| r.min.is_some() || r.max.is_some()) {
+        all = all.add(col(Column::EmployeeCount).is_not_null());
+        if let Some(min) = range.min {
+            all = all.add(col(Column::EmployeeCount).gte(min));
+        }
+        if let Some(max) = range.max {
+            all = all.add(col(Column::EmployeeCount).lte(max));
+        }
+    }
+    if let Some(range) = icp.revenue_range.as_ref().filter(|r| r.min.is_some() || r.max.is_some()) {
+        let per_unit = icps::minor_units_per_unit(&range.currency);
+        all = all
+            .add(col(Column::AnnualRevenueMinor).is_not_null())
+            .add(col(Column::Currency).is_not_null())
+            .add(col(Column::Currency).eq(range.currency.trim().to_uppercase()));
+        if let Some(min) = range.min {
+            all = all.add(col(Column::AnnualRevenueMinor).gte(min.saturating_mul(per_unit)));
+        }
+        if let Some(max) = range.max {
+            all = all.add(col(Column::AnnualRevenueMinor).lte(max.saturating_mul(per_unit)));
+        }
+    }
+    if !icp.regions.is_empty() {
+        all = all.add(col(Column::Region).is_not_null()).add(lower(Column::Region).is_in(keys(&icp.regions)));
+    }
+    all
+}
+
+/// Accounts that fit at least one of `icps` (none when there are none).
+pub fn fits_any(icps: &[IdealCustomerProfile]) -> Condition {
+    icps.iter().fold(Condition::any().add(Expr::val(1).eq(0)), |any, icp| any.add(fits_condition(icp)))
 }
 
 /// How accounts are ordered.
@@ -172,6 +238,8 @@ pub async fn list(
 ) -> Result<Page<Model>> {
     require(can_read(actor, Scope::LeadsRead), "read accounts")?;
     criteria.validate("filter.")?;
+    let mut criteria = criteria.clone();
+    criteria.load_icps(db, actor.org_id).await?;
     let select = criteria.apply(Entity::find().filter(Column::OrgId.eq(actor.org_id)));
     fetch_page_by(db, select, &[order.column(), Column::Id], direction, window, count).await
 }
@@ -380,25 +448,16 @@ pub async fn count(db: &impl ConnectionTrait, actor: &Actor) -> Result<u64> {
     Ok(Entity::find().filter(Column::OrgId.eq(actor.org_id)).count(db).await?)
 }
 
-/// Whether the account fits any ICP in force (the `icpFit` criterion of a stage).
-pub(crate) async fn fits_any_icp(db: &impl ConnectionTrait, org_id: Uuid, account_id: Uuid) -> Result<bool> {
-    use crate::agreements::icps::IdealCustomerProfile;
+/// Whether the account fits any ICP in force (the `icpFit` criterion of a stage): the
+/// one rule of [`icps::fit`], as `Account.icpFit` shows it.
+pub(crate) async fn fits_any_icp(
+    db: &impl ConnectionTrait,
+    org_id: uuid::Uuid,
+    account_id: uuid::Uuid,
+) -> Result<bool> {
     let Some(account) = Entity::find_by_id(account_id).filter(Column::OrgId.eq(org_id)).one(db).await? else {
         return Ok(false);
     };
-    let criteria =
-        crate::agreements::DocumentCriteria { statuses: vec![entity::AgreementStatus::Agreed], search: None };
-    let icps = crate::agreements::list::<IdealCustomerProfile>(db, &Actor::system(org_id), &criteria).await?;
-    let same = |a: &Option<String>, list: &[String]| {
-        list.is_empty() || a.as_deref().is_some_and(|a| list.iter().any(|x| x.trim().eq_ignore_ascii_case(a.trim())))
-    };
-    Ok(icps.iter().filter_map(|d| d.in_force()).any(|v| {
-        let icp = &v.body;
-        let employees = icp.employee_range.is_none_or(|r| {
-            account
-                .employee_count
-                .is_some_and(|n| r.min.is_none_or(|m| i64::from(n) >= m) && r.max.is_none_or(|m| i64::from(n) <= m))
-        });
-        same(&account.industry, &icp.industries) && same(&account.region, &icp.regions) && employees
-    }))
+    let agreed = icps::agreed(db, org_id).await?;
+    Ok(icps::best_fit(&agreed, &icps::AccountFacts::of(&account)).is_some_and(|(_, fit)| fit.fits))
 }

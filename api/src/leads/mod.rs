@@ -727,6 +727,10 @@ pub async fn list(
 ) -> Result<Page<Scored>> {
     require(can_read(actor, Scope::LeadsRead), "read leads")?;
     criteria.validate()?;
+    let mut criteria = criteria.clone();
+    if let Some(account) = criteria.account.as_mut() {
+        account.load_icps(db, actor.org_id).await?;
+    }
     // Both organization conditions: the score order's index starts with lead_scores.org_id.
     let select =
         with_scores(Entity::find()).filter(Column::OrgId.eq(actor.org_id)).filter(ScoreColumn::OrgId.eq(actor.org_id));

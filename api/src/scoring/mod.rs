@@ -53,6 +53,10 @@ pub enum FitAttribute {
     AccountAnnualRevenue,
     /// The name of the lead's persona (text).
     Persona,
+    /// The lead's account fits an ideal customer profile in force (`Account.icpFit`):
+    /// IS_SET for any profile in force, EQUALS with `value` a profile's id for that one.
+    /// The explanation names the profile that matched.
+    Icp,
 }
 
 impl FitAttribute {
@@ -67,6 +71,7 @@ impl FitAttribute {
             Self::AccountRegion => "account.region",
             Self::AccountAnnualRevenue => "account.annualRevenue",
             Self::Persona => "persona",
+            Self::Icp => "account.icp",
         }
     }
 
@@ -189,6 +194,23 @@ impl FitRule {
         let value = validate::optional_text(&f("value"), self.value.as_deref(), 200)?;
         let values = validate::text_list(&f("values"), self.values, 50, 200)?;
         let numeric = self.attribute.is_numeric();
+        if self.attribute == FitAttribute::Icp {
+            match self.operator {
+                RuleOperator::IsSet => {}
+                RuleOperator::Equals => {
+                    let id = value.as_deref().and_then(|v| Uuid::parse_str(v).ok());
+                    if id.is_none() {
+                        return Err(ApiError::bad_input(&f("value"), "give the id of an ideal customer profile"));
+                    }
+                }
+                _ => {
+                    return Err(ApiError::bad_input(
+                        &f("operator"),
+                        "ICP takes IS_SET (any profile in force) or EQUALS with a profile's id",
+                    ));
+                }
+            }
+        }
         match self.operator {
             RuleOperator::Equals | RuleOperator::Contains => {
                 let Some(v) = &value else { return Err(ApiError::bad_input(&f("value"), "give a value to test")) };
@@ -294,6 +316,11 @@ impl AgreedBody for ScoringModel {
         self.name.clone()
     }
 
+    /// The ideal customer profiles its ICP rules name.
+    fn references(&self) -> Vec<(&'static str, DocumentKind, Uuid)> {
+        self.icp_ids().into_iter().map(|id| ("fitRules", DocumentKind::IdealCustomerProfile, id)).collect()
+    }
+
     /// One model is in force: every other agreed scoring model of the organization is
     /// retired, and a rescoring job is queued. When the rescoring would make more leads
     /// MQLs than the organization's `promotionsNeedingConfirmation`, the approver must
@@ -307,18 +334,8 @@ impl AgreedBody for ScoringModel {
         body: &Self,
         confirmed: &agreements::Confirmations,
     ) -> Result<()> {
-        let allowed = crate::org::settings(txn, actor.org_id).await?.promotions_needing_confirmation;
-        let promotions = rescore::simulate_organization(txn, actor, doc_id, version, body).await?.promotions();
-        if promotions > u64::from(allowed) && confirmed.promotions != Some(promotions) {
-            return Err(ApiError::bad_input(
-                "confirmPromotions",
-                format!(
-                    "agreeing version {version} makes {promotions} leads MQLs at once, more than the {allowed} this \
-                     organization agrees to without confirmation (simulateScoringModel lists them): approve with \
-                     confirmPromotions: {promotions}"
-                ),
-            ));
-        }
+        let what = format!("agreeing version {version}");
+        confirm_promotions(txn, actor, doc_id, version, body, confirmed, &what).await?;
         let others = entity::document::Entity::find()
             .filter(entity::document::Column::OrgId.eq(actor.org_id))
             .filter(entity::document::Column::Kind.eq(DocumentKind::ScoringModel))
@@ -335,6 +352,77 @@ impl AgreedBody for ScoringModel {
 }
 
 inventory::submit! { agreements::OnAgreed::of::<ScoringModel>() }
+
+/// Refuse (BAD_USER_INPUT on `confirmPromotions`) a change that makes more leads MQLs
+/// under `body` than the organization's `promotionsNeedingConfirmation`, unless the
+/// approver confirmed that number. `what` names the change in the message.
+async fn confirm_promotions(
+    txn: &sea_orm::DatabaseTransaction,
+    actor: &Actor,
+    model_id: Uuid,
+    version: i32,
+    body: &ScoringModel,
+    confirmed: &agreements::Confirmations,
+    what: &str,
+) -> Result<()> {
+    let allowed = crate::org::settings(txn, actor.org_id).await?.promotions_needing_confirmation;
+    let promotions = rescore::simulate_organization(txn, actor, model_id, version, body).await?.promotions();
+    if promotions > u64::from(allowed) && confirmed.promotions != Some(promotions) {
+        return Err(ApiError::bad_input(
+            "confirmPromotions",
+            format!(
+                "{what} makes {promotions} leads MQLs at once, more than the {allowed} this organization agrees to \
+                 without confirmation (simulateScoringModel lists them): approve with confirmPromotions: {promotions}"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+impl ScoringModel {
+    /// Whether a fit rule reads the ideal customer profiles in force.
+    pub fn uses_icps(&self) -> bool {
+        self.fit_rules.iter().any(|r| r.attribute == FitAttribute::Icp)
+    }
+
+    /// The profiles its ICP rules name (EQUALS).
+    fn icp_ids(&self) -> Vec<Uuid> {
+        self.fit_rules
+            .iter()
+            .filter(|r| r.attribute == FitAttribute::Icp && r.operator == RuleOperator::Equals)
+            .filter_map(|r| r.value.as_deref().and_then(|v| Uuid::parse_str(v).ok()))
+            .collect()
+    }
+}
+
+/// A profile in force changes what ICP rules give: agreeing or retiring one rescores
+/// every lead when the model in force has an ICP rule. Agreeing one is held to the
+/// model's own bar: more promotions to MQL than the organization accepts unconfirmed
+/// need `confirmPromotions` on the approval that agrees the profile.
+async fn rescore_on_icp_change(
+    txn: &sea_orm::DatabaseTransaction,
+    actor: &Actor,
+    confirmed: Option<&agreements::Confirmations>,
+) -> Result<()> {
+    let Some(model) = in_force(txn, actor.org_id).await?.filter(|m| m.body.uses_icps()) else { return Ok(()) };
+    if let Some(confirmed) = confirmed {
+        let what = format!("agreeing this ideal customer profile (scoring model v{} has an ICP rule)", model.version);
+        confirm_promotions(txn, actor, model.id, model.version, &model.body, confirmed, &what).await?;
+    }
+    rescore::enqueue(txn, actor, model.id, model.version).await
+}
+
+inventory::submit! {
+    agreements::OnAgreed::effect(DocumentKind::IdealCustomerProfile, |txn, actor, _, _, confirmed| {
+        Box::pin(rescore_on_icp_change(txn, actor, Some(confirmed)))
+    })
+}
+
+inventory::submit! {
+    agreements::OnRetired::effect(DocumentKind::IdealCustomerProfile, |txn, actor, _, _| {
+        Box::pin(rescore_on_icp_change(txn, actor, None))
+    })
+}
 
 /// A model version that scores leads: its document id, version number and body.
 #[derive(Debug, Clone)]
@@ -364,6 +452,9 @@ pub(crate) struct Inputs {
     events: HashMap<Uuid, Vec<score::Event>>,
     /// The stored scores; a new lead may have none yet.
     stored: HashMap<Uuid, entity::lead_score::Model>,
+    /// The ideal customer profiles in force, read only for a model with an ICP rule
+    /// ([`Inputs::load_icps`]).
+    icps: Vec<agreements::icps::AgreedIcp>,
 }
 
 impl Inputs {
@@ -442,7 +533,7 @@ impl Inputs {
             let scores = scores.all(db).await?;
             stored.extend(scores.into_iter().filter(|s| s.org_id == org_id).map(|s| (s.lead_id, s)));
         }
-        Ok(Self { accounts, personas, events: HashMap::new(), stored })
+        Ok(Self { accounts, personas, events: HashMap::new(), stored, icps: Vec::new() })
     }
 
     /// Read every engagement event of `lead_ids`.
@@ -469,7 +560,15 @@ impl Inputs {
     fn facts<'a>(&'a self, lead: &'a entity::lead::Model) -> score::LeadFacts<'a> {
         let account = lead.account_id.and_then(|id| self.accounts.get(&id));
         let persona = lead.persona_id.and_then(|id| self.personas.get(&id)).map(String::as_str);
-        score::LeadFacts::of(lead, account, persona)
+        score::LeadFacts::of(lead, account, persona, &self.icps)
+    }
+
+    /// Read the profiles in force when `needed` (a model scoring with them has an ICP rule).
+    pub(crate) async fn load_icps(&mut self, db: &impl ConnectionTrait, org_id: Uuid, needed: bool) -> Result<()> {
+        if needed && self.icps.is_empty() {
+            self.icps = agreements::icps::agreed(db, org_id).await?;
+        }
+        Ok(())
     }
 
     /// Score one of the loaded leads from its events.
@@ -548,6 +647,7 @@ pub(crate) async fn apply_model(
         return Ok(leads);
     }
     let mut inputs = Inputs::load_for_update(txn, actor.org_id, &leads).await?;
+    inputs.load_icps(txn, actor.org_id, model.body.uses_icps()).await?;
     let mut fresh: HashMap<Uuid, Vec<score::Event>> = HashMap::new();
     for e in new_events {
         fresh.entry(e.lead_id).or_default().push(score::Event { kind: e.kind, occurred_at: e.occurred_at });
@@ -706,13 +806,15 @@ pub async fn breakdowns(
     if leads.is_empty() {
         return Ok(HashMap::new());
     }
-    let inputs = Inputs::load(db, org_id, leads).await?;
+    let mut inputs = Inputs::load(db, org_id, leads).await?;
     let model_ids: Vec<Uuid> =
         inputs.stored.values().filter_map(|s| s.scoring_model_id).collect::<HashSet<_>>().into_iter().collect();
     if model_ids.is_empty() {
         return Ok(HashMap::new());
     }
     let docs = agreements::get_many::<ScoringModel>(db, org_id, &model_ids).await?;
+    let needed = docs.iter().any(|d| d.versions.iter().any(|v| v.body.uses_icps()));
+    inputs.load_icps(db, org_id, needed).await?;
     let mut out = HashMap::new();
     for lead in leads {
         let Some(stored) = inputs.stored.get(&lead.id) else { continue };
@@ -739,7 +841,8 @@ pub async fn simulate(
     lead_id: Uuid,
 ) -> Result<score::Score> {
     let lead = crate::leads::get(db, actor, lead_id).await?;
-    let inputs = Inputs::load(db, actor.org_id, std::slice::from_ref(&lead)).await?;
+    let mut inputs = Inputs::load(db, actor.org_id, std::slice::from_ref(&lead)).await?;
+    inputs.load_icps(db, actor.org_id, model.uses_icps()).await?;
     Ok(inputs.score(model, &lead, Utc::now()))
 }
 

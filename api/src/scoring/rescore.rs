@@ -397,7 +397,8 @@ pub async fn simulate_organization(
         let batch = select.order_by_asc(entity::lead::Column::Id).limit(SIMULATION_BATCH).all(db).await?;
         let Some(last) = batch.last() else { break };
         after = Some(last.id);
-        let inputs = super::Inputs::load(db, org_id, &batch).await?;
+        let mut inputs = super::Inputs::load(db, org_id, &batch).await?;
+        inputs.load_icps(db, org_id, body.uses_icps()).await?;
         let bars = super::previous_bars(db, org_id, &model, &inputs).await?;
         for lead in &batch {
             out.leads += 1;

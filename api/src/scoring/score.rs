@@ -14,6 +14,7 @@ use entity::{EngagementKind, Temperature};
 use serde::{Deserialize, Serialize};
 
 use super::{EngagementRule, FitAttribute, FitRule, RuleOperator, ScoringModel};
+use crate::agreements::icps::{self, AccountFacts, AgreedIcp};
 
 /// Which half of the score a contribution belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +64,12 @@ pub struct LeadFacts<'a> {
     pub annual_revenue_minor: Option<i64>,
     /// Name of the lead's persona.
     pub persona: Option<&'a str>,
+    /// Currency of the account's annual revenue.
+    pub currency: Option<&'a str>,
+    /// Whether the lead has an account (ICP rules need one).
+    pub has_account: bool,
+    /// The ideal customer profiles in force (read only for models with an ICP rule).
+    pub icps: &'a [AgreedIcp],
 }
 
 impl<'a> LeadFacts<'a> {
@@ -71,6 +78,7 @@ impl<'a> LeadFacts<'a> {
         lead: &'a entity::lead::Model,
         account: Option<&'a entity::account::Model>,
         persona: Option<&'a str>,
+        icps: &'a [AgreedIcp],
     ) -> Self {
         Self {
             title: lead.title.as_deref(),
@@ -81,6 +89,19 @@ impl<'a> LeadFacts<'a> {
             region: account.and_then(|a| a.region.as_deref()),
             annual_revenue_minor: account.and_then(|a| a.annual_revenue_minor),
             persona,
+            currency: account.and_then(|a| a.currency.as_deref()),
+            has_account: account.is_some(),
+            icps,
+        }
+    }
+
+    fn account(&self) -> AccountFacts<'a> {
+        AccountFacts {
+            industry: self.industry,
+            employee_count: self.employee_count,
+            annual_revenue_minor: self.annual_revenue_minor,
+            currency: self.currency,
+            region: self.region,
         }
     }
 }
@@ -119,7 +140,29 @@ fn fact(facts: &LeadFacts<'_>, attribute: FitAttribute) -> Option<Fact> {
         FitAttribute::Persona => text(facts.persona),
         FitAttribute::AccountEmployeeCount => facts.employee_count.map(|n| Fact::Number(f64::from(n))),
         FitAttribute::AccountAnnualRevenue => facts.annual_revenue_minor.map(|n| Fact::Number(n as f64 / 100.0)),
+        FitAttribute::Icp => None,
     }
+}
+
+/// Whether the lead's account fits a profile in force (the one the rule names, or
+/// any), and the sentence naming the profile: the first by name that fits.
+fn icp_match(rule: &FitRule, facts: &LeadFacts<'_>) -> Option<String> {
+    if !facts.has_account {
+        return None;
+    }
+    let named = match rule.operator {
+        RuleOperator::Equals => Some(rule.value.as_deref()?.trim().to_lowercase()),
+        _ => None,
+    };
+    let account = facts.account();
+    facts.icps.iter().filter(|i| named.as_ref().is_none_or(|id| i.id.to_string() == *id)).find_map(|icp| {
+        let fit = icps::fit(&icp.profile, &account);
+        fit.fits.then(|| {
+            let reasons: Vec<&str> = fit.matched.iter().map(|c| c.reason.as_str()).collect();
+            let why = if reasons.is_empty() { "it sets no criteria".to_owned() } else { reasons.join("; ") };
+            format!("account fits ICP \"{}\" v{} ({}): {why}", icp.profile.name, icp.version, icp.id)
+        })
+    })
 }
 
 fn equals(fact: &Fact, value: &str) -> bool {
@@ -131,6 +174,9 @@ fn equals(fact: &Fact, value: &str) -> bool {
 
 /// Whether a fit rule holds, and the sentence saying so.
 fn fit_match(rule: &FitRule, facts: &LeadFacts<'_>) -> Option<String> {
+    if rule.attribute == FitAttribute::Icp {
+        return icp_match(rule, facts);
+    }
     let name = rule.attribute.path();
     let fact = fact(facts, rule.attribute)?;
     let shown = fact.display();
@@ -480,6 +526,48 @@ mod tests {
     }
 
     #[test]
+    fn an_icp_rule_gives_points_when_the_account_fits_and_names_the_profile() {
+        use crate::agreements::icps::IdealCustomerProfile;
+        let icp = AgreedIcp {
+            id: uuid::Uuid::now_v7(),
+            version: 2,
+            profile: IdealCustomerProfile {
+                name: "EMEA software".into(),
+                industries: vec!["Software".into()],
+                employee_range: None,
+                revenue_range: None,
+                regions: vec!["EMEA".into()],
+                extra_criteria: None,
+            },
+        };
+        let icps = [icp.clone()];
+        let any = rule("Fits the ICP", FitAttribute::Icp, RuleOperator::IsSet, None, 25.0);
+        let other =
+            rule("Another ICP", FitAttribute::Icp, RuleOperator::Equals, Some(&uuid::Uuid::nil().to_string()), 5.0);
+        let m = model(vec![any, other], vec![]);
+        let fits = LeadFacts {
+            industry: Some("software"),
+            region: Some("EMEA"),
+            has_account: true,
+            icps: &icps,
+            ..Default::default()
+        };
+        let s = score(&m, &fits, &[], Utc::now());
+        assert_eq!(s.fit, 25.0);
+        assert_eq!(
+            s.contributions[0].explanation,
+            format!(
+                "account fits ICP \"EMEA software\" v2 ({}): industry software is one of Software; region EMEA is one of EMEA",
+                icp.id
+            )
+        );
+        let elsewhere = LeadFacts { region: Some("NA"), ..fits.clone() };
+        assert!(score(&m, &elsewhere, &[], Utc::now()).contributions.is_empty());
+        let no_account = LeadFacts { has_account: false, ..fits };
+        assert!(score(&m, &no_account, &[], Utc::now()).contributions.is_empty());
+    }
+
+    #[test]
     fn thresholds_set_the_temperature() {
         let m = model(vec![], vec![]);
         assert_eq!(temperature(&m, 19.99), Temperature::Cold);
@@ -554,6 +642,7 @@ mod tests {
             let facts = LeadFacts {
                 title: title.as_deref(), source: source.as_deref(), campaign: None, industry: industry.as_deref(),
                 employee_count, region: region.as_deref(), annual_revenue_minor: revenue, persona: persona.as_deref(),
+                ..Default::default()
             };
             let m = model(fit_rules, engagement_rules);
             let s = score(&m, &facts, &events, now);

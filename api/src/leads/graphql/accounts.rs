@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{ActivityConnection, ArchiveInput, Lead, LeadConnection, lead_list, nested_activities};
+use crate::agreements::icps;
 use crate::connection;
 use crate::error::Result;
 use crate::graphql::pagination::{PageArgs, sorted_cursor, sorted_window};
@@ -123,6 +124,31 @@ impl Account {
         .await
     }
 
+    /// How well the account fits the organization's ideal customer profiles in force:
+    /// the best fit (a full fit first, then the higher score, then the first profile by
+    /// name), naming the profile. Null while no profile is agreed. Industries and regions
+    /// compare trimmed and case-insensitively; a profile's revenue range in another
+    /// currency than the account's revenue is a miss (amounts are never converted).
+    async fn icp_fit(&self, ctx: &Context<'_>) -> Result<Option<IcpFit>> {
+        let icps = loaders(ctx)?.agreed_icps().await?;
+        let facts = crate::agreements::icps::AccountFacts {
+            industry: self.industry.as_deref(),
+            employee_count: self.employee_count,
+            annual_revenue_minor: self.annual_revenue.as_ref().map(|m| m.amount_minor.into()),
+            currency: self.annual_revenue.as_ref().map(|m| m.currency.as_str()),
+            region: self.region.as_deref(),
+        };
+        Ok(icps::best_fit(&icps, &facts).map(|(icp, fit)| IcpFit {
+            icp_id: icp.id.into(),
+            icp_name: icp.profile.name.clone(),
+            icp_version: icp.version,
+            fits: fit.fits,
+            score: fit.score,
+            matched: fit.matched,
+            missed: fit.missed,
+        }))
+    }
+
     /// The account's deals, newest first.
     async fn opportunities(&self, ctx: &Context<'_>) -> Result<Vec<Opportunity>> {
         let rows = loaders(ctx)?.account_opportunities.load_one(self.uuid).await?.unwrap_or_default();
@@ -141,6 +167,28 @@ impl Account {
         let (pages, counts) = (&l.account_activities, &l.account_activity_counts);
         Box::pin(nested_activities(ctx, first, after, criteria, pages, counts, self.uuid, None)).await
     }
+}
+
+/// How well an account fits an ideal customer profile in force, criterion by criterion.
+/// A criterion the profile leaves empty is not counted; `extraCriteria` is never tested.
+#[derive(SimpleObject, Clone)]
+pub struct IcpFit {
+    /// The profile this fit is measured against (the best of the profiles in force).
+    pub icp_id: ID,
+    /// Name of that profile.
+    pub icp_name: String,
+    /// The agreed version of that profile in force.
+    pub icp_version: i32,
+    /// True when the account meets every criterion the profile sets.
+    pub fits: bool,
+    /// Share of the profile's criteria the account meets, 0 to 100, rounded down (100
+    /// for a profile that sets no criterion).
+    pub score: i32,
+    /// The criteria met, each with the reason.
+    pub matched: Vec<icps::CriterionCheck>,
+    /// The criteria missed, each with the reason: a value outside the profile, a value
+    /// not set on the account, or revenue in another currency than the profile's range.
+    pub missed: Vec<icps::CriterionCheck>,
 }
 
 connection!(AccountConnection, AccountEdge, Account, "accounts");
@@ -162,6 +210,10 @@ pub struct AccountFilter {
     pub is_customer: Option<bool>,
     /// Case-insensitive part of the name or domain.
     pub search: Option<String>,
+    /// Only accounts that fit at least one ideal customer profile in force (true), or
+    /// only accounts that fit none (false) — the `fits` of `Account.icpFit`. With no
+    /// agreed profile, true matches no account and false every account.
+    pub icp_fit: Option<bool>,
     /// Include archived accounts (default false).
     #[graphql(default)]
     pub include_archived: bool,
@@ -177,6 +229,8 @@ impl AccountFilter {
             employees_max: self.employees_max,
             customers_only: self.is_customer,
             search: self.search,
+            icp_fit: self.icp_fit,
+            icps: Vec::new(),
             include_archived: self.include_archived,
         })
     }
