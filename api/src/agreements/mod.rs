@@ -113,9 +113,35 @@ impl OnAgreed {
     pub const fn of<B: AgreedBody>() -> Self {
         Self { kind: B::KIND, run: on_agreed_of::<B> }
     }
+
+    /// An effect of agreeing a document of `kind` that belongs to a domain above the
+    /// kind's own (leads re-match their personas when a persona is agreed): `run` gets
+    /// the document id and the version just agreed, inside the approval transaction.
+    pub const fn reaction(kind: DocumentKind, run: OnAgreedFn) -> Self {
+        Self { kind, run }
+    }
 }
 
 inventory::collect!(OnAgreed);
+
+type OnRetiredFn = for<'a> fn(&'a DatabaseTransaction, &'a Actor, Uuid) -> BoxFuture<'a, Result<()>>;
+
+/// What retiring a document of a kind sets off in a domain above this one (leads of a
+/// retired persona are re-matched), registered there with `inventory::submit!`. Runs
+/// inside the retiring transaction, after the document is RETIRED.
+pub struct OnRetired {
+    kind: DocumentKind,
+    run: OnRetiredFn,
+}
+
+impl OnRetired {
+    /// `run` gets the retired document's id.
+    pub const fn reaction(kind: DocumentKind, run: OnRetiredFn) -> Self {
+        Self { kind, run }
+    }
+}
+
+inventory::collect!(OnRetired);
 
 /// Run the registered effects of agreeing `version` of document `id`.
 async fn run_on_agreed(
@@ -844,7 +870,7 @@ pub async fn retire(
 /// Retire a document inside the caller's transaction (locking it first), writing its
 /// audit row and outbox event. The caller checks permissions.
 pub(crate) async fn retire_locked(
-    txn: &impl ConnectionTrait,
+    txn: &DatabaseTransaction,
     actor: &Actor,
     id: Uuid,
     kind: DocumentKind,
@@ -858,7 +884,7 @@ pub(crate) async fn retire_locked(
 
 /// Retire `current` (locked, not yet retired) inside the caller's transaction, with
 /// its audit row and outbox event.
-pub(crate) async fn retire_within(txn: &impl ConnectionTrait, actor: &Actor, current: &document::Model) -> Result<()> {
+pub(crate) async fn retire_within(txn: &DatabaseTransaction, actor: &Actor, current: &document::Model) -> Result<()> {
     if let Some(n) = current.in_force_version {
         set_version_status(txn, current.id, n, VersionStatus::Retired).await?;
     }
@@ -886,6 +912,9 @@ pub(crate) async fn retire_within(txn: &impl ConnectionTrait, actor: &Actor, cur
     audit::record(txn, actor, &format!("{entity}.retire"), entity, Some(current.id), changes).await?;
     let payload = json!({ "kind": current.kind, "retiredVersion": current.in_force_version });
     outbox::publish(txn, actor, &format!("{entity}.retired"), entity, Some(current.id), payload).await?;
+    for reaction in inventory::iter::<OnRetired>.into_iter().filter(|r| r.kind == current.kind) {
+        (reaction.run)(txn, actor, current.id).await?;
+    }
     Ok(())
 }
 
@@ -894,10 +923,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn messages_and_scoring_models_register_what_their_agreement_sets_off() {
+    fn messages_personas_and_scoring_models_register_what_their_agreement_sets_off() {
         let mut kinds: Vec<DocumentKind> = inventory::iter::<OnAgreed>.into_iter().map(|e| e.kind).collect();
         kinds.sort_by_key(|k| entity_name(*k));
-        assert_eq!(kinds, [DocumentKind::Message, DocumentKind::ScoringModel]);
+        assert_eq!(kinds, [DocumentKind::Message, DocumentKind::Persona, DocumentKind::ScoringModel]);
+        let retired: Vec<DocumentKind> = inventory::iter::<OnRetired>.into_iter().map(|e| e.kind).collect();
+        assert_eq!(retired, [DocumentKind::Persona]);
     }
 
     #[test]
