@@ -70,6 +70,9 @@ pub(crate) fn assign(values: &mut LeadValues, matcher: &Matcher) {
     values.persona_candidates = found.candidates;
 }
 
+/// A lead's (id, title, persona id, keyword, candidates), as [`rematch`] reads them.
+type StoredMatch = (Uuid, Option<String>, Option<Uuid>, Option<String>, Option<Json>);
+
 /// Re-match every lead of the caller's organization whose persona no person chose,
 /// against the personas agreed now, inside the caller's transaction; leads whose
 /// persona changed are rescored. Returns how many leads changed.
@@ -93,8 +96,7 @@ pub async fn rematch(txn: &DatabaseTransaction, actor: &Actor) -> Result<u64> {
         if let Some(after) = after {
             select = select.filter(Column::Id.gt(after));
         }
-        let rows: Vec<(Uuid, Option<String>, Option<Uuid>, Option<String>, Option<Json>)> =
-            select.into_tuple().all(txn).await?;
+        let rows: Vec<StoredMatch> = select.into_tuple().all(txn).await?;
         let Some(last) = rows.last() else { break };
         after = Some(last.0);
         let full = rows.len() as u64 == BATCH;

@@ -183,7 +183,9 @@ pub async fn seed(db: &DatabaseConnection, org_id: Uuid) -> Result<()> {
     // The rest of the library, across personas × journey stages (1 AWARENESS …
     // 5 EXPANSION), with visible gaps: nothing for Olivia's EXPANSION, Frank's
     // ONBOARDING and EXPANSION, Ivan's DECISION and ONBOARDING.
-    let library: [(&str, ContentKind, &str, Vec<Uuid>, Vec<i32>); 18] = [
+    // (title, kind, file name, personas, journey-stage positions)
+    type Entry<'a> = (&'a str, ContentKind, &'a str, Vec<Uuid>, Vec<i32>);
+    let library: [Entry; 18] = [
         ("Operations benchmark 2026", ContentKind::Whitepaper, "ops-benchmark", vec![olivia], vec![1]),
         ("Delivery dashboard in 3 minutes", ContentKind::Video, "ops-dashboard-video", vec![olivia], vec![3]),
         ("Operations onboarding checklist", ContentKind::OnePager, "ops-onboarding", vec![olivia], vec![4]),
