@@ -332,3 +332,24 @@ async fn another_organizations_persona_on_a_lead_is_not_found_and_changes_nothin
         (stored["version"].clone(), matched(&olivia, "COO"))
     );
 }
+
+#[tokio::test]
+#[ignore = "a measurement with 100,000 leads: cargo test --test e2e rematches_100000 -- --ignored --nocapture"]
+async fn agreeing_a_persona_rematches_100000_leads_in_seconds() {
+    let s = setup().await;
+    let hidden = indicatif::ProgressBar::hidden();
+    api::seed::synthetic::generate(&s.app.db, s.org.id, 100_000, &hidden).await.unwrap();
+    let started = std::time::Instant::now();
+    // "CFO" and "VP" name about a quarter of the synthetic titles.
+    persona(&s, "Finance Frank", &["CFO", "VP"], true).await;
+    let took = started.elapsed();
+    let matched = entity::lead::Entity::find()
+        .filter(entity::lead::Column::OrgId.eq(s.org.id))
+        .filter(entity::lead::Column::PersonaId.is_not_null())
+        .count(&s.app.db)
+        .await
+        .unwrap();
+    println!("agreeing a persona re-matched 100,000 leads ({matched} matched) in {took:?}");
+    assert!(matched > 10_000, "{matched}");
+    assert!(took < std::time::Duration::from_secs(60), "{took:?}");
+}
