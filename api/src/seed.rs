@@ -78,7 +78,9 @@ pub async fn demo(db: &DatabaseConnection) -> Result<Option<entity::user::Model>
     let mut generator = synthetic::Generator::new(org.id, staff, synthetic::Naming::Demo, DEMO_SEED, Utc::now());
     let data = generator.batch(DEMO_LEADS);
     let changes = Changes::new().created("leads", &data.leads.len()).created("accounts", &data.accounts.len());
+    let accepted = accepted_handovers(&data);
     synthetic::insert(&txn, data).await?;
+    crate::db::insert_all::<entity::handover::ActiveModel, _>(&txn, accepted).await?;
     audit::record(&txn, &system, "seed.demo", "organization", Some(org.id), changes).await?;
     txn.commit().await?;
     let person = |email: &str| {
@@ -95,6 +97,7 @@ pub async fn demo(db: &DatabaseConnection) -> Result<Option<entity::user::Model>
     };
     alignment_contract(db, &cast).await?;
     scoring_model(db, &cast).await?;
+    qualify_mqls(db, org.id, &cast).await?;
     let reps = [person("rep@demo.accord.dev")?, person("rep2@demo.accord.dev")?];
     handovers(db, org.id, &cast.marketer, &reps).await?;
     messaging::seed(db, org.id).await?;
@@ -102,7 +105,102 @@ pub async fn demo(db: &DatabaseConnection) -> Result<Option<entity::user::Model>
     Ok(Some(admin))
 }
 
-/// Handovers in every state: accepted, handed back, pending and overdue.
+/// Score every demo lead with the agreed model now (the job agreeing it queued), so
+/// the demo opens on real scores. The generated MQLs below the threshold show the
+/// engagement that qualified them (a demo request, downloads, visits in the last
+/// days, recorded through the real path); any still below go back to nurture, moved
+/// by marketing with the reason. So every MQL of the demo meets the agreed definition.
+async fn qualify_mqls(db: &DatabaseConnection, org_id: Uuid, cast: &Cast) -> Result<()> {
+    use crate::leads::engagement::{self, LeadRef, NewEvent};
+    use entity::EngagementKind as Kind;
+    crate::scoring::rescore::run_all(db, Utc::now()).await?;
+    let threshold =
+        crate::scoring::in_force(db, org_id).await?.map_or(f64::INFINITY, |model| model.body.thresholds.mql);
+    let below = mqls_below(db, org_id, threshold).await?;
+    let now = Utc::now();
+    let mut events = Vec::new();
+    for (id, _) in &below {
+        let hours = [(Kind::DemoRequest, 30), (Kind::ContentDownload, 50), (Kind::ContentDownload, 70)]
+            .into_iter()
+            .chain([(Kind::ContentDownload, 90), (Kind::WebVisit, 20), (Kind::WebVisit, 40)])
+            .chain([(Kind::WebVisit, 60), (Kind::WebVisit, 80), (Kind::WebVisit, 100)]);
+        for (kind, ago) in hours {
+            let occurred_at = now - chrono::Duration::hours(ago);
+            events.push(NewEvent { lead: LeadRef::Id(*id), kind, occurred_at, properties: None, external_id: None });
+        }
+    }
+    for chunk in events.chunks(engagement::MAX_BATCH) {
+        engagement::record(db, &Actor::system(org_id), chunk.to_vec()).await?;
+    }
+    for (id, score) in mqls_below(db, org_id, threshold).await? {
+        let why = format!("score {score:.1} is below the agreed MQL threshold {threshold:.0}: back to nurture");
+        let recycled = entity::LifecycleStage::Recycled;
+        crate::leads::move_stage(db, &cast.marketing_manager, id, recycled, Some(why), None).await?;
+    }
+    Ok(())
+}
+
+/// The organization's MQLs whose stored score is below `threshold`, with the score.
+async fn mqls_below(db: &DatabaseConnection, org_id: Uuid, threshold: f64) -> Result<Vec<(Uuid, f64)>> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+    let ids: Vec<Uuid> = entity::lead::Entity::find()
+        .select_only()
+        .column(entity::lead::Column::Id)
+        .filter(entity::lead::Column::OrgId.eq(org_id))
+        .filter(entity::lead::Column::LifecycleStage.eq(entity::LifecycleStage::Mql))
+        .order_by_asc(entity::lead::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let scores = crate::leads::lifecycle::stored_scores(db, &ids).await?;
+    Ok(ids
+        .into_iter()
+        .map(|id| (id, scores.get(&id).copied().unwrap_or(0.0)))
+        .filter(|(_, score)| *score < threshold)
+        .collect())
+}
+
+/// The handover behind every acceptance of the generated history: each move into
+/// SAL answers a handover made when the lead became MQL (automatically, within the
+/// hour), accepted by the salesperson who moved it, on time or late.
+fn accepted_handovers(data: &synthetic::Batch) -> Vec<entity::handover::Model> {
+    use entity::LifecycleStage::{Mql, Sal};
+    let leads: std::collections::HashMap<Uuid, &entity::lead::Model> = data.leads.iter().map(|l| (l.id, l)).collect();
+    let mut out = Vec::new();
+    for pair in data.transitions.windows(2) {
+        let (mql, sal) = (&pair[0], &pair[1]);
+        if mql.lead_id != sal.lead_id || mql.to_stage != Mql || sal.to_stage != Sal {
+            continue;
+        }
+        let (Some(lead), Some(to)) = (leads.get(&sal.lead_id), sal.actor_id) else { continue };
+        let handed = (mql.at + chrono::Duration::hours(1)).min(sal.at);
+        let due = handed + chrono::Duration::hours(24);
+        out.push(entity::handover::Model {
+            id: Uuid::now_v7(),
+            org_id: lead.org_id,
+            lead_id: lead.id,
+            // Handed over automatically when the score made the lead an MQL.
+            from_user_id: None,
+            from_name: "Accord".into(),
+            to_user_id: to,
+            note: Some("Qualified by score; please call.".into()),
+            handed_at: handed,
+            due_at: due,
+            status: entity::HandoverStatus::Accepted,
+            overdue: sal.at > due,
+            responded_at: Some(sal.at),
+            responded_by: Some(to),
+            reason: None,
+            response_note: None,
+            version: 2,
+            created_at: handed,
+            updated_at: sal.at,
+        });
+    }
+    out
+}
+
+/// Handovers in every state: accepted, handed back, pending, overdue and cancelled.
 async fn handovers(db: &DatabaseConnection, org_id: Uuid, marketer: &Actor, reps: &[Actor; 2]) -> Result<()> {
     use crate::handover::{self, Answer};
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -111,7 +209,7 @@ async fn handovers(db: &DatabaseConnection, org_id: Uuid, marketer: &Actor, reps
         .filter(entity::lead::Column::LifecycleStage.eq(entity::LifecycleStage::Mql))
         .filter(entity::lead::Column::ArchivedAt.is_null())
         .order_by_asc(entity::lead::Column::Id)
-        .limit(6)
+        .limit(7)
         .all(db)
         .await?;
     for (i, lead) in mqls.iter().enumerate() {
@@ -143,6 +241,12 @@ async fn handovers(db: &DatabaseConnection, org_id: Uuid, marketer: &Actor, reps
                     )
                     .filter(entity::handover::Column::Id.eq(made.id))
                     .exec(db)
+                    .await?;
+            }
+            6 => {
+                // Marketing took the lead back before sales answered: the handover is cancelled.
+                let why = Some("Duplicate of a lead sales already works.".to_owned());
+                crate::leads::move_stage(db, marketer, lead.id, entity::LifecycleStage::Disqualified, why, None)
                     .await?;
             }
             _ => {}
@@ -369,6 +473,11 @@ async fn scoring_model(db: &DatabaseConnection, cast: &Cast) -> Result<()> {
         ],
         thresholds: Thresholds { warm: 30.0, hot: 60.0, mql: 60.0 },
     };
-    sign(db, cast, model, true).await?;
+    // The demo's marketing manager co-signs knowing how many leads the model promotes.
+    let id = sign(db, cast, model.clone(), false).await?;
+    let promotions =
+        crate::scoring::rescore::simulate_organization(db, &cast.marketing_manager, id, 1, &model).await?.promotions();
+    let confirmed = agreements::Confirmations { promotions: Some(promotions) };
+    agreements::approve_confirming(db, &cast.marketing_manager, ScoringModel::KIND, id, 1, confirmed).await?;
     Ok(())
 }

@@ -13,6 +13,12 @@ const SLA_CLOCK_EVERY: Duration = Duration::from_secs(30);
 /// How often the rescoring worker looks for queued jobs.
 const RESCORE_EVERY: Duration = Duration::from_secs(5);
 
+/// How often the daily decay rescoring looks for organizations whose scores are a day old.
+const DECAY_CHECK_EVERY: Duration = Duration::from_secs(600);
+
+/// How often MQLs waiting beyond the reps' daily caps are handed over as room frees.
+const BACKLOG_EVERY: Duration = Duration::from_secs(60);
+
 /// How often the KPI rollups take on the days that changed. Readers compute marked
 /// days live, so this only bounds how long a day that stopped changing is computed
 /// live; under steady writes today stays marked anyway, and recomputing it for every
@@ -28,6 +34,38 @@ pub fn spawn_all(db: &DatabaseConnection) {
     crate::scoring::rescore::spawn(db.clone(), RESCORE_EVERY);
     crate::kpi::rollup::spawn(db.clone(), KPI_ROLLUP_EVERY);
     spawn_statistics(db.clone(), STATISTICS_EVERY);
+    spawn_backlog(db.clone(), BACKLOG_EVERY);
+    spawn_decay(db.clone(), DECAY_CHECK_EVERY);
+}
+
+/// Queue the daily decay rescoring where it is due, every `every`.
+fn spawn_decay(db: DatabaseConnection, every: Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            match crate::scoring::rescore::enqueue_decay(&db, chrono::Utc::now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(organizations = n, "queued the daily decay rescoring"),
+                Err(e) => tracing::warn!(error = %e, "queueing the decay rescoring failed; retrying next time"),
+            }
+        }
+    });
+}
+
+/// Hand over the MQLs waiting in organizations' backlogs every `every`.
+fn spawn_backlog(db: DatabaseConnection, every: Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            match crate::handover::drain_backlogs(&db).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(handed_over = n, "handed over MQLs from the backlog"),
+                Err(e) => tracing::warn!(error = %e, "handing over the backlog failed; retrying next time"),
+            }
+        }
+    });
 }
 
 /// Refresh SQLite's planner statistics now and every `every`: a file grows under a

@@ -256,6 +256,8 @@ pub enum HandoverStatus {
     Accepted,
     #[sea_orm(string_value = "REJECTED")]
     Rejected,
+    #[sea_orm(string_value = "CANCELLED")]
+    Cancelled,
 }
 
 /// Why sales handed a lead back, from the agreed taxonomy.

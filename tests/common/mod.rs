@@ -233,6 +233,23 @@ impl TestApp {
     }
 
     /// Rows in a table, to check that a refused change wrote nothing.
+    /// The token of a new user in the organization of `token` whom the default stage
+    /// rights let put a lead into `stage` by hand: MARKETING for MQL and RECYCLED,
+    /// SALES for SQL, OPPORTUNITY and CUSTOMER; `token` itself for any other stage.
+    pub async fn stage_token(&self, token: &str, stage: &str) -> String {
+        let team = match stage {
+            "MQL" | "RECYCLED" | "ENGAGED" => Team::Marketing,
+            "SQL" | "OPPORTUNITY" | "CUSTOMER" => Team::Sales,
+            _ => return token.to_owned(),
+        };
+        let body = self.gql(Some(token), "{ organization { id slug } }", Value::Null).await;
+        let org = &body["data"]["organization"];
+        let id = org["id"].as_str().and_then(|id| id.parse().ok()).unwrap_or_else(|| panic!("{body}"));
+        let slug = org["slug"].as_str().unwrap_or_default().to_owned();
+        let admin = TestUser { id: Uuid::nil(), email: String::new(), token: token.to_owned() };
+        self.create_user(&TestOrg { id, slug, admin }, team, Role::Member).await.token
+    }
+
     /// Outbox events of kind `kind` (such as `lead.archived`) in the organization.
     pub async fn count_outbox_events(&self, org: &TestOrg, kind: &str) -> u64 {
         use sea_orm::{ColumnTrait, QueryFilter};

@@ -27,7 +27,8 @@ async fn archiving_twice_is_a_no_op_and_the_first_archive_is_audited_and_publish
     .await;
     let lead_input = json!({ "email": "ana@payly.io", "accountId": account, "lifecycleStage": "SQL" });
     let create_lead = "mutation($input: CreateLeadInput!) { createLead(input: $input) { lead { id } } }";
-    let lead = create(&app, t, create_lead, lead_input, ["createLead", "lead", "id"]).await;
+    let seller = app.stage_token(t, "SQL").await;
+    let lead = create(&app, &seller, create_lead, lead_input, ["createLead", "lead", "id"]).await;
     let opportunity = create(
         &app,
         t,

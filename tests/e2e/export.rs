@@ -16,6 +16,10 @@ async fn export(app: &TestApp, token: Option<&str>) -> reqwest::Response {
 }
 
 async fn lead(app: &TestApp, token: &str, input: Value) -> String {
+    let token = &match input["lifecycleStage"].as_str() {
+        Some(stage) => app.stage_token(token, stage).await,
+        None => token.to_owned(),
+    };
     let mutation = "mutation($input: CreateLeadInput!) { createLead(input: $input) { lead { id } } }";
     let body = app.gql(Some(token), mutation, json!({ "input": input })).await;
     body["data"]["createLead"]["lead"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned()

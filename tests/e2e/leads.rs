@@ -19,8 +19,13 @@ async fn account(app: &TestApp, token: &str, name: &str, domain: &str, industry:
     body["data"]["createAccount"]["account"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned()
 }
 
+/// Create a lead; one created past NEW is created by someone the stage rights allow.
 async fn lead(app: &TestApp, token: &str, input: Value) -> String {
-    let body = app.gql(Some(token), CREATE_LEAD, json!({ "input": input })).await;
+    let token = match input["lifecycleStage"].as_str() {
+        Some(stage) => app.stage_token(token, stage).await,
+        None => token.to_owned(),
+    };
+    let body = app.gql(Some(&token), CREATE_LEAD, json!({ "input": input })).await;
     body["data"]["createLead"]["lead"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned()
 }
 
@@ -96,40 +101,43 @@ async fn the_lifecycle_moves_along_its_table_and_records_each_move() {
     let started = chrono::Utc::now();
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;
-    let t = &org.admin.token;
+    // Marketing declares MQLs (the default stage rights).
+    let marketer = app.create_user(&org, Team::Marketing, Role::Admin).await;
+    let t = &marketer.token;
     let id = lead(&app, t, json!({ "email": "ana@payly.io" })).await;
-    for stage in ["ENGAGED", "MQL", "SAL"] {
+    for stage in ["ENGAGED", "MQL"] {
         let body = move_to(&app, t, &id, stage).await;
         assert_eq!(body["data"]["moveLeadStage"]["lead"]["lifecycleStage"], stage, "{body}");
     }
     let body = app.gql(Some(t), "query($id: ID!) { lead(id: $id) { version timeInCurrentStage stageHistory { from to actorName reason actor { email } } } }", json!({ "id": id })).await;
     let lead = &body["data"]["lead"];
     let history = lead["stageHistory"].as_array().unwrap();
-    assert_eq!(history.len(), 4);
+    assert_eq!(history.len(), 3);
     assert_eq!(history[0]["from"], Value::Null);
     assert_eq!(history[0]["to"], "NEW");
     assert_eq!(
-        history[3],
-        json!({ "from": "MQL", "to": "SAL", "actorName": "Acme Admin", "reason": "to SAL", "actor": { "email": org.admin.email } })
+        history[2],
+        json!({ "from": "ENGAGED", "to": "MQL", "actorName": "Marketing Admin", "reason": "to MQL", "actor": { "email": marketer.email } })
     );
-    // Just moved: no more seconds in SAL than the test has run.
+    // Just moved: no more seconds in MQL than the test has run.
     let seconds = lead["timeInCurrentStage"].as_i64().unwrap();
     assert!(seconds <= (chrono::Utc::now() - started).num_seconds(), "{seconds} s in a stage entered just now");
     // Entered three days ago: three days' seconds, and the few the request took.
     assert_time_in_stage(&app, t, &id, chrono::Duration::days(3)).await;
 
-    // SAL cannot jump to CUSTOMER: the error names the allowed targets, nothing changes.
+    // MQL cannot jump to CUSTOMER: the error names the allowed targets, nothing changes.
     let audit = app.count_audit_rows(&org).await;
     let body = move_to(&app, t, &id, "CUSTOMER").await;
     let message = assert_error(&body, "BAD_USER_INPUT");
-    assert!(message.contains("SQL, RECYCLED, DISQUALIFIED"), "{message}");
-    assert_eq!(history_len(&app, t, &id).await, 4);
+    assert!(message.contains("SAL, RECYCLED, DISQUALIFIED"), "{message}");
+    assert_eq!(history_len(&app, t, &id).await, 3);
     assert_eq!(app.count_audit_rows(&org).await, audit);
 
     // A stale version is a conflict, and nothing changes.
-    let stale = app.gql(Some(t), MOVE, json!({ "input": { "leadId": id, "to": "SQL", "expectedVersion": 1 } })).await;
+    let stale =
+        app.gql(Some(t), MOVE, json!({ "input": { "leadId": id, "to": "RECYCLED", "expectedVersion": 1 } })).await;
     assert_error(&stale, "CONFLICT");
-    assert_eq!(history_len(&app, t, &id).await, 4);
+    assert_eq!(history_len(&app, t, &id).await, 3);
 }
 
 /// Set when the lead entered its stage to `ago` before now, and check that
@@ -397,7 +405,8 @@ const IMPORT: &str = "mutation($input: ImportLeadsInput!) { importLeads(input: $
 async fn the_import_upserts_row_by_row_and_repeats_to_no_effect() {
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;
-    let t = &org.admin.token;
+    // Marketing imports: the MQL row enters MQL under the default stage rights.
+    let t = &app.stage_token(&org.admin.token, "MQL").await;
     let rows = json!([
         { "email": "ana@payly.io", "firstName": "Ana", "company": "Payly", "domain": "payly.io", "industry": "Fintech" },
         { "email": "ben@payly.io", "firstName": "Ben", "domain": "payly.io" },
@@ -915,7 +924,7 @@ async fn a_lead_read_with_its_children_shows_what_the_dataloaders_show() {
         let body = app.gql(Some(&by.token), log, json!({ "input": input })).await;
         assert!(body["errors"].is_null(), "{body}");
     }
-    let moved = move_to(&app, t, &id, "MQL").await;
+    let moved = move_to(&app, &app.stage_token(t, "MQL").await, &id, "MQL").await;
     assert!(moved["errors"].is_null(), "{moved}");
     let children = "score temperature activities(first: $first) { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } \
                     edges { cursor node { id kind customerFacing durationMinutes occurredAt notes createdAt user { id name } } } } \

@@ -33,3 +33,4 @@ mod security;
 mod security_inputs;
 mod seed;
 mod spec;
+mod stages;

@@ -223,7 +223,7 @@ async fn full_opportunity(c: &Cast) -> String {
     let account = full_account(c).await;
     let create_lead = "mutation($input: CreateLeadInput!) { createLead(input: $input) { lead { id } } }";
     let lead = json!({ "email": "olga@payly.io", "accountId": account, "lifecycleStage": "SQL" });
-    let lead = id_of(&ok(&c.app, &c.admin.token, create_lead, json!({ "input": lead })).await, &["createLead", "lead"]);
+    let lead = id_of(&ok(&c.app, &c.rep.token, create_lead, json!({ "input": lead })).await, &["createLead", "lead"]);
     let input = json!({
         "accountId": account, "leadId": lead, "name": "Payly platform", "amountMinor": 4_800_000, "currency": "EUR",
         "strategy": "ACQUISITION", "ownerId": c.rep.id, "expectedClose": "2031-06-30",

@@ -164,7 +164,7 @@ async fn crossing_the_mql_threshold_makes_the_lead_an_mql_with_the_reason() {
     assert_eq!(qualified["lifecycleStage"], "MQL");
     let last = qualified["stageHistory"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["to"], "MQL");
-    assert_eq!(last["reason"], "score 70 crossed the MQL threshold 60 of scoring model v1");
+    assert_eq!(last["reason"], "score 70 reached the MQL threshold 60 of scoring model v1");
     assert_explained(&qualified);
     // Without automatic handover the MQL waits for a person.
     let body = s.app.gql(Some(&s.sales_manager.token), "{ handovers { totalCount } }", json!({})).await;

@@ -143,6 +143,26 @@ async fn the_demo_seed_shows_every_lifecycle_stage_and_all_four_strategies() {
         assert!(handovers.iter().any(|h| h.status == status), "no demo handover {status:?}");
     }
     assert!(handovers.iter().any(|h| h.overdue && h.status == entity::HandoverStatus::Pending));
+    // Every MQL meets the agreed definition: at or above the model's threshold of 60.
+    let mqls: Vec<Uuid> = leads.iter().filter(|l| l.lifecycle_stage == LifecycleStage::Mql).map(|l| l.id).collect();
+    assert!(mqls.len() >= 5, "{} MQLs", mqls.len());
+    let scores = entity::lead_score::Entity::find()
+        .filter(entity::lead_score::Column::LeadId.is_in(mqls.clone()))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(scores.len(), mqls.len());
+    assert!(scores.iter().all(|s| s.score >= 60.0 && s.scored_at.is_some()), "an MQL below 60");
+    // A handover behind every acceptance: each move into SAL answered one.
+    let into_sal = entity::lead_stage_transition::Entity::find()
+        .filter(entity::lead_stage_transition::Column::OrgId.eq(admin.org_id))
+        .filter(entity::lead_stage_transition::Column::ToStage.eq(entity::LifecycleStage::Sal))
+        .count(&app.db)
+        .await
+        .unwrap();
+    let accepted = handovers.iter().filter(|h| h.status == entity::HandoverStatus::Accepted).count() as u64;
+    assert!(into_sal > 10, "{into_sal}");
+    assert_eq!(accepted, into_sal);
 
     // Personas by the real matcher: every CFO has the agreed persona whose keyword is "CFO".
     let body = app.gql(Some(&token), "{ personas(filter: { status: AGREED }) { id title } }", json!({})).await;

@@ -91,13 +91,23 @@ pub trait AgreedBody: Serialize + DeserializeOwned + Clone + Send + Sync + 'stat
         doc_id: Uuid,
         version: i32,
         body: &Self,
+        confirmed: &Confirmations,
     ) -> impl Future<Output = Result<()>> + Send {
-        let _ = (txn, actor, doc_id, version, body);
+        let _ = (txn, actor, doc_id, version, body, confirmed);
         async { Ok(()) }
     }
 }
 
-type OnAgreedFn = for<'a> fn(&'a DatabaseTransaction, &'a Actor, Uuid, i32) -> BoxFuture<'a, Result<()>>;
+/// What the approver whose approval agrees a version confirmed knowing, for effects
+/// large enough to need it (such as the leads a scoring model promotes).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Confirmations {
+    /// The number of leads the approver expects the version to make MQLs.
+    pub promotions: Option<u64>,
+}
+
+type OnAgreedFn =
+    for<'a> fn(&'a DatabaseTransaction, &'a Actor, Uuid, i32, &'a Confirmations) -> BoxFuture<'a, Result<()>>;
 
 /// A kind whose agreement sets something off in the domain that owns it (a message
 /// retires the one it replaces, a scoring model rescores every lead). That domain sits
@@ -150,9 +160,10 @@ async fn run_on_agreed(
     kind: DocumentKind,
     id: Uuid,
     version: i32,
+    confirmed: &Confirmations,
 ) -> Result<()> {
     for effect in inventory::iter::<OnAgreed>.into_iter().filter(|e| e.kind == kind) {
-        (effect.run)(txn, actor, id, version).await?;
+        (effect.run)(txn, actor, id, version, confirmed).await?;
     }
     Ok(())
 }
@@ -162,6 +173,7 @@ fn on_agreed_of<'a, B: AgreedBody>(
     actor: &'a Actor,
     id: Uuid,
     version: i32,
+    confirmed: &'a Confirmations,
 ) -> BoxFuture<'a, Result<()>> {
     Box::pin(async move {
         let stored = document_version::Entity::find()
@@ -172,7 +184,7 @@ fn on_agreed_of<'a, B: AgreedBody>(
             .ok_or_else(|| ApiError::internal(format!("version {version} of document {id} is missing")))?;
         let body: B = serde_json::from_value(stored.body)
             .map_err(|e| ApiError::internal(format!("stored body of document {id} is unreadable: {e}")))?;
-        B::on_agreed(txn, actor, id, version, &body).await
+        B::on_agreed(txn, actor, id, version, &body, confirmed).await
     })
 }
 
@@ -731,13 +743,25 @@ fn approver(actor: &Actor) -> Result<(Uuid, Team)> {
 /// team (SALES, MARKETING, and SERVICE if the organization says so) has approved it,
 /// the version becomes AGREED and the one it replaces SUPERSEDED. Approving twice,
 /// or a version that is not the pending one, is CONFLICT.
-#[tracing::instrument(skip(db, actor), fields(org = %actor.org_id))]
 pub async fn approve(
     db: &impl crate::db::Transactions,
     actor: &Actor,
     kind: DocumentKind,
     id: Uuid,
     version: i32,
+) -> Result<ApprovalOutcome> {
+    approve_confirming(db, actor, kind, id, version, Confirmations::default()).await
+}
+
+/// [`approve`], with what the approver confirmed knowing about the version's effect.
+#[tracing::instrument(skip(db, actor), fields(org = %actor.org_id))]
+pub async fn approve_confirming(
+    db: &impl crate::db::Transactions,
+    actor: &Actor,
+    kind: DocumentKind,
+    id: Uuid,
+    version: i32,
+    confirmed: Confirmations,
 ) -> Result<ApprovalOutcome> {
     let (user_id, team) = approver(actor)?;
     let txn = begin_write(db).await?;
@@ -775,7 +799,7 @@ pub async fn approve(
     let approved: HashSet<Team> = approvals.iter().map(|a| a.team).chain([team]).collect();
     let complete = approving_teams(approvers).iter().all(|t| approved.contains(t));
     if complete {
-        agree(&txn, actor, &current, version).await?;
+        agree(&txn, actor, &current, version, &confirmed).await?;
     }
     let document = find(&txn, actor, kind, id).await?;
     txn.commit().await?;
@@ -785,7 +809,13 @@ pub async fn approve(
 /// Make `version` the agreed one. The conditional update touches exactly one row
 /// only while that version is still pending: a concurrent approval that got there
 /// first leaves nothing to do, and this one fails with CONFLICT.
-async fn agree(txn: &DatabaseTransaction, actor: &Actor, current: &document::Model, version: i32) -> Result<()> {
+async fn agree(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    current: &document::Model,
+    version: i32,
+    confirmed: &Confirmations,
+) -> Result<()> {
     let now = Utc::now();
     let result = Documents::update_many()
         .col_expr(DocColumn::Status, Expr::value(AgreementStatus::Agreed))
@@ -814,7 +844,7 @@ async fn agree(txn: &DatabaseTransaction, actor: &Actor, current: &document::Mod
     audit::record(txn, actor, &format!("{entity}.agree"), entity, Some(current.id), changes).await?;
     let payload = json!({ "kind": current.kind, "version": version, "supersedes": current.in_force_version });
     outbox::publish(txn, actor, &format!("{entity}.agreed"), entity, Some(current.id), payload).await?;
-    run_on_agreed(txn, actor, current.kind, current.id, version).await
+    run_on_agreed(txn, actor, current.kind, current.id, version, confirmed).await
 }
 
 /// Take back one's own approval of a version that is still pending.

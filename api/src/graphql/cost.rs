@@ -69,6 +69,7 @@ pub const WEIGHTS: &[(&str, &str, u64, Option<PerItem>)] = &[
     ("Query", "scorecard", 200, None),
     ("Query", "handoverCompliance", 100, None),
     ("Query", "handBackReasons", 50, None),
+    ("Query", "stageRules", 10, None),
     ("Query", "alignment", 50, None),
     ("Query", "feedbackThemes", 100, None),
     ("Query", "unusedContent", 50, None),
@@ -80,6 +81,7 @@ pub const WEIGHTS: &[(&str, &str, u64, Option<PerItem>)] = &[
     ("Campaign", "leadCount", COUNT_COST, None),
     ("ContentAsset", "usage", 50, None),
     ("ScoringModel", "simulate", 20, None),
+    ("Query", "simulateScoringModel", 1000, None),
 ];
 
 impl PerItem {
@@ -602,7 +604,9 @@ mod tests {
         let started = std::time::Instant::now();
         let refusal = check(&query, serde_json::json!({})).unwrap_err();
         assert!(matches!(refusal, Refusal::TooManyFields { .. }), "{refusal:?}");
-        assert!(started.elapsed() < std::time::Duration::from_millis(50));
+        // Linear, not 2^40 walks: well under a second even on a loaded CI machine (a
+        // 50 ms bound failed while two other builds shared its two cores).
+        assert!(started.elapsed() < std::time::Duration::from_secs(2), "{:?}", started.elapsed());
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub enum HandoverStatus {
     Accepted,
     /// Sales handed the lead back with a reason (it became RECYCLED).
     Rejected,
+    /// Nobody answered: the lead left MQL another way first (recycled or disqualified
+    /// by hand); `responseNote` says how. Counts in no handover figure.
+    Cancelled,
 }
 
 /// Why sales handed a lead back: the taxonomy both teams agreed on.
@@ -138,6 +141,7 @@ connection!(HandoverConnection, HandoverEdge, Handover, "handovers");
 const HANDOVERS: &str = "handovers";
 /// The queue's cursors: (due at, id), never valid in `handovers`.
 const MY_QUEUE: &str = "myQueue";
+const BACKLOG: &str = "handoverBacklog";
 
 /// Narrows handovers. All given conditions must hold.
 #[derive(InputObject, Default)]
@@ -350,6 +354,31 @@ impl HandoverQuery {
             page,
             |h| sorted_cursor(MY_QUEUE, org, serde_json::Value::from(h.due_at.to_rfc3339()), h.id),
             Handover::from,
+        ))
+    }
+
+    /// MQLs waiting for a rep, longest waiting first: no handover since they became
+    /// MQL. With `autoHandOverMqls`, the leads beyond every rep's
+    /// `autoHandOverDailyCap` wait here and are handed over as reps have room again;
+    /// without it, these are the MQLs nobody handed over yet. `totalCount` counts them
+    /// all. API keys need `LEADS_READ`.
+    async fn handover_backlog(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "At most this many leads from the start (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Leads after this cursor.")] after: Option<String>,
+        #[graphql(desc = "At most this many leads from the end (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Leads before this cursor.")] before: Option<String>,
+    ) -> Result<crate::leads::graphql::LeadConnection> {
+        let actor = actor(ctx)?;
+        let org = actor.org_id;
+        let window =
+            sorted_window(&PageArgs::new(first, after, last, before), BACKLOG, org, crate::db::keyset::time_key)?;
+        let page = super::backlog(db(ctx), actor, &window, selects(ctx, "totalCount")).await?;
+        Ok(crate::leads::graphql::LeadConnection::from_page(
+            page,
+            |l| sorted_cursor(BACKLOG, org, serde_json::Value::from(l.stage_entered_at.to_rfc3339()), l.id),
+            Lead::from,
         ))
     }
 

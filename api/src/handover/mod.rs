@@ -139,10 +139,18 @@ pub(crate) async fn hand_over_in(
     Ok(handover)
 }
 
-/// The next active SALES member in the round robin of automatic handovers: members in
-/// a fixed order (by id), starting after whoever received the organization's latest
-/// handover. `None` when sales has no active member.
-pub(crate) async fn next_in_rotation(db: &impl ConnectionTrait, org_id: Uuid) -> Result<Option<Uuid>> {
+/// The next active SALES member in the round robin of automatic handovers who still
+/// has room today: members in a fixed order (by id), starting after whoever received
+/// the organization's latest handover, skipping those who received `cap` handovers
+/// since the start of today in the organization's time zone. `None` when sales has
+/// no active member or every one is at the cap.
+pub(crate) async fn next_in_rotation(
+    db: &impl ConnectionTrait,
+    org_id: Uuid,
+    cap: u32,
+    day_start: DateTime<Utc>,
+) -> Result<Option<Uuid>> {
+    use sea_orm::QuerySelect;
     let members: Vec<Uuid> = entity::user::Entity::find()
         .filter(entity::user::Column::OrgId.eq(org_id))
         .filter(entity::user::Column::Team.eq(Team::Sales))
@@ -164,11 +172,200 @@ pub(crate) async fn next_in_rotation(db: &impl ConnectionTrait, org_id: Uuid) ->
         .order_by_desc(Column::Id)
         .one(db)
         .await?;
-    let next = match last.and_then(|h| members.iter().position(|m| *m == h.to_user_id)) {
-        Some(i) => members[(i + 1) % members.len()],
-        None => members[0],
+    let today: std::collections::HashMap<Uuid, i64> = Entity::find()
+        .select_only()
+        .column(Column::ToUserId)
+        .column_as(Column::Id.count(), "n")
+        .filter(Column::OrgId.eq(org_id))
+        .filter(Column::ToUserId.is_in(members.clone()))
+        .filter(Column::HandedAt.gte(day_start))
+        .group_by(Column::ToUserId)
+        .into_tuple::<(Uuid, i64)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let start = match last.and_then(|h| members.iter().position(|m| *m == h.to_user_id)) {
+        Some(i) => i + 1,
+        None => 0,
     };
-    Ok(Some(next))
+    Ok((0..members.len())
+        .map(|k| members[(start + k) % members.len()])
+        .find(|m| today.get(m).copied().unwrap_or(0) < i64::from(cap)))
+}
+
+/// The start of today in the organization's time zone, as UTC.
+fn start_of_day(settings: &crate::org::OrgSettings, now: DateTime<Utc>) -> DateTime<Utc> {
+    use chrono::TimeZone;
+    let tz = settings.tz();
+    let local = now.with_timezone(&tz).date_naive();
+    local
+        .and_hms_opt(0, 0, 0)
+        .and_then(|midnight| tz.from_local_datetime(&midnight).earliest())
+        .map_or(now, |start| start.with_timezone(&Utc))
+}
+
+/// Hand `leads` (new MQLs) over automatically when the organization says so, each to
+/// the next rep with room today; those no rep has room for stay in the backlog.
+/// Returns how many were handed over.
+pub(crate) async fn auto_hand_over(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    leads: &[&entity::lead::Model],
+) -> Result<usize> {
+    if leads.is_empty() {
+        return Ok(0);
+    }
+    let settings = crate::org::settings(txn, actor.org_id).await?;
+    if !settings.auto_hand_over_mqls {
+        return Ok(0);
+    }
+    let day_start = start_of_day(&settings, Utc::now());
+    let ids: Vec<Uuid> = leads.iter().map(|l| l.id).collect();
+    let pending: std::collections::HashSet<Uuid> = Entity::find()
+        .filter(Column::OrgId.eq(actor.org_id))
+        .filter(Column::LeadId.is_in(ids))
+        .filter(Column::Status.eq(HandoverStatus::Pending))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|h| h.lead_id)
+        .collect();
+    let mut handed = 0;
+    for lead in leads.iter().filter(|l| !pending.contains(&l.id) && l.archived_at.is_none()) {
+        let Some(to) = next_in_rotation(txn, actor.org_id, settings.auto_hand_over_daily_cap, day_start).await? else {
+            break;
+        };
+        let note = Some("handed over automatically: the lead became an MQL".to_owned());
+        hand_over_in(txn, actor, lead, to, note).await?;
+        handed += 1;
+    }
+    Ok(handed)
+}
+
+/// Cancel the pending handovers of leads that left MQL another way than by an answer
+/// (recycled or disqualified by hand): nobody is left waiting on a lead that moved on.
+async fn cancel_pending(txn: &impl ConnectionTrait, actor: &Actor, moved: &[&lifecycle::Entered]) -> Result<()> {
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    if moved.is_empty() {
+        return Ok(());
+    }
+    let now = Utc::now();
+    for entered in moved {
+        let lead = &entered.lead;
+        let note = format!(
+            "cancelled: the lead moved to {} before sales answered",
+            lifecycle::stage_name(lead.lifecycle_stage)
+        );
+        let cancelled = Entity::update_many()
+            .col_expr(Column::Status, Expr::value(HandoverStatus::Cancelled))
+            .col_expr(Column::ResponseNote, Expr::value(note.clone()))
+            .col_expr(Column::Version, Expr::col(Column::Version).add(1))
+            .col_expr(Column::UpdatedAt, Expr::value(now))
+            .filter(Column::OrgId.eq(actor.org_id))
+            .filter(Column::LeadId.eq(lead.id))
+            .filter(Column::Status.eq(HandoverStatus::Pending))
+            .exec_with_returning(txn)
+            .await?;
+        for handover in cancelled {
+            let changes = Changes::new()
+                .field("status", Some(&HandoverStatus::Pending), Some(&HandoverStatus::Cancelled))
+                .created("note", &note);
+            audit::record(txn, actor, "handover.cancel", "handover", Some(handover.id), changes).await?;
+            let payload = serde_json::json!({ "leadId": lead.id, "toUserId": handover.to_user_id, "note": note });
+            outbox::publish(txn, actor, "handover.cancelled", "handover", Some(handover.id), payload).await?;
+        }
+    }
+    Ok(())
+}
+
+/// What follows leads entering stages: a pending handover is cancelled when its lead
+/// left MQL by another way than the handover's answer; a new MQL is handed over.
+fn stage_entered<'a>(
+    txn: &'a sea_orm::DatabaseTransaction,
+    actor: &'a Actor,
+    entered: &'a [lifecycle::Entered],
+) -> futures_util::future::BoxFuture<'a, Result<()>> {
+    Box::pin(async move {
+        let left: Vec<&lifecycle::Entered> = entered
+            .iter()
+            .filter(|e| e.via != lifecycle::Via::Handover && e.lead.lifecycle_stage != LifecycleStage::Mql)
+            .filter(|e| e.from == Some(LifecycleStage::Mql))
+            .collect();
+        cancel_pending(txn, actor, &left).await?;
+        let mqls: Vec<&entity::lead::Model> =
+            entered.iter().filter(|e| e.lead.lifecycle_stage == LifecycleStage::Mql).map(|e| &e.lead).collect();
+        auto_hand_over(txn, actor, &mqls).await?;
+        Ok(())
+    })
+}
+
+inventory::submit! { lifecycle::OnStageEntered(stage_entered) }
+
+/// MQLs waiting for a rep: no pending or answered handover since they became MQL,
+/// oldest first. Automatic handovers beyond every rep's daily cap wait here.
+pub async fn backlog(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    window: &Window<Vec<sea_orm::Value>>,
+    count: bool,
+) -> Result<Page<entity::lead::Model>> {
+    use entity::lead::{Column as L, Entity as Leads};
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    require(can_read(actor, Scope::LeadsRead), "read the handover backlog")?;
+    let select = Leads::find()
+        .filter(L::OrgId.eq(actor.org_id))
+        .filter(L::LifecycleStage.eq(LifecycleStage::Mql))
+        .filter(L::ArchivedAt.is_null())
+        .filter(Expr::exists(waiting_handover(actor.org_id)).not());
+    fetch_page_by(db, select, &[L::StageEnteredAt, L::Id], Direction::Ascending, window, count).await
+}
+
+/// A handover of the lead (of the outer query) made since it last became MQL.
+fn waiting_handover(org_id: Uuid) -> sea_orm::sea_query::SelectStatement {
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+    let h = Alias::new("h");
+    Query::select()
+        .expr(Expr::val(1))
+        .from_as(Alias::new("handovers"), h.clone())
+        .and_where(Expr::col((h.clone(), Alias::new("org_id"))).eq(org_id))
+        .and_where(Expr::col((h.clone(), Alias::new("lead_id"))).equals((Alias::new("leads"), Alias::new("id"))))
+        .and_where(
+            Expr::col((h.clone(), Alias::new("handed_at")))
+                .gte(Expr::col((Alias::new("leads"), Alias::new("stage_entered_at")))),
+        )
+        .and_where(Expr::col((h, Alias::new("status"))).ne("CANCELLED"))
+        .to_owned()
+}
+
+/// Hand over the backlog of every organization with automatic handovers, as reps
+/// have room (the worker runs this). Leads are claimed (`FOR UPDATE SKIP LOCKED` on
+/// PostgreSQL), so replicas never hand the same lead over twice. Returns how many.
+pub async fn drain_backlogs(db: &sea_orm::DatabaseConnection) -> Result<usize> {
+    use entity::lead::{Column as L, Entity as Leads};
+    use sea_orm::QuerySelect;
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    let orgs = entity::organization::Entity::find().all(db).await?;
+    let mut handed = 0;
+    for org in orgs {
+        if !crate::org::OrgSettings::from_stored(&org.settings).auto_hand_over_mqls {
+            continue;
+        }
+        let txn = crate::db::begin_write(db).await?;
+        let select = Leads::find()
+            .filter(L::OrgId.eq(org.id))
+            .filter(L::LifecycleStage.eq(LifecycleStage::Mql))
+            .filter(L::ArchivedAt.is_null())
+            .filter(Expr::exists(waiting_handover(org.id)).not())
+            .order_by_asc(L::StageEnteredAt)
+            .order_by_asc(L::Id)
+            .limit(200);
+        let waiting = crate::db::claim::claim(&txn, select).all(&txn).await?;
+        let refs: Vec<&entity::lead::Model> = waiting.iter().collect();
+        handed += auto_hand_over(&txn, &Actor::system(org.id), &refs).await?;
+        txn.commit().await?;
+    }
+    Ok(handed)
 }
 
 async fn pending_for(db: &impl ConnectionTrait, actor: &Actor, lead_id: Uuid) -> Result<Option<Model>> {
@@ -240,7 +437,7 @@ pub async fn answer(db: &impl crate::db::Transactions, actor: &Actor, id: Uuid, 
         None => why,
     };
     if lifecycle::allowed_targets(lead.lifecycle_stage).contains(&target) {
-        let lead = lifecycle::move_lead(&txn, actor, lead, target, Some(why)).await?;
+        let lead = lifecycle::enter(&txn, actor, lead, target, lifecycle::Via::Handover, Some(why)).await?;
         let owner = if reason.is_none() { Some(current.to_user_id) } else { None };
         set_owner(&txn, lead, owner).await?;
     }

@@ -121,6 +121,8 @@ pub async fn compliance(
         .and_where(Expr::col((h.clone(), Alias::new("org_id"))).eq(actor.org_id))
         .and_where(Expr::col((h.clone(), Alias::new("handed_at"))).gte(from))
         .and_where(Expr::col((h.clone(), Alias::new("handed_at"))).lt(to))
+        // Nobody answered a cancelled handover: it counts in no compliance figure.
+        .and_where(Expr::col((h.clone(), Alias::new("status"))).ne("CANCELLED"))
         .to_owned();
     let statement: Statement = db.get_database_backend().build(&query);
     let rows = Row::find_by_statement(statement).all(db).await?;

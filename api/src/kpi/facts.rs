@@ -277,13 +277,15 @@ fn spend(ctx: &FactContext) -> Fact {
     in_currency(fact, "c", &ctx.currency)
 }
 
+/// Handovers, cancelled ones left out: nobody answered them, so they count in no
+/// handover figure.
 fn handovers(time: &str) -> Fact {
     Fact {
         table: "handovers h".into(),
         time: Time::At(format!("h.{time}")),
         joins: String::new(),
         org: "h",
-        conds: Sql::new(),
+        conds: lit(" AND h.status <> 'CANCELLED'"),
         num: one(),
         den: zero(),
         stage: None,
@@ -431,10 +433,10 @@ pub fn facts(metric: KpiMetric, ctx: &FactContext) -> Vec<Fact> {
             }]
         }
         SlaComplianceRate => {
-            let mut conds = Sql::new();
-            conds.push(" AND (h.responded_at IS NOT NULL OR h.due_at < ").bind(ctx.now).push(")");
+            let mut fact = handovers("handed_at");
+            fact.conds.push(" AND (h.responded_at IS NOT NULL OR h.due_at < ").bind(ctx.now).push(")");
             vec![Fact {
-                conds,
+                conds: fact.conds,
                 num: lit("CASE WHEN h.responded_at IS NOT NULL AND h.responded_at <= h.due_at THEN 1 ELSE 0 END"),
                 den: one(),
                 ..handovers("handed_at")

@@ -379,3 +379,26 @@ pub(crate) async fn mark_customer(txn: &impl ConnectionTrait, actor: &Actor, id:
 pub async fn count(db: &impl ConnectionTrait, actor: &Actor) -> Result<u64> {
     Ok(Entity::find().filter(Column::OrgId.eq(actor.org_id)).count(db).await?)
 }
+
+/// Whether the account fits any ICP in force (the `icpFit` criterion of a stage).
+pub(crate) async fn fits_any_icp(db: &impl ConnectionTrait, org_id: Uuid, account_id: Uuid) -> Result<bool> {
+    use crate::agreements::icps::IdealCustomerProfile;
+    let Some(account) = Entity::find_by_id(account_id).filter(Column::OrgId.eq(org_id)).one(db).await? else {
+        return Ok(false);
+    };
+    let criteria =
+        crate::agreements::DocumentCriteria { statuses: vec![entity::AgreementStatus::Agreed], search: None };
+    let icps = crate::agreements::list::<IdealCustomerProfile>(db, &Actor::system(org_id), &criteria).await?;
+    let same = |a: &Option<String>, list: &[String]| {
+        list.is_empty() || a.as_deref().is_some_and(|a| list.iter().any(|x| x.trim().eq_ignore_ascii_case(a.trim())))
+    };
+    Ok(icps.iter().filter_map(|d| d.in_force()).any(|v| {
+        let icp = &v.body;
+        let employees = icp.employee_range.is_none_or(|r| {
+            account
+                .employee_count
+                .is_some_and(|n| r.min.is_none_or(|m| i64::from(n) >= m) && r.max.is_none_or(|m| i64::from(n) <= m))
+        });
+        same(&account.industry, &icp.industries) && same(&account.region, &icp.regions) && employees
+    }))
+}

@@ -147,7 +147,10 @@ pub async fn record(db: &impl Transactions, actor: &Actor, events: Vec<NewEvent>
             (lead_id, format!("first engagement ({})", kind.as_str().unwrap_or_default()))
         })
         .collect();
-    let moved = super::lifecycle::move_many(&txn, actor, &moves, LifecycleStage::New, LifecycleStage::Engaged).await?;
+    let news: Vec<entity::lead::Model> =
+        leads.iter().flatten().filter(|lead| lead.lifecycle_stage == LifecycleStage::New).cloned().collect();
+    let (new, engaged, via) = (LifecycleStage::New, LifecycleStage::Engaged, super::lifecycle::Via::Engagement);
+    let moved = super::lifecycle::move_many(&txn, actor, &news, &moves, new, engaged, via).await?;
     recorded.engaged_leads = moved.iter().map(|lead| lead.id).collect();
     // Engagement is a score input: rescore every lead that engaged, as it stands now
     // (as read above, or as just moved); no need to read them again.

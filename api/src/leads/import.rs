@@ -166,6 +166,8 @@ pub async fn import(
                 let (message, field) = match error {
                     ApiError::BadUserInput { message, field } => (message, field),
                     ApiError::Conflict(message) => (message, None),
+                    // Within a row only the stage it names can be refused: its stage rights.
+                    ApiError::Forbidden(message) => (message, Some("lifecycleStage".to_owned())),
                     ApiError::Internal => return Err(ApiError::Internal),
                     other => (other.to_string(), None),
                 };
@@ -227,9 +229,12 @@ async fn plan_creations(
             _ => None,
         };
         match values {
+            // A row naming a stage past NEW enters it under the stage's rights and
+            // criteria, which the one-by-one path checks.
             Some(values)
                 if once(MatchOn::Email, Some(&values.email))
-                    && once(MatchOn::ExternalId, values.external_id.as_ref()) =>
+                    && once(MatchOn::ExternalId, values.external_id.as_ref())
+                    && row.lifecycle_stage.is_none_or(|stage| stage == LifecycleStage::New) =>
             {
                 let stage = row.lifecycle_stage.unwrap_or(LifecycleStage::New);
                 creations.push(Creation { index, row, values, stage });

@@ -1,13 +1,22 @@
-//! The lifecycle state machine: which stage may follow which, in one table, and the
-//! one function that moves a lead and records the move.
+//! The lifecycle state machine: which stage may follow which, in one table; the
+//! contract for entering a stage (who may, and what the lead must meet, from the
+//! agreed definition of the stage); and the one function that moves a lead, records
+//! the move and sets off what follows ([`OnStageEntered`]).
+
+use std::collections::HashMap;
 
 use chrono::Utc;
 use entity::LifecycleStage::{self, *};
 use entity::lead::{ActiveModel, Column, Entity, Model};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use futures_util::future::BoxFuture;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
-use crate::auth::Actor;
+use crate::agreements::definitions::{
+    Definition, LeadField, StageCriteria, StageMover, default_entered_by, mover_names, stage_key,
+};
+use crate::agreements::{self, DocumentCriteria};
+use crate::auth::{Actor, Identity};
 use crate::db::versioned::save_versioned;
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
@@ -55,6 +64,279 @@ pub fn check_move(from: LifecycleStage, to: LifecycleStage) -> Result<()> {
     ))
 }
 
+/// The path by which a lead enters a stage, which stage rights name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// A person or an integration, by hand: `moveLeadStage`, `createLead` or an import
+    /// naming a stage. Their team, role or API key decides.
+    Hand,
+    /// The agreed scoring model, when the score reaches the MQL threshold.
+    ScoringModel,
+    /// A handover's answer (accepted: SAL; handed back: RECYCLED).
+    Handover,
+    /// An opportunity opened, won or lost.
+    Deal,
+    /// Recorded engagement (NEW to ENGAGED).
+    Engagement,
+}
+
+/// The team that owns a lead in `stage`: marketing until sales accepts it.
+pub fn owning_team(stage: LifecycleStage) -> entity::Team {
+    match stage {
+        New | Engaged | Mql | Recycled => entity::Team::Marketing,
+        Sal | Sql | Opportunity | Customer | Disqualified => entity::Team::Sales,
+    }
+}
+
+/// Who the caller is, in the words of stage rights, when moving `lead` by `via`.
+fn movers(actor: &Actor, lead: &Model, via: Via) -> Vec<StageMover> {
+    match via {
+        Via::ScoringModel => vec![StageMover::ScoringModel],
+        Via::Handover => vec![StageMover::Handover],
+        Via::Deal => vec![StageMover::Deals],
+        Via::Engagement => vec![StageMover::Engagement],
+        Via::Hand => match &actor.kind {
+            Identity::User { role: entity::Role::Viewer, .. } => Vec::new(),
+            Identity::User { team, role, .. } => {
+                let mut out = vec![match team {
+                    entity::Team::Marketing => StageMover::Marketing,
+                    entity::Team::Sales => StageMover::Sales,
+                    entity::Team::Service => StageMover::Service,
+                    entity::Team::Revops => StageMover::Revops,
+                    entity::Team::Leadership => StageMover::Leadership,
+                }];
+                if matches!(role, entity::Role::Manager | entity::Role::Admin) {
+                    out.push(StageMover::Managers);
+                }
+                if *team == owning_team(lead.lifecycle_stage) {
+                    out.push(StageMover::OwningTeam);
+                }
+                out
+            }
+            Identity::ApiKey { .. } | Identity::System => vec![StageMover::Integrations],
+        },
+    }
+}
+
+/// The contract for entering one stage: the agreed definition of the stage when it
+/// has one in force, else Accord's defaults.
+#[derive(Debug, Clone)]
+pub struct StageRule {
+    pub stage: LifecycleStage,
+    /// Who may move a lead into the stage.
+    pub entered_by: Vec<StageMover>,
+    /// What the lead must meet (and the keys kept but not enforced).
+    pub criteria: StageCriteria,
+    /// The agreed definition the rule comes from: (id, version in force, term).
+    pub source: Option<(Uuid, i32, String)>,
+}
+
+impl StageRule {
+    fn default_for(stage: LifecycleStage) -> Self {
+        Self { stage, entered_by: default_entered_by(stage).to_vec(), criteria: StageCriteria::default(), source: None }
+    }
+
+    /// Where the rule comes from, for messages.
+    pub fn origin(&self) -> String {
+        match &self.source {
+            Some((_, version, term)) => format!("the agreed definition \"{term}\", version {version}"),
+            None => format!(
+                "the default stage rights; an agreed definition of {} with enteredBy changes them",
+                stage_name(self.stage)
+            ),
+        }
+    }
+
+    /// May `actor` move `lead` into the stage by `via`? FORBIDDEN naming the rule if not.
+    pub fn check_rights(&self, actor: &Actor, lead: &Model, via: Via) -> Result<()> {
+        if movers(actor, lead, via).iter().any(|m| self.entered_by.contains(m)) {
+            return Ok(());
+        }
+        Err(ApiError::forbidden(format!(
+            "only {} may move a lead into {} ({})",
+            mover_names(&self.entered_by),
+            stage_name(self.stage),
+            self.origin()
+        )))
+    }
+
+    /// The criteria `lead`, with `score`, does not meet, in words; empty when it meets
+    /// them all. `fits_icp` answers the `icpFit` criterion.
+    pub fn unmet(&self, lead: &Model, score: f64, fits_icp: bool) -> Vec<String> {
+        let c = &self.criteria;
+        let mut out = Vec::new();
+        if let Some(min) = c.min_score
+            && score < min
+        {
+            out.push(format!("score {} is below {}", points(score), points(min)));
+        }
+        for field in &c.required_fields {
+            if !has_field(lead, *field) {
+                out.push(format!("{} is missing", field.name()));
+            }
+        }
+        if c.icp_fit && !fits_icp {
+            out.push("the account fits no agreed ICP".to_owned());
+        }
+        out
+    }
+
+    /// Check the criteria; BAD_USER_INPUT on `to` listing every unmet one.
+    pub fn check_criteria(&self, lead: &Model, score: f64, fits_icp: bool) -> Result<()> {
+        let unmet = self.unmet(lead, score, fits_icp);
+        if unmet.is_empty() {
+            return Ok(());
+        }
+        Err(ApiError::bad_input(
+            "to",
+            format!(
+                "the lead does not meet the definition of {} ({}): {}",
+                stage_name(self.stage),
+                self.origin(),
+                unmet.join("; ")
+            ),
+        ))
+    }
+}
+
+/// A score as messages show it: at most one decimal.
+fn points(score: f64) -> String {
+    let rounded = (score * 10.0).round() / 10.0;
+    if rounded.fract() == 0.0 { format!("{rounded:.0}") } else { format!("{rounded:.1}") }
+}
+
+fn has_field(lead: &Model, field: LeadField) -> bool {
+    let text = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
+    match field {
+        LeadField::Email => !lead.email.trim().is_empty(),
+        LeadField::FirstName => !lead.first_name.trim().is_empty(),
+        LeadField::LastName => !lead.last_name.trim().is_empty(),
+        LeadField::Title => text(&lead.title),
+        LeadField::Phone => text(&lead.phone),
+        LeadField::Source => text(&lead.source),
+        LeadField::Campaign => text(&lead.campaign),
+        LeadField::Company => lead.account_id.is_some(),
+        LeadField::Owner => lead.owner_id.is_some(),
+        LeadField::MarketingOwner => lead.marketing_owner_id.is_some(),
+        LeadField::Persona => lead.persona_id.is_some(),
+        LeadField::ExternalId => text(&lead.external_id),
+    }
+}
+
+/// Every stage's rule for one organization, read in one go.
+#[derive(Debug, Clone, Default)]
+pub struct StageRules {
+    agreed: HashMap<LifecycleStage, StageRule>,
+}
+
+impl StageRules {
+    /// The agreed definitions of stages in force (a handful of statements).
+    pub async fn load(db: &impl ConnectionTrait, org_id: Uuid) -> Result<Self> {
+        use sea_orm::Iterable;
+        let criteria = DocumentCriteria { statuses: vec![entity::AgreementStatus::Agreed], search: None };
+        let docs = agreements::list::<Definition>(db, &Actor::system(org_id), &criteria).await?;
+        let mut agreed = HashMap::new();
+        for stage in LifecycleStage::iter() {
+            let key = stage_key(stage);
+            let Some((doc, version)) =
+                docs.iter().filter(|d| d.model.key == key).find_map(|d| d.in_force().map(|v| (d, v)))
+            else {
+                continue;
+            };
+            // Validated on write; a body stored before these keys existed reads leniently.
+            let criteria = StageCriteria::parse(version.body.criteria.as_ref().map(|c| &c.0)).unwrap_or_default();
+            let entered_by = criteria.entered_by.clone().unwrap_or_else(|| default_entered_by(stage).to_vec());
+            let source = Some((doc.model.id, version.model.version, version.body.term.clone()));
+            agreed.insert(stage, StageRule { stage, entered_by, criteria, source });
+        }
+        Ok(Self { agreed })
+    }
+
+    /// The rule for entering `stage`.
+    pub fn rule(&self, stage: LifecycleStage) -> StageRule {
+        self.agreed.get(&stage).cloned().unwrap_or_else(|| StageRule::default_for(stage))
+    }
+}
+
+/// The stored scores of `leads` (0 for a lead without one).
+pub(crate) async fn stored_scores(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<HashMap<Uuid, f64>> {
+    use entity::lead_score::{Column as S, Entity as Scores};
+    use sea_orm::QuerySelect;
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(Uuid, f64)> = Scores::find()
+        .select_only()
+        .column(S::LeadId)
+        .column(S::Score)
+        .filter(S::LeadId.is_in(ids.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// A lead that just entered a stage, and how.
+#[derive(Debug, Clone)]
+pub struct Entered {
+    pub lead: Model,
+    /// The stage it left (`None` for a lead created in the stage).
+    pub from: Option<LifecycleStage>,
+    pub via: Via,
+}
+
+type OnStageEnteredFn = for<'a> fn(&'a DatabaseTransaction, &'a Actor, &'a [Entered]) -> BoxFuture<'a, Result<()>>;
+
+/// What follows leads entering stages, inside the moving transaction: a pending
+/// handover is answered or cancelled, a new MQL is handed over when the organization
+/// says so. Handover sits above leads and registers it (`inventory::submit!`).
+pub struct OnStageEntered(pub OnStageEnteredFn);
+
+inventory::collect!(OnStageEntered);
+
+/// Run what follows leads entering stages.
+pub(crate) async fn stage_entered(txn: &DatabaseTransaction, actor: &Actor, entered: &[Entered]) -> Result<()> {
+    if entered.is_empty() {
+        return Ok(());
+    }
+    for hook in inventory::iter::<OnStageEntered> {
+        (hook.0)(txn, actor, entered).await?;
+    }
+    Ok(())
+}
+
+/// Move `lead` into `to` by `via`, under the contract: the lifecycle table, the stage
+/// rights and the criteria of the stage's agreed definition (the lead's stored score),
+/// then what follows. The one entry for every path that moves a lead.
+pub async fn enter(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    lead: Model,
+    to: LifecycleStage,
+    via: Via,
+    reason: Option<String>,
+) -> Result<Model> {
+    check_move(lead.lifecycle_stage, to)?;
+    let rule = StageRules::load(txn, actor.org_id).await?.rule(to);
+    rule.check_rights(actor, &lead, via)?;
+    let score = stored_scores(txn, &[lead.id]).await?.get(&lead.id).copied().unwrap_or(0.0);
+    let fits = fits_icp(txn, actor.org_id, &lead, &rule).await?;
+    rule.check_criteria(&lead, score, fits)?;
+    let from = lead.lifecycle_stage;
+    let moved = move_lead(txn, actor, lead, to, reason).await?;
+    stage_entered(txn, actor, &[Entered { lead: moved.clone(), from: Some(from), via }]).await?;
+    Ok(moved)
+}
+
+/// Whether `lead`'s account fits an agreed ICP, when `rule` asks (true otherwise).
+pub(crate) async fn fits_icp(db: &impl ConnectionTrait, org_id: Uuid, lead: &Model, rule: &StageRule) -> Result<bool> {
+    if !rule.criteria.icp_fit {
+        return Ok(true);
+    }
+    let Some(account_id) = lead.account_id else { return Ok(false) };
+    super::accounts::fits_any_icp(db, org_id, account_id).await
+}
+
 /// The row of one stage transition (bulk writers insert many at once).
 pub(crate) fn transition(
     actor: &Actor,
@@ -79,8 +361,9 @@ pub(crate) fn transition(
 }
 
 /// Move `lead` to `to` inside the caller's transaction: checks the table, bumps the
-/// version under its optimistic lock, writes the transition and the audit row.
-pub async fn move_lead(
+/// version under its optimistic lock, writes the transition and the audit row. The
+/// stage contract is the caller's ([`enter`] checks it); nothing follows.
+pub(crate) async fn move_lead(
     txn: &impl ConnectionTrait,
     actor: &Actor,
     lead: Model,
@@ -107,19 +390,43 @@ fn stage_changes(from: LifecycleStage, to: LifecycleStage, reason: &Option<Strin
     Changes::new().field("lifecycleStage", Some(&from), Some(&to)).created("reason", reason)
 }
 
-/// Move every lead of `moves` that is still in `from` to `to`, each with its reason, in
-/// one `UPDATE` and one insert each for the transitions and the audit rows (what
-/// [`move_lead`] writes, for many leads at once); returns the leads moved. Leads no
-/// longer in `from` are left alone: the condition is part of the `UPDATE`.
+/// Move every lead of `moves` that is still in `from` to `to` by an automatic path
+/// (`via`), each with its reason, in one `UPDATE` and one insert each for the
+/// transitions and the audit rows (what [`move_lead`] writes, for many leads at once);
+/// returns the leads moved. Leads no longer in `from` are left alone (the condition
+/// is part of the `UPDATE`), and so are all of them when the stage's rights leave
+/// `via` out, and each whose stored score or fields miss the stage's criteria: an
+/// automatic move the contract does not allow simply does not happen.
 pub(crate) async fn move_many(
-    txn: &impl ConnectionTrait,
+    txn: &DatabaseTransaction,
     actor: &Actor,
+    leads: &[Model],
     moves: &[(Uuid, String)],
     from: LifecycleStage,
     to: LifecycleStage,
+    via: Via,
 ) -> Result<Vec<Model>> {
     use sea_orm::sea_query::{Expr, ExprTrait};
     check_move(from, to)?;
+    if moves.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rule = StageRules::load(txn, actor.org_id).await?.rule(to);
+    let by_id: HashMap<Uuid, &Model> = leads.iter().map(|l| (l.id, l)).collect();
+    let ids: Vec<Uuid> = moves.iter().map(|(id, _)| *id).collect();
+    let scores = stored_scores(txn, &ids).await?;
+    let mut allowed = Vec::with_capacity(moves.len());
+    for (id, reason) in moves {
+        let Some(lead) = by_id.get(id) else { continue };
+        if rule.check_rights(actor, lead, via).is_err() {
+            continue;
+        }
+        let fits = fits_icp(txn, actor.org_id, lead, &rule).await?;
+        if rule.unmet(lead, scores.get(id).copied().unwrap_or(0.0), fits).is_empty() {
+            allowed.push((*id, reason.clone()));
+        }
+    }
+    let moves = allowed;
     if moves.is_empty() {
         return Ok(Vec::new());
     }
@@ -146,6 +453,9 @@ pub(crate) async fn move_many(
     }
     crate::db::insert_all(txn, transitions).await?;
     crate::db::insert_all(txn, audits).await?;
+    let entered: Vec<Entered> =
+        moved.iter().map(|lead| Entered { lead: lead.clone(), from: Some(from), via }).collect();
+    stage_entered(txn, actor, &entered).await?;
     Ok(moved)
 }
 

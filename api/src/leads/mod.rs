@@ -358,12 +358,44 @@ pub(crate) async fn insert(
 ) -> Result<Model> {
     persona_match::assign(&mut values, &Matcher::of_org(txn, actor.org_id).await?);
     let now = Utc::now();
-    let lead = new_lead(actor, &values, stage, now).insert(txn).await?;
+    let model = new_lead(actor, &values, stage, now);
+    // A lead created past NEW enters its stage by hand: the stage's rights first, its
+    // criteria once the lead is scored.
+    let rule = match stage {
+        LifecycleStage::New => None,
+        _ => {
+            let rule = lifecycle::StageRules::load(txn, actor.org_id).await?.rule(stage);
+            let unsaved = Model::try_from(model.clone())
+                .map_err(|e| ApiError::internal(format!("a new lead's values are incomplete: {e}")))?;
+            rule.check_rights(actor, &unsaved, lifecycle::Via::Hand).map_err(|e| name_field(e, "lifecycleStage"))?;
+            Some(rule)
+        }
+    };
+    let lead = model.insert(txn).await?;
     lifecycle::transition(actor, lead.id, None, stage, Some("created".into()), now).insert(txn).await?;
     let changes = values.changes(None).created("lifecycleStage", &stage);
     audit::record(txn, actor, "lead.create", "lead", Some(lead.id), changes).await?;
     let mut scored = score_inputs_changed(txn, actor, vec![lead], ScoreInputs::Created).await?;
-    scored.pop().ok_or_else(|| ApiError::internal("scoring lost a new lead"))
+    let lead = scored.pop().ok_or_else(|| ApiError::internal("scoring lost a new lead"))?;
+    if let Some(rule) = rule
+        && lead.lifecycle_stage == stage
+    {
+        let score = lifecycle::stored_scores(txn, &[lead.id]).await?.get(&lead.id).copied().unwrap_or(0.0);
+        let fits = lifecycle::fits_icp(txn, actor.org_id, &lead, &rule).await?;
+        rule.check_criteria(&lead, score, fits).map_err(|e| name_field(e, "lifecycleStage"))?;
+        let entered = lifecycle::Entered { lead: lead.clone(), from: None, via: lifecycle::Via::Hand };
+        lifecycle::stage_entered(txn, actor, std::slice::from_ref(&entered)).await?;
+    }
+    Ok(lead)
+}
+
+/// The same error, naming the input field `field` (a stage given on creation is
+/// `lifecycleStage`, not `to`).
+fn name_field(error: ApiError, field: &str) -> ApiError {
+    match error {
+        ApiError::BadUserInput { message, .. } => ApiError::bad_input(field, message),
+        other => other,
+    }
 }
 
 /// Create many leads with multi-row inserts: the same rows, transitions, audit entries
@@ -523,7 +555,7 @@ pub async fn move_stage(
     let txn = crate::db::begin_write(db).await?;
     let current = find(&txn, actor, id).await?;
     check_version(expected_version, current.version)?;
-    let lead = lifecycle::move_lead(&txn, actor, current, to, reason).await?;
+    let lead = lifecycle::enter(&txn, actor, current, to, lifecycle::Via::Hand, reason).await?;
     txn.commit().await?;
     Ok(lead)
 }

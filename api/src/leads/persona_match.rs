@@ -154,6 +154,7 @@ fn rematch_after_agreement<'a>(
     actor: &'a Actor,
     _persona: Uuid,
     _version: i32,
+    _confirmed: &'a crate::agreements::Confirmations,
 ) -> BoxFuture<'a, Result<()>> {
     Box::pin(async move { rematch(txn, actor).await.map(|_| ()) })
 }

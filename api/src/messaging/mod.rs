@@ -166,6 +166,7 @@ impl AgreedBody for Message {
         doc_id: Uuid,
         _version: i32,
         body: &Self,
+        _confirmed: &agreements::Confirmations,
     ) -> Result<()> {
         let cell = body.cell();
         let others: Vec<Uuid> = entity::document::Entity::find()

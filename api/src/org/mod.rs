@@ -39,6 +39,12 @@ pub struct OrgSettings {
     /// Leads that become MQLs by their score are handed over at once, round-robin
     /// among the active SALES members.
     pub auto_hand_over_mqls: bool,
+    /// Most automatic handovers one SALES member receives per day (the organization's
+    /// calendar day); MQLs beyond wait in the handover backlog for the next free rep.
+    pub auto_hand_over_daily_cap: u32,
+    /// Agreeing a scoring model that would make more leads MQLs than this needs the
+    /// approver to confirm the number (`confirmPromotions`).
+    pub promotions_needing_confirmation: u32,
     /// IANA time zone (such as `Europe/Berlin`) in which KPI periods (days, weeks,
     /// months, quarters) and goal periods begin and end.
     pub time_zone: String,
@@ -59,6 +65,8 @@ impl Default for OrgSettings {
             approval_requires_service: false,
             approval_requires_leadership: false,
             auto_hand_over_mqls: false,
+            auto_hand_over_daily_cap: 25,
+            promotions_needing_confirmation: 100,
             time_zone: "UTC".into(),
             reporting_currency: "EUR".into(),
             api_requests_per_minute: None,
@@ -95,6 +103,13 @@ impl OrgSettings {
         validate::int_range("settings.handoverResponseHours", self.handover_response_hours, 1, 24 * 30)?;
         validate::int_range("settings.feedbackActionableEndorsers", self.feedback_actionable_endorsers, 1, 1000)?;
         validate::int_range("settings.feedbackActionableAccounts", self.feedback_actionable_accounts, 0, 1000)?;
+        validate::int_range("settings.autoHandOverDailyCap", self.auto_hand_over_daily_cap, 1, 1000)?;
+        validate::int_range(
+            "settings.promotionsNeedingConfirmation",
+            self.promotions_needing_confirmation,
+            0,
+            10_000_000,
+        )?;
         if let Some(rate) = self.api_requests_per_minute {
             validate::int_range("settings.apiRequestsPerMinute", rate, 1, 1_000_000)?;
         }
@@ -208,6 +223,8 @@ pub struct SettingsPatch {
     pub approval_requires_service: Option<bool>,
     pub approval_requires_leadership: Option<bool>,
     pub auto_hand_over_mqls: Option<bool>,
+    pub auto_hand_over_daily_cap: Option<u32>,
+    pub promotions_needing_confirmation: Option<u32>,
     pub time_zone: Option<String>,
     pub reporting_currency: Option<String>,
     pub api_requests_per_minute: Option<Option<u32>>,
@@ -224,6 +241,8 @@ impl OrgSettings {
             approval_requires_service,
             approval_requires_leadership,
             auto_hand_over_mqls,
+            auto_hand_over_daily_cap,
+            promotions_needing_confirmation,
             time_zone,
             reporting_currency,
             api_requests_per_minute,
@@ -237,6 +256,9 @@ impl OrgSettings {
         merged.approval_requires_leadership =
             approval_requires_leadership.unwrap_or(merged.approval_requires_leadership);
         merged.auto_hand_over_mqls = auto_hand_over_mqls.unwrap_or(merged.auto_hand_over_mqls);
+        merged.auto_hand_over_daily_cap = auto_hand_over_daily_cap.unwrap_or(merged.auto_hand_over_daily_cap);
+        merged.promotions_needing_confirmation =
+            promotions_needing_confirmation.unwrap_or(merged.promotions_needing_confirmation);
         merged.time_zone = time_zone.unwrap_or(merged.time_zone);
         merged.reporting_currency = reporting_currency.unwrap_or(merged.reporting_currency);
         merged.api_requests_per_minute = api_requests_per_minute.unwrap_or(merged.api_requests_per_minute);

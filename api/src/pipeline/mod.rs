@@ -97,7 +97,8 @@ pub async fn create(db: &impl crate::db::Transactions, actor: &Actor, new: NewOp
             LifecycleStage::Opportunity | LifecycleStage::Customer => {}
             LifecycleStage::Sql => {
                 let reason = format!("opportunity {} opened", opportunity.name);
-                lifecycle::move_lead(&txn, actor, lead, LifecycleStage::Opportunity, Some(reason)).await?;
+                lifecycle::enter(&txn, actor, lead, LifecycleStage::Opportunity, lifecycle::Via::Deal, Some(reason))
+                    .await?;
             }
             other => {
                 return Err(ApiError::bad_input(
@@ -298,7 +299,7 @@ pub async fn close(
                 None => format!("won {name}"),
                 Some(why) => format!("lost {name}: {why}"),
             };
-            lifecycle::move_lead(&txn, actor, lead, target, Some(reason)).await?;
+            lifecycle::enter(&txn, actor, lead, target, lifecycle::Via::Deal, Some(reason)).await?;
         }
     }
     if lost_reason.is_none() {

@@ -31,20 +31,136 @@ agreed_document_types!(
             version: Option<i32>,
         ) -> Result<SimulatedScore> {
             let lead_id = parse_id("leadId", &lead_id)?;
-            let doc = &self.0;
-            let chosen = match version {
-                Some(n) => doc.version_input("version", n)?,
-                None => doc
-                    .pending()
-                    .or(doc.in_force())
-                    .or(doc.latest())
-                    .ok_or_else(|| crate::error::ApiError::bad_input("version", "no such version"))?,
-            };
+            let chosen = simulated_version(&self.0, version)?;
             let score = super::simulate(db(ctx), actor(ctx)?, &chosen.body, lead_id).await?;
             Ok(SimulatedScore::new(chosen.model.version, score))
         }
     }
 );
+
+/// How many leads one temperature holds.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct TemperatureCount {
+    /// The temperature.
+    pub temperature: Temperature,
+    /// Leads at it.
+    pub leads: u64,
+}
+
+/// Leads of one source and persona that a simulated model moves.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct SimulatedMovers {
+    /// Their `source` (null: none recorded).
+    pub source: Option<String>,
+    /// Their persona's id (null: no persona).
+    pub persona_id: Option<ID>,
+    /// How many.
+    pub leads: u64,
+}
+
+/// One lead a simulated model moves, with its score before and after.
+#[derive(SimpleObject, Clone)]
+pub struct SimulatedMove {
+    /// The lead.
+    pub lead: crate::leads::graphql::Lead,
+    /// Its stored score now.
+    pub score_before: f64,
+    /// Its score under the simulated version.
+    pub score_after: f64,
+}
+
+/// What agreeing a scoring model version would do to the whole organization.
+#[derive(SimpleObject, Clone)]
+pub struct OrganizationSimulation {
+    /// The version simulated.
+    pub version: i32,
+    /// Leads scored (archived leads aside).
+    pub leads: u64,
+    /// Leads per temperature by their stored scores, COLD, WARM, HOT.
+    pub temperatures_before: Vec<TemperatureCount>,
+    /// Leads per temperature under the version.
+    pub temperatures_after: Vec<TemperatureCount>,
+    /// Leads in MQL now.
+    pub mqls_before: u64,
+    /// Leads in MQL once the version's promotions are made (MQLs are never demoted).
+    pub mqls_after: u64,
+    /// Leads agreeing would make MQLs. Above the organization's
+    /// `promotionsNeedingConfirmation`, the rescoring hands many leads to sales at once:
+    /// mind `autoHandOverDailyCap`.
+    pub promotions: u64,
+    /// Those promotions by source and persona, most first.
+    pub promoted_by: Vec<SimulatedMovers>,
+    /// Leads now at or above the MQL threshold that would fall below the version's,
+    /// by source and persona, most first (they keep their stage).
+    pub falling_below_by: Vec<SimulatedMovers>,
+    /// Up to ten promoted leads.
+    pub promoted_samples: Vec<SimulatedMove>,
+    /// Up to ten leads falling below the threshold.
+    pub falling_below_samples: Vec<SimulatedMove>,
+}
+
+impl OrganizationSimulation {
+    fn new(version: i32, sim: super::rescore::Simulation) -> Self {
+        use entity::Temperature as T;
+        let bands = |counts: &std::collections::HashMap<T, u64>| {
+            [T::Cold, T::Warm, T::Hot]
+                .into_iter()
+                .map(|t| TemperatureCount { temperature: t.into(), leads: counts.get(&t).copied().unwrap_or(0) })
+                .collect()
+        };
+        let groups = |counts: &std::collections::HashMap<(Option<String>, Option<uuid::Uuid>), u64>| {
+            let mut out: Vec<SimulatedMovers> = counts
+                .iter()
+                .map(|((source, persona), n)| SimulatedMovers {
+                    source: source.clone(),
+                    persona_id: persona.map(|p| ID(p.to_string())),
+                    leads: *n,
+                })
+                .collect();
+            out.sort_by(|a, b| b.leads.cmp(&a.leads).then_with(|| a.source.cmp(&b.source)));
+            out
+        };
+        let samples = |moves: Vec<(entity::lead::Model, f64, f64)>| {
+            moves
+                .into_iter()
+                .map(|(lead, before, after)| SimulatedMove {
+                    lead: lead.into(),
+                    score_before: before,
+                    score_after: after,
+                })
+                .collect()
+        };
+        Self {
+            version,
+            leads: sim.leads,
+            temperatures_before: bands(&sim.bands_before),
+            temperatures_after: bands(&sim.bands_after),
+            mqls_before: sim.mqls_before,
+            mqls_after: sim.mqls_after,
+            promotions: sim.promotions(),
+            promoted_by: groups(&sim.promoted),
+            falling_below_by: groups(&sim.fall_below),
+            promoted_samples: samples(sim.promoted_samples),
+            falling_below_samples: samples(sim.fall_below_samples),
+        }
+    }
+}
+
+/// The version a simulation runs: `version` when given, else the pending proposal (so
+/// both teams see its effect before approving), else the version in force, else the newest.
+fn simulated_version(
+    doc: &agreements::Document<ScoringModelBody>,
+    version: Option<i32>,
+) -> Result<&agreements::Version<ScoringModelBody>> {
+    match version {
+        Some(n) => doc.version_input("version", n),
+        None => doc
+            .pending()
+            .or(doc.in_force())
+            .or(doc.latest())
+            .ok_or_else(|| crate::error::ApiError::bad_input("version", "no such version")),
+    }
+}
 
 /// Which half of a score a contribution belongs to.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -276,6 +392,32 @@ impl ScoringQuery {
     async fn scoring_models(&self, ctx: &Context<'_>) -> Result<Vec<ScoringModel>> {
         let docs = agreements::list::<ScoringModelBody>(db(ctx), actor(ctx)?, &DocumentCriteria::default()).await?;
         Ok(docs.into_iter().map(ScoringModel).collect())
+    }
+
+    /// What agreeing a version of a scoring model would do to the whole organization,
+    /// before anyone signs: every lead (archived ones aside) scored by it now against
+    /// its stored score; how many leads each temperature holds before and after, how
+    /// many would become MQLs (under the MQL definition's rights and criteria, as the
+    /// rescoring after agreement promotes them), who they are by source and persona,
+    /// and who would fall below the threshold. Nothing is written. Reads every lead:
+    /// seconds for a hundred thousand. API keys need `LEADS_READ`; another
+    /// organization's model is NOT_FOUND.
+    async fn simulate_scoring_model(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The scoring model.")] id: ID,
+        #[graphql(
+            desc = "The version to simulate, from 1 to its newest; by default the pending proposal, else the version in force, else the newest."
+        )]
+        version: Option<i32>,
+    ) -> Result<OrganizationSimulation> {
+        let id = parse_id("id", &id)?;
+        let actor = actor(ctx)?;
+        let doc = agreements::get::<ScoringModelBody>(db(ctx), actor, id).await?;
+        let chosen = simulated_version(&doc, version)?;
+        let v = chosen.model.version;
+        let sim = super::rescore::simulate_organization(db(ctx), actor, id, v, &chosen.body).await?;
+        Ok(OrganizationSimulation::new(v, sim))
     }
 
     /// The organization's latest rescoring job; null before any model was agreed.

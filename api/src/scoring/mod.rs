@@ -295,14 +295,30 @@ impl AgreedBody for ScoringModel {
     }
 
     /// One model is in force: every other agreed scoring model of the organization is
-    /// retired, and a rescoring job is queued.
+    /// retired, and a rescoring job is queued. When the rescoring would make more leads
+    /// MQLs than the organization's `promotionsNeedingConfirmation`, the approver must
+    /// have confirmed that number (BAD_USER_INPUT on `confirmPromotions` otherwise, and
+    /// the approval is not recorded).
     async fn on_agreed(
         txn: &sea_orm::DatabaseTransaction,
         actor: &Actor,
         doc_id: Uuid,
         version: i32,
-        _body: &Self,
+        body: &Self,
+        confirmed: &agreements::Confirmations,
     ) -> Result<()> {
+        let allowed = crate::org::settings(txn, actor.org_id).await?.promotions_needing_confirmation;
+        let promotions = rescore::simulate_organization(txn, actor, doc_id, version, body).await?.promotions();
+        if promotions > u64::from(allowed) && confirmed.promotions != Some(promotions) {
+            return Err(ApiError::bad_input(
+                "confirmPromotions",
+                format!(
+                    "agreeing version {version} makes {promotions} leads MQLs at once, more than the {allowed} this \
+                     organization agrees to without confirmation (simulateScoringModel lists them): approve with \
+                     confirmPromotions: {promotions}"
+                ),
+            ));
+        }
         let others = entity::document::Entity::find()
             .filter(entity::document::Column::OrgId.eq(actor.org_id))
             .filter(entity::document::Column::Kind.eq(DocumentKind::ScoringModel))
@@ -500,14 +516,18 @@ pub(crate) async fn store_scores(txn: &impl ConnectionTrait, scores: Vec<entity:
     crate::db::upsert_all::<ActiveModel, _>(txn, scores, Column::LeadId, &replace, 500).await
 }
 
-/// Stages a lead leaves for MQL when its score crosses the threshold.
-const QUALIFYING_STAGES: [LifecycleStage; 3] = [LifecycleStage::New, LifecycleStage::Engaged, LifecycleStage::Recycled];
-
-/// Does this rescoring cross the MQL threshold upwards? A lead never scored before
-/// starts from 0.
-fn crosses_mql(lead: &entity::lead::Model, before: Option<&entity::lead_score::Model>, after: f64, mql: f64) -> bool {
-    let previous = before.filter(|s| s.scored_at.is_some()).map_or(0.0, |s| s.score);
-    QUALIFYING_STAGES.contains(&lead.lifecycle_stage) && previous < mql && after >= mql
+/// Does a lead with this score belong in MQL by the model's threshold? NEW and
+/// ENGAGED leads qualify by membership (at or above the threshold, whenever they are
+/// scored: a lowered threshold promotes them). A RECYCLED lead was sent back, so it
+/// qualifies only by rising from below the threshold of the model that scored it
+/// before (itself, when the model did not change) to at least this one's. A lead
+/// never scored starts from 0.
+pub(crate) fn qualifies(lead: &entity::lead::Model, before: Option<(f64, f64)>, after: f64, mql: f64) -> bool {
+    match lead.lifecycle_stage {
+        LifecycleStage::New | LifecycleStage::Engaged => after >= mql,
+        LifecycleStage::Recycled => after >= mql && before.is_none_or(|(score, bar)| score < bar),
+        _ => false,
+    }
 }
 
 /// Rescore `leads` with `model` inside the caller's transaction: store the scores,
@@ -517,7 +537,7 @@ fn crosses_mql(lead: &entity::lead::Model, before: Option<&entity::lead_score::M
 /// engagement stored with their scores when it is the model's, without reading the
 /// leads' other events; every other lead's events are read and folded afresh.
 pub(crate) async fn apply_model(
-    txn: &impl ConnectionTrait,
+    txn: &sea_orm::DatabaseTransaction,
     actor: &Actor,
     model: &ModelVersion,
     leads: Vec<entity::lead::Model>,
@@ -550,12 +570,17 @@ pub(crate) async fn apply_model(
             engagement.insert(id, score::Engagement::fold(&model.body, events));
         }
     }
+    let bars = previous_bars(txn, actor.org_id, model, &inputs).await?;
     let mut scores = Vec::with_capacity(leads.len());
     let mut crossed = Vec::new();
     for (index, lead) in leads.iter().enumerate() {
         let engaged = engagement.remove(&lead.id).unwrap_or_else(|| score::Engagement::fold(&model.body, &[]));
         let s = score::score_folded(&model.body, &inputs.facts(lead), &engaged, now);
-        if crosses_mql(lead, inputs.stored.get(&lead.id), s.total, model.body.thresholds.mql) {
+        let before = inputs.stored.get(&lead.id).filter(|s| s.scored_at.is_some()).map(|s| {
+            let bar = s.scoring_model_id.zip(s.scoring_model_version).and_then(|key| bars.get(&key).copied());
+            (s.score, bar.unwrap_or(model.body.thresholds.mql))
+        });
+        if qualifies(lead, before, s.total, model.body.thresholds.mql) {
             crossed.push((index, s.total));
         }
         scores.push(entity::lead_score::Model {
@@ -579,32 +604,62 @@ pub(crate) async fn apply_model(
     if crossed.is_empty() {
         return Ok(out);
     }
-    let auto_hand_over = crate::org::settings(txn, actor.org_id).await?.auto_hand_over_mqls;
+    // The MQL definition's rights and criteria hold for the model too: a lead it may
+    // not promote, or that misses a criterion, stays where it is.
+    let rule = lifecycle::StageRules::load(txn, actor.org_id).await?.rule(LifecycleStage::Mql);
+    let mut entered = Vec::new();
     for (index, total) in crossed {
         let lead = out[index].clone();
+        if rule.check_rights(actor, &lead, lifecycle::Via::ScoringModel).is_err() {
+            break;
+        }
+        let fits = lifecycle::fits_icp(txn, actor.org_id, &lead, &rule).await?;
+        if !rule.unmet(&lead, total, fits).is_empty() {
+            continue;
+        }
         let reason = format!(
-            "score {} crossed the MQL threshold {} of scoring model v{}",
+            "score {} reached the MQL threshold {} of scoring model v{}",
             score::format_points(total),
             score::format_points(model.body.thresholds.mql),
             model.version
         );
+        let from = lead.lifecycle_stage;
         let moved = lifecycle::move_lead(txn, actor, lead, LifecycleStage::Mql, Some(reason)).await?;
         let payload = serde_json::json!({
             "score": total, "threshold": model.body.thresholds.mql,
             "scoringModelId": model.id, "scoringModelVersion": model.version,
         });
         outbox::publish(txn, actor, "lead.qualified", "lead", Some(moved.id), payload).await?;
-        if auto_hand_over && let Some(to) = crate::handover::next_in_rotation(txn, actor.org_id).await? {
-            let note = Some(format!("handed over automatically: {}", lifecycle_reason(total)));
-            crate::handover::hand_over_in(txn, actor, &moved, to, note).await?;
-        }
-        out[index] = crate::leads::find(txn, actor, moved.id).await?;
+        out[index] = moved.clone();
+        entered.push(lifecycle::Entered { lead: moved, from: Some(from), via: lifecycle::Via::ScoringModel });
     }
+    lifecycle::stage_entered(txn, actor, &entered).await?;
     Ok(out)
 }
 
-fn lifecycle_reason(total: f64) -> String {
-    format!("score {} made the lead an MQL", score::format_points(total))
+/// The MQL thresholds of the model versions that scored `inputs`' leads before, by
+/// (model, version): what a RECYCLED lead had to rise above.
+pub(crate) async fn previous_bars(
+    db: &impl ConnectionTrait,
+    org_id: Uuid,
+    model: &ModelVersion,
+    inputs: &Inputs,
+) -> Result<HashMap<(Uuid, i32), f64>> {
+    let keys: HashSet<(Uuid, i32)> =
+        inputs.stored.values().filter_map(|s| s.scoring_model_id.zip(s.scoring_model_version)).collect();
+    let mut bars: HashMap<(Uuid, i32), f64> = HashMap::new();
+    bars.insert((model.id, model.version), model.body.thresholds.mql);
+    let others: Vec<Uuid> =
+        keys.iter().filter(|k| !bars.contains_key(k)).map(|(id, _)| *id).collect::<HashSet<_>>().into_iter().collect();
+    if others.is_empty() {
+        return Ok(bars);
+    }
+    for doc in agreements::get_many::<ScoringModel>(db, org_id, &others).await? {
+        for version in &doc.versions {
+            bars.insert((doc.model.id, version.model.version), version.body.thresholds.mql);
+        }
+    }
+    Ok(bars)
 }
 
 /// Rescore leads whose score inputs changed, inside the writing transaction: with the

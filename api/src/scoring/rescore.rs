@@ -126,6 +126,46 @@ async fn queue_lanes(txn: &impl ConnectionTrait, job: &Model, total: u64) -> Res
     Ok(())
 }
 
+/// How old the latest rescoring may grow before the daily decay rescoring queues the
+/// next: engagement points fade with time, and only a rescore shows it (and moves a
+/// lead whose band changed).
+pub const DECAY_EVERY: chrono::Duration = chrono::Duration::hours(24);
+
+/// Queue the daily decay rescoring of every organization with a model in force whose
+/// latest rescoring job is done and older than [`DECAY_EVERY`] (a job is also what
+/// agreeing a model queues). The organization row is claimed first, so replicas
+/// never queue it twice. Returns how many jobs were queued.
+pub async fn enqueue_decay(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<usize> {
+    let ids: Vec<Uuid> = entity::organization::Entity::find()
+        .select_only()
+        .column(entity::organization::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut queued = 0;
+    for org_id in ids {
+        let txn = crate::db::begin_write(db).await?;
+        let select = entity::organization::Entity::find_by_id(org_id);
+        if claim(&txn, select).one(&txn).await?.is_none() {
+            txn.commit().await?;
+            continue;
+        }
+        let latest = Entity::find()
+            .filter(Column::OrgId.eq(org_id))
+            .order_by_desc(Column::CreatedAt)
+            .order_by_desc(Column::Id)
+            .one(&txn)
+            .await?;
+        let due = latest.is_none_or(|job| job.status == RescoreJobStatus::Done && job.created_at <= now - DECAY_EVERY);
+        if due && let Some(model) = super::in_force(&txn, org_id).await? {
+            enqueue(&txn, &Actor::system(org_id), model.id, model.version).await?;
+            queued += 1;
+        }
+        txn.commit().await?;
+    }
+    Ok(queued)
+}
+
 /// The organization's latest rescoring job, if any.
 pub async fn latest(db: &impl ConnectionTrait, actor: &Actor) -> Result<Option<Model>> {
     require(can_read(actor, Scope::LeadsRead), "read rescoring jobs")?;
@@ -291,4 +331,114 @@ fn spawn_worker(db: DatabaseConnection, every: Duration) {
             }
         }
     });
+}
+
+/// Leads one simulation step reads and scores.
+const SIMULATION_BATCH: u64 = 2000;
+
+/// Leads named as samples of each kind of move.
+pub const SIMULATION_SAMPLES: usize = 10;
+
+/// What agreeing a model version would do to the whole organization, before anyone
+/// signs: every lead scored by it now, against its stored score.
+#[derive(Debug, Clone, Default)]
+pub struct Simulation {
+    pub leads: u64,
+    /// Leads per temperature, stored now and under the version.
+    pub bands_before: HashMap<entity::Temperature, u64>,
+    pub bands_after: HashMap<entity::Temperature, u64>,
+    /// Leads in MQL now, and after the promotions agreeing would make.
+    pub mqls_before: u64,
+    pub mqls_after: u64,
+    /// Leads that would become MQL (the MQL definition's rights and criteria applied),
+    /// by (source, persona id).
+    pub promoted: HashMap<(Option<String>, Option<Uuid>), u64>,
+    /// Leads now at or above the MQL threshold of the model that scored them that
+    /// would fall below the version's (they keep their stage), by (source, persona id).
+    pub fall_below: HashMap<(Option<String>, Option<Uuid>), u64>,
+    /// Some promoted leads: (lead, score before, score after).
+    pub promoted_samples: Vec<(entity::lead::Model, f64, f64)>,
+    /// Some leads falling below the threshold.
+    pub fall_below_samples: Vec<(entity::lead::Model, f64, f64)>,
+}
+
+impl Simulation {
+    pub fn promotions(&self) -> u64 {
+        self.promoted.values().sum()
+    }
+}
+
+use std::collections::HashMap;
+
+/// Score every lead of the organization with `body` (version `version` of model
+/// `model_id`), reading in batches of [`SIMULATION_BATCH`] by id without writing.
+pub async fn simulate_organization(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    model_id: Uuid,
+    version: i32,
+    body: &ScoringModel,
+) -> Result<Simulation> {
+    require(can_read(actor, Scope::LeadsRead), "simulate a scoring model")?;
+    let now = Utc::now();
+    let org_id = actor.org_id;
+    let model = ModelVersion { id: model_id, version, body: body.clone() };
+    let rule = crate::leads::lifecycle::StageRules::load(db, org_id).await?.rule(entity::LifecycleStage::Mql);
+    let promotes = rule.entered_by.contains(&crate::agreements::definitions::StageMover::ScoringModel);
+    let mut out = Simulation::default();
+    let mut after: Option<Uuid> = None;
+    loop {
+        let mut select = entity::lead::Entity::find()
+            .filter(entity::lead::Column::OrgId.eq(org_id))
+            .filter(entity::lead::Column::ArchivedAt.is_null());
+        if let Some(after) = after {
+            select = select.filter(entity::lead::Column::Id.gt(after));
+        }
+        let batch = select.order_by_asc(entity::lead::Column::Id).limit(SIMULATION_BATCH).all(db).await?;
+        let Some(last) = batch.last() else { break };
+        after = Some(last.id);
+        let inputs = super::Inputs::load(db, org_id, &batch).await?;
+        let bars = super::previous_bars(db, org_id, &model, &inputs).await?;
+        for lead in &batch {
+            out.leads += 1;
+            let stored = inputs.stored.get(&lead.id).filter(|s| s.scored_at.is_some());
+            let before_temperature = stored.map_or(entity::Temperature::Cold, |s| s.temperature);
+            *out.bands_before.entry(before_temperature).or_default() += 1;
+            let s = inputs.score(body, lead, now);
+            *out.bands_after.entry(s.temperature).or_default() += 1;
+            if lead.lifecycle_stage == entity::LifecycleStage::Mql {
+                out.mqls_before += 1;
+            }
+            let before = stored.map(|s| {
+                let bar = s.scoring_model_id.zip(s.scoring_model_version).and_then(|k| bars.get(&k).copied());
+                (s.score, bar.unwrap_or(body.thresholds.mql))
+            });
+            let key = (lead.source.clone(), lead.persona_id);
+            let before_score = before.map_or(0.0, |(score, _)| score);
+            if promotes && super::qualifies(lead, before, s.total, body.thresholds.mql) {
+                let fits = crate::leads::lifecycle::fits_icp(db, org_id, lead, &rule).await?;
+                if rule.unmet(lead, s.total, fits).is_empty() {
+                    *out.promoted.entry(key).or_default() += 1;
+                    if out.promoted_samples.len() < SIMULATION_SAMPLES {
+                        out.promoted_samples.push((lead.clone(), before_score, s.total));
+                    }
+                    continue;
+                }
+            }
+            if let Some((score, bar)) = before
+                && score >= bar
+                && s.total < body.thresholds.mql
+            {
+                *out.fall_below.entry(key).or_default() += 1;
+                if out.fall_below_samples.len() < SIMULATION_SAMPLES {
+                    out.fall_below_samples.push((lead.clone(), score, s.total));
+                }
+            }
+        }
+        if (batch.len() as u64) < SIMULATION_BATCH {
+            break;
+        }
+    }
+    out.mqls_after = out.mqls_before + out.promotions();
+    Ok(out)
 }

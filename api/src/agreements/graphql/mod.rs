@@ -370,6 +370,10 @@ pub struct DocumentVersionInput {
     pub id: ID,
     /// The version number you reviewed; it must be the pending one (any other number is CONFLICT).
     pub version: i32,
+    /// Approving a scoring model version that makes more leads MQLs at once than the
+    /// organization's `promotionsNeedingConfirmation`: the number of those leads, as
+    /// `simulateScoringModel` reports it (0 to 10,000,000). Ignored elsewhere.
+    pub confirm_promotions: Option<i32>,
 }
 
 /// The result of a workflow step (propose, approve, withdraw, retire).
@@ -693,7 +697,13 @@ impl AgreementsMutation {
     /// becomes AGREED once every approving team has approved it.
     async fn approve_document(&self, ctx: &Context<'_>, input: DocumentVersionInput) -> Result<DocumentPayload> {
         let id = parse_id("id", &input.id)?;
-        let outcome = super::approve(db(ctx), actor(ctx)?, input.kind.into(), id, input.version).await?;
+        let promotions = input
+            .confirm_promotions
+            .map(|n| crate::validate::int_range("confirmPromotions", n, 0, 10_000_000).map(|n| n as u64))
+            .transpose()?;
+        let confirmed = super::Confirmations { promotions };
+        let outcome =
+            super::approve_confirming(db(ctx), actor(ctx)?, input.kind.into(), id, input.version, confirmed).await?;
         let document = load_document(ctx, outcome.document.kind, id).await?;
         Ok(DocumentPayload { document, agreed: outcome.agreed })
     }

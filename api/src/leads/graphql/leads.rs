@@ -47,7 +47,7 @@ pub(crate) fn lead_list(order: LeadOrder, direction: OrderDirection) -> String {
 connection!(LeadConnection, LeadEdge, Lead, "leads");
 
 /// The fields of `Lead` read from its stored score.
-const SCORE_FIELDS: [&str; 4] = ["score", "fitScore", "engagementScore", "temperature"];
+const SCORE_FIELDS: [&str; 5] = ["score", "fitScore", "engagementScore", "temperature", "scoredAt"];
 
 /// A person who may buy: contact data, lifecycle stage, score and owners.
 #[derive(SimpleObject, Clone)]
@@ -265,6 +265,13 @@ impl Lead {
     /// computed it (0 until a model scored the lead). `scoreBreakdown` explains every point.
     async fn score(&self, ctx: &Context<'_>) -> Result<f64> {
         Ok(self.stored_score(ctx).await?.score)
+    }
+
+    /// When the stored score was computed (by an event, a change to the lead, a new
+    /// model or the daily decay rescoring); null until a scoring model scored the lead.
+    /// Engagement points decay with time, so an old `scoredAt` means an older view.
+    async fn scored_at(&self, ctx: &Context<'_>) -> Result<Option<DateTime<Utc>>> {
+        Ok(self.stored_score(ctx).await?.scored_at)
     }
 
     /// Points for how well the lead fits the ideal customer profile (the FIT rules).

@@ -7,6 +7,7 @@ mod activities;
 mod engagement;
 mod import;
 mod leads;
+mod lifecycle;
 
 use async_graphql::{Enum, ID, InputObject, MergedObject};
 // The sort key of lists ordered by time, for the child modules.
@@ -17,6 +18,7 @@ pub use activities::*;
 pub use engagement::*;
 pub use import::*;
 pub use leads::*;
+pub use lifecycle::*;
 
 /// Where a lead is in the shared funnel. Allowed moves: NEW → ENGAGED → MQL → SAL → SQL →
 /// OPPORTUNITY → CUSTOMER; NEW → MQL; NEW…SQL → RECYCLED or DISQUALIFIED; OPPORTUNITY →
@@ -67,7 +69,7 @@ pub struct ArchiveInput {
 
 /// Queries of accounts, leads and activities.
 #[derive(MergedObject, Default)]
-pub struct LeadsQuery(LeadQuery, AccountQuery, ActivityQuery);
+pub struct LeadsQuery(LeadQuery, AccountQuery, ActivityQuery, LifecycleQuery);
 
 /// Mutations of accounts, leads, activities, engagement and the import.
 #[derive(MergedObject, Default)]

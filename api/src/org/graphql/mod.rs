@@ -105,9 +105,17 @@ pub struct OrganizationSettings {
     /// When true, agreed documents also need a LEADERSHIP manager's approval, so
     /// leadership co-signs the contract (default false).
     pub approval_requires_leadership: bool,
-    /// When true, leads that become MQLs by their score are handed over at once,
-    /// round-robin among the active SALES members (default false).
+    /// When true, leads that become MQLs (by their score, by hand or by import) are
+    /// handed over at once, round-robin among the active SALES members (default false).
     pub auto_hand_over_mqls: bool,
+    /// Most automatic handovers one SALES member receives per calendar day of the
+    /// organization (1–1000; default 25). MQLs beyond every rep's cap wait in
+    /// `handoverBacklog` and are handed over as soon as a rep has room again.
+    pub auto_hand_over_daily_cap: u32,
+    /// Agreeing a scoring model that would make more leads MQLs than this (0–10,000,000;
+    /// default 100) needs the approver to confirm the number with `confirmPromotions`;
+    /// `simulateScoringModel` tells it beforehand.
+    pub promotions_needing_confirmation: u32,
     /// IANA time zone (such as `Europe/Berlin`, default `UTC`) in which KPI and goal
     /// periods begin and end: a "day" or "month" is the organization's calendar day or month.
     pub time_zone: String,
@@ -129,6 +137,8 @@ impl From<OrgSettings> for OrganizationSettings {
             approval_requires_service: s.approval_requires_service,
             approval_requires_leadership: s.approval_requires_leadership,
             auto_hand_over_mqls: s.auto_hand_over_mqls,
+            auto_hand_over_daily_cap: s.auto_hand_over_daily_cap,
+            promotions_needing_confirmation: s.promotions_needing_confirmation,
             time_zone: s.time_zone,
             reporting_currency: s.reporting_currency,
             api_requests_per_minute: s.api_requests_per_minute,
@@ -158,6 +168,12 @@ pub struct OrganizationSettingsInput {
     /// Whether leads that become MQLs by their score are handed over at once. Left
     /// out: unchanged; null is refused.
     pub auto_hand_over_mqls: MaybeUndefined<bool>,
+    /// Most automatic handovers per SALES member per day (1–1000). Left out:
+    /// unchanged; null is refused.
+    pub auto_hand_over_daily_cap: MaybeUndefined<u32>,
+    /// Promotions to MQL above which agreeing a scoring model needs confirmation
+    /// (0–10,000,000). Left out: unchanged; null is refused.
+    pub promotions_needing_confirmation: MaybeUndefined<u32>,
     /// IANA time zone of KPI and goal periods, such as `Europe/Berlin`. Left out:
     /// unchanged; null is refused.
     pub time_zone: MaybeUndefined<String>,
@@ -187,6 +203,11 @@ impl OrganizationSettingsInput {
                 self.approval_requires_leadership,
             )?,
             auto_hand_over_mqls: keep_or_set("settings.autoHandOverMqls", self.auto_hand_over_mqls)?,
+            auto_hand_over_daily_cap: keep_or_set("settings.autoHandOverDailyCap", self.auto_hand_over_daily_cap)?,
+            promotions_needing_confirmation: keep_or_set(
+                "settings.promotionsNeedingConfirmation",
+                self.promotions_needing_confirmation,
+            )?,
             time_zone: keep_or_set("settings.timeZone", self.time_zone)?,
             reporting_currency: keep_or_set("settings.reportingCurrency", self.reporting_currency)?,
             api_requests_per_minute: clearable(self.api_requests_per_minute),
