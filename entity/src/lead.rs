@@ -32,6 +32,15 @@ pub struct Model {
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// A person chose the persona: title changes and re-matching leave it alone.
+    pub persona_manual: bool,
+    /// The title keyword that matched the persona (automatic matches only); for an
+    /// ambiguous match, the keyword of the first candidate.
+    pub persona_keyword: Option<String>,
+    /// For an ambiguous match (no persona assigned): `[{"personaId", "keyword"}]` of the
+    /// personas tied for the title. Null otherwise.
+    #[sea_orm(column_type = "Json", nullable)]
+    pub persona_candidates: Option<Json>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

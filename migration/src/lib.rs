@@ -33,6 +33,8 @@ mod m20261130_000008_drop_rescore_job_cursor;
 mod m20261204_000001_add_api_key_rate_limit;
 mod m20261204_000002_add_lead_engagement_state;
 mod m20261204_000003_create_trusted_documents;
+mod m20261205_000201_add_lead_persona_match;
+mod m20261205_000202_normalise_feedback_tags;
 mod util;
 
 pub struct Migrator;
@@ -71,6 +73,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000001_add_api_key_rate_limit::Migration),
             Box::new(m20261204_000002_add_lead_engagement_state::Migration),
             Box::new(m20261204_000003_create_trusted_documents::Migration),
+            Box::new(m20261205_000201_add_lead_persona_match::Migration),
+            Box::new(m20261205_000202_normalise_feedback_tags::Migration),
         ]
     }
 }

@@ -412,3 +412,44 @@ async fn review_meetings_snapshot_the_period_and_track_action_items() {
         "NOT_FOUND",
     );
 }
+
+#[tokio::test]
+async fn tags_are_normalised_on_write_so_spellings_of_one_tag_are_one_theme() {
+    let s = setup().await;
+    for (token, tag) in [
+        (&s.rep.token, "Pricing too_high"),
+        (&s.rep2.token, "pricing-too-high"),
+        (&s.support.token, " PRICING__Too  High- "),
+    ] {
+        let body = submit(&s.app, token, general(tag)).await;
+        assert_eq!(body["data"]["submitFeedback"]["feedback"]["tag"], "pricing-too-high", "{tag:?}: {body}");
+    }
+    let themes = "query($from: DateTime!, $to: DateTime!) { feedbackThemes(input: { from: $from, to: $to }) { tag feedbackCount signal { distinctReporters } } }";
+    let now = chrono::Utc::now();
+    let vars = json!({ "from": now - chrono::Duration::hours(1), "to": now + chrono::Duration::hours(1) });
+    let body = s.app.gql(Some(&s.marketer.token), themes, vars).await;
+    assert_eq!(
+        body["data"]["feedbackThemes"],
+        json!([{ "tag": "pricing-too-high", "feedbackCount": 3, "signal": { "distinctReporters": 3 } }]),
+        "{body}"
+    );
+    // A filter is read the same way.
+    let q = "query($tag: String) { feedback(filter: { tag: $tag }) { totalCount } }";
+    let body = s.app.gql(Some(&s.marketer.token), q, json!({ "tag": "Pricing Too High" })).await;
+    assert_eq!(body["data"]["feedback"]["totalCount"], 3, "{body}");
+
+    // A tag without a letter or digit, or too long, is refused and stores nothing.
+    let audit = s.app.count_audit_rows(&s.org).await;
+    for bad in ["_-_".to_owned(), "x".repeat(65)] {
+        let body = submit(&s.app, &s.rep.token, general(&bad)).await;
+        assert_error(&body, "BAD_USER_INPUT");
+        assert_eq!(body["errors"][0]["extensions"]["field"], "tag", "{body}");
+    }
+    assert_eq!(s.app.count_audit_rows(&s.org).await, audit);
+    let stored = entity::feedback::Entity::find()
+        .filter(entity::feedback::Column::OrgId.eq(s.org.id))
+        .count(&s.app.db)
+        .await
+        .unwrap();
+    assert_eq!(stored, 3);
+}

@@ -102,6 +102,9 @@ impl Builder<'_> {
             version: Set(1),
             created_at: Set(created),
             updated_at: Set(created),
+            persona_manual: Set(false),
+            persona_keyword: Set(None),
+            persona_candidates: Set(None),
         }
         .insert(&self.app.db)
         .await

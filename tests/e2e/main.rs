@@ -26,6 +26,7 @@ mod observability;
 mod org_admin;
 mod patch;
 mod persisted;
+mod personas;
 mod relay;
 mod schema;
 mod scoring;

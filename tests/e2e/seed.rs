@@ -163,4 +163,28 @@ async fn the_demo_seed_shows_every_lifecycle_stage_and_all_four_strategies() {
     let accepted = handovers.iter().filter(|h| h.status == entity::HandoverStatus::Accepted).count() as u64;
     assert!(into_sal > 10, "{into_sal}");
     assert_eq!(accepted, into_sal);
+
+    // Personas by the real matcher: every CFO has the agreed persona whose keyword is "CFO".
+    let body = app.gql(Some(&token), "{ personas(filter: { status: AGREED }) { id title } }", json!({})).await;
+    let frank = body["data"]["personas"].as_array().unwrap().iter().find(|p| p["title"] == "Finance Frank").cloned();
+    let frank: Uuid = frank.expect("Finance Frank is agreed")["id"].as_str().unwrap().parse().unwrap();
+    let cfos: Vec<_> = leads.iter().filter(|l| l.title.as_deref() == Some("CFO")).collect();
+    assert!(!cfos.is_empty(), "the demo has CFOs");
+    for lead in &cfos {
+        assert_eq!((lead.persona_id, lead.persona_keyword.as_deref()), (Some(frank), Some("CFO")), "{}", lead.email);
+        assert!(!lead.persona_manual);
+    }
+    let cfo = cfos[0].id.to_string();
+    let q = "query($id: ID!) { contentRecommendation(leadId: $id) { basis assets { id } } lead(id: $id) { personaMatch { keyword } } }";
+    let body = app.gql(Some(&token), q, json!({ "id": cfo })).await;
+    assert_eq!(body["data"]["lead"]["personaMatch"]["keyword"], "CFO", "{body}");
+    assert_eq!(body["data"]["contentRecommendation"]["basis"], "PERSONA_AND_STAGE", "{body}");
+
+    // A content library across personas and stages, with gaps.
+    let assets = entity::content_asset::Entity::find()
+        .filter(entity::content_asset::Column::OrgId.eq(admin.org_id))
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert!(assets >= 20, "{assets} demo assets");
 }

@@ -128,7 +128,9 @@ impl OnAgreed {
     }
 
     /// An effect of agreeing a `kind` owned by another domain than the kind's own
-    /// (scoring rescores when an ideal customer profile comes into force).
+    /// (scoring rescores when an ideal customer profile comes into force, leads re-match
+    /// their personas when a persona is agreed): `run` gets the document id and the
+    /// version just agreed, inside the approval transaction.
     pub const fn effect(kind: DocumentKind, run: OnAgreedFn) -> Self {
         Self { kind, run }
     }
@@ -137,9 +139,9 @@ impl OnAgreed {
 inventory::collect!(OnAgreed);
 
 /// A kind whose retirement sets something off in a domain above this one (scoring
-/// rescores when an ideal customer profile leaves force). Runs inside the retiring
-/// transaction of `retireDocument`; the version passed is the one that was in force
-/// (0 when none was).
+/// rescores when an ideal customer profile leaves force, leads of a retired persona are
+/// re-matched). Runs inside every retiring transaction, after the document is RETIRED;
+/// the version passed is the one that was in force (0 when none was).
 pub struct OnRetired {
     kind: DocumentKind,
     run: OnRetiredFn,
@@ -891,11 +893,7 @@ pub async fn retire(
     let txn = begin_write(db).await?;
     let approvers = crate::org::settings(&txn, actor.org_id).await?.approvers();
     require(can_retire_documents(actor, approvers), "retire agreed documents")?;
-    let in_force = lock(&txn, actor, kind, id).await?.in_force_version;
     retire_locked(&txn, actor, id, kind).await?;
-    for effect in inventory::iter::<OnRetired>.into_iter().filter(|e| e.kind == kind) {
-        (effect.run)(&txn, actor, id, in_force.unwrap_or(0)).await?;
-    }
     let doc = find(&txn, actor, kind, id).await?;
     txn.commit().await?;
     Ok(doc)
@@ -904,7 +902,7 @@ pub async fn retire(
 /// Retire a document inside the caller's transaction (locking it first), writing its
 /// audit row and outbox event. The caller checks permissions.
 pub(crate) async fn retire_locked(
-    txn: &impl ConnectionTrait,
+    txn: &DatabaseTransaction,
     actor: &Actor,
     id: Uuid,
     kind: DocumentKind,
@@ -918,7 +916,7 @@ pub(crate) async fn retire_locked(
 
 /// Retire `current` (locked, not yet retired) inside the caller's transaction, with
 /// its audit row and outbox event.
-pub(crate) async fn retire_within(txn: &impl ConnectionTrait, actor: &Actor, current: &document::Model) -> Result<()> {
+pub(crate) async fn retire_within(txn: &DatabaseTransaction, actor: &Actor, current: &document::Model) -> Result<()> {
     if let Some(n) = current.in_force_version {
         set_version_status(txn, current.id, n, VersionStatus::Retired).await?;
     }
@@ -946,6 +944,9 @@ pub(crate) async fn retire_within(txn: &impl ConnectionTrait, actor: &Actor, cur
     audit::record(txn, actor, &format!("{entity}.retire"), entity, Some(current.id), changes).await?;
     let payload = json!({ "kind": current.kind, "retiredVersion": current.in_force_version });
     outbox::publish(txn, actor, &format!("{entity}.retired"), entity, Some(current.id), payload).await?;
+    for effect in inventory::iter::<OnRetired>.into_iter().filter(|e| e.kind == current.kind) {
+        (effect.run)(txn, actor, current.id, current.in_force_version.unwrap_or(0)).await?;
+    }
     Ok(())
 }
 
@@ -954,14 +955,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn messages_scoring_models_and_icps_register_what_their_agreement_sets_off() {
+    fn messages_personas_scoring_models_and_icps_register_what_their_agreement_sets_off() {
         let mut kinds: Vec<DocumentKind> = inventory::iter::<OnAgreed>.into_iter().map(|e| e.kind).collect();
         kinds.sort_by_key(|k| entity_name(*k));
-        let mut expected = [DocumentKind::IdealCustomerProfile, DocumentKind::Message, DocumentKind::ScoringModel];
+        let mut expected = [
+            DocumentKind::IdealCustomerProfile,
+            DocumentKind::Message,
+            DocumentKind::Persona,
+            DocumentKind::ScoringModel,
+        ];
         expected.sort_by_key(|k| entity_name(*k));
         assert_eq!(kinds, expected);
-        let retired: Vec<DocumentKind> = inventory::iter::<OnRetired>.into_iter().map(|e| e.kind).collect();
-        assert_eq!(retired, [DocumentKind::IdealCustomerProfile]);
+        let mut retired: Vec<DocumentKind> = inventory::iter::<OnRetired>.into_iter().map(|e| e.kind).collect();
+        retired.sort_by_key(|k| entity_name(*k));
+        assert_eq!(retired, [DocumentKind::IdealCustomerProfile, DocumentKind::Persona]);
     }
 
     #[test]

@@ -146,6 +146,9 @@ fn read_lead(c: &mut Columns<'_>) -> Result<lead::Model, Unread> {
         version: c.get("version")?,
         created_at: c.get("created_at")?,
         updated_at: c.get("updated_at")?,
+        persona_manual: c.get("persona_manual")?,
+        persona_keyword: c.get("persona_keyword")?,
+        persona_candidates: c.get("persona_candidates")?,
     })
 }
 

@@ -174,9 +174,28 @@ fn person(actor: &Actor, what: &str) -> Result<(Uuid, Team)> {
     }
 }
 
-/// A tag: trimmed, lower-cased, 1–64 characters.
+/// Longest tag, in characters.
+pub const TAG_MAX: usize = 64;
+
+/// A tag as stored: lower-cased, with every run of spaces, underscores and hyphens one
+/// hyphen and none at either end, so "Pricing too_high " and "pricing-too-high" are one
+/// theme; 1–64 characters, at least one of them a letter or digit.
 pub fn tag(value: &str) -> Result<String> {
-    Ok(validate::text("tag", value, 64)?.to_lowercase())
+    let tag = normalise_tag(&validate::text("tag", value, TAG_MAX)?);
+    if tag.is_empty() {
+        return Err(ApiError::bad_input("tag", "must contain a letter or a digit"));
+    }
+    Ok(tag)
+}
+
+/// [`tag`]'s normal form, without the checks (for filters).
+pub fn normalise_tag(value: &str) -> String {
+    value
+        .to_lowercase()
+        .split(|c: char| c.is_whitespace() || c == '_' || c == '-')
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 /// Give feedback. Any person but VIEWERs.
@@ -408,7 +427,7 @@ pub async fn list(
         select = select.filter(Column::SubjectId.eq(subject_id));
     }
     if let Some(tag) = criteria.tag.as_deref() {
-        select = select.filter(Column::Tag.eq(tag.trim().to_lowercase()));
+        select = select.filter(Column::Tag.eq(normalise_tag(tag)));
     }
     if let Some(sentiment) = criteria.sentiment {
         select = select.filter(Column::Sentiment.eq(sentiment));
@@ -496,6 +515,22 @@ pub async fn themes(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tags_are_lower_case_with_one_hyphen_between_words() {
+        for (given, stored) in [
+            ("pricing", "pricing"),
+            ("  Pricing Too_High ", "pricing-too-high"),
+            ("pricing__too   high", "pricing-too-high"),
+            ("pricing--too-high-", "pricing-too-high"),
+            ("Straße  Nord", "straße-nord"),
+        ] {
+            assert_eq!(tag(given).unwrap(), stored, "{given:?}");
+        }
+        for bad in [" ", "_-_", &"x".repeat(TAG_MAX + 1)] {
+            assert!(matches!(tag(bad), Err(ApiError::BadUserInput { .. })), "{bad:?}");
+        }
+    }
 
     fn item(author: Uuid, team: Team, account: Option<Uuid>) -> Model {
         let now = Utc::now();

@@ -74,6 +74,7 @@ pub const WEIGHTS: &[(&str, &str, u64, Option<PerItem>)] = &[
     ("Query", "feedbackThemes", 100, None),
     ("Query", "unusedContent", 50, None),
     ("Query", "contentForLead", 20, None),
+    ("Query", "contentRecommendation", 20, None),
     ("Query", "messageMatrix", 20, None),
     ("Goal", "progress", 50, None),
     ("Query", "icpReport", 100, None),

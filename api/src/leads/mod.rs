@@ -10,6 +10,7 @@ pub mod engagement;
 pub mod graphql;
 pub mod import;
 pub mod lifecycle;
+pub mod persona_match;
 
 use chrono::{DateTime, Utc};
 use entity::lead::{ActiveModel, Column, Entity, Model};
@@ -33,6 +34,7 @@ use crate::db::versioned::{check_version, save_versioned};
 use crate::error::{ApiError, Result};
 use crate::events::archive::{self, Archivable};
 use crate::events::audit::{self, Changes};
+use crate::personas::matching::Matcher;
 use crate::validate::{self, SHORT, like_pattern, lower_like};
 
 /// Apply a patch to an optional field: `Some(v)` sets (validated), `None` keeps `base`.
@@ -92,6 +94,12 @@ pub(crate) struct LeadValues {
     pub external_id: Option<String>,
     pub account_id: Option<Uuid>,
     pub persona_id: Option<Uuid>,
+    /// A person chose `persona_id`; otherwise it is matched from the title.
+    pub persona_manual: bool,
+    /// The title keyword that matched (automatic matches only).
+    pub persona_keyword: Option<String>,
+    /// The tied personas of an ambiguous match (see [`persona_match`]).
+    pub persona_candidates: Option<Json>,
     pub owner_id: Option<Uuid>,
     pub marketing_owner_id: Option<Uuid>,
 }
@@ -109,6 +117,9 @@ impl LeadValues {
             external_id: lead.external_id.clone(),
             account_id: lead.account_id,
             persona_id: lead.persona_id,
+            persona_manual: lead.persona_manual,
+            persona_keyword: lead.persona_keyword.clone(),
+            persona_candidates: lead.persona_candidates.clone(),
             owner_id: lead.owner_id,
             marketing_owner_id: lead.marketing_owner_id,
         }
@@ -127,6 +138,9 @@ impl LeadValues {
             .field("externalId", b.map(|b| &b.external_id), Some(&self.external_id))
             .field("accountId", b.map(|b| &b.account_id), Some(&self.account_id))
             .field("personaId", b.map(|b| &b.persona_id), Some(&self.persona_id))
+            .field("personaManual", b.map(|b| &b.persona_manual), Some(&self.persona_manual))
+            .field("personaKeyword", b.map(|b| &b.persona_keyword), Some(&self.persona_keyword))
+            .field("personaCandidates", b.map(|b| &b.persona_candidates), Some(&self.persona_candidates))
             .field("ownerId", b.map(|b| &b.owner_id), Some(&self.owner_id))
             .field("marketingOwnerId", b.map(|b| &b.marketing_owner_id), Some(&self.marketing_owner_id))
     }
@@ -143,6 +157,13 @@ pub(crate) fn validate_fields(fields: LeadFields, base: Option<&Model>) -> Resul
         (None, None) => return Err(ApiError::bad_input("email", "must not be empty")),
     };
     let names = base.map(|b| (Some(b.first_name.clone()), Some(b.last_name.clone())));
+    // A persona given is a person's choice and sticks; null returns the lead to
+    // matching by title; left out keeps what is stored.
+    let (persona_id, persona_manual) = match fields.persona_id {
+        Some(Some(id)) => (Some(id), true),
+        Some(None) => (None, false),
+        None => base.map_or((None, false), |b| (b.persona_id, b.persona_manual)),
+    };
     Ok(LeadValues {
         email,
         first_name: text("firstName", fields.first_name, names.as_ref().map(|n| n.0.clone()))?.unwrap_or_default(),
@@ -153,7 +174,10 @@ pub(crate) fn validate_fields(fields: LeadFields, base: Option<&Model>) -> Resul
         campaign: text("campaign", fields.campaign, base.map(|b| b.campaign.clone()))?,
         external_id: text("externalId", fields.external_id, base.map(|b| b.external_id.clone()))?,
         account_id: optional_patch(fields.account_id, base.map(|b| b.account_id), Ok)?,
-        persona_id: optional_patch(fields.persona_id, base.map(|b| b.persona_id), Ok)?,
+        persona_id,
+        persona_manual,
+        persona_keyword: base.and_then(|b| b.persona_keyword.clone()),
+        persona_candidates: base.and_then(|b| b.persona_candidates.clone()),
         owner_id: optional_patch(fields.owner_id, base.map(|b| b.owner_id), Ok)?,
         marketing_owner_id: optional_patch(fields.marketing_owner_id, base.map(|b| b.marketing_owner_id), Ok)?,
     })
@@ -170,11 +194,16 @@ pub(crate) async fn check_references(
     if changed(values.account_id, base.and_then(|b| b.account_id)) {
         accounts::ensure(db, actor, values.account_id.unwrap_or_default(), "accountId").await?;
     }
-    if changed(values.persona_id, base.and_then(|b| b.persona_id)) {
+    if values.persona_manual && changed(values.persona_id, base.and_then(|b| b.persona_id)) {
         let id = values.persona_id.unwrap_or_default();
         let found = crate::agreements::get_many::<crate::personas::Persona>(db, actor.org_id, &[id]).await?;
-        if found.is_empty() {
-            return Err(ApiError::bad_input("personaId", "no such persona"));
+        // Another organization's persona does not exist, as with every id.
+        let persona = found.first().ok_or_else(|| ApiError::not_found("persona"))?;
+        if persona.model.status == entity::AgreementStatus::Retired {
+            return Err(ApiError::bad_input(
+                "personaId",
+                "the persona is retired; choose another or null to match by title",
+            ));
         }
     }
     if changed(values.owner_id, base.and_then(|b| b.owner_id)) {
@@ -324,9 +353,10 @@ pub(crate) async fn score_inputs_changed<'a>(
 pub(crate) async fn insert(
     txn: &DatabaseTransaction,
     actor: &Actor,
-    values: LeadValues,
+    mut values: LeadValues,
     stage: LifecycleStage,
 ) -> Result<Model> {
+    persona_match::assign(&mut values, &Matcher::of_org(txn, actor.org_id).await?);
     let now = Utc::now();
     let model = new_lead(actor, &values, stage, now);
     // A lead created past NEW enters its stage by hand: the stage's rights first, its
@@ -378,11 +408,13 @@ pub(crate) async fn insert_many(
     leads: Vec<(LeadValues, LifecycleStage)>,
 ) -> Result<Vec<Model>> {
     let now = Utc::now();
+    let matcher = Matcher::of_org(txn, actor.org_id).await?;
     let mut models = Vec::with_capacity(leads.len());
     let mut rows = Vec::with_capacity(leads.len());
     let mut transitions = Vec::with_capacity(leads.len());
     let mut audits = Vec::with_capacity(leads.len());
-    for (values, stage) in leads {
+    for (mut values, stage) in leads {
+        persona_match::assign(&mut values, &matcher);
         let row = new_lead(actor, &values, stage, now);
         let model = sea_orm::TryIntoModel::try_into_model(row.clone())?;
         transitions.push(lifecycle::transition(actor, model.id, None, stage, Some("created".into()), now));
@@ -420,6 +452,9 @@ fn new_lead(actor: &Actor, values: &LeadValues, stage: LifecycleStage, now: Date
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
+        persona_manual: Set(values.persona_manual),
+        persona_keyword: Set(values.persona_keyword.clone()),
+        persona_candidates: Set(values.persona_candidates.clone()),
     }
 }
 
@@ -445,8 +480,9 @@ pub(crate) async fn apply(
     txn: &DatabaseTransaction,
     actor: &Actor,
     current: Model,
-    values: LeadValues,
+    mut values: LeadValues,
 ) -> Result<(Model, bool)> {
+    persona_match::assign(&mut values, &Matcher::of_org(txn, actor.org_id).await?);
     let changes = values.changes(Some(&LeadValues::of(&current)));
     if changes.is_empty() {
         return Ok((current, false));
@@ -455,6 +491,9 @@ pub(crate) async fn apply(
     let mut model: ActiveModel = current.clone().into();
     model.account_id = Set(values.account_id);
     model.persona_id = Set(values.persona_id);
+    model.persona_manual = Set(values.persona_manual);
+    model.persona_keyword = Set(values.persona_keyword);
+    model.persona_candidates = Set(values.persona_candidates);
     model.email = Set(values.email);
     model.first_name = Set(values.first_name);
     model.last_name = Set(values.last_name);

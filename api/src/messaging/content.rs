@@ -626,11 +626,38 @@ pub fn journey_position(stage: LifecycleStage) -> Option<i32> {
     }
 }
 
+/// What a recommendation for a lead was based on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Basis {
+    /// The lead's persona and journey stage.
+    PersonaAndStage,
+    /// The journey stage only: the lead has no persona.
+    StageOnly,
+    /// The persona only: the lead's lifecycle stage maps to no journey stage (DISQUALIFIED).
+    PersonaOnly,
+    /// Neither: only assets made for every journey stage, for any persona.
+    Neither,
+}
+
+/// What to send a lead next, and why.
+#[derive(Debug, Clone)]
+pub struct Recommendation {
+    pub lead: entity::lead::Model,
+    /// Assets, most helpful first (at most 20).
+    pub assets: Vec<(Model, UsageStats)>,
+    pub basis: Basis,
+    /// Why the basis is what it is, in a sentence for people.
+    pub reason: String,
+    pub journey_stage_id: Option<Uuid>,
+}
+
 /// What to send a lead next: assets (not archived) for the lead's persona and
 /// current journey stage — or for any persona / any stage, when the asset names
 /// none — most helpful first (HELPFUL ratings, then helpful share, then uses).
+/// A lead without a persona gets the assets of its stage for any persona, and the
+/// reason says why it has none.
 #[tracing::instrument(skip(db, actor), fields(org = %actor.org_id))]
-pub async fn for_lead(db: &impl ConnectionTrait, actor: &Actor, lead_id: Uuid) -> Result<Vec<(Model, UsageStats)>> {
+pub async fn for_lead(db: &impl ConnectionTrait, actor: &Actor, lead_id: Uuid) -> Result<Recommendation> {
     require(can_read(actor, Scope::ContentRead), "read content")?;
     let lead = crate::leads::get(db, actor, lead_id).await?;
     let stage = match journey_position(lead.lifecycle_stage) {
@@ -659,15 +686,15 @@ pub async fn for_lead(db: &impl ConnectionTrait, actor: &Actor, lead_id: Uuid) -
             None => Condition::all().add(any),
         }
     };
-    let assets = Entity::find()
+    let mut select = Entity::find()
         .filter(Column::OrgId.eq(actor.org_id))
         .filter(Column::ArchivedAt.is_null())
-        .filter(fits("content_asset_personas", "persona_id", lead.persona_id))
-        .filter(fits("content_asset_stages", "journey_stage_id", stage))
-        .order_by_desc(Column::Id)
-        .limit(200)
-        .all(db)
-        .await?;
+        .filter(fits("content_asset_stages", "journey_stage_id", stage));
+    // Without a persona, the stage alone decides: assets for any persona qualify.
+    if lead.persona_id.is_some() {
+        select = select.filter(fits("content_asset_personas", "persona_id", lead.persona_id));
+    }
+    let assets = select.order_by_desc(Column::Id).limit(200).all(db).await?;
     let ids: Vec<Uuid> = assets.iter().map(|a| a.id).collect();
     let mut stats = usage_stats(db, actor.org_id, &ids).await?;
     let mut ranked: Vec<(Model, UsageStats)> = assets
@@ -685,7 +712,50 @@ pub async fn for_lead(db: &impl ConnectionTrait, actor: &Actor, lead_id: Uuid) -
             .then(b.id.cmp(&a.id))
     });
     ranked.truncate(20);
-    Ok(ranked)
+    let (basis, reason) = basis_of(db, actor, &lead, stage.is_some()).await?;
+    Ok(Recommendation { lead, assets: ranked, basis, reason, journey_stage_id: stage })
+}
+
+/// The basis of a recommendation for `lead`, and why, naming what is missing.
+async fn basis_of(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    lead: &entity::lead::Model,
+    has_stage: bool,
+) -> Result<(Basis, String)> {
+    let no_persona = match &lead.title {
+        _ if lead.persona_id.is_some() => None,
+        None => Some("the lead has no title to match a persona by".to_owned()),
+        Some(title) => {
+            let candidates = crate::leads::persona_match::candidates(lead);
+            if candidates.is_empty() {
+                Some(format!("no persona matched the title '{title}'"))
+            } else {
+                let ids: Vec<Uuid> = candidates.iter().map(|c| c.persona_id).collect();
+                let mut names: Vec<String> =
+                    crate::agreements::get_many::<crate::personas::Persona>(db, actor.org_id, &ids)
+                        .await?
+                        .into_iter()
+                        .map(|d| d.model.title)
+                        .collect();
+                names.sort();
+                Some(format!(
+                    "the title '{title}' matches several personas equally ({}); choose one with updateLead",
+                    names.join(", ")
+                ))
+            }
+        }
+    };
+    let stage_name = format!("{:?}", lead.lifecycle_stage).to_uppercase();
+    let stage_gap = format!("the lifecycle stage {stage_name} maps to no journey stage");
+    Ok(match (no_persona, has_stage) {
+        (None, true) => (Basis::PersonaAndStage, "recommended for the lead's persona and journey stage".to_owned()),
+        (Some(why), true) => (Basis::StageOnly, format!("{why}; recommended by stage only")),
+        (None, false) => (Basis::PersonaOnly, format!("{stage_gap}; recommended by persona only")),
+        (Some(why), false) => {
+            (Basis::Neither, format!("{why} and {stage_gap}; only assets made for every journey stage"))
+        }
+    })
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Buyer personas: agreed documents, through the one workflow of [`crate::agreements`].
 
 pub mod graphql;
+pub mod matching;
 
 use async_graphql::SimpleObject;
 use entity::DocumentKind;

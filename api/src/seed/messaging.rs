@@ -1,5 +1,6 @@
 //! The demo organization's messaging and feedback loop: a message matrix with gaps
-//! (and one pending proposal), content assets with and without use, feedback below
+//! (and one pending proposal), a content library of 21 assets across personas and
+//! journey stages (with gaps), some used and some not, feedback below
 //! and above the actionable threshold, and one review meeting with an action item.
 //! Everything goes through the real domain functions, so audit and outbox rows exist.
 
@@ -44,6 +45,7 @@ pub async fn seed(db: &DatabaseConnection, org_id: Uuid) -> Result<()> {
             .ok_or_else(|| ApiError::internal(format!("demo persona {name} missing")))
     };
     let (olivia, frank) = (persona("Operations Olivia")?, persona("Finance Frank")?);
+    let (ivan, rita) = (persona("IT Ivan")?, persona("Revenue Rita")?);
     let stages = journey_stages::list(db, &marketer).await?;
     let stage = |position: i32| {
         stages
@@ -178,6 +180,36 @@ pub async fn seed(db: &DatabaseConnection, org_id: Uuid) -> Result<()> {
         ),
     )
     .await?;
+    // The rest of the library, across personas × journey stages (1 AWARENESS …
+    // 5 EXPANSION), with visible gaps: nothing for Olivia's EXPANSION, Frank's
+    // ONBOARDING and EXPANSION, Ivan's DECISION and ONBOARDING.
+    // (title, kind, file name, personas, journey-stage positions)
+    type Entry<'a> = (&'a str, ContentKind, &'a str, Vec<Uuid>, Vec<i32>);
+    let library: [Entry; 18] = [
+        ("Operations benchmark 2026", ContentKind::Whitepaper, "ops-benchmark", vec![olivia], vec![1]),
+        ("Delivery dashboard in 3 minutes", ContentKind::Video, "ops-dashboard-video", vec![olivia], vec![3]),
+        ("Operations onboarding checklist", ContentKind::OnePager, "ops-onboarding", vec![olivia], vec![4]),
+        ("The CFO's guide to revenue tooling costs", ContentKind::Whitepaper, "cfo-guide", vec![frank], vec![1]),
+        ("Cost per customer on one page", ContentKind::OnePager, "cost-per-customer", vec![frank], vec![1]),
+        ("Fintech CFO case study", ContentKind::CaseStudy, "fintech-cfo", vec![frank], vec![2]),
+        ("Business case template", ContentKind::Other, "business-case.xlsx", vec![frank], vec![3]),
+        ("ROI model deck", ContentKind::Deck, "roi-deck", vec![frank], vec![3]),
+        ("Integration architecture", ContentKind::Whitepaper, "integration-architecture", vec![ivan], vec![1]),
+        ("Security and compliance pack", ContentKind::Other, "security-pack.zip", vec![ivan], vec![2]),
+        ("Platform roadmap", ContentKind::Deck, "roadmap", vec![ivan], vec![5]),
+        ("Pipeline you can trust", ContentKind::EmailTemplate, "pipeline-email", vec![rita], vec![1]),
+        ("Executive summary", ContentKind::OnePager, "executive-summary", vec![olivia, frank, ivan], vec![3]),
+        ("Revenue alignment webinar", ContentKind::Video, "alignment-webinar", vec![], vec![1]),
+        ("Buyer's guide to revenue platforms", ContentKind::Whitepaper, "buyers-guide", vec![], vec![2]),
+        ("Pricing and packaging", ContentKind::OnePager, "pricing", vec![], vec![3]),
+        ("Welcome to Accord", ContentKind::EmailTemplate, "welcome-email", vec![], vec![4]),
+        ("Expansion playbook", ContentKind::Deck, "expansion-playbook", vec![], vec![5]),
+    ];
+    for (title, kind, slug, personas, positions) in library {
+        let stages = positions.into_iter().map(&stage).collect::<Result<Vec<_>>>()?;
+        let url = format!("https://demo.accord.dev/content/{slug}");
+        content::create(db, &marketer, asset(title, kind, &url, None, personas, stages)).await?;
+    }
     let uses = [
         (&rep, deck.id, Some(ContentRating::Helpful)),
         (&rep2, deck.id, Some(ContentRating::Helpful)),

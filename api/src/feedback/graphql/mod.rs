@@ -172,7 +172,8 @@ impl Feedback {
         self.model.subject_id.map(Into::into)
     }
 
-    /// Short lower-cased tag, such as `pricing`; themes group by it.
+    /// Short tag in normal form, such as `pricing-too-high`: lower-case, words joined by
+    /// one hyphen. Themes group by it.
     async fn tag(&self) -> &str {
         &self.model.tag
     }
@@ -309,7 +310,8 @@ pub struct FeedbackFilter {
     pub subject_type: Option<FeedbackSubject>,
     /// Only feedback about this subject.
     pub subject_id: Option<ID>,
-    /// Only feedback with this tag (case-insensitive).
+    /// Only feedback with this tag, read as tags are stored ("Pricing too_high" finds
+    /// `pricing-too-high`).
     pub tag: Option<String>,
     /// Only feedback with this sentiment.
     pub sentiment: Option<Sentiment>,
@@ -324,7 +326,9 @@ pub struct SubmitFeedbackInput {
     pub subject_type: FeedbackSubject,
     /// The subject, which must exist in your organization; omit for GENERAL and SCORING_MODEL.
     pub subject_id: Option<ID>,
-    /// Short tag, such as `pricing` (lower-cased).
+    /// Short tag, such as `pricing`, 1–64 characters with a letter or digit. Stored
+    /// lower-cased, with every run of spaces, underscores and hyphens one hyphen and
+    /// none at either end: "Pricing too_high" is stored as `pricing-too-high`.
     pub tag: String,
     /// How you feel about the subject.
     pub sentiment: Sentiment,

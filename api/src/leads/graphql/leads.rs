@@ -96,6 +96,12 @@ pub struct Lead {
     pub marketing_owner_id: Option<Uuid>,
     #[graphql(skip)]
     pub persona_uuid: Option<Uuid>,
+    #[graphql(skip)]
+    pub persona_manual: bool,
+    #[graphql(skip)]
+    pub persona_keyword: Option<String>,
+    #[graphql(skip)]
+    pub persona_candidates: Vec<crate::personas::matching::Candidate>,
     /// The to-one relations of the page this lead came in, when the page fetched them.
     #[graphql(skip)]
     pub related: Option<Arc<LeadRelations>>,
@@ -106,6 +112,33 @@ pub struct Lead {
     /// from DataLoaders.
     #[graphql(skip)]
     pub children: Option<Arc<domain::detail::PrefetchedChildren>>,
+}
+
+/// How a lead got its persona.
+#[derive(SimpleObject)]
+pub struct PersonaMatch {
+    /// The lead's persona; null when the match is ambiguous.
+    pub persona: Option<crate::personas::graphql::Persona>,
+    /// The title keyword of the persona that matched, as agreed (such as "CFO"); null
+    /// for a manual choice. For an ambiguous match, the first candidate's keyword.
+    pub keyword: Option<String>,
+    /// A person chose the persona (`personaId` on `createLead`/`updateLead`): title
+    /// changes and newly agreed personas leave it alone until `personaId` is set to null.
+    pub manual: bool,
+    /// Keywords of several agreed personas tie for most specific in the title, so no
+    /// persona was assigned: `candidates` names them; choose one with `updateLead(personaId)`.
+    pub ambiguous: bool,
+    /// The personas tied for the title, with their keyword, when `ambiguous`; else empty.
+    pub candidates: Vec<PersonaCandidate>,
+}
+
+/// A persona whose title keyword matched a lead's title as specifically as another's.
+#[derive(SimpleObject)]
+pub struct PersonaCandidate {
+    /// The persona.
+    pub persona: crate::personas::graphql::Persona,
+    /// Its keyword found in the title.
+    pub keyword: String,
 }
 
 /// The accounts, users and personas a page of leads selects, each fetched once for the
@@ -152,6 +185,7 @@ fn non_empty(s: String) -> Option<String> {
 
 impl From<entity::lead::Model> for Lead {
     fn from(m: entity::lead::Model) -> Self {
+        let persona_candidates = domain::persona_match::candidates(&m);
         Self {
             id: m.id.into(),
             email: m.email,
@@ -174,6 +208,9 @@ impl From<entity::lead::Model> for Lead {
             owner_id: m.owner_id,
             marketing_owner_id: m.marketing_owner_id,
             persona_uuid: m.persona_id,
+            persona_manual: m.persona_manual,
+            persona_keyword: m.persona_keyword,
+            persona_candidates,
             related: None,
             stored_score: None,
             children: None,
@@ -280,6 +317,37 @@ impl Lead {
             return Ok(personas.get(&id).cloned().map(crate::personas::graphql::Persona));
         }
         Ok(loaders(ctx)?.personas.load_one(id).await?.map(crate::personas::graphql::Persona))
+    }
+
+    /// How the lead got its persona: chosen by a person, or matched from its title
+    /// against the agreed personas' title keywords (and which keyword), or ambiguous
+    /// (several personas tie; none assigned: set `personaId` with `updateLead` to choose).
+    /// null when the lead has no persona and its title matched none.
+    async fn persona_match(&self, ctx: &Context<'_>) -> Result<Option<PersonaMatch>> {
+        if self.persona_uuid.is_none() && self.persona_candidates.is_empty() {
+            return Ok(None);
+        }
+        let persona = self.persona(ctx).await?;
+        let ids: Vec<Uuid> = self.persona_candidates.iter().map(|c| c.persona_id).collect();
+        let found = loaders(ctx)?.personas.load_many(ids).await?;
+        let candidates = self
+            .persona_candidates
+            .iter()
+            .filter_map(|c| {
+                let persona = found.get(&c.persona_id)?.clone();
+                Some(PersonaCandidate {
+                    persona: crate::personas::graphql::Persona(persona),
+                    keyword: c.keyword.clone(),
+                })
+            })
+            .collect();
+        Ok(Some(PersonaMatch {
+            persona,
+            keyword: if self.persona_manual { None } else { self.persona_keyword.clone() },
+            manual: self.persona_manual,
+            ambiguous: self.persona_uuid.is_none(),
+            candidates,
+        }))
     }
 
     /// The campaign record named by `campaign`, when one exists (archived ones too):
@@ -480,7 +548,9 @@ pub struct CreateLeadInput {
     pub external_id: Option<String>,
     /// The company.
     pub account_id: Option<ID>,
-    /// The buyer persona.
+    /// The buyer persona, chosen by a person: it sticks through title changes (see
+    /// `Lead.personaMatch`). Left out or null: matched from the title against the agreed
+    /// personas. Another organization's persona is NOT_FOUND; a retired one BAD_USER_INPUT.
     pub persona_id: Option<ID>,
     /// The owner in sales.
     pub owner_id: Option<ID>,
@@ -516,7 +586,10 @@ pub struct UpdateLeadInput {
     pub external_id: MaybeUndefined<String>,
     /// New account. Left out: unchanged. null: cleared.
     pub account_id: MaybeUndefined<ID>,
-    /// New persona. Left out: unchanged. null: cleared.
+    /// A persona chosen by a person, which sticks: later title changes leave it alone.
+    /// Left out: unchanged. null: the choice is cleared and the persona is matched from
+    /// the title again. Another organization's persona is NOT_FOUND; a retired one
+    /// BAD_USER_INPUT.
     pub persona_id: MaybeUndefined<ID>,
     /// New sales owner, an active user. Left out: unchanged. null: cleared.
     pub owner_id: MaybeUndefined<ID>,

@@ -389,11 +389,80 @@ impl ContentQuery {
     /// What to send a lead next: assets for the lead's persona and journey stage
     /// (NEW/ENGAGED/RECYCLED → 1st stage, MQL/SAL → 2nd, SQL/OPPORTUNITY → 3rd,
     /// CUSTOMER → 4th), most helpful first. Assets naming no persona (or stage) fit any.
+    /// A lead without a persona gets its stage's assets for any persona;
+    /// `contentRecommendation` says which basis was used and why.
     async fn content_for_lead(&self, ctx: &Context<'_>, lead_id: ID) -> Result<Vec<ContentAsset>> {
         let lead_id = parse_id("leadId", &lead_id)?;
-        let ranked = content::for_lead(db(ctx), actor(ctx)?, lead_id).await?;
-        Ok(ranked.into_iter().map(|(asset, _)| ContentAsset(asset)).collect())
+        let recommended = content::for_lead(db(ctx), actor(ctx)?, lead_id).await?;
+        Ok(recommended.assets.into_iter().map(|(asset, _)| ContentAsset(asset)).collect())
     }
+
+    /// What to send a lead next, as `contentForLead`, with the basis of the choice and
+    /// why: the lead's persona and journey stage, or the stage only when the lead has no
+    /// persona (its title matched none, or several equally), and so on.
+    async fn content_recommendation(&self, ctx: &Context<'_>, lead_id: ID) -> Result<ContentRecommendation> {
+        let lead_id = parse_id("leadId", &lead_id)?;
+        let r = content::for_lead(db(ctx), actor(ctx)?, lead_id).await?;
+        let journey_stage = match r.journey_stage_id {
+            Some(id) => loaders(ctx)?.journey_stages.load_one(id).await?.map(JourneyStage::from),
+            None => None,
+        };
+        let persona = match r.lead.persona_id {
+            Some(id) => loaders(ctx)?.personas.load_one(id).await?.map(Persona),
+            None => None,
+        };
+        Ok(ContentRecommendation {
+            assets: r.assets.into_iter().map(|(asset, _)| ContentAsset(asset)).collect(),
+            basis: r.basis.into(),
+            reason: r.reason,
+            persona,
+            journey_stage,
+            lead: Lead::from(r.lead),
+        })
+    }
+}
+
+/// What a content recommendation for a lead was based on.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum RecommendationBasis {
+    /// The lead's persona and journey stage.
+    PersonaAndStage,
+    /// The journey stage only, for any persona: the lead has no persona (see `reason`).
+    StageOnly,
+    /// The persona only: the lead's lifecycle stage (DISQUALIFIED) maps to no journey stage.
+    PersonaOnly,
+    /// Neither: no persona and no journey stage; only assets made for every stage.
+    Neither,
+}
+
+impl From<content::Basis> for RecommendationBasis {
+    fn from(b: content::Basis) -> Self {
+        match b {
+            content::Basis::PersonaAndStage => Self::PersonaAndStage,
+            content::Basis::StageOnly => Self::StageOnly,
+            content::Basis::PersonaOnly => Self::PersonaOnly,
+            content::Basis::Neither => Self::Neither,
+        }
+    }
+}
+
+/// What to send a lead next, and why these assets.
+#[derive(SimpleObject)]
+pub struct ContentRecommendation {
+    /// The lead.
+    pub lead: Lead,
+    /// Assets (not archived), most helpful first; at most 20.
+    pub assets: Vec<ContentAsset>,
+    /// What the choice was based on.
+    pub basis: RecommendationBasis,
+    /// Why, for people: such as "no persona matched the title 'Office Manager';
+    /// recommended by stage only". Fix the cause (a persona with that keyword, or
+    /// `updateLead(personaId)`) for a persona-specific recommendation.
+    pub reason: String,
+    /// The persona the assets fit; null when the lead has none.
+    pub persona: Option<Persona>,
+    /// The journey stage the assets fit; null when the lead's stage maps to none.
+    pub journey_stage: Option<JourneyStage>,
 }
 
 #[derive(Default)]

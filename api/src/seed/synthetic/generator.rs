@@ -532,6 +532,11 @@ impl Generator {
             version: history.steps.len() as i32,
             created_at: created,
             updated_at: entered,
+            // Matched from the title against the organization's agreed personas when
+            // loaded (`synthetic::insert`), by the same matcher as every other write.
+            persona_manual: false,
+            persona_keyword: None,
+            persona_candidates: None,
         });
     }
 

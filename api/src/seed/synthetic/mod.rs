@@ -249,7 +249,17 @@ fn rate(counts: &Counts, started: Instant) -> String {
 }
 
 /// Write a batch with multi-row `INSERT`s inside the caller's transaction.
-pub async fn insert(txn: &impl ConnectionTrait, batch: Batch) -> Result<()> {
+pub async fn insert(txn: &impl ConnectionTrait, mut batch: Batch) -> Result<()> {
+    // Personas by the matcher every lead write uses, against the personas agreed now.
+    if let Some(org_id) = batch.leads.first().map(|l| l.org_id) {
+        let matcher = crate::personas::matching::Matcher::of_org(txn, org_id).await?;
+        for lead in batch.leads.iter_mut().filter(|l| !l.persona_manual) {
+            let found = crate::leads::persona_match::Assignment::of(matcher.match_title(lead.title.as_deref()));
+            lead.persona_id = found.persona_id;
+            lead.persona_keyword = found.keyword;
+            lead.persona_candidates = found.candidates;
+        }
+    }
     insert_all::<entity::account::ActiveModel, _>(txn, batch.accounts).await?;
     insert_all::<entity::lead::ActiveModel, _>(txn, batch.leads).await?;
     insert_all::<entity::lead_score::ActiveModel, _>(txn, batch.scores).await?;
