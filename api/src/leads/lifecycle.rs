@@ -88,33 +88,41 @@ pub fn owning_team(stage: LifecycleStage) -> entity::Team {
     }
 }
 
+/// The stage mover an automatic path is; `None` for [`Via::Hand`], where the caller decides.
+fn automatic_mover(via: Via) -> Option<StageMover> {
+    match via {
+        Via::ScoringModel => Some(StageMover::ScoringModel),
+        Via::Handover => Some(StageMover::Handover),
+        Via::Deal => Some(StageMover::Deals),
+        Via::Engagement => Some(StageMover::Engagement),
+        Via::Hand => None,
+    }
+}
+
 /// Who the caller is, in the words of stage rights, when moving `lead` by `via`.
 fn movers(actor: &Actor, lead: &Model, via: Via) -> Vec<StageMover> {
-    match via {
-        Via::ScoringModel => vec![StageMover::ScoringModel],
-        Via::Handover => vec![StageMover::Handover],
-        Via::Deal => vec![StageMover::Deals],
-        Via::Engagement => vec![StageMover::Engagement],
-        Via::Hand => match &actor.kind {
-            Identity::User { role: entity::Role::Viewer, .. } => Vec::new(),
-            Identity::User { team, role, .. } => {
-                let mut out = vec![match team {
-                    entity::Team::Marketing => StageMover::Marketing,
-                    entity::Team::Sales => StageMover::Sales,
-                    entity::Team::Service => StageMover::Service,
-                    entity::Team::Revops => StageMover::Revops,
-                    entity::Team::Leadership => StageMover::Leadership,
-                }];
-                if matches!(role, entity::Role::Manager | entity::Role::Admin) {
-                    out.push(StageMover::Managers);
-                }
-                if *team == owning_team(lead.lifecycle_stage) {
-                    out.push(StageMover::OwningTeam);
-                }
-                out
+    if let Some(mover) = automatic_mover(via) {
+        return vec![mover];
+    }
+    match &actor.kind {
+        Identity::User { role: entity::Role::Viewer, .. } => Vec::new(),
+        Identity::User { team, role, .. } => {
+            let mut out = vec![match team {
+                entity::Team::Marketing => StageMover::Marketing,
+                entity::Team::Sales => StageMover::Sales,
+                entity::Team::Service => StageMover::Service,
+                entity::Team::Revops => StageMover::Revops,
+                entity::Team::Leadership => StageMover::Leadership,
+            }];
+            if matches!(role, entity::Role::Manager | entity::Role::Admin) {
+                out.push(StageMover::Managers);
             }
-            Identity::ApiKey { .. } | Identity::System => vec![StageMover::Integrations],
-        },
+            if *team == owning_team(lead.lifecycle_stage) {
+                out.push(StageMover::OwningTeam);
+            }
+            out
+        }
+        Identity::ApiKey { .. } | Identity::System => vec![StageMover::Integrations],
     }
 }
 
@@ -179,6 +187,20 @@ impl StageRule {
             out.push("the account fits no agreed ICP".to_owned());
         }
         out
+    }
+
+    /// Whether an automatic path (`mover`, such as SCORING_MODEL) may move leads into
+    /// the stage: for those, unlike people, the answer depends on neither caller nor lead.
+    pub fn admits(&self, mover: StageMover) -> bool {
+        self.entered_by.contains(&mover)
+    }
+
+    /// Check the criteria against `lead`'s stored score and account; BAD_USER_INPUT on
+    /// `to` listing every unmet one.
+    pub async fn check_stored(&self, db: &impl ConnectionTrait, lead: &Model) -> Result<()> {
+        let score = stored_scores(db, &[lead.id]).await?.get(&lead.id).copied().unwrap_or(0.0);
+        let fits = fits_icp(db, lead.org_id, lead, self).await?;
+        self.check_criteria(lead, score, fits)
     }
 
     /// Check the criteria; BAD_USER_INPUT on `to` listing every unmet one.
@@ -319,9 +341,7 @@ pub async fn enter(
     check_move(lead.lifecycle_stage, to)?;
     let rule = StageRules::load(txn, actor.org_id).await?.rule(to);
     rule.check_rights(actor, &lead, via)?;
-    let score = stored_scores(txn, &[lead.id]).await?.get(&lead.id).copied().unwrap_or(0.0);
-    let fits = fits_icp(txn, actor.org_id, &lead, &rule).await?;
-    rule.check_criteria(&lead, score, fits)?;
+    rule.check_stored(txn, &lead).await?;
     let from = lead.lifecycle_stage;
     let moved = move_lead(txn, actor, lead, to, reason).await?;
     stage_entered(txn, actor, &[Entered { lead: moved.clone(), from: Some(from), via }]).await?;
@@ -412,15 +432,18 @@ pub(crate) async fn move_many(
         return Ok(Vec::new());
     }
     let rule = StageRules::load(txn, actor.org_id).await?.rule(to);
+    let Some(mover) = automatic_mover(via) else {
+        return Err(ApiError::internal("move_many moves leads by an automatic path only"));
+    };
+    if !rule.admits(mover) {
+        return Ok(Vec::new());
+    }
     let by_id: HashMap<Uuid, &Model> = leads.iter().map(|l| (l.id, l)).collect();
     let ids: Vec<Uuid> = moves.iter().map(|(id, _)| *id).collect();
     let scores = stored_scores(txn, &ids).await?;
     let mut allowed = Vec::with_capacity(moves.len());
     for (id, reason) in moves {
         let Some(lead) = by_id.get(id) else { continue };
-        if rule.check_rights(actor, lead, via).is_err() {
-            continue;
-        }
         let fits = fits_icp(txn, actor.org_id, lead, &rule).await?;
         if rule.unmet(lead, scores.get(id).copied().unwrap_or(0.0), fits).is_empty() {
             allowed.push((*id, reason.clone()));

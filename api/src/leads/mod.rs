@@ -380,9 +380,7 @@ pub(crate) async fn insert(
     if let Some(rule) = rule
         && lead.lifecycle_stage == stage
     {
-        let score = lifecycle::stored_scores(txn, &[lead.id]).await?.get(&lead.id).copied().unwrap_or(0.0);
-        let fits = lifecycle::fits_icp(txn, actor.org_id, &lead, &rule).await?;
-        rule.check_criteria(&lead, score, fits).map_err(|e| name_field(e, "lifecycleStage"))?;
+        rule.check_stored(txn, &lead).await.map_err(|e| name_field(e, "lifecycleStage"))?;
         let entered = lifecycle::Entered { lead: lead.clone(), from: None, via: lifecycle::Via::Hand };
         lifecycle::stage_entered(txn, actor, std::slice::from_ref(&entered)).await?;
     }

@@ -25,6 +25,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::agreements::definitions::StageMover;
 use crate::agreements::{self, AgreedBody, DocumentCriteria};
 use crate::auth::Actor;
 use crate::error::{ApiError, Result};
@@ -707,12 +708,12 @@ pub(crate) async fn apply_model(
     // The MQL definition's rights and criteria hold for the model too: a lead it may
     // not promote, or that misses a criterion, stays where it is.
     let rule = lifecycle::StageRules::load(txn, actor.org_id).await?.rule(LifecycleStage::Mql);
+    if !rule.admits(StageMover::ScoringModel) {
+        return Ok(out);
+    }
     let mut entered = Vec::new();
     for (index, total) in crossed {
         let lead = out[index].clone();
-        if rule.check_rights(actor, &lead, lifecycle::Via::ScoringModel).is_err() {
-            break;
-        }
         let fits = lifecycle::fits_icp(txn, actor.org_id, &lead, &rule).await?;
         if !rule.unmet(&lead, total, fits).is_empty() {
             continue;

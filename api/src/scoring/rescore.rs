@@ -384,7 +384,7 @@ pub async fn simulate_organization(
     let org_id = actor.org_id;
     let model = ModelVersion { id: model_id, version, body: body.clone() };
     let rule = crate::leads::lifecycle::StageRules::load(db, org_id).await?.rule(entity::LifecycleStage::Mql);
-    let promotes = rule.entered_by.contains(&crate::agreements::definitions::StageMover::ScoringModel);
+    let promotes = rule.admits(crate::agreements::definitions::StageMover::ScoringModel);
     let mut out = Simulation::default();
     let mut after: Option<Uuid> = None;
     loop {
