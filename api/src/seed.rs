@@ -9,7 +9,7 @@ mod messaging;
 pub mod synthetic;
 
 use chrono::{NaiveDate, Utc};
-use entity::{GoalMetric, HandBackReason, Role, Team};
+use entity::{GoalMetric, Role, Team};
 use sea_orm::DatabaseConnection;
 use serde_json::json;
 use uuid::Uuid;
@@ -223,11 +223,11 @@ async fn handovers(db: &DatabaseConnection, org_id: Uuid, marketer: &Actor, reps
             }
             1 => {
                 let back =
-                    Answer::HandBack { reason: HandBackReason::NoBudget, note: Some("Budget frozen until Q3.".into()) };
+                    Answer::HandBack { reason: "NO_BUDGET".into(), note: Some("Budget frozen until Q3.".into()) };
                 handover::answer(db, rep, made.id, back).await?;
             }
             2 => {
-                let back = Answer::HandBack { reason: HandBackReason::NotIcp, note: None };
+                let back = Answer::HandBack { reason: "NOT_ICP".into(), note: None };
                 handover::answer(db, rep, made.id, back).await?;
             }
             3 => {

@@ -68,6 +68,8 @@ pub enum DocumentKind {
     ScoringModel,
     #[sea_orm(string_value = "MESSAGE")]
     Message,
+    #[sea_orm(string_value = "TAXONOMY")]
+    Taxonomy,
 }
 
 /// Where an agreed document stands as a whole: being written, proposed for sign-off,
@@ -258,33 +260,6 @@ pub enum HandoverStatus {
     Rejected,
     #[sea_orm(string_value = "CANCELLED")]
     Cancelled,
-}
-
-/// Why sales handed a lead back, from the agreed taxonomy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
-#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum HandBackReason {
-    #[sea_orm(string_value = "BAD_CONTACT_DATA")]
-    BadContactData,
-    #[sea_orm(string_value = "NOT_ICP")]
-    NotIcp,
-    #[sea_orm(string_value = "NO_BUDGET")]
-    NoBudget,
-    #[sea_orm(string_value = "NO_AUTHORITY")]
-    NoAuthority,
-    #[sea_orm(string_value = "NO_NEED")]
-    NoNeed,
-    #[sea_orm(string_value = "BAD_TIMING")]
-    BadTiming,
-    #[sea_orm(string_value = "DUPLICATE")]
-    Duplicate,
-    #[sea_orm(string_value = "COMPETITOR")]
-    Competitor,
-    #[sea_orm(string_value = "ALREADY_CUSTOMER")]
-    AlreadyCustomer,
-    #[sea_orm(string_value = "OTHER")]
-    Other,
 }
 
 /// Where a background rescoring job stands.

@@ -76,7 +76,13 @@ pub struct Model {
     /// The subject's id; `None` for GENERAL (and SCORING_MODEL until that kind exists).
     pub subject_id: Option<Uuid>,
     /// Lower-cased short tag such as `pricing`; themes group by it.
+    /// The theme key: the code of the agreed tag-list entry the written tag names, else
+    /// the written tag.
     pub tag: String,
+    /// The tag as its author wrote it (normalised), kept so a list agreed later can re-map it.
+    pub written_tag: String,
+    /// Whether the agreed tag list knew the written tag; null while none is agreed.
+    pub tag_listed: Option<bool>,
     pub sentiment: Sentiment,
     pub body: String,
     /// The customer account the feedback comes from, if any.

@@ -3,7 +3,7 @@
 
 use sea_orm::entity::prelude::*;
 
-use crate::enums::{HandBackReason, HandoverStatus};
+use crate::enums::HandoverStatus;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "handovers")]
@@ -26,7 +26,8 @@ pub struct Model {
     pub overdue: bool,
     pub responded_at: Option<DateTimeUtc>,
     pub responded_by: Option<Uuid>,
-    pub reason: Option<HandBackReason>,
+    /// The code of the hand-back reason (an entry of the HAND_BACK_REASONS list in force then).
+    pub reason: Option<String>,
     pub response_note: Option<String>,
     pub version: i32,
     pub created_at: DateTimeUtc,

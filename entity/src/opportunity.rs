@@ -21,7 +21,17 @@ pub struct Model {
     pub owner_id: Option<Uuid>,
     pub expected_close: Option<Date>,
     pub closed_at: Option<DateTimeUtc>,
+    /// Code of the lost reason (an entry of the LOST_REASONS list in force when it closed).
     pub lost_reason: Option<String>,
+    /// More about why it was lost (required by reasons that need a note, such as OTHER).
+    pub lost_note: Option<String>,
+    /// Who it was lost to: the COMPETITORS entry's code when the agreed list knows the
+    /// name, else the name as written.
+    pub competitor: Option<String>,
+    /// The competitor as written, kept so a list agreed later can re-map it.
+    pub competitor_written: Option<String>,
+    /// Whether the agreed COMPETITORS list knew the name; null while none is agreed.
+    pub competitor_listed: Option<bool>,
     pub archived_at: Option<DateTimeUtc>,
     pub version: i32,
     pub created_at: DateTimeUtc,

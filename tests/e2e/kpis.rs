@@ -196,7 +196,7 @@ impl Builder<'_> {
             overdue: Set(false),
             responded_at: Set(answer.map(|a| at(a.1))),
             responded_by: Set(answer.map(|_| to)),
-            reason: Set((status == entity::HandoverStatus::Rejected).then_some(entity::HandBackReason::BadTiming)),
+            reason: Set((status == entity::HandoverStatus::Rejected).then(|| "BAD_TIMING".to_owned())),
             response_note: Set(None),
             version: Set(1),
             created_at: Set(at(handed)),

@@ -28,6 +28,7 @@ pub mod goals;
 pub mod graphql;
 pub mod icps;
 pub mod slas;
+pub mod taxonomies;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::future::Future;
@@ -199,6 +200,7 @@ pub fn entity_name(kind: DocumentKind) -> &'static str {
         DocumentKind::Sla => "sla",
         DocumentKind::ScoringModel => "scoringModel",
         DocumentKind::Message => "message",
+        DocumentKind::Taxonomy => "taxonomy",
     }
 }
 
@@ -210,6 +212,7 @@ fn described(kind: DocumentKind) -> &'static str {
         DocumentKind::Sla => "SLA",
         DocumentKind::ScoringModel => "scoring model",
         DocumentKind::Message => "message",
+        DocumentKind::Taxonomy => "word list",
     }
 }
 
@@ -483,6 +486,7 @@ fn key_name(kind: DocumentKind) -> &'static str {
         DocumentKind::Sla => "teams, metric and period",
         DocumentKind::IdealCustomerProfile | DocumentKind::Persona | DocumentKind::ScoringModel => "name",
         DocumentKind::Message => "cell and title",
+        DocumentKind::Taxonomy => "list",
     }
 }
 
@@ -955,7 +959,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn messages_personas_scoring_models_and_icps_register_what_their_agreement_sets_off() {
+    fn messages_personas_scoring_models_icps_and_word_lists_register_what_their_agreement_sets_off() {
         let mut kinds: Vec<DocumentKind> = inventory::iter::<OnAgreed>.into_iter().map(|e| e.kind).collect();
         kinds.sort_by_key(|k| entity_name(*k));
         let mut expected = [
@@ -963,12 +967,13 @@ mod tests {
             DocumentKind::Message,
             DocumentKind::Persona,
             DocumentKind::ScoringModel,
+            DocumentKind::Taxonomy,
         ];
         expected.sort_by_key(|k| entity_name(*k));
         assert_eq!(kinds, expected);
         let mut retired: Vec<DocumentKind> = inventory::iter::<OnRetired>.into_iter().map(|e| e.kind).collect();
         retired.sort_by_key(|k| entity_name(*k));
-        assert_eq!(retired, [DocumentKind::IdealCustomerProfile, DocumentKind::Persona]);
+        assert_eq!(retired, [DocumentKind::IdealCustomerProfile, DocumentKind::Persona, DocumentKind::Taxonomy]);
     }
 
     #[test]

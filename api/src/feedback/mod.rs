@@ -19,7 +19,7 @@
 pub mod graphql;
 pub mod meetings;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use chrono::{DateTime, Utc};
 use entity::feedback::{ActiveModel, Column, Entity, FeedbackStatus, FeedbackSubject, Model, Sentiment};
@@ -33,6 +33,7 @@ use uuid::Uuid;
 
 use crate::agreements;
 use crate::agreements::slas::SlaBody;
+use crate::agreements::taxonomies::{self, Stored, TaxonomyList};
 use crate::auth::Actor;
 use crate::auth::permissions::{FeedbackOwner, Scope, can_give_signal, can_read, can_set_feedback_status, require};
 use crate::db::keyset::{Direction, Page, Window, fetch_page};
@@ -190,12 +191,18 @@ pub fn tag(value: &str) -> Result<String> {
 
 /// [`tag`]'s normal form, without the checks (for filters).
 pub fn normalise_tag(value: &str) -> String {
-    value
-        .to_lowercase()
-        .split(|c: char| c.is_whitespace() || c == '_' || c == '-')
-        .filter(|part| !part.is_empty())
-        .collect::<Vec<_>>()
-        .join("-")
+    TaxonomyList::FeedbackTags.spell(value)
+}
+
+// The agreed tag list re-maps stored tags when it is agreed or retired.
+inventory::submit! {
+    Stored {
+        list: TaxonomyList::FeedbackTags,
+        table: "feedback",
+        written: "written_tag",
+        value: "tag",
+        listed: "tag_listed",
+    }
 }
 
 /// Give feedback. Any person but VIEWERs.
@@ -203,9 +210,11 @@ pub fn normalise_tag(value: &str) -> String {
 pub async fn submit(db: &impl crate::db::Transactions, actor: &Actor, new: NewFeedback) -> Result<Model> {
     require(can_give_signal(actor), "give feedback")?;
     let (author_id, team) = person(actor, "give feedback")?;
-    let tag = tag(&new.tag)?;
+    let written = tag(&new.tag)?;
     let body = validate::text("body", &new.body, LONG)?;
     let txn = crate::db::begin_write(db).await?;
+    let tags = taxonomies::in_force(&txn, actor.org_id, TaxonomyList::FeedbackTags).await?;
+    let mapped = tags.map(&written);
     check_subject(&txn, actor, new.subject_type, new.subject_id).await?;
     check_account(&txn, actor, new.account_id).await?;
     let now = Utc::now();
@@ -216,7 +225,9 @@ pub async fn submit(db: &impl crate::db::Transactions, actor: &Actor, new: NewFe
         author_team: Set(team),
         subject_type: Set(new.subject_type),
         subject_id: Set(new.subject_id),
-        tag: Set(tag),
+        tag: Set(mapped.value),
+        written_tag: Set(written),
+        tag_listed: Set(mapped.listed),
         sentiment: Set(new.sentiment),
         body: Set(body),
         account_id: Set(new.account_id),
@@ -234,6 +245,7 @@ pub async fn submit(db: &impl crate::db::Transactions, actor: &Actor, new: NewFe
         .created("subjectType", &feedback.subject_type)
         .created("subjectId", &feedback.subject_id)
         .created("tag", &feedback.tag)
+        .created("writtenTag", &feedback.written_tag)
         .created("sentiment", &feedback.sentiment)
         .created("accountId", &feedback.account_id);
     audit::record(&txn, actor, "feedback.create", "feedback", Some(feedback.id), changes).await?;
@@ -427,7 +439,8 @@ pub async fn list(
         select = select.filter(Column::SubjectId.eq(subject_id));
     }
     if let Some(tag) = criteria.tag.as_deref() {
-        select = select.filter(Column::Tag.eq(normalise_tag(tag)));
+        let tags = taxonomies::in_force(db, actor.org_id, TaxonomyList::FeedbackTags).await?;
+        select = select.filter(Column::Tag.eq(tags.map(&normalise_tag(tag)).value));
     }
     if let Some(sentiment) = criteria.sentiment {
         select = select.filter(Column::Sentiment.eq(sentiment));
@@ -456,6 +469,10 @@ pub struct Theme {
     pub subject_type: FeedbackSubject,
     pub subject_id: Option<Uuid>,
     pub tag: String,
+    /// Whether the agreed tag list knows the tag; `None` while none is agreed.
+    pub listed: Option<bool>,
+    /// The tags as written that the theme gathers, sorted.
+    pub written_tags: Vec<String>,
     pub items: Vec<Model>,
     pub signal: Signal,
     pub negative: usize,
@@ -497,7 +514,10 @@ pub async fn themes(
             let ids: HashSet<Uuid> = items.iter().map(|i| i.id).collect();
             let signal = signal(&items, endorsements.iter().filter(|e| ids.contains(&e.feedback_id)), thresholds);
             let negative = items.iter().filter(|i| i.sentiment == Sentiment::Negative).count();
-            Theme { subject_type, subject_id, tag, items, signal, negative }
+            let listed = items.iter().find_map(|i| i.tag_listed);
+            let written_tags: BTreeSet<String> = items.iter().map(|i| i.written_tag.clone()).collect();
+            let written_tags = written_tags.into_iter().collect();
+            Theme { subject_type, subject_id, tag, listed, written_tags, items, signal, negative }
         })
         .collect();
     themes.sort_by(|a, b| {

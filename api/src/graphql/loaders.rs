@@ -103,6 +103,7 @@ pub struct NodeLoaders {
     pub rescore_jobs: DataLoader<ById<entity::rescore_job::Entity>>,
     pub definitions: DataLoader<DocumentLoader<Definition>>,
     pub slas: DataLoader<DocumentLoader<SlaBody>>,
+    pub taxonomies: DataLoader<DocumentLoader<crate::agreements::taxonomies::Taxonomy>>,
     pub scoring_models: DataLoader<DocumentLoader<ScoringModel>>,
 }
 
@@ -125,6 +126,7 @@ impl NodeLoaders {
             rescore_jobs: loader(ById::new(scope)),
             definitions: loader(DocumentLoader::new(scope)),
             slas: loader(DocumentLoader::new(scope)),
+            taxonomies: loader(DocumentLoader::new(scope)),
             scoring_models: loader(DocumentLoader::new(scope)),
         }
     }

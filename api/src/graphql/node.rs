@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use super::pagination::MAX_PAGE_SIZE;
 use super::{actor, db, loaders};
-use crate::agreements::graphql::{Definition, Goal, IdealCustomerProfile, Sla};
+use crate::agreements::graphql::{Definition, Goal, IdealCustomerProfile, Sla, Taxonomy};
 use crate::auth::Actor;
 use crate::auth::permissions::{
     Scope, can_administer, can_read, can_read_agreements, can_read_audit_log, can_read_campaigns, can_read_goals,
@@ -80,6 +80,7 @@ pub enum Node {
     ReviewMeeting(ReviewMeeting),
     ScoringModel(ScoringModel),
     Sla(Sla),
+    Taxonomy(Taxonomy),
     User(User),
 }
 
@@ -111,6 +112,7 @@ enum Kind {
     ReviewMeeting,
     ScoringModel,
     Sla,
+    Taxonomy,
     User,
 }
 
@@ -158,6 +160,7 @@ fn kind_of(label: &str) -> Option<Kind> {
         DocumentKind::Sla => Kind::Sla,
         DocumentKind::ScoringModel => Kind::ScoringModel,
         DocumentKind::Message => Kind::Message,
+        DocumentKind::Taxonomy => Kind::Taxonomy,
     })
 }
 
@@ -187,6 +190,7 @@ fn readable(actor: &Actor, kind: Kind) -> bool {
         | Kind::Sla
         | Kind::ScoringModel
         | Kind::Message
+        | Kind::Taxonomy
         | Kind::JourneyStage => can_read_agreements(actor),
         // goals::list.
         Kind::Goal => can_read_goals(actor),
@@ -245,6 +249,7 @@ async fn load(ctx: &Context<'_>, actor: &Actor, kind: Kind, ids: Vec<Uuid>) -> R
         }
         Kind::ScoringModel => nodes(more.scoring_models.load_many(ids).await?, |d| Node::ScoringModel(ScoringModel(d))),
         Kind::Sla => nodes(more.slas.load_many(ids).await?, |d| Node::Sla(Sla(d))),
+        Kind::Taxonomy => nodes(more.taxonomies.load_many(ids).await?, |d| Node::Taxonomy(Taxonomy(d))),
         Kind::User => nodes(all.users.load_many(ids).await?, |m| Node::User(m.into())),
     })
 }

@@ -28,32 +28,6 @@ pub enum HandoverStatus {
     Cancelled,
 }
 
-/// Why sales handed a lead back: the taxonomy both teams agreed on.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-#[graphql(remote = "entity::HandBackReason")]
-pub enum HandBackReason {
-    /// E-mail or phone wrong or missing.
-    BadContactData,
-    /// Not the ideal customer profile.
-    NotIcp,
-    /// No budget.
-    NoBudget,
-    /// The contact cannot decide or influence the purchase.
-    NoAuthority,
-    /// No need for the product.
-    NoNeed,
-    /// Interested, but not now.
-    BadTiming,
-    /// A duplicate of another lead.
-    Duplicate,
-    /// Works for a competitor.
-    Competitor,
-    /// Already a customer.
-    AlreadyCustomer,
-    /// Something else; a note is required.
-    Other,
-}
-
 /// A lead handed from marketing to a salesperson, with its response clock.
 #[derive(SimpleObject, Clone)]
 #[graphql(complex)]
@@ -71,8 +45,9 @@ pub struct Handover {
     pub due_at: DateTime<Utc>,
     /// When it was answered (UTC).
     pub responded_at: Option<DateTime<Utc>>,
-    /// Why the lead was handed back.
-    pub reason: Option<HandBackReason>,
+    /// Why the lead was handed back: the code of its entry in the HAND_BACK_REASONS list
+    /// (`taxonomyInForce` has the labels); null unless REJECTED.
+    pub reason: Option<String>,
     /// The note of whoever handed the lead over.
     pub note: Option<String>,
     /// The note of the answer.
@@ -98,7 +73,7 @@ impl From<entity::handover::Model> for Handover {
             handed_at: m.handed_at,
             due_at: m.due_at,
             responded_at: m.responded_at,
-            reason: m.reason.map(Into::into),
+            reason: m.reason,
             note: m.note,
             response_note: m.response_note,
             from_name: m.from_name,
@@ -156,8 +131,8 @@ pub struct HandoverFilter {
     pub from_user_id: Option<ID>,
     /// Only handovers of this lead.
     pub lead_id: Option<ID>,
-    /// Only hand-backs with these reasons.
-    pub reasons: Option<Vec<HandBackReason>>,
+    /// Only hand-backs with these reason codes (at most 50; compared ignoring case, spaces, `-` and `_`).
+    pub reasons: Option<Vec<String>>,
     /// Only handovers made at or after this time.
     pub from: Option<DateTime<Utc>>,
     /// Only handovers made before this time.
@@ -285,12 +260,21 @@ pub struct HandBackReasonsInput {
 pub struct HandBackReasonCount {
     /// The source, campaign, persona id or marketing owner id; null for everyone or when the lead has none.
     pub group: Option<String>,
-    /// The reason.
-    pub reason: HandBackReason,
+    /// The reason's code (an entry of the HAND_BACK_REASONS list).
+    pub reason: String,
+    /// The reason's label in the list in force (its code when the list no longer has it).
+    pub label: String,
     /// Hand-backs with this reason.
     pub count: i64,
     /// Share of the group's hand-backs with this reason (0–1).
     pub share: f64,
+}
+
+/// Reason codes of a filter, spelled the way they are stored.
+fn reason_codes(written: Vec<String>) -> Result<Vec<String>> {
+    let list = crate::agreements::taxonomies::TaxonomyList::HandBackReasons;
+    let written = crate::validate::text_list("filter.reasons", written, 50, crate::agreements::taxonomies::WORD_MAX)?;
+    Ok(written.iter().map(|r| list.spell(r)).collect())
 }
 
 #[derive(Default)]
@@ -319,7 +303,7 @@ impl HandoverQuery {
             to_user_id: id("filter.toUserId", f.to_user_id)?,
             from_user_id: id("filter.fromUserId", f.from_user_id)?,
             lead_id: id("filter.leadId", f.lead_id)?,
-            reasons: f.reasons.unwrap_or_default().into_iter().map(Into::into).collect(),
+            reasons: reason_codes(f.reasons.unwrap_or_default())?,
             from: f.from,
             to: f.to,
         };
@@ -437,7 +421,8 @@ impl HandoverQuery {
             .into_iter()
             .map(|c| HandBackReasonCount {
                 group: c.group,
-                reason: c.reason.into(),
+                reason: c.reason,
+                label: c.label,
                 count: c.count as i64,
                 share: c.share,
             })
@@ -470,9 +455,11 @@ pub struct AcceptHandoverInput {
 pub struct RejectHandoverInput {
     /// The handover.
     pub handover_id: ID,
-    /// Why, from the agreed taxonomy.
-    pub reason: HandBackReason,
-    /// Details; required when the reason is OTHER.
+    /// Why: a code or synonym of the HAND_BACK_REASONS list in force (`taxonomyInForce`),
+    /// at most 64 characters; stored as the entry's code. Anything else is BAD_USER_INPUT
+    /// naming the codes.
+    pub reason: String,
+    /// Details (at most 10,000 characters); required when the reason's entry `needsNote` (such as OTHER).
     pub note: Option<String>,
 }
 
@@ -506,7 +493,7 @@ impl HandoverMutation {
     /// Hand a lead back with a reason: it becomes RECYCLED, with its marketing owner for nurture.
     async fn reject_handover(&self, ctx: &Context<'_>, input: RejectHandoverInput) -> Result<HandoverPayload> {
         let id = parse_id("handoverId", &input.handover_id)?;
-        let answer = Answer::HandBack { reason: input.reason.into(), note: input.note };
+        let answer = Answer::HandBack { reason: input.reason, note: input.note };
         let handover = super::answer(db(ctx), actor(ctx)?, id, answer).await?;
         Ok(HandoverPayload { handover: handover.into() })
     }

@@ -9,11 +9,12 @@ pub mod reports;
 
 use chrono::{DateTime, Utc};
 use entity::handover::{ActiveModel, Column, Entity, Model};
-use entity::{AgreementStatus, HandBackReason, HandoverStatus, LifecycleStage, Team};
+use entity::{AgreementStatus, HandoverStatus, LifecycleStage, Team};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
 
 use crate::agreements::slas::{SlaBody, SlaMetric};
+use crate::agreements::taxonomies::{self, TaxonomyList};
 use crate::agreements::{self, DocumentCriteria};
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_answer_handover, can_hand_over, can_read, require};
@@ -381,7 +382,8 @@ async fn pending_for(db: &impl ConnectionTrait, actor: &Actor, lead_id: Uuid) ->
 #[derive(Debug, Clone)]
 pub enum Answer {
     Accept { note: Option<String> },
-    HandBack { reason: HandBackReason, note: Option<String> },
+    /// `reason`: a code or synonym of the HAND_BACK_REASONS list in force.
+    HandBack { reason: String, note: Option<String> },
 }
 
 /// Accept (the lead becomes SAL and the assignee its owner) or hand back (the lead is
@@ -389,17 +391,25 @@ pub enum Answer {
 /// answers; a handover is answered once.
 #[tracing::instrument(skip(db, actor, answer), fields(org = %actor.org_id))]
 pub async fn answer(db: &impl crate::db::Transactions, actor: &Actor, id: Uuid, answer: Answer) -> Result<Model> {
-    let (reason, note) = match &answer {
+    let (written, note) = match &answer {
         Answer::Accept { note } => (None, validate::optional_text("note", note.as_deref(), LONG)?),
-        Answer::HandBack { reason, note } => {
-            let note = validate::optional_text("note", note.as_deref(), LONG)?;
-            if *reason == HandBackReason::Other && note.is_none() {
-                return Err(ApiError::bad_input("note", "say why when the reason is OTHER"));
-            }
-            (Some(*reason), note)
-        }
+        Answer::HandBack { reason, note } => (
+            Some(validate::text("reason", reason, taxonomies::WORD_MAX)?),
+            validate::optional_text("note", note.as_deref(), LONG)?,
+        ),
     };
     let txn = crate::db::begin_write(db).await?;
+    let reason = match written {
+        None => None,
+        Some(written) => {
+            let reasons = taxonomies::in_force(&txn, actor.org_id, TaxonomyList::HandBackReasons).await?;
+            let entry = reasons.require("reason", &written)?;
+            if entry.needs_note && note.is_none() {
+                return Err(ApiError::bad_input("note", format!("say why when the reason is {}", entry.code)));
+            }
+            Some(entry.code.clone())
+        }
+    };
     let current = find(&txn, actor, id).await?;
     require(can_answer_handover(actor, current.to_user_id), "answer this handover")?;
     if current.status != HandoverStatus::Pending {
@@ -411,7 +421,7 @@ pub async fn answer(db: &impl crate::db::Transactions, actor: &Actor, id: Uuid, 
     model.status = Set(status);
     model.responded_at = Set(Some(now));
     model.responded_by = Set(actor.user_id());
-    model.reason = Set(reason);
+    model.reason = Set(reason.clone());
     model.response_note = Set(note.clone());
     model.version = Set(current.version + 1);
     model.updated_at = Set(now);
@@ -426,11 +436,9 @@ pub async fn answer(db: &impl crate::db::Transactions, actor: &Actor, id: Uuid, 
         .ok_or_else(|| ApiError::Conflict("the handover was answered already".into()))?;
 
     let lead = leads::find(&txn, actor, current.lead_id).await?;
-    let (action, target, why) = match reason {
+    let (action, target, why) = match &reason {
         None => ("handover.accept", LifecycleStage::Sal, "handover accepted".to_owned()),
-        Some(reason) => {
-            ("handover.handBack", LifecycleStage::Recycled, format!("handed back: {}", reason_name(reason)))
-        }
+        Some(reason) => ("handover.handBack", LifecycleStage::Recycled, format!("handed back: {reason}")),
     };
     let why = match &note {
         Some(note) => format!("{why} — {note}"),
@@ -464,9 +472,6 @@ async fn set_owner(txn: &impl ConnectionTrait, lead: entity::lead::Model, owner:
     Ok(())
 }
 
-pub fn reason_name(reason: HandBackReason) -> String {
-    serde_json::to_value(reason).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
-}
 
 /// Which handovers to list.
 #[derive(Debug, Clone, Default)]
@@ -476,7 +481,8 @@ pub struct HandoverCriteria {
     pub to_user_id: Option<Uuid>,
     pub from_user_id: Option<Uuid>,
     pub lead_id: Option<Uuid>,
-    pub reasons: Vec<HandBackReason>,
+    /// Reason codes.
+    pub reasons: Vec<String>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
 }
@@ -496,7 +502,7 @@ pub async fn list(
         select = select.filter(Column::Status.is_in(c.statuses.iter().copied()));
     }
     if !c.reasons.is_empty() {
-        select = select.filter(Column::Reason.is_in(c.reasons.iter().copied()));
+        select = select.filter(Column::Reason.is_in(c.reasons.iter().cloned()));
     }
     if let Some(overdue) = c.overdue {
         select = select.filter(Column::Overdue.eq(overdue));

@@ -9,6 +9,7 @@ use sea_orm::{ConnectionTrait, FromQueryResult, Statement};
 use uuid::Uuid;
 
 use super::response_hours;
+use crate::agreements::taxonomies::{self, TaxonomyList};
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_read, require};
 use crate::error::{ApiError, Result};
@@ -203,7 +204,10 @@ pub enum ReasonGroup {
 pub struct ReasonCount {
     /// The source, campaign, persona id or marketing owner id; `None` for everyone or when unset.
     pub group: Option<String>,
-    pub reason: entity::HandBackReason,
+    /// The reason's code.
+    pub reason: String,
+    /// Its label in the list in force (the code when the list no longer has it).
+    pub label: String,
     pub count: u64,
     /// Share of the group's hand-backs with this reason (0–1).
     pub share: f64,
@@ -212,7 +216,7 @@ pub struct ReasonCount {
 #[derive(Debug, FromQueryResult)]
 struct ReasonRow {
     grp: Option<String>,
-    reason: entity::HandBackReason,
+    reason: String,
     n: i64,
 }
 
@@ -268,18 +272,20 @@ pub async fn hand_back_reasons(
     for row in &rows {
         *totals.entry(row.grp.clone()).or_default() += row.n;
     }
+    let reasons = taxonomies::in_force(db, actor.org_id, TaxonomyList::HandBackReasons).await?;
     let mut counts: Vec<ReasonCount> = rows
         .into_iter()
         .map(|row| {
             let total = Ord::max(totals.get(&row.grp).copied().unwrap_or(1), 1);
-            ReasonCount { share: row.n as f64 / total as f64, group: row.grp, reason: row.reason, count: row.n as u64 }
+            ReasonCount {
+                share: row.n as f64 / total as f64,
+                group: row.grp,
+                label: reasons.label(&row.reason).to_owned(),
+                reason: row.reason,
+                count: row.n as u64,
+            }
         })
         .collect();
-    counts.sort_by(|a, b| {
-        a.group
-            .cmp(&b.group)
-            .then(b.count.cmp(&a.count))
-            .then(super::reason_name(a.reason).cmp(&super::reason_name(b.reason)))
-    });
+    counts.sort_by(|a, b| a.group.cmp(&b.group).then(b.count.cmp(&a.count)).then(a.reason.cmp(&b.reason)));
     Ok(counts)
 }

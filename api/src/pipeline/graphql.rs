@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 use super::{NewOpportunity, OpportunityCriteria, OpportunityOrder, OpportunityPatch, Outcome};
+use crate::agreements::taxonomies::TaxonomyList;
 use crate::connection;
 use crate::error::{ApiError, Result};
 use crate::graphql::pagination::{PageArgs, sorted_cursor, sorted_window};
@@ -66,8 +67,18 @@ pub struct Opportunity {
     pub expected_close: Option<NaiveDate>,
     /// When the deal was won or lost (UTC).
     pub closed_at: Option<DateTime<Utc>>,
-    /// Why the deal was lost.
+    /// Why the deal was lost: the code of its entry in the LOST_REASONS list in force
+    /// when it closed (`taxonomyInForce` has the labels); null unless CLOSED_LOST.
     pub lost_reason: Option<String>,
+    /// More about why it was lost; null for none.
+    pub lost_note: Option<String>,
+    /// Who the deal was lost to: the code of the agreed COMPETITORS entry the name
+    /// matches, else the name as written; null when none was named. KPIs group by it.
+    pub competitor: Option<String>,
+    /// The competitor's name as written when the deal was closed.
+    pub competitor_written: Option<String>,
+    /// Whether the agreed COMPETITORS list knows the name (false: unlisted); null while no list is agreed or none was named.
+    pub competitor_listed: Option<bool>,
     /// When the deal was archived; archived deals leave lists unless asked for.
     pub archived_at: Option<DateTime<Utc>>,
     /// Optimistic-lock version; pass it as `expectedVersion` when updating.
@@ -97,6 +108,10 @@ impl From<entity::opportunity::Model> for Opportunity {
             expected_close: m.expected_close,
             closed_at: m.closed_at,
             lost_reason: m.lost_reason,
+            lost_note: m.lost_note,
+            competitor: m.competitor,
+            competitor_written: m.competitor_written,
+            competitor_listed: m.competitor_listed,
             archived_at: m.archived_at,
             version: m.version,
             created_at: m.created_at,
@@ -169,6 +184,10 @@ pub struct OpportunityFilter {
     pub amount_max: Option<MinorUnits>,
     /// Only deals in this currency.
     pub currency: Option<String>,
+    /// Only deals lost for these reasons (codes, at most 50; compared ignoring case, spaces, `-` and `_`).
+    pub lost_reasons: Option<Vec<String>>,
+    /// Only deals lost to these competitors, as stored (`Opportunity.competitor`; at most 50).
+    pub competitors: Option<Vec<String>>,
     /// Include archived deals (default false).
     #[graphql(default)]
     pub include_archived: bool,
@@ -231,6 +250,11 @@ impl PipelineQuery {
             amount_min: f.amount_min.map(Into::into),
             amount_max: f.amount_max.map(Into::into),
             currency: f.currency,
+            lost_reasons: text_filter("filter.lostReasons", f.lost_reasons)?
+                .iter()
+                .map(|r| TaxonomyList::LostReasons.spell(r))
+                .collect(),
+            competitors: text_filter("filter.competitors", f.competitors)?,
             include_archived: f.include_archived,
         };
         let page = super::list(
@@ -329,8 +353,16 @@ pub struct CloseOpportunityInput {
     pub id: ID,
     /// Won or lost.
     pub outcome: OpportunityOutcome,
-    /// Why it was lost (required when LOST).
+    /// LOST only, and required then: why, as a code or synonym of the LOST_REASONS list
+    /// in force (`taxonomyInForce`), at most 64 characters; stored as the entry's code.
+    /// Anything else is BAD_USER_INPUT naming the codes.
     pub lost_reason: Option<String>,
+    /// LOST only: more about why (at most 10,000 characters); required when the reason's entry `needsNote` (such as OTHER).
+    pub lost_note: Option<String>,
+    /// LOST only: who the deal was lost to (at most 100 characters); required when the
+    /// reason's entry `needsCompetitor` (such as COMPETITOR). Mapped through the agreed
+    /// COMPETITORS list: a code or synonym becomes the entry's code.
+    pub competitor: Option<String>,
     /// The `version` you read; a different stored version is CONFLICT.
     pub expected_version: Option<i32>,
 }
@@ -340,6 +372,11 @@ pub struct CloseOpportunityInput {
 pub struct OpportunityPayload {
     /// The deal as stored after the change.
     pub opportunity: Opportunity,
+}
+
+/// A filter's list of texts: at most 50, each at most 100 characters.
+fn text_filter(field: &str, values: Option<Vec<String>>) -> Result<Vec<String>> {
+    crate::validate::text_list(field, values.unwrap_or_default(), 50, super::COMPETITOR_MAX)
 }
 
 #[derive(Default)]
@@ -396,11 +433,23 @@ impl PipelineMutation {
     async fn close_opportunity(&self, ctx: &Context<'_>, input: CloseOpportunityInput) -> Result<OpportunityPayload> {
         let id = parse_id("id", &input.id)?;
         let outcome = match input.outcome {
-            OpportunityOutcome::Won => Outcome::Won,
+            OpportunityOutcome::Won => {
+                let given = [
+                    ("lostReason", input.lost_reason.is_some()),
+                    ("lostNote", input.lost_note.is_some()),
+                    ("competitor", input.competitor.is_some()),
+                ];
+                if let Some((field, _)) = given.into_iter().find(|(_, set)| *set) {
+                    return Err(ApiError::bad_input(field, "only a LOST deal has one"));
+                }
+                Outcome::Won
+            }
             OpportunityOutcome::Lost => Outcome::Lost {
                 reason: input
                     .lost_reason
                     .ok_or_else(|| ApiError::bad_input("lostReason", "say why the deal was lost"))?,
+                note: input.lost_note,
+                competitor: input.competitor,
             },
         };
         let opportunity = super::close(db(ctx), actor(ctx)?, id, outcome, input.expected_version).await?;

@@ -11,6 +11,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use serde_json::Value as Json;
 use uuid::Uuid;
 
+use crate::agreements::taxonomies::{self, Stored, TaxonomyList};
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_read, can_write, require};
 use crate::db::Transactions;
@@ -85,6 +86,10 @@ pub async fn create(db: &impl crate::db::Transactions, actor: &Actor, new: NewOp
         expected_close: Set(new.expected_close),
         closed_at: Set(None),
         lost_reason: Set(None),
+        lost_note: Set(None),
+        competitor: Set(None),
+        competitor_written: Set(None),
+        competitor_listed: Set(None),
         archived_at: Set(None),
         version: Set(1),
         created_at: Set(now),
@@ -257,7 +262,56 @@ pub async fn update_stage(
 #[derive(Debug, Clone)]
 pub enum Outcome {
     Won,
-    Lost { reason: String },
+    /// `reason`: a code or synonym of the LOST_REASONS list in force; `competitor`: the
+    /// name, mapped through the COMPETITORS list.
+    Lost { reason: String, note: Option<String>, competitor: Option<String> },
+}
+
+/// Longest competitor name.
+pub const COMPETITOR_MAX: usize = 100;
+
+/// What a lost deal stores about why.
+struct Loss {
+    reason: String,
+    note: Option<String>,
+    competitor: Option<taxonomies::Mapped>,
+    competitor_written: Option<String>,
+}
+
+/// Check a loss against the agreed lists: the reason must be listed, with the note or
+/// competitor its entry needs.
+async fn loss(
+    txn: &impl ConnectionTrait,
+    org_id: Uuid,
+    reason: &str,
+    note: Option<String>,
+    competitor: Option<String>,
+) -> Result<Loss> {
+    let reasons = taxonomies::in_force(txn, org_id, TaxonomyList::LostReasons).await?;
+    let entry = reasons.require("lostReason", reason)?;
+    if entry.needs_note && note.is_none() {
+        return Err(ApiError::bad_input("lostNote", format!("say why when the reason is {}", entry.code)));
+    }
+    if entry.needs_competitor && competitor.is_none() {
+        let message = format!("name the competitor the deal was lost to (the reason is {})", entry.code);
+        return Err(ApiError::bad_input("competitor", message));
+    }
+    let mapped = match &competitor {
+        Some(name) => Some(taxonomies::in_force(txn, org_id, TaxonomyList::Competitors).await?.map(name)),
+        None => None,
+    };
+    Ok(Loss { reason: entry.code.clone(), note, competitor: mapped, competitor_written: competitor })
+}
+
+// The agreed competitor list re-maps stored competitors when it is agreed or retired.
+inventory::submit! {
+    Stored {
+        list: TaxonomyList::Competitors,
+        table: "opportunities",
+        written: "competitor_written",
+        value: "competitor",
+        listed: "competitor_listed",
+    }
 }
 
 /// Close a deal. Won: its lead and account become customers. Lost: its lead goes
@@ -271,9 +325,13 @@ pub async fn close(
     expected_version: Option<i32>,
 ) -> Result<Model> {
     require(can_write(actor, Scope::LeadsWrite), "close opportunities")?;
-    let lost_reason = match &outcome {
+    let lost = match outcome {
         Outcome::Won => None,
-        Outcome::Lost { reason } => Some(validate::text("lostReason", reason, LONG)?),
+        Outcome::Lost { reason, note, competitor } => Some((
+            validate::text("lostReason", &reason, taxonomies::WORD_MAX)?,
+            validate::optional_text("lostNote", note.as_deref(), LONG)?,
+            validate::optional_text("competitor", competitor.as_deref(), COMPETITOR_MAX)?,
+        )),
     };
     let txn = crate::db::begin_write(db).await?;
     let current = find(&txn, actor, id).await?;
@@ -281,14 +339,28 @@ pub async fn close(
     if is_closed(current.stage) {
         return Err(ApiError::Conflict("the opportunity is closed already".into()));
     }
+    let loss = match lost {
+        None => None,
+        Some((reason, note, competitor)) => Some(loss(&txn, actor.org_id, &reason, note, competitor).await?),
+    };
+    let lost_reason = loss.as_ref().map(|l| l.reason.clone());
     let now = Utc::now();
     let stage = if lost_reason.is_none() { OpportunityStage::ClosedWon } else { OpportunityStage::ClosedLost };
-    let changes = Changes::new().field("stage", Some(&current.stage), Some(&stage)).created("lostReason", &lost_reason);
+    let changes = Changes::new()
+        .field("stage", Some(&current.stage), Some(&stage))
+        .created("lostReason", &lost_reason)
+        .created("competitor", &loss.as_ref().and_then(|l| l.competitor_written.clone()));
     let (lead_id, account_id, name) = (current.lead_id, current.account_id, current.name.clone());
     let mut model: ActiveModel = current.clone().into();
     model.stage = Set(stage);
     model.closed_at = Set(Some(now));
     model.lost_reason = Set(lost_reason.clone());
+    if let Some(loss) = &loss {
+        model.lost_note = Set(loss.note.clone());
+        model.competitor = Set(loss.competitor.as_ref().map(|c| c.value.clone()));
+        model.competitor_listed = Set(loss.competitor.as_ref().and_then(|c| c.listed));
+        model.competitor_written = Set(loss.competitor_written.clone());
+    }
     let updated = save_versioned(&txn, current.id, current.version, model).await?;
     audit::record(&txn, actor, "opportunity.close", "opportunity", Some(id), changes).await?;
     if let Some(lead_id) = lead_id {
@@ -328,6 +400,10 @@ pub struct OpportunityCriteria {
     pub amount_min: Option<i64>,
     pub amount_max: Option<i64>,
     pub currency: Option<String>,
+    /// Lost-reason codes (as stored).
+    pub lost_reasons: Vec<String>,
+    /// Competitors as stored (a COMPETITORS code, or a name as written).
+    pub competitors: Vec<String>,
     pub include_archived: bool,
 }
 
@@ -419,6 +495,12 @@ pub async fn list(
     }
     if let Some(currency) = &c.currency {
         select = select.filter(Column::Currency.eq(currency.to_uppercase()));
+    }
+    if !c.lost_reasons.is_empty() {
+        select = select.filter(Column::LostReason.is_in(c.lost_reasons.iter().cloned()));
+    }
+    if !c.competitors.is_empty() {
+        select = select.filter(Column::Competitor.is_in(c.competitors.iter().cloned()));
     }
     if !c.include_archived {
         select = select.filter(Column::ArchivedAt.is_null());

@@ -5,8 +5,10 @@
 
 mod alignment;
 mod goals;
+mod taxonomies;
 
 pub use goals::*;
+pub use taxonomies::*;
 
 use async_graphql::{Context, Enum, ID, InputObject, Json, MaybeUndefined, Object, SimpleObject, Union};
 use chrono::{DateTime, Utc};
@@ -68,6 +70,8 @@ pub enum DocumentKind {
     ScoringModel,
     /// A message of the message matrix (`Message`).
     Message,
+    /// An agreed word list: feedback tags, hand-back reasons, lost reasons or competitors (`Taxonomy`).
+    Taxonomy,
 }
 
 /// A sign-off of one exact version for one team.
@@ -289,6 +293,8 @@ pub enum AgreedDocument {
     ScoringModel(crate::scoring::graphql::ScoringModel),
     /// A message of the message matrix.
     Message(crate::messaging::graphql::Message),
+    /// An agreed word list.
+    Taxonomy(Taxonomy),
 }
 
 async fn load_document(ctx: &Context<'_>, kind: entity::DocumentKind, id: uuid::Uuid) -> Result<AgreedDocument> {
@@ -306,6 +312,7 @@ async fn load_document(ctx: &Context<'_>, kind: entity::DocumentKind, id: uuid::
         entity::DocumentKind::Message => {
             AgreedDocument::Message(crate::messaging::graphql::Message(super::get(db, actor, id).await?))
         }
+        entity::DocumentKind::Taxonomy => AgreedDocument::Taxonomy(Taxonomy(super::get(db, actor, id).await?)),
     })
 }
 

@@ -172,10 +172,23 @@ impl Feedback {
         self.model.subject_id.map(Into::into)
     }
 
-    /// Short tag in normal form, such as `pricing-too-high`: lower-case, words joined by
-    /// one hyphen. Themes group by it.
+    /// The theme tag, such as `pricing`: the code of the agreed FEEDBACK_TAGS entry whose
+    /// code or synonym the author wrote, else the tag as written. Themes group by it; it
+    /// follows the list when a new version is agreed or the list is retired.
     async fn tag(&self) -> &str {
         &self.model.tag
+    }
+
+    /// The tag as the author wrote it, in normal form (lower-case, words joined by one
+    /// hyphen), such as `pricing-too-high`.
+    async fn written_tag(&self) -> &str {
+        &self.model.written_tag
+    }
+
+    /// Whether the agreed FEEDBACK_TAGS list knows the written tag (false: unlisted, a
+    /// candidate for the list); null while no tag list is agreed.
+    async fn tag_listed(&self) -> Option<bool> {
+        self.model.tag_listed
     }
 
     /// How the author feels about the subject.
@@ -266,9 +279,19 @@ impl FeedbackTheme {
         self.theme.subject_id.map(Into::into)
     }
 
-    /// The tag.
+    /// The theme tag: an agreed FEEDBACK_TAGS code, or a tag as written that the list does not know.
     async fn tag(&self) -> &str {
         &self.theme.tag
+    }
+
+    /// Whether the agreed tag list knows the tag (false: unlisted); null while no tag list is agreed.
+    async fn tag_listed(&self) -> Option<bool> {
+        self.theme.listed
+    }
+
+    /// The tags as written that the theme gathers (the code and its synonyms in use), sorted.
+    async fn written_tags(&self) -> &[String] {
+        &self.theme.written_tags
     }
 
     /// Number of feedback items.
@@ -310,8 +333,8 @@ pub struct FeedbackFilter {
     pub subject_type: Option<FeedbackSubject>,
     /// Only feedback about this subject.
     pub subject_id: Option<ID>,
-    /// Only feedback with this tag, read as tags are stored ("Pricing too_high" finds
-    /// `pricing-too-high`).
+    /// Only feedback of this theme tag, read as tags are stored ("Pricing too_high" finds
+    /// `pricing-too-high`; a synonym of the agreed tag list finds its entry's feedback).
     pub tag: Option<String>,
     /// Only feedback with this sentiment.
     pub sentiment: Option<Sentiment>,
@@ -326,9 +349,11 @@ pub struct SubmitFeedbackInput {
     pub subject_type: FeedbackSubject,
     /// The subject, which must exist in your organization; omit for GENERAL and SCORING_MODEL.
     pub subject_id: Option<ID>,
-    /// Short tag, such as `pricing`, 1–64 characters with a letter or digit. Stored
+    /// Short tag, such as `pricing`, 1–64 characters with a letter or digit. Written
     /// lower-cased, with every run of spaces, underscores and hyphens one hyphen and
-    /// none at either end: "Pricing too_high" is stored as `pricing-too-high`.
+    /// none at either end ("Pricing too_high" is `pricing-too-high`), then mapped through
+    /// the agreed FEEDBACK_TAGS list: a code or synonym becomes the entry's code; any
+    /// other tag is kept and marked unlisted (`tagListed: false`).
     pub tag: String,
     /// How you feel about the subject.
     pub sentiment: Sentiment,

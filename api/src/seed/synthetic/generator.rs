@@ -434,6 +434,7 @@ impl Generator {
                 owner: Some(sales.id),
                 opened,
                 closed_at,
+                competitor: competitor_for(lost_reason.as_deref(), &company),
                 lost_reason,
             }));
             if let Some(won) = closed_at.filter(|_| stage == Customer) {
@@ -573,10 +574,12 @@ impl Generator {
                 .then(|| between(&mut self.rng, opened, self.now));
             let lost_reason = (stage == OpportunityStage::ClosedLost).then(|| (*self.pick(LOST_REASONS)).to_owned());
             let amount = self.amount(employees) / 3;
+            let competitor = competitor_for(lost_reason.as_deref(), &company);
             let deal = self.deal(DealSpec {
                 id: Uuid::now_v7(),
                 account_id,
                 lead_id: None,
+                competitor,
                 name: format!("{company}: {}", deal_name(strategy)),
                 amount,
                 currency: currency.clone(),
@@ -617,6 +620,10 @@ impl Generator {
             owner_id: spec.owner,
             expected_close: Some(expected_close),
             closed_at: spec.closed_at,
+            lost_note: None,
+            competitor: spec.competitor.clone(),
+            competitor_written: spec.competitor,
+            competitor_listed: None,
             lost_reason: spec.lost_reason,
             archived_at: None,
             version: 1,
@@ -672,6 +679,8 @@ pub(super) struct DealSpec {
     opened: DateTime<Utc>,
     closed_at: Option<DateTime<Utc>>,
     lost_reason: Option<String>,
+    /// Who a deal lost to COMPETITOR went to, as a rep would type it.
+    competitor: Option<String>,
 }
 
 pub(super) fn deal_name(strategy: SalesStrategy) -> &'static str {
@@ -695,4 +704,10 @@ pub(super) fn between(rng: &mut StdRng, from: DateTime<Utc>, to: DateTime<Utc>) 
 pub(super) fn capitalise(name: &str) -> String {
     let mut chars = name.chars();
     chars.next().map(|c| c.to_uppercase().collect::<String>() + chars.as_str()).unwrap_or_default()
+}
+
+/// Who a deal lost to COMPETITOR went to, spelled the ways reps type it; picked from the
+/// company name so the random stream (and every other figure of the demo) stays as it was.
+fn competitor_for(lost_reason: Option<&str>, company: &str) -> Option<String> {
+    (lost_reason == Some("COMPETITOR")).then(|| COMPETITORS[company.len() % COMPETITORS.len()].to_owned())
 }

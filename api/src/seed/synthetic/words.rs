@@ -107,8 +107,10 @@ pub(super) const DISQUALIFY_REASONS: &[&str] =
     &["not our ideal customer profile", "no budget this year", "bad contact data", "chose a competitor", "student"];
 pub(super) const RECYCLE_REASONS: &[&str] =
     &["not ready to buy: back to nurture", "timing: revisit next quarter", "no reply after handover"];
-pub(super) const LOST_REASONS: &[&str] =
-    &["price", "chose a competitor", "no decision", "timing", "missing integration"];
+/// Codes of the default LOST_REASONS list.
+pub(super) const LOST_REASONS: &[&str] = &["PRICE", "COMPETITOR", "NO_DECISION", "TIMING", "PRODUCT_GAP"];
+/// Competitors as reps type them: "SFDC" is a synonym of Salesforce in the demo's agreed list.
+pub(super) const COMPETITORS: &[&str] = &["Salesforce", "SFDC", "HubSpot", "Pipedrive"];
 pub(super) const PAGES: &[&str] =
     &["/", "/pricing", "/product/alignment", "/customers", "/blog/shared-funnel", "/integrations"];
 pub(super) const ASSETS: &[&str] =
