@@ -17,6 +17,7 @@ use uuid::Uuid;
 use crate::agreements::definitions::Definition;
 use crate::agreements::icps::{IdealCustomerProfile, Range, RevenueRange};
 use crate::agreements::slas::{SlaBody, SlaMetric, SlaPeriod};
+use crate::agreements::taxonomies::{self, Taxonomy, TaxonomyEntry, TaxonomyList};
 use crate::agreements::{self, AgreedBody, goals};
 use crate::auth::Actor;
 use crate::error::{ApiError, Result};
@@ -96,6 +97,7 @@ pub async fn demo(db: &DatabaseConnection) -> Result<Option<entity::user::Model>
         sales_manager: person("sales.manager@demo.accord.dev")?,
     };
     alignment_contract(db, &cast).await?;
+    word_lists(db, &cast).await?;
     scoring_model(db, &cast).await?;
     qualify_mqls(db, org.id, &cast).await?;
     let reps = [person("rep@demo.accord.dev")?, person("rep2@demo.accord.dev")?];
@@ -274,6 +276,42 @@ async fn sign<B: AgreedBody>(db: &DatabaseConnection, cast: &Cast, body: B, agre
         agreements::approve(db, &cast.marketing_manager, kind, id, 1).await?;
     }
     Ok(id)
+}
+
+/// The agreed word lists: the reasons as Accord offers them, the competitors sales
+/// meets ("SFDC" is Salesforce, so the demo's lost deals group as one) and the feedback
+/// tags, whose synonyms gather "too expensive" and "pricing" into one theme.
+async fn word_lists(db: &DatabaseConnection, cast: &Cast) -> Result<()> {
+    let entry = |code: &str, label: &str, synonyms: &[&str]| TaxonomyEntry {
+        code: code.into(),
+        label: label.into(),
+        description: None,
+        synonyms: list(synonyms),
+        needs_note: false,
+        needs_competitor: false,
+    };
+    let competitors = vec![
+        entry("SALESFORCE", "Salesforce", &["SFDC", "salesforce.com", "Sales Cloud"]),
+        entry("HUBSPOT", "HubSpot", &["Hubspot CRM"]),
+        entry("PIPEDRIVE", "Pipedrive", &[]),
+    ];
+    let tags = vec![
+        entry("pricing", "Pricing", &["price", "too expensive", "pricing too high"]),
+        entry("tone", "Tone of our messages", &["messaging tone", "too technical"]),
+        entry("lead-quality", "Quality of handed-over leads", &["bad leads", "junk leads"]),
+        entry("onboarding", "Onboarding", &[]),
+        entry("integrations", "Integrations", &["missing integration"]),
+    ];
+    let lists = [
+        (TaxonomyList::HandBackReasons, taxonomies::defaults(TaxonomyList::HandBackReasons)),
+        (TaxonomyList::LostReasons, taxonomies::defaults(TaxonomyList::LostReasons)),
+        (TaxonomyList::Competitors, competitors),
+        (TaxonomyList::FeedbackTags, tags),
+    ];
+    for (list, entries) in lists {
+        sign(db, cast, Taxonomy { list, entries }, true).await?;
+    }
+    Ok(())
 }
 
 fn list(items: &[&str]) -> Vec<String> {

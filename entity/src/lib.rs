@@ -36,6 +36,6 @@ pub mod user;
 
 pub use campaign::CampaignChannel;
 pub use enums::{
-    ActivityKind, ActorKind, AgreementStatus, DocumentKind, EngagementKind, GoalMetric, HandoverStatus,
-    LifecycleStage, OpportunityStage, RescoreJobStatus, Role, SalesStrategy, Team, Temperature, VersionStatus,
+    ActivityKind, ActorKind, AgreementStatus, DocumentKind, EngagementKind, GoalMetric, HandoverStatus, LifecycleStage,
+    OpportunityStage, RescoreJobStatus, Role, SalesStrategy, Team, Temperature, VersionStatus,
 };

@@ -540,7 +540,7 @@ async fn the_alignment_overview_counts_documents_and_shows_what_awaits_whom() {
         json!({ "kind": "DEFINITION", "drafts": 1, "pending": 2, "agreed": 1, "retired": 0 }),
         "{body}"
     );
-    assert_eq!(overview["documents"].as_array().map(Vec::len), Some(6), "one row per document kind");
+    assert_eq!(overview["documents"].as_array().map(Vec::len), Some(7), "one row per document kind");
     let titles = |list: &Value| -> Vec<String> {
         list.as_array().unwrap().iter().filter_map(|p| p["title"].as_str().map(str::to_owned)).collect()
     };

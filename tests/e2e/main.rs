@@ -35,3 +35,4 @@ mod security_inputs;
 mod seed;
 mod spec;
 mod stages;
+mod taxonomies;

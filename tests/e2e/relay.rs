@@ -113,6 +113,13 @@ async fn world(app: &TestApp, name: &str) -> World {
             "/data/createPersona/persona/id",
         ),
         (
+            "Taxonomy",
+            &mm,
+            "mutation($input: CreateTaxonomyInput!) { createTaxonomy(input: $input) { taxonomy { id } } }",
+            json!({ "list": "COMPETITORS", "entries": [{ "code": "SALESFORCE", "label": "Salesforce" }] }),
+            "/data/createTaxonomy/taxonomy/id",
+        ),
+        (
             "Sla",
             &mm,
             "mutation($input: CreateSlaInput!) { createSla(input: $input) { sla { id } } }",
@@ -320,6 +327,7 @@ fn own_query(ty: &str) -> (&'static str, &'static str) {
         "ReviewMeeting" => ("query($id: ID!) { reviewMeeting(id: $id) { id } }", "ReviewMeeting"),
         "ScoringModel" => ("{ scoringModels { id } }", "ScoringModel"),
         "Sla" => ("{ slas { id } }", "Sla"),
+        "Taxonomy" => ("{ taxonomies { id } }", "Taxonomy"),
         "User" => ("query($id: ID!) { user(id: $id) { id } }", "User"),
         other => panic!("no own query for {other}: add one here"),
     }

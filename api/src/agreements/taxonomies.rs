@@ -296,7 +296,12 @@ impl InForce {
             };
             ApiError::bad_input(
                 field,
-                format!("\"{}\" is not in {source} of {}: use one of {}", written.trim(), self.list.name(), codes.join(", ")),
+                format!(
+                    "\"{}\" is not in {source} of {}: use one of {}",
+                    written.trim(),
+                    self.list.name(),
+                    codes.join(", ")
+                ),
             )
         })
     }
@@ -333,9 +338,14 @@ pub async fn in_force(db: &impl ConnectionTrait, org_id: Uuid, list: TaxonomyLis
 pub async fn list_of(db: &impl ConnectionTrait, doc_id: Uuid) -> Result<Option<TaxonomyList>> {
     let key = entity::document::Entity::find_by_id(doc_id).one(db).await?.map(|d| d.key);
     Ok(key.and_then(|k| {
-        [TaxonomyList::FeedbackTags, TaxonomyList::HandBackReasons, TaxonomyList::LostReasons, TaxonomyList::Competitors]
-            .into_iter()
-            .find(|l| l.name() == k)
+        [
+            TaxonomyList::FeedbackTags,
+            TaxonomyList::HandBackReasons,
+            TaxonomyList::LostReasons,
+            TaxonomyList::Competitors,
+        ]
+        .into_iter()
+        .find(|l| l.name() == k)
     }))
 }
 
@@ -389,7 +399,8 @@ async fn remap_all(txn: &DatabaseTransaction, actor: &Actor, doc_id: Uuid) -> Re
     for stored in inventory::iter::<Stored>.into_iter().filter(|s| s.list == list) {
         let changed = remap(txn, actor.org_id, stored).await?;
         if changed > 0 {
-            let changes = Changes::new().created("list", &list).created("table", &stored.table).created("rows", &changed);
+            let changes =
+                Changes::new().created("list", &list).created("table", &stored.table).created("rows", &changed);
             audit::record(txn, actor, "taxonomy.remap", "taxonomy", Some(doc_id), changes).await?;
         }
     }
@@ -442,7 +453,8 @@ mod tests {
         };
         let err = list.validate().unwrap_err();
         assert!(matches!(&err, ApiError::BadUserInput { field: Some(f), .. } if f == "entries[1].synonyms"), "{err:?}");
-        let twice = Taxonomy { list: TaxonomyList::LostReasons, entries: vec![entry("PRICE", &[]), entry("price", &[])] };
+        let twice =
+            Taxonomy { list: TaxonomyList::LostReasons, entries: vec![entry("PRICE", &[]), entry("price", &[])] };
         assert!(twice.validate().is_err());
         let competitor_on_tags = Taxonomy {
             list: TaxonomyList::FeedbackTags,

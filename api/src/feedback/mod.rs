@@ -562,6 +562,8 @@ mod tests {
             subject_type: FeedbackSubject::General,
             subject_id: None,
             tag: "pricing".into(),
+            written_tag: "pricing".into(),
+            tag_listed: None,
             sentiment: Sentiment::Negative,
             body: "too expensive".into(),
             account_id: account,

@@ -381,9 +381,14 @@ async fn pending_for(db: &impl ConnectionTrait, actor: &Actor, lead_id: Uuid) ->
 /// The answer to a handover.
 #[derive(Debug, Clone)]
 pub enum Answer {
-    Accept { note: Option<String> },
+    Accept {
+        note: Option<String>,
+    },
     /// `reason`: a code or synonym of the HAND_BACK_REASONS list in force.
-    HandBack { reason: String, note: Option<String> },
+    HandBack {
+        reason: String,
+        note: Option<String>,
+    },
 }
 
 /// Accept (the lead becomes SAL and the assignee its owner) or hand back (the lead is
@@ -471,7 +476,6 @@ async fn set_owner(txn: &impl ConnectionTrait, lead: entity::lead::Model, owner:
     save_versioned(txn, lead.id, lead.version, model).await?;
     Ok(())
 }
-
 
 /// Which handovers to list.
 #[derive(Debug, Clone, Default)]

@@ -29,6 +29,9 @@ pub struct Dims {
     /// A campaign name and channel on the fact itself (a joined campaign record).
     pub campaign: Option<&'static str>,
     pub channel: Option<&'static str>,
+    /// A lost deal's reason code and competitor.
+    pub lost_reason: Option<&'static str>,
+    pub competitor: Option<&'static str>,
 }
 
 /// The expression of `group` over `dims` and the joins it needs (in order); `None`
@@ -58,6 +61,8 @@ pub fn dimension(dims: &Dims, group: KpiGroupBy) -> Option<(String, Vec<String>)
             })
         }),
         KpiGroupBy::Strategy => dims.strategy.map(|s| (s.to_owned(), vec![])),
+        KpiGroupBy::LostReason => dims.lost_reason.map(|r| (r.to_owned(), vec![])),
+        KpiGroupBy::Competitor => dims.competitor.map(|c| (c.to_owned(), vec![])),
     }
 }
 
@@ -140,6 +145,8 @@ pub const LEAD_DIMS: Dims = Dims {
     strategy: None,
     campaign: None,
     channel: None,
+    lost_reason: None,
+    competitor: None,
 };
 
 const TRANSITION_DIMS: Dims = Dims { lead_join: Some(" JOIN leads l ON l.id = t.lead_id"), ..LEAD_DIMS };
@@ -152,6 +159,10 @@ const OPPORTUNITY_DIMS: Dims = Dims {
     ..LEAD_DIMS
 };
 
+/// Lost deals also split by why and to whom.
+const LOST_DIMS: Dims =
+    Dims { lost_reason: Some("o.lost_reason"), competitor: Some("o.competitor"), ..OPPORTUNITY_DIMS };
+
 const CAMPAIGN_DIMS: Dims = Dims {
     user: None,
     team: None,
@@ -161,6 +172,8 @@ const CAMPAIGN_DIMS: Dims = Dims {
     strategy: None,
     campaign: Some("c.name"),
     channel: Some("c.channel"),
+    lost_reason: None,
+    competitor: None,
 };
 
 /// Leaves out the facts of archived leads without joining every lead: archived ones
@@ -244,6 +257,12 @@ fn in_currency(mut fact: Fact, alias: &str, currency: &str) -> Fact {
 }
 
 const WON: &str = " AND o.stage = 'CLOSED_WON'";
+const LOST: &str = " AND o.stage = 'CLOSED_LOST'";
+
+/// Deals lost, closing in the period.
+fn lost() -> Fact {
+    Fact { dims: LOST_DIMS, ..opportunities("closed_at", LOST) }
+}
 
 /// Opportunities whose lead came from a campaign on record (alias `c`).
 fn sourced(time: &str, extra: &str) -> Fact {
@@ -363,6 +382,8 @@ pub fn facts(metric: KpiMetric, ctx: &FactContext) -> Vec<Fact> {
             vec![Fact { num: lit("o.amount_minor"), ..in_currency(opportunities("created_at", ""), "o", currency) }]
         }
         DealsWon => vec![opportunities("closed_at", WON)],
+        DealsLost => vec![lost()],
+        RevenueLost => vec![Fact { num: lit("o.amount_minor"), ..in_currency(lost(), "o", currency) }],
         RevenueWon => {
             vec![Fact { num: lit("o.amount_minor"), ..in_currency(opportunities("closed_at", WON), "o", currency) }]
         }

@@ -7,12 +7,15 @@ use super::funnel::FunnelCohort;
 use super::metrics::{KpiGroupBy, KpiMetric, KpiUnit};
 use super::periods::Granularity;
 use crate::agreements::graphql::{Goal, Sla};
+use crate::agreements::taxonomies::{TaxonomyList, WORD_MAX};
 use crate::campaigns::graphql::CampaignChannel;
 use crate::error::Result;
 use crate::graphql::{actor, db, parse_id};
 use crate::leads::graphql::LifecycleStage;
 use crate::org::graphql::Team;
+use crate::pipeline::COMPETITOR_MAX;
 use crate::pipeline::graphql::SalesStrategy;
+use crate::validate::optional_text;
 
 /// Narrows the facts behind every metric asked for. All given conditions must hold; a
 /// condition on a dimension a metric does not have (such as `strategy` for MQLS) is BAD_USER_INPUT.
@@ -32,6 +35,10 @@ pub struct KpiFilter {
     pub channel: Option<CampaignChannel>,
     /// Only opportunities of this sales strategy.
     pub strategy: Option<SalesStrategy>,
+    /// Only lost deals with this lost-reason code (DEALS_LOST, REVENUE_LOST); compared ignoring case, spaces, `-` and `_`.
+    pub lost_reason: Option<String>,
+    /// Only lost deals lost to this competitor, as stored (`Opportunity.competitor`; DEALS_LOST, REVENUE_LOST).
+    pub competitor: Option<String>,
 }
 
 impl KpiFilter {
@@ -44,6 +51,9 @@ impl KpiFilter {
             campaign: self.campaign,
             channel: self.channel.map(Into::into),
             strategy: self.strategy.map(Into::into),
+            lost_reason: optional_text("filter.lostReason", self.lost_reason.as_deref(), WORD_MAX)?
+                .map(|r| TaxonomyList::LostReasons.spell(&r)),
+            competitor: optional_text("filter.competitor", self.competitor.as_deref(), COMPETITOR_MAX)?,
         })
     }
 }

@@ -28,6 +28,10 @@ pub enum KpiMetric {
     DealsWon,
     /// Revenue won: sum of `amount` (minor units) of opportunities closed as CLOSED_WON in the period.
     RevenueWon,
+    /// Deals lost: opportunities closed as CLOSED_LOST in the period. value = numerator = count by `closedAt`. Group by LOST_REASON or COMPETITOR.
+    DealsLost,
+    /// Revenue lost: sum of `amount` (minor units) of opportunities closed as CLOSED_LOST in the period. Group by LOST_REASON or COMPETITOR.
+    RevenueLost,
     /// Pipeline created: sum of `amount` (minor units) of opportunities opened in the period, whatever their stage now.
     PipelineValue,
     /// Win rate = deals won ÷ deals closed (won or lost) in the period. numerator = won, denominator = closed.
@@ -148,8 +152,10 @@ impl KpiMetric {
     pub fn unit(self) -> KpiUnit {
         use KpiMetric::*;
         match self {
-            LeadsCreated | Mqls | Sals | Sqls | OpportunitiesCreated | DealsWon | ActionableFeedback => KpiUnit::Count,
-            RevenueWon | PipelineValue | CostPerLead | CostPerMql | PipelineSourced | RevenueSourced => {
+            LeadsCreated | Mqls | Sals | Sqls | OpportunitiesCreated | DealsWon | DealsLost | ActionableFeedback => {
+                KpiUnit::Count
+            }
+            RevenueWon | RevenueLost | PipelineValue | CostPerLead | CostPerMql | PipelineSourced | RevenueSourced => {
                 KpiUnit::MoneyMinor
             }
             HandoverMedianResponseHours | CustomerFacingHours => KpiUnit::Hours,
@@ -179,4 +185,8 @@ pub enum KpiGroupBy {
     Channel,
     /// Per sales strategy of the opportunity.
     Strategy,
+    /// Per lost-reason code of a lost deal (DEALS_LOST, REVENUE_LOST); the label is the reason's label in the LOST_REASONS list in force.
+    LostReason,
+    /// Per competitor of a lost deal (DEALS_LOST, REVENUE_LOST): the agreed COMPETITORS code, or the name as written; null when none was named.
+    Competitor,
 }

@@ -21,6 +21,7 @@ use futures_util::future::try_join_all;
 use sea_orm::{ActiveEnum, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryResult, Statement};
 use uuid::Uuid;
 
+use crate::agreements::taxonomies::{self, TaxonomyList};
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_read, require};
 use crate::db::sql::Sql;
@@ -65,13 +66,18 @@ pub struct KpiFilter {
     pub campaign: Option<String>,
     pub channel: Option<CampaignChannel>,
     pub strategy: Option<SalesStrategy>,
+    /// A lost-reason code and a competitor as stored.
+    pub lost_reason: Option<String>,
+    pub competitor: Option<String>,
 }
 
 impl KpiFilter {
     /// No condition at all: every fact of the organization counts.
     pub fn is_empty(&self) -> bool {
-        let Self { team, user_id, persona_id, source, campaign, channel, strategy } = self;
-        team.is_none()
+        let Self { team, user_id, persona_id, source, campaign, channel, strategy, lost_reason, competitor } = self;
+        lost_reason.is_none()
+            && competitor.is_none()
+            && team.is_none()
             && user_id.is_none()
             && persona_id.is_none()
             && source.is_none()
@@ -175,7 +181,7 @@ fn group_is_id(group: KpiGroupBy) -> bool {
 /// The filter's conditions on `dims`, with the joins they need.
 fn filter_conditions(metric: KpiMetric, dims: &Dims, filter: &KpiFilter, joins: &mut Vec<String>) -> Result<Sql> {
     let mut sql = Sql::new();
-    let conditions: [(KpiGroupBy, &str, Option<sea_orm::Value>); 7] = [
+    let conditions: [(KpiGroupBy, &str, Option<sea_orm::Value>); 9] = [
         (KpiGroupBy::Team, "filter.team", filter.team.map(|t| t.to_value().into())),
         (KpiGroupBy::User, "filter.userId", filter.user_id.map(Into::into)),
         (KpiGroupBy::Persona, "filter.personaId", filter.persona_id.map(Into::into)),
@@ -183,6 +189,8 @@ fn filter_conditions(metric: KpiMetric, dims: &Dims, filter: &KpiFilter, joins: 
         (KpiGroupBy::Campaign, "filter.campaign", filter.campaign.clone().map(Into::into)),
         (KpiGroupBy::Channel, "filter.channel", filter.channel.map(|c| c.to_value().into())),
         (KpiGroupBy::Strategy, "filter.strategy", filter.strategy.map(|s| s.to_value().into())),
+        (KpiGroupBy::LostReason, "filter.lostReason", filter.lost_reason.clone().map(Into::into)),
+        (KpiGroupBy::Competitor, "filter.competitor", filter.competitor.clone().map(Into::into)),
     ];
     for (dimension_of, field, value) in conditions {
         let Some(value) = value else { continue };
@@ -501,10 +509,24 @@ async fn label(db: &impl ConnectionTrait, actor: &Actor, series: &mut [Series]) 
             .await?;
         names.extend(found.into_iter().map(|d| (d.id.to_string(), d.title)));
     }
+    let list_of = |group_by| match group_by {
+        KpiGroupBy::LostReason => Some(TaxonomyList::LostReasons),
+        KpiGroupBy::Competitor => Some(TaxonomyList::Competitors),
+        _ => None,
+    };
+    let mut lists = HashMap::new();
+    for list in series.iter().filter_map(|s| list_of(s.group_by)) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = lists.entry(list) {
+            slot.insert(taxonomies::in_force(db, actor.org_id, list).await?);
+        }
+    }
     for s in series.iter_mut() {
         s.label = match s.group_by {
             KpiGroupBy::User | KpiGroupBy::Persona => s.group.as_ref().and_then(|g| names.get(g).cloned()),
-            _ => s.group.clone(),
+            group_by => match (list_of(group_by).and_then(|l| lists.get(&l)), s.group.as_deref()) {
+                (Some(list), Some(code)) => Some(list.label(code).to_owned()),
+                _ => s.group.clone(),
+            },
         };
     }
     Ok(())

@@ -264,7 +264,11 @@ pub enum Outcome {
     Won,
     /// `reason`: a code or synonym of the LOST_REASONS list in force; `competitor`: the
     /// name, mapped through the COMPETITORS list.
-    Lost { reason: String, note: Option<String>, competitor: Option<String> },
+    Lost {
+        reason: String,
+        note: Option<String>,
+        competitor: Option<String>,
+    },
 }
 
 /// Longest competitor name.

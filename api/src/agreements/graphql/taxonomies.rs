@@ -110,7 +110,7 @@ fn entries(input: Vec<TaxonomyEntryInput>) -> Result<Vec<TaxonomyEntry>> {
         .collect())
 }
 
-/// A new word list (one per list: a second is BAD_USER_INPUT; edit the first).
+/// A new word list (one per list: a second is CONFLICT; edit the first).
 #[derive(InputObject)]
 pub struct CreateTaxonomyInput {
     /// Which list.
