@@ -314,18 +314,7 @@ fn model(mql: f64) -> Value {
 #[tokio::test]
 async fn lowering_the_mql_threshold_promotes_the_leads_already_above_it() {
     let s = setup().await;
-    let body = s
-        .app
-        .gql(
-            Some(&s.marketing_manager.token),
-            "mutation($input: CreateScoringModelInput!) { createScoringModel(input: $input) { scoringModel { id } } }",
-            json!({ "input": model(60.0) }),
-        )
-        .await;
-    let model_id = body["data"]["createScoringModel"]["scoringModel"]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{body}"))
-        .to_owned();
+    let model_id = s.app.create_scoring_model(&s.marketing_manager.token, model(60.0)).await;
     agree(&s, "SCORING_MODEL", &model_id, 1).await;
     api::scoring::rescore::run_all(&s.app.db, Utc::now()).await.unwrap();
 
@@ -401,18 +390,7 @@ async fn scores_decay_daily_without_new_events() {
     let s = setup().await;
     let mut input = model(60.0);
     input["engagementRules"] = json!([{ "name": "Demo requests", "kind": "DEMO_REQUEST", "pointsPerEvent": 40, "cap": 40, "halfLifeDays": 1 }]);
-    let body = s
-        .app
-        .gql(
-            Some(&s.marketing_manager.token),
-            "mutation($input: CreateScoringModelInput!) { createScoringModel(input: $input) { scoringModel { id } } }",
-            json!({ "input": input }),
-        )
-        .await;
-    let model_id = body["data"]["createScoringModel"]["scoringModel"]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{body}"))
-        .to_owned();
+    let model_id = s.app.create_scoring_model(&s.marketing_manager.token, input).await;
     agree(&s, "SCORING_MODEL", &model_id, 1).await;
     api::scoring::rescore::run_all(&s.app.db, Utc::now()).await.unwrap();
     let id = new_lead(&s, json!({ "email": "ana@payly.io" })).await;
