@@ -385,6 +385,7 @@ pub async fn simulate_organization(
     let model = ModelVersion { id: model_id, version, body: body.clone() };
     let rule = crate::leads::lifecycle::StageRules::load(db, org_id).await?.rule(entity::LifecycleStage::Mql);
     let promotes = rule.admits(crate::agreements::definitions::StageMover::ScoringModel);
+    let icp = crate::leads::lifecycle::IcpFit::load(db, org_id, &rule).await?;
     let mut out = Simulation::default();
     let mut after: Option<Uuid> = None;
     loop {
@@ -416,15 +417,15 @@ pub async fn simulate_organization(
             });
             let key = (lead.source.clone(), lead.persona_id);
             let before_score = before.map_or(0.0, |(score, _)| score);
-            if promotes && super::qualifies(lead, before, s.total, body.thresholds.mql) {
-                let fits = crate::leads::lifecycle::fits_icp(db, org_id, lead, &rule).await?;
-                if rule.unmet(lead, s.total, fits).is_empty() {
-                    *out.promoted.entry(key).or_default() += 1;
-                    if out.promoted_samples.len() < SIMULATION_SAMPLES {
-                        out.promoted_samples.push((lead.clone(), before_score, s.total));
-                    }
-                    continue;
+            if promotes
+                && super::qualifies(lead, before, s.total, body.thresholds.mql)
+                && rule.unmet(lead, s.total, icp.fits(lead, &inputs.accounts)).is_empty()
+            {
+                *out.promoted.entry(key).or_default() += 1;
+                if out.promoted_samples.len() < SIMULATION_SAMPLES {
+                    out.promoted_samples.push((lead.clone(), before_score, s.total));
                 }
+                continue;
             }
             if let Some((score, bar)) = before
                 && score >= bar
