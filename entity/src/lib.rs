@@ -37,5 +37,6 @@ pub mod user;
 pub use campaign::CampaignChannel;
 pub use enums::{
     ActivityKind, ActorKind, AgreementStatus, DocumentKind, EngagementKind, GoalMetric, HandBackReason, HandoverStatus,
-    LifecycleStage, OpportunityStage, RescoreJobStatus, Role, SalesStrategy, Team, Temperature, VersionStatus,
+    LifecycleStage, OpportunityStage, RescoreJobKind, RescoreJobStatus, Role, SalesStrategy, Team, Temperature,
+    VersionStatus,
 };

@@ -35,6 +35,7 @@ mod m20261204_000002_add_lead_engagement_state;
 mod m20261204_000003_create_trusted_documents;
 mod m20261205_000201_add_lead_persona_match;
 mod m20261205_000202_normalise_feedback_tags;
+mod m20261205_000401_add_rescore_job_kind;
 mod util;
 
 pub struct Migrator;
@@ -75,6 +76,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000003_create_trusted_documents::Migration),
             Box::new(m20261205_000201_add_lead_persona_match::Migration),
             Box::new(m20261205_000202_normalise_feedback_tags::Migration),
+            Box::new(m20261205_000401_add_rescore_job_kind::Migration),
         ]
     }
 }
