@@ -26,22 +26,7 @@ def token(email):
 
 def main():
     marketing, sales = token("mm@bench.test"), token("sm@bench.test")
-    model = {
-        "name": f"Bench model {int(time.time())}",
-        "fitRules": [
-            {"name": "Fintech or SaaS", "attribute": "ACCOUNT_INDUSTRY", "operator": "ONE_OF",
-             "values": ["Fintech", "SaaS"], "points": 20},
-            {"name": "Mid-market", "attribute": "ACCOUNT_EMPLOYEE_COUNT", "operator": "RANGE",
-             "min": 50, "max": 5000, "points": 15},
-            {"name": "Senior title", "attribute": "LEAD_TITLE", "operator": "CONTAINS", "value": "VP", "points": 10},
-        ],
-        "engagementRules": [
-            {"name": "Web visits", "kind": "WEB_VISIT", "pointsPerEvent": 2, "cap": 20, "halfLifeDays": 30},
-            {"name": "Demo requests", "kind": "DEMO_REQUEST", "pointsPerEvent": 25, "cap": 25, "halfLifeDays": 60},
-        ],
-        "thresholds": {"warm": 30, "hot": 60, "mql": 90},
-        "propose": True,
-    }
+    model = client.scoring_model(f"Bench model {int(time.time())}", {"warm": 30, "hot": 60, "mql": 90})
     created = gql(marketing, "mutation($input: CreateScoringModelInput!) { createScoringModel(input: $input) { scoringModel { id } } }",
                   {"input": model})
     model_id = created["createScoringModel"]["scoringModel"]["id"]

@@ -6,7 +6,8 @@
 # Accord/raw-SQL is printed: the distance to the database's own limit. pgbench runs each
 # twin twice: with its default simple protocol (every statement parsed and planned each
 # time, as the budgets were calibrated) and with -M prepared (parsed and planned once, as
-# Accord's own statements are): the stricter limit.
+# Accord's own statements are): the stricter limit. Last it times the rescoring after a
+# new scoring model (rescore.py) and simulateScoringModel over every lead (simulate.py).
 #
 #   bench/run.sh [--leads N] [--duration S] [--warmup S] [--concurrency C] [--fresh] [--record] [--smoke] [--sqlite]
 #
@@ -304,6 +305,10 @@ fi
 rss="$((peak_kb / 1024)) MB"
 # A new scoring model in force: the worker rescores every lead (budget: 1,000,000 in 2 minutes).
 if [ "$SQLITE" = 0 ] && ! python3 bench/rescore.py "http://127.0.0.1:$PORT/graphql" "$BENCH_TOKEN" "$BIN" >>"$results"; then
+  failed=1
+fi
+# What agreeing another model would do to every lead, before anyone signs (budget: seconds at 100,000 leads).
+if [ "$SQLITE" = 0 ] && ! python3 bench/simulate.py "http://127.0.0.1:$PORT/graphql" "$BENCH_TOKEN" "$BIN" >>"$results"; then
   failed=1
 fi
 database=PostgreSQL

@@ -274,3 +274,16 @@ pub enum RescoreJobStatus {
     #[sea_orm(string_value = "DONE")]
     Done,
 }
+
+/// What a rescoring job rescores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RescoreJobKind {
+    /// Every lead: a model came into force, or the profiles its ICP rules read changed.
+    #[sea_orm(string_value = "MODEL")]
+    Model,
+    /// The daily decay: the leads whose engagement decay can move them across a threshold.
+    #[sea_orm(string_value = "DECAY")]
+    Decay,
+}

@@ -37,5 +37,5 @@ pub mod user;
 pub use campaign::CampaignChannel;
 pub use enums::{
     ActivityKind, ActorKind, AgreementStatus, DocumentKind, EngagementKind, GoalMetric, HandoverStatus, LifecycleStage,
-    OpportunityStage, RescoreJobStatus, Role, SalesStrategy, Team, Temperature, VersionStatus,
+    OpportunityStage, RescoreJobKind, RescoreJobStatus, Role, SalesStrategy, Team, Temperature, VersionStatus,
 };

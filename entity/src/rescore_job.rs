@@ -1,9 +1,10 @@
-//! `rescore_jobs`: rescoring every lead of an organization after a new scoring model
-//! came into force, in batches, resumable from the cursors of its lanes.
+//! `rescore_jobs`: rescoring an organization's leads (every lead after a new scoring
+//! model came into force, or the daily decay's), in batches, resumable from the
+//! cursors of its lanes.
 
 use sea_orm::entity::prelude::*;
 
-use crate::enums::RescoreJobStatus;
+use crate::enums::{RescoreJobKind, RescoreJobStatus};
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "rescore_jobs")]
@@ -14,6 +15,8 @@ pub struct Model {
     /// The scoring model (document id) and the agreed version the job scores with.
     pub model_id: Uuid,
     pub model_version: i32,
+    /// Every lead, or only those the daily decay can move across a threshold.
+    pub kind: RescoreJobKind,
     pub status: RescoreJobStatus,
     pub processed: i64,
     pub total: i64,

@@ -36,6 +36,7 @@ mod m20261204_000003_create_trusted_documents;
 mod m20261205_000201_add_lead_persona_match;
 mod m20261205_000202_normalise_feedback_tags;
 mod m20261205_000301_add_taxonomy_columns;
+mod m20261205_000401_add_rescore_job_kind;
 mod util;
 
 pub struct Migrator;
@@ -77,6 +78,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000201_add_lead_persona_match::Migration),
             Box::new(m20261205_000202_normalise_feedback_tags::Migration),
             Box::new(m20261205_000301_add_taxonomy_columns::Migration),
+            Box::new(m20261205_000401_add_rescore_job_kind::Migration),
         ]
     }
 }

@@ -232,6 +232,19 @@ impl TestApp {
         TestUser { id: model.id, email: model.email, token }
     }
 
+    /// Create a scoring model from `input` (a `CreateScoringModelInput`, proposed when
+    /// it says `propose`) as the holder of `token` and return its id.
+    pub async fn create_scoring_model(&self, token: &str, input: Value) -> String {
+        let body = self
+            .gql(
+                Some(token),
+                "mutation($input: CreateScoringModelInput!) { createScoringModel(input: $input) { scoringModel { id } } }",
+                json!({ "input": input }),
+            )
+            .await;
+        body["data"]["createScoringModel"]["scoringModel"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned()
+    }
+
     /// Rows in a table, to check that a refused change wrote nothing.
     /// The token of a new user in the organization of `token` whom the default stage
     /// rights let put a lead into `stage` by hand: MARKETING for MQL and RECYCLED,

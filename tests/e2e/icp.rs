@@ -367,3 +367,64 @@ async fn the_demo_icp_fits_some_demo_accounts_and_not_others() {
     let (fitting, others) = (count(true).await, count(false).await);
     assert!(fitting > 0 && others > 0, "{fitting} fit, {others} do not");
 }
+
+#[tokio::test]
+async fn a_model_promotes_only_the_leads_whose_account_fits_when_the_mql_definition_asks_for_an_icp_fit() {
+    let c = crew().await;
+    let [fits, dollars, small, _] = accounts(&c).await;
+    agreed_icp(&c, emea_software()).await;
+    let token = c.marketing_manager.token.clone();
+    let agree = |kind: &'static str, id: String| {
+        let c = &c;
+        async move {
+            let approve = json!({ "input": { "kind": kind, "id": id, "version": 1 } });
+            ok(c.app.gql(Some(&c.sales_manager.token), APPROVE, approve.clone()).await);
+            let body = ok(c.app.gql(Some(&c.marketing_manager.token), APPROVE, approve).await);
+            assert_eq!(body["approveDocument"]["agreed"], true, "{body}");
+        }
+    };
+    let create_definition =
+        "mutation($input: CreateDefinitionInput!) { createDefinition(input: $input) { definition { id } } }";
+    let input = json!({ "term": "MQL", "body": "Worth sales' time", "criteria": { "icpFit": true }, "propose": true });
+    let body = ok(c.app.gql(Some(&token), create_definition, json!({ "input": input })).await);
+    agree("DEFINITION", body["createDefinition"]["definition"]["id"].as_str().unwrap().to_owned()).await;
+    let mut leads = Vec::new();
+    for (email, account) in [
+        ("a@fits.test", Some(&fits)),
+        ("b@dollars.test", Some(&dollars)),
+        ("c@small.test", Some(&small)),
+        ("d@none.test", None),
+    ] {
+        let input = json!({ "email": email, "source": "Webinar", "accountId": account });
+        let body = ok(c
+            .app
+            .gql(
+                Some(&token),
+                "mutation($input: CreateLeadInput!) { createLead(input: $input) { lead { id } } }",
+                json!({ "input": input }),
+            )
+            .await);
+        leads.push(body["createLead"]["lead"]["id"].as_str().unwrap().to_owned());
+    }
+
+    // Every lead scores above the MQL threshold; only the one whose account fits the
+    // profile meets the definition, in the simulation and in the rescoring alike.
+    let rules = json!([{ "name": "Has a source", "attribute": "LEAD_SOURCE", "operator": "IS_SET", "points": 95 }]);
+    let model = c.app.create_scoring_model(&token, icp_model(rules)["input"].clone()).await;
+    let simulate = "query($id: ID!) { simulateScoringModel(id: $id) { promotions promotedSamples { lead { id } } } }";
+    let sim = ok(c.app.gql(Some(&c.sales_manager.token), simulate, json!({ "id": model })).await);
+    assert_eq!(sim["simulateScoringModel"]["promotions"], 1, "{sim}");
+    assert_eq!(sim["simulateScoringModel"]["promotedSamples"][0]["lead"]["id"], leads[0].as_str(), "{sim}");
+    agree("SCORING_MODEL", model).await;
+    api::scoring::rescore::run_all(&c.app.db, Utc::now()).await.unwrap();
+    let mut stages = Vec::new();
+    for id in &leads {
+        let body = ok(c
+            .app
+            .gql(Some(&token), "query($id: ID!) { lead(id: $id) { lifecycleStage score } }", json!({ "id": id }))
+            .await);
+        assert_eq!(body["lead"]["score"], 95.0, "{body}");
+        stages.push(body["lead"]["lifecycleStage"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(stages, ["MQL", "NEW", "NEW", "NEW"]);
+}

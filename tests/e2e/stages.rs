@@ -314,18 +314,7 @@ fn model(mql: f64) -> Value {
 #[tokio::test]
 async fn lowering_the_mql_threshold_promotes_the_leads_already_above_it() {
     let s = setup().await;
-    let body = s
-        .app
-        .gql(
-            Some(&s.marketing_manager.token),
-            "mutation($input: CreateScoringModelInput!) { createScoringModel(input: $input) { scoringModel { id } } }",
-            json!({ "input": model(60.0) }),
-        )
-        .await;
-    let model_id = body["data"]["createScoringModel"]["scoringModel"]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{body}"))
-        .to_owned();
+    let model_id = s.app.create_scoring_model(&s.marketing_manager.token, model(60.0)).await;
     agree(&s, "SCORING_MODEL", &model_id, 1).await;
     api::scoring::rescore::run_all(&s.app.db, Utc::now()).await.unwrap();
 
@@ -397,31 +386,38 @@ async fn lowering_the_mql_threshold_promotes_the_leads_already_above_it() {
 }
 
 #[tokio::test]
-async fn scores_decay_daily_without_new_events() {
+async fn the_daily_decay_rescores_only_the_leads_whose_band_can_change() {
     let s = setup().await;
+    // A VP title is worth 30 fit points, a demo request 40 engagement points that halve daily.
     let mut input = model(60.0);
     input["engagementRules"] = json!([{ "name": "Demo requests", "kind": "DEMO_REQUEST", "pointsPerEvent": 40, "cap": 40, "halfLifeDays": 1 }]);
-    let body = s
-        .app
-        .gql(
-            Some(&s.marketing_manager.token),
-            "mutation($input: CreateScoringModelInput!) { createScoringModel(input: $input) { scoringModel { id } } }",
-            json!({ "input": input }),
-        )
-        .await;
-    let model_id = body["data"]["createScoringModel"]["scoringModel"]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{body}"))
-        .to_owned();
+    input["thresholds"] = json!({ "warm": 10, "hot": 50, "mql": 60 });
+    let model_id = s.app.create_scoring_model(&s.marketing_manager.token, input).await;
     agree(&s, "SCORING_MODEL", &model_id, 1).await;
     api::scoring::rescore::run_all(&s.app.db, Utc::now()).await.unwrap();
-    let id = new_lead(&s, json!({ "email": "ana@payly.io" })).await;
+    let falls = new_lead(&s, json!({ "email": "vp@payly.io", "title": "VP Sales" })).await;
+    let stays = new_lead(&s, json!({ "email": "ana@payly.io" })).await;
+    let fit_only = new_lead(&s, json!({ "email": "vp2@payly.io", "title": "VP Ops" })).await;
     let record = "mutation($input: RecordEngagementInput!) { recordEngagement(input: $input) { duplicates } }";
-    let event = json!({ "input": { "events": [{ "leadId": id, "kind": "DEMO_REQUEST", "occurredAt": Utc::now().to_rfc3339() }] } });
-    assert!(s.app.gql(Some(&s.marketer.token), record, event).await["errors"].is_null());
-    let fresh = s.app.gql(Some(&s.marketer.token), LEAD, json!({ "id": id })).await;
-    let score = fresh["data"]["lead"]["score"].as_f64().unwrap();
-    assert!((39.0..=40.0).contains(&score), "{fresh}");
+    let at = Utc::now().to_rfc3339();
+    let events = json!([{ "leadId": falls, "kind": "DEMO_REQUEST", "occurredAt": at }, { "leadId": stays, "kind": "DEMO_REQUEST", "occurredAt": at }]);
+    let body = s.app.gql(Some(&s.marketer.token), record, json!({ "input": { "events": events } })).await;
+    assert!(body["errors"].is_null(), "{body}");
+    let query = "query($id: ID!) { lead(id: $id) { score temperature scoredAt lifecycleStage } }";
+    let lead = |id: String| {
+        let s = &s;
+        async move { s.app.gql(Some(&s.marketer.token), query, json!({ "id": id })).await["data"]["lead"].clone() }
+    };
+    let (before_falls, before_stays, before_fit) =
+        (lead(falls.clone()).await, lead(stays.clone()).await, lead(fit_only.clone()).await);
+    assert_eq!(
+        (before_falls["score"].as_f64(), before_falls["temperature"].as_str()),
+        (Some(70.0), Some("HOT")),
+        "{before_falls}"
+    );
+    assert_eq!(before_falls["lifecycleStage"], "MQL", "{before_falls}");
+    assert_eq!((before_stays["score"].as_f64(), before_stays["temperature"].as_str()), (Some(40.0), Some("WARM")));
+    assert_eq!((before_fit["score"].as_f64(), before_fit["temperature"].as_str()), (Some(30.0), Some("WARM")));
 
     // The latest rescoring is recent: nothing to queue. A day later the decay job runs.
     let db = &s.app.db;
@@ -429,12 +425,27 @@ async fn scores_decay_daily_without_new_events() {
     let tomorrow = Utc::now() + chrono::Duration::hours(25);
     assert_eq!(api::scoring::rescore::enqueue_decay(db, tomorrow).await.unwrap(), 1);
     assert_eq!(api::scoring::rescore::enqueue_decay(db, tomorrow).await.unwrap(), 0, "queued once");
+    // 25 hours at a one-day half-life leave at least 40 × 0.5^(25/24) = 19.43 points:
+    // 70 may fall to 49.43, below HOT (50) and MQL (60), so it is rescored; 40 falls
+    // no lower than 19.43, still WARM, and 30 fit points do not decay: both are left.
+    let job = "{ rescoreJob { kind status total processed } }";
+    let queued = s.app.gql(Some(&s.marketer.token), job, json!({})).await;
+    assert_eq!(
+        queued["data"]["rescoreJob"],
+        json!({ "kind": "DECAY", "status": "QUEUED", "total": 1, "processed": 0 })
+    );
     api::scoring::rescore::run_all(db, tomorrow).await.unwrap();
-    let decayed = s.app.gql(Some(&s.marketer.token), LEAD, json!({ "id": id })).await;
-    let lead = &decayed["data"]["lead"];
-    // One half-life later: half the points, and scoredAt says when.
-    let score = lead["score"].as_f64().unwrap();
-    assert!((18.0..=20.5).contains(&score), "{decayed}");
-    let scored_at = chrono::DateTime::parse_from_rfc3339(lead["scoredAt"].as_str().unwrap()).unwrap();
-    assert!(scored_at > Utc::now() + chrono::Duration::hours(24), "{decayed}");
+    let done = s.app.gql(Some(&s.marketer.token), job, json!({})).await;
+    assert_eq!(done["data"]["rescoreJob"], json!({ "kind": "DECAY", "status": "DONE", "total": 1, "processed": 1 }));
+
+    let decayed = lead(falls).await;
+    let score = decayed["score"].as_f64().unwrap();
+    assert!((49.0..=49.5).contains(&score), "{decayed}");
+    assert_eq!(decayed["temperature"], "WARM", "{decayed}");
+    let scored_at = chrono::DateTime::parse_from_rfc3339(decayed["scoredAt"].as_str().unwrap()).unwrap();
+    assert!(scored_at > Utc::now() + chrono::Duration::hours(24), "scoredAt says when: {decayed}");
+    // Below the threshold, an MQL keeps its stage.
+    assert_eq!(decayed["lifecycleStage"], "MQL");
+    assert_eq!(lead(stays).await, before_stays);
+    assert_eq!(lead(fit_only).await, before_fit);
 }

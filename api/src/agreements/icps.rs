@@ -309,6 +309,12 @@ pub async fn agreed(db: &impl ConnectionTrait, org_id: Uuid) -> Result<Vec<Agree
         .collect())
 }
 
+/// Whether the account fits a profile in force: the one fit rule of the stage
+/// criterion `icpFit`, the ICP report and `Account.icpFit`.
+pub fn fits_any(icps: &[AgreedIcp], account: &entity::account::Model) -> bool {
+    best_fit(icps, &AccountFacts::of(account)).is_some_and(|(_, fit)| fit.fits)
+}
+
 /// The profile the account fits best, with its fit: a full fit first, then the higher
 /// score, then the first by name. `None` without profiles.
 pub fn best_fit<'a>(icps: &'a [AgreedIcp], account: &AccountFacts<'_>) -> Option<(&'a AgreedIcp, Fit)> {

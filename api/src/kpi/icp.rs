@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::periods::Period;
 use super::settings;
-use crate::agreements::icps::{self, AccountFacts, AgreedIcp, IdealCustomerProfile};
+use crate::agreements::icps::{self, AgreedIcp, IdealCustomerProfile};
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_read, require};
 use crate::error::{ApiError, Result};
@@ -118,10 +118,7 @@ pub fn compile(
     top: usize,
 ) -> (u64, u64, u64, u64, Vec<CurrencyShare>, [Vec<Gap>; 3]) {
     let profiles: Vec<IdealCustomerProfile> = icps.iter().map(|i| i.profile.clone()).collect();
-    let fits: HashMap<Uuid, bool> = accounts
-        .values()
-        .map(|a| (a.id, icps::best_fit(icps, &AccountFacts::of(a)).is_some_and(|(_, f)| f.fits)))
-        .collect();
+    let fits: HashMap<Uuid, bool> = accounts.values().map(|a| (a.id, icps::fits_any(icps, a))).collect();
     let mut revenue: BTreeMap<String, CurrencyShare> = BTreeMap::new();
     let mut from_fits = 0;
     // Per dimension: value → (customers, deals).
@@ -213,17 +210,8 @@ pub async fn icp_report(
         .into_iter()
         .map(|(account_id, amount_minor, currency)| WonDeal { account_id, amount_minor, currency })
         .collect();
-    let ids: Vec<Uuid> =
-        deals.iter().map(|d| d.account_id).collect::<std::collections::HashSet<_>>().into_iter().collect();
-    let mut accounts = HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(1000) {
-        let rows = entity::account::Entity::find()
-            .filter(entity::account::Column::OrgId.eq(actor.org_id))
-            .filter(entity::account::Column::Id.is_in(chunk.iter().copied()))
-            .all(db)
-            .await?;
-        accounts.extend(rows.into_iter().map(|a| (a.id, a)));
-    }
+    let ids: Vec<Uuid> = deals.iter().map(|d| d.account_id).collect();
+    let accounts = crate::leads::accounts::by_ids(db, actor.org_id, &ids).await?;
     let (won_deals, won_deals_from_fits, customers, customers_fitting, revenue, [industries, employee_bands, regions]) =
         compile(&icps, &deals, &accounts, top as usize);
     Ok(IcpReport {

@@ -1,6 +1,8 @@
 //! Accounts: the companies leads work for. Matched by domain, which is unique per
 //! organization.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::Utc;
 use entity::account::{ActiveModel, Column, Entity, Model};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, Func};
@@ -448,16 +450,17 @@ pub async fn count(db: &impl ConnectionTrait, actor: &Actor) -> Result<u64> {
     Ok(Entity::find().filter(Column::OrgId.eq(actor.org_id)).count(db).await?)
 }
 
-/// Whether the account fits any ICP in force (the `icpFit` criterion of a stage): the
-/// one rule of [`icps::fit`], as `Account.icpFit` shows it.
-pub(crate) async fn fits_any_icp(
-    db: &impl ConnectionTrait,
-    org_id: uuid::Uuid,
-    account_id: uuid::Uuid,
-) -> Result<bool> {
-    let Some(account) = Entity::find_by_id(account_id).filter(Column::OrgId.eq(org_id)).one(db).await? else {
-        return Ok(false);
-    };
-    let agreed = icps::agreed(db, org_id).await?;
-    Ok(icps::best_fit(&agreed, &icps::AccountFacts::of(&account)).is_some_and(|(_, fit)| fit.fits))
+/// The organization's accounts among `ids`, by id, one query per 1,000 ids.
+pub(crate) async fn by_ids(db: &impl ConnectionTrait, org_id: Uuid, ids: &[Uuid]) -> Result<HashMap<Uuid, Model>> {
+    let ids: Vec<Uuid> = ids.iter().copied().collect::<HashSet<_>>().into_iter().collect();
+    let mut accounts = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(1000) {
+        let rows = Entity::find()
+            .filter(Column::OrgId.eq(org_id))
+            .filter(Column::Id.is_in(chunk.iter().copied()))
+            .all(db)
+            .await?;
+        accounts.extend(rows.into_iter().map(|a| (a.id, a)));
+    }
+    Ok(accounts)
 }

@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::agreements::definitions::{
     Definition, LeadField, StageCriteria, StageMover, default_entered_by, mover_names, stage_key,
 };
+use crate::agreements::icps::{self, AgreedIcp};
 use crate::agreements::{self, DocumentCriteria};
 use crate::auth::{Actor, Identity};
 use crate::db::versioned::save_versioned;
@@ -199,8 +200,9 @@ impl StageRule {
     /// `to` listing every unmet one.
     pub async fn check_stored(&self, db: &impl ConnectionTrait, lead: &Model) -> Result<()> {
         let score = stored_scores(db, &[lead.id]).await?.get(&lead.id).copied().unwrap_or(0.0);
-        let fits = fits_icp(db, lead.org_id, lead, self).await?;
-        self.check_criteria(lead, score, fits)
+        let icp = IcpFit::load(db, lead.org_id, self).await?;
+        let accounts = icp.accounts(db, lead.org_id, &[lead]).await?;
+        self.check_criteria(lead, score, icp.fits(lead, &accounts))
     }
 
     /// Check the criteria; BAD_USER_INPUT on `to` listing every unmet one.
@@ -348,13 +350,40 @@ pub async fn enter(
     Ok(moved)
 }
 
-/// Whether `lead`'s account fits an agreed ICP, when `rule` asks (true otherwise).
-pub(crate) async fn fits_icp(db: &impl ConnectionTrait, org_id: Uuid, lead: &Model, rule: &StageRule) -> Result<bool> {
-    if !rule.criteria.icp_fit {
-        return Ok(true);
+/// The `icpFit` criterion of a stage rule, answered for a batch of leads: the profiles
+/// in force are read once, and only when the rule asks.
+pub(crate) struct IcpFit {
+    /// The profiles in force; `None` when the rule does not ask.
+    icps: Option<Vec<AgreedIcp>>,
+}
+
+impl IcpFit {
+    pub(crate) async fn load(db: &impl ConnectionTrait, org_id: Uuid, rule: &StageRule) -> Result<Self> {
+        let icps = if rule.criteria.icp_fit { Some(icps::agreed(db, org_id).await?) } else { None };
+        Ok(Self { icps })
     }
-    let Some(account_id) = lead.account_id else { return Ok(false) };
-    super::accounts::fits_any_icp(db, org_id, account_id).await
+
+    /// The accounts of `leads` that [`IcpFit::fits`] looks at, in one query per 1,000
+    /// (none when the rule does not ask).
+    pub(crate) async fn accounts(
+        &self,
+        db: &impl ConnectionTrait,
+        org_id: Uuid,
+        leads: &[&Model],
+    ) -> Result<HashMap<Uuid, entity::account::Model>> {
+        if self.icps.is_none() {
+            return Ok(HashMap::new());
+        }
+        let ids: Vec<Uuid> = leads.iter().filter_map(|l| l.account_id).collect();
+        super::accounts::by_ids(db, org_id, &ids).await
+    }
+
+    /// Whether `lead` meets the criterion: true when the rule does not ask, else whether
+    /// its account (looked up in `accounts`) fits a profile in force.
+    pub(crate) fn fits(&self, lead: &Model, accounts: &HashMap<Uuid, entity::account::Model>) -> bool {
+        let Some(icps) = &self.icps else { return true };
+        lead.account_id.and_then(|id| accounts.get(&id)).is_some_and(|a| icps::fits_any(icps, a))
+    }
 }
 
 /// The row of one stage transition (bulk writers insert many at once).
@@ -441,11 +470,13 @@ pub(crate) async fn move_many(
     let by_id: HashMap<Uuid, &Model> = leads.iter().map(|l| (l.id, l)).collect();
     let ids: Vec<Uuid> = moves.iter().map(|(id, _)| *id).collect();
     let scores = stored_scores(txn, &ids).await?;
+    let icp = IcpFit::load(txn, actor.org_id, &rule).await?;
+    let asked: Vec<&Model> = ids.iter().filter_map(|id| by_id.get(id).copied()).collect();
+    let accounts = icp.accounts(txn, actor.org_id, &asked).await?;
     let mut allowed = Vec::with_capacity(moves.len());
     for (id, reason) in moves {
         let Some(lead) = by_id.get(id) else { continue };
-        let fits = fits_icp(txn, actor.org_id, lead, &rule).await?;
-        if rule.unmet(lead, scores.get(id).copied().unwrap_or(0.0), fits).is_empty() {
+        if rule.unmet(lead, scores.get(id).copied().unwrap_or(0.0), icp.fits(lead, &accounts)).is_empty() {
             allowed.push((*id, reason.clone()));
         }
     }

@@ -237,17 +237,34 @@ pub enum RescoreJobStatus {
     Done,
 }
 
-/// Rescoring every lead of the organization after a new scoring model came into force.
+/// What a rescoring job rescores.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::RescoreJobKind")]
+pub enum RescoreJobKind {
+    /// Every lead: a scoring model came into force, or the ideal customer profiles its
+    /// ICP rules read changed.
+    Model,
+    /// The daily decay rescoring: only the leads whose engagement points can have
+    /// decayed across the WARM, HOT or MQL threshold since they were scored.
+    Decay,
+}
+
+/// Rescoring the organization's leads: every lead after a new scoring model came into
+/// force, or, daily, those whose band decay can change.
 #[derive(SimpleObject, Debug, Clone)]
 pub struct RescoreJob {
     /// Stable id of the job.
     #[graphql(owned)]
     pub id: ID,
+    /// Every lead (MODEL) or the daily decay's (DECAY).
+    pub kind: RescoreJobKind,
     /// Where the job stands.
     pub status: RescoreJobStatus,
     /// Leads rescored so far.
     pub processed: i64,
-    /// Leads to rescore.
+    /// Leads to rescore: every lead counted when the job was queued, or for DECAY those
+    /// whose band could change then (the job checks again as it goes, and when done
+    /// shows the leads it rescored if there were more).
     pub total: i64,
     /// Id of the scoring model the job scores with.
     pub scoring_model_id: ID,
@@ -265,6 +282,7 @@ impl From<entity::rescore_job::Model> for RescoreJob {
     fn from(m: entity::rescore_job::Model) -> Self {
         Self {
             id: m.id.into(),
+            kind: m.kind.into(),
             status: m.status.into(),
             processed: m.processed,
             total: m.total,

@@ -487,8 +487,7 @@ impl Inputs {
         leads: &[entity::lead::Model],
         lock: bool,
     ) -> Result<Self> {
-        let account_ids: Vec<Uuid> =
-            leads.iter().filter_map(|l| l.account_id).collect::<HashSet<_>>().into_iter().collect();
+        let account_ids: Vec<Uuid> = leads.iter().filter_map(|l| l.account_id).collect();
         let persona_ids: Vec<Uuid> =
             leads.iter().filter_map(|l| l.persona_id).collect::<HashSet<_>>().into_iter().collect();
         let mut lead_ids: Vec<Uuid> = leads.iter().map(|l| l.id).collect();
@@ -496,18 +495,7 @@ impl Inputs {
             // One lock order across chunks too, so that concurrent writers wait, never deadlock.
             lead_ids.sort_unstable();
         }
-        let accounts = if account_ids.is_empty() {
-            HashMap::new()
-        } else {
-            entity::account::Entity::find()
-                .filter(entity::account::Column::OrgId.eq(org_id))
-                .filter(entity::account::Column::Id.is_in(account_ids))
-                .all(db)
-                .await?
-                .into_iter()
-                .map(|a| (a.id, a))
-                .collect()
-        };
+        let accounts = crate::leads::accounts::by_ids(db, org_id, &account_ids).await?;
         let personas = if persona_ids.is_empty() {
             HashMap::new()
         } else {
@@ -711,11 +699,11 @@ pub(crate) async fn apply_model(
     if !rule.admits(StageMover::ScoringModel) {
         return Ok(out);
     }
+    let icp = lifecycle::IcpFit::load(txn, actor.org_id, &rule).await?;
     let mut entered = Vec::new();
     for (index, total) in crossed {
         let lead = out[index].clone();
-        let fits = lifecycle::fits_icp(txn, actor.org_id, &lead, &rule).await?;
-        if !rule.unmet(&lead, total, fits).is_empty() {
+        if !rule.unmet(&lead, total, icp.fits(&lead, &inputs.accounts)).is_empty() {
             continue;
         }
         let reason = format!(

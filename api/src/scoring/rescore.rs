@@ -1,4 +1,6 @@
-//! Rescoring every lead of an organization when a new scoring model comes into force.
+//! Rescoring an organization's leads: every lead when a new scoring model comes into
+//! force ([`enqueue`]), and daily only the leads whose engagement decay can move them
+//! across a threshold ([`enqueue_decay`]).
 //!
 //! Agreeing a model queues a job (in the approving transaction), split into up to
 //! [`MAX_LANES`] lanes: id ranges of the organization's leads, each with its own
@@ -12,13 +14,13 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use entity::RescoreJobStatus;
 use entity::rescore_job::{ActiveModel, Column, Entity, Model};
 use entity::rescore_job_lane as lane;
+use entity::{RescoreJobKind, RescoreJobStatus};
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -41,6 +43,23 @@ pub const MAX_LANES: u64 = 4;
 /// `model_id`, inside the caller's transaction. Unfinished jobs of the organization
 /// are closed: the new model replaces theirs.
 pub(crate) async fn enqueue(txn: &impl ConnectionTrait, actor: &Actor, model_id: Uuid, version: i32) -> Result<()> {
+    let total = entity::lead::Entity::find().filter(entity::lead::Column::OrgId.eq(actor.org_id)).count(txn).await?;
+    let untils = lead_quantiles(txn, actor.org_id, total).await?;
+    queue(txn, actor, model_id, version, RescoreJobKind::Model, total, untils).await
+}
+
+/// Queue a job of `kind` over `total` leads in lanes ending at `untils` (the last lane
+/// takes the rest), closing the organization's unfinished jobs, with its audit row and
+/// outbox event.
+async fn queue(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    model_id: Uuid,
+    version: i32,
+    kind: RescoreJobKind,
+    total: u64,
+    untils: Vec<Uuid>,
+) -> Result<()> {
     let now = Utc::now();
     // Lanes before jobs, the order a worker locks them in (it claims a lane, then
     // counts its batch on the job): the other order deadlocked with a running batch.
@@ -59,12 +78,12 @@ pub(crate) async fn enqueue(txn: &impl ConnectionTrait, actor: &Actor, model_id:
         .filter(Column::Status.ne(RescoreJobStatus::Done))
         .exec(txn)
         .await?;
-    let total = entity::lead::Entity::find().filter(entity::lead::Column::OrgId.eq(actor.org_id)).count(txn).await?;
     let job = ActiveModel {
         id: Set(Uuid::now_v7()),
         org_id: Set(actor.org_id),
         model_id: Set(model_id),
         model_version: Set(version),
+        kind: Set(kind),
         status: Set(RescoreJobStatus::Queued),
         processed: Set(0),
         total: Set(total as i64),
@@ -75,34 +94,54 @@ pub(crate) async fn enqueue(txn: &impl ConnectionTrait, actor: &Actor, model_id:
     }
     .insert(txn)
     .await?;
-    queue_lanes(txn, &job, total).await?;
-    let changes =
-        Changes::new().created("scoringModelId", &model_id).created("version", &version).created("total", &total);
+    queue_lanes(txn, &job, untils).await?;
+    let changes = Changes::new()
+        .created("scoringModelId", &model_id)
+        .created("version", &version)
+        .created("kind", &kind)
+        .created("total", &total);
     audit::record(txn, actor, "rescoreJob.queue", "rescoreJob", Some(job.id), changes).await?;
-    let payload = serde_json::json!({ "scoringModelId": model_id, "version": version, "total": total });
+    let payload = serde_json::json!({ "scoringModelId": model_id, "version": version, "kind": kind, "total": total });
     outbox::publish(txn, actor, "rescoreJob.queued", "rescoreJob", Some(job.id), payload).await
 }
 
-/// Split the organization's `total` leads into lanes of about equal size by id.
-async fn queue_lanes(txn: &impl ConnectionTrait, job: &Model, total: u64) -> Result<()> {
+/// Where lanes of about equal size end, splitting the organization's `total` leads by
+/// id; fewer when leads vanished since they were counted.
+async fn lead_quantiles(txn: &impl ConnectionTrait, org_id: Uuid, total: u64) -> Result<Vec<Uuid>> {
     use entity::lead::Column as Lead;
-    let lanes = total.div_ceil(BATCH).clamp(1, MAX_LANES);
+    let lanes = lane_count(total);
+    let mut untils = Vec::new();
+    for k in 1..lanes {
+        let until = entity::lead::Entity::find()
+            .select_only()
+            .column(Lead::Id)
+            .filter(Lead::OrgId.eq(org_id))
+            .order_by_asc(Lead::Id)
+            .offset(total * k / lanes - 1)
+            .limit(1)
+            .into_tuple::<Uuid>()
+            .one(txn)
+            .await?;
+        match until {
+            Some(id) => untils.push(id),
+            // Fewer leads than counted a moment ago: the lane before takes the rest.
+            None => break,
+        }
+    }
+    Ok(untils)
+}
+
+/// How many lanes a job of `total` leads runs in: one per [`BATCH`], at most [`MAX_LANES`].
+fn lane_count(total: u64) -> u64 {
+    total.div_ceil(BATCH).clamp(1, MAX_LANES)
+}
+
+/// The job's lanes: one ending at each of `untils` (after the one before), and a last
+/// one taking the rest.
+async fn queue_lanes(txn: &impl ConnectionTrait, job: &Model, untils: Vec<Uuid>) -> Result<()> {
     let mut after = None;
-    for k in 0..lanes {
-        let until = if k + 1 == lanes {
-            None
-        } else {
-            entity::lead::Entity::find()
-                .select_only()
-                .column(Lead::Id)
-                .filter(Lead::OrgId.eq(job.org_id))
-                .order_by_asc(Lead::Id)
-                .offset(total * (k + 1) / lanes - 1)
-                .limit(1)
-                .into_tuple::<Uuid>()
-                .one(txn)
-                .await?
-        };
+    let ends = untils.into_iter().map(Some).chain([None]);
+    for (k, until) in ends.enumerate() {
         lane::ActiveModel {
             id: Set(Uuid::now_v7()),
             job_id: Set(job.id),
@@ -117,11 +156,7 @@ async fn queue_lanes(txn: &impl ConnectionTrait, job: &Model, total: u64) -> Res
         }
         .insert(txn)
         .await?;
-        match until {
-            Some(id) => after = Some(id),
-            // Fewer leads than counted a moment ago: this lane takes the rest.
-            None => break,
-        }
+        after = until;
     }
     Ok(())
 }
@@ -133,8 +168,9 @@ pub const DECAY_EVERY: chrono::Duration = chrono::Duration::hours(24);
 
 /// Queue the daily decay rescoring of every organization with a model in force whose
 /// latest rescoring job is done and older than [`DECAY_EVERY`] (a job is also what
-/// agreeing a model queues). The organization row is claimed first, so replicas
-/// never queue it twice. Returns how many jobs were queued.
+/// agreeing a model queues): a job of the leads whose score decay can move across a
+/// threshold ([`may_change_band`]), none other. The organization row is claimed
+/// first, so replicas never queue it twice. Returns how many jobs were queued.
 pub async fn enqueue_decay(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<usize> {
     let ids: Vec<Uuid> = entity::organization::Entity::find()
         .select_only()
@@ -158,12 +194,125 @@ pub async fn enqueue_decay(db: &DatabaseConnection, now: DateTime<Utc>) -> Resul
             .await?;
         let due = latest.is_none_or(|job| job.status == RescoreJobStatus::Done && job.created_at <= now - DECAY_EVERY);
         if due && let Some(model) = super::in_force(&txn, org_id).await? {
-            enqueue(&txn, &Actor::system(org_id), model.id, model.version).await?;
+            let mut leads = Vec::new();
+            let mut after = None;
+            loop {
+                let page = decaying(&txn, org_id, &model, after, None, DECAY_SCAN, now).await?;
+                leads.extend(page.leads);
+                after = page.last;
+                if page.scanned < DECAY_SCAN {
+                    break;
+                }
+            }
+            // The job is queued even with no lead to rescore: its date is what makes
+            // the next check a day later.
+            let untils = lane_ends(&leads);
+            let total = leads.len() as u64;
+            queue(&txn, &Actor::system(org_id), model.id, model.version, RescoreJobKind::Decay, total, untils).await?;
             queued += 1;
         }
         txn.commit().await?;
     }
     Ok(queued)
+}
+
+/// Stored scores [`enqueue_decay`] reads per statement.
+const DECAY_SCAN: u64 = 10_000;
+
+/// Where lanes of about equal size end, splitting the sorted `leads`.
+fn lane_ends(leads: &[Uuid]) -> Vec<Uuid> {
+    let total = leads.len() as u64;
+    let lanes = lane_count(total);
+    (1..lanes).map(|k| leads[(total * k / lanes - 1) as usize]).collect()
+}
+
+/// What the decay check reads of a stored score.
+#[derive(Debug, Clone, FromQueryResult)]
+pub(crate) struct StoredScore {
+    pub lead_id: Uuid,
+    pub fit_score: f64,
+    pub engagement_score: f64,
+    pub score: f64,
+    pub scoring_model_id: Option<Uuid>,
+    pub scoring_model_version: Option<i32>,
+    pub scored_at: Option<DateTime<Utc>>,
+}
+
+/// Whether the score of a lead, stored as `stored`, can have crossed a WARM, HOT or MQL
+/// threshold of `model` by `now` through decay alone. Fit points stay and engagement
+/// points only fall, each rule's by at most the factor its half-life gives the time
+/// since the score was stored: the score now is at least fit + engagement ×
+/// 0.5^(days / shortest half-life), less a cent per engagement rule for rounding; a band
+/// can change only when a threshold lies above that floor and at or below the score.
+/// A score stored by another model version, or never, is always rescored.
+pub(crate) fn may_change_band(model: &ModelVersion, stored: &StoredScore, now: DateTime<Utc>) -> bool {
+    let ours = stored.scoring_model_id == Some(model.id) && stored.scoring_model_version == Some(model.version);
+    let Some(scored_at) = stored.scored_at.filter(|_| ours) else { return true };
+    let rules = &model.body.engagement_rules;
+    let Some(shortest) = rules.iter().map(|r| r.half_life_days).min_by(f64::total_cmp) else { return false };
+    if stored.engagement_score <= 0.0 {
+        return false;
+    }
+    let micros = (now - scored_at).num_microseconds().unwrap_or(i64::MAX);
+    let days = Ord::max(micros, 0) as f64 / 86_400_000_000.0;
+    let floor = stored.fit_score + stored.engagement_score * 0.5_f64.powf(days / shortest) - 0.01 * rules.len() as f64;
+    let t = &model.body.thresholds;
+    [t.warm, t.hot, t.mql].into_iter().any(|threshold| floor < threshold && threshold <= stored.score)
+}
+
+/// One page of [`decaying`]: the leads to rescore, and how far it read.
+struct DecayPage {
+    leads: Vec<Uuid>,
+    /// The last lead read, whether or not it is to be rescored.
+    last: Option<Uuid>,
+    scanned: u64,
+}
+
+/// Read up to `limit` stored scores of the organization in lead order after `after`
+/// (up to `until`) that decay or another model version could change, and keep the
+/// leads whose band can change by `now` ([`may_change_band`]).
+async fn decaying(
+    db: &impl ConnectionTrait,
+    org_id: Uuid,
+    model: &ModelVersion,
+    after: Option<Uuid>,
+    until: Option<Uuid>,
+    limit: u64,
+    now: DateTime<Utc>,
+) -> Result<DecayPage> {
+    use entity::lead_score::{Column as S, Entity as Scores};
+    // Without engagement points nothing decays: only a score of another version is read too.
+    let candidates = Condition::any()
+        .add(S::EngagementScore.gt(0.0))
+        .add(S::ScoredAt.is_null())
+        .add(S::ScoringModelId.is_null())
+        .add(S::ScoringModelId.ne(model.id))
+        .add(S::ScoringModelVersion.ne(model.version));
+    let mut select = Scores::find()
+        .select_only()
+        .columns([
+            S::LeadId,
+            S::FitScore,
+            S::EngagementScore,
+            S::Score,
+            S::ScoringModelId,
+            S::ScoringModelVersion,
+            S::ScoredAt,
+        ])
+        .filter(S::OrgId.eq(org_id))
+        .filter(candidates);
+    if let Some(after) = after {
+        select = select.filter(S::LeadId.gt(after));
+    }
+    if let Some(until) = until {
+        select = select.filter(S::LeadId.lte(until));
+    }
+    let rows = select.order_by_asc(S::LeadId).limit(limit).into_model::<StoredScore>().all(db).await?;
+    Ok(DecayPage {
+        last: rows.last().map(|r| r.lead_id).or(after),
+        scanned: rows.len() as u64,
+        leads: rows.into_iter().filter(|r| may_change_band(model, r, now)).map(|r| r.lead_id).collect(),
+    })
 }
 
 /// The organization's latest rescoring job, if any.
@@ -212,24 +361,44 @@ pub async fn run_batch_of(db: &DatabaseConnection, now: DateTime<Utc>, size: u64
     let model = docs.into_iter().next().filter(|d| d.model.in_force_version == Some(job.model_version)).and_then(|d| {
         d.in_force().map(|v| ModelVersion { id: d.model.id, version: v.model.version, body: v.body.clone() })
     });
-    let mut leads = entity::lead::Entity::find().filter(entity::lead::Column::OrgId.eq(job.org_id));
-    if let Some(after) = claimed.last_lead_id {
-        leads = leads.filter(entity::lead::Column::Id.gt(after));
-    }
-    if let Some(until) = claimed.until_lead_id {
-        leads = leads.filter(entity::lead::Column::Id.lte(until));
-    }
-    let batch = match &model {
+    let (after, until) = (claimed.last_lead_id, claimed.until_lead_id);
+    let (batch, scanned, last) = match (&model, job.kind) {
         // The model went out of force meanwhile: nothing left to do with it.
-        None => Vec::new(),
-        Some(_) => leads.order_by_asc(entity::lead::Column::Id).limit(size).all(&txn).await?,
+        (None, _) => (Vec::new(), 0, after),
+        (Some(_), RescoreJobKind::Model) => {
+            let mut leads = entity::lead::Entity::find().filter(entity::lead::Column::OrgId.eq(job.org_id));
+            if let Some(after) = after {
+                leads = leads.filter(entity::lead::Column::Id.gt(after));
+            }
+            if let Some(until) = until {
+                leads = leads.filter(entity::lead::Column::Id.lte(until));
+            }
+            let batch = leads.order_by_asc(entity::lead::Column::Id).limit(size).all(&txn).await?;
+            let last = batch.last().map(|l| l.id).or(after);
+            let scanned = batch.len() as u64;
+            (batch, scanned, last)
+        }
+        (Some(model), RescoreJobKind::Decay) => {
+            // Judged again at `now`: a lead the check at queueing passed over may be due.
+            let page = decaying(&txn, job.org_id, model, after, until, size, now).await?;
+            let batch = if page.leads.is_empty() {
+                Vec::new()
+            } else {
+                entity::lead::Entity::find()
+                    .filter(entity::lead::Column::OrgId.eq(job.org_id))
+                    .filter(entity::lead::Column::Id.is_in(page.leads))
+                    .order_by_asc(entity::lead::Column::Id)
+                    .all(&txn)
+                    .await?
+            };
+            (batch, page.scanned, page.last)
+        }
     };
     let count = batch.len() as i64;
-    let last = batch.last().map(|l| l.id).or(claimed.last_lead_id);
     if let (Some(model), false) = (&model, batch.is_empty()) {
         super::apply_model(&txn, &system, model, batch, &[], now).await?;
     }
-    let lane_done = (count as u64) < size;
+    let lane_done = scanned < size;
     lane::Entity::update_many()
         .col_expr(lane::Column::LastLeadId, Expr::value(last))
         .col_expr(lane::Column::Processed, Expr::value(claimed.processed + count))
@@ -385,6 +554,7 @@ pub async fn simulate_organization(
     let model = ModelVersion { id: model_id, version, body: body.clone() };
     let rule = crate::leads::lifecycle::StageRules::load(db, org_id).await?.rule(entity::LifecycleStage::Mql);
     let promotes = rule.admits(crate::agreements::definitions::StageMover::ScoringModel);
+    let icp = crate::leads::lifecycle::IcpFit::load(db, org_id, &rule).await?;
     let mut out = Simulation::default();
     let mut after: Option<Uuid> = None;
     loop {
@@ -416,15 +586,15 @@ pub async fn simulate_organization(
             });
             let key = (lead.source.clone(), lead.persona_id);
             let before_score = before.map_or(0.0, |(score, _)| score);
-            if promotes && super::qualifies(lead, before, s.total, body.thresholds.mql) {
-                let fits = crate::leads::lifecycle::fits_icp(db, org_id, lead, &rule).await?;
-                if rule.unmet(lead, s.total, fits).is_empty() {
-                    *out.promoted.entry(key).or_default() += 1;
-                    if out.promoted_samples.len() < SIMULATION_SAMPLES {
-                        out.promoted_samples.push((lead.clone(), before_score, s.total));
-                    }
-                    continue;
+            if promotes
+                && super::qualifies(lead, before, s.total, body.thresholds.mql)
+                && rule.unmet(lead, s.total, icp.fits(lead, &inputs.accounts)).is_empty()
+            {
+                *out.promoted.entry(key).or_default() += 1;
+                if out.promoted_samples.len() < SIMULATION_SAMPLES {
+                    out.promoted_samples.push((lead.clone(), before_score, s.total));
                 }
+                continue;
             }
             if let Some((score, bar)) = before
                 && score >= bar
@@ -442,4 +612,86 @@ pub async fn simulate_organization(
     }
     out.mqls_after = out.mqls_before + out.promotions();
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+    use entity::EngagementKind;
+
+    use super::*;
+    use crate::scoring::{EngagementRule, Thresholds};
+
+    /// WARM from 10, HOT from 50, MQL at 60; demo requests halve daily, visits monthly.
+    fn model() -> ModelVersion {
+        let rule = |name: &str, kind, half_life_days| EngagementRule {
+            name: name.into(),
+            kind,
+            points_per_event: 40.0,
+            cap: 40.0,
+            half_life_days,
+        };
+        let body = ScoringModel {
+            name: "Default".into(),
+            description: None,
+            fit_rules: Vec::new(),
+            engagement_rules: vec![
+                rule("Demo requests", EngagementKind::DemoRequest, 1.0),
+                rule("Visits", EngagementKind::WebVisit, 30.0),
+            ],
+            thresholds: Thresholds { warm: 10.0, hot: 50.0, mql: 60.0 },
+        };
+        ModelVersion { id: Uuid::from_u128(1), version: 2, body }
+    }
+
+    fn stored(fit: f64, engagement: f64, scored_at: DateTime<Utc>) -> StoredScore {
+        StoredScore {
+            lead_id: Uuid::from_u128(7),
+            fit_score: fit,
+            engagement_score: engagement,
+            score: fit + engagement,
+            scoring_model_id: Some(Uuid::from_u128(1)),
+            scoring_model_version: Some(2),
+            scored_at: Some(scored_at),
+        }
+    }
+
+    #[test]
+    fn only_a_score_whose_floor_lies_below_a_threshold_it_reached_may_change_band() {
+        let m = model();
+        let now = Utc::now();
+        let yesterday = now - Duration::hours(25);
+        // 30 fit + 40 engagement = 70, HOT and above MQL; 25 hours at the one-day
+        // half-life leave at least 40 × 0.5^(25/24) = 19.43, so the floor is
+        // 30 + 19.43 − 0.02 = 49.41: below HOT (50) and MQL (60).
+        assert!(may_change_band(&m, &stored(30.0, 40.0, yesterday), now));
+        // An hour after scoring the floor is 30 + 38.86 − 0.02 = 68.84: above MQL.
+        assert!(!may_change_band(&m, &stored(30.0, 40.0, now - Duration::hours(1)), now));
+        // 40, WARM: its floor 19.41 lies above WARM (10), and no threshold between.
+        assert!(!may_change_band(&m, &stored(0.0, 40.0, yesterday), now));
+        // Nothing decays without engagement points, whatever the age.
+        assert!(!may_change_band(&m, &stored(30.0, 0.0, now - Duration::days(400)), now));
+        assert!(!may_change_band(&m, &stored(0.0, 0.0, now - Duration::days(400)), now));
+        // Exactly at WARM, a rounding cent of decay takes it below.
+        assert!(may_change_band(&m, &stored(0.0, 10.0, now), now));
+    }
+
+    #[test]
+    fn a_score_of_another_model_version_or_none_is_always_rescored() {
+        let m = model();
+        let now = Utc::now();
+        let mut other = stored(0.0, 0.0, now);
+        other.scoring_model_version = Some(1);
+        assert!(may_change_band(&m, &other, now));
+        let never = StoredScore { scoring_model_id: None, scoring_model_version: None, scored_at: None, ..other };
+        assert!(may_change_band(&m, &never, now));
+    }
+
+    #[test]
+    fn lanes_split_the_chosen_leads_evenly() {
+        let leads: Vec<Uuid> = (1..=2500).map(Uuid::from_u128).collect();
+        assert_eq!(lane_ends(&leads), [Uuid::from_u128(833), Uuid::from_u128(1666)]);
+        assert!(lane_ends(&leads[..999]).is_empty());
+        assert!(lane_ends(&[]).is_empty());
+    }
 }
