@@ -26,6 +26,10 @@ pub enum ApiError {
     /// with `Retry-After`).
     #[error("{message}")]
     RateLimited { message: String, retry_after_secs: u64 },
+    /// A money figure needs an exchange rate that is not set: `currency` into `quote`
+    /// on or before `day` (extensions `currency`, `quote`, `day`). Nothing is left out silently.
+    #[error("no exchange rate from {currency} to {quote} on or before {day}: an ADMIN sets one with setExchangeRates")]
+    MissingExchangeRate { currency: String, quote: String, day: chrono::NaiveDate },
     /// The request ran out of time (HTTP 503); nothing it had not committed was kept.
     #[error("{0}")]
     Timeout(String),
@@ -74,6 +78,7 @@ impl ApiError {
             Self::BadUserInput { .. } => "BAD_USER_INPUT",
             Self::Conflict(_) => "CONFLICT",
             Self::RateLimited { .. } => "RATE_LIMITED",
+            Self::MissingExchangeRate { .. } => "MISSING_EXCHANGE_RATE",
             Self::Timeout(_) => "TIMEOUT",
             Self::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
             Self::Internal => "INTERNAL",
@@ -153,6 +158,11 @@ impl ApiError {
         match self {
             Self::BadUserInput { field: Some(field), .. } => ext.set("field", field.as_str()),
             Self::RateLimited { retry_after_secs, .. } => ext.set("retryAfter", *retry_after_secs),
+            Self::MissingExchangeRate { currency, quote, day } => {
+                ext.set("currency", currency.as_str());
+                ext.set("quote", quote.as_str());
+                ext.set("day", day.to_string());
+            }
             _ => {}
         }
     }

@@ -96,6 +96,7 @@ pub async fn demo(db: &DatabaseConnection) -> Result<Option<entity::user::Model>
         marketing_manager: person("marketing.manager@demo.accord.dev")?,
         sales_manager: person("sales.manager@demo.accord.dev")?,
     };
+    synthetic::exchange_rates(db, org.id).await?;
     alignment_contract(db, &cast).await?;
     word_lists(db, &cast).await?;
     scoring_model(db, &cast).await?;

@@ -17,6 +17,7 @@ pub mod document;
 pub mod document_version;
 pub mod engagement_event;
 pub mod enums;
+pub mod exchange_rate;
 pub mod feedback;
 pub mod feedback_endorsement;
 pub mod goal;

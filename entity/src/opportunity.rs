@@ -16,6 +16,9 @@ pub struct Model {
     pub amount_minor: i64,
     /// ISO-4217 code such as `EUR`.
     pub currency: String,
+    /// `amount_minor` in the organization's reporting currency at the latest exchange
+    /// rate (null without one), for ordering deals of every currency on one scale.
+    pub amount_reporting_minor: Option<i64>,
     pub stage: OpportunityStage,
     pub strategy: SalesStrategy,
     pub owner_id: Option<Uuid>,

@@ -156,6 +156,7 @@ impl Builder<'_> {
             lead_id: Set(lead),
             name: Set("Deal".into()),
             amount_minor: Set(amount),
+            amount_reporting_minor: Set((currency == "EUR").then_some(amount)),
             currency: Set(currency.into()),
             stage: Set(stage),
             strategy: Set(strategy),
@@ -488,10 +489,17 @@ async fn build(app: TestApp) -> Dataset {
     b.handover(l2, s2, "2026-02-20T12:00:00Z", "2026-02-21T12:00:00Z", None).await;
 
     // Spend spreads evenly over a campaign's days: Winter all in January, Spring 14 of
-    // its 30 days in February. Summer is in USD, not the reporting currency.
+    // its 30 days in February. Summer is in USD: 99,999 × 0.5 = 49,999.5 in January.
     b.campaign("Winter", entity::CampaignChannel::Email, ("2026-01-01", "2026-01-31"), 31_000, "EUR").await;
     b.campaign("Spring", entity::CampaignChannel::PaidSearch, ("2026-02-15", "2026-03-16"), 30_000, "EUR").await;
     b.campaign("Summer", entity::CampaignChannel::Event, ("2026-01-01", "2026-01-31"), 99_999, "USD").await;
+    // One USD rate for the whole dataset: half a euro to the dollar.
+    let usd = api::org::exchange_rates::NewRate {
+        currency: "USD".into(),
+        valid_from: chrono::NaiveDate::from_ymd_opt(2025, 1, 1).unwrap(),
+        rate: 0.5,
+    };
+    api::org::exchange_rates::set(&app.db, &api::auth::Actor::system(org.id), vec![usd]).await.unwrap();
 
     b.activity(s1, Some(l1), true, 90, "2026-01-12T15:00:00Z").await;
     b.activity(s1, Some(l1), true, 30, "2026-02-02T15:00:00Z").await;
@@ -615,9 +623,9 @@ async fn every_metric_matches_values_computed_by_hand() {
     assert_eq!(values(&body, "MQLS"), [Some(2.0), Some(1.0)]);
     assert_eq!(values(&body, "SALS"), [Some(1.0), Some(1.0)]);
     assert_eq!(values(&body, "SQLS"), [Some(1.0), Some(0.0)]);
-    // Opened: two in January; in February one in USD (money left out) and one archived.
+    // Opened: two in January; in February one in USD (30,000 × 0.5) and one archived.
     assert_eq!(values(&body, "OPPORTUNITIES_CREATED"), [Some(2.0), Some(1.0)]);
-    assert_eq!(values(&body, "PIPELINE_VALUE"), [Some(140_000.0), Some(0.0)]);
+    assert_eq!(values(&body, "PIPELINE_VALUE"), [Some(140_000.0), Some(15_000.0)]);
     assert_eq!(values(&body, "DEALS_WON"), [Some(0.0), Some(1.0)]);
     assert_eq!(values(&body, "REVENUE_WON"), [Some(0.0), Some(100_000.0)]);
     // February: one won, one lost.
@@ -667,17 +675,18 @@ async fn campaign_spend_gives_cost_per_lead_and_mql_sourced_money_and_roi() {
     let metrics = ["COST_PER_LEAD", "COST_PER_MQL", "PIPELINE_SOURCED", "REVENUE_SOURCED", "MARKETING_ROI"];
     let body =
         kpis(&d.app, &d.org.admin.token, json!({ "metrics": metrics, "from": JAN_FEB.0, "to": JAN_FEB.1 })).await;
-    // January: 31,000 of Winter spend over its two leads (l1, l2), who both became MQLs.
-    // February: 14,000 of Spring spend and no campaign leads.
+    // January: 31,000 of Winter spend and 49,999.5 of Summer's (USD 99,999 × 0.5) over
+    // Winter's two leads (l1, l2), who both became MQLs. February: 14,000 of Spring
+    // spend and no campaign leads.
     assert_eq!(
         points(&body, "COST_PER_LEAD"),
-        [(Some(15_500.0), Some(31_000.0), Some(2.0)), (None, Some(14_000.0), Some(0.0))]
+        [(Some(40_499.75), Some(80_999.5), Some(2.0)), (None, Some(14_000.0), Some(0.0))]
     );
-    assert_eq!(values(&body, "COST_PER_MQL"), [Some(15_500.0), None]);
+    assert_eq!(values(&body, "COST_PER_MQL"), [Some(40_499.75), None]);
     // l1 (Winter) opened 100,000 in January and won it in February.
     assert_eq!(values(&body, "PIPELINE_SOURCED"), [Some(100_000.0), Some(0.0)]);
     assert_eq!(values(&body, "REVENUE_SOURCED"), [Some(0.0), Some(100_000.0)]);
-    // (0 − 31,000) ÷ 31,000 and (100,000 − 14,000) ÷ 14,000.
+    // (0 − 80,999.5) ÷ 80,999.5 and (100,000 − 14,000) ÷ 14,000.
     assert_eq!(values(&body, "MARKETING_ROI"), [Some(-1.0), Some(round(86_000.0 / 14_000.0))]);
 
     let body = kpis(
@@ -688,7 +697,11 @@ async fn campaign_spend_gives_cost_per_lead_and_mql_sourced_money_and_roi() {
     .await;
     assert_eq!(
         by_group(&body, "numerator"),
-        [("EMAIL".into(), vec![Some(31_000.0), Some(0.0)]), ("PAID_SEARCH".into(), vec![Some(0.0), Some(14_000.0)])]
+        [
+            ("EMAIL".into(), vec![Some(31_000.0), Some(0.0)]),
+            ("EVENT".into(), vec![Some(49_999.5), Some(0.0)]),
+            ("PAID_SEARCH".into(), vec![Some(0.0), Some(14_000.0)])
+        ]
     );
     // Leads by the channel of their campaign; l3 has none.
     let body = kpis(

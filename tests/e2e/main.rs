@@ -12,6 +12,7 @@ mod bi;
 mod campaigns;
 mod cli;
 mod concurrency;
+mod currencies;
 mod export;
 mod feedback;
 mod graphiql;

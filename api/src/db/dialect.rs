@@ -34,6 +34,34 @@ pub fn seconds_between(backend: DbBackend, from: &str, to: &str) -> String {
     }
 }
 
+/// `expr` rounded to a whole number, half away from zero on both engines (PostgreSQL
+/// rounds a double half to even, a numeric half away).
+pub fn round_half_away(backend: DbBackend, expr: &str) -> String {
+    let (open, close) = round_half_away_parts(backend);
+    format!("{open}{expr}{close}")
+}
+
+/// What goes before and after an expression to [`round_half_away`] it.
+pub fn round_half_away_parts(backend: DbBackend) -> (&'static str, &'static str) {
+    match backend {
+        DbBackend::Postgres => ("ROUND(CAST(", " AS NUMERIC))"),
+        _ => ("ROUND(", ")"),
+    }
+}
+
+/// Seconds since the epoch of a timestamp expression (or of a date's midnight in UTC,
+/// when `date`), as text of 12 digits: zero-padded, so that texts sort like instants.
+pub fn padded_epoch(backend: DbBackend, expr: &str, date: bool) -> String {
+    match backend {
+        DbBackend::Postgres => {
+            // A date becomes a timestamp without time zone: its epoch is UTC midnight.
+            let value = if date { format!("CAST({expr} AS TIMESTAMP)") } else { expr.to_owned() };
+            format!("LPAD(CAST(CAST(EXTRACT(EPOCH FROM {value}) AS BIGINT) AS TEXT), 12, '0')")
+        }
+        _ => format!("SUBSTR('000000000000' || CAST(unixepoch({expr}) AS INTEGER), -12, 12)"),
+    }
+}
+
 /// Hours from `from` to `to`.
 pub fn hours_between(backend: DbBackend, from: &str, to: &str) -> String {
     format!("({} / 3600.0)", seconds_between(backend, from, to))

@@ -63,6 +63,11 @@ impl Sql {
         self
     }
 
+    /// Nothing appended yet.
+    pub fn is_empty(&self) -> bool {
+        self.parts.is_empty()
+    }
+
     /// How many values are bound.
     pub fn bound(&self) -> usize {
         self.parts.iter().filter(|p| matches!(p, Part::Bound(_))).count()

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::DbBackend;
 
 use super::metrics::{KpiGroupBy, KpiMetric};
-use crate::db::dialect::{day_number, days_between, hours_between};
+use crate::db::dialect::{day_number, days_between, hours_between, padded_epoch, round_half_away_parts};
 use crate::db::sql::Sql;
 
 /// Where a fact's grouping dimensions come from (SQL expressions over its aliases).
@@ -96,6 +96,9 @@ pub struct Fact {
     pub den: Sql,
     /// The lifecycle stage a row belongs to (MEDIAN_DAYS_IN_STAGE), as SQL.
     pub stage: Option<&'static str>,
+    /// A money fact that lacks an exchange rate: `<epoch seconds, 12 digits> <t|d> <currency>`
+    /// (see [`missing_rate`]); empty for facts without money.
+    pub miss: Sql,
     pub dims: Dims,
 }
 
@@ -184,6 +187,7 @@ const NOT_ARCHIVED_LEAD: &str =
 fn leads_created() -> Fact {
     Fact {
         table: "leads l".into(),
+        miss: Sql::new(),
         time: Time::At("l.created_at".into()),
         joins: String::new(),
         org: "l",
@@ -198,6 +202,7 @@ fn leads_created() -> Fact {
 fn entries(stage: &str) -> Fact {
     Fact {
         table: "lead_stage_transitions t".into(),
+        miss: Sql::new(),
         time: Time::At("t.at".into()),
         joins: String::new(),
         org: "t",
@@ -240,6 +245,7 @@ fn conversion(from: &str, to: &str, narrow: bool) -> Fact {
 fn opportunities(time: &str, extra: &str) -> Fact {
     Fact {
         table: "opportunities o".into(),
+        miss: Sql::new(),
         time: Time::At(format!("o.{time}")),
         joins: String::new(),
         org: "o",
@@ -251,12 +257,71 @@ fn opportunities(time: &str, extra: &str) -> Fact {
     }
 }
 
-fn in_currency(mut fact: Fact, alias: &str, currency: &str) -> Fact {
-    fact.conds.push_composed(format!(" AND {alias}.currency = ")).bind(currency.to_owned());
+/// When a money fact's amount converts into the reporting currency: at an instant
+/// column (deals), or on a date column (a campaign's first day).
+#[derive(Debug, Clone, Copy)]
+enum When {
+    At(&'static str),
+    On(&'static str),
+}
+
+/// The factor of `alias`.currency's rate in force at `when` (minor units of the
+/// reporting currency per minor unit), NULL without one.
+fn rate_factor(alias: &str, when: When, quote: &str) -> Sql {
+    let (column, value) = match when {
+        When::At(at) => ("er.valid_from_at", at),
+        When::On(on) => ("er.valid_from", on),
+    };
+    let mut sql = Sql::new();
+    sql.push_composed(format!(
+        "(SELECT er.minor_factor FROM exchange_rates er WHERE er.org_id = {alias}.org_id \
+         AND er.currency = {alias}.currency AND er.quote = "
+    ))
+    .bind(quote.to_owned())
+    .push_composed(format!(" AND {column} <= {value} ORDER BY {column} DESC LIMIT 1)"));
+    sql
+}
+
+/// Deal amounts in minor units of the reporting currency: converted at the rate in
+/// force when `when`, each rounded half away from zero before anything adds up.
+fn converted(mut fact: Fact, ctx: &FactContext, when: When) -> Fact {
+    let quote = ctx.currency.as_str();
+    let (open, close) = round_half_away_parts(ctx.backend);
+    let mut num = Sql::new();
+    num.push("CASE WHEN o.currency = ")
+        .bind(quote.to_owned())
+        .push(" THEN o.amount_minor ELSE ")
+        .push(open)
+        .push("o.amount_minor * ")
+        .append(&rate_factor("o", when, quote))
+        .push(close)
+        .push(" END");
+    fact.num = num;
+    fact.miss = missing_rate(ctx, "o", when);
     fact
 }
 
+/// The marker of a row whose amount has no rate: when and which currency, sortable,
+/// so the earliest gap of a figure is named (`kpi::missing_rate` reads it back).
+fn missing_rate(ctx: &FactContext, alias: &str, when: When) -> Sql {
+    let quote = ctx.currency.as_str();
+    let (epoch, kind) = match when {
+        When::At(at) => (padded_epoch(ctx.backend, at, false), "t"),
+        When::On(on) => (padded_epoch(ctx.backend, on, true), "d"),
+    };
+    let mut sql = Sql::new();
+    sql.push_composed(format!("CASE WHEN {alias}.currency <> "))
+        .bind(quote.to_owned())
+        .push(" AND ")
+        .append(&rate_factor(alias, when, quote))
+        .push_composed(format!(" IS NULL THEN {epoch} || ' {kind} ' || {alias}.currency END"));
+    sql
+}
+
 const WON: &str = " AND o.stage = 'CLOSED_WON'";
+/// Pipeline converts at the rate of the day a deal opened, won and lost amounts at the day it closed.
+const OPENED: When = When::At("o.created_at");
+const CLOSED: When = When::At("o.closed_at");
 const LOST: &str = " AND o.stage = 'CLOSED_LOST'";
 
 /// Deals lost, closing in the period.
@@ -284,16 +349,26 @@ fn spend(ctx: &FactContext) -> Fact {
     );
     let fact = Fact {
         table: "campaigns c".into(),
+        miss: Sql::new(),
         time: Time::Overlap("c.starts_on < p.ed AND c.ends_on >= p.sd".into()),
         joins: String::new(),
         org: "c",
         conds: Sql::new(),
-        num: composed(format!("c.spend_minor * 1.0 * {overlap} / ({end} - {start})")),
+        num: Sql::new(),
         den: zero(),
         stage: None,
         dims: CAMPAIGN_DIMS,
     };
-    in_currency(fact, "c", &ctx.currency)
+    // Spend converts at the rate of the campaign's first day, spread without rounding.
+    let spread = format!("c.spend_minor * 1.0 * {overlap} / ({end} - {start})");
+    let quote = ctx.currency.as_str();
+    let mut num = Sql::new();
+    num.push("CASE WHEN c.currency = ")
+        .bind(quote.to_owned())
+        .push_composed(format!(" THEN {spread} ELSE {spread} * "))
+        .append(&rate_factor("c", When::On("c.starts_on"), quote))
+        .push(" END");
+    Fact { num, miss: missing_rate(ctx, "c", When::On("c.starts_on")), ..fact }
 }
 
 /// Handovers, cancelled ones left out: nobody answered them, so they count in no
@@ -301,6 +376,7 @@ fn spend(ctx: &FactContext) -> Fact {
 fn handovers(time: &str) -> Fact {
     Fact {
         table: "handovers h".into(),
+        miss: Sql::new(),
         time: Time::At(format!("h.{time}")),
         joins: String::new(),
         org: "h",
@@ -320,6 +396,7 @@ fn handovers(time: &str) -> Fact {
 fn feedback() -> Fact {
     Fact {
         table: "feedback f".into(),
+        miss: Sql::new(),
         time: Time::At("f.created_at".into()),
         joins: String::new(),
         org: "f",
@@ -341,7 +418,6 @@ fn as_denominator(mut fact: Fact) -> Fact {
 pub fn facts(metric: KpiMetric, ctx: &FactContext) -> Vec<Fact> {
     use KpiMetric::*;
     let b = ctx.backend;
-    let currency = ctx.currency.as_str();
     match metric {
         LeadsCreated => vec![leads_created()],
         Mqls => vec![entries("MQL")],
@@ -367,6 +443,7 @@ pub fn facts(metric: KpiMetric, ctx: &FactContext) -> Vec<Fact> {
                            AND e.lead_id = t.lead_id AND e.to_stage = t.from_stage AND e.at <= t.at)";
             vec![Fact {
                 table: "lead_stage_transitions t".into(),
+                miss: Sql::new(),
                 time: Time::At("t.at".into()),
                 joins: String::new(),
                 org: "t",
@@ -378,15 +455,11 @@ pub fn facts(metric: KpiMetric, ctx: &FactContext) -> Vec<Fact> {
             }]
         }
         OpportunitiesCreated => vec![opportunities("created_at", "")],
-        PipelineValue => {
-            vec![Fact { num: lit("o.amount_minor"), ..in_currency(opportunities("created_at", ""), "o", currency) }]
-        }
+        PipelineValue => vec![converted(opportunities("created_at", ""), ctx, OPENED)],
         DealsWon => vec![opportunities("closed_at", WON)],
         DealsLost => vec![lost()],
-        RevenueLost => vec![Fact { num: lit("o.amount_minor"), ..in_currency(lost(), "o", currency) }],
-        RevenueWon => {
-            vec![Fact { num: lit("o.amount_minor"), ..in_currency(opportunities("closed_at", WON), "o", currency) }]
-        }
+        RevenueLost => vec![converted(lost(), ctx, CLOSED)],
+        RevenueWon => vec![converted(opportunities("closed_at", WON), ctx, CLOSED)],
         WinRate => vec![Fact {
             num: lit("CASE WHEN o.stage = 'CLOSED_WON' THEN 1 ELSE 0 END"),
             den: one(),
@@ -400,27 +473,14 @@ pub fn facts(metric: KpiMetric, ctx: &FactContext) -> Vec<Fact> {
             }]
         }
         RevenueGrowthYoy => {
-            let now = Fact { num: lit("o.amount_minor"), ..opportunities("closed_at", WON) };
-            let earlier = Fact {
-                time: Time::YearEarlier("o.closed_at".into()),
-                num: zero(),
-                den: lit("o.amount_minor"),
-                ..now.clone()
-            };
-            vec![in_currency(now, "o", currency), in_currency(earlier, "o", currency)]
+            let now = converted(opportunities("closed_at", WON), ctx, CLOSED);
+            let earlier = Fact { time: Time::YearEarlier("o.closed_at".into()), ..as_denominator(now.clone()) };
+            vec![now, earlier]
         }
-        PipelineSourced => {
-            vec![Fact { num: lit("o.amount_minor"), ..in_currency(sourced("created_at", ""), "o", currency) }]
-        }
-        RevenueSourced => {
-            vec![Fact { num: lit("o.amount_minor"), ..in_currency(sourced("closed_at", WON), "o", currency) }]
-        }
+        PipelineSourced => vec![converted(sourced("created_at", ""), ctx, OPENED)],
+        RevenueSourced => vec![converted(sourced("closed_at", WON), ctx, CLOSED)],
         MarketingRoi => {
-            let revenue = Fact {
-                num: lit("o.amount_minor"),
-                dims: CAMPAIGN_DIMS,
-                ..in_currency(in_currency(sourced("closed_at", WON), "o", currency), "c", currency)
-            };
+            let revenue = Fact { dims: CAMPAIGN_DIMS, ..converted(sourced("closed_at", WON), ctx, CLOSED) };
             vec![revenue, as_denominator(spend(ctx))]
         }
         CostPerLead => {
@@ -431,7 +491,7 @@ pub fn facts(metric: KpiMetric, ctx: &FactContext) -> Vec<Fact> {
                 dims: CAMPAIGN_DIMS,
                 ..leads_created()
             };
-            vec![spend(ctx), in_currency(leads, "c", currency)]
+            vec![spend(ctx), leads]
         }
         CostPerMql => {
             let mut mqls = entries("MQL");
@@ -439,7 +499,7 @@ pub fn facts(metric: KpiMetric, ctx: &FactContext) -> Vec<Fact> {
                 " JOIN leads l ON l.id = t.lead_id JOIN campaigns c ON c.org_id = l.org_id AND c.name = l.campaign"
                     .into();
             let mqls = Fact { num: zero(), den: one(), dims: CAMPAIGN_DIMS, ..mqls };
-            vec![spend(ctx), in_currency(mqls, "c", currency)]
+            vec![spend(ctx), mqls]
         }
         HandoverAcceptanceRate => vec![Fact {
             num: lit("CASE WHEN h.status = 'ACCEPTED' THEN 1 ELSE 0 END"),
@@ -465,6 +525,7 @@ pub fn facts(metric: KpiMetric, ctx: &FactContext) -> Vec<Fact> {
         }
         CustomerFacingHours => vec![Fact {
             table: "activities a".into(),
+            miss: Sql::new(),
             time: Time::At("a.occurred_at".into()),
             joins: String::new(),
             org: "a",
@@ -481,6 +542,7 @@ pub fn facts(metric: KpiMetric, ctx: &FactContext) -> Vec<Fact> {
         }],
         ContentUtilizationRate => vec![Fact {
             table: "content_assets ca".into(),
+            miss: Sql::new(),
             time: Time::Overlap("ca.created_at < p.e AND (ca.archived_at IS NULL OR ca.archived_at >= p.s)".into()),
             joins: String::new(),
             org: "ca",

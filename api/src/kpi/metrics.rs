@@ -6,7 +6,8 @@
 //! Common rules: periods are calendar periods in the organization's time zone; an
 //! event belongs to the period in which it happened. Archived leads and
 //! opportunities are left out. Money is in minor units (cents) of the organization's
-//! reporting currency; amounts in other currencies are left out. Stage counts count
+//! reporting currency: other currencies convert at their exchange rate (see
+//! `org::exchange_rates`), and a missing rate is MISSING_EXCHANGE_RATE. Stage counts count
 //! entries: a lead recycled and qualified again counts each time it enters.
 
 use async_graphql::Enum;
@@ -108,7 +109,10 @@ pub enum KpiUnit {
     Count,
     /// A share from 0 to 1 (or a growth / return, which may be negative or above 1).
     Ratio,
-    /// Money in minor units (cents) of the organization's reporting currency.
+    /// Money in minor units (cents) of the organization's reporting currency; amounts in
+    /// other currencies convert at the rate in force on their day (deals: the day they
+    /// opened for pipeline, closed for revenue; campaign spend: the campaign's first
+    /// day), each rounded half away from zero before adding up.
     MoneyMinor,
     /// Hours.
     Hours,

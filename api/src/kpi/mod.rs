@@ -271,7 +271,13 @@ fn fact_rows(
         .append(&fact.num)
         .push(" AS num, ")
         .append(&fact.den)
-        .push(" AS den FROM ");
+        .push(" AS den, ");
+        if fact.miss.is_empty() {
+            sql.push("CAST(NULL AS TEXT)");
+        } else {
+            sql.append(&fact.miss);
+        }
+        sql.push(" AS miss FROM ");
         if let Time::Overlap(condition) = &fact.time {
             sql.push_composed(format!("p JOIN {} ON {condition}", fact.table));
         } else {
@@ -346,6 +352,8 @@ struct Row {
     stage: Option<String>,
     num: Option<f64>,
     den: Option<f64>,
+    /// The earliest fact of the row that lacks an exchange rate (see `facts::missing_rate`).
+    miss: Option<String>,
 }
 
 fn read_row(row: &QueryResult, id_group: bool) -> Result<Row> {
@@ -361,6 +369,7 @@ fn read_row(row: &QueryResult, id_group: bool) -> Result<Row> {
         stage: row.try_get("", "stg")?,
         num: row.try_get("", "num")?,
         den: row.try_get("", "den")?,
+        miss: row.try_get("", "miss")?,
     })
 }
 
@@ -401,12 +410,15 @@ pub fn statement(
                  SELECT period, grp, stg, ",
             )
             .push_composed(sql::quantile(1, 2))
-            .push(" AS num, CAST(MAX(n) AS DOUBLE PRECISION) AS den FROM r GROUP BY period, grp, stg");
+            .push(
+                " AS num, CAST(MAX(n) AS DOUBLE PRECISION) AS den, CAST(NULL AS TEXT) AS miss \
+                 FROM r GROUP BY period, grp, stg",
+            );
         }
         _ => {
             sql.push(
                 " SELECT period, grp, stg, CAST(SUM(num) AS DOUBLE PRECISION) AS num, \
-                 CAST(SUM(den) AS DOUBLE PRECISION) AS den FROM x GROUP BY period, grp, stg",
+                 CAST(SUM(den) AS DOUBLE PRECISION) AS den, MIN(miss) AS miss FROM x GROUP BY period, grp, stg",
             );
         }
     }
@@ -427,9 +439,16 @@ pub(crate) async fn compute(
     let rows = db.query_all_raw(statement).await?;
     let id_group = group_is_id(group_by);
     let mut grouped: BTreeMap<SeriesKey, HashMap<usize, Figures>> = BTreeMap::new();
+    let mut miss: Option<String> = None;
     for row in &rows {
         let row = read_row(row, id_group)?;
+        if let Some(m) = row.miss {
+            miss = Some(miss.map_or(m.clone(), |earlier| earlier.min(m)));
+        }
         grouped.entry((row.group, row.stage)).or_default().insert(row.period, (row.num, row.den));
+    }
+    if let Some(marker) = miss {
+        return Err(missing_rate(&marker, ctx));
     }
     if grouped.is_empty() && group_by == KpiGroupBy::None && metric != KpiMetric::MedianDaysInStage {
         grouped.insert((None, None), HashMap::new());
@@ -453,6 +472,20 @@ pub(crate) async fn compute(
                 .collect(),
         })
         .collect())
+}
+
+/// The error for the earliest fact without an exchange rate, from its marker
+/// `<epoch seconds> <t|d> <currency>`: `t` an instant (named by its local day), `d` a day.
+pub(crate) fn missing_rate(marker: &str, ctx: &FactContext) -> ApiError {
+    let mut parts = marker.split(' ');
+    let (epoch, kind, currency) = (parts.next(), parts.next(), parts.next().unwrap_or_default());
+    let at = epoch.and_then(|e| e.parse::<i64>().ok()).and_then(|e| DateTime::<Utc>::from_timestamp(e, 0));
+    let day = match (at, kind) {
+        (Some(at), Some("t")) => at.with_timezone(&ctx.tz).date_naive(),
+        (Some(at), _) => at.date_naive(),
+        (None, _) => return ApiError::internal(format!("unreadable missing-rate marker {marker:?}")),
+    };
+    ApiError::MissingExchangeRate { currency: currency.to_owned(), quote: ctx.currency.clone(), day }
 }
 
 /// A point's value from its numerator and denominator.

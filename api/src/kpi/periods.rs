@@ -3,7 +3,7 @@
 //! daylight-saving shifts. Each period carries its UTC bounds for SQL.
 
 use async_graphql::Enum;
-use chrono::{DateTime, Datelike, Days, LocalResult, Months, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Days, Months, NaiveDate, Utc};
 use chrono_tz::Tz;
 
 use crate::error::{ApiError, Result};
@@ -52,19 +52,7 @@ impl Period {
     }
 }
 
-/// The first instant of local day `day` in `tz`. Where midnight does not exist (a
-/// daylight-saving gap at 00:00), the day starts at the first instant that does.
-pub fn local_midnight(tz: Tz, day: NaiveDate) -> DateTime<Utc> {
-    let mut time = day.and_time(NaiveTime::MIN);
-    for _ in 0..4 {
-        match tz.from_local_datetime(&time) {
-            LocalResult::Single(t) => return t.with_timezone(&Utc),
-            LocalResult::Ambiguous(earliest, _) => return earliest.with_timezone(&Utc),
-            LocalResult::None => time += chrono::Duration::minutes(30),
-        }
-    }
-    time.and_utc()
-}
+pub use crate::org::local_midnight;
 
 /// The first day of the period of `granularity` that contains `day`.
 pub fn period_start(day: NaiveDate, granularity: Granularity) -> NaiveDate {

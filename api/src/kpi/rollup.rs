@@ -82,13 +82,16 @@ struct Basis {
 }
 
 impl Basis {
-    fn wanted(settings: &OrgSettings) -> Self {
+    /// The basis of the organization's figures now: its time zone, and its reporting
+    /// currency with the state of its exchange rates (a rate set changes past money days).
+    async fn wanted(db: &impl ConnectionTrait, org_id: Uuid, settings: &OrgSettings) -> Result<Self> {
         let metrics: Vec<&str> = ROLLED_UP.iter().map(|m| m.name()).collect();
-        Self {
+        let rates = crate::org::exchange_rates::revision(db, org_id).await?;
+        Ok(Self {
             definition: format!("{VERSION}:{}", metrics.join(",")),
             time_zone: settings.tz().name().to_owned(),
-            currency: settings.reporting_currency.clone(),
-        }
+            currency: format!("{} rates {rates}", settings.reporting_currency),
+        })
     }
 
     fn read(row: &QueryResult) -> Result<Self> {
@@ -139,7 +142,7 @@ pub(crate) async fn view(
     periods: &[Period],
 ) -> Result<Option<View>> {
     let (Some(first), Some(last)) = (periods.first(), periods.last()) else { return Ok(None) };
-    if stored_basis(db, org_id, false).await? != Some(Basis::wanted(settings)) {
+    if stored_basis(db, org_id, false).await? != Some(Basis::wanted(db, org_id, settings).await?) {
         return Ok(None);
     }
     let backend = db.get_database_backend();
@@ -243,6 +246,10 @@ async fn live_days(
         for row in db.query_all_raw(statement).await? {
             let period: i32 = row.try_get("", "period")?;
             let Some(day) = usize::try_from(period).ok().and_then(|i| chunk.get(i)) else { continue };
+            if let Some(marker) = row.try_get::<Option<String>>("", "miss")? {
+                // A day missing a rate is never stored nor read as if it were complete.
+                return Err(super::missing_rate(&marker, ctx));
+            }
             let num: Option<f64> = row.try_get("", "num")?;
             let den: Option<f64> = row.try_get("", "den")?;
             out.push((*day, num.unwrap_or(0.0), den.unwrap_or(0.0)));
@@ -391,7 +398,7 @@ pub async fn build(db: &DatabaseConnection, org_id: Uuid, settings: &OrgSettings
     ensure_state(db, org_id).await?;
     let txn = crate::db::begin_write(db).await?;
     let Some(_) = lock_state(&txn, org_id).await? else { return Ok(false) };
-    let wanted = Basis::wanted(settings);
+    let wanted = Basis::wanted(&txn, org_id, settings).await?;
     let tz = settings.tz();
     let ctx = super::context(&txn, settings);
     let read = marks(&txn, org_id, None).await?;
@@ -461,7 +468,7 @@ async fn refresh_round(
     settings: &OrgSettings,
     batch: u64,
 ) -> Result<Option<u64>> {
-    let wanted = Basis::wanted(settings);
+    let wanted = Basis::wanted(db, org_id, settings).await?;
     ensure_state(db, org_id).await?;
     let txn = crate::db::begin_write(db).await?;
     let Some(stored) = lock_state(&txn, org_id).await? else { return Ok(None) };
@@ -504,7 +511,7 @@ pub async fn refresh_all(db: &DatabaseConnection) -> Result<()> {
         .collect::<std::result::Result<_, _>>()?;
     for org in &orgs {
         let settings = OrgSettings::from_stored(&org.settings);
-        if states.get(&org.id) != Some(&Basis::wanted(&settings)) {
+        if states.get(&org.id) != Some(&Basis::wanted(db, org.id, &settings).await?) {
             build(db, org.id, &settings).await?;
         } else if marked.contains(&org.id) {
             refresh(db, org.id, &settings).await?;

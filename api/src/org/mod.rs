@@ -2,6 +2,7 @@
 //! stages, and sign-in.
 
 pub mod api_keys;
+pub mod exchange_rates;
 pub mod graphql;
 pub mod journey_stages;
 pub mod sign_in;
@@ -49,7 +50,7 @@ pub struct OrgSettings {
     /// months, quarters) and goal periods begin and end.
     pub time_zone: String,
     /// ISO-4217 currency that money KPIs (revenue, pipeline, campaign spend) report in;
-    /// amounts in other currencies are left out rather than mixed.
+    /// other currencies convert at the organization's exchange rates into it.
     pub reporting_currency: String,
     /// Requests per minute of this organization's API keys that have no rate of their
     /// own; `None` for the server's default (`ACCORD_RATE_LIMIT_PER_MINUTE`).
@@ -115,6 +116,20 @@ impl OrgSettings {
         }
         Ok(())
     }
+}
+
+/// The first instant of local day `day` in `tz`. Where midnight does not exist (a
+/// daylight-saving gap at 00:00), the day starts at the first instant that does.
+pub fn local_midnight(tz: chrono_tz::Tz, day: chrono::NaiveDate) -> chrono::DateTime<chrono::Utc> {
+    let mut time = day.and_time(chrono::NaiveTime::MIN);
+    for _ in 0..4 {
+        match chrono::TimeZone::from_local_datetime(&tz, &time) {
+            chrono::LocalResult::Single(t) => return t.with_timezone(&Utc),
+            chrono::LocalResult::Ambiguous(earliest, _) => return earliest.with_timezone(&Utc),
+            chrono::LocalResult::None => time += chrono::Duration::minutes(30),
+        }
+    }
+    time.and_utc()
 }
 
 /// The settings of organization `org_id` (for domain rules; no permission check).
@@ -306,6 +321,12 @@ pub async fn update(
         let old = OrgSettings::from_stored(&current.settings);
         let settings = old.patched(patch)?;
         changes = settings.changes_from(&old, changes)?;
+        if settings.time_zone != old.time_zone {
+            exchange_rates::follow_time_zone(&txn, current.id, settings.tz()).await?;
+        }
+        if settings.reporting_currency != old.reporting_currency {
+            exchange_rates::reprice(&txn, current.id, &settings.reporting_currency, None).await?;
+        }
         model.settings = Set(serde_json::to_value(settings).map_err(ApiError::internal)?);
     }
     if changes.is_empty() {

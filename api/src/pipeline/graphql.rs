@@ -201,7 +201,8 @@ pub enum OpportunityOrderField {
     CreatedAt,
     /// When the deal last changed.
     UpdatedAt,
-    /// The amount (in minor units, whatever the currency).
+    /// The amount in the reporting currency at each currency's latest exchange rate
+    /// (MISSING_EXCHANGE_RATE while a matching deal's currency has none).
     Amount,
 }
 

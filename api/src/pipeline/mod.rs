@@ -21,6 +21,7 @@ use crate::error::{ApiError, Result};
 use crate::events::archive::{self, Archivable};
 use crate::events::audit::{self, Changes};
 use crate::leads::{self, accounts, ensure_user, lifecycle};
+use crate::org::exchange_rates;
 use crate::validate::{self, LONG, SHORT};
 
 /// A deal to open.
@@ -79,6 +80,9 @@ pub async fn create(db: &impl crate::db::Transactions, actor: &Actor, new: NewOp
         lead_id: Set(new.lead_id),
         name: Set(name),
         amount_minor: Set(amount_minor),
+        amount_reporting_minor: Set(
+            exchange_rates::reporting_amount(&txn, actor.org_id, &currency, amount_minor).await?
+        ),
         currency: Set(currency),
         stage: Set(OpportunityStage::Discovery),
         strategy: Set(new.strategy),
@@ -174,6 +178,7 @@ pub async fn update(
     }
     let mut model: ActiveModel = current.clone().into();
     model.name = Set(name);
+    model.amount_reporting_minor = Set(exchange_rates::reporting_amount(&txn, actor.org_id, &currency, amount).await?);
     model.amount_minor = Set(amount);
     model.currency = Set(currency);
     model.strategy = Set(strategy);
@@ -439,7 +444,7 @@ impl OpportunityOrder {
         match self {
             Self::CreatedAt => Column::CreatedAt,
             Self::UpdatedAt => Column::UpdatedAt,
-            Self::Amount => Column::AmountMinor,
+            Self::Amount => Column::AmountReportingMinor,
         }
     }
 
@@ -447,7 +452,7 @@ impl OpportunityOrder {
         match self {
             Self::CreatedAt => Json::from(o.created_at.to_rfc3339()),
             Self::UpdatedAt => Json::from(o.updated_at.to_rfc3339()),
-            Self::Amount => Json::from(o.amount_minor),
+            Self::Amount => Json::from(o.amount_reporting_minor.unwrap_or(o.amount_minor)),
         }
     }
 
@@ -508,6 +513,18 @@ pub async fn list(
     }
     if !c.include_archived {
         select = select.filter(Column::ArchivedAt.is_null());
+    }
+    if order == OpportunityOrder::Amount {
+        // Amounts compare in the reporting currency; a deal without a rate has no place in that order.
+        if let Some(deal) = select.clone().filter(Column::AmountReportingMinor.is_null()).one(db).await? {
+            let settings = crate::org::settings(db, actor.org_id).await?;
+            let day = Utc::now().with_timezone(&settings.tz()).date_naive();
+            return Err(ApiError::MissingExchangeRate {
+                currency: deal.currency,
+                quote: settings.reporting_currency,
+                day,
+            });
+        }
     }
     fetch_page_by(db, select, &[order.column(), Column::Id], direction, window, count).await
 }

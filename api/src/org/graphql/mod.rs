@@ -1,6 +1,7 @@
 //! GraphQL types and resolvers of organizations, users, API keys and the caller;
 //! signing in is in `sign_in.rs`.
 
+pub mod exchange_rates;
 pub mod journey_stages;
 pub mod sign_in;
 pub mod trusted_documents;
@@ -119,8 +120,10 @@ pub struct OrganizationSettings {
     /// IANA time zone (such as `Europe/Berlin`, default `UTC`) in which KPI and goal
     /// periods begin and end: a "day" or "month" is the organization's calendar day or month.
     pub time_zone: String,
-    /// ISO-4217 currency (default `EUR`) that money KPIs report in; opportunities and
-    /// campaigns in other currencies are left out of money KPIs rather than mixed.
+    /// ISO-4217 currency (default `EUR`) that money KPIs, goals and the amount order of
+    /// deals report in; other currencies convert at the `exchangeRates` set into it
+    /// (changing it needs rates into the new currency: until then money figures are
+    /// MISSING_EXCHANGE_RATE).
     pub reporting_currency: String,
     /// Requests per minute (1–1,000,000) of the organization's API keys that have no
     /// `requestsPerMinute` of their own; null for the server's default

@@ -614,6 +614,8 @@ impl Generator {
             lead_id: spec.lead_id,
             name: spec.name,
             amount_minor: spec.amount,
+            // The demo and the benchmark report in EUR; `seed` reprices the rest once rates exist.
+            amount_reporting_minor: (spec.currency == "EUR").then_some(spec.amount),
             currency: spec.currency,
             stage: spec.stage,
             strategy: spec.strategy,

@@ -232,6 +232,11 @@ pub async fn generate(
         }
         counts
     };
+    exchange_rates(db, org_id).await?;
+    // Pricing the generated deals marked their days; the rollup is rebuilt whole anyway.
+    let mut forget = Sql::new();
+    forget.push("DELETE FROM kpi_dirty_marks WHERE org_id = ").bind(org_id);
+    db.execute_raw(forget.build(db.get_database_backend())).await?;
     let actor = Actor::system(org_id);
     let changes = Changes::new()
         .created("token", &token)
@@ -242,6 +247,38 @@ pub async fn generate(
     audit::record(&txn, &actor, "seed.generate", "organization", Some(org_id), changes).await?;
     txn.commit().await?;
     Ok(SeedSummary { counts, token, elapsed: started.elapsed() })
+}
+
+/// Monthly exchange rates into the organization's reporting currency for the
+/// generated currencies, from before the generated history to now, unless the
+/// organization has rates already: so every money figure of generated data converts.
+pub async fn exchange_rates(db: &sea_orm::DatabaseConnection, org_id: Uuid) -> Result<()> {
+    use chrono::Datelike;
+    let actor = Actor::system(org_id);
+    if !crate::org::exchange_rates::list(db, &actor, None, 1).await?.is_empty() {
+        return Ok(());
+    }
+    let quote = crate::org::settings(db, org_id).await?.reporting_currency;
+    let today = Utc::now().date_naive();
+    let first = today - chrono::Duration::days(HISTORY_DAYS as i64 + 90);
+    let mut month = chrono::NaiveDate::from_ymd_opt(first.year(), first.month(), 1).unwrap_or(first);
+    let mut rates = Vec::new();
+    let mut i = 0;
+    while month <= today {
+        // USD per EUR drifts between 0.90 and 0.94 by month; the reverse is its inverse.
+        let usd_in_eur = 0.90 + 0.01 * f64::from(i % 5);
+        for (currency, rate) in [("USD", usd_in_eur), ("EUR", 1.0 / usd_in_eur)] {
+            if currency != quote {
+                rates.push(crate::org::exchange_rates::NewRate { currency: currency.into(), valid_from: month, rate });
+            }
+        }
+        month = month.checked_add_months(chrono::Months::new(1)).unwrap_or(today.succ_opt().unwrap_or(today));
+        i += 1;
+    }
+    if !rates.is_empty() {
+        crate::org::exchange_rates::set(db, &actor, rates).await?;
+    }
+    Ok(())
 }
 
 fn rate(counts: &Counts, started: Instant) -> String {
