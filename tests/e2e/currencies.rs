@@ -269,3 +269,27 @@ async fn rates_are_set_by_admins_checked_whole_and_kept_per_organization() {
     // And Acme's figures do not see Globex's deal.
     assert_eq!(values(&revenue(&s, "2026-10-01", "2026-10-31").await), [0.0]);
 }
+
+async fn rows(app: &TestApp, table: &str, org: uuid::Uuid) -> i64 {
+    let mut sql = api::db::sql::Sql::new();
+    sql.push_composed(format!("SELECT COUNT(*) AS n FROM {table} WHERE org_id = ")).bind(org);
+    let row = app.db.query_one_raw(sql.build(app.db.get_database_backend())).await.unwrap().unwrap();
+    row.try_get("", "n").unwrap()
+}
+
+#[tokio::test]
+async fn one_organizations_missing_rate_never_holds_up_anothers_rollup() {
+    let s = setup("UTC").await;
+    // Acme (created first, so rolled up first) has a USD deal and no USD rate.
+    won(&s, 100, "USD", "2026-10-05T10:00:00Z").await;
+    let other = s.app.create_org("Globex").await;
+    let rep = s.app.create_user(&other, Team::Sales, Role::Member).await;
+    let globex = Setup { app: s.app.handle(), org: other, rep };
+    won(&globex, 100, "EUR", "2026-10-05T10:00:00Z").await;
+
+    api::kpi::rollup::refresh_all(&s.app.db).await.unwrap();
+    assert!(rows(&s.app, "kpi_rollups", globex.org.id).await > 0, "Globex's rollup is built");
+    assert_eq!(rows(&s.app, "kpi_rollups", s.org.id).await, 0, "Acme's waits for its rate");
+    assert_error(&revenue(&s, "2026-10-01", "2026-10-31").await, "MISSING_EXCHANGE_RATE");
+    assert_eq!(values(&revenue(&globex, "2026-10-01", "2026-10-31").await), [100.0]);
+}

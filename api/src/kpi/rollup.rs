@@ -30,7 +30,7 @@ use super::{KpiFilter, Series, point, statement};
 use crate::db::claim::claim_clause;
 use crate::db::dialect;
 use crate::db::sql::Sql;
-use crate::error::Result;
+use crate::error::{ApiError, Result};
 use crate::org::OrgSettings;
 
 /// Bump when the facts of a rolled-up metric change: rollups of another version are
@@ -511,10 +511,20 @@ pub async fn refresh_all(db: &DatabaseConnection) -> Result<()> {
         .collect::<std::result::Result<_, _>>()?;
     for org in &orgs {
         let settings = OrgSettings::from_stored(&org.settings);
-        if states.get(&org.id) != Some(&Basis::wanted(db, org.id, &settings).await?) {
-            build(db, org.id, &settings).await?;
-        } else if marked.contains(&org.id) {
-            refresh(db, org.id, &settings).await?;
+        let done = match Basis::wanted(db, org.id, &settings).await {
+            Ok(wanted) if states.get(&org.id) != Some(&wanted) => build(db, org.id, &settings).await,
+            Ok(_) if marked.contains(&org.id) => refresh(db, org.id, &settings).await,
+            Ok(_) => Ok(true),
+            Err(e) => Err(e),
+        };
+        // One organization's gap (a missing exchange rate) never holds up the others';
+        // its readers compute live and get the error themselves.
+        match done {
+            Err(ApiError::MissingExchangeRate { currency, day, .. }) => {
+                tracing::debug!(org = %org.id, %currency, %day, "rollup waits for an exchange rate");
+            }
+            Err(e) => tracing::warn!(org = %org.id, error = %e, "rollup of an organization failed"),
+            Ok(_) => {}
         }
     }
     let known: HashSet<Uuid> = orgs.iter().map(|o| o.id).collect();
