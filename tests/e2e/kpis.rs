@@ -1103,3 +1103,42 @@ async fn the_kpi_export_streams_the_same_series_as_csv() {
     let response = kpis_csv(&d.app, Some(&d.org.admin.token), "metrics=MQLS&from=2026-01-01").await;
     assert_eq!(response.status(), 400);
 }
+
+#[tokio::test]
+async fn every_value_is_its_numerator_over_its_denominator_under_every_grouping() {
+    use api::kpi::metrics::{KpiGroupBy, KpiMetric, Shape, name_of};
+    use async_graphql::resolver_utils::EnumType;
+    let d = shared_dataset();
+    let token = &d.org.admin.token;
+    let mut checked = 0;
+    for metric in KpiMetric::all() {
+        for group in KpiGroupBy::items().iter().map(|i| i.value) {
+            let input =
+                json!({ "metrics": [metric.name()], "from": JAN_FEB.0, "to": JAN_FEB.1, "groupBy": name_of(group) });
+            let body = kpis(&d.app, token, input).await;
+            if body["errors"][0]["extensions"]["field"] == "groupBy" {
+                continue;
+            }
+            for s in series(&body) {
+                for p in s["points"].as_array().unwrap() {
+                    let (value, num, den) = (p["value"].as_f64(), p["numerator"].as_f64(), p["denominator"].as_f64());
+                    let expected = match metric.shape() {
+                        Shape::Sum => num,
+                        Shape::Ratio => num.zip(den).filter(|(_, d)| *d > 0.0).map(|(n, d)| n / d),
+                        Shape::Growth => num.zip(den).filter(|(_, d)| *d > 0.0).map(|(n, d)| n / d - 1.0),
+                        // A median is no quotient; its denominator counts what was measured.
+                        Shape::Median => value,
+                    };
+                    let close = match (value, expected) {
+                        (Some(v), Some(e)) => (v - e).abs() <= 1e-9 * e.abs().max(1.0),
+                        (None, None) => true,
+                        _ => false,
+                    };
+                    assert!(close, "{} by {}: {p}", metric.name(), name_of(group));
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 200, "{checked} points checked");
+}

@@ -320,11 +320,21 @@ async fn usage_statistics_and_win_rates_come_from_recorded_use() {
     let unused = asset(&s, "Old brochure", json!([]), json!([])).await;
     let won = opportunity(&s, &acc, "Deal 1", "WON").await;
     let lost = opportunity(&s, &acc, "Deal 2", "LOST").await;
-    let _won_without = opportunity(&s, &acc, "Deal 3", "WON").await;
+    let won_without = opportunity(&s, &acc, "Deal 3", "WON").await;
     let body = record(&s, &s.rep.token, json!({ "assetId": used, "opportunityId": won, "rating": "HELPFUL" })).await;
     assert_eq!(body["data"]["recordContentUsage"]["usage"]["user"]["id"], json!(s.rep.id), "{body}");
     record(&s, &s.rep2.token, json!({ "assetId": used, "opportunityId": lost, "rating": "NOT_HELPFUL" })).await;
     record(&s, &s.rep.token, json!({ "assetId": used, "comment": "sent to a prospect" })).await;
+    // Deals 1 and 2 closed after those uses; deal 3 had closed before its use, which
+    // therefore cannot have helped: it still counts as won without the asset.
+    for deal in [&won, &lost] {
+        use sea_orm::ConnectionTrait;
+        let mut sql = api::db::sql::Sql::new();
+        sql.push("UPDATE opportunities SET closed_at = ").bind(chrono::Utc::now() + chrono::Duration::hours(1));
+        sql.push(" WHERE id = ").bind(deal.parse::<uuid::Uuid>().unwrap());
+        s.app.db.execute_raw(sql.build(s.app.db.get_database_backend())).await.unwrap();
+    }
+    record(&s, &s.rep.token, json!({ "assetId": used, "opportunityId": won_without })).await;
 
     let audit = s.app.count_audit_rows(&s.org).await;
     assert_error(&record(&s, &s.viewer.token, json!({ "assetId": used })).await, "FORBIDDEN");
@@ -348,7 +358,7 @@ async fn usage_statistics_and_win_rates_come_from_recorded_use() {
     let u = stats(&used);
     assert_eq!(
         (u["uses"].clone(), u["distinctUsers"].clone(), u["helpful"].clone(), u["rated"].clone()),
-        (json!(3), json!(2), json!(1), json!(2)),
+        (json!(4), json!(2), json!(1), json!(2)),
         "{body}"
     );
     assert_eq!(u["helpfulShare"], 0.5);
@@ -374,7 +384,7 @@ async fn usage_statistics_and_win_rates_come_from_recorded_use() {
     assert_eq!(body["data"]["contentAssets"]["nodes"], json!([{ "id": unused }]));
     let body = s.app.gql(Some(&s.marketer.token), "{ unusedContent(days: 0) { id } }", json!({})).await;
     assert_eq!(body["errors"][0]["extensions"]["field"], "days");
-    assert_eq!(s.app.count_outbox_events(&s.org, "contentUsage.recorded").await, 3);
+    assert_eq!(s.app.count_outbox_events(&s.org, "contentUsage.recorded").await, 4);
 }
 
 #[tokio::test]

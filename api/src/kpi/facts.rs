@@ -481,7 +481,12 @@ pub fn facts(metric: KpiMetric, ctx: &FactContext) -> Vec<Fact> {
         RevenueSourced => vec![converted(sourced("closed_at", WON), ctx, CLOSED)],
         MarketingRoi => {
             let revenue = Fact { dims: CAMPAIGN_DIMS, ..converted(sourced("closed_at", WON), ctx, CLOSED) };
-            vec![revenue, as_denominator(spend(ctx))]
+            // Spend is the denominator and is taken off the numerator: value = numerator ÷
+            // denominator, so sums over periods and groups re-aggregate exactly.
+            let spend = spend(ctx);
+            let mut cost = Sql::new();
+            cost.push("-(").append(&spend.num).push(")");
+            vec![revenue, Fact { num: cost, den: spend.num.clone(), ..spend }]
         }
         CostPerLead => {
             let leads = Fact {

@@ -73,7 +73,7 @@ pub enum KpiMetric {
     PipelineSourced,
     /// Revenue sourced by campaigns: sum of `amount` (minor units) of deals won in the period whose lead came from a campaign on record.
     RevenueSourced,
-    /// Marketing ROI = (revenue sourced − campaign spend) ÷ campaign spend, both in the period. numerator = revenue sourced, denominator = spend (minor units).
+    /// Marketing ROI = (revenue sourced − campaign spend) ÷ campaign spend, both in the period. numerator = revenue sourced − spend (the net return), denominator = spend (minor units); value = numerator ÷ denominator.
     MarketingRoi,
 }
 
@@ -98,8 +98,6 @@ pub enum Shape {
     Median,
     /// value = numerator ÷ denominator − 1.
     Growth,
-    /// value = (numerator − denominator) ÷ denominator.
-    Roi,
 }
 
 /// What a KPI value measures in.
@@ -145,10 +143,10 @@ impl KpiMetric {
             | SalesCycleDays
             | ContentUtilizationRate
             | CostPerLead
-            | CostPerMql => Shape::Ratio,
+            | CostPerMql
+            | MarketingRoi => Shape::Ratio,
             HandoverMedianResponseHours | MedianDaysInStage | FeedbackMedianResponseDays => Shape::Median,
             RevenueGrowthYoy => Shape::Growth,
-            MarketingRoi => Shape::Roi,
             _ => Shape::Sum,
         }
     }

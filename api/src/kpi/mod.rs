@@ -505,10 +505,6 @@ pub fn point(shape: Shape, period: Period, num: Option<f64>, den: Option<f64>) -
             let (n, d) = (num.unwrap_or(0.0), den.unwrap_or(0.0));
             Point { period, value: ratio(n, d).map(|r| r - 1.0), numerator: Some(n), denominator: Some(d) }
         }
-        Shape::Roi => {
-            let (n, d) = (num.unwrap_or(0.0), den.unwrap_or(0.0));
-            Point { period, value: ratio(n - d, d), numerator: Some(n), denominator: Some(d) }
-        }
     }
 }
 
@@ -613,7 +609,6 @@ mod tests {
         assert_eq!(point(Shape::Ratio, p, Some(1.0), Some(4.0)).value, Some(0.25));
         assert_eq!(point(Shape::Ratio, p, Some(1.0), None).value, None);
         assert_eq!(point(Shape::Growth, p, Some(150.0), Some(100.0)).value, Some(0.5));
-        assert_eq!(point(Shape::Roi, p, Some(300.0), Some(100.0)).value, Some(2.0));
         assert_eq!(point(Shape::Sum, p, None, None).value, Some(0.0));
         assert_eq!(point(Shape::Median, p, None, Some(0.0)).value, None);
     }

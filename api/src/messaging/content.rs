@@ -493,10 +493,11 @@ pub struct UsageStats {
     pub helpful: i64,
     pub rated: i64,
     pub last_used_at: Option<DateTime<Utc>>,
-    /// Closed (won or lost) opportunities the asset was used on (directly, or with their lead).
+    /// Closed (won or lost) opportunities the asset was used on (directly, or with their
+    /// lead) at or before they closed.
     pub closed_with: i64,
     pub won_with: i64,
-    /// Closed opportunities of the organization it was not used on.
+    /// Closed opportunities of the organization it was not used on before they closed.
     pub closed_without: i64,
     pub won_without: i64,
 }
@@ -583,7 +584,8 @@ pub async fn usage_stats(
             JoinType::InnerJoin,
             entity::opportunity::Entity,
             o.clone(),
-            Expr::cust("o.org_id = u.org_id AND (o.id = u.opportunity_id OR o.lead_id = u.lead_id)"),
+            // Only uses before the deal closed can have helped win it.
+            Expr::cust("o.org_id = u.org_id AND (o.id = u.opportunity_id OR o.lead_id = u.lead_id) AND u.used_at <= o.closed_at"),
         )
         .and_where(Expr::col((u.clone(), Alias::new("org_id"))).eq(org_id))
         .and_where(Expr::col((u.clone(), Alias::new("asset_id"))).is_in(asset_ids.iter().copied()))

@@ -61,15 +61,16 @@ pub struct ContentUsageStats {
     pub helpful_share: Option<f64>,
     /// When it was last used; null if never.
     pub last_used_at: Option<DateTime<Utc>>,
-    /// Closed (won or lost) opportunities it was used on, directly or with their lead.
+    /// Closed (won or lost) opportunities it was used on, directly or with their lead, at
+    /// or before they closed (a use after the close cannot have helped).
     pub closed_opportunities_with: i32,
     /// Won opportunities among those.
     pub won_opportunities_with: i32,
-    /// Win rate of closed opportunities it was used on (0–1); null when none closed.
+    /// Win rate of closed opportunities it was used on before they closed (0–1); null when none closed.
     pub win_rate_with: Option<f64>,
-    /// Closed opportunities of the organization it was not used on.
+    /// Closed opportunities of the organization it was not used on before they closed.
     pub closed_opportunities_without: i32,
-    /// Win rate of closed opportunities it was not used on (0–1); null when none closed.
+    /// Win rate of closed opportunities it was not used on before they closed (0–1); null when none closed.
     pub win_rate_without: Option<f64>,
 }
 
