@@ -1123,7 +1123,7 @@ async fn every_value_is_its_numerator_over_its_denominator_under_every_grouping(
                 for p in s["points"].as_array().unwrap() {
                     let (value, num, den) = (p["value"].as_f64(), p["numerator"].as_f64(), p["denominator"].as_f64());
                     let expected = match metric.shape() {
-                        Shape::Sum => num,
+                        Shape::Sum | Shape::Distinct => num,
                         Shape::Ratio => num.zip(den).filter(|(_, d)| *d > 0.0).map(|(n, d)| n / d),
                         Shape::Growth => num.zip(den).filter(|(_, d)| *d > 0.0).map(|(n, d)| n / d - 1.0),
                         // A median is no quotient; its denominator counts what was measured.
@@ -1141,4 +1141,83 @@ async fn every_value_is_its_numerator_over_its_denominator_under_every_grouping(
         }
     }
     assert!(checked > 200, "{checked} points checked");
+}
+
+#[tokio::test]
+async fn time_with_customers_lists_every_person_and_counts_each_customer_once() {
+    let d = shared_dataset();
+    let token = &d.org.admin.token;
+    let per_person = |team: &str| {
+        json!({ "metrics": ["CUSTOMER_FACING_HOURS", "DISTINCT_CUSTOMERS_TOUCHED"], "from": JAN_FEB.0, "to": JAN_FEB.1,
+                "groupBy": "USER", "filter": { "team": team } })
+    };
+    // The rep: 90 minutes with l1 in January, 30 in February; the other rep: an hour in
+    // January with nobody named (a row from before customers were required), so no customer.
+    let body = kpis(&d.app, token, per_person("SALES")).await;
+    let of = |metric: &str, user: Uuid| -> Vec<Option<f64>> {
+        series(&body)
+            .iter()
+            .find(|s| s["metric"] == metric && s["groupKey"] == json!(user))
+            .map(|s| s["points"].as_array().unwrap().iter().map(|p| p["value"].as_f64()).collect())
+            .unwrap_or_else(|| panic!("no {metric} series for {user}: {body}"))
+    };
+    assert_eq!(of("CUSTOMER_FACING_HOURS", d.rep.id), [Some(1.5), Some(0.5)]);
+    assert_eq!(of("CUSTOMER_FACING_HOURS", d.other_rep.id), [Some(1.0), Some(0.0)]);
+    assert_eq!(of("DISTINCT_CUSTOMERS_TOUCHED", d.rep.id), [Some(1.0), Some(1.0)]);
+    assert_eq!(of("DISTINCT_CUSTOMERS_TOUCHED", d.other_rep.id), [Some(0.0), Some(0.0)]);
+    // Marketing spent no time with customers, and says so with zeros.
+    let body = kpis(&d.app, token, per_person("MARKETING")).await;
+    let rows: Vec<(String, Vec<Option<f64>>)> = series(&body)
+        .iter()
+        .map(|s| {
+            (
+                s["metric"].as_str().unwrap().to_owned(),
+                s["points"].as_array().unwrap().iter().map(|p| p["value"].as_f64()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("CUSTOMER_FACING_HOURS".to_owned(), vec![Some(0.0), Some(0.0)]),
+            ("DISTINCT_CUSTOMERS_TOUCHED".to_owned(), vec![Some(0.0), Some(0.0)])
+        ],
+        "{body}"
+    );
+    // The same customer twice in a period counts once.
+    let body =
+        kpis(&d.app, token, json!({ "metrics": ["DISTINCT_CUSTOMERS_TOUCHED"], "from": JAN_FEB.0, "to": JAN_FEB.1 }))
+            .await;
+    assert_eq!(values(&body, "DISTINCT_CUSTOMERS_TOUCHED"), [Some(1.0), Some(1.0)]);
+}
+
+#[tokio::test]
+async fn a_customer_facing_activity_names_its_customer() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let rep = app.create_user(&org, Team::Sales, Role::Member).await;
+    let log = "mutation($input: LogActivityInput!) { logActivity(input: $input) { activity { id account { id } } } }";
+    let before = app.count_audit_rows(&org).await;
+    let body = app
+        .gql(
+            Some(&rep.token),
+            log,
+            json!({ "input": { "kind": "CALL", "customerFacing": true, "durationMinutes": 30 } }),
+        )
+        .await;
+    assert_error(&body, "BAD_USER_INPUT");
+    assert_eq!(body["errors"][0]["extensions"]["field"], "customerFacing");
+    assert_eq!(app.count_audit_rows(&org).await, before);
+    let internal = app
+        .gql(
+            Some(&rep.token),
+            log,
+            json!({ "input": { "kind": "NOTE", "customerFacing": false, "durationMinutes": 30 } }),
+        )
+        .await;
+    assert!(internal["errors"].is_null(), "{internal}");
+    let account = "mutation { createAccount(input: { name: \"Globex\" }) { account { id } } }";
+    let account = app.gql(Some(&rep.token), account, json!({})).await["data"]["createAccount"]["account"]["id"].clone();
+    let body = app.gql(Some(&rep.token), log, json!({ "input": { "kind": "MEETING", "customerFacing": true, "durationMinutes": 60, "accountId": account } })).await;
+    assert_eq!(body["data"]["logActivity"]["activity"]["account"]["id"], account, "{body}");
 }

@@ -99,6 +99,8 @@ pub struct Fact {
     /// A money fact that lacks an exchange rate: `<epoch seconds, 12 digits> <t|d> <currency>`
     /// (see [`missing_rate`]); empty for facts without money.
     pub miss: Sql,
+    /// What a DISTINCT-shaped metric counts once per period and group (such as the customer).
+    pub key: Option<&'static str>,
     pub dims: Dims,
 }
 
@@ -188,6 +190,7 @@ fn leads_created() -> Fact {
     Fact {
         table: "leads l".into(),
         miss: Sql::new(),
+        key: None,
         time: Time::At("l.created_at".into()),
         joins: String::new(),
         org: "l",
@@ -203,6 +206,7 @@ fn entries(stage: &str) -> Fact {
     Fact {
         table: "lead_stage_transitions t".into(),
         miss: Sql::new(),
+        key: None,
         time: Time::At("t.at".into()),
         joins: String::new(),
         org: "t",
@@ -246,6 +250,7 @@ fn opportunities(time: &str, extra: &str) -> Fact {
     Fact {
         table: "opportunities o".into(),
         miss: Sql::new(),
+        key: None,
         time: Time::At(format!("o.{time}")),
         joins: String::new(),
         org: "o",
@@ -350,6 +355,7 @@ fn spend(ctx: &FactContext) -> Fact {
     let fact = Fact {
         table: "campaigns c".into(),
         miss: Sql::new(),
+        key: None,
         time: Time::Overlap("c.starts_on < p.ed AND c.ends_on >= p.sd".into()),
         joins: String::new(),
         org: "c",
@@ -371,12 +377,35 @@ fn spend(ctx: &FactContext) -> Fact {
     Fact { num, miss: missing_rate(ctx, "c", When::On("c.starts_on")), ..fact }
 }
 
+/// Customer-facing activities, by when they happened, in hours.
+fn customer_facing() -> Fact {
+    Fact {
+        table: "activities a".into(),
+        miss: Sql::new(),
+        key: None,
+        time: Time::At("a.occurred_at".into()),
+        joins: String::new(),
+        org: "a",
+        conds: lit(" AND a.customer_facing = TRUE"),
+        num: lit("a.duration_minutes / 60.0"),
+        den: zero(),
+        stage: None,
+        dims: Dims {
+            user: Some("a.user_id"),
+            user_via_lead: false,
+            lead_join: Some(" LEFT JOIN leads l ON l.id = a.lead_id"),
+            ..LEAD_DIMS
+        },
+    }
+}
+
 /// Handovers, cancelled ones left out: nobody answered them, so they count in no
 /// handover figure.
 fn handovers(time: &str) -> Fact {
     Fact {
         table: "handovers h".into(),
         miss: Sql::new(),
+        key: None,
         time: Time::At(format!("h.{time}")),
         joins: String::new(),
         org: "h",
@@ -397,6 +426,7 @@ fn feedback() -> Fact {
     Fact {
         table: "feedback f".into(),
         miss: Sql::new(),
+        key: None,
         time: Time::At("f.created_at".into()),
         joins: String::new(),
         org: "f",
@@ -444,6 +474,7 @@ pub fn facts(metric: KpiMetric, ctx: &FactContext) -> Vec<Fact> {
             vec![Fact {
                 table: "lead_stage_transitions t".into(),
                 miss: Sql::new(),
+                key: None,
                 time: Time::At("t.at".into()),
                 joins: String::new(),
                 org: "t",
@@ -528,26 +559,16 @@ pub fn facts(metric: KpiMetric, ctx: &FactContext) -> Vec<Fact> {
                 ..handovers("handed_at")
             }]
         }
-        CustomerFacingHours => vec![Fact {
-            table: "activities a".into(),
-            miss: Sql::new(),
-            time: Time::At("a.occurred_at".into()),
-            joins: String::new(),
-            org: "a",
-            conds: lit(" AND a.customer_facing = TRUE"),
-            num: lit("a.duration_minutes / 60.0"),
-            den: zero(),
-            stage: None,
-            dims: Dims {
-                user: Some("a.user_id"),
-                user_via_lead: false,
-                lead_join: Some(" LEFT JOIN leads l ON l.id = a.lead_id"),
-                ..LEAD_DIMS
-            },
-        }],
+        CustomerFacingHours => vec![customer_facing()],
+        DistinctCustomersTouched => {
+            // The customer is the activity's account (set from its lead or deal when
+            // logged), else its lead.
+            vec![Fact { num: zero(), key: Some("COALESCE(a.account_id, a.lead_id)"), ..customer_facing() }]
+        }
         ContentUtilizationRate => vec![Fact {
             table: "content_assets ca".into(),
             miss: Sql::new(),
+            key: None,
             time: Time::Overlap("ca.created_at < p.e AND (ca.archived_at IS NULL OR ca.archived_at >= p.s)".into()),
             joins: String::new(),
             org: "ca",

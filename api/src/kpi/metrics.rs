@@ -57,8 +57,10 @@ pub enum KpiMetric {
     SalesCycleDays,
     /// Content utilization = content assets used at least once in the period ÷ assets available during the period (created before its end, not archived before its start).
     ContentUtilizationRate,
-    /// Hours with customers: sum of `durationMinutes` ÷ 60 of customer-facing activities in the period. Group by USER for hours per person.
+    /// Hours with customers: sum of `durationMinutes` ÷ 60 of customer-facing activities in the period. Group by USER for hours per person: every active person comes back, with zeros when they logged none.
     CustomerFacingHours,
+    /// Distinct customers touched: the different customers (an activity's account, else its lead) of customer-facing activities in the period. value = numerator = the count, each customer once per period and group; not additive: query the wider period instead of summing. Group by USER: every active person comes back, with zeros when they touched none.
+    DistinctCustomersTouched,
     /// Feedback given in the period that is actionable now (enough distinct people or customer accounts back it, per the organization's thresholds). value = numerator = count.
     ActionableFeedback,
     /// Median days from feedback to the owning team's response, of the feedback answered in the period. numerator is null; denominator = feedback answered.
@@ -98,6 +100,8 @@ pub enum Shape {
     Median,
     /// value = numerator ÷ denominator − 1.
     Growth,
+    /// value = numerator = the number of different keys (not additive across periods or groups).
+    Distinct,
 }
 
 /// What a KPI value measures in.
@@ -146,6 +150,7 @@ impl KpiMetric {
             | CostPerMql
             | MarketingRoi => Shape::Ratio,
             HandoverMedianResponseHours | MedianDaysInStage | FeedbackMedianResponseDays => Shape::Median,
+            DistinctCustomersTouched => Shape::Distinct,
             RevenueGrowthYoy => Shape::Growth,
             _ => Shape::Sum,
         }
@@ -154,9 +159,15 @@ impl KpiMetric {
     pub fn unit(self) -> KpiUnit {
         use KpiMetric::*;
         match self {
-            LeadsCreated | Mqls | Sals | Sqls | OpportunitiesCreated | DealsWon | DealsLost | ActionableFeedback => {
-                KpiUnit::Count
-            }
+            LeadsCreated
+            | Mqls
+            | Sals
+            | Sqls
+            | OpportunitiesCreated
+            | DealsWon
+            | DealsLost
+            | ActionableFeedback
+            | DistinctCustomersTouched => KpiUnit::Count,
             RevenueWon | RevenueLost | PipelineValue | CostPerLead | CostPerMql | PipelineSourced | RevenueSourced => {
                 KpiUnit::MoneyMinor
             }

@@ -156,9 +156,56 @@ pub async fn kpis(db: &impl ConnectionTrait, actor: &Actor, request: &KpiRequest
     });
     let series: Vec<Vec<Series>> = try_join_all(work).await?;
     let mut series: Vec<Series> = series.into_iter().flatten().collect();
+    if request.group_by == KpiGroupBy::User {
+        with_everyone(db, actor, &mut series, &metrics, periods, &request.filter).await?;
+    }
     check_size(&series)?;
     label(db, actor, &mut series).await?;
     Ok(series)
+}
+
+/// Per-person metrics of time with customers list every active person the filter
+/// admits, with zeros for those without any: a team lead sees who spent no time with
+/// customers, not only who did.
+async fn with_everyone(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    series: &mut Vec<Series>,
+    requested: &[KpiMetric],
+    periods: &[Period],
+    filter: &KpiFilter,
+) -> Result<()> {
+    let per_person = [KpiMetric::CustomerFacingHours, KpiMetric::DistinctCustomersTouched];
+    let metrics: Vec<KpiMetric> = per_person.into_iter().filter(|m| requested.contains(m)).collect();
+    if metrics.is_empty() || filter.persona_id.is_some() || filter.source.is_some() || filter.campaign.is_some() {
+        // A lead-based filter selects activities, not people.
+        return Ok(());
+    }
+    let mut users = entity::user::Entity::find()
+        .filter(entity::user::Column::OrgId.eq(actor.org_id))
+        .filter(entity::user::Column::Active.eq(true));
+    if let Some(team) = filter.team {
+        users = users.filter(entity::user::Column::Team.eq(team));
+    }
+    if let Some(id) = filter.user_id {
+        users = users.filter(entity::user::Column::Id.eq(id));
+    }
+    let users = users.all(db).await?;
+    let order: HashMap<KpiMetric, usize> = series.iter().enumerate().rev().map(|(i, s)| (s.metric, i)).collect();
+    for metric in metrics {
+        let shape = metric.shape();
+        for user in &users {
+            let key = Some(user.id.to_string());
+            if series.iter().any(|s| s.metric == metric && s.group == key) {
+                continue;
+            }
+            let points = periods.iter().map(|p| point(shape, *p, Some(0.0), None)).collect();
+            series.push(Series { metric, group_by: KpiGroupBy::User, group: key, label: None, stage: None, points });
+        }
+    }
+    // Back in the request's metric order, each metric's people by id.
+    series.sort_by_key(|s| (order.get(&s.metric).copied().unwrap_or(usize::MAX), s.group.clone()));
+    Ok(())
 }
 
 /// What the facts of every metric need from the organization's settings.
@@ -277,7 +324,7 @@ fn fact_rows(
         } else {
             sql.append(&fact.miss);
         }
-        sql.push(" AS miss FROM ");
+        sql.push_composed(format!(" AS miss, {} AS dkey FROM ", fact.key.unwrap_or("CAST(NULL AS TEXT)")));
         if let Time::Overlap(condition) = &fact.time {
             sql.push_composed(format!("p JOIN {} ON {condition}", fact.table));
         } else {
@@ -415,6 +462,12 @@ pub fn statement(
                  FROM r GROUP BY period, grp, stg",
             );
         }
+        Shape::Distinct => {
+            sql.push(
+                " SELECT period, grp, stg, CAST(COUNT(DISTINCT dkey) AS DOUBLE PRECISION) AS num, \
+                 CAST(NULL AS DOUBLE PRECISION) AS den, MIN(miss) AS miss FROM x GROUP BY period, grp, stg",
+            );
+        }
         _ => {
             sql.push(
                 " SELECT period, grp, stg, CAST(SUM(num) AS DOUBLE PRECISION) AS num, \
@@ -492,7 +545,7 @@ pub(crate) fn missing_rate(marker: &str, ctx: &FactContext) -> ApiError {
 pub fn point(shape: Shape, period: Period, num: Option<f64>, den: Option<f64>) -> Point {
     let ratio = |n: f64, d: f64| if d > 0.0 { Some(n / d) } else { None };
     match shape {
-        Shape::Sum => {
+        Shape::Sum | Shape::Distinct => {
             let n = num.unwrap_or(0.0);
             Point { period, value: Some(n), numerator: Some(n), denominator: None }
         }

@@ -76,6 +76,12 @@ pub async fn log(db: &impl crate::db::Transactions, actor: &Actor, new: NewActiv
     if let Some(id) = new.account_id {
         super::accounts::ensure(&txn, actor, id, "accountId").await?;
     }
+    // Time with customers is time with someone: hours per person and distinct customers
+    // touched count only what names its customer.
+    if new.customer_facing && account_id.is_none() && new.lead_id.is_none() {
+        let message = "a customer-facing activity names its customer: give a leadId, accountId or opportunityId";
+        return Err(ApiError::bad_input("customerFacing", message));
+    }
     let activity = ActiveModel {
         id: Set(Uuid::now_v7()),
         org_id: Set(actor.org_id),

@@ -188,7 +188,8 @@ pub struct ActivityFilter {
 pub struct LogActivityInput {
     /// What was done.
     pub kind: ActivityKind,
-    /// True when spent with customers or prospects.
+    /// True when spent with customers or prospects; then `leadId`, `accountId` or
+    /// `opportunityId` must name the customer (BAD_USER_INPUT on `customerFacing` otherwise).
     pub customer_facing: bool,
     /// How long it took, in minutes (0–1440).
     pub duration_minutes: i32,
