@@ -292,9 +292,24 @@ async fn the_owning_team_runs_the_workflow_and_the_author_and_endorsers_are_noti
 async fn review_meetings_snapshot_the_period_and_track_action_items() {
     let s = setup().await;
     lead(&s.app, &s.rep.token, "ana@payly.io").await;
+    // A lead from before the period: the snapshot counts the period, not today's totals.
+    let old = lead(&s.app, &s.rep.token, "bo@payly.io").await;
+    {
+        use sea_orm::ConnectionTrait;
+        let long_ago = chrono::Utc::now() - chrono::Duration::days(90);
+        for table in ["leads", "lead_stage_transitions"] {
+            let mut sql = api::db::sql::Sql::new();
+            let (column, key) = if table == "leads" { ("created_at", "id") } else { ("at", "lead_id") };
+            sql.push_composed(format!("UPDATE {table} SET {column} = ")).bind(long_ago);
+            sql.push_composed(format!(" WHERE {key} = ")).bind(old.parse::<uuid::Uuid>().unwrap());
+            s.app.db.execute_raw(sql.build(s.app.db.get_database_backend())).await.unwrap();
+        }
+    }
     submit(&s.app, &s.rep.token, general("pricing")).await;
     let today = chrono::Utc::now().date_naive();
-    let start = "mutation($input: StartReviewMeetingInput!) { startReviewMeeting(input: $input) { reviewMeeting { id kpiSnapshot periodStart } } }";
+    let start = "mutation($input: StartReviewMeetingInput!) { startReviewMeeting(input: $input) { reviewMeeting { id kpiSnapshot periodStart
+      snapshot { kpis { metric unit points { periodStart periodEnd value numerator } } stageEntries { stage count }
+                 handoverCompliance { handovers } handBackReasons { reason } } } } }";
     let period = json!({ "input": { "periodStart": today - chrono::Duration::days(30), "periodEnd": today } });
     let audit = s.app.count_audit_rows(&s.org).await;
     assert_error(&s.app.gql(Some(&s.rep.token), start, period.clone()).await, "FORBIDDEN");
@@ -305,7 +320,19 @@ async fn review_meetings_snapshot_the_period_and_track_action_items() {
     let body = s.app.gql(Some(&s.sales_manager.token), start, period).await;
     let meeting = &body["data"]["startReviewMeeting"]["reviewMeeting"];
     let snapshot = &meeting["kpiSnapshot"];
-    assert_eq!(snapshot["leadsByStage"]["NEW"], 1, "{body}");
+    let typed = &meeting["snapshot"];
+    assert_eq!(typed["stageEntries"], json!([{ "stage": "NEW", "count": 1 }]), "{body}");
+    let kpi = |metric: &str| typed["kpis"].as_array().unwrap().iter().find(|k| k["metric"] == metric).cloned().unwrap();
+    let created = kpi("LEADS_CREATED");
+    assert_eq!(created["unit"], "COUNT");
+    assert_eq!(
+        created["points"],
+        json!([{ "periodStart": (today - chrono::Duration::days(30)).to_string(), "periodEnd": today.to_string(), "value": 1.0, "numerator": 1.0 }])
+    );
+    assert_eq!(kpi("WIN_RATE")["points"][0]["value"], Value::Null, "no deal closed: no win rate");
+    assert_eq!(typed["kpis"].as_array().unwrap().len(), api::feedback::meetings::SNAPSHOT_METRICS.len());
+    assert_eq!(typed["handoverCompliance"], Value::Null);
+    assert_eq!(typed["handBackReasons"], json!([]));
     assert_eq!(snapshot["feedbackThemes"][0]["tag"], "pricing");
     assert_eq!(snapshot["contentUsage"]["uses"], 0);
     assert!(snapshot["handBackReasons"].is_array());

@@ -1,15 +1,18 @@
 //! Review meetings: sales and marketing look at a period together. Starting one
-//! captures a snapshot of the numbers (handover compliance, leads per lifecycle
-//! stage, hand-back reasons, top feedback themes, content usage) so the discussion
-//! stays anchored to what was known then; notes and action items follow.
+//! captures a snapshot of the numbers of the review period (the KPIs of
+//! [`SNAPSHOT_METRICS`], leads entering each lifecycle stage, handover compliance,
+//! hand-back reasons, top feedback themes, content usage) so the discussion stays
+//! anchored to what was known then; notes and action items follow.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use entity::LifecycleStage;
 use entity::action_item::{self, ActionItemStatus};
 use entity::review_meeting::{ActiveModel, Column, Entity, Model};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, Set,
 };
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -21,10 +24,47 @@ use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
 use crate::events::outbox;
 use crate::handover::reports::{self, ComplianceGroup, ReasonGroup};
+use crate::kpi::metrics::KpiMetric;
 use crate::validate::{self, LONG, SHORT};
 
-fn start_of(day: NaiveDate) -> DateTime<Utc> {
-    day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()
+/// The KPIs a meeting's snapshot holds for its review period, in this order.
+pub const SNAPSHOT_METRICS: &[KpiMetric] = &[
+    KpiMetric::LeadsCreated,
+    KpiMetric::Mqls,
+    KpiMetric::Sals,
+    KpiMetric::Sqls,
+    KpiMetric::MqlToSalRate,
+    KpiMetric::OpportunitiesCreated,
+    KpiMetric::PipelineValue,
+    KpiMetric::DealsWon,
+    KpiMetric::DealsLost,
+    KpiMetric::RevenueWon,
+    KpiMetric::WinRate,
+    KpiMetric::HandoverAcceptanceRate,
+    KpiMetric::HandoverMedianResponseHours,
+    KpiMetric::SlaComplianceRate,
+    KpiMetric::CustomerFacingHours,
+    KpiMetric::DistinctCustomersTouched,
+    KpiMetric::ActionableFeedback,
+];
+
+/// One KPI of the review period, as stored in the snapshot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SnapshotFigure {
+    /// The metric's public name, such as `MQLS`.
+    pub metric: String,
+    pub value: Option<f64>,
+    pub numerator: Option<f64>,
+    pub denominator: Option<f64>,
+}
+
+/// Leads that entered one lifecycle stage during the review period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StageEntries {
+    pub stage: LifecycleStage,
+    pub count: i64,
 }
 
 #[derive(Debug, FromQueryResult)]
@@ -64,21 +104,33 @@ pub async fn snapshot(
             "p90ResponseHours": c.p90_response_hours, "accepted": c.accepted,
         })
     });
+    // Entries into each stage during the period (archived leads left out), not today's totals.
     let stages = Query::select()
-        .expr_as(Expr::col(Alias::new("lifecycle_stage")), Alias::new("stage"))
-        .expr_as(Expr::col(Alias::new("id")).count(), Alias::new("n"))
-        .from(entity::lead::Entity)
-        .and_where(Expr::col(Alias::new("org_id")).eq(actor.org_id))
-        .and_where(Expr::col(Alias::new("archived_at")).is_null())
-        .group_by_col(Alias::new("lifecycle_stage"))
-        .order_by(Alias::new("lifecycle_stage"), sea_orm::Order::Asc)
+        .expr_as(Expr::col((Alias::new("t"), Alias::new("to_stage"))), Alias::new("stage"))
+        .expr_as(Expr::col((Alias::new("t"), Alias::new("id"))).count(), Alias::new("n"))
+        .from_as(entity::lead_stage_transition::Entity, Alias::new("t"))
+        .join_as(
+            sea_orm::sea_query::JoinType::InnerJoin,
+            entity::lead::Entity,
+            Alias::new("l"),
+            Expr::col((Alias::new("l"), Alias::new("id"))).equals((Alias::new("t"), Alias::new("lead_id"))),
+        )
+        .and_where(Expr::col((Alias::new("t"), Alias::new("org_id"))).eq(actor.org_id))
+        .and_where(Expr::col((Alias::new("t"), Alias::new("at"))).gte(from))
+        .and_where(Expr::col((Alias::new("t"), Alias::new("at"))).lt(to))
+        .and_where(Expr::col((Alias::new("l"), Alias::new("archived_at"))).is_null())
+        .group_by_col((Alias::new("t"), Alias::new("to_stage")))
         .to_owned();
-    let stages: serde_json::Map<String, Value> = StageCount::find_by_statement(backend.build(&stages))
+    let mut stages: Vec<StageEntries> = StageCount::find_by_statement(backend.build(&stages))
         .all(db)
         .await?
         .into_iter()
-        .map(|r| (r.stage, json!(r.n)))
+        .filter_map(|r| {
+            let stage = serde_json::from_value::<LifecycleStage>(json!(r.stage)).ok()?;
+            Some(StageEntries { stage, count: r.n })
+        })
         .collect();
+    stages.sort_by_key(|e| <LifecycleStage as sea_orm::Iterable>::iter().position(|s| s == e.stage));
     let reasons = reports::hand_back_reasons(db, actor, from, to, ReasonGroup::None).await?;
     let reasons: Vec<Value> =
         reasons.iter().map(|r| json!({ "reason": r.reason, "count": r.count, "share": r.share })).collect();
@@ -136,7 +188,7 @@ pub async fn snapshot(
     Ok(json!({
         "from": from, "to": to,
         "handoverCompliance": compliance, "responseTargetHours": targets.response_hours,
-        "leadsByStage": stages, "handBackReasons": reasons, "feedbackThemes": themes, "contentUsage": usage,
+        "stageEntries": stages, "handBackReasons": reasons, "feedbackThemes": themes, "contentUsage": usage,
     }))
 }
 
@@ -153,8 +205,23 @@ pub async fn start(
     if period_end < period_start {
         return Err(ApiError::bad_input("periodEnd", "must not be before `periodStart`"));
     }
-    let to = start_of(period_end) + chrono::Duration::days(1);
-    let mut kpi_snapshot = snapshot(db, actor, start_of(period_start), to).await?;
+    // The period's bounds are the organization's local midnights, as in every KPI.
+    let tz = crate::org::settings(db, actor.org_id).await?.tz();
+    let from = crate::org::local_midnight(tz, period_start);
+    let to = crate::org::local_midnight(tz, period_end.succ_opt().unwrap_or(period_end));
+    let mut kpi_snapshot = snapshot(db, actor, from, to).await?;
+    if (period_end - period_start).num_days() <= 366 * 2 {
+        let series = crate::kpi::over_days(db, actor, SNAPSHOT_METRICS, period_start, period_end).await?;
+        let figures: Vec<SnapshotFigure> = series
+            .iter()
+            .filter_map(|s| {
+                let p = s.points.first()?;
+                let metric = s.metric.name().to_owned();
+                Some(SnapshotFigure { metric, value: p.value, numerator: p.numerator, denominator: p.denominator })
+            })
+            .collect();
+        kpi_snapshot["kpis"] = serde_json::to_value(figures).map_err(ApiError::internal)?;
+    }
     // The agreed SLAs and goals of the period, as the KPI engine measures them.
     if (period_end - period_start).num_days() <= 366 * 2 {
         let card = crate::kpi::progress::scorecard(db, actor, period_start, period_end).await?;

@@ -615,6 +615,34 @@ async fn label(db: &impl ConnectionTrait, actor: &Actor, series: &mut [Series]) 
 }
 
 /// The single value of `metric` over one custom period (goal progress, SLA compliance).
+/// `metrics` over the local days `start..=end` as one period (review meetings): one
+/// series per metric, with one point.
+pub async fn over_days(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    metrics: &[KpiMetric],
+    start: NaiveDate,
+    end: NaiveDate,
+) -> Result<Vec<Series>> {
+    require(can_read(actor, Scope::KpisRead), "read KPIs")?;
+    let settings = settings(db, actor.org_id).await?;
+    let ctx = context(db, &settings);
+    let period = Period::new(settings.tz(), start, end.succ_opt().unwrap_or(end));
+    let mut out = Vec::with_capacity(metrics.len());
+    for &metric in metrics {
+        let point = value_over(db, actor, &ctx, metric, period, &KpiFilter::default()).await?;
+        out.push(Series {
+            metric,
+            group_by: KpiGroupBy::None,
+            group: None,
+            label: None,
+            stage: None,
+            points: vec![point],
+        });
+    }
+    Ok(out)
+}
+
 pub(crate) async fn value_over(
     db: &impl ConnectionTrait,
     actor: &Actor,

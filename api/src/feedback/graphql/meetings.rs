@@ -2,6 +2,7 @@
 
 use async_graphql::{Context, Enum, ID, InputObject, Json, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::connection;
@@ -10,7 +11,145 @@ use crate::feedback::meetings::{self, ItemPatch};
 use crate::graphql::pagination::{PageArgs, encode_cursor};
 use crate::graphql::patch::{clearable, clearable_id, keep_or_set, optional_id};
 use crate::graphql::{actor, db, loaders, parse_id, selects};
+use crate::kpi::graphql::{KpiPoint, KpiSeries};
+use crate::kpi::metrics::{KpiGroupBy, KpiMetric, from_name};
+use crate::leads::graphql::LifecycleStage;
 use crate::org::graphql::User;
+
+/// The numbers of a meeting's review period, as they were when it started.
+pub struct ReviewSnapshot {
+    kpis: Vec<KpiSeries>,
+    stage_entries: Vec<ReviewStageEntries>,
+    handovers: Option<StoredHandovers>,
+    response_target_hours: Option<f64>,
+    hand_back_reasons: Vec<ReviewReasonCount>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredHandovers {
+    handovers: i64,
+    answered: i64,
+    answered_within_target: i64,
+    overdue: i64,
+    accepted: i64,
+    median_response_hours: Option<f64>,
+    p90_response_hours: Option<f64>,
+}
+
+/// Leads that entered one lifecycle stage during the review period.
+#[derive(SimpleObject)]
+pub struct ReviewStageEntries {
+    /// The stage.
+    pub stage: LifecycleStage,
+    /// Entries into it during the period (a lead entering twice counts twice; archived leads left out).
+    pub count: i64,
+}
+
+/// Handovers made during the review period and how they were answered.
+#[derive(SimpleObject)]
+pub struct ReviewHandovers {
+    /// Handovers made in the period (cancelled ones left out).
+    pub handovers: i64,
+    /// Of those, answered (accepted or handed back).
+    pub answered: i64,
+    /// Of those, answered within the response target.
+    pub answered_within_target: i64,
+    /// Of those, past due without an answer when the meeting started.
+    pub overdue: i64,
+    /// Of those, accepted.
+    pub accepted: i64,
+    /// Median hours to an answer; null without answers.
+    pub median_response_hours: Option<f64>,
+    /// 90th percentile of hours to an answer; null without answers.
+    pub p90_response_hours: Option<f64>,
+    /// The response target in hours (the agreed SLA, else the organization's setting).
+    pub response_target_hours: Option<f64>,
+}
+
+/// How often sales handed leads back for one reason during the review period.
+#[derive(SimpleObject, Deserialize)]
+pub struct ReviewReasonCount {
+    /// The reason's code (HAND_BACK_REASONS).
+    pub reason: String,
+    /// Hand-backs with it.
+    pub count: i64,
+    /// Its share of the period's hand-backs (0–1).
+    pub share: f64,
+}
+
+impl ReviewSnapshot {
+    fn read(meeting: &entity::review_meeting::Model) -> Option<Self> {
+        let stored = &meeting.kpi_snapshot;
+        let figures: Vec<meetings::SnapshotFigure> = serde_json::from_value(stored.get("kpis")?.clone()).ok()?;
+        let kpis = figures
+            .into_iter()
+            .filter_map(|f| {
+                let metric: KpiMetric = from_name(&f.metric)?;
+                let point = KpiPoint {
+                    period_start: meeting.period_start,
+                    period_end: meeting.period_end,
+                    value: f.value,
+                    numerator: f.numerator,
+                    denominator: f.denominator,
+                };
+                Some(KpiSeries {
+                    metric,
+                    unit: metric.unit(),
+                    group_by: KpiGroupBy::None,
+                    group_key: None,
+                    group_label: None,
+                    stage: None,
+                    points: vec![point],
+                })
+            })
+            .collect();
+        let entries: Vec<meetings::StageEntries> =
+            serde_json::from_value(stored.get("stageEntries").cloned().unwrap_or_default()).unwrap_or_default();
+        let stage_entries =
+            entries.into_iter().map(|e| ReviewStageEntries { stage: e.stage.into(), count: e.count }).collect();
+        let handovers = stored.get("handoverCompliance").cloned().and_then(|h| serde_json::from_value(h).ok());
+        let response_target_hours = stored.get("responseTargetHours").and_then(Value::as_f64);
+        let hand_back_reasons =
+            serde_json::from_value(stored.get("handBackReasons").cloned().unwrap_or_default()).unwrap_or_default();
+        Some(Self { kpis, stage_entries, handovers, response_target_hours, hand_back_reasons })
+    }
+}
+
+/// The numbers of a meeting's review period (its first to last day, in the
+/// organization's time zone), as they were when the meeting started.
+#[Object]
+impl ReviewSnapshot {
+    /// The period's KPIs, one series per metric with one point for the whole period:
+    /// the same figures `kpis` gives for that period, by the same definitions.
+    async fn kpis(&self) -> &[KpiSeries] {
+        &self.kpis
+    }
+
+    /// Leads that entered each lifecycle stage during the period, in funnel order (stages nobody entered left out).
+    async fn stage_entries(&self) -> &[ReviewStageEntries] {
+        &self.stage_entries
+    }
+
+    /// Handovers made during the period; null when none were.
+    async fn handover_compliance(&self) -> Option<ReviewHandovers> {
+        self.handovers.as_ref().map(|h| ReviewHandovers {
+            handovers: h.handovers,
+            answered: h.answered,
+            answered_within_target: h.answered_within_target,
+            overdue: h.overdue,
+            accepted: h.accepted,
+            median_response_hours: h.median_response_hours,
+            p90_response_hours: h.p90_response_hours,
+            response_target_hours: self.response_target_hours,
+        })
+    }
+
+    /// Why leads were handed back during the period, most frequent first.
+    async fn hand_back_reasons(&self) -> &[ReviewReasonCount] {
+        &self.hand_back_reasons
+    }
+}
 
 /// Where an action item stands.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,10 +190,19 @@ impl ReviewMeeting {
         self.0.period_end
     }
 
-    /// The numbers when the meeting started: handoverCompliance, leadsByStage,
-    /// handBackReasons, feedbackThemes (top 5) and contentUsage.
+    /// The numbers when the meeting started, as stored JSON: kpis, stageEntries,
+    /// handoverCompliance, handBackReasons, feedbackThemes (top 5), contentUsage and
+    /// scorecard. Prefer the typed `snapshot`; meetings started before it existed hold
+    /// `leadsByStage` (lead totals at the start, not the period) instead of `kpis` and
+    /// `stageEntries`.
     async fn kpi_snapshot(&self) -> Json<Value> {
         Json(self.0.kpi_snapshot.clone())
+    }
+
+    /// The numbers of the review period when the meeting started, typed; null for
+    /// meetings started before typed snapshots (read `kpiSnapshot` for those).
+    async fn snapshot(&self) -> Option<ReviewSnapshot> {
+        ReviewSnapshot::read(&self.0)
     }
 
     /// The notes.
