@@ -603,6 +603,9 @@ async fn every_metric_matches_values_computed_by_hand() {
         "ACTIONABLE_FEEDBACK",
         "FEEDBACK_MEDIAN_RESPONSE_DAYS",
         "REVENUE_GROWTH_YOY",
+        "DEALS_LOST",
+        "REVENUE_LOST",
+        "DISTINCT_CUSTOMERS_TOUCHED",
     ];
     let body = kpis(
         &d.app,
@@ -664,6 +667,19 @@ async fn every_metric_matches_values_computed_by_hand() {
         points(&body, "REVENUE_GROWTH_YOY"),
         [(Some(-1.0), Some(0.0), Some(50_000.0)), (None, Some(100_000.0), Some(0.0))]
     );
+    // February: the retention deal of 40,000 was lost.
+    assert_eq!(values(&body, "DEALS_LOST"), [Some(0.0), Some(1.0)]);
+    assert_eq!(values(&body, "REVENUE_LOST"), [Some(0.0), Some(40_000.0)]);
+    // l1 in each month; the other rep's January hour names nobody.
+    assert_eq!(values(&body, "DISTINCT_CUSTOMERS_TOUCHED"), [Some(1.0), Some(1.0)]);
+    // This test, the campaign one and the per-stage one hand-compute every metric of the catalogue.
+    let mut covered: Vec<&str> = metrics.to_vec();
+    covered.extend(["COST_PER_LEAD", "COST_PER_MQL", "PIPELINE_SOURCED", "REVENUE_SOURCED", "MARKETING_ROI"]);
+    covered.push("MEDIAN_DAYS_IN_STAGE");
+    covered.sort_unstable();
+    let mut catalogue: Vec<&str> = api::kpi::metrics::KpiMetric::all().map(|m| m.name()).collect();
+    catalogue.sort_unstable();
+    assert_eq!(covered, catalogue, "a metric without a hand-computed value");
     let units: Vec<(&str, &str)> =
         series(&body).iter().map(|s| (s["metric"].as_str().unwrap(), s["unit"].as_str().unwrap())).collect();
     assert!(units.contains(&("REVENUE_WON", "MONEY_MINOR")) && units.contains(&("WIN_RATE", "RATIO")), "{units:?}");
