@@ -443,6 +443,7 @@ async fn alignment_contract(db: &DatabaseConnection, cast: &Cast) -> Result<()> 
             period_end,
             team,
             owner_id: owner.user_id(),
+            person_id: None,
         };
         goals::create(db, owner, new).await?;
     }

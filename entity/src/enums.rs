@@ -129,6 +129,20 @@ pub enum GoalMetric {
     ClosedWonRevenue,
     #[sea_orm(string_value = "CUSTOMER_FACING_HOURS")]
     CustomerFacingHours,
+    #[sea_orm(string_value = "DISTINCT_CUSTOMERS_TOUCHED")]
+    DistinctCustomersTouched,
+    #[sea_orm(string_value = "MARKETING_SOURCED_PIPELINE")]
+    MarketingSourcedPipeline,
+    #[sea_orm(string_value = "MARKETING_SOURCED_REVENUE")]
+    MarketingSourcedRevenue,
+    #[sea_orm(string_value = "MQL_TO_SAL_RATE")]
+    MqlToSalRate,
+    #[sea_orm(string_value = "SAL_TO_SQL_RATE")]
+    SalToSqlRate,
+    #[sea_orm(string_value = "SQL_TO_WON_RATE")]
+    SqlToWonRate,
+    #[sea_orm(string_value = "LEAD_TO_CUSTOMER_RATE")]
+    LeadToCustomerRate,
 }
 
 /// Where a lead is in the shared funnel.

@@ -17,6 +17,8 @@ pub struct Model {
     pub period_end: Date,
     pub team: Option<Team>,
     pub owner_id: Option<Uuid>,
+    /// A personal goal's person: only their facts count.
+    pub person_id: Option<Uuid>,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

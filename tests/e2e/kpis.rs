@@ -1237,3 +1237,38 @@ async fn a_customer_facing_activity_names_its_customer() {
     let body = app.gql(Some(&rep.token), log, json!({ "input": { "kind": "MEETING", "customerFacing": true, "durationMinutes": 60, "accountId": account } })).await;
     assert_eq!(body["data"]["logActivity"]["activity"]["account"]["id"], account, "{body}");
 }
+
+#[tokio::test]
+async fn personal_and_team_goals_count_their_facts_and_marketing_can_own_revenue_and_conversion() {
+    let d = shared_dataset();
+    let token = &d.org.admin.token;
+    let goal = "mutation($input: CreateGoalInput!) { createGoal(input: $input) { goal { progress { actual ratio projected } } } }";
+    let progress = |metric: &'static str, target: f64, team: Option<&'static str>, person: Option<Uuid>| {
+        let (app, token) = (&d.app, token.clone());
+        async move {
+            let name = format!("{metric} {team:?} {person:?} {}", Uuid::now_v7());
+            let input = json!({ "input": { "name": name, "metric": metric, "target": target,
+                "periodStart": JAN_FEB.0, "periodEnd": JAN_FEB.1, "team": team, "personId": person } });
+            let body = app.gql(Some(&token), goal, input).await;
+            assert!(body["errors"].is_null(), "{body}");
+            body["data"]["createGoal"]["goal"]["progress"].clone()
+        }
+    };
+    // One person's hours are theirs: the other rep's hour in January, not everyone's 4.
+    assert_eq!(progress("CUSTOMER_FACING_HOURS", 40.0, None, Some(d.other_rep.id)).await["actual"], 1.0);
+    // A team's hours are its members': sales 1.5 + 0.5 + 1.0; marketing none.
+    assert_eq!(progress("CUSTOMER_FACING_HOURS", 40.0, Some("SALES"), None).await["actual"], 3.0);
+    assert_eq!(progress("CUSTOMER_FACING_HOURS", 40.0, Some("MARKETING"), None).await["actual"], 0.0);
+    assert_eq!(progress("DISTINCT_CUSTOMERS_TOUCHED", 5.0, None, Some(d.rep.id)).await["actual"], 1.0);
+    // Marketing's MQLs count whoever holds the leads now: l1, l2, l3.
+    assert_eq!(progress("MQLS", 3.0, Some("MARKETING"), None).await["actual"], 3.0);
+    // Marketing's revenue quota: l1 (Winter) won 100,000 cents = 1,000.00 EUR in February.
+    assert_eq!(progress("MARKETING_SOURCED_REVENUE", 2_000.0, Some("MARKETING"), None).await["ratio"], 0.5);
+    assert_eq!(progress("MARKETING_SOURCED_PIPELINE", 1_000.0, Some("MARKETING"), None).await["actual"], 1_000.0);
+    // Of the three MQLs, l1 and l3 reached SAL: 2 ÷ 3; a rate is not projected by the calendar.
+    let rate = progress("MQL_TO_SAL_RATE", 0.5, Some("MARKETING"), None).await;
+    assert_eq!(
+        (round(rate["actual"].as_f64().unwrap()), round(rate["projected"].as_f64().unwrap())),
+        (round(2.0 / 3.0), round(2.0 / 3.0))
+    );
+}

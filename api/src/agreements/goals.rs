@@ -29,6 +29,8 @@ pub struct NewGoal {
     pub team: Option<Team>,
     /// Defaults to the caller.
     pub owner_id: Option<Uuid>,
+    /// A personal goal's person.
+    pub person_id: Option<Uuid>,
 }
 
 /// What `updateGoal` may change; `None` keeps a field, `Some(None)` clears an optional one.
@@ -41,6 +43,7 @@ pub struct GoalPatch {
     pub period_end: Option<NaiveDate>,
     pub team: Option<Option<Team>>,
     pub owner_id: Option<Option<Uuid>>,
+    pub person_id: Option<Option<Uuid>>,
     pub expected_version: Option<i32>,
 }
 
@@ -69,12 +72,12 @@ fn validate(target: f64, start: NaiveDate, end: NaiveDate) -> Result<()> {
     Ok(())
 }
 
-async fn check_owner(db: &impl ConnectionTrait, actor: &Actor, owner: Option<Uuid>) -> Result<()> {
-    let Some(owner) = owner else { return Ok(()) };
+async fn check_user(db: &impl ConnectionTrait, actor: &Actor, user: Option<Uuid>, field: &str) -> Result<()> {
+    let Some(user) = user else { return Ok(()) };
     let found =
-        entity::user::Entity::find_by_id(owner).filter(entity::user::Column::OrgId.eq(actor.org_id)).count(db).await?;
+        entity::user::Entity::find_by_id(user).filter(entity::user::Column::OrgId.eq(actor.org_id)).count(db).await?;
     if found == 0 {
-        return Err(ApiError::bad_input("ownerId", "no such user"));
+        return Err(ApiError::bad_input(field, "no such user"));
     }
     Ok(())
 }
@@ -87,7 +90,8 @@ pub async fn create(db: &impl crate::db::Transactions, actor: &Actor, new: NewGo
     validate(new.target, new.period_start, new.period_end)?;
     let owner = new.owner_id.or(actor.user_id());
     let txn = crate::db::begin_write(db).await?;
-    check_owner(&txn, actor, owner).await?;
+    check_user(&txn, actor, owner, "ownerId").await?;
+    check_user(&txn, actor, new.person_id, "personId").await?;
     let now = Utc::now();
     let goal = ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -99,6 +103,7 @@ pub async fn create(db: &impl crate::db::Transactions, actor: &Actor, new: NewGo
         period_end: Set(new.period_end),
         team: Set(new.team),
         owner_id: Set(owner),
+        person_id: Set(new.person_id),
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
@@ -138,8 +143,10 @@ pub async fn update(db: &impl crate::db::Transactions, actor: &Actor, id: Uuid, 
     let end = patch.period_end.unwrap_or(current.period_end);
     let team = patch.team.unwrap_or(current.team);
     let owner = patch.owner_id.unwrap_or(current.owner_id);
+    let person = patch.person_id.unwrap_or(current.person_id);
     validate(target, start, end)?;
-    check_owner(&txn, actor, owner).await?;
+    check_user(&txn, actor, owner, "ownerId").await?;
+    check_user(&txn, actor, person, "personId").await?;
     let changes = Changes::new()
         .field("name", Some(&current.name), Some(&name))
         .field("metric", Some(&current.metric), Some(&metric))
@@ -147,7 +154,8 @@ pub async fn update(db: &impl crate::db::Transactions, actor: &Actor, id: Uuid, 
         .field("periodStart", Some(&current.period_start), Some(&start))
         .field("periodEnd", Some(&current.period_end), Some(&end))
         .field("team", current.team.as_ref(), team.as_ref())
-        .field("ownerId", current.owner_id.as_ref(), owner.as_ref());
+        .field("ownerId", current.owner_id.as_ref(), owner.as_ref())
+        .field("personId", current.person_id.as_ref(), person.as_ref());
     if changes.is_empty() {
         return Ok(current);
     }
@@ -159,6 +167,7 @@ pub async fn update(db: &impl crate::db::Transactions, actor: &Actor, id: Uuid, 
     model.period_end = Set(end);
     model.team = Set(team);
     model.owner_id = Set(owner);
+    model.person_id = Set(person);
     let updated = save_versioned(&txn, id, current.version, model).await?;
     audit::record(&txn, actor, "goal.update", "goal", Some(id), changes).await?;
     outbox::publish(&txn, actor, "goal.updated", "goal", Some(id), serde_json::json!({})).await?;

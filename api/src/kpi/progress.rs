@@ -44,6 +44,27 @@ pub fn goal_kpi(metric: GoalMetric) -> KpiMetric {
         GoalMetric::ClosedWonDeals => KpiMetric::DealsWon,
         GoalMetric::ClosedWonRevenue => KpiMetric::RevenueWon,
         GoalMetric::CustomerFacingHours => KpiMetric::CustomerFacingHours,
+        GoalMetric::DistinctCustomersTouched => KpiMetric::DistinctCustomersTouched,
+        GoalMetric::MarketingSourcedPipeline => KpiMetric::PipelineSourced,
+        GoalMetric::MarketingSourcedRevenue => KpiMetric::RevenueSourced,
+        GoalMetric::MqlToSalRate => KpiMetric::MqlToSalRate,
+        GoalMetric::SalToSqlRate => KpiMetric::SalToSqlRate,
+        GoalMetric::SqlToWonRate => KpiMetric::SqlToWonRate,
+        GoalMetric::LeadToCustomerRate => KpiMetric::LeadToCustomerRate,
+    }
+}
+
+/// Whose facts a goal counts. A personal goal counts its person's (the metric's
+/// responsible user: a deal's owner, an activity's author, a lead's owner). A team's
+/// goal counts the team's own time with customers; for funnel and money metrics the
+/// team says whose goal it is, not whose facts count (MQLs handed over to sales still
+/// count towards marketing's goal). The owner is who answers for the goal, not a scope.
+fn goal_scope(goal: &entity::goal::Model, kpi: KpiMetric) -> KpiFilter {
+    let per_person = matches!(kpi, KpiMetric::CustomerFacingHours | KpiMetric::DistinctCustomersTouched);
+    match (goal.person_id, goal.team) {
+        (Some(person), _) => KpiFilter { user_id: Some(person), ..KpiFilter::default() },
+        (None, Some(team)) if per_person => KpiFilter { team: Some(team), ..KpiFilter::default() },
+        _ => KpiFilter::default(),
     }
 }
 
@@ -74,10 +95,8 @@ async fn goal_progress_in(
 ) -> Result<GoalProgress> {
     let ctx = context(db, settings);
     let period = Period::new(ctx.tz, goal.period_start, goal.period_end.succ_opt().unwrap_or(goal.period_end));
-    // The team says whose goal it is (marketing's MQLs, sales' revenue), not whose
-    // facts count: MQLs handed over to sales still count towards marketing's goal.
-    let filter = KpiFilter::default();
     let kpi = goal_kpi(goal.metric);
+    let filter = goal_scope(goal, kpi);
     let point = value_over(db, actor, &ctx, kpi, period, &filter).await?;
     let mut actual = point.value.unwrap_or(0.0);
     if kpi.unit() == super::metrics::KpiUnit::MoneyMinor {
@@ -87,7 +106,9 @@ async fn goal_progress_in(
     let total = (period.end - period.start).num_days().max(1) as f64;
     let begun = (today.succ_opt().unwrap_or(today).min(period.end) - period.start).num_days().max(0) as f64;
     let elapsed = (begun / total).min(1.0);
-    let projected = (elapsed > 0.0).then(|| actual / elapsed);
+    // Counts and sums grow with the days; a rate or a median is where it is.
+    let accumulates = matches!(kpi.shape(), super::metrics::Shape::Sum | super::metrics::Shape::Distinct);
+    let projected = (elapsed > 0.0).then(|| if accumulates { actual / elapsed } else { actual });
     Ok(GoalProgress {
         actual,
         target: goal.target,

@@ -29,8 +29,22 @@ pub enum GoalMetric {
     ClosedWonDeals,
     /// Revenue won (in the organization's currency).
     ClosedWonRevenue,
-    /// Hours spent with customers.
+    /// Hours spent with customers (KPI CUSTOMER_FACING_HOURS); a team's goal counts its members' hours, a person's their own.
     CustomerFacingHours,
+    /// Different customers touched by customer-facing activities (KPI DISTINCT_CUSTOMERS_TOUCHED), such as "at least 20 customers a month" for one person.
+    DistinctCustomersTouched,
+    /// Pipeline created from leads of recorded campaigns (KPI PIPELINE_SOURCED), in the reporting currency: marketing's pipeline quota.
+    MarketingSourcedPipeline,
+    /// Revenue won from leads of recorded campaigns (KPI REVENUE_SOURCED), in the reporting currency: marketing's revenue quota.
+    MarketingSourcedRevenue,
+    /// MQL → SAL conversion (KPI MQL_TO_SAL_RATE), a share from 0 to 1.
+    MqlToSalRate,
+    /// SAL → SQL conversion (KPI SAL_TO_SQL_RATE), a share from 0 to 1.
+    SalToSqlRate,
+    /// SQL → won conversion (KPI SQL_TO_WON_RATE), a share from 0 to 1.
+    SqlToWonRate,
+    /// Lead → customer conversion (KPI LEAD_TO_CUSTOMER_RATE), a share from 0 to 1.
+    LeadToCustomerRate,
 }
 
 /// A shared target for a period, optionally for one team, with its progress from the KPI engine.
@@ -72,9 +86,17 @@ impl Goal {
         Ok(loaders(ctx)?.users.load_one(id).await?.map(User::from))
     }
 
-    /// How far the goal has come: the metric over the goal's period so far, for the
-    /// whole organization (the team says whose goal it is), the pace, and whether it
-    /// reaches the target.
+    /// The person whose own facts a personal goal counts; null for a team's or a shared goal.
+    async fn person(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let Some(id) = self.model.person_id else { return Ok(None) };
+        Ok(loaders(ctx)?.users.load_one(id).await?.map(User::from))
+    }
+
+    /// How far the goal has come: the metric over the goal's period so far, the pace,
+    /// and whether it reaches the target. Whose facts count: a personal goal's person's
+    /// (the metric's responsible user); a team goal's team's for CUSTOMER_FACING_HOURS
+    /// and DISTINCT_CUSTOMERS_TOUCHED; otherwise the whole organization's (the team says
+    /// whose goal it is: MQLs handed to sales still count towards marketing's goal).
     async fn progress(&self, ctx: &Context<'_>) -> Result<crate::kpi::graphql::GoalProgress> {
         Ok(crate::kpi::progress::goal_progress(db(ctx), actor(ctx)?, &self.model).await?.into())
     }
@@ -128,6 +150,8 @@ pub struct CreateGoalInput {
     pub team: Option<Team>,
     /// Who answers for it; defaults to you.
     pub owner_id: Option<ID>,
+    /// For a personal goal (such as "40 hours with customers a week"): the person whose own facts count.
+    pub person_id: Option<ID>,
 }
 
 /// Changes to a goal: a field left out stays as it is; null clears the team or the
@@ -153,6 +177,8 @@ pub struct UpdateGoalInput {
     pub team: MaybeUndefined<Team>,
     /// New owner. Left out: unchanged. null: cleared (the goal has no owner).
     pub owner_id: MaybeUndefined<ID>,
+    /// New person of a personal goal. Left out: unchanged. null: cleared (no longer personal).
+    pub person_id: MaybeUndefined<ID>,
 }
 
 /// The result of setting or changing a goal.
@@ -194,6 +220,7 @@ impl GoalMutation {
             period_end: input.period_end,
             team: input.team.map(Into::into),
             owner_id: input.owner_id.as_ref().map(|id| parse_id("ownerId", id)).transpose()?,
+            person_id: input.person_id.as_ref().map(|id| parse_id("personId", id)).transpose()?,
         };
         Ok(GoalPayload { goal: goals::create(db(ctx), actor(ctx)?, new).await?.into() })
     }
@@ -209,6 +236,7 @@ impl GoalMutation {
             period_end: keep_or_set("periodEnd", input.period_end)?,
             team: clearable(input.team.map_value(Into::into)),
             owner_id: clearable_id("ownerId", input.owner_id)?,
+            person_id: clearable_id("personId", input.person_id)?,
             expected_version: input.expected_version,
         };
         Ok(GoalPayload { goal: goals::update(db(ctx), actor(ctx)?, id, patch).await?.into() })
