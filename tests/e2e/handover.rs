@@ -231,7 +231,8 @@ async fn compliance_and_hand_back_reasons_are_reported() {
         (group["accepted"].as_i64(), group["touched"].as_i64(), group["touchedWithinTarget"].as_i64()),
         (Some(1), Some(1), Some(1))
     );
-    assert!((group["withinTargetShare"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-9);
+    // The third handover is pending and not yet due: it is left out of the share.
+    assert_eq!(group["withinTargetShare"], 1.0);
     assert!(group["medianResponseHours"].as_f64().unwrap() < 1.0);
 
     let reasons =
