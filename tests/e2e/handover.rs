@@ -85,7 +85,11 @@ async fn an_accepted_handover_makes_the_lead_sal_and_the_assignee_its_owner() {
 
     // Answering twice is a conflict, and changes nothing.
     let audit = s.app.count_audit_rows(&s.org).await;
-    assert_error(&s.app.gql(Some(&s.rep.token), ACCEPT, json!({ "id": id })).await, "CONFLICT");
+    let again = s.app.gql(Some(&s.rep.token), ACCEPT, json!({ "id": id })).await;
+    assert_eq!(
+        assert_error(&again, "CONFLICT"),
+        "the handover is ACCEPTED already; only a PENDING handover can be accepted or handed back"
+    );
     assert_eq!(s.app.count_audit_rows(&s.org).await, audit);
 }
 

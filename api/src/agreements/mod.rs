@@ -685,9 +685,9 @@ pub async fn propose(
     let current = lock(&txn, actor, kind, id).await?;
     if current.status != AgreementStatus::Draft {
         return Err(ApiError::Conflict(format!(
-            "only a DRAFT can be proposed; this {} is {:?}",
+            "only a DRAFT can be proposed; this {} is {}",
             described(kind),
-            current.status
+            validate::public_name(current.status)
         )));
     }
     let number = current.latest_version;
