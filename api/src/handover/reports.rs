@@ -100,13 +100,28 @@ pub async fn compliance(
     group: ComplianceGroup,
 ) -> Result<(Targets, Vec<Compliance>)> {
     require(can_read(actor, Scope::KpisRead), "read handover compliance")?;
-    if from >= to {
-        return Err(ApiError::bad_input("to", "must be after `from`"));
-    }
     let targets = Targets {
         response_hours: response_hours(db, actor).await?,
         first_touch_hours: super::first_touch_hours(db, actor).await?,
     };
+    Ok((targets, compliance_against(db, actor, from, to, group, targets).await?))
+}
+
+/// [`compliance`] measured against `targets` rather than those in force now, such as
+/// an SLA version judging a past period. Response times are judged by each handover's
+/// own `due_at` whatever the targets.
+pub async fn compliance_against(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    group: ComplianceGroup,
+    targets: Targets,
+) -> Result<Vec<Compliance>> {
+    require(can_read(actor, Scope::KpisRead), "read handover compliance")?;
+    if from >= to {
+        return Err(ApiError::bad_input("to", "must be after `from`"));
+    }
     let h = Alias::new("h");
     let first_touch = Query::select()
         .expr(Func::min(Expr::col((Alias::new("a"), Alias::new("occurred_at")))))
@@ -193,7 +208,7 @@ pub async fn compliance(
             c
         })
         .collect();
-    Ok((targets, result))
+    Ok(result)
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use crate::agreements::{self, Document, DocumentCriteria, Version};
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_read, require};
 use crate::error::{ApiError, Result};
-use crate::handover::reports::{self, Compliance, ComplianceGroup};
+use crate::handover::reports::{self, Compliance, ComplianceGroup, Targets};
 use crate::org::OrgSettings;
 
 /// How far a goal has come.
@@ -192,15 +192,19 @@ async fn sla_compliance_in(
     Ok(rows)
 }
 
-/// The handover compliance of `team`'s assignees over one period.
+/// The handover compliance of `sla`'s provider team over one period, first touches
+/// judged by the SLA's own target.
 async fn team_compliance(
     db: &impl ConnectionTrait,
     actor: &Actor,
     period: &Period,
-    team: entity::Team,
+    sla: &SlaBody,
 ) -> Result<Option<Compliance>> {
-    let (_, groups) = reports::compliance(db, actor, period.start_at, period.end_at, ComplianceGroup::Team).await?;
-    let team = team.to_value();
+    // Response times are judged by each handover's due time; only the first-touch target is taken from here.
+    let targets = Targets { response_hours: sla.target, first_touch_hours: sla.target };
+    let groups =
+        reports::compliance_against(db, actor, period.start_at, period.end_at, ComplianceGroup::Team, targets).await?;
+    let team = sla.provider_team.to_value();
     Ok(groups.into_iter().find(|g| g.key.as_deref() == Some(team.as_str())))
 }
 
@@ -222,7 +226,7 @@ async fn measure(
             let mut figures = Vec::with_capacity(periods.len());
             for (period, m) in periods.iter().zip(&median) {
                 // The share `handoverCompliance` reports, by the same function.
-                let within = team_compliance(db, actor, period, sla.provider_team).await?;
+                let within = team_compliance(db, actor, period, sla).await?;
                 figures.push((m.value, m.denominator.unwrap_or(0.0), within.and_then(|c| c.within_target_share())));
             }
             figures
@@ -251,7 +255,7 @@ async fn measure(
         SlaMetric::FirstTouchHours => {
             let mut figures = Vec::with_capacity(periods.len());
             for period in periods {
-                figures.push(match team_compliance(db, actor, period, sla.provider_team).await? {
+                figures.push(match team_compliance(db, actor, period, sla).await? {
                     Some(g) => (
                         g.median_first_touch_hours,
                         g.touched as f64,
