@@ -214,6 +214,34 @@ pub fn sql_role_name(name: &str) -> bool {
         && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
+/// The public (GraphQL) name of a stored enum value, such as `UNDER_REVIEW`: its serde
+/// form, which every entity enum spells as its GraphQL value.
+pub fn public_name(value: impl serde::Serialize) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+/// Names joined for a sentence: "A", "A or B", "A, B or C".
+pub fn either(names: &[String]) -> String {
+    match names.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
+/// A refused move of a state machine, naming where it may go instead: "feedback cannot
+/// go from NEW to DONE; from NEW it can go to UNDER_REVIEW", or "…; DONE is final".
+pub fn refused_move<S: serde::Serialize + Copy>(what: &str, verb: &str, from: S, to: S, next: &[S]) -> String {
+    let (from, to) = (public_name(from), public_name(to));
+    let next: Vec<String> = next.iter().map(|&s| public_name(s)).collect();
+    let instead = if next.is_empty() {
+        format!("{from} is final")
+    } else {
+        format!("from {from} it can {verb} to {}", either(&next))
+    };
+    format!("{what} cannot {verb} from {from} to {to}; {instead}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -310,5 +338,23 @@ mod tests {
     #[test]
     fn like_patterns_match_literally() {
         assert_eq!(like_pattern("50%_a"), "%50\\%\\_a%");
+    }
+
+    #[test]
+    fn a_refused_move_names_the_allowed_next_states() {
+        use entity::feedback::FeedbackStatus::*;
+        assert_eq!(
+            refused_move("feedback", "go", New, Done, &[UnderReview]),
+            "feedback cannot go from NEW to DONE; from NEW it can go to UNDER_REVIEW"
+        );
+        assert_eq!(
+            refused_move("feedback", "go", UnderReview, New, &[Accepted, Declined]),
+            "feedback cannot go from UNDER_REVIEW to NEW; from UNDER_REVIEW it can go to ACCEPTED or DECLINED"
+        );
+        assert_eq!(
+            refused_move("feedback", "go", Done, New, &[]),
+            "feedback cannot go from DONE to NEW; DONE is final"
+        );
+        assert_eq!(either(&["A".into(), "B".into(), "C".into()]), "A, B or C");
     }
 }

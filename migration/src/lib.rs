@@ -37,6 +37,7 @@ mod m20261205_000201_add_lead_persona_match;
 mod m20261205_000202_normalise_feedback_tags;
 mod m20261205_000301_add_taxonomy_columns;
 mod m20261205_000401_add_rescore_job_kind;
+pub mod m20261205_000501_refresh_sla_titles;
 mod m20261205_000601_create_exchange_rates;
 mod m20261205_000701_add_goal_person;
 mod util;
@@ -81,6 +82,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000202_normalise_feedback_tags::Migration),
             Box::new(m20261205_000301_add_taxonomy_columns::Migration),
             Box::new(m20261205_000401_add_rescore_job_kind::Migration),
+            Box::new(m20261205_000501_refresh_sla_titles::Migration),
             Box::new(m20261205_000601_create_exchange_rates::Migration),
             Box::new(m20261205_000701_add_goal_person::Migration),
         ]

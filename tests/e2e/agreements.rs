@@ -512,6 +512,61 @@ async fn slas_are_agreed_documents_between_two_teams() {
 
     let body = app.gql(Some(&c.viewer.token), "{ slas { title status } }", json!({})).await;
     assert_eq!(body["data"]["slas"].as_array().map(Vec::len), Some(1), "{body}");
+    assert_eq!(
+        body["data"]["slas"][0]["title"],
+        "Sales answers handovers from Marketing within 24 hours, measured monthly"
+    );
+}
+
+#[tokio::test]
+async fn titles_stored_from_enum_names_are_rewritten_in_words_by_the_migration() {
+    use migration::{MigrationTrait, SchemaManager};
+    use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let c = cast(&app, &org).await;
+    let create = "mutation($input: CreateSlaInput!) { createSla(input: $input) { sla { id } } }";
+    let input = json!({ "input": { "providerTeam": "MARKETING", "consumerTeam": "SALES", "metric": "MQL_VOLUME", "target": 300, "period": "MONTH" } });
+    let body = app.gql(Some(&c.marketing_manager.token), create, input).await;
+    let id = body["data"]["createSla"]["sla"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned();
+    let stored =
+        entity::document::Entity::find_by_id(uuid::Uuid::parse_str(&id).unwrap()).one(&app.db).await.unwrap().unwrap();
+    let mut old = stored.into_active_model();
+    old.title = Set("MARKETING → SALES: MQLVOLUME AT LEAST 300 PER MONTH".into());
+    old.update(&app.db).await.unwrap();
+
+    migration::m20261205_000501_refresh_sla_titles::Migration.up(&SchemaManager::new(&app.db)).await.unwrap();
+
+    let body = app.gql(Some(&c.viewer.token), "{ slas { title } }", json!({})).await;
+    assert_eq!(body["data"]["slas"][0]["title"], "Marketing delivers at least 300 MQLs a month to Sales", "{body}");
+}
+
+#[test]
+fn the_migration_words_sla_titles_as_new_versions_do() {
+    use api::agreements::AgreedBody;
+    use api::agreements::slas::{SlaBody, SlaMetric, SlaPeriod};
+    use async_graphql::resolver_utils::EnumType;
+    for metric in SlaMetric::items().iter().map(|item| item.value) {
+        for period in SlaPeriod::items().iter().map(|item| item.value) {
+            for (provider, consumer, target) in [
+                (Team::Sales, Team::Marketing, 24.0),
+                (Team::Revops, Team::Service, 1.0),
+                (Team::Leadership, Team::Sales, 1234.5),
+            ] {
+                let body = SlaBody {
+                    provider_team: provider,
+                    consumer_team: consumer,
+                    metric,
+                    target,
+                    period,
+                    description: None,
+                };
+                let stored = serde_json::to_value(&body).unwrap();
+                let migrated = migration::m20261205_000501_refresh_sla_titles::sla_title(&stored);
+                assert_eq!(migrated.as_deref(), Some(body.title().as_str()), "{stored}");
+            }
+        }
+    }
 }
 
 #[tokio::test]

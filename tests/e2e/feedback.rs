@@ -241,7 +241,10 @@ async fn the_owning_team_runs_the_workflow_and_the_author_and_endorsers_are_noti
     let audit = s.app.count_audit_rows(&s.org).await;
     // Leads are owned by SALES: marketing cannot move the status.
     assert_error(&set(&s.marketing_manager.token, "UNDER_REVIEW", None).await, "FORBIDDEN");
-    assert_error(&set(&s.rep.token, "ACCEPTED", None).await, "CONFLICT");
+    assert_eq!(
+        assert_error(&set(&s.rep.token, "ACCEPTED", None).await, "CONFLICT"),
+        "feedback cannot go from NEW to ACCEPTED; from NEW it can go to UNDER_REVIEW"
+    );
     assert_eq!(s.app.count_audit_rows(&s.org).await, audit);
     let body = set(&s.rep.token, "UNDER_REVIEW", None).await;
     assert_eq!(body["data"]["setFeedbackStatus"]["feedback"]["status"], "UNDER_REVIEW", "{body}");
@@ -253,7 +256,10 @@ async fn the_owning_team_runs_the_workflow_and_the_author_and_endorsers_are_noti
     let declined = &body["data"]["setFeedbackStatus"]["feedback"];
     assert_eq!(declined["status"], "DECLINED", "{body}");
     assert_eq!(declined["respondedBy"]["id"], json!(s.rep.id));
-    assert_error(&set(&s.org.admin.token, "DONE", None).await, "CONFLICT");
+    assert_eq!(
+        assert_error(&set(&s.org.admin.token, "DONE", None).await, "CONFLICT"),
+        "feedback cannot go from DECLINED to DONE; DECLINED is final"
+    );
 
     let events = entity::outbox_event::Entity::find()
         .filter(entity::outbox_event::Column::OrgId.eq(s.org.id))

@@ -872,7 +872,6 @@ async fn the_funnel_counts_cohorts_conversions_and_days_in_stage() {
 
 async fn agree_sla(app: &TestApp, org: &TestOrg, metric: &str, target: f64, period: &str) -> String {
     let sales = app.create_user(org, Team::Sales, Role::Manager).await;
-    let marketing = app.create_user(org, Team::Marketing, Role::Manager).await;
     let create = "mutation($input: CreateSlaInput!) { createSla(input: $input) { sla { id version } } }";
     let body = app
         .gql(
@@ -882,13 +881,161 @@ async fn agree_sla(app: &TestApp, org: &TestOrg, metric: &str, target: f64, peri
         )
         .await;
     let id = body["data"]["createSla"]["sla"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned();
+    approve_sla(app, org, &id, 1).await;
+    id
+}
+
+/// Version `version` of SLA `id`, approved by a sales and a marketing manager.
+async fn approve_sla(app: &TestApp, org: &TestOrg, id: &str, version: i32) {
+    let sales = app.create_user(org, Team::Sales, Role::Manager).await;
+    let marketing = app.create_user(org, Team::Marketing, Role::Manager).await;
     let approve = "mutation($input: DocumentVersionInput!) { approveDocument(input: $input) { agreed } }";
     for user in [&sales, &marketing] {
-        let body =
-            app.gql(Some(&user.token), approve, json!({ "input": { "kind": "SLA", "id": id, "version": 1 } })).await;
+        let input = json!({ "input": { "kind": "SLA", "id": id, "version": version } });
+        let body = app.gql(Some(&user.token), approve, input).await;
         assert!(body["errors"].is_null(), "{body}");
     }
-    id
+}
+
+/// Backdate when version `version` of document `id` was agreed.
+async fn agreed_at(app: &TestApp, id: &str, version: i32, when: &str) {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    let column = entity::document_version::Column::AgreedAt;
+    let result = entity::document_version::Entity::update_many()
+        .col_expr(column, Expr::value(at(when)))
+        .filter(entity::document_version::Column::DocumentId.eq(Uuid::parse_str(id).unwrap()))
+        .filter(entity::document_version::Column::Version.eq(version))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(result.rows_affected, 1);
+}
+
+#[tokio::test]
+async fn each_sla_period_is_judged_by_the_version_in_force_when_it_began() {
+    let d = dataset().await;
+    let token = &d.org.admin.token;
+    // 300 MQLs a month agreed on 15 December; 100 agreed on 10 February.
+    let sla = agree_sla(&d.app, &d.org, "MQL_VOLUME", 300.0, "MONTH").await;
+    let update = "mutation($input: UpdateSlaInput!) { updateSla(input: $input) { sla { version } } }";
+    let body = d.app.gql(Some(token), update, json!({ "input": { "id": sla, "target": 100 } })).await;
+    assert_eq!(body["data"]["updateSla"]["sla"]["version"], 2, "{body}");
+    approve_sla(&d.app, &d.org, &sla, 2).await;
+    agreed_at(&d.app, &sla, 1, "2025-12-15T09:00:00Z").await;
+    agreed_at(&d.app, &sla, 2, "2026-02-10T09:00:00Z").await;
+
+    let query = "query($period: PeriodInput!) { slas { id compliance(period: $period) { periodStart slaVersion target actual met } } }";
+    let body = d.app.gql(Some(token), query, json!({ "period": { "from": "2025-12-01", "to": "2026-03-31" } })).await;
+    let sla_row = body["data"]["slas"].as_array().unwrap().iter().find(|s| s["id"] == sla.as_str()).unwrap().clone();
+    let judged: Vec<(&str, i64, f64, bool)> = sla_row["compliance"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"))
+        .iter()
+        .map(|c| {
+            let actual = c["actual"].as_f64().unwrap_or(0.0);
+            (
+                c["periodStart"].as_str().unwrap(),
+                c["slaVersion"].as_i64().unwrap(),
+                c["target"].as_f64().unwrap(),
+                actual >= c["target"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    // December began before the first agreement: the first version judges it. January
+    // began under version 1; February too (version 2 came mid-month); March under version 2.
+    assert_eq!(
+        judged.iter().map(|j| (j.0, j.1, j.2)).collect::<Vec<_>>(),
+        [("2025-12-01", 1, 300.0), ("2026-01-01", 1, 300.0), ("2026-02-01", 1, 300.0), ("2026-03-01", 2, 100.0)],
+        "{body}"
+    );
+    // Two MQLs in January, one in February: short of 300 either way.
+    let compliance = &sla_row["compliance"];
+    assert_eq!((compliance[1]["actual"].as_f64(), compliance[1]["met"].as_bool()), (Some(2.0), Some(false)));
+    assert_eq!((compliance[2]["actual"].as_f64(), compliance[2]["met"].as_bool()), (Some(1.0), Some(false)));
+    assert!(judged.iter().all(|j| !j.3));
+
+    // The scorecard and a review meeting's snapshot judge the same way.
+    let scorecard = "query($input: PeriodInput!) { scorecard(input: $input) { slas { sla { id } periods { slaVersion target } } } }";
+    let body =
+        d.app.gql(Some(token), scorecard, json!({ "input": { "from": "2026-02-01", "to": "2026-03-31" } })).await;
+    let card = body["data"]["scorecard"]["slas"].as_array().unwrap_or_else(|| panic!("{body}")).clone();
+    let card = card.iter().find(|s| s["sla"]["id"] == sla.as_str()).unwrap();
+    assert_eq!(card["periods"], json!([{ "slaVersion": 1, "target": 300.0 }, { "slaVersion": 2, "target": 100.0 }]));
+    let start = "mutation($input: StartReviewMeetingInput!) { startReviewMeeting(input: $input) { reviewMeeting { kpiSnapshot } } }";
+    let input = json!({ "input": { "periodStart": "2026-02-01", "periodEnd": "2026-03-31" } });
+    let body = d.app.gql(Some(token), start, input).await;
+    let slas = &body["data"]["startReviewMeeting"]["reviewMeeting"]["kpiSnapshot"]["scorecard"]["slas"];
+    let kept = slas.as_array().unwrap_or_else(|| panic!("{body}")).iter().find(|s| s["slaId"] == sla.as_str()).unwrap();
+    assert_eq!(
+        (kept["periods"][0]["slaVersion"].as_i64(), kept["periods"][1]["slaVersion"].as_i64()),
+        (Some(1), Some(2))
+    );
+}
+
+#[tokio::test]
+async fn sla_compliance_and_handover_compliance_give_the_same_within_target_share() {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let d = dataset().await;
+    let token = &d.org.admin.token;
+    let sla = agree_sla(&d.app, &d.org, "HANDOVER_RESPONSE_HOURS", 24.0, "MONTH").await;
+    // A February handover still pending and not yet due: it can still be answered in time.
+    let lead = entity::lead::Entity::find()
+        .filter(entity::lead::Column::OrgId.eq(d.org.id))
+        .one(&d.app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let b = Builder { app: &d.app, org: d.org.id, account: Uuid::nil() };
+    b.handover(lead.id, d.rep.id, "2026-02-25T12:00:00Z", "2999-01-01T00:00:00Z", None).await;
+
+    let slas = "query($period: PeriodInput!) { slas { id compliance(period: $period) { withinTargetShare } } }";
+    let body = d.app.gql(Some(token), slas, json!({ "period": { "from": JAN_FEB.0, "to": JAN_FEB.1 } })).await;
+    let row = body["data"]["slas"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"))
+        .iter()
+        .find(|s| s["id"] == sla.as_str())
+        .unwrap()
+        .clone();
+    let report = "query($input: ComplianceInput!) { handoverCompliance(input: $input) { groups { team answeredWithinTarget answeredOrDue withinTargetShare } } }";
+    for (month, (from, to)) in
+        [("2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z"), ("2026-02-01T00:00:00Z", "2026-03-01T00:00:00Z")]
+            .into_iter()
+            .enumerate()
+    {
+        let input = json!({ "input": { "from": from, "to": to, "groupBy": "TEAM" } });
+        let body = d.app.gql(Some(token), report, input).await;
+        let sales = body["data"]["handoverCompliance"]["groups"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{body}"))
+            .iter()
+            .find(|g| g["team"] == "SALES")
+            .unwrap()
+            .clone();
+        // January: 18 h by its due time, 46 h past it: 1 of 2. February: 22 h by its due
+        // time, one pending past due (missed), one pending not yet due (left out): 1 of 2.
+        assert_eq!(
+            (sales["answeredWithinTarget"].as_i64(), sales["answeredOrDue"].as_i64()),
+            (Some(1), Some(2)),
+            "{body}"
+        );
+        assert_eq!(sales["withinTargetShare"], 0.5);
+        assert_eq!(row["compliance"][month]["withinTargetShare"], 0.5, "{row}");
+    }
+    // The KPI of the same definition agrees.
+    let body = kpis(
+        &d.app,
+        token,
+        json!({ "metrics": ["SLA_COMPLIANCE_RATE"], "from": JAN_FEB.0, "to": JAN_FEB.1, "granularity": "MONTH" }),
+    )
+    .await;
+    let values: Vec<Option<f64>> = body["data"]["kpis"][0]["points"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"))
+        .iter()
+        .map(|p| p["value"].as_f64())
+        .collect();
+    assert_eq!(values, [Some(0.5), Some(0.5)]);
 }
 
 #[tokio::test]

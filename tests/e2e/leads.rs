@@ -129,7 +129,10 @@ async fn the_lifecycle_moves_along_its_table_and_records_each_move() {
     let audit = app.count_audit_rows(&org).await;
     let body = move_to(&app, t, &id, "CUSTOMER").await;
     let message = assert_error(&body, "BAD_USER_INPUT");
-    assert!(message.contains("SAL, RECYCLED, DISQUALIFIED"), "{message}");
+    assert_eq!(
+        message,
+        "a lead cannot move from MQL to CUSTOMER; from MQL it can move to SAL, RECYCLED or DISQUALIFIED"
+    );
     assert_eq!(history_len(&app, t, &id).await, 3);
     assert_eq!(app.count_audit_rows(&org).await, audit);
 
@@ -336,7 +339,11 @@ async fn deals_move_their_leads_and_accounts() {
     assert_eq!(closed["stage"], "CLOSED_WON", "{won}");
     assert_eq!(closed["lead"]["lifecycleStage"], "CUSTOMER");
     assert_eq!(closed["account"]["isCustomer"], true);
-    assert_error(&app.gql(Some(t), close, json!({ "input": { "id": opp_id, "outcome": "WON" } })).await, "CONFLICT");
+    let again = app.gql(Some(t), close, json!({ "input": { "id": opp_id, "outcome": "WON" } })).await;
+    assert_eq!(
+        assert_error(&again, "CONFLICT"),
+        "the opportunity is CLOSED_WON already, a final stage: it can no longer move or close"
+    );
 
     let list = app
         .gql(

@@ -9,6 +9,27 @@ fn the_checked_in_schema_is_current() {
     );
 }
 
+/// `withinTargetShare` has one definition, and both fields that report it say so word for word.
+#[test]
+fn within_target_share_is_described_the_same_way_wherever_it_is_reported() {
+    use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
+    let document = async_graphql::parser::parse_schema(api::sdl()).expect("the SDL parses");
+    let mut described = Vec::new();
+    for definition in document.definitions {
+        let TypeSystemDefinition::Type(ty) = definition else { continue };
+        let TypeKind::Object(object) = ty.node.kind else { continue };
+        for field in object.fields.into_iter().filter(|f| f.node.name.node == "withinTargetShare") {
+            let description = field.node.description.map(|d| d.node).unwrap_or_default();
+            described.push((ty.node.name.node.to_string(), description));
+        }
+    }
+    let types: Vec<&str> = described.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(types, ["HandoverCompliance", "SlaCompliance"]);
+    for (name, description) in &described {
+        assert!(description.contains(api::handover::reports::WITHIN_TARGET_SHARE), "{name}: {description}");
+    }
+}
+
 /// Types, fields, input fields, arguments and enum values of an SDL document, one line each.
 fn sdl_members(sdl: &str) -> std::collections::BTreeSet<String> {
     use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};

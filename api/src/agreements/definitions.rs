@@ -300,15 +300,8 @@ const ALL_MOVERS: [StageMover; 12] = [
 
 /// "MARKETING or SCORING_MODEL", for messages.
 pub fn mover_names(movers: &[StageMover]) -> String {
-    let names: Vec<String> = movers
-        .iter()
-        .filter_map(|m| serde_json::to_value(m).ok().and_then(|v| v.as_str().map(str::to_owned)))
-        .collect();
-    match names.len() {
-        0 => "nobody".to_owned(),
-        1 => names[0].clone(),
-        n => format!("{} or {}", names[..n - 1].join(", "), names[n - 1]),
-    }
+    let names: Vec<String> = movers.iter().map(|&m| crate::validate::public_name(m)).collect();
+    if names.is_empty() { "nobody".to_owned() } else { crate::validate::either(&names) }
 }
 
 #[cfg(test)]

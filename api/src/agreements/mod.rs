@@ -33,7 +33,7 @@ pub mod taxonomies;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::future::Future;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use entity::document::{self, Column as DocColumn, Entity as Documents};
 use entity::{AgreementStatus, DocumentKind, Team, VersionStatus, approval, document_version};
 use sea_orm::sea_query::Expr;
@@ -239,6 +239,15 @@ impl<B> Document<B> {
     /// The agreed version in force; none while not yet agreed or once retired.
     pub fn in_force(&self) -> Option<&Version<B>> {
         self.model.in_force_version.and_then(|n| self.version(n))
+    }
+
+    /// The version in force at `at`: the last one agreed at or before it (a superseded
+    /// version's force ends when the next one is agreed); before the first agreement,
+    /// the first agreed version. None when no version was ever agreed.
+    pub fn in_force_at(&self, at: DateTime<Utc>) -> Option<&Version<B>> {
+        let mut agreed: Vec<_> = self.versions.iter().filter(|v| v.model.agreed_at.is_some()).collect();
+        agreed.sort_by_key(|v| (v.model.agreed_at, v.model.version));
+        agreed.iter().rev().find(|v| v.model.agreed_at.is_some_and(|t| t <= at)).or(agreed.first()).copied()
     }
 
     /// The proposed version awaiting approval, if any.
@@ -676,9 +685,9 @@ pub async fn propose(
     let current = lock(&txn, actor, kind, id).await?;
     if current.status != AgreementStatus::Draft {
         return Err(ApiError::Conflict(format!(
-            "only a DRAFT can be proposed; this {} is {:?}",
+            "only a DRAFT can be proposed; this {} is {}",
             described(kind),
-            current.status
+            validate::public_name(current.status)
         )));
     }
     let number = current.latest_version;

@@ -87,14 +87,70 @@ impl AgreedBody for SlaBody {
         format!("{:?}:{:?}:{:?}:{:?}", self.provider_team, self.consumer_team, self.metric, self.period).to_lowercase()
     }
 
+    /// The agreement in words, such as "Sales answers handovers from Marketing within
+    /// 24 hours, measured monthly" or "Marketing delivers at least 300 MQLs a month to Sales".
     fn title(&self) -> String {
-        let bound = if self.metric.is_ceiling() { "at most" } else { "at least" };
-        format!(
-            "{:?} → {:?}: {:?} {bound} {} per {:?}",
-            self.provider_team, self.consumer_team, self.metric, self.target, self.period
-        )
-        .to_uppercase()
+        let (provider, consumer) = (team_words(self.provider_team), team_words(self.consumer_team));
+        let (measured, per) = match self.period {
+            SlaPeriod::Week => ("weekly", "a week"),
+            SlaPeriod::Month => ("monthly", "a month"),
+            SlaPeriod::Quarter => ("quarterly", "a quarter"),
+        };
+        let n = |one: &str, many: &str| counted(self.target, one, many);
+        match self.metric {
+            SlaMetric::HandoverResponseHours => {
+                format!(
+                    "{provider} answers handovers from {consumer} within {}, measured {measured}",
+                    n("hour", "hours")
+                )
+            }
+            SlaMetric::FirstTouchHours => format!(
+                "{provider} contacts the leads it accepted from {consumer} within {}, measured {measured}",
+                n("hour", "hours")
+            ),
+            SlaMetric::MqlVolume => format!("{provider} delivers at least {} {per} to {consumer}", n("MQL", "MQLs")),
+            SlaMetric::SqlVolume => format!("{provider} delivers at least {} {per} to {consumer}", n("SQL", "SQLs")),
+            SlaMetric::CustomerFacingHoursPerMember => {
+                format!("Each {provider} member spends at least {} {per} with customers", n("hour", "hours"))
+            }
+            SlaMetric::FeedbackResponseDays => {
+                format!(
+                    "{provider} responds to feedback from {consumer} within {}, measured {measured}",
+                    n("day", "days")
+                )
+            }
+        }
     }
+}
+
+/// A team as people name it in a sentence.
+pub fn team_words(team: Team) -> &'static str {
+    match team {
+        Team::Marketing => "Marketing",
+        Team::Sales => "Sales",
+        Team::Service => "Service",
+        Team::Revops => "RevOps",
+        Team::Leadership => "Leadership",
+    }
+}
+
+/// `number` followed by the noun in the right number: "1 hour", "24 hours", "1,500 MQLs", "0.5 days".
+fn counted(number: f64, one: &str, many: &str) -> String {
+    let noun = if number == 1.0 { one } else { many };
+    if number.fract() != 0.0 {
+        // Targets have at most two decimals (validated): no trailing zeros.
+        let text = format!("{number:.2}");
+        return format!("{} {noun}", text.trim_end_matches('0'));
+    }
+    let digits = format!("{number:.0}");
+    let mut grouped = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    format!("{grouped} {noun}")
 }
 
 #[cfg(test)]
@@ -120,6 +176,24 @@ mod tests {
         let ok = sla(Team::Sales, Team::Marketing, 24.0).validate().unwrap();
         assert_eq!(ok.description, None);
         assert_eq!(ok.key(), "sales:marketing:handoverresponsehours:month");
+    }
+
+    #[test]
+    fn titles_say_the_agreement_in_words() {
+        let mut body = sla(Team::Sales, Team::Marketing, 24.0);
+        assert_eq!(body.title(), "Sales answers handovers from Marketing within 24 hours, measured monthly");
+        body = SlaBody { metric: SlaMetric::MqlVolume, target: 300.0, ..sla(Team::Marketing, Team::Sales, 0.0) };
+        assert_eq!(body.title(), "Marketing delivers at least 300 MQLs a month to Sales");
+        body = SlaBody { metric: SlaMetric::SqlVolume, target: 1500.0, period: SlaPeriod::Quarter, ..body };
+        assert_eq!(body.title(), "Marketing delivers at least 1,500 SQLs a quarter to Sales");
+        body = SlaBody { metric: SlaMetric::FeedbackResponseDays, target: 1.0, period: SlaPeriod::Week, ..body };
+        assert_eq!(body.title(), "Marketing responds to feedback from Sales within 1 day, measured weekly");
+        body = SlaBody { metric: SlaMetric::FirstTouchHours, target: 0.5, ..sla(Team::Sales, Team::Revops, 0.0) };
+        assert_eq!(body.title(), "Sales contacts the leads it accepted from RevOps within 0.5 hours, measured monthly");
+        body =
+            SlaBody { metric: SlaMetric::CustomerFacingHoursPerMember, target: 12.25, period: SlaPeriod::Week, ..body };
+        assert_eq!(body.title(), "Each Sales member spends at least 12.25 hours a week with customers");
+        assert_eq!(counted(1_234_567.0, "lead", "leads"), "1,234,567 leads");
     }
 
     #[test]

@@ -345,6 +345,12 @@ pub fn allowed(from: FeedbackStatus, to: FeedbackStatus) -> bool {
     matches!((from, to), (New, UnderReview) | (UnderReview, Accepted) | (UnderReview, Declined) | (Accepted, Done))
 }
 
+/// The statuses feedback in `from` may go to, in workflow order.
+pub fn next_statuses(from: FeedbackStatus) -> Vec<FeedbackStatus> {
+    use sea_orm::Iterable;
+    FeedbackStatus::iter().filter(|&to| allowed(from, to)).collect()
+}
+
 /// Move feedback along its workflow (the subject's owning team, or an ADMIN).
 /// Declining needs a response. The outbox event names whom to notify: the author
 /// and every endorser.
@@ -368,7 +374,8 @@ pub async fn set_status(
     require(can_set_feedback_status(actor, owner(&txn, &current).await?), "answer feedback on this subject")?;
     check_version(expected_version, current.version)?;
     if !allowed(current.status, status) {
-        return Err(ApiError::Conflict(format!("feedback cannot go from {:?} to {:?}", current.status, status)));
+        let next = next_statuses(current.status);
+        return Err(ApiError::Conflict(validate::refused_move("feedback", "go", current.status, status, &next)));
     }
     if status == FeedbackStatus::Declined && response.is_none() {
         return Err(ApiError::bad_input("response", "say why when declining feedback"));

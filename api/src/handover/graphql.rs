@@ -173,9 +173,11 @@ pub struct HandoverCompliance {
     pub handovers: i64,
     /// Of those, answered (accepted or handed back).
     pub answered: i64,
-    /// Answered within the response target.
+    /// Answered by their due time (`Handover.dueAt`).
     pub answered_within_target: i64,
-    /// `answeredWithinTarget / handovers` (0–1); null without handovers. Unanswered ones count as missed.
+    /// Answered, or still pending past their due time: the denominator of `withinTargetShare`.
+    pub answered_or_due: i64,
+    /// Handovers answered by their due time ÷ handovers made in the period that were answered or are past their due time (0–1): a pending handover not yet due is left out, one past its due time counts as missed, a cancelled one counts nowhere. The due time is fixed when the lead is handed over, from the response target in force then. Null when no handover counts yet.
     pub within_target_share: Option<f64>,
     /// Median hours from handover to answer.
     pub median_response_hours: Option<f64>,
@@ -219,7 +221,7 @@ pub struct ComplianceReport {
     pub from: DateTime<Utc>,
     /// End of the period (exclusive).
     pub to: DateTime<Utc>,
-    /// Hours sales had to answer (the agreed HANDOVER_RESPONSE_HOURS SLA, or the organization default).
+    /// Hours sales has to answer now (the agreed HANDOVER_RESPONSE_HOURS SLA, or the organization default); each handover is judged by its own `dueAt`, set from the target in force when it was handed over.
     pub response_target_hours: f64,
     /// Hours allowed until the first customer-facing touch (the agreed FIRST_TOUCH_HOURS SLA, or 48).
     pub first_touch_target_hours: f64,
@@ -388,7 +390,8 @@ impl HandoverQuery {
                 handovers: c.handovers as i64,
                 answered: c.answered as i64,
                 answered_within_target: c.answered_within_target as i64,
-                within_target_share: share(c.answered_within_target, c.handovers),
+                answered_or_due: c.answered_or_due as i64,
+                within_target_share: c.within_target_share(),
                 median_response_hours: c.median_response_hours,
                 p90_response_hours: c.p90_response_hours,
                 overdue: c.overdue as i64,

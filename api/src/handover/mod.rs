@@ -418,7 +418,10 @@ pub async fn answer(db: &impl crate::db::Transactions, actor: &Actor, id: Uuid, 
     let current = find(&txn, actor, id).await?;
     require(can_answer_handover(actor, current.to_user_id), "answer this handover")?;
     if current.status != HandoverStatus::Pending {
-        return Err(ApiError::Conflict("the handover was answered already".into()));
+        return Err(ApiError::Conflict(format!(
+            "the handover is {} already; only a PENDING handover can be accepted or handed back",
+            validate::public_name(current.status)
+        )));
     }
     let now = Utc::now();
     let status = if reason.is_some() { HandoverStatus::Rejected } else { HandoverStatus::Accepted };
@@ -438,7 +441,9 @@ pub async fn answer(db: &impl crate::db::Transactions, actor: &Actor, id: Uuid, 
         .exec_with_returning(&txn)
         .await?
         .pop()
-        .ok_or_else(|| ApiError::Conflict("the handover was answered already".into()))?;
+        .ok_or_else(|| {
+            ApiError::Conflict("the handover was answered meanwhile; only a PENDING handover can be answered".into())
+        })?;
 
     let lead = leads::find(&txn, actor, current.lead_id).await?;
     let (action, target, why) = match &reason {

@@ -22,6 +22,9 @@ pub enum ComplianceGroup {
     Team,
 }
 
+/// How `withinTargetShare` is defined, word for word the same in every field that reports it.
+pub const WITHIN_TARGET_SHARE: &str = "Handovers answered by their due time ÷ handovers made in the period that were answered or are past their due time (0–1): a pending handover not yet due is left out, one past its due time counts as missed, a cancelled one counts nowhere. The due time is fixed when the lead is handed over, from the response target in force then. Null when no handover counts yet.";
+
 /// The compliance of one group (everyone, a user, or a team).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Compliance {
@@ -29,7 +32,10 @@ pub struct Compliance {
     pub key: Option<String>,
     pub handovers: u64,
     pub answered: u64,
+    /// Answered by their due time.
     pub answered_within_target: u64,
+    /// Answered, or still pending past their due time: what [`Compliance::within_target_share`] divides by.
+    pub answered_or_due: u64,
     pub overdue: u64,
     pub median_response_hours: Option<f64>,
     pub p90_response_hours: Option<f64>,
@@ -40,6 +46,14 @@ pub struct Compliance {
     pub p90_first_touch_hours: Option<f64>,
 }
 
+impl Compliance {
+    /// The one definition of `withinTargetShare` ([`WITHIN_TARGET_SHARE`]), for
+    /// `handoverCompliance` and SLA compliance alike.
+    pub fn within_target_share(&self) -> Option<f64> {
+        (self.answered_or_due > 0).then(|| self.answered_within_target as f64 / self.answered_or_due as f64)
+    }
+}
+
 #[derive(Debug, FromQueryResult)]
 struct Row {
     to_user_id: Uuid,
@@ -47,6 +61,7 @@ struct Row {
     status: String,
     overdue: bool,
     handed_at: DateTime<Utc>,
+    due_at: DateTime<Utc>,
     responded_at: Option<DateTime<Utc>>,
     first_touch: Option<DateTime<Utc>>,
 }
@@ -73,7 +88,7 @@ pub struct Targets {
     pub first_touch_hours: f64,
 }
 
-/// Handovers made in `[from, to)`, grouped: answered within the response target,
+/// Handovers made in `[from, to)`, grouped: answered by their due time,
 /// median and p90 response hours, overdue count; and for accepted ones the first
 /// customer-facing activity with the lead after acceptance.
 #[tracing::instrument(skip(db, actor), fields(org = %actor.org_id))]
@@ -85,13 +100,28 @@ pub async fn compliance(
     group: ComplianceGroup,
 ) -> Result<(Targets, Vec<Compliance>)> {
     require(can_read(actor, Scope::KpisRead), "read handover compliance")?;
-    if from >= to {
-        return Err(ApiError::bad_input("to", "must be after `from`"));
-    }
     let targets = Targets {
         response_hours: response_hours(db, actor).await?,
         first_touch_hours: super::first_touch_hours(db, actor).await?,
     };
+    Ok((targets, compliance_against(db, actor, from, to, group, targets).await?))
+}
+
+/// [`compliance`] measured against `targets` rather than those in force now, such as
+/// an SLA version judging a past period. Response times are judged by each handover's
+/// own `due_at` whatever the targets.
+pub async fn compliance_against(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    group: ComplianceGroup,
+    targets: Targets,
+) -> Result<Vec<Compliance>> {
+    require(can_read(actor, Scope::KpisRead), "read handover compliance")?;
+    if from >= to {
+        return Err(ApiError::bad_input("to", "must be after `from`"));
+    }
     let h = Alias::new("h");
     let first_touch = Query::select()
         .expr(Func::min(Expr::col((Alias::new("a"), Alias::new("occurred_at")))))
@@ -110,6 +140,7 @@ pub async fn compliance(
         .column((h.clone(), Alias::new("status")))
         .column((h.clone(), Alias::new("overdue")))
         .column((h.clone(), Alias::new("handed_at")))
+        .column((h.clone(), Alias::new("due_at")))
         .column((h.clone(), Alias::new("responded_at")))
         .expr_as(Expr::SubQuery(None, Box::new(first_touch.into_sub_query_statement())), Alias::new("first_touch"))
         .from_as(Alias::new("handovers"), h.clone())
@@ -127,6 +158,7 @@ pub async fn compliance(
         .to_owned();
     let statement: Statement = db.get_database_backend().build(&query);
     let rows = Row::find_by_statement(statement).all(db).await?;
+    let now = Utc::now();
     let mut groups: BTreeMap<Option<String>, (Compliance, Vec<f64>, Vec<f64>)> = BTreeMap::new();
     for row in rows {
         let key = match group {
@@ -141,10 +173,13 @@ pub async fn compliance(
         if row.overdue {
             c.overdue += 1;
         }
+        if row.responded_at.is_some() || row.due_at < now {
+            c.answered_or_due += 1;
+        }
         if let Some(responded) = row.responded_at {
             let took = hours(row.handed_at, responded);
             c.answered += 1;
-            if took <= targets.response_hours {
+            if responded <= row.due_at {
                 c.answered_within_target += 1;
             }
             entry.1.push(took);
@@ -173,7 +208,7 @@ pub async fn compliance(
             c
         })
         .collect();
-    Ok((targets, result))
+    Ok(result)
 }
 
 #[cfg(test)]

@@ -317,15 +317,17 @@ pub struct SlaCompliance {
     pub period_start: NaiveDate,
     /// Last day of the SLA period (inclusive).
     pub period_end: NaiveDate,
+    /// The SLA version this period is judged by (its `target`, metric and teams): the version in force when the period began, that is the last one agreed at or before its first instant, so a target agreed mid-period applies from the next period on. A period that began before the first agreement is judged by the first agreed version; an SLA never agreed, by its newest version. Periods are laid out by the version in force now.
+    pub sla_version: i32,
     /// The measured value in the SLA's unit: the median hours or days for a time limit, the count for a volume, hours per active member for customer-facing hours. Null without data.
     pub actual: Option<f64>,
-    /// The agreed target.
+    /// The target of version `slaVersion`.
     pub target: f64,
     /// Whether the target was kept (actual ≤ target for time limits, ≥ for volumes); null without data.
     pub met: Option<bool>,
     /// How many items were measured: handovers answered, leads touched, feedback answered, MQLs or SQLs, active members.
     pub measured: f64,
-    /// For time limits: the share of items within the limit (handovers answered by their due time; leads touched in time).
+    /// For HANDOVER_RESPONSE_HOURS: Handovers answered by their due time ÷ handovers made in the period that were answered or are past their due time (0–1): a pending handover not yet due is left out, one past its due time counts as missed, a cancelled one counts nowhere. The due time is fixed when the lead is handed over, from the response target in force then. Null when no handover counts yet. For FIRST_TOUCH_HOURS: accepted handovers first touched within the target ÷ handovers accepted. Null for volumes.
     pub within_target_share: Option<f64>,
     /// True once the period has ended and the figure is final.
     pub complete: bool,
@@ -336,6 +338,7 @@ impl From<super::progress::SlaCompliance> for SlaCompliance {
         Self {
             period_start: c.period.start,
             period_end: c.period.last_day(),
+            sla_version: c.version,
             actual: c.actual,
             target: c.target,
             met: c.met,

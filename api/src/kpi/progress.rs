@@ -1,19 +1,19 @@
 //! Goals and SLAs measured by the KPI engine, and the scorecard that puts every
 //! agreed SLA and goal of a period side by side for a review meeting.
 
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use entity::{AgreementStatus, GoalMetric, Role};
 use sea_orm::{ActiveEnum, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 use super::metrics::{KpiGroupBy, KpiMetric};
 use super::periods::{self, Granularity, Period};
-use super::{KpiFilter, compute, context, settings, value_over};
+use super::{FactContext, KpiFilter, compute, context, settings, value_over};
 use crate::agreements::slas::{SlaBody, SlaMetric, SlaPeriod};
-use crate::agreements::{self, Document, DocumentCriteria};
+use crate::agreements::{self, Document, DocumentCriteria, Version};
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_read, require};
 use crate::error::{ApiError, Result};
-use crate::handover::reports::{self, ComplianceGroup};
+use crate::handover::reports::{self, Compliance, ComplianceGroup, Targets};
 use crate::org::OrgSettings;
 
 /// How far a goal has come.
@@ -123,9 +123,12 @@ async fn goal_progress_in(
 #[derive(Debug, Clone, PartialEq)]
 pub struct SlaCompliance {
     pub period: Period,
+    /// The number of the SLA version the period is judged by ([`judging_version`]).
+    pub version: i32,
     /// The measured value in the SLA's unit: the median time for a time limit, the
     /// volume for a volume, hours per member for customer-facing hours.
     pub actual: Option<f64>,
+    /// That version's target.
     pub target: f64,
     /// actual ≤ target for time limits, actual ≥ target for volumes; `None` without data.
     pub met: Option<bool>,
@@ -145,12 +148,21 @@ fn granularity(period: SlaPeriod) -> Granularity {
     }
 }
 
-/// Compliance of one SLA in each of its periods that overlap the days `from..=to`.
+/// The version a period starting at `start` is judged by: the version in force at
+/// that instant (the last one agreed at or before it), so a target agreed mid-period
+/// applies from the next period on; a period that began before the first agreement is
+/// judged by the first agreed version; an SLA never agreed by its newest version.
+pub fn judging_version(sla: &Document<SlaBody>, start: DateTime<Utc>) -> Option<&Version<SlaBody>> {
+    sla.in_force_at(start).or(sla.versions.last())
+}
+
+/// Compliance of one SLA in each of its periods that overlap the days `from..=to`,
+/// each judged by its [`judging_version`].
 #[tracing::instrument(skip(db, actor, sla), fields(org = %actor.org_id))]
 pub async fn sla_compliance(
     db: &impl ConnectionTrait,
     actor: &Actor,
-    sla: &SlaBody,
+    sla: &Document<SlaBody>,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<SlaCompliance>> {
@@ -163,22 +175,82 @@ async fn sla_compliance_in(
     db: &impl ConnectionTrait,
     actor: &Actor,
     settings: &OrgSettings,
-    sla: &SlaBody,
+    sla: &Document<SlaBody>,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<SlaCompliance>> {
+    // Periods are laid out by the version in force now (the newest while none is).
+    let Some(current) = sla.in_force().or(sla.versions.last()) else { return Ok(vec![]) };
     let ctx = context(db, settings);
-    let periods = periods::periods(ctx.tz, from, to, granularity(sla.period))?;
+    let periods = periods::periods(ctx.tz, from, to, granularity(current.body.period))?;
+    // Consecutive periods judged by the same version are measured in one go.
+    let mut runs: Vec<(&Version<SlaBody>, Vec<Period>)> = Vec::new();
+    for period in periods {
+        let judge = judging_version(sla, period.start_at).unwrap_or(current);
+        match runs.last_mut() {
+            Some((version, run)) if version.model.version == judge.model.version => run.push(period),
+            _ => runs.push((judge, vec![period])),
+        }
+    }
+    let now = Utc::now();
+    let mut rows = Vec::new();
+    for (version, periods) in runs {
+        let body = &version.body;
+        let figures = measure(db, actor, &ctx, body, &periods).await?;
+        rows.extend(periods.iter().zip(figures).map(|(period, (actual, measured, within_target_share))| {
+            SlaCompliance {
+                period: *period,
+                version: version.model.version,
+                actual,
+                target: body.target,
+                met: actual.map(|a| if body.metric.is_ceiling() { a <= body.target } else { a >= body.target }),
+                measured,
+                within_target_share,
+                complete: period.end_at <= now,
+            }
+        }));
+    }
+    Ok(rows)
+}
+
+/// The handover compliance of `sla`'s provider team over one period, first touches
+/// judged by the SLA's own target.
+async fn team_compliance(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    period: &Period,
+    sla: &SlaBody,
+) -> Result<Option<Compliance>> {
+    // Response times are judged by each handover's due time; only the first-touch target is taken from here.
+    let targets = Targets { response_hours: sla.target, first_touch_hours: sla.target };
+    let groups =
+        reports::compliance_against(db, actor, period.start_at, period.end_at, ComplianceGroup::Team, targets).await?;
+    let team = sla.provider_team.to_value();
+    Ok(groups.into_iter().find(|g| g.key.as_deref() == Some(team.as_str())))
+}
+
+/// (actual, measured, within-target share) of `sla` in each of `periods`.
+async fn measure(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    ctx: &FactContext,
+    sla: &SlaBody,
+    periods: &[Period],
+) -> Result<Vec<(Option<f64>, f64, Option<f64>)>> {
     let provider = KpiFilter { team: Some(sla.provider_team), ..KpiFilter::default() };
     let everyone = KpiFilter::default();
-    let series = |metric, filter| compute(db, actor, &ctx, metric, &periods, KpiGroupBy::None, filter);
+    let series = |metric, filter| compute(db, actor, ctx, metric, periods, KpiGroupBy::None, filter);
     let first = |mut s: Vec<super::Series>| s.pop().map(|s| s.points).unwrap_or_default();
-    // (actual, measured, within-target share) per period.
-    let figures: Vec<(Option<f64>, f64, Option<f64>)> = match sla.metric {
+    Ok(match sla.metric {
         SlaMetric::HandoverResponseHours => {
             let median = first(series(KpiMetric::HandoverMedianResponseHours, &provider).await?);
-            let within = first(series(KpiMetric::SlaComplianceRate, &provider).await?);
-            median.iter().zip(&within).map(|(m, w)| (m.value, m.denominator.unwrap_or(0.0), w.value)).collect()
+            let mut figures = Vec::with_capacity(periods.len());
+            for (period, m) in periods.iter().zip(&median) {
+                // The share `handoverCompliance` reports, by the same function.
+                let within = team_compliance(db, actor, period, sla).await?;
+                figures.push((m.value, m.denominator.unwrap_or(0.0), within.and_then(|c| c.within_target_share())));
+            }
+            figures
         }
         SlaMetric::FeedbackResponseDays => first(series(KpiMetric::FeedbackMedianResponseDays, &everyone).await?)
             .iter()
@@ -203,12 +275,8 @@ async fn sla_compliance_in(
         }
         SlaMetric::FirstTouchHours => {
             let mut figures = Vec::with_capacity(periods.len());
-            for period in &periods {
-                let (_, groups) =
-                    reports::compliance(db, actor, period.start_at, period.end_at, ComplianceGroup::Team).await?;
-                let team = sla.provider_team.to_value();
-                let group = groups.into_iter().find(|g| g.key.as_deref() == Some(team.as_str()));
-                figures.push(match group {
+            for period in periods {
+                figures.push(match team_compliance(db, actor, period, sla).await? {
                     Some(g) => (
                         g.median_first_touch_hours,
                         g.touched as f64,
@@ -219,21 +287,7 @@ async fn sla_compliance_in(
             }
             figures
         }
-    };
-    let now = Utc::now();
-    Ok(periods
-        .iter()
-        .zip(figures)
-        .map(|(period, (actual, measured, within_target_share))| SlaCompliance {
-            period: *period,
-            actual,
-            target: sla.target,
-            met: actual.map(|a| if sla.metric.is_ceiling() { a <= sla.target } else { a >= sla.target }),
-            measured,
-            within_target_share,
-            complete: period.end_at <= now,
-        })
-        .collect())
+    })
 }
 
 /// Every agreed SLA and every goal of a period, with where each stands.
@@ -261,8 +315,10 @@ pub async fn scorecard(db: &impl ConnectionTrait, actor: &Actor, from: NaiveDate
     let settings = settings(db, actor.org_id).await?;
     let mut slas = Vec::new();
     for document in documents {
-        let Some(body) = document.in_force().map(|v| v.body.clone()) else { continue };
-        let compliance = sla_compliance_in(db, actor, &settings, &body, from, to).await?;
+        if document.in_force().is_none() {
+            continue;
+        }
+        let compliance = sla_compliance_in(db, actor, &settings, &document, from, to).await?;
         slas.push((document, compliance));
     }
     let goals = entity::goal::Entity::find()
@@ -291,7 +347,7 @@ pub fn scorecard_json(card: &Scorecard) -> serde_json::Value {
                 "slaId": doc.model.id, "title": doc.model.title,
                 "periods": periods.iter().map(|c| json!({
                     "periodStart": c.period.start, "periodEnd": c.period.last_day(), "actual": c.actual,
-                    "target": c.target, "met": c.met, "measured": c.measured,
+                    "slaVersion": c.version, "target": c.target, "met": c.met, "measured": c.measured,
                     "withinTargetShare": c.within_target_share, "complete": c.complete,
                 })).collect::<Vec<_>>(),
             })

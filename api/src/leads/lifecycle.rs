@@ -48,7 +48,7 @@ pub fn allowed_targets(from: LifecycleStage) -> &'static [LifecycleStage] {
 }
 
 pub fn stage_name(stage: LifecycleStage) -> String {
-    serde_json::to_value(stage).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+    crate::validate::public_name(stage)
 }
 
 /// Check a move against the table; the error names the allowed targets.
@@ -57,12 +57,7 @@ pub fn check_move(from: LifecycleStage, to: LifecycleStage) -> Result<()> {
     if allowed.contains(&to) {
         return Ok(());
     }
-    let names: Vec<String> = allowed.iter().copied().map(stage_name).collect();
-    let hint = if names.is_empty() { "none: it is final".to_owned() } else { names.join(", ") };
-    Err(ApiError::bad_input(
-        "to",
-        format!("a lead cannot move from {} to {}; allowed: {hint}", stage_name(from), stage_name(to)),
-    ))
+    Err(ApiError::bad_input("to", crate::validate::refused_move("a lead", "move", from, to, allowed)))
 }
 
 /// The path by which a lead enters a stage, which stage rights name.
@@ -540,8 +535,12 @@ mod tests {
     fn an_illegal_move_names_the_allowed_targets() {
         let ApiError::BadUserInput { message, field } = check_move(Mql, Customer).unwrap_err() else { panic!() };
         assert_eq!(field.as_deref(), Some("to"));
-        assert!(message.contains("SAL, RECYCLED, DISQUALIFIED"), "{message}");
-        assert!(check_move(Disqualified, New).unwrap_err().to_string().contains("final"));
+        assert_eq!(
+            message,
+            "a lead cannot move from MQL to CUSTOMER; from MQL it can move to SAL, RECYCLED or DISQUALIFIED"
+        );
+        let final_stage = check_move(Disqualified, New).unwrap_err().to_string();
+        assert_eq!(final_stage, "a lead cannot move from DISQUALIFIED to NEW; DISQUALIFIED is final");
     }
 
     #[test]

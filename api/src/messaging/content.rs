@@ -748,7 +748,7 @@ async fn basis_of(
             }
         }
     };
-    let stage_name = format!("{:?}", lead.lifecycle_stage).to_uppercase();
+    let stage_name = crate::leads::lifecycle::stage_name(lead.lifecycle_stage);
     let stage_gap = format!("the lifecycle stage {stage_name} maps to no journey stage");
     Ok(match (no_persona, has_stage) {
         (None, true) => (Basis::PersonaAndStage, "recommended for the lead's persona and journey stage".to_owned()),

@@ -232,6 +232,14 @@ fn is_closed(stage: OpportunityStage) -> bool {
     matches!(stage, OpportunityStage::ClosedWon | OpportunityStage::ClosedLost)
 }
 
+/// Why a closed deal cannot change: its stage is final.
+fn closed_already(stage: OpportunityStage) -> String {
+    format!(
+        "the opportunity is {} already, a final stage: it can no longer move or close",
+        validate::public_name(stage)
+    )
+}
+
 /// Move an open deal between DISCOVERY, PROPOSAL and NEGOTIATION (closing has its own mutation).
 #[tracing::instrument(skip(db, actor), fields(org = %actor.org_id))]
 pub async fn update_stage(
@@ -243,13 +251,16 @@ pub async fn update_stage(
 ) -> Result<Model> {
     require(can_write(actor, Scope::LeadsWrite), "change opportunities")?;
     if is_closed(stage) {
-        return Err(ApiError::bad_input("stage", "close a deal with closeOpportunity"));
+        return Err(ApiError::bad_input(
+            "stage",
+            "closeOpportunity closes a deal; an open deal moves to DISCOVERY, PROPOSAL or NEGOTIATION",
+        ));
     }
     let txn = crate::db::begin_write(db).await?;
     let current = find(&txn, actor, id).await?;
     check_version(expected_version, current.version)?;
     if is_closed(current.stage) {
-        return Err(ApiError::Conflict("the opportunity is closed".into()));
+        return Err(ApiError::Conflict(closed_already(current.stage)));
     }
     if current.stage == stage {
         return Ok(current);
@@ -346,7 +357,7 @@ pub async fn close(
     let current = find(&txn, actor, id).await?;
     check_version(expected_version, current.version)?;
     if is_closed(current.stage) {
-        return Err(ApiError::Conflict("the opportunity is closed already".into()));
+        return Err(ApiError::Conflict(closed_already(current.stage)));
     }
     let loss = match lost {
         None => None,

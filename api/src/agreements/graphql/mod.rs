@@ -261,18 +261,16 @@ agreed_document_types!(
     "One version of an SLA, with its approvals.",
     {
         /// How the SLA was kept in each of its periods (weeks, months or quarters) that
-        /// overlap `period`: the version in force, or the newest one while none is.
-        /// API keys need `KPIS_READ`.
+        /// overlap `period`, each judged by the version in force when it began
+        /// (`SlaCompliance.slaVersion`). API keys need `KPIS_READ`.
         async fn compliance(
             &self,
             ctx: &Context<'_>,
             #[graphql(desc = "The days to measure, in the organization's time zone.")]
             period: crate::kpi::graphql::PeriodInput,
         ) -> Result<Vec<crate::kpi::graphql::SlaCompliance>> {
-            let Some(version) = self.0.in_force().or(self.0.versions.last()) else { return Ok(vec![]) };
             let compliance =
-                crate::kpi::progress::sla_compliance(db(ctx), actor(ctx)?, &version.body, period.from, period.to)
-                    .await?;
+                crate::kpi::progress::sla_compliance(db(ctx), actor(ctx)?, &self.0, period.from, period.to).await?;
             Ok(compliance.into_iter().map(Into::into).collect())
         }
     }
