@@ -102,6 +102,7 @@ pub async fn demo(db: &DatabaseConnection) -> Result<Option<entity::user::Model>
     scoring_model(db, &cast).await?;
     qualify_mqls(db, org.id, &cast).await?;
     let reps = [person("rep@demo.accord.dev")?, person("rep2@demo.accord.dev")?];
+    personal_goals(db, &cast, &reps[0]).await?;
     handovers(db, org.id, &cast.marketer, &reps).await?;
     messaging::seed(db, org.id).await?;
     campaigns::seed(db, &cast.marketer).await?;
@@ -311,6 +312,33 @@ async fn word_lists(db: &DatabaseConnection, cast: &Cast) -> Result<()> {
     ];
     for (list, entries) in lists {
         sign(db, cast, Taxonomy { list, entries }, true).await?;
+    }
+    Ok(())
+}
+
+/// A rep's own goals for the running month: 40 hours with at least 15 different
+/// customers, counted from that rep's activities only; the sales manager answers for them.
+async fn personal_goals(db: &DatabaseConnection, cast: &Cast, rep: &Actor) -> Result<()> {
+    use crate::kpi::periods::{Granularity, next_start, period_start};
+    let today = chrono::Utc::now().date_naive();
+    let month = period_start(today, Granularity::Month);
+    let month_end = next_start(month, Granularity::Month).pred_opt().unwrap_or(month);
+    let goals = [
+        ("Rep: 40 hours with customers this month", GoalMetric::CustomerFacingHours, 40.0),
+        ("Rep: 15 different customers this month", GoalMetric::DistinctCustomersTouched, 15.0),
+    ];
+    for (name, metric, target) in goals {
+        let new = goals::NewGoal {
+            name: name.into(),
+            metric,
+            target,
+            period_start: month,
+            period_end: month_end,
+            team: Some(Team::Sales),
+            owner_id: cast.sales_manager.user_id(),
+            person_id: rep.user_id(),
+        };
+        goals::create(db, &cast.sales_manager, new).await?;
     }
     Ok(())
 }

@@ -701,7 +701,7 @@ async fn the_demo_seed_holds_an_agreed_alignment_contract() {
       idealCustomerProfiles { status }
       personas { title status pending { approvals { team } } }
       slas { status inForce { body { metric target period } } }
-      goals { name target progress { actual elapsed } }
+      goals { name target person { email } progress { actual elapsed } }
       journeyStages { name }
       alignment { awaitingOtherTeam { title waitingFor } }
     }";
@@ -720,7 +720,10 @@ async fn the_demo_seed_holds_an_agreed_alignment_contract() {
     assert_eq!(data["slas"].as_array().map(Vec::len), Some(3));
     assert!(data["slas"].as_array().unwrap().iter().all(|s| s["status"] == "AGREED"));
     let goals = data["goals"].as_array().unwrap();
-    assert_eq!(goals.len(), 3);
+    assert_eq!(goals.len(), 5);
+    // A rep's own month: hours and different customers from that rep's activities only.
+    let personal: Vec<&Value> = goals.iter().filter(|g| g["person"]["email"] == "rep@demo.accord.dev").collect();
+    assert_eq!(personal.len(), 2, "{body}");
     // The running quarter's goal shows live progress from the demo funnel.
     let quarter = goals.iter().find(|g| g["name"] == "This quarter's SQLs").unwrap();
     assert!(quarter["progress"]["elapsed"].as_f64().unwrap() > 0.0, "{quarter}");
