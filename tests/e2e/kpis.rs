@@ -691,14 +691,14 @@ async fn campaign_spend_gives_cost_per_lead_and_mql_sourced_money_and_roi() {
     let metrics = ["COST_PER_LEAD", "COST_PER_MQL", "PIPELINE_SOURCED", "REVENUE_SOURCED", "MARKETING_ROI"];
     let body =
         kpis(&d.app, &d.org.admin.token, json!({ "metrics": metrics, "from": JAN_FEB.0, "to": JAN_FEB.1 })).await;
-    // January: 31,000 of Winter spend and 49,999.5 of Summer's (USD 99,999 × 0.5) over
-    // Winter's two leads (l1, l2), who both became MQLs. February: 14,000 of Spring
-    // spend and no campaign leads.
+    // Winter's whole 31,000 is shared by the two leads it sourced (l1, l2, January), who
+    // both became MQLs in January; Spring and Summer sourced no lead, so no lead carries
+    // their spend. February: no lead from a campaign.
     assert_eq!(
         points(&body, "COST_PER_LEAD"),
-        [(Some(40_499.75), Some(80_999.5), Some(2.0)), (None, Some(14_000.0), Some(0.0))]
+        [(Some(15_500.0), Some(31_000.0), Some(2.0)), (None, Some(0.0), Some(0.0))]
     );
-    assert_eq!(values(&body, "COST_PER_MQL"), [Some(40_499.75), None]);
+    assert_eq!(values(&body, "COST_PER_MQL"), [Some(15_500.0), None]);
     // l1 (Winter) opened 100,000 in January and won it in February.
     assert_eq!(values(&body, "PIPELINE_SOURCED"), [Some(100_000.0), Some(0.0)]);
     assert_eq!(values(&body, "REVENUE_SOURCED"), [Some(0.0), Some(100_000.0)]);
@@ -711,14 +711,7 @@ async fn campaign_spend_gives_cost_per_lead_and_mql_sourced_money_and_roi() {
         json!({ "metrics": ["COST_PER_LEAD"], "from": JAN_FEB.0, "to": JAN_FEB.1, "groupBy": "CHANNEL" }),
     )
     .await;
-    assert_eq!(
-        by_group(&body, "numerator"),
-        [
-            ("EMAIL".into(), vec![Some(31_000.0), Some(0.0)]),
-            ("EVENT".into(), vec![Some(49_999.5), Some(0.0)]),
-            ("PAID_SEARCH".into(), vec![Some(0.0), Some(14_000.0)])
-        ]
-    );
+    assert_eq!(by_group(&body, "numerator"), [("EMAIL".into(), vec![Some(31_000.0), Some(0.0)])]);
     // Leads by the channel of their campaign; l3 has none.
     let body = kpis(
         &d.app,
@@ -1418,4 +1411,42 @@ async fn personal_and_team_goals_count_their_facts_and_marketing_can_own_revenue
         (round(rate["actual"].as_f64().unwrap()), round(rate["projected"].as_f64().unwrap())),
         (round(2.0 / 3.0), round(2.0 / 3.0))
     );
+}
+
+#[tokio::test]
+async fn a_campaign_s_cost_follows_the_leads_it_sourced_within_its_attribution_window() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let rep = app.create_user(&org, Team::Sales, Role::Member).await;
+    let b = Builder { app: &app, org: org.id, account: Uuid::nil() };
+    let b = Builder { account: b.account("Globex").await, ..b };
+    // A campaign in August costing 10,000; its leads come in August, in October (within
+    // 90 days of its end) and in December (after).
+    b.campaign("August", entity::CampaignChannel::Event, ("2026-08-01", "2026-08-31"), 10_000, "EUR").await;
+    for (email, at) in [
+        ("a@x.test", "2026-08-15T10:00:00Z"),
+        ("b@x.test", "2026-10-10T10:00:00Z"),
+        ("c@x.test", "2026-12-20T10:00:00Z"),
+    ] {
+        b.lead(email, Some(rep.id), rep.id, "event", Some("August"), &[("NEW", at)], false).await;
+    }
+    let cost = |days: u32| {
+        let (app, token) = (&app, org.admin.token.clone());
+        async move {
+            let settings = "mutation($d: Int!) { updateOrganization(input: { settings: { campaignAttributionDays: $d } }) { organization { id } } }";
+            let body = app.gql(Some(&token), settings, json!({ "d": days })).await;
+            assert!(body["errors"].is_null(), "{body}");
+            let input = json!({ "metrics": ["COST_PER_LEAD"], "from": "2026-07-01", "to": "2026-12-31", "granularity": "QUARTER" });
+            points(&kpis(app, &token, input).await, "COST_PER_LEAD")
+        }
+    };
+    // 90 days: two leads share 10,000; Q3 has one (5,000), Q4 the October one (5,000); the
+    // December lead is not the campaign's.
+    assert_eq!(cost(90).await, [(Some(5_000.0), Some(5_000.0), Some(1.0)), (Some(5_000.0), Some(5_000.0), Some(1.0))]);
+    // 30 days: only the August lead is attributed and carries it all.
+    assert_eq!(cost(30).await, [(Some(10_000.0), Some(10_000.0), Some(1.0)), (None, Some(0.0), Some(0.0))]);
+    let bad = app
+        .gql(Some(&org.admin.token), "mutation { updateOrganization(input: { settings: { campaignAttributionDays: 731 } }) { organization { id } } }", json!({}))
+        .await;
+    assert_eq!(bad["errors"][0]["extensions"]["field"], "settings.campaignAttributionDays", "{bad}");
 }

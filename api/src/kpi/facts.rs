@@ -118,6 +118,11 @@ pub struct FactContext {
     /// The query covers a few days only: find each fact's later stages by index
     /// rather than joining every entry of the organization.
     pub narrow: bool,
+    /// Days after a campaign's last day that still attribute new leads to it.
+    pub attribution_days: u32,
+    /// Each campaign's attribution window `[start, end)` as instants (the `cw` table of
+    /// COST_PER_LEAD and COST_PER_MQL); loaded only for those metrics.
+    pub campaign_windows: Vec<(uuid::Uuid, DateTime<Utc>, DateTime<Utc>)>,
 }
 
 fn lit(text: &'static str) -> Sql {
@@ -399,6 +404,27 @@ fn customer_facing() -> Fact {
     }
 }
 
+/// The leads campaign `c` sourced: created in its attribution window `cw`.
+const ATTRIBUTED_LEADS: &str = "(SELECT COUNT(*) FROM leads l2 WHERE l2.org_id = c.org_id AND l2.campaign = c.name \
+     AND l2.archived_at IS NULL AND l2.created_at >= cw.s AND l2.created_at < cw.e)";
+/// The MQL entries of the leads campaign `c` sourced.
+const ATTRIBUTED_MQLS: &str = "(SELECT COUNT(*) FROM lead_stage_transitions t2 JOIN leads l2 ON l2.id = t2.lead_id \
+     WHERE t2.org_id = c.org_id AND t2.to_stage = 'MQL' AND l2.org_id = c.org_id AND l2.campaign = c.name \
+     AND l2.archived_at IS NULL AND l2.created_at >= cw.s AND l2.created_at < cw.e)";
+
+/// An equal share of campaign `c`'s whole spend (converted at its first day's rate) per
+/// fact among `among` (a count that includes the fact itself).
+fn share_of_spend(ctx: &FactContext, among: &str) -> Sql {
+    let quote = ctx.currency.as_str();
+    let mut sql = Sql::new();
+    sql.push("(CASE WHEN c.currency = ")
+        .bind(quote.to_owned())
+        .push(" THEN c.spend_minor * 1.0 ELSE c.spend_minor * ")
+        .append(&rate_factor("c", When::On("c.starts_on"), quote))
+        .push_composed(format!(" END) / {among}"));
+    sql
+}
+
 /// Handovers, cancelled ones left out: nobody answered them, so they count in no
 /// handover figure.
 fn handovers(time: &str) -> Fact {
@@ -521,21 +547,31 @@ pub fn facts(metric: KpiMetric, ctx: &FactContext) -> Vec<Fact> {
         }
         CostPerLead => {
             let leads = Fact {
-                joins: " JOIN campaigns c ON c.org_id = l.org_id AND c.name = l.campaign".into(),
-                num: zero(),
+                joins: " JOIN campaigns c ON c.org_id = l.org_id AND c.name = l.campaign JOIN cw ON cw.id = c.id"
+                    .into(),
+                conds: lit(" AND l.archived_at IS NULL AND l.created_at >= cw.s AND l.created_at < cw.e"),
+                num: share_of_spend(ctx, ATTRIBUTED_LEADS),
                 den: one(),
+                miss: missing_rate(ctx, "c", When::On("c.starts_on")),
                 dims: CAMPAIGN_DIMS,
                 ..leads_created()
             };
-            vec![spend(ctx), leads]
+            vec![leads]
         }
         CostPerMql => {
             let mut mqls = entries("MQL");
-            mqls.joins =
-                " JOIN leads l ON l.id = t.lead_id JOIN campaigns c ON c.org_id = l.org_id AND c.name = l.campaign"
-                    .into();
-            let mqls = Fact { num: zero(), den: one(), dims: CAMPAIGN_DIMS, ..mqls };
-            vec![spend(ctx), mqls]
+            mqls.joins = " JOIN leads l ON l.id = t.lead_id JOIN campaigns c ON c.org_id = l.org_id \
+                          AND c.name = l.campaign JOIN cw ON cw.id = c.id"
+                .into();
+            mqls.conds.push(" AND l.created_at >= cw.s AND l.created_at < cw.e");
+            let mqls = Fact {
+                num: share_of_spend(ctx, ATTRIBUTED_MQLS),
+                den: one(),
+                miss: missing_rate(ctx, "c", When::On("c.starts_on")),
+                dims: CAMPAIGN_DIMS,
+                ..mqls
+            };
+            vec![mqls]
         }
         HandoverAcceptanceRate => vec![Fact {
             num: lit("CASE WHEN h.status = 'ACCEPTED' THEN 1 ELSE 0 END"),

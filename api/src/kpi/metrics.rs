@@ -67,9 +67,9 @@ pub enum KpiMetric {
     FeedbackMedianResponseDays,
     /// Revenue growth year over year = revenue won in the period ÷ revenue won in the same period a year earlier − 1. numerator = this period's revenue, denominator = the earlier one's.
     RevenueGrowthYoy,
-    /// Cost per lead = campaign spend in the period ÷ leads created in the period by those campaigns. Spend is spread evenly over each campaign's days. numerator = spend (minor units), denominator = leads.
+    /// Cost per lead = the campaign spend carried by the leads created in the period ÷ those leads. A lead carries an equal share of its campaign's whole spend (converted at the rate of the campaign's first day) when it was created from the campaign's first day to `campaignAttributionDays` (setting, default 90) after its last day; later leads carry none and are not counted. numerator = the shares (minor units), denominator = attributed leads.
     CostPerLead,
-    /// Cost per MQL = campaign spend in the period ÷ MQL entries in the period of leads from those campaigns. numerator = spend (minor units), denominator = MQLs.
+    /// Cost per MQL = the campaign spend carried by the MQL entries in the period ÷ those entries, for leads attributed to a campaign as in COST_PER_LEAD: each MQL entry of a campaign's attributed leads carries an equal share of its whole spend. numerator = the shares (minor units), denominator = MQL entries.
     CostPerMql,
     /// Pipeline sourced by campaigns: sum of `amount` (minor units) of opportunities opened in the period whose lead came from a campaign on record.
     PipelineSourced,

@@ -218,6 +218,8 @@ pub fn context(db: &impl ConnectionTrait, settings: &OrgSettings) -> FactContext
         actionable_people: settings.feedback_actionable_endorsers,
         actionable_accounts: settings.feedback_actionable_accounts,
         narrow: false,
+        attribution_days: settings.campaign_attribution_days,
+        campaign_windows: Vec::new(),
     }
 }
 
@@ -256,6 +258,43 @@ fn add_joins(joins: &mut Vec<String>, needed: Vec<String>) {
             joins.push(join);
         }
     }
+}
+
+/// The `cw(id, s, e)` table of campaign attribution windows as a CTE (empty, but typed,
+/// without campaigns).
+fn campaign_windows_cte(windows: &[(Uuid, DateTime<Utc>, DateTime<Utc>)]) -> Sql {
+    let mut sql = Sql::new();
+    if windows.is_empty() {
+        sql.push("cw(id, s, e) AS (SELECT id, created_at, created_at FROM campaigns WHERE 1 = 0)");
+        return sql;
+    }
+    sql.push("cw(id, s, e) AS (VALUES ");
+    for (i, (id, start, end)) in windows.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.push("(").bind(*id).push(", ").bind(*start).push(", ").bind(*end).push(")");
+    }
+    sql.push(")");
+    sql
+}
+
+/// Each campaign's attribution window: from its first local day to the end of its last
+/// day plus the organization's attribution days.
+async fn campaign_windows(
+    db: &impl ConnectionTrait,
+    org_id: Uuid,
+    ctx: &FactContext,
+) -> Result<Vec<(Uuid, DateTime<Utc>, DateTime<Utc>)>> {
+    let campaigns = entity::campaign::Entity::find().filter(entity::campaign::Column::OrgId.eq(org_id)).all(db).await?;
+    Ok(campaigns
+        .into_iter()
+        .map(|c| {
+            let after = c.ends_on.checked_add_days(chrono::Days::new(1 + u64::from(ctx.attribution_days)));
+            let end = after.unwrap_or(c.ends_on);
+            (c.id, crate::org::local_midnight(ctx.tz, c.starts_on), crate::org::local_midnight(ctx.tz, end))
+        })
+        .collect())
 }
 
 /// The `p` table of periods as a CTE.
@@ -446,6 +485,9 @@ pub fn statement(
         with.push("WITH ");
         with
     };
+    if matches!(metric, KpiMetric::CostPerLead | KpiMetric::CostPerMql) {
+        sql.append(&campaign_windows_cte(&ctx.campaign_windows)).push(", ");
+    }
     let rows = fact_rows(org_id, metric, &facts, (periods, &earlier), group_by, filter)?;
     sql.push("x AS (").append(&rows).push(")");
     match metric.shape() {
@@ -488,6 +530,13 @@ pub(crate) async fn compute(
     group_by: KpiGroupBy,
     filter: &KpiFilter,
 ) -> Result<Vec<Series>> {
+    let with_windows;
+    let ctx = if matches!(metric, KpiMetric::CostPerLead | KpiMetric::CostPerMql) {
+        with_windows = FactContext { campaign_windows: campaign_windows(db, actor.org_id, ctx).await?, ..ctx.clone() };
+        &with_windows
+    } else {
+        ctx
+    };
     let statement = statement(db.get_database_backend(), actor.org_id, ctx, metric, periods, group_by, filter)?;
     let rows = db.query_all_raw(statement).await?;
     let id_group = group_is_id(group_by);

@@ -46,6 +46,9 @@ pub struct OrgSettings {
     /// Agreeing a scoring model that would make more leads MQLs than this needs the
     /// approver to confirm the number (`confirmPromotions`).
     pub promotions_needing_confirmation: u32,
+    /// Days after a campaign's last day during which new leads still count as sourced
+    /// by it for its cost per lead and per MQL.
+    pub campaign_attribution_days: u32,
     /// IANA time zone (such as `Europe/Berlin`) in which KPI periods (days, weeks,
     /// months, quarters) and goal periods begin and end.
     pub time_zone: String,
@@ -68,6 +71,7 @@ impl Default for OrgSettings {
             auto_hand_over_mqls: false,
             auto_hand_over_daily_cap: 25,
             promotions_needing_confirmation: 100,
+            campaign_attribution_days: 90,
             time_zone: "UTC".into(),
             reporting_currency: "EUR".into(),
             api_requests_per_minute: None,
@@ -111,6 +115,7 @@ impl OrgSettings {
             0,
             10_000_000,
         )?;
+        validate::int_range("settings.campaignAttributionDays", self.campaign_attribution_days, 0, 730)?;
         if let Some(rate) = self.api_requests_per_minute {
             validate::int_range("settings.apiRequestsPerMinute", rate, 1, 1_000_000)?;
         }
@@ -240,6 +245,7 @@ pub struct SettingsPatch {
     pub auto_hand_over_mqls: Option<bool>,
     pub auto_hand_over_daily_cap: Option<u32>,
     pub promotions_needing_confirmation: Option<u32>,
+    pub campaign_attribution_days: Option<u32>,
     pub time_zone: Option<String>,
     pub reporting_currency: Option<String>,
     pub api_requests_per_minute: Option<Option<u32>>,
@@ -258,6 +264,7 @@ impl OrgSettings {
             auto_hand_over_mqls,
             auto_hand_over_daily_cap,
             promotions_needing_confirmation,
+            campaign_attribution_days,
             time_zone,
             reporting_currency,
             api_requests_per_minute,
@@ -274,6 +281,7 @@ impl OrgSettings {
         merged.auto_hand_over_daily_cap = auto_hand_over_daily_cap.unwrap_or(merged.auto_hand_over_daily_cap);
         merged.promotions_needing_confirmation =
             promotions_needing_confirmation.unwrap_or(merged.promotions_needing_confirmation);
+        merged.campaign_attribution_days = campaign_attribution_days.unwrap_or(merged.campaign_attribution_days);
         merged.time_zone = time_zone.unwrap_or(merged.time_zone);
         merged.reporting_currency = reporting_currency.unwrap_or(merged.reporting_currency);
         merged.api_requests_per_minute = api_requests_per_minute.unwrap_or(merged.api_requests_per_minute);

@@ -117,6 +117,9 @@ pub struct OrganizationSettings {
     /// default 100) needs the approver to confirm the number with `confirmPromotions`;
     /// `simulateScoringModel` tells it beforehand.
     pub promotions_needing_confirmation: u32,
+    /// Days (0–730; default 90) after a campaign's last day during which new leads still
+    /// count as sourced by it for COST_PER_LEAD and COST_PER_MQL.
+    pub campaign_attribution_days: u32,
     /// IANA time zone (such as `Europe/Berlin`, default `UTC`) in which KPI and goal
     /// periods begin and end: a "day" or "month" is the organization's calendar day or month.
     pub time_zone: String,
@@ -142,6 +145,7 @@ impl From<OrgSettings> for OrganizationSettings {
             auto_hand_over_mqls: s.auto_hand_over_mqls,
             auto_hand_over_daily_cap: s.auto_hand_over_daily_cap,
             promotions_needing_confirmation: s.promotions_needing_confirmation,
+            campaign_attribution_days: s.campaign_attribution_days,
             time_zone: s.time_zone,
             reporting_currency: s.reporting_currency,
             api_requests_per_minute: s.api_requests_per_minute,
@@ -177,6 +181,9 @@ pub struct OrganizationSettingsInput {
     /// Promotions to MQL above which agreeing a scoring model needs confirmation
     /// (0–10,000,000). Left out: unchanged; null is refused.
     pub promotions_needing_confirmation: MaybeUndefined<u32>,
+    /// Days (0–730) after a campaign's last day during which new leads still count as
+    /// sourced by it. Left out: unchanged; null is refused.
+    pub campaign_attribution_days: MaybeUndefined<u32>,
     /// IANA time zone of KPI and goal periods, such as `Europe/Berlin`. Left out:
     /// unchanged; null is refused.
     pub time_zone: MaybeUndefined<String>,
@@ -211,6 +218,7 @@ impl OrganizationSettingsInput {
                 "settings.promotionsNeedingConfirmation",
                 self.promotions_needing_confirmation,
             )?,
+            campaign_attribution_days: keep_or_set("settings.campaignAttributionDays", self.campaign_attribution_days)?,
             time_zone: keep_or_set("settings.timeZone", self.time_zone)?,
             reporting_currency: keep_or_set("settings.reportingCurrency", self.reporting_currency)?,
             api_requests_per_minute: clearable(self.api_requests_per_minute),
