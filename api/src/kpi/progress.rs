@@ -68,12 +68,6 @@ fn goal_scope(goal: &entity::goal::Model, kpi: KpiMetric) -> KpiFilter {
     }
 }
 
-/// Minor units per major unit of `currency` (100 for EUR, 1 for JPY).
-fn minor_per_major(currency: &str) -> f64 {
-    let exponent = iso_currency::Currency::from_code(currency).and_then(|c| c.exponent()).unwrap_or(2);
-    10f64.powi(i32::from(exponent))
-}
-
 /// Progress of `goal`: its metric over the whole period in the organization's time zone,
 /// for the whole organization.
 #[tracing::instrument(skip(db, actor, goal), fields(org = %actor.org_id))]
@@ -100,7 +94,7 @@ async fn goal_progress_in(
     let point = value_over(db, actor, &ctx, kpi, period, &filter).await?;
     let mut actual = point.value.unwrap_or(0.0);
     if kpi.unit() == super::metrics::KpiUnit::MoneyMinor {
-        actual /= minor_per_major(&settings.reporting_currency);
+        actual /= 10f64.powi(crate::org::exchange_rates::exponent(&settings.reporting_currency));
     }
     let today = Utc::now().with_timezone(&ctx.tz).date_naive();
     let total = (period.end - period.start).num_days().max(1) as f64;

@@ -8,7 +8,7 @@
 //! for another reporting currency is kept but never used. Without a rate, a figure
 //! that needs one is an error naming the currency and the day, never a silent gap.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use entity::exchange_rate::{ActiveModel, Column, Entity, Model};
@@ -42,7 +42,7 @@ pub struct NewRate {
 }
 
 /// Minor units per major unit of `currency` as a power of ten (2 for EUR, 0 for JPY).
-fn exponent(currency: &str) -> i32 {
+pub fn exponent(currency: &str) -> i32 {
     iso_currency::Currency::from_code(currency).and_then(|c| c.exponent()).map_or(2, i32::from)
 }
 
@@ -190,16 +190,17 @@ pub async fn list(db: &impl ConnectionTrait, actor: &Actor, currency: Option<&st
     Ok(select.order_by_desc(Column::ValidFrom).order_by_asc(Column::Currency).limit(limit).all(db).await?)
 }
 
-/// The factor of each currency's latest rate into `quote` as of now.
-async fn latest_factors(db: &impl ConnectionTrait, org_id: Uuid, quote: &str) -> Result<HashMap<String, f64>> {
-    let rates = Entity::find()
+/// The factor of `currency`'s latest rate into `quote` as of now; `None` without one.
+async fn latest_factor(db: &impl ConnectionTrait, org_id: Uuid, quote: &str, currency: &str) -> Result<Option<f64>> {
+    let rate = Entity::find()
         .filter(Column::OrgId.eq(org_id))
+        .filter(Column::Currency.eq(currency))
         .filter(Column::Quote.eq(quote))
         .filter(Column::ValidFromAt.lte(Utc::now()))
-        .order_by_asc(Column::ValidFromAt)
-        .all(db)
+        .order_by_desc(Column::ValidFromAt)
+        .one(db)
         .await?;
-    Ok(rates.into_iter().map(|r| (r.currency, r.minor_factor)).collect())
+    Ok(rate.map(|r| r.minor_factor))
 }
 
 /// A deal amount in the reporting currency at the latest rate, for ordering; `None`
@@ -214,7 +215,7 @@ pub async fn reporting_amount(
     if currency == quote {
         return Ok(Some(amount_minor));
     }
-    Ok(latest_factors(db, org_id, &quote).await?.get(currency).map(|f| convert(amount_minor, *f)))
+    Ok(latest_factor(db, org_id, &quote, currency).await?.map(|f| convert(amount_minor, f)))
 }
 
 /// Recompute the stored reporting amounts of the organization's deals (of `currencies`,
@@ -225,7 +226,6 @@ pub(crate) async fn reprice(
     quote: &str,
     currencies: Option<&[String]>,
 ) -> Result<()> {
-    let factors = latest_factors(txn, org_id, quote).await?;
     let backend = txn.get_database_backend();
     let mut all: Vec<String> = match currencies {
         Some(list) => list.to_vec(),
@@ -243,7 +243,7 @@ pub(crate) async fn reprice(
         sql.push("UPDATE opportunities SET amount_reporting_minor = ");
         if currency == quote {
             sql.push("amount_minor");
-        } else if let Some(factor) = factors.get(&currency) {
+        } else if let Some(factor) = latest_factor(txn, org_id, quote, &currency).await? {
             // A float the server computed: its shortest exact spelling is a valid SQL literal.
             sql.push_composed(crate::db::dialect::round_half_away(backend, &format!("amount_minor * {factor:?}")));
         } else {

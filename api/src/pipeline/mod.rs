@@ -178,7 +178,10 @@ pub async fn update(
     }
     let mut model: ActiveModel = current.clone().into();
     model.name = Set(name);
-    model.amount_reporting_minor = Set(exchange_rates::reporting_amount(&txn, actor.org_id, &currency, amount).await?);
+    if amount != current.amount_minor || currency != current.currency {
+        let reporting = exchange_rates::reporting_amount(&txn, actor.org_id, &currency, amount).await?;
+        model.amount_reporting_minor = Set(reporting);
+    }
     model.amount_minor = Set(amount);
     model.currency = Set(currency);
     model.strategy = Set(strategy);
