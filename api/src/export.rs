@@ -224,7 +224,7 @@ fn can_export_kpis(actor: &Actor) -> bool {
 }
 
 /// The columns of `/export/kpis.csv`, in order.
-pub const KPI_COLUMNS: [&str; 11] = [
+pub const KPI_COLUMNS: [&str; 12] = [
     "metric",
     "unit",
     "group_by",
@@ -236,6 +236,7 @@ pub const KPI_COLUMNS: [&str; 11] = [
     "value",
     "numerator",
     "denominator",
+    "currency",
 ];
 
 /// `GET /export/kpis.csv`: the `kpis` query as CSV. 401 without a credential, 403 for
@@ -273,7 +274,7 @@ pub async fn kpis_csv(
 /// Parse the query string: `metrics` (comma-separated `KpiMetric` names), `from`, `to`
 /// (dates), `granularity` (default MONTH), `groupBy` (default NONE).
 fn kpi_request(params: &HashMap<String, String>) -> Result<crate::kpi::KpiRequest> {
-    use crate::kpi::metrics::{KpiGroupBy, KpiMetric, from_name};
+    use crate::catalogue::{KpiGroupBy, KpiMetric, from_name};
     use crate::kpi::periods::Granularity;
     let required = |name: &str| {
         params
@@ -318,7 +319,7 @@ fn kpi_request(params: &HashMap<String, String>) -> Result<crate::kpi::KpiReques
 }
 
 fn kpi_rows(series: &[crate::kpi::Series]) -> Result<Vec<u8>> {
-    use crate::kpi::metrics::name_of;
+    use crate::catalogue::name_of;
     let number = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
     let mut out = csv::Writer::from_writer(Vec::new());
     out.write_record(KPI_COLUMNS).map_err(ApiError::internal)?;
@@ -337,6 +338,7 @@ fn kpi_rows(series: &[crate::kpi::Series]) -> Result<Vec<u8>> {
                 &number(p.value),
                 &number(p.numerator),
                 &number(p.denominator),
+                s.currency.as_deref().unwrap_or_default(),
             ])
             .map_err(ApiError::internal)?;
         }

@@ -10,6 +10,7 @@ pub mod agreements;
 pub mod auth;
 pub mod bi;
 pub mod campaigns;
+pub mod catalogue;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -9,7 +9,7 @@ mod messaging;
 pub mod synthetic;
 
 use chrono::{NaiveDate, Utc};
-use entity::{GoalMetric, Role, Team};
+use entity::{Role, Team};
 use sea_orm::DatabaseConnection;
 use serde_json::json;
 use uuid::Uuid;
@@ -20,6 +20,7 @@ use crate::agreements::slas::{SlaBody, SlaMetric, SlaPeriod};
 use crate::agreements::taxonomies::{self, Taxonomy, TaxonomyEntry, TaxonomyList};
 use crate::agreements::{self, AgreedBody, goals};
 use crate::auth::Actor;
+use crate::catalogue::KpiMetric;
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
 use crate::org::{self, users};
@@ -324,8 +325,8 @@ async fn personal_goals(db: &DatabaseConnection, cast: &Cast, rep: &Actor) -> Re
     let month = period_start(today, Granularity::Month);
     let month_end = next_start(month, Granularity::Month).pred_opt().unwrap_or(month);
     let goals = [
-        ("Rep: 40 hours with customers this month", GoalMetric::CustomerFacingHours, 40.0),
-        ("Rep: 15 different customers this month", GoalMetric::DistinctCustomersTouched, 15.0),
+        ("Rep: 40 hours with customers this month", KpiMetric::CustomerFacingHours, 40.0),
+        ("Rep: 15 different customers this month", KpiMetric::DistinctCustomersTouched, 15.0),
     ];
     for (name, metric, target) in goals {
         let new = goals::NewGoal {
@@ -337,6 +338,7 @@ async fn personal_goals(db: &DatabaseConnection, cast: &Cast, rep: &Actor) -> Re
             team: Some(Team::Sales),
             owner_id: cast.sales_manager.user_id(),
             person_id: rep.user_id(),
+            scope: goals::GoalScope::default(),
         };
         goals::create(db, &cast.sales_manager, new).await?;
     }
@@ -442,10 +444,10 @@ async fn alignment_contract(db: &DatabaseConnection, cast: &Cast) -> Result<()> 
         .pred_opt()
         .unwrap_or(quarter);
     let goals = [
-        ("This quarter's SQLs", GoalMetric::Sqls, 60.0, quarter, quarter_end, Some(Team::Sales), &cast.sales_manager),
+        ("This quarter's SQLs", KpiMetric::Sqls, 60.0, quarter, quarter_end, Some(Team::Sales), &cast.sales_manager),
         (
             "Q1 2027 MQLs",
-            GoalMetric::Mqls,
+            KpiMetric::Mqls,
             900.0,
             day(2027, 1, 1)?,
             day(2027, 3, 31)?,
@@ -454,8 +456,9 @@ async fn alignment_contract(db: &DatabaseConnection, cast: &Cast) -> Result<()> 
         ),
         (
             "Q1 2027 revenue won",
-            GoalMetric::ClosedWonRevenue,
-            750_000.0,
+            KpiMetric::RevenueWon,
+            // €750,000 in cents, as every money figure.
+            75_000_000.0,
             day(2027, 1, 1)?,
             day(2027, 3, 31)?,
             Some(Team::Sales),
@@ -472,6 +475,7 @@ async fn alignment_contract(db: &DatabaseConnection, cast: &Cast) -> Result<()> 
             team,
             owner_id: owner.user_id(),
             person_id: None,
+            scope: goals::GoalScope::default(),
         };
         goals::create(db, owner, new).await?;
     }

@@ -106,45 +106,6 @@ pub enum VersionStatus {
     Retired,
 }
 
-/// What a goal measures. Progress is computed from the KPI of the same name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
-#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(48))")]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum GoalMetric {
-    #[sea_orm(string_value = "NEW_LEADS")]
-    NewLeads,
-    #[sea_orm(string_value = "MQLS")]
-    Mqls,
-    #[sea_orm(string_value = "SALS")]
-    Sals,
-    #[sea_orm(string_value = "SQLS")]
-    Sqls,
-    #[sea_orm(string_value = "OPPORTUNITIES")]
-    Opportunities,
-    #[sea_orm(string_value = "PIPELINE_AMOUNT")]
-    PipelineAmount,
-    #[sea_orm(string_value = "CLOSED_WON_DEALS")]
-    ClosedWonDeals,
-    #[sea_orm(string_value = "CLOSED_WON_REVENUE")]
-    ClosedWonRevenue,
-    #[sea_orm(string_value = "CUSTOMER_FACING_HOURS")]
-    CustomerFacingHours,
-    #[sea_orm(string_value = "DISTINCT_CUSTOMERS_TOUCHED")]
-    DistinctCustomersTouched,
-    #[sea_orm(string_value = "MARKETING_SOURCED_PIPELINE")]
-    MarketingSourcedPipeline,
-    #[sea_orm(string_value = "MARKETING_SOURCED_REVENUE")]
-    MarketingSourcedRevenue,
-    #[sea_orm(string_value = "MQL_TO_SAL_RATE")]
-    MqlToSalRate,
-    #[sea_orm(string_value = "SAL_TO_SQL_RATE")]
-    SalToSqlRate,
-    #[sea_orm(string_value = "SQL_TO_WON_RATE")]
-    SqlToWonRate,
-    #[sea_orm(string_value = "LEAD_TO_CUSTOMER_RATE")]
-    LeadToCustomerRate,
-}
-
 /// Where a lead is in the shared funnel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]

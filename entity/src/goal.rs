@@ -2,7 +2,7 @@
 
 use sea_orm::entity::prelude::*;
 
-use crate::enums::{GoalMetric, Team};
+use crate::enums::{SalesStrategy, Team};
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "goals")]
@@ -11,7 +11,8 @@ pub struct Model {
     pub id: Uuid,
     pub org_id: Uuid,
     pub name: String,
-    pub metric: GoalMetric,
+    /// The catalogue metric's public name, such as `MQLS` (`catalogue::KpiMetric`).
+    pub metric: String,
     pub target: f64,
     pub period_start: Date,
     pub period_end: Date,
@@ -19,6 +20,10 @@ pub struct Model {
     pub owner_id: Option<Uuid>,
     /// A personal goal's person: only their facts count.
     pub person_id: Option<Uuid>,
+    /// Scopes: only facts of this campaign (by name), sales strategy, ICP fit count.
+    pub campaign: Option<String>,
+    pub strategy: Option<SalesStrategy>,
+    pub icp_fit: Option<bool>,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

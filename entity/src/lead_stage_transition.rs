@@ -20,6 +20,12 @@ pub struct Model {
     pub actor_name: String,
     pub reason: Option<String>,
     pub at: DateTimeUtc,
+    /// The agreed definition of `to_stage` in force when the lead entered it, and its
+    /// version; `None` where none was agreed (or before this was recorded).
+    #[serde(default)]
+    pub definition_id: Option<Uuid>,
+    #[serde(default)]
+    pub definition_version: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

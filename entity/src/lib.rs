@@ -37,6 +37,6 @@ pub mod user;
 
 pub use campaign::CampaignChannel;
 pub use enums::{
-    ActivityKind, ActorKind, AgreementStatus, DocumentKind, EngagementKind, GoalMetric, HandoverStatus, LifecycleStage,
+    ActivityKind, ActorKind, AgreementStatus, DocumentKind, EngagementKind, HandoverStatus, LifecycleStage,
     OpportunityStage, RescoreJobKind, RescoreJobStatus, Role, SalesStrategy, Team, Temperature, VersionStatus,
 };

@@ -40,6 +40,8 @@ mod m20261205_000401_add_rescore_job_kind;
 pub mod m20261205_000501_refresh_sla_titles;
 mod m20261205_000601_create_exchange_rates;
 mod m20261205_000701_add_goal_person;
+mod m20261206_000101_goal_catalogue;
+mod m20261206_000201_add_transition_definition;
 mod util;
 
 pub struct Migrator;
@@ -85,6 +87,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000501_refresh_sla_titles::Migration),
             Box::new(m20261205_000601_create_exchange_rates::Migration),
             Box::new(m20261205_000701_add_goal_person::Migration),
+            Box::new(m20261206_000101_goal_catalogue::Migration),
+            Box::new(m20261206_000201_add_transition_definition::Migration),
         ]
     }
 }

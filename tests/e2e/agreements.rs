@@ -668,7 +668,7 @@ async fn goals_are_set_by_managers_and_listed_by_period() {
     let goal = &body["data"]["createGoal"]["goal"];
     assert_eq!(goal["owner"]["id"], c.marketing_manager.id.to_string(), "{body}");
     let id = goal["id"].clone();
-    let second = json!({ "input": { "name": "Q2 revenue", "metric": "CLOSED_WON_REVENUE", "target": 250000, "periodStart": "2027-04-01", "periodEnd": "2027-06-30" } });
+    let second = json!({ "input": { "name": "Q2 revenue", "metric": "REVENUE_WON", "target": 25_000_000, "periodStart": "2027-04-01", "periodEnd": "2027-06-30" } });
     app.gql(Some(&c.sales_manager.token), create, second).await;
 
     let update = "mutation($input: UpdateGoalInput!) { updateGoal(input: $input) { goal { target version team } } }";

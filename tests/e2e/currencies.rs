@@ -159,11 +159,11 @@ async fn goals_the_rollup_and_the_amount_order_convert_the_same_way() {
     // ¥1,000 × 0.007 EUR = 700 cents: 109,724.
     assert_eq!(values(&revenue(&s, "2026-10-01", "2026-11-30").await), [109_724.0, 16.0]);
 
-    // A revenue goal over both months: 109,740 cents = 1,097.40 EUR.
+    // A revenue goal over both months: 109,740 cents, as `kpis` counts them.
     let goal = "mutation($input: CreateGoalInput!) { createGoal(input: $input) { goal { progress { actual } } } }";
-    let input = json!({ "input": { "name": "Autumn", "metric": "CLOSED_WON_REVENUE", "target": 2000, "periodStart": "2026-10-01", "periodEnd": "2026-11-30" } });
+    let input = json!({ "input": { "name": "Autumn", "metric": "REVENUE_WON", "target": 200_000, "periodStart": "2026-10-01", "periodEnd": "2026-11-30" } });
     let body = ok(s.app.gql(Some(&s.org.admin.token), goal, input).await);
-    assert_eq!(body["createGoal"]["goal"]["progress"]["actual"], 1_097.4);
+    assert_eq!(body["createGoal"]["goal"]["progress"]["actual"], 109_740.0);
 
     // Deals order by their amount in EUR at each currency's latest rate: 100,000; 10,001
     // × 0.8 = 8,001 (rounded from 8,000.8); ¥1,000 → 700; 25 × 0.8 = 20; 15 → 12; 5 → 4.

@@ -122,6 +122,7 @@ async fn the_rollup_answers_like_the_live_engine_and_follows_every_change() {
         actor_name: Set("Accord".into()),
         reason: Set(None),
         at: Set("2026-02-25T10:00:00Z".parse().unwrap()),
+        ..Default::default()
     }
     .insert(db)
     .await

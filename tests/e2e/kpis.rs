@@ -127,6 +127,7 @@ impl Builder<'_> {
                 actor_name: Set("Accord".into()),
                 reason: Set(None),
                 at: Set(at(time)),
+                ..Default::default()
             }
             .insert(&self.app.db)
             .await
@@ -674,10 +675,16 @@ async fn every_metric_matches_values_computed_by_hand() {
     assert_eq!(values(&body, "DISTINCT_CUSTOMERS_TOUCHED"), [Some(1.0), Some(1.0)]);
     // This test, the campaign one and the per-stage one hand-compute every metric of the catalogue.
     let mut covered: Vec<&str> = metrics.to_vec();
-    covered.extend(["COST_PER_LEAD", "COST_PER_MQL", "PIPELINE_SOURCED", "REVENUE_SOURCED", "MARKETING_ROI"]);
+    covered.extend([
+        "COST_PER_LEAD",
+        "COST_PER_MQL",
+        "MARKETING_SOURCED_PIPELINE",
+        "MARKETING_SOURCED_REVENUE",
+        "MARKETING_ROI",
+    ]);
     covered.push("MEDIAN_DAYS_IN_STAGE");
     covered.sort_unstable();
-    let mut catalogue: Vec<&str> = api::kpi::metrics::KpiMetric::all().map(|m| m.name()).collect();
+    let mut catalogue: Vec<&str> = api::catalogue::KpiMetric::all().map(|m| m.name()).collect();
     catalogue.sort_unstable();
     assert_eq!(covered, catalogue, "a metric without a hand-computed value");
     let units: Vec<(&str, &str)> =
@@ -688,7 +695,8 @@ async fn every_metric_matches_values_computed_by_hand() {
 #[tokio::test]
 async fn campaign_spend_gives_cost_per_lead_and_mql_sourced_money_and_roi() {
     let d = shared_dataset();
-    let metrics = ["COST_PER_LEAD", "COST_PER_MQL", "PIPELINE_SOURCED", "REVENUE_SOURCED", "MARKETING_ROI"];
+    let metrics =
+        ["COST_PER_LEAD", "COST_PER_MQL", "MARKETING_SOURCED_PIPELINE", "MARKETING_SOURCED_REVENUE", "MARKETING_ROI"];
     let body =
         kpis(&d.app, &d.org.admin.token, json!({ "metrics": metrics, "from": JAN_FEB.0, "to": JAN_FEB.1 })).await;
     // Winter's whole 31,000 is shared by the two leads it sourced (l1, l2, January), who
@@ -700,8 +708,8 @@ async fn campaign_spend_gives_cost_per_lead_and_mql_sourced_money_and_roi() {
     );
     assert_eq!(values(&body, "COST_PER_MQL"), [Some(15_500.0), None]);
     // l1 (Winter) opened 100,000 in January and won it in February.
-    assert_eq!(values(&body, "PIPELINE_SOURCED"), [Some(100_000.0), Some(0.0)]);
-    assert_eq!(values(&body, "REVENUE_SOURCED"), [Some(0.0), Some(100_000.0)]);
+    assert_eq!(values(&body, "MARKETING_SOURCED_PIPELINE"), [Some(100_000.0), Some(0.0)]);
+    assert_eq!(values(&body, "MARKETING_SOURCED_REVENUE"), [Some(0.0), Some(100_000.0)]);
     // (0 − 80,999.5) ÷ 80,999.5 and (100,000 − 14,000) ÷ 14,000.
     assert_eq!(values(&body, "MARKETING_ROI"), [Some(-1.0), Some(round(86_000.0 / 14_000.0))]);
 
@@ -1055,11 +1063,11 @@ async fn goals_slas_and_the_scorecard_are_measured_by_the_same_engine() {
         .gql(
             Some(token),
             create_goal,
-            json!({ "input": { "name": "February revenue", "metric": "CLOSED_WON_REVENUE", "target": 500, "periodStart": "2026-02-01", "periodEnd": "2026-02-28", "team": "SALES" } }),
+            json!({ "input": { "name": "February revenue", "metric": "REVENUE_WON", "target": 50_000, "periodStart": "2026-02-01", "periodEnd": "2026-02-28", "team": "SALES" } }),
         )
         .await;
-    // 100,000 cents = 1,000 EUR against 500.
-    assert_eq!(body["data"]["createGoal"]["goal"]["progress"]["actual"], 1000.0, "{body}");
+    // 100,000 cents (1,000 EUR) against 50,000 cents: money in minor units, as in `kpis`.
+    assert_eq!(body["data"]["createGoal"]["goal"]["progress"]["actual"], 100_000.0, "{body}");
     assert_eq!(body["data"]["createGoal"]["goal"]["progress"]["onTrack"], true);
 
     let query = "query($period: PeriodInput!) { slas { id compliance(period: $period) { periodStart periodEnd actual target met measured withinTargetShare complete } } }";
@@ -1177,14 +1185,14 @@ async fn assert_every_metric_reads_through_an_index(d: Dataset) {
     // One day is a narrow query (a dirty day of the rollup), planned another way.
     let day = api::kpi::periods::Period::new(ctx.tz, "2026-01-12".parse().unwrap(), "2026-01-13".parse().unwrap());
     let filter = api::kpi::KpiFilter::default();
-    for (metric, period) in api::kpi::metrics::KpiMetric::all().flat_map(|m| [(m, month), (m, day)]) {
+    for (metric, period) in api::catalogue::KpiMetric::all().flat_map(|m| [(m, month), (m, day)]) {
         let statement = api::kpi::statement(
             sea_orm::DbBackend::Postgres,
             d.org.id,
             &ctx,
             metric,
             &[period],
-            api::kpi::metrics::KpiGroupBy::None,
+            api::catalogue::KpiGroupBy::None,
             &filter,
         )
         .unwrap();
@@ -1221,7 +1229,7 @@ async fn kpis_csv(app: &TestApp, token: Option<&str>, query: &str) -> reqwest::R
 #[tokio::test]
 async fn the_kpi_export_streams_the_same_series_as_csv() {
     let d = dataset().await;
-    let query = "metrics=MQLS,WIN_RATE&from=2026-01-01&to=2026-02-28&granularity=MONTH";
+    let query = "metrics=MQLS,WIN_RATE,REVENUE_WON&from=2026-01-01&to=2026-02-28&granularity=MONTH";
     let response = kpis_csv(&d.app, Some(&d.org.admin.token), query).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "text/csv; charset=utf-8");
@@ -1230,18 +1238,20 @@ async fn the_kpi_export_streams_the_same_series_as_csv() {
     assert_eq!(
         lines,
         [
-            "metric,unit,group_by,group_key,group_label,stage,period_start,period_end,value,numerator,denominator",
-            "MQLS,COUNT,NONE,,,,2026-01-01,2026-01-31,2,2,",
-            "MQLS,COUNT,NONE,,,,2026-02-01,2026-02-28,1,1,",
-            "WIN_RATE,RATIO,NONE,,,,2026-01-01,2026-01-31,,0,0",
-            "WIN_RATE,RATIO,NONE,,,,2026-02-01,2026-02-28,0.5,1,2",
+            "metric,unit,group_by,group_key,group_label,stage,period_start,period_end,value,numerator,denominator,currency",
+            "MQLS,COUNT,NONE,,,,2026-01-01,2026-01-31,2,2,,",
+            "MQLS,COUNT,NONE,,,,2026-02-01,2026-02-28,1,1,,",
+            "WIN_RATE,RATIO,NONE,,,,2026-01-01,2026-01-31,,0,0,",
+            "WIN_RATE,RATIO,NONE,,,,2026-02-01,2026-02-28,0.5,1,2,",
+            "REVENUE_WON,MONEY_MINOR,NONE,,,,2026-01-01,2026-01-31,0,0,,EUR",
+            "REVENUE_WON,MONEY_MINOR,NONE,,,,2026-02-01,2026-02-28,100000,100000,,EUR",
         ]
     );
 
     // Another organization's export holds only its own (empty) figures.
     let other = d.app.create_org("Umbrella").await;
     let text = kpis_csv(&d.app, Some(&other.admin.token), query).await.text().await.unwrap();
-    assert!(text.contains("MQLS,COUNT,NONE,,,,2026-01-01,2026-01-31,0,0,"), "{text}");
+    assert!(text.contains("MQLS,COUNT,NONE,,,,2026-01-01,2026-01-31,0,0,,"), "{text}");
 
     // No credential; a key without kpis:read; a bad parameter.
     assert_eq!(kpis_csv(&d.app, None, query).await.status(), 401);
@@ -1262,7 +1272,7 @@ async fn the_kpi_export_streams_the_same_series_as_csv() {
 
 #[tokio::test]
 async fn every_value_is_its_numerator_over_its_denominator_under_every_grouping() {
-    use api::kpi::metrics::{KpiGroupBy, KpiMetric, Shape, name_of};
+    use api::catalogue::{KpiGroupBy, KpiMetric, Shape, name_of};
     use async_graphql::resolver_utils::EnumType;
     let d = shared_dataset();
     let token = &d.org.admin.token;
@@ -1403,8 +1413,8 @@ async fn personal_and_team_goals_count_their_facts_and_marketing_can_own_revenue
     // Marketing's MQLs count whoever holds the leads now: l1, l2, l3.
     assert_eq!(progress("MQLS", 3.0, Some("MARKETING"), None).await["actual"], 3.0);
     // Marketing's revenue quota: l1 (Winter) won 100,000 cents = 1,000.00 EUR in February.
-    assert_eq!(progress("MARKETING_SOURCED_REVENUE", 2_000.0, Some("MARKETING"), None).await["ratio"], 0.5);
-    assert_eq!(progress("MARKETING_SOURCED_PIPELINE", 1_000.0, Some("MARKETING"), None).await["actual"], 1_000.0);
+    assert_eq!(progress("MARKETING_SOURCED_REVENUE", 200_000.0, Some("MARKETING"), None).await["ratio"], 0.5);
+    assert_eq!(progress("MARKETING_SOURCED_PIPELINE", 1_000.0, Some("MARKETING"), None).await["actual"], 100_000.0);
     // Of the three MQLs, l1 and l3 reached SAL: 2 ÷ 3; a rate is not projected by the calendar.
     let rate = progress("MQL_TO_SAL_RATE", 0.5, Some("MARKETING"), None).await;
     assert_eq!(
@@ -1449,4 +1459,102 @@ async fn a_campaign_s_cost_follows_the_leads_it_sourced_within_its_attribution_w
         .gql(Some(&org.admin.token), "mutation { updateOrganization(input: { settings: { campaignAttributionDays: 731 } }) { organization { id } } }", json!({}))
         .await;
     assert_eq!(bad["errors"][0]["extensions"]["field"], "settings.campaignAttributionDays", "{bad}");
+}
+
+/// An ICP of software companies, agreed by a marketing and a sales manager.
+async fn agree_software_icp(app: &TestApp, org: &TestOrg) {
+    let marketing = app.create_user(org, Team::Marketing, Role::Manager).await;
+    let sales = app.create_user(org, Team::Sales, Role::Manager).await;
+    let create = "mutation($input: CreateIdealCustomerProfileInput!) { createIdealCustomerProfile(input: $input) { idealCustomerProfile { id } } }";
+    let input = json!({ "input": { "name": "Software", "industries": ["software"], "propose": true } });
+    let body = app.gql(Some(&marketing.token), create, input).await;
+    let id = body["data"]["createIdealCustomerProfile"]["idealCustomerProfile"]["id"].clone();
+    let approve = "mutation($input: DocumentVersionInput!) { approveDocument(input: $input) { agreed } }";
+    let input = json!({ "input": { "kind": "IDEAL_CUSTOMER_PROFILE", "id": id, "version": 1 } });
+    for user in [&sales, &marketing] {
+        let body = app.gql(Some(&user.token), approve, input.clone()).await;
+        assert!(body["errors"].is_null(), "{body}");
+    }
+}
+
+#[tokio::test]
+async fn goals_and_kpis_share_one_catalogue_unit_currency_and_scopes() {
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    let d = dataset().await;
+    let token = &d.org.admin.token;
+    // Globex (every deal's account) is a software company; Initech is not.
+    let globex = entity::account::Entity::find()
+        .filter(entity::account::Column::OrgId.eq(d.org.id))
+        .filter(entity::account::Column::Name.eq("Globex"))
+        .one(&d.app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut globex: entity::account::ActiveModel = globex.into();
+    globex.industry = Set(Some("Software".into()));
+    globex.update(&d.app.db).await.unwrap();
+    agree_software_icp(&d.app, &d.org).await;
+
+    // KPIs split and filter by ICP fit; money series name their currency.
+    let input = json!({ "input": { "metrics": ["REVENUE_WON", "MQLS"], "from": "2026-02-01", "to": "2026-02-28", "groupBy": "ICP_FIT" } });
+    let query = "query($input: KpiInput!) { kpis(input: $input) { metric groupKey currency points { value } } }";
+    let body = d.app.gql(Some(token), query, input).await;
+    let series = body["data"]["kpis"].as_array().unwrap_or_else(|| panic!("{body}"));
+    let revenue: Vec<_> = series.iter().filter(|s| s["metric"] == "REVENUE_WON").collect();
+    // The one deal won in February (100,000 cents) is Globex's.
+    assert_eq!(revenue.len(), 1, "{body}");
+    assert_eq!(
+        (&revenue[0]["groupKey"], &revenue[0]["currency"], &revenue[0]["points"][0]["value"]),
+        (&json!("true"), &json!("EUR"), &json!(100_000.0))
+    );
+    assert!(series.iter().filter(|s| s["metric"] == "MQLS").all(|s| s["currency"].is_null()), "{body}");
+    let input = json!({ "input": { "metrics": ["REVENUE_WON"], "from": "2026-02-01", "to": "2026-02-28", "filter": { "icpFit": false } } });
+    let body = d.app.gql(Some(token), KPIS, input).await;
+    assert_eq!(body["data"]["kpis"][0]["points"][0]["value"], 0.0, "{body}");
+
+    // A goal is the same metric with the same scopes: progress = the KPI with that filter.
+    let create = "mutation($input: CreateGoalInput!) { createGoal(input: $input) { goal { metric unit direction strategy icpFit campaign progress { actual onTrack currency } } } }";
+    let goal = |metric: &'static str, scope: Value| {
+        let (app, token) = (&d.app, token.clone());
+        async move {
+            let mut input = json!({ "name": format!("{metric} goal"), "metric": metric, "target": 50_000,
+                "periodStart": "2026-02-01", "periodEnd": "2026-02-28" });
+            input.as_object_mut().unwrap().extend(scope.as_object().unwrap().clone());
+            app.gql(Some(&token), create, json!({ "input": input })).await
+        }
+    };
+    let body = goal("REVENUE_WON", json!({ "icpFit": true, "strategy": "ACQUISITION" })).await;
+    assert_eq!(
+        body["data"]["createGoal"]["goal"],
+        json!({ "metric": "REVENUE_WON", "unit": "MONEY_MINOR", "direction": "AT_LEAST", "strategy": "ACQUISITION",
+                "icpFit": true, "campaign": null, "progress": { "actual": 100_000.0, "onTrack": true, "currency": "EUR" } })
+    );
+    let body = goal("REVENUE_WON", json!({ "strategy": "RETENTION" })).await;
+    assert_eq!(body["data"]["createGoal"]["goal"]["progress"]["actual"], 0.0, "{body}");
+    let body = goal("REVENUE_WON", json!({ "icpFit": false })).await;
+    assert_eq!(body["data"]["createGoal"]["goal"]["progress"]["actual"], 0.0, "{body}");
+    // Winter's MQLs in January and February: l1 and l2 (l3 has no campaign).
+    let body = goal("MQLS", json!({ "campaign": "Winter", "periodStart": "2026-01-01" })).await;
+    assert_eq!(body["data"]["createGoal"]["goal"]["progress"]["actual"], 2.0, "{body}");
+    // Less is better: a ceiling, on track while under it.
+    let body = goal("HANDOVER_MEDIAN_RESPONSE_HOURS", json!({})).await;
+    assert_eq!(body["data"]["createGoal"]["goal"]["direction"], "AT_MOST", "{body}");
+    assert_eq!(body["data"]["createGoal"]["goal"]["progress"]["onTrack"], true, "{body}");
+
+    // A scope the metric does not split by, or a metric without one value, is refused
+    // and nothing is written.
+    let before = entity::goal::Entity::find().filter(entity::goal::Column::OrgId.eq(d.org.id)).count(&d.app.db).await;
+    for (metric, scope, field) in [
+        ("MQLS", json!({ "strategy": "ACQUISITION" }), "strategy"),
+        ("CONTENT_UTILIZATION_RATE", json!({ "icpFit": true }), "icpFit"),
+        ("MARKETING_ROI", json!({ "personId": d.rep.id }), "personId"),
+        ("MEDIAN_DAYS_IN_STAGE", json!({}), "metric"),
+        ("MQLS", json!({ "campaign": "x".repeat(201) }), "campaign"),
+    ] {
+        let body = goal(metric, scope).await;
+        assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{body}");
+        assert_eq!(body["errors"][0]["extensions"]["field"], field, "{body}");
+    }
+    let after = entity::goal::Entity::find().filter(entity::goal::Column::OrgId.eq(d.org.id)).count(&d.app.db).await;
+    assert_eq!(before.unwrap(), after.unwrap());
 }

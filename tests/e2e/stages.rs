@@ -449,3 +449,45 @@ async fn the_daily_decay_rescores_only_the_leads_whose_band_can_change() {
     assert_eq!(lead(stays).await, before_stays);
     assert_eq!(lead(fit_only).await, before_fit);
 }
+
+#[tokio::test]
+async fn each_stage_entry_keeps_the_definition_version_that_judged_it() {
+    let s = setup().await;
+    let mql = agree_definition(&s, "MQL", json!({ "enteredBy": ["MARKETING", "SCORING_MODEL"] })).await;
+    let first = new_lead(&s, json!({ "email": "first@payly.io" })).await;
+    assert!(move_to(&s, &s.marketer.token, &first, "MQL").await["errors"].is_null());
+    // Version 2 of the definition: entries from now on are judged by it, the earlier one is not re-judged.
+    let update =
+        "mutation($input: UpdateDefinitionInput!) { updateDefinition(input: $input) { definition { version } } }";
+    let input = json!({ "input": { "id": mql, "expectedVersion": 1, "body": "Marketing-qualified, second take", "criteria": { "enteredBy": ["MARKETING", "SCORING_MODEL"] } } });
+    let body = s.app.gql(Some(&s.marketer.token), update, input).await;
+    assert!(body["errors"].is_null(), "{body}");
+    agree(&s, "DEFINITION", &mql, 2).await;
+    let second = new_lead(&s, json!({ "email": "second@payly.io" })).await;
+    assert!(move_to(&s, &s.marketer.token, &second, "MQL").await["errors"].is_null());
+    new_lead(&s, json!({ "email": "third@payly.io", "lifecycleStage": "MQL" })).await;
+
+    let history = "query($id: ID!) { lead(id: $id) { stageHistory { to definitionVersion definitionId } } }";
+    let body = s.app.gql(Some(&s.marketer.token), history, json!({ "id": first })).await;
+    let moves = body["data"]["lead"]["stageHistory"].as_array().unwrap_or_else(|| panic!("{body}")).clone();
+    let entry = moves.iter().find(|m| m["to"] == "MQL").unwrap();
+    assert_eq!((&entry["definitionVersion"], &entry["definitionId"]), (&json!(1), &json!(mql)));
+    // Creation into NEW: no agreed definition of NEW.
+    assert!(moves.iter().find(|m| m["to"] == "NEW").unwrap()["definitionVersion"].is_null());
+
+    let today = chrono::Utc::now().date_naive().to_string();
+    let kpis = "query($input: KpiInput!) { kpis(input: $input) { groupKey groupLabel points { value } } }";
+    let input = json!({ "input": { "metrics": ["MQLS"], "from": today, "to": today, "granularity": "DAY", "groupBy": "DEFINITION_VERSION" } });
+    let body = s.app.gql(Some(&s.org.admin.token), kpis, input).await;
+    let mut groups: Vec<(String, String, f64)> = body["data"]["kpis"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"))
+        .iter()
+        .map(|g| {
+            let value = g["points"][0]["value"].as_f64().unwrap();
+            (g["groupKey"].as_str().unwrap().to_owned(), g["groupLabel"].as_str().unwrap().to_owned(), value)
+        })
+        .collect();
+    groups.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(groups, [("1".into(), "version 1".into(), 1.0), ("2".into(), "version 2".into(), 2.0)]);
+}

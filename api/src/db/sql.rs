@@ -57,6 +57,21 @@ impl Sql {
         self.push(")")
     }
 
+    /// Append a sea-query SELECT with its values bound. It is rendered with SQLite's
+    /// `?` placeholders, which sea-query writes for bound values only (identifiers are
+    /// quoted, values never inlined), so splitting at `?` finds exactly the values.
+    pub fn select(&mut self, select: &sea_orm::sea_query::SelectStatement) -> &mut Self {
+        let (text, values) = select.build(sea_orm::sea_query::SqliteQueryBuilder);
+        let mut values = values.into_iter();
+        for (i, piece) in text.split('?').enumerate() {
+            if i > 0 {
+                self.parts.push(Part::Bound(values.next().unwrap_or(Value::Int(None))));
+            }
+            self.push_composed(piece.to_owned());
+        }
+        self
+    }
+
     /// Append another fragment with its values.
     pub fn append(&mut self, other: &Sql) -> &mut Self {
         self.parts.extend(other.parts.iter().cloned());

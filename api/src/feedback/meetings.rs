@@ -18,13 +18,13 @@ use uuid::Uuid;
 
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_read, can_run_review_meetings, can_update_action_item, require};
+use crate::catalogue::KpiMetric;
 use crate::db::keyset::{Direction, Page, Window, fetch_page};
 use crate::db::versioned::{check_version, save_versioned};
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
 use crate::events::outbox;
 use crate::handover::reports::{self, ComplianceGroup, ReasonGroup};
-use crate::kpi::metrics::KpiMetric;
 use crate::validate::{self, LONG, SHORT};
 
 /// The KPIs a meeting's snapshot holds for its review period, in this order.
@@ -57,6 +57,9 @@ pub struct SnapshotFigure {
     pub value: Option<f64>,
     pub numerator: Option<f64>,
     pub denominator: Option<f64>,
+    /// The reporting currency of a money figure (absent from snapshots taken before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
 }
 
 /// Leads that entered one lifecycle stage during the review period.
@@ -217,7 +220,9 @@ pub async fn start(
             .filter_map(|s| {
                 let p = s.points.first()?;
                 let metric = s.metric.name().to_owned();
-                Some(SnapshotFigure { metric, value: p.value, numerator: p.numerator, denominator: p.denominator })
+                let (value, numerator, denominator, currency) =
+                    (p.value, p.numerator, p.denominator, s.currency.clone());
+                Some(SnapshotFigure { metric, value, numerator, denominator, currency })
             })
             .collect();
         kpi_snapshot["kpis"] = serde_json::to_value(figures).map_err(ApiError::internal)?;

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::DbBackend;
 
-use super::metrics::{KpiGroupBy, KpiMetric};
+use crate::catalogue::{KpiGroupBy, KpiMetric};
 use crate::db::dialect::{day_number, days_between, hours_between, padded_epoch, round_half_away_parts};
 use crate::db::sql::Sql;
 
@@ -32,7 +32,16 @@ pub struct Dims {
     /// A lost deal's reason code and competitor.
     pub lost_reason: Option<&'static str>,
     pub competitor: Option<&'static str>,
+    /// The fact's account (for ICP fit); `account_via_lead` when it reads the lead.
+    pub account: Option<&'static str>,
+    pub account_via_lead: bool,
+    /// The version of the stage definition an entry was judged by.
+    pub definition: Option<&'static str>,
 }
+
+/// Accounts that fit an ideal customer profile in force: the `fit(id)` table the
+/// statement defines when a query groups or filters by ICP fit.
+const FITS: &str = "IN (SELECT id FROM fit)";
 
 /// The expression of `group` over `dims` and the joins it needs (in order); `None`
 /// when the fact has no such dimension.
@@ -63,6 +72,11 @@ pub fn dimension(dims: &Dims, group: KpiGroupBy) -> Option<(String, Vec<String>)
         KpiGroupBy::Strategy => dims.strategy.map(|s| (s.to_owned(), vec![])),
         KpiGroupBy::LostReason => dims.lost_reason.map(|r| (r.to_owned(), vec![])),
         KpiGroupBy::Competitor => dims.competitor.map(|c| (c.to_owned(), vec![])),
+        KpiGroupBy::DefinitionVersion => dims.definition.map(|d| (format!("CAST({d} AS TEXT)"), vec![])),
+        KpiGroupBy::IcpFit => dims.account.map(|a| {
+            let joins = if dims.account_via_lead { lead_join.clone() } else { vec![] };
+            (format!("CASE WHEN {a} {FITS} THEN 'true' ELSE 'false' END"), joins)
+        }),
     }
 }
 
@@ -123,6 +137,16 @@ pub struct FactContext {
     /// Each campaign's attribution window `[start, end)` as instants (the `cw` table of
     /// COST_PER_LEAD and COST_PER_MQL); loaded only for those metrics.
     pub campaign_windows: Vec<(uuid::Uuid, DateTime<Utc>, DateTime<Utc>)>,
+    /// The ids of the accounts that fit an ideal customer profile in force (the `fit`
+    /// table); loaded only for queries that group or filter by ICP fit.
+    pub fitting_accounts: Option<Sql>,
+}
+
+impl FactContext {
+    /// The currency `metric`'s figures are in, when they are money.
+    pub fn currency_of(&self, metric: KpiMetric) -> Option<String> {
+        metric.is_money().then(|| self.currency.clone())
+    }
 }
 
 fn lit(text: &'static str) -> Sql {
@@ -157,6 +181,9 @@ pub const LEAD_DIMS: Dims = Dims {
     channel: None,
     lost_reason: None,
     competitor: None,
+    account: Some("l.account_id"),
+    account_via_lead: true,
+    definition: None,
 };
 
 const TRANSITION_DIMS: Dims = Dims { lead_join: Some(" JOIN leads l ON l.id = t.lead_id"), ..LEAD_DIMS };
@@ -166,6 +193,8 @@ const OPPORTUNITY_DIMS: Dims = Dims {
     user_via_lead: false,
     lead_join: Some(" LEFT JOIN leads l ON l.id = o.lead_id"),
     strategy: Some("o.strategy"),
+    account: Some("o.account_id"),
+    account_via_lead: false,
     ..LEAD_DIMS
 };
 
@@ -184,6 +213,9 @@ const CAMPAIGN_DIMS: Dims = Dims {
     channel: Some("c.channel"),
     lost_reason: None,
     competitor: None,
+    account: None,
+    account_via_lead: false,
+    definition: None,
 };
 
 /// Leaves out the facts of archived leads without joining every lead: archived ones
@@ -219,7 +251,7 @@ fn entries(stage: &str) -> Fact {
         num: one(),
         den: zero(),
         stage: None,
-        dims: TRANSITION_DIMS,
+        dims: Dims { definition: Some("t.definition_version"), ..TRANSITION_DIMS },
     }
 }
 
@@ -399,6 +431,9 @@ fn customer_facing() -> Fact {
             user: Some("a.user_id"),
             user_via_lead: false,
             lead_join: Some(" LEFT JOIN leads l ON l.id = a.lead_id"),
+            // The customer: set from the lead or deal when the activity was logged.
+            account: Some("a.account_id"),
+            account_via_lead: false,
             ..LEAD_DIMS
         },
     }
@@ -534,8 +569,8 @@ pub fn facts(metric: KpiMetric, ctx: &FactContext) -> Vec<Fact> {
             let earlier = Fact { time: Time::YearEarlier("o.closed_at".into()), ..as_denominator(now.clone()) };
             vec![now, earlier]
         }
-        PipelineSourced => vec![converted(sourced("created_at", ""), ctx, OPENED)],
-        RevenueSourced => vec![converted(sourced("closed_at", WON), ctx, CLOSED)],
+        MarketingSourcedPipeline => vec![converted(sourced("created_at", ""), ctx, OPENED)],
+        MarketingSourcedRevenue => vec![converted(sourced("closed_at", WON), ctx, CLOSED)],
         MarketingRoi => {
             let revenue = Fact { dims: CAMPAIGN_DIMS, ..converted(sourced("closed_at", WON), ctx, CLOSED) };
             // Spend is the denominator and is taken off the numerator: value = numerator ÷
@@ -639,5 +674,36 @@ pub fn facts(metric: KpiMetric, ctx: &FactContext) -> Vec<Fact> {
             den: one(),
             ..feedback()
         }],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The catalogue states each metric's dimensions (goals check their scope by it);
+    /// the facts must have exactly those.
+    #[test]
+    fn every_metric_splits_by_the_dimensions_the_catalogue_states() {
+        let ctx = FactContext {
+            backend: DbBackend::Postgres,
+            tz: chrono_tz::UTC,
+            currency: "EUR".into(),
+            now: Utc::now(),
+            actionable_people: 3,
+            actionable_accounts: 2,
+            narrow: false,
+            attribution_days: 90,
+            campaign_windows: vec![],
+            fitting_accounts: None,
+        };
+        use async_graphql::resolver_utils::EnumType;
+        for metric in KpiMetric::all() {
+            for group in KpiGroupBy::items().iter().map(|item| item.value) {
+                let facts = facts(metric, &ctx);
+                let has = facts.iter().all(|fact| dimension(&fact.dims, group).is_some());
+                assert_eq!(has, metric.splits_by(group), "{} by {group:?}", metric.name());
+            }
+        }
     }
 }

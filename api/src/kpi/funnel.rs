@@ -8,12 +8,12 @@ use entity::LifecycleStage;
 use sea_orm::{ActiveEnum, ConnectionTrait};
 
 use super::facts::Dims;
-use super::metrics::KpiMetric;
 use super::periods::Period;
 use super::sql;
 use super::{KpiFilter, filter_conditions, settings};
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_read, require};
+use crate::catalogue::KpiMetric;
 use crate::db::dialect;
 use crate::db::sql::Sql;
 use crate::error::{ApiError, Result};

@@ -4,11 +4,11 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::NaiveDate;
 
 use super::funnel::FunnelCohort;
-use super::metrics::{KpiGroupBy, KpiMetric, KpiUnit};
 use super::periods::Granularity;
 use crate::agreements::graphql::{Goal, Sla};
 use crate::agreements::taxonomies::{TaxonomyList, WORD_MAX};
 use crate::campaigns::graphql::CampaignChannel;
+use crate::catalogue::{KpiGroupBy, KpiMetric, KpiUnit};
 use crate::error::Result;
 use crate::graphql::{actor, db, parse_id};
 use crate::leads::graphql::LifecycleStage;
@@ -39,6 +39,8 @@ pub struct KpiFilter {
     pub lost_reason: Option<String>,
     /// Only lost deals lost to this competitor, as stored (`Opportunity.competitor`; DEALS_LOST, REVENUE_LOST).
     pub competitor: Option<String>,
+    /// Only facts whose account fits an ideal customer profile in force (true) or fits none, or has no account (false); see `KpiGroupBy.ICP_FIT`.
+    pub icp_fit: Option<bool>,
 }
 
 impl KpiFilter {
@@ -54,6 +56,7 @@ impl KpiFilter {
             lost_reason: optional_text("filter.lostReason", self.lost_reason.as_deref(), WORD_MAX)?
                 .map(|r| TaxonomyList::LostReasons.spell(&r)),
             competitor: optional_text("filter.competitor", self.competitor.as_deref(), COMPETITOR_MAX)?,
+            icp_fit: self.icp_fit,
         })
     }
 }
@@ -100,6 +103,8 @@ pub struct KpiSeries {
     pub metric: KpiMetric,
     /// What the values measure in.
     pub unit: KpiUnit,
+    /// ISO-4217 code of the reporting currency when the figures are money (MONEY_MINOR values, and the numerator and denominator of MARKETING_ROI and REVENUE_GROWTH_YOY); null otherwise.
+    pub currency: Option<String>,
     /// How the series were split.
     pub group_by: KpiGroupBy,
     /// The group: a user or persona id, a team, source, campaign, channel or strategy; null for NONE or for facts without a value in that dimension.
@@ -117,6 +122,7 @@ impl From<super::Series> for KpiSeries {
         Self {
             metric: s.metric,
             unit: s.metric.unit(),
+            currency: s.currency,
             group_by: s.group_by,
             group_key: s.group,
             group_label: s.label,
@@ -352,7 +358,7 @@ impl From<super::progress::SlaCompliance> for SlaCompliance {
 /// How far a goal has come over its period.
 #[derive(SimpleObject)]
 pub struct GoalProgress {
-    /// The goal metric's value over the period so far (money in major units of the reporting currency).
+    /// The goal metric's value over the period so far, in the goal's `unit` (money in minor units of `currency`).
     pub actual: f64,
     /// The goal's target.
     pub target: f64,
@@ -362,8 +368,10 @@ pub struct GoalProgress {
     pub elapsed: f64,
     /// Where the goal ends if the pace holds (actual ÷ elapsed); null before the period starts.
     pub projected: Option<f64>,
-    /// True when the projection reaches the target (and before the period starts).
+    /// True when the projection reaches the target, or stays within it for an AT_MOST goal (and before the period starts).
     pub on_track: bool,
+    /// ISO-4217 code of the reporting currency for a money metric; null otherwise.
+    pub currency: Option<String>,
 }
 
 impl From<super::progress::GoalProgress> for GoalProgress {
@@ -375,6 +383,7 @@ impl From<super::progress::GoalProgress> for GoalProgress {
             elapsed: p.elapsed,
             projected: p.projected,
             on_track: p.on_track,
+            currency: p.currency,
         }
     }
 }

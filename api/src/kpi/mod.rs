@@ -7,7 +7,6 @@ pub mod facts;
 pub mod funnel;
 pub mod graphql;
 pub mod icp;
-pub mod metrics;
 pub mod periods;
 pub mod progress;
 pub mod rollup;
@@ -21,14 +20,15 @@ use futures_util::future::try_join_all;
 use sea_orm::{ActiveEnum, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryResult, Statement};
 use uuid::Uuid;
 
+use crate::agreements::icps;
 use crate::agreements::taxonomies::{self, TaxonomyList};
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_read, require};
+use crate::catalogue::{KpiGroupBy, KpiMetric, Shape};
 use crate::db::sql::Sql;
 use crate::error::{ApiError, Result};
 use crate::org::OrgSettings;
 use facts::{Dims, Fact, FactContext, Time, dimension};
-use metrics::{KpiGroupBy, KpiMetric, Shape};
 use periods::{Granularity, Period};
 
 /// Periods adding up to at most this many days count as a narrow query.
@@ -69,13 +69,17 @@ pub struct KpiFilter {
     /// A lost-reason code and a competitor as stored.
     pub lost_reason: Option<String>,
     pub competitor: Option<String>,
+    /// Only facts whose account fits an ideal customer profile in force (true) or fits none (false).
+    pub icp_fit: Option<bool>,
 }
 
 impl KpiFilter {
     /// No condition at all: every fact of the organization counts.
     pub fn is_empty(&self) -> bool {
-        let Self { team, user_id, persona_id, source, campaign, channel, strategy, lost_reason, competitor } = self;
-        lost_reason.is_none()
+        let Self { team, user_id, persona_id, source, campaign, channel, strategy, lost_reason, competitor, icp_fit } =
+            self;
+        icp_fit.is_none()
+            && lost_reason.is_none()
             && competitor.is_none()
             && team.is_none()
             && user_id.is_none()
@@ -108,6 +112,8 @@ pub struct Series {
     pub label: Option<String>,
     pub stage: Option<LifecycleStage>,
     pub points: Vec<Point>,
+    /// The reporting currency, for a metric whose figures are money.
+    pub currency: Option<String>,
 }
 
 /// The organization's settings that KPIs depend on (time zone, currency, thresholds).
@@ -139,7 +145,11 @@ pub async fn kpis(db: &impl ConnectionTrait, actor: &Actor, request: &KpiRequest
     let periods = periods::periods(settings.tz(), request.from, request.to, request.granularity)?;
     let mut metrics = request.metrics.clone();
     metrics.dedup();
-    let ctx = context(db, &settings);
+    let mut ctx = context(db, &settings);
+    if request.group_by == KpiGroupBy::IcpFit || request.filter.icp_fit.is_some() {
+        // Read once for every metric of the request.
+        ctx.fitting_accounts = Some(fitting_accounts(db, actor.org_id).await?);
+    }
     // Whole-organization series of additive metrics come from the daily rollup when built.
     let rolled: Vec<KpiMetric> = metrics.iter().copied().filter(|&m| rollup::rolls_up(m)).collect();
     let view = if request.group_by == KpiGroupBy::None && request.filter.is_empty() && !rolled.is_empty() {
@@ -157,7 +167,7 @@ pub async fn kpis(db: &impl ConnectionTrait, actor: &Actor, request: &KpiRequest
     let series: Vec<Vec<Series>> = try_join_all(work).await?;
     let mut series: Vec<Series> = series.into_iter().flatten().collect();
     if request.group_by == KpiGroupBy::User {
-        with_everyone(db, actor, &mut series, &metrics, periods, &request.filter).await?;
+        with_everyone(db, actor, ctx, &mut series, &metrics, periods, &request.filter).await?;
     }
     check_size(&series)?;
     label(db, actor, &mut series).await?;
@@ -170,6 +180,7 @@ pub async fn kpis(db: &impl ConnectionTrait, actor: &Actor, request: &KpiRequest
 async fn with_everyone(
     db: &impl ConnectionTrait,
     actor: &Actor,
+    ctx: &FactContext,
     series: &mut Vec<Series>,
     requested: &[KpiMetric],
     periods: &[Period],
@@ -177,7 +188,12 @@ async fn with_everyone(
 ) -> Result<()> {
     let per_person = [KpiMetric::CustomerFacingHours, KpiMetric::DistinctCustomersTouched];
     let metrics: Vec<KpiMetric> = per_person.into_iter().filter(|m| requested.contains(m)).collect();
-    if metrics.is_empty() || filter.persona_id.is_some() || filter.source.is_some() || filter.campaign.is_some() {
+    let lead_based = filter.persona_id.is_some()
+        || filter.source.is_some()
+        || filter.campaign.is_some()
+        || filter.channel.is_some()
+        || filter.icp_fit.is_some();
+    if metrics.is_empty() || lead_based {
         // A lead-based filter selects activities, not people.
         return Ok(());
     }
@@ -200,7 +216,16 @@ async fn with_everyone(
                 continue;
             }
             let points = periods.iter().map(|p| point(shape, *p, Some(0.0), None)).collect();
-            series.push(Series { metric, group_by: KpiGroupBy::User, group: key, label: None, stage: None, points });
+            let currency = ctx.currency_of(metric);
+            series.push(Series {
+                metric,
+                group_by: KpiGroupBy::User,
+                group: key,
+                label: None,
+                stage: None,
+                points,
+                currency,
+            });
         }
     }
     // Back in the request's metric order, each metric's people by id.
@@ -220,6 +245,7 @@ pub fn context(db: &impl ConnectionTrait, settings: &OrgSettings) -> FactContext
         narrow: false,
         attribution_days: settings.campaign_attribution_days,
         campaign_windows: Vec::new(),
+        fitting_accounts: None,
     }
 }
 
@@ -230,7 +256,7 @@ fn group_is_id(group: KpiGroupBy) -> bool {
 /// The filter's conditions on `dims`, with the joins they need.
 fn filter_conditions(metric: KpiMetric, dims: &Dims, filter: &KpiFilter, joins: &mut Vec<String>) -> Result<Sql> {
     let mut sql = Sql::new();
-    let conditions: [(KpiGroupBy, &str, Option<sea_orm::Value>); 9] = [
+    let conditions: [(KpiGroupBy, &str, Option<sea_orm::Value>); 10] = [
         (KpiGroupBy::Team, "filter.team", filter.team.map(|t| t.to_value().into())),
         (KpiGroupBy::User, "filter.userId", filter.user_id.map(Into::into)),
         (KpiGroupBy::Persona, "filter.personaId", filter.persona_id.map(Into::into)),
@@ -240,6 +266,7 @@ fn filter_conditions(metric: KpiMetric, dims: &Dims, filter: &KpiFilter, joins: 
         (KpiGroupBy::Strategy, "filter.strategy", filter.strategy.map(|s| s.to_value().into())),
         (KpiGroupBy::LostReason, "filter.lostReason", filter.lost_reason.clone().map(Into::into)),
         (KpiGroupBy::Competitor, "filter.competitor", filter.competitor.clone().map(Into::into)),
+        (KpiGroupBy::IcpFit, "filter.icpFit", filter.icp_fit.map(|fits| fits.to_string().into())),
     ];
     for (dimension_of, field, value) in conditions {
         let Some(value) = value else { continue };
@@ -258,6 +285,14 @@ fn add_joins(joins: &mut Vec<String>, needed: Vec<String>) {
             joins.push(join);
         }
     }
+}
+
+/// The SELECT of the ids of the accounts that fit an ideal customer profile in force.
+async fn fitting_accounts(db: &impl ConnectionTrait, org_id: Uuid) -> Result<Sql> {
+    let profiles: Vec<_> = icps::agreed(db, org_id).await?.into_iter().map(|i| i.profile).collect();
+    let mut sql = Sql::new();
+    sql.select(&crate::leads::accounts::fitting_ids(org_id, &profiles));
+    Ok(sql)
 }
 
 /// The `cw(id, s, e)` table of campaign attribution windows as a CTE (empty, but typed,
@@ -488,6 +523,12 @@ pub fn statement(
     if matches!(metric, KpiMetric::CostPerLead | KpiMetric::CostPerMql) {
         sql.append(&campaign_windows_cte(&ctx.campaign_windows)).push(", ");
     }
+    if group_by == KpiGroupBy::IcpFit || filter.icp_fit.is_some() {
+        let Some(fitting) = &ctx.fitting_accounts else {
+            return Err(ApiError::internal("the accounts that fit an ICP were not loaded"));
+        };
+        sql.push("fit(id) AS (").append(fitting).push("), ");
+    }
     let rows = fact_rows(org_id, metric, &facts, (periods, &earlier), group_by, filter)?;
     sql.push("x AS (").append(&rows).push(")");
     match metric.shape() {
@@ -530,13 +571,16 @@ pub(crate) async fn compute(
     group_by: KpiGroupBy,
     filter: &KpiFilter,
 ) -> Result<Vec<Series>> {
-    let with_windows;
-    let ctx = if matches!(metric, KpiMetric::CostPerLead | KpiMetric::CostPerMql) {
-        with_windows = FactContext { campaign_windows: campaign_windows(db, actor.org_id, ctx).await?, ..ctx.clone() };
-        &with_windows
-    } else {
-        ctx
-    };
+    let mut loaded = None;
+    if matches!(metric, KpiMetric::CostPerLead | KpiMetric::CostPerMql) {
+        let windows = campaign_windows(db, actor.org_id, ctx).await?;
+        loaded = Some(FactContext { campaign_windows: windows, ..ctx.clone() });
+    }
+    if (group_by == KpiGroupBy::IcpFit || filter.icp_fit.is_some()) && ctx.fitting_accounts.is_none() {
+        let base = loaded.take().unwrap_or_else(|| ctx.clone());
+        loaded = Some(FactContext { fitting_accounts: Some(fitting_accounts(db, actor.org_id).await?), ..base });
+    }
+    let ctx = loaded.as_ref().unwrap_or(ctx);
     let statement = statement(db.get_database_backend(), actor.org_id, ctx, metric, periods, group_by, filter)?;
     let rows = db.query_all_raw(statement).await?;
     let id_group = group_is_id(group_by);
@@ -572,6 +616,7 @@ pub(crate) async fn compute(
                     point(shape, *period, num, den)
                 })
                 .collect(),
+            currency: ctx.currency_of(metric),
         })
         .collect())
 }
@@ -654,6 +699,11 @@ async fn label(db: &impl ConnectionTrait, actor: &Actor, series: &mut [Series]) 
     for s in series.iter_mut() {
         s.label = match s.group_by {
             KpiGroupBy::User | KpiGroupBy::Persona => s.group.as_ref().and_then(|g| names.get(g).cloned()),
+            KpiGroupBy::DefinitionVersion => s.group.as_ref().map(|v| format!("version {v}")),
+            KpiGroupBy::IcpFit => Some(
+                if s.group.as_deref() == Some("true") { "Fits an ideal customer profile" } else { "Fits no profile" }
+                    .to_owned(),
+            ),
             group_by => match (list_of(group_by).and_then(|l| lists.get(&l)), s.group.as_deref()) {
                 (Some(list), Some(code)) => Some(list.label(code).to_owned()),
                 _ => s.group.clone(),
@@ -687,6 +737,7 @@ pub async fn over_days(
             label: None,
             stage: None,
             points: vec![point],
+            currency: ctx.currency_of(metric),
         });
     }
     Ok(out)
@@ -722,6 +773,7 @@ mod tests {
             label: None,
             stage: None,
             points: vec![point(Shape::Sum, period, Some(1.0), None); points],
+            currency: None,
         }
     }
 

@@ -2,16 +2,16 @@
 //! agreed SLA and goal of a period side by side for a review meeting.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use entity::{AgreementStatus, GoalMetric, Role};
+use entity::{AgreementStatus, Role};
 use sea_orm::{ActiveEnum, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
-use super::metrics::{KpiGroupBy, KpiMetric};
 use super::periods::{self, Granularity, Period};
 use super::{FactContext, KpiFilter, compute, context, settings, value_over};
 use crate::agreements::slas::{SlaBody, SlaMetric, SlaPeriod};
-use crate::agreements::{self, Document, DocumentCriteria, Version};
+use crate::agreements::{self, Document, DocumentCriteria, Version, goals};
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_read, require};
+use crate::catalogue::{KpiGroupBy, KpiMetric};
 use crate::error::{ApiError, Result};
 use crate::handover::reports::{self, Compliance, ComplianceGroup, Targets};
 use crate::org::OrgSettings;
@@ -19,7 +19,8 @@ use crate::org::OrgSettings;
 /// How far a goal has come.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GoalProgress {
-    /// The metric's value over the goal's whole period so far (money in major units).
+    /// The metric's value over the goal's whole period so far, in the metric's unit
+    /// (money in minor units of `currency`).
     pub actual: f64,
     pub target: f64,
     /// actual ÷ target.
@@ -28,30 +29,11 @@ pub struct GoalProgress {
     pub elapsed: f64,
     /// actual ÷ elapsed: where the goal ends if the pace holds; `None` before the period starts.
     pub projected: Option<f64>,
-    /// The pace reaches the target (always true before the period starts).
+    /// The pace reaches the target, or for a metric where less is better stays within
+    /// it (always true before the period starts).
     pub on_track: bool,
-}
-
-/// The KPI a goal metric is measured by.
-pub fn goal_kpi(metric: GoalMetric) -> KpiMetric {
-    match metric {
-        GoalMetric::NewLeads => KpiMetric::LeadsCreated,
-        GoalMetric::Mqls => KpiMetric::Mqls,
-        GoalMetric::Sals => KpiMetric::Sals,
-        GoalMetric::Sqls => KpiMetric::Sqls,
-        GoalMetric::Opportunities => KpiMetric::OpportunitiesCreated,
-        GoalMetric::PipelineAmount => KpiMetric::PipelineValue,
-        GoalMetric::ClosedWonDeals => KpiMetric::DealsWon,
-        GoalMetric::ClosedWonRevenue => KpiMetric::RevenueWon,
-        GoalMetric::CustomerFacingHours => KpiMetric::CustomerFacingHours,
-        GoalMetric::DistinctCustomersTouched => KpiMetric::DistinctCustomersTouched,
-        GoalMetric::MarketingSourcedPipeline => KpiMetric::PipelineSourced,
-        GoalMetric::MarketingSourcedRevenue => KpiMetric::RevenueSourced,
-        GoalMetric::MqlToSalRate => KpiMetric::MqlToSalRate,
-        GoalMetric::SalToSqlRate => KpiMetric::SalToSqlRate,
-        GoalMetric::SqlToWonRate => KpiMetric::SqlToWonRate,
-        GoalMetric::LeadToCustomerRate => KpiMetric::LeadToCustomerRate,
-    }
+    /// The reporting currency, for a money metric.
+    pub currency: Option<String>,
 }
 
 /// Whose facts a goal counts. A personal goal counts its person's (the metric's
@@ -59,13 +41,22 @@ pub fn goal_kpi(metric: GoalMetric) -> KpiMetric {
 /// goal counts the team's own time with customers; for funnel and money metrics the
 /// team says whose goal it is, not whose facts count (MQLs handed over to sales still
 /// count towards marketing's goal). The owner is who answers for the goal, not a scope.
-fn goal_scope(goal: &entity::goal::Model, kpi: KpiMetric) -> KpiFilter {
-    let per_person = matches!(kpi, KpiMetric::CustomerFacingHours | KpiMetric::DistinctCustomersTouched);
+/// The goal's campaign, strategy and ICP fit narrow the facts as the KPI filters do.
+fn goal_filter(goal: &entity::goal::Model, metric: KpiMetric) -> KpiFilter {
+    let scope = goals::scope_of(goal);
+    let mut filter = KpiFilter {
+        campaign: scope.campaign,
+        strategy: scope.strategy,
+        icp_fit: scope.icp_fit,
+        ..KpiFilter::default()
+    };
+    let per_person = matches!(metric, KpiMetric::CustomerFacingHours | KpiMetric::DistinctCustomersTouched);
     match (goal.person_id, goal.team) {
-        (Some(person), _) => KpiFilter { user_id: Some(person), ..KpiFilter::default() },
-        (None, Some(team)) if per_person => KpiFilter { team: Some(team), ..KpiFilter::default() },
-        _ => KpiFilter::default(),
+        (Some(person), _) => filter.user_id = Some(person),
+        (None, Some(team)) if per_person => filter.team = Some(team),
+        _ => {}
     }
+    filter
 }
 
 /// Progress of `goal`: its metric over the whole period in the organization's time zone,
@@ -89,27 +80,23 @@ async fn goal_progress_in(
 ) -> Result<GoalProgress> {
     let ctx = context(db, settings);
     let period = Period::new(ctx.tz, goal.period_start, goal.period_end.succ_opt().unwrap_or(goal.period_end));
-    let kpi = goal_kpi(goal.metric);
-    let filter = goal_scope(goal, kpi);
-    let point = value_over(db, actor, &ctx, kpi, period, &filter).await?;
-    let mut actual = point.value.unwrap_or(0.0);
-    if kpi.unit() == super::metrics::KpiUnit::MoneyMinor {
-        actual /= 10f64.powi(crate::org::exchange_rates::exponent(&settings.reporting_currency));
-    }
+    let metric = goals::metric_of(goal)?;
+    let point = value_over(db, actor, &ctx, metric, period, &goal_filter(goal, metric)).await?;
+    let actual = point.value.unwrap_or(0.0);
     let today = Utc::now().with_timezone(&ctx.tz).date_naive();
     let total = (period.end - period.start).num_days().max(1) as f64;
     let begun = (today.succ_opt().unwrap_or(today).min(period.end) - period.start).num_days().max(0) as f64;
     let elapsed = (begun / total).min(1.0);
-    // Counts and sums grow with the days; a rate or a median is where it is.
-    let accumulates = matches!(kpi.shape(), super::metrics::Shape::Sum | super::metrics::Shape::Distinct);
-    let projected = (elapsed > 0.0).then(|| if accumulates { actual / elapsed } else { actual });
+    let projected = (elapsed > 0.0).then(|| if metric.accumulates() { actual / elapsed } else { actual });
+    let reaches = |p: f64| if metric.lower_is_better() { p <= goal.target } else { p >= goal.target };
     Ok(GoalProgress {
         actual,
         target: goal.target,
         ratio: actual / goal.target,
         elapsed,
         projected,
-        on_track: projected.is_none_or(|p| p >= goal.target),
+        on_track: projected.is_none_or(reaches),
+        currency: ctx.currency_of(metric),
     })
 }
 
@@ -352,7 +339,7 @@ pub fn scorecard_json(card: &Scorecard) -> serde_json::Value {
         .iter()
         .map(|(goal, p)| {
             json!({
-                "goalId": goal.id, "name": goal.name, "metric": goal.metric, "target": p.target,
+                "goalId": goal.id, "name": goal.name, "metric": goal.metric, "target": p.target, "currency": p.currency,
                 "actual": p.actual, "ratio": p.ratio, "projected": p.projected, "onTrack": p.on_track,
             })
         })

@@ -24,9 +24,9 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, QueryResult};
 use uuid::Uuid;
 
 use super::facts::FactContext;
-use super::metrics::{KpiGroupBy, KpiMetric};
 use super::periods::Period;
 use super::{KpiFilter, Series, point, statement};
+use crate::catalogue::{KpiGroupBy, KpiMetric};
 use crate::db::claim::claim_clause;
 use crate::db::dialect;
 use crate::db::sql::Sql;
@@ -218,6 +218,7 @@ pub(crate) async fn compute(
         label: None,
         stage: None,
         points: periods.iter().zip(sums).map(|(p, (num, den))| point(shape, *p, Some(num), Some(den))).collect(),
+        currency: ctx.currency_of(metric),
     }])
 }
 

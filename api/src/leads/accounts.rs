@@ -179,6 +179,17 @@ pub fn fits_any(icps: &[IdealCustomerProfile]) -> Condition {
     icps.iter().fold(Condition::any().add(Expr::val(1).eq(0)), |any, icp| any.add(fits_condition(icp)))
 }
 
+/// The ids of `org_id`'s accounts that fit at least one of `icps` (the KPI engine's ICP-fit
+/// dimension).
+pub fn fitting_ids(org_id: Uuid, icps: &[IdealCustomerProfile]) -> sea_orm::sea_query::SelectStatement {
+    sea_orm::sea_query::Query::select()
+        .column((Entity, Column::Id))
+        .from(Entity)
+        .and_where(Expr::col((Entity, Column::OrgId)).eq(org_id))
+        .cond_where(fits_any(icps))
+        .to_owned()
+}
+
 /// How accounts are ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AccountOrder {

@@ -340,7 +340,7 @@ pub async fn enter(
     rule.check_rights(actor, &lead, via)?;
     rule.check_stored(txn, &lead).await?;
     let from = lead.lifecycle_stage;
-    let moved = move_lead(txn, actor, lead, to, reason).await?;
+    let moved = move_lead(txn, actor, lead, &rule, reason).await?;
     stage_entered(txn, actor, &[Entered { lead: moved.clone(), from: Some(from), via }]).await?;
     Ok(moved)
 }
@@ -381,16 +381,20 @@ impl IcpFit {
     }
 }
 
-/// The row of one stage transition (bulk writers insert many at once).
+/// The row of one stage transition (bulk writers insert many at once), naming the
+/// agreed definition `rule` comes from, in its version in force now.
 pub(crate) fn transition(
     actor: &Actor,
     lead_id: Uuid,
-    from: Option<LifecycleStage>,
-    to: LifecycleStage,
+    (from, to): (Option<LifecycleStage>, LifecycleStage),
+    rule: Option<&StageRule>,
     reason: Option<String>,
     at: chrono::DateTime<Utc>,
 ) -> entity::lead_stage_transition::ActiveModel {
+    let source = rule.and_then(|r| r.source.as_ref());
     entity::lead_stage_transition::ActiveModel {
+        definition_id: Set(source.map(|s| s.0)),
+        definition_version: Set(source.map(|s| s.1)),
         id: Set(Uuid::now_v7()),
         org_id: Set(actor.org_id),
         lead_id: Set(lead_id),
@@ -411,9 +415,10 @@ pub(crate) async fn move_lead(
     txn: &impl ConnectionTrait,
     actor: &Actor,
     lead: Model,
-    to: LifecycleStage,
+    rule: &StageRule,
     reason: Option<String>,
 ) -> Result<Model> {
+    let to = rule.stage;
     check_move(lead.lifecycle_stage, to)?;
     let now = Utc::now();
     let from = lead.lifecycle_stage;
@@ -424,7 +429,7 @@ pub(crate) async fn move_lead(
         ..Default::default()
     };
     let moved = save_versioned(txn, lead.id, lead.version, model).await?;
-    transition(actor, lead.id, Some(from), to, reason.clone(), now).insert(txn).await?;
+    transition(actor, lead.id, (Some(from), to), Some(rule), reason.clone(), now).insert(txn).await?;
     audit::record(txn, actor, "lead.moveStage", "lead", Some(lead.id), stage_changes(from, to, &reason)).await?;
     Ok(moved)
 }
@@ -498,7 +503,7 @@ pub(crate) async fn move_many(
     for lead in &moved {
         let reason = order.get(&lead.id).map(|&i| moves[i].1.clone());
         audits.push(audit::row(actor, "lead.moveStage", "lead", Some(lead.id), stage_changes(from, to, &reason)));
-        transitions.push(transition(actor, lead.id, Some(from), to, reason, now));
+        transitions.push(transition(actor, lead.id, (Some(from), to), Some(&rule), reason, now));
     }
     crate::db::insert_all(txn, transitions).await?;
     crate::db::insert_all(txn, audits).await?;

@@ -372,7 +372,8 @@ pub(crate) async fn insert(
         }
     };
     let lead = model.insert(txn).await?;
-    lifecycle::transition(actor, lead.id, None, stage, Some("created".into()), now).insert(txn).await?;
+    let created = Some("created".into());
+    lifecycle::transition(actor, lead.id, (None, stage), rule.as_ref(), created, now).insert(txn).await?;
     let changes = values.changes(None).created("lifecycleStage", &stage);
     audit::record(txn, actor, "lead.create", "lead", Some(lead.id), changes).await?;
     let mut scored = score_inputs_changed(txn, actor, vec![lead], ScoreInputs::Created).await?;
@@ -411,11 +412,18 @@ pub(crate) async fn insert_many(
     let mut rows = Vec::with_capacity(leads.len());
     let mut transitions = Vec::with_capacity(leads.len());
     let mut audits = Vec::with_capacity(leads.len());
+    // Entries past NEW name the definition in force (read once for the batch).
+    let rules = match leads.iter().any(|(_, stage)| *stage != LifecycleStage::New) {
+        true => Some(lifecycle::StageRules::load(txn, actor.org_id).await?),
+        false => None,
+    };
     for (mut values, stage) in leads {
         persona_match::assign(&mut values, &matcher);
         let row = new_lead(actor, &values, stage, now);
         let model = sea_orm::TryIntoModel::try_into_model(row.clone())?;
-        transitions.push(lifecycle::transition(actor, model.id, None, stage, Some("created".into()), now));
+        let rule = rules.as_ref().filter(|_| stage != LifecycleStage::New).map(|r| r.rule(stage));
+        let created = Some("created".into());
+        transitions.push(lifecycle::transition(actor, model.id, (None, stage), rule.as_ref(), created, now));
         let changes = values.changes(None).created("lifecycleStage", &stage);
         audits.push(audit::row(actor, "lead.create", "lead", Some(model.id), changes));
         rows.push(row);

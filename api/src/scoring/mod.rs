@@ -713,7 +713,7 @@ pub(crate) async fn apply_model(
             model.version
         );
         let from = lead.lifecycle_stage;
-        let moved = lifecycle::move_lead(txn, actor, lead, LifecycleStage::Mql, Some(reason)).await?;
+        let moved = lifecycle::move_lead(txn, actor, lead, &rule, Some(reason)).await?;
         let payload = serde_json::json!({
             "score": total, "threshold": model.body.thresholds.mql,
             "scoringModelId": model.id, "scoringModelVersion": model.version,

@@ -4,50 +4,25 @@ use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, Simp
 use chrono::{DateTime, Utc};
 
 use crate::agreements::goals;
+use crate::catalogue::{KpiMetric, KpiUnit};
 use crate::error::Result;
 use crate::graphql::patch::{clearable, clearable_id, keep_or_set};
 use crate::graphql::{actor, db, loaders, parse_id};
 use crate::org::graphql::{Team, User};
+use crate::pipeline::graphql::SalesStrategy;
 
-/// What a goal measures; progress is computed from the KPI of the same name.
+/// Which way a goal points, from its metric.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-#[graphql(remote = "entity::GoalMetric")]
-pub enum GoalMetric {
-    /// New leads created.
-    NewLeads,
-    /// Leads that became marketing-qualified.
-    Mqls,
-    /// Leads sales accepted.
-    Sals,
-    /// Leads that became sales-qualified.
-    Sqls,
-    /// Opportunities opened.
-    Opportunities,
-    /// Amount of open pipeline created (in the organization's currency).
-    PipelineAmount,
-    /// Deals won.
-    ClosedWonDeals,
-    /// Revenue won (in the organization's currency).
-    ClosedWonRevenue,
-    /// Hours spent with customers (KPI CUSTOMER_FACING_HOURS); a team's goal counts its members' hours, a person's their own.
-    CustomerFacingHours,
-    /// Different customers touched by customer-facing activities (KPI DISTINCT_CUSTOMERS_TOUCHED), such as "at least 20 customers a month" for one person.
-    DistinctCustomersTouched,
-    /// Pipeline created from leads of recorded campaigns (KPI PIPELINE_SOURCED), in the reporting currency: marketing's pipeline quota.
-    MarketingSourcedPipeline,
-    /// Revenue won from leads of recorded campaigns (KPI REVENUE_SOURCED), in the reporting currency: marketing's revenue quota.
-    MarketingSourcedRevenue,
-    /// MQL → SAL conversion (KPI MQL_TO_SAL_RATE), a share from 0 to 1.
-    MqlToSalRate,
-    /// SAL → SQL conversion (KPI SAL_TO_SQL_RATE), a share from 0 to 1.
-    SalToSqlRate,
-    /// SQL → won conversion (KPI SQL_TO_WON_RATE), a share from 0 to 1.
-    SqlToWonRate,
-    /// Lead → customer conversion (KPI LEAD_TO_CUSTOMER_RATE), a share from 0 to 1.
-    LeadToCustomerRate,
+pub enum GoalDirection {
+    /// The value should reach the target (leads, revenue, conversion rates).
+    AtLeast,
+    /// The value should stay at or under the target (response times, days in a cycle, costs, losses).
+    AtMost,
 }
 
-/// A shared target for a period, optionally for one team, with its progress from the KPI engine.
+/// A shared target for a period on a metric of the KPI catalogue (the same name, unit and
+/// definition `kpis` uses), optionally for one team or person and narrowed by campaign,
+/// strategy or ICP fit, with its progress from the KPI engine.
 #[derive(SimpleObject, Clone)]
 #[graphql(complex)]
 pub struct Goal {
@@ -56,9 +31,7 @@ pub struct Goal {
     pub id: ID,
     /// Name, such as "Q1 MQLs".
     pub name: String,
-    /// What is measured.
-    pub metric: GoalMetric,
-    /// The target value for the period.
+    /// The target value for the period, in `unit`.
     pub target: f64,
     /// First day of the period.
     pub period_start: chrono::NaiveDate,
@@ -66,6 +39,12 @@ pub struct Goal {
     pub period_end: chrono::NaiveDate,
     /// The team the goal is for; null for a shared goal.
     pub team: Option<Team>,
+    /// Only facts of leads from this campaign (by name) count, as the KPI filter `campaign`; null: every campaign.
+    pub campaign: Option<String>,
+    /// Only deals of this sales strategy count, as the KPI filter `strategy`; null: every strategy.
+    pub strategy: Option<SalesStrategy>,
+    /// Only facts whose account fits an ideal customer profile in force (true) or fits none (false) count, as the KPI filter `icpFit`; null: every account.
+    pub icp_fit: Option<bool>,
     /// Optimistic-lock version; pass it as `expectedVersion` when updating.
     pub version: i32,
     /// When the goal was created (UTC).
@@ -80,6 +59,22 @@ pub struct Goal {
 
 #[async_graphql::ComplexObject]
 impl Goal {
+    /// What is measured: a metric of the KPI catalogue, defined in its description.
+    async fn metric(&self) -> Result<KpiMetric> {
+        goals::metric_of(&self.model)
+    }
+
+    /// The metric's unit: the target and progress are in it (MONEY_MINOR: minor units, such as cents, of the reporting currency, `progress.currency`).
+    async fn unit(&self) -> Result<KpiUnit> {
+        Ok(goals::metric_of(&self.model)?.unit())
+    }
+
+    /// AT_LEAST for most metrics; AT_MOST where less is better (response times, costs, losses).
+    async fn direction(&self) -> Result<GoalDirection> {
+        let lower = goals::metric_of(&self.model)?.lower_is_better();
+        Ok(if lower { GoalDirection::AtMost } else { GoalDirection::AtLeast })
+    }
+
     /// Who answers for the goal; null if that user is gone.
     async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         let Some(id) = self.owner_id else { return Ok(None) };
@@ -92,11 +87,14 @@ impl Goal {
         Ok(loaders(ctx)?.users.load_one(id).await?.map(User::from))
     }
 
-    /// How far the goal has come: the metric over the goal's period so far, the pace,
-    /// and whether it reaches the target. Whose facts count: a personal goal's person's
-    /// (the metric's responsible user); a team goal's team's for CUSTOMER_FACING_HOURS
-    /// and DISTINCT_CUSTOMERS_TOUCHED; otherwise the whole organization's (the team says
-    /// whose goal it is: MQLs handed to sales still count towards marketing's goal).
+    /// How far the goal has come: the metric over the goal's period so far (exactly what
+    /// `kpis` answers for that period with the goal's scope as filter), the pace, and
+    /// whether it reaches the target. Whose facts count: a personal goal's person's (the
+    /// metric's responsible user, as filter `userId`); a team goal's team's for
+    /// CUSTOMER_FACING_HOURS and DISTINCT_CUSTOMERS_TOUCHED; otherwise the whole
+    /// organization's (the team says whose goal it is: MQLs handed to sales still count
+    /// towards marketing's goal); `campaign`, `strategy` and `icpFit` narrow as the filters
+    /// of those names.
     async fn progress(&self, ctx: &Context<'_>) -> Result<crate::kpi::graphql::GoalProgress> {
         Ok(crate::kpi::progress::goal_progress(db(ctx), actor(ctx)?, &self.model).await?.into())
     }
@@ -108,11 +106,13 @@ impl From<entity::goal::Model> for Goal {
             model: m.clone(),
             id: m.id.into(),
             name: m.name,
-            metric: m.metric.into(),
             target: m.target,
             period_start: m.period_start,
             period_end: m.period_end,
             team: m.team.map(Into::into),
+            campaign: m.campaign,
+            strategy: m.strategy.map(Into::into),
+            icp_fit: m.icp_fit,
             version: m.version,
             created_at: m.created_at,
             updated_at: m.updated_at,
@@ -127,7 +127,7 @@ pub struct GoalFilter {
     /// Only goals of this team.
     pub team: Option<Team>,
     /// Only goals on this metric.
-    pub metric: Option<GoalMetric>,
+    pub metric: Option<KpiMetric>,
     /// Only goals whose period contains this day.
     pub active_on: Option<chrono::NaiveDate>,
 }
@@ -137,10 +137,10 @@ pub struct GoalFilter {
 pub struct CreateGoalInput {
     /// Name, such as "Q1 MQLs".
     pub name: String,
-    /// What is measured.
-    pub metric: GoalMetric,
-    /// The target value for the period: 0.01 to 1,000,000,000,000,000 (money metrics count
-    /// minor units, such as cents).
+    /// What is measured: any metric of the catalogue with one value per period (not MEDIAN_DAYS_IN_STAGE).
+    pub metric: KpiMetric,
+    /// The target value for the period in the metric's unit: 0.01 to 1,000,000,000,000,000
+    /// (money metrics count minor units of the reporting currency, such as cents; rates are shares from 0 to 1).
     pub target: f64,
     /// First day of the period.
     pub period_start: chrono::NaiveDate,
@@ -150,8 +150,14 @@ pub struct CreateGoalInput {
     pub team: Option<Team>,
     /// Who answers for it; defaults to you.
     pub owner_id: Option<ID>,
-    /// For a personal goal (such as "40 hours with customers a week"): the person whose own facts count.
+    /// For a personal goal (such as "40 hours with customers a week"): the person whose own facts count; BAD_USER_INPUT for a metric without a responsible person.
     pub person_id: Option<ID>,
+    /// Only facts of leads from this campaign (exact name, up to 200 characters); BAD_USER_INPUT for a metric that does not split by campaign.
+    pub campaign: Option<String>,
+    /// Only deals of this strategy; BAD_USER_INPUT for a metric that is not about deals.
+    pub strategy: Option<SalesStrategy>,
+    /// Only facts of accounts that fit an ICP in force (true) or fit none (false); BAD_USER_INPUT for a metric without accounts.
+    pub icp_fit: Option<bool>,
 }
 
 /// Changes to a goal: a field left out stays as it is; null clears the team or the
@@ -165,8 +171,8 @@ pub struct UpdateGoalInput {
     /// New name. Left out: unchanged. null is refused.
     pub name: MaybeUndefined<String>,
     /// New metric. Left out: unchanged. null is refused.
-    pub metric: MaybeUndefined<GoalMetric>,
-    /// New target: 0.01 to 1,000,000,000,000,000 (money metrics count minor units).
+    pub metric: MaybeUndefined<KpiMetric>,
+    /// New target in the metric's unit: 0.01 to 1,000,000,000,000,000 (money metrics count minor units).
     /// Left out: unchanged. null is refused.
     pub target: MaybeUndefined<f64>,
     /// New first day. Left out: unchanged. null is refused.
@@ -179,6 +185,12 @@ pub struct UpdateGoalInput {
     pub owner_id: MaybeUndefined<ID>,
     /// New person of a personal goal. Left out: unchanged. null: cleared (no longer personal).
     pub person_id: MaybeUndefined<ID>,
+    /// New campaign scope. Left out: unchanged. null: cleared (every campaign).
+    pub campaign: MaybeUndefined<String>,
+    /// New strategy scope. Left out: unchanged. null: cleared (every strategy).
+    pub strategy: MaybeUndefined<SalesStrategy>,
+    /// New ICP-fit scope. Left out: unchanged. null: cleared (every account).
+    pub icp_fit: MaybeUndefined<bool>,
 }
 
 /// The result of setting or changing a goal.
@@ -198,7 +210,7 @@ impl GoalQuery {
         let filter = filter.unwrap_or_default();
         let criteria = goals::GoalCriteria {
             team: filter.team.map(Into::into),
-            metric: filter.metric.map(Into::into),
+            metric: filter.metric,
             active_on: filter.active_on,
         };
         Ok(goals::list(db(ctx), actor(ctx)?, &criteria).await?.into_iter().map(Goal::from).collect())
@@ -214,13 +226,18 @@ impl GoalMutation {
     async fn create_goal(&self, ctx: &Context<'_>, input: CreateGoalInput) -> Result<GoalPayload> {
         let new = goals::NewGoal {
             name: input.name,
-            metric: input.metric.into(),
+            metric: input.metric,
             target: input.target,
             period_start: input.period_start,
             period_end: input.period_end,
             team: input.team.map(Into::into),
             owner_id: input.owner_id.as_ref().map(|id| parse_id("ownerId", id)).transpose()?,
             person_id: input.person_id.as_ref().map(|id| parse_id("personId", id)).transpose()?,
+            scope: goals::GoalScope {
+                campaign: input.campaign,
+                strategy: input.strategy.map(Into::into),
+                icp_fit: input.icp_fit,
+            },
         };
         Ok(GoalPayload { goal: goals::create(db(ctx), actor(ctx)?, new).await?.into() })
     }
@@ -230,13 +247,16 @@ impl GoalMutation {
         let id = parse_id("id", &input.id)?;
         let patch = goals::GoalPatch {
             name: keep_or_set("name", input.name)?,
-            metric: keep_or_set("metric", input.metric)?.map(Into::into),
+            metric: keep_or_set("metric", input.metric)?,
             target: keep_or_set("target", input.target)?,
             period_start: keep_or_set("periodStart", input.period_start)?,
             period_end: keep_or_set("periodEnd", input.period_end)?,
             team: clearable(input.team.map_value(Into::into)),
             owner_id: clearable_id("ownerId", input.owner_id)?,
             person_id: clearable_id("personId", input.person_id)?,
+            campaign: clearable(input.campaign),
+            strategy: clearable(input.strategy.map_value(Into::into)),
+            icp_fit: clearable(input.icp_fit),
             expected_version: input.expected_version,
         };
         Ok(GoalPayload { goal: goals::update(db(ctx), actor(ctx)?, id, patch).await?.into() })

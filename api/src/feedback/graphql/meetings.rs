@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::catalogue::{KpiGroupBy, KpiMetric, from_name};
 use crate::connection;
 use crate::error::Result;
 use crate::feedback::meetings::{self, ItemPatch};
@@ -12,7 +13,6 @@ use crate::graphql::pagination::{PageArgs, encode_cursor};
 use crate::graphql::patch::{clearable, clearable_id, keep_or_set, optional_id};
 use crate::graphql::{actor, db, loaders, parse_id, selects};
 use crate::kpi::graphql::{KpiPoint, KpiSeries};
-use crate::kpi::metrics::{KpiGroupBy, KpiMetric, from_name};
 use crate::leads::graphql::LifecycleStage;
 use crate::org::graphql::User;
 
@@ -96,6 +96,7 @@ impl ReviewSnapshot {
                 Some(KpiSeries {
                     metric,
                     unit: metric.unit(),
+                    currency: f.currency,
                     group_by: KpiGroupBy::None,
                     group_key: None,
                     group_label: None,

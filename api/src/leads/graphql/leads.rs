@@ -437,8 +437,14 @@ pub struct LeadStageTransition {
     pub reason: Option<String>,
     /// When the move happened (UTC).
     pub at: DateTime<Utc>,
+    /// The version of the entered stage's agreed definition in force at that moment, which
+    /// the move was judged by (its rights and criteria); null where none was agreed, and for
+    /// moves recorded before versions were kept. A later version never re-judges the move.
+    pub definition_version: Option<i32>,
     #[graphql(skip)]
     pub actor_id: Option<Uuid>,
+    #[graphql(skip)]
+    pub definition_id: Option<Uuid>,
 }
 
 impl From<entity::lead_stage_transition::Model> for LeadStageTransition {
@@ -450,7 +456,9 @@ impl From<entity::lead_stage_transition::Model> for LeadStageTransition {
             actor_name: m.actor_name,
             reason: m.reason,
             at: m.at,
+            definition_version: m.definition_version,
             actor_id: (m.actor_kind == entity::ActorKind::User).then_some(m.actor_id).flatten(),
+            definition_id: m.definition_id,
         }
     }
 }
@@ -461,6 +469,11 @@ impl LeadStageTransition {
     async fn actor(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         let Some(id) = self.actor_id else { return Ok(None) };
         Ok(loaders(ctx)?.users.load_one(id).await?.map(User::from))
+    }
+
+    /// The id of the agreed definition the move was judged by (see `definitionVersion`); null where none was agreed.
+    async fn definition_id(&self) -> Option<ID> {
+        self.definition_id.map(ID::from)
     }
 }
 

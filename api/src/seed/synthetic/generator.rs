@@ -343,6 +343,9 @@ impl Generator {
                 actor_name: person.map_or_else(|| "Accord".to_owned(), |p| p.name.clone()),
                 reason: Some(reason),
                 at: *at,
+                // The synthetic history predates any agreed definition.
+                definition_id: None,
+                definition_version: None,
             });
         }
 

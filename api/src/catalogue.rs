@@ -1,6 +1,7 @@
-//! The KPI catalogue. Each metric is defined once, here: its formula is the enum
-//! value's description (what a BI analyst reads in GraphiQL), and its SQL lives in
-//! [`super::facts`]. Every point of a series carries `numerator` and `denominator`
+//! The metric catalogue goals and KPIs share: one enum, one name, one unit per
+//! metric. Each metric is defined once, here: its formula is the enum value's
+//! description (what a BI analyst reads in GraphiQL), and its SQL lives in
+//! `kpi::facts`. Every point of a series carries `numerator` and `denominator`
 //! so a BI tool can re-aggregate periods or groups correctly.
 //!
 //! Common rules: periods are calendar periods in the organization's time zone; an
@@ -71,10 +72,10 @@ pub enum KpiMetric {
     CostPerLead,
     /// Cost per MQL = the campaign spend carried by the MQL entries in the period ÷ those entries, for leads attributed to a campaign as in COST_PER_LEAD: each MQL entry of a campaign's attributed leads carries an equal share of its whole spend. numerator = the shares (minor units), denominator = MQL entries.
     CostPerMql,
-    /// Pipeline sourced by campaigns: sum of `amount` (minor units) of opportunities opened in the period whose lead came from a campaign on record.
-    PipelineSourced,
-    /// Revenue sourced by campaigns: sum of `amount` (minor units) of deals won in the period whose lead came from a campaign on record.
-    RevenueSourced,
+    /// Marketing-sourced pipeline: sum of `amount` (minor units) of opportunities opened in the period whose lead came from a campaign on record; marketing's pipeline quota.
+    MarketingSourcedPipeline,
+    /// Marketing-sourced revenue: sum of `amount` (minor units) of deals won in the period whose lead came from a campaign on record; marketing's revenue quota.
+    MarketingSourcedRevenue,
     /// Marketing ROI = (revenue sourced − campaign spend) ÷ campaign spend, both in the period. numerator = revenue sourced − spend (the net return), denominator = spend (minor units); value = numerator ÷ denominator.
     MarketingRoi,
 }
@@ -168,13 +169,97 @@ impl KpiMetric {
             | DealsLost
             | ActionableFeedback
             | DistinctCustomersTouched => KpiUnit::Count,
-            RevenueWon | RevenueLost | PipelineValue | CostPerLead | CostPerMql | PipelineSourced | RevenueSourced => {
-                KpiUnit::MoneyMinor
-            }
+            RevenueWon
+            | RevenueLost
+            | PipelineValue
+            | CostPerLead
+            | CostPerMql
+            | MarketingSourcedPipeline
+            | MarketingSourcedRevenue => KpiUnit::MoneyMinor,
             HandoverMedianResponseHours | CustomerFacingHours => KpiUnit::Hours,
             MedianDaysInStage | SalesCycleDays | FeedbackMedianResponseDays => KpiUnit::Days,
             _ => KpiUnit::Ratio,
         }
+    }
+
+    /// Its figures are money (the value, or the numerator and denominator of a return or
+    /// a growth), so they come with the reporting currency.
+    pub fn is_money(self) -> bool {
+        self.unit() == KpiUnit::MoneyMinor || matches!(self, KpiMetric::MarketingRoi | KpiMetric::RevenueGrowthYoy)
+    }
+
+    /// Less is better: a goal on it is a ceiling ("at most"), met while the value stays at
+    /// or under the target.
+    pub fn lower_is_better(self) -> bool {
+        use KpiMetric::*;
+        matches!(
+            self,
+            DealsLost
+                | RevenueLost
+                | HandoverMedianResponseHours
+                | MedianDaysInStage
+                | SalesCycleDays
+                | FeedbackMedianResponseDays
+                | CostPerLead
+                | CostPerMql
+        )
+    }
+
+    /// The value grows with the days of a period (counts and sums), so a period's pace
+    /// projects it; a rate or a median is where it is.
+    pub fn accumulates(self) -> bool {
+        matches!(self.shape(), Shape::Sum | Shape::Distinct)
+    }
+
+    /// Has one value per period for the whole organization (MEDIAN_DAYS_IN_STAGE has one
+    /// per stage), so a goal can be set on it.
+    pub fn has_single_value(self) -> bool {
+        self != KpiMetric::MedianDaysInStage
+    }
+
+    fn facts(self) -> Facts {
+        use KpiMetric::*;
+        match self {
+            Mqls | Sals | Sqls | MqlToSalRate | SalToSqlRate | SqlToWonRate => Facts::StageEntry,
+            LeadsCreated
+            | LeadToCustomerRate
+            | MedianDaysInStage
+            | HandoverAcceptanceRate
+            | HandoverMedianResponseHours
+            | SlaComplianceRate
+            | CustomerFacingHours
+            | DistinctCustomersTouched => Facts::Lead,
+            OpportunitiesCreated
+            | PipelineValue
+            | DealsWon
+            | RevenueWon
+            | WinRate
+            | SalesCycleDays
+            | RevenueGrowthYoy
+            | MarketingSourcedPipeline
+            | MarketingSourcedRevenue => Facts::Deal,
+            DealsLost | RevenueLost => Facts::LostDeal,
+            CostPerLead | CostPerMql | MarketingRoi => Facts::Spend,
+            ActionableFeedback | FeedbackMedianResponseDays => Facts::Author,
+            ContentUtilizationRate => Facts::Content,
+        }
+    }
+
+    /// Whether the metric splits and filters by `group` (goals check their scope by it;
+    /// a unit test checks it against the facts' SQL).
+    pub fn splits_by(self, group: KpiGroupBy) -> bool {
+        use KpiGroupBy::*;
+        let lead = matches!(group, Team | User | Persona | Source | Campaign | Channel | IcpFit);
+        group == None
+            || match self.facts() {
+                Facts::Lead => lead,
+                Facts::StageEntry => lead || group == DefinitionVersion,
+                Facts::Deal => lead || group == Strategy,
+                Facts::LostDeal => lead || matches!(group, Strategy | LostReason | Competitor),
+                Facts::Spend => matches!(group, Campaign | Channel),
+                Facts::Author => matches!(group, Team | User),
+                Facts::Content => false,
+            }
     }
 }
 
@@ -202,4 +287,27 @@ pub enum KpiGroupBy {
     LostReason,
     /// Per competitor of a lost deal (DEALS_LOST, REVENUE_LOST): the agreed COMPETITORS code, or the name as written; null when none was named.
     Competitor,
+    /// By whether the fact's account (a lead's or deal's account, an activity's customer) fits an ideal customer profile in force: key `true` or `false` (no account counts as `false`).
+    IcpFit,
+    /// Per version of the entered stage's agreed definition in force when the lead entered it (MQLS, SALS, SQLS and the conversions from them): key = the version number, label `version N`; null for entries made under no agreed definition. An entry is counted under the version that judged it, never re-judged by a later one.
+    DefinitionVersion,
+}
+
+/// Which facts a metric counts, for the dimensions they have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Facts {
+    /// Leads, their handovers and activities: their people, lead and account.
+    Lead,
+    /// Entries into a stage: a lead's, plus the definition version that judged them.
+    StageEntry,
+    /// Deals: a lead's, plus the strategy.
+    Deal,
+    /// Lost deals: a deal's, plus why and to whom.
+    LostDeal,
+    /// Campaign spend: the campaign and its channel.
+    Spend,
+    /// Feedback: its author.
+    Author,
+    /// Content assets: none.
+    Content,
 }
