@@ -7,7 +7,8 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait, QuerySelect};
 
 use crate::config::{
-    Cli, Command, Config, ConfigError, DocumentsCommand, ImportArgs, MatchOnArg, MigrateAction, OrgCommand, ServeArgs,
+    Cli, Command, Config, ConfigError, DocumentsCommand, ImportArgs, MatchOnArg, MigrateAction, OrgCommand,
+    OutboxCommand, ServeArgs,
 };
 use crate::leads::csv_import::{self, CsvImportOptions};
 use crate::leads::import::MatchOn;
@@ -111,6 +112,15 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 let stored = org::trusted_documents::register(&db, &actor, &document, name).await?;
                 println!("{}  {}", stored.sha256, stored.name.as_deref().unwrap_or("(anonymous operation)"));
             }
+            Ok(())
+        }
+        Command::Outbox { command: OutboxCommand::Prune { older_than } } => {
+            let db = connected(&config).await?;
+            let age = older_than.unwrap_or(config.outbox_retention);
+            let before = chrono::Utc::now() - chrono::Duration::from_std(age).map_err(anyhow::Error::from)?;
+            let deleted = crate::events::relay::prune(&db, before).await?;
+            println!("{deleted}");
+            eprintln!("deleted {deleted} outbox events relayed before {before}");
             Ok(())
         }
         Command::BiRole { name, org: slug } => {
@@ -233,6 +243,7 @@ async fn serve(config: Config, args: ServeArgs) -> Result<(), CliError> {
     let bind = config.bind;
     let metrics_bind = config.metrics_bind;
     let database_url = config.database_url.clone();
+    let outbox_retention = config.outbox_retention;
     let state = crate::prepare(config).await?;
     let embedded = !crate::db::dialect::is_postgres(&state.db);
     let empty = entity::organization::Entity::find().count(&state.db).await? == 0;
@@ -275,7 +286,7 @@ async fn serve(config: Config, args: ServeArgs) -> Result<(), CliError> {
     // Background jobs get a pool of their own on PostgreSQL: no request time limit on
     // their statements, and no competition with requests for connections.
     let jobs = if embedded { state.db.clone() } else { db::connect(&database_url, 2).await? };
-    crate::worker::spawn_all(&jobs);
+    crate::worker::spawn_all(&jobs, outbox_retention);
     crate::serve(listener, state, crate::shutdown_signal()).await?;
     Ok(())
 }

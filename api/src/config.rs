@@ -75,6 +75,12 @@ pub enum Command {
         #[command(subcommand)]
         command: DocumentsCommand,
     },
+    /// Maintain the outbox (events for webhooks and subscriptions).
+    #[command(after_help = "Example:\n  accord outbox prune --older-than 7d")]
+    Outbox {
+        #[command(subcommand)]
+        command: OutboxCommand,
+    },
     /// Print (not run) the SQL of a read-only PostgreSQL login for a BI tool.
     ///
     /// The login sees one organization's rows of the `bi` views only. Needs the
@@ -185,6 +191,17 @@ pub enum OrgCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// Delete events relayed longer ago than `--older-than` (default
+    /// ACCORD_OUTBOX_RETENTION); events not yet relayed are kept. Prints how many.
+    Prune {
+        /// Such as `7d` or `12h`.
+        #[arg(long, value_parser = parse_duration)]
+        older_than: Option<Duration>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 pub enum DocumentsCommand {
     /// Register GraphQL documents; prints each one's SHA-256.
     ///
@@ -304,6 +321,10 @@ pub struct Settings {
     /// Database connection pool size.
     #[arg(long, env = "ACCORD_DB_MAX_CONNECTIONS", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..), global = true)]
     pub db_max_connections: u32,
+    /// How long outbox events are kept once relayed to webhooks and subscriptions, such
+    /// as `30d`; the server prunes older ones hourly, `accord outbox prune` on demand.
+    #[arg(long, env = "ACCORD_OUTBOX_RETENTION", default_value = "30d", value_parser = parse_duration, global = true)]
+    pub outbox_retention: Duration,
 }
 
 /// A public key of an external identity provider, checked when the configuration is read.
@@ -385,6 +406,8 @@ pub struct Config {
     /// See `ACCORD_AUTH_CACHE_TTL`.
     pub auth_cache_ttl: Duration,
     pub db_max_connections: u32,
+    /// See `ACCORD_OUTBOX_RETENTION`.
+    pub outbox_retention: Duration,
 }
 
 #[derive(Clone)]
@@ -535,6 +558,7 @@ impl Settings {
             token_ttl: self.token_ttl,
             auth_cache_ttl: self.auth_cache_ttl,
             db_max_connections: self.db_max_connections,
+            outbox_retention: self.outbox_retention,
         })
     }
 }

@@ -25,11 +25,15 @@ const BACKLOG_EVERY: Duration = Duration::from_secs(60);
 /// rolled-up metric more often would cost more than it saves.
 const KPI_ROLLUP_EVERY: Duration = Duration::from_secs(10);
 
+/// How often the outbox relay hands new events to webhooks and subscriptions.
+const OUTBOX_RELAY_EVERY: Duration = Duration::from_secs(1);
+
 /// How often SQLite's planner statistics are brought up to date (also at start).
 const STATISTICS_EVERY: Duration = Duration::from_secs(3600);
 
-/// Start every background job.
-pub fn spawn_all(db: &DatabaseConnection) {
+/// Start every background job; relayed outbox events are kept for `outbox_retention`.
+pub fn spawn_all(db: &DatabaseConnection, outbox_retention: Duration) {
+    crate::events::relay::spawn(db.clone(), OUTBOX_RELAY_EVERY, outbox_retention);
     clock::spawn(db.clone(), SystemClock, SLA_CLOCK_EVERY);
     crate::scoring::rescore::spawn(db.clone(), RESCORE_EVERY);
     crate::kpi::rollup::spawn(db.clone(), KPI_ROLLUP_EVERY);

@@ -28,6 +28,7 @@ pub mod lead_score;
 pub mod lead_stage_transition;
 pub mod opportunity;
 pub mod organization;
+pub mod outbox_cursor;
 pub mod outbox_event;
 pub mod rescore_job;
 pub mod rescore_job_lane;

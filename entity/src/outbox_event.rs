@@ -17,6 +17,8 @@ pub struct Model {
     pub entity_id: Option<Uuid>,
     pub payload: Json,
     pub at: DateTimeUtc,
+    /// When the relay handed the event to its consumers; `None` while it waits.
+    pub relayed_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -42,6 +42,7 @@ mod m20261205_000601_create_exchange_rates;
 mod m20261205_000701_add_goal_person;
 mod m20261206_000101_goal_catalogue;
 mod m20261206_000201_add_transition_definition;
+mod m20261206_000401_outbox_relay;
 mod util;
 
 pub struct Migrator;
@@ -89,6 +90,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000701_add_goal_person::Migration),
             Box::new(m20261206_000101_goal_catalogue::Migration),
             Box::new(m20261206_000201_add_transition_definition::Migration),
+            Box::new(m20261206_000401_outbox_relay::Migration),
         ]
     }
 }

@@ -65,6 +65,7 @@ pub fn test_config(database_url: String) -> Config {
         // Long enough that statement counts never depend on how slow a run is.
         auth_cache_ttl: Duration::from_secs(60),
         db_max_connections: 5,
+        outbox_retention: Duration::from_secs(30 * 24 * 3600),
     }
 }
 

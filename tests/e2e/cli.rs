@@ -10,6 +10,22 @@ fn accord() -> Command {
     command
 }
 
+/// A fresh SQLite database in a directory of its own, with the organization "Acme
+/// Revenue" created by `accord org create`: (directory, URL, the organization's id).
+fn database_with_an_org(name: &str) -> (std::path::PathBuf, String, uuid::Uuid) {
+    let dir = std::env::temp_dir().join(format!("accord-{name}-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}/accord.db?mode=rwc", dir.display());
+    let output = accord()
+        .env("DATABASE_URL", &url)
+        .args(["org", "create", "--name", "Acme Revenue", "--admin-email", "ops@acme.test"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let org = String::from_utf8(output.stdout).unwrap().trim().parse().expect("org create prints the id");
+    (dir, url, org)
+}
+
 #[test]
 fn a_bad_setting_stops_start_up_with_one_line_and_exit_code_2() {
     for (var, value) in [
@@ -39,7 +55,7 @@ fn help_says_what_accord_is_and_lists_each_command_with_an_example() {
     assert!(output.status.success());
     let help = String::from_utf8(output.stdout).unwrap();
     assert!(help.starts_with("Accord: the GraphQL API of a shared revenue-team portal"), "{help}");
-    for command in ["serve", "migrate", "seed", "import", "schema", "org", "bi-role", "token"] {
+    for command in ["serve", "migrate", "seed", "import", "schema", "org", "outbox", "bi-role", "token"] {
         let line = help.lines().find(|l| l.trim_start().starts_with(&format!("{command} "))).unwrap_or_default();
         assert!(!line.is_empty(), "{command} is listed: {help}");
         let output = accord().args([command, "--help"]).output().unwrap();
@@ -71,18 +87,8 @@ fn schema_prints_the_sdl() {
 #[test]
 fn org_create_then_token_gives_a_token_for_the_new_admin() {
     use base64::Engine;
-    let dir = std::env::temp_dir().join(format!("accord-cli-{}", uuid::Uuid::now_v7().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let url = format!("sqlite://{}/accord.db?mode=rwc", dir.display());
-
-    let output = accord()
-        .env("DATABASE_URL", &url)
-        .args(["org", "create", "--name", "Acme Revenue", "--admin-email", "ops@acme.test"])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let org_id = String::from_utf8(output.stdout).unwrap().trim().to_owned();
-    assert!(uuid::Uuid::parse_str(&org_id).is_ok(), "{org_id}");
+    let (dir, url, org_id) = database_with_an_org("cli");
+    let org_id = org_id.to_string();
 
     // The same name again is a conflict, not a second organization.
     let again = accord()
@@ -122,15 +128,7 @@ fn summary_value(stdout: &str, name: &str) -> u64 {
 
 #[test]
 fn import_streams_a_csv_lists_bad_rows_and_repeats_to_no_effect() {
-    let dir = std::env::temp_dir().join(format!("accord-import-{}", uuid::Uuid::now_v7().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let url = format!("sqlite://{}/accord.db?mode=rwc", dir.display());
-    let created = accord()
-        .env("DATABASE_URL", &url)
-        .args(["org", "create", "--name", "Acme Revenue", "--admin-email", "ops@acme.test"])
-        .output()
-        .unwrap();
-    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let (dir, url, _) = database_with_an_org("import");
     let file = dir.join("leads.csv");
     std::fs::write(
         &file,
@@ -223,4 +221,30 @@ fn import_streams_a_csv_lists_bad_rows_and_repeats_to_no_effect() {
     assert!(String::from_utf8_lossy(&missing.stderr).contains("missing.csv"));
     assert_eq!(import(&["--match-on", "phone"]).0, Some(2));
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test]
+async fn outbox_prune_deletes_relayed_events_past_the_age_and_keeps_waiting_ones() {
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let (dir, url, org) = database_with_an_org("outbox");
+    let db = api::db::connect(&url, 1).await.unwrap();
+    let actor = api::auth::Actor::system(org);
+    for kind in ["test.one", "test.two"] {
+        api::events::outbox::publish(&db, &actor, kind, "test", None, serde_json::json!({})).await.unwrap();
+    }
+    api::events::relay::relay_org(&db, org).await.unwrap();
+    api::events::outbox::publish(&db, &actor, "test.waiting", "test", None, serde_json::json!({})).await.unwrap();
+    let prune = |age: &str| {
+        let output =
+            accord().env("DATABASE_URL", &url).args(["outbox", "prune", "--older-than", age]).output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    };
+    // Relayed a moment ago: younger than a day, older than no time at all.
+    assert_eq!(prune("1d"), "0");
+    assert_eq!(prune("0s"), "2");
+    let left = entity::outbox_event::Entity::find().all(&db).await.unwrap();
+    assert_eq!(left.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(), ["test.waiting"]);
+    assert_eq!(entity::outbox_event::Entity::find().count(&db).await.unwrap(), 1);
+    let _ = std::fs::remove_dir_all(&dir);
 }

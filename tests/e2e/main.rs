@@ -25,6 +25,7 @@ mod leads;
 mod messaging;
 mod observability;
 mod org_admin;
+mod outbox;
 mod patch;
 mod persisted;
 mod personas;

@@ -6,3 +6,4 @@ pub mod archive;
 pub mod audit;
 pub mod graphql;
 pub mod outbox;
+pub mod relay;

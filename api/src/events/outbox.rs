@@ -38,6 +38,7 @@ pub async fn publish(
         entity_id: Set(entity_id),
         payload: Set(payload),
         at: Set(Utc::now()),
+        relayed_at: Set(None),
     }
     .insert(txn)
     .await?;
