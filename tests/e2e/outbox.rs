@@ -183,3 +183,37 @@ async fn pruning_deletes_only_events_relayed_before_the_cut() {
     relay::prune(&app.db, chrono::Utc::now() + chrono::Duration::seconds(1)).await.unwrap();
     assert_eq!(count(&app).await, waiting, "what waits is kept");
 }
+
+#[tokio::test]
+async fn lead_moves_and_owner_changes_are_published_for_partners() {
+    use entity::{Role, Team};
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let marketer = app.create_user(&org, Team::Marketing, Role::Member).await;
+    let create = "mutation($input: CreateLeadInput!) { createLead(input: $input) { lead { id } } }";
+    let body = app.gql(Some(&marketer.token), create, json!({ "input": { "email": "ana@payly.io" } })).await;
+    let lead = body["data"]["createLead"]["lead"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned();
+    let lead_id: Uuid = lead.parse().unwrap();
+    let moved = "mutation($input: MoveLeadStageInput!) { moveLeadStage(input: $input) { lead { lifecycleStage } } }";
+    let body = app.gql(Some(&marketer.token), moved, json!({ "input": { "leadId": lead, "to": "MQL" } })).await;
+    assert!(body["errors"].is_null(), "{body}");
+    let update = "mutation($input: UpdateLeadInput!) { updateLead(input: $input) { lead { id } } }";
+    let input = json!({ "input": { "id": lead, "marketingOwnerId": marketer.id } });
+    let body = app.gql(Some(&marketer.token), update, input).await;
+    assert!(body["errors"].is_null(), "{body}");
+    // A change that leaves the owners alone publishes no owner event.
+    let body = app.gql(Some(&marketer.token), update, json!({ "input": { "id": lead, "title": "CFO" } })).await;
+    assert!(body["errors"].is_null(), "{body}");
+
+    let published: Vec<_> = events(&app, org.id).await.into_iter().filter(|e| e.entity_id == Some(lead_id)).collect();
+    let kinds: Vec<&str> = published.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["lead.stageChanged", "lead.ownerChanged"], "{published:?}");
+    let stage = &published[0].payload;
+    assert_eq!((&stage["from"], &stage["to"]), (&json!("NEW"), &json!("MQL")));
+    assert_eq!(stage["actor"]["id"], json!(marketer.id));
+    let owner = &published[1].payload;
+    assert_eq!(owner["marketingOwnerId"], json!({ "from": null, "to": marketer.id }));
+    // Another organization's outbox holds none of it.
+    let other = app.create_org("Umbrella").await;
+    assert!(events(&app, other.id).await.iter().all(|e| e.entity_id != Some(lead_id)));
+}

@@ -10,6 +10,17 @@ use uuid::Uuid;
 use crate::auth::Actor;
 use crate::error::Result;
 
+/// One event to write with [`publish_all`].
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// What happened, such as `lead.stageChanged`.
+    pub kind: &'static str,
+    /// Kind of record, such as `lead`.
+    pub entity: &'static str,
+    pub entity_id: Option<Uuid>,
+    pub payload: Value,
+}
+
 /// Write one event. Call it inside the transaction that makes the change. The
 /// payload says what changed; `actor` (kind, id, name) is added to it.
 pub async fn publish(
@@ -20,6 +31,23 @@ pub async fn publish(
     entity_id: Option<Uuid>,
     payload: Value,
 ) -> Result<()> {
+    row(actor, kind, entity, entity_id, payload).insert(txn).await?;
+    Ok(())
+}
+
+/// Write many events in a handful of statements (bulk moves, rescoring), in order.
+pub async fn publish_all(txn: &impl ConnectionTrait, actor: &Actor, events: Vec<Event>) -> Result<()> {
+    let rows: Vec<_> = events.into_iter().map(|e| row(actor, e.kind, e.entity, e.entity_id, e.payload)).collect();
+    crate::db::insert_all(txn, rows).await
+}
+
+fn row(
+    actor: &Actor,
+    kind: &str,
+    entity: &str,
+    entity_id: Option<Uuid>,
+    payload: Value,
+) -> entity::outbox_event::ActiveModel {
     let payload = match payload {
         Value::Object(mut map) => {
             map.insert(
@@ -40,7 +68,4 @@ pub async fn publish(
         at: Set(Utc::now()),
         relayed_at: Set(None),
     }
-    .insert(txn)
-    .await?;
-    Ok(())
 }

@@ -457,7 +457,7 @@ pub async fn answer(db: &impl crate::db::Transactions, actor: &Actor, id: Uuid, 
     if lifecycle::allowed_targets(lead.lifecycle_stage).contains(&target) {
         let lead = lifecycle::enter(&txn, actor, lead, target, lifecycle::Via::Handover, Some(why)).await?;
         let owner = if reason.is_none() { Some(current.to_user_id) } else { None };
-        set_owner(&txn, lead, owner).await?;
+        set_owner(&txn, actor, lead, owner).await?;
     }
     let changes = Changes::new()
         .field("status", Some(&current.status), Some(&status))
@@ -473,13 +473,18 @@ pub async fn answer(db: &impl crate::db::Transactions, actor: &Actor, id: Uuid, 
 
 /// The sales owner after an answer: the assignee when accepted, nobody when handed back
 /// (the marketing owner nurtures it).
-async fn set_owner(txn: &impl ConnectionTrait, lead: entity::lead::Model, owner: Option<Uuid>) -> Result<()> {
+async fn set_owner(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    lead: entity::lead::Model,
+    owner: Option<Uuid>,
+) -> Result<()> {
     if lead.owner_id == owner {
         return Ok(());
     }
     let model = entity::lead::ActiveModel { owner_id: Set(owner), ..Default::default() };
-    save_versioned(txn, lead.id, lead.version, model).await?;
-    Ok(())
+    let updated = save_versioned(txn, lead.id, lead.version, model).await?;
+    crate::leads::owner_changed(txn, actor, &lead, &updated).await
 }
 
 /// Which handovers to list.

@@ -21,6 +21,7 @@ use crate::auth::{Actor, Identity};
 use crate::db::versioned::save_versioned;
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
+use crate::events::outbox;
 
 /// The forward stages of the funnel, in order (a lead may skip some).
 pub const FUNNEL: [LifecycleStage; 7] = [New, Engaged, Mql, Sal, Sql, Opportunity, Customer];
@@ -431,7 +432,18 @@ pub(crate) async fn move_lead(
     let moved = save_versioned(txn, lead.id, lead.version, model).await?;
     transition(actor, lead.id, (Some(from), to), Some(rule), reason.clone(), now).insert(txn).await?;
     audit::record(txn, actor, "lead.moveStage", "lead", Some(lead.id), stage_changes(from, to, &reason)).await?;
+    outbox::publish_all(txn, actor, vec![stage_changed(&moved, from, rule, &reason)]).await?;
     Ok(moved)
+}
+
+/// The outbox event of `lead`'s move from `from` into its stage, judged by `rule`.
+fn stage_changed(lead: &Model, from: LifecycleStage, rule: &StageRule, reason: &Option<String>) -> outbox::Event {
+    let payload = serde_json::json!({
+        "from": from, "to": lead.lifecycle_stage, "reason": reason,
+        "definitionVersion": rule.source.as_ref().map(|s| s.1),
+        "ownerId": lead.owner_id, "marketingOwnerId": lead.marketing_owner_id,
+    });
+    outbox::Event { kind: "lead.stageChanged", entity: "lead", entity_id: Some(lead.id), payload }
 }
 
 /// What the audit log records of a lead moved from `from` to `to`.
@@ -500,13 +512,16 @@ pub(crate) async fn move_many(
     moved.sort_by_key(|lead| order.get(&lead.id).copied());
     let mut transitions = Vec::with_capacity(moved.len());
     let mut audits = Vec::with_capacity(moved.len());
+    let mut events = Vec::with_capacity(moved.len());
     for lead in &moved {
         let reason = order.get(&lead.id).map(|&i| moves[i].1.clone());
         audits.push(audit::row(actor, "lead.moveStage", "lead", Some(lead.id), stage_changes(from, to, &reason)));
+        events.push(stage_changed(lead, from, &rule, &reason));
         transitions.push(transition(actor, lead.id, (Some(from), to), Some(&rule), reason, now));
     }
     crate::db::insert_all(txn, transitions).await?;
     crate::db::insert_all(txn, audits).await?;
+    outbox::publish_all(txn, actor, events).await?;
     let entered: Vec<Entered> =
         moved.iter().map(|lead| Entered { lead: lead.clone(), from: Some(from), via }).collect();
     stage_entered(txn, actor, &entered).await?;

@@ -481,6 +481,25 @@ pub async fn create(
     Ok(lead)
 }
 
+/// Publish `lead.ownerChanged` when `after` has another sales or marketing owner than
+/// `before` (every path that changes an owner calls it in its transaction).
+pub(crate) async fn owner_changed(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    before: &Model,
+    after: &Model,
+) -> Result<()> {
+    if before.owner_id == after.owner_id && before.marketing_owner_id == after.marketing_owner_id {
+        return Ok(());
+    }
+    let payload = serde_json::json!({
+        "ownerId": { "from": before.owner_id, "to": after.owner_id },
+        "marketingOwnerId": { "from": before.marketing_owner_id, "to": after.marketing_owner_id },
+        "stage": after.lifecycle_stage,
+    });
+    crate::events::outbox::publish(txn, actor, "lead.ownerChanged", "lead", Some(after.id), payload).await
+}
+
 /// Write validated values over a stored lead (no-op when nothing changed).
 pub(crate) async fn apply(
     txn: &DatabaseTransaction,
@@ -512,6 +531,7 @@ pub(crate) async fn apply(
     model.marketing_owner_id = Set(values.marketing_owner_id);
     let updated = save_versioned(txn, current.id, current.version, model).await?;
     audit::record(txn, actor, "lead.update", "lead", Some(id), changes).await?;
+    owner_changed(txn, actor, &current, &updated).await?;
     // Title, source, campaign, account or persona may have changed: rescore.
     let id = updated.id;
     let updated = score_inputs_changed(txn, actor, vec![updated], ScoreInputs::Changed)

@@ -662,6 +662,7 @@ pub(crate) async fn apply_model(
     let bars = previous_bars(txn, actor.org_id, model, &inputs).await?;
     let mut scores = Vec::with_capacity(leads.len());
     let mut crossed = Vec::new();
+    let mut warmed = Vec::new();
     for (index, lead) in leads.iter().enumerate() {
         let engaged = engagement.remove(&lead.id).unwrap_or_else(|| score::Engagement::fold(&model.body, &[]));
         let s = score::score_folded(&model.body, &inputs.facts(lead), &engaged, now);
@@ -671,6 +672,20 @@ pub(crate) async fn apply_model(
         });
         if qualifies(lead, before, s.total, model.body.thresholds.mql) {
             crossed.push((index, s.total));
+        }
+        if let Some(stored) = inputs.stored.get(&lead.id).filter(|s| s.scored_at.is_some())
+            && stored.temperature != s.temperature
+        {
+            let payload = serde_json::json!({
+                "from": stored.temperature, "to": s.temperature, "score": s.total,
+                "scoringModelId": model.id, "scoringModelVersion": model.version,
+            });
+            warmed.push(outbox::Event {
+                kind: "lead.temperatureChanged",
+                entity: "lead",
+                entity_id: Some(lead.id),
+                payload,
+            });
         }
         scores.push(entity::lead_score::Model {
             lead_id: lead.id,
@@ -689,6 +704,7 @@ pub(crate) async fn apply_model(
         });
     }
     store_scores(txn, scores).await?;
+    outbox::publish_all(txn, actor, warmed).await?;
     let mut out = leads;
     if crossed.is_empty() {
         return Ok(out);
