@@ -50,6 +50,7 @@ fn describe() {
         "GraphQL request durations by operation: registered or persisted operation names, else `other`"
     );
     describe_counter!("accord_http_timeouts_total", "requests stopped at their time limit (503 TIMEOUT)");
+    describe_counter!("accord_outbox_relayed_total", "outbox events handed to webhooks and subscriptions by the relay");
     describe_counter!("accord_graphql_refused_total", "documents refused by the size, depth or cost limits");
     describe_counter!("accord_sql_statements_total", "SQL statements run");
     describe_histogram!("accord_sql_seconds", metrics::Unit::Seconds, "SQL statement durations");
