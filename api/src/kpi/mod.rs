@@ -146,7 +146,7 @@ pub async fn kpis(db: &impl ConnectionTrait, actor: &Actor, request: &KpiRequest
     let mut metrics = request.metrics.clone();
     metrics.dedup();
     let mut ctx = context(db, &settings);
-    if request.group_by == KpiGroupBy::IcpFit || request.filter.icp_fit.is_some() {
+    if needs_fitting_accounts(request.group_by, &request.filter) {
         // Read once for every metric of the request.
         ctx.fitting_accounts = Some(fitting_accounts(db, actor.org_id).await?);
     }
@@ -247,6 +247,11 @@ pub fn context(db: &impl ConnectionTrait, settings: &OrgSettings) -> FactContext
         campaign_windows: Vec::new(),
         fitting_accounts: None,
     }
+}
+
+/// Whether the request reads which accounts fit an ICP (grouped or filtered by fit).
+fn needs_fitting_accounts(group_by: KpiGroupBy, filter: &KpiFilter) -> bool {
+    group_by == KpiGroupBy::IcpFit || filter.icp_fit.is_some()
 }
 
 fn group_is_id(group: KpiGroupBy) -> bool {
@@ -523,7 +528,7 @@ pub fn statement(
     if matches!(metric, KpiMetric::CostPerLead | KpiMetric::CostPerMql) {
         sql.append(&campaign_windows_cte(&ctx.campaign_windows)).push(", ");
     }
-    if group_by == KpiGroupBy::IcpFit || filter.icp_fit.is_some() {
+    if needs_fitting_accounts(group_by, filter) {
         let Some(fitting) = &ctx.fitting_accounts else {
             return Err(ApiError::internal("the accounts that fit an ICP were not loaded"));
         };
@@ -576,7 +581,7 @@ pub(crate) async fn compute(
         let windows = campaign_windows(db, actor.org_id, ctx).await?;
         loaded = Some(FactContext { campaign_windows: windows, ..ctx.clone() });
     }
-    if (group_by == KpiGroupBy::IcpFit || filter.icp_fit.is_some()) && ctx.fitting_accounts.is_none() {
+    if needs_fitting_accounts(group_by, filter) && ctx.fitting_accounts.is_none() {
         let base = loaded.take().unwrap_or_else(|| ctx.clone());
         loaded = Some(FactContext { fitting_accounts: Some(fitting_accounts(db, actor.org_id).await?), ..base });
     }
