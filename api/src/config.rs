@@ -325,6 +325,19 @@ pub struct Settings {
     /// as `30d`; the server prunes older ones hourly, `accord outbox prune` on demand.
     #[arg(long, env = "ACCORD_OUTBOX_RETENTION", default_value = "30d", value_parser = parse_duration, global = true)]
     pub outbox_retention: Duration,
+    /// How long a WebSocket may stay open without `connection_init`, such as `5s`.
+    #[arg(long, env = "ACCORD_WS_INIT_TIMEOUT", default_value = "5s", value_parser = parse_duration, global = true)]
+    pub ws_init_timeout: Duration,
+    /// How often the server pings an idle WebSocket; one that answers nothing for two
+    /// intervals is closed.
+    #[arg(long, env = "ACCORD_WS_KEEP_ALIVE", default_value = "15s", value_parser = parse_duration, global = true)]
+    pub ws_keep_alive: Duration,
+    /// Operations (subscriptions) one WebSocket may run at once.
+    #[arg(long, env = "ACCORD_WS_MAX_SUBSCRIPTIONS", default_value_t = 25, value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
+    pub ws_max_subscriptions: u32,
+    /// WebSockets one user or API key may hold open on this server at once.
+    #[arg(long, env = "ACCORD_WS_MAX_CONNECTIONS_PER_CREDENTIAL", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
+    pub ws_max_connections_per_credential: u32,
 }
 
 /// A public key of an external identity provider, checked when the configuration is read.
@@ -408,6 +421,32 @@ pub struct Config {
     pub db_max_connections: u32,
     /// See `ACCORD_OUTBOX_RETENTION`.
     pub outbox_retention: Duration,
+    /// Limits of GraphQL over WebSocket (`ACCORD_WS_*`).
+    pub websocket: WebSocketLimits,
+}
+
+/// Limits of GraphQL over WebSocket (subscriptions).
+#[derive(Debug, Clone, Copy)]
+pub struct WebSocketLimits {
+    /// How long a socket may stay open without `connection_init`.
+    pub init_timeout: Duration,
+    /// How often an idle socket is pinged; it is closed after two silent intervals.
+    pub keep_alive: Duration,
+    /// Operations running at once on one socket.
+    pub max_subscriptions: usize,
+    /// Sockets open at once per user or API key, on this server.
+    pub max_connections_per_credential: usize,
+}
+
+impl Default for WebSocketLimits {
+    fn default() -> Self {
+        Self {
+            init_timeout: Duration::from_secs(5),
+            keep_alive: Duration::from_secs(15),
+            max_subscriptions: 25,
+            max_connections_per_credential: 10,
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -559,6 +598,12 @@ impl Settings {
             auth_cache_ttl: self.auth_cache_ttl,
             db_max_connections: self.db_max_connections,
             outbox_retention: self.outbox_retention,
+            websocket: WebSocketLimits {
+                init_timeout: self.ws_init_timeout,
+                keep_alive: self.ws_keep_alive,
+                max_subscriptions: self.ws_max_subscriptions as usize,
+                max_connections_per_credential: self.ws_max_connections_per_credential as usize,
+            },
         })
     }
 }

@@ -37,6 +37,10 @@ pub enum ApiError {
     /// send the text with the hash (Automatic Persisted Queries).
     #[error("PersistedQueryNotFound")]
     PersistedQueryNotFound,
+    /// A live subscription fell so far behind that events were dropped: subscribe
+    /// again and read the current state.
+    #[error("{0}")]
+    EventsMissed(String),
     /// Something failed on our side. The cause is logged, the client sees a generic message.
     #[error("internal error")]
     Internal,
@@ -81,6 +85,7 @@ impl ApiError {
             Self::MissingExchangeRate { .. } => "MISSING_EXCHANGE_RATE",
             Self::Timeout(_) => "TIMEOUT",
             Self::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
+            Self::EventsMissed(_) => "EVENTS_MISSED",
             Self::Internal => "INTERNAL",
         }
     }

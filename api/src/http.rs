@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationDefinition, OperationType};
 use axum::Router;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, State};
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -40,6 +41,10 @@ pub struct AppState {
     pub cost_model: Arc<CostModel>,
     /// Requests per minute per user and API key.
     pub limiter: Arc<RequestLimiter>,
+    /// Open WebSockets per credential.
+    pub sockets: Arc<crate::ws::Sockets>,
+    /// Turns true when the server shuts down: open WebSockets close.
+    pub closing: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -239,9 +244,21 @@ struct GetParams {
 async fn graphql_get(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Query(params): Query<GetParams>,
+    request: axum::extract::Request,
 ) -> Response {
+    let (mut parts, _) = request.into_parts();
+    let client = client_address(peer.ip(), &parts.headers, &state.config.trusted_proxies);
+    if is_websocket(&parts.headers) {
+        return match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
+            Ok(upgrade) => crate::ws::upgrade(state, upgrade, &parts.headers, client),
+            Err(rejection) => rejection.into_response(),
+        };
+    }
+    let headers = parts.headers;
+    let params = match Query::<GetParams>::try_from_uri(&parts.uri) {
+        Ok(Query(params)) => params,
+        Err(rejection) => return rejection.into_response(),
+    };
     let Some(query) = params.query.or_else(|| params.extensions.is_some().then(String::new)) else {
         if accepts(&headers, "text/html") {
             return crate::graphiql::page();
@@ -267,7 +284,6 @@ async fn graphql_get(
         Ok(actor) => actor,
         Err(response) => return response,
     };
-    let client = client_address(peer.ip(), &headers, &state.config.trusted_proxies);
     execute(state, &headers, client, actor, request, Method::GET).await
 }
 
@@ -289,6 +305,80 @@ fn running_operation<'a>(
     }
 }
 
+/// Why a request was turned away before it ran.
+pub(crate) enum Turned {
+    /// A request error (a document too large, too deep or too costly, bad input, no
+    /// introspection): one GraphQL error object.
+    Invalid(serde_json::Value),
+    /// A mutation or subscription sent with GET.
+    NotQuery,
+    /// The caller's allowance is spent (RATE_LIMITED).
+    RateLimited(ApiError),
+    /// Something on our side failed.
+    Failed(ApiError),
+}
+
+/// A request that may run: what the caller has left, and what metrics record of it.
+pub(crate) struct Admitted {
+    pub allowance: Option<Allowance>,
+    pub facts: crate::metrics::RequestFacts,
+}
+
+/// Check a request against the limits (size, depth, fields, cost, input, introspection)
+/// and spend its cost from the caller's allowance; the request gets its text (a
+/// persisted document) and parsed document. Shared by HTTP and WebSocket operations.
+pub(crate) async fn admit(
+    state: &AppState,
+    actor: Option<&auth::Actor>,
+    request: &mut async_graphql::Request,
+    only_queries: bool,
+) -> Result<Admitted, Turned> {
+    let limits = &state.config.limits;
+    // A document sent by hash gets its text first: every limit below applies to it.
+    let mode = state.config.trusted_documents;
+    let persisted = crate::graphql::persisted::resolve(&state.db, actor, mode, request)
+        .await
+        .map_err(|error| Turned::Invalid(error_object(&error)))?;
+    cost::check_text(&request.query, limits).map_err(|refusal| Turned::Invalid(refusal_object(&refusal)))?;
+    // A document that does not parse is left to the executor, which reports the error.
+    let mut cost = 0;
+    let mut facts = crate::metrics::RequestFacts {
+        operation: request.operation_name.clone(),
+        persisted,
+        org_id: actor.map(|a| a.org_id),
+        caller: actor.map_or("anonymous", |a| a.kind_label()),
+    };
+    if let Some(document) = crate::graphql::parsed_queries::parsed(&request.query) {
+        let running = running_operation(&document, request.operation_name.as_deref());
+        if only_queries && running.is_some_and(|(_, op)| op.ty != OperationType::Query) {
+            return Err(Turned::NotQuery);
+        }
+        if facts.operation.is_none() {
+            facts.operation = running.and_then(|(name, _)| name).map(str::to_owned);
+        }
+        cost = state
+            .cost_model
+            .check(&document, request.operation_name.as_deref(), &request.variables, limits)
+            .map_err(|refusal| Turned::Invalid(refusal_object(&refusal)))?;
+        crate::graphql::input::check_text(&document, &request.variables)
+            .map_err(|error| Turned::Invalid(error_object(&error)))?;
+        if !state.config.introspection && crate::graphql::parsed_queries::asks_introspection(&document) {
+            let error = ApiError::forbidden("introspection is turned off on this server (ACCORD_INTROSPECTION=false)");
+            return Err(Turned::Invalid(error_object(&error)));
+        }
+        request.set_parsed_query(document);
+    }
+    let mut allowance = None;
+    if let Some(actor) = actor {
+        match spend(state, actor, cost).await {
+            Ok(spent) => allowance = spent,
+            Err(error @ ApiError::RateLimited { .. }) => return Err(Turned::RateLimited(error)),
+            Err(error) => return Err(Turned::Failed(error)),
+        }
+    }
+    Ok(Admitted { allowance, facts })
+}
+
 /// Check a request against the limits, spend the caller's allowance, run it.
 async fn execute(
     state: AppState,
@@ -298,56 +388,21 @@ async fn execute(
     mut request: async_graphql::Request,
     method: Method,
 ) -> Response {
-    let limits = &state.config.limits;
-    // A document sent by hash gets its text first: every limit below applies to it.
-    let mode = state.config.trusted_documents;
-    let persisted = match crate::graphql::persisted::resolve(&state.db, actor.as_ref(), mode, &mut request).await {
-        Ok(persisted) => persisted,
-        Err(error) => return request_error_of(headers, &error),
-    };
-    if let Err(refusal) = cost::check_text(&request.query, limits) {
-        return refused(headers, &refusal);
-    }
-    // A document that does not parse is left to the executor, which reports the error.
-    let mut cost = 0;
-    let mut facts = crate::metrics::RequestFacts {
-        operation: request.operation_name.clone(),
-        persisted,
-        org_id: actor.as_ref().map(|a| a.org_id),
-        caller: actor.as_ref().map_or("anonymous", |a| a.kind_label()),
-    };
-    if let Some(document) = crate::graphql::parsed_queries::parsed(&request.query) {
-        let running = running_operation(&document, request.operation_name.as_deref());
-        if method == Method::GET && running.is_some_and(|(_, op)| op.ty != OperationType::Query) {
-            let mut response =
-                request_error(headers, StatusCode::METHOD_NOT_ALLOWED, "mutations must be sent with POST");
+    let Admitted { allowance, facts } = match admit(&state, actor.as_ref(), &mut request, method == Method::GET).await {
+        Ok(admitted) => admitted,
+        Err(Turned::Invalid(error)) => return request_error_body(headers, error),
+        Err(Turned::NotQuery) => {
+            let mut response = request_error(
+                headers,
+                StatusCode::METHOD_NOT_ALLOWED,
+                "only queries may be sent with GET: send mutations with POST, subscriptions over a WebSocket",
+            );
             response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
             return response;
         }
-        if facts.operation.is_none() {
-            facts.operation = running.and_then(|(name, _)| name).map(str::to_owned);
-        }
-        match state.cost_model.check(&document, request.operation_name.as_deref(), &request.variables, limits) {
-            Ok(points) => cost = points,
-            Err(refusal) => return refused(headers, &refusal),
-        }
-        if let Err(error) = crate::graphql::input::check_text(&document, &request.variables) {
-            return request_error_of(headers, &error);
-        }
-        if !state.config.introspection && crate::graphql::parsed_queries::asks_introspection(&document) {
-            let error = ApiError::forbidden("introspection is turned off on this server (ACCORD_INTROSPECTION=false)");
-            return request_error_of(headers, &error);
-        }
-        request.set_parsed_query(document);
-    }
-    let mut allowance = None;
-    if let Some(actor) = &actor {
-        match spend(&state, actor, cost).await {
-            Ok(spent) => allowance = spent,
-            Err(error @ ApiError::RateLimited { .. }) => return rate_limited(headers, &error),
-            Err(error) => return error_response(headers, StatusCode::INTERNAL_SERVER_ERROR, &error),
-        }
-    }
+        Err(Turned::RateLimited(error)) => return rate_limited(headers, &error),
+        Err(Turned::Failed(error)) => return error_response(headers, StatusCode::INTERNAL_SERVER_ERROR, &error),
+    };
     let db = RequestDb::new(&state.db, state.config.max_connections_per_request);
     let mut request = request.data(ClientAddress(Some(client)));
     if let Some(actor) = actor {
@@ -450,16 +505,22 @@ pub(crate) fn rate_limited(headers: &HeaderMap, error: &ApiError) -> Response {
     response
 }
 
-/// A document refused by the size or cost limits: a request error naming the figures.
-fn refused(headers: &HeaderMap, refusal: &cost::Refusal) -> Response {
+/// A document refused by the size or cost limits: a GraphQL error naming the figures.
+pub(crate) fn refusal_object(refusal: &cost::Refusal) -> serde_json::Value {
     metrics::counter!("accord_graphql_refused_total").increment(1);
     let mut error = serde_json::json!({ "message": refusal.message(), "extensions": { "code": "BAD_USER_INPUT" } });
     if let Some((cost, limit)) = refusal.figures() {
         error["extensions"]["cost"] = cost.into();
         error["extensions"]["limit"] = limit.into();
     }
-    let (graphql_json, status) = request_error_status(headers);
-    json_response(graphql_json, status, serde_json::json!({ "errors": [error] }).to_string().into_bytes())
+    error
+}
+
+/// An error as one GraphQL error object: `{"message","extensions":{"code",…}}`.
+pub(crate) fn error_object(error: &ApiError) -> serde_json::Value {
+    let mut extensions = async_graphql::ErrorExtensionValues::default();
+    error.set_extensions(&mut extensions);
+    serde_json::json!({ "message": error.to_string(), "extensions": extensions })
 }
 
 /// The client's address: the socket peer, or, when the peer is a trusted proxy
@@ -522,6 +583,11 @@ pub(crate) fn unauthorized(headers: &HeaderMap, error: &ApiError) -> Response {
     response
 }
 
+/// A WebSocket upgrade request (`Upgrade: websocket`).
+fn is_websocket(headers: &HeaderMap) -> bool {
+    headers.get(header::UPGRADE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
 /// A POST body's media type is `application/json` or `application/graphql-response+json`.
 fn is_json(headers: &HeaderMap) -> bool {
     let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else { return false };
@@ -549,9 +615,7 @@ pub(crate) fn error_response(headers: &HeaderMap, status: StatusCode, error: &Ap
 }
 
 fn error_body(graphql_json: bool, status: StatusCode, error: &ApiError) -> Response {
-    let mut extensions = async_graphql::ErrorExtensionValues::default();
-    error.set_extensions(&mut extensions);
-    let body = serde_json::json!({ "errors": [{ "message": error.to_string(), "extensions": extensions }] });
+    let body = serde_json::json!({ "errors": [error_object(error)] });
     json_response(graphql_json, status, body.to_string().into_bytes())
 }
 
@@ -560,9 +624,9 @@ fn request_error(headers: &HeaderMap, status: StatusCode, message: &str) -> Resp
 }
 
 /// A request error found before execution: 400 for graphql-response+json clients, 200 otherwise.
-fn request_error_of(headers: &HeaderMap, error: &ApiError) -> Response {
+fn request_error_body(headers: &HeaderMap, error: serde_json::Value) -> Response {
     let (graphql_json, status) = request_error_status(headers);
-    error_body(graphql_json, status, error)
+    json_response(graphql_json, status, serde_json::json!({ "errors": [error] }).to_string().into_bytes())
 }
 
 /// Whether the client asked for graphql-response+json, and the status of a request

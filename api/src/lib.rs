@@ -33,6 +33,7 @@ pub mod scoring;
 pub mod seed;
 pub mod validate;
 pub mod worker;
+pub mod ws;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -73,7 +74,9 @@ pub fn state(db: sea_orm::DatabaseConnection, config: Config) -> anyhow::Result<
     let schema = build_schema(db.clone(), keys.clone(), throttle, config.clone());
     let cost_model = Arc::new(graphql::cost::CostModel::from_sdl(&schema.sdl()));
     let limiter = Arc::new(RequestLimiter::new(config.rate_limit_per_minute));
-    Ok(AppState { db, schema, keys, config, cost_model, limiter })
+    let sockets = Arc::new(ws::Sockets::default());
+    let closing = Arc::new(tokio::sync::watch::channel(false).0);
+    Ok(AppState { db, schema, keys, config, cost_model, limiter, sockets, closing })
 }
 
 /// Serve HTTP on `listener` until `shutdown` completes, then finish in-flight requests.
@@ -82,7 +85,13 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let closing = state.closing.clone();
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    // Open WebSockets are not requests the graceful shutdown waits for: tell them to close.
+    let shutdown = async move {
+        shutdown.await;
+        closing.send_replace(true);
+    };
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
     Ok(())
 }

@@ -51,6 +51,9 @@ fn describe() {
     );
     describe_counter!("accord_http_timeouts_total", "requests stopped at their time limit (503 TIMEOUT)");
     describe_counter!("accord_outbox_relayed_total", "outbox events handed to webhooks and subscriptions by the relay");
+    describe_gauge!("accord_ws_connections", "GraphQL WebSockets open with an accepted connection_init");
+    describe_gauge!("accord_ws_subscriptions", "operations running on GraphQL WebSockets");
+    describe_counter!("accord_ws_messages_total", "results sent to GraphQL WebSocket operations (next messages)");
     describe_counter!("accord_graphql_refused_total", "documents refused by the size, depth or cost limits");
     describe_counter!("accord_sql_statements_total", "SQL statements run");
     describe_histogram!("accord_sql_seconds", metrics::Unit::Seconds, "SQL statement durations");

@@ -66,6 +66,7 @@ pub fn test_config(database_url: String) -> Config {
         auth_cache_ttl: Duration::from_secs(60),
         db_max_connections: 5,
         outbox_retention: Duration::from_secs(30 * 24 * 3600),
+        websocket: api::config::WebSocketLimits::default(),
     }
 }
 
@@ -577,4 +578,24 @@ fn database_urls_get_their_name_replaced() {
     assert_eq!(database_url("postgres://u@h:5432/postgres", "x"), "postgres://u@h:5432/x");
     assert_eq!(database_url("postgres://u@h/postgres?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
     assert_eq!(database_url("postgres://u@h", "x"), "postgres://u@h/x");
+}
+
+/// The Node.js package directory `tests/<name>`, with its pinned packages installed
+/// (`npm ci`) on first use, when `node_modules/<package>` is not there yet.
+pub async fn node_packages(name: &str, package: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join(name);
+    if !dir.join("node_modules").join(package).exists() {
+        let cwd = dir.clone();
+        let installed = tokio::task::spawn_blocking(move || {
+            std::process::Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund", "--silent"])
+                .current_dir(cwd)
+                .status()
+        })
+        .await
+        .expect("npm ran")
+        .expect("npm (Node.js) is installed: this test needs it");
+        assert!(installed.success(), "npm ci in tests/{name} failed");
+    }
+    dir
 }

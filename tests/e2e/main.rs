@@ -37,4 +37,5 @@ mod security_inputs;
 mod seed;
 mod spec;
 mod stages;
+mod subscriptions;
 mod taxonomies;

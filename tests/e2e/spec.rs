@@ -88,20 +88,7 @@ async fn a_non_null_fields_error_nulls_its_nearest_nullable_parent() {
 /// pinned packages are installed on first use from tests/http-audit/package-lock.json.
 #[tokio::test]
 async fn the_graphql_over_http_audit_passes() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/http-audit");
-    if !dir.join("node_modules/graphql-http").exists() {
-        let cwd = dir.clone();
-        let installed = tokio::task::spawn_blocking(move || {
-            std::process::Command::new("npm")
-                .args(["ci", "--no-audit", "--no-fund", "--silent"])
-                .current_dir(cwd)
-                .status()
-        })
-        .await
-        .expect("npm ran")
-        .expect("npm (Node.js) is installed: the audit needs it");
-        assert!(installed.success(), "npm ci in tests/http-audit failed");
-    }
+    let dir = node_packages("http-audit", "graphql-http").await;
     let app = spawn_app().await;
     let url = app.graphql_url();
     // Blocking, off the runtime: the server under audit runs on this test's runtime.

@@ -103,24 +103,79 @@ pub async fn overview(db: &impl ConnectionTrait, actor: &Actor) -> Result<Alignm
     let (mut awaiting_my_approval, mut awaiting_other_team) = (Vec::new(), Vec::new());
     for doc in pending {
         let Some(version) = doc.pending_version else { continue };
-        let approved = teams_of.remove(&(doc.id, version)).unwrap_or_default();
-        let approved_by: Vec<Team> = required.iter().copied().filter(|t| approved.contains(t)).collect();
-        let waiting_for: Vec<Team> = required.iter().copied().filter(|t| !approved.contains(t)).collect();
-        let proposal = PendingProposal {
-            kind: doc.kind,
-            id: doc.id,
-            title: doc.title.clone(),
-            version,
-            proposed_at: doc.proposed_at,
-            approved_by: approved_by.clone(),
-            waiting_for: waiting_for.clone(),
-        };
-        if my_team.is_some_and(|team| waiting_for.contains(&team)) {
+        let proposal = proposal(doc, version, &required, teams_of.remove(&(doc.id, version)).unwrap_or_default());
+        if my_team.is_some_and(|team| proposal.waiting_for.contains(&team)) {
             awaiting_my_approval.push(proposal.clone());
         }
-        if !approved_by.is_empty() && !waiting_for.is_empty() {
+        if !proposal.approved_by.is_empty() && !proposal.waiting_for.is_empty() {
             awaiting_other_team.push(proposal);
         }
     }
     Ok(AlignmentOverview { documents, awaiting_my_approval, awaiting_other_team })
+}
+
+/// `doc`'s proposed `version` with the teams that approved it.
+fn proposal(
+    doc: &entity::document::Model,
+    version: i32,
+    required: &[Team],
+    approved: HashSet<Team>,
+) -> PendingProposal {
+    PendingProposal {
+        kind: doc.kind,
+        id: doc.id,
+        title: doc.title.clone(),
+        version,
+        proposed_at: doc.proposed_at,
+        approved_by: required.iter().copied().filter(|t| approved.contains(t)).collect(),
+        waiting_for: required.iter().copied().filter(|t| !approved.contains(t)).collect(),
+    }
+}
+
+/// Where one document stands for the caller.
+#[derive(Debug, Clone)]
+pub struct DocumentState {
+    pub kind: DocumentKind,
+    pub id: Uuid,
+    /// Display name of its latest version.
+    pub title: String,
+    pub status: AgreementStatus,
+    /// The proposal awaiting approval, if any.
+    pub pending: Option<PendingProposal>,
+    /// The pending proposal waits for the caller's team and the caller may approve it.
+    pub awaiting_my_approval: bool,
+}
+
+/// One document as the overview would show it to the caller; another organization's
+/// is NOT_FOUND.
+pub async fn state(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> Result<DocumentState> {
+    require(can_read_agreements(actor), "read agreed documents")?;
+    let doc = crate::db::find_in_org::<Documents>(db, actor.org_id, id, "document").await?;
+    let approvers = crate::org::settings(db, actor.org_id).await?.approvers();
+    let pending = match doc.pending_version {
+        Some(version) => {
+            let approved = approval::Entity::find()
+                .filter(approval::Column::OrgId.eq(actor.org_id))
+                .filter(approval::Column::DocumentId.eq(doc.id))
+                .filter(approval::Column::Version.eq(version))
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|a| a.team)
+                .collect();
+            Some(proposal(&doc, version, &approving_teams(approvers), approved))
+        }
+        None => None,
+    };
+    let my_team = actor.team().filter(|_| can_approve_documents(actor, approvers));
+    let awaiting_my_approval =
+        pending.as_ref().is_some_and(|p| my_team.is_some_and(|team| p.waiting_for.contains(&team)));
+    Ok(DocumentState {
+        kind: doc.kind,
+        id: doc.id,
+        title: doc.title,
+        status: doc.status,
+        pending,
+        awaiting_my_approval,
+    })
 }

@@ -16,6 +16,9 @@ pub enum Scope {
     LeadsWrite,
     /// Record engagement events (web visits, e-mail opens, form submits…).
     EventsWrite,
+    /// Open a GraphQL WebSocket and subscribe to live events; each subscription also
+    /// needs the scope that reads what it delivers (`LEADS_READ` for lead events, …).
+    EventsRead,
     /// Read KPIs, the funnel, goals, SLAs and the scorecard.
     KpisRead,
     /// Read messages, content assets and the message matrix.
@@ -27,10 +30,11 @@ pub enum Scope {
 }
 
 impl Scope {
-    pub const ALL: [Scope; 7] = [
+    pub const ALL: [Scope; 8] = [
         Scope::LeadsRead,
         Scope::LeadsWrite,
         Scope::EventsWrite,
+        Scope::EventsRead,
         Scope::KpisRead,
         Scope::ContentRead,
         Scope::OrgRead,
@@ -43,6 +47,7 @@ impl Scope {
             Scope::LeadsRead => "leads:read",
             Scope::LeadsWrite => "leads:write",
             Scope::EventsWrite => "events:write",
+            Scope::EventsRead => "events:read",
             Scope::KpisRead => "kpis:read",
             Scope::ContentRead => "content:read",
             Scope::OrgRead => "org:read",
@@ -72,6 +77,11 @@ fn has_scope(actor: &Actor, scope: Scope) -> bool {
         Identity::ApiKey { scopes, .. } => scopes.contains(&scope),
         Identity::User { .. } | Identity::System => true,
     }
+}
+
+/// Live events (a GraphQL WebSocket): any user; an API key needs `EVENTS_READ`.
+pub fn can_subscribe(actor: &Actor) -> bool {
+    has_scope(actor, Scope::EventsRead)
 }
 
 /// Any user of the organization may read; an API key needs the scope.

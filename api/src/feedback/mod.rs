@@ -260,6 +260,16 @@ pub(crate) async fn find(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> 
     crate::db::find_in_org::<Entity>(db, actor.org_id, id, "feedback").await
 }
 
+/// Whether `user` backed the feedback `id`.
+pub async fn endorsed_by(db: &impl ConnectionTrait, id: Uuid, user: Uuid) -> Result<bool> {
+    let found = endorsement::Entity::find()
+        .filter(endorsement::Column::FeedbackId.eq(id))
+        .filter(endorsement::Column::UserId.eq(user))
+        .count(db)
+        .await?;
+    Ok(found > 0)
+}
+
 /// One piece of feedback; another organization's is NOT_FOUND.
 pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> Result<Model> {
     require(can_read(actor, Scope::ContentRead), "read feedback")?;

@@ -63,6 +63,12 @@ pub enum PerItem {
 /// points, the list whose length multiplies the points).
 pub const WEIGHTS: &[(&str, &str, u64, Option<PerItem>)] = &[
     ("Query", "kpis", 50, Some(PerItem::InputField("input", "metrics"))),
+    // A subscription reads its object once per delivered event, for as long as it runs.
+    ("Subscription", "leadEvents", 20, None),
+    ("Subscription", "myQueue", 20, None),
+    ("Subscription", "slaAlerts", 20, None),
+    ("Subscription", "alignmentEvents", 20, None),
+    ("Subscription", "feedbackEvents", 20, None),
     ("Query", "node", NODE_LOOKUP_COST, None),
     ("Query", "nodes", NODE_LOOKUP_COST, Some(PerItem::Argument("ids"))),
     ("Query", "funnel", 100, None),

@@ -3,6 +3,7 @@
 
 pub mod cost;
 pub mod input;
+pub mod live;
 pub mod loaders;
 pub mod node;
 pub mod pagination;
@@ -14,7 +15,7 @@ pub mod scalars;
 
 use std::sync::Arc;
 
-use async_graphql::{Context, EmptySubscription, ID, MergedObject, Schema, SchemaBuilder};
+use async_graphql::{Context, ID, MergedObject, MergedSubscription, Schema, SchemaBuilder};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
@@ -74,11 +75,21 @@ pub struct Mutation(
     campaigns::graphql::CampaignMutation,
 );
 
-pub type AccordSchema = Schema<Query, Mutation, EmptySubscription>;
+/// Every subscription of the API: live events over a WebSocket on `/graphql`, protocol
+/// graphql-transport-ws (docs/subscriptions.md).
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(
+    handover::graphql::HandoverSubscription,
+    leads::graphql::LeadSubscription,
+    agreements::graphql::AlignmentSubscription,
+    feedback::graphql::FeedbackSubscription,
+);
+
+pub type AccordSchema = Schema<Query, Mutation, Subscription>;
 
 /// The schema's types and limits, without runtime data: what `accord schema` prints.
-pub fn schema_builder(config: Option<&Config>) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+pub fn schema_builder(config: Option<&Config>) -> SchemaBuilder<Query, Mutation, Subscription> {
+    let mut builder = Schema::build(Query::default(), Mutation::default(), Subscription::default())
         .limit_recursive_depth(64)
         .limit_directives(8);
     if let Some(config) = config {

@@ -2,12 +2,14 @@
 
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use futures_util::FutureExt;
 use uuid::Uuid;
 
 use super::reports::{self, ComplianceGroup, ReasonGroup};
 use super::{Answer, HandoverCriteria};
 use crate::connection;
 use crate::error::Result;
+use crate::graphql::live::{self, Delivery};
 use crate::graphql::pagination::{PageArgs, encode_cursor, sorted_cursor, sorted_window};
 use crate::graphql::{actor, db, loaders, parse_id, selects};
 use crate::leads::graphql::Lead;
@@ -499,5 +501,146 @@ impl HandoverMutation {
         let answer = Answer::HandBack { reason: input.reason, note: input.note };
         let handover = super::answer(db(ctx), actor(ctx)?, id, answer).await?;
         Ok(HandoverPayload { handover: handover.into() })
+    }
+}
+
+/// The outbox kinds `myQueue` delivers, by [`QueueEventKind`].
+const QUEUE_KINDS: &[&str] =
+    &["handover.created", "handover.accepted", "handover.handedBack", "handover.cancelled", "handover.overdue"];
+
+/// What happened to a handover in your queue.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueEventKind {
+    /// A lead was handed over to you: it joined your queue.
+    Created,
+    /// The handover was accepted (it left your queue).
+    Accepted,
+    /// The handover was handed back to marketing (it left your queue).
+    HandedBack,
+    /// The lead left MQL another way before anyone answered (it left your queue).
+    Cancelled,
+    /// The handover passed its due time unanswered.
+    Overdue,
+}
+
+impl QueueEventKind {
+    fn of(kind: &str) -> Option<Self> {
+        match kind {
+            "handover.created" => Some(Self::Created),
+            "handover.accepted" => Some(Self::Accepted),
+            "handover.handedBack" => Some(Self::HandedBack),
+            "handover.cancelled" => Some(Self::Cancelled),
+            "handover.overdue" => Some(Self::Overdue),
+            _ => None,
+        }
+    }
+}
+
+/// A change to your queue.
+#[derive(SimpleObject)]
+pub struct QueueEvent {
+    /// Id of the event; the same event delivered twice (after a reconnect) has the same id.
+    pub id: ID,
+    /// What happened.
+    pub kind: QueueEventKind,
+    /// When (UTC).
+    pub occurred_at: DateTime<Utc>,
+    /// The handover as it is now.
+    pub handover: Handover,
+}
+
+/// What an SLA alert is about.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlaAlertKind {
+    /// A handover passed its due time unanswered: the response SLA is being missed.
+    HandoverOverdue,
+}
+
+/// Which SLA alerts to receive.
+#[derive(InputObject, Default)]
+pub struct SlaAlertFilter {
+    /// Only handovers assigned to this user.
+    pub assignee_id: Option<ID>,
+}
+
+/// An agreed service level being missed.
+#[derive(SimpleObject)]
+pub struct SlaAlert {
+    /// Id of the event; the same event delivered twice (after a reconnect) has the same id.
+    pub id: ID,
+    /// What is being missed.
+    pub kind: SlaAlertKind,
+    /// When it was found (UTC).
+    pub occurred_at: DateTime<Utc>,
+    /// HANDOVER_OVERDUE: the handover, as it is now.
+    pub handover: Option<Handover>,
+}
+
+/// Live changes to handovers.
+#[derive(Default)]
+pub struct HandoverSubscription;
+
+#[async_graphql::Subscription]
+impl HandoverSubscription {
+    /// Changes to your queue as they commit: a lead handed over to you, a handover of
+    /// yours answered, cancelled or overdue. Users only (an API key has no queue).
+    async fn my_queue(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<futures_util::stream::BoxStream<'static, Result<QueueEvent>>> {
+        let Some(me) = actor(ctx)?.user_id() else {
+            return Err(crate::error::ApiError::forbidden("only users have a queue"));
+        };
+        live::subscribe(
+            ctx,
+            |kind| QUEUE_KINDS.contains(&kind),
+            std::sync::Arc::new(move |Delivery { db, actor }, event| {
+                async move {
+                    let (Some(kind), Some(id)) = (QueueEventKind::of(&event.kind), event.entity_id) else {
+                        return Ok(None);
+                    };
+                    let handover = super::get(&db, &actor, id).await?;
+                    Ok((handover.to_user_id == me).then(|| QueueEvent {
+                        id: event.id.into(),
+                        kind,
+                        occurred_at: event.at,
+                        handover: handover.into(),
+                    }))
+                }
+                .boxed()
+            }),
+        )
+    }
+
+    /// Agreed service levels being missed, as found: a handover past its due time
+    /// unanswered. API keys need `LEADS_READ` (and `EVENTS_READ`).
+    async fn sla_alerts(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<SlaAlertFilter>,
+    ) -> Result<futures_util::stream::BoxStream<'static, Result<SlaAlert>>> {
+        use crate::auth::permissions::{Scope, can_read, require};
+        require(can_read(actor(ctx)?, Scope::LeadsRead), "read handovers")?;
+        let assignee = filter.and_then(|f| f.assignee_id).map(|id| parse_id("filter.assigneeId", &id)).transpose()?;
+        live::subscribe(
+            ctx,
+            |kind| kind == "handover.overdue",
+            std::sync::Arc::new(move |Delivery { db, actor }, event| {
+                async move {
+                    let Some(id) = event.entity_id else { return Ok(None) };
+                    let handover = super::get(&db, &actor, id).await?;
+                    if assignee.is_some_and(|a| a != handover.to_user_id) {
+                        return Ok(None);
+                    }
+                    Ok(Some(SlaAlert {
+                        id: event.id.into(),
+                        kind: SlaAlertKind::HandoverOverdue,
+                        occurred_at: event.at,
+                        handover: Some(handover.into()),
+                    }))
+                }
+                .boxed()
+            }),
+        )
     }
 }

@@ -4,6 +4,7 @@
 //! `versions` and `changes`.
 
 mod alignment;
+pub use alignment::AlignmentSubscription;
 mod goals;
 mod taxonomies;
 

@@ -513,3 +513,105 @@ pub struct FeedbackQuery(FeedbackItemQuery, MeetingQuery);
 /// Mutations of feedback and review meetings.
 #[derive(MergedObject, Default)]
 pub struct FeedbackMutation(FeedbackItemMutation, MeetingMutation);
+
+/// The outbox kinds `feedbackEvents` delivers, by [`FeedbackEventKind`].
+const EVENT_KINDS: &[&str] = &["feedback.submitted", "feedback.endorsed", "feedback.statusChanged"];
+
+/// What happened to a piece of feedback.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedbackEventKind {
+    /// Someone gave feedback.
+    Submitted,
+    /// Someone backed it.
+    Endorsed,
+    /// Its owning team answered it (its `status` and `response` changed).
+    StatusChanged,
+}
+
+impl FeedbackEventKind {
+    fn of(kind: &str) -> Option<Self> {
+        match kind {
+            "feedback.submitted" => Some(Self::Submitted),
+            "feedback.endorsed" => Some(Self::Endorsed),
+            "feedback.statusChanged" => Some(Self::StatusChanged),
+            _ => None,
+        }
+    }
+}
+
+/// Which feedback events to receive.
+#[derive(InputObject, Default)]
+pub struct FeedbackEventFilter {
+    /// Only feedback you wrote or backed.
+    pub mine: Option<bool>,
+    /// Only these kinds of event.
+    pub kinds: Option<Vec<FeedbackEventKind>>,
+}
+
+/// One change to a piece of feedback.
+#[derive(SimpleObject)]
+pub struct FeedbackEvent {
+    /// Id of the event; the same event delivered twice (after a reconnect) has the same id.
+    pub id: ID,
+    /// What happened.
+    pub kind: FeedbackEventKind,
+    /// When (UTC).
+    pub occurred_at: DateTime<Utc>,
+    /// The feedback as it is now.
+    pub feedback: Feedback,
+}
+
+/// Live changes to feedback.
+#[derive(Default)]
+pub struct FeedbackSubscription;
+
+#[async_graphql::Subscription]
+impl FeedbackSubscription {
+    /// Feedback given, backed and answered, as it commits. API keys need `CONTENT_READ`
+    /// (and `EVENTS_READ`).
+    async fn feedback_events(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<FeedbackEventFilter>,
+    ) -> Result<futures_util::stream::BoxStream<'static, Result<FeedbackEvent>>> {
+        use crate::auth::permissions::{Scope, can_read, require};
+        use futures_util::FutureExt;
+        let viewer = actor(ctx)?;
+        require(can_read(viewer, Scope::ContentRead), "read feedback")?;
+        let filter = filter.unwrap_or_default();
+        let mine = match (filter.mine, viewer.user_id()) {
+            (Some(true), None) => {
+                return Err(crate::error::ApiError::bad_input("filter.mine", "only users give feedback"));
+            }
+            (Some(true), Some(me)) => Some(me),
+            _ => None,
+        };
+        let kinds = filter.kinds;
+        crate::graphql::live::subscribe(
+            ctx,
+            |kind| EVENT_KINDS.contains(&kind),
+            std::sync::Arc::new(move |crate::graphql::live::Delivery { db, actor }, event| {
+                let kinds = kinds.clone();
+                async move {
+                    let (Some(kind), Some(id)) = (FeedbackEventKind::of(&event.kind), event.entity_id) else {
+                        return Ok(None);
+                    };
+                    if kinds.is_some_and(|kinds| !kinds.contains(&kind)) {
+                        return Ok(None);
+                    }
+                    let model = super::get(&db, &actor, id).await?;
+                    if let Some(me) = mine
+                        && model.author_id != me
+                        && !super::endorsed_by(&db, id, me).await?
+                    {
+                        return Ok(None);
+                    }
+                    let thresholds = super::thresholds(&db, model.org_id).await?;
+                    let feedback = Feedback { model, thresholds };
+                    Ok(Some(FeedbackEvent { id: event.id.into(), kind, occurred_at: event.at, feedback }))
+                }
+                .boxed()
+            }),
+        )
+    }
+}

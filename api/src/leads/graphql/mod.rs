@@ -8,6 +8,7 @@ mod engagement;
 mod import;
 mod leads;
 mod lifecycle;
+mod live;
 
 use async_graphql::{Enum, ID, InputObject, MergedObject};
 // The sort key of lists ordered by time, for the child modules.
@@ -19,6 +20,7 @@ pub use engagement::*;
 pub use import::*;
 pub use leads::*;
 pub use lifecycle::*;
+pub use live::*;
 
 /// Where a lead is in the shared funnel. Allowed moves: NEW → ENGAGED → MQL → SAL → SQL →
 /// OPPORTUNITY → CUSTOMER; NEW → MQL; NEW…SQL → RECYCLED or DISQUALIFIED; OPPORTUNITY →

@@ -1,0 +1,106 @@
+//! What every subscription is built on: the outbox events of the subscriber's
+//! organization, as the relay hands them over after they commit, each turned into
+//! the subscription's item by a delivery function that reads the changed object as
+//! the subscriber (so an object they may not read is never delivered).
+
+use std::sync::Arc;
+
+use async_graphql::Context;
+use entity::outbox_event::Model;
+use futures_util::future::BoxFuture;
+use futures_util::stream::{self, BoxStream, StreamExt};
+use sea_orm::DatabaseConnection;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::actor;
+use crate::auth::Actor;
+use crate::auth::permissions::{can_subscribe, require};
+use crate::error::{ApiError, Result};
+
+/// Events relayed from the moment an operation was received, for its subscription:
+/// the WebSocket subscribes while it reads the `subscribe` message, so a client whose
+/// later message (a ping) was answered knows every event relayed since is delivered.
+pub struct Feed(std::sync::Mutex<Option<tokio::sync::broadcast::Receiver<Arc<Model>>>>);
+
+impl Feed {
+    pub fn new() -> Self {
+        Self(std::sync::Mutex::new(Some(crate::events::relay::subscribe())))
+    }
+
+    fn take(&self) -> Option<tokio::sync::broadcast::Receiver<Arc<Model>>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+impl Default for Feed {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Turns one event into the item to deliver, or `None` to skip it.
+pub type Deliver<T> = Arc<dyn Fn(Delivery, Arc<Model>) -> BoxFuture<'static, Result<Option<T>>> + Send + Sync>;
+
+/// What a delivery function reads with: the subscriber and the database.
+#[derive(Clone)]
+pub struct Delivery {
+    pub db: DatabaseConnection,
+    pub actor: Actor,
+}
+
+/// The stream of a subscription to some kinds of outbox events: every event of the
+/// caller's organization whose kind `wanted` accepts, in the order the relay hands
+/// them over, passed through `deliver`. A subscriber that falls so far behind that
+/// events were dropped gets one EVENTS_MISSED error and the stream ends.
+pub fn subscribe<T: Send + 'static>(
+    ctx: &Context<'_>,
+    wanted: fn(&str) -> bool,
+    deliver: Deliver<T>,
+) -> Result<BoxStream<'static, Result<T>>> {
+    let actor = actor(ctx)?.clone();
+    require(can_subscribe(&actor), "subscribe to live events (an API key needs EVENTS_READ)")?;
+    let delivery = Delivery { db: super::db(ctx).pool().clone(), actor };
+    let org = delivery.actor.org_id;
+    let receiver = ctx.data_opt::<Feed>().and_then(Feed::take).unwrap_or_else(crate::events::relay::subscribe);
+    let events = stream::unfold(Some(receiver), move |receiver| async move {
+        let mut receiver = receiver?;
+        loop {
+            match receiver.recv().await {
+                Ok(event) if event.org_id == org && wanted(&event.kind) => {
+                    return Some((Ok(event), Some(receiver)));
+                }
+                Ok(_) => {}
+                Err(RecvError::Lagged(missed)) => {
+                    let error = ApiError::EventsMissed(format!(
+                        "this subscription fell behind and {missed} events were dropped; subscribe again and read the current state"
+                    ));
+                    return Some((Err(error), None));
+                }
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    });
+    let items = events.filter_map(move |event| {
+        let (deliver, delivery) = (deliver.clone(), delivery.clone());
+        async move {
+            match event {
+                Err(error) => Some(Err(error)),
+                Ok(event) => match deliver(delivery, event.clone()).await {
+                    Ok(item) => item.map(Ok),
+                    // Gone or no longer readable: the subscriber is not told of it.
+                    Err(ApiError::NotFound(_) | ApiError::Forbidden(_)) => None,
+                    Err(error) => {
+                        tracing::warn!(event = %event.id, kind = %event.kind, error = %error, "delivering a live event failed");
+                        Some(Err(error))
+                    }
+                },
+            }
+        }
+    });
+    Ok(items.boxed())
+}
+
+/// A field of the event's payload, such as `from`, read as `T`.
+pub fn payload<T: serde::de::DeserializeOwned>(event: &Model, field: &str) -> Option<T> {
+    event.payload.get(field).and_then(|value| serde_json::from_value(value.clone()).ok())
+}
