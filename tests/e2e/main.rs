@@ -19,6 +19,7 @@ mod graphiql;
 mod handover;
 mod http;
 mod icp;
+mod kpi_data;
 mod kpi_rollup;
 mod kpis;
 mod leads;
