@@ -21,6 +21,7 @@ mod http;
 mod icp;
 mod kpi_data;
 mod kpi_rollup;
+mod kpi_suite;
 mod kpis;
 mod leads;
 mod messaging;
