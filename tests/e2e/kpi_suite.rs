@@ -371,8 +371,8 @@ fn assert_every_metric(answer: &[Value], when: &str) {
     }
 }
 
-/// `metric`'s whole-organization figures of January and February.
-fn monthly(answer: &[Value], metric: KpiMetric) -> Vec<Figures> {
+/// `metric`'s whole-organization figures, period by period.
+fn per_period(answer: &[Value], metric: KpiMetric) -> Vec<Figures> {
     let found = series_of(answer, metric);
     assert_eq!(found.len(), 1, "one series of {}", metric.name());
     found[0].1.clone()
@@ -436,13 +436,13 @@ async fn a_fact_at_half_past_eleven_utc_on_january_31_counts_on_february_1_in_be
             assert_eq!(starts, ["2026-01-31", "2026-02-01"], "{path}");
         }
         // l2 and o3 at 23:30Z on January 31.
-        assert_eq!(monthly(&days, LeadsCreated), [n(0.0), n(1.0)], "{path}");
-        assert_eq!(monthly(&days, OpportunitiesCreated), [n(0.0), n(1.0)], "{path}");
+        assert_eq!(per_period(&days, LeadsCreated), [n(0.0), n(1.0)], "{path}");
+        assert_eq!(per_period(&days, OpportunitiesCreated), [n(0.0), n(1.0)], "{path}");
         // o3: 100 USD at February's 1.005 = 100.5 → 101, half a cent away from zero.
-        assert_eq!(monthly(&days, PipelineValue), [n(0.0), n(101.0)], "{path}");
+        assert_eq!(per_period(&days, PipelineValue), [n(0.0), n(101.0)], "{path}");
         // 60 minutes with l2.
-        assert_eq!(monthly(&days, CustomerFacingHours), [n(0.0), n(1.0)], "{path}");
-        assert_eq!(monthly(&days, DistinctCustomersTouched), [n(0.0), n(1.0)], "{path}");
+        assert_eq!(per_period(&days, CustomerFacingHours), [n(0.0), n(1.0)], "{path}");
+        assert_eq!(per_period(&days, DistinctCustomersTouched), [n(0.0), n(1.0)], "{path}");
         api::kpi::rollup::refresh_all(&s.app.db).await.unwrap();
     }
 }
@@ -462,8 +462,8 @@ async fn late_facts_change_a_past_month_live_and_in_the_rollup() {
     ];
     api::kpi::rollup::refresh_all(&s.app.db).await.unwrap();
     let before = months(&s, &metrics).await;
-    assert_eq!(monthly(&before, LeadsCreated), [n(2.0), n(1.0)]);
-    assert_eq!(monthly(&before, Sals), [n(1.0), n(1.0)]);
+    assert_eq!(per_period(&before, LeadsCreated), [n(2.0), n(1.0)]);
+    assert_eq!(per_period(&before, Sals), [n(1.0), n(1.0)]);
 
     // In February we learn what happened in January: l5 was created on Jan 29 (an
     // import), the recycled l4 was accepted by sales on Jan 28, and a 15-minute call
@@ -492,22 +492,46 @@ async fn late_facts_change_a_past_month_live_and_in_the_rollup() {
     for path in ["before the refresh", "after the refresh"] {
         let after = months(&s, &metrics).await;
         // l1, l4 and now l5.
-        assert_eq!(monthly(&after, LeadsCreated), [n(3.0), n(1.0)], "{path}");
+        assert_eq!(per_period(&after, LeadsCreated), [n(3.0), n(1.0)], "{path}");
         // l1 and now l4 in January.
-        assert_eq!(monthly(&after, Sals), [n(2.0), n(1.0)], "{path}");
+        assert_eq!(per_period(&after, Sals), [n(2.0), n(1.0)], "{path}");
         // January's MQLs l1 and l4 both went on to SAL: 2/2.
-        assert_eq!(monthly(&after, MqlToSalRate), [r(Some(1.0), 2.0, 2.0), r(Some(1.0), 1.0, 1.0)], "{path}");
+        assert_eq!(per_period(&after, MqlToSalRate), [r(Some(1.0), 2.0, 2.0), r(Some(1.0), 1.0, 1.0)], "{path}");
         // January's SALs l1 (went on to SQL) and l4 (did not): 1/2.
-        assert_eq!(monthly(&after, SalToSqlRate), [r(Some(0.5), 1.0, 2.0), r(Some(0.0), 0.0, 1.0)], "{path}");
+        assert_eq!(per_period(&after, SalToSqlRate), [r(Some(0.5), 1.0, 2.0), r(Some(0.0), 0.0, 1.0)], "{path}");
         // Of l1, l4, l5 only l1 became a customer: 1/3.
-        let january = monthly(&after, LeadToCustomerRate)[0];
+        let january = per_period(&after, LeadToCustomerRate)[0];
         assert_eq!((january.1, january.2), (Some(1.0), Some(3.0)), "{path}");
         assert!(close(january.0, Some(1.0 / 3.0)), "{path}: {january:?}");
         // 2 h + 15 min = 2.25 h; l1, l3 and now l4.
-        assert_eq!(monthly(&after, CustomerFacingHours), [n(2.25), n(1.75)], "{path}");
-        assert_eq!(monthly(&after, DistinctCustomersTouched), [n(3.0), n(1.0)], "{path}");
+        assert_eq!(per_period(&after, CustomerFacingHours), [n(2.25), n(1.75)], "{path}");
+        assert_eq!(per_period(&after, DistinctCustomersTouched), [n(3.0), n(1.0)], "{path}");
         assert_rollup_matches_live(&s).await;
         api::kpi::rollup::refresh_all(&s.app.db).await.unwrap();
         assert_eq!(count(&s, "kpi_dirty_marks").await, 0, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn berlin_days_follow_the_switch_to_summer_time_live_and_in_the_rollup() {
+    let s = build().await;
+    api::kpi::rollup::refresh_all(&s.app.db).await.unwrap();
+    let b = Builder { app: &s.app, org: s.org.id, account: s.builder_account };
+    // March 29, 2026 has 23 hours in Berlin: it starts at 23:00Z on the 28th (UTC+1)
+    // and ends at 22:00Z on the 29th (UTC+2).
+    b.activity(s.rep, None, true, 60, "2026-03-28T23:30:00Z").await;
+    b.activity(s.rep, None, true, 15, "2026-03-29T21:30:00Z").await;
+    b.activity(s.rep, None, true, 30, "2026-03-29T22:30:00Z").await;
+    for path in ["marked days computed live", "after the refresh"] {
+        let days =
+            answer(&s, &[KpiMetric::CustomerFacingHours], KpiGroupBy::None, "DAY", "2026-03-28", "2026-03-30").await;
+        // March 28: none; March 29: 60 + 15 minutes; March 30: 30 minutes (00:30 summer time).
+        assert_eq!(per_period(&days, KpiMetric::CustomerFacingHours), [n(0.0), n(1.25), n(0.5)], "{path}");
+        set_rollup_aside(&s.app.db, s.org.id, true).await;
+        let live =
+            answer(&s, &[KpiMetric::CustomerFacingHours], KpiGroupBy::None, "DAY", "2026-03-28", "2026-03-30").await;
+        set_rollup_aside(&s.app.db, s.org.id, false).await;
+        assert_eq!(days, live, "{path}");
+        api::kpi::rollup::refresh_all(&s.app.db).await.unwrap();
     }
 }
