@@ -286,7 +286,7 @@ async fn build() -> Suite {
     Suite { app, org, rep: s1, other_rep: s2, l4, builder_account }
 }
 
-/// Every series of `metrics` over January and February 2026 (requests of at most 15 metrics).
+/// Every series of `metrics` over the local days `from..=to` (requests of at most 15 metrics).
 async fn answer(
     s: &Suite,
     metrics: &[KpiMetric],
