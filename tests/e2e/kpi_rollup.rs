@@ -8,6 +8,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::kpi_data::set_rollup_aside;
 use crate::kpis::{Dataset, dataset};
 use api::db::sql::Sql;
 
@@ -49,20 +50,9 @@ async fn count(db: &sea_orm::DatabaseConnection, table: &str, org: Uuid) -> i64 
 
 /// The answer the live engine gives: the same request with the rollup set aside.
 async fn live(d: &Dataset, granularity: &str) -> Value {
-    let db = &d.app.db;
-    run(
-        db,
-        Sql::new().push("UPDATE kpi_rollup_states SET definition = 'x' || definition WHERE org_id = ").bind(d.org.id),
-    )
-    .await;
+    set_rollup_aside(&d.app.db, d.org.id, true).await;
     let live = answer(d, granularity).await;
-    run(
-        db,
-        Sql::new()
-            .push("UPDATE kpi_rollup_states SET definition = SUBSTR(definition, 2) WHERE org_id = ")
-            .bind(d.org.id),
-    )
-    .await;
+    set_rollup_aside(&d.app.db, d.org.id, false).await;
     live
 }
 

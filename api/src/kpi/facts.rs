@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::DbBackend;
 
 use crate::catalogue::{KpiGroupBy, KpiMetric};
-use crate::db::dialect::{day_number, days_between, hours_between, padded_epoch, round_half_away_parts};
+use crate::db::dialect::{day_number, days_between, hours_between, padded_epoch, round_half_away_sql};
 use crate::db::sql::Sql;
 
 /// Where a fact's grouping dimensions come from (SQL expressions over its aliases).
@@ -328,15 +328,13 @@ fn rate_factor(alias: &str, when: When, quote: &str) -> Sql {
 /// force when `when`, each rounded half away from zero before anything adds up.
 fn converted(mut fact: Fact, ctx: &FactContext, when: When) -> Fact {
     let quote = ctx.currency.as_str();
-    let (open, close) = round_half_away_parts(ctx.backend);
+    let mut product = Sql::new();
+    product.push("o.amount_minor * ").append(&rate_factor("o", when, quote));
     let mut num = Sql::new();
     num.push("CASE WHEN o.currency = ")
         .bind(quote.to_owned())
         .push(" THEN o.amount_minor ELSE ")
-        .push(open)
-        .push("o.amount_minor * ")
-        .append(&rate_factor("o", when, quote))
-        .push(close)
+        .append(&round_half_away_sql(ctx.backend, &product))
         .push(" END");
     fact.num = num;
     fact.miss = missing_rate(ctx, "o", when);

@@ -52,9 +52,13 @@ pub fn minor_factor(currency: &str, quote: &str, rate: f64) -> f64 {
 }
 
 /// `amount_minor` of a currency in minor units of the reporting currency at `factor`,
-/// rounded half away from zero (the rule the SQL of every figure follows too).
+/// rounded half away from zero (the rule the SQL of every figure follows too, see
+/// [`crate::db::dialect::round_half_away`]): first to 15 significant digits, so that
+/// 100 × 1.005, 100.49999999999999 in binary, is the half cent 100.5 and gives 101.
 pub fn convert(amount_minor: i64, factor: f64) -> i64 {
-    (amount_minor as f64 * factor).round() as i64
+    let product = amount_minor as f64 * factor;
+    let significant: f64 = format!("{product:.14e}").parse().unwrap_or(product);
+    significant.round() as i64
 }
 
 fn checked(i: usize, quote: &str, rate: NewRate) -> Result<NewRate> {
@@ -292,5 +296,9 @@ mod tests {
         assert_eq!(convert(1_000, 0.9), 900);
         assert_eq!(convert(5, 0.5), 3);
         assert_eq!(convert(-5, 0.5), -3);
+        // 100 × 1.005 is 100.49999999999999 in binary: the half cent still rounds away.
+        assert_eq!(convert(100, 1.005), 101);
+        assert_eq!(convert(-100, 1.005), -101);
+        assert_eq!(convert(10_001, 1.005), 10_051);
     }
 }
