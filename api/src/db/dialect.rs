@@ -37,7 +37,7 @@ pub fn seconds_between(backend: DbBackend, from: &str, to: &str) -> String {
 }
 
 /// `expr` rounded to a whole number, half away from zero, the same on both engines and
-/// in [`crate::org::exchange_rates::convert`]: first to 15 significant digits, so that a
+/// in the exchange-rate conversion (`org::exchange_rates::convert`): first to 15 significant digits, so that a
 /// product such as 100 × 1.005 (100.49999999999999 in binary) is the half cent it
 /// stands for and rounds up to 101. PostgreSQL's cast of a double to NUMERIC keeps 15
 /// significant digits, and it rounds a numeric half away (a double half to even);
@@ -109,35 +109,4 @@ pub fn hour_of(backend: DbBackend, column: &str) -> String {
 /// PostgreSQL does not turn text into `jsonb` implicitly; SQLite stores JSON as text.
 pub fn casts_json(backend: DbBackend) -> bool {
     backend == DbBackend::Postgres
-}
-
-#[cfg(test)]
-mod tests {
-    use sea_orm::Database;
-
-    use super::*;
-
-    /// SQLite's SQL rounds every half cent as Rust's `convert` does, including products
-    /// a hair under the half in binary.
-    #[tokio::test]
-    async fn half_cents_round_away_from_zero_in_sqlite_as_in_rust() {
-        let db = Database::connect("sqlite::memory:").await.unwrap();
-        let cases = [(100, 1.005), (-100, 1.005), (5, 0.5), (-5, 0.5), (10_001, 0.9), (10_001, 1.005), (1_005, 0.1)];
-        for (amount, factor) in cases {
-            let expr = round_half_away(DbBackend::Sqlite, &format!("{amount} * {factor:?}"));
-            let row =
-                db.query_one_raw(sea_orm::Statement::from_string(DbBackend::Sqlite, format!("SELECT {expr} AS r")));
-            let rounded: f64 = row.await.unwrap().unwrap().try_get("", "r").unwrap();
-            let rust = crate::org::exchange_rates::convert(amount, factor);
-            assert_eq!(rounded, rust as f64, "{amount} × {factor}");
-        }
-        assert_eq!(crate::org::exchange_rates::convert(100, 1.005), 101);
-        let null = round_half_away(DbBackend::Sqlite, "NULL * 1.5");
-        let row = db.query_one_raw(sea_orm::Statement::from_string(DbBackend::Sqlite, format!("SELECT {null} AS r")));
-        assert_eq!(
-            row.await.unwrap().unwrap().try_get::<Option<f64>>("", "r").unwrap(),
-            None,
-            "no rate stays no amount"
-        );
-    }
 }

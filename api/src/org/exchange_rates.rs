@@ -286,7 +286,33 @@ pub async fn revision(db: &impl ConnectionTrait, org_id: Uuid) -> Result<String>
 
 #[cfg(test)]
 mod tests {
+    use sea_orm::DbBackend;
+
     use super::*;
+
+    /// SQLite's SQL rounds every half cent as Rust's `convert` does, including products
+    /// a hair under the half in binary.
+    #[tokio::test]
+    async fn half_cents_round_away_from_zero_in_sqlite_as_in_rust() {
+        let db = sea_orm::Database::connect("sqlite::memory:").await.unwrap();
+        let cases = [(100, 1.005), (-100, 1.005), (5, 0.5), (-5, 0.5), (10_001, 0.9), (10_001, 1.005), (1_005, 0.1)];
+        for (amount, factor) in cases {
+            let expr = crate::db::dialect::round_half_away(DbBackend::Sqlite, &format!("{amount} * {factor:?}"));
+            let row =
+                db.query_one_raw(sea_orm::Statement::from_string(DbBackend::Sqlite, format!("SELECT {expr} AS r")));
+            let rounded: f64 = row.await.unwrap().unwrap().try_get("", "r").unwrap();
+            let rust = convert(amount, factor);
+            assert_eq!(rounded, rust as f64, "{amount} × {factor}");
+        }
+        assert_eq!(convert(100, 1.005), 101);
+        let null = crate::db::dialect::round_half_away(DbBackend::Sqlite, "NULL * 1.5");
+        let row = db.query_one_raw(sea_orm::Statement::from_string(DbBackend::Sqlite, format!("SELECT {null} AS r")));
+        assert_eq!(
+            row.await.unwrap().unwrap().try_get::<Option<f64>>("", "r").unwrap(),
+            None,
+            "no rate stays no amount"
+        );
+    }
 
     #[test]
     fn factors_scale_by_both_exponents_and_amounts_round_half_away_from_zero() {
