@@ -244,6 +244,7 @@ async fn serve(config: Config, args: ServeArgs) -> Result<(), CliError> {
     let metrics_bind = config.metrics_bind;
     let database_url = config.database_url.clone();
     let outbox_retention = config.outbox_retention;
+    let jobs_here = config.jobs;
     let state = crate::prepare(config).await?;
     let embedded = !crate::db::dialect::is_postgres(&state.db);
     let empty = entity::organization::Entity::find().count(&state.db).await? == 0;
@@ -284,9 +285,14 @@ async fn serve(config: Config, args: ServeArgs) -> Result<(), CliError> {
         tokio::spawn(async move { axum::serve(metrics, crate::http::metrics_router()).await });
     }
     // Background jobs get a pool of their own on PostgreSQL: no request time limit on
-    // their statements, and no competition with requests for connections.
-    let jobs = if embedded { state.db.clone() } else { db::connect(&database_url, 2).await? };
-    crate::worker::spawn_all(&jobs, outbox_retention);
+    // their statements, and no competition with requests for connections. One of its
+    // connections listens for the other replicas' outbox notifications.
+    let jobs = if embedded { state.db.clone() } else { db::connect(&database_url, 3).await? };
+    if jobs_here {
+        crate::worker::spawn_all(&jobs, outbox_retention);
+    } else {
+        crate::events::relay::follow_others(&jobs);
+    }
     crate::serve(listener, state, crate::shutdown_signal()).await?;
     Ok(())
 }

@@ -325,6 +325,11 @@ pub struct Settings {
     /// as `30d`; the server prunes older ones hourly, `accord outbox prune` on demand.
     #[arg(long, env = "ACCORD_OUTBOX_RETENTION", default_value = "30d", value_parser = parse_duration, global = true)]
     pub outbox_retention: Duration,
+    /// Run the background jobs (outbox relay, SLA clock, rescoring, KPI rollups, …) in
+    /// this process. `false` makes a replica that only serves requests (its WebSocket
+    /// subscribers still hear every relayed event); at least one replica must run them.
+    #[arg(long, env = "ACCORD_JOBS", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub jobs: bool,
     /// How long a WebSocket may stay open without `connection_init`, such as `5s`.
     #[arg(long, env = "ACCORD_WS_INIT_TIMEOUT", default_value = "5s", value_parser = parse_duration, global = true)]
     pub ws_init_timeout: Duration,
@@ -423,6 +428,8 @@ pub struct Config {
     pub outbox_retention: Duration,
     /// Limits of GraphQL over WebSocket (`ACCORD_WS_*`).
     pub websocket: WebSocketLimits,
+    /// See `ACCORD_JOBS`.
+    pub jobs: bool,
 }
 
 /// Limits of GraphQL over WebSocket (subscriptions).
@@ -604,6 +611,7 @@ impl Settings {
                 max_subscriptions: self.ws_max_subscriptions as usize,
                 max_connections_per_credential: self.ws_max_connections_per_credential as usize,
             },
+            jobs: self.jobs,
         })
     }
 }

@@ -67,6 +67,8 @@ pub fn test_config(database_url: String) -> Config {
         db_max_connections: 5,
         outbox_retention: Duration::from_secs(30 * 24 * 3600),
         websocket: api::config::WebSocketLimits::default(),
+        // The harness runs no background jobs: tests call them when they mean to.
+        jobs: false,
     }
 }
 

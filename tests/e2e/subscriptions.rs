@@ -27,7 +27,12 @@ struct Ws {
 
 impl Ws {
     async fn open(app: &TestApp, protocol: Option<&str>) -> Ws {
-        let url = app.address.replacen("http://", "ws://", 1) + "/graphql";
+        Ws::open_at(&app.address, protocol).await
+    }
+
+    /// A socket to the server at `address` (`http://host:port`).
+    async fn open_at(address: &str, protocol: Option<&str>) -> Ws {
+        let url = address.replacen("http://", "ws://", 1) + "/graphql";
         let mut request = url.into_client_request().unwrap();
         if let Some(protocol) = protocol {
             request.headers_mut().insert("sec-websocket-protocol", protocol.parse().unwrap());
@@ -41,7 +46,11 @@ impl Ws {
 
     /// A socket that spoke `connection_init` with `token` and got `connection_ack`.
     async fn ready(app: &TestApp, token: &str) -> Ws {
-        let mut ws = Ws::open(app, Some("graphql-transport-ws")).await;
+        Ws::ready_at(&app.address, token).await
+    }
+
+    async fn ready_at(address: &str, token: &str) -> Ws {
+        let mut ws = Ws::open_at(address, Some("graphql-transport-ws")).await;
         ws.send(json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } })).await;
         assert_eq!(ws.next().await["type"], "connection_ack");
         ws
@@ -601,4 +610,83 @@ async fn the_graphql_ws_client_receives_lead_events() {
     assert_eq!(received["data"]["leadEvents"]["toStage"], "ENGAGED");
     let status = tokio::task::spawn_blocking(move || client.wait()).await.unwrap().unwrap();
     assert!(status.success(), "the client failed");
+}
+
+/// A server process (`accord serve`) on the test's database, killed when dropped.
+struct Replica {
+    process: std::process::Child,
+    address: String,
+}
+
+impl Replica {
+    fn start(database_url: &str, jobs: bool) -> Replica {
+        use std::io::BufRead;
+        let mut process = std::process::Command::new(env!("CARGO_BIN_EXE_accord"))
+            .env("DATABASE_URL", database_url)
+            .env("ACCORD_BIND", "127.0.0.1:0")
+            .env("ACCORD_METRICS_BIND", "")
+            .env("ACCORD_JWT_SECRET", JWT_SECRET)
+            .env("RUST_LOG", "warn")
+            .env("ACCORD_JOBS", jobs.to_string())
+            .args(["serve", "--no-demo"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("the server starts");
+        let mut first = String::new();
+        std::io::BufReader::new(process.stdout.take().unwrap()).read_line(&mut first).unwrap();
+        let url = first.trim().rsplit(' ').next().unwrap().to_owned();
+        let address = url.trim_end_matches("/graphql").to_owned();
+        assert!(address.starts_with("http://127.0.0.1:"), "{first}");
+        Replica { process, address }
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+/// Two server processes on one PostgreSQL database: a change made through either reaches
+/// a subscriber of the one that runs no jobs within a second (NOTIFY wakes the other's
+/// relay, which announces its batch; the subscriber's replica hands it on).
+#[tokio::test]
+#[ignore = "PostgreSQL only: replicas share a PostgreSQL database (ACCORD_TEST_DATABASE_URL)"]
+async fn a_change_through_one_replica_reaches_a_subscriber_of_another_within_a_second() {
+    require_postgres();
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let leads = [
+        create_lead(&app, &org.admin.token, "ana@payly.io", "NEW").await,
+        create_lead(&app, &org.admin.token, "bo@payly.io", "NEW").await,
+    ];
+    // The subscriber's replica runs no jobs: whatever it hears, another replica relayed.
+    let (one, two) = (Replica::start(app.database_url(), false), Replica::start(app.database_url(), true));
+    let mut subscriber = Ws::ready_at(&one.address, &org.admin.token).await;
+    subscriber.subscribe("leads", LEAD_EVENTS, json!({})).await;
+    let client = reqwest::Client::new();
+    for (lead, through) in leads.iter().zip([&two, &one]) {
+        let started = std::time::Instant::now();
+        let body: Value = client
+            .post(format!("{}/graphql", through.address))
+            .bearer_auth(&org.admin.token)
+            .json(&json!({
+                "query": "mutation($input: MoveLeadStageInput!) { moveLeadStage(input: $input) { lead { lifecycleStage } } }",
+                "variables": { "input": { "leadId": lead, "to": "ENGAGED" } },
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(body["data"]["moveLeadStage"]["lead"]["lifecycleStage"], "ENGAGED", "{body}");
+        let event = subscriber.next_of("leads").await;
+        let waited = started.elapsed();
+        assert_eq!(event["payload"]["data"]["leadEvents"]["lead"]["id"], json!(lead), "{event}");
+        assert!(waited < Duration::from_secs(1), "delivered after {waited:?}");
+    }
+    // Each event once, whichever replica relayed it.
+    subscriber.quiet("leads", Duration::from_millis(1500)).await;
 }

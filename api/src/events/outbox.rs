@@ -31,14 +31,37 @@ pub async fn publish(
     entity_id: Option<Uuid>,
     payload: Value,
 ) -> Result<()> {
-    row(actor, kind, entity, entity_id, payload).insert(txn).await?;
-    Ok(())
+    let event = row(actor, kind, entity, entity_id, payload).insert(txn).await?;
+    notify(txn, event.org_id, event.id).await
 }
 
 /// Write many events in a handful of statements (bulk moves, rescoring), in order.
 pub async fn publish_all(txn: &impl ConnectionTrait, actor: &Actor, events: Vec<Event>) -> Result<()> {
     let rows: Vec<_> = events.into_iter().map(|e| row(actor, e.kind, e.entity, e.entity_id, e.payload)).collect();
-    crate::db::insert_all(txn, rows).await
+    let last = rows.last().and_then(|row| row.id.try_as_ref().copied());
+    crate::db::insert_all(txn, rows).await?;
+    match last {
+        Some(id) => notify(txn, actor.org_id, id).await,
+        None => Ok(()),
+    }
+}
+
+/// The PostgreSQL channel told of new outbox events, payload `<org id>/<event id>`;
+/// PostgreSQL delivers it when the writing transaction commits, to every replica's relay.
+pub const CHANNEL: &str = "accord_outbox";
+
+/// On PostgreSQL, wake every replica's relay when the transaction commits (SQLite has
+/// one process, whose relay runs on its timer).
+async fn notify(txn: &impl ConnectionTrait, org_id: Uuid, id: Uuid) -> Result<()> {
+    if crate::db::dialect::is_postgres(txn) {
+        let statement = sea_orm::Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "SELECT pg_notify($1, $2)",
+            [CHANNEL.into(), format!("{org_id}/{id}").into()],
+        );
+        txn.execute_raw(statement).await?;
+    }
+    Ok(())
 }
 
 fn row(

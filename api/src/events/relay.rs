@@ -19,13 +19,13 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use entity::outbox_event::{Column, Entity, Model};
 use futures_util::future::BoxFuture;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, Statement,
 };
 use tokio::sync::broadcast;
 use uuid::Uuid;
@@ -97,7 +97,8 @@ pub async fn relay_org(db: &DatabaseConnection, org_id: Uuid) -> Result<usize> {
 /// Relay one batch; 0 when nothing waits or another replica holds the organization.
 async fn relay_batch(db: &DatabaseConnection, org_id: Uuid) -> Result<usize> {
     use entity::outbox_cursor as cursor;
-    let now = Utc::now();
+    // Whole microseconds, as PostgreSQL keeps them: other replicas find the batch by it.
+    let now = Utc::now().trunc_subsecs(6);
     let txn = crate::db::begin_write(db).await?;
     let fresh =
         cursor::ActiveModel { org_id: Set(org_id), last_event_id: Set(None), relayed: Set(0), updated_at: Set(now) };
@@ -133,6 +134,16 @@ async fn relay_batch(db: &DatabaseConnection, org_id: Uuid) -> Result<usize> {
     })
     .exec(&txn)
     .await?;
+    if crate::db::dialect::is_postgres(&txn) {
+        // Delivered at commit: the other replicas hand the batch to their own subscribers.
+        let batch = format!("{}/{org_id}/{}", instance(), now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
+        let notify = Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_notify($1, $2)",
+            [RELAYED_CHANNEL.into(), batch.into()],
+        );
+        txn.execute_raw(notify).await?;
+    }
     txn.commit().await?;
     metrics::counter!("accord_outbox_relayed_total").increment(events.len() as u64);
     let count = events.len();
@@ -150,8 +161,118 @@ pub async fn prune(db: &impl ConnectionTrait, before: DateTime<Utc>) -> Result<u
     Ok(deleted.rows_affected)
 }
 
-/// Relay every `every`, and prune events relayed more than `retention` ago once an hour.
+/// The PostgreSQL channel a relay pass announces its batch on, payload
+/// `<instance>/<org id>/<relayed_at>`.
+const RELAYED_CHANNEL: &str = "accord_outbox_relayed";
+
+/// This process, told apart from the other replicas in relay announcements.
+fn instance() -> Uuid {
+    static INSTANCE: OnceLock<Uuid> = OnceLock::new();
+    *INSTANCE.get_or_init(Uuid::now_v7)
+}
+
+/// On PostgreSQL, follow the other replicas: a committed event (`accord_outbox`) wakes
+/// this relay for its organization at once rather than at the next tick, and a batch
+/// another replica relayed (`accord_outbox_relayed`) is read back and handed to this
+/// process's live subscribers. Notifications missed while the listening connection is
+/// re-established are caught by the timer (writers) or lost to live subscribers,
+/// which then see the objects' current state on their next event.
+async fn listen(db: DatabaseConnection, relays: bool) {
+    let (heard, notifications) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(follow(db.clone(), notifications, relays));
+    let pool = db.get_postgres_connection_pool().clone();
+    loop {
+        let mut listener = match sea_orm::sqlx::postgres::PgListener::connect_with(&pool).await {
+            Ok(listener) => listener,
+            Err(e) => {
+                tracing::warn!(error = %e, "listening for outbox notifications failed; retrying in 5 s");
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                continue;
+            }
+        };
+        if let Err(e) = listener.listen_all([super::outbox::CHANNEL, RELAYED_CHANNEL]).await {
+            tracing::warn!(error = %e, "listening for outbox notifications failed; retrying in 5 s");
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            continue;
+        }
+        loop {
+            match listener.recv().await {
+                Ok(n) => {
+                    let _ = heard.send((n.channel() == RELAYED_CHANNEL, n.payload().to_owned()));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "the outbox notification connection broke; reconnecting");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Act on notifications in the order heard, a burst at a time: other replicas' batches
+/// handed to this process's subscribers in order, then, when this process `relays`,
+/// one relay pass per organization with new events, however many it committed meanwhile.
+async fn follow(
+    db: DatabaseConnection,
+    mut notifications: tokio::sync::mpsc::UnboundedReceiver<(bool, String)>,
+    relays: bool,
+) {
+    while let Some(first) = notifications.recv().await {
+        let mut waiting = std::collections::BTreeSet::new();
+        let mut next = Some(first);
+        while let Some((relayed, payload)) = next {
+            if relayed {
+                if let Err(e) = pass_on(&db, &payload).await {
+                    tracing::warn!(error = %e, "reading another replica's relayed events failed");
+                }
+            } else if relays && let Some(org) = payload.split('/').next().and_then(|org| org.parse::<Uuid>().ok()) {
+                waiting.insert(org);
+            }
+            next = notifications.try_recv().ok();
+        }
+        for org in waiting {
+            if let Err(e) = relay_org(&db, org).await {
+                tracing::warn!(org = %org, error = %e, "relaying outbox events failed; retrying next pass");
+            }
+        }
+    }
+}
+
+/// Hand the batch another replica announced (`<instance>/<org>/<relayed_at>`) to this
+/// process's live subscribers.
+async fn pass_on(db: &DatabaseConnection, payload: &str) -> Result<()> {
+    let mut parts = payload.splitn(3, '/');
+    let (Some(from), Some(org), Some(at)) = (parts.next(), parts.next(), parts.next()) else { return Ok(()) };
+    if from.parse::<Uuid>().ok() == Some(instance()) {
+        return Ok(());
+    }
+    let (Ok(org), Ok(at)) = (org.parse::<Uuid>(), DateTime::parse_from_rfc3339(at)) else { return Ok(()) };
+    let batch = Entity::find()
+        .filter(Column::OrgId.eq(org))
+        .filter(Column::RelayedAt.eq(at.with_timezone(&Utc)))
+        .order_by_asc(Column::Id)
+        .all(db)
+        .await?;
+    for event in batch {
+        let _ = live().send(Arc::new(event));
+    }
+    Ok(())
+}
+
+/// In a process that runs no jobs (`ACCORD_JOBS=false`): hand the batches other
+/// replicas relay to this process's live subscribers (PostgreSQL; SQLite has one process).
+pub fn follow_others(db: &DatabaseConnection) {
+    if crate::db::dialect::is_postgres(db) {
+        tokio::spawn(listen(db.clone(), false));
+    }
+}
+
+/// Relay every `every`, and prune events relayed more than `retention` ago once an hour;
+/// on PostgreSQL also at once when told of new events, and pass on other replicas' batches.
 pub fn spawn(db: DatabaseConnection, every: Duration, retention: Duration) {
+    if crate::db::dialect::is_postgres(&db) {
+        tokio::spawn(listen(db.clone(), true));
+    }
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         let mut last_prune: Option<std::time::Instant> = None;
