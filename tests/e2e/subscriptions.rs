@@ -535,6 +535,13 @@ async fn queries_and_mutations_over_the_socket_meet_the_http_limits() {
         (&json!("error"), &json!("BAD_USER_INPUT")),
         "{refused}"
     );
+    // Arguments are bounded as over HTTP: refused when the subscription starts.
+    let ids: Vec<String> = (0..101).map(|_| uuid::Uuid::now_v7().to_string()).collect();
+    ws.subscribe("ids", LEAD_EVENTS, json!({ "filter": { "leadIds": ids } })).await;
+    let refused = ws.next_of("ids").await;
+    assert_eq!(refused["payload"]["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{refused}");
+    assert_eq!(refused["payload"]["errors"][0]["extensions"]["field"], "filter.leadIds", "{refused}");
+    assert_eq!(ws.next_of("ids").await["type"], "complete");
     // A mutation runs and commits.
     let before = app.count_audit_rows(&org).await;
     ws.subscribe("m", "mutation { createAccount(input: { name: \"Payly\" }) { account { name } } }", json!({})).await;

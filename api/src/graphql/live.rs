@@ -104,3 +104,17 @@ pub fn subscribe<T: Send + 'static>(
 pub fn payload<T: serde::de::DeserializeOwned>(event: &Model, field: &str) -> Option<T> {
     event.payload.get(field).and_then(|value| serde_json::from_value(value.clone()).ok())
 }
+
+/// A filter's list of enum values without repeats: at most one per value, however long
+/// the list sent, so checking an event against it stays cheap.
+pub fn distinct<T: PartialEq>(values: Option<Vec<T>>) -> Option<Vec<T>> {
+    values.map(|values| {
+        let mut kept = Vec::new();
+        for value in values {
+            if !kept.contains(&value) {
+                kept.push(value);
+            }
+        }
+        kept
+    })
+}

@@ -205,9 +205,10 @@ impl AlignmentSubscription {
         use futures_util::FutureExt;
         require(can_read_agreements(crate::graphql::actor(ctx)?), "read agreed documents")?;
         let filter = filter.unwrap_or_default();
-        let kinds = std::sync::Arc::new(filter.kinds);
-        let document_kinds: Option<Vec<entity::DocumentKind>> =
-            filter.document_kinds.map(|kinds| kinds.into_iter().map(Into::into).collect());
+        let kinds = std::sync::Arc::new(crate::graphql::live::distinct(filter.kinds));
+        let document_kinds: Option<Vec<entity::DocumentKind>> = crate::graphql::live::distinct(
+            filter.document_kinds.map(|kinds| kinds.into_iter().map(Into::into).collect()),
+        );
         let document_kinds = std::sync::Arc::new(document_kinds);
         let awaiting = filter.awaiting_my_approval;
         crate::graphql::live::subscribe(

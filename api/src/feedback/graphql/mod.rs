@@ -586,7 +586,7 @@ impl FeedbackSubscription {
             (Some(true), Some(me)) => Some(me),
             _ => None,
         };
-        let kinds = filter.kinds;
+        let kinds = crate::graphql::live::distinct(filter.kinds);
         crate::graphql::live::subscribe(
             ctx,
             |kind| EVENT_KINDS.contains(&kind),

@@ -89,9 +89,9 @@ impl Filter {
         };
         Ok(Self {
             lead_ids,
-            stages: input.stages.map(|stages| stages.into_iter().map(Into::into).collect()),
+            stages: live::distinct(input.stages.map(|stages| stages.into_iter().map(Into::into).collect())),
             owner_id: input.owner_id.as_ref().map(|id| parse_id("filter.ownerId", id)).transpose()?,
-            kinds: input.kinds,
+            kinds: live::distinct(input.kinds),
         })
     }
 
