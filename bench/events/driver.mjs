@@ -1,0 +1,88 @@
+// Live-event delivery benchmark (bench/events.sh): SUBSCRIBERS graphql-ws clients
+// subscribe to leadEvents; RATE lead events per second are committed for SECONDS
+// through psql (outbox rows of real leads plus the writers' NOTIFY, as a stage move
+// commits them); every delivery's delay is its arrival time minus the event's
+// `occurredAt`. Prints one BENCH line: events committed, deliveries expected and
+// received, p50/p99/max delay in ms.
+// Usage: node driver.mjs <ws-url> <token> <database-url> <org-id> <subscribers> <rate> <seconds>
+import { spawn } from "node:child_process";
+import { createClient } from "graphql-ws";
+import WebSocket from "ws";
+
+const [url, token, database, org, subscribers, rate, seconds] = process.argv.slice(2);
+const [n, perSecond, duration] = [Number(subscribers), Number(rate), Number(seconds)];
+const delays = [];
+let errors = 0;
+
+const query = "subscription { leadEvents(filter: { kinds: [STAGE_CHANGED] }) { occurredAt lead { id } } }";
+const clients = [];
+let ready = 0;
+await new Promise((resolve) => {
+  for (let i = 0; i < n; i++) {
+    let pongs = 0;
+    const client = createClient({
+      url,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${token}` },
+      keepAlive: 200,
+      retryAttempts: 0,
+      on: {
+        // The second pong after subscribing: the server has read the subscription.
+        pong: (received) => {
+          if (received && ++pongs === 2 && ++ready === n) resolve();
+        },
+      },
+    });
+    client.subscribe(
+      { query },
+      {
+        next: ({ data, errors: failed }) => {
+          if (failed) errors++;
+          else delays.push(Date.now() - Date.parse(data.leadEvents.occurredAt));
+        },
+        error: () => errors++,
+        complete: () => {},
+      },
+    );
+    clients.push(client);
+  }
+});
+
+// One psql session; every tick commits a batch of events for random leads.
+const psql = spawn("psql", [database, "-q", "-o", "/dev/null", "-v", "ON_ERROR_STOP=1"], { stdio: ["pipe", "inherit", "inherit"] });
+const ticksPerSecond = 10;
+const batch = Math.max(1, Math.round(perSecond / ticksPerSecond));
+// A UUIDv7 (time-ordered, as the server writes them) from the clock and random bits.
+const v7 =
+  "(lpad(to_hex((extract(epoch from clock_timestamp()) * 1000)::bigint), 12, '0') || '7' || substr(md5(random()::text), 1, 3) || '8' || substr(md5(random()::text), 1, 15))::uuid";
+const insert = `BEGIN;
+INSERT INTO outbox_events (id, org_id, kind, entity, entity_id, payload, at, relayed_at)
+SELECT ${v7}, '${org}', 'lead.stageChanged', 'lead', id, '{"from":"NEW","to":"ENGAGED"}'::json, clock_timestamp(), NULL
+FROM (SELECT id FROM leads WHERE org_id = '${org}' ORDER BY random() LIMIT ${batch}) chosen;
+SELECT pg_notify('accord_outbox', '${org}/bench');
+COMMIT;
+`;
+let committed = 0;
+const started = Date.now();
+await new Promise((resolve) => {
+  const timer = setInterval(() => {
+    if (Date.now() - started >= duration * 1000) {
+      clearInterval(timer);
+      resolve();
+      return;
+    }
+    psql.stdin.write(insert);
+    committed += batch;
+  }, 1000 / ticksPerSecond);
+});
+psql.stdin.end();
+// Let the last events arrive.
+await new Promise((resolve) => setTimeout(resolve, 3000));
+for (const client of clients) await client.dispose();
+
+delays.sort((a, b) => a - b);
+const at = (q) => (delays.length ? delays[Math.min(delays.length - 1, Math.floor(q * delays.length))] : -1);
+console.log(
+  `BENCH events=${committed} expected=${committed * n} received=${delays.length} errors=${errors} p50=${at(0.5)} p99=${at(0.99)} max=${delays.at(-1) ?? -1}`,
+);
+process.exit(0);
