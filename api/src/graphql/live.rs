@@ -100,6 +100,52 @@ pub fn subscribe<T: Send + 'static>(
     Ok(items.boxed())
 }
 
+/// What deliveries read for recent events, shared by every subscriber of this process:
+/// an event's object is read once, not once per subscriber. Keyed by event id: an event
+/// belongs to one organization and subscribers only get their own organization's, so
+/// nothing crosses organizations; each subscriber's permission is checked before it
+/// uses the shared read. Absent objects are remembered as `None`, failures not at all.
+pub struct Memo<V> {
+    entries: std::sync::Mutex<lru::LruCache<uuid::Uuid, Arc<tokio::sync::OnceCell<Option<V>>>>>,
+}
+
+/// Events whose reads a [`Memo`] keeps: about as many as a subscriber may fall behind.
+const MEMO_EVENTS: usize = 4_096;
+
+impl<V: Clone> Memo<V> {
+    pub fn new() -> Self {
+        let capacity = std::num::NonZeroUsize::new(MEMO_EVENTS).unwrap_or(std::num::NonZeroUsize::MIN);
+        Self { entries: std::sync::Mutex::new(lru::LruCache::new(capacity)) }
+    }
+
+    /// The object of `event`, read by `load` for the first subscriber that asks.
+    pub async fn get_or_load<F>(&self, event: uuid::Uuid, load: F) -> Result<Option<V>>
+    where
+        F: std::future::Future<Output = Result<Option<V>>>,
+    {
+        let cell = {
+            let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+            entries.get_or_insert(event, || Arc::new(tokio::sync::OnceCell::new())).clone()
+        };
+        cell.get_or_try_init(|| load).await.cloned()
+    }
+}
+
+impl<V: Clone> Default for Memo<V> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// `Ok(None)` for an object that is gone (NOT_FOUND), for [`Memo::get_or_load`].
+pub fn found<V>(read: Result<V>) -> Result<Option<V>> {
+    match read {
+        Ok(value) => Ok(Some(value)),
+        Err(ApiError::NotFound(_)) => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
 /// A field of the event's payload, such as `from`, read as `T`.
 pub fn payload<T: serde::de::DeserializeOwned>(event: &Model, field: &str) -> Option<T> {
     event.payload.get(field).and_then(|value| serde_json::from_value(value.clone()).ok())

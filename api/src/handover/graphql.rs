@@ -599,7 +599,7 @@ impl HandoverSubscription {
                     let (Some(kind), Some(id)) = (QueueEventKind::of(&event.kind), event.entity_id) else {
                         return Ok(None);
                     };
-                    let handover = super::get(&db, &actor, id).await?;
+                    let Some(handover) = shared_read(&db, &actor, event.id, id).await? else { return Ok(None) };
                     Ok((handover.to_user_id == me).then(|| QueueEvent {
                         id: event.id.into(),
                         kind,
@@ -628,7 +628,7 @@ impl HandoverSubscription {
             std::sync::Arc::new(move |Delivery { db, actor }, event| {
                 async move {
                     let Some(id) = event.entity_id else { return Ok(None) };
-                    let handover = super::get(&db, &actor, id).await?;
+                    let Some(handover) = shared_read(&db, &actor, event.id, id).await? else { return Ok(None) };
                     if assignee.is_some_and(|a| a != handover.to_user_id) {
                         return Ok(None);
                     }
@@ -643,4 +643,18 @@ impl HandoverSubscription {
             }),
         )
     }
+}
+
+/// The handover `id` of outbox event `event`, read once for every subscriber of this
+/// process (each subscriber's permission checked first).
+async fn shared_read(
+    db: &sea_orm::DatabaseConnection,
+    actor: &crate::auth::Actor,
+    event: Uuid,
+    id: Uuid,
+) -> Result<Option<entity::handover::Model>> {
+    use crate::auth::permissions::{Scope, can_read, require};
+    static READ: std::sync::LazyLock<live::Memo<entity::handover::Model>> = std::sync::LazyLock::new(live::Memo::new);
+    require(can_read(actor, Scope::LeadsRead), "read handovers")?;
+    READ.get_or_load(event, async { live::found(super::get(db, actor, id).await) }).await
 }

@@ -175,7 +175,11 @@ async fn deliver(
     if !filter.admits_event(kind, lead_id) {
         return Ok(None);
     }
-    let scored = domain::get_scored(&db, &actor, lead_id).await?;
+    // Checked for this subscriber; the read itself is shared by all of them.
+    require(can_read(&actor, Scope::LeadsRead), "read leads")?;
+    static READ: std::sync::LazyLock<live::Memo<domain::Scored>> = std::sync::LazyLock::new(live::Memo::new);
+    let read = READ.get_or_load(event.id, async { live::found(domain::get_scored(&db, &actor, lead_id).await) });
+    let Some(scored) = read.await? else { return Ok(None) };
     let stage = |field| payload::<entity::LifecycleStage>(&event, field);
     let temperature = |field| payload::<entity::Temperature>(&event, field);
     let (from_stage, to_stage) = match kind {
