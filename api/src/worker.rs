@@ -25,6 +25,9 @@ const BACKLOG_EVERY: Duration = Duration::from_secs(60);
 /// rolled-up metric more often would cost more than it saves.
 const KPI_ROLLUP_EVERY: Duration = Duration::from_secs(10);
 
+/// How often ended SLA periods are judged for breaches (`slaAlerts`).
+const SLA_BREACHES_EVERY: Duration = Duration::from_secs(600);
+
 /// How often the outbox relay hands new events to webhooks and subscriptions.
 const OUTBOX_RELAY_EVERY: Duration = Duration::from_secs(1);
 
@@ -40,6 +43,22 @@ pub fn spawn_all(db: &DatabaseConnection, outbox_retention: Duration) {
     spawn_statistics(db.clone(), STATISTICS_EVERY);
     spawn_backlog(db.clone(), BACKLOG_EVERY);
     spawn_decay(db.clone(), DECAY_CHECK_EVERY);
+    spawn_sla_breaches(db.clone(), SLA_BREACHES_EVERY);
+}
+
+/// Record the SLA periods that ended missing their target, every `every`.
+fn spawn_sla_breaches(db: DatabaseConnection, every: Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            match crate::kpi::progress::record_breaches(&db, chrono::Utc::now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(breaches = n, "recorded SLA periods that missed their target"),
+                Err(e) => tracing::warn!(error = %e, "judging SLA periods failed; retrying next time"),
+            }
+        }
+    });
 }
 
 /// Queue the daily decay rescoring where it is due, every `every`.

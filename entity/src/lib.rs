@@ -33,6 +33,7 @@ pub mod outbox_event;
 pub mod rescore_job;
 pub mod rescore_job_lane;
 pub mod review_meeting;
+pub mod sla_breach;
 pub mod trusted_document;
 pub mod user;
 

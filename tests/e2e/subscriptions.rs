@@ -697,3 +697,81 @@ async fn a_change_through_one_replica_reaches_a_subscriber_of_another_within_a_s
     // Each event once, whichever replica relayed it.
     subscriber.quiet("leads", Duration::from_millis(1500)).await;
 }
+
+#[tokio::test]
+async fn an_sla_period_that_missed_its_target_is_recorded_once_and_alerted() {
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let other = app.create_org("Globex").await;
+    let marketing = app.create_user(&org, Team::Marketing, Role::Manager).await;
+    let sales = app.create_user(&org, Team::Sales, Role::Manager).await;
+    let create = "mutation($input: CreateSlaInput!) { createSla(input: $input) { sla { id } } }";
+    let input = json!({ "input": { "providerTeam": "MARKETING", "consumerTeam": "SALES", "metric": "MQL_VOLUME", "target": 5, "period": "WEEK", "propose": true } });
+    let body = app.gql(Some(&marketing.token), create, input).await;
+    let sla = body["data"]["createSla"]["sla"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned();
+    let approve = "mutation($input: DocumentVersionInput!) { approveDocument(input: $input) { agreed } }";
+    for manager in [&marketing, &sales] {
+        let body = app
+            .gql(Some(&manager.token), approve, json!({ "input": { "kind": "SLA", "id": sla, "version": 1 } }))
+            .await;
+        assert!(body["errors"].is_null(), "{body}");
+    }
+    // Agreed five weeks ago: the last two ended weeks were under it, with no MQL at all.
+    let now = chrono::Utc::now();
+    let sla_id: uuid::Uuid = sla.parse().unwrap();
+    entity::document_version::Entity::update_many()
+        .col_expr(
+            entity::document_version::Column::AgreedAt,
+            sea_orm::sea_query::Expr::value(now - chrono::Duration::days(35)),
+        )
+        .filter(entity::document_version::Column::DocumentId.eq(sla_id))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    relay_now(&app, &org).await;
+    let mut manager = Ws::ready(&app, &sales.token).await;
+    manager.subscribe("sla", "subscription { slaAlerts(filter: { kinds: [PERIOD_BREACHED] }) { kind sla { id } slaVersion periodStart periodEnd value target handover { id } } }", json!({})).await;
+    let no_kpis = api_key(&app, &org, &["EVENTS_READ", "LEADS_READ"]).await;
+    let mut partner = Ws::ready(&app, &no_kpis).await;
+    partner.subscribe("sla", "subscription { slaAlerts { kind } }", json!({})).await;
+    let mut outsider = Ws::ready(&app, &other.admin.token).await;
+    outsider.subscribe("sla", "subscription { slaAlerts { kind } }", json!({})).await;
+
+    assert_eq!(api::kpi::progress::record_breaches(&app.db, now).await.unwrap(), 2);
+    // Judged again (another pass, another replica): nothing new.
+    assert_eq!(api::kpi::progress::record_breaches(&app.db, now).await.unwrap(), 0);
+    let stored = entity::sla_breach::Entity::find()
+        .filter(entity::sla_breach::Column::SlaId.eq(sla_id))
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(stored, 2);
+    relay_now(&app, &org).await;
+    let mut weeks = Vec::new();
+    for _ in 0..2 {
+        let alert = manager.next_of("sla").await;
+        let alert = &alert["payload"]["data"]["slaAlerts"];
+        assert_eq!(
+            (
+                &alert["kind"],
+                &alert["sla"]["id"],
+                &alert["slaVersion"],
+                &alert["value"],
+                &alert["target"],
+                &alert["handover"]
+            ),
+            (&json!("PERIOD_BREACHED"), &json!(sla), &json!(1), &json!(0.0), &json!(5.0), &Value::Null),
+            "{alert}"
+        );
+        let start = chrono::DateTime::parse_from_rfc3339(alert["periodStart"].as_str().unwrap()).unwrap();
+        let end = chrono::DateTime::parse_from_rfc3339(alert["periodEnd"].as_str().unwrap()).unwrap();
+        assert_eq!((end - start).num_days(), 7, "{alert}");
+        assert!(end <= now, "an ended week: {alert}");
+        weeks.push(start);
+    }
+    assert_ne!(weeks[0], weeks[1]);
+    // Breaches need KPIS_READ; another organization hears nothing.
+    partner.quiet("sla", Duration::from_millis(300)).await;
+    outsider.quiet("sla", Duration::from_millis(100)).await;
+}

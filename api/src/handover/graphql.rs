@@ -554,13 +554,19 @@ pub struct QueueEvent {
 pub enum SlaAlertKind {
     /// A handover passed its due time unanswered: the response SLA is being missed.
     HandoverOverdue,
+    /// An agreed SLA's period ended with its target missed (`sla`, `periodStart`,
+    /// `periodEnd`, `value`, `target`); found within minutes of the period's end.
+    PeriodBreached,
 }
 
-/// Which SLA alerts to receive.
+/// Which SLA alerts to receive; every condition given must hold.
 #[derive(InputObject, Default)]
 pub struct SlaAlertFilter {
-    /// Only handovers assigned to this user.
+    /// Only handovers assigned to this user (HANDOVER_OVERDUE; PERIOD_BREACHED alerts,
+    /// which concern a team, are not filtered by it).
     pub assignee_id: Option<ID>,
+    /// Only these kinds of alert.
+    pub kinds: Option<Vec<SlaAlertKind>>,
 }
 
 /// An agreed service level being missed.
@@ -574,6 +580,18 @@ pub struct SlaAlert {
     pub occurred_at: DateTime<Utc>,
     /// HANDOVER_OVERDUE: the handover, as it is now.
     pub handover: Option<Handover>,
+    /// PERIOD_BREACHED: the SLA whose target was missed, as it is now.
+    pub sla: Option<crate::agreements::graphql::Sla>,
+    /// PERIOD_BREACHED: the number of the SLA version that judged the period (the one in force when it began).
+    pub sla_version: Option<i32>,
+    /// PERIOD_BREACHED: the period's first instant (local midnight of its first day, UTC).
+    pub period_start: Option<DateTime<Utc>>,
+    /// PERIOD_BREACHED: the instant after the period's last day.
+    pub period_end: Option<DateTime<Utc>>,
+    /// PERIOD_BREACHED: what was measured, in the SLA's unit (hours, days, leads, …).
+    pub value: Option<f64>,
+    /// PERIOD_BREACHED: the target that was missed (a ceiling for times, a floor for volumes).
+    pub target: Option<f64>,
 }
 
 /// Live changes to handovers.
@@ -613,7 +631,8 @@ impl HandoverSubscription {
     }
 
     /// Agreed service levels being missed, as found: a handover past its due time
-    /// unanswered. API keys need `LEADS_READ` (and `EVENTS_READ`).
+    /// unanswered, or an SLA period that ended with its target missed. API keys need
+    /// `LEADS_READ` (and `EVENTS_READ`), and `KPIS_READ` for PERIOD_BREACHED alerts.
     async fn sla_alerts(
         &self,
         ctx: &Context<'_>,
@@ -621,23 +640,54 @@ impl HandoverSubscription {
     ) -> Result<futures_util::stream::BoxStream<'static, Result<SlaAlert>>> {
         use crate::auth::permissions::{Scope, can_read, require};
         require(can_read(actor(ctx)?, Scope::LeadsRead), "read handovers")?;
-        let assignee = filter.and_then(|f| f.assignee_id).map(|id| parse_id("filter.assigneeId", &id)).transpose()?;
+        let filter = filter.unwrap_or_default();
+        let assignee = filter.assignee_id.map(|id| parse_id("filter.assigneeId", &id)).transpose()?;
+        let kinds = live::distinct(filter.kinds);
         live::subscribe(
             ctx,
-            |kind| kind == "handover.overdue",
+            |kind| kind == "handover.overdue" || kind == "sla.periodBreached",
             std::sync::Arc::new(move |Delivery { db, actor }, event| {
+                let kinds = kinds.clone();
                 async move {
                     let Some(id) = event.entity_id else { return Ok(None) };
+                    let kind = if event.kind == "sla.periodBreached" {
+                        SlaAlertKind::PeriodBreached
+                    } else {
+                        SlaAlertKind::HandoverOverdue
+                    };
+                    if kinds.is_some_and(|kinds| !kinds.contains(&kind)) {
+                        return Ok(None);
+                    }
+                    let alert = SlaAlert {
+                        id: event.id.into(),
+                        kind,
+                        occurred_at: event.at,
+                        handover: None,
+                        sla: None,
+                        sla_version: None,
+                        period_start: None,
+                        period_end: None,
+                        value: None,
+                        target: None,
+                    };
+                    if kind == SlaAlertKind::PeriodBreached {
+                        require(can_read(&actor, Scope::KpisRead), "read SLA compliance")?;
+                        let sla = crate::agreements::get::<crate::agreements::slas::SlaBody>(&db, &actor, id).await?;
+                        return Ok(Some(SlaAlert {
+                            sla: Some(crate::agreements::graphql::Sla(sla)),
+                            sla_version: live::payload(&event, "slaVersion"),
+                            period_start: live::payload(&event, "periodStart"),
+                            period_end: live::payload(&event, "periodEnd"),
+                            value: live::payload(&event, "value"),
+                            target: live::payload(&event, "target"),
+                            ..alert
+                        }));
+                    }
                     let Some(handover) = shared_read(&db, &actor, event.id, id).await? else { return Ok(None) };
                     if assignee.is_some_and(|a| a != handover.to_user_id) {
                         return Ok(None);
                     }
-                    Ok(Some(SlaAlert {
-                        id: event.id.into(),
-                        kind: SlaAlertKind::HandoverOverdue,
-                        occurred_at: event.at,
-                        handover: Some(handover.into()),
-                    }))
+                    Ok(Some(SlaAlert { handover: Some(handover.into()), ..alert }))
                 }
                 .boxed()
             }),

@@ -346,3 +346,104 @@ pub fn scorecard_json(card: &Scorecard) -> serde_json::Value {
         .collect();
     json!({ "from": card.from, "to": card.to, "slas": slas, "goals": goals })
 }
+
+/// Ended SLA periods looked at again on each pass: a breach is found within this many
+/// periods of its end (or after a restart that long), and a pass measures at most this
+/// many periods per SLA.
+const BREACH_LOOKBACK_PERIODS: u32 = 2;
+
+/// Record every agreed SLA's ended periods that missed their target, once each, with an
+/// `sla.periodBreached` outbox event (subscribers' `slaAlerts`). A period counts when it
+/// ended at or before `now`, began once the SLA was first agreed (earlier periods were
+/// not under the agreement), is among the last [`BREACH_LOOKBACK_PERIODS`] ended ones,
+/// and its figure missed the target of the version in force when it began; a period
+/// without data (no handover answered, say) is not judged. The unique key on (SLA,
+/// period start) makes concurrent passes on several replicas record it once. Returns
+/// how many breaches this call recorded.
+pub async fn record_breaches(db: &sea_orm::DatabaseConnection, now: DateTime<Utc>) -> Result<usize> {
+    use entity::document::{Column as DocColumn, Entity as Documents};
+    use sea_orm::QuerySelect;
+    let orgs: Vec<uuid::Uuid> = Documents::find()
+        .select_only()
+        .column(DocColumn::OrgId)
+        .distinct()
+        .filter(DocColumn::Kind.eq(entity::DocumentKind::Sla))
+        .filter(DocColumn::Status.eq(AgreementStatus::Agreed))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut recorded = 0;
+    for org in orgs {
+        match record_org_breaches(db, org, now).await {
+            Ok(n) => recorded += n,
+            Err(e) => tracing::warn!(org = %org, error = %e, "judging SLA periods failed; retrying next pass"),
+        }
+    }
+    Ok(recorded)
+}
+
+async fn record_org_breaches(db: &sea_orm::DatabaseConnection, org: uuid::Uuid, now: DateTime<Utc>) -> Result<usize> {
+    use sea_orm::sea_query::OnConflict;
+    let system = Actor::system(org);
+    let settings = settings(db, org).await?;
+    let criteria = DocumentCriteria { statuses: vec![AgreementStatus::Agreed], search: None };
+    let slas = agreements::list::<SlaBody>(db, &system, &criteria).await?;
+    let today = now.with_timezone(&settings.tz()).date_naive();
+    let mut recorded = 0;
+    for sla in slas {
+        let (Some(current), Some(first_agreed)) =
+            (sla.in_force(), sla.versions.iter().filter_map(|v| v.model.agreed_at).min())
+        else {
+            continue;
+        };
+        // Back from today far enough for the last ended periods, whole periods only.
+        let granularity = granularity(current.body.period);
+        let mut from = periods::period_start(today, granularity);
+        for _ in 0..BREACH_LOOKBACK_PERIODS {
+            from = periods::period_start(from.pred_opt().unwrap_or(from), granularity);
+        }
+        let judged = sla_compliance_in(db, &system, &settings, &sla, from, today).await?;
+        for period in judged {
+            let ended = period.period.end_at <= now;
+            let (Some(false), Some(value)) = (period.met, period.actual) else { continue };
+            if !ended || period.period.start_at < first_agreed {
+                continue;
+            }
+            let txn = crate::db::begin_write(db).await?;
+            let breach = entity::sla_breach::ActiveModel {
+                id: sea_orm::Set(uuid::Uuid::now_v7()),
+                org_id: sea_orm::Set(org),
+                sla_id: sea_orm::Set(sla.model.id),
+                sla_version: sea_orm::Set(period.version),
+                period_start: sea_orm::Set(period.period.start_at),
+                period_end: sea_orm::Set(period.period.end_at),
+                value: sea_orm::Set(value),
+                target: sea_orm::Set(period.target),
+                created_at: sea_orm::Set(now),
+            };
+            let inserted = entity::sla_breach::Entity::insert(breach)
+                .on_conflict(
+                    OnConflict::columns([
+                        entity::sla_breach::Column::OrgId,
+                        entity::sla_breach::Column::SlaId,
+                        entity::sla_breach::Column::PeriodStart,
+                    ])
+                    .do_nothing()
+                    .to_owned(),
+                )
+                .exec_without_returning(&txn)
+                .await?;
+            if inserted == 1 {
+                let payload = serde_json::json!({
+                    "slaVersion": period.version, "periodStart": period.period.start_at,
+                    "periodEnd": period.period.end_at, "value": value, "target": period.target,
+                });
+                let event = "sla.periodBreached";
+                crate::events::outbox::publish(&txn, &system, event, "sla", Some(sla.model.id), payload).await?;
+                recorded += 1;
+            }
+            txn.commit().await?;
+        }
+    }
+    Ok(recorded)
+}
