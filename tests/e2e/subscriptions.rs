@@ -471,6 +471,10 @@ async fn alignment_and_feedback_events_are_delivered() {
         .await;
     let mut everyone = Ws::ready(&app, &marketing_manager.token).await;
     everyone.subscribe("f", "subscription { feedbackEvents { kind feedback { id } } }", json!({})).await;
+    let other = app.create_org("Globex").await;
+    let mut outsider = Ws::ready(&app, &other.admin.token).await;
+    outsider.subscribe("a", "subscription { alignmentEvents { kind } }", json!({})).await;
+    outsider.subscribe("f", "subscription { feedbackEvents { kind } }", json!({})).await;
 
     let body = app
         .gql(
@@ -510,6 +514,9 @@ async fn alignment_and_feedback_events_are_delivered() {
         json!({ "kind": "SUBMITTED", "feedback": { "id": feedback, "status": "NEW" } }),
         "{mine}"
     );
+    // Another organization hears of neither.
+    outsider.quiet("a", Duration::from_millis(300)).await;
+    outsider.quiet("f", Duration::from_millis(10)).await;
 }
 
 #[tokio::test]
