@@ -245,6 +245,7 @@ async fn serve(config: Config, args: ServeArgs) -> Result<(), CliError> {
     let database_url = config.database_url.clone();
     let outbox_retention = config.outbox_retention;
     let jobs_here = config.jobs;
+    let webhooks = config.webhooks.clone();
     let state = crate::prepare(config).await?;
     let embedded = !crate::db::dialect::is_postgres(&state.db);
     let empty = entity::organization::Entity::find().count(&state.db).await? == 0;
@@ -289,7 +290,7 @@ async fn serve(config: Config, args: ServeArgs) -> Result<(), CliError> {
     // connections listens for the other replicas' outbox notifications.
     let jobs = if embedded { state.db.clone() } else { db::connect(&database_url, 3).await? };
     if jobs_here {
-        crate::worker::spawn_all(&jobs, outbox_retention);
+        crate::worker::spawn_all(&jobs, outbox_retention, webhooks);
     } else {
         crate::events::relay::follow_others(&jobs);
     }

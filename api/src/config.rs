@@ -343,6 +343,23 @@ pub struct Settings {
     /// WebSockets one user or API key may hold open on this server at once.
     #[arg(long, env = "ACCORD_WS_MAX_CONNECTIONS_PER_CREDENTIAL", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
     pub ws_max_connections_per_credential: u32,
+    /// Let webhook endpoints use `http://` and private, loopback or link-local
+    /// addresses. For development and tests only: it lets anyone who may register a
+    /// webhook reach this server's own network.
+    #[arg(long, env = "ACCORD_WEBHOOKS_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    pub webhooks_allow_private: bool,
+    /// How long one webhook attempt may take, connection and answer included (≤ 30s).
+    #[arg(long, env = "ACCORD_WEBHOOKS_TIMEOUT", default_value = "10s", value_parser = parse_duration, global = true)]
+    pub webhooks_timeout: Duration,
+    /// The waits between a failed webhook attempt and the next, comma-separated; a
+    /// delivery is given up after the last. Each wait is shortened by up to a fifth at
+    /// random (jitter). The default retries for 23 h 36 min.
+    #[arg(long, env = "ACCORD_WEBHOOKS_RETRY_SCHEDULE", default_value = "10s,1m,5m,30m,2h,5h,8h,8h", global = true)]
+    pub webhooks_retry_schedule: String,
+    /// An endpoint whose every attempt has failed for this long is disabled (with an
+    /// audit entry); its ADMINs enable it again when it is fixed.
+    #[arg(long, env = "ACCORD_WEBHOOKS_DISABLE_AFTER", default_value = "5d", value_parser = parse_duration, global = true)]
+    pub webhooks_disable_after: Duration,
 }
 
 /// A public key of an external identity provider, checked when the configuration is read.
@@ -430,6 +447,47 @@ pub struct Config {
     pub websocket: WebSocketLimits,
     /// See `ACCORD_JOBS`.
     pub jobs: bool,
+    /// How webhooks are sent (`ACCORD_WEBHOOKS_*`).
+    pub webhooks: WebhookSettings,
+}
+
+/// How webhooks are sent.
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// Whether `http://` and private, loopback and link-local targets are allowed.
+    pub allow_private: bool,
+    /// Longest time one attempt may take.
+    pub timeout: Duration,
+    /// Waits between failed attempts; the delivery is given up after the last.
+    pub retry_schedule: Vec<Duration>,
+    /// How long an endpoint may fail every attempt before it is disabled.
+    pub disable_after: Duration,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            allow_private: false,
+            timeout: Duration::from_secs(10),
+            retry_schedule: parse_retry_schedule("10s,1m,5m,30m,2h,5h,8h,8h").expect("the default schedule parses"),
+            disable_after: Duration::from_secs(5 * 24 * 3600),
+        }
+    }
+}
+
+/// Read `ACCORD_WEBHOOKS_RETRY_SCHEDULE`: 1 to 20 waits, each at most 24 h.
+pub fn parse_retry_schedule(value: &str) -> Result<Vec<Duration>, String> {
+    let waits = value
+        .split(',')
+        .map(|wait| humantime::parse_duration(wait.trim()).map_err(|e| format!("{wait:?}: {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    if waits.is_empty() || waits.len() > 20 {
+        return Err("give 1 to 20 waits, such as `10s,1m,5m`".into());
+    }
+    if waits.iter().any(|wait| *wait > Duration::from_secs(24 * 3600)) {
+        return Err("each wait must be at most 24h".into());
+    }
+    Ok(waits)
 }
 
 /// Limits of GraphQL over WebSocket (subscriptions).
@@ -561,6 +619,9 @@ impl Settings {
                 problem: format!("{bind:?} is not an address such as 127.0.0.1:9100"),
             })?),
         };
+        if self.webhooks_timeout.is_zero() || self.webhooks_timeout > Duration::from_secs(30) {
+            return Err(ConfigError { variable: "ACCORD_WEBHOOKS_TIMEOUT", problem: "must be from 1ms to 30s".into() });
+        }
         let metrics_token = self.metrics_token.filter(|t| !t.is_empty());
         if metrics_token.as_ref().is_some_and(|t| t.len() < MIN_SECRET_BYTES) {
             return Err(ConfigError {
@@ -612,6 +673,13 @@ impl Settings {
                 max_connections_per_credential: self.ws_max_connections_per_credential as usize,
             },
             jobs: self.jobs,
+            webhooks: WebhookSettings {
+                allow_private: self.webhooks_allow_private,
+                timeout: self.webhooks_timeout,
+                retry_schedule: parse_retry_schedule(&self.webhooks_retry_schedule)
+                    .map_err(|problem| ConfigError { variable: "ACCORD_WEBHOOKS_RETRY_SCHEDULE", problem })?,
+                disable_after: self.webhooks_disable_after,
+            },
         })
     }
 }

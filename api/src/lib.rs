@@ -32,6 +32,7 @@ pub mod pipeline;
 pub mod scoring;
 pub mod seed;
 pub mod validate;
+pub mod webhooks;
 pub mod worker;
 pub mod ws;
 

@@ -262,3 +262,19 @@ pub enum RescoreJobKind {
     #[sea_orm(string_value = "DECAY")]
     Decay,
 }
+
+/// Where a webhook delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum WebhookDeliveryStatus {
+    /// Waiting for its first attempt or a retry.
+    #[sea_orm(string_value = "PENDING")]
+    Pending,
+    /// The endpoint answered 2xx.
+    #[sea_orm(string_value = "SUCCEEDED")]
+    Succeeded,
+    /// Every attempt of the retry schedule failed.
+    #[sea_orm(string_value = "FAILED")]
+    Failed,
+}

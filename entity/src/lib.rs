@@ -36,9 +36,13 @@ pub mod review_meeting;
 pub mod sla_breach;
 pub mod trusted_document;
 pub mod user;
+pub mod webhook_attempt;
+pub mod webhook_delivery;
+pub mod webhook_endpoint;
 
 pub use campaign::CampaignChannel;
 pub use enums::{
     ActivityKind, ActorKind, AgreementStatus, DocumentKind, EngagementKind, HandoverStatus, LifecycleStage,
     OpportunityStage, RescoreJobKind, RescoreJobStatus, Role, SalesStrategy, Team, Temperature, VersionStatus,
+    WebhookDeliveryStatus,
 };

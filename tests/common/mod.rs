@@ -69,6 +69,8 @@ pub fn test_config(database_url: String) -> Config {
         websocket: api::config::WebSocketLimits::default(),
         // The harness runs no background jobs: tests call them when they mean to.
         jobs: false,
+        // Tests serve webhooks from a receiver on 127.0.0.1 over plain HTTP.
+        webhooks: api::config::WebhookSettings { allow_private: true, ..Default::default() },
     }
 }
 

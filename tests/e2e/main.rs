@@ -41,3 +41,4 @@ mod spec;
 mod stages;
 mod subscriptions;
 mod taxonomies;
+mod webhooks;

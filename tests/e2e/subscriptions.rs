@@ -153,7 +153,7 @@ async fn relay_now(app: &TestApp, org: &TestOrg) {
     relay::relay_org(&app.db, org.id).await.expect("relayed");
 }
 
-async fn create_lead(app: &TestApp, token: &str, email: &str, stage: &str) -> String {
+pub(crate) async fn create_lead(app: &TestApp, token: &str, email: &str, stage: &str) -> String {
     let body = app
         .gql(
             Some(token),
@@ -164,7 +164,7 @@ async fn create_lead(app: &TestApp, token: &str, email: &str, stage: &str) -> St
     body["data"]["createLead"]["lead"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned()
 }
 
-async fn move_lead(app: &TestApp, token: &str, id: &str, to: &str) {
+pub(crate) async fn move_lead(app: &TestApp, token: &str, id: &str, to: &str) {
     let body = app
         .gql(
             Some(token),

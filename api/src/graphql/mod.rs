@@ -27,6 +27,7 @@ use crate::db::request::RequestDb;
 use crate::error::{ApiError, Result};
 use crate::{
     agreements, campaigns, events, feedback, handover, kpi, leads, messaging, org, personas, pipeline, scoring,
+    webhooks,
 };
 
 pub use loaders::Loaders;
@@ -51,6 +52,7 @@ pub struct Query(
     feedback::graphql::FeedbackQuery,
     campaigns::graphql::CampaignQuery,
     kpi::graphql::KpiQuery,
+    webhooks::graphql::WebhookQuery,
     node::NodeQuery,
 );
 
@@ -73,6 +75,7 @@ pub struct Mutation(
     messaging::graphql::MessagingMutation,
     feedback::graphql::FeedbackMutation,
     campaigns::graphql::CampaignMutation,
+    webhooks::graphql::WebhookMutation,
 );
 
 /// Every subscription of the API: live events over a WebSocket on `/graphql`, protocol

@@ -1,0 +1,433 @@
+//! The sender: claims due deliveries, posts each signed per the Standard Webhooks
+//! specification, and records the outcome: success, or a retry after the next wait of
+//! the schedule (less up to a fifth at random, so retries spread out), or, after the
+//! last, FAILED. An endpoint whose every attempt has failed for
+//! `ACCORD_WEBHOOKS_DISABLE_AFTER` is disabled, with an audit entry.
+//!
+//! A claim moves a delivery's `next_attempt_at` past the attempt's longest time (the
+//! lease) and commits before the request is made; the outcome is written after it.
+//! A process that stops in between leaves the delivery due again when the lease
+//! lapses, so it is sent at least once whatever happens to the sender. Deliveries of
+//! one object to one endpoint go one at a time, in the order their events happened: a
+//! delivery waits while an earlier one of the same object is unfinished.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use entity::WebhookDeliveryStatus;
+use entity::webhook_delivery::{ActiveModel, Column, Entity, Model};
+use entity::webhook_endpoint::Model as Endpoint;
+use hmac::{Hmac, Mac};
+use rand::Rng;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set,
+};
+use sha2::Sha256;
+use tokio::sync::Semaphore;
+use uuid::Uuid;
+
+use super::target::{self, Blocked, GuardedResolver};
+use crate::auth::Actor;
+use crate::config::WebhookSettings;
+use crate::db::claim::claim;
+use crate::error::{ApiError, Result};
+use crate::events::audit::{self, Changes};
+
+/// Attempts one process makes at once.
+const CONCURRENCY: usize = 64;
+/// Most of an answer's body kept in the delivery log.
+pub const KEPT_RESPONSE_BYTES: usize = 1_024;
+/// How often the sender looks for retries that came due.
+const TICK: Duration = Duration::from_secs(1);
+
+/// Sends webhooks for one process.
+#[derive(Clone)]
+pub struct Sender {
+    db: DatabaseConnection,
+    settings: Arc<WebhookSettings>,
+    client: reqwest::Client,
+    permits: Arc<Semaphore>,
+}
+
+/// What one attempt came to.
+#[derive(Debug)]
+struct Outcome {
+    at: DateTime<Utc>,
+    status_code: Option<u16>,
+    latency: Duration,
+    error: Option<String>,
+    response: Option<String>,
+}
+
+impl Outcome {
+    fn succeeded(&self) -> bool {
+        self.status_code.is_some_and(|code| (200..300).contains(&code))
+    }
+}
+
+impl Sender {
+    pub fn new(db: DatabaseConnection, settings: WebhookSettings) -> Result<Self> {
+        let client = reqwest::Client::builder()
+            .timeout(settings.timeout)
+            .connect_timeout(settings.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(Arc::new(GuardedResolver { allow_private: settings.allow_private }))
+            .user_agent(concat!("Accord-Webhooks/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(ApiError::internal)?;
+        Ok(Self { db, settings: Arc::new(settings), client, permits: Arc::new(Semaphore::new(CONCURRENCY)) })
+    }
+
+    /// How long a claimed delivery stays invisible to other senders: longer than an
+    /// attempt can take, with room to record its outcome.
+    fn lease(&self) -> Duration {
+        self.settings.timeout * 2 + Duration::from_secs(5)
+    }
+
+    /// Send every delivery due now (as many as free attempt slots allow) and wait for
+    /// their outcomes; returns how many were attempted.
+    pub async fn deliver_due(&self) -> Result<usize> {
+        let started = self.start_due().await?;
+        let count = started.len();
+        for handle in started {
+            let _ = handle.await;
+        }
+        Ok(count)
+    }
+
+    /// Claim due deliveries for the free attempt slots and start their attempts.
+    async fn start_due(&self) -> Result<Vec<tokio::task::JoinHandle<()>>> {
+        let free = self.permits.available_permits();
+        if free == 0 {
+            return Ok(Vec::new());
+        }
+        let claimed = self.claim(free as u64).await?;
+        let mut handles = Vec::with_capacity(claimed.len());
+        for (delivery, endpoint) in claimed {
+            let Ok(permit) = self.permits.clone().try_acquire_owned() else { break };
+            let sender = self.clone();
+            handles.push(tokio::spawn(async move {
+                let outcome = sender.attempt(&endpoint, &delivery).await;
+                if let Err(e) = sender.record(&delivery, &endpoint, outcome).await {
+                    tracing::warn!(delivery = %delivery.id, error = %e, "recording a webhook attempt failed; it is retried when its claim lapses");
+                }
+                drop(permit);
+            }));
+        }
+        Ok(handles)
+    }
+
+    /// Claim up to `limit` due deliveries of enabled endpoints, none held back by an
+    /// earlier unfinished delivery of the same object.
+    async fn claim(&self, limit: u64) -> Result<Vec<(Model, Endpoint)>> {
+        use entity::webhook_endpoint::{Column as E, Entity as Endpoints};
+        let now = Utc::now();
+        let earlier = Alias::new("earlier");
+        let held_back = Query::select()
+            .expr(Expr::val(1))
+            .from_as(Entity, earlier.clone())
+            .and_where(Expr::col((earlier.clone(), Column::EndpointId)).equals((Entity, Column::EndpointId)))
+            .and_where(Expr::col((earlier.clone(), Column::EntityId)).equals((Entity, Column::EntityId)))
+            .and_where(Expr::col((earlier.clone(), Column::Status)).eq("PENDING"))
+            .and_where(Expr::col((earlier.clone(), Column::Id)).lt(Expr::col((Entity, Column::Id))))
+            .to_owned();
+        let enabled = Query::select().column(E::Id).from(Endpoints).and_where(E::Enabled.eq(true)).to_owned();
+        let txn = crate::db::begin_write(&self.db).await?;
+        let select = Entity::find()
+            .filter(Column::Status.eq("PENDING"))
+            .filter(Column::NextAttemptAt.lte(now))
+            .filter(Column::EndpointId.in_subquery(enabled))
+            .filter(Condition::all().add(Expr::exists(held_back).not()))
+            .order_by_asc(Column::NextAttemptAt)
+            .limit(limit);
+        let due = claim(&txn, select).all(&txn).await?;
+        if due.is_empty() {
+            return Ok(Vec::new());
+        }
+        let until = now + chrono::Duration::from_std(self.lease()).unwrap_or(chrono::Duration::minutes(1));
+        Entity::update_many()
+            .col_expr(Column::NextAttemptAt, Expr::value(until))
+            .filter(Column::Id.is_in(due.iter().map(|d| d.id)))
+            .exec(&txn)
+            .await?;
+        let endpoints = Endpoints::find().filter(E::Id.is_in(due.iter().map(|d| d.endpoint_id))).all(&txn).await?;
+        txn.commit().await?;
+        Ok(due
+            .into_iter()
+            .filter_map(|d| endpoints.iter().find(|e| e.id == d.endpoint_id).map(|e| (d, e.clone())))
+            .collect())
+    }
+
+    /// Post one delivery.
+    async fn attempt(&self, endpoint: &Endpoint, delivery: &Model) -> Outcome {
+        let at = Utc::now();
+        let started = Instant::now();
+        let failed = |error: String| Outcome {
+            at,
+            status_code: None,
+            latency: started.elapsed(),
+            error: Some(error),
+            response: None,
+        };
+        let url = match url::Url::parse(&endpoint.url) {
+            Ok(url) => url,
+            Err(e) => return failed(format!("the endpoint URL is invalid: {e}")),
+        };
+        if let Err(why) = target::check_host(&url, self.settings.allow_private) {
+            return failed(format!("blocked: {why}"));
+        }
+        let id = delivery.id.to_string();
+        let timestamp = at.timestamp();
+        let signature = sign(&super::signing_secrets(endpoint, at), &id, timestamp, &delivery.body);
+        let sent = self
+            .client
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header("webhook-id", &id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", signature)
+            .body(delivery.body.clone())
+            .send()
+            .await;
+        let mut response = match sent {
+            Ok(response) => response,
+            Err(e) => return failed(describe(&e, self.settings.timeout)),
+        };
+        let status = response.status().as_u16();
+        let mut kept = Vec::new();
+        // Read no more than is kept; a body still arriving at the time-out is cut there.
+        while kept.len() < KEPT_RESPONSE_BYTES {
+            match response.chunk().await {
+                Ok(Some(chunk)) => kept.extend_from_slice(&chunk),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        kept.truncate(KEPT_RESPONSE_BYTES);
+        let mut text = String::from_utf8_lossy(&kept).into_owned();
+        text.retain(|c| c != '\0');
+        Outcome {
+            at,
+            status_code: Some(status),
+            latency: started.elapsed(),
+            error: (!(200..300).contains(&status)).then(|| format!("the endpoint answered HTTP {status}")),
+            response: (!text.is_empty()).then_some(text),
+        }
+    }
+
+    /// Write an attempt's outcome: the attempt row, where the delivery stands, and the
+    /// endpoint's failure streak (disabling it once the streak is too long).
+    async fn record(&self, delivery: &Model, endpoint: &Endpoint, outcome: Outcome) -> Result<()> {
+        use entity::webhook_endpoint::{ActiveModel as EndpointModel, Column as E, Entity as Endpoints};
+        let txn = crate::db::begin_write(&self.db).await?;
+        let Some(current) = Entity::find_by_id(delivery.id).one(&txn).await? else {
+            return Ok(()); // deleted with its endpoint meanwhile
+        };
+        let number = current.attempts + 1;
+        let round = current.round_attempts + 1;
+        let latency_ms = outcome.latency.as_millis().min(i32::MAX as u128) as i32;
+        entity::webhook_attempt::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            org_id: Set(current.org_id),
+            delivery_id: Set(current.id),
+            number: Set(number),
+            at: Set(outcome.at),
+            status_code: Set(outcome.status_code.map(i32::from)),
+            latency_ms: Set(latency_ms),
+            error: Set(outcome.error.clone()),
+            response: Set(outcome.response.clone()),
+        }
+        .insert(&txn)
+        .await?;
+        let now = Utc::now();
+        let succeeded = outcome.succeeded();
+        let (status, next) = if succeeded {
+            (WebhookDeliveryStatus::Succeeded, None)
+        } else {
+            match self.settings.retry_schedule.get(round as usize - 1) {
+                Some(wait) => (WebhookDeliveryStatus::Pending, Some(now + jittered(*wait))),
+                None => (WebhookDeliveryStatus::Failed, None),
+            }
+        };
+        let mut model: ActiveModel = current.clone().into();
+        model.attempts = Set(number);
+        model.round_attempts = Set(round);
+        model.status = Set(status);
+        model.next_attempt_at = Set(next);
+        model.last_attempt_at = Set(Some(outcome.at));
+        model.last_status_code = Set(outcome.status_code.map(i32::from));
+        model.last_latency_ms = Set(Some(latency_ms));
+        model.last_error = Set(outcome.error.clone());
+        model.finished_at = Set((status != WebhookDeliveryStatus::Pending).then_some(now));
+        model.update(&txn).await?;
+        if succeeded {
+            Endpoints::update_many()
+                .col_expr(E::FailingSince, Expr::value(Option::<DateTime<Utc>>::None))
+                .filter(E::Id.eq(endpoint.id))
+                .filter(E::FailingSince.is_not_null())
+                .exec(&txn)
+                .await?;
+        } else {
+            Endpoints::update_many()
+                .col_expr(E::FailingSince, Expr::value(Some(outcome.at)))
+                .filter(E::Id.eq(endpoint.id))
+                .filter(E::FailingSince.is_null())
+                .exec(&txn)
+                .await?;
+            let disable_after =
+                chrono::Duration::from_std(self.settings.disable_after).unwrap_or(chrono::Duration::days(5));
+            let stale = Endpoints::find_by_id(endpoint.id)
+                .one(&txn)
+                .await?
+                .filter(|e| e.enabled && e.failing_since.is_some_and(|since| since <= now - disable_after));
+            if let Some(failing) = stale {
+                let since = failing.failing_since.unwrap_or(now);
+                let reason = format!(
+                    "every attempt failed from {} to {}; the last: {}",
+                    since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    outcome.error.as_deref().unwrap_or("no answer"),
+                );
+                let mut model: EndpointModel = failing.into();
+                model.enabled = Set(false);
+                model.disabled_at = Set(Some(now));
+                model.disabled_reason = Set(Some(reason.clone()));
+                model.updated_at = Set(now);
+                model.update(&txn).await?;
+                let changes = Changes::new().field("enabled", Some(&true), Some(&false)).created("reason", &reason);
+                let system = Actor::system(endpoint.org_id);
+                audit::record(
+                    &txn,
+                    &system,
+                    "webhookEndpoint.autoDisable",
+                    "webhookEndpoint",
+                    Some(endpoint.id),
+                    changes,
+                )
+                .await?;
+                tracing::warn!(endpoint = %endpoint.id, org = %endpoint.org_id, "disabled a failing webhook endpoint");
+            }
+        }
+        txn.commit().await?;
+        let result = match status {
+            WebhookDeliveryStatus::Succeeded => "succeeded",
+            WebhookDeliveryStatus::Pending => "retrying",
+            WebhookDeliveryStatus::Failed => "failed",
+        };
+        metrics::counter!("accord_webhook_attempts_total", "result" => result).increment(1);
+        metrics::histogram!("accord_webhook_attempt_seconds").record(outcome.latency.as_secs_f64());
+        Ok(())
+    }
+}
+
+/// A wait of the schedule, shortened by up to a fifth at random.
+fn jittered(wait: Duration) -> chrono::Duration {
+    let factor = 1.0 - rand::rng().random_range(0.0..0.2);
+    chrono::Duration::from_std(wait.mul_f64(factor)).unwrap_or(chrono::Duration::hours(1))
+}
+
+/// The `webhook-signature` header: `v1,` and the base64 HMAC-SHA256, keyed by the
+/// secret's bytes (base64 after `whsec_`), of `{id}.{timestamp}.{body}`; one per
+/// secret, separated by spaces.
+pub fn sign(secrets: &[&str], id: &str, timestamp: i64, body: &str) -> String {
+    let base64 = base64::engine::general_purpose::STANDARD;
+    secrets
+        .iter()
+        .filter_map(|secret| {
+            let key = base64.decode(secret.strip_prefix("whsec_").unwrap_or(secret)).ok()?;
+            let mut mac = Hmac::<Sha256>::new_from_slice(&key).ok()?;
+            mac.update(format!("{id}.{timestamp}.{body}").as_bytes());
+            Some(format!("v1,{}", base64.encode(mac.finalize().into_bytes())))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Why a request got no answer, in words for the delivery log (no URL: it is shown
+/// beside it).
+fn describe(error: &reqwest::Error, timeout: Duration) -> String {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(cause) = source {
+        if let Some(blocked) = cause.downcast_ref::<Blocked>() {
+            return format!("blocked: {blocked}");
+        }
+        source = cause.source();
+    }
+    if error.is_timeout() {
+        return format!("no answer within {}", humantime::format_duration(timeout));
+    }
+    let mut detail = String::new();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        detail = cause.to_string();
+        source = cause.source();
+    }
+    let what = if error.is_connect() { "could not connect" } else { "the request failed" };
+    let mut text = if detail.is_empty() { what.to_owned() } else { format!("{what}: {detail}") };
+    text.truncate(text.floor_char_boundary(500));
+    text
+}
+
+/// Send webhooks in this process: at once when the relay hands over new events, and
+/// every second for retries that came due.
+pub fn spawn(db: DatabaseConnection, settings: WebhookSettings) {
+    let sender = match Sender::new(db, settings) {
+        Ok(sender) => sender,
+        Err(e) => {
+            tracing::error!(error = %e, "webhooks cannot be sent: the HTTP client failed to start");
+            return;
+        }
+    };
+    let mut relayed = crate::events::relay::subscribe();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                heard = relayed.recv() => {
+                    if let Err(tokio::sync::broadcast::error::RecvError::Closed) = heard {
+                        return;
+                    }
+                }
+            }
+            loop {
+                match sender.start_due().await {
+                    // Claim again while slots are free and deliveries were waiting.
+                    Ok(started) if !started.is_empty() && sender.permits.available_permits() > 0 => continue,
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "claiming webhook deliveries failed; retrying");
+                        break;
+                    }
+                }
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_match_the_standard_webhooks_example() {
+        // The specification's own example (standard-webhooks, spec/standard-webhooks.md).
+        let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let signature = sign(&[secret], "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, r#"{"test": 2432232314}"#);
+        assert_eq!(signature, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+        let two = sign(&[secret, secret], "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, r#"{"test": 2432232314}"#);
+        assert_eq!(two, format!("{signature} {signature}"));
+    }
+
+    #[test]
+    fn jitter_only_shortens_a_wait_by_up_to_a_fifth() {
+        for _ in 0..100 {
+            let wait = jittered(Duration::from_secs(100)).num_milliseconds();
+            assert!((80_000..=100_000).contains(&wait), "{wait}");
+        }
+    }
+}
