@@ -119,8 +119,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let age = older_than.unwrap_or(config.outbox_retention);
             let before = chrono::Utc::now() - chrono::Duration::from_std(age).map_err(anyhow::Error::from)?;
             let deleted = crate::events::relay::prune(&db, before).await?;
+            let deliveries = crate::webhooks::deliveries::prune(&db, before).await?;
             println!("{deleted}");
             eprintln!("deleted {deleted} outbox events relayed before {before}");
+            eprintln!("deleted {deliveries} webhook deliveries finished before {before}");
             Ok(())
         }
         Command::BiRole { name, org: slug } => {

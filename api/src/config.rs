@@ -193,7 +193,8 @@ pub enum OrgCommand {
 #[derive(Debug, Subcommand)]
 pub enum OutboxCommand {
     /// Delete events relayed longer ago than `--older-than` (default
-    /// ACCORD_OUTBOX_RETENTION); events not yet relayed are kept. Prints how many.
+    /// ACCORD_OUTBOX_RETENTION), and webhook deliveries finished as long ago; events not
+    /// yet relayed and deliveries still waiting are kept. Prints how many events.
     Prune {
         /// Such as `7d` or `12h`.
         #[arg(long, value_parser = parse_duration)]
@@ -321,8 +322,9 @@ pub struct Settings {
     /// Database connection pool size.
     #[arg(long, env = "ACCORD_DB_MAX_CONNECTIONS", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..), global = true)]
     pub db_max_connections: u32,
-    /// How long outbox events are kept once relayed to webhooks and subscriptions, such
-    /// as `30d`; the server prunes older ones hourly, `accord outbox prune` on demand.
+    /// How long outbox events are kept once relayed to webhooks and subscriptions, and
+    /// webhook deliveries once finished, such as `30d`; the server prunes older ones
+    /// hourly, `accord outbox prune` on demand.
     #[arg(long, env = "ACCORD_OUTBOX_RETENTION", default_value = "30d", value_parser = parse_duration, global = true)]
     pub outbox_retention: Duration,
     /// Run the background jobs (outbox relay, SLA clock, rescoring, KPI rollups, …) in

@@ -234,6 +234,7 @@ async fn outbox_prune_deletes_relayed_events_past_the_age_and_keeps_waiting_ones
     }
     api::events::relay::relay_org(&db, org).await.unwrap();
     api::events::outbox::publish(&db, &actor, "test.waiting", "test", None, serde_json::json!({})).await.unwrap();
+    let (finished, waiting) = webhook_deliveries(&db, org).await;
     let prune = |age: &str| {
         let output =
             accord().env("DATABASE_URL", &url).args(["outbox", "prune", "--older-than", age]).output().unwrap();
@@ -246,5 +247,82 @@ async fn outbox_prune_deletes_relayed_events_past_the_age_and_keeps_waiting_ones
     let left = entity::outbox_event::Entity::find().all(&db).await.unwrap();
     assert_eq!(left.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(), ["test.waiting"]);
     assert_eq!(entity::outbox_event::Entity::find().count(&db).await.unwrap(), 1);
+    // Finished webhook deliveries go with them, attempts included; a waiting one stays.
+    let left: Vec<_> = entity::webhook_delivery::Entity::find().all(&db).await.unwrap();
+    assert_eq!(left.iter().map(|d| d.id).collect::<Vec<_>>(), [waiting]);
+    let attempts = entity::webhook_attempt::Entity::find().all(&db).await.unwrap();
+    assert!(attempts.iter().all(|a| a.delivery_id != finished) && attempts.len() == 1, "{attempts:?}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// An endpoint of `org` with a delivery finished now and one still waiting, each with
+/// an attempt; returns their ids.
+async fn webhook_deliveries(db: &sea_orm::DatabaseConnection, org: uuid::Uuid) -> (uuid::Uuid, uuid::Uuid) {
+    use sea_orm::{ActiveModelTrait, Set};
+    let now = chrono::Utc::now();
+    let endpoint = entity::webhook_endpoint::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        org_id: Set(org),
+        url: Set("https://hooks.example.com/".into()),
+        description: Set(None),
+        event_types: Set(serde_json::json!(["*"])),
+        lead_stages: Set(serde_json::json!([])),
+        secret: Set("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into()),
+        previous_secret: Set(None),
+        previous_secret_until: Set(None),
+        enabled: Set(true),
+        disabled_at: Set(None),
+        disabled_reason: Set(None),
+        failing_since: Set(None),
+        created_by: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .unwrap();
+    let mut ids = Vec::new();
+    for status in [entity::WebhookDeliveryStatus::Succeeded, entity::WebhookDeliveryStatus::Pending] {
+        let done = status != entity::WebhookDeliveryStatus::Pending;
+        let delivery = entity::webhook_delivery::ActiveModel {
+            id: Set(uuid::Uuid::now_v7()),
+            org_id: Set(org),
+            endpoint_id: Set(endpoint.id),
+            event_id: Set(None),
+            event_type: Set("webhook.test".into()),
+            entity: Set(None),
+            entity_id: Set(None),
+            body: Set("{}".into()),
+            status: Set(status),
+            attempts: Set(1),
+            next_attempt_at: Set((!done).then_some(now + chrono::Duration::hours(1))),
+            round_started_at: Set(now),
+            round_attempts: Set(1),
+            last_attempt_at: Set(Some(now)),
+            last_status_code: Set(Some(if done { 200 } else { 500 })),
+            last_latency_ms: Set(Some(3)),
+            last_error: Set(None),
+            created_at: Set(now),
+            finished_at: Set(done.then_some(now)),
+        }
+        .insert(db)
+        .await
+        .unwrap();
+        entity::webhook_attempt::ActiveModel {
+            id: Set(uuid::Uuid::now_v7()),
+            org_id: Set(org),
+            delivery_id: Set(delivery.id),
+            number: Set(1),
+            at: Set(now),
+            status_code: Set(delivery.last_status_code),
+            latency_ms: Set(3),
+            error: Set(None),
+            response: Set(None),
+        }
+        .insert(db)
+        .await
+        .unwrap();
+        ids.push(delivery.id);
+    }
+    (ids[0], ids[1])
 }

@@ -372,8 +372,9 @@ fn describe(error: &reqwest::Error, timeout: Duration) -> String {
 }
 
 /// Send webhooks in this process: at once when the relay hands over new events, and
-/// every second for retries that came due.
-pub fn spawn(db: DatabaseConnection, settings: WebhookSettings) {
+/// every second for retries that came due. Once an hour, deliveries finished more than
+/// `retention` ago are deleted.
+pub fn spawn(db: DatabaseConnection, settings: WebhookSettings, retention: Duration) {
     let sender = match Sender::new(db, settings) {
         Ok(sender) => sender,
         Err(e) => {
@@ -385,7 +386,17 @@ pub fn spawn(db: DatabaseConnection, settings: WebhookSettings) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_prune: Option<Instant> = None;
         loop {
+            if last_prune.is_none_or(|at| at.elapsed() >= Duration::from_secs(3600)) {
+                last_prune = Some(Instant::now());
+                let before = Utc::now() - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::days(30));
+                match super::deliveries::prune(&sender.db, before).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(deleted = n, "pruned finished webhook deliveries"),
+                    Err(e) => tracing::warn!(error = %e, "pruning webhook deliveries failed; retrying in an hour"),
+                }
+            }
             tokio::select! {
                 _ = tick.tick() => {}
                 heard = relayed.recv() => {
