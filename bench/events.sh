@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
 # Live-event delivery on PostgreSQL (issue #26): SUBSCRIBERS WebSocket subscribers of
-# leadEvents while RATE lead events per second are committed for DURATION seconds;
-# prints the commit-to-delivery delay (target: p99 under 1 s, every delivery made).
+# leadEvents and ENDPOINTS webhook endpoints while RATE lead events per second are
+# committed for DURATION seconds; prints the commit-to-delivery delay of each (target:
+# p99 under 1 s, every delivery made).
 # The events are written as a stage move writes them (outbox rows of real leads and
 # the writers' NOTIFY) straight through psql, so the scenario measures the relay and
 # the delivery, not the writes the other scenarios measure.
 #
-#   bench/events.sh [--leads N] [--subscribers N] [--rate N] [--duration S] [--smoke]
+#   bench/events.sh [--leads N] [--subscribers N] [--endpoints N] [--rate N] [--duration S] [--smoke]
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-LEADS=10000 SUBSCRIBERS=100 RATE=1000 DURATION=30 SMOKE=0
+LEADS=10000 SUBSCRIBERS=100 ENDPOINTS=2 RATE=1000 DURATION=30 SMOKE=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --leads) LEADS=$2; shift ;;
     --subscribers) SUBSCRIBERS=$2; shift ;;
+    --endpoints) ENDPOINTS=$2; shift ;;
     --rate) RATE=$2; shift ;;
     --duration) DURATION=$2; shift ;;
     --smoke) SMOKE=1; LEADS=200; SUBSCRIBERS=3; RATE=20; DURATION=2 ;;
@@ -51,7 +53,8 @@ ORG=$(psql "$DATABASE_URL" -Atc "SELECT id FROM organizations WHERE slug = 'benc
 psql "$DATABASE_URL" -qc "UPDATE outbox_events SET relayed_at = now() WHERE relayed_at IS NULL" >/dev/null
 
 PORT=${BENCH_PORT:-18098}
-ACCORD_BIND="127.0.0.1:$PORT" ACCORD_METRICS_BIND="" ACCORD_RATE_LIMIT_PER_MINUTE=0 \
+# The webhook endpoints are served by the driver on 127.0.0.1.
+ACCORD_BIND="127.0.0.1:$PORT" ACCORD_METRICS_BIND="" ACCORD_RATE_LIMIT_PER_MINUTE=0 ACCORD_WEBHOOKS_ALLOW_PRIVATE=true \
   ACCORD_WS_MAX_CONNECTIONS_PER_CREDENTIAL=$((SUBSCRIBERS + 1)) \
   "$BIN" serve --no-demo >/tmp/accord-bench-events.log 2>&1 &
 SERVER=$!
@@ -61,14 +64,17 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 TOKEN=$("$BIN" token --email admin@bench.test --org bench --ttl 2h)
-say "$SUBSCRIBERS subscribers, $RATE events/s for $DURATION s"
-line=$(node bench/events/driver.mjs "ws://127.0.0.1:$PORT/graphql" "$TOKEN" "$DATABASE_URL" "$ORG" "$SUBSCRIBERS" "$RATE" "$DURATION" | grep "^BENCH")
+say "$SUBSCRIBERS subscribers, $ENDPOINTS webhook endpoints, $RATE events/s for $DURATION s"
+line=$(node bench/events/driver.mjs "ws://127.0.0.1:$PORT/graphql" "$TOKEN" "$DATABASE_URL" "$ORG" "$SUBSCRIBERS" "$RATE" "$DURATION" "$ENDPOINTS" | grep "^BENCH")
 echo "$line"
-read -r expected received p99 < <(sed -E 's/.*expected=([0-9]+) received=([0-9]+).*p99=([0-9-]+).*/\1 \2 \3/' <<<"$line")
-if [ "$received" != "$expected" ]; then
-  echo "events lost: $received of $expected deliveries" >&2
-  [ "$SMOKE" = 1 ] && exit 1
-fi
-if [ "$SMOKE" = 0 ] && [ "$p99" -ge 1000 ]; then
-  echo "p99 delay $p99 ms is over the 1 s target" >&2
-fi
+field() { sed -E "s/.* $1=([0-9-]+).*/\1/" <<<"$line"; }
+for who in "" webhooks_; do
+  expected=$(field "${who}expected") received=$(field "${who}received") p99=$(field "${who}p99")
+  if [ "$received" != "$expected" ]; then
+    echo "${who:-subscriber }events lost: $received of $expected deliveries" >&2
+    [ "$SMOKE" = 1 ] && exit 1
+  fi
+  if [ "$SMOKE" = 0 ] && [ "$p99" -ge 1000 ]; then
+    echo "${who:-subscriber }p99 delay $p99 ms is over the 1 s target" >&2
+  fi
+done

@@ -1,18 +1,52 @@
 // Live-event delivery benchmark (bench/events.sh): SUBSCRIBERS graphql-ws clients
-// subscribe to leadEvents; RATE lead events per second are committed for SECONDS
+// subscribe to leadEvents and ENDPOINTS webhook endpoints (served here, answering 204)
+// want `lead.stageChanged`; RATE lead events per second are committed for SECONDS
 // through psql (outbox rows of real leads plus the writers' NOTIFY, as a stage move
-// commits them); every delivery's delay is its arrival time minus the event's
-// `occurredAt`. Prints one BENCH line: events committed, deliveries expected and
-// received, p50/p99/max delay in ms.
-// Usage: node driver.mjs <ws-url> <token> <database-url> <org-id> <subscribers> <rate> <seconds>
+// commits them); every delivery's delay is its arrival time minus the event's time
+// (`occurredAt`, the webhook body's `timestamp`). Prints one BENCH line: events
+// committed, then for subscribers and for webhooks deliveries expected and received,
+// p50/p99/max delay in ms.
+// Usage: node driver.mjs <ws-url> <token> <database-url> <org-id> <subscribers> <rate> <seconds> <endpoints>
 import { spawn } from "node:child_process";
+import http from "node:http";
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
 
-const [url, token, database, org, subscribers, rate, seconds] = process.argv.slice(2);
-const [n, perSecond, duration] = [Number(subscribers), Number(rate), Number(seconds)];
+const [url, token, database, org, subscribers, rate, seconds, endpoints] = process.argv.slice(2);
+const [n, perSecond, duration, hooks] = [Number(subscribers), Number(rate), Number(seconds), Number(endpoints ?? 0)];
 const delays = [];
+const hookDelays = [];
 let errors = 0;
+
+// The webhook endpoints: one local server, one path per endpoint.
+const receiver = http.createServer((req, res) => {
+  const chunks = [];
+  req.on("data", (c) => chunks.push(c));
+  req.on("end", () => {
+    const arrived = Date.now();
+    try {
+      const body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+      if (body.type === "lead.stageChanged") hookDelays.push(arrived - Date.parse(body.timestamp));
+    } catch {
+      errors++;
+    }
+    res.writeHead(204).end();
+  });
+});
+await new Promise((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+const httpUrl = url.replace(/^ws/, "http");
+for (let i = 0; i < hooks; i++) {
+  const answer = await fetch(httpUrl, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    body: JSON.stringify({
+      query: "mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { endpoint { id } } }",
+      variables: { input: { url: `http://127.0.0.1:${receiver.address().port}/hook/${i}`, eventTypes: ["lead.stageChanged"] } },
+    }),
+  });
+  const created = await answer.json();
+  if (!created.data) throw new Error(`creating a webhook endpoint failed: ${JSON.stringify(created)}`);
+}
 
 const query = "subscription { leadEvents(filter: { kinds: [STAGE_CHANGED] }) { occurredAt lead { id } } }";
 const clients = [];
@@ -76,13 +110,19 @@ await new Promise((resolve) => {
   }, 1000 / ticksPerSecond);
 });
 psql.stdin.end();
-// Let the last events arrive.
+// Let the last events arrive (webhooks: until all came, or 15 s).
 await new Promise((resolve) => setTimeout(resolve, 3000));
+for (let waited = 0; hookDelays.length < committed * hooks && waited < 15000; waited += 200) {
+  await new Promise((resolve) => setTimeout(resolve, 200));
+}
 for (const client of clients) await client.dispose();
+receiver.close();
 
 delays.sort((a, b) => a - b);
-const at = (q) => (delays.length ? delays[Math.min(delays.length - 1, Math.floor(q * delays.length))] : -1);
+hookDelays.sort((a, b) => a - b);
+const at = (list, q) => (list.length ? list[Math.min(list.length - 1, Math.floor(q * list.length))] : -1);
 console.log(
-  `BENCH events=${committed} expected=${committed * n} received=${delays.length} errors=${errors} p50=${at(0.5)} p99=${at(0.99)} max=${delays.at(-1) ?? -1}`,
+  `BENCH events=${committed} expected=${committed * n} received=${delays.length} errors=${errors} p50=${at(delays, 0.5)} p99=${at(delays, 0.99)} max=${delays.at(-1) ?? -1}` +
+    ` webhooks_expected=${committed * hooks} webhooks_received=${hookDelays.length} webhooks_p50=${at(hookDelays, 0.5)} webhooks_p99=${at(hookDelays, 0.99)} webhooks_max=${hookDelays.at(-1) ?? -1}`,
 );
 process.exit(0);
