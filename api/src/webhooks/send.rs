@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use entity::WebhookDeliveryStatus;
-use entity::webhook_delivery::{ActiveModel, Column, Entity, Model};
+use entity::webhook_delivery::{Column, Entity, Model};
 use entity::webhook_endpoint::Model as Endpoint;
 use hmac::{Hmac, Mac};
 use rand::Rng;
@@ -51,7 +51,22 @@ pub struct Sender {
     settings: Arc<WebhookSettings>,
     client: reqwest::Client,
     permits: Arc<Semaphore>,
+    /// Told when an attempt's slot frees, so waiting deliveries are claimed at once.
+    freed: Arc<tokio::sync::Notify>,
+    /// Outcomes on their way to the recorder, which writes them many at a time.
+    finished: tokio::sync::mpsc::UnboundedSender<Finished>,
 }
+
+/// An attempt made, waiting to be recorded; `recorded` is told once it is.
+struct Finished {
+    delivery: Model,
+    endpoint: Endpoint,
+    outcome: Outcome,
+    recorded: tokio::sync::oneshot::Sender<()>,
+}
+
+/// Most outcomes one recording transaction writes.
+const RECORD_BATCH: usize = 500;
 
 /// What one attempt came to.
 #[derive(Debug)]
@@ -79,7 +94,11 @@ impl Sender {
             .user_agent(concat!("Accord-Webhooks/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(ApiError::internal)?;
-        Ok(Self { db, settings: Arc::new(settings), client, permits: Arc::new(Semaphore::new(CONCURRENCY)) })
+        let permits = Arc::new(Semaphore::new(CONCURRENCY));
+        let settings = Arc::new(settings);
+        let (finished, outcomes) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(record_all(db.clone(), settings.clone(), outcomes));
+        Ok(Self { db, settings, client, permits, freed: Arc::default(), finished })
     }
 
     /// How long a claimed delivery stays invisible to other senders: longer than an
@@ -112,10 +131,14 @@ impl Sender {
             let sender = self.clone();
             handles.push(tokio::spawn(async move {
                 let outcome = sender.attempt(&endpoint, &delivery).await;
-                if let Err(e) = sender.record(&delivery, &endpoint, outcome).await {
-                    tracing::warn!(delivery = %delivery.id, error = %e, "recording a webhook attempt failed; it is retried when its claim lapses");
+                let (recorded, done) = tokio::sync::oneshot::channel();
+                // The slot is held until the outcome is written: the delivery stays
+                // claimed, and a later one of its object waits, until then.
+                if sender.finished.send(Finished { delivery, endpoint, outcome, recorded }).is_ok() {
+                    let _ = done.await;
                 }
                 drop(permit);
+                sender.freed.notify_one();
             }));
         }
         Ok(handles)
@@ -217,110 +240,156 @@ impl Sender {
             response: (!text.is_empty()).then_some(text),
         }
     }
+}
 
-    /// Write an attempt's outcome: the attempt row, where the delivery stands, and the
-    /// endpoint's failure streak (disabling it once the streak is too long).
-    async fn record(&self, delivery: &Model, endpoint: &Endpoint, outcome: Outcome) -> Result<()> {
-        use entity::webhook_endpoint::{ActiveModel as EndpointModel, Column as E, Entity as Endpoints};
-        let txn = crate::db::begin_write(&self.db).await?;
-        let Some(current) = Entity::find_by_id(delivery.id).one(&txn).await? else {
-            return Ok(()); // deleted with its endpoint meanwhile
-        };
-        let number = current.attempts + 1;
-        let round = current.round_attempts + 1;
-        let latency_ms = outcome.latency.as_millis().min(i32::MAX as u128) as i32;
-        entity::webhook_attempt::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            org_id: Set(current.org_id),
-            delivery_id: Set(current.id),
-            number: Set(number),
-            at: Set(outcome.at),
-            status_code: Set(outcome.status_code.map(i32::from)),
-            latency_ms: Set(latency_ms),
-            error: Set(outcome.error.clone()),
-            response: Set(outcome.response.clone()),
+/// Write outcomes as they come, many per transaction, telling each attempt when its
+/// outcome is written. A batch that fails to commit leaves its deliveries claimed
+/// until the lease lapses; they are then sent again.
+async fn record_all(
+    db: DatabaseConnection,
+    settings: Arc<WebhookSettings>,
+    mut outcomes: tokio::sync::mpsc::UnboundedReceiver<Finished>,
+) {
+    while let Some(first) = outcomes.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < RECORD_BATCH {
+            match outcomes.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
         }
-        .insert(&txn)
-        .await?;
-        let now = Utc::now();
-        let succeeded = outcome.succeeded();
-        let (status, next) = if succeeded {
+        if let Err(e) = record(&db, &settings, &batch).await {
+            tracing::warn!(error = %e, count = batch.len(), "recording webhook attempts failed; they are sent again when their claims lapse");
+        }
+        for finished in batch {
+            let _ = finished.recorded.send(());
+        }
+    }
+}
+
+/// Write attempts' outcomes in one transaction: the attempt rows, where each delivery
+/// stands, and each endpoint's failure streak (disabling it once the streak is too long).
+async fn record(db: &DatabaseConnection, settings: &WebhookSettings, batch: &[Finished]) -> Result<()> {
+    use entity::webhook_endpoint::{ActiveModel as EndpointModel, Column as E, Entity as Endpoints};
+    let now = Utc::now();
+    let txn = crate::db::begin_write(db).await?;
+    let attempts = batch.iter().map(|f| entity::webhook_attempt::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        org_id: Set(f.delivery.org_id),
+        delivery_id: Set(f.delivery.id),
+        number: Set(f.delivery.attempts + 1),
+        at: Set(f.outcome.at),
+        status_code: Set(f.outcome.status_code.map(i32::from)),
+        latency_ms: Set(latency_ms(&f.outcome)),
+        error: Set(f.outcome.error.clone()),
+        response: Set(f.outcome.response.clone()),
+    });
+    crate::db::insert_all(&txn, attempts.collect()).await?;
+    let mut results = Vec::with_capacity(batch.len());
+    for Finished { delivery, outcome, .. } in batch {
+        // Counted from the claimed row: nothing else writes a delivery while it is claimed.
+        let round = delivery.round_attempts + 1;
+        let (status, next) = if outcome.succeeded() {
             (WebhookDeliveryStatus::Succeeded, None)
         } else {
-            match self.settings.retry_schedule.get(round as usize - 1) {
+            match settings.retry_schedule.get(round as usize - 1) {
                 Some(wait) => (WebhookDeliveryStatus::Pending, Some(now + jittered(*wait))),
                 None => (WebhookDeliveryStatus::Failed, None),
             }
         };
-        let mut model: ActiveModel = current.clone().into();
-        model.attempts = Set(number);
-        model.round_attempts = Set(round);
-        model.status = Set(status);
-        model.next_attempt_at = Set(next);
-        model.last_attempt_at = Set(Some(outcome.at));
-        model.last_status_code = Set(outcome.status_code.map(i32::from));
-        model.last_latency_ms = Set(Some(latency_ms));
-        model.last_error = Set(outcome.error.clone());
-        model.finished_at = Set((status != WebhookDeliveryStatus::Pending).then_some(now));
-        model.update(&txn).await?;
-        if succeeded {
-            Endpoints::update_many()
-                .col_expr(E::FailingSince, Expr::value(Option::<DateTime<Utc>>::None))
-                .filter(E::Id.eq(endpoint.id))
-                .filter(E::FailingSince.is_not_null())
-                .exec(&txn)
-                .await?;
-        } else {
-            Endpoints::update_many()
-                .col_expr(E::FailingSince, Expr::value(Some(outcome.at)))
-                .filter(E::Id.eq(endpoint.id))
-                .filter(E::FailingSince.is_null())
-                .exec(&txn)
-                .await?;
-            let disable_after =
-                chrono::Duration::from_std(self.settings.disable_after).unwrap_or(chrono::Duration::days(5));
-            let stale = Endpoints::find_by_id(endpoint.id)
-                .one(&txn)
-                .await?
-                .filter(|e| e.enabled && e.failing_since.is_some_and(|since| since <= now - disable_after));
-            if let Some(failing) = stale {
-                let since = failing.failing_since.unwrap_or(now);
-                let reason = format!(
-                    "every attempt failed from {} to {}; the last: {}",
-                    since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                    now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                    outcome.error.as_deref().unwrap_or("no answer"),
-                );
-                let mut model: EndpointModel = failing.into();
-                model.enabled = Set(false);
-                model.disabled_at = Set(Some(now));
-                model.disabled_reason = Set(Some(reason.clone()));
-                model.updated_at = Set(now);
-                model.update(&txn).await?;
-                let changes = Changes::new().field("enabled", Some(&true), Some(&false)).created("reason", &reason);
-                let system = Actor::system(endpoint.org_id);
-                audit::record(
-                    &txn,
-                    &system,
-                    "webhookEndpoint.autoDisable",
-                    "webhookEndpoint",
-                    Some(endpoint.id),
-                    changes,
-                )
-                .await?;
-                tracing::warn!(endpoint = %endpoint.id, org = %endpoint.org_id, "disabled a failing webhook endpoint");
-            }
+        let finished_at = (status != WebhookDeliveryStatus::Pending).then_some(now);
+        Entity::update_many()
+            .col_expr(Column::Attempts, Expr::value(delivery.attempts + 1))
+            .col_expr(Column::RoundAttempts, Expr::value(round))
+            .col_expr(Column::Status, Expr::value(status))
+            .col_expr(Column::NextAttemptAt, Expr::value(next))
+            .col_expr(Column::LastAttemptAt, Expr::value(Some(outcome.at)))
+            .col_expr(Column::LastStatusCode, Expr::value(outcome.status_code.map(i32::from)))
+            .col_expr(Column::LastLatencyMs, Expr::value(Some(latency_ms(outcome))))
+            .col_expr(Column::LastError, Expr::value(outcome.error.clone()))
+            .col_expr(Column::FinishedAt, Expr::value(finished_at))
+            .filter(Column::Id.eq(delivery.id))
+            .exec(&txn)
+            .await?;
+        results.push(status);
+    }
+    // An endpoint that answered once in the batch is not failing; one that only failed
+    // is failing from its first failure, unless it already was.
+    let answered: std::collections::BTreeSet<Uuid> =
+        batch.iter().filter(|f| f.outcome.succeeded()).map(|f| f.endpoint.id).collect();
+    let failing: std::collections::BTreeSet<Uuid> =
+        batch.iter().map(|f| f.endpoint.id).filter(|id| !answered.contains(id)).collect();
+    if !answered.is_empty() {
+        Endpoints::update_many()
+            .col_expr(E::FailingSince, Expr::value(Option::<DateTime<Utc>>::None))
+            .filter(E::Id.is_in(answered))
+            .filter(E::FailingSince.is_not_null())
+            .exec(&txn)
+            .await?;
+    }
+    if !failing.is_empty() {
+        let first_failure = batch.iter().map(|f| f.outcome.at).min().unwrap_or(now);
+        Endpoints::update_many()
+            .col_expr(E::FailingSince, Expr::value(Some(first_failure)))
+            .filter(E::Id.is_in(failing.iter().copied()))
+            .filter(E::FailingSince.is_null())
+            .exec(&txn)
+            .await?;
+        let disable_after = chrono::Duration::from_std(settings.disable_after).unwrap_or(chrono::Duration::days(5));
+        let stale = Endpoints::find()
+            .filter(E::Id.is_in(failing))
+            .filter(E::Enabled.eq(true))
+            .filter(E::FailingSince.lte(now - disable_after))
+            .all(&txn)
+            .await?;
+        for endpoint in stale {
+            let last_error = batch
+                .iter()
+                .rev()
+                .find(|f| f.endpoint.id == endpoint.id)
+                .and_then(|f| f.outcome.error.clone())
+                .unwrap_or_else(|| "no answer".into());
+            let since = endpoint.failing_since.unwrap_or(now);
+            let reason = format!(
+                "every attempt failed from {} to {}; the last: {last_error}",
+                since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            );
+            let (id, org_id) = (endpoint.id, endpoint.org_id);
+            let mut model: EndpointModel = endpoint.into();
+            model.enabled = Set(false);
+            model.disabled_at = Set(Some(now));
+            model.disabled_reason = Set(Some(reason.clone()));
+            model.updated_at = Set(now);
+            model.update(&txn).await?;
+            let changes = Changes::new().field("enabled", Some(&true), Some(&false)).created("reason", &reason);
+            audit::record(
+                &txn,
+                &Actor::system(org_id),
+                "webhookEndpoint.autoDisable",
+                "webhookEndpoint",
+                Some(id),
+                changes,
+            )
+            .await?;
+            tracing::warn!(endpoint = %id, org = %org_id, "disabled a failing webhook endpoint");
         }
-        txn.commit().await?;
+    }
+    txn.commit().await?;
+    for (finished, status) in batch.iter().zip(results) {
         let result = match status {
             WebhookDeliveryStatus::Succeeded => "succeeded",
             WebhookDeliveryStatus::Pending => "retrying",
             WebhookDeliveryStatus::Failed => "failed",
         };
         metrics::counter!("accord_webhook_attempts_total", "result" => result).increment(1);
-        metrics::histogram!("accord_webhook_attempt_seconds").record(outcome.latency.as_secs_f64());
-        Ok(())
+        metrics::histogram!("accord_webhook_attempt_seconds").record(finished.outcome.latency.as_secs_f64());
     }
+    Ok(())
+}
+
+fn latency_ms(outcome: &Outcome) -> i32 {
+    outcome.latency.as_millis().min(i32::MAX as u128) as i32
 }
 
 /// A wait of the schedule, shortened by up to a fifth at random.
@@ -399,6 +468,7 @@ pub fn spawn(db: DatabaseConnection, settings: WebhookSettings, retention: Durat
             }
             tokio::select! {
                 _ = tick.tick() => {}
+                _ = sender.freed.notified(), if sender.permits.available_permits() == 0 => {}
                 heard = relayed.recv() => {
                     if let Err(tokio::sync::broadcast::error::RecvError::Closed) = heard {
                         return;
