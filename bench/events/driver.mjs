@@ -8,32 +8,45 @@
 // p50/p99/max delay in ms.
 // Usage: node driver.mjs <ws-url> <token> <database-url> <org-id> <subscribers> <rate> <seconds> <endpoints>
 import { spawn } from "node:child_process";
-import http from "node:http";
+import { Worker } from "node:worker_threads";
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
 
 const [url, token, database, org, subscribers, rate, seconds, endpoints] = process.argv.slice(2);
 const [n, perSecond, duration, hooks] = [Number(subscribers), Number(rate), Number(seconds), Number(endpoints ?? 0)];
 const delays = [];
-const hookDelays = [];
 let errors = 0;
 
-// The webhook endpoints: one local server, one path per endpoint.
-const receiver = http.createServer((req, res) => {
+// The webhook endpoints: one local server, one path per endpoint, in a worker thread
+// of its own so that it does not queue behind the subscribers' messages.
+const receiverCode = `
+const http = require("node:http");
+const { parentPort } = require("node:worker_threads");
+const delays = [];
+let errors = 0;
+const server = http.createServer((req, res) => {
   const chunks = [];
   req.on("data", (c) => chunks.push(c));
   req.on("end", () => {
     const arrived = Date.now();
     try {
       const body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-      if (body.type === "lead.stageChanged") hookDelays.push(arrived - Date.parse(body.timestamp));
+      if (body.type === "lead.stageChanged") delays.push(arrived - Date.parse(body.timestamp));
     } catch {
       errors++;
     }
     res.writeHead(204).end();
   });
 });
-await new Promise((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+server.listen(0, "127.0.0.1", () => parentPort.postMessage({ port: server.address().port }));
+parentPort.on("message", (ask) => {
+  if (ask === "count") parentPort.postMessage({ count: delays.length });
+  else parentPort.postMessage({ delays, errors });
+});
+`;
+const receiver = new Worker(receiverCode, { eval: true });
+const ask = (what) => new Promise((resolve) => { receiver.once("message", resolve); receiver.postMessage(what); });
+const { port: receiverPort } = await new Promise((resolve) => receiver.once("message", resolve));
 const httpUrl = url.replace(/^ws/, "http");
 for (let i = 0; i < hooks; i++) {
   const answer = await fetch(httpUrl, {
@@ -41,7 +54,7 @@ for (let i = 0; i < hooks; i++) {
     headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
     body: JSON.stringify({
       query: "mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { endpoint { id } } }",
-      variables: { input: { url: `http://127.0.0.1:${receiver.address().port}/hook/${i}`, eventTypes: ["lead.stageChanged"] } },
+      variables: { input: { url: `http://127.0.0.1:${receiverPort}/hook/${i}`, eventTypes: ["lead.stageChanged"] } },
     }),
   });
   const created = await answer.json();
@@ -52,6 +65,7 @@ const query = "subscription { leadEvents(filter: { kinds: [STAGE_CHANGED] }) { o
 const clients = [];
 let ready = 0;
 await new Promise((resolve) => {
+  if (n === 0) resolve();
   for (let i = 0; i < n; i++) {
     let pongs = 0;
     const client = createClient({
@@ -112,11 +126,13 @@ await new Promise((resolve) => {
 psql.stdin.end();
 // Let the last events arrive (webhooks: until all came, or 15 s).
 await new Promise((resolve) => setTimeout(resolve, 3000));
-for (let waited = 0; hookDelays.length < committed * hooks && waited < 15000; waited += 200) {
+for (let waited = 0; (await ask("count")).count < committed * hooks && waited < 15000; waited += 200) {
   await new Promise((resolve) => setTimeout(resolve, 200));
 }
 for (const client of clients) await client.dispose();
-receiver.close();
+const { delays: hookDelays, errors: hookErrors } = await ask("results");
+errors += hookErrors;
+await receiver.terminate();
 
 delays.sort((a, b) => a - b);
 hookDelays.sort((a, b) => a - b);

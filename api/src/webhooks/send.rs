@@ -473,6 +473,8 @@ pub fn spawn(db: DatabaseConnection, settings: WebhookSettings, retention: Durat
                     if let Err(tokio::sync::broadcast::error::RecvError::Closed) = heard {
                         return;
                     }
+                    // One claim for the whole burst a relay pass announced, not one per event.
+                    while !matches!(relayed.try_recv(), Err(tokio::sync::broadcast::error::TryRecvError::Empty | tokio::sync::broadcast::error::TryRecvError::Closed)) {}
                 }
             }
             loop {
