@@ -292,7 +292,10 @@ async fn serve(config: Config, args: ServeArgs) -> Result<(), CliError> {
     // connections listens for the other replicas' outbox notifications.
     let jobs = if embedded { state.db.clone() } else { db::connect(&database_url, 3).await? };
     if jobs_here {
-        crate::worker::spawn_all(&jobs, outbox_retention, webhooks);
+        // The webhook sender too (a claim and a recorder), so that a burst of deliveries
+        // never makes the outbox relay wait for a connection.
+        let sender = if embedded { state.db.clone() } else { db::connect(&database_url, 2).await? };
+        crate::worker::spawn_all(&jobs, outbox_retention, &sender, webhooks);
     } else {
         crate::events::relay::follow_others(&jobs);
     }

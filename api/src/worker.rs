@@ -36,9 +36,15 @@ const STATISTICS_EVERY: Duration = Duration::from_secs(3600);
 
 /// Start every background job; relayed outbox events and finished webhook deliveries
 /// are kept for `outbox_retention`.
-pub fn spawn_all(db: &DatabaseConnection, outbox_retention: Duration, webhooks: crate::config::WebhookSettings) {
+/// The webhook sender works on `sender_db`.
+pub fn spawn_all(
+    db: &DatabaseConnection,
+    outbox_retention: Duration,
+    sender_db: &DatabaseConnection,
+    webhooks: crate::config::WebhookSettings,
+) {
     crate::events::relay::spawn(db.clone(), OUTBOX_RELAY_EVERY, outbox_retention);
-    crate::webhooks::send::spawn(db.clone(), webhooks, outbox_retention);
+    crate::webhooks::send::spawn(sender_db.clone(), webhooks, outbox_retention);
     clock::spawn(db.clone(), SystemClock, SLA_CLOCK_EVERY);
     crate::scoring::rescore::spawn(db.clone(), RESCORE_EVERY);
     crate::kpi::rollup::spawn(db.clone(), KPI_ROLLUP_EVERY);
