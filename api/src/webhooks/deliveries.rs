@@ -78,20 +78,9 @@ async fn enqueue(txn: &DatabaseTransaction, events: &[Event]) -> Result<()> {
         }
     }
     let count = rows.len();
-    for chunk in chunked(rows, 500) {
-        crate::db::insert_all(txn, chunk).await?;
-    }
+    crate::db::insert_all(txn, rows).await?;
     metrics::counter!("accord_webhook_deliveries_created_total").increment(count as u64);
     Ok(())
-}
-
-fn chunked<T>(items: Vec<T>, size: usize) -> Vec<Vec<T>> {
-    let mut out = Vec::new();
-    let mut items = items.into_iter().peekable();
-    while items.peek().is_some() {
-        out.push(items.by_ref().take(size).collect());
-    }
-    out
 }
 
 fn new_row(endpoint: &Endpoint, event: Option<&Event>, kind: &str, body: String, now: DateTime<Utc>) -> ActiveModel {
@@ -320,9 +309,7 @@ pub async fn redeliver(db: &impl crate::db::Transactions, actor: &Actor, id: Uui
     let txn = crate::db::begin_write(db).await?;
     let current = find(&txn, actor, id).await?;
     let endpoint = super::find(&txn, actor, current.endpoint_id).await?;
-    if !endpoint.enabled {
-        return Err(ApiError::Conflict("the endpoint is disabled: enable it first (enableWebhookEndpoint)".into()));
-    }
+    require_enabled(&endpoint)?;
     let now = Utc::now();
     let mut model: ActiveModel = current.clone().into();
     model.status = Set(WebhookDeliveryStatus::Pending);
@@ -344,9 +331,7 @@ pub async fn send_test(db: &impl crate::db::Transactions, actor: &Actor, endpoin
     require(can_administer(actor), "send test webhooks")?;
     let txn = crate::db::begin_write(db).await?;
     let endpoint = super::find(&txn, actor, endpoint_id).await?;
-    if !endpoint.enabled {
-        return Err(ApiError::Conflict("the endpoint is disabled: enable it first (enableWebhookEndpoint)".into()));
-    }
+    require_enabled(&endpoint)?;
     let now = Utc::now();
     let body = json!({
         "type": catalogue::TEST_EVENT,
@@ -377,6 +362,15 @@ pub async fn prune(db: &impl ConnectionTrait, before: DateTime<Utc>) -> Result<u
     Attempts::delete_many().filter(A::DeliveryId.in_subquery(finished)).exec(db).await?;
     let deleted = Entity::delete_many().filter(Column::FinishedAt.lt(before)).exec(db).await?;
     Ok(deleted.rows_affected)
+}
+
+/// CONFLICT while `endpoint` is disabled: nothing is sent to it until it is enabled.
+fn require_enabled(endpoint: &Endpoint) -> Result<()> {
+    if endpoint.enabled {
+        Ok(())
+    } else {
+        Err(ApiError::Conflict("the endpoint is disabled: enable it first (enableWebhookEndpoint)".into()))
+    }
 }
 
 #[cfg(test)]
