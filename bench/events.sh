@@ -7,6 +7,8 @@
 # the writers' NOTIFY) straight through psql, so the scenario measures the relay and
 # the delivery, not the writes the other scenarios measure.
 #
+# BENCH_BIN=path runs that binary instead of building this checkout (A/B runs).
+#
 #   bench/events.sh [--leads N] [--subscribers N] [--endpoints N] [--rate N] [--duration S] [--smoke]
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,7 +32,9 @@ say() { printf '==> %s\n' "$*" >&2; }
 source "$ROOT/.ci/postgres.sh"
 ensure_postgres
 (cd bench/events && [ -d node_modules/graphql-ws ] || npm ci --no-audit --no-fund --silent)
-if [ "$SMOKE" = 1 ]; then
+if [ -n "${BENCH_BIN:-}" ]; then
+  BIN=$BENCH_BIN # a binary built elsewhere, for alternating A/B runs
+elif [ "$SMOKE" = 1 ]; then
   cargo build -q --bin accord
   BIN="$ROOT/target/debug/accord"
 else

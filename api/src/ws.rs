@@ -75,6 +75,9 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// they wait, and a live subscription that waits too long misses events (EVENTS_MISSED).
 const OUTGOING: usize = 256;
 
+/// Bytes read from a socket at once; longer messages are read in several steps.
+const READ_BUFFER: usize = 8 * 1024;
+
 /// Longest subscriber id accepted.
 const MAX_ID_CHARS: usize = 128;
 
@@ -125,6 +128,9 @@ pub fn upgrade(
     let header = headers.get(AUTHORIZATION).map(|v| v.to_str().unwrap_or("invalid").to_owned());
     // A message may carry a document of the largest accepted size and its variables.
     let max_message = state.config.limits.max_bytes.saturating_mul(2).max(64 * 1024);
+    // Every read clears the whole read buffer first (tungstenite-rs#547), and each socket
+    // keeps one: 8 KiB rather than the default 128 KiB.
+    let upgrade = upgrade.read_buffer_size(READ_BUFFER);
     upgrade.protocols([PROTOCOL]).max_message_size(max_message).max_frame_size(max_message).on_upgrade(
         move |socket| async move {
             if !offered {
@@ -183,6 +189,15 @@ enum Outgoing {
     Complete(String, u64),
 }
 
+/// A `next` message.
+#[derive(serde::Serialize)]
+struct Next<'a> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    payload: &'a Response,
+}
+
 /// Why the connection ends.
 struct Closing(u16, String);
 
@@ -214,8 +229,12 @@ impl Connection {
 
     async fn run(mut self, socket: WebSocket) {
         let limits = self.state.config.websocket;
-        let (mut sink, mut incoming) = socket.split();
+        let (mut sink, incoming) = socket.split();
         let (outgoing, mut results) = mpsc::channel::<Outgoing>(OUTGOING);
+        // Reading in a task of its own means the socket is read only when it has data:
+        // polled beside every outgoing message, each poll would clear the read buffer.
+        let (heard, mut messages) = mpsc::channel::<Message>(16);
+        let reader = tokio::spawn(read_messages(incoming, heard));
         let mut closing = self.state.closing.subscribe();
         let init_deadline = tokio::time::sleep(limits.init_timeout);
         tokio::pin!(init_deadline);
@@ -225,8 +244,8 @@ impl Connection {
         let mut last_heard = Instant::now();
         let ended: Closing = loop {
             tokio::select! {
-                message = incoming.next() => {
-                    let Some(Ok(message)) = message else { break Closing::new(0, "") };
+                message = messages.recv() => {
+                    let Some(message) = message else { break Closing::new(0, "") };
                     last_heard = Instant::now();
                     match self.receive(message, &mut sink, &outgoing).await {
                         Ok(()) => {}
@@ -234,7 +253,7 @@ impl Connection {
                     }
                 }
                 Some(result) = results.recv() => {
-                    if let Err(closing) = self.forward(result, &mut sink).await {
+                    if let Err(closing) = self.forward_ready(result, &mut results, &mut sink).await {
                         break closing;
                     }
                 }
@@ -259,6 +278,7 @@ impl Connection {
                 }
             }
         };
+        reader.abort();
         metrics::gauge!("accord_ws_subscriptions").decrement(self.running.len() as f64);
         for (_, (_, task)) in self.running.drain() {
             task.abort();
@@ -421,28 +441,56 @@ impl Connection {
         Ok(())
     }
 
-    /// Send what an operation produced, unless the client completed it meanwhile.
-    async fn forward(&mut self, result: Outgoing, sink: &mut Sink) -> Result<(), Closing> {
+    /// Send `first` and whatever else the operations have ready, in one write.
+    async fn forward_ready(
+        &mut self,
+        first: Outgoing,
+        results: &mut mpsc::Receiver<Outgoing>,
+        sink: &mut Sink,
+    ) -> Result<(), Closing> {
+        let mut batch = Vec::new();
+        batch.extend(self.message(first));
+        while batch.len() < OUTGOING {
+            let Ok(result) = results.try_recv() else { break };
+            batch.extend(self.message(result));
+        }
+        let write = async {
+            for text in batch {
+                sink.feed(Message::Text(text.into())).await?;
+            }
+            sink.flush().await
+        };
+        match tokio::time::timeout(WRITE_TIMEOUT, write).await {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(Closing::new(0, "")),
+        }
+    }
+
+    /// The text of what an operation produced, unless the client completed it meanwhile.
+    fn message(&mut self, result: Outgoing) -> Option<String> {
         let (id, generation) = match &result {
             Outgoing::Next(id, generation, _)
             | Outgoing::Error(id, generation, _)
-            | Outgoing::Complete(id, generation) => (id.clone(), *generation),
+            | Outgoing::Complete(id, generation) => (id, *generation),
         };
-        if self.running.get(&id).is_none_or(|(current, _)| *current != generation) {
-            return Ok(());
+        if self.running.get(id).is_none_or(|(current, _)| *current != generation) {
+            return None;
         }
         let message = match result {
-            Outgoing::Next(id, _, response) => json!({ "id": id, "type": "next", "payload": response }),
+            // Written straight from the response: no JSON tree in between.
+            Outgoing::Next(id, _, response) => {
+                serde_json::to_string(&Next { id: &id, kind: "next", payload: &response }).ok()?
+            }
             Outgoing::Error(id, _, errors) => {
                 self.finished(&id);
-                error_message(&id, errors)
+                error_message(&id, errors).to_string()
             }
             Outgoing::Complete(id, _) => {
                 self.finished(&id);
-                json!({ "id": id, "type": "complete" })
+                json!({ "id": id, "type": "complete" }).to_string()
             }
         };
-        send(sink, message).await.map_err(|_| Closing::new(0, ""))
+        Some(message)
     }
 
     fn finished(&mut self, id: &str) {
@@ -481,6 +529,15 @@ async fn run_operation(
         }
     }
     let _ = outgoing.send(Outgoing::Complete(id, generation)).await;
+}
+
+/// Hand the client's messages to the connection until the socket ends or fails.
+async fn read_messages(mut incoming: futures_util::stream::SplitStream<WebSocket>, heard: mpsc::Sender<Message>) {
+    while let Some(Ok(message)) = incoming.next().await {
+        if heard.send(message).await.is_err() {
+            return;
+        }
+    }
 }
 
 /// Completes when the server starts shutting down.

@@ -38,7 +38,7 @@ use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
 
 /// Attempts one process makes at once.
-const CONCURRENCY: usize = 64;
+const CONCURRENCY: usize = 256;
 /// Most of an answer's body kept in the delivery log.
 pub const KEPT_RESPONSE_BYTES: usize = 1_024;
 /// How often the sender looks for retries that came due.
