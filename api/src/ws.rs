@@ -454,16 +454,7 @@ impl Connection {
             let Ok(result) = results.try_recv() else { break };
             batch.extend(self.message(result));
         }
-        let write = async {
-            for text in batch {
-                sink.feed(Message::Text(text.into())).await?;
-            }
-            sink.flush().await
-        };
-        match tokio::time::timeout(WRITE_TIMEOUT, write).await {
-            Ok(Ok(())) => Ok(()),
-            _ => Err(Closing::new(0, "")),
-        }
+        write(sink, batch.into_iter().map(|text| Message::Text(text.into()))).await.map_err(|_| Closing::new(0, ""))
     }
 
     /// The text of what an operation produced, unless the client completed it meanwhile.
@@ -511,6 +502,7 @@ async fn run_operation(
 ) {
     let mut responses = schema.execute_stream(request);
     let mut first = true;
+    let delivered = metrics::counter!("accord_ws_messages_total");
     while let Some(mut response) = responses.next().await {
         response.errors = std::mem::take(&mut response.errors).into_iter().map(crate::error::classify).collect();
         let request_failed = first
@@ -523,7 +515,7 @@ async fn run_operation(
             return;
         }
         first = false;
-        metrics::counter!("accord_ws_messages_total").increment(1);
+        delivered.increment(1);
         if outgoing.send(Outgoing::Next(id.clone(), generation, response)).await.is_err() {
             return;
         }
@@ -568,17 +560,22 @@ fn error_message(id: &str, errors: Vec<Value>) -> Value {
 }
 
 async fn send(sink: &mut Sink, message: Value) -> Result<(), ()> {
-    let sent = tokio::time::timeout(WRITE_TIMEOUT, sink.send(Message::Text(message.to_string().into()))).await;
-    match sent {
-        Ok(Ok(())) => Ok(()),
-        _ => Err(()),
-    }
+    write(sink, [Message::Text(message.to_string().into())]).await
 }
 
 async fn close_with(sink: &mut Sink, code: u16, reason: &str) -> Result<(), ()> {
-    let frame = CloseFrame { code, reason: reason.into() };
-    let sent = tokio::time::timeout(WRITE_TIMEOUT, sink.send(Message::Close(Some(frame)))).await;
-    match sent {
+    write(sink, [Message::Close(Some(CloseFrame { code, reason: reason.into() }))]).await
+}
+
+/// Write messages with one flush; a client that takes more than `WRITE_TIMEOUT` fails the write.
+async fn write(sink: &mut Sink, messages: impl IntoIterator<Item = Message>) -> Result<(), ()> {
+    let write = async {
+        for message in messages {
+            sink.feed(message).await?;
+        }
+        sink.flush().await
+    };
+    match tokio::time::timeout(WRITE_TIMEOUT, write).await {
         Ok(Ok(())) => Ok(()),
         _ => Err(()),
     }
