@@ -25,11 +25,27 @@ pub struct RoleRequest<'a> {
     pub views: &'a [String],
     /// The role's password.
     pub password: &'a str,
+    /// The columns of each view ([`view_columns`]).
+    pub columns: &'a std::collections::HashMap<String, Vec<String>>,
+    /// Whether the login reads personal columns ([`PERSONAL_COLUMNS`]); such logins get
+    /// a schema of their own, `bi_<slug>_pii`.
+    pub pii: bool,
 }
 
-/// The schema of one organization's views: `bi_<slug>` with `-` as `_`.
-pub fn org_schema(slug: &str) -> String {
-    let mut schema: String = format!("bi_{slug}")
+/// The columns of the `bi` views that hold personal data, like the GraphQL fields of
+/// `auth::fields`: left out of an organization's views unless its login is made with
+/// `--pii`.
+pub const PERSONAL_COLUMNS: &[(&str, &[&str])] = &[("leads", &["email", "first_name", "last_name"])];
+
+fn personal(view: &str, column: &str) -> bool {
+    PERSONAL_COLUMNS.iter().any(|(v, columns)| *v == view && columns.contains(&column))
+}
+
+/// The schema of one organization's views: `bi_<slug>` with `-` as `_` (`bi_<slug>_pii`
+/// with personal columns).
+pub fn org_schema(slug: &str, pii: bool) -> String {
+    let suffix = if pii { "_pii" } else { "" };
+    let mut schema: String = format!("bi_{slug}{suffix}")
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
         .collect();
@@ -71,6 +87,22 @@ pub async fn views(db: &DatabaseConnection) -> anyhow::Result<Vec<String>> {
     Ok(views)
 }
 
+/// The columns of every `bi` view, in order.
+pub async fn view_columns(db: &DatabaseConnection) -> anyhow::Result<std::collections::HashMap<String, Vec<String>>> {
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT table_name::text AS view, column_name::text AS column FROM information_schema.columns \
+             WHERE table_schema = 'bi' ORDER BY table_name, ordinal_position",
+        ))
+        .await?;
+    let mut columns: std::collections::HashMap<String, Vec<String>> = Default::default();
+    for row in rows {
+        columns.entry(row.try_get::<String>("", "view")?).or_default().push(row.try_get::<String>("", "column")?);
+    }
+    Ok(columns)
+}
+
 /// The name of the database `db` is connected to.
 pub async fn current_database(db: &DatabaseConnection) -> anyhow::Result<String> {
     let row = db
@@ -84,7 +116,7 @@ pub async fn current_database(db: &DatabaseConnection) -> anyhow::Result<String>
 /// again for another role of the same organization (the schema and views are reused).
 pub fn role_sql(r: &RoleRequest<'_>) -> String {
     let role = ident(r.role);
-    let schema_name = org_schema(r.org_slug);
+    let schema_name = org_schema(r.org_slug, r.pii);
     let schema = ident(&schema_name);
     let org = literal(&r.org_id.to_string());
     let mut sql = format!(
@@ -109,16 +141,32 @@ pub fn role_sql(r: &RoleRequest<'_>) -> String {
         comment = literal(&format!("Accord BI views of the organization {} ({})", r.org_slug, r.org_id)),
     );
     for view in r.views {
+        let columns = r.columns.get(view).map(Vec::as_slice).unwrap_or_default();
+        let hidden = !r.pii && columns.iter().any(|c| personal(view, c));
+        let list = if hidden {
+            // Dropped first: an older view with the personal columns cannot be replaced by one without.
+            sql.push_str(&format!("DROP VIEW IF EXISTS {schema}.{};\n", ident(view)));
+            columns.iter().filter(|c| !personal(view, c)).map(|c| ident(c)).collect::<Vec<_>>().join(", ")
+        } else {
+            "*".to_owned()
+        };
         // security_barrier: the organization filter runs before any function the
         // login puts in its own WHERE clause, so nothing leaks other rows.
         sql.push_str(&format!(
-            "CREATE OR REPLACE VIEW {schema}.{view} WITH (security_barrier) AS SELECT * FROM bi.{view} WHERE org_id = {org};\n",
+            "CREATE OR REPLACE VIEW {schema}.{view} WITH (security_barrier) AS SELECT {list} FROM bi.{view} WHERE org_id = {org};\n",
             view = ident(view),
         ));
     }
     sql.push_str(&format!("GRANT USAGE ON SCHEMA {schema} TO {role};\n"));
     let qualified: Vec<String> = r.views.iter().map(|v| format!("{schema}.{}", ident(v))).collect();
     sql.push_str(&format!("GRANT SELECT ON {} TO {role};\n", qualified.join(", ")));
+    // Other logins of the schema keep reading a view dropped and made again above.
+    sql.push_str(&format!(
+        "DO $$ DECLARE r record; BEGIN FOR r IN SELECT rolname FROM pg_roles WHERE rolcanlogin AND NOT rolsuper \
+         AND has_schema_privilege(oid, {schema_literal}, 'USAGE') LOOP \
+         EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA %I TO %I', {schema_literal}, r.rolname); END LOOP; END $$;\n",
+        schema_literal = literal(&schema_name),
+    ));
     sql.push_str("COMMIT;\n");
     sql
 }
@@ -139,6 +187,10 @@ mod tests {
     #[test]
     fn the_role_reads_its_organizations_views_and_nothing_else() {
         let views = vec!["campaigns".to_owned(), "leads".to_owned()];
+        let columns = std::collections::HashMap::from([
+            ("campaigns".to_owned(), vec!["id".to_owned(), "org_id".to_owned(), "name".to_owned()]),
+            ("leads".to_owned(), vec!["id".to_owned(), "org_id".to_owned(), "email".to_owned(), "title".to_owned()]),
+        ]);
         let id = Uuid::nil();
         let sql = role_sql(&RoleRequest {
             role: "bi_acme",
@@ -147,10 +199,15 @@ mod tests {
             database: "accord",
             views: &views,
             password: "secret",
+            columns: &columns,
+            pii: false,
         });
         assert!(sql.contains("CREATE ROLE \"bi_acme\" LOGIN PASSWORD 'secret'"));
         assert!(sql.contains(
-            "CREATE OR REPLACE VIEW \"bi_acme_eu\".\"leads\" WITH (security_barrier) AS SELECT * FROM bi.\"leads\" WHERE org_id = '00000000-0000-0000-0000-000000000000';"
+            "CREATE OR REPLACE VIEW \"bi_acme_eu\".\"leads\" WITH (security_barrier) AS SELECT \"id\", \"org_id\", \"title\" FROM bi.\"leads\" WHERE org_id = '00000000-0000-0000-0000-000000000000';"
+        ));
+        assert!(sql.contains(
+            "CREATE OR REPLACE VIEW \"bi_acme_eu\".\"campaigns\" WITH (security_barrier) AS SELECT * FROM bi.\"campaigns\" WHERE"
         ));
         assert!(sql.contains("GRANT SELECT ON \"bi_acme_eu\".\"campaigns\", \"bi_acme_eu\".\"leads\" TO \"bi_acme\";"));
         let grants: Vec<&str> = sql.lines().filter(|l| l.starts_with("GRANT")).collect();

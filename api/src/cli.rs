@@ -125,9 +125,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             eprintln!("deleted {deliveries} webhook deliveries finished before {before}");
             Ok(())
         }
-        Command::BiRole { name, org: slug } => {
+        Command::BiRole { name, org: slug, pii } => {
             let db = connected(&config).await?;
             let views = crate::bi::views(&db).await?;
+            let columns = crate::bi::view_columns(&db).await?;
             let organization = target_org(&db, Some(&slug)).await?;
             let database = crate::bi::current_database(&db).await?;
             let password = crate::bi::generate_password();
@@ -138,6 +139,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 database: &database,
                 views: &views,
                 password: &password,
+                columns: &columns,
+                pii,
             };
             print!("{}", crate::bi::role_sql(&request));
             Ok(())

@@ -93,6 +93,10 @@ pub enum Command {
         /// The organization's slug.
         #[arg(long)]
         org: String,
+        /// Let the login read personal columns (leads' e-mail and names), like an API
+        /// key with `PII_READ`; its views are in schema `bi_<slug>_pii`.
+        #[arg(long)]
+        pii: bool,
     },
     /// Print a signed JWT for a user, for development and operations.
     #[command(after_help = "Example:\n  TOKEN=$(accord token --email admin@demo.accord.dev --ttl 8h)")]

@@ -4,8 +4,9 @@
 //! in keyset pages and written as they arrive, so memory stays flat however many
 //! rows there are.
 //!
-//! Exports obey the same scopes as the GraphQL fields they mirror, spend the caller's
-//! rate limit like a request of [`EXPORT_COST`] points, and are written to the audit log.
+//! Exports obey the same scopes as the GraphQL fields they mirror, and personal
+//! columns the same `fieldReadRules` (empty for callers they leave out); they spend the
+//! caller's rate limit like a request of [`EXPORT_COST`] points and are audited.
 //!
 //! `GET /export/leads.csv` — the organization's non-archived leads, oldest first.
 //! `GET /export/kpis.csv?metrics=MQLS,WIN_RATE&from=2026-01-01&to=2026-12-31&granularity=MONTH&groupBy=NONE`
@@ -22,6 +23,7 @@ use sea_orm::{ActiveEnum, ColumnTrait, DatabaseConnection, EntityTrait, QueryFil
 use uuid::Uuid;
 
 use crate::auth::Actor;
+use crate::auth::fields::PersonalField;
 use crate::auth::permissions::{Scope, can_export_leads, can_read};
 use crate::error::{ApiError, Result};
 use crate::http::{AppState, caller, error_response, rate_limited, unauthorized};
@@ -59,7 +61,15 @@ pub async fn leads_csv(State(state): State<AppState>, headers: HeaderMap) -> Res
         Err(response) => return response,
     };
     tracing::info!(org = %actor.org_id, "exporting leads as CSV");
-    let pages = LeadPages { db: state.db.clone(), org_id: actor.org_id, after: None, started: false, done: false };
+    let rules = match crate::org::field_rules::rules(&state.db, actor.org_id, state.config.auth_cache_ttl).await {
+        Ok(rules) => rules,
+        Err(error) => return error_response(&headers, StatusCode::INTERNAL_SERVER_ERROR, &error),
+    };
+    // Personal columns the caller may not read stay empty, as their fields are null.
+    let shown = |field| rules.may_read(&actor, field);
+    let personal = [PersonalField::LeadEmail, PersonalField::LeadFirstName, PersonalField::LeadLastName].map(shown);
+    let pages =
+        LeadPages { db: state.db.clone(), org_id: actor.org_id, personal, after: None, started: false, done: false };
     let stream = futures_util::stream::unfold(pages, |mut pages| async move {
         match pages.next().await {
             Ok(Some(chunk)) => Some((Ok(chunk), pages)),
@@ -123,6 +133,8 @@ fn csv_response(filename: &str, body: Body) -> Response {
 struct LeadPages {
     db: DatabaseConnection,
     org_id: Uuid,
+    /// Whether the caller may read e-mail, first name and last name.
+    personal: [bool; 3],
     after: Option<Uuid>,
     started: bool,
     done: bool,
@@ -151,13 +163,14 @@ impl LeadPages {
         } else if leads.is_empty() {
             return Ok(None);
         }
+        let [email, first_name, last_name] = self.personal;
         for crate::leads::Scored { lead, score } in &rows {
             let account_name = lead.account_id.and_then(|id| accounts.get(&id)).map(String::as_str);
             out.write_record([
                 lead.id.to_string().as_str(),
-                &text(&lead.email),
-                &text(&lead.first_name),
-                &text(&lead.last_name),
+                &personal(email, &lead.email),
+                &personal(first_name, &lead.first_name),
+                &personal(last_name, &lead.last_name),
                 &text(lead.title.as_deref().unwrap_or_default()),
                 &text(lead.source.as_deref().unwrap_or_default()),
                 &text(lead.campaign.as_deref().unwrap_or_default()),
@@ -182,6 +195,11 @@ impl LeadPages {
 /// carriage return before one) as a formula, so a lead who typed `=HYPERLINK(…)` into
 /// a web form could otherwise run it on the analyst's machine. A leading apostrophe
 /// makes such a cell text (OWASP's advice on CSV injection).
+/// A personal value, or nothing for a caller who may not read it.
+fn personal(shown: bool, value: &str) -> std::borrow::Cow<'_, str> {
+    if shown { text(value) } else { "".into() }
+}
+
 fn text(value: &str) -> std::borrow::Cow<'_, str> {
     match value.as_bytes().first() {
         Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{value}").into(),

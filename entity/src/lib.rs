@@ -20,6 +20,7 @@ pub mod enums;
 pub mod exchange_rate;
 pub mod feedback;
 pub mod feedback_endorsement;
+pub mod field_read_rule;
 pub mod goal;
 pub mod handover;
 pub mod journey_stage;

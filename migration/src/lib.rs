@@ -45,6 +45,7 @@ mod m20261206_000201_add_transition_definition;
 mod m20261206_000401_outbox_relay;
 mod m20261207_000501_create_sla_breaches;
 mod m20261207_000601_create_webhooks;
+mod m20261208_000101_field_read_rules;
 mod util;
 
 pub struct Migrator;
@@ -95,6 +96,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000401_outbox_relay::Migration),
             Box::new(m20261207_000501_create_sla_breaches::Migration),
             Box::new(m20261207_000601_create_webhooks::Migration),
+            Box::new(m20261208_000101_field_read_rules::Migration),
         ]
     }
 }

@@ -134,6 +134,9 @@ async fn the_leads_export_needs_a_credential_with_a_reading_scope() {
     assert_eq!(response.status(), 403);
     let response = export(&app, Some(&api_key(&app, &org, "LEADS_READ").await)).await;
     assert_eq!(response.status(), 200);
+    assert!(!response.text().await.unwrap().contains("ana@payly.io"), "personal columns need PII_READ");
+    let response = export(&app, Some(&api_key(&app, &org, "LEADS_READ, PII_READ").await)).await;
+    assert_eq!(response.status(), 200);
     assert!(response.text().await.unwrap().contains("ana@payly.io"));
 }
 

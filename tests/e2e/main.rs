@@ -31,6 +31,7 @@ mod outbox;
 mod patch;
 mod persisted;
 mod personas;
+mod pii;
 mod relay;
 mod schema;
 mod scoring;

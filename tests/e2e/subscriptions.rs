@@ -348,7 +348,11 @@ async fn lead_events_reach_only_subscribers_who_may_read_them() {
     let event = &first["payload"]["data"]["leadEvents"];
     assert_eq!(event["kind"], "STAGE_CHANGED", "{first}");
     assert_eq!((&event["fromStage"], &event["toStage"]), (&json!("NEW"), &json!("ENGAGED")));
-    assert_eq!(event["lead"], json!({ "id": mine, "email": "ana@payly.io", "lifecycleStage": "ENGAGED" }));
+    // A VIEWER hears of the move, without the lead's e-mail address (personal data).
+    assert_eq!(event["lead"], json!({ "id": mine, "email": null, "lifecycleStage": "ENGAGED" }));
+    let withheld = &first["payload"]["errors"][0];
+    assert_eq!(withheld["extensions"]["code"], "FORBIDDEN", "{first}");
+    assert_eq!(withheld["path"], json!(["leadEvents", "lead", "email"]), "{first}");
     let second = viewer.next_of("all").await;
     assert_eq!(second["payload"]["data"]["leadEvents"]["lead"]["id"], json!(other), "commit order: {second}");
     let one = viewer.next_of("one").await;
@@ -359,6 +363,7 @@ async fn lead_events_reach_only_subscribers_who_may_read_them() {
     viewer.quiet("mql", Duration::from_millis(10)).await;
     let seen = partner.next_of("p").await;
     assert_eq!(seen["payload"]["data"]["leadEvents"]["lead"]["id"], json!(mine), "{seen}");
+    assert_eq!(seen["payload"]["data"]["leadEvents"]["lead"]["email"], Value::Null, "no PII_READ: {seen}");
     // Another organization's change never reaches this one, nor the reverse.
     outsider.quiet("x", Duration::from_millis(300)).await;
     move_lead(&app, &globex.admin.token, &foreign, "ENGAGED").await;

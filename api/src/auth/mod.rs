@@ -4,6 +4,7 @@
 
 pub mod api_key;
 pub mod cache;
+pub mod fields;
 pub mod jwt;
 pub mod password;
 pub mod permissions;

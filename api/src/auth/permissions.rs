@@ -27,10 +27,14 @@ pub enum Scope {
     OrgRead,
     /// Read the audit log.
     AuditRead,
+    /// Read personal data: leads' e-mail, names and phone, activity notes, engagement
+    /// properties, free-text feedback and handover notes (each field's rule:
+    /// `fieldReadRules`). Needed besides the scope that reads the type.
+    PiiRead,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 8] = [
+    pub const ALL: [Scope; 9] = [
         Scope::LeadsRead,
         Scope::LeadsWrite,
         Scope::EventsWrite,
@@ -39,6 +43,7 @@ impl Scope {
         Scope::ContentRead,
         Scope::OrgRead,
         Scope::AuditRead,
+        Scope::PiiRead,
     ];
 
     /// The stored form, such as `LEADS_READ`.
@@ -52,6 +57,22 @@ impl Scope {
             Scope::ContentRead => "content:read",
             Scope::OrgRead => "org:read",
             Scope::AuditRead => "audit:read",
+            Scope::PiiRead => "pii:read",
+        }
+    }
+
+    /// The name clients see, such as `LEADS_READ`.
+    pub fn graphql_name(self) -> &'static str {
+        match self {
+            Scope::LeadsRead => "LEADS_READ",
+            Scope::LeadsWrite => "LEADS_WRITE",
+            Scope::EventsWrite => "EVENTS_WRITE",
+            Scope::EventsRead => "EVENTS_READ",
+            Scope::KpisRead => "KPIS_READ",
+            Scope::ContentRead => "CONTENT_READ",
+            Scope::OrgRead => "ORG_READ",
+            Scope::AuditRead => "AUDIT_READ",
+            Scope::PiiRead => "PII_READ",
         }
     }
 
@@ -312,6 +333,13 @@ pub fn require(allowed: bool, what: &str) -> Result<()> {
 mod tests {
     use super::*;
     use uuid::Uuid;
+
+    #[test]
+    fn scope_names_in_messages_are_the_schema_names() {
+        for item in <Scope as async_graphql::resolver_utils::EnumType>::items() {
+            assert_eq!(item.value.graphql_name(), item.name);
+        }
+    }
 
     fn user(role: Role) -> Actor {
         Actor {

@@ -1,9 +1,11 @@
 //! GraphQL types and resolvers of the audit log.
 
-use async_graphql::{Context, Enum, ID, InputObject, Json, Object, SimpleObject};
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
 
 use super::audit::{self, AuditCriteria};
+use crate::auth::fields::PersonalField;
 use crate::connection;
 use crate::error::Result;
 use crate::graphql::pagination::{PageArgs, encode_cursor};
@@ -25,6 +27,7 @@ pub enum AuditActorKind {
 
 /// One change recorded in the audit log.
 #[derive(SimpleObject, Clone)]
+#[graphql(complex)]
 pub struct AuditEntry {
     /// Id of the entry; entries are ordered by it, newest last.
     #[graphql(owned)]
@@ -41,9 +44,8 @@ pub struct AuditEntry {
     pub entity: String,
     /// Id of the record changed.
     pub entity_id: Option<ID>,
-    /// Field-by-field changes: `{ "field": { "from": old, "to": new } }`. A new record's entry
-    /// lists the values it was created with (`from` null), leaving out fields created empty.
-    /// Secrets never appear.
+    /// Shown by the `changes` resolver, which withholds personal values.
+    #[graphql(skip)]
     pub changes: Json<serde_json::Value>,
     /// When the change was committed (UTC).
     pub at: DateTime<Utc>,
@@ -62,6 +64,34 @@ impl From<entity::audit_log::Model> for AuditEntry {
             changes: Json(m.changes),
             at: m.at,
         }
+    }
+}
+
+#[ComplexObject]
+impl AuditEntry {
+    /// Field-by-field changes: `{ "field": { "from": old, "to": new } }`. A new record's entry
+    /// lists the values it was created with (`from` null), leaving out fields created empty.
+    /// Secrets never appear. A personal field the caller may not read (`fieldReadRules`,
+    /// such as a lead's `email` for an API key without `PII_READ`) shows as
+    /// `{ "withheld": true }` instead of its values.
+    async fn changes(&self, ctx: &Context<'_>) -> Result<Json<Value>> {
+        let Value::Object(changes) = &self.changes.0 else { return Ok(self.changes.clone()) };
+        // Records are named in camelCase (`lead`), their GraphQL types in PascalCase (`Lead`).
+        let mut type_name = self.entity.clone();
+        if let Some(first) = type_name.get_mut(..1) {
+            first.make_ascii_uppercase();
+        }
+        let personal: Vec<PersonalField> =
+            changes.keys().filter_map(|key| PersonalField::find(&type_name, key)).collect();
+        if personal.is_empty() {
+            return Ok(self.changes.clone());
+        }
+        let hidden = crate::graphql::fields::hidden(ctx, actor(ctx)?, &personal).await?;
+        let mut shown = changes.clone();
+        for field in hidden {
+            shown.insert(field.path().1.to_owned(), json!({ "withheld": true }));
+        }
+        Ok(Json(Value::Object(shown)))
     }
 }
 

@@ -2,6 +2,7 @@
 //! context helpers, pagination, DataLoaders and the error-code extension.
 
 pub mod cost;
+pub mod fields;
 pub mod input;
 pub mod live;
 pub mod loaders;
@@ -47,6 +48,7 @@ pub struct Query(
     org::graphql::journey_stages::JourneyStageQuery,
     org::graphql::trusted_documents::TrustedDocumentQuery,
     org::graphql::exchange_rates::ExchangeRateQuery,
+    org::graphql::field_rules::FieldRuleQuery,
     scoring::graphql::ScoringQuery,
     messaging::graphql::MessagingQuery,
     feedback::graphql::FeedbackQuery,
@@ -71,6 +73,7 @@ pub struct Mutation(
     org::graphql::journey_stages::JourneyStageMutation,
     org::graphql::trusted_documents::TrustedDocumentMutation,
     org::graphql::exchange_rates::ExchangeRateMutation,
+    org::graphql::field_rules::FieldRuleMutation,
     scoring::graphql::ScoringMutation,
     messaging::graphql::MessagingMutation,
     feedback::graphql::FeedbackMutation,
@@ -94,7 +97,8 @@ pub type AccordSchema = Schema<Query, Mutation, Subscription>;
 pub fn schema_builder(config: Option<&Config>) -> SchemaBuilder<Query, Mutation, Subscription> {
     let mut builder = Schema::build(Query::default(), Mutation::default(), Subscription::default())
         .limit_recursive_depth(64)
-        .limit_directives(8);
+        .limit_directives(8)
+        .extension(fields::PersonalData);
     if let Some(config) = config {
         // Depth, cost and size are checked before async-graphql sees the document (cost.rs).
         if !config.introspection {

@@ -50,9 +50,9 @@ pub struct Handover {
     /// Why the lead was handed back: the code of its entry in the HAND_BACK_REASONS list
     /// (`taxonomyInForce` has the labels); null unless REJECTED.
     pub reason: Option<String>,
-    /// The note of whoever handed the lead over.
+    /// The note of whoever handed the lead over. Personal data: null, with a FORBIDDEN error on this field, for callers the organization's rule for `Handover.note` leaves out (by default VIEWERs, and API keys without `PII_READ`; see `fieldReadRules`).
     pub note: Option<String>,
-    /// The note of the answer.
+    /// The note of the answer. Personal data: null, with a FORBIDDEN error on this field, for callers the organization's rule for `Handover.responseNote` leaves out (by default VIEWERs, and API keys without `PII_READ`; see `fieldReadRules`).
     pub response_note: Option<String>,
     /// Name of whoever handed the lead over, at that time.
     pub from_name: String,

@@ -26,6 +26,7 @@ use serde_json::Value as Json;
 use uuid::Uuid;
 
 use crate::auth::Actor;
+use crate::auth::fields::PersonalField;
 use crate::auth::permissions::{Scope, can_read, can_write, require};
 use crate::db::Transactions;
 use crate::db::keyset::{Direction, Page, Window, fetch_page_by};
@@ -604,6 +605,9 @@ pub struct LeadCriteria {
     pub stage_entered_before: Option<DateTime<Utc>>,
     /// Case-insensitive part of the name, e-mail or company.
     pub search: Option<String>,
+    /// Personal fields the caller may not read, which `search` then leaves out, so it
+    /// cannot tell what they hold.
+    pub search_hidden: Vec<PersonalField>,
     /// Conditions on the lead's account.
     pub account: Option<accounts::AccountCriteria>,
     pub include_archived: bool,
@@ -683,12 +687,18 @@ impl LeadCriteria {
                 },
             );
             // Qualified by table: lists join other tables (scores), and may join more.
-            select = select.filter(
-                lower_like((Entity, Column::FirstName), &pattern)
-                    .or(lower_like((Entity, Column::LastName), &pattern))
-                    .or(Expr::col((Entity, Column::Email)).like(pattern.as_str()))
-                    .or(Expr::col((Entity, Column::AccountId)).in_subquery(companies)),
-            );
+            let mut matches = Expr::col((Entity, Column::AccountId)).in_subquery(companies);
+            let shown = |field| !self.search_hidden.contains(&field);
+            if shown(PersonalField::LeadFirstName) {
+                matches = matches.or(lower_like((Entity, Column::FirstName), &pattern));
+            }
+            if shown(PersonalField::LeadLastName) {
+                matches = matches.or(lower_like((Entity, Column::LastName), &pattern));
+            }
+            if shown(PersonalField::LeadEmail) {
+                matches = matches.or(Expr::col((Entity, Column::Email)).like(pattern.as_str()));
+            }
+            select = select.filter(matches);
         }
         if let Some(account) = self.account.as_ref().filter(|a| !a.is_empty()) {
             let matching = accounts_matching(actor, account);

@@ -3,6 +3,7 @@
 
 pub mod api_keys;
 pub mod exchange_rates;
+pub mod field_rules;
 pub mod graphql;
 pub mod journey_stages;
 pub mod sign_in;

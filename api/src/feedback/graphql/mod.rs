@@ -126,7 +126,7 @@ impl FeedbackEndorsement {
         Ok(loaders(ctx)?.accounts.load_one(id).await?.map(Account::from))
     }
 
-    /// What the endorser adds.
+    /// What the endorser adds. Personal data: null, with a FORBIDDEN error on this field, for callers the organization's rule for `FeedbackEndorsement.comment` leaves out (by default VIEWERs, and API keys without `PII_READ`; see `fieldReadRules`).
     async fn comment(&self) -> Option<&str> {
         self.0.comment.as_deref()
     }
@@ -196,9 +196,9 @@ impl Feedback {
         self.model.sentiment.into()
     }
 
-    /// The feedback itself.
-    async fn body(&self) -> &str {
-        &self.model.body
+    /// The feedback itself; never null when it may be read. Personal data: null, with a FORBIDDEN error on this field, for callers the organization's rule for `Feedback.body` leaves out (by default VIEWERs, and API keys without `PII_READ`; see `fieldReadRules`).
+    async fn body(&self) -> Option<&str> {
+        Some(&self.model.body)
     }
 
     /// The customer account it comes from; null for none.

@@ -61,7 +61,7 @@ pub struct Activity {
     pub duration_minutes: i32,
     /// When it happened (UTC).
     pub occurred_at: DateTime<Utc>,
-    /// Free-text notes.
+    /// Free-text notes. Personal data: null, with a FORBIDDEN error on this field, for callers the organization's rule for `Activity.notes` leaves out (by default VIEWERs, and API keys without `PII_READ`; see `fieldReadRules`).
     pub notes: Option<String>,
     /// When it was logged (UTC).
     pub created_at: DateTime<Utc>,

@@ -53,8 +53,9 @@ pub struct EngagementEvent {
     pub kind: EngagementKind,
     /// When it happened (UTC).
     pub occurred_at: DateTime<Utc>,
-    /// Details from the sender, such as the page or asset.
-    pub properties: Json<Value>,
+    /// Details from the sender, such as the page or asset; never null when it may be
+    /// read. Personal data: null, with a FORBIDDEN error on this field, for callers the organization's rule for `EngagementEvent.properties` leaves out (by default VIEWERs, and API keys without `PII_READ`; see `fieldReadRules`).
+    pub properties: Option<Json<Value>>,
     /// The sender's id of the event; a repeated one is ignored.
     pub external_id: Option<String>,
     /// Id of the lead.
@@ -67,7 +68,7 @@ impl From<entity::engagement_event::Model> for EngagementEvent {
             id: m.id.into(),
             kind: m.kind.into(),
             occurred_at: m.occurred_at,
-            properties: Json(m.properties),
+            properties: Some(Json(m.properties)),
             external_id: m.external_id,
             lead_id: m.lead_id.into(),
         }

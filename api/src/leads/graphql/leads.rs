@@ -12,6 +12,7 @@ use super::{
     ACTIVITIES, Account, AccountFilter, ActivityConnection, ArchiveInput, EngagementEventConnection, LifecycleStage,
     Temperature, lead_events, nested_activities, time_key,
 };
+use crate::auth::fields::PersonalField;
 use crate::connection;
 use crate::error::Result;
 use crate::graphql::pagination::{PageArgs, sorted_cursor, sorted_window};
@@ -46,6 +47,10 @@ pub(crate) fn lead_list(order: LeadOrder, direction: OrderDirection) -> String {
 
 connection!(LeadConnection, LeadEdge, Lead, "leads");
 
+/// The personal fields `filter.search` looks into.
+const PERSONAL_SEARCH: [PersonalField; 3] =
+    [PersonalField::LeadEmail, PersonalField::LeadFirstName, PersonalField::LeadLastName];
+
 /// The fields of `Lead` read from its stored score.
 const SCORE_FIELDS: [&str; 5] = ["score", "fitScore", "engagementScore", "temperature", "scoredAt"];
 
@@ -56,15 +61,17 @@ pub struct Lead {
     /// Stable id of the lead.
     #[graphql(owned)]
     pub id: ID,
-    /// E-mail address, lower-cased; unique within the organization.
+    /// E-mail address, lower-cased; unique within the organization. Shown by the
+    /// `email` resolver, nullable under the personal-data rule.
+    #[graphql(skip)]
     pub email: String,
-    /// First name.
+    /// First name. Personal data: null, with a FORBIDDEN error on this field, for callers the organization's rule for `Lead.firstName` leaves out (by default VIEWERs, and API keys without `PII_READ`; see `fieldReadRules`).
     pub first_name: Option<String>,
-    /// Last name.
+    /// Last name. Personal data: null, with a FORBIDDEN error on this field, for callers the organization's rule for `Lead.lastName` leaves out (by default VIEWERs, and API keys without `PII_READ`; see `fieldReadRules`).
     pub last_name: Option<String>,
     /// Job title.
     pub title: Option<String>,
-    /// Phone number.
+    /// Phone number. Personal data: null, with a FORBIDDEN error on this field, for callers the organization's rule for `Lead.phone` leaves out (by default VIEWERs, and API keys without `PII_READ`; see `fieldReadRules`).
     pub phone: Option<String>,
     /// Where the lead came from, such as `webinar` or `partner`.
     pub source: Option<String>,
@@ -256,6 +263,11 @@ impl Lead {
 // connection field made each `score` or `owner` of a leads page copy kilobytes.
 #[ComplexObject]
 impl Lead {
+    /// E-mail address, lower-cased; unique within the organization. Personal data: null, with a FORBIDDEN error on this field, for callers the organization's rule for `Lead.email` leaves out (by default VIEWERs, and API keys without `PII_READ`; see `fieldReadRules`).
+    async fn email(&self) -> Option<&str> {
+        Some(&self.email)
+    }
+
     /// How hot the lead is: from its score and the WARM and HOT thresholds of the model that scored it.
     async fn temperature(&self, ctx: &Context<'_>) -> Result<Temperature> {
         Ok(self.stored_score(ctx).await?.temperature.into())
@@ -506,7 +518,8 @@ pub struct LeadFilter {
     pub created_before: Option<DateTime<Utc>>,
     /// Only leads that entered their stage before this time: stale leads.
     pub stage_entered_before: Option<DateTime<Utc>>,
-    /// Case-insensitive part of the name, e-mail address or company name.
+    /// Case-insensitive part of the name, e-mail address or company name; the name and
+    /// e-mail address only for callers who may read them (`fieldReadRules`).
     pub search: Option<String>,
     /// Conditions on the lead's account, such as industry, size or region.
     pub account: Option<AccountFilter>,
@@ -655,6 +668,10 @@ impl LeadQuery {
         let org = crate::graphql::actor(ctx)?.org_id;
         let window = sorted_window(&PageArgs::new(first, after, last, before), &list, org, |v| order.key_value(v))?;
         let f = filter.unwrap_or_default();
+        let search_hidden = match f.search {
+            Some(_) => crate::graphql::fields::hidden(ctx, actor, &PERSONAL_SEARCH).await?,
+            None => Vec::new(),
+        };
         let criteria = LeadCriteria {
             lifecycle_stages: f.lifecycle_stages.unwrap_or_default().into_iter().map(Into::into).collect(),
             temperatures: f.temperatures.unwrap_or_default().into_iter().map(Into::into).collect(),
@@ -670,6 +687,7 @@ impl LeadQuery {
             created_before: f.created_before,
             stage_entered_before: f.stage_entered_before,
             search: f.search,
+            search_hidden,
             account: f.account.map(|a| a.criteria("filter.account.")).transpose()?,
             include_archived: f.include_archived,
         };

@@ -2,6 +2,7 @@
 //! signing in is in `sign_in.rs`.
 
 pub mod exchange_rates;
+pub mod field_rules;
 pub mod journey_stages;
 pub mod sign_in;
 pub mod trusted_documents;
@@ -46,7 +47,8 @@ pub enum Role {
     Manager,
     /// Reads everything and works the shared records.
     Member,
-    /// Reads everything, changes nothing.
+    /// Reads everything but personal data (unless the organization's `fieldReadRules`
+    /// let VIEWERs read a field), changes nothing.
     Viewer,
 }
 
