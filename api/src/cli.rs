@@ -145,6 +145,15 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             print!("{}", crate::bi::role_sql(&request));
             Ok(())
         }
+        Command::Erase { email, org: slug, reason } => {
+            let db = connected(&config).await?;
+            let organization = target_org(&db, slug.as_deref()).await?;
+            let lead = crate::privacy::lead_by_email(&db, organization.id, &email).await?;
+            let actor = auth::Actor::system(organization.id);
+            let erased = crate::privacy::erase_lead(&db, &actor, lead.id, &reason).await?;
+            println!("erased lead {} of `{}`: it is now {}", erased.id, organization.slug, erased.email);
+            Ok(())
+        }
         Command::Token { email, org: slug, ttl } => {
             if ttl > config.jwt.max_ttl {
                 let max = humantime::format_duration(config.jwt.max_ttl);

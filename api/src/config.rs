@@ -98,6 +98,23 @@ pub enum Command {
         #[arg(long)]
         pii: bool,
     },
+    /// Erase a person's data on their request, like the `eraseLead` mutation: the lead
+    /// with this e-mail keeps its anonymous facts (so KPIs stay) and loses what
+    /// identifies the person, everywhere it is stored. Audited as Accord itself.
+    #[command(
+        after_help = "Example:\n  accord erase --org acme --email ana@payly.io --reason \"erasure request 2026-12-01\""
+    )]
+    Erase {
+        /// The lead's e-mail address.
+        #[arg(long)]
+        email: String,
+        /// The organization's slug; needed when there are several.
+        #[arg(long)]
+        org: Option<String>,
+        /// Why (1 to 500 characters, kept in the audit log): name no personal data.
+        #[arg(long)]
+        reason: String,
+    },
     /// Print a signed JWT for a user, for development and operations.
     #[command(after_help = "Example:\n  TOKEN=$(accord token --email admin@demo.accord.dev --ttl 8h)")]
     Token {

@@ -29,6 +29,7 @@ pub mod metrics;
 pub mod org;
 pub mod personas;
 pub mod pipeline;
+pub mod privacy;
 pub mod scoring;
 pub mod seed;
 pub mod validate;

@@ -55,7 +55,7 @@ fn help_says_what_accord_is_and_lists_each_command_with_an_example() {
     assert!(output.status.success());
     let help = String::from_utf8(output.stdout).unwrap();
     assert!(help.starts_with("Accord: the GraphQL API of a shared revenue-team portal"), "{help}");
-    for command in ["serve", "migrate", "seed", "import", "schema", "org", "outbox", "bi-role", "token"] {
+    for command in ["serve", "migrate", "seed", "import", "schema", "org", "outbox", "bi-role", "erase", "token"] {
         let line = help.lines().find(|l| l.trim_start().starts_with(&format!("{command} "))).unwrap_or_default();
         assert!(!line.is_empty(), "{command} is listed: {help}");
         let output = accord().args([command, "--help"]).output().unwrap();

@@ -29,6 +29,12 @@ async fn world() -> World {
     let org = app.create_org("Acme").await;
     let marketer = app.create_user(&org, Team::Marketing, Role::Member).await;
     let rep = app.create_user(&org, Team::Sales, Role::Member).await;
+    // Every change is also a webhook delivery, whose body holds a snapshot of the lead.
+    let hook = "mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { secret } }";
+    let input =
+        json!({ "url": "https://hooks.example.com/accord", "eventTypes": ["lead.*", "handover.*", "feedback.*"] });
+    let body = app.gql(Some(&org.admin.token), hook, json!({ "input": input })).await;
+    assert!(body.get("errors").is_none(), "{body}");
     let gql = |token: String, query: &'static str, input: Value| {
         let app = app.handle();
         async move { app.gql(Some(&token), query, json!({ "input": input })).await }
@@ -36,7 +42,7 @@ async fn world() -> World {
     let lead = gql(
         marketer.token.clone(),
         "mutation($input: CreateLeadInput!) { createLead(input: $input) { lead { id } } }",
-        json!({ "email": "ana@payly.io", "firstName": "Ana", "lastName": "Lopez", "phone": "+34 600 000 000",
+        json!({ "email": "zofia.k@payly.io", "firstName": "Zofia", "lastName": "Kowalczyk", "phone": "+48 601 234 567",
                 "lifecycleStage": "MQL", "marketingOwnerId": marketer.id }),
     )
     .await;
@@ -45,27 +51,27 @@ async fn world() -> World {
         rep.token.clone(),
         "mutation($input: LogActivityInput!) { logActivity(input: $input) { activity { id } } }",
         json!({ "kind": "CALL", "customerFacing": true, "durationMinutes": 20, "leadId": lead,
-                "notes": "Ana's budget is 40k" }),
+                "notes": "Zofia's budget is 40k" }),
     )
     .await;
     let event = gql(
         marketer.token.clone(),
         "mutation($input: RecordEngagementInput!) { recordEngagement(input: $input) { events { id } } }",
         json!({ "events": [{ "leadId": lead, "kind": "WEB_VISIT", "occurredAt": "2026-11-01T10:00:00Z",
-                              "properties": { "page": "/pricing", "name": "Ana Lopez" } }] }),
+                              "properties": { "page": "/pricing", "name": "Zofia Kowalczyk" } }] }),
     )
     .await;
     let handover = gql(
         marketer.token.clone(),
         "mutation($input: HandOverLeadInput!) { handOverLead(input: $input) { handover { id } } }",
-        json!({ "leadId": lead, "toUserId": rep.id, "note": "Ana asked for pricing" }),
+        json!({ "leadId": lead, "toUserId": rep.id, "note": "Zofia asked for pricing" }),
     )
     .await;
     let handover = id_at(&handover, "/data/handOverLead/handover/id");
     let rejected = gql(
         rep.token.clone(),
         "mutation($input: RejectHandoverInput!) { rejectHandover(input: $input) { handover { id } } }",
-        json!({ "handoverId": handover, "reason": "OTHER", "note": "Ana wants a call in May" }),
+        json!({ "handoverId": handover, "reason": "OTHER", "note": "Zofia wants a call in May" }),
     )
     .await;
     assert!(rejected.get("errors").is_none(), "{rejected}");
@@ -73,14 +79,14 @@ async fn world() -> World {
         rep.token.clone(),
         "mutation($input: SubmitFeedbackInput!) { submitFeedback(input: $input) { feedback { id } } }",
         json!({ "subjectType": "LEAD", "subjectId": lead, "tag": "data", "sentiment": "NEGATIVE",
-                "body": "Ana's phone number is wrong" }),
+                "body": "Zofia's phone number is wrong" }),
     )
     .await;
     let feedback = id_at(&feedback, "/data/submitFeedback/feedback/id");
     let endorsement = gql(
         marketer.token.clone(),
         "mutation($input: EndorseFeedbackInput!) { endorseFeedback(input: $input) { endorsement { id } } }",
-        json!({ "feedbackId": feedback, "comment": "Ana told me so too" }),
+        json!({ "feedbackId": feedback, "comment": "Zofia told me so too" }),
     )
     .await;
     let ids = HashMap::from([
@@ -95,16 +101,16 @@ async fn world() -> World {
         .into_iter()
         .map(|field| {
             let value = match field {
-                PersonalField::LeadEmail => json!("ana@payly.io"),
-                PersonalField::LeadFirstName => json!("Ana"),
-                PersonalField::LeadLastName => json!("Lopez"),
-                PersonalField::LeadPhone => json!("+34 600 000 000"),
-                PersonalField::ActivityNotes => json!("Ana's budget is 40k"),
-                PersonalField::EngagementProperties => json!({ "page": "/pricing", "name": "Ana Lopez" }),
-                PersonalField::FeedbackBody => json!("Ana's phone number is wrong"),
-                PersonalField::EndorsementComment => json!("Ana told me so too"),
-                PersonalField::HandoverNote => json!("Ana asked for pricing"),
-                PersonalField::HandoverResponseNote => json!("Ana wants a call in May"),
+                PersonalField::LeadEmail => json!("zofia.k@payly.io"),
+                PersonalField::LeadFirstName => json!("Zofia"),
+                PersonalField::LeadLastName => json!("Kowalczyk"),
+                PersonalField::LeadPhone => json!("+48 601 234 567"),
+                PersonalField::ActivityNotes => json!("Zofia's budget is 40k"),
+                PersonalField::EngagementProperties => json!({ "page": "/pricing", "name": "Zofia Kowalczyk" }),
+                PersonalField::FeedbackBody => json!("Zofia's phone number is wrong"),
+                PersonalField::EndorsementComment => json!("Zofia told me so too"),
+                PersonalField::HandoverNote => json!("Zofia asked for pricing"),
+                PersonalField::HandoverResponseNote => json!("Zofia wants a call in May"),
             };
             (field, value)
         })
@@ -181,7 +187,7 @@ async fn a_withheld_field_is_null_in_every_row_of_a_list_and_its_siblings_resolv
     // A search cannot find what the caller may not read: no guessing e-mails letter by letter.
     let member = w.app.create_user(&w.org, Team::Marketing, Role::Member).await;
     let search = "query($s: String!) { leads(filter: { search: $s }) { totalCount } }";
-    for term in ["ana@pay", "lopez", "ana"] {
+    for term in ["zofia.k@pay", "kowalczyk", "zofia"] {
         let body = w.app.gql(Some(&viewer.token), search, json!({ "s": term })).await;
         assert_eq!(body["data"]["leads"]["totalCount"], 0, "{term}: {body}");
         let body = w.app.gql(Some(&member.token), search, json!({ "s": term })).await;
@@ -204,7 +210,7 @@ async fn a_withheld_field_is_null_in_every_row_of_a_list_and_its_siblings_resolv
     let pii = api_key(&w.app, &w.org, "AUDIT_READ, PII_READ").await;
     let body = w.app.gql(Some(&pii), audit, json!({})).await;
     let changes = &body["data"]["auditLog"]["nodes"][0]["changes"];
-    assert_eq!(changes["email"], json!({ "from": null, "to": "ana@payly.io" }), "{body}");
+    assert_eq!(changes["email"], json!({ "from": null, "to": "zofia.k@payly.io" }), "{body}");
 }
 
 const RULES: &str = "{ fieldReadRules { field path roles scopes changed } }";
@@ -301,14 +307,133 @@ async fn csv_exports_leave_the_personal_columns_a_caller_may_not_read_empty() {
     let pii_key = api_key(&w.app, &w.org, "LEADS_READ, PII_READ").await;
     let row =
         |csv: &str| csv.lines().nth(1).map(|l| l.split(',').take(5).skip(1).collect::<Vec<_>>().join(",")).unwrap();
-    assert_eq!(row(&export(&w.app, &member.token).await), "ana@payly.io,Ana,Lopez,");
-    assert_eq!(row(&export(&w.app, &pii_key).await), "ana@payly.io,Ana,Lopez,");
+    assert_eq!(row(&export(&w.app, &member.token).await), "zofia.k@payly.io,Zofia,Kowalczyk,");
+    assert_eq!(row(&export(&w.app, &pii_key).await), "zofia.k@payly.io,Zofia,Kowalczyk,");
     assert_eq!(row(&export(&w.app, &viewer.token).await), ",,,");
     assert_eq!(row(&export(&w.app, &plain_key).await), ",,,");
     // A changed rule applies to the columns too.
     let input = json!({ "input": { "field": "LEAD_EMAIL", "roles": ["VIEWER"], "scopes": [] } });
     let body = w.app.gql(Some(&w.org.admin.token), SET, input).await;
     assert!(body.get("errors").is_none(), "{body}");
-    assert_eq!(row(&export(&w.app, &viewer.token).await), "ana@payly.io,,,");
-    assert_eq!(row(&export(&w.app, &member.token).await), ",Ana,Lopez,");
+    assert_eq!(row(&export(&w.app, &viewer.token).await), "zofia.k@payly.io,,,");
+    assert_eq!(row(&export(&w.app, &member.token).await), ",Zofia,Kowalczyk,");
+}
+
+const KPIS: &str =
+    "query($i: KpiInput!) { kpis(input: $i) { metric points { periodStart value numerator denominator } } }";
+
+async fn kpis(app: &TestApp, token: &str) -> Value {
+    let metrics = ["LEADS_CREATED", "MQLS", "SALS", "HANDOVER_ACCEPTANCE_RATE", "MQL_TO_SAL_RATE"];
+    let from = (chrono::Utc::now() - chrono::Duration::days(40)).date_naive();
+    let to = (chrono::Utc::now() + chrono::Duration::days(2)).date_naive();
+    let input = json!({ "metrics": metrics, "from": from, "to": to, "granularity": "DAY" });
+    let body = app.gql(Some(token), KPIS, json!({ "i": input })).await;
+    assert!(body.get("errors").is_none(), "{body}");
+    body["data"]["kpis"].clone()
+}
+
+/// Every text and JSON value of every table, as text, that holds one of `needles`.
+async fn stored_copies(app: &TestApp, needles: &[&str]) -> Vec<String> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let backend = app.db.get_database_backend();
+    let columns_sql = if on_postgres() {
+        "SELECT table_name::text AS t, column_name::text AS c FROM information_schema.columns \
+         WHERE table_schema = 'public' AND data_type IN ('text', 'character varying', 'json', 'jsonb')"
+    } else {
+        "SELECT m.name AS t, p.name AS c FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+         WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' \
+         AND (upper(p.type) LIKE '%CHAR%' OR upper(p.type) LIKE '%TEXT%' OR upper(p.type) LIKE '%JSON%')"
+    };
+    let columns = app.db.query_all_raw(Statement::from_string(backend, columns_sql)).await.expect("columns");
+    let mut found = Vec::new();
+    for row in columns {
+        let (table, column): (String, String) = (row.try_get("", "t").unwrap(), row.try_get("", "c").unwrap());
+        for needle in needles {
+            let sql = format!(
+                "SELECT count(*) AS n FROM \"{table}\" WHERE lower(CAST(\"{column}\" AS TEXT)) LIKE '%{}%'",
+                needle.to_lowercase()
+            );
+            let row =
+                app.db.query_one_raw(Statement::from_string(backend, sql)).await.expect("a count").expect("a row");
+            let n: i64 = row.try_get("", "n").unwrap();
+            if n > 0 {
+                found.push(format!("{table}.{column} holds {needle} ({n} rows)"));
+            }
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn erasing_a_lead_removes_the_person_everywhere_and_keeps_every_kpi() {
+    let w = world().await;
+    api::events::relay::relay_org(&w.app.db, w.org.id).await.expect("relayed");
+    let needles = ["zofia.k@payly.io", "Zofia", "Kowalczyk", "+48 601 234 567"];
+    let before = stored_copies(&w.app, &needles).await;
+    assert!(before.iter().any(|c| c.starts_with("webhook_deliveries.body")), "{before:?}");
+    assert!(before.iter().any(|c| c.starts_with("audit_log.changes")), "{before:?}");
+    let kpis_before = kpis(&w.app, &w.org.admin.token).await;
+    let erase = "mutation($input: EraseLeadInput!) { eraseLead(input: $input) { lead { id email firstName lastName phone lifecycleStage } } }";
+
+    // Only ADMINs erase, only in their organization, and only with a reason; a refusal changes nothing.
+    let member = w.app.create_user(&w.org, Team::Marketing, Role::Member).await;
+    let other = w.app.create_org("Globex").await;
+    let input = json!({ "input": { "id": w.ids["Lead"], "reason": "erasure request 2026-12-01" } });
+    assert_error(&w.app.gql(Some(&member.token), erase, input.clone()).await, "FORBIDDEN");
+    assert_error(&w.app.gql(Some(&other.admin.token), erase, input.clone()).await, "NOT_FOUND");
+    let no_reason = json!({ "input": { "id": w.ids["Lead"], "reason": " " } });
+    assert_error(&w.app.gql(Some(&w.org.admin.token), erase, no_reason).await, "BAD_USER_INPUT");
+    assert_eq!(stored_copies(&w.app, &needles).await, before);
+
+    let body = w.app.gql(Some(&w.org.admin.token), erase, input).await;
+    let lead = &body["data"]["eraseLead"]["lead"];
+    let simple = w.ids["Lead"].replace('-', "");
+    assert_eq!(lead["email"], json!(format!("erased+{simple}@erased.invalid")), "{body}");
+    assert_eq!((&lead["firstName"], &lead["lastName"], &lead["phone"]), (&Value::Null, &Value::Null, &Value::Null));
+    assert_eq!(lead["lifecycleStage"], "RECYCLED", "{body}");
+    assert_eq!(stored_copies(&w.app, &needles).await, Vec::<String>::new());
+    assert_eq!(kpis(&w.app, &w.org.admin.token).await, kpis_before);
+
+    // The audit log says who erased and why, and nothing about the person.
+    let audit = w
+        .app
+        .gql(Some(&w.org.admin.token), "{ auditLog(first: 1) { nodes { action entityId changes } } }", json!({}))
+        .await;
+    let entry = &audit["data"]["auditLog"]["nodes"][0];
+    assert_eq!(entry["action"], "lead.erase", "{audit}");
+    assert_eq!(entry["changes"], json!({ "reason": { "from": null, "to": "erasure request 2026-12-01" } }));
+}
+
+#[tokio::test]
+async fn accord_erase_erases_the_lead_of_an_e_mail_like_the_mutation() {
+    let w = world().await;
+    let erase = |email: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_accord"))
+            .env("DATABASE_URL", w.app.database_url())
+            .env_remove("ACCORD_JWT_SECRET")
+            .args(["erase", "--org", &w.org.slug, "--email", email, "--reason", "erasure request by mail"])
+            .output()
+            .unwrap()
+    };
+    let unknown = erase("nobody@payly.io");
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("lead not found"), "{unknown:?}");
+    let output = erase("ZOFIA.K@payly.io");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let body = w
+        .app
+        .gql(
+            Some(&w.org.admin.token),
+            "query($id: ID!) { lead(id: $id) { email phone } }",
+            json!({ "id": w.ids["Lead"] }),
+        )
+        .await;
+    let simple = w.ids["Lead"].replace('-', "");
+    assert_eq!(
+        body["data"]["lead"],
+        json!({ "email": format!("erased+{simple}@erased.invalid"), "phone": null }),
+        "{body}"
+    );
+    let needles = ["zofia.k@payly.io", "Zofia", "Kowalczyk", "+48 601 234 567"];
+    assert_eq!(stored_copies(&w.app, &needles).await, Vec::<String>::new());
 }

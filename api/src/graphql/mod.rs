@@ -27,8 +27,8 @@ use crate::config::Config;
 use crate::db::request::RequestDb;
 use crate::error::{ApiError, Result};
 use crate::{
-    agreements, campaigns, events, feedback, handover, kpi, leads, messaging, org, personas, pipeline, scoring,
-    webhooks,
+    agreements, campaigns, events, feedback, handover, kpi, leads, messaging, org, personas, pipeline, privacy,
+    scoring, webhooks,
 };
 
 pub use loaders::Loaders;
@@ -74,6 +74,7 @@ pub struct Mutation(
     org::graphql::trusted_documents::TrustedDocumentMutation,
     org::graphql::exchange_rates::ExchangeRateMutation,
     org::graphql::field_rules::FieldRuleMutation,
+    privacy::graphql::PrivacyMutation,
     scoring::graphql::ScoringMutation,
     messaging::graphql::MessagingMutation,
     feedback::graphql::FeedbackMutation,
