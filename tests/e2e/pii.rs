@@ -437,3 +437,40 @@ async fn accord_erase_erases_the_lead_of_an_e_mail_like_the_mutation() {
     let needles = ["zofia.k@payly.io", "Zofia", "Kowalczyk", "+48 601 234 567"];
     assert_eq!(stored_copies(&w.app, &needles).await, Vec::<String>::new());
 }
+
+#[tokio::test]
+async fn an_admin_exports_everything_stored_about_a_person_as_one_document() {
+    let w = world().await;
+    api::events::relay::relay_org(&w.app.db, w.org.id).await.expect("relayed");
+    let export = "query($e: String!) { exportPerson(email: $e) }";
+    let member = w.app.create_user(&w.org, Team::Sales, Role::Manager).await;
+    let other = w.app.create_org("Globex").await;
+    let email = json!({ "e": "Zofia.K@payly.io" });
+    assert_error(&w.app.gql(Some(&member.token), export, email.clone()).await, "FORBIDDEN");
+    assert_error(&w.app.gql(Some(&other.admin.token), export, email.clone()).await, "NOT_FOUND");
+    assert_error(&w.app.gql(Some(&w.org.admin.token), export, json!({ "e": "nobody@payly.io" })).await, "NOT_FOUND");
+
+    let body = w.app.gql(Some(&w.org.admin.token), export, email.clone()).await;
+    let doc = &body["data"]["exportPerson"];
+    assert_eq!(doc["email"], "zofia.k@payly.io", "{body}");
+    assert_eq!(doc["leadId"], json!(w.ids["Lead"]));
+    assert_eq!(doc["lead"][0]["phone"], "+48 601 234 567", "{body}");
+    assert_eq!(doc["engagementEvents"][0]["properties"], w.values[&PersonalField::EngagementProperties]);
+    assert_eq!(doc["activities"][0]["notes"], w.values[&PersonalField::ActivityNotes]);
+    assert_eq!(doc["handovers"][0]["note"], w.values[&PersonalField::HandoverNote]);
+    assert_eq!(doc["feedback"][0]["body"], w.values[&PersonalField::FeedbackBody]);
+    assert_eq!(doc["endorsements"][0]["comment"], w.values[&PersonalField::EndorsementComment]);
+    assert!(doc["stageHistory"].as_array().is_some_and(|h| h.len() >= 2), "{body}");
+    for kind in ["auditLog", "outboxEvents", "webhookDeliveries"] {
+        assert!(doc[kind].as_array().is_some_and(|rows| !rows.is_empty()), "{kind}: {body}");
+    }
+    // Nothing of another person: every row belongs to the lead or its records.
+    let text = doc.to_string();
+    assert!(!text.contains(&other.admin.email), "{text}");
+
+    // Once erased, nothing answers to the e-mail any more.
+    let erase = "mutation($input: EraseLeadInput!) { eraseLead(input: $input) { lead { id } } }";
+    let input = json!({ "input": { "id": w.ids["Lead"], "reason": "erasure request" } });
+    assert!(w.app.gql(Some(&w.org.admin.token), erase, input).await.get("errors").is_none());
+    assert_error(&w.app.gql(Some(&w.org.admin.token), export, email).await, "NOT_FOUND");
+}

@@ -89,6 +89,8 @@ pub const WEIGHTS: &[(&str, &str, u64, Option<PerItem>)] = &[
     ("ContentAsset", "usage", 50, None),
     ("ScoringModel", "simulate", 20, None),
     ("Query", "simulateScoringModel", 1000, None),
+    // Up to 10,000 rows of each of 13 kinds.
+    ("Query", "exportPerson", 1000, None),
 ];
 
 impl PerItem {

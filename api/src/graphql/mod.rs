@@ -49,6 +49,7 @@ pub struct Query(
     org::graphql::trusted_documents::TrustedDocumentQuery,
     org::graphql::exchange_rates::ExchangeRateQuery,
     org::graphql::field_rules::FieldRuleQuery,
+    privacy::graphql::PrivacyQuery,
     scoring::graphql::ScoringQuery,
     messaging::graphql::MessagingQuery,
     feedback::graphql::FeedbackQuery,

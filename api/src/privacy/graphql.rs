@@ -1,6 +1,6 @@
 //! GraphQL side of a person's data on request (`privacy`).
 
-use async_graphql::{Context, ID, InputObject, Object};
+use async_graphql::{Context, ID, InputObject, Json, Object};
 
 use crate::error::Result;
 use crate::graphql::{actor, db, parse_id};
@@ -14,6 +14,26 @@ pub struct EraseLeadInput {
     /// Why, such as `GDPR Art. 17 request of 2026-12-01`: 1 to 500 characters, kept in
     /// the audit log; name no personal data here.
     pub reason: String,
+}
+
+#[derive(Default)]
+pub struct PrivacyQuery;
+
+#[Object]
+impl PrivacyQuery {
+    /// Everything stored about the person of a lead's e-mail address (ADMINs), for their
+    /// access request: one JSON document with the lead, its score, stage history,
+    /// engagement events, activities, handovers, feedback about it and its
+    /// endorsements, content usage, deals, and the audit entries, outbox events and
+    /// webhook deliveries about these, each row as stored (at most 10,000 rows of a
+    /// kind; a longer list has `<kind>Truncated: true`). NOT_FOUND when no lead has it.
+    async fn export_person(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The person's e-mail address (any case).")] email: String,
+    ) -> Result<Json<serde_json::Value>> {
+        Ok(Json(crate::privacy::export_person(db(ctx), actor(ctx)?, &email).await?))
+    }
 }
 
 #[derive(Default)]

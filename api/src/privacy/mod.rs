@@ -1,4 +1,5 @@
-//! A person's data on request: erasure of a lead (`eraseLead`, `accord erase --email`).
+//! A person's data on request: erasure of a lead (`eraseLead`, `accord erase --email`)
+//! and the export of everything stored about them (`exportPerson`).
 //!
 //! Erasure removes what identifies the person and keeps the anonymous facts, so every
 //! KPI stays as it was: the lead keeps its stage, score, owners, dates and account;
@@ -317,6 +318,87 @@ async fn erase_copies(
         }
     }
     Ok(())
+}
+
+/// The most rows of one kind a subject export holds; a longer list ends with
+/// `"truncated": true` beside it.
+pub const MAX_EXPORT_ROWS: u64 = 10_000;
+
+/// Everything stored about the person of lead `email` (ADMINs): one JSON document with
+/// the lead, its score, stage history, engagement events, activities, handovers,
+/// feedback and its endorsements, content usage, deals, and the audit entries, outbox
+/// events and webhook deliveries about them. Another organization's lead is NOT_FOUND.
+#[tracing::instrument(skip(db, actor, email), fields(org = %actor.org_id))]
+pub async fn export_person(db: &impl ConnectionTrait, actor: &Actor, email: &str) -> Result<Value> {
+    use entity::{
+        activity, audit_log, content_usage, engagement_event, feedback, feedback_endorsement, handover, lead,
+        lead_score, lead_stage_transition, opportunity, outbox_event, webhook_delivery,
+    };
+    require(can_administer(actor), "export a person's data")?;
+    let org = actor.org_id;
+    let found = lead_by_email(db, org, email).await?;
+    let lead_id = found.id;
+    let mut document = serde_json::Map::new();
+    let mut linked: Vec<Uuid> = vec![lead_id];
+    macro_rules! section {
+        ($name:literal, $entity:ident, $condition:expr) => {{
+            let mut rows = $entity::Entity::find()
+                .filter($entity::Column::OrgId.eq(org))
+                .filter($condition)
+                .limit(MAX_EXPORT_ROWS + 1)
+                .into_json()
+                .all(db)
+                .await?;
+            rows.iter_mut().for_each(json_columns);
+            if rows.len() as u64 > MAX_EXPORT_ROWS {
+                rows.truncate(MAX_EXPORT_ROWS as usize);
+                document.insert(format!("{}Truncated", $name), Value::Bool(true));
+            }
+            let ids: Vec<Uuid> = rows
+                .iter()
+                .filter_map(|r| r.get("id").and_then(Value::as_str).and_then(|id| id.parse().ok()))
+                .collect();
+            linked.extend(ids.iter().copied());
+            document.insert($name.to_owned(), Value::Array(rows));
+            ids
+        }};
+    }
+    section!("lead", lead, lead::Column::Id.eq(lead_id));
+    section!("score", lead_score, lead_score::Column::LeadId.eq(lead_id));
+    section!("stageHistory", lead_stage_transition, lead_stage_transition::Column::LeadId.eq(lead_id));
+    section!("engagementEvents", engagement_event, engagement_event::Column::LeadId.eq(lead_id));
+    section!("activities", activity, activity::Column::LeadId.eq(lead_id));
+    section!("handovers", handover, handover::Column::LeadId.eq(lead_id));
+    let about_lead = Condition::all()
+        .add(feedback::Column::SubjectType.eq(FeedbackSubject::Lead))
+        .add(feedback::Column::SubjectId.eq(lead_id));
+    let feedback_ids = section!("feedback", feedback, about_lead);
+    section!("endorsements", feedback_endorsement, feedback_endorsement::Column::FeedbackId.is_in(feedback_ids));
+    section!("contentUsage", content_usage, content_usage::Column::LeadId.eq(lead_id));
+    section!("opportunities", opportunity, opportunity::Column::LeadId.eq(lead_id));
+    let about = linked.clone();
+    section!("auditLog", audit_log, audit_log::Column::EntityId.is_in(about.iter().copied()));
+    section!("outboxEvents", outbox_event, outbox_event::Column::EntityId.is_in(about.iter().copied()));
+    section!("webhookDeliveries", webhook_delivery, webhook_delivery::Column::EntityId.is_in(about));
+    let mut out = serde_json::Map::new();
+    out.insert("email".into(), Value::String(found.email));
+    out.insert("leadId".into(), Value::String(lead_id.to_string()));
+    out.insert("exportedAt".into(), Value::String(Utc::now().to_rfc3339()));
+    out.extend(document);
+    Ok(Value::Object(out))
+}
+
+/// JSON columns as JSON: SQLite hands them over as text (PostgreSQL already decoded).
+fn json_columns(row: &mut Value) {
+    let Value::Object(columns) = row else { return };
+    for value in columns.values_mut() {
+        if let Value::String(text) = value
+            && (text.starts_with('{') || text.starts_with('['))
+            && let Ok(decoded) = serde_json::from_str::<Value>(text)
+        {
+            *value = decoded;
+        }
+    }
 }
 
 /// The lead of `email` in the organization, for `accord erase --email`.
