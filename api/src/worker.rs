@@ -31,6 +31,10 @@ const SLA_BREACHES_EVERY: Duration = Duration::from_secs(600);
 /// How often the outbox relay hands new events to webhooks and subscriptions.
 const OUTBOX_RELAY_EVERY: Duration = Duration::from_secs(1);
 
+/// How often engagement properties and audit values past their organization's
+/// retention are emptied.
+const RETENTION_EVERY: Duration = Duration::from_secs(3600);
+
 /// How often SQLite's planner statistics are brought up to date (also at start).
 const STATISTICS_EVERY: Duration = Duration::from_secs(3600);
 
@@ -52,6 +56,22 @@ pub fn spawn_all(
     spawn_backlog(db.clone(), BACKLOG_EVERY);
     spawn_decay(db.clone(), DECAY_CHECK_EVERY);
     spawn_sla_breaches(db.clone(), SLA_BREACHES_EVERY);
+    spawn_retention(db.clone(), RETENTION_EVERY);
+}
+
+/// Empty personal data past each organization's retention, now and every `every`.
+fn spawn_retention(db: DatabaseConnection, every: Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            match crate::privacy::prune_expired(&db, chrono::Utc::now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(rows = n, "emptied engagement properties and audit values past retention"),
+                Err(e) => tracing::warn!(error = %e, "pruning data past retention failed; retrying next time"),
+            }
+        }
+    });
 }
 
 /// Record the SLA periods that ended missing their target, every `every`.

@@ -474,3 +474,71 @@ async fn an_admin_exports_everything_stored_about_a_person_as_one_document() {
     assert!(w.app.gql(Some(&w.org.admin.token), erase, input).await.get("errors").is_none());
     assert_error(&w.app.gql(Some(&w.org.admin.token), export, email).await, "NOT_FOUND");
 }
+
+#[tokio::test]
+async fn personal_data_past_an_organizations_retention_is_emptied_and_the_facts_stay() {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    let w = world().await;
+    let admin = &w.org.admin.token;
+    let other = w.app.create_org("Globex").await;
+    let settings = "mutation($s: OrganizationSettingsInput!) { updateOrganization(input: { settings: $s }) { organization { settings { engagementPropertiesRetentionDays auditValuesRetentionDays } } } }";
+    let zero = w.app.gql(Some(admin), settings, json!({ "s": { "auditValuesRetentionDays": 0 } })).await;
+    assert_error(&zero, "BAD_USER_INPUT");
+    let body = w
+        .app
+        .gql(
+            Some(admin),
+            settings,
+            json!({ "s": { "engagementPropertiesRetentionDays": 30, "auditValuesRetentionDays": 30 } }),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["updateOrganization"]["organization"]["settings"],
+        json!({ "engagementPropertiesRetentionDays": 30, "auditValuesRetentionDays": 30 }),
+        "{body}"
+    );
+    let record = "mutation($input: RecordEngagementInput!) { recordEngagement(input: $input) { events { id } } }";
+    let at = |days: i64| (chrono::Utc::now() - chrono::Duration::days(days)).to_rfc3339();
+    let events = json!({ "events": [
+        { "leadId": w.ids["Lead"], "kind": "WEB_VISIT", "occurredAt": at(40), "properties": { "page": "/old" } },
+        { "leadId": w.ids["Lead"], "kind": "WEB_VISIT", "occurredAt": at(1), "properties": { "page": "/new" } } ] });
+    let body = w.app.gql(Some(admin), record, json!({ "input": events })).await;
+    let (old, new) =
+        (id_at(&body, "/data/recordEngagement/events/0/id"), id_at(&body, "/data/recordEngagement/events/1/id"));
+    // The lead's creation was audited 40 days ago, in both organizations.
+    let lead_create = |org: uuid::Uuid| {
+        entity::audit_log::Entity::update_many()
+            .col_expr(entity::audit_log::Column::At, Expr::value(chrono::Utc::now() - chrono::Duration::days(40)))
+            .filter(entity::audit_log::Column::OrgId.eq(org))
+            .filter(entity::audit_log::Column::Action.eq("lead.create"))
+    };
+    let theirs = "mutation($input: CreateLeadInput!) { createLead(input: $input) { lead { id } } }";
+    let body = w
+        .app
+        .gql(Some(&other.admin.token), theirs, json!({ "input": { "email": "cy@globex.io", "phone": "+1 555" } }))
+        .await;
+    assert!(body.get("errors").is_none(), "{body}");
+    lead_create(w.org.id).exec(&w.app.db).await.unwrap();
+    lead_create(other.id).exec(&w.app.db).await.unwrap();
+
+    let emptied = api::privacy::prune_expired(&w.app.db, chrono::Utc::now()).await.expect("pruned");
+    assert_eq!(emptied, 3, "the world's event of 2026-11-01 or older, the old event, the lead's creation");
+    assert_eq!(api::privacy::prune_expired(&w.app.db, chrono::Utc::now()).await.expect("pruned"), 0);
+
+    let event = "query($id: ID!) { node(id: $id) { ... on EngagementEvent { kind properties } } }";
+    let body = w.app.gql(Some(admin), event, json!({ "id": old })).await;
+    assert_eq!(body["data"]["node"], json!({ "kind": "WEB_VISIT", "properties": {} }), "{body}");
+    let body = w.app.gql(Some(admin), event, json!({ "id": new })).await;
+    assert_eq!(body["data"]["node"]["properties"], json!({ "page": "/new" }), "{body}");
+    let audit = "{ auditLog(filter: { action: \"lead.create\" }) { nodes { action changes } } }";
+    let body = w.app.gql(Some(admin), audit, json!({})).await;
+    assert_eq!(body["data"]["auditLog"]["nodes"], json!([{ "action": "lead.create", "changes": {} }]), "{body}");
+    let body = w.app.gql(Some(&other.admin.token), audit, json!({})).await;
+    assert_eq!(body["data"]["auditLog"]["nodes"][0]["changes"]["email"]["to"], "cy@globex.io", "{body}");
+    let recent = "{ auditLog(filter: { action: \"organization.update\" }) { nodes { changes } } }";
+    let body = w.app.gql(Some(admin), recent, json!({})).await;
+    assert_eq!(
+        body["data"]["auditLog"]["nodes"][0]["changes"]["settings.auditValuesRetentionDays"]["to"], 30,
+        "{body}"
+    );
+}

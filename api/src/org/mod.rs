@@ -59,6 +59,12 @@ pub struct OrgSettings {
     /// Requests per minute of this organization's API keys that have no rate of their
     /// own; `None` for the server's default (`ACCORD_RATE_LIMIT_PER_MINUTE`).
     pub api_requests_per_minute: Option<u32>,
+    /// Days engagement events keep their properties (what the sender recorded, often
+    /// personal); older events keep their kind and time. `None`: kept for good.
+    pub engagement_properties_retention_days: Option<u32>,
+    /// Days audit entries keep their values (`changes`); older entries keep who did
+    /// what to which record, when. `None`: kept for good.
+    pub audit_values_retention_days: Option<u32>,
 }
 
 impl Default for OrgSettings {
@@ -76,6 +82,8 @@ impl Default for OrgSettings {
             time_zone: "UTC".into(),
             reporting_currency: "EUR".into(),
             api_requests_per_minute: None,
+            engagement_properties_retention_days: None,
+            audit_values_retention_days: None,
         }
     }
 }
@@ -119,6 +127,14 @@ impl OrgSettings {
         validate::int_range("settings.campaignAttributionDays", self.campaign_attribution_days, 0, 730)?;
         if let Some(rate) = self.api_requests_per_minute {
             validate::int_range("settings.apiRequestsPerMinute", rate, 1, 1_000_000)?;
+        }
+        for (field, days) in [
+            ("settings.engagementPropertiesRetentionDays", self.engagement_properties_retention_days),
+            ("settings.auditValuesRetentionDays", self.audit_values_retention_days),
+        ] {
+            if let Some(days) = days {
+                validate::int_range(field, days, 1, 36_500)?;
+            }
         }
         Ok(())
     }
@@ -250,6 +266,8 @@ pub struct SettingsPatch {
     pub time_zone: Option<String>,
     pub reporting_currency: Option<String>,
     pub api_requests_per_minute: Option<Option<u32>>,
+    pub engagement_properties_retention_days: Option<Option<u32>>,
+    pub audit_values_retention_days: Option<Option<u32>>,
 }
 
 impl OrgSettings {
@@ -269,6 +287,8 @@ impl OrgSettings {
             time_zone,
             reporting_currency,
             api_requests_per_minute,
+            engagement_properties_retention_days,
+            audit_values_retention_days,
         } = patch;
         merged.handover_response_hours = handover_response_hours.unwrap_or(merged.handover_response_hours);
         merged.feedback_actionable_endorsers =
@@ -286,6 +306,9 @@ impl OrgSettings {
         merged.time_zone = time_zone.unwrap_or(merged.time_zone);
         merged.reporting_currency = reporting_currency.unwrap_or(merged.reporting_currency);
         merged.api_requests_per_minute = api_requests_per_minute.unwrap_or(merged.api_requests_per_minute);
+        merged.engagement_properties_retention_days =
+            engagement_properties_retention_days.unwrap_or(merged.engagement_properties_retention_days);
+        merged.audit_values_retention_days = audit_values_retention_days.unwrap_or(merged.audit_values_retention_days);
         merged.validate()?;
         Ok(merged)
     }

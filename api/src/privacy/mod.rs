@@ -19,7 +19,7 @@ use entity::feedback::FeedbackSubject;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect,
-    Set,
+    QueryTrait, Set,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -318,6 +318,80 @@ async fn erase_copies(
         }
     }
     Ok(())
+}
+
+/// `CAST(column AS TEXT) <> '{}'`: a JSON value not yet emptied, on both databases.
+fn not_empty(column: impl sea_orm::sea_query::IntoColumnRef) -> Expr {
+    Expr::expr(Func::cast_as(Expr::col(column), Alias::new("TEXT"))).ne("{}")
+}
+
+/// Rows one retention statement empties at most, so no statement holds locks for long.
+const RETENTION_BATCH: u64 = 1_000;
+
+/// Empty what organizations keep for a limited time (their settings
+/// `engagementPropertiesRetentionDays` and `auditValuesRetentionDays`): the properties
+/// of engagement events that occurred, and the values of audit entries written, longer
+/// ago. Idempotent, so replicas may run it at once. Returns the rows emptied.
+pub async fn prune_expired(db: &impl ConnectionTrait, now: chrono::DateTime<Utc>) -> Result<u64> {
+    use entity::{audit_log, engagement_event, organization};
+    let orgs: Vec<(Uuid, Value)> = organization::Entity::find()
+        .select_only()
+        .column(organization::Column::Id)
+        .column(organization::Column::Settings)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut emptied = 0;
+    for (org, settings) in orgs {
+        let settings = crate::org::OrgSettings::from_stored(&settings);
+        if let Some(days) = settings.engagement_properties_retention_days {
+            let cutoff = now - chrono::Duration::days(i64::from(days));
+            loop {
+                let batch = engagement_event::Entity::find()
+                    .select_only()
+                    .column(engagement_event::Column::Id)
+                    .filter(engagement_event::Column::OrgId.eq(org))
+                    .filter(engagement_event::Column::OccurredAt.lt(cutoff))
+                    .filter(not_empty((engagement_event::Entity, engagement_event::Column::Properties)))
+                    .limit(RETENTION_BATCH)
+                    .into_query();
+                let done = engagement_event::Entity::update_many()
+                    .col_expr(engagement_event::Column::Properties, Expr::value(Value::Object(Default::default())))
+                    .filter(engagement_event::Column::Id.in_subquery(batch))
+                    .exec(db)
+                    .await?
+                    .rows_affected;
+                emptied += done;
+                if done < RETENTION_BATCH {
+                    break;
+                }
+            }
+        }
+        if let Some(days) = settings.audit_values_retention_days {
+            let cutoff = now - chrono::Duration::days(i64::from(days));
+            loop {
+                let batch = audit_log::Entity::find()
+                    .select_only()
+                    .column(audit_log::Column::Id)
+                    .filter(audit_log::Column::OrgId.eq(org))
+                    .filter(audit_log::Column::At.lt(cutoff))
+                    .filter(not_empty((audit_log::Entity, audit_log::Column::Changes)))
+                    .limit(RETENTION_BATCH)
+                    .into_query();
+                let done = audit_log::Entity::update_many()
+                    .col_expr(audit_log::Column::Changes, Expr::value(Value::Object(Default::default())))
+                    .filter(audit_log::Column::Id.in_subquery(batch))
+                    .exec(db)
+                    .await?
+                    .rows_affected;
+                emptied += done;
+                if done < RETENTION_BATCH {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(emptied)
 }
 
 /// The most rows of one kind a subject export holds; a longer list ends with

@@ -134,6 +134,12 @@ pub struct OrganizationSettings {
     /// `requestsPerMinute` of their own; null for the server's default
     /// (`ACCORD_RATE_LIMIT_PER_MINUTE`, 1,200 unless the operator changed it).
     pub api_requests_per_minute: Option<u32>,
+    /// Days (1–36,500) engagement events keep their `properties`; older events keep
+    /// their kind and time, so scores and KPIs stay. Null (the default): kept for good.
+    pub engagement_properties_retention_days: Option<u32>,
+    /// Days (1–36,500) audit entries keep their `changes`; older entries keep who did
+    /// what to which record, when. Null (the default): kept for good.
+    pub audit_values_retention_days: Option<u32>,
 }
 
 impl From<OrgSettings> for OrganizationSettings {
@@ -151,6 +157,8 @@ impl From<OrgSettings> for OrganizationSettings {
             time_zone: s.time_zone,
             reporting_currency: s.reporting_currency,
             api_requests_per_minute: s.api_requests_per_minute,
+            engagement_properties_retention_days: s.engagement_properties_retention_days,
+            audit_values_retention_days: s.audit_values_retention_days,
         }
     }
 }
@@ -195,6 +203,12 @@ pub struct OrganizationSettingsInput {
     /// Requests per minute (1–1,000,000) of API keys without a rate of their own.
     /// Left out: unchanged; null: back to the server's default.
     pub api_requests_per_minute: MaybeUndefined<u32>,
+    /// Days (1–36,500) engagement events keep their properties; a background job
+    /// empties older ones. Left out: unchanged; null: kept for good.
+    pub engagement_properties_retention_days: MaybeUndefined<u32>,
+    /// Days (1–36,500) audit entries keep their values; a background job empties older
+    /// ones. Left out: unchanged; null: kept for good.
+    pub audit_values_retention_days: MaybeUndefined<u32>,
 }
 
 impl OrganizationSettingsInput {
@@ -224,6 +238,8 @@ impl OrganizationSettingsInput {
             time_zone: keep_or_set("settings.timeZone", self.time_zone)?,
             reporting_currency: keep_or_set("settings.reportingCurrency", self.reporting_currency)?,
             api_requests_per_minute: clearable(self.api_requests_per_minute),
+            engagement_properties_retention_days: clearable(self.engagement_properties_retention_days),
+            audit_values_retention_days: clearable(self.audit_values_retention_days),
         })
     }
 }
