@@ -1,6 +1,6 @@
 //! Who may read personal data, field by field: one table of `Type.field` → the roles
-//! and API-key scopes that may read it. The GraphQL layer applies it to every field it
-//! resolves (`graphql::fields`), CSV exports to their columns; an organization's
+//! and API-key scopes that may read it. The GraphQL layer applies it with a guard on
+//! each of these fields (`graphql::fields`), CSV exports to their columns; an organization's
 //! ADMINs adjust a field's rule (`org::field_rules`), within the limits below.
 
 use std::collections::HashMap;
@@ -72,8 +72,7 @@ impl PersonalField {
         format!("{type_name}.{field}")
     }
 
-    /// The personal field of a GraphQL type, if `field` is one. Called for every field
-    /// resolved, so it compares the type first and allocates nothing.
+    /// The personal field of a GraphQL type, if `field` is one.
     pub fn find(type_name: &str, field: &str) -> Option<Self> {
         match type_name {
             "Lead" | "Activity" | "EngagementEvent" | "Feedback" | "FeedbackEndorsement" | "Handover" => {
@@ -92,7 +91,7 @@ impl PersonalField {
 /// export people); Accord itself always may.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadRule {
-    /// The roles that may read it, besides ADMIN.
+    /// The roles that may read it; ADMIN always may, listed or not.
     pub roles: Vec<Role>,
     /// An API key reads it when it holds any of these scopes (and the scope that reads
     /// the type); an empty list lets every key that reads the type.
@@ -132,10 +131,10 @@ impl FieldRules {
             Identity::User { role, .. } => {
                 self.changed.get(&field).map_or(*role != Role::Viewer, |r| r.roles.contains(role))
             }
-            Identity::ApiKey { scopes, .. } => {
-                let rule = self.rule(field);
-                rule.scopes.is_empty() || rule.scopes.iter().any(|s| scopes.contains(s))
-            }
+            Identity::ApiKey { scopes, .. } => match self.changed.get(&field) {
+                Some(rule) => rule.scopes.is_empty() || rule.scopes.iter().any(|s| scopes.contains(s)),
+                None => scopes.contains(&Scope::PiiRead),
+            },
         }
     }
 

@@ -82,6 +82,8 @@ pub struct Loaders {
     nodes: OnceLock<NodeLoaders>,
     /// The organization's ideal customer profiles in force, read once per request.
     agreed_icps: tokio::sync::OnceCell<std::sync::Arc<Vec<crate::agreements::icps::AgreedIcp>>>,
+    /// The organization's personal-field rules, read once per request.
+    field_rules: tokio::sync::OnceCell<std::sync::Arc<crate::auth::fields::FieldRules>>,
 }
 
 /// Rows by id of the node types no relation loads, so `nodes(ids:)` costs one
@@ -174,7 +176,21 @@ impl Loaders {
             scope,
             nodes: OnceLock::new(),
             agreed_icps: tokio::sync::OnceCell::new(),
+            field_rules: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// The organization's personal-field rules (`graphql::fields`), read on first use
+    /// (from a cache at most `ttl` old) and kept for the rest of the request.
+    pub async fn field_rules(
+        &self,
+        ttl: std::time::Duration,
+    ) -> Result<std::sync::Arc<crate::auth::fields::FieldRules>, ApiError> {
+        let rules = self
+            .field_rules
+            .get_or_try_init(|| crate::org::field_rules::rules(&self.scope.db, self.scope.org_id, ttl))
+            .await?;
+        Ok(rules.clone())
     }
 
     /// The organization's ideal customer profiles in force (`Account.icpFit`), read

@@ -99,8 +99,7 @@ pub type AccordSchema = Schema<Query, Mutation, Subscription>;
 pub fn schema_builder(config: Option<&Config>) -> SchemaBuilder<Query, Mutation, Subscription> {
     let mut builder = Schema::build(Query::default(), Mutation::default(), Subscription::default())
         .limit_recursive_depth(64)
-        .limit_directives(8)
-        .extension(fields::PersonalData);
+        .limit_directives(8);
     if let Some(config) = config {
         // Depth, cost and size are checked before async-graphql sees the document (cost.rs).
         if !config.introspection {

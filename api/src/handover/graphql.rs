@@ -7,8 +7,10 @@ use uuid::Uuid;
 
 use super::reports::{self, ComplianceGroup, ReasonGroup};
 use super::{Answer, HandoverCriteria};
+use crate::auth::fields::PersonalField;
 use crate::connection;
 use crate::error::Result;
+use crate::graphql::fields::Personal;
 use crate::graphql::live::{self, Delivery};
 use crate::graphql::pagination::{PageArgs, encode_cursor, sorted_cursor, sorted_window};
 use crate::graphql::{actor, db, loaders, parse_id, selects};
@@ -51,8 +53,10 @@ pub struct Handover {
     /// (`taxonomyInForce` has the labels); null unless REJECTED.
     pub reason: Option<String>,
     /// The note of whoever handed the lead over. Personal data: null, with a FORBIDDEN error on this field, for callers the organization's rule for `Handover.note` leaves out (by default VIEWERs, and API keys without `PII_READ`; see `fieldReadRules`).
+    #[graphql(guard = "Personal(PersonalField::HandoverNote)")]
     pub note: Option<String>,
     /// The note of the answer. Personal data: null, with a FORBIDDEN error on this field, for callers the organization's rule for `Handover.responseNote` leaves out (by default VIEWERs, and API keys without `PII_READ`; see `fieldReadRules`).
+    #[graphql(guard = "Personal(PersonalField::HandoverResponseNote)")]
     pub response_note: Option<String>,
     /// Name of whoever handed the lead over, at that time.
     pub from_name: String,

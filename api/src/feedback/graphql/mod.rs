@@ -9,8 +9,10 @@ use async_graphql::{Context, Enum, ID, InputObject, MergedObject, Object, Simple
 use chrono::{DateTime, Utc};
 
 use super::{FeedbackCriteria, NewFeedback, Signal, Theme, Thresholds};
+use crate::auth::fields::PersonalField;
 use crate::connection;
 use crate::error::Result;
+use crate::graphql::fields::Personal;
 use crate::graphql::pagination::{PageArgs, encode_cursor};
 use crate::graphql::patch::optional_id;
 use crate::graphql::{actor, db, loaders, parse_id, selects};
@@ -127,6 +129,7 @@ impl FeedbackEndorsement {
     }
 
     /// What the endorser adds. Personal data: null, with a FORBIDDEN error on this field, for callers the organization's rule for `FeedbackEndorsement.comment` leaves out (by default VIEWERs, and API keys without `PII_READ`; see `fieldReadRules`).
+    #[graphql(guard = "Personal(PersonalField::EndorsementComment)")]
     async fn comment(&self) -> Option<&str> {
         self.0.comment.as_deref()
     }
@@ -197,6 +200,7 @@ impl Feedback {
     }
 
     /// The feedback itself; never null when it may be read. Personal data: null, with a FORBIDDEN error on this field, for callers the organization's rule for `Feedback.body` leaves out (by default VIEWERs, and API keys without `PII_READ`; see `fieldReadRules`).
+    #[graphql(guard = "Personal(PersonalField::FeedbackBody)")]
     async fn body(&self) -> Option<&str> {
         Some(&self.model.body)
     }

@@ -7,8 +7,10 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::{Account, Lead, time_key};
+use crate::auth::fields::PersonalField;
 use crate::connection;
 use crate::error::Result;
+use crate::graphql::fields::Personal;
 use crate::graphql::loaders::{ChildCounts, FirstPages, WithUsers};
 use crate::graphql::pagination::{PageArgs, sorted_cursor, sorted_window};
 use crate::graphql::patch::optional_id;
@@ -62,6 +64,7 @@ pub struct Activity {
     /// When it happened (UTC).
     pub occurred_at: DateTime<Utc>,
     /// Free-text notes. Personal data: null, with a FORBIDDEN error on this field, for callers the organization's rule for `Activity.notes` leaves out (by default VIEWERs, and API keys without `PII_READ`; see `fieldReadRules`).
+    #[graphql(guard = "Personal(PersonalField::ActivityNotes)")]
     pub notes: Option<String>,
     /// When it was logged (UTC).
     pub created_at: DateTime<Utc>,

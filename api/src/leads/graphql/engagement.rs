@@ -6,8 +6,10 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::time_key;
+use crate::auth::fields::PersonalField;
 use crate::connection;
 use crate::error::{ApiError, Result};
+use crate::graphql::fields::Personal;
 use crate::graphql::pagination::{PageArgs, sorted_cursor, sorted_window};
 use crate::graphql::prefetch::child_page;
 use crate::graphql::{actor, db, loaders, parse_id, selects};
@@ -55,6 +57,7 @@ pub struct EngagementEvent {
     pub occurred_at: DateTime<Utc>,
     /// Details from the sender, such as the page or asset; never null when it may be
     /// read. Personal data: null, with a FORBIDDEN error on this field, for callers the organization's rule for `EngagementEvent.properties` leaves out (by default VIEWERs, and API keys without `PII_READ`; see `fieldReadRules`).
+    #[graphql(guard = "Personal(PersonalField::EngagementProperties)")]
     pub properties: Option<Json<Value>>,
     /// The sender's id of the event; a repeated one is ignored.
     pub external_id: Option<String>,

@@ -15,6 +15,7 @@ use super::{
 use crate::auth::fields::PersonalField;
 use crate::connection;
 use crate::error::Result;
+use crate::graphql::fields::Personal;
 use crate::graphql::pagination::{PageArgs, sorted_cursor, sorted_window};
 use crate::graphql::patch::{clearable, clearable_id, keep_or_set, optional_id};
 use crate::graphql::prefetch::many;
@@ -66,12 +67,15 @@ pub struct Lead {
     #[graphql(skip)]
     pub email: String,
     /// First name. Personal data: null, with a FORBIDDEN error on this field, for callers the organization's rule for `Lead.firstName` leaves out (by default VIEWERs, and API keys without `PII_READ`; see `fieldReadRules`).
+    #[graphql(guard = "Personal(PersonalField::LeadFirstName)")]
     pub first_name: Option<String>,
     /// Last name. Personal data: null, with a FORBIDDEN error on this field, for callers the organization's rule for `Lead.lastName` leaves out (by default VIEWERs, and API keys without `PII_READ`; see `fieldReadRules`).
+    #[graphql(guard = "Personal(PersonalField::LeadLastName)")]
     pub last_name: Option<String>,
     /// Job title.
     pub title: Option<String>,
     /// Phone number. Personal data: null, with a FORBIDDEN error on this field, for callers the organization's rule for `Lead.phone` leaves out (by default VIEWERs, and API keys without `PII_READ`; see `fieldReadRules`).
+    #[graphql(guard = "Personal(PersonalField::LeadPhone)")]
     pub phone: Option<String>,
     /// Where the lead came from, such as `webinar` or `partner`.
     pub source: Option<String>,
@@ -264,6 +268,7 @@ impl Lead {
 #[ComplexObject]
 impl Lead {
     /// E-mail address, lower-cased; unique within the organization. Personal data: null, with a FORBIDDEN error on this field, for callers the organization's rule for `Lead.email` leaves out (by default VIEWERs, and API keys without `PII_READ`; see `fieldReadRules`).
+    #[graphql(guard = "Personal(PersonalField::LeadEmail)")]
     async fn email(&self) -> Option<&str> {
         Some(&self.email)
     }
