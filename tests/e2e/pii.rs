@@ -367,6 +367,18 @@ async fn stored_copies(app: &TestApp, needles: &[&str]) -> Vec<String> {
 #[tokio::test]
 async fn erasing_a_lead_removes_the_person_everywhere_and_keeps_every_kpi() {
     let w = world().await;
+    // More records than one `IN (…)` list of the erasure holds.
+    let record = "mutation($input: RecordEngagementInput!) { recordEngagement(input: $input) { duplicates } }";
+    for batch in 0..3 {
+        let events: Vec<Value> = (0..400)
+            .map(|i| {
+                json!({ "leadId": w.ids["Lead"], "kind": "WEB_VISIT", "externalId": format!("v-{batch}-{i}"),
+                             "occurredAt": "2026-11-02T10:00:00Z", "properties": { "visitor": "Zofia" } })
+            })
+            .collect();
+        let body = w.app.gql(Some(&w.org.admin.token), record, json!({ "input": { "events": events } })).await;
+        assert!(body.get("errors").is_none(), "{body}");
+    }
     api::events::relay::relay_org(&w.app.db, w.org.id).await.expect("relayed");
     let needles = ["zofia.k@payly.io", "Zofia", "Kowalczyk", "+48 601 234 567"];
     let before = stored_copies(&w.app, &needles).await;

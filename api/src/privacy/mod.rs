@@ -119,7 +119,7 @@ pub async fn erase_lead(
         erased.update(&txn).await?
     };
     let linked: Vec<Uuid> = linked.into_iter().collect();
-    erase_copies(&txn, org, &linked, &email, &terms).await?;
+    erase_copies(&txn, org, lead_id, &linked, &email, &terms).await?;
 
     let changes = Changes::new().created("reason", &reason);
     audit::record(&txn, actor, "lead.erase", "lead", Some(lead_id), changes).await?;
@@ -198,31 +198,53 @@ async fn erase_lead_records(txn: &impl ConnectionTrait, org: Uuid, lead_id: Uuid
     Ok(ids)
 }
 
+/// Ids one `IN (…)` list holds at most: SQLite binds at most 32,766 values per
+/// statement, and a lead may have more engagement events than that.
+const IN_CHUNK: usize = 1_000;
+
+/// The organization's rows of `E` about `linked` records (by `entity_id`, chunked) or
+/// whose `text` column holds `email`, each once.
+async fn about<E: EntityTrait>(
+    txn: &impl ConnectionTrait,
+    columns: (E::Column, E::Column, E::Column),
+    org: Uuid,
+    linked: &[Uuid],
+    email: &str,
+) -> Result<Vec<E::Model>> {
+    let (org_id, entity_id, text) = columns;
+    let mut rows = E::find().filter(org_id.eq(org)).filter(mentions(text, email)).all(txn).await?;
+    for chunk in linked.chunks(IN_CHUNK) {
+        let about = E::find()
+            .filter(org_id.eq(org))
+            .filter(entity_id.is_in(chunk.iter().copied()))
+            .filter(mentions(text, email).not())
+            .all(txn)
+            .await?;
+        rows.extend(about);
+    }
+    Ok(rows)
+}
+
 /// Replace every stored copy of the person's data: in the rows about the lead's records
 /// (`linked`) whatever names them, elsewhere in the organization the e-mail address
 /// (names alone would match other people there).
 async fn erase_copies(
     txn: &impl ConnectionTrait,
     org: Uuid,
+    lead_id: Uuid,
     linked: &[Uuid],
     email: &str,
     terms: &[String],
 ) -> Result<()> {
     use entity::{audit_log, lead_stage_transition, opportunity, outbox_event, webhook_attempt, webhook_delivery};
     let email_only = [email.to_lowercase()];
+    let linked_set: HashSet<Uuid> = linked.iter().copied().collect();
     let terms_of = |entity_id: Option<Uuid>| match entity_id {
-        Some(id) if linked.contains(&id) => terms,
+        Some(id) if linked_set.contains(&id) => terms,
         _ => &email_only[..],
     };
-    let rows = audit_log::Entity::find()
-        .filter(audit_log::Column::OrgId.eq(org))
-        .filter(
-            Condition::any()
-                .add(audit_log::Column::EntityId.is_in(linked.iter().copied()))
-                .add(mentions(audit_log::Column::Changes, email)),
-        )
-        .all(txn)
-        .await?;
+    let columns = (audit_log::Column::OrgId, audit_log::Column::EntityId, audit_log::Column::Changes);
+    let rows = about::<audit_log::Entity>(txn, columns, org, linked, email).await?;
     for row in rows {
         let mut changes = row.changes.clone();
         if scrub(&mut changes, terms_of(row.entity_id)) {
@@ -231,15 +253,8 @@ async fn erase_copies(
             row.update(txn).await?;
         }
     }
-    let rows = outbox_event::Entity::find()
-        .filter(outbox_event::Column::OrgId.eq(org))
-        .filter(
-            Condition::any()
-                .add(outbox_event::Column::EntityId.is_in(linked.iter().copied()))
-                .add(mentions(outbox_event::Column::Payload, email)),
-        )
-        .all(txn)
-        .await?;
+    let columns = (outbox_event::Column::OrgId, outbox_event::Column::EntityId, outbox_event::Column::Payload);
+    let rows = about::<outbox_event::Entity>(txn, columns, org, linked, email).await?;
     for row in rows {
         let mut payload = row.payload.clone();
         if scrub(&mut payload, terms_of(row.entity_id)) {
@@ -248,15 +263,8 @@ async fn erase_copies(
             row.update(txn).await?;
         }
     }
-    let deliveries = webhook_delivery::Entity::find()
-        .filter(webhook_delivery::Column::OrgId.eq(org))
-        .filter(
-            Condition::any()
-                .add(webhook_delivery::Column::EntityId.is_in(linked.iter().copied()))
-                .add(mentions(webhook_delivery::Column::Body, email)),
-        )
-        .all(txn)
-        .await?;
+    let columns = (webhook_delivery::Column::OrgId, webhook_delivery::Column::EntityId, webhook_delivery::Column::Body);
+    let deliveries = about::<webhook_delivery::Entity>(txn, columns, org, linked, email).await?;
     let delivery_terms: std::collections::HashMap<Uuid, &[String]> =
         deliveries.iter().map(|d| (d.id, terms_of(d.entity_id))).collect();
     for row in deliveries {
@@ -266,10 +274,13 @@ async fn erase_copies(
             row.update(txn).await?;
         }
     }
-    let attempts = webhook_attempt::Entity::find()
-        .filter(webhook_attempt::Column::DeliveryId.is_in(delivery_terms.keys().copied()))
-        .all(txn)
-        .await?;
+    let delivery_ids: Vec<Uuid> = delivery_terms.keys().copied().collect();
+    let mut attempts = Vec::new();
+    for chunk in delivery_ids.chunks(IN_CHUNK) {
+        let found =
+            webhook_attempt::Entity::find().filter(webhook_attempt::Column::DeliveryId.is_in(chunk.iter().copied()));
+        attempts.extend(found.all(txn).await?);
+    }
     for row in attempts {
         let terms = delivery_terms.get(&row.delivery_id).copied().unwrap_or_default();
         let response = row.response.as_deref().and_then(|r| scrub_text(r, terms));
@@ -287,7 +298,7 @@ async fn erase_copies(
     }
     let moves = lead_stage_transition::Entity::find()
         .filter(lead_stage_transition::Column::OrgId.eq(org))
-        .filter(lead_stage_transition::Column::LeadId.is_in(linked.iter().copied()))
+        .filter(lead_stage_transition::Column::LeadId.eq(lead_id))
         .filter(lead_stage_transition::Column::Reason.is_not_null())
         .all(txn)
         .await?;
@@ -300,7 +311,7 @@ async fn erase_copies(
     }
     let deals = opportunity::Entity::find()
         .filter(opportunity::Column::OrgId.eq(org))
-        .filter(opportunity::Column::Id.is_in(linked.iter().copied()))
+        .filter(opportunity::Column::LeadId.eq(lead_id))
         .all(txn)
         .await?;
     for row in deals {
@@ -450,10 +461,35 @@ pub async fn export_person(db: &impl ConnectionTrait, actor: &Actor, email: &str
     section!("endorsements", feedback_endorsement, feedback_endorsement::Column::FeedbackId.is_in(feedback_ids));
     section!("contentUsage", content_usage, content_usage::Column::LeadId.eq(lead_id));
     section!("opportunities", opportunity, opportunity::Column::LeadId.eq(lead_id));
-    let about = linked.clone();
-    section!("auditLog", audit_log, audit_log::Column::EntityId.is_in(about.iter().copied()));
-    section!("outboxEvents", outbox_event, outbox_event::Column::EntityId.is_in(about.iter().copied()));
-    section!("webhookDeliveries", webhook_delivery, webhook_delivery::Column::EntityId.is_in(about));
+    // The records' own ids, chunked: SQLite binds at most 32,766 values per statement.
+    macro_rules! about {
+        ($name:literal, $entity:ident) => {{
+            let mut rows = Vec::new();
+            for chunk in linked.chunks(IN_CHUNK) {
+                let left = (MAX_EXPORT_ROWS + 1).saturating_sub(rows.len() as u64);
+                if left == 0 {
+                    break;
+                }
+                let found = $entity::Entity::find()
+                    .filter($entity::Column::OrgId.eq(org))
+                    .filter($entity::Column::EntityId.is_in(chunk.iter().copied()))
+                    .limit(left)
+                    .into_json()
+                    .all(db)
+                    .await?;
+                rows.extend(found);
+            }
+            rows.iter_mut().for_each(json_columns);
+            if rows.len() as u64 > MAX_EXPORT_ROWS {
+                rows.truncate(MAX_EXPORT_ROWS as usize);
+                document.insert(format!("{}Truncated", $name), Value::Bool(true));
+            }
+            document.insert($name.to_owned(), Value::Array(rows));
+        }};
+    }
+    about!("auditLog", audit_log);
+    about!("outboxEvents", outbox_event);
+    about!("webhookDeliveries", webhook_delivery);
     let mut out = serde_json::Map::new();
     out.insert("email".into(), Value::String(found.email));
     out.insert("leadId".into(), Value::String(lead_id.to_string()));
