@@ -215,23 +215,7 @@ pub async fn delete(db: &impl crate::db::Transactions, actor: &Actor, id: Uuid) 
     require(can_administer(actor), "manage webhooks")?;
     let txn = crate::db::begin_write(db).await?;
     let current = find(&txn, actor, id).await?;
-    // Children first: SQLite enforces no foreign keys unless asked, PostgreSQL cascades.
-    let deliveries = entity::webhook_delivery::Entity::find()
-        .filter(entity::webhook_delivery::Column::EndpointId.eq(id))
-        .filter(entity::webhook_delivery::Column::OrgId.eq(actor.org_id));
-    use sea_orm::QuerySelect;
-    let ids: Vec<Uuid> =
-        deliveries.select_only().column(entity::webhook_delivery::Column::Id).into_tuple().all(&txn).await?;
-    for chunk in ids.chunks(1_000) {
-        entity::webhook_attempt::Entity::delete_many()
-            .filter(entity::webhook_attempt::Column::DeliveryId.is_in(chunk.iter().copied()))
-            .exec(&txn)
-            .await?;
-    }
-    entity::webhook_delivery::Entity::delete_many()
-        .filter(entity::webhook_delivery::Column::EndpointId.eq(id))
-        .exec(&txn)
-        .await?;
+    // Its deliveries and their attempts go with it: both foreign keys cascade, on SQLite too.
     Entity::delete_by_id(id).exec(&txn).await?;
     let changes = Changes::new().field("url", Some(&current.url), None);
     audit::record(&txn, actor, "webhookEndpoint.delete", "webhookEndpoint", Some(id), changes).await?;
