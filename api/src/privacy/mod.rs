@@ -339,6 +339,38 @@ fn not_empty(column: impl sea_orm::sea_query::IntoColumnRef) -> Expr {
 /// Rows one retention statement empties at most, so no statement holds locks for long.
 const RETENTION_BATCH: u64 = 1_000;
 
+/// Set the JSON column `json` of the organization's rows of `E` whose `at` is before
+/// `cutoff` to `{}`, [`RETENTION_BATCH`] rows per statement; returns how many.
+async fn empty_before<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    columns: (E::Column, E::Column, E::Column, E::Column),
+    org: Uuid,
+    cutoff: chrono::DateTime<Utc>,
+) -> Result<u64> {
+    let (id, org_id, at, json) = columns;
+    let mut emptied = 0;
+    loop {
+        let batch = E::find()
+            .select_only()
+            .column(id)
+            .filter(org_id.eq(org))
+            .filter(at.lt(cutoff))
+            .filter(not_empty((E::default(), json)))
+            .limit(RETENTION_BATCH)
+            .into_query();
+        let done = E::update_many()
+            .col_expr(json, Expr::value(Value::Object(Default::default())))
+            .filter(id.in_subquery(batch))
+            .exec(db)
+            .await?
+            .rows_affected;
+        emptied += done;
+        if done < RETENTION_BATCH {
+            return Ok(emptied);
+        }
+    }
+}
+
 /// Empty what organizations keep for a limited time (their settings
 /// `engagementPropertiesRetentionDays` and `auditValuesRetentionDays`): the properties
 /// of engagement events that occurred, and the values of audit entries written, longer
@@ -355,51 +387,16 @@ pub async fn prune_expired(db: &impl ConnectionTrait, now: chrono::DateTime<Utc>
     let mut emptied = 0;
     for (org, settings) in orgs {
         let settings = crate::org::OrgSettings::from_stored(&settings);
+        let cutoff = |days: u32| now - chrono::Duration::days(i64::from(days));
         if let Some(days) = settings.engagement_properties_retention_days {
-            let cutoff = now - chrono::Duration::days(i64::from(days));
-            loop {
-                let batch = engagement_event::Entity::find()
-                    .select_only()
-                    .column(engagement_event::Column::Id)
-                    .filter(engagement_event::Column::OrgId.eq(org))
-                    .filter(engagement_event::Column::OccurredAt.lt(cutoff))
-                    .filter(not_empty((engagement_event::Entity, engagement_event::Column::Properties)))
-                    .limit(RETENTION_BATCH)
-                    .into_query();
-                let done = engagement_event::Entity::update_many()
-                    .col_expr(engagement_event::Column::Properties, Expr::value(Value::Object(Default::default())))
-                    .filter(engagement_event::Column::Id.in_subquery(batch))
-                    .exec(db)
-                    .await?
-                    .rows_affected;
-                emptied += done;
-                if done < RETENTION_BATCH {
-                    break;
-                }
-            }
+            use engagement_event::Column as C;
+            let columns = (C::Id, C::OrgId, C::OccurredAt, C::Properties);
+            emptied += empty_before::<engagement_event::Entity>(db, columns, org, cutoff(days)).await?;
         }
         if let Some(days) = settings.audit_values_retention_days {
-            let cutoff = now - chrono::Duration::days(i64::from(days));
-            loop {
-                let batch = audit_log::Entity::find()
-                    .select_only()
-                    .column(audit_log::Column::Id)
-                    .filter(audit_log::Column::OrgId.eq(org))
-                    .filter(audit_log::Column::At.lt(cutoff))
-                    .filter(not_empty((audit_log::Entity, audit_log::Column::Changes)))
-                    .limit(RETENTION_BATCH)
-                    .into_query();
-                let done = audit_log::Entity::update_many()
-                    .col_expr(audit_log::Column::Changes, Expr::value(Value::Object(Default::default())))
-                    .filter(audit_log::Column::Id.in_subquery(batch))
-                    .exec(db)
-                    .await?
-                    .rows_affected;
-                emptied += done;
-                if done < RETENTION_BATCH {
-                    break;
-                }
-            }
+            use audit_log::Column as C;
+            let columns = (C::Id, C::OrgId, C::At, C::Changes);
+            emptied += empty_before::<audit_log::Entity>(db, columns, org, cutoff(days)).await?;
         }
     }
     Ok(emptied)
