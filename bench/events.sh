@@ -57,12 +57,34 @@ ORG=$(psql "$DATABASE_URL" -Atc "SELECT id FROM organizations WHERE slug = 'benc
 psql "$DATABASE_URL" -qc "UPDATE outbox_events SET relayed_at = now() WHERE relayed_at IS NULL" >/dev/null
 
 PORT=${BENCH_PORT:-18098}
+# A server still running (an earlier run's, stopping) would answer in this one's place.
+if curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1; then
+  echo "port $PORT is already served; stop that server first" >&2
+  exit 1
+fi
 # The webhook endpoints are served by the driver on 127.0.0.1.
 ACCORD_BIND="127.0.0.1:$PORT" ACCORD_METRICS_BIND="" ACCORD_RATE_LIMIT_PER_MINUTE=0 ACCORD_WEBHOOKS_ALLOW_PRIVATE=true \
   ACCORD_WS_MAX_CONNECTIONS_PER_CREDENTIAL=$((SUBSCRIBERS + 1)) \
   "$BIN" serve --no-demo >/tmp/accord-bench-events.log 2>&1 &
 SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true' EXIT
+# Wait for it to stop, so that the next run (alternating A/B) does not share the cores
+# with this one's shutdown; say when it took long.
+stop_server() {
+  kill "$SERVER" 2>/dev/null || return 0
+  local started=$SECONDS
+  for _ in $(seq 1 300); do
+    kill -0 "$SERVER" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$SERVER" 2>/dev/null; then
+    echo "the server did not stop within 30 s of SIGTERM; killed" >&2
+    kill -9 "$SERVER" 2>/dev/null || true
+  elif [ $((SECONDS - started)) -ge 2 ]; then
+    echo "the server took $((SECONDS - started)) s to stop" >&2
+  fi
+  wait "$SERVER" 2>/dev/null || true
+}
+trap stop_server EXIT
 for _ in $(seq 1 100); do
   curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
   sleep 0.2
