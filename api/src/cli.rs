@@ -51,8 +51,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Migrate { action } => {
             let db = db::connect(&config.database_url, 2).await?;
             match action {
-                MigrateAction::Up => Migrator::up(&db, None).await?,
-                MigrateAction::Down => Migrator::down(&db, Some(1)).await?,
+                MigrateAction::Up => db::migrate(&db).await?,
+                MigrateAction::Down => db::migrate_down(&db).await?,
                 MigrateAction::Status => Migrator::status(&db).await?,
             }
             Ok(())

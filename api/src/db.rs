@@ -81,9 +81,34 @@ pub async fn connect_with(
     Ok(db)
 }
 
-/// Apply every pending migration.
+/// The PostgreSQL advisory lock migrations run under (`accord` in ASCII, then 1).
+const MIGRATION_LOCK: i64 = 0x6163_636f_7264_0001;
+
+/// Apply every pending migration. On PostgreSQL they run in one transaction holding an
+/// advisory lock: replicas that start together migrate once, the others wait for the
+/// lock and then find nothing pending; a process that dies mid-way leaves nothing
+/// half-applied, and its lock goes with its connection.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    Migrator::up(db, None).await?;
+    locked(db, false).await
+}
+
+/// Undo the last migration applied, under the same lock as [`migrate`].
+pub async fn migrate_down(db: &DatabaseConnection) -> anyhow::Result<()> {
+    locked(db, true).await
+}
+
+async fn locked(db: &DatabaseConnection, undo: bool) -> anyhow::Result<()> {
+    async fn apply<'c>(db: impl sea_orm::IntoDatabaseExecutor<'c>, undo: bool) -> Result<(), DbErr> {
+        if undo { Migrator::down(db, Some(1)).await } else { Migrator::up(db, None).await }
+    }
+    if dialect::is_postgres(db) {
+        let txn = db.begin().await?;
+        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")).await?;
+        apply(&txn, undo).await?;
+        txn.commit().await?;
+    } else {
+        apply(db, undo).await?;
+    }
     Ok(())
 }
 

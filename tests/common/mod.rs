@@ -376,6 +376,26 @@ impl TestDatabase {
     }
 }
 
+/// A PostgreSQL database with no tables at all, removed when dropped: for what happens
+/// when servers first start on a new database.
+pub struct EmptyDatabase(TestDatabase);
+
+impl EmptyDatabase {
+    pub async fn create() -> Self {
+        let admin_url = postgres_url().expect("PostgreSQL only: set ACCORD_TEST_DATABASE_URL");
+        let name = format!("{TEST_PREFIX}_{}", Uuid::now_v7().simple());
+        let admin = admin_connection(&admin_url).await;
+        admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create an empty database");
+        admin.close().await.ok();
+        let url = database_url(&admin_url, &name);
+        Self(TestDatabase { url, cleanup: Cleanup::Postgres { admin_url, name } })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.0.url
+    }
+}
+
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         match &self.cleanup {

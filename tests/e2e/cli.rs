@@ -326,3 +326,44 @@ async fn webhook_deliveries(db: &sea_orm::DatabaseConnection, org: uuid::Uuid) -
     }
     (ids[0], ids[1])
 }
+
+/// Replicas starting together on a new PostgreSQL database migrate it once: one takes
+/// the advisory lock and applies every migration, the others wait for it and find
+/// nothing left to apply. Without the lock they raced to create the same tables.
+#[tokio::test]
+#[ignore = "PostgreSQL only: runs with ACCORD_TEST_DATABASE_URL and -- --include-ignored"]
+async fn three_processes_migrating_a_new_database_at_once_all_succeed() {
+    use migration::MigratorTrait;
+    use sea_orm::ConnectionTrait;
+    crate::common::require_postgres();
+    let database = crate::common::EmptyDatabase::create().await;
+    let started: Vec<_> = (0..3)
+        .map(|_| {
+            accord()
+                .env("DATABASE_URL", database.url())
+                .args(["migrate", "up"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in started {
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    }
+    let db = api::db::connect(database.url(), 1).await.unwrap();
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT count(*) AS applied, count(DISTINCT version) AS distinct_versions FROM seaql_migrations",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let (applied, distinct): (i64, i64) =
+        (row.try_get("", "applied").unwrap(), row.try_get("", "distinct_versions").unwrap());
+    assert_eq!(applied, migration::Migrator::migrations().len() as i64, "every migration applied once");
+    assert_eq!(distinct, applied);
+    db.close().await.unwrap();
+}
