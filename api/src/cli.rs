@@ -300,9 +300,11 @@ async fn serve(config: Config, args: ServeArgs) -> Result<(), CliError> {
         tokio::spawn(async move { axum::serve(metrics, crate::http::metrics_router()).await });
     }
     // Background jobs get a pool of their own on PostgreSQL: no request time limit on
-    // their statements, and no competition with requests for connections. One of its
-    // connections listens for the other replicas' outbox notifications.
-    let jobs = if embedded { state.db.clone() } else { db::connect(&database_url, 3).await? };
+    // their statements, and no competition with requests for connections. Two of its
+    // connections listen: for the other replicas' outbox notifications, and for changes
+    // to what this process caches.
+    let jobs = if embedded { state.db.clone() } else { db::connect(&database_url, 4).await? };
+    db::notify::listen(&jobs);
     if jobs_here {
         // The webhook sender too (a claim and a recorder), so that a burst of deliveries
         // never makes the outbox relay wait for a connection.

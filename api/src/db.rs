@@ -6,6 +6,7 @@ pub mod dialect;
 mod forward;
 pub mod keyset;
 pub mod locate;
+pub mod notify;
 pub mod request;
 pub mod rows;
 pub mod sql;

@@ -623,3 +623,48 @@ pub async fn node_packages(name: &str, package: &str) -> PathBuf {
     }
     dir
 }
+
+/// A server process (`accord serve`) on the test's database, killed when dropped.
+pub struct Replica {
+    process: std::process::Child,
+    pub address: String,
+}
+
+impl Replica {
+    pub fn start(database_url: &str, jobs: bool) -> Replica {
+        Self::start_with(database_url, jobs, &[])
+    }
+
+    /// [`Replica::start`] with more settings in its environment.
+    pub fn start_with(database_url: &str, jobs: bool, settings: &[(&str, &str)]) -> Replica {
+        use std::io::BufRead;
+        let mut process = std::process::Command::new(env!("CARGO_BIN_EXE_accord"))
+            .env("DATABASE_URL", database_url)
+            .env("ACCORD_BIND", "127.0.0.1:0")
+            .env("ACCORD_METRICS_BIND", "")
+            .env("ACCORD_JWT_SECRET", JWT_SECRET)
+            .env("RUST_LOG", "warn")
+            .env("ACCORD_JOBS", jobs.to_string())
+            .envs(settings.iter().copied())
+            .args(["serve", "--no-demo"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("the server starts");
+        let mut out = std::io::BufReader::new(process.stdout.take().unwrap());
+        let mut first = String::new();
+        out.read_line(&mut first).unwrap();
+        let url = first.trim().rsplit(' ').next().unwrap().to_owned();
+        let address = url.trim_end_matches("/graphql").to_owned();
+        assert!(address.starts_with("http://127.0.0.1:"), "{first}");
+        // Keep reading: a server whose stdout is closed fails its next line.
+        std::thread::spawn(move || for _ in out.lines() {});
+        Replica { process, address }
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}

@@ -33,6 +33,7 @@ mod persisted;
 mod personas;
 mod pii;
 mod relay;
+mod replicas;
 mod schema;
 mod scoring;
 mod security;

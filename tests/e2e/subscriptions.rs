@@ -631,42 +631,6 @@ async fn the_graphql_ws_client_receives_lead_events() {
     assert!(status.success(), "the client failed");
 }
 
-/// A server process (`accord serve`) on the test's database, killed when dropped.
-struct Replica {
-    process: std::process::Child,
-    address: String,
-}
-
-impl Replica {
-    fn start(database_url: &str, jobs: bool) -> Replica {
-        use std::io::BufRead;
-        let mut process = std::process::Command::new(env!("CARGO_BIN_EXE_accord"))
-            .env("DATABASE_URL", database_url)
-            .env("ACCORD_BIND", "127.0.0.1:0")
-            .env("ACCORD_METRICS_BIND", "")
-            .env("ACCORD_JWT_SECRET", JWT_SECRET)
-            .env("RUST_LOG", "warn")
-            .env("ACCORD_JOBS", jobs.to_string())
-            .args(["serve", "--no-demo"])
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("the server starts");
-        let mut first = String::new();
-        std::io::BufReader::new(process.stdout.take().unwrap()).read_line(&mut first).unwrap();
-        let url = first.trim().rsplit(' ').next().unwrap().to_owned();
-        let address = url.trim_end_matches("/graphql").to_owned();
-        assert!(address.starts_with("http://127.0.0.1:"), "{first}");
-        Replica { process, address }
-    }
-}
-
-impl Drop for Replica {
-    fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
-    }
-}
-
 /// Two server processes on one PostgreSQL database: a change made through either reaches
 /// a subscriber of the one that runs no jobs within a second (NOTIFY wakes the other's
 /// relay, which announces its batch; the subscriber's replica hands it on).

@@ -566,38 +566,14 @@ async fn a_target_is_checked_again_on_every_attempt() {
     assert!(log[0]["lastStatusCode"].is_null());
 }
 
-/// An `accord serve` process on the test's database, running the background jobs.
-struct Server(std::process::Child);
-
-impl Server {
-    fn start(database_url: &str) -> Server {
-        let mut process = std::process::Command::new(env!("CARGO_BIN_EXE_accord"))
-            .env("DATABASE_URL", database_url)
-            .env("ACCORD_BIND", "127.0.0.1:0")
-            .env("ACCORD_METRICS_BIND", "")
-            .env("ACCORD_JWT_SECRET", JWT_SECRET)
-            .env("RUST_LOG", "warn")
-            .env("ACCORD_WEBHOOKS_ALLOW_PRIVATE", "true")
-            .env("ACCORD_WEBHOOKS_TIMEOUT", "5s")
-            .args(["serve", "--no-demo"])
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("the server starts");
-        let mut out = std::io::BufReader::new(process.stdout.take().unwrap());
-        let mut first = String::new();
-        out.read_line(&mut first).unwrap();
-        assert!(first.contains("http://127.0.0.1:"), "{first}");
-        // Keep reading: a server whose stdout is closed fails its next line.
-        std::thread::spawn(move || for _ in out.lines() {});
-        Server(process)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+/// An `accord serve` process on the test's database, running the background jobs and
+/// sending to the test's local receiver.
+fn server(database_url: &str) -> Replica {
+    Replica::start_with(
+        database_url,
+        true,
+        &[("ACCORD_WEBHOOKS_ALLOW_PRIVATE", "true"), ("ACCORD_WEBHOOKS_TIMEOUT", "5s")],
+    )
 }
 
 #[tokio::test]
@@ -614,7 +590,7 @@ async fn a_delivery_in_flight_when_its_server_dies_is_made_again_after_a_restart
 
     // The first server relays the event and posts it; the receiver never answers, and
     // the server is killed while it waits.
-    let first = Server::start(app.database_url());
+    let first = server(app.database_url());
     let arrived = Instant::now();
     while receiver.received("slow", &secret).await.is_empty() {
         assert!(arrived.elapsed() < Duration::from_secs(20), "the first server never sent the delivery");
@@ -625,7 +601,7 @@ async fn a_delivery_in_flight_when_its_server_dies_is_made_again_after_a_restart
     assert_eq!((delivery.status, delivery.attempts), (entity::WebhookDeliveryStatus::Pending, 0), "{delivery:?}");
 
     // A new server sends it again once the dead one's claim lapses.
-    let _second = Server::start(app.database_url());
+    let _second = server(app.database_url());
     let restarted = Instant::now();
     loop {
         let received = receiver.received("slow", &secret).await;

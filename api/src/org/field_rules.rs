@@ -1,8 +1,8 @@
 //! An organization's rules for reading personal fields (`auth::fields`): ADMINs change
 //! or reset a field's rule, audited. Every request that selects a personal field needs
 //! its organization's rules, so they are remembered per organization for
-//! `ACCORD_AUTH_CACHE_TTL` (like users) and forgotten at once when this process
-//! changes them; other replicas apply a change within that time.
+//! `ACCORD_AUTH_CACHE_TTL` (like users) and forgotten at once when they change, on
+//! every replica (`db::notify`).
 
 use std::collections::HashMap;
 use std::num::NonZeroUsize;
@@ -34,6 +34,17 @@ static RULES: LazyLock<Mutex<Cache>> = LazyLock::new(|| Mutex::new(LruCache::new
 fn cache() -> MutexGuard<'static, Cache> {
     // Entries are plain values: a panic elsewhere cannot leave one half-written.
     RULES.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The `db::notify` topic of an organization's rule changes.
+const TOPIC: &str = "fieldReadRules";
+
+inventory::submit! {
+    crate::db::notify::Forget { topic: TOPIC, forget, forget_all: || cache().clear() }
+}
+
+fn forget(org_id: Uuid) {
+    cache().pop(&org_id);
 }
 
 /// The organization's rules, read at most `ttl` ago.
@@ -121,7 +132,8 @@ pub async fn set(
         Some(&names(&now)),
     );
     audit::record(&txn, actor, "fieldReadRule.set", "organization", Some(actor.org_id), changes).await?;
+    crate::db::notify::changed(&txn, TOPIC, actor.org_id).await?;
     txn.commit().await?;
-    cache().pop(&actor.org_id);
+    forget(actor.org_id);
     Ok(Arc::new(after))
 }

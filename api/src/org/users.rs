@@ -197,6 +197,7 @@ pub async fn update(db: &impl crate::db::Transactions, actor: &Actor, id: Uuid, 
     }
     let updated = save_versioned(&txn, current.id, current.version, model).await?;
     audit::record(&txn, actor, "user.update", "user", Some(id), changes).await?;
+    crate::auth::cache::changed(&txn, id).await?;
     txn.commit().await?;
     crate::auth::cache::forget(id);
     Ok(updated)
@@ -222,6 +223,7 @@ pub async fn set_active(db: &impl crate::db::Transactions, actor: &Actor, id: Uu
     let action = if active { "user.reactivate" } else { "user.deactivate" };
     let changes = Changes::new().field("active", Some(&!active), Some(&active));
     audit::record(&txn, actor, action, "user", Some(id), changes).await?;
+    crate::auth::cache::changed(&txn, id).await?;
     txn.commit().await?;
     crate::auth::cache::forget(id);
     Ok(updated)

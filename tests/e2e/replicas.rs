@@ -1,0 +1,136 @@
+//! Several server processes on one PostgreSQL database: what is changed through one is
+//! applied by the others at once, though they cache it.
+
+use std::time::{Duration, Instant};
+
+use entity::{Role, Team};
+use serde_json::{Value, json};
+
+use crate::common::*;
+use crate::subscriptions::create_lead;
+
+/// Long enough that only being told explains a replica reading a change in time.
+const CACHED_FOR: [(&str, &str); 1] = [("ACCORD_AUTH_CACHE_TTL", "60s")];
+
+async fn post(address: &str, token: &str, query: &str, variables: Value) -> Value {
+    reqwest::Client::new()
+        .post(format!("{address}/graphql"))
+        .bearer_auth(token)
+        .json(&json!({ "query": query, "variables": variables }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Wait until `count` processes listen for cache changes, so that a test proves the
+/// notice, not the emptying of every cache a listener does when it starts.
+async fn listening(app: &TestApp, count: i64) {
+    use sea_orm::ConnectionTrait;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let row = app
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                "SELECT count(*) AS n FROM pg_stat_activity \
+                 WHERE datname = current_database() AND query LIKE 'LISTEN%accord_changed%'",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        if row.try_get::<i64>("", "n").unwrap() >= count {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the replicas never listened for cache changes");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Ask `replica` until `done` holds of the answer, for at most a second.
+async fn within_a_second(replica: &Replica, token: &str, query: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(1);
+    loop {
+        let body = post(&replica.address, token, query, json!({})).await;
+        if done(&body) || Instant::now() >= deadline {
+            return body;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// A role change and a deactivation made through one replica apply on another within a
+/// second, though it would trust its copy of the user for a minute.
+#[tokio::test]
+#[ignore = "PostgreSQL only: replicas share a PostgreSQL database (ACCORD_TEST_DATABASE_URL)"]
+async fn a_user_changed_through_one_replica_is_read_again_by_the_others_at_once() {
+    require_postgres();
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let user = app.create_user(&org, Team::Sales, Role::Member).await;
+    let one = Replica::start_with(app.database_url(), false, &CACHED_FOR);
+    let two = Replica::start_with(app.database_url(), true, &CACHED_FOR);
+    listening(&app, 2).await;
+    let me = "{ me { role } }";
+    // Each replica now holds the user as a MEMBER.
+    for replica in [&one, &two] {
+        assert_eq!(post(&replica.address, &user.token, me, json!({})).await["data"]["me"]["role"], "MEMBER");
+    }
+
+    let update = "mutation($input: UpdateUserInput!) { updateUser(input: $input) { user { role } } }";
+    let input = json!({ "input": { "id": user.id.to_string(), "role": "MANAGER" } });
+    let changed = post(&one.address, &org.admin.token, update, input).await;
+    assert_eq!(changed["data"]["updateUser"]["user"]["role"], "MANAGER", "{changed}");
+    let seen = within_a_second(&two, &user.token, me, |b| b["data"]["me"]["role"] == "MANAGER").await;
+    assert_eq!(seen["data"]["me"]["role"], "MANAGER", "the other replica still trusts the old role: {seen}");
+
+    let deactivate = "mutation($input: UserIdInput!) { deactivateUser(input: $input) { user { active } } }";
+    let off = post(&two.address, &org.admin.token, deactivate, json!({ "input": { "id": user.id.to_string() } })).await;
+    assert_eq!(off["data"]["deactivateUser"]["user"]["active"], false, "{off}");
+    let refused =
+        within_a_second(&one, &user.token, me, |b| b["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED").await;
+    assert_eq!(refused["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{refused}");
+    assert_eq!(refused["data"], Value::Null);
+}
+
+/// An organization's personal-field rule changed through one replica applies on another
+/// within a second; another organization's rules are untouched.
+#[tokio::test]
+#[ignore = "PostgreSQL only: replicas share a PostgreSQL database (ACCORD_TEST_DATABASE_URL)"]
+async fn a_field_rule_changed_through_one_replica_applies_on_the_others_at_once() {
+    require_postgres();
+    let app = spawn_app().await;
+    let (org, other) = (app.create_org("Acme").await, app.create_org("Globex").await);
+    let manager = app.create_user(&org, Team::Marketing, Role::Manager).await;
+    let other_manager = app.create_user(&other, Team::Marketing, Role::Manager).await;
+    let lead = create_lead(&app, &org.admin.token, "ana@payly.io", "NEW").await;
+    let other_lead = create_lead(&app, &other.admin.token, "bo@payly.io", "NEW").await;
+    let one = Replica::start_with(app.database_url(), false, &CACHED_FOR);
+    let two = Replica::start_with(app.database_url(), false, &CACHED_FOR);
+    listening(&app, 2).await;
+    let email = |id: &str| format!("{{ lead(id: \"{id}\") {{ email }} }}");
+    // `two` holds both organizations' rules: managers read e-mail.
+    assert_eq!(
+        post(&two.address, &manager.token, &email(&lead), json!({})).await["data"]["lead"]["email"],
+        "ana@payly.io"
+    );
+    let theirs = post(&two.address, &other_manager.token, &email(&other_lead), json!({})).await;
+    assert_eq!(theirs["data"]["lead"]["email"], "bo@payly.io");
+
+    let set = "mutation($input: SetFieldReadRuleInput!) { setFieldReadRule(input: $input) { path roles } }";
+    let input = json!({ "input": { "field": "LEAD_EMAIL", "roles": [], "scopes": [] } });
+    let changed = post(&one.address, &org.admin.token, set, input).await;
+    assert!(changed["errors"].is_null(), "{changed}");
+    let hidden =
+        within_a_second(&two, &manager.token, &email(&lead), |b| b["errors"][0]["extensions"]["code"] == "FORBIDDEN")
+            .await;
+    assert_eq!(
+        hidden["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "the other replica still applies the old rule: {hidden}"
+    );
+    assert_eq!(hidden["data"]["lead"]["email"], Value::Null);
+    let theirs = post(&two.address, &other_manager.token, &email(&other_lead), json!({})).await;
+    assert_eq!(theirs["data"]["lead"]["email"], "bo@payly.io", "another organization's rule changed: {theirs}");
+}
