@@ -6,9 +6,14 @@
 //! which forgets its own changes directly. While a listener is reconnecting,
 //! notifications are lost: it empties every registered cache once it listens again, so
 //! a change is never trusted past that moment (and never past the caches' own TTL).
+//! [`Cached`] is the cache such modules keep.
 
 use std::convert::Infallible;
-use std::time::Duration;
+use std::num::NonZeroUsize;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use lru::LruCache;
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use uuid::Uuid;
@@ -78,5 +83,49 @@ async fn listen_once(pool: &sea_orm::sqlx::PgPool) -> std::result::Result<Infall
     }
     loop {
         forget(listener.recv().await?.payload());
+    }
+}
+
+/// A process-wide cache of values by id, each trusted for a TTL and forgotten at once
+/// when it changes (register it as a [`Forget`]); the least recently used go first.
+pub struct Cached<V> {
+    capacity: NonZeroUsize,
+    entries: Mutex<Option<LruCache<Uuid, (V, Instant)>>>,
+}
+
+impl<V: Clone> Cached<V> {
+    pub const fn new(capacity: NonZeroUsize) -> Self {
+        Self { capacity, entries: Mutex::new(None) }
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut LruCache<Uuid, (V, Instant)>) -> R) -> R {
+        // Entries are plain values: a panic elsewhere cannot leave one half-written.
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        f(entries.get_or_insert_with(|| LruCache::new(self.capacity)))
+    }
+
+    /// The value of `id`, if stored less than `ttl` ago.
+    pub fn get(&self, id: Uuid, ttl: Duration) -> Option<V> {
+        self.with(|entries| match entries.get(&id) {
+            Some((value, stored)) if stored.elapsed() < ttl => Some(value.clone()),
+            Some(_) => {
+                entries.pop(&id);
+                None
+            }
+            None => None,
+        })
+    }
+
+    /// Remember the value of `id`, just read.
+    pub fn put(&self, id: Uuid, value: V) {
+        self.with(|entries| entries.put(id, (value, Instant::now())));
+    }
+
+    pub fn forget(&self, id: Uuid) {
+        self.with(|entries| entries.pop(&id));
+    }
+
+    pub fn clear(&self) {
+        self.with(LruCache::clear);
     }
 }

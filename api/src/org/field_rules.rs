@@ -6,13 +6,12 @@
 
 use std::collections::HashMap;
 use std::num::NonZeroUsize;
-use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::Utc;
 use entity::Role;
 use entity::field_read_rule::{ActiveModel, Column, Entity};
-use lru::LruCache;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
@@ -21,41 +20,29 @@ use uuid::Uuid;
 use crate::auth::Actor;
 use crate::auth::fields::{FieldRules, PersonalField, ReadRule};
 use crate::auth::permissions::{Scope, can_administer, can_read, require};
+use crate::db::notify::{Cached, Forget};
 use crate::error::Result;
 use crate::events::audit::{self, Changes};
 
 /// Organizations remembered at most; the least recently used go first.
 const CAPACITY: NonZeroUsize = NonZeroUsize::new(10_000).unwrap();
 
-type Cache = LruCache<Uuid, (Arc<FieldRules>, Instant)>;
-
-static RULES: LazyLock<Mutex<Cache>> = LazyLock::new(|| Mutex::new(LruCache::new(CAPACITY)));
-
-fn cache() -> MutexGuard<'static, Cache> {
-    // Entries are plain values: a panic elsewhere cannot leave one half-written.
-    RULES.lock().unwrap_or_else(PoisonError::into_inner)
-}
+static RULES: Cached<Arc<FieldRules>> = Cached::new(CAPACITY);
 
 /// The `db::notify` topic of an organization's rule changes.
 const TOPIC: &str = "fieldReadRules";
 
 inventory::submit! {
-    crate::db::notify::Forget { topic: TOPIC, forget, forget_all: || cache().clear() }
-}
-
-fn forget(org_id: Uuid) {
-    cache().pop(&org_id);
+    Forget { topic: TOPIC, forget: |org_id| RULES.forget(org_id), forget_all: || RULES.clear() }
 }
 
 /// The organization's rules, read at most `ttl` ago.
 pub async fn rules(db: &impl ConnectionTrait, org_id: Uuid, ttl: Duration) -> Result<Arc<FieldRules>> {
-    if let Some((rules, read)) = cache().get(&org_id)
-        && read.elapsed() < ttl
-    {
-        return Ok(rules.clone());
+    if let Some(rules) = RULES.get(org_id, ttl) {
+        return Ok(rules);
     }
     let rules = Arc::new(read(db, org_id).await?);
-    cache().put(org_id, (rules.clone(), Instant::now()));
+    RULES.put(org_id, rules.clone());
     Ok(rules)
 }
 
@@ -134,6 +121,6 @@ pub async fn set(
     audit::record(&txn, actor, "fieldReadRule.set", "organization", Some(actor.org_id), changes).await?;
     crate::db::notify::changed(&txn, TOPIC, actor.org_id).await?;
     txn.commit().await?;
-    forget(actor.org_id);
+    RULES.forget(actor.org_id);
     Ok(Arc::new(after))
 }
