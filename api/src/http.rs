@@ -484,7 +484,7 @@ pub(crate) async fn spend(state: &AppState, actor: &auth::Actor, cost: u64) -> R
         }
         (None, _) => None,
     };
-    state.limiter.spend(actor.credential_id(), rate, cost)
+    state.limiter.spend(actor.credential_id(), rate, cost).await
 }
 
 /// `RateLimit-Limit`, `-Remaining` and `-Reset` (IETF draft), on every limited response.

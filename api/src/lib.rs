@@ -75,7 +75,9 @@ pub fn state(db: sea_orm::DatabaseConnection, config: Config) -> anyhow::Result<
     let throttle = Arc::new(SignInThrottle::new(config.sign_in));
     let schema = build_schema(db.clone(), keys.clone(), throttle, config.clone());
     let cost_model = Arc::new(graphql::cost::CostModel::from_sdl(&schema.sdl()));
-    let limiter = Arc::new(RequestLimiter::new(config.rate_limit_per_minute));
+    // On PostgreSQL the replicas share each credential's per-minute window.
+    let shared = db::dialect::is_postgres(&db).then(|| db.clone());
+    let limiter = Arc::new(RequestLimiter::new(config.rate_limit_per_minute, shared));
     let sockets = Arc::new(ws::Sockets::default());
     let closing = Arc::new(tokio::sync::watch::channel(false).0);
     Ok(AppState { db, schema, keys, config, cost_model, limiter, sockets, closing })

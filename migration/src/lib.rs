@@ -46,6 +46,7 @@ mod m20261206_000401_outbox_relay;
 mod m20261207_000501_create_sla_breaches;
 mod m20261207_000601_create_webhooks;
 mod m20261208_000101_field_read_rules;
+mod m20261209_000101_rate_limit_windows;
 mod util;
 
 pub struct Migrator;
@@ -97,6 +98,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000501_create_sla_breaches::Migration),
             Box::new(m20261207_000601_create_webhooks::Migration),
             Box::new(m20261208_000101_field_read_rules::Migration),
+            Box::new(m20261209_000101_rate_limit_windows::Migration),
         ]
     }
 }

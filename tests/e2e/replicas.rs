@@ -134,3 +134,49 @@ async fn a_field_rule_changed_through_one_replica_applies_on_the_others_at_once(
     let theirs = post(&two.address, &other_manager.token, &email(&other_lead), json!({})).await;
     assert_eq!(theirs["data"]["lead"]["email"], "bo@payly.io", "another organization's rule changed: {theirs}");
 }
+
+/// Replicas grant a credential its per-minute rate between them, not each: at 10 a
+/// minute, ten requests spread over two replicas pass and the next is refused on either.
+#[tokio::test]
+#[ignore = "PostgreSQL only: replicas share a PostgreSQL database (ACCORD_TEST_DATABASE_URL)"]
+async fn replicas_share_a_credentials_rate_limit() {
+    use chrono::Timelike;
+    require_postgres();
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let user = app.create_user(&org, Team::Sales, Role::Member).await;
+    let limited = [("ACCORD_RATE_LIMIT_PER_MINUTE", "10")];
+    let one = Replica::start_with(app.database_url(), false, &limited);
+    let two = Replica::start_with(app.database_url(), false, &limited);
+    // Not across the turn of a minute, which opens a new window.
+    let second = chrono::Utc::now().second();
+    if second > 45 {
+        tokio::time::sleep(Duration::from_secs(u64::from(61 - second))).await;
+    }
+    let client = reqwest::Client::new();
+    let mut passed = 0;
+    let mut refused = Vec::new();
+    for i in 0..14 {
+        let replica = if i % 2 == 0 { &one } else { &two };
+        let response = client
+            .post(format!("{}/graphql", replica.address))
+            .bearer_auth(&user.token)
+            .json(&json!({ "query": "{ me { role } }" }))
+            .send()
+            .await
+            .unwrap();
+        match response.status().as_u16() {
+            200 => passed += 1,
+            429 => {
+                let wait: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+                let body: Value = response.json().await.unwrap();
+                refused.push((i % 2, wait, body["errors"][0]["extensions"]["code"].clone()));
+            }
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert_eq!(passed, 10, "two replicas granted {passed} requests of a rate of 10 a minute");
+    assert_eq!(refused.len(), 4);
+    assert!(refused.iter().any(|r| r.0 == 0) && refused.iter().any(|r| r.0 == 1), "refused by both: {refused:?}");
+    assert!(refused.iter().all(|(_, wait, code)| (1..=60).contains(wait) && code == "RATE_LIMITED"), "{refused:?}");
+}

@@ -1,11 +1,13 @@
-//! Throttles that keep one caller from hurting others, in the process (with N
-//! replicas a caller gets at most N times the allowance).
+//! Throttles that keep one caller from hurting others.
 //!
 //! - [`SignInThrottle`]: failed sign-ins slow down the client that fails, per client
 //!   and account, with a back-off that doubles. A client that has not failed is never
 //!   refused, so nobody can lock someone else out by guessing wrong on their behalf.
+//!   Kept in the process: with N replicas a client may fail N times as often.
 //! - [`RequestLimiter`]: a token bucket per user and per API key, spent by the cost of
-//!   each request.
+//!   each request; on PostgreSQL also a per-minute window shared by every replica
+//!   ([`Shared`]), so that together they never grant a credential more than its rate
+//!   in a minute.
 
 use std::net::IpAddr;
 use std::num::{NonZeroU32, NonZeroUsize};
@@ -17,6 +19,7 @@ use governor::middleware::StateInformationMiddleware;
 use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
 use lru::LruCache;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use uuid::Uuid;
 
 use crate::config::SignInLimits;
@@ -183,21 +186,37 @@ pub struct Allowance {
 /// thousand spends one more.
 pub const COST_PER_REQUEST: u64 = 1_000;
 
-/// Token buckets per credential (user or API key).
+/// Token buckets per credential (user or API key), and on PostgreSQL the window all
+/// replicas share.
 pub struct RequestLimiter {
     default_per_minute: u32,
     buckets: Mutex<LruCache<(Uuid, u32), Arc<Bucket>>>,
+    shared: Option<Shared>,
 }
 
 impl RequestLimiter {
     /// `default_per_minute` 0 turns limits off for credentials without their own.
-    pub fn new(default_per_minute: u32) -> Self {
-        Self { default_per_minute, buckets: Mutex::new(LruCache::new(REMEMBERED)) }
+    /// `shared`: the PostgreSQL database the replicas share their windows in.
+    pub fn new(default_per_minute: u32, shared: Option<DatabaseConnection>) -> Self {
+        Self {
+            default_per_minute,
+            buckets: Mutex::new(LruCache::new(REMEMBERED)),
+            shared: shared.map(|db| Shared { db, leases: Mutex::new(LruCache::new(REMEMBERED)) }),
+        }
     }
 
     /// Spend one request of `cost` points from `credential`'s bucket (its own
-    /// per-minute rate, or the default). `None` when there is no limit.
-    pub fn spend(&self, credential: Uuid, own_per_minute: Option<u32>, cost: u64) -> Result<Option<Allowance>> {
+    /// per-minute rate, or the default), and from the shared window. `None` when there
+    /// is no limit.
+    pub async fn spend(&self, credential: Uuid, own_per_minute: Option<u32>, cost: u64) -> Result<Option<Allowance>> {
+        let Some(local) = self.spend_locally(credential, own_per_minute, cost)? else { return Ok(None) };
+        let Some(shared) = &self.shared else { return Ok(Some(local)) };
+        let weight = weight(local.limit, cost);
+        let left = shared.spend(credential, local.limit, weight).await?;
+        Ok(Some(Allowance { remaining: local.remaining.min(left), ..local }))
+    }
+
+    fn spend_locally(&self, credential: Uuid, own_per_minute: Option<u32>, cost: u64) -> Result<Option<Allowance>> {
         let per_minute = own_per_minute.unwrap_or(self.default_per_minute);
         let Some(rate) = NonZeroU32::new(per_minute) else { return Ok(None) };
         let bucket = {
@@ -210,8 +229,7 @@ impl RequestLimiter {
                 })
                 .clone()
         };
-        let weight = u32::try_from(1 + cost / COST_PER_REQUEST).unwrap_or(u32::MAX).min(per_minute);
-        let weight = NonZeroU32::new(weight).unwrap_or(NonZeroU32::MIN);
+        let weight = NonZeroU32::new(weight(per_minute, cost)).unwrap_or(NonZeroU32::MIN);
         let full_in =
             |remaining: u32| (u64::from(per_minute - remaining.min(per_minute)) * 60).div_ceil(u64::from(per_minute));
         match bucket.check_n(weight) {
@@ -229,6 +247,91 @@ impl RequestLimiter {
             // A weight above the bucket's size was capped above; this cannot happen.
             Err(_) => Err(ApiError::rate_limited("this request costs more than a minute's allowance", MEMORY)),
         }
+    }
+}
+
+/// Requests a call of `cost` points spends: one per started thousand, at most a minute's.
+fn weight(per_minute: u32, cost: u64) -> u32 {
+    u32::try_from(1 + cost / COST_PER_REQUEST).unwrap_or(u32::MAX).min(per_minute).max(1)
+}
+
+/// The per-minute windows every replica shares (`rate_limit_windows`, PostgreSQL). A
+/// replica reserves a tenth of a credential's rate at a time (one statement per tenth)
+/// and spends it locally until the minute ends, so together the replicas never grant
+/// more than the rate in a clock minute. The error is on the safe side: reservations a
+/// replica has not spent when the minute ends are lost, so a credential spread over N
+/// replicas may be refused up to N tenths of its rate early. As with any fixed window,
+/// a burst straddling the turn of a minute may reach twice the rate within a minute.
+struct Shared {
+    db: DatabaseConnection,
+    leases: Mutex<LruCache<Uuid, Lease>>,
+}
+
+/// What this replica has reserved and not yet spent of a credential's current window.
+#[derive(Clone, Copy)]
+struct Lease {
+    left: u32,
+    /// The window's spending, this replica's reservations included, when last reserved.
+    reserved: u32,
+    until: Instant,
+}
+
+impl Shared {
+    /// Spend `weight` of `credential`'s window; what remains of it, or RATE_LIMITED.
+    async fn spend(&self, credential: Uuid, limit: u32, weight: u32) -> Result<u32> {
+        let now = Instant::now();
+        {
+            let mut leases = self.leases.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(lease) = leases.get_mut(&credential)
+                && lease.until > now
+                && lease.left >= weight
+            {
+                lease.left -= weight;
+                return Ok(limit.saturating_sub(lease.reserved) + lease.left);
+            }
+        }
+        let chunk = (limit / 10).max(weight).min(limit);
+        let reserved = match self.reserve(credential, chunk, limit).await? {
+            Some(reserved) => Some((chunk, reserved)),
+            None if chunk > weight => self.reserve(credential, weight, limit).await?.map(|r| (weight, r)),
+            None => None,
+        };
+        let Some((got, (spent, left_secs))) = reserved else {
+            let wait = Duration::from_secs(60 - u64::from(chrono::Timelike::second(&chrono::Utc::now())));
+            return Err(ApiError::rate_limited(
+                format!(
+                    "rate limit of {limit} requests a minute reached across the servers; this request spends {weight}"
+                ),
+                wait,
+            ));
+        };
+        let until = now + Duration::from_secs_f64(left_secs.clamp(0.0, 60.0));
+        let mut leases = self.leases.lock().unwrap_or_else(PoisonError::into_inner);
+        // Left-overs of an earlier reservation in the same window still count.
+        let earlier = leases.peek(&credential).filter(|l| l.until > now).map_or(0, |l| l.left);
+        let lease = Lease { left: earlier + got - weight, reserved: spent, until };
+        leases.put(credential, lease);
+        Ok(limit.saturating_sub(spent) + lease.left)
+    }
+
+    /// Reserve `amount` of the current minute's window if it fits under `limit`: the
+    /// window's spending after it and the seconds the window has left, or `None`.
+    async fn reserve(&self, credential: Uuid, amount: u32, limit: u32) -> Result<Option<(u32, f64)>> {
+        let statement = Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "INSERT INTO rate_limit_windows AS w (credential_id, window_start, spent) \
+             VALUES ($1, date_trunc('minute', statement_timestamp()), $2) \
+             ON CONFLICT (credential_id) DO UPDATE SET \
+               spent = CASE WHEN w.window_start = EXCLUDED.window_start THEN w.spent + EXCLUDED.spent ELSE EXCLUDED.spent END, \
+               window_start = EXCLUDED.window_start \
+             WHERE w.window_start <> EXCLUDED.window_start OR w.spent + EXCLUDED.spent <= $3 \
+             RETURNING spent, EXTRACT(EPOCH FROM window_start + interval '1 minute' - statement_timestamp())::float8 AS left_secs",
+            [credential.into(), (amount as i32).into(), (limit as i32).into()],
+        );
+        let Some(row) = self.db.query_one_raw(statement).await? else { return Ok(None) };
+        let spent: i32 = row.try_get("", "spent")?;
+        let left_secs: f64 = row.try_get("", "left_secs")?;
+        Ok(Some((u32::try_from(spent).unwrap_or(0), left_secs)))
     }
 }
 
@@ -275,18 +378,18 @@ mod tests {
         assert_ne!(Client::of(ip("2001:db8::1")), Client::of(ip("2001:db8:0:1::1")));
     }
 
-    #[test]
-    fn a_bucket_is_spent_by_cost() {
-        let limiter = RequestLimiter::new(10);
+    #[tokio::test]
+    async fn a_bucket_is_spent_by_cost() {
+        let limiter = RequestLimiter::new(10, None);
         let key = Uuid::now_v7();
-        let first = limiter.spend(key, None, 0).unwrap().unwrap();
+        let first = limiter.spend(key, None, 0).await.unwrap().unwrap();
         assert_eq!((first.limit, first.remaining), (10, 9));
-        let second = limiter.spend(key, None, 3_500).unwrap().unwrap();
+        let second = limiter.spend(key, None, 3_500).await.unwrap().unwrap();
         assert_eq!(second.remaining, 5, "3,500 points spend four requests");
-        assert!(matches!(limiter.spend(key, Some(0), 0), Ok(None)), "0 turns the limit off");
+        assert!(matches!(limiter.spend(key, Some(0), 0).await, Ok(None)), "0 turns the limit off");
         for _ in 0..5 {
-            limiter.spend(key, None, 0).unwrap();
+            limiter.spend(key, None, 0).await.unwrap();
         }
-        assert!(matches!(limiter.spend(key, None, 0), Err(ApiError::RateLimited { .. })));
+        assert!(matches!(limiter.spend(key, None, 0).await, Err(ApiError::RateLimited { .. })));
     }
 }
