@@ -72,11 +72,11 @@ pub fn state(db: sea_orm::DatabaseConnection, config: Config) -> anyhow::Result<
     metrics::watch_pool(&db);
     let config = Arc::new(config);
     let keys = Arc::new(JwtKeys::new(&config.jwt)?);
-    let throttle = Arc::new(SignInThrottle::new(config.sign_in));
+    // On PostgreSQL the replicas share sign-in failures and each credential's per-minute window.
+    let shared = db::dialect::is_postgres(&db).then(|| db.clone());
+    let throttle = Arc::new(SignInThrottle::new(config.sign_in, shared.clone()));
     let schema = build_schema(db.clone(), keys.clone(), throttle, config.clone());
     let cost_model = Arc::new(graphql::cost::CostModel::from_sdl(&schema.sdl()));
-    // On PostgreSQL the replicas share each credential's per-minute window.
-    let shared = db::dialect::is_postgres(&db).then(|| db.clone());
     let limiter = Arc::new(RequestLimiter::new(config.rate_limit_per_minute, shared));
     let sockets = Arc::new(ws::Sockets::default());
     let closing = Arc::new(tokio::sync::watch::channel(false).0);

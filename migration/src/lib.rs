@@ -47,6 +47,7 @@ mod m20261207_000501_create_sla_breaches;
 mod m20261207_000601_create_webhooks;
 mod m20261208_000101_field_read_rules;
 mod m20261209_000101_rate_limit_windows;
+mod m20261209_000201_sign_in_failures;
 mod util;
 
 pub struct Migrator;
@@ -99,6 +100,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000601_create_webhooks::Migration),
             Box::new(m20261208_000101_field_read_rules::Migration),
             Box::new(m20261209_000101_rate_limit_windows::Migration),
+            Box::new(m20261209_000201_sign_in_failures::Migration),
         ]
     }
 }

@@ -180,3 +180,36 @@ async fn replicas_share_a_credentials_rate_limit() {
     assert!(refused.iter().any(|r| r.0 == 0) && refused.iter().any(|r| r.0 == 1), "refused by both: {refused:?}");
     assert!(refused.iter().all(|(_, wait, code)| (1..=60).contains(wait) && code == "RATE_LIMITED"), "{refused:?}");
 }
+
+/// Failed sign-ins count across replicas: with two free failures, a client's fourth
+/// attempt on an account waits, though no replica saw more than two of its failures.
+#[tokio::test]
+#[ignore = "PostgreSQL only: replicas share a PostgreSQL database (ACCORD_TEST_DATABASE_URL)"]
+async fn failed_sign_ins_count_across_replicas() {
+    require_postgres();
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let free = [("ACCORD_SIGN_IN_FREE_FAILURES", "2")];
+    let one = Replica::start_with(app.database_url(), false, &free);
+    let two = Replica::start_with(app.database_url(), false, &free);
+    let login = "mutation($input: LoginInput!) { login(input: $input) { token } }";
+    let wrong =
+        json!({ "input": { "organization": org.slug, "email": org.admin.email, "password": "wrong password!" } });
+    let client = reqwest::Client::new();
+    let mut codes = Vec::new();
+    for i in 0..4 {
+        let replica = if i % 2 == 0 { &one } else { &two };
+        let body: Value = client
+            .post(format!("{}/graphql", replica.address))
+            .json(&json!({ "query": login, "variables": wrong }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(body["data"].is_null(), "{body}");
+        codes.push(body["errors"][0]["extensions"]["code"].as_str().unwrap_or_default().to_owned());
+    }
+    assert_eq!(codes, ["UNAUTHENTICATED", "UNAUTHENTICATED", "UNAUTHENTICATED", "RATE_LIMITED"]);
+}

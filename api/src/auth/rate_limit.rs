@@ -3,7 +3,7 @@
 //! - [`SignInThrottle`]: failed sign-ins slow down the client that fails, per client
 //!   and account, with a back-off that doubles. A client that has not failed is never
 //!   refused, so nobody can lock someone else out by guessing wrong on their behalf.
-//!   Kept in the process: with N replicas a client may fail N times as often.
+//!   Counted in the process, or on PostgreSQL in a table every replica shares.
 //! - [`RequestLimiter`]: a token bucket per user and per API key, spent by the cost of
 //!   each request; on PostgreSQL also a per-minute window shared by every replica
 //!   ([`Shared`]), so that together they never grant a credential more than its rate
@@ -45,12 +45,62 @@ impl Failures {
         entry.copied().filter(|f| now.duration_since(f.last) < MEMORY)
     }
 
-    /// When the next attempt may come, once `free` failures are used up.
-    fn next_attempt(&self, free: u32) -> Option<Instant> {
+    fn seen(&self, now: Instant) -> Seen {
+        Seen { count: self.count, since_last: now.duration_since(self.last) }
+    }
+}
+
+/// A key's failures within the hour, and how long ago the last one was.
+#[derive(Debug, Clone, Copy)]
+struct Seen {
+    count: u32,
+    since_last: Duration,
+}
+
+impl Seen {
+    /// How long the next attempt must still wait, once `free` failures are used up.
+    fn wait_left(&self, free: u32) -> Option<Duration> {
         let over = self.count.checked_sub(free).filter(|over| *over > 0)?;
         let wait = Duration::from_secs(1u64 << (over - 1).min(20)).min(MAX_WAIT);
-        Some(self.last + wait)
+        wait.checked_sub(self.since_last).filter(|left| !left.is_zero())
     }
+}
+
+/// A client's standing on an account: its failures there and on every account, and
+/// whether the account is past its hourly ceiling of failures.
+struct Standing {
+    pair: Option<Seen>,
+    client: Option<Seen>,
+    strict: bool,
+}
+
+impl Standing {
+    /// RATE_LIMITED (with the wait) when the client has failed too often.
+    fn decide(&self, limits: &SignInLimits) -> Result<()> {
+        let free = if self.strict { 0 } else { limits.free_failures };
+        let wait = [
+            self.pair.and_then(|f| f.wait_left(free)),
+            self.client.and_then(|f| f.wait_left(free.saturating_mul(CLIENT_FACTOR).max(free))),
+        ]
+        .into_iter()
+        .flatten()
+        .max();
+        match wait {
+            Some(wait) => {
+                Err(ApiError::rate_limited("too many failed sign-ins from this client; wait before trying again", wait))
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+fn alert_ceiling(account: &str, failures: u32) {
+    metrics::counter!("accord_sign_in_account_ceiling_total").increment(1);
+    tracing::error!(
+        account,
+        failures,
+        "sign-in ceiling reached: an account is being guessed at; failing clients now wait from their first failure"
+    );
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -86,14 +136,17 @@ impl Client {
     }
 }
 
-/// Failed sign-ins, remembered for an hour.
+/// Failed sign-ins, remembered for an hour: in the process, or on PostgreSQL in
+/// `sign_in_failures`, which every replica shares.
 pub struct SignInThrottle {
     limits: SignInLimits,
     tables: Mutex<Tables>,
+    shared: Option<DatabaseConnection>,
 }
 
 impl SignInThrottle {
-    pub fn new(limits: SignInLimits) -> Self {
+    /// `shared`: the PostgreSQL database the replicas share their counts in.
+    pub fn new(limits: SignInLimits, shared: Option<DatabaseConnection>) -> Self {
         Self {
             limits,
             tables: Mutex::new(Tables {
@@ -101,6 +154,39 @@ impl SignInThrottle {
                 clients: LruCache::new(REMEMBERED),
                 accounts: LruCache::new(REMEMBERED),
             }),
+            shared,
+        }
+    }
+
+    /// May this client try to sign in to this account now? RATE_LIMITED (with the
+    /// wait) when it has failed too often; a client without failures always may.
+    pub async fn check(&self, account: &str, address: Option<IpAddr>) -> Result<()> {
+        let standing = match &self.shared {
+            Some(db) => shared::standing(db, &self.limits, account, Client::of(address)).await?,
+            None => self.standing(account, Client::of(address)),
+        };
+        standing.decide(&self.limits)
+    }
+
+    /// Count a wrong password (or unknown account) from this client.
+    pub async fn failed(&self, account: &str, address: Option<IpAddr>) -> Result<()> {
+        match &self.shared {
+            Some(db) => shared::failed(db, &self.limits, account, Client::of(address)).await,
+            None => {
+                self.failed_here(account, address);
+                Ok(())
+            }
+        }
+    }
+
+    /// A successful sign-in clears this client's failures on the account.
+    pub async fn succeeded(&self, account: &str, address: Option<IpAddr>) -> Result<()> {
+        match &self.shared {
+            Some(db) => shared::succeeded(db, account, Client::of(address)).await,
+            None => {
+                self.tables().pairs.pop(&(Client::of(address), account.to_owned()));
+                Ok(())
+            }
         }
     }
 
@@ -109,35 +195,18 @@ impl SignInThrottle {
         self.tables.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// May this client try to sign in to this account now? RATE_LIMITED (with the
-    /// wait) when it has failed too often; a client without failures always may.
-    pub fn check(&self, account: &str, address: Option<IpAddr>) -> Result<()> {
-        let (client, now) = (Client::of(address), Instant::now());
+    fn standing(&self, account: &str, client: Client) -> Standing {
+        let now = Instant::now();
         let mut tables = self.tables();
         let strict = tables.accounts.peek(account).is_some_and(|w| {
             now.duration_since(w.started) < MEMORY && w.failures >= self.limits.account_ceiling_per_hour
         });
-        let free = if strict { 0 } else { self.limits.free_failures };
-        let pair = Failures::current(tables.pairs.get(&(client, account.to_owned())), now);
-        let across = Failures::current(tables.clients.get(&client), now);
-        let until = [
-            pair.and_then(|f| f.next_attempt(free)),
-            across.and_then(|f| f.next_attempt(free.saturating_mul(CLIENT_FACTOR).max(free))),
-        ]
-        .into_iter()
-        .flatten()
-        .max();
-        match until {
-            Some(until) if until > now => Err(ApiError::rate_limited(
-                "too many failed sign-ins from this client; wait before trying again",
-                until - now,
-            )),
-            _ => Ok(()),
-        }
+        let pair = Failures::current(tables.pairs.get(&(client, account.to_owned())), now).map(|f| f.seen(now));
+        let across = Failures::current(tables.clients.get(&client), now).map(|f| f.seen(now));
+        Standing { pair, client: across, strict }
     }
 
-    /// Count a wrong password (or unknown account) from this client.
-    pub fn failed(&self, account: &str, address: Option<IpAddr>) {
+    fn failed_here(&self, account: &str, address: Option<IpAddr>) {
         let (client, now) = (Client::of(address), Instant::now());
         let mut tables = self.tables();
         let bump =
@@ -155,19 +224,119 @@ impl SignInThrottle {
         window.failures = window.failures.saturating_add(1);
         if window.failures >= self.limits.account_ceiling_per_hour && !window.alerted {
             window.alerted = true;
-            metrics::counter!("accord_sign_in_account_ceiling_total").increment(1);
-            tracing::error!(
-                account,
-                failures = window.failures,
-                "sign-in ceiling reached: an account is being guessed at; failing clients now wait from their first failure"
-            );
+            alert_ceiling(account, window.failures);
         }
         tables.accounts.put(account.to_owned(), window);
     }
+}
 
-    /// A successful sign-in clears this client's failures on the account.
-    pub fn succeeded(&self, account: &str, address: Option<IpAddr>) {
-        self.tables().pairs.pop(&(Client::of(address), account.to_owned()));
+/// The sign-in counts every replica shares (`sign_in_failures`, PostgreSQL): one row per
+/// client and account, per client and per account, each counted atomically by the
+/// statement that records a failure.
+mod shared {
+    use super::*;
+
+    /// Rows whose last failure is older than this are deleted now and then.
+    const PRUNE_EVERY: u64 = 256;
+
+    /// The rows' keys, hashed: an account is whatever the caller typed, of any length.
+    fn keys(account: &str, client: Client) -> [String; 3] {
+        use sha2::{Digest, Sha256};
+        let client = client.0.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+        [format!("pair|{client}|{account}"), format!("client|{client}"), format!("account|{account}")]
+            .map(|key| Sha256::digest(key.as_bytes()).iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    pub(super) async fn standing(
+        db: &DatabaseConnection,
+        limits: &SignInLimits,
+        account: &str,
+        client: Client,
+    ) -> Result<Standing> {
+        let [pair, across, whole] = keys(account, client);
+        let statement = Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT key, failures, EXTRACT(EPOCH FROM now() - last_at)::float8 AS since_last, \
+             EXTRACT(EPOCH FROM now() - first_at)::float8 AS since_first \
+             FROM sign_in_failures WHERE key IN ($1, $2, $3)",
+            [pair.clone().into(), across.clone().into(), whole.clone().into()],
+        );
+        let mut standing = Standing { pair: None, client: None, strict: false };
+        let hour = MEMORY.as_secs_f64();
+        for row in db.query_all_raw(statement).await? {
+            let key: String = row.try_get("", "key")?;
+            let count = u32::try_from(row.try_get::<i32>("", "failures")?).unwrap_or(0);
+            let since_last: f64 = row.try_get("", "since_last")?;
+            let since_first: f64 = row.try_get("", "since_first")?;
+            let seen =
+                (since_last < hour).then(|| Seen { count, since_last: Duration::from_secs_f64(since_last.max(0.0)) });
+            if key == pair {
+                standing.pair = seen;
+            } else if key == across {
+                standing.client = seen;
+            } else if key == whole {
+                standing.strict = since_first < hour && count >= limits.account_ceiling_per_hour;
+            }
+        }
+        Ok(standing)
+    }
+
+    pub(super) async fn failed(
+        db: &DatabaseConnection,
+        limits: &SignInLimits,
+        account: &str,
+        client: Client,
+    ) -> Result<()> {
+        static FAILURES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let [pair, across, whole] = keys(account, client);
+        // A client's counts lapse an hour after its last failure, an account's window an
+        // hour after its first.
+        for (key, window_from_first) in [(pair, false), (across, false), (whole.clone(), true)] {
+            let statement = Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "INSERT INTO sign_in_failures AS f (key, failures, first_at, last_at, alerted) \
+                 VALUES ($1, 1, now(), now(), false) \
+                 ON CONFLICT (key) DO UPDATE SET \
+                   failures = CASE WHEN (CASE WHEN $2 THEN f.first_at ELSE f.last_at END) > now() - interval '1 hour' \
+                     THEN f.failures + 1 ELSE 1 END, \
+                   first_at = CASE WHEN (CASE WHEN $2 THEN f.first_at ELSE f.last_at END) > now() - interval '1 hour' \
+                     THEN f.first_at ELSE now() END, \
+                   alerted = f.alerted AND (CASE WHEN $2 THEN f.first_at ELSE f.last_at END) > now() - interval '1 hour', \
+                   last_at = now() \
+                 RETURNING failures",
+                [key.into(), window_from_first.into()],
+            );
+            let failures = match db.query_one_raw(statement).await? {
+                Some(row) => u32::try_from(row.try_get::<i32>("", "failures")?).unwrap_or(0),
+                None => 0,
+            };
+            if window_from_first && failures >= limits.account_ceiling_per_hour {
+                // Alerted once per window, by whichever replica gets there first.
+                let mark = Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "UPDATE sign_in_failures SET alerted = true WHERE key = $1 AND NOT alerted RETURNING failures",
+                    [whole.clone().into()],
+                );
+                if db.query_one_raw(mark).await?.is_some() {
+                    alert_ceiling(account, failures);
+                }
+            }
+        }
+        if FAILURES.fetch_add(1, std::sync::atomic::Ordering::Relaxed).is_multiple_of(PRUNE_EVERY) {
+            db.execute_unprepared("DELETE FROM sign_in_failures WHERE last_at < now() - interval '1 hour'").await?;
+        }
+        Ok(())
+    }
+
+    pub(super) async fn succeeded(db: &DatabaseConnection, account: &str, client: Client) -> Result<()> {
+        let [pair, ..] = keys(account, client);
+        let statement = Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "DELETE FROM sign_in_failures WHERE key = $1",
+            [pair.into()],
+        );
+        db.execute_raw(statement).await?;
+        Ok(())
     }
 }
 
@@ -340,36 +509,36 @@ mod tests {
     use super::*;
 
     fn throttle() -> SignInThrottle {
-        SignInThrottle::new(SignInLimits { free_failures: 3, account_ceiling_per_hour: 10 })
+        SignInThrottle::new(SignInLimits { free_failures: 3, account_ceiling_per_hour: 10 }, None)
     }
 
     fn ip(text: &str) -> Option<IpAddr> {
         Some(text.parse().unwrap())
     }
 
-    #[test]
-    fn a_failing_client_waits_and_a_clean_one_does_not() {
+    #[tokio::test]
+    async fn a_failing_client_waits_and_a_clean_one_does_not() {
         let throttle = throttle();
         for _ in 0..4 {
-            throttle.check("demo/a@x.io", ip("10.0.0.1")).unwrap();
-            throttle.failed("demo/a@x.io", ip("10.0.0.1"));
+            throttle.check("demo/a@x.io", ip("10.0.0.1")).await.unwrap();
+            throttle.failed("demo/a@x.io", ip("10.0.0.1")).await.unwrap();
         }
-        let err = throttle.check("demo/a@x.io", ip("10.0.0.1")).unwrap_err();
+        let err = throttle.check("demo/a@x.io", ip("10.0.0.1")).await.unwrap_err();
         assert!(matches!(err, ApiError::RateLimited { retry_after_secs: 1, .. }), "{err:?}");
-        assert!(throttle.check("demo/a@x.io", ip("10.0.0.2")).is_ok(), "another client is not slowed");
-        assert!(throttle.check("demo/b@x.io", ip("10.0.0.1")).is_ok(), "nor another account");
+        assert!(throttle.check("demo/a@x.io", ip("10.0.0.2")).await.is_ok(), "another client is not slowed");
+        assert!(throttle.check("demo/b@x.io", ip("10.0.0.1")).await.is_ok(), "nor another account");
     }
 
-    #[test]
-    fn past_the_ceiling_a_clean_client_still_gets_in() {
+    #[tokio::test]
+    async fn past_the_ceiling_a_clean_client_still_gets_in() {
         let throttle = throttle();
         for n in 0..10 {
-            throttle.failed("demo/a@x.io", ip(&format!("10.0.1.{n}")));
+            throttle.failed("demo/a@x.io", ip(&format!("10.0.1.{n}"))).await.unwrap();
         }
-        assert!(throttle.check("demo/a@x.io", ip("10.0.2.1")).is_ok());
+        assert!(throttle.check("demo/a@x.io", ip("10.0.2.1")).await.is_ok());
         // A client that has failed once now waits at once.
-        throttle.failed("demo/a@x.io", ip("10.0.2.2"));
-        assert!(throttle.check("demo/a@x.io", ip("10.0.2.2")).is_err());
+        throttle.failed("demo/a@x.io", ip("10.0.2.2")).await.unwrap();
+        assert!(throttle.check("demo/a@x.io", ip("10.0.2.2")).await.is_err());
     }
 
     #[test]

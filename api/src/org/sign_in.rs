@@ -42,18 +42,18 @@ pub async fn sign_in(
     let email = credentials.email.trim().to_lowercase();
     let slug = credentials.organization.trim().to_lowercase();
     let account = format!("{slug}/{email}");
-    throttle.check(&account, address)?;
+    throttle.check(&account, address).await?;
     let user = users::find_for_sign_in(db, Some(&slug), &email).await?;
     let stored = user.as_ref().filter(|u| u.active).and_then(|u| u.password_hash.clone());
     let valid = password::verify(credentials.password, stored).await?;
     let user = match user {
         Some(user) if valid => user,
         _ => {
-            throttle.failed(&account, address);
+            throttle.failed(&account, address).await?;
             return Err(ApiError::Unauthenticated("wrong organization, e-mail or password".into()));
         }
     };
-    throttle.succeeded(&account, address);
+    throttle.succeeded(&account, address).await?;
     let (token, expires_at) = issue_token(keys, &user, config.token_ttl)?;
     Ok(SignedIn { token, expires_at, user })
 }
