@@ -424,6 +424,11 @@ fn weight(per_minute: u32, cost: u64) -> u32 {
     u32::try_from(1 + cost / COST_PER_REQUEST).unwrap_or(u32::MAX).min(per_minute).max(1)
 }
 
+/// A count as PostgreSQL's `integer`; a rate above it is as good as none.
+fn saturating_i32(count: u32) -> i32 {
+    i32::try_from(count).unwrap_or(i32::MAX)
+}
+
 /// The per-minute windows every replica shares (`rate_limit_windows`, PostgreSQL). A
 /// replica reserves a tenth of a credential's rate at a time (one statement per tenth)
 /// and spends it locally until the minute ends, so together the replicas never grant
@@ -495,7 +500,7 @@ impl Shared {
                window_start = EXCLUDED.window_start \
              WHERE w.window_start <> EXCLUDED.window_start OR w.spent + EXCLUDED.spent <= $3 \
              RETURNING spent, EXTRACT(EPOCH FROM window_start + interval '1 minute' - statement_timestamp())::float8 AS left_secs",
-            [credential.into(), (amount as i32).into(), (limit as i32).into()],
+            [credential.into(), saturating_i32(amount).into(), saturating_i32(limit).into()],
         );
         let Some(row) = self.db.query_one_raw(statement).await? else { return Ok(None) };
         let spent: i32 = row.try_get("", "spent")?;
