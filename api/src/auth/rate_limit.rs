@@ -370,7 +370,11 @@ impl RequestLimiter {
         Self {
             default_per_minute,
             buckets: Mutex::new(LruCache::new(REMEMBERED)),
-            shared: shared.map(|db| Shared { db, leases: Mutex::new(LruCache::new(REMEMBERED)) }),
+            shared: shared.map(|db| Shared {
+                db,
+                leases: Mutex::new(LruCache::new(REMEMBERED)),
+                reserving: tokio::sync::Mutex::new(()),
+            }),
         }
     }
 
@@ -439,6 +443,7 @@ fn saturating_i32(count: u32) -> i32 {
 struct Shared {
     db: DatabaseConnection,
     leases: Mutex<LruCache<Uuid, Lease>>,
+    reserving: tokio::sync::Mutex<()>,
 }
 
 /// What this replica has reserved and not yet spent of a credential's current window.
@@ -453,17 +458,16 @@ struct Lease {
 impl Shared {
     /// Spend `weight` of `credential`'s window; what remains of it, or RATE_LIMITED.
     async fn spend(&self, credential: Uuid, limit: u32, weight: u32) -> Result<u32> {
-        let now = Instant::now();
-        {
-            let mut leases = self.leases.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Some(lease) = leases.get_mut(&credential)
-                && lease.until > now
-                && lease.left >= weight
-            {
-                lease.left -= weight;
-                return Ok(limit.saturating_sub(lease.reserved) + lease.left);
-            }
+        if let Some(left) = self.spend_leased(credential, limit, weight) {
+            return Ok(left);
         }
+        // One reservation at a time in this process: concurrent requests of a credential
+        // wait for it and spend what it reserved, rather than each reserving a tenth.
+        let _turn = self.reserving.lock().await;
+        if let Some(left) = self.spend_leased(credential, limit, weight) {
+            return Ok(left);
+        }
+        let now = Instant::now();
         let chunk = (limit / 10).max(weight).min(limit);
         let reserved = match self.reserve(credential, chunk, limit).await? {
             Some(reserved) => Some((chunk, reserved)),
@@ -486,6 +490,14 @@ impl Shared {
         let lease = Lease { left: earlier + got - weight, reserved: spent, until };
         leases.put(credential, lease);
         Ok(limit.saturating_sub(spent) + lease.left)
+    }
+
+    /// Spend `weight` from this replica's reservation, if it holds enough; what remains.
+    fn spend_leased(&self, credential: Uuid, limit: u32, weight: u32) -> Option<u32> {
+        let mut leases = self.leases.lock().unwrap_or_else(PoisonError::into_inner);
+        let lease = leases.get_mut(&credential).filter(|l| l.until > Instant::now() && l.left >= weight)?;
+        lease.left -= weight;
+        Some(limit.saturating_sub(lease.reserved) + lease.left)
     }
 
     /// Reserve `amount` of the current minute's window if it fits under `limit`: the
