@@ -244,6 +244,15 @@ pub struct Settings {
     /// Database URL: `sqlite://FILE?mode=rwc` (embedded) or `postgres://…`.
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://accord.db?mode=rwc", global = true)]
     pub database_url: String,
+    /// A PostgreSQL streaming replica (hot standby) of `DATABASE_URL` that serves KPIs,
+    /// reports and exports once it has caught up with the primary; unset: every read
+    /// goes to the primary (docs/operations.md, "Read replica").
+    #[arg(long, env = "DATABASE_READ_URL", hide_env_values = true, global = true)]
+    pub database_read_url: Option<String>,
+    /// How long a report waits for the read replica to replay the writes committed
+    /// before it began, such as `100ms`; past it the primary serves the report.
+    #[arg(long, env = "ACCORD_READ_REPLICA_MAX_WAIT", default_value = "100ms", value_parser = parse_duration, global = true)]
+    pub read_replica_max_wait: Duration,
     /// Address the HTTP server listens on.
     #[arg(long, env = "ACCORD_BIND", default_value = "127.0.0.1:8000", global = true)]
     pub bind: SocketAddr,
@@ -441,10 +450,20 @@ fn parse_duration(value: &str) -> Result<Duration, String> {
     humantime::parse_duration(value).map_err(|e| e.to_string())
 }
 
+/// A read replica of the primary database (`DATABASE_READ_URL`).
+#[derive(Debug, Clone)]
+pub struct ReadReplicaConfig {
+    pub url: String,
+    /// How long a read waits for the replica to catch up before the primary serves it.
+    pub max_wait: Duration,
+}
+
 /// Validated configuration of the server.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub database_url: String,
+    /// See `DATABASE_READ_URL` and `ACCORD_READ_REPLICA_MAX_WAIT`.
+    pub read_replica: Option<ReadReplicaConfig>,
     pub bind: SocketAddr,
     pub jwt: JwtConfig,
     pub cors_origins: CorsOrigins,
@@ -610,6 +629,22 @@ impl Settings {
             .filter(|s| !s.is_empty())
             .map(|s| check_secret("ACCORD_JWT_PREVIOUS_SECRET", s))
             .transpose()?;
+        let read_replica = match self.database_read_url.map(|url| url.trim().to_owned()).filter(|url| !url.is_empty()) {
+            None => None,
+            Some(_) if is_sqlite => {
+                return Err(ConfigError {
+                    variable: "DATABASE_READ_URL",
+                    problem: "a read replica needs PostgreSQL: the embedded SQLite database has none".into(),
+                });
+            }
+            Some(url) if !url.starts_with("postgres://") && !url.starts_with("postgresql://") => {
+                return Err(ConfigError {
+                    variable: "DATABASE_READ_URL",
+                    problem: "must start with postgres://".into(),
+                });
+            }
+            Some(url) => Some(ReadReplicaConfig { url, max_wait: self.read_replica_max_wait }),
+        };
         let public_key_pem = self.jwt_public_key.filter(|s| !s.trim().is_empty()).map(read_public_key).transpose()?;
         let cors_origins = parse_cors(&self.cors_origins)?;
         for (variable, value) in [
@@ -654,6 +689,7 @@ impl Settings {
         }
         Ok(Config {
             database_url,
+            read_replica,
             bind: self.bind,
             jwt: JwtConfig {
                 max_ttl: self.token_max_ttl,
@@ -823,6 +859,27 @@ mod tests {
     fn postgres_requires_a_jwt_secret() {
         let err = settings(&["--database-url", "postgres://localhost/accord"]).into_config().unwrap_err();
         assert_eq!(err.variable, "ACCORD_JWT_SECRET");
+    }
+
+    #[test]
+    fn a_read_replica_needs_postgresql() {
+        let err = settings(&["--database-url", "sqlite::memory:", "--database-read-url", "postgres://standby/accord"])
+            .into_config()
+            .unwrap_err();
+        assert_eq!(err.variable, "DATABASE_READ_URL");
+        let secret = "0123456789abcdef0123456789abcdef";
+        let primary = ["--database-url", "postgres://primary/accord", "--jwt-secret", secret];
+        let err = settings(&[&primary[..], &["--database-read-url", "mysql://standby/accord"]].concat())
+            .into_config()
+            .unwrap_err();
+        assert_eq!(err.variable, "DATABASE_READ_URL");
+        let config = settings(&[&primary[..], &["--database-read-url", " postgres://standby/accord "]].concat())
+            .into_config()
+            .unwrap();
+        let replica = config.read_replica.expect("a read replica");
+        assert_eq!((replica.url.as_str(), replica.max_wait), ("postgres://standby/accord", Duration::from_millis(100)));
+        let config = settings(&primary).into_config().unwrap();
+        assert!(config.read_replica.is_none());
     }
 
     #[test]

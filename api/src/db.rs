@@ -7,6 +7,7 @@ mod forward;
 pub mod keyset;
 pub mod locate;
 pub mod notify;
+pub mod replica;
 pub mod request;
 pub mod rows;
 pub mod sql;
@@ -46,6 +47,11 @@ pub async fn connect_with(
     max_connections: u32,
     statement_timeout: Option<Duration>,
 ) -> anyhow::Result<DatabaseConnection> {
+    open(options(url, max_connections, statement_timeout)).await
+}
+
+/// The pool settings of [`connect_with`], for a caller to adjust before [`open`].
+fn options(url: &str, max_connections: u32, statement_timeout: Option<Duration>) -> ConnectOptions {
     let timeout = statement_timeout.map(|t| format!("{}ms", t.as_millis().max(1)));
     let busy_timeout = statement_timeout.unwrap_or(Duration::from_secs(5));
     let mut options = ConnectOptions::new(url.to_owned());
@@ -77,6 +83,11 @@ pub async fn connect_with(
                 None => o,
             }
         });
+    options
+}
+
+/// Open the pool `options` describe, its statements counted in the metrics.
+async fn open(options: ConnectOptions) -> anyhow::Result<DatabaseConnection> {
     let mut db = Database::connect(options).await?;
     db.set_metric_callback(crate::metrics::record_statement);
     Ok(db)

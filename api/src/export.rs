@@ -19,12 +19,13 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, SecondsFormat, Utc};
-use sea_orm::{ActiveEnum, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ActiveEnum, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 use crate::auth::Actor;
 use crate::auth::fields::PersonalField;
 use crate::auth::permissions::{Scope, can_export_leads, can_read};
+use crate::db::request::RequestDb;
 use crate::error::{ApiError, Result};
 use crate::http::{AppState, caller, error_response, rate_limited, unauthorized};
 
@@ -68,8 +69,9 @@ pub async fn leads_csv(State(state): State<AppState>, headers: HeaderMap) -> Res
     // Personal columns the caller may not read stay empty, as their fields are null.
     let shown = |field| rules.may_read(&actor, field);
     let personal = [PersonalField::LeadEmail, PersonalField::LeadFirstName, PersonalField::LeadLastName].map(shown);
-    let pages =
-        LeadPages { db: state.db.clone(), org_id: actor.org_id, personal, after: None, started: false, done: false };
+    // Routed once: a file is read from one database, start to end.
+    let db = reads(&state).replica_or_primary().await;
+    let pages = LeadPages { db, org_id: actor.org_id, personal, after: None, started: false, done: false };
     let stream = futures_util::stream::unfold(pages, |mut pages| async move {
         match pages.next().await {
             Ok(Some(chunk)) => Some((Ok(chunk), pages)),
@@ -130,8 +132,13 @@ fn csv_response(filename: &str, body: Body) -> Response {
 
 /// Keyset pages of one organization's leads by id (UUIDv7, so oldest first), each
 /// rendered as CSV; the header row comes with the first page.
+/// The database an export reads: the read replica when it has caught up (`DATABASE_READ_URL`).
+fn reads(state: &AppState) -> RequestDb {
+    RequestDb::new(&state.db, state.config.max_connections_per_request).with_replica(state.replica.clone())
+}
+
 struct LeadPages {
-    db: DatabaseConnection,
+    db: RequestDb,
     org_id: Uuid,
     /// Whether the caller may read e-mail, first name and last name.
     personal: [bool; 3],
@@ -209,7 +216,7 @@ fn text(value: &str) -> std::borrow::Cow<'_, str> {
 
 /// Names of the page's accounts, in one statement.
 async fn account_names(
-    db: &DatabaseConnection,
+    db: &impl sea_orm::ConnectionTrait,
     org_id: Uuid,
     leads: &[&entity::lead::Model],
 ) -> Result<HashMap<Uuid, String>> {
@@ -272,7 +279,8 @@ pub async fn kpis_csv(
         Ok(request) => request,
         Err(error) => return error_response(&headers, StatusCode::BAD_REQUEST, &error),
     };
-    match crate::kpi::kpis(&state.db, &actor, &request).await {
+    let (actor, request) = (&actor, &request);
+    match reads(&state).replica_read(|db| async move { crate::kpi::kpis(&db, actor, request).await }).await {
         Ok(series) => match kpi_rows(&series) {
             Ok(bytes) => csv_response("kpis.csv", Body::from(bytes)),
             Err(error) => error_response(&headers, StatusCode::INTERNAL_SERVER_ERROR, &error),

@@ -34,6 +34,8 @@ use crate::graphql::{AccordSchema, ClientAddress, Loaders};
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
+    /// The read replica that serves reports and exports once it has caught up (`DATABASE_READ_URL`).
+    pub replica: Option<Arc<crate::db::replica::ReadReplica>>,
     pub schema: AccordSchema,
     pub keys: Arc<JwtKeys>,
     pub config: Arc<Config>,
@@ -403,7 +405,7 @@ async fn execute(
         Err(Turned::RateLimited(error)) => return rate_limited(headers, &error),
         Err(Turned::Failed(error)) => return error_response(headers, StatusCode::INTERNAL_SERVER_ERROR, &error),
     };
-    let db = RequestDb::new(&state.db, state.config.max_connections_per_request);
+    let db = RequestDb::new(&state.db, state.config.max_connections_per_request).with_replica(state.replica.clone());
     let mut request = request.data(ClientAddress(Some(client)));
     if let Some(actor) = actor {
         request = request.data(Loaders::new(&db, actor.org_id)).data(actor);

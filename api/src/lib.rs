@@ -63,7 +63,15 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     } else {
         db::migrate(&db).await?;
     }
-    state(db, config)
+    let replica = match &config.read_replica {
+        Some(read) => {
+            let replica = db::replica::ReadReplica::connect(read, config.db_max_connections, statement_timeout).await?;
+            replica.watch(db.clone());
+            Some(replica)
+        }
+        None => None,
+    };
+    Ok(AppState { replica, ..state(db, config)? })
 }
 
 /// Build the shared state around an open, migrated connection.
@@ -80,7 +88,7 @@ pub fn state(db: sea_orm::DatabaseConnection, config: Config) -> anyhow::Result<
     let limiter = Arc::new(RequestLimiter::new(config.rate_limit_per_minute, shared));
     let sockets = Arc::new(ws::Sockets::default());
     let closing = Arc::new(tokio::sync::watch::channel(false).0);
-    Ok(AppState { db, schema, keys, config, cost_model, limiter, sockets, closing })
+    Ok(AppState { db, replica: None, schema, keys, config, cost_model, limiter, sockets, closing })
 }
 
 /// Serve HTTP on `listener` until `shutdown` completes, then finish in-flight requests.

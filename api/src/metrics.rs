@@ -55,6 +55,22 @@ fn describe() {
     describe_gauge!("accord_ws_subscriptions", "operations running on GraphQL WebSockets");
     describe_counter!("accord_ws_messages_total", "results sent to GraphQL WebSocket operations (next messages)");
     describe_counter!("accord_graphql_refused_total", "documents refused by the size, depth or cost limits");
+    describe_counter!(
+        "accord_read_routes_total",
+        "reports and exports by the database that served them (`to`: replica or primary) and why (`reason`)"
+    );
+    describe_gauge!(
+        "accord_read_replica_up",
+        "1 while the read replica (DATABASE_READ_URL) answers as a standby, else 0"
+    );
+    describe_gauge!(
+        "accord_read_replica_lag_bytes",
+        "bytes of WAL the primary has flushed and the read replica has not replayed, sampled every second"
+    );
+    describe_gauge!(
+        "accord_read_replica_lag_seconds",
+        "seconds since the primary committed the last transaction the read replica replayed, while it has more to replay (0 when caught up)"
+    );
     describe_counter!("accord_sql_statements_total", "SQL statements run");
     describe_histogram!("accord_sql_seconds", metrics::Unit::Seconds, "SQL statement durations");
     describe_counter!("accord_sql_failures_total", "SQL statements that failed");

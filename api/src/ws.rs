@@ -425,7 +425,8 @@ impl Connection {
         if let Some(error) = refused {
             return send(sink, error_message(&id, vec![error])).await.map_err(|_| Closing::new(0, ""));
         }
-        let db = RequestDb::new(&self.state.db, self.state.config.max_connections_per_request);
+        let db = RequestDb::new(&self.state.db, self.state.config.max_connections_per_request)
+            .with_replica(self.state.replica.clone());
         let request = request
             .data(ClientAddress(Some(self.client)))
             .data(Loaders::new(&db, actor.org_id))

@@ -31,6 +31,7 @@ fn postgres_url() -> Option<String> {
 pub fn test_config(database_url: String) -> Config {
     Config {
         database_url,
+        read_replica: None,
         bind: "127.0.0.1:0".parse().unwrap(),
         jwt: JwtConfig {
             secret: JWT_SECRET.as_bytes().to_vec(),
@@ -666,5 +667,71 @@ impl Drop for Replica {
     fn drop(&mut self) {
         let _ = self.process.kill();
         let _ = self.process.wait();
+    }
+}
+
+impl Replica {
+    /// Send a GraphQL request to this server process.
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut request = reqwest::Client::new().post(format!("{}/graphql", self.address));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.json(&json!({ "query": query, "variables": variables })).send().await.unwrap().json().await.unwrap()
+    }
+}
+
+/// A streaming replica (hot standby) of the test PostgreSQL server, made by
+/// `tests/pg-standby.sh` in a temporary directory; stopped and removed when dropped.
+pub struct Standby {
+    dir: PathBuf,
+    pub port: u16,
+}
+
+impl Standby {
+    /// Copy the primary and start a standby of it with `settings` (`name=value`).
+    pub fn start(settings: &[&str]) -> Standby {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let dir = std::env::temp_dir().join(format!("accord-standby-{}", uuid::Uuid::new_v4().simple()));
+        let standby = Standby { dir, port };
+        let status = standby.script().arg("start").arg(&standby.dir).arg(port.to_string()).args(settings).status();
+        assert!(status.expect("bash runs tests/pg-standby.sh").success(), "tests/pg-standby.sh start failed");
+        standby
+    }
+
+    /// Change settings of the running standby (`name=value`) and reload it.
+    pub fn set(&self, settings: &[&str]) {
+        let status = self.script().arg("set").arg(&self.dir).args(settings).status();
+        assert!(status.expect("bash runs tests/pg-standby.sh").success(), "tests/pg-standby.sh set failed");
+    }
+
+    /// Stop the standby at once, as a crash would.
+    pub fn stop(&self) {
+        let _ = self.script().arg("stop").arg(&self.dir).status();
+    }
+
+    /// `database_url` (a URL of the primary) pointed at the standby.
+    pub fn url_of(&self, database_url: &str) -> String {
+        let (_, name) = database_url.rsplit_once('/').expect("a database URL names its database");
+        format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
+    }
+
+    fn script(&self) -> std::process::Command {
+        let mut command = std::process::Command::new("bash");
+        command.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pg-standby.sh"));
+        // The primary the tests use: host and port of ACCORD_TEST_DATABASE_URL.
+        if let Some(url) = postgres_url() {
+            let host = url.split_once('@').map_or(url.as_str(), |(_, rest)| rest);
+            let host = host.split(['/', '?']).next().unwrap_or(host);
+            let host = if host.contains(':') { host.to_owned() } else { format!("{host}:5432") };
+            command.env("ACCORD_STANDBY_PRIMARY", host);
+        }
+        command
+    }
+}
+
+impl Drop for Standby {
+    fn drop(&mut self) {
+        self.stop();
     }
 }

@@ -32,6 +32,7 @@ mod patch;
 mod persisted;
 mod personas;
 mod pii;
+mod read_replica;
 mod relay;
 mod replicas;
 mod schema;

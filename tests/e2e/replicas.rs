@@ -12,19 +12,6 @@ use crate::subscriptions::create_lead;
 /// Long enough that only being told explains a replica reading a change in time.
 const CACHED_FOR: [(&str, &str); 1] = [("ACCORD_AUTH_CACHE_TTL", "60s")];
 
-async fn post(address: &str, token: &str, query: &str, variables: Value) -> Value {
-    reqwest::Client::new()
-        .post(format!("{address}/graphql"))
-        .bearer_auth(token)
-        .json(&json!({ "query": query, "variables": variables }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
 /// Wait until `count` processes listen for cache changes, so that a test proves the
 /// notice, not the emptying of every cache a listener does when it starts.
 async fn listening(app: &TestApp, count: i64) {
@@ -53,7 +40,7 @@ async fn listening(app: &TestApp, count: i64) {
 async fn within_a_second(replica: &Replica, token: &str, query: &str, done: impl Fn(&Value) -> bool) -> Value {
     let deadline = Instant::now() + Duration::from_secs(1);
     loop {
-        let body = post(&replica.address, token, query, json!({})).await;
+        let body = replica.gql(Some(token), query, json!({})).await;
         if done(&body) || Instant::now() >= deadline {
             return body;
         }
@@ -76,18 +63,18 @@ async fn a_user_changed_through_one_replica_is_read_again_by_the_others_at_once(
     let me = "{ me { role } }";
     // Each replica now holds the user as a MEMBER.
     for replica in [&one, &two] {
-        assert_eq!(post(&replica.address, &user.token, me, json!({})).await["data"]["me"]["role"], "MEMBER");
+        assert_eq!(replica.gql(Some(&user.token), me, json!({})).await["data"]["me"]["role"], "MEMBER");
     }
 
     let update = "mutation($input: UpdateUserInput!) { updateUser(input: $input) { user { role } } }";
     let input = json!({ "input": { "id": user.id.to_string(), "role": "MANAGER" } });
-    let changed = post(&one.address, &org.admin.token, update, input).await;
+    let changed = one.gql(Some(&org.admin.token), update, input).await;
     assert_eq!(changed["data"]["updateUser"]["user"]["role"], "MANAGER", "{changed}");
     let seen = within_a_second(&two, &user.token, me, |b| b["data"]["me"]["role"] == "MANAGER").await;
     assert_eq!(seen["data"]["me"]["role"], "MANAGER", "the other replica still trusts the old role: {seen}");
 
     let deactivate = "mutation($input: UserIdInput!) { deactivateUser(input: $input) { user { active } } }";
-    let off = post(&two.address, &org.admin.token, deactivate, json!({ "input": { "id": user.id.to_string() } })).await;
+    let off = two.gql(Some(&org.admin.token), deactivate, json!({ "input": { "id": user.id.to_string() } })).await;
     assert_eq!(off["data"]["deactivateUser"]["user"]["active"], false, "{off}");
     let refused =
         within_a_second(&one, &user.token, me, |b| b["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED").await;
@@ -112,16 +99,13 @@ async fn a_field_rule_changed_through_one_replica_applies_on_the_others_at_once(
     listening(&app, 2).await;
     let email = |id: &str| format!("{{ lead(id: \"{id}\") {{ email }} }}");
     // `two` holds both organizations' rules: managers read e-mail.
-    assert_eq!(
-        post(&two.address, &manager.token, &email(&lead), json!({})).await["data"]["lead"]["email"],
-        "ana@payly.io"
-    );
-    let theirs = post(&two.address, &other_manager.token, &email(&other_lead), json!({})).await;
+    assert_eq!(two.gql(Some(&manager.token), &email(&lead), json!({})).await["data"]["lead"]["email"], "ana@payly.io");
+    let theirs = two.gql(Some(&other_manager.token), &email(&other_lead), json!({})).await;
     assert_eq!(theirs["data"]["lead"]["email"], "bo@payly.io");
 
     let set = "mutation($input: SetFieldReadRuleInput!) { setFieldReadRule(input: $input) { path roles } }";
     let input = json!({ "input": { "field": "LEAD_EMAIL", "roles": [], "scopes": [] } });
-    let changed = post(&one.address, &org.admin.token, set, input).await;
+    let changed = one.gql(Some(&org.admin.token), set, input).await;
     assert!(changed["errors"].is_null(), "{changed}");
     let hidden =
         within_a_second(&two, &manager.token, &email(&lead), |b| b["errors"][0]["extensions"]["code"] == "FORBIDDEN")
@@ -131,7 +115,7 @@ async fn a_field_rule_changed_through_one_replica_applies_on_the_others_at_once(
         "the other replica still applies the old rule: {hidden}"
     );
     assert_eq!(hidden["data"]["lead"]["email"], Value::Null);
-    let theirs = post(&two.address, &other_manager.token, &email(&other_lead), json!({})).await;
+    let theirs = two.gql(Some(&other_manager.token), &email(&other_lead), json!({})).await;
     assert_eq!(theirs["data"]["lead"]["email"], "bo@payly.io", "another organization's rule changed: {theirs}");
 }
 

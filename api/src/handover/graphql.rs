@@ -377,7 +377,10 @@ impl HandoverQuery {
     /// How well sales kept the response and first-touch SLAs in a period. API keys need `KPIS_READ`.
     async fn handover_compliance(&self, ctx: &Context<'_>, input: ComplianceInput) -> Result<ComplianceReport> {
         let group: ComplianceGroup = input.group_by.into();
-        let (targets, groups) = reports::compliance(db(ctx), actor(ctx)?, input.from, input.to, group).await?;
+        let actor = actor(ctx)?;
+        let (targets, groups) = db(ctx)
+            .replica_read(|db| async move { reports::compliance(&db, actor, input.from, input.to, group).await })
+            .await?;
         let groups = groups
             .into_iter()
             .map(|c| HandoverCompliance {

@@ -463,13 +463,20 @@ impl KpiQuery {
             group_by: input.group_by,
             filter: input.filter.unwrap_or_default().into_domain()?,
         };
-        Ok(super::kpis(db(ctx), actor(ctx)?, &request).await?.into_iter().map(Into::into).collect())
+        let (actor, request) = (actor(ctx)?, &request);
+        let series = db(ctx).replica_read(|db| async move { super::kpis(&db, actor, request).await }).await?;
+        Ok(series.into_iter().map(Into::into).collect())
     }
 
     /// The lifecycle funnel of a period: counts per stage, conversion, and days in stage. API keys need `KPIS_READ`.
     async fn funnel(&self, ctx: &Context<'_>, input: FunnelInput) -> Result<Funnel> {
         let filter = input.filter.unwrap_or_default().into_domain()?;
-        let funnel = super::funnel::funnel(db(ctx), actor(ctx)?, input.from, input.to, input.cohort, &filter).await?;
+        let (actor, filter) = (actor(ctx)?, &filter);
+        let funnel = db(ctx)
+            .replica_read(|db| async move {
+                super::funnel::funnel(&db, actor, input.from, input.to, input.cohort, filter).await
+            })
+            .await?;
         Ok(Funnel {
             from: funnel.from,
             to: funnel.to,
@@ -490,7 +497,11 @@ impl KpiQuery {
 
     /// Every agreed SLA and goal of a period with its status. API keys need `KPIS_READ`.
     async fn scorecard(&self, ctx: &Context<'_>, input: PeriodInput) -> Result<Scorecard> {
-        Ok(super::progress::scorecard(db(ctx), actor(ctx)?, input.from, input.to).await?.into())
+        let actor = actor(ctx)?;
+        let card = db(ctx)
+            .replica_read(|db| async move { super::progress::scorecard(&db, actor, input.from, input.to).await })
+            .await?;
+        Ok(card.into())
     }
 
     /// Deals won in a period against the ideal customer profiles in force: the share of
@@ -498,7 +509,10 @@ impl KpiQuery {
     /// industries, employee-size bands and regions of won customers the profiles leave
     /// out. Read like KPIs: every user; API keys need `KPIS_READ`.
     async fn icp_report(&self, ctx: &Context<'_>, input: IcpReportInput) -> Result<IcpReport> {
-        let report = super::icp::icp_report(db(ctx), actor(ctx)?, input.from, input.to, input.top).await?;
+        let actor = actor(ctx)?;
+        let report = db(ctx)
+            .replica_read(|db| async move { super::icp::icp_report(&db, actor, input.from, input.to, input.top).await })
+            .await?;
         Ok(report.into())
     }
 }

@@ -457,7 +457,8 @@ impl FeedbackItemQuery {
     /// signal; most actionable first.
     async fn feedback_themes(&self, ctx: &Context<'_>, input: FeedbackPeriodInput) -> Result<Vec<FeedbackTheme>> {
         let actor = actor(ctx)?;
-        let themes = super::themes(db(ctx), actor, input.from, input.to).await?;
+        let themes =
+            db(ctx).replica_read(|db| async move { super::themes(&db, actor, input.from, input.to).await }).await?;
         let thresholds = super::thresholds(db(ctx), actor.org_id).await?;
         Ok(themes.into_iter().map(|theme| FeedbackTheme { theme, thresholds }).collect())
     }
