@@ -44,4 +44,5 @@ mod spec;
 mod stages;
 mod subscriptions;
 mod taxonomies;
+mod two_servers;
 mod webhooks;

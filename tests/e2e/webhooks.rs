@@ -19,14 +19,14 @@ use crate::common::*;
 use crate::subscriptions::{create_lead, move_lead};
 
 /// The receiver: a Node process speaking HTTP on a random port.
-struct Receiver {
+pub(crate) struct Receiver {
     process: std::process::Child,
     base: String,
     client: reqwest::Client,
 }
 
 impl Receiver {
-    async fn start() -> Receiver {
+    pub(crate) async fn start() -> Receiver {
         static INSTALLED: tokio::sync::OnceCell<std::path::PathBuf> = tokio::sync::OnceCell::const_new();
         let dir = INSTALLED.get_or_init(|| node_packages("webhook-receiver", "standardwebhooks")).await;
         let mut process = std::process::Command::new("node")
@@ -41,7 +41,7 @@ impl Receiver {
         Receiver { process, base: format!("http://127.0.0.1:{port}"), client: reqwest::Client::new() }
     }
 
-    fn url(&self, hook: &str) -> String {
+    pub(crate) fn url(&self, hook: &str) -> String {
         format!("{}/hook/{hook}", self.base)
     }
 
@@ -52,7 +52,7 @@ impl Receiver {
     }
 
     /// What reached `hook`, each with whether `secret` verifies its signature.
-    async fn received(&self, hook: &str, secret: &str) -> Vec<Value> {
+    pub(crate) async fn received(&self, hook: &str, secret: &str) -> Vec<Value> {
         let url = format!("{}/received/{hook}", self.base);
         let answer = self.client.get(url).query(&[("secret", secret)]).send().await.unwrap();
         answer.json::<Vec<Value>>().await.unwrap()
