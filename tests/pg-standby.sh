@@ -8,12 +8,12 @@
 #   tests/pg-standby.sh set DIR SETTING=VALUE ...   change settings and reload
 #   tests/pg-standby.sh stop DIR                    stop it at once and remove DIR
 #
-# The primary is ACCORD_STANDBY_PRIMARY (default 127.0.0.1:5432), reached as postgres
+# The primary is ACCORD_HELPER_UPSTREAM (default 127.0.0.1:5432), reached as postgres
 # without a password; a replication entry is added to its pg_hba.conf when missing.
 # Run as root, the standby runs as the postgres user (PostgreSQL refuses root).
 set -euo pipefail
 
-PRIMARY="${ACCORD_STANDBY_PRIMARY:-127.0.0.1:5432}"
+PRIMARY="${ACCORD_HELPER_UPSTREAM:-127.0.0.1:5432}"
 PRIMARY_HOST="${PRIMARY%:*}"
 PRIMARY_PORT="${PRIMARY##*:}"
 

@@ -49,7 +49,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     match command {
         Command::Serve(args) => serve(config, args).await,
         Command::Migrate { action } => {
-            let db = db::connect(&config.database_url, 2).await?;
+            let db = db::connect(config.direct_url(), 2).await?;
             match action {
                 MigrateAction::Up => db::migrate(&db).await?,
                 MigrateAction::Down => db::migrate_down(&db).await?,
@@ -195,7 +195,7 @@ fn documents_in(file: &std::path::Path) -> anyhow::Result<Vec<String>> {
 }
 
 async fn connected(config: &Config) -> anyhow::Result<DatabaseConnection> {
-    let db = db::connect(&config.database_url, 2).await?;
+    let db = db::connect(config.direct_url(), 2).await?;
     db::migrate(&db).await?;
     Ok(db)
 }
@@ -256,7 +256,7 @@ async fn import(config: &Config, args: ImportArgs) -> Result<(), CliError> {
 async fn serve(config: Config, args: ServeArgs) -> Result<(), CliError> {
     let bind = config.bind;
     let metrics_bind = config.metrics_bind;
-    let database_url = config.database_url.clone();
+    let database_url = config.direct_url().to_owned();
     let outbox_retention = config.outbox_retention;
     let jobs_here = config.jobs;
     let webhooks = config.webhooks.clone();

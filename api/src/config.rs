@@ -244,6 +244,11 @@ pub struct Settings {
     /// Database URL: `sqlite://FILE?mode=rwc` (embedded) or `postgres://…`.
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://accord.db?mode=rwc", global = true)]
     pub database_url: String,
+    /// Set when `DATABASE_URL` goes through a pooler in transaction mode (pgbouncer):
+    /// a direct (or session-mode) URL of the same database, for what needs a session of
+    /// its own: migrations, `LISTEN`, background jobs and commands (docs/operations.md).
+    #[arg(long, env = "DATABASE_SESSION_URL", hide_env_values = true, global = true)]
+    pub database_session_url: Option<String>,
     /// A PostgreSQL streaming replica (hot standby) of `DATABASE_URL` that serves KPIs,
     /// reports and exports once it has caught up with the primary; unset: every read
     /// goes to the primary (docs/operations.md, "Read replica").
@@ -446,8 +451,35 @@ fn parse_role_name(value: &str) -> Result<String, String> {
     }
 }
 
+/// A PostgreSQL URL besides `DATABASE_URL` (`variable`): none when unset or empty; an
+/// error when the primary is SQLite (`on_sqlite` says why) or it is not PostgreSQL's.
+fn second_postgres_url(
+    variable: &'static str,
+    value: Option<String>,
+    is_sqlite: bool,
+    on_sqlite: &str,
+) -> Result<Option<String>, ConfigError> {
+    let Some(url) = value.map(|url| url.trim().to_owned()).filter(|url| !url.is_empty()) else { return Ok(None) };
+    if is_sqlite {
+        return Err(ConfigError { variable, problem: on_sqlite.into() });
+    }
+    if !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
+        return Err(ConfigError { variable, problem: "must start with postgres://".into() });
+    }
+    Ok(Some(url))
+}
+
 fn parse_duration(value: &str) -> Result<Duration, String> {
     humantime::parse_duration(value).map_err(|e| e.to_string())
+}
+
+impl Config {
+    /// The database URL for a connection that needs a session of its own (migrations,
+    /// `LISTEN`, jobs, commands): `DATABASE_SESSION_URL` behind a transaction-mode
+    /// pooler, else `DATABASE_URL`.
+    pub fn direct_url(&self) -> &str {
+        self.session_url.as_deref().unwrap_or(&self.database_url)
+    }
 }
 
 /// A read replica of the primary database (`DATABASE_READ_URL`).
@@ -462,6 +494,8 @@ pub struct ReadReplicaConfig {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub database_url: String,
+    /// See `DATABASE_SESSION_URL`: set when `database_url` is a transaction-mode pooler.
+    pub session_url: Option<String>,
     /// See `DATABASE_READ_URL` and `ACCORD_READ_REPLICA_MAX_WAIT`.
     pub read_replica: Option<ReadReplicaConfig>,
     pub bind: SocketAddr,
@@ -629,22 +663,19 @@ impl Settings {
             .filter(|s| !s.is_empty())
             .map(|s| check_secret("ACCORD_JWT_PREVIOUS_SECRET", s))
             .transpose()?;
-        let read_replica = match self.database_read_url.map(|url| url.trim().to_owned()).filter(|url| !url.is_empty()) {
-            None => None,
-            Some(_) if is_sqlite => {
-                return Err(ConfigError {
-                    variable: "DATABASE_READ_URL",
-                    problem: "a read replica needs PostgreSQL: the embedded SQLite database has none".into(),
-                });
-            }
-            Some(url) if !url.starts_with("postgres://") && !url.starts_with("postgresql://") => {
-                return Err(ConfigError {
-                    variable: "DATABASE_READ_URL",
-                    problem: "must start with postgres://".into(),
-                });
-            }
-            Some(url) => Some(ReadReplicaConfig { url, max_wait: self.read_replica_max_wait }),
-        };
+        let session_url = second_postgres_url(
+            "DATABASE_SESSION_URL",
+            self.database_session_url,
+            is_sqlite,
+            "only for PostgreSQL behind a transaction-mode pooler",
+        )?;
+        let read_replica = second_postgres_url(
+            "DATABASE_READ_URL",
+            self.database_read_url,
+            is_sqlite,
+            "a read replica needs PostgreSQL: the embedded SQLite database has none",
+        )?
+        .map(|url| ReadReplicaConfig { url, max_wait: self.read_replica_max_wait });
         let public_key_pem = self.jwt_public_key.filter(|s| !s.trim().is_empty()).map(read_public_key).transpose()?;
         let cors_origins = parse_cors(&self.cors_origins)?;
         for (variable, value) in [
@@ -689,6 +720,7 @@ impl Settings {
         }
         Ok(Config {
             database_url,
+            session_url,
             read_replica,
             bind: self.bind,
             jwt: JwtConfig {
@@ -880,6 +912,21 @@ mod tests {
         assert_eq!((replica.url.as_str(), replica.max_wait), ("postgres://standby/accord", Duration::from_millis(100)));
         let config = settings(&primary).into_config().unwrap();
         assert!(config.read_replica.is_none());
+    }
+
+    #[test]
+    fn a_session_url_is_for_postgresql_behind_a_pooler() {
+        let err = settings(&["--database-url", "sqlite::memory:", "--database-session-url", "postgres://db/accord"])
+            .into_config()
+            .unwrap_err();
+        assert_eq!(err.variable, "DATABASE_SESSION_URL");
+        let secret = "0123456789abcdef0123456789abcdef";
+        let pooled = ["--database-url", "postgres://pgbouncer:6432/accord", "--jwt-secret", secret];
+        let config = settings(&[&pooled[..], &["--database-session-url", "postgres://db/accord"]].concat())
+            .into_config()
+            .unwrap();
+        assert_eq!(config.direct_url(), "postgres://db/accord");
+        assert_eq!(settings(&pooled).into_config().unwrap().direct_url(), "postgres://pgbouncer:6432/accord");
     }
 
     #[test]

@@ -76,14 +76,41 @@ fn options(url: &str, max_connections: u32, statement_timeout: Option<Duration>)
         // Generic plans (page queries are not re-planned for every `LIMIT $n`), and
         // neither parallel workers nor JIT, which a generic plan's guess of the limit
         // would otherwise choose for short pages (docs/performance.md).
+        // No time limit says so explicitly: behind a transaction-mode pooler the role's
+        // default is the requests' limit ([`set_pooled_defaults`]).
         .map_sqlx_postgres_opts(move |o| {
-            let o = o.options(POSTGRES_SETTINGS);
-            match &timeout {
-                Some(timeout) => o.options([("statement_timeout", timeout.as_str())]),
-                None => o,
-            }
+            o.options(POSTGRES_SETTINGS).options([("statement_timeout", timeout.as_deref().unwrap_or("0"))])
         });
     options
+}
+
+/// The request pool through a pooler in transaction mode (`DATABASE_SESSION_URL` set):
+/// a server connection serves many clients one transaction at a time, so nothing of
+/// a session may be set, not even at start-up (pgbouncer refuses the settings).
+/// Its settings are the role's defaults in the database instead ([`set_pooled_defaults`]).
+pub async fn connect_through_pooler(url: &str, max_connections: u32) -> anyhow::Result<DatabaseConnection> {
+    let mut options = options(url, max_connections, None);
+    options.map_sqlx_postgres_opts(|o| o);
+    open(options).await
+}
+
+/// Make [`POSTGRES_SETTINGS`] and `statement_timeout` the defaults of the connected role
+/// in this database, for the sessions a transaction-mode pooler opens for it. A pooler's
+/// server connections opened before keep their settings until they are replaced
+/// (pgbouncer's `server_lifetime`, or `RECONNECT`). Our own direct connections set
+/// every one of them at start-up, so they are not affected.
+pub async fn set_pooled_defaults(db: &DatabaseConnection, statement_timeout: Duration) -> anyhow::Result<()> {
+    let timeout = format!("{}ms", statement_timeout.as_millis().max(1));
+    let settings = POSTGRES_SETTINGS.into_iter().chain([("statement_timeout", timeout.as_str())]);
+    for (name, value) in settings {
+        // Names and values are ours; format() quotes the role and database names.
+        db.execute_unprepared(&format!(
+            "DO $$ BEGIN EXECUTE format('ALTER ROLE %I IN DATABASE %I SET {name} = %L', \
+             current_user, current_database(), '{value}'); END $$"
+        ))
+        .await?;
+    }
+    Ok(())
 }
 
 /// Open the pool `options` describe, its statements counted in the metrics.

@@ -54,15 +54,25 @@ use config::Config;
 pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     // A little under the request's own limit, so the database gives up first.
     let statement_timeout = config.request_timeout * 9 / 10;
-    let db = db::connect_with(&config.database_url, config.db_max_connections, Some(statement_timeout)).await?;
-    if db::dialect::is_postgres(&db) {
-        // Migrations may build indexes for longer than a request may take.
-        let migrator = db::connect(&config.database_url, 1).await?;
+    let db = if config.session_url.is_some() {
+        // Behind a transaction-mode pooler the settings are the role's defaults, set first.
+        let migrator = db::connect(config.direct_url(), 1).await?;
         db::migrate(&migrator).await?;
+        db::set_pooled_defaults(&migrator, statement_timeout).await?;
         migrator.close().await?;
+        db::connect_through_pooler(&config.database_url, config.db_max_connections).await?
     } else {
-        db::migrate(&db).await?;
-    }
+        let db = db::connect_with(&config.database_url, config.db_max_connections, Some(statement_timeout)).await?;
+        if db::dialect::is_postgres(&db) {
+            // Migrations may build indexes for longer than a request may take.
+            let migrator = db::connect(&config.database_url, 1).await?;
+            db::migrate(&migrator).await?;
+            migrator.close().await?;
+        } else {
+            db::migrate(&db).await?;
+        }
+        db
+    };
     let replica = match &config.read_replica {
         Some(read) => {
             let replica = db::replica::ReadReplica::connect(read, config.db_max_connections, statement_timeout).await?;

@@ -31,6 +31,7 @@ fn postgres_url() -> Option<String> {
 pub fn test_config(database_url: String) -> Config {
     Config {
         database_url,
+        session_url: None,
         read_replica: None,
         bind: "127.0.0.1:0".parse().unwrap(),
         jwt: JwtConfig {
@@ -681,57 +682,98 @@ impl Replica {
     }
 }
 
-/// A streaming replica (hot standby) of the test PostgreSQL server, made by
-/// `tests/pg-standby.sh` in a temporary directory; stopped and removed when dropped.
-pub struct Standby {
+/// A helper process around the test PostgreSQL server, run by a script in `tests/`
+/// (`SCRIPT start DIR PORT …`, `SCRIPT stop DIR`) on a free port with its files in a
+/// temporary directory; stopped and removed when dropped.
+pub struct Helper {
+    script: &'static str,
     dir: PathBuf,
     pub port: u16,
 }
 
-impl Standby {
-    /// Copy the primary and start a standby of it with `settings` (`name=value`).
-    pub fn start(settings: &[&str]) -> Standby {
+impl Helper {
+    fn start(script: &'static str, args: &[&str]) -> Helper {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let dir = std::env::temp_dir().join(format!("accord-standby-{}", uuid::Uuid::new_v4().simple()));
-        let standby = Standby { dir, port };
-        let status = standby.script().arg("start").arg(&standby.dir).arg(port.to_string()).args(settings).status();
-        assert!(status.expect("bash runs tests/pg-standby.sh").success(), "tests/pg-standby.sh start failed");
-        standby
+        let dir = std::env::temp_dir().join(format!("accord-{}-{}", script, uuid::Uuid::new_v4().simple()));
+        let helper = Helper { script, dir, port };
+        helper.run("start", &[&port.to_string()], args);
+        helper
     }
 
-    /// Change settings of the running standby (`name=value`) and reload it.
-    pub fn set(&self, settings: &[&str]) {
-        let status = self.script().arg("set").arg(&self.dir).args(settings).status();
-        assert!(status.expect("bash runs tests/pg-standby.sh").success(), "tests/pg-standby.sh set failed");
+    fn run(&self, action: &str, before: &[&str], args: &[&str]) {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join(format!("{}.sh", self.script));
+        let mut command = std::process::Command::new("bash");
+        command.arg(script).arg(action).arg(&self.dir).args(before).args(args);
+        // The server the tests use: host and port of ACCORD_TEST_DATABASE_URL.
+        if let Some(host) = postgres_url().as_deref().map(host_and_port) {
+            command.env("ACCORD_HELPER_UPSTREAM", host);
+        }
+        let status = command.status().expect("bash runs the helper's script");
+        assert!(status.success() || action == "stop", "tests/{}.sh {action} failed", self.script);
     }
 
-    /// Stop the standby at once, as a crash would.
-    pub fn stop(&self) {
-        let _ = self.script().arg("stop").arg(&self.dir).status();
-    }
-
-    /// `database_url` (a URL of the primary) pointed at the standby.
+    /// `database_url` (a URL of the test server) pointed at this helper.
     pub fn url_of(&self, database_url: &str) -> String {
         let (_, name) = database_url.rsplit_once('/').expect("a database URL names its database");
         format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
     }
+}
 
-    fn script(&self) -> std::process::Command {
-        let mut command = std::process::Command::new("bash");
-        command.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pg-standby.sh"));
-        // The primary the tests use: host and port of ACCORD_TEST_DATABASE_URL.
-        if let Some(url) = postgres_url() {
-            let host = url.split_once('@').map_or(url.as_str(), |(_, rest)| rest);
-            let host = host.split(['/', '?']).next().unwrap_or(host);
-            let host = if host.contains(':') { host.to_owned() } else { format!("{host}:5432") };
-            command.env("ACCORD_STANDBY_PRIMARY", host);
-        }
-        command
+impl Drop for Helper {
+    fn drop(&mut self) {
+        self.run("stop", &[], &[]);
     }
 }
 
-impl Drop for Standby {
-    fn drop(&mut self) {
-        self.stop();
+/// A streaming replica (hot standby) of the test PostgreSQL server, made by
+/// `tests/pg-standby.sh` with `settings` (`name=value`).
+pub struct Standby(pub Helper);
+
+impl Standby {
+    pub fn start(settings: &[&str]) -> Standby {
+        Standby(Helper::start("pg-standby", settings))
+    }
+
+    /// Change settings of the running standby (`name=value`) and reload it.
+    pub fn set(&self, settings: &[&str]) {
+        self.0.run("set", &[], settings);
+    }
+
+    /// Stop the standby at once, as a crash would.
+    pub fn stop(&self) {
+        self.0.run("stop", &[], &[]);
+    }
+}
+
+/// pgbouncer in transaction mode in front of the test PostgreSQL server, run by
+/// `tests/pgbouncer.sh` (which builds it when needed).
+pub struct Pgbouncer(pub Helper);
+
+impl Pgbouncer {
+    pub fn start() -> Pgbouncer {
+        Pgbouncer(Helper::start("pgbouncer", &[]))
+    }
+}
+
+/// `host:port` of a PostgreSQL URL (5432 when it names none).
+fn host_and_port(url: &str) -> String {
+    let host = url.split_once('@').map_or(url, |(_, rest)| rest);
+    let host = host.split(['/', '?']).next().unwrap_or(host);
+    if host.contains(':') { host.to_owned() } else { format!("{host}:5432") }
+}
+
+impl std::ops::Deref for Standby {
+    type Target = Helper;
+
+    fn deref(&self) -> &Helper {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Pgbouncer {
+    type Target = Helper;
+
+    fn deref(&self) -> &Helper {
+        &self.0
     }
 }

@@ -31,6 +31,7 @@ mod outbox;
 mod patch;
 mod persisted;
 mod personas;
+mod pgbouncer;
 mod pii;
 mod read_replica;
 mod relay;

@@ -1,6 +1,7 @@
 //! Two server processes on one PostgreSQL database, both running the background jobs,
-//! under the benchmark's mix of reads (bench/queries) and writes for 30 s, requests
-//! alternating between them: no request fails, and every job is done exactly once.
+//! under the benchmark's mix of reads (bench/queries) and writes (imports among them)
+//! for 30 s, requests alternating between them: no request fails, and every job is
+//! done exactly once.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -23,6 +24,7 @@ const MESSAGE_MATRIX: &str = include_str!("../../bench/queries/d_message_matrix.
 const CREATE_LEAD: &str = "mutation($input: CreateLeadInput!) { createLead(input: $input) { lead { id } } }";
 const MOVE: &str = "mutation($input: MoveLeadStageInput!) { moveLeadStage(input: $input) { lead { id } } }";
 const ENGAGE: &str = "mutation($input: RecordEngagementInput!) { recordEngagement(input: $input) { duplicates } }";
+const IMPORT: &str = "mutation($input: ImportLeadsInput!) { importLeads(input: $input) { created errors } }";
 const KPIS: &str = "query($input: KpiInput!) { kpis(input: $input) { points { value } } }";
 const CREATE_MODEL: &str =
     "mutation($input: CreateScoringModelInput!) { createScoringModel(input: $input) { scoringModel { id } } }";
@@ -76,6 +78,7 @@ impl Load<'_> {
     async fn work(&self, worker: usize, until: Instant) -> usize {
         let mut mine: Vec<String> = Vec::new();
         let mut step = 0usize;
+        let mut imported = 0usize;
         while Instant::now() < until {
             step += 1;
             let last = mine.last().cloned();
@@ -98,10 +101,18 @@ impl Load<'_> {
                 (6, Some(lead)) => _ = self.send(self.marketer, LEAD_DETAIL, json!({ "id": lead })).await,
                 (7, _) => _ = self.send(self.sales, MY_QUEUE, json!({})).await,
                 (8, _) => _ = self.send(self.marketer, MESSAGE_MATRIX, json!({})).await,
+                (_, _) if step % 20 == 9 => {
+                    let rows: Vec<Value> = (0..20)
+                        .map(|r| json!({ "email": format!("w{worker}-{step}-{r}@import.test"), "title": "VP" }))
+                        .collect();
+                    let body = self.send(self.marketer, IMPORT, json!({ "input": { "rows": rows } })).await;
+                    assert_eq!(body["data"]["importLeads"]["created"], 20, "{body}");
+                    imported += 20;
+                }
                 _ => _ = self.send(self.marketer, KPIS, today()).await,
             }
         }
-        mine.len()
+        mine.len() + imported
     }
 }
 
@@ -115,6 +126,12 @@ async fn count(app: &TestApp, sql: &str) -> i64 {
 async fn two_servers_under_the_mixed_load_fail_nothing_and_do_every_job_exactly_once() {
     require_postgres();
     let app = spawn_app().await;
+    mixed_load(&app, &[], LOAD_FOR).await;
+}
+
+/// Two servers with jobs (`server` their settings besides the test's) under the mix for
+/// `load_for`, then the checks: no request failed, every job done exactly once.
+pub(crate) async fn mixed_load(app: &TestApp, server: &[(&str, &str)], load_for: Duration) {
     let org = app.create_org("Acme").await;
     let marketer = app.create_user(&org, Team::Marketing, Role::Manager).await;
     let sales = app.create_user(&org, Team::Sales, Role::Manager).await;
@@ -129,17 +146,18 @@ async fn two_servers_under_the_mixed_load_fail_nothing_and_do_every_job_exactly_
         .await;
     let secret = created["data"]["createWebhookEndpoint"]["secret"].as_str().unwrap_or_else(|| panic!("{created}"));
     // The benchmark's load, not its limits: every request spends the shared window still.
-    let settings = [
+    let mut settings = vec![
         ("ACCORD_WEBHOOKS_ALLOW_PRIVATE", "true"),
         ("ACCORD_WEBHOOKS_TIMEOUT", "5s"),
         ("ACCORD_RATE_LIMIT_PER_MINUTE", "1000000"),
     ];
+    settings.extend_from_slice(server);
     let servers = [0, 1].map(|_| Replica::start_with(app.database_url(), true, &settings));
     let load = Load { servers: &servers, marketer: &marketer.token, sales: &sales.token, sent: AtomicUsize::new(0) };
     load.agree_model("First", 5).await;
 
     // The mix, and a new scoring model agreed every 8 s (each a rescoring job).
-    let until = Instant::now() + LOAD_FOR;
+    let until = Instant::now() + load_for;
     let models = async {
         let mut agreed = 1;
         while Instant::now() + Duration::from_secs(8) < until {
@@ -153,29 +171,29 @@ async fn two_servers_under_the_mixed_load_fail_nothing_and_do_every_job_exactly_
     let (models, created) = tokio::join!(models, workers);
     let leads: usize = created.iter().sum();
     let sent = load.sent.load(Ordering::Relaxed);
-    println!("{sent} requests in {LOAD_FOR:?} over two servers; {leads} leads created, {models} models agreed");
-    assert!(sent > 200, "only {sent} requests were sent");
+    println!("{sent} requests in {load_for:?} over two servers; {leads} leads created, {models} models agreed");
+    assert!(sent as u64 > 5 * load_for.as_secs(), "only {sent} requests were sent");
 
     // Let the queues drain: rescoring, the outbox relay and the webhook deliveries.
     let org_id = org.id;
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let waiting =
-            count(&app, &format!("SELECT count(*) FROM rescore_jobs WHERE org_id = '{org_id}' AND status <> 'DONE'"))
+            count(app, &format!("SELECT count(*) FROM rescore_jobs WHERE org_id = '{org_id}' AND status <> 'DONE'"))
                 .await
                 + count(
-                    &app,
+                    app,
                     &format!("SELECT count(*) FROM outbox_events WHERE org_id = '{org_id}' AND relayed_at IS NULL"),
                 )
                 .await
                 + count(
-                    &app,
+                    app,
                     &format!(
                         "SELECT count(*) FROM webhook_deliveries WHERE org_id = '{org_id}' AND finished_at IS NULL"
                     ),
                 )
                 .await
-                + count(&app, &format!("SELECT count(*) FROM kpi_dirty_marks WHERE org_id = '{org_id}'")).await;
+                + count(app, &format!("SELECT count(*) FROM kpi_dirty_marks WHERE org_id = '{org_id}'")).await;
         if waiting == 0 {
             break;
         }
@@ -188,16 +206,16 @@ async fn two_servers_under_the_mixed_load_fail_nothing_and_do_every_job_exactly_
 
     // Rescoring: every job done whole, and finished once.
     let jobs =
-        count(&app, &format!("SELECT count(*) FROM rescore_jobs WHERE org_id = '{org_id}' AND kind = 'MODEL'")).await;
+        count(app, &format!("SELECT count(*) FROM rescore_jobs WHERE org_id = '{org_id}' AND kind = 'MODEL'")).await;
     assert!(jobs >= i64::from(models), "{jobs} rescoring jobs for {models} models");
-    let unfinished = count(&app, &format!("SELECT count(*) FROM rescore_jobs WHERE org_id = '{org_id}' AND (processed <> total OR finished_at IS NULL)")).await;
+    let unfinished = count(app, &format!("SELECT count(*) FROM rescore_jobs WHERE org_id = '{org_id}' AND (processed <> total OR finished_at IS NULL)")).await;
     assert_eq!(unfinished, 0);
     let finished = count(
-        &app,
+        app,
         &format!("SELECT count(*) FROM outbox_events WHERE org_id = '{org_id}' AND kind = 'rescoreJob.finished'"),
     )
     .await;
-    let all_jobs = count(&app, &format!("SELECT count(*) FROM rescore_jobs WHERE org_id = '{org_id}'")).await;
+    let all_jobs = count(app, &format!("SELECT count(*) FROM rescore_jobs WHERE org_id = '{org_id}'")).await;
     assert_eq!(finished, all_jobs, "each rescoring job announces its end once");
 
     // Webhooks: every stage change delivered once, none twice, each signature valid.
@@ -219,7 +237,7 @@ async fn two_servers_under_the_mixed_load_fail_nothing_and_do_every_job_exactly_
     assert_eq!(deliveries.keys().cloned().collect::<HashSet<_>>(), moved, "every stage change delivered");
 
     // KPI rollup: both servers rolled up the days; the figure counts each lead once.
-    let stored = count(&app, &format!("SELECT count(*) FROM leads WHERE org_id = '{org_id}'")).await;
+    let stored = count(app, &format!("SELECT count(*) FROM leads WHERE org_id = '{org_id}'")).await;
     let body = servers[0].gql(Some(&marketer.token), KPIS, today()).await;
     let reported: f64 =
         body["data"]["kpis"][0]["points"].as_array().unwrap().iter().map(|p| p["value"].as_f64().unwrap_or(0.0)).sum();
