@@ -9,7 +9,7 @@
 # Accord's own statements are): the stricter limit. Last it times the rescoring after a
 # new scoring model (rescore.py) and simulateScoringModel over every lead (simulate.py).
 #
-#   bench/run.sh [--leads N] [--duration S] [--warmup S] [--concurrency C] [--fresh] [--record] [--smoke] [--sqlite]
+#   bench/run.sh [--leads N] [--duration S] [--warmup S] [--concurrency C] [--fresh] [--record] [--smoke] [--sqlite] [--pgbouncer]
 #
 # --smoke: a few seconds on a small dataset with the debug binary; CI runs it so the
 # harness cannot rot. It checks correctness, not speed.
@@ -19,11 +19,13 @@
 # them) spread over 100 leads (s_engage_spread) and all on one lead (s_engage_hot), and
 # the leads page read while the spread writes run (s_page_under_writes, the writers'
 # figures on the (w) line). Target for each: p99 under 100 ms, no errors.
+# --pgbouncer: the server reaches PostgreSQL through pgbouncer in transaction mode
+# (tests/pgbouncer.sh, one pooled session per request connection), its jobs directly.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 
-LEADS=100000 DURATION=30 WARMUP=10 CONCURRENCY=16 FRESH=0 RECORD=0 SMOKE=0 SQLITE=0
+LEADS=100000 DURATION=30 WARMUP=10 CONCURRENCY=16 FRESH=0 RECORD=0 SMOKE=0 SQLITE=0 PGBOUNCER=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --leads) LEADS=$2; shift ;;
@@ -33,6 +35,7 @@ while [ $# -gt 0 ]; do
     --fresh) FRESH=1 ;;
     --record) RECORD=1 ;;
     --sqlite) SQLITE=1 ;;
+    --pgbouncer) PGBOUNCER=1 ;;
     --smoke)
       # The debug binary is slow: small batches keep each request well inside the time limit.
       SMOKE=1; LEADS=500; DURATION=2; WARMUP=1; CONCURRENCY=4; FRESH=1
@@ -127,9 +130,16 @@ export ACCORD_BIND="127.0.0.1:$PORT"
 # per-user rate a person would need, so its rate limit is off.
 METRICS_PORT=$((PORT + 1))
 export ACCORD_METRICS_BIND="127.0.0.1:$METRICS_PORT" ACCORD_RATE_LIMIT_PER_MINUTE=0
-"$BIN" serve --no-demo >/tmp/accord-bench-server.log 2>&1 &
+SERVE_ENV=()
+if [ "$PGBOUNCER" = 1 ]; then
+  POOLER_DIR=$(mktemp -u /tmp/accord-bench-pgbouncer.XXXXXX)
+  ACCORD_PGBOUNCER_POOL_SIZE=${ACCORD_DB_MAX_CONNECTIONS:-16} bash tests/pgbouncer.sh start "$POOLER_DIR" $((PORT + 2))
+  SERVE_ENV=(DATABASE_URL="postgres://postgres@127.0.0.1:$((PORT + 2))/$DB" DATABASE_SESSION_URL="$DATABASE_URL")
+  say "the server reaches PostgreSQL through pgbouncer on port $((PORT + 2))"
+fi
+env "${SERVE_ENV[@]}" "$BIN" serve --no-demo >/tmp/accord-bench-server.log 2>&1 &
 SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true' EXIT
+trap 'kill $SERVER 2>/dev/null || true; [ -z "${POOLER_DIR:-}" ] || bash tests/pgbouncer.sh stop "$POOLER_DIR"' EXIT
 for _ in $(seq 1 100); do
   curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
   sleep 0.2
@@ -313,6 +323,7 @@ if [ "$SQLITE" = 0 ] && ! python3 bench/simulate.py "http://127.0.0.1:$PORT/grap
 fi
 database=PostgreSQL
 [ "$SQLITE" = 1 ] && database=SQLite
+[ "$PGBOUNCER" = 1 ] && database="PostgreSQL through pgbouncer (transaction mode)"
 {
   echo
   echo "## $(date -u +%Y-%m-%dT%H:%MZ) · $(git rev-parse --short HEAD) · $database · $(nproc) cores · $LEADS leads · concurrency $CONCURRENCY · ${DURATION}s after ${WARMUP}s warm-up"

@@ -11,7 +11,8 @@
 # otherwise Debian 13's source package (1.24.1, with Debian's security patches) is
 # built into target/pgbouncer: Debian 12's own package is 1.18, and Debian 13's binary
 # needs a newer C library than Debian 12's. The source is checked against its SHA-256.
-# The upstream PostgreSQL is ACCORD_HELPER_UPSTREAM (default 127.0.0.1:5432).
+# The upstream PostgreSQL is ACCORD_HELPER_UPSTREAM (default 127.0.0.1:5432); sessions per
+# database ACCORD_PGBOUNCER_POOL_SIZE (default 10).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 UPSTREAM="${ACCORD_HELPER_UPSTREAM:-127.0.0.1:5432}"
@@ -95,7 +96,7 @@ auth_file = $dir/users.txt
 pool_mode = transaction
 max_prepared_statements = 200
 max_client_conn = 1000
-default_pool_size = 10
+default_pool_size = ${ACCORD_PGBOUNCER_POOL_SIZE:-10}
 ignore_startup_parameters = extra_float_digits
 stats_users = postgres
 logfile = $dir/pgbouncer.log
