@@ -1,7 +1,7 @@
 //! Two server processes on one PostgreSQL database, both running the background jobs,
 //! under the benchmark's mix of reads (bench/queries) and writes (imports among them)
-//! for 30 s, requests alternating between them: no request fails, and every job is
-//! done exactly once.
+//! for 30 s, requests alternating between them: no request fails, and every job
+//! (rescoring, webhook deliveries, the SLA clock, the KPI rollup) is done exactly once.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -25,6 +25,8 @@ const CREATE_LEAD: &str = "mutation($input: CreateLeadInput!) { createLead(input
 const MOVE: &str = "mutation($input: MoveLeadStageInput!) { moveLeadStage(input: $input) { lead { id } } }";
 const ENGAGE: &str = "mutation($input: RecordEngagementInput!) { recordEngagement(input: $input) { duplicates } }";
 const IMPORT: &str = "mutation($input: ImportLeadsInput!) { importLeads(input: $input) { created errors } }";
+const HAND_OVER: &str = "mutation($input: HandOverLeadInput!) { handOverLead(input: $input) { handover { id } } }";
+const CREATE_SLA: &str = "mutation($input: CreateSlaInput!) { createSla(input: $input) { sla { id } } }";
 const KPIS: &str = "query($input: KpiInput!) { kpis(input: $input) { points { value } } }";
 const CREATE_MODEL: &str =
     "mutation($input: CreateScoringModelInput!) { createScoringModel(input: $input) { scoringModel { id } } }";
@@ -51,6 +53,8 @@ struct Load<'a> {
     servers: &'a [Replica; 2],
     marketer: &'a str,
     sales: &'a str,
+    /// The sales rep MQLs are handed over to.
+    rep: String,
     sent: AtomicUsize,
 }
 
@@ -68,10 +72,23 @@ impl Load<'_> {
     async fn agree_model(&self, name: &str, visit_points: u32) {
         let body = self.send(self.marketer, CREATE_MODEL, json!({ "input": model(name, visit_points) })).await;
         let id = body["data"]["createScoringModel"]["scoringModel"]["id"].as_str().unwrap().to_owned();
-        let version = json!({ "input": { "kind": "SCORING_MODEL", "id": id, "version": 1 } });
+        self.agree("SCORING_MODEL", &id).await;
+    }
+
+    /// Both teams approve version 1 of document `id`.
+    async fn agree(&self, kind: &str, id: &str) {
+        let version = json!({ "input": { "kind": kind, "id": id, "version": 1 } });
         self.send(self.sales, APPROVE, version.clone()).await;
         let agreed = self.send(self.marketer, APPROVE, version).await;
         assert_eq!(agreed["data"]["approveDocument"]["agreed"], true, "{agreed}");
+    }
+
+    /// Sales answers handovers within `hours`, agreed: the SLA clock's deadline.
+    async fn agree_response_sla(&self, hours: f64) {
+        let input = json!({ "input": { "providerTeam": "SALES", "consumerTeam": "MARKETING",
+            "metric": "HANDOVER_RESPONSE_HOURS", "target": hours, "period": "MONTH", "propose": true } });
+        let body = self.send(self.sales, CREATE_SLA, input).await;
+        self.agree("SLA", body["data"]["createSla"]["sla"]["id"].as_str().unwrap()).await;
     }
 
     /// One worker's share of the mix until `until`; the leads it created.
@@ -79,6 +96,7 @@ impl Load<'_> {
         let mut mine: Vec<String> = Vec::new();
         let mut step = 0usize;
         let mut imported = 0usize;
+        let mut mqls: Vec<String> = Vec::new();
         while Instant::now() < until {
             step += 1;
             let last = mine.last().cloned();
@@ -91,6 +109,7 @@ impl Load<'_> {
                 }
                 (3, Some(lead)) => {
                     self.send(self.marketer, MOVE, json!({ "input": { "leadId": lead, "to": "MQL" } })).await;
+                    mqls.push(lead);
                 }
                 (4, Some(lead)) => {
                     let at = chrono::Utc::now().to_rfc3339();
@@ -108,6 +127,11 @@ impl Load<'_> {
                     let body = self.send(self.marketer, IMPORT, json!({ "input": { "rows": rows } })).await;
                     assert_eq!(body["data"]["importLeads"]["created"], 20, "{body}");
                     imported += 20;
+                }
+                (_, _) if step % 20 == 19 && !mqls.is_empty() => {
+                    let lead = mqls.remove(0);
+                    let input = json!({ "input": { "leadId": lead, "toUserId": self.rep, "note": "load" } });
+                    self.send(self.marketer, HAND_OVER, input).await;
                 }
                 _ => _ = self.send(self.marketer, KPIS, today()).await,
             }
@@ -153,8 +177,17 @@ pub(crate) async fn mixed_load(app: &TestApp, server: &[(&str, &str)], load_for:
     ];
     settings.extend_from_slice(server);
     let servers = [0, 1].map(|_| Replica::start_with(app.database_url(), true, &settings));
-    let load = Load { servers: &servers, marketer: &marketer.token, sales: &sales.token, sent: AtomicUsize::new(0) };
+    let rep = app.create_user(&org, Team::Sales, Role::Member).await;
+    let load = Load {
+        servers: &servers,
+        marketer: &marketer.token,
+        sales: &sales.token,
+        rep: rep.id.to_string(),
+        sent: AtomicUsize::new(0),
+    };
     load.agree_model("First", 5).await;
+    // Handovers fall due 36 s after they are made, for the SLA clock to mark (every 30 s).
+    load.agree_response_sla(0.01).await;
 
     // The mix, and a new scoring model agreed every 8 s (each a rescoring job).
     let until = Instant::now() + load_for;
@@ -235,6 +268,31 @@ pub(crate) async fn mixed_load(app: &TestApp, server: &[(&str, &str)], load_for:
     let twice: Vec<_> = deliveries.iter().filter(|(_, n)| **n > 1).collect();
     assert!(twice.is_empty(), "delivered more than once: {twice:?}");
     assert_eq!(deliveries.keys().cloned().collect::<HashSet<_>>(), moved, "every stage change delivered");
+
+    // The SLA clock: wait for its next round past the first handovers' deadline; every
+    // handover it marked overdue is announced once.
+    let handed = count(app, &format!("SELECT count(*) FROM handovers WHERE org_id = '{org_id}'")).await;
+    assert!(handed > 0, "no handover was made");
+    let deadline = Instant::now() + Duration::from_secs(75);
+    loop {
+        let overdue =
+            count(app, &format!("SELECT count(*) FROM handovers WHERE org_id = '{org_id}' AND overdue")).await;
+        if overdue > 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the SLA clock marked none of {handed} handovers overdue");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    // Marked and announced in one transaction per batch: counted in one snapshot.
+    let sql = format!(
+        "SELECT (SELECT count(*) FROM handovers WHERE org_id = '{org_id}' AND overdue), \
+         (SELECT count(*) FROM outbox_events WHERE org_id = '{org_id}' AND kind = 'handover.overdue'), \
+         (SELECT count(DISTINCT entity_id) FROM outbox_events WHERE org_id = '{org_id}' AND kind = 'handover.overdue')"
+    );
+    let row = app.db.query_one_raw(Statement::from_string(DbBackend::Postgres, sql)).await.unwrap().unwrap();
+    let [overdue, announced, distinct] = [0, 1, 2].map(|i| row.try_get_by_index::<i64>(i).unwrap());
+    assert!(overdue > 0);
+    assert_eq!((announced, distinct), (overdue, overdue), "each overdue handover announced once");
 
     // KPI rollup: both servers rolled up the days; the figure counts each lead once.
     let stored = count(app, &format!("SELECT count(*) FROM leads WHERE org_id = '{org_id}'")).await;
