@@ -243,11 +243,7 @@ pub(crate) async fn mixed_load(app: &TestApp, server: &[(&str, &str)], load_for:
     assert!(jobs >= i64::from(models), "{jobs} rescoring jobs for {models} models");
     let unfinished = count(app, &format!("SELECT count(*) FROM rescore_jobs WHERE org_id = '{org_id}' AND (processed <> total OR finished_at IS NULL)")).await;
     assert_eq!(unfinished, 0);
-    let finished = count(
-        app,
-        &format!("SELECT count(*) FROM outbox_events WHERE org_id = '{org_id}' AND kind = 'rescoreJob.finished'"),
-    )
-    .await;
+    let finished = app.count_outbox_events(&org, "rescoreJob.finished").await as i64;
     let all_jobs = count(app, &format!("SELECT count(*) FROM rescore_jobs WHERE org_id = '{org_id}'")).await;
     assert_eq!(finished, all_jobs, "each rescoring job announces its end once");
 

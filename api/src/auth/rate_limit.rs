@@ -244,7 +244,7 @@ mod shared {
         use sha2::{Digest, Sha256};
         let client = client.0.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
         [format!("pair|{client}|{account}"), format!("client|{client}"), format!("account|{account}")]
-            .map(|key| Sha256::digest(key.as_bytes()).iter().map(|b| format!("{b:02x}")).collect())
+            .map(|key| hex::encode(Sha256::digest(key.as_bytes())))
     }
 
     pub(super) async fn standing(
@@ -382,14 +382,19 @@ impl RequestLimiter {
     /// per-minute rate, or the default), and from the shared window. `None` when there
     /// is no limit.
     pub async fn spend(&self, credential: Uuid, own_per_minute: Option<u32>, cost: u64) -> Result<Option<Allowance>> {
-        let Some(local) = self.spend_locally(credential, own_per_minute, cost)? else { return Ok(None) };
+        let Some((local, weight)) = self.spend_locally(credential, own_per_minute, cost)? else { return Ok(None) };
         let Some(shared) = &self.shared else { return Ok(Some(local)) };
-        let weight = weight(local.limit, cost);
-        let left = shared.spend(credential, local.limit, weight).await?;
+        let left = shared.spend(credential, local.limit, weight.get()).await?;
         Ok(Some(Allowance { remaining: local.remaining.min(left), ..local }))
     }
 
-    fn spend_locally(&self, credential: Uuid, own_per_minute: Option<u32>, cost: u64) -> Result<Option<Allowance>> {
+    /// The local bucket's part of [`RequestLimiter::spend`], with the request's weight.
+    fn spend_locally(
+        &self,
+        credential: Uuid,
+        own_per_minute: Option<u32>,
+        cost: u64,
+    ) -> Result<Option<(Allowance, NonZeroU32)>> {
         let per_minute = own_per_minute.unwrap_or(self.default_per_minute);
         let Some(rate) = NonZeroU32::new(per_minute) else { return Ok(None) };
         let bucket = {
@@ -408,7 +413,7 @@ impl RequestLimiter {
         match bucket.check_n(weight) {
             Ok(Ok(state)) => {
                 let remaining = state.remaining_burst_capacity();
-                Ok(Some(Allowance { limit: per_minute, remaining, reset_secs: full_in(remaining) }))
+                Ok(Some((Allowance { limit: per_minute, remaining, reset_secs: full_in(remaining) }, weight)))
             }
             Ok(Err(not_until)) => {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());

@@ -33,6 +33,9 @@ const REPLICA_LAG: &str = "SELECT (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bi
      CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 \
      ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 END";
 
+/// Why a replica whose replayed position is null is left alone.
+const NOT_A_STANDBY: &str = "it is not a standby (pg_last_wal_replay_lsn() is null): was it promoted?";
+
 /// The read replica and what this process knows of it.
 pub struct ReadReplica {
     pool: DatabaseConnection,
@@ -135,7 +138,7 @@ impl ReadReplica {
                     }
                 }
                 Ok(_) => {
-                    self.failed("it is not a standby (pg_last_wal_replay_lsn() is null): was it promoted?");
+                    self.failed(NOT_A_STANDBY);
                     return Route::Down;
                 }
                 Err(error) => {
@@ -213,7 +216,7 @@ impl ReadReplica {
                     self.up();
                 }
             }
-            Ok((None, _)) => self.failed("it is not a standby (pg_last_wal_replay_lsn() is null): was it promoted?"),
+            Ok((None, _)) => self.failed(NOT_A_STANDBY),
             Err(error) => self.failed(error),
         }
     }
