@@ -10,7 +10,7 @@
 
 use entity::{account, lead, lead_score, user};
 use sea_orm::sqlx::postgres::PgRow;
-use sea_orm::sqlx::{Column as _, Decode, Postgres, Row as _, Type};
+use sea_orm::sqlx::{Column as _, Decode, Postgres, Row as _, Type, ValueRef as _};
 use sea_orm::{ActiveEnum, DbErr, FromQueryResult, QueryResult};
 
 /// A cursor over one row's columns.
@@ -67,6 +67,28 @@ impl<'r> Columns<'r> {
         E: ActiveEnum<Value = String>,
     {
         E::try_from_value(&self.get::<String>(name)?).map_err(Unread::Db)
+    }
+
+    /// A joined relation's model, read with `read` when the next column is `<prefix>id`
+    /// and not NULL; `None` when that id is NULL (its columns are passed over) or the
+    /// relation was not joined (no such column).
+    pub fn optional<M>(
+        &mut self,
+        prefix: &'static str,
+        read: fn(&mut Columns<'r>) -> Option<Result<M, Unread>>,
+    ) -> Result<Option<M>, Unread> {
+        self.prefix = prefix;
+        if !self.next_is("id") {
+            return Ok(None);
+        }
+        let null = self.row.try_get_raw(self.next).map_err(|e| Unread::Db(DbErr::Type(e.to_string())))?.is_null();
+        if null {
+            while self.row.columns().get(self.next).is_some_and(|column| column.name().starts_with(prefix)) {
+                self.next += 1;
+            }
+            return Ok(None);
+        }
+        read(self).unwrap_or(Err(Unread::Layout)).map(Some)
     }
 
     /// Done reading: a row with more columns than were read is laid out differently too.

@@ -32,7 +32,7 @@ use entity::{account, activity, engagement_event, lead, lead_score, lead_stage_t
 
 /// Every loader of one request.
 pub struct Loaders {
-    pub users: DataLoader<ById<user::Entity>>,
+    pub users: DataLoader<Users>,
     pub accounts: DataLoader<ById<account::Entity>>,
     pub leads: DataLoader<ById<lead::Entity>>,
     /// Leads' stored scores by lead id.
@@ -142,7 +142,7 @@ impl Loaders {
     pub fn new(db: &RequestDb, org_id: Uuid) -> Self {
         let scope = Scope { db: db.clone(), org_id };
         Self {
-            users: loader(ById::new(&scope)),
+            users: loader(Users { scope: scope.clone() }),
             accounts: loader(ById::new(&scope)),
             leads: loader(ById::new(&scope)),
             lead_scores: loader(ById::keyed(&scope, "lead_id")),
@@ -271,6 +271,27 @@ where
             .all(&self.scope.db)
             .await?;
         Ok(rows.into_iter().filter_map(|ByColumns(m)| uuid_of(&m, id).map(|k| (k, m))).collect())
+    }
+}
+
+/// Users by id as the API shows them: without their password hash (not read).
+pub struct Users {
+    scope: Scope,
+}
+
+impl Loader<Uuid> for Users {
+    type Value = user::Model;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let select = user::Entity::find().select_only();
+        let rows = crate::org::users::shown_columns(select, user::Entity, "")
+            .filter(user::Column::OrgId.eq(self.scope.org_id))
+            .filter(user::Column::Id.is_in(keys.iter().copied()))
+            .into_model::<ByColumns<user::Model>>()
+            .all(&self.scope.db)
+            .await?;
+        Ok(rows.into_iter().map(|ByColumns(u)| (u.id, u)).collect())
     }
 }
 

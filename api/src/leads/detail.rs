@@ -90,10 +90,13 @@ const ACTIVITIES: &str = "children_activities";
 const STAGE_HISTORY: &str = "children_stage_history";
 
 /// `[[activity, user or null], …]`: the first `limit + 1` activities of the lead, newest
-/// first (the order and index of the activities DataLoader), with their users.
+/// first (the order and index of the activities DataLoader), with their users as the API
+/// shows them (not their password hash).
 fn activities_json(org_id: Uuid, limit: u64) -> Expr {
     Expr::cust_with_values(
-        r#"(SELECT COALESCE(json_agg(json_build_array(a, CASE WHEN u.id IS NULL THEN NULL ELSE u END)
+        r#"(SELECT COALESCE(json_agg(json_build_array(a, CASE WHEN u.id IS NULL THEN NULL ELSE json_build_object(
+                'id', u.id, 'org_id', u.org_id, 'email', u.email, 'name', u.name, 'team', u.team, 'role', u.role,
+                'active', u.active, 'version', u.version, 'created_at', u.created_at, 'updated_at', u.updated_at) END)
                 ORDER BY a.occurred_at DESC, a.id DESC), '[]')::text
             FROM (SELECT * FROM activities WHERE org_id = $1 AND lead_id = "leads"."id"
                   ORDER BY occurred_at DESC, id DESC LIMIT $2) a

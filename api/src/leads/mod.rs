@@ -9,6 +9,7 @@ pub mod detail;
 pub mod engagement;
 pub mod graphql;
 pub mod import;
+pub mod joined;
 pub mod lifecycle;
 pub mod persona_match;
 
@@ -791,6 +792,7 @@ impl LeadOrder {
 }
 
 #[tracing::instrument(skip(db, actor, criteria, window), fields(org = %actor.org_id))]
+#[allow(clippy::too_many_arguments)]
 pub async fn list(
     db: &impl ConnectionTrait,
     actor: &Actor,
@@ -799,7 +801,8 @@ pub async fn list(
     direction: Direction,
     window: &Window<Vec<sea_orm::Value>>,
     count: bool,
-) -> Result<Page<Scored>> {
+    joins: joined::Joins,
+) -> Result<Page<joined::Listed>> {
     require(can_read(actor, Scope::LeadsRead), "read leads")?;
     criteria.validate()?;
     let mut criteria = criteria.clone();
@@ -809,6 +812,6 @@ pub async fn list(
     // Both organization conditions: the score order's index starts with lead_scores.org_id.
     let select =
         with_scores(Entity::find()).filter(Column::OrgId.eq(actor.org_id)).filter(ScoreColumn::OrgId.eq(actor.org_id));
-    let select = criteria.apply(actor, select);
+    let select = joined::with_joins(criteria.apply(actor, select), joins);
     fetch_page_by(db, select, &order.keys(), direction, window, count).await
 }

@@ -4,8 +4,11 @@
 use chrono::Utc;
 use entity::user::{ActiveModel, Column, Entity, Model};
 use entity::{Role, Team};
-use sea_orm::sea_query::ExprTrait;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use sea_orm::sea_query::{Expr, ExprTrait, IntoIden};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IdenStatic, Iterable, PaginatorTrait, QueryFilter,
+    QuerySelect, Select, Set,
+};
 use uuid::Uuid;
 
 use crate::auth::Actor;
@@ -88,6 +91,19 @@ pub(crate) async fn insert(txn: &impl ConnectionTrait, actor: &Actor, new: NewUs
         .created("password", &user.password_hash.is_some());
     audit::record(txn, actor, "user.create", "user", Some(user.id), changes).await?;
     Ok(user)
+}
+
+/// `select` reading a user's columns from `table` as `<prefix><column>`, in the entity's
+/// order, as the API shows users: the password hash is not read (NULL).
+pub fn shown_columns<E: EntityTrait>(mut select: Select<E>, table: impl IntoIden + Clone, prefix: &str) -> Select<E> {
+    for column in Column::iter() {
+        let value = match column {
+            Column::PasswordHash => Expr::cust("NULL"),
+            _ => Expr::col((table.clone(), column)),
+        };
+        select = select.column_as(value, format!("{prefix}{}", column.as_str()));
+    }
+    select
 }
 
 /// Create a user in the caller's organization. ADMINs only.

@@ -108,10 +108,9 @@ impl Account {
             let count = selects(ctx, "totalCount");
             let criteria = LeadCriteria { account_id: Some(self.uuid), ..Default::default() };
             let later = async {
-                let page =
-                    crate::leads::list(db(ctx), actor, &criteria, order, OrderDirection::Desc.into(), &window, count)
-                        .await?;
-                Ok(page.map(|s| s.lead))
+                let (direction, joins) = (OrderDirection::Desc.into(), Default::default());
+                let page = crate::leads::list(db(ctx), actor, &criteria, order, direction, &window, count, joins);
+                Ok(page.await?.map(|l| l.scored.lead))
             };
             let (leads, counts) = (&loaders.account_leads, &loaders.account_lead_counts);
             let page = child_page(leads, counts, self.uuid, &args, &window, count, None, later).await?;

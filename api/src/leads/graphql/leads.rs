@@ -165,27 +165,37 @@ pub struct LeadRelations {
 }
 
 impl LeadRelations {
-    /// Fetch what the current field's nodes (`edges.node` or `nodes`) select of `leads`.
-    pub async fn of_page(ctx: &Context<'_>, leads: &[&entity::lead::Model]) -> Result<Option<Arc<Self>>> {
-        let wants = |f: &str| nodes_select(ctx, f);
-        // Repeated ids are fine: `load_many` asks for each key once.
-        let ids = |wanted: bool, id: fn(&entity::lead::Model) -> Option<Uuid>| {
-            wanted.then(|| leads.iter().copied().filter_map(id).collect::<Vec<Uuid>>())
-        };
-        let accounts = ids(wants("account"), |l| l.account_id);
-        let (owners, marketing) = (wants("owner"), wants("marketingOwner"));
-        let users = (owners || marketing).then(|| {
-            let pair =
-                |l: &entity::lead::Model| [l.owner_id.filter(|_| owners), l.marketing_owner_id.filter(|_| marketing)];
-            leads.iter().copied().flat_map(pair).flatten().collect::<Vec<Uuid>>()
-        });
-        let personas = ids(wants("persona"), |l| l.persona_id);
-        if accounts.is_none() && users.is_none() && personas.is_none() {
+    /// The to-one relations the current field's nodes (`edges.node` or `nodes`) select,
+    /// which [`Self::of_page`] expects the page's statement to have joined.
+    pub fn joins(ctx: &Context<'_>) -> domain::joined::Joins {
+        domain::joined::Joins {
+            account: nodes_select(ctx, "account"),
+            owner: nodes_select(ctx, "owner"),
+            marketing_owner: nodes_select(ctx, "marketingOwner"),
+        }
+    }
+
+    /// The relations of a page read with `joins`; personas, which agreed documents
+    /// carry, come from their DataLoader in one batch.
+    pub async fn of_page(
+        ctx: &Context<'_>,
+        joins: domain::joined::Joins,
+        page: &[domain::joined::Listed],
+    ) -> Result<Option<Arc<Self>>> {
+        let wants_persona = nodes_select(ctx, "persona");
+        if joins == domain::joined::Joins::default() && !wants_persona {
             return Ok(None);
         }
-        let l = loaders(ctx)?;
-        let (accounts, users, personas) =
-            futures_util::try_join!(many(&l.accounts, accounts), many(&l.users, users), many(&l.personas, personas))?;
+        let accounts = joins
+            .account
+            .then(|| page.iter().filter_map(|l| l.account.clone()).map(|a| (a.id, a)).collect::<HashMap<_, _>>());
+        let users = (joins.owner || joins.marketing_owner).then(|| {
+            let pair = |l: &domain::joined::Listed| [l.owner.clone(), l.marketing_owner.clone()];
+            page.iter().flat_map(pair).flatten().map(|u| (u.id, u)).collect::<HashMap<_, _>>()
+        });
+        // Repeated ids are fine: `load_many` asks for each key once.
+        let personas = wants_persona.then(|| page.iter().filter_map(|l| l.scored.lead.persona_id).collect());
+        let personas = many(&loaders(ctx)?.personas, personas).await?;
         Ok(Some(Arc::new(Self { accounts, users, personas })))
     }
 }
@@ -697,13 +707,13 @@ impl LeadQuery {
             include_archived: f.include_archived,
         };
         let (direction, count) = (order_by.direction.into(), selects(ctx, "totalCount"));
-        let page = domain::list(db(ctx), actor, &criteria, order, direction, &window, count).await?;
-        let leads: Vec<&entity::lead::Model> = page.items.iter().map(|s| &s.lead).collect();
-        let related = LeadRelations::of_page(ctx, &leads).await?;
+        let joins = LeadRelations::joins(ctx);
+        let page = domain::list(db(ctx), actor, &criteria, order, direction, &window, count, joins).await?;
+        let related = LeadRelations::of_page(ctx, joins, &page.items).await?;
         Ok(LeadConnection::from_page(
             page,
-            |s| sorted_cursor(&list, org, order.key_of(s), s.lead.id),
-            |s| Lead { related: related.clone(), ..Lead::from(s) },
+            |l| sorted_cursor(&list, org, order.key_of(&l.scored), l.scored.lead.id),
+            |l| Lead { related: related.clone(), ..Lead::from(l.scored) },
         ))
     }
 
