@@ -353,3 +353,48 @@ async fn agreeing_a_persona_rematches_100000_leads_in_seconds() {
     assert!(matched > 10_000, "{matched}");
     assert!(took < std::time::Duration::from_secs(60), "{took:?}");
 }
+
+/// A page of leads shows each lead's persona as it is now. On PostgreSQL this server
+/// remembers agreed documents for display, so the page costs one statement once the
+/// persona was read; every change (a new version, its agreement, retirement) shows on
+/// the next read. SQLite reads the persona every time (three more statements).
+#[tokio::test]
+async fn a_page_of_leads_shows_their_persona_as_it_is_now_in_one_statement_on_postgres() {
+    let s = setup().await;
+    let frank = persona(&s, "Finance Frank", &["CFO"], true).await;
+    for i in 0..3 {
+        create_lead(&s, json!({ "email": format!("cfo{i}@payly.io"), "title": "CFO" })).await;
+    }
+    let page = "{ leads(first: 50) { nodes { email persona { id title status version pending { version } } } } }";
+    let t = &s.marketer.token;
+    let personas = |body: &Value| -> Vec<Value> {
+        let nodes = body["data"]["leads"]["nodes"].as_array().unwrap_or_else(|| panic!("{body}"));
+        assert_eq!(nodes.len(), 3, "{body}");
+        nodes.iter().map(|n| n["persona"].clone()).collect()
+    };
+    let shown = |title: &str, status: &str, version: i64, pending: Value| {
+        vec![json!({ "id": frank, "title": title, "status": status, "version": version, "pending": pending }); 3]
+    };
+    let (body, statements) = s.app.gql_counting(Some(t), page, json!({})).await;
+    assert_eq!(personas(&body), shown("Finance Frank", "AGREED", 1, Value::Null));
+    let expected = if on_postgres() { 1 } else { 4 };
+    assert_eq!(statements, expected, "the page (and on SQLite the persona, its versions, its approvals): {body}");
+
+    let q = "mutation($input: UpdatePersonaInput!) { updatePersona(input: $input) { persona { version } } }";
+    let body = s.app.gql(Some(t), q, json!({ "input": { "id": frank, "name": "Finance Fran" } })).await;
+    assert!(body["errors"].is_null(), "{body}");
+    let body = s.app.gql(Some(t), page, json!({})).await;
+    // The title is the newest version's; the pending version awaits its approvals.
+    assert_eq!(personas(&body), shown("Finance Fran", "AGREED", 2, json!({ "version": 2 })), "proposed");
+    approve(&s, &frank, 2).await;
+    let body = s.app.gql(Some(t), page, json!({})).await;
+    assert_eq!(personas(&body), shown("Finance Fran", "AGREED", 2, Value::Null), "agreed");
+    let input = json!({ "input": { "kind": "PERSONA", "id": frank } });
+    let body = s.app.gql(Some(&s.marketing_manager.token), RETIRE, input).await;
+    assert!(body["errors"].is_null(), "{body}");
+    // Retiring unassigns the leads that were matched by title.
+    let body = s.app.gql(Some(t), page, json!({})).await;
+    assert_eq!(personas(&body), vec![Value::Null; 3], "{body}");
+    let q = format!("{{ persona(id: \"{frank}\") {{ status }} }}");
+    assert_eq!(s.app.gql(Some(t), &q, json!({})).await["data"]["persona"]["status"], "RETIRED");
+}

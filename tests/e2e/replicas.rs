@@ -207,3 +207,60 @@ async fn failed_sign_ins_count_across_replicas() {
     }
     assert_eq!(codes, ["UNAUTHENTICATED", "UNAUTHENTICATED", "UNAUTHENTICATED", "RATE_LIMITED"]);
 }
+
+/// A persona changed through one server shows on the leads page of another within a
+/// second, though that one remembers agreed documents for a minute; its page reads the
+/// persona from memory until then (one statement).
+#[tokio::test]
+#[ignore = "PostgreSQL only: replicas share a PostgreSQL database (ACCORD_TEST_DATABASE_URL)"]
+async fn a_persona_changed_through_one_server_shows_on_the_others_pages_at_once() {
+    require_postgres();
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let marketer = app.create_user(&org, Team::Marketing, Role::Member).await;
+    let managers = [
+        app.create_user(&org, Team::Sales, Role::Manager).await,
+        app.create_user(&org, Team::Marketing, Role::Manager).await,
+    ];
+    let create = "mutation($input: CreatePersonaInput!) { createPersona(input: $input) { persona { id } } }";
+    let input = json!({ "input": { "name": "Finance Frank", "titleKeywords": ["CFO"], "propose": true } });
+    let body = app.gql(Some(&marketer.token), create, input).await;
+    let id = body["data"]["createPersona"]["persona"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned();
+    let approve = "mutation($input: DocumentVersionInput!) { approveDocument(input: $input) { agreed } }";
+    let agree = |version: i32| {
+        let (app, managers, id) = (&app, &managers, id.clone());
+        async move {
+            for manager in managers {
+                let input = json!({ "input": { "kind": "PERSONA", "id": id, "version": version } });
+                let body = app.gql(Some(&manager.token), approve, input).await;
+                assert!(body["errors"].is_null(), "{body}");
+            }
+        }
+    };
+    agree(1).await;
+    let lead = "mutation($input: CreateLeadInput!) { createLead(input: $input) { lead { persona { id } } } }";
+    let body =
+        app.gql(Some(&marketer.token), lead, json!({ "input": { "email": "cfo@payly.io", "title": "CFO" } })).await;
+    assert_eq!(body["data"]["createLead"]["lead"]["persona"]["id"], json!(id), "{body}");
+
+    let other = Replica::start(app.database_url(), false);
+    listening(&app, 1).await;
+    let page = "{ leads(first: 10) { nodes { persona { title pending { version } } } } }";
+    let remembered = other.gql(Some(&marketer.token), page, json!({})).await;
+    assert_eq!(
+        remembered["data"]["leads"]["nodes"][0]["persona"],
+        json!({ "title": "Finance Frank", "pending": null })
+    );
+    let update = "mutation($input: UpdatePersonaInput!) { updatePersona(input: $input) { persona { version } } }";
+    let body = app.gql(Some(&marketer.token), update, json!({ "input": { "id": id, "name": "Finance Fran" } })).await;
+    assert!(body["errors"].is_null(), "{body}");
+    let proposed = json!({ "title": "Finance Fran", "pending": { "version": 2 } });
+    let seen =
+        within_a_second(&other, &marketer.token, page, |b| b["data"]["leads"]["nodes"][0]["persona"] == proposed);
+    let seen = seen.await;
+    assert_eq!(seen["data"]["leads"]["nodes"][0]["persona"], proposed, "the other server still shows its copy: {seen}");
+    agree(2).await;
+    let agreed = json!({ "title": "Finance Fran", "pending": null });
+    let seen = within_a_second(&other, &marketer.token, page, |b| b["data"]["leads"]["nodes"][0]["persona"] == agreed);
+    assert_eq!(seen.await["data"]["leads"]["nodes"][0]["persona"], agreed);
+}

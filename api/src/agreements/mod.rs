@@ -27,6 +27,7 @@ pub mod definitions;
 pub mod goals;
 pub mod graphql;
 pub mod icps;
+pub mod shown;
 pub mod slas;
 pub mod taxonomies;
 
@@ -427,14 +428,17 @@ use crate::db::begin_write;
 
 /// Read a document and lock it for the rest of the transaction (FOR UPDATE on
 /// PostgreSQL; SQLite is locked whole by [`begin_write`]).
+/// Every change locks first, which tells the display cache ([`shown`]).
 async fn lock(txn: &impl ConnectionTrait, actor: &Actor, kind: DocumentKind, id: Uuid) -> Result<document::Model> {
-    Documents::find_by_id(id)
+    let doc = Documents::find_by_id(id)
         .filter(DocColumn::OrgId.eq(actor.org_id))
         .filter(DocColumn::Kind.eq(kind))
         .lock_exclusive()
         .one(txn)
         .await?
-        .ok_or_else(|| ApiError::not_found(described(kind)))
+        .ok_or_else(|| ApiError::not_found(described(kind)))?;
+    shown::changing(txn, id).await?;
+    Ok(doc)
 }
 
 /// May this actor author documents of `kind`; FORBIDDEN otherwise.
@@ -647,6 +651,7 @@ pub async fn update<B: AgreedBody>(
     outbox::publish(&txn, actor, &format!("{entity}.revised"), entity, Some(id), payload).await?;
     let doc = reload(&txn, actor, id).await?;
     txn.commit().await?;
+    shown::changed(id);
     Ok(doc)
 }
 
@@ -716,6 +721,7 @@ pub async fn propose(
     outbox::publish(&txn, actor, &format!("{entity}.proposed"), entity, Some(id), payload).await?;
     let doc = find(&txn, actor, kind, id).await?;
     txn.commit().await?;
+    shown::changed(id);
     Ok(doc)
 }
 
@@ -818,6 +824,7 @@ pub async fn approve_confirming(
     }
     let document = find(&txn, actor, kind, id).await?;
     txn.commit().await?;
+    shown::changed(id);
     Ok(ApprovalOutcome { document, agreed: complete })
 }
 
@@ -891,6 +898,7 @@ pub async fn withdraw_approval(
     let payload = json!({ "kind": kind, "version": version, "team": team });
     outbox::publish(&txn, actor, &format!("{entity}.approvalWithdrawn"), entity, Some(id), payload).await?;
     txn.commit().await?;
+    shown::changed(id);
     Ok(current)
 }
 
@@ -909,6 +917,7 @@ pub async fn retire(
     retire_locked(&txn, actor, id, kind).await?;
     let doc = find(&txn, actor, kind, id).await?;
     txn.commit().await?;
+    shown::changed(id);
     Ok(doc)
 }
 
@@ -930,6 +939,7 @@ pub(crate) async fn retire_locked(
 /// Retire `current` (locked, not yet retired) inside the caller's transaction, with
 /// its audit row and outbox event.
 pub(crate) async fn retire_within(txn: &DatabaseTransaction, actor: &Actor, current: &document::Model) -> Result<()> {
+    shown::changing(txn, current.id).await?;
     if let Some(n) = current.in_force_version {
         set_version_status(txn, current.id, n, VersionStatus::Retired).await?;
     }

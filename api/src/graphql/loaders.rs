@@ -518,7 +518,7 @@ impl<B: AgreedBody> Loader<Uuid> for DocumentLoader<B> {
     type Error = ApiError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let docs = crate::agreements::get_many::<B>(&self.scope.db, self.scope.org_id, keys).await?;
+        let docs = crate::agreements::shown::get_many::<B>(&self.scope.db, self.scope.org_id, keys).await?;
         Ok(docs.into_iter().map(|d| (d.model.id, d)).collect())
     }
 }
