@@ -43,6 +43,8 @@ pub struct AppState {
     pub cost_model: Arc<CostModel>,
     /// Requests per minute per user and API key.
     pub limiter: Arc<RequestLimiter>,
+    /// Documents that passed this schema's validation.
+    pub validated: Arc<crate::graphql::parsed_queries::Validated>,
     /// Open WebSockets per credential.
     pub sockets: Arc<crate::ws::Sockets>,
     /// Turns true when the server shuts down: open WebSockets close.
@@ -324,6 +326,8 @@ pub(crate) enum Turned {
 pub(crate) struct Admitted {
     pub allowance: Option<Allowance>,
     pub facts: crate::metrics::RequestFacts,
+    /// The document's text, to remember once it passed validation (see `Validated`).
+    pub unvalidated: Option<String>,
 }
 
 /// Check a request against the limits (size, depth, fields, cost, input, introspection)
@@ -343,7 +347,7 @@ pub(crate) async fn admit(
         .map_err(|error| Turned::Invalid(error_object(&error)))?;
     cost::check_text(&request.query, limits).map_err(|refusal| Turned::Invalid(refusal_object(&refusal)))?;
     // A document that does not parse is left to the executor, which reports the error.
-    let mut cost = 0;
+    let (mut cost, mut unvalidated) = (0, None);
     let mut facts = crate::metrics::RequestFacts {
         operation: request.operation_name.clone(),
         persisted,
@@ -369,6 +373,7 @@ pub(crate) async fn admit(
             return Err(Turned::Invalid(error_object(&error)));
         }
         request.set_parsed_query(document);
+        unvalidated = state.validated.check(request);
     }
     let mut allowance = None;
     if let Some(actor) = actor {
@@ -378,7 +383,7 @@ pub(crate) async fn admit(
             Err(error) => return Err(Turned::Failed(error)),
         }
     }
-    Ok(Admitted { allowance, facts })
+    Ok(Admitted { allowance, facts, unvalidated })
 }
 
 /// Check a request against the limits, spend the caller's allowance, run it.
@@ -390,27 +395,31 @@ async fn execute(
     mut request: async_graphql::Request,
     method: Method,
 ) -> Response {
-    let Admitted { allowance, facts } = match admit(&state, actor.as_ref(), &mut request, method == Method::GET).await {
-        Ok(admitted) => admitted,
-        Err(Turned::Invalid(error)) => return request_error_body(headers, error),
-        Err(Turned::NotQuery) => {
-            let mut response = request_error(
-                headers,
-                StatusCode::METHOD_NOT_ALLOWED,
-                "only queries may be sent with GET: send mutations with POST, subscriptions over a WebSocket",
-            );
-            response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
-            return response;
-        }
-        Err(Turned::RateLimited(error)) => return rate_limited(headers, &error),
-        Err(Turned::Failed(error)) => return error_response(headers, StatusCode::INTERNAL_SERVER_ERROR, &error),
-    };
+    let Admitted { allowance, facts, unvalidated } =
+        match admit(&state, actor.as_ref(), &mut request, method == Method::GET).await {
+            Ok(admitted) => admitted,
+            Err(Turned::Invalid(error)) => return request_error_body(headers, error),
+            Err(Turned::NotQuery) => {
+                let mut response = request_error(
+                    headers,
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "only queries may be sent with GET: send mutations with POST, subscriptions over a WebSocket",
+                );
+                response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+                return response;
+            }
+            Err(Turned::RateLimited(error)) => return rate_limited(headers, &error),
+            Err(Turned::Failed(error)) => return error_response(headers, StatusCode::INTERNAL_SERVER_ERROR, &error),
+        };
     let db = RequestDb::new(&state.db, state.config.max_connections_per_request).with_replica(state.replica.clone());
     let mut request = request.data(ClientAddress(Some(client)));
     if let Some(actor) = actor {
         request = request.data(Loaders::new(&db, actor.org_id)).data(actor);
     }
     let mut response = state.schema.execute(request.data(db)).await;
+    if let Some(query) = unvalidated {
+        state.validated.passed(query, &response);
+    }
     // Here rather than in a schema extension: with any extension registered,
     // async-graphql runs every field through the extension chain (docs/performance.md).
     response.errors = std::mem::take(&mut response.errors).into_iter().map(crate::error::classify).collect();

@@ -98,7 +98,8 @@ pub fn state(db: sea_orm::DatabaseConnection, config: Config) -> anyhow::Result<
     let limiter = Arc::new(RequestLimiter::new(config.rate_limit_per_minute, shared));
     let sockets = Arc::new(ws::Sockets::default());
     let closing = Arc::new(tokio::sync::watch::channel(false).0);
-    Ok(AppState { db, replica: None, schema, keys, config, cost_model, limiter, sockets, closing })
+    let validated = Arc::default();
+    Ok(AppState { db, replica: None, schema, keys, config, cost_model, limiter, validated, sockets, closing })
 }
 
 /// Serve HTTP on `listener` until `shutdown` completes, then finish in-flight requests.

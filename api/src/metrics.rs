@@ -56,6 +56,10 @@ fn describe() {
     describe_counter!("accord_ws_messages_total", "results sent to GraphQL WebSocket operations (next messages)");
     describe_counter!("accord_graphql_refused_total", "documents refused by the size, depth or cost limits");
     describe_counter!(
+        "accord_graphql_validations_skipped_total",
+        "requests whose document had passed validation before: only their argument values were checked"
+    );
+    describe_counter!(
         "accord_read_routes_total",
         "reports and exports by the database that served them (`to`: replica or primary) and why (`reason`)"
     );

@@ -165,3 +165,43 @@ async fn a_request_that_ran_nothing_for_want_of_a_credential_is_401() {
     let response = app.post(None, &json!({ "query": "{ __typename }" })).await;
     assert_eq!(response.status(), 200);
 }
+
+/// A document that passed validation is not validated whole again (the server remembers
+/// it), yet every answer is the one a first validation gives: a document that fails
+/// keeps failing with the same errors, and one that passed still refuses a variable of
+/// the wrong type with the same message, before and after it passed.
+#[tokio::test]
+async fn a_remembered_document_answers_exactly_as_a_first_validation_does() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let t = Some(org.admin.token.as_str());
+    // Unique texts: no other test can have made the server remember them.
+    let invalid = "query RememberedInvalid($unused: Int) { leads(first: 1) { totalCount nope } }";
+    let valid = "query RememberedValid($n: Int, $search: String) { leads(first: $n, filter: { search: $search }) { totalCount } }";
+    let first = app.gql(t, invalid, json!({})).await;
+    assert!(
+        first["errors"].as_array().is_some_and(|e| e.len() == 2),
+        "an unknown field and an unused variable: {first}"
+    );
+    assert_eq!(first.get("data"), None, "{first}");
+    assert_eq!(app.gql(t, invalid, json!({})).await, first, "the same errors again");
+
+    let wrong = json!({ "n": "five", "search": 7 });
+    let refused_before = app.gql(t, valid, wrong.clone()).await;
+    assert_error(&refused_before, "BAD_USER_INPUT");
+    assert_eq!(refused_before.get("data"), None, "{refused_before}");
+    let passed = app.gql(t, valid, json!({ "n": 1 })).await;
+    assert_eq!(passed, json!({ "data": { "leads": { "totalCount": 0 } } }));
+    for _ in 0..2 {
+        assert_eq!(
+            app.gql(t, valid, wrong.clone()).await,
+            refused_before,
+            "a wrong variable, once the document passed"
+        );
+        assert_eq!(app.gql(t, valid, json!({ "n": 1 })).await, passed);
+    }
+    // The same text under another operation name, which it does not have.
+    let body = app.post(t, &json!({ "query": valid, "operationName": "Other", "variables": { "n": 1 } })).await;
+    let body: Value = body.json().await.unwrap();
+    assert!(body["errors"][0]["message"].as_str().is_some_and(|m| m.contains("Unknown operation")), "{body}");
+}

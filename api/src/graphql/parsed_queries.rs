@@ -47,6 +47,48 @@ pub fn prepare(request: &mut async_graphql::Request) {
     }
 }
 
+/// Documents that passed a schema's validation, by text. A request with one of them
+/// checks only its arguments' values again, as variables can make those wrong
+/// (vendor/README.md): validation was about a tenth of a short query's server time.
+/// One per schema (in `AppState`), bounded like the parsed documents; any message a
+/// request gets is the one a full validation gives.
+pub struct Validated(Mutex<LruCache<String, ()>>);
+
+impl Default for Validated {
+    fn default() -> Self {
+        Self(Mutex::new(LruCache::new(CAPACITY)))
+    }
+}
+
+impl Validated {
+    fn entries(&self) -> MutexGuard<'_, LruCache<String, ()>> {
+        // Entries are whole values: a panic elsewhere cannot leave one half-written.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Mark `request` (with its parsed document set) as validated when its document
+    /// passed before; otherwise return its text, to [`Self::passed`] once it ran.
+    pub fn check(&self, request: &mut async_graphql::Request) -> Option<String> {
+        if request.query.len() > MAX_CACHED_LEN {
+            return None;
+        }
+        if self.entries().get(&request.query).is_some() {
+            metrics::counter!("accord_graphql_validations_skipped_total").increment(1);
+            request.set_document_validated();
+            return None;
+        }
+        Some(request.query.clone())
+    }
+
+    /// Remember `query` when its `response` shows that it passed validation: a response
+    /// whose every error has a path came from execution, which runs only after it.
+    pub fn passed(&self, query: String, response: &async_graphql::Response) {
+        if response.errors.iter().all(|e| !e.path.is_empty()) {
+            self.entries().put(query, ());
+        }
+    }
+}
+
 /// True when an operation of `document` asks for `__schema` or `__type` (directly, or
 /// through fragments and inline fragments on the root).
 pub fn asks_introspection(document: &ExecutableDocument) -> bool {
@@ -75,6 +117,55 @@ mod tests {
     fn operation_name(request: &mut async_graphql::Request) -> Option<String> {
         let document = request.parsed_query().ok()?;
         document.operations.iter().next().and_then(|(name, _)| name.map(|n| n.to_string()))
+    }
+
+    struct Numbers;
+
+    #[async_graphql::Object]
+    impl Numbers {
+        async fn twice(&self, n: i32) -> i32 {
+            n * 2
+        }
+    }
+
+    /// A request for `query` with `variables`, its document parsed and checked against
+    /// `validated` as the HTTP handler does; remembered when it passes.
+    async fn run(
+        schema: &async_graphql::Schema<Numbers, async_graphql::EmptyMutation, async_graphql::EmptySubscription>,
+        validated: &Validated,
+        query: &str,
+        variables: serde_json::Value,
+    ) -> async_graphql::Response {
+        let mut request = async_graphql::Request::new(query).variables(async_graphql::Variables::from_json(variables));
+        prepare(&mut request);
+        let unvalidated = validated.check(&mut request);
+        let response = schema.execute(request).await;
+        if let Some(query) = unvalidated {
+            validated.passed(query, &response);
+        }
+        response
+    }
+
+    #[tokio::test]
+    async fn a_document_that_passed_checks_only_its_argument_values_again() {
+        use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+        let schema = Schema::new(Numbers, EmptyMutation, EmptySubscription);
+        let validated = Validated::default();
+        let text = "query($n: Int) { twice(n: $n) }";
+        let bad = run(&schema, &validated, text, serde_json::json!({ "n": "x" })).await;
+        assert!(!validated.entries().contains(text), "a refused request proves nothing of the document");
+        assert_eq!(run(&schema, &validated, text, serde_json::json!({ "n": 2 })).await.data.to_string(), "{twice: 4}");
+        assert!(validated.entries().contains(text));
+        let again = run(&schema, &validated, text, serde_json::json!({ "n": "x" })).await;
+        assert_eq!(again.errors, bad.errors, "argument values are still checked, with the same message");
+        assert!(again.errors[0].message.starts_with("Invalid value for argument"), "{:?}", again.errors);
+
+        // A remembered document skips the rules that read the document alone: planted,
+        // an unused variable is not reported (it would be, validated whole).
+        let unused = "query($n: Int, $unused: Int) { twice(n: $n) }";
+        assert!(!run(&schema, &validated, unused, serde_json::json!({ "n": 1 })).await.errors.is_empty());
+        validated.entries().put(unused.to_owned(), ());
+        assert!(run(&schema, &validated, unused, serde_json::json!({ "n": 1 })).await.errors.is_empty());
     }
 
     #[test]

@@ -49,6 +49,11 @@ pub struct Request {
     #[serde(skip)]
     pub(crate) parsed_query: Option<ExecutableDocument>,
 
+    /// Accord patch: the document passed this schema's validation before, so only the
+    /// rule that reads variables (argument values) runs again.
+    #[serde(skip)]
+    pub(crate) document_validated: bool,
+
     /// Sets the introspection mode for this request (defaults to
     /// [IntrospectionMode::Enabled]).
     #[serde(skip)]
@@ -66,6 +71,7 @@ impl Request {
             data: Data::default(),
             extensions: Default::default(),
             parsed_query: None,
+            document_validated: false,
             introspection_mode: IntrospectionMode::Enabled,
         }
     }
@@ -131,6 +137,15 @@ impl Request {
     /// the query again.
     pub fn set_parsed_query(&mut self, doc: ExecutableDocument) {
         self.parsed_query = Some(doc);
+    }
+
+    /// Accord patch: say that the parsed document (set with `set_parsed_query`) passed
+    /// this schema's validation rules before. Every rule but one reads the document
+    /// alone, so only `ArgumentsOfCorrectType`, which also checks variable values, runs
+    /// again (with the complexity, depth and cache-control visitors); its errors are
+    /// the same as a full validation would give.
+    pub fn set_document_validated(&mut self) {
+        self.document_validated = true;
     }
 
     /// Set a variable to an upload value.

@@ -862,6 +862,8 @@ pub(crate) async fn prepare_request(
     let query_data = Arc::new(std::mem::take(&mut request.data));
     extensions.attach_query_data(query_data.clone());
 
+    // Accord patch: only a document set with the request can have been validated.
+    let document_validated = request.document_validated && request.parsed_query.is_some();
     let mut document = {
         let query = &request.query;
         let parsed_doc = request.parsed_query.take();
@@ -893,6 +895,7 @@ pub(crate) async fn prepare_request(
                 validation_mode,
                 complexity,
                 depth,
+                document_validated,
             )
         };
         futures_util::pin_mut!(validation_fut);

@@ -47,6 +47,7 @@ pub(crate) fn check_rules(
     mode: ValidationMode,
     limit_complexity: Option<usize>,
     limit_depth: Option<usize>,
+    document_validated: bool,
 ) -> Result<ValidationResult, Vec<ServerError>> {
     let mut cache_control = CacheControl::default();
     let mut complexity = 0;
@@ -54,6 +55,21 @@ pub(crate) fn check_rules(
 
     let mut ctx = VisitorContext::new(registry, doc, variables, operation_name);
     let errors = match mode {
+        // Accord patch: the document passed every rule before; only the one that also
+        // reads variables runs again, then the calculations, as below.
+        ValidationMode::Strict if document_validated => {
+            let mut visitor = VisitorNil.with(rules::ArgumentsOfCorrectType::default());
+            visit(&mut visitor, &mut ctx, doc);
+
+            let mut visitor = VisitorNil
+                .with(visitors::CacheControlCalculate {
+                    cache_control: &mut cache_control,
+                })
+                .with(visitors::ComplexityCalculate::new(&mut complexity))
+                .with(visitors::DepthCalculate::new(&mut depth));
+            visit(&mut visitor, &mut ctx, doc);
+            ctx.errors
+        }
         ValidationMode::Strict => {
             let mut visitor = VisitorNil
                 .with(rules::ArgumentsOfCorrectType::default())
