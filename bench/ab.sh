@@ -25,6 +25,11 @@ while [ $# -gt 0 ]; do
   shift
 done
 
+if ! command -v wrk >/dev/null 2>&1; then
+  echo "==> installing wrk" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+fi
+
 export DATABASE_URL="postgres://postgres@127.0.0.1:5432/accord_bench_${LEADS}?sslmode=disable"
 export ACCORD_JWT_SECRET="bench-only-secret-0123456789abcdefghijklmnop" RUST_LOG=warn
 PORT=${BENCH_PORT:-18090}
