@@ -48,6 +48,7 @@ mod m20261207_000601_create_webhooks;
 mod m20261208_000101_field_read_rules;
 mod m20261209_000101_rate_limit_windows;
 mod m20261209_000201_sign_in_failures;
+mod m20261210_000101_review_lead_indexes;
 mod util;
 
 pub struct Migrator;
@@ -101,6 +102,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000101_field_read_rules::Migration),
             Box::new(m20261209_000101_rate_limit_windows::Migration),
             Box::new(m20261209_000201_sign_in_failures::Migration),
+            Box::new(m20261210_000101_review_lead_indexes::Migration),
         ]
     }
 }
