@@ -167,14 +167,16 @@ statements() {
 WORK=$(mktemp -d)
 results="$WORK/results.txt"
 # One line of the results table; the header and every scenario share its layout.
-row() { printf '%-24s %10s %9s %9s %7s %11s %10s %11s %10s %11s %8s\n' "$@" >>"$results"; }
-row scenario "req/s" "p50 ms" "p99 ms" errors "stmts/req" "raw tps" "accord/raw" "prep tps" "accord/prep" "rss MB"
+row() { printf '%-24s %10s %9s %9s %7s %11s %10s %11s %10s %11s %8s %8s\n' "$@" >>"$results"; }
+row scenario "req/s" "p50 ms" "p99 ms" errors "stmts/req" "raw tps" "accord/raw" "prep tps" "accord/prep" "rss MB" "cpu ms"
 failed=0
 peak_kb=0
 
 # The server's peak RSS in kB since the last reset_peak: writing 5 to clear_refs resets
 # the kernel's high-water mark, so each scenario reports its own peak.
 peak_rss_kb() { awk '/VmHWM/ { print $2 }' "/proc/$SERVER/status"; }
+# The server's CPU time so far (user + system) in clock ticks, for CPU per request.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$SERVER/stat"; }
 reset_peak() { echo 5 >"/proc/$SERVER/clear_refs" 2>/dev/null || true; }
 
 # raw_sql FILE [prepared]: the twin's transactions per second. The simple protocol
@@ -200,10 +202,11 @@ load() {
 # field NAME LINE: one figure of a BENCH line.
 field() { sed -E "s/.*$1=([0-9.]+).*/\1/" <<<"$2"; }
 
-# result NAME LINE STATEMENTS PEAK_KB [RAW RATIO PREP PREP_RATIO]: a row of the table
-# from a BENCH line; STATEMENTS is how many the run sent ("-" when not its own).
+# result NAME LINE STATEMENTS PEAK_KB [RAW RATIO PREP PREP_RATIO [TICKS]]: a row of the
+# table from a BENCH line; STATEMENTS is how many the run sent ("-" when not its own),
+# TICKS the server's CPU clock ticks meanwhile (printed as milliseconds per request).
 result() {
-  local name=$1 line=$2 statements=$3 kb=$4 requests errors per_request="-"
+  local name=$1 line=$2 statements=$3 kb=$4 requests errors per_request="-" cpu="-"
   if [ -z "$line" ]; then
     echo "$name: wrk printed no figures" >&2
     failed=1
@@ -215,8 +218,11 @@ result() {
   if [ "$statements" != "-" ]; then
     per_request=$(python3 -c "print(f'{$statements / max($requests, 1):.2f}')")
   fi
+  if [ -n "${9:-}" ]; then
+    cpu=$(python3 -c "print(f'{$9 * 1000 / $(getconf CLK_TCK) / max($requests, 1):.3f}')")
+  fi
   row "$name" "$(field rps "$line")" "$(field p50_ms "$line")" "$(field p99_ms "$line")" "$errors" "$per_request" \
-    "${5:--}" "${6:--}" "${7:--}" "${8:--}" "$((kb / 1024))"
+    "${5:--}" "${6:--}" "${7:--}" "${8:--}" "$((kb / 1024))" "$cpu"
 }
 
 # check QUERY_FILE BODY: one request, answered without GraphQL errors and with the
@@ -230,15 +236,18 @@ check() {
 }
 
 # measure NAME: warm up, then time the exported scenario; sets LINE (wrk's BENCH
-# line), STATEMENTS (SQL statements sent meanwhile) and KB (the server's peak RSS).
+# line), STATEMENTS (SQL statements sent meanwhile), TICKS (the server's CPU meanwhile)
+# and KB (the server's peak RSS).
 measure() {
-  local before after
+  local before after ticks
   BENCH_RUN="$1$(date +%s)"
   export BENCH_RUN
   reset_peak
   load "$WARMUP" >/dev/null
   before=$(statements)
+  ticks=$(cpu_ticks)
   LINE=$(load "$DURATION")
+  TICKS=$(( $(cpu_ticks) - ticks ))
   after=$(statements)
   KB=$(peak_rss_kb)
   [ "$KB" -gt "$peak_kb" ] && peak_kb=$KB
@@ -266,7 +275,7 @@ if [ "$SQLITE" = 0 ]; then
       prep=$(raw_sql "$twin" prepared)
       prep_ratio=$(ratio_of "$rps" "$prep")
     fi
-    result "$name" "$LINE" "$STATEMENTS" "$KB" "${raw:--}" "$ratio" "${prep:--}" "$prep_ratio"
+    result "$name" "$LINE" "$STATEMENTS" "$KB" "${raw:--}" "$ratio" "${prep:--}" "$prep_ratio" "$TICKS"
   done
 else
   # Scoring is what a write sets off: agree a model first (and time its rescoring).
@@ -281,7 +290,7 @@ else
   for scenario in s_engage_spread s_engage_hot; do
     if [ "$scenario" = s_engage_spread ]; then export BENCH_EVENT_EMAILS=$spread; else export BENCH_EVENT_EMAILS=$hot; fi
     measure "$scenario"
-    result "$scenario" "$LINE" "$STATEMENTS" "$KB"
+    result "$scenario" "$LINE" "$STATEMENTS" "$KB" - - - - "$TICKS"
   done
   # The leads page while the spread writes run: the reader's row, then the writers' (w).
   page=bench/queries/a_leads_page.graphql
