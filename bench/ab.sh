@@ -37,12 +37,15 @@ export ACCORD_BIND="127.0.0.1:$PORT" ACCORD_METRICS_BIND="" ACCORD_RATE_LIMIT_PE
 WORK=$(mktemp -d)
 python3 bench/body.py build "bench/queries/$SCENARIO.graphql" "$WORK/body.json"
 export BENCH_BODY="$WORK/body.json"
+# (f) sends rows no request sent before on every request, as bench/run.sh does.
+if [ -f "$WORK/body.json.template" ]; then export BENCH_TEMPLATE="$WORK/body.json.template"; fi
 TICKS=$(getconf CLK_TCK)
 
 # run BIN: one warmed-up measurement; prints "rps p99_ms cpu_ms_per_request".
 run() {
   local bin=$1
   if [ "$bin" = "$A" ] && [ -n "${BEFORE_A:-}" ]; then eval "$BEFORE_A" >/dev/null; fi
+  export BENCH_RUN="ab$RANDOM$(date +%s)"
   "$bin" serve --no-demo >"$WORK/server.log" 2>&1 &
   local server=$!
   for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
