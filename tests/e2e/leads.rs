@@ -1345,3 +1345,25 @@ async fn the_lead_indexes_serve_their_lookups_and_skip_what_a_lead_lacks() {
         assert!(owner * 10 < every, "the owner index holds only leads with an owner: {owner} vs {every} bytes");
     }
 }
+
+/// A page's relations asked for through fragments, beside ones asked for directly, are
+/// the lead's own: whatever the page read with its leads, a relation it did not read
+/// comes from its DataLoader, never as null.
+#[tokio::test]
+async fn relations_asked_for_through_fragments_show_the_leads_own() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let t = &org.admin.token;
+    let rep = app.create_user(&org, Team::Sales, Role::Member).await;
+    let acc = account(&app, t, "Payly", "payly.io", "Fintech", 40).await;
+    let input =
+        json!({ "email": "frag@payly.io", "accountId": acc, "ownerId": rep.id, "marketingOwnerId": org.admin.id });
+    lead(&app, t, input).await;
+    let query = "query { leads(first: 5) { nodes { owner { id } ... on Lead { marketingOwner { id } } ...Company } } }
+                 fragment Company on Lead { account { name } }";
+    let body = app.gql(Some(t), query, json!({})).await;
+    let node = &body["data"]["leads"]["nodes"][0];
+    assert_eq!(node["owner"]["id"], json!(rep.id), "{body}");
+    assert_eq!(node["marketingOwner"]["id"], json!(org.admin.id), "{body}");
+    assert_eq!(node["account"]["name"], "Payly", "{body}");
+}

@@ -262,11 +262,12 @@ impl Lead {
         Ok(stored.unwrap_or_else(|| entity::lead_score::Model::unscored(self.uuid, Uuid::nil())))
     }
 
-    /// A user the lead names: from the page's relations when fetched, else the DataLoader.
+    /// A user the lead names: from the page's relations when fetched, else the DataLoader
+    /// (also for one the page did not fetch: a selection the look-ahead did not see).
     async fn user(&self, ctx: &Context<'_>, id: Option<Uuid>) -> Result<Option<User>> {
         let Some(id) = id else { return Ok(None) };
-        if let Some(users) = self.related.as_ref().and_then(|r| r.users.as_ref()) {
-            return Ok(users.get(&id).cloned().map(User::from));
+        if let Some(user) = self.related.as_ref().and_then(|r| r.users.as_ref()?.get(&id)) {
+            return Ok(Some(user.clone().into()));
         }
         Ok(loaders(ctx)?.users.load_one(id).await?.map(User::from))
     }
@@ -319,8 +320,8 @@ impl Lead {
     /// The company the lead works for.
     async fn account(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
         let Some(id) = self.account_id else { return Ok(None) };
-        if let Some(accounts) = self.related.as_ref().and_then(|r| r.accounts.as_ref()) {
-            return Ok(accounts.get(&id).cloned().map(Account::from));
+        if let Some(account) = self.related.as_ref().and_then(|r| r.accounts.as_ref()?.get(&id)) {
+            return Ok(Some(account.clone().into()));
         }
         Ok(loaders(ctx)?.accounts.load_one(id).await?.map(Account::from))
     }
@@ -340,8 +341,8 @@ impl Lead {
     /// The lead's buyer persona.
     async fn persona(&self, ctx: &Context<'_>) -> Result<Option<crate::personas::graphql::Persona>> {
         let Some(id) = self.persona_uuid else { return Ok(None) };
-        if let Some(personas) = self.related.as_ref().and_then(|r| r.personas.as_ref()) {
-            return Ok(personas.get(&id).cloned().map(crate::personas::graphql::Persona));
+        if let Some(persona) = self.related.as_ref().and_then(|r| r.personas.as_ref()?.get(&id)) {
+            return Ok(Some(crate::personas::graphql::Persona(persona.clone())));
         }
         Ok(loaders(ctx)?.personas.load_one(id).await?.map(crate::personas::graphql::Persona))
     }
