@@ -429,7 +429,12 @@ use crate::db::begin_write;
 /// Read a document and lock it for the rest of the transaction (FOR UPDATE on
 /// PostgreSQL; SQLite is locked whole by [`begin_write`]).
 /// Every change locks first, which tells the display cache ([`shown`]).
-async fn lock(txn: &impl ConnectionTrait, actor: &Actor, kind: DocumentKind, id: Uuid) -> Result<document::Model> {
+pub(crate) async fn lock(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    kind: DocumentKind,
+    id: Uuid,
+) -> Result<document::Model> {
     let doc = Documents::find_by_id(id)
         .filter(DocColumn::OrgId.eq(actor.org_id))
         .filter(DocColumn::Kind.eq(kind))
@@ -936,10 +941,9 @@ pub(crate) async fn retire_locked(
     retire_within(txn, actor, &current).await
 }
 
-/// Retire `current` (locked, not yet retired) inside the caller's transaction, with
-/// its audit row and outbox event.
+/// Retire `current` (locked with [`lock`], not yet retired) inside the caller's
+/// transaction, with its audit row and outbox event.
 pub(crate) async fn retire_within(txn: &DatabaseTransaction, actor: &Actor, current: &document::Model) -> Result<()> {
-    shown::changing(txn, current.id).await?;
     if let Some(n) = current.in_force_version {
         set_version_status(txn, current.id, n, VersionStatus::Retired).await?;
     }

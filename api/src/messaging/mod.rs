@@ -183,12 +183,8 @@ impl AgreedBody for Message {
             if doc.in_force().is_none_or(|v| v.body.cell() != cell) {
                 continue;
             }
-            let locked = entity::document::Entity::find_by_id(doc.model.id)
-                .filter(entity::document::Column::OrgId.eq(actor.org_id))
-                .lock_exclusive()
-                .one(txn)
-                .await?;
-            if let Some(locked) = locked.filter(|d| d.status != AgreementStatus::Retired) {
+            let locked = agreements::lock(txn, actor, DocumentKind::Message, doc.model.id).await?;
+            if locked.status != AgreementStatus::Retired {
                 agreements::retire_within(txn, actor, &locked).await?;
             }
         }
