@@ -177,7 +177,6 @@ async fn failed_sign_ins_count_across_replicas() {
     let one = Replica::start_with(app.database_url(), false, &free);
     let two = Replica::start_with(app.database_url(), false, &free);
     let login = "mutation($input: LoginInput!) { login(input: $input) { token } }";
-    let client = reqwest::Client::new();
     // The third failure makes the client wait 1 s: on a loaded machine the fourth attempt
     // may come later than that, so the sequence is tried again on a fresh account, up to
     // three times. Counted per process, the fourth is never refused.
@@ -189,15 +188,7 @@ async fn failed_sign_ins_count_across_replicas() {
         codes.clear();
         for i in 0..4 {
             let replica = if i % 2 == 0 { &one } else { &two };
-            let body: Value = client
-                .post(format!("{}/graphql", replica.address))
-                .json(&json!({ "query": login, "variables": wrong }))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let body = replica.gql(None, login, wrong.clone()).await;
             assert!(body["data"].is_null(), "{body}");
             codes.push(body["errors"][0]["extensions"]["code"].as_str().unwrap_or_default().to_owned());
         }

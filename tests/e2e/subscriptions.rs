@@ -648,22 +648,11 @@ async fn a_change_through_one_replica_reaches_a_subscriber_of_another_within_a_s
     let (one, two) = (Replica::start(app.database_url(), false), Replica::start(app.database_url(), true));
     let mut subscriber = Ws::ready_at(&one.address, &org.admin.token).await;
     subscriber.subscribe("leads", LEAD_EVENTS, json!({})).await;
-    let client = reqwest::Client::new();
+    let moving = "mutation($input: MoveLeadStageInput!) { moveLeadStage(input: $input) { lead { lifecycleStage } } }";
     for (lead, through) in leads.iter().zip([&two, &one]) {
         let started = std::time::Instant::now();
-        let body: Value = client
-            .post(format!("{}/graphql", through.address))
-            .bearer_auth(&org.admin.token)
-            .json(&json!({
-                "query": "mutation($input: MoveLeadStageInput!) { moveLeadStage(input: $input) { lead { lifecycleStage } } }",
-                "variables": { "input": { "leadId": lead, "to": "ENGAGED" } },
-            }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let input = json!({ "input": { "leadId": lead, "to": "ENGAGED" } });
+        let body = through.gql(Some(&org.admin.token), moving, input).await;
         assert_eq!(body["data"]["moveLeadStage"]["lead"]["lifecycleStage"], "ENGAGED", "{body}");
         let event = subscriber.next_of("leads").await;
         let waited = started.elapsed();
