@@ -68,7 +68,7 @@ pub async fn fetch_page<E, C, K>(
 ) -> Result<Page<E::Model>>
 where
     E: EntityTrait<Column = C>,
-    E::Model: FromQueryResult + Send + Sync,
+    E::Model: crate::db::rows::FromColumns + Send + Sync,
     C: ColumnTrait,
     K: Clone + Into<sea_orm::Value>,
 {
@@ -103,7 +103,7 @@ pub async fn fetch_page_by<E, M, K>(
 where
     E: EntityTrait,
     E::Model: FromQueryResult + Send + Sync,
-    M: FromQueryResult + Send + Sync,
+    M: crate::db::rows::FromColumns + Send + Sync,
     K: IntoColumnRef + Clone,
 {
     use sea_orm::sea_query::{Expr, ExprTrait};
@@ -127,7 +127,7 @@ where
     for key in keys {
         query = query.order_by(Expr::col(key.clone()), order.clone());
     }
-    let mut items = query.limit(window.limit + 1).into_model::<M>().all(db).await?;
+    let mut items = crate::db::rows::all::<M>(db, query.limit(window.limit + 1)).await?;
     let more = items.len() as u64 > window.limit;
     items.truncate(window.limit as usize);
     if window.from_end {

@@ -3,21 +3,65 @@
 //! of an optional column, formats an error message that it then discards: on the leads
 //! page that was a large share of the server's CPU (docs/performance.md).
 //!
-//! [`Columns`] reads a row in select order and checks each column's name on the way; the
-//! models of the hot paths have readers ([`FromColumns`]). A row laid out differently
-//! yields [`Unread::Layout`] and is decoded by name, so a changed select can cost speed
-//! but never a wrong value. SQLite rows are always decoded by name.
+//! [`Columns`] reads a row in select order and checks each column's name and type on the
+//! way; the models of the hot paths have readers ([`FromColumns`]). A row laid out
+//! differently yields [`Unread::Layout`] and is decoded by name, so a changed select can
+//! cost speed but never a wrong value. SQLite rows are always decoded by name.
+//!
+//! The rows of one result share one layout (sqlx's statement metadata), so [`all`] and
+//! [`read_all`] check each column once per result and decode the other rows' values
+//! without checking again: the checks were a third of the leads page's row decoding.
+
+use std::any::TypeId;
 
 use entity::{account, lead, lead_score, user};
-use sea_orm::sqlx::postgres::PgRow;
-use sea_orm::sqlx::{Column as _, Decode, Postgres, Row as _, Type, ValueRef as _};
-use sea_orm::{ActiveEnum, DbErr, FromQueryResult, QueryResult};
+use sea_orm::sqlx::postgres::{PgColumn, PgRow};
+use sea_orm::sqlx::{Column as _, Decode, Postgres, Row as _, Type, TypeInfo as _, ValueRef as _};
+use sea_orm::{ActiveEnum, ConnectionTrait, DbErr, FromQueryResult, QueryResult, QueryTrait};
 
 /// A cursor over one row's columns.
 pub struct Columns<'r> {
     row: &'r PgRow,
     next: usize,
     prefix: &'static str,
+    checked: Checked,
+}
+
+/// The column checks that passed on earlier rows of the same result.
+#[derive(Default)]
+struct Checked {
+    /// Address of the rows' column list: the layout these checks hold for. The caller keeps
+    /// every row of the result alive while it reads, so no other layout can take it.
+    layout: usize,
+    passed: Vec<Option<Check>>,
+}
+
+/// One column read as `ty` under `prefix` and `name`: static strings, compared by address
+/// (a different address with the same text only checks again).
+#[derive(Clone, Copy)]
+struct Check {
+    name: &'static str,
+    prefix: &'static str,
+    ty: TypeId,
+}
+
+impl PartialEq for Check {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self.name, other.name) && std::ptr::eq(self.prefix, other.prefix) && self.ty == other.ty
+    }
+}
+
+impl Checked {
+    /// These checks for `row`'s layout: kept when it is the layout they were made on.
+    fn of(mut self, row: &PgRow) -> Self {
+        let layout = row.columns().as_ptr() as usize;
+        if self.layout != layout {
+            self.layout = layout;
+            self.passed.clear();
+        }
+        self.passed.resize(row.columns().len(), None);
+        self
+    }
 }
 
 /// Why a row could not be read by position.
@@ -31,7 +75,12 @@ pub enum Unread {
 
 impl<'r> Columns<'r> {
     pub fn new(row: &'r PgRow) -> Self {
-        Self { row, next: 0, prefix: "" }
+        Self::with(row, Checked::default())
+    }
+
+    /// A cursor that trusts `checked`, the checks passed on earlier rows of `row`'s result.
+    fn with(row: &'r PgRow, checked: Checked) -> Self {
+        Self { row, next: 0, prefix: "", checked: checked.of(row) }
     }
 
     /// Expect the following columns' names to start with `prefix` (joined tables).
@@ -40,17 +89,30 @@ impl<'r> Columns<'r> {
         self
     }
 
-    /// The next column's value, when that column is `name` (after the prefix).
-    pub fn get<T>(&mut self, name: &str) -> Result<T, Unread>
+    /// The next column's value, when that column is `name` (after the prefix) and of a
+    /// type `T` decodes.
+    pub fn get<T>(&mut self, name: &'static str) -> Result<T, Unread>
     where
-        T: Decode<'r, Postgres> + Type<Postgres>,
+        T: Decode<'r, Postgres> + Type<Postgres> + 'static,
     {
         let at = self.next;
-        if !self.next_is(name) {
-            return Err(Unread::Layout);
+        let check = Check { name, prefix: self.prefix, ty: TypeId::of::<T>() };
+        if self.checked.passed.get(at) != Some(&Some(check)) {
+            let Some(column) = self.row.columns().get(at).filter(|_| self.next_is(name)) else {
+                return Err(Unread::Layout);
+            };
+            // As sqlx checks: the type of a value, not of a NULL (a select's `NULL` stands
+            // for a column it does not read). A NULL is not a check that later rows can trust.
+            let null = self.row.try_get_raw(at).map_err(|e| Unread::Db(DbErr::Type(e.to_string())))?.is_null();
+            if !null {
+                if !T::compatible(column.type_info()) {
+                    return Err(Unread::Db(mismatched::<T>(column)));
+                }
+                self.checked.passed[at] = Some(check);
+            }
         }
         self.next += 1;
-        self.row.try_get(at).map_err(|e| Unread::Db(DbErr::Type(format!("column `{name}`: {e}"))))
+        self.row.try_get_unchecked(at).map_err(|e| Unread::Db(DbErr::Type(format!("column `{name}`: {e}"))))
     }
 
     /// True when the next column is `name` (after the prefix): for optional columns.
@@ -62,7 +124,7 @@ impl<'r> Columns<'r> {
     }
 
     /// The next column as a string-valued enum, when that column is `name`.
-    pub fn enumeration<E>(&mut self, name: &str) -> Result<E, Unread>
+    pub fn enumeration<E>(&mut self, name: &'static str) -> Result<E, Unread>
     where
         E: ActiveEnum<Value = String>,
     {
@@ -97,6 +159,15 @@ impl<'r> Columns<'r> {
     }
 }
 
+fn mismatched<T: Type<Postgres>>(column: &PgColumn) -> DbErr {
+    DbErr::Type(format!(
+        "column `{}`: the Rust type {} does not decode the SQL type {}",
+        column.name(),
+        std::any::type_name::<T>(),
+        column.type_info().name()
+    ))
+}
+
 /// A model with a hand-written reader of its entity's columns, in the entity's order
 /// (the order in which sea-orm selects them). Models without one (the default) are
 /// decoded by name.
@@ -110,9 +181,34 @@ pub trait FromColumns: FromQueryResult {
 /// `res` read as an `M` by position: `None` when `M` has no reader or the row is not a
 /// PostgreSQL row laid out as the reader expects; decode it by name then.
 pub fn read<M: FromColumns>(res: &QueryResult) -> Result<Option<M>, DbErr> {
+    read_checked(res, &mut Checked::default())
+}
+
+/// The rows of one result as `M`s, read by position where they can be (see [`read`]),
+/// each column checked on the first row that reads it.
+pub fn read_all<M: FromColumns>(results: &[QueryResult]) -> Result<Vec<M>, DbErr> {
+    let mut checked = Checked::default();
+    // Sized once: collecting through `Result` grows the vector a model at a time.
+    let mut models = Vec::with_capacity(results.len());
+    for res in results {
+        models.push(match read_checked(res, &mut checked)? {
+            Some(model) => model,
+            None => M::from_query_result(res, "")?,
+        });
+    }
+    Ok(models)
+}
+
+/// Every row of `select` as an `M` (see [`read_all`]): `into_model::<M>().all(db)`, faster.
+pub async fn all<M: FromColumns>(db: &impl ConnectionTrait, select: impl QueryTrait) -> Result<Vec<M>, DbErr> {
+    read_all(&db.query_all(&select.into_query()).await?)
+}
+
+fn read_checked<M: FromColumns>(res: &QueryResult, checked: &mut Checked) -> Result<Option<M>, DbErr> {
     let Some(row) = res.try_as_pg_row() else { return Ok(None) };
-    let mut columns = Columns::new(row);
+    let mut columns = Columns::with(row, std::mem::take(checked));
     let read = M::from_columns(&mut columns).map(|m| m.and_then(|m| columns.finish().map(|()| m)));
+    *checked = columns.checked;
     match read {
         Some(Ok(model)) => Ok(Some(model)),
         Some(Err(Unread::Db(e))) => Err(e),
@@ -122,21 +218,6 @@ pub fn read<M: FromColumns>(res: &QueryResult) -> Result<Option<M>, DbErr> {
             panic!("{} rows no longer match their reader", std::any::type_name::<M>())
         }
         Some(Err(Unread::Layout)) | None => Ok(None),
-    }
-}
-
-/// A model read by position where it can be (see [`read`]), for
-/// `into_model::<ByColumns<M>>()`.
-pub struct ByColumns<M>(pub M);
-
-impl<M: FromColumns> FromQueryResult for ByColumns<M> {
-    fn from_query_result(res: &QueryResult, pre: &str) -> Result<Self, DbErr> {
-        if pre.is_empty()
-            && let Some(model) = read(res)?
-        {
-            return Ok(Self(model));
-        }
-        M::from_query_result(res, pre).map(Self)
     }
 }
 
@@ -261,3 +342,4 @@ impl FromColumns for entity::feedback_endorsement::Model {}
 impl FromColumns for entity::review_meeting::Model {}
 impl FromColumns for entity::action_item::Model {}
 impl FromColumns for entity::rescore_job::Model {}
+impl FromColumns for entity::webhook_delivery::Model {}

@@ -23,7 +23,7 @@ use crate::agreements::slas::SlaBody;
 use crate::agreements::{AgreedBody, Document};
 use crate::db::column;
 use crate::db::request::RequestDb;
-use crate::db::rows::{ByColumns, FromColumns};
+use crate::db::rows::{self, FromColumns};
 use crate::error::ApiError;
 use crate::personas::Persona;
 use crate::scoring::ScoringModel;
@@ -264,13 +264,10 @@ where
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
         let id = column::<E>(self.key)?;
-        let rows = E::find()
-            .filter(column::<E>("org_id")?.eq(self.scope.org_id))
-            .filter(id.is_in(keys.iter().copied()))
-            .into_model::<ByColumns<E::Model>>()
-            .all(&self.scope.db)
-            .await?;
-        Ok(rows.into_iter().filter_map(|ByColumns(m)| uuid_of(&m, id).map(|k| (k, m))).collect())
+        let select =
+            E::find().filter(column::<E>("org_id")?.eq(self.scope.org_id)).filter(id.is_in(keys.iter().copied()));
+        let rows = rows::all::<E::Model>(&self.scope.db, select).await?;
+        Ok(rows.into_iter().filter_map(|m| uuid_of(&m, id).map(|k| (k, m))).collect())
     }
 }
 
@@ -285,13 +282,11 @@ impl Loader<Uuid> for Users {
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
         let select = user::Entity::find().select_only();
-        let rows = crate::org::users::shown_columns(select, user::Entity, "")
+        let select = crate::org::users::shown_columns(select, user::Entity, "")
             .filter(user::Column::OrgId.eq(self.scope.org_id))
-            .filter(user::Column::Id.is_in(keys.iter().copied()))
-            .into_model::<ByColumns<user::Model>>()
-            .all(&self.scope.db)
-            .await?;
-        Ok(rows.into_iter().map(|ByColumns(u)| (u.id, u)).collect())
+            .filter(user::Column::Id.is_in(keys.iter().copied()));
+        let rows = rows::all::<user::Model>(&self.scope.db, select).await?;
+        Ok(rows.into_iter().map(|u| (u.id, u)).collect())
     }
 }
 
