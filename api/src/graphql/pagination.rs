@@ -62,8 +62,16 @@ impl PageArgs {
 
 /// The cursor of `key` in the list called `list` of organization `org`.
 pub fn encode_cursor<K: Serialize>(list: &str, org: Uuid, key: &K) -> String {
-    let json = serde_json::to_string(key).unwrap_or_default();
-    URL_SAFE_NO_PAD.encode(format!("{list}:{org}:{json}"))
+    // Written into one buffer: a page encodes a cursor per row.
+    let mut text = Vec::with_capacity(list.len() + 2 + uuid::fmt::Hyphenated::LENGTH + 64);
+    text.extend_from_slice(list.as_bytes());
+    text.push(b':');
+    text.extend_from_slice(org.hyphenated().encode_lower(&mut Uuid::encode_buffer()).as_bytes());
+    text.push(b':');
+    // Writing JSON into a vector fails only for a key that is not JSON (a map with
+    // non-string keys), which no cursor holds.
+    let _ = serde_json::to_writer(&mut text, key);
+    URL_SAFE_NO_PAD.encode(text)
 }
 
 /// The key of a cursor of the list `list` of organization `org`; BAD_USER_INPUT naming
@@ -120,17 +128,35 @@ pub struct PageInfo {
 #[macro_export]
 macro_rules! connection {
     ($connection:ident, $edge:ident, $node:ty, $what:literal) => {
-        #[doc = concat!("A page of ", $what, " (Relay cursor connection).")]
-        #[derive(async_graphql::SimpleObject)]
         pub struct $connection {
-            #[doc = concat!("The ", $what, " of this page, each with its cursor.")]
             pub edges: Vec<$edge>,
-            #[doc = concat!("The ", $what, " of this page, without cursors.")]
-            pub nodes: Vec<$node>,
-            /// Where this page sits in the whole list.
             pub page_info: $crate::graphql::pagination::PageInfo,
-            /// How many rows match the filter across all pages.
             pub total_count: i64,
+        }
+
+        #[doc = concat!("A page of ", $what, " (Relay cursor connection).")]
+        #[async_graphql::Object]
+        impl $connection {
+            #[doc = concat!("The ", $what, " of this page, each with its cursor.")]
+            async fn edges(&self) -> &Vec<$edge> {
+                &self.edges
+            }
+
+            #[doc = concat!("The ", $what, " of this page, without cursors.")]
+            async fn nodes(&self) -> Vec<&$node> {
+                // The edges' own nodes: a page asked for edges alone copies none.
+                self.edges.iter().map(|edge| &edge.node).collect()
+            }
+
+            /// Where this page sits in the whole list.
+            async fn page_info(&self) -> &$crate::graphql::pagination::PageInfo {
+                &self.page_info
+            }
+
+            /// How many rows match the filter across all pages.
+            async fn total_count(&self) -> i64 {
+                self.total_count
+            }
         }
 
         #[doc = concat!("One of the ", $what, " of a page, with the cursor that points at it.")]
@@ -154,14 +180,13 @@ macro_rules! connection {
                     let cursor = cursor(&item);
                     edges.push($edge { cursor, node: node(item) });
                 }
-                let nodes = edges.iter().map(|e| e.node.clone()).collect();
                 let page_info = $crate::graphql::pagination::PageInfo {
                     has_next_page: page.has_next_page,
                     has_previous_page: page.has_previous_page,
                     start_cursor: edges.first().map(|e| e.cursor.clone()),
                     end_cursor: edges.last().map(|e| e.cursor.clone()),
                 };
-                Self { edges, nodes, page_info, total_count: page.total_count.unwrap_or_default() as i64 }
+                Self { edges, page_info, total_count: page.total_count.unwrap_or_default() as i64 }
             }
         }
     };
