@@ -460,7 +460,7 @@ async fn execute(
     } else {
         StatusCode::OK
     };
-    // A page of 50 rows is about 15 kB: starting at 8 kB saves the buffer's first ten growths.
+    // A page of 50 leads is 15-22 kB: starting at 8 kB saves the buffer's first ten growths.
     let mut body = Vec::with_capacity(RESPONSE_BUFFER_BYTES);
     let written = if request_failed {
         serde_json::to_writer(&mut body, &RequestFailed { errors: &response.errors, extensions: &response.extensions })
