@@ -103,8 +103,7 @@ impl<'r> Columns<'r> {
             };
             // As sqlx checks: the type of a value, not of a NULL (a select's `NULL` stands
             // for a column it does not read). A NULL is not a check that later rows can trust.
-            let null = self.row.try_get_raw(at).map_err(|e| Unread::Db(DbErr::Type(e.to_string())))?.is_null();
-            if !null {
+            if !self.is_null(at)? {
                 if !T::compatible(column.type_info()) {
                     return Err(Unread::Db(mismatched::<T>(column)));
                 }
@@ -113,6 +112,11 @@ impl<'r> Columns<'r> {
         }
         self.next += 1;
         self.row.try_get_unchecked(at).map_err(|e| Unread::Db(DbErr::Type(format!("column `{name}`: {e}"))))
+    }
+
+    /// True when this row's column `at` holds NULL.
+    fn is_null(&self, at: usize) -> Result<bool, Unread> {
+        Ok(self.row.try_get_raw(at).map_err(|e| Unread::Db(DbErr::Type(e.to_string())))?.is_null())
     }
 
     /// True when the next column is `name` (after the prefix): for optional columns.
@@ -143,8 +147,7 @@ impl<'r> Columns<'r> {
         if !self.next_is("id") {
             return Ok(None);
         }
-        let null = self.row.try_get_raw(self.next).map_err(|e| Unread::Db(DbErr::Type(e.to_string())))?.is_null();
-        if null {
+        if self.is_null(self.next)? {
             while self.row.columns().get(self.next).is_some_and(|column| column.name().starts_with(prefix)) {
                 self.next += 1;
             }
