@@ -76,10 +76,15 @@ pub fn test_config(database_url: String) -> Config {
     }
 }
 
+/// How many of the server's statements [`TestApp::recent`] keeps.
+pub const RECENT_STATEMENTS: usize = 16;
+
 pub struct TestApp {
     pub address: String,
     /// SQL statements the server has run so far (for N+1 tests).
     pub statements: Arc<std::sync::atomic::AtomicUsize>,
+    /// The last [`RECENT_STATEMENTS`] statements the server ran, oldest first (for plan tests).
+    pub recent: Arc<std::sync::Mutex<std::collections::VecDeque<sea_orm::Statement>>>,
     pub db: DatabaseConnection,
     pub keys: Arc<JwtKeys>,
     pub client: reqwest::Client,
@@ -115,8 +120,15 @@ async fn spawn(database: TestDatabase, customize: impl FnOnce(&mut Config)) -> T
     // No migrations to run: the database is a copy of a template that holds them all.
     let statements = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counter = statements.clone();
+    let recent = Arc::new(std::sync::Mutex::new(std::collections::VecDeque::new()));
+    let kept = recent.clone();
     db.set_metric_callback(move |info| {
         counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let mut kept = kept.lock().unwrap();
+        if kept.len() == RECENT_STATEMENTS {
+            kept.pop_front();
+        }
+        kept.push_back(info.statement.clone());
         api::metrics::record_statement(info);
     });
     let state = api::state(db.clone(), config).expect("build the app state");
@@ -130,6 +142,7 @@ async fn spawn(database: TestDatabase, customize: impl FnOnce(&mut Config)) -> T
     TestApp {
         address,
         statements,
+        recent,
         db,
         keys,
         client: reqwest::Client::new(),
@@ -154,6 +167,7 @@ impl TestApp {
         TestApp {
             address: self.address.clone(),
             statements: self.statements.clone(),
+            recent: self.recent.clone(),
             db: self.db.clone(),
             keys: self.keys.clone(),
             client: reqwest::Client::new(),

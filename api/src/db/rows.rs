@@ -18,6 +18,7 @@ use entity::{account, lead, lead_score, user};
 use sea_orm::sqlx::postgres::{PgColumn, PgRow};
 use sea_orm::sqlx::{Column as _, Decode, Postgres, Row as _, Type, TypeInfo as _, ValueRef as _};
 use sea_orm::{ActiveEnum, ConnectionTrait, DbErr, FromQueryResult, QueryResult, QueryTrait};
+use uuid::Uuid;
 
 /// A cursor over one row's columns.
 pub struct Columns<'r> {
@@ -171,6 +172,75 @@ fn mismatched<T: Type<Postgres>>(column: &PgColumn) -> DbErr {
     ))
 }
 
+/// A joined row as a list read it: whole, or only its id and name when the list shows no
+/// more of it (the GraphQL type fetches the rest, through its DataLoader, if a field asks).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Shown<M> {
+    Whole(M),
+    Named { id: Uuid, name: String },
+}
+
+/// A row with an id and a name, which [`Shown::Named`] reads alone.
+pub trait Named {
+    fn id(&self) -> Uuid;
+    fn name(&self) -> &str;
+}
+
+impl Named for account::Model {
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Named for user::Model {
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl<M: Named> Shown<M> {
+    pub fn id(&self) -> Uuid {
+        match self {
+            Self::Whole(m) => m.id(),
+            Self::Named { id, .. } => *id,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Whole(m) => m.name(),
+            Self::Named { name, .. } => name,
+        }
+    }
+
+    /// The whole row when it was read.
+    pub fn whole(&self) -> Option<&M> {
+        match self {
+            Self::Whole(m) => Some(m),
+            Self::Named { .. } => None,
+        }
+    }
+}
+
+/// Read a joined row (its columns prefixed) whole with `M`'s reader, or named when its
+/// only columns are `id` and `name`.
+pub fn shown<M: FromColumns>(c: &mut Columns<'_>) -> Option<Result<Shown<M>, Unread>> {
+    let prefix = c.prefix;
+    let named =
+        c.row.columns().get(c.next + 1).is_some_and(|column| column.name().strip_prefix(prefix) == Some("name"))
+            && !c.row.columns().get(c.next + 2).is_some_and(|column| column.name().starts_with(prefix));
+    if named {
+        return Some((|| Ok(Shown::Named { id: c.get("id")?, name: c.get("name")? }))());
+    }
+    M::from_columns(c).map(|m| m.map(Shown::Whole))
+}
+
 /// A model with a hand-written reader of its entity's columns, in the entity's order
 /// (the order in which sea-orm selects them). Models without one (the default) are
 /// decoded by name.
@@ -230,7 +300,7 @@ impl FromColumns for lead::Model {
     }
 }
 
-fn read_lead(c: &mut Columns<'_>) -> Result<lead::Model, Unread> {
+pub(crate) fn read_lead(c: &mut Columns<'_>) -> Result<lead::Model, Unread> {
     Ok(lead::Model {
         id: c.get("id")?,
         org_id: c.get("org_id")?,
@@ -264,7 +334,7 @@ impl FromColumns for lead_score::Model {
     }
 }
 
-fn read_lead_score(c: &mut Columns<'_>) -> Result<lead_score::Model, Unread> {
+pub(crate) fn read_lead_score(c: &mut Columns<'_>) -> Result<lead_score::Model, Unread> {
     Ok(lead_score::Model {
         lead_id: c.get("lead_id")?,
         org_id: c.get("org_id")?,

@@ -4,6 +4,7 @@
 //! children of a parent, and the first page of children of many parents at once
 //! (one window-function query).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::marker::PhantomData;
@@ -23,7 +24,7 @@ use crate::agreements::slas::SlaBody;
 use crate::agreements::{AgreedBody, Document};
 use crate::db::column;
 use crate::db::request::RequestDb;
-use crate::db::rows::{self, FromColumns};
+use crate::db::rows::{self, FromColumns, Named, Shown};
 use crate::error::ApiError;
 use crate::personas::Persona;
 use crate::scoring::ScoringModel;
@@ -269,6 +270,25 @@ where
         let rows = rows::all::<E::Model>(&self.scope.db, select).await?;
         Ok(rows.into_iter().filter_map(|m| uuid_of(&m, id).map(|k| (k, m))).collect())
     }
+}
+
+/// The whole row of `shown`: as read, or through the DataLoader `loader` picks when a
+/// list read only its id and name (NOT_FOUND, naming `what`, when it is gone since).
+pub async fn whole<'a, M, L>(
+    shown: &'a Shown<M>,
+    ctx: &async_graphql::Context<'_>,
+    loader: fn(&Loaders) -> &DataLoader<L>,
+    what: &str,
+) -> Result<Cow<'a, M>, ApiError>
+where
+    M: Named + Clone + Send + Sync + 'static,
+    L: Loader<Uuid, Value = M, Error = ApiError>,
+{
+    if let Some(row) = shown.whole() {
+        return Ok(Cow::Borrowed(row));
+    }
+    let row = loader(super::loaders(ctx)?).load_one(shown.id()).await?;
+    Ok(Cow::Owned(row.ok_or_else(|| ApiError::not_found(what))?))
 }
 
 /// Users by id as the API shows them: without their password hash (not read).

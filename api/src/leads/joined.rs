@@ -1,66 +1,141 @@
 //! A page of leads with the to-one relations its caller shows (account, sales owner,
 //! marketing owner) read in the page's own statement by `LEFT JOIN`s: one statement per
-//! page instead of one more per relation (docs/performance.md). Users are read without
-//! their password hash, which no list shows.
+//! page instead of one more per relation (docs/performance.md). Each is read as far as
+//! the page shows it: a relation's id and name alone when it shows no more of it (a
+//! leads list's usual `account { name }`), else its whole row (users without their
+//! password hash, which no list shows). Of the stored scores a page reads the value alone
+//! unless it shows more: ordered by score, PostgreSQL then reads it from the index it
+//! walks instead of from `lead_scores` itself.
 
 use entity::lead::{Column, Entity};
 use entity::{account, user};
 use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait};
-use sea_orm::{DbErr, FromQueryResult, IdenStatic, Iterable, JoinType, QueryResult, QuerySelect, QueryTrait, Select};
+use sea_orm::{
+    DbErr, FromQueryResult, IdenStatic, Iterable, JoinType, QueryResult, QuerySelect, QueryTrait, RelationTrait, Select,
+};
 
-use super::Scored;
-use crate::db::rows::{self, Columns, FromColumns, Unread};
+use entity::lead_score::{Column as ScoreColumn, Model as ScoreModel};
 
-/// Which to-one relations a page reads with its leads.
+use super::{SCORE_PREFIX, with_scores};
+use crate::db::rows::{self, Columns, FromColumns, Shown, Unread};
+
+/// Which to-one relations a page reads with its leads, and how much of their scores.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Joins {
-    pub account: bool,
-    pub owner: bool,
-    pub marketing_owner: bool,
+    pub account: Join,
+    pub owner: Join,
+    pub marketing_owner: Join,
+    pub score: ScoreRead,
+}
+
+/// How a page reads one to-one relation of its leads.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum Join {
+    /// Not at all (a DataLoader reads it if asked).
+    #[default]
+    No,
+    /// Its id and name alone ([`Shown::Named`]).
+    Named,
+    /// Its whole row.
+    Whole,
+}
+
+impl Joins {
+    /// True when the page joins any relation.
+    pub fn any(&self) -> bool {
+        [self.account, self.owner, self.marketing_owner].iter().any(|j| *j != Join::No)
+    }
+}
+
+/// What a page reads of its leads' stored scores.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum ScoreRead {
+    /// The score alone ([`ListedScore::Value`]).
+    #[default]
+    Value,
+    /// The whole stored score: temperature, fit and engagement points, when scored.
+    Row,
+}
+
+/// A listed lead's stored score, as its page's [`ScoreRead`] read it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ListedScore {
+    Value(f64),
+    Row(ScoreModel),
+}
+
+impl ListedScore {
+    /// The score: fit plus engagement points.
+    pub fn value(&self) -> f64 {
+        match self {
+            Self::Value(score) => *score,
+            Self::Row(row) => row.score,
+        }
+    }
 }
 
 /// A lead of a page with its score and the relations its [`Joins`] read: `None` when the
 /// lead has none or the relation was not joined.
 #[derive(Debug, Clone)]
 pub struct Listed {
-    pub scored: Scored,
-    pub account: Option<account::Model>,
-    pub owner: Option<user::Model>,
-    pub marketing_owner: Option<user::Model>,
+    pub lead: entity::lead::Model,
+    pub score: ListedScore,
+    pub account: Option<Shown<account::Model>>,
+    pub owner: Option<Shown<user::Model>>,
+    pub marketing_owner: Option<Shown<user::Model>>,
 }
 
 const ACCOUNT: &str = "account__";
 const OWNER: &str = "owner__";
 const MARKETING_OWNER: &str = "marketing_owner__";
 
-/// `select` (leads with their scores) with the relations of `joins` joined, their
-/// columns added as `<relation>__<column>`: read it `into_model::<Listed>()`.
-pub(crate) fn with_joins(mut select: Select<Entity>, joins: Joins) -> Select<Entity> {
+/// `select` (of leads) with their scores as `joins` reads them (`score_<column>`) and
+/// the relations of `joins` joined, their columns added as `<relation>__<column>`: read
+/// it `into_model::<Listed>()`.
+pub(crate) fn with_joins(select: Select<Entity>, joins: Joins) -> Select<Entity> {
+    let mut select = match joins.score {
+        ScoreRead::Row => with_scores(select),
+        ScoreRead::Value => select
+            .join(JoinType::InnerJoin, entity::lead::Relation::Score.def())
+            .column_as(Expr::col((entity::lead_score::Entity, ScoreColumn::Score)), format!("{SCORE_PREFIX}score")),
+    };
     // The organization in each join too: a reference can never reach another one's row.
     let on = |alias: &Alias, key: Column, id: &str| {
         Condition::all()
             .add(Expr::col((alias.clone(), Alias::new(id))).equals((Entity, key)))
             .add(Expr::col((alias.clone(), Alias::new("org_id"))).equals((Entity, Column::OrgId)))
     };
-    if joins.account {
+    let named = |select: Select<Entity>, alias: &Alias, prefix: &str| {
+        select
+            .column_as(Expr::col((alias.clone(), Alias::new("id"))), format!("{prefix}id"))
+            .column_as(Expr::col((alias.clone(), Alias::new("name"))), format!("{prefix}name"))
+    };
+    if joins.account != Join::No {
         let alias = Alias::new("joined_account");
         let condition = on(&alias, Column::AccountId, "id");
         QueryTrait::query(&mut select).join_as(JoinType::LeftJoin, account::Entity, alias.clone(), condition);
-        for column in account::Column::iter() {
-            select = select.column_as(Expr::col((alias.clone(), column)), format!("{ACCOUNT}{}", column.as_str()));
+        if joins.account == Join::Named {
+            select = named(select, &alias, ACCOUNT);
+        } else {
+            for column in account::Column::iter() {
+                select = select.column_as(Expr::col((alias.clone(), column)), format!("{ACCOUNT}{}", column.as_str()));
+            }
         }
     }
-    for (wanted, key, name, prefix) in [
+    for (join, key, name, prefix) in [
         (joins.owner, Column::OwnerId, "joined_owner", OWNER),
         (joins.marketing_owner, Column::MarketingOwnerId, "joined_marketing_owner", MARKETING_OWNER),
     ] {
-        if !wanted {
+        if join == Join::No {
             continue;
         }
         let alias = Alias::new(name);
         let condition = on(&alias, key, "id");
         QueryTrait::query(&mut select).join_as(JoinType::LeftJoin, user::Entity, alias.clone(), condition);
-        select = crate::org::users::shown_columns(select, alias, prefix);
+        select = match join {
+            Join::Named => named(select, &alias, prefix),
+            _ => crate::org::users::shown_columns(select, alias, prefix),
+        };
     }
     select
 }
@@ -72,18 +147,31 @@ impl FromQueryResult for Listed {
         {
             return Ok(listed);
         }
-        // By name (SQLite): a relation is there when its id column is.
+        // By name (SQLite): a relation, or a whole score, is there when its id column is.
         let names = res.column_names();
+        let score = if names.iter().any(|n| n == "score_lead_id") {
+            ListedScore::Row(ScoreModel::from_query_result(res, SCORE_PREFIX)?)
+        } else {
+            ListedScore::Value(res.try_get(SCORE_PREFIX, "score")?)
+        };
         let joined = |prefix: &str| -> Result<bool, DbErr> {
             let id = format!("{prefix}id");
             Ok(names.contains(&id) && res.try_get::<Option<uuid::Uuid>>(prefix, "id")?.is_some())
         };
-        let account = if joined(ACCOUNT)? { Some(account::Model::from_query_result(res, ACCOUNT)?) } else { None };
-        let user = |prefix: &str| -> Result<Option<user::Model>, DbErr> {
-            if joined(prefix)? { Ok(Some(user::Model::from_query_result(res, prefix)?)) } else { Ok(None) }
+        // Read whole when the row's `org_id` was read, else named.
+        fn shown<M: FromQueryResult>(res: &QueryResult, names: &[String], prefix: &str) -> Result<Shown<M>, DbErr> {
+            if names.contains(&format!("{prefix}org_id")) {
+                return Ok(Shown::Whole(M::from_query_result(res, prefix)?));
+            }
+            Ok(Shown::Named { id: res.try_get(prefix, "id")?, name: res.try_get(prefix, "name")? })
+        }
+        let account = if joined(ACCOUNT)? { Some(shown(res, &names, ACCOUNT)?) } else { None };
+        let user = |prefix: &str| -> Result<Option<Shown<user::Model>>, DbErr> {
+            if joined(prefix)? { Ok(Some(shown(res, &names, prefix)?)) } else { Ok(None) }
         };
         Ok(Self {
-            scored: Scored::from_query_result(res, pre)?,
+            lead: entity::lead::Model::from_query_result(res, pre)?,
+            score,
             account,
             owner: user(OWNER)?,
             marketing_owner: user(MARKETING_OWNER)?,
@@ -94,17 +182,19 @@ impl FromQueryResult for Listed {
 /// Pages decode 50 of these: read by position (see [`rows`]).
 impl FromColumns for Listed {
     fn from_columns(c: &mut Columns<'_>) -> Option<Result<Self, Unread>> {
-        let scored = match Scored::from_columns(c)? {
-            Ok(scored) => scored,
-            Err(e) => return Some(Err(e)),
-        };
-        Some(read_joined(c, scored))
+        Some(read_listed(c))
     }
 }
 
-fn read_joined(c: &mut Columns<'_>, scored: Scored) -> Result<Listed, Unread> {
-    let account = c.optional(ACCOUNT, account::Model::from_columns)?;
-    let owner = c.optional(OWNER, user::Model::from_columns)?;
-    let marketing_owner = c.optional(MARKETING_OWNER, user::Model::from_columns)?;
-    Ok(Listed { scored, account, owner, marketing_owner })
+fn read_listed(c: &mut Columns<'_>) -> Result<Listed, Unread> {
+    let lead = rows::read_lead(c)?;
+    let score = if c.prefixed(SCORE_PREFIX).next_is("lead_id") {
+        ListedScore::Row(rows::read_lead_score(c)?)
+    } else {
+        ListedScore::Value(c.get("score")?)
+    };
+    let account = c.optional(ACCOUNT, rows::shown::<account::Model>)?;
+    let owner = c.optional(OWNER, rows::shown::<user::Model>)?;
+    let marketing_owner = c.optional(MARKETING_OWNER, rows::shown::<user::Model>)?;
+    Ok(Listed { lead, score, account, owner, marketing_owner })
 }

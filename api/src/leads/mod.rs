@@ -272,7 +272,7 @@ pub struct Scored {
 }
 
 /// Prefix of the score columns [`with_scores`] adds to a select.
-const SCORE_PREFIX: &str = "score_";
+pub(crate) const SCORE_PREFIX: &str = "score_";
 
 impl FromQueryResult for Scored {
     fn from_query_result(res: &QueryResult, pre: &str) -> std::result::Result<Self, DbErr> {
@@ -762,11 +762,11 @@ impl LeadOrder {
         }
     }
 
-    /// The cursor value of a lead in this order.
-    pub fn key_of(self, scored: &Scored) -> Json {
+    /// The cursor value of a listed lead in this order.
+    pub fn key_of(self, listed: &joined::Listed) -> Json {
         match self {
-            Self::Score => Json::from(scored.score.score),
-            _ => self.lead_key(&scored.lead).unwrap_or_default(),
+            Self::Score => Json::from(listed.score.value()),
+            _ => self.lead_key(&listed.lead).unwrap_or_default(),
         }
     }
 
@@ -810,8 +810,9 @@ pub async fn list(
         account.load_icps(db, actor.org_id).await?;
     }
     // Both organization conditions: the score order's index starts with lead_scores.org_id.
-    let select =
-        with_scores(Entity::find()).filter(Column::OrgId.eq(actor.org_id)).filter(ScoreColumn::OrgId.eq(actor.org_id));
-    let select = joined::with_joins(criteria.apply(actor, select), joins);
+    let select = joined::with_joins(Entity::find(), joins)
+        .filter(Column::OrgId.eq(actor.org_id))
+        .filter(ScoreColumn::OrgId.eq(actor.org_id));
+    let select = criteria.apply(actor, select);
     fetch_page_by(db, select, &order.keys(), direction, window, count).await
 }

@@ -1,12 +1,15 @@
 //! Accounts: the companies leads work for.
 
-use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, MaybeUndefined, Object, SimpleObject};
+use std::borrow::Cow;
+
+use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{ActivityConnection, ArchiveInput, Lead, LeadConnection, lead_list, nested_activities};
 use crate::agreements::icps;
 use crate::connection;
+use crate::db::rows::Shown;
 use crate::error::Result;
 use crate::graphql::pagination::{PageArgs, sorted_cursor, sorted_window};
 use crate::graphql::patch::{clearable, clearable_id, keep_or_set, optional_id};
@@ -20,74 +23,113 @@ use crate::org::graphql::User;
 use crate::pipeline::graphql::Opportunity;
 
 /// A company leads work for and deals are made with.
-#[derive(SimpleObject, Clone)]
-#[graphql(complex)]
-pub struct Account {
-    /// Stable id of the account.
-    #[graphql(owned)]
-    pub id: ID,
-    /// Company name.
-    pub name: String,
-    /// Web domain such as `acme.com`; unique within the organization; imports match accounts by it.
-    pub domain: Option<String>,
-    /// Industry, as the organization names industries (such as `Fintech`).
-    pub industry: Option<String>,
-    /// Number of employees.
-    pub employee_count: Option<i32>,
-    /// Annual revenue.
-    pub annual_revenue: Option<Money>,
-    /// Sales region, such as `EMEA`.
-    pub region: Option<String>,
-    /// True once a deal with the account was won.
-    pub is_customer: bool,
-    /// When the first deal was won.
-    pub customer_since: Option<DateTime<Utc>>,
-    /// When the account was archived; archived accounts leave lists unless asked for.
-    pub archived_at: Option<DateTime<Utc>>,
-    /// Optimistic-lock version; pass it as `expectedVersion` when updating.
-    pub version: i32,
-    /// When the account was created (UTC).
-    pub created_at: DateTime<Utc>,
-    /// When the account last changed (UTC).
-    pub updated_at: DateTime<Utc>,
-    #[graphql(skip)]
-    pub uuid: Uuid,
-    #[graphql(skip)]
-    pub owner_id: Option<Uuid>,
-}
+#[derive(Clone)]
+pub struct Account(Shown<entity::account::Model>);
 
 impl From<entity::account::Model> for Account {
     fn from(m: entity::account::Model) -> Self {
-        let annual_revenue = match (m.annual_revenue_minor, m.currency) {
-            (Some(amount_minor), Some(currency)) => Some(Money { amount_minor: amount_minor.into(), currency }),
-            _ => None,
-        };
-        Self {
-            id: m.id.into(),
-            name: m.name,
-            domain: m.domain,
-            industry: m.industry,
-            employee_count: m.employee_count,
-            annual_revenue,
-            region: m.region,
-            is_customer: m.customer_since.is_some(),
-            customer_since: m.customer_since,
-            archived_at: m.archived_at,
-            version: m.version,
-            created_at: m.created_at,
-            updated_at: m.updated_at,
-            uuid: m.id,
-            owner_id: m.owner_id,
+        Self(Shown::Whole(m))
+    }
+}
+
+impl From<Shown<entity::account::Model>> for Account {
+    fn from(shown: Shown<entity::account::Model>) -> Self {
+        Self(shown)
+    }
+}
+
+impl Account {
+    /// The account's row: as read, or through the DataLoader when a list read only the name.
+    async fn row(&self, ctx: &Context<'_>) -> Result<Cow<'_, entity::account::Model>> {
+        crate::graphql::loaders::whole(&self.0, ctx, |l| &l.accounts, "account").await
+    }
+
+    fn uuid(&self) -> Uuid {
+        self.0.id()
+    }
+}
+
+fn annual_revenue(m: &entity::account::Model) -> Option<Money> {
+    match (m.annual_revenue_minor, &m.currency) {
+        (Some(amount_minor), Some(currency)) => {
+            Some(Money { amount_minor: amount_minor.into(), currency: currency.clone() })
         }
+        _ => None,
     }
 }
 
 // `leads` and `activities` box their futures, for the reason `Lead`'s fields do.
-#[ComplexObject]
+/// A company leads work for and deals are made with.
+#[Object]
 impl Account {
+    /// Stable id of the account.
+    pub async fn id(&self) -> ID {
+        self.uuid().into()
+    }
+
+    /// Company name.
+    async fn name(&self) -> &str {
+        self.0.name()
+    }
+
+    /// Web domain such as `acme.com`; unique within the organization; imports match accounts by it.
+    async fn domain(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        Ok(self.row(ctx).await?.domain.clone())
+    }
+
+    /// Industry, as the organization names industries (such as `Fintech`).
+    async fn industry(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        Ok(self.row(ctx).await?.industry.clone())
+    }
+
+    /// Number of employees.
+    async fn employee_count(&self, ctx: &Context<'_>) -> Result<Option<i32>> {
+        Ok(self.row(ctx).await?.employee_count)
+    }
+
+    /// Annual revenue.
+    async fn annual_revenue(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
+        Ok(annual_revenue(&*self.row(ctx).await?))
+    }
+
+    /// Sales region, such as `EMEA`.
+    async fn region(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        Ok(self.row(ctx).await?.region.clone())
+    }
+
+    /// True once a deal with the account was won.
+    async fn is_customer(&self, ctx: &Context<'_>) -> Result<bool> {
+        Ok(self.row(ctx).await?.customer_since.is_some())
+    }
+
+    /// When the first deal was won.
+    async fn customer_since(&self, ctx: &Context<'_>) -> Result<Option<DateTime<Utc>>> {
+        Ok(self.row(ctx).await?.customer_since)
+    }
+
+    /// When the account was archived; archived accounts leave lists unless asked for.
+    async fn archived_at(&self, ctx: &Context<'_>) -> Result<Option<DateTime<Utc>>> {
+        Ok(self.row(ctx).await?.archived_at)
+    }
+
+    /// Optimistic-lock version; pass it as `expectedVersion` when updating.
+    async fn version(&self, ctx: &Context<'_>) -> Result<i32> {
+        Ok(self.row(ctx).await?.version)
+    }
+
+    /// When the account was created (UTC).
+    async fn created_at(&self, ctx: &Context<'_>) -> Result<DateTime<Utc>> {
+        Ok(self.row(ctx).await?.created_at)
+    }
+
+    /// When the account last changed (UTC).
+    async fn updated_at(&self, ctx: &Context<'_>) -> Result<DateTime<Utc>> {
+        Ok(self.row(ctx).await?.updated_at)
+    }
+
     /// The account's owner in sales.
     async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        let Some(id) = self.owner_id else { return Ok(None) };
+        let Some(id) = self.row(ctx).await?.owner_id else { return Ok(None) };
         Ok(loaders(ctx)?.users.load_one(id).await?.map(User::from))
     }
 
@@ -106,14 +148,14 @@ impl Account {
             let org = crate::graphql::actor(ctx)?.org_id;
             let window = sorted_window(&args, &list, org, |v| order.key_value(v))?;
             let count = selects(ctx, "totalCount");
-            let criteria = LeadCriteria { account_id: Some(self.uuid), ..Default::default() };
+            let criteria = LeadCriteria { account_id: Some(self.uuid()), ..Default::default() };
             let later = async {
                 let (direction, joins) = (OrderDirection::Desc.into(), Default::default());
                 let page = crate::leads::list(db(ctx), actor, &criteria, order, direction, &window, count, joins);
-                Ok(page.await?.map(|l| l.scored.lead))
+                Ok(page.await?.map(|l| l.lead))
             };
             let (leads, counts) = (&loaders.account_leads, &loaders.account_lead_counts);
-            let page = child_page(leads, counts, self.uuid, &args, &window, count, None, later).await?;
+            let page = child_page(leads, counts, self.uuid(), &args, &window, count, None, later).await?;
             Ok(LeadConnection::from_page(
                 page,
                 |l| sorted_cursor(&list, org, order.lead_key(l).unwrap_or_default(), l.id),
@@ -130,12 +172,13 @@ impl Account {
     /// currency than the account's revenue is a miss (amounts are never converted).
     async fn icp_fit(&self, ctx: &Context<'_>) -> Result<Option<IcpFit>> {
         let icps = loaders(ctx)?.agreed_icps().await?;
+        let account = self.row(ctx).await?;
         let facts = crate::agreements::icps::AccountFacts {
-            industry: self.industry.as_deref(),
-            employee_count: self.employee_count,
-            annual_revenue_minor: self.annual_revenue.as_ref().map(|m| m.amount_minor.into()),
-            currency: self.annual_revenue.as_ref().map(|m| m.currency.as_str()),
-            region: self.region.as_deref(),
+            industry: account.industry.as_deref(),
+            employee_count: account.employee_count,
+            annual_revenue_minor: account.annual_revenue_minor.filter(|_| account.currency.is_some()),
+            currency: account.currency.as_deref().filter(|_| account.annual_revenue_minor.is_some()),
+            region: account.region.as_deref(),
         };
         Ok(icps::best_fit(&icps, &facts).map(|(icp, fit)| IcpFit {
             icp_id: icp.id.into(),
@@ -150,7 +193,7 @@ impl Account {
 
     /// The account's deals, newest first.
     async fn opportunities(&self, ctx: &Context<'_>) -> Result<Vec<Opportunity>> {
-        let rows = loaders(ctx)?.account_opportunities.load_one(self.uuid).await?.unwrap_or_default();
+        let rows = loaders(ctx)?.account_opportunities.load_one(self.uuid()).await?.unwrap_or_default();
         Ok(rows.into_iter().filter(|o| o.archived_at.is_none()).map(Opportunity::from).collect())
     }
 
@@ -161,10 +204,10 @@ impl Account {
         #[graphql(desc = "At most this many activities (default 20, at most 100).")] first: Option<i32>,
         #[graphql(desc = "Activities after this cursor.")] after: Option<String>,
     ) -> Result<ActivityConnection> {
-        let criteria = ActivityCriteria { account_id: Some(self.uuid), ..Default::default() };
+        let criteria = ActivityCriteria { account_id: Some(self.uuid()), ..Default::default() };
         let l = loaders(ctx)?;
         let (pages, counts) = (&l.account_activities, &l.account_activity_counts);
-        Box::pin(nested_activities(ctx, first, after, criteria, pages, counts, self.uuid, None)).await
+        Box::pin(nested_activities(ctx, first, after, criteria, pages, counts, self.uuid(), None)).await
     }
 }
 

@@ -14,6 +14,7 @@ use super::{
 };
 use crate::auth::fields::PersonalField;
 use crate::connection;
+use crate::db::rows::Shown;
 use crate::error::Result;
 use crate::graphql::fields::Personal;
 use crate::graphql::pagination::{PageArgs, sorted_cursor, sorted_window};
@@ -21,6 +22,7 @@ use crate::graphql::patch::{clearable, clearable_id, keep_or_set, optional_id};
 use crate::graphql::prefetch::many;
 use crate::graphql::{OrderDirection, actor, db, loaders, nodes_select, parse_id, selects};
 use crate::leads::activities::ActivityCriteria;
+use crate::leads::joined::Join;
 use crate::leads::{self as domain, LeadCriteria, LeadFields, LeadOrder};
 use crate::org::graphql::User;
 use crate::pipeline::graphql::Opportunity;
@@ -52,7 +54,9 @@ connection!(LeadConnection, LeadEdge, Lead, "leads");
 const PERSONAL_SEARCH: [PersonalField; 3] =
     [PersonalField::LeadEmail, PersonalField::LeadFirstName, PersonalField::LeadLastName];
 
-/// The fields of `Lead` read from its stored score.
+/// The fields of `Lead` read from its stored score: the score first, then those a page
+/// reads the whole stored score for (it reads the value alone for none of them; should
+/// one go unseen, the DataLoader reads it).
 const SCORE_FIELDS: [&str; 5] = ["score", "fitScore", "engagementScore", "temperature", "scoredAt"];
 
 /// A person who may buy: contact data, lifecycle stage, score and owners.
@@ -119,6 +123,9 @@ pub struct Lead {
     /// The stored score, when read with the lead; else the DataLoader fetches it.
     #[graphql(skip)]
     pub stored_score: Option<entity::lead_score::Model>,
+    /// The score's value alone, when a page read only that.
+    #[graphql(skip)]
+    pub score_value: Option<f64>,
     /// Activities and stage history read with the lead; what is `None` there comes
     /// from DataLoaders.
     #[graphql(skip)]
@@ -152,6 +159,19 @@ pub struct PersonaCandidate {
     pub keyword: String,
 }
 
+/// How a page reads the relation `field` of its nodes: named when every selection of it
+/// asks for no more than its id and name (fragments and aliases included).
+fn join(ctx: &Context<'_>, field: &str) -> Join {
+    let look = ctx.look_ahead();
+    let (edges, nodes) = (look.field("edges").field("node").field(field), look.field("nodes").field(field));
+    if !edges.exists() && !nodes.exists() {
+        return Join::No;
+    }
+    let named = |f: async_graphql::SelectionField<'_>| matches!(f.name(), "id" | "name" | "__typename");
+    let selections = edges.selection_fields().into_iter().chain(nodes.selection_fields());
+    if selections.flat_map(|s| s.selection_set().collect::<Vec<_>>()).all(named) { Join::Named } else { Join::Whole }
+}
+
 /// The accounts, users and personas a page of leads selects, each fetched once for the
 /// whole page. DataLoaders batch the keys their resolvers register within a 1 ms
 /// window; on a busy server the resolvers of one page outlast it and a batch splits
@@ -159,8 +179,8 @@ pub struct PersonaCandidate {
 /// resolver uses the DataLoader.
 #[derive(Default)]
 pub struct LeadRelations {
-    accounts: Option<HashMap<Uuid, entity::account::Model>>,
-    users: Option<HashMap<Uuid, entity::user::Model>>,
+    accounts: Option<HashMap<Uuid, Shown<entity::account::Model>>>,
+    users: Option<HashMap<Uuid, Shown<entity::user::Model>>>,
     personas: Option<HashMap<Uuid, crate::agreements::Document<crate::personas::Persona>>>,
 }
 
@@ -169,9 +189,14 @@ impl LeadRelations {
     /// which [`Self::of_page`] expects the page's statement to have joined.
     pub fn joins(ctx: &Context<'_>) -> domain::joined::Joins {
         domain::joined::Joins {
-            account: nodes_select(ctx, "account"),
-            owner: nodes_select(ctx, "owner"),
-            marketing_owner: nodes_select(ctx, "marketingOwner"),
+            account: join(ctx, "account"),
+            owner: join(ctx, "owner"),
+            marketing_owner: join(ctx, "marketingOwner"),
+            score: if SCORE_FIELDS[1..].iter().any(|f| nodes_select(ctx, f)) {
+                domain::joined::ScoreRead::Row
+            } else {
+                domain::joined::ScoreRead::Value
+            },
         }
     }
 
@@ -183,18 +208,17 @@ impl LeadRelations {
         page: &[domain::joined::Listed],
     ) -> Result<Option<Arc<Self>>> {
         let wants_persona = nodes_select(ctx, "persona");
-        if joins == domain::joined::Joins::default() && !wants_persona {
+        if !joins.any() && !wants_persona {
             return Ok(None);
         }
-        let accounts = joins
-            .account
-            .then(|| page.iter().filter_map(|l| l.account.clone()).map(|a| (a.id, a)).collect::<HashMap<_, _>>());
-        let users = (joins.owner || joins.marketing_owner).then(|| {
+        let accounts = (joins.account != Join::No)
+            .then(|| page.iter().filter_map(|l| l.account.clone()).map(|a| (a.id(), a)).collect::<HashMap<_, _>>());
+        let users = (joins.owner != Join::No || joins.marketing_owner != Join::No).then(|| {
             let pair = |l: &domain::joined::Listed| [l.owner.clone(), l.marketing_owner.clone()];
-            page.iter().flat_map(pair).flatten().map(|u| (u.id, u)).collect::<HashMap<_, _>>()
+            page.iter().flat_map(pair).flatten().map(|u| (u.id(), u)).collect::<HashMap<_, _>>()
         });
         // Repeated ids are fine: `load_many` asks for each key once.
-        let personas = wants_persona.then(|| page.iter().filter_map(|l| l.scored.lead.persona_id).collect());
+        let personas = wants_persona.then(|| page.iter().filter_map(|l| l.lead.persona_id).collect());
         let personas = many(&loaders(ctx)?.personas, personas).await?;
         Ok(Some(Arc::new(Self { accounts, users, personas })))
     }
@@ -234,6 +258,7 @@ impl From<entity::lead::Model> for Lead {
             persona_candidates,
             related: None,
             stored_score: None,
+            score_value: None,
             children: None,
         }
     }
@@ -242,6 +267,16 @@ impl From<entity::lead::Model> for Lead {
 impl From<domain::Scored> for Lead {
     fn from(s: crate::leads::Scored) -> Self {
         Self { stored_score: Some(s.score), ..Self::from(s.lead) }
+    }
+}
+
+impl From<domain::joined::Listed> for Lead {
+    fn from(l: domain::joined::Listed) -> Self {
+        let (stored_score, score_value) = match l.score {
+            domain::joined::ListedScore::Row(row) => (Some(row), None),
+            domain::joined::ListedScore::Value(value) => (None, Some(value)),
+        };
+        Self { stored_score, score_value, ..Self::from(l.lead) }
     }
 }
 
@@ -292,6 +327,9 @@ impl Lead {
     /// The lead's score: fitScore plus engagementScore, as the scoring model in force
     /// computed it (0 until a model scored the lead). `scoreBreakdown` explains every point.
     async fn score(&self, ctx: &Context<'_>) -> Result<f64> {
+        if let Some(score) = self.score_value {
+            return Ok(score);
+        }
         Ok(self.stored_score(ctx).await?.score)
     }
 
@@ -713,8 +751,8 @@ impl LeadQuery {
         let related = LeadRelations::of_page(ctx, joins, &page.items).await?;
         Ok(LeadConnection::from_page(
             page,
-            |l| sorted_cursor(&list, org, order.key_of(&l.scored), l.scored.lead.id),
-            |l| Lead { related: related.clone(), ..Lead::from(l.scored) },
+            |l| sorted_cursor(&list, org, order.key_of(l), l.lead.id),
+            |l| Lead { related: related.clone(), ..Lead::from(l) },
         ))
     }
 

@@ -7,6 +7,8 @@ pub mod journey_stages;
 pub mod sign_in;
 pub mod trusted_documents;
 
+use std::borrow::Cow;
+
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
@@ -16,6 +18,7 @@ use super::{OrgPatch, OrgSettings, SettingsPatch};
 use crate::auth::permissions::Scope;
 use crate::auth::{Actor, Identity};
 use crate::connection;
+use crate::db::rows::Shown;
 use crate::error::{ApiError, Result};
 use crate::graphql::pagination::{PageArgs, encode_cursor};
 use crate::graphql::patch::{clearable, keep_or_set};
@@ -53,42 +56,74 @@ pub enum Role {
 }
 
 /// A person of the organization.
-#[derive(SimpleObject, Clone)]
-pub struct User {
-    /// Stable id of the user.
-    #[graphql(owned)]
-    pub id: ID,
-    /// E-mail address, lower-cased; unique within the organization.
-    pub email: String,
-    /// Display name.
-    pub name: String,
-    /// The team the user works in.
-    pub team: Team,
-    /// What the user may do.
-    pub role: Role,
-    /// False once an ADMIN deactivated the user: they can no longer sign in.
-    pub active: bool,
-    /// Optimistic-lock version; pass it as `expectedVersion` when updating.
-    pub version: i32,
-    /// When the user was created (UTC).
-    pub created_at: DateTime<Utc>,
-    /// When the user last changed (UTC).
-    pub updated_at: DateTime<Utc>,
-}
+#[derive(Clone)]
+pub struct User(Shown<entity::user::Model>);
 
 impl From<entity::user::Model> for User {
     fn from(m: entity::user::Model) -> Self {
-        Self {
-            id: m.id.into(),
-            email: m.email,
-            name: m.name,
-            team: m.team.into(),
-            role: m.role.into(),
-            active: m.active,
-            version: m.version,
-            created_at: m.created_at,
-            updated_at: m.updated_at,
-        }
+        Self(Shown::Whole(m))
+    }
+}
+
+impl From<Shown<entity::user::Model>> for User {
+    fn from(shown: Shown<entity::user::Model>) -> Self {
+        Self(shown)
+    }
+}
+
+impl User {
+    /// The user's row: as read, or through the DataLoader when a list read only the name.
+    async fn row(&self, ctx: &Context<'_>) -> Result<Cow<'_, entity::user::Model>> {
+        crate::graphql::loaders::whole(&self.0, ctx, |l| &l.users, "user").await
+    }
+}
+
+/// A person of the organization.
+#[Object]
+impl User {
+    /// Stable id of the user.
+    pub async fn id(&self) -> ID {
+        self.0.id().into()
+    }
+
+    /// E-mail address, lower-cased; unique within the organization.
+    async fn email(&self, ctx: &Context<'_>) -> Result<String> {
+        Ok(self.row(ctx).await?.email.clone())
+    }
+
+    /// Display name.
+    async fn name(&self) -> &str {
+        self.0.name()
+    }
+
+    /// The team the user works in.
+    async fn team(&self, ctx: &Context<'_>) -> Result<Team> {
+        Ok(self.row(ctx).await?.team.into())
+    }
+
+    /// What the user may do.
+    async fn role(&self, ctx: &Context<'_>) -> Result<Role> {
+        Ok(self.row(ctx).await?.role.into())
+    }
+
+    /// False once an ADMIN deactivated the user: they can no longer sign in.
+    async fn active(&self, ctx: &Context<'_>) -> Result<bool> {
+        Ok(self.row(ctx).await?.active)
+    }
+
+    /// Optimistic-lock version; pass it as `expectedVersion` when updating.
+    async fn version(&self, ctx: &Context<'_>) -> Result<i32> {
+        Ok(self.row(ctx).await?.version)
+    }
+
+    /// When the user was created (UTC).
+    async fn created_at(&self, ctx: &Context<'_>) -> Result<DateTime<Utc>> {
+        Ok(self.row(ctx).await?.created_at)
+    }
+
+    /// When the user last changed (UTC).
+    async fn updated_at(&self, ctx: &Context<'_>) -> Result<DateTime<Utc>> {
+        Ok(self.row(ctx).await?.updated_at)
     }
 }
 
