@@ -56,12 +56,11 @@ pub(crate) fn check_rules(
     let mut ctx = VisitorContext::new(registry, doc, variables, operation_name);
     let errors = match mode {
         // Accord patch: the document passed every rule before; only the one that also
-        // reads variables runs again, then the calculations, as below.
+        // reads variables runs again, with the calculations in the same walk of the
+        // document (as in `Fast` mode below).
         ValidationMode::Strict if document_validated => {
-            let mut visitor = VisitorNil.with(rules::ArgumentsOfCorrectType::default());
-            visit(&mut visitor, &mut ctx, doc);
-
             let mut visitor = VisitorNil
+                .with(rules::ArgumentsOfCorrectType::default())
                 .with(visitors::CacheControlCalculate {
                     cache_control: &mut cache_control,
                 })
