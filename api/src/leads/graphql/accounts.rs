@@ -58,8 +58,8 @@ fn annual_revenue(m: &entity::account::Model) -> Option<Money> {
     }
 }
 
-// `leads` and `activities` box their futures, for the reason `Lead`'s fields do.
 /// A company leads work for and deals are made with.
+// `leads` and `activities` box their futures, for the reason `Lead`'s fields do.
 #[Object]
 impl Account {
     /// Stable id of the account.
