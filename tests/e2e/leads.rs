@@ -921,6 +921,134 @@ async fn a_page_reads_of_its_accounts_and_users_what_it_shows() {
     assert!(sql.contains("account__domain") && sql.contains("owner__email"), "{sql}");
 }
 
+/// A page reads of its leads the columns its selection shows (fragments and aliases
+/// included) and its order's, in its one statement; each field shows what a page reading
+/// every column shows.
+#[tokio::test]
+async fn a_page_reads_of_its_leads_the_columns_it_shows() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let t = &org.admin.token;
+    let marketer = app.create_user(&org, Team::Marketing, Role::Member).await;
+    let rep = app.create_user(&org, Team::Sales, Role::Member).await;
+    let create = "mutation($input: CreatePersonaInput!) { createPersona(input: $input) { persona { id } } }";
+    let input = json!({ "input": { "name": "Finance", "titleKeywords": ["CFO"], "propose": true } });
+    let body = app.gql(Some(&marketer.token), create, input).await;
+    let persona =
+        body["data"]["createPersona"]["persona"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned();
+    for team in [Team::Sales, Team::Marketing] {
+        let manager = app.create_user(&org, team, Role::Manager).await;
+        let approve = "mutation($input: DocumentVersionInput!) { approveDocument(input: $input) { agreed } }";
+        let input = json!({ "input": { "kind": "PERSONA", "id": persona, "version": 1 } });
+        assert!(app.gql(Some(&manager.token), approve, input).await["errors"].is_null());
+    }
+    let payly = account(&app, t, "Payly", "payly.io", "Fintech", 250).await;
+    let full = json!({ "email": "a@payly.io", "firstName": "Ada", "lastName": "Lovelace", "title": "CFO",
+        "phone": "+44 20 7946 0000", "source": "webinar", "campaign": "Spring", "externalId": "crm-1",
+        "accountId": payly, "ownerId": rep.id, "marketingOwnerId": org.admin.id });
+    let a = lead(&app, t, full).await;
+    assert!(move_to(&app, t, &a, "ENGAGED").await["errors"].is_null());
+    let b = lead(&app, t, json!({ "email": "b@x.io" })).await;
+    let archive = "mutation($id: ID!) { archiveLead(input: { id: $id }) { lead { id } } }";
+    assert!(app.gql(Some(t), archive, json!({ "id": b })).await["errors"].is_null());
+
+    let page = |selection: &str| {
+        format!("{{ leads(first: 10, filter: {{ includeArchived: true }}) {{ nodes {{ id {selection} }} }} }}")
+    };
+    let page_sql = || {
+        let recent = app.recent.lock().unwrap();
+        recent
+            .iter()
+            .rev()
+            .find(|s| s.sql.contains("score_score"))
+            .map(|s| s.sql.clone())
+            .expect("the page's statement")
+    };
+    let nodes = |body: &Value| -> Vec<Value> {
+        let mut nodes = body["data"]["leads"]["nodes"].as_array().unwrap_or_else(|| panic!("{body}")).clone();
+        nodes.sort_by_key(|n| n["id"].as_str().unwrap().to_owned());
+        nodes
+    };
+    // (selection, the column it reads)
+    let fields = [
+        ("email", "email"),
+        ("firstName", "first_name"),
+        ("lastName", "last_name"),
+        ("title", "title"),
+        ("phone", "phone"),
+        ("source", "source"),
+        ("campaign", "campaign"),
+        ("externalId", "external_id"),
+        ("lifecycleStage", "lifecycle_stage"),
+        ("stageEnteredAt", "stage_entered_at"),
+        ("personaId", "persona_id"),
+        ("archivedAt", "archived_at"),
+        ("version", "version"),
+        ("createdAt", "created_at"),
+        ("updatedAt", "updated_at"),
+        ("account { id }", "account_id"),
+        ("owner { id }", "owner_id"),
+        ("marketingOwner { id }", "marketing_owner_id"),
+        ("persona { id }", "persona_id"),
+        ("personaMatch { keyword manual ambiguous persona { id } }", "persona_keyword"),
+        ("campaignDetails { name }", "campaign"),
+    ];
+    let every: Vec<&str> = fields.iter().map(|(selection, _)| *selection).collect();
+    let whole = nodes(&app.gql(Some(t), &page(&every.join(" ")), json!({})).await);
+    assert_eq!(whole.len(), 2);
+    assert_eq!(
+        whole.iter().filter(|n| n["personaId"] == persona.as_str() && n["lifecycleStage"] == "ENGAGED").count(),
+        1
+    );
+    assert_eq!(whole.iter().filter(|n| n["archivedAt"].is_string()).count(), 1);
+    for (selection, column) in fields {
+        let (body, statements) = app.gql_counting(Some(t), &page(selection), json!({})).await;
+        let sql = page_sql();
+        let key = selection.split(' ').next().unwrap();
+        for (node, expected) in nodes(&body).iter().zip(&whole) {
+            assert_eq!(node[key], expected[key], "{selection}: {body}");
+        }
+        assert!(sql.contains(&format!("\"leads\".\"{column}\"")), "{selection}: {sql}");
+        let unshown = if column == "phone" { "title" } else { "phone" };
+        assert!(!sql.contains(&format!("\"leads\".\"{unshown}\"")), "{selection}: {sql}");
+        if !selection.contains('{') {
+            assert_eq!(statements, 1, "{selection}: {body}");
+        }
+    }
+    let (body, _) = app.gql_counting(Some(t), &page("timeInCurrentStage"), json!({})).await;
+    assert!(nodes(&body).iter().all(|n| (0..3600).contains(&n["timeInCurrentStage"].as_i64().unwrap())), "{body}");
+
+    // Aliases and fragments read their columns; nothing else is read.
+    let query = format!("{} fragment F on Lead {{ source }}", page("p: phone ... on Lead { title } ...F"));
+    let (body, statements) = app.gql_counting(Some(t), &query, json!({})).await;
+    let sql = page_sql();
+    for (node, expected) in nodes(&body).iter().zip(&whole) {
+        assert_eq!(
+            [&node["p"], &node["title"], &node["source"]],
+            [&expected["phone"], &expected["title"], &expected["source"]]
+        );
+    }
+    assert_eq!(statements, 1, "{body}");
+    for (column, read) in [("phone", true), ("title", true), ("source", true), ("external_id", false), ("email", false)]
+    {
+        assert_eq!(sql.contains(&format!("\"leads\".\"{column}\"")), read, "{column}: {sql}");
+    }
+
+    // The order's column is read for the cursor, shown or not.
+    let by_name =
+        "query($after: String) { leads(first: 1, after: $after, orderBy: { field: LAST_NAME, direction: ASC },
+        filter: { includeArchived: true }) { nodes { id } pageInfo { endCursor } } }";
+    let first = app.gql(Some(t), by_name, json!({})).await;
+    assert!(page_sql().contains("\"leads\".\"last_name\""), "{}", page_sql());
+    let after = first["data"]["leads"]["pageInfo"]["endCursor"].clone();
+    let second = app.gql(Some(t), by_name, json!({ "after": after })).await;
+    assert_eq!(
+        [&first["data"]["leads"]["nodes"][0]["id"], &second["data"]["leads"]["nodes"][0]["id"]],
+        [&json!(b), &json!(a)],
+        "{first} {second}"
+    );
+}
+
 /// A page that shows only the score reads it from the index its order walks, not from
 /// `lead_scores` itself (an index-only scan: the page's statement as the server ran it,
 /// planned with scans of whole tables ruled out, as on a table of any size).

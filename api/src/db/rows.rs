@@ -17,7 +17,7 @@ use std::any::TypeId;
 use entity::{account, lead, lead_score, user};
 use sea_orm::sqlx::postgres::{PgColumn, PgRow};
 use sea_orm::sqlx::{Column as _, Decode, Postgres, Row as _, Type, TypeInfo as _, ValueRef as _};
-use sea_orm::{ActiveEnum, ConnectionTrait, DbErr, FromQueryResult, QueryResult, QueryTrait};
+use sea_orm::{ActiveEnum, ConnectionTrait, DbErr, FromQueryResult, Iterable, QueryResult, QueryTrait};
 use uuid::Uuid;
 
 /// A cursor over one row's columns.
@@ -326,6 +326,145 @@ pub(crate) fn read_lead(c: &mut Columns<'_>) -> Result<lead::Model, Unread> {
         persona_keyword: c.get("persona_keyword")?,
         persona_candidates: c.get("persona_candidates")?,
     })
+}
+
+/// Which of a lead's columns a select read, by their place in the entity; by default all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeadColumns(u32);
+
+impl Default for LeadColumns {
+    fn default() -> Self {
+        Self::all()
+    }
+}
+
+impl LeadColumns {
+    /// Every column: a whole row.
+    pub fn all() -> Self {
+        lead::Column::iter().fold(Self(0), Self::with)
+    }
+
+    /// The lead's id alone, which every read of a lead needs.
+    pub fn id() -> Self {
+        Self(0).with(lead::Column::Id)
+    }
+
+    pub fn with(self, column: lead::Column) -> Self {
+        Self(self.0 | 1 << column as u32)
+    }
+
+    pub fn contains(self, column: lead::Column) -> bool {
+        self.0 & 1 << column as u32 != 0
+    }
+}
+
+/// The values of a lead's unread columns: shown nowhere (the reader reads those columns
+/// whole before it shows them), they only fill the model.
+fn unread_lead() -> lead::Model {
+    let never = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+    lead::Model {
+        id: Uuid::nil(),
+        org_id: Uuid::nil(),
+        account_id: None,
+        persona_id: None,
+        email: String::new(),
+        first_name: String::new(),
+        last_name: String::new(),
+        title: None,
+        phone: None,
+        source: None,
+        campaign: None,
+        external_id: None,
+        lifecycle_stage: entity::LifecycleStage::New,
+        stage_entered_at: never,
+        owner_id: None,
+        marketing_owner_id: None,
+        archived_at: None,
+        version: 0,
+        created_at: never,
+        updated_at: never,
+        persona_manual: false,
+        persona_keyword: None,
+        persona_candidates: None,
+    }
+}
+
+/// Calls `$each!(field, Column)` for the lead's columns in the entity's order, around
+/// `lifecycle_stage`, whose enum each reader decodes its own way (`$stage`).
+macro_rules! lead_columns {
+    ($each:ident, $stage:block) => {
+        $each!(id, Id);
+        $each!(org_id, OrgId);
+        $each!(account_id, AccountId);
+        $each!(persona_id, PersonaId);
+        $each!(email, Email);
+        $each!(first_name, FirstName);
+        $each!(last_name, LastName);
+        $each!(title, Title);
+        $each!(phone, Phone);
+        $each!(source, Source);
+        $each!(campaign, Campaign);
+        $each!(external_id, ExternalId);
+        $stage;
+        $each!(stage_entered_at, StageEnteredAt);
+        $each!(owner_id, OwnerId);
+        $each!(marketing_owner_id, MarketingOwnerId);
+        $each!(archived_at, ArchivedAt);
+        $each!(version, Version);
+        $each!(created_at, CreatedAt);
+        $each!(updated_at, UpdatedAt);
+        $each!(persona_manual, PersonaManual);
+        $each!(persona_keyword, PersonaKeyword);
+        $each!(persona_candidates, PersonaCandidates);
+    };
+}
+
+/// A lead as far as a select read its columns (in the entity's order, the id always),
+/// and which it read.
+pub(crate) fn read_lead_shown(c: &mut Columns<'_>) -> Result<(lead::Model, LeadColumns), Unread> {
+    let (mut m, mut read) = (unread_lead(), LeadColumns(0));
+    macro_rules! each {
+        ($field:ident, $column:ident) => {
+            if c.next_is(stringify!($field)) {
+                m.$field = c.get(stringify!($field))?;
+                read = read.with(lead::Column::$column);
+            }
+        };
+    }
+    lead_columns!(each, {
+        if c.next_is("lifecycle_stage") {
+            m.lifecycle_stage = c.enumeration("lifecycle_stage")?;
+            read = read.with(lead::Column::LifecycleStage);
+        }
+    });
+    if !read.contains(lead::Column::Id) {
+        return Err(Unread::Layout);
+    }
+    Ok((m, read))
+}
+
+/// [`read_lead_shown`] by name, for rows not read by position (SQLite).
+pub(crate) fn lead_shown_by_name(res: &QueryResult, names: &[String]) -> Result<(lead::Model, LeadColumns), DbErr> {
+    let (mut m, mut read) = (unread_lead(), LeadColumns(0));
+    let has = |name: &str| names.iter().any(|n| n == name);
+    macro_rules! each {
+        ($field:ident, $column:ident) => {
+            if has(stringify!($field)) {
+                m.$field = res.try_get("", stringify!($field))?;
+                read = read.with(lead::Column::$column);
+            }
+        };
+    }
+    lead_columns!(each, {
+        if has("lifecycle_stage") {
+            m.lifecycle_stage = res.try_get("", "lifecycle_stage")?;
+            read = read.with(lead::Column::LifecycleStage);
+        }
+    });
+    if !read.contains(lead::Column::Id) {
+        return Err(DbErr::Type("a lead read without its id".into()));
+    }
+    Ok((m, read))
 }
 
 impl FromColumns for lead_score::Model {

@@ -5,7 +5,8 @@
 //! leads list's usual `account { name }`), else its whole row (users without their
 //! password hash, which no list shows). Of the stored scores a page reads the value alone
 //! unless it shows more: ordered by score, PostgreSQL then reads it from the index it
-//! walks instead of from `lead_scores` itself.
+//! walks instead of from `lead_scores` itself. Of the leads themselves it reads the
+//! columns the page shows (and its order's), the id always.
 
 use entity::lead::{Column, Entity};
 use entity::{account, user};
@@ -17,11 +18,13 @@ use sea_orm::{
 use entity::lead_score::{Column as ScoreColumn, Model as ScoreModel};
 
 use super::{SCORE_PREFIX, with_scores};
-use crate::db::rows::{self, Columns, FromColumns, Shown, Unread};
+use crate::db::rows::{self, Columns, FromColumns, LeadColumns, Shown, Unread};
 
-/// Which to-one relations a page reads with its leads, and how much of their scores.
+/// Which of its leads' columns a page reads, which to-one relations with them, and how
+/// much of their scores.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Joins {
+    pub lead: LeadColumns,
     pub account: Join,
     pub owner: Join,
     pub marketing_owner: Join,
@@ -75,10 +78,12 @@ impl ListedScore {
 }
 
 /// A lead of a page with its score and the relations its [`Joins`] read: `None` when the
-/// lead has none or the relation was not joined.
+/// lead has none or the relation was not joined. Of the lead's columns only those of
+/// `read` hold its values.
 #[derive(Debug, Clone)]
 pub struct Listed {
     pub lead: entity::lead::Model,
+    pub read: LeadColumns,
     pub score: ListedScore,
     pub account: Option<Shown<account::Model>>,
     pub owner: Option<Shown<user::Model>>,
@@ -93,6 +98,11 @@ const MARKETING_OWNER: &str = "marketing_owner__";
 /// the relations of `joins` joined, their columns added as `<relation>__<column>`: read
 /// it `into_model::<Listed>()`.
 pub(crate) fn with_joins(select: Select<Entity>, joins: Joins) -> Select<Entity> {
+    let select = if joins.lead == LeadColumns::all() {
+        select
+    } else {
+        select.select_only().columns(Column::iter().filter(|c| joins.lead.contains(*c)))
+    };
     let mut select = match joins.score {
         ScoreRead::Row => with_scores(select),
         ScoreRead::Value => select
@@ -169,13 +179,8 @@ impl FromQueryResult for Listed {
         let user = |prefix: &str| -> Result<Option<Shown<user::Model>>, DbErr> {
             if joined(prefix)? { Ok(Some(shown(res, &names, prefix)?)) } else { Ok(None) }
         };
-        Ok(Self {
-            lead: entity::lead::Model::from_query_result(res, pre)?,
-            score,
-            account,
-            owner: user(OWNER)?,
-            marketing_owner: user(MARKETING_OWNER)?,
-        })
+        let (lead, read) = rows::lead_shown_by_name(res, &names)?;
+        Ok(Self { lead, read, score, account, owner: user(OWNER)?, marketing_owner: user(MARKETING_OWNER)? })
     }
 }
 
@@ -187,7 +192,7 @@ impl FromColumns for Listed {
 }
 
 fn read_listed(c: &mut Columns<'_>) -> Result<Listed, Unread> {
-    let lead = rows::read_lead(c)?;
+    let (lead, read) = rows::read_lead_shown(c)?;
     let score = if c.prefixed(SCORE_PREFIX).next_is("lead_id") {
         ListedScore::Row(rows::read_lead_score(c)?)
     } else {
@@ -196,5 +201,5 @@ fn read_listed(c: &mut Columns<'_>) -> Result<Listed, Unread> {
     let account = c.optional(ACCOUNT, rows::shown::<account::Model>)?;
     let owner = c.optional(OWNER, rows::shown::<user::Model>)?;
     let marketing_owner = c.optional(MARKETING_OWNER, rows::shown::<user::Model>)?;
-    Ok(Listed { lead, score, account, owner, marketing_owner })
+    Ok(Listed { lead, read, score, account, owner, marketing_owner })
 }

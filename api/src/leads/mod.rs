@@ -762,7 +762,18 @@ impl LeadOrder {
         }
     }
 
-    /// The cursor value of a listed lead in this order.
+    /// The lead's column this order runs along (none for score order).
+    pub fn lead_column(self) -> Option<Column> {
+        match self {
+            Self::Score => None,
+            Self::CreatedAt => Some(Column::CreatedAt),
+            Self::UpdatedAt => Some(Column::UpdatedAt),
+            Self::StageEnteredAt => Some(Column::StageEnteredAt),
+            Self::LastName => Some(Column::LastName),
+        }
+    }
+
+    /// The cursor value of a listed lead in this order (which a page always reads).
     pub fn key_of(self, listed: &joined::Listed) -> Json {
         match self {
             Self::Score => Json::from(listed.score.value()),
@@ -809,6 +820,11 @@ pub async fn list(
     if let Some(account) = criteria.account.as_mut() {
         account.load_icps(db, actor.org_id).await?;
     }
+    // The cursor needs the order's column, whether shown or not.
+    let joins = match order.lead_column() {
+        Some(column) => joined::Joins { lead: joins.lead.with(column), ..joins },
+        None => joins,
+    };
     // Both organization conditions: the score order's index starts with lead_scores.org_id.
     let select = joined::with_joins(Entity::find(), joins)
         .filter(Column::OrgId.eq(actor.org_id))

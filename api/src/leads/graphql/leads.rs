@@ -1,11 +1,13 @@
 //! Leads and their lifecycle: the person who may buy, scored, owned and moved through
 //! the funnel.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use entity::lead::Column as LeadColumn;
 use uuid::Uuid;
 
 use super::{
@@ -14,8 +16,8 @@ use super::{
 };
 use crate::auth::fields::PersonalField;
 use crate::connection;
-use crate::db::rows::Shown;
-use crate::error::Result;
+use crate::db::rows::{LeadColumns, Shown};
+use crate::error::{ApiError, Result};
 use crate::graphql::fields::Personal;
 use crate::graphql::pagination::{PageArgs, sorted_cursor, sorted_window};
 use crate::graphql::patch::{clearable, clearable_id, keep_or_set, optional_id};
@@ -66,41 +68,41 @@ pub struct Lead {
     /// Stable id of the lead.
     #[graphql(owned)]
     pub id: ID,
-    /// E-mail address, lower-cased; unique within the organization. Shown by the
-    /// `email` resolver, nullable under the personal-data rule.
+    // The lead's own values, each shown by its resolver: a page may not have read them
+    // (`read`).
     #[graphql(skip)]
     pub email: String,
-    /// First name. Personal data: null, with a FORBIDDEN error on this field, for callers the organization's rule for `Lead.firstName` leaves out (by default VIEWERs, and API keys without `PII_READ`; see `fieldReadRules`).
-    #[graphql(guard = "Personal(PersonalField::LeadFirstName)")]
+    #[graphql(skip)]
     pub first_name: Option<String>,
-    /// Last name. Personal data: null, with a FORBIDDEN error on this field, for callers the organization's rule for `Lead.lastName` leaves out (by default VIEWERs, and API keys without `PII_READ`; see `fieldReadRules`).
-    #[graphql(guard = "Personal(PersonalField::LeadLastName)")]
+    #[graphql(skip)]
     pub last_name: Option<String>,
-    /// Job title.
+    #[graphql(skip)]
     pub title: Option<String>,
-    /// Phone number. Personal data: null, with a FORBIDDEN error on this field, for callers the organization's rule for `Lead.phone` leaves out (by default VIEWERs, and API keys without `PII_READ`; see `fieldReadRules`).
-    #[graphql(guard = "Personal(PersonalField::LeadPhone)")]
+    #[graphql(skip)]
     pub phone: Option<String>,
-    /// Where the lead came from, such as `webinar` or `partner`.
+    #[graphql(skip)]
     pub source: Option<String>,
-    /// The campaign that brought the lead (its name).
+    #[graphql(skip)]
     pub campaign: Option<String>,
-    /// The lead's id in the partner system that created it; unique within the organization.
+    #[graphql(skip)]
     pub external_id: Option<String>,
-    /// Where the lead is in the funnel.
+    #[graphql(skip)]
     pub lifecycle_stage: LifecycleStage,
-    /// When the lead entered its current stage (UTC).
+    #[graphql(skip)]
     pub stage_entered_at: DateTime<Utc>,
-    /// Id of the lead's buyer persona, if assigned.
+    #[graphql(skip)]
     pub persona_id: Option<ID>,
-    /// When the lead was archived; archived leads leave lists unless asked for.
+    #[graphql(skip)]
     pub archived_at: Option<DateTime<Utc>>,
-    /// Optimistic-lock version; pass it as `expectedVersion` when updating.
+    #[graphql(skip)]
     pub version: i32,
-    /// When the lead was created (UTC).
+    #[graphql(skip)]
     pub created_at: DateTime<Utc>,
-    /// When the lead last changed (UTC).
+    #[graphql(skip)]
     pub updated_at: DateTime<Utc>,
+    /// Which of the lead's columns hold its values: all, unless a page read fewer.
+    #[graphql(skip)]
+    pub read: LeadColumns,
     #[graphql(skip)]
     pub uuid: Uuid,
     #[graphql(skip)]
@@ -159,6 +161,54 @@ pub struct PersonaCandidate {
     pub keyword: String,
 }
 
+/// The columns `personaMatch` shows.
+const PERSONA_MATCH: [LeadColumn; 4] =
+    [LeadColumn::PersonaId, LeadColumn::PersonaManual, LeadColumn::PersonaKeyword, LeadColumn::PersonaCandidates];
+
+/// The lead's columns a field of `Lead` shows; `None` for a field not listed here, for
+/// which a page reads whole rows.
+fn columns_of(field: &str) -> Option<&'static [LeadColumn]> {
+    use LeadColumn as C;
+    Some(match field {
+        "id" | "__typename" | "score" | "temperature" | "scoredAt" | "fitScore" | "engagementScore"
+        | "scoreBreakdown" | "stageHistory" | "activities" | "engagementEvents" | "handovers" | "opportunities" => &[],
+        "email" => &[C::Email],
+        "firstName" => &[C::FirstName],
+        "lastName" => &[C::LastName],
+        "title" => &[C::Title],
+        "phone" => &[C::Phone],
+        "source" => &[C::Source],
+        "campaign" | "campaignDetails" => &[C::Campaign],
+        "externalId" => &[C::ExternalId],
+        "lifecycleStage" => &[C::LifecycleStage],
+        "stageEnteredAt" | "timeInCurrentStage" => &[C::StageEnteredAt],
+        "personaId" | "persona" => &[C::PersonaId],
+        "personaMatch" => &PERSONA_MATCH,
+        "archivedAt" => &[C::ArchivedAt],
+        "version" => &[C::Version],
+        "createdAt" => &[C::CreatedAt],
+        "updatedAt" => &[C::UpdatedAt],
+        "account" => &[C::AccountId],
+        "owner" => &[C::OwnerId],
+        "marketingOwner" => &[C::MarketingOwnerId],
+        _ => return None,
+    })
+}
+
+/// The lead's columns the current page's nodes (`edges.node` or `nodes`) show, fragments
+/// and aliases included.
+fn shown_columns(ctx: &Context<'_>) -> LeadColumns {
+    let look = ctx.look_ahead();
+    let nodes =
+        look.field("edges").field("node").selection_fields().into_iter().chain(look.field("nodes").selection_fields());
+    let mut read = LeadColumns::id();
+    for field in nodes.flat_map(|node| node.selection_set().collect::<Vec<_>>()) {
+        let Some(columns) = columns_of(field.name()) else { return LeadColumns::all() };
+        read = columns.iter().fold(read, |read, c| read.with(*c));
+    }
+    read
+}
+
 /// How a page reads the relation `field` of its nodes: named when every selection of it
 /// asks for no more than its id and name (fragments and aliases included).
 fn join(ctx: &Context<'_>, field: &str) -> Join {
@@ -189,6 +239,7 @@ impl LeadRelations {
     /// which [`Self::of_page`] expects the page's statement to have joined.
     pub fn joins(ctx: &Context<'_>) -> domain::joined::Joins {
         domain::joined::Joins {
+            lead: shown_columns(ctx),
             account: join(ctx, "account"),
             owner: join(ctx, "owner"),
             marketing_owner: join(ctx, "marketingOwner"),
@@ -260,6 +311,7 @@ impl From<entity::lead::Model> for Lead {
             stored_score: None,
             score_value: None,
             children: None,
+            read: LeadColumns::all(),
         }
     }
 }
@@ -276,7 +328,7 @@ impl From<domain::joined::Listed> for Lead {
             domain::joined::ListedScore::Row(row) => (Some(row), None),
             domain::joined::ListedScore::Value(value) => (None, Some(value)),
         };
-        Self { stored_score, score_value, ..Self::from(l.lead) }
+        Self { stored_score, score_value, read: l.read, ..Self::from(l.lead) }
     }
 }
 
@@ -287,6 +339,31 @@ impl From<domain::detail::Detail> for Lead {
 }
 
 impl Lead {
+    /// This lead when it holds `columns`' values, else its whole row, through the
+    /// DataLoader: a page reads the columns its look-ahead sees shown, so a selection it
+    /// missed costs a statement, never a wrong value.
+    async fn with(&self, ctx: &Context<'_>, columns: &[LeadColumn]) -> Result<Cow<'_, Lead>> {
+        if columns.iter().all(|c| self.read.contains(*c)) {
+            return Ok(Cow::Borrowed(self));
+        }
+        let row = loaders(ctx)?.leads.load_one(self.uuid).await?;
+        let whole = Lead::from(row.ok_or_else(|| ApiError::not_found("lead"))?);
+        Ok(Cow::Owned(Lead { related: self.related.clone(), ..whole }))
+    }
+
+    /// One value of this lead, from `column` (see [`Self::with`]).
+    async fn shown<T: Clone + Send + Sync + 'static>(
+        &self,
+        ctx: &Context<'_>,
+        column: LeadColumn,
+        value: impl Fn(&Lead) -> &T + Send,
+    ) -> Result<Cow<'_, T>> {
+        Ok(match self.with(ctx, &[column]).await? {
+            Cow::Borrowed(lead) => Cow::Borrowed(value(lead)),
+            Cow::Owned(lead) => Cow::Owned(value(&lead).clone()),
+        })
+    }
+
     /// The stored score: read with the lead, else through the DataLoader.
     async fn stored_score(&self, ctx: &Context<'_>) -> Result<entity::lead_score::Model> {
         if let Some(score) = &self.stored_score {
@@ -315,8 +392,81 @@ impl Lead {
 impl Lead {
     /// E-mail address, lower-cased; unique within the organization. Personal data: null, with a FORBIDDEN error on this field, for callers the organization's rule for `Lead.email` leaves out (by default VIEWERs, and API keys without `PII_READ`; see `fieldReadRules`).
     #[graphql(guard = "Personal(PersonalField::LeadEmail)")]
-    async fn email(&self) -> Option<&str> {
-        Some(&self.email)
+    async fn email(&self, ctx: &Context<'_>) -> Result<Option<Cow<'_, String>>> {
+        Ok(Some(self.shown(ctx, LeadColumn::Email, |l| &l.email).await?))
+    }
+
+    /// First name. Personal data: null, with a FORBIDDEN error on this field, for callers the organization's rule for `Lead.firstName` leaves out (by default VIEWERs, and API keys without `PII_READ`; see `fieldReadRules`).
+    #[graphql(guard = "Personal(PersonalField::LeadFirstName)")]
+    async fn first_name(&self, ctx: &Context<'_>) -> Result<Cow<'_, Option<String>>> {
+        self.shown(ctx, LeadColumn::FirstName, |l| &l.first_name).await
+    }
+
+    /// Last name. Personal data: null, with a FORBIDDEN error on this field, for callers the organization's rule for `Lead.lastName` leaves out (by default VIEWERs, and API keys without `PII_READ`; see `fieldReadRules`).
+    #[graphql(guard = "Personal(PersonalField::LeadLastName)")]
+    async fn last_name(&self, ctx: &Context<'_>) -> Result<Cow<'_, Option<String>>> {
+        self.shown(ctx, LeadColumn::LastName, |l| &l.last_name).await
+    }
+
+    /// Job title.
+    async fn title(&self, ctx: &Context<'_>) -> Result<Cow<'_, Option<String>>> {
+        self.shown(ctx, LeadColumn::Title, |l| &l.title).await
+    }
+
+    /// Phone number. Personal data: null, with a FORBIDDEN error on this field, for callers the organization's rule for `Lead.phone` leaves out (by default VIEWERs, and API keys without `PII_READ`; see `fieldReadRules`).
+    #[graphql(guard = "Personal(PersonalField::LeadPhone)")]
+    async fn phone(&self, ctx: &Context<'_>) -> Result<Cow<'_, Option<String>>> {
+        self.shown(ctx, LeadColumn::Phone, |l| &l.phone).await
+    }
+
+    /// Where the lead came from, such as `webinar` or `partner`.
+    async fn source(&self, ctx: &Context<'_>) -> Result<Cow<'_, Option<String>>> {
+        self.shown(ctx, LeadColumn::Source, |l| &l.source).await
+    }
+
+    /// The campaign that brought the lead (its name).
+    async fn campaign(&self, ctx: &Context<'_>) -> Result<Cow<'_, Option<String>>> {
+        self.shown(ctx, LeadColumn::Campaign, |l| &l.campaign).await
+    }
+
+    /// The lead's id in the partner system that created it; unique within the organization.
+    async fn external_id(&self, ctx: &Context<'_>) -> Result<Cow<'_, Option<String>>> {
+        self.shown(ctx, LeadColumn::ExternalId, |l| &l.external_id).await
+    }
+
+    /// Where the lead is in the funnel.
+    async fn lifecycle_stage(&self, ctx: &Context<'_>) -> Result<LifecycleStage> {
+        Ok(*self.shown(ctx, LeadColumn::LifecycleStage, |l| &l.lifecycle_stage).await?)
+    }
+
+    /// When the lead entered its current stage (UTC).
+    async fn stage_entered_at(&self, ctx: &Context<'_>) -> Result<DateTime<Utc>> {
+        Ok(*self.shown(ctx, LeadColumn::StageEnteredAt, |l| &l.stage_entered_at).await?)
+    }
+
+    /// Id of the lead's buyer persona, if assigned.
+    async fn persona_id(&self, ctx: &Context<'_>) -> Result<Cow<'_, Option<ID>>> {
+        self.shown(ctx, LeadColumn::PersonaId, |l| &l.persona_id).await
+    }
+
+    /// When the lead was archived; archived leads leave lists unless asked for.
+    async fn archived_at(&self, ctx: &Context<'_>) -> Result<Option<DateTime<Utc>>> {
+        Ok(*self.shown(ctx, LeadColumn::ArchivedAt, |l| &l.archived_at).await?)
+    }
+
+    /// Optimistic-lock version; pass it as `expectedVersion` when updating.
+    async fn version(&self, ctx: &Context<'_>) -> Result<i32> {
+        Ok(*self.shown(ctx, LeadColumn::Version, |l| &l.version).await?)
+    }
+
+    /// When the lead was created (UTC).
+    async fn created_at(&self, ctx: &Context<'_>) -> Result<DateTime<Utc>> {
+        Ok(*self.shown(ctx, LeadColumn::CreatedAt, |l| &l.created_at).await?)
+    }
+
+    /// When the lead last changed (UTC).
+    async fn updated_at(&self, ctx: &Context<'_>) -> Result<DateTime<Utc>> {
+        Ok(*self.shown(ctx, LeadColumn::UpdatedAt, |l| &l.updated_at).await?)
     }
 
     /// How hot the lead is: from its score and the WARM and HOT thresholds of the model that scored it.
@@ -351,13 +501,14 @@ impl Lead {
     }
 
     /// Seconds the lead has spent in its current stage.
-    async fn time_in_current_stage(&self) -> i64 {
-        (Utc::now() - self.stage_entered_at).num_seconds().max(0)
+    async fn time_in_current_stage(&self, ctx: &Context<'_>) -> Result<i64> {
+        let entered = *self.shown(ctx, LeadColumn::StageEnteredAt, |l| &l.stage_entered_at).await?;
+        Ok((Utc::now() - entered).num_seconds().max(0))
     }
 
     /// The company the lead works for.
     async fn account(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
-        let Some(id) = self.account_id else { return Ok(None) };
+        let Some(id) = *self.shown(ctx, LeadColumn::AccountId, |l| &l.account_id).await? else { return Ok(None) };
         if let Some(account) = self.related.as_ref().and_then(|r| r.accounts.as_ref()?.get(&id)) {
             return Ok(Some(account.clone().into()));
         }
@@ -366,7 +517,8 @@ impl Lead {
 
     /// The lead's owner in sales.
     async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        self.user(ctx, self.owner_id).await
+        let id = *self.shown(ctx, LeadColumn::OwnerId, |l| &l.owner_id).await?;
+        self.user(ctx, id).await
     }
 
     /// Every contribution to the stored score: the rule, FIT or ENGAGEMENT, the points
@@ -378,7 +530,7 @@ impl Lead {
 
     /// The lead's buyer persona.
     async fn persona(&self, ctx: &Context<'_>) -> Result<Option<crate::personas::graphql::Persona>> {
-        let Some(id) = self.persona_uuid else { return Ok(None) };
+        let Some(id) = *self.shown(ctx, LeadColumn::PersonaId, |l| &l.persona_uuid).await? else { return Ok(None) };
         if let Some(persona) = self.related.as_ref().and_then(|r| r.personas.as_ref()?.get(&id)) {
             return Ok(Some(crate::personas::graphql::Persona(persona.clone())));
         }
@@ -390,13 +542,14 @@ impl Lead {
     /// (several personas tie; none assigned: set `personaId` with `updateLead` to choose).
     /// null when the lead has no persona and its title matched none.
     async fn persona_match(&self, ctx: &Context<'_>) -> Result<Option<PersonaMatch>> {
-        if self.persona_uuid.is_none() && self.persona_candidates.is_empty() {
+        let lead = self.with(ctx, &PERSONA_MATCH).await?;
+        if lead.persona_uuid.is_none() && lead.persona_candidates.is_empty() {
             return Ok(None);
         }
-        let persona = self.persona(ctx).await?;
-        let ids: Vec<Uuid> = self.persona_candidates.iter().map(|c| c.persona_id).collect();
+        let persona = lead.persona(ctx).await?;
+        let ids: Vec<Uuid> = lead.persona_candidates.iter().map(|c| c.persona_id).collect();
         let found = loaders(ctx)?.personas.load_many(ids).await?;
-        let candidates = self
+        let candidates = lead
             .persona_candidates
             .iter()
             .filter_map(|c| {
@@ -409,9 +562,9 @@ impl Lead {
             .collect();
         Ok(Some(PersonaMatch {
             persona,
-            keyword: if self.persona_manual { None } else { self.persona_keyword.clone() },
-            manual: self.persona_manual,
-            ambiguous: self.persona_uuid.is_none(),
+            keyword: if lead.persona_manual { None } else { lead.persona_keyword.clone() },
+            manual: lead.persona_manual,
+            ambiguous: lead.persona_uuid.is_none(),
             candidates,
         }))
     }
@@ -419,13 +572,16 @@ impl Lead {
     /// The campaign record named by `campaign`, when one exists (archived ones too):
     /// budget, spend and channel of the campaign that brought the lead.
     async fn campaign_details(&self, ctx: &Context<'_>) -> Result<Option<crate::campaigns::graphql::Campaign>> {
-        let Some(name) = &self.campaign else { return Ok(None) };
-        Ok(loaders(ctx)?.campaigns_by_name.load_one(name.clone()).await?.map(Into::into))
+        let Some(name) = self.shown(ctx, LeadColumn::Campaign, |l| &l.campaign).await?.into_owned() else {
+            return Ok(None);
+        };
+        Ok(loaders(ctx)?.campaigns_by_name.load_one(name).await?.map(Into::into))
     }
 
     /// The lead's owner in marketing, who nurtures it.
     async fn marketing_owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        self.user(ctx, self.marketing_owner_id).await
+        let id = *self.shown(ctx, LeadColumn::MarketingOwnerId, |l| &l.marketing_owner_id).await?;
+        self.user(ctx, id).await
     }
 
     /// Every lifecycle move of the lead, oldest first, starting with its creation.
