@@ -1224,6 +1224,31 @@ async fn a_lead_with_its_activities_and_their_users_costs_one_statement() {
     let expected = if on_postgres() { 1 } else { 3 };
     assert_eq!(statements, expected, "the lead, its activities with their users, its history: {first}");
 
+    let detail_sql = || {
+        let recent = app.recent.lock().unwrap();
+        recent.iter().rev().find(|s| s.sql.contains("children_activities")).map(|s| s.sql.clone())
+    };
+    if on_postgres() {
+        assert!(detail_sql().is_some_and(|sql| sql.contains("'email', u.email")), "{:?}", detail_sql());
+    }
+
+    // Users shown by id and name alone are read so; the same values, in as many statements.
+    let named = "query($id: ID!) { lead(id: $id) { activities(first: 20) { nodes { durationMinutes \
+                 user { id n: name ... on User { __typename } } } } } }";
+    let (body, statements) = app.gql_counting(Some(t), named, json!({ "id": id })).await;
+    let nodes = body["data"]["lead"]["activities"]["nodes"].as_array().unwrap_or_else(|| panic!("{body}"));
+    assert_eq!(nodes.len(), 20, "{body}");
+    for node in nodes {
+        let by = by_minutes(node["durationMinutes"].as_u64().unwrap());
+        let name = if by == rep.id { "Sales Member" } else { "Acme Admin" };
+        assert_eq!(node["user"], json!({ "id": by, "n": name, "__typename": "User" }), "{node}");
+    }
+    assert_eq!(statements, if on_postgres() { 1 } else { 2 }, "{body}");
+    if on_postgres() {
+        let sql = detail_sql().expect("the lead's statement");
+        assert!(sql.contains("'name', u.name") && !sql.contains("u.email"), "{sql}");
+    }
+
     let after = page["pageInfo"]["endCursor"].clone();
     let second = app.gql(Some(t), query, json!({ "id": id, "after": after })).await;
     let nodes = second["data"]["lead"]["activities"]["nodes"].as_array().unwrap_or_else(|| panic!("{second}"));

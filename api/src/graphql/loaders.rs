@@ -449,7 +449,7 @@ impl From<(Uuid, u64)> for WithUsers {
 }
 
 impl Loader<WithUsers> for FirstPages<activity::Entity> {
-    type Value = Vec<(activity::Model, Option<user::Model>)>;
+    type Value = Vec<crate::leads::detail::ActivityWithUser>;
     type Error = ApiError;
 
     async fn load(&self, keys: &[WithUsers]) -> Result<HashMap<WithUsers, Self::Value>, Self::Error> {
@@ -463,7 +463,7 @@ impl Loader<WithUsers> for FirstPages<activity::Entity> {
         for row in self.scope.db.query_all(&outer).await? {
             let activity = activity::Model::from_query_result(&row, "")?;
             // No user (none joined) is left to the resolver's DataLoader.
-            let user = crate::db::joined::<user::Model>(&row, USER)?;
+            let user = crate::db::joined::<user::Model>(&row, USER)?.map(Shown::Whole);
             if let Some(key) = uuid_of(&activity, parent) {
                 rows.push((key, (activity, user)));
             }

@@ -18,7 +18,7 @@ use super::{Scored, with_scores};
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_read, require};
 use crate::db::dialect;
-use crate::db::rows::{Columns, FromColumns, Unread};
+use crate::db::rows::{Columns, FromColumns, Shown, Unread};
 use crate::error::{ApiError, Result};
 
 /// What to read with the lead.
@@ -28,12 +28,15 @@ pub struct Include {
     pub score: bool,
     /// The first this-many activities (plus one, which tells whether there are more).
     pub activities: Option<u64>,
+    /// The activities' users by id and name alone ([`Shown::Named`]), when no more of
+    /// them is shown.
+    pub named_users: bool,
     /// Every stage transition.
     pub stage_history: bool,
 }
 
 /// An activity with the user who logged it (`None` when that user is gone).
-pub type ActivityWithUser = (activity::Model, Option<user::Model>);
+pub type ActivityWithUser = (activity::Model, Option<Shown<user::Model>>);
 
 /// The children read with a lead; `None` for what was not read with it.
 #[derive(Debug, Default)]
@@ -62,7 +65,7 @@ pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid, include: In
     // After the score's columns: rows are read in select order.
     let activities = include.activities.filter(|_| children);
     if let Some(limit) = activities {
-        select = select.expr_as(activities_json(actor.org_id, limit), ACTIVITIES);
+        select = select.expr_as(activities_json(actor.org_id, limit, include.named_users), ACTIVITIES);
     }
     let stage_history = include.stage_history && children;
     if stage_history {
@@ -79,7 +82,7 @@ pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid, include: In
     let children = PrefetchedChildren {
         activities: activities
             .zip(json.activities)
-            .map(|(limit, rows)| Ok::<_, ApiError>((limit, parse(&rows)?)))
+            .map(|(limit, rows)| Ok::<_, ApiError>((limit, parse_activities(&rows, include.named_users)?)))
             .transpose()?,
         stage_history: json.stage_history.map(|rows| parse(&rows)).transpose()?,
     };
@@ -91,18 +94,40 @@ const STAGE_HISTORY: &str = "children_stage_history";
 
 /// `[[activity, user or null], …]`: the first `limit + 1` activities of the lead, newest
 /// first (the order and index of the activities DataLoader), with their users as the API
-/// shows them (not their password hash).
-fn activities_json(org_id: Uuid, limit: u64) -> Expr {
+/// shows them (not their password hash), or their ids and names alone when `named`.
+fn activities_json(org_id: Uuid, limit: u64, named: bool) -> Expr {
+    let user = if named {
+        "'id', u.id, 'name', u.name"
+    } else {
+        "'id', u.id, 'org_id', u.org_id, 'email', u.email, 'name', u.name, 'team', u.team, 'role', u.role,
+         'active', u.active, 'version', u.version, 'created_at', u.created_at, 'updated_at', u.updated_at"
+    };
     Expr::cust_with_values(
-        r#"(SELECT COALESCE(json_agg(json_build_array(a, CASE WHEN u.id IS NULL THEN NULL ELSE json_build_object(
-                'id', u.id, 'org_id', u.org_id, 'email', u.email, 'name', u.name, 'team', u.team, 'role', u.role,
-                'active', u.active, 'version', u.version, 'created_at', u.created_at, 'updated_at', u.updated_at) END)
+        format!(
+            r#"(SELECT COALESCE(json_agg(json_build_array(a, CASE WHEN u.id IS NULL THEN NULL ELSE json_build_object({user}) END)
                 ORDER BY a.occurred_at DESC, a.id DESC), '[]')::text
             FROM (SELECT * FROM activities WHERE org_id = $1 AND lead_id = "leads"."id"
                   ORDER BY occurred_at DESC, id DESC LIMIT $2) a
-            LEFT JOIN users u ON u.id = a.user_id AND u.org_id = $1)"#,
+            LEFT JOIN users u ON u.id = a.user_id AND u.org_id = $1)"#
+        ),
         [sea_orm::Value::from(org_id), sea_orm::Value::from(limit as i64 + 1)],
     )
+}
+
+/// A user as [`activities_json`] names them.
+#[derive(serde::Deserialize)]
+struct NamedUser {
+    id: Uuid,
+    name: String,
+}
+
+fn parse_activities(json: &str, named: bool) -> Result<Vec<ActivityWithUser>> {
+    if named {
+        let rows: Vec<(activity::Model, Option<NamedUser>)> = parse(json)?;
+        return Ok(rows.into_iter().map(|(a, u)| (a, u.map(|u| Shown::Named { id: u.id, name: u.name }))).collect());
+    }
+    let rows: Vec<(activity::Model, Option<user::Model>)> = parse(json)?;
+    Ok(rows.into_iter().map(|(a, u)| (a, u.map(Shown::Whole))).collect())
 }
 
 /// `[transition, …]`: every stage transition of the lead, oldest first.

@@ -78,7 +78,7 @@ pub struct Activity {
     pub opportunity_id: Option<Uuid>,
     /// Who logged it, when read with the activity; else the DataLoader fetches them.
     #[graphql(skip)]
-    pub joined_user: Option<entity::user::Model>,
+    pub joined_user: Option<crate::db::rows::Shown<entity::user::Model>>,
 }
 
 impl From<entity::activity::Model> for Activity {

@@ -212,7 +212,11 @@ fn shown_columns(ctx: &Context<'_>) -> LeadColumns {
 /// How a page reads the relation `field` of its nodes: named when every selection of it
 /// asks for no more than its id and name (fragments and aliases included).
 fn join(ctx: &Context<'_>, field: &str) -> Join {
-    let look = ctx.look_ahead();
+    join_in(ctx.look_ahead(), field)
+}
+
+/// [`join`] for the connection `look`.
+fn join_in(look: async_graphql::Lookahead<'_>, field: &str) -> Join {
     let (edges, nodes) = (look.field("edges").field("node").field(field), look.field("nodes").field(field));
     if !edges.exists() && !nodes.exists() {
         return Join::No;
@@ -920,6 +924,7 @@ impl LeadQuery {
         let include = domain::detail::Include {
             score: SCORE_FIELDS.iter().any(|f| selects(ctx, f)),
             activities: first_activities(ctx),
+            named_users: join_in(ctx.look_ahead().field("activities"), "user") != Join::Whole,
             stage_history: selects(ctx, "stageHistory"),
         };
         Ok(Some(domain::detail::get(db(ctx), actor(ctx)?, id, include).await?.into()))
