@@ -9,15 +9,12 @@
 //! columns the page shows (and its order's), the id always.
 
 use entity::lead::{Column, Entity};
+use entity::lead_score::Model as ScoreModel;
 use entity::{account, user};
 use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait};
-use sea_orm::{
-    DbErr, FromQueryResult, IdenStatic, Iterable, JoinType, QueryResult, QuerySelect, QueryTrait, RelationTrait, Select,
-};
+use sea_orm::{DbErr, FromQueryResult, IdenStatic, Iterable, JoinType, QueryResult, QuerySelect, QueryTrait, Select};
 
-use entity::lead_score::{Column as ScoreColumn, Model as ScoreModel};
-
-use super::{SCORE_PREFIX, with_scores};
+use super::{SCORE_PREFIX, with_score_value, with_scores};
 use crate::db::rows::{self, Columns, FromColumns, LeadColumns, Shown, Unread};
 
 /// Which of its leads' columns a page reads, which to-one relations with them, and how
@@ -105,9 +102,7 @@ pub(crate) fn with_joins(select: Select<Entity>, joins: Joins) -> Select<Entity>
     };
     let mut select = match joins.score {
         ScoreRead::Row => with_scores(select),
-        ScoreRead::Value => select
-            .join(JoinType::InnerJoin, entity::lead::Relation::Score.def())
-            .column_as(Expr::col((entity::lead_score::Entity, ScoreColumn::Score)), format!("{SCORE_PREFIX}score")),
+        ScoreRead::Value => with_score_value(select),
     };
     // The organization in each join too: a reference can never reach another one's row.
     let on = |alias: &Alias, key: Column, id: &str| {

@@ -303,7 +303,7 @@ impl FromColumns for Scored {
 /// `select` of leads joined with their scores, whose columns it adds as `score_<column>`:
 /// read it `into_model::<Scored>()`.
 pub(crate) fn with_scores(select: Select<Entity>) -> Select<Entity> {
-    let mut select = select.join(JoinType::InnerJoin, entity::lead::Relation::Score.def());
+    let mut select = join_scores(select);
     for column in ScoreColumn::iter() {
         let name = format!("{SCORE_PREFIX}{}", column.as_str());
         select = match column {
@@ -313,6 +313,16 @@ pub(crate) fn with_scores(select: Select<Entity>) -> Select<Entity> {
         };
     }
     select
+}
+
+/// `select` of leads joined with their scores, of which it adds the score alone as
+/// `score_score`.
+pub(crate) fn with_score_value(select: Select<Entity>) -> Select<Entity> {
+    join_scores(select).column_as(Expr::col((ScoreEntity, ScoreColumn::Score)), format!("{SCORE_PREFIX}score"))
+}
+
+fn join_scores(select: Select<Entity>) -> Select<Entity> {
+    select.join(JoinType::InnerJoin, entity::lead::Relation::Score.def())
 }
 
 /// Why leads' score inputs changed.
