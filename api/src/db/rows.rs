@@ -300,37 +300,53 @@ impl FromColumns for lead::Model {
     }
 }
 
+/// Calls `$each!(field, Column)` for the lead's columns in the entity's order, around
+/// `lifecycle_stage`, whose enum each reader decodes its own way (`$stage`).
+macro_rules! lead_columns {
+    ($each:ident, $stage:block) => {
+        $each!(id, Id);
+        $each!(org_id, OrgId);
+        $each!(account_id, AccountId);
+        $each!(persona_id, PersonaId);
+        $each!(email, Email);
+        $each!(first_name, FirstName);
+        $each!(last_name, LastName);
+        $each!(title, Title);
+        $each!(phone, Phone);
+        $each!(source, Source);
+        $each!(campaign, Campaign);
+        $each!(external_id, ExternalId);
+        $stage;
+        $each!(stage_entered_at, StageEnteredAt);
+        $each!(owner_id, OwnerId);
+        $each!(marketing_owner_id, MarketingOwnerId);
+        $each!(archived_at, ArchivedAt);
+        $each!(version, Version);
+        $each!(created_at, CreatedAt);
+        $each!(updated_at, UpdatedAt);
+        $each!(persona_manual, PersonaManual);
+        $each!(persona_keyword, PersonaKeyword);
+        $each!(persona_candidates, PersonaCandidates);
+    };
+}
+
+/// A whole lead, every column in the entity's order.
 pub(crate) fn read_lead(c: &mut Columns<'_>) -> Result<lead::Model, Unread> {
-    Ok(lead::Model {
-        id: c.get("id")?,
-        org_id: c.get("org_id")?,
-        account_id: c.get("account_id")?,
-        persona_id: c.get("persona_id")?,
-        email: c.get("email")?,
-        first_name: c.get("first_name")?,
-        last_name: c.get("last_name")?,
-        title: c.get("title")?,
-        phone: c.get("phone")?,
-        source: c.get("source")?,
-        campaign: c.get("campaign")?,
-        external_id: c.get("external_id")?,
-        lifecycle_stage: c.enumeration("lifecycle_stage")?,
-        stage_entered_at: c.get("stage_entered_at")?,
-        owner_id: c.get("owner_id")?,
-        marketing_owner_id: c.get("marketing_owner_id")?,
-        archived_at: c.get("archived_at")?,
-        version: c.get("version")?,
-        created_at: c.get("created_at")?,
-        updated_at: c.get("updated_at")?,
-        persona_manual: c.get("persona_manual")?,
-        persona_keyword: c.get("persona_keyword")?,
-        persona_candidates: c.get("persona_candidates")?,
-    })
+    let mut m = unread_lead();
+    macro_rules! each {
+        ($field:ident, $column:ident) => {
+            m.$field = c.get(stringify!($field))?;
+        };
+    }
+    lead_columns!(each, {
+        m.lifecycle_stage = c.enumeration("lifecycle_stage")?;
+    });
+    Ok(m)
 }
 
 /// Which of a lead's columns a select read, by their place in the entity; by default all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LeadColumns(u32);
+pub struct LeadColumns(u64);
 
 impl Default for LeadColumns {
     fn default() -> Self {
@@ -350,11 +366,11 @@ impl LeadColumns {
     }
 
     pub fn with(self, column: lead::Column) -> Self {
-        Self(self.0 | 1 << column as u32)
+        Self(self.0 | 1 << column as u64)
     }
 
     pub fn contains(self, column: lead::Column) -> bool {
-        self.0 & 1 << column as u32 != 0
+        self.0 & 1 << column as u64 != 0
     }
 }
 
@@ -387,36 +403,6 @@ fn unread_lead() -> lead::Model {
         persona_keyword: None,
         persona_candidates: None,
     }
-}
-
-/// Calls `$each!(field, Column)` for the lead's columns in the entity's order, around
-/// `lifecycle_stage`, whose enum each reader decodes its own way (`$stage`).
-macro_rules! lead_columns {
-    ($each:ident, $stage:block) => {
-        $each!(id, Id);
-        $each!(org_id, OrgId);
-        $each!(account_id, AccountId);
-        $each!(persona_id, PersonaId);
-        $each!(email, Email);
-        $each!(first_name, FirstName);
-        $each!(last_name, LastName);
-        $each!(title, Title);
-        $each!(phone, Phone);
-        $each!(source, Source);
-        $each!(campaign, Campaign);
-        $each!(external_id, ExternalId);
-        $stage;
-        $each!(stage_entered_at, StageEnteredAt);
-        $each!(owner_id, OwnerId);
-        $each!(marketing_owner_id, MarketingOwnerId);
-        $each!(archived_at, ArchivedAt);
-        $each!(version, Version);
-        $each!(created_at, CreatedAt);
-        $each!(updated_at, UpdatedAt);
-        $each!(persona_manual, PersonaManual);
-        $each!(persona_keyword, PersonaKeyword);
-        $each!(persona_candidates, PersonaCandidates);
-    };
 }
 
 /// A lead as far as a select read its columns (in the entity's order, the id always),
@@ -555,3 +541,25 @@ impl FromColumns for entity::review_meeting::Model {}
 impl FromColumns for entity::action_item::Model {}
 impl FromColumns for entity::rescore_job::Model {}
 impl FromColumns for entity::webhook_delivery::Model {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `lead_columns!` names every column of the entity: a column it missed would be
+    /// read by no reader and keep its placeholder.
+    #[test]
+    fn the_lead_column_list_names_every_column() {
+        let mut listed = LeadColumns(0);
+        macro_rules! each {
+            ($field:ident, $column:ident) => {
+                listed = listed.with(lead::Column::$column);
+            };
+        }
+        lead_columns!(each, {
+            listed = listed.with(lead::Column::LifecycleStage);
+        });
+        assert_eq!(listed, LeadColumns::all());
+        assert!(lead::Column::iter().count() < 64, "LeadColumns holds at most 64 columns");
+    }
+}

@@ -291,6 +291,36 @@ where
     Ok(Cow::Owned(row.ok_or_else(|| ApiError::not_found(what))?))
 }
 
+/// Makes `$object`, a GraphQL object over a `Shown<$model>`, from a whole or a shown row,
+/// and gives it `row`: the whole row, through the DataLoader `$loader` when a list read
+/// only its id and name (NOT_FOUND naming `$what` when it is gone since).
+macro_rules! shown_object {
+    ($object:ident, $model:ty, $loader:ident, $what:literal) => {
+        impl From<$model> for $object {
+            fn from(m: $model) -> Self {
+                Self($crate::db::rows::Shown::Whole(m))
+            }
+        }
+
+        impl From<$crate::db::rows::Shown<$model>> for $object {
+            fn from(shown: $crate::db::rows::Shown<$model>) -> Self {
+                Self(shown)
+            }
+        }
+
+        impl $object {
+            /// The whole row: as read, or through the DataLoader.
+            async fn row(
+                &self,
+                ctx: &async_graphql::Context<'_>,
+            ) -> $crate::error::Result<std::borrow::Cow<'_, $model>> {
+                $crate::graphql::loaders::whole(&self.0, ctx, |l| &l.$loader, $what).await
+            }
+        }
+    };
+}
+pub(crate) use shown_object;
+
 /// Users by id as the API shows them: without their password hash (not read).
 pub struct Users {
     scope: Scope,

@@ -16,7 +16,7 @@ pub mod scalars;
 
 use std::sync::Arc;
 
-use async_graphql::{Context, ID, MergedObject, MergedSubscription, Schema, SchemaBuilder};
+use async_graphql::{Context, ID, Lookahead, MergedObject, MergedSubscription, Schema, SchemaBuilder, SelectionField};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
@@ -159,8 +159,15 @@ pub fn selects(ctx: &Context<'_>, field: &str) -> bool {
 
 /// True when the current connection field's nodes (`edges.node` or `nodes`) select `field`.
 pub fn nodes_select(ctx: &Context<'_>, field: &str) -> bool {
-    let look = ctx.look_ahead();
-    look.field("edges").field("node").field(field).exists() || look.field("nodes").field(field).exists()
+    node_fields(&ctx.look_ahead()).any(|f| f.name() == field)
+}
+
+/// The fields the connection `look` selects of its nodes, through `edges.node` and
+/// `nodes`, fragments and aliases included.
+pub fn node_fields<'a>(look: &Lookahead<'a>) -> impl Iterator<Item = SelectionField<'a>> {
+    let nodes =
+        look.field("edges").field("node").selection_fields().into_iter().chain(look.field("nodes").selection_fields());
+    nodes.flat_map(|node| node.selection_set().collect::<Vec<_>>())
 }
 
 /// Which way a list is sorted.

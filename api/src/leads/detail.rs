@@ -5,11 +5,14 @@
 //! On PostgreSQL the children come as JSON arrays in scalar sub-selects of the lead's
 //! statement; elsewhere (SQLite) the lead is read alone and resolvers use DataLoaders.
 
+use std::sync::LazyLock;
+
 use entity::lead::{Column, Entity, Model};
 use entity::{activity, lead_stage_transition, user};
 use sea_orm::sea_query::{Alias, Asterisk, Condition, Expr, ExprTrait, JoinType, Order, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryResult, QuerySelect,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryFilter, QueryResult,
+    QuerySelect,
 };
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
@@ -20,6 +23,7 @@ use crate::auth::permissions::{Scope, can_read, require};
 use crate::db::dialect;
 use crate::db::rows::{Columns, FromColumns, Shown, Unread};
 use crate::error::{ApiError, Result};
+use crate::org::users;
 
 /// What to read with the lead.
 #[derive(Debug, Clone, Copy, Default)]
@@ -98,12 +102,6 @@ const STAGE_HISTORY: &str = "children_stage_history";
 /// Built by sea-query with its custom parts free of values: a custom text with values is
 /// tokenized on every request (5 % of a lead detail's instructions).
 fn activities_json(org_id: Uuid, limit: u64, named: bool) -> Expr {
-    const NAMED: &str = "COALESCE(json_agg(json_build_array(a, CASE WHEN u.id IS NULL THEN NULL ELSE \
-        json_build_object('id', u.id, 'name', u.name) END) ORDER BY a.occurred_at DESC, a.id DESC), '[]')::text";
-    const WHOLE: &str = "COALESCE(json_agg(json_build_array(a, CASE WHEN u.id IS NULL THEN NULL ELSE \
-        json_build_object('id', u.id, 'org_id', u.org_id, 'email', u.email, 'name', u.name, 'team', u.team, \
-        'role', u.role, 'active', u.active, 'version', u.version, 'created_at', u.created_at, \
-        'updated_at', u.updated_at) END) ORDER BY a.occurred_at DESC, a.id DESC), '[]')::text";
     let latest = Query::select()
         .column(Asterisk)
         .from(activity::Entity)
@@ -118,11 +116,29 @@ fn activities_json(org_id: Uuid, limit: u64, named: bool) -> Expr {
         .add(Expr::col((u.clone(), user::Column::Id)).equals((a.clone(), activity::Column::UserId)))
         .add(Expr::col((u.clone(), user::Column::OrgId)).eq(org_id));
     let select = Query::select()
-        .expr(Expr::cust(if named { NAMED } else { WHOLE }))
+        .expr(Expr::cust(if named { NAMED.as_str() } else { WHOLE.as_str() }))
         .from_subquery(latest, a)
         .join_as(JoinType::LeftJoin, user::Entity, u, by)
         .take();
     Expr::SubQuery(None, Box::new(select.into()))
+}
+
+/// [`activities_json`]'s aggregate when it names users (`u`) by id and name alone.
+static NAMED: LazyLock<String> = LazyLock::new(|| activities_agg("'id', u.id, 'name', u.name"));
+
+/// [`activities_json`]'s aggregate with users (`u`) as the API shows them.
+static WHOLE: LazyLock<String> = LazyLock::new(|| {
+    let shown = user::Column::iter().filter(|c| users::shows(*c));
+    activities_agg(&shown.map(|c| format!("'{0}', u.{0}", c.as_str())).collect::<Vec<_>>().join(", "))
+});
+
+/// `[[activity, user or null], …]` of the activities `a` and their users `u`, newest
+/// first; `user` is the `json_build_object` arguments of a user.
+fn activities_agg(user: &str) -> String {
+    format!(
+        "COALESCE(json_agg(json_build_array(a, CASE WHEN u.id IS NULL THEN NULL ELSE json_build_object({user}) END) \
+         ORDER BY a.occurred_at DESC, a.id DESC), '[]')::text"
+    )
 }
 
 /// A user as [`activities_json`] names them.

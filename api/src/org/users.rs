@@ -93,14 +93,16 @@ pub(crate) async fn insert(txn: &impl ConnectionTrait, actor: &Actor, new: NewUs
     Ok(user)
 }
 
+/// Whether the API shows a user's `column`: every one but the password hash.
+pub fn shows(column: Column) -> bool {
+    !matches!(column, Column::PasswordHash)
+}
+
 /// `select` reading a user's columns from `table` as `<prefix><column>`, in the entity's
 /// order, as the API shows users: the password hash is not read (NULL).
 pub fn shown_columns<E: EntityTrait>(mut select: Select<E>, table: impl IntoIden + Clone, prefix: &str) -> Select<E> {
     for column in Column::iter() {
-        let value = match column {
-            Column::PasswordHash => Expr::cust("NULL"),
-            _ => Expr::col((table.clone(), column)),
-        };
+        let value = if shows(column) { Expr::col((table.clone(), column)) } else { Expr::cust("NULL") };
         select = select.column_as(value, format!("{prefix}{}", column.as_str()));
     }
     select

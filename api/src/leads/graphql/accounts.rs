@@ -1,7 +1,5 @@
 //! Accounts: the companies leads work for.
 
-use std::borrow::Cow;
-
 use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -26,24 +24,9 @@ use crate::pipeline::graphql::Opportunity;
 #[derive(Clone)]
 pub struct Account(Shown<entity::account::Model>);
 
-impl From<entity::account::Model> for Account {
-    fn from(m: entity::account::Model) -> Self {
-        Self(Shown::Whole(m))
-    }
-}
-
-impl From<Shown<entity::account::Model>> for Account {
-    fn from(shown: Shown<entity::account::Model>) -> Self {
-        Self(shown)
-    }
-}
+crate::graphql::loaders::shown_object!(Account, entity::account::Model, accounts, "account");
 
 impl Account {
-    /// The account's row: as read, or through the DataLoader when a list read only the name.
-    async fn row(&self, ctx: &Context<'_>) -> Result<Cow<'_, entity::account::Model>> {
-        crate::graphql::loaders::whole(&self.0, ctx, |l| &l.accounts, "account").await
-    }
-
     fn uuid(&self) -> Uuid {
         self.0.id()
     }

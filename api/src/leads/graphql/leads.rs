@@ -22,7 +22,7 @@ use crate::graphql::fields::Personal;
 use crate::graphql::pagination::{PageArgs, sorted_cursor, sorted_window};
 use crate::graphql::patch::{clearable, clearable_id, keep_or_set, optional_id};
 use crate::graphql::prefetch::many;
-use crate::graphql::{OrderDirection, actor, db, loaders, nodes_select, parse_id, selects};
+use crate::graphql::{OrderDirection, actor, db, loaders, node_fields, nodes_select, parse_id, selects};
 use crate::leads::activities::ActivityCriteria;
 use crate::leads::joined::Join;
 use crate::leads::{self as domain, LeadCriteria, LeadFields, LeadOrder};
@@ -198,11 +198,8 @@ fn columns_of(field: &str) -> Option<&'static [LeadColumn]> {
 /// The lead's columns the current page's nodes (`edges.node` or `nodes`) show, fragments
 /// and aliases included.
 fn shown_columns(ctx: &Context<'_>) -> LeadColumns {
-    let look = ctx.look_ahead();
-    let nodes =
-        look.field("edges").field("node").selection_fields().into_iter().chain(look.field("nodes").selection_fields());
     let mut read = LeadColumns::id();
-    for field in nodes.flat_map(|node| node.selection_set().collect::<Vec<_>>()) {
+    for field in node_fields(&ctx.look_ahead()) {
         let Some(columns) = columns_of(field.name()) else { return LeadColumns::all() };
         read = columns.iter().fold(read, |read, c| read.with(*c));
     }
@@ -212,17 +209,16 @@ fn shown_columns(ctx: &Context<'_>) -> LeadColumns {
 /// How a page reads the relation `field` of its nodes: named when every selection of it
 /// asks for no more than its id and name (fragments and aliases included).
 fn join(ctx: &Context<'_>, field: &str) -> Join {
-    join_in(ctx.look_ahead(), field)
+    join_in(&ctx.look_ahead(), field)
 }
 
 /// [`join`] for the connection `look`.
-fn join_in(look: async_graphql::Lookahead<'_>, field: &str) -> Join {
-    let (edges, nodes) = (look.field("edges").field("node").field(field), look.field("nodes").field(field));
-    if !edges.exists() && !nodes.exists() {
+fn join_in(look: &async_graphql::Lookahead<'_>, field: &str) -> Join {
+    let mut selections = node_fields(look).filter(|f| f.name() == field).peekable();
+    if selections.peek().is_none() {
         return Join::No;
     }
     let named = |f: async_graphql::SelectionField<'_>| matches!(f.name(), "id" | "name" | "__typename");
-    let selections = edges.selection_fields().into_iter().chain(nodes.selection_fields());
     if selections.flat_map(|s| s.selection_set().collect::<Vec<_>>()).all(named) { Join::Named } else { Join::Whole }
 }
 
@@ -924,7 +920,7 @@ impl LeadQuery {
         let include = domain::detail::Include {
             score: SCORE_FIELDS.iter().any(|f| selects(ctx, f)),
             activities: first_activities(ctx),
-            named_users: join_in(ctx.look_ahead().field("activities"), "user") != Join::Whole,
+            named_users: join_in(&ctx.look_ahead().field("activities"), "user") != Join::Whole,
             stage_history: selects(ctx, "stageHistory"),
         };
         Ok(Some(domain::detail::get(db(ctx), actor(ctx)?, id, include).await?.into()))

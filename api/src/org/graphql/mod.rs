@@ -7,8 +7,6 @@ pub mod journey_stages;
 pub mod sign_in;
 pub mod trusted_documents;
 
-use std::borrow::Cow;
-
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
@@ -59,24 +57,7 @@ pub enum Role {
 #[derive(Clone)]
 pub struct User(Shown<entity::user::Model>);
 
-impl From<entity::user::Model> for User {
-    fn from(m: entity::user::Model) -> Self {
-        Self(Shown::Whole(m))
-    }
-}
-
-impl From<Shown<entity::user::Model>> for User {
-    fn from(shown: Shown<entity::user::Model>) -> Self {
-        Self(shown)
-    }
-}
-
-impl User {
-    /// The user's row: as read, or through the DataLoader when a list read only the name.
-    async fn row(&self, ctx: &Context<'_>) -> Result<Cow<'_, entity::user::Model>> {
-        crate::graphql::loaders::whole(&self.0, ctx, |l| &l.users, "user").await
-    }
-}
+crate::graphql::loaders::shown_object!(User, entity::user::Model, users, "user");
 
 /// A person of the organization.
 #[Object]
