@@ -4,6 +4,7 @@ pub mod claim;
 pub mod copy;
 pub mod dialect;
 mod forward;
+pub use forward::Observer;
 pub mod keyset;
 pub mod locate;
 pub mod notify;

@@ -134,7 +134,7 @@ fn csv_response(filename: &str, body: Body) -> Response {
 /// rendered as CSV; the header row comes with the first page.
 /// The database an export reads: the read replica when it has caught up (`DATABASE_READ_URL`).
 fn reads(state: &AppState) -> RequestDb {
-    RequestDb::new(&state.db, state.config.max_connections_per_request).with_replica(state.replica.clone())
+    state.request_db()
 }
 
 struct LeadPages {

@@ -49,6 +49,19 @@ pub struct AppState {
     pub sockets: Arc<crate::ws::Sockets>,
     /// Turns true when the server shuts down: open WebSockets close.
     pub closing: Arc<tokio::sync::watch::Sender<bool>>,
+    /// Told of each statement a request runs straight through sqlx, as the pool's metric
+    /// callback is of the others (`db::forward::Queries`); the metrics count both either
+    /// way. None but in the tests, which count a request's statements with it.
+    pub statements: Option<crate::db::Observer>,
+}
+
+impl AppState {
+    /// The database as one request sees it: its turns, the read replica, the observer.
+    pub fn request_db(&self) -> RequestDb {
+        RequestDb::new(&self.db, self.config.max_connections_per_request)
+            .with_replica(self.replica.clone())
+            .observed(self.statements.clone())
+    }
 }
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -413,7 +426,7 @@ async fn execute(
             Err(Turned::RateLimited(error)) => return rate_limited(headers, &error),
             Err(Turned::Failed(error)) => return error_response(headers, StatusCode::INTERNAL_SERVER_ERROR, &error),
         };
-    let db = RequestDb::new(&state.db, state.config.max_connections_per_request).with_replica(state.replica.clone());
+    let db = state.request_db();
     let mut request = request.data(ClientAddress(Some(client)));
     if let Some(actor) = actor {
         request = request.data(Loaders::new(&db, actor.org_id)).data(actor);

@@ -99,7 +99,8 @@ pub fn state(db: sea_orm::DatabaseConnection, config: Config) -> anyhow::Result<
     let sockets = Arc::new(ws::Sockets::default());
     let closing = Arc::new(tokio::sync::watch::channel(false).0);
     let validated = Arc::default();
-    Ok(AppState { db, replica: None, schema, keys, config, cost_model, limiter, validated, sockets, closing })
+    let (replica, statements) = (None, None);
+    Ok(AppState { db, replica, schema, keys, config, cost_model, limiter, validated, sockets, closing, statements })
 }
 
 /// Serve HTTP on `listener` until `shutdown` completes, then finish in-flight requests.

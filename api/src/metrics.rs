@@ -101,9 +101,14 @@ pub fn watch_pool(db: &DatabaseConnection) {
 
 /// Count one SQL statement and its duration (the connection's metric callback).
 pub fn record_statement(info: &sea_orm::metric::Info<'_>) {
+    statement_ran(info.elapsed, info.failed);
+}
+
+/// Count one SQL statement that took `elapsed`, and whether it failed.
+pub fn statement_ran(elapsed: std::time::Duration, failed: bool) {
     metrics::counter!("accord_sql_statements_total").increment(1);
-    metrics::histogram!("accord_sql_seconds").record(info.elapsed.as_secs_f64());
-    if info.failed {
+    metrics::histogram!("accord_sql_seconds").record(elapsed.as_secs_f64());
+    if failed {
         metrics::counter!("accord_sql_failures_total").increment(1);
     }
 }

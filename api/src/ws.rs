@@ -42,7 +42,6 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::auth::{self, Actor};
-use crate::db::request::RequestDb;
 use crate::error::ApiError;
 use crate::graphql::{ClientAddress, Loaders};
 use crate::http::{AppState, Turned, admit, error_object};
@@ -425,8 +424,7 @@ impl Connection {
         if let Some(error) = refused {
             return send(sink, error_message(&id, vec![error])).await.map_err(|_| Closing::new(0, ""));
         }
-        let db = RequestDb::new(&self.state.db, self.state.config.max_connections_per_request)
-            .with_replica(self.state.replica.clone());
+        let db = self.state.request_db();
         let request = request
             .data(ClientAddress(Some(self.client)))
             .data(Loaders::new(&db, actor.org_id))

@@ -122,16 +122,22 @@ async fn spawn(database: TestDatabase, customize: impl FnOnce(&mut Config)) -> T
     let counter = statements.clone();
     let recent = Arc::new(std::sync::Mutex::new(std::collections::VecDeque::new()));
     let kept = recent.clone();
-    db.set_metric_callback(move |info| {
+    let count: api::db::Observer = Arc::new(move |info: &sea_orm::metric::Info<'_>| {
         counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let mut kept = kept.lock().unwrap();
         if kept.len() == RECENT_STATEMENTS {
             kept.pop_front();
         }
         kept.push_back(info.statement.clone());
+    });
+    // Requests run their queries past the pool's callback (`AppState::statements`).
+    let counted = count.clone();
+    db.set_metric_callback(move |info| {
+        counted(info);
         api::metrics::record_statement(info);
     });
-    let state = api::state(db.clone(), config).expect("build the app state");
+    let mut state = api::state(db.clone(), config).expect("build the app state");
+    state.statements = Some(count);
     let keys = state.keys.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a random port");
     let address = format!("http://{}", listener.local_addr().unwrap());

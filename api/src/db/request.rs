@@ -20,17 +20,26 @@ pub struct RequestDb {
     db: DatabaseConnection,
     turns: Arc<Semaphore>,
     replica: Option<Arc<ReadReplica>>,
+    /// Told of the statements run straight through sqlx ([`super::forward::Queries`]).
+    observer: Option<super::Observer>,
 }
 
 impl RequestDb {
     /// `db` limited to `at_once` statements in flight at a time.
     pub fn new(db: &DatabaseConnection, at_once: u32) -> Self {
-        Self { db: db.clone(), turns: Arc::new(Semaphore::new(at_once.max(1) as usize)), replica: None }
+        let turns = Arc::new(Semaphore::new(at_once.max(1) as usize));
+        Self { db: db.clone(), turns, replica: None, observer: None }
     }
 
     /// This handle, with `replica` serving its [`RequestDb::replica_read`]s.
     pub fn with_replica(mut self, replica: Option<Arc<ReadReplica>>) -> Self {
         self.replica = replica;
+        self
+    }
+
+    /// This handle, with `observer` told of its statements ([`AppState::statements`](crate::http::AppState)).
+    pub fn observed(mut self, observer: Option<super::Observer>) -> Self {
+        self.observer = observer;
         self
     }
 
@@ -66,7 +75,7 @@ impl RequestDb {
 
     /// `pool` in place of the primary, with this request's turns.
     fn on(&self, pool: &DatabaseConnection) -> Self {
-        Self { db: pool.clone(), turns: self.turns.clone(), replica: None }
+        Self { db: pool.clone(), turns: self.turns.clone(), replica: None, observer: self.observer.clone() }
     }
 
     /// The pool itself, for the few domain functions that need the concrete type.
@@ -86,4 +95,4 @@ impl super::WriteTurns for RequestDb {
     }
 }
 
-super::forward::forward_connection!(RequestDb, db, |this| this.turn().await);
+super::forward::forward_connection!(RequestDb, db, |this| this.turn().await, |this| this.observer.as_ref());

@@ -110,7 +110,7 @@ where
 }
 
 // Statements, and savepoints, of the write transaction.
-super::forward::forward_connection!(Write, txn, |_this| ());
+super::forward::forward_connection!(Write, txn, |_this| (), |_this| None);
 
 #[cfg(test)]
 mod tests {
