@@ -18,8 +18,10 @@ pub struct Model {
     /// Time spent with customers counts towards the hours-with-customers KPI.
     pub customer_facing: bool,
     pub duration_minutes: i32,
+    #[serde(deserialize_with = "crate::json_time::rfc3339")]
     pub occurred_at: DateTimeUtc,
     pub notes: Option<String>,
+    #[serde(deserialize_with = "crate::json_time::rfc3339")]
     pub created_at: DateTimeUtc,
 }
 

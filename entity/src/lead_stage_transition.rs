@@ -19,6 +19,7 @@ pub struct Model {
     pub actor_id: Option<Uuid>,
     pub actor_name: String,
     pub reason: Option<String>,
+    #[serde(deserialize_with = "crate::json_time::rfc3339")]
     pub at: DateTimeUtc,
     /// The agreed definition of `to_stage` in force when the lead entered it, and its
     /// version; `None` where none was agreed (or before this was recorded).

@@ -24,6 +24,7 @@ pub mod field_read_rule;
 pub mod goal;
 pub mod handover;
 pub mod journey_stage;
+pub mod json_time;
 pub mod lead;
 pub mod lead_score;
 pub mod lead_stage_transition;

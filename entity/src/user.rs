@@ -19,7 +19,9 @@ pub struct Model {
     pub password_hash: Option<String>,
     pub active: bool,
     pub version: i32,
+    #[serde(deserialize_with = "crate::json_time::rfc3339")]
     pub created_at: DateTimeUtc,
+    #[serde(deserialize_with = "crate::json_time::rfc3339")]
     pub updated_at: DateTimeUtc,
 }
 
