@@ -124,21 +124,32 @@ fn activities_json(org_id: Uuid, limit: u64, named: bool) -> Expr {
 }
 
 /// [`activities_json`]'s aggregate when it names users (`u`) by id and name alone.
-static NAMED: LazyLock<String> = LazyLock::new(|| activities_agg("'id', u.id, 'name', u.name"));
+static NAMED: LazyLock<String> = LazyLock::new(|| activities_agg("json_build_array(u.id, u.name)"));
 
 /// [`activities_json`]'s aggregate with users (`u`) as the API shows them.
-static WHOLE: LazyLock<String> = LazyLock::new(|| {
-    let shown = user::Column::iter().filter(|c| users::shows(*c));
-    activities_agg(&shown.map(|c| format!("'{0}', u.{0}", c.as_str())).collect::<Vec<_>>().join(", "))
-});
+static WHOLE: LazyLock<String> = LazyLock::new(|| activities_agg(&row_array("u", users::shows)));
 
-/// `[[activity, user or null], …]` of the activities `a` and their users `u`, newest
-/// first; `user` is the `json_build_object` arguments of a user.
+/// `[[activity, user or null], …]` of the activities `a` and their users `u` (`user`,
+/// a JSON array of `u`), newest first.
 fn activities_agg(user: &str) -> String {
+    let activity = row_array::<activity::Column>("a", |_| true);
     format!(
-        "COALESCE(json_agg(json_build_array(a, CASE WHEN u.id IS NULL THEN NULL ELSE json_build_object({user}) END) \
+        "COALESCE(json_agg(json_build_array({activity}, CASE WHEN u.id IS NULL THEN NULL ELSE {user} END) \
          ORDER BY a.occurred_at DESC, a.id DESC), '[]')::text"
     )
+}
+
+/// `[transition, …]` of the transitions `t`, oldest first.
+static HISTORY: LazyLock<String> = LazyLock::new(|| {
+    let transition = row_array::<lead_stage_transition::Column>("t", |_| true);
+    format!("COALESCE(json_agg({transition} ORDER BY t.at, t.id), '[]')::text")
+});
+
+/// A JSON array of the row `alias`'s columns in the entity's order, NULL for the ones
+/// not `read`: serde reads a model from it by position, with no key to match per field.
+fn row_array<C: Iterable + IdenStatic + Copy>(alias: &str, read: impl Fn(C) -> bool) -> String {
+    let columns = C::iter().map(|c| if read(c) { format!("{alias}.{}", c.as_str()) } else { "NULL".into() });
+    format!("json_build_array({})", columns.collect::<Vec<_>>().join(", "))
 }
 
 /// A user as [`activities_json`] names them.
@@ -161,7 +172,7 @@ fn parse_activities(json: &str, named: bool) -> Result<Vec<ActivityWithUser>> {
 fn history_json(org_id: Uuid) -> Expr {
     let t = Alias::new("t");
     let select = Query::select()
-        .expr(Expr::cust("COALESCE(json_agg(t ORDER BY t.at, t.id), '[]')::text"))
+        .expr(Expr::cust(HISTORY.as_str()))
         .from_as(lead_stage_transition::Entity, t.clone())
         .and_where(Expr::col((t.clone(), lead_stage_transition::Column::OrgId)).eq(org_id))
         .and_where(Expr::col((t, lead_stage_transition::Column::LeadId)).equals((Entity, Column::Id)))
