@@ -70,7 +70,7 @@ pub async fn leads_csv(State(state): State<AppState>, headers: HeaderMap) -> Res
     let shown = |field| rules.may_read(&actor, field);
     let personal = [PersonalField::LeadEmail, PersonalField::LeadFirstName, PersonalField::LeadLastName].map(shown);
     // Routed once: a file is read from one database, start to end.
-    let db = reads(&state).replica_or_primary().await;
+    let db = state.request_db().replica_or_primary().await;
     let pages = LeadPages { db, org_id: actor.org_id, personal, after: None, started: false, done: false };
     let stream = futures_util::stream::unfold(pages, |mut pages| async move {
         match pages.next().await {
@@ -132,11 +132,6 @@ fn csv_response(filename: &str, body: Body) -> Response {
 
 /// Keyset pages of one organization's leads by id (UUIDv7, so oldest first), each
 /// rendered as CSV; the header row comes with the first page.
-/// The database an export reads: the read replica when it has caught up (`DATABASE_READ_URL`).
-fn reads(state: &AppState) -> RequestDb {
-    state.request_db()
-}
-
 struct LeadPages {
     db: RequestDb,
     org_id: Uuid,
@@ -280,7 +275,7 @@ pub async fn kpis_csv(
         Err(error) => return error_response(&headers, StatusCode::BAD_REQUEST, &error),
     };
     let (actor, request) = (&actor, &request);
-    match reads(&state).replica_read(|db| async move { crate::kpi::kpis(&db, actor, request).await }).await {
+    match state.request_db().replica_read(|db| async move { crate::kpi::kpis(&db, actor, request).await }).await {
         Ok(series) => match kpi_rows(&series) {
             Ok(bytes) => csv_response("kpis.csv", Body::from(bytes)),
             Err(error) => error_response(&headers, StatusCode::INTERNAL_SERVER_ERROR, &error),

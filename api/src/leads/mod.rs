@@ -749,16 +749,12 @@ impl LeadOrder {
     /// The columns a page is ordered by: this order's column, then the lead's id.
     /// Score order runs along `lead_scores`' `(org_id, score, lead_id)` index.
     pub fn keys(self) -> [ColumnRef; 2] {
-        let lead = |c: Column| (Entity, c).into_column_ref();
-        match self {
-            Self::Score => [
+        match self.lead_column() {
+            Some(column) => [(Entity, column).into_column_ref(), (Entity, Column::Id).into_column_ref()],
+            None => [
                 (ScoreEntity, ScoreColumn::Score).into_column_ref(),
                 (ScoreEntity, ScoreColumn::LeadId).into_column_ref(),
             ],
-            Self::CreatedAt => [lead(Column::CreatedAt), lead(Column::Id)],
-            Self::UpdatedAt => [lead(Column::UpdatedAt), lead(Column::Id)],
-            Self::StageEnteredAt => [lead(Column::StageEnteredAt), lead(Column::Id)],
-            Self::LastName => [lead(Column::LastName), lead(Column::Id)],
         }
     }
 

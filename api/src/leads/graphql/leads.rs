@@ -195,24 +195,20 @@ fn columns_of(field: &str) -> Option<&'static [LeadColumn]> {
     })
 }
 
-/// The lead's columns the current page's nodes (`edges.node` or `nodes`) show, fragments
-/// and aliases included.
-fn shown_columns(ctx: &Context<'_>) -> LeadColumns {
+/// The lead's columns the nodes (`edges.node` or `nodes`) of the connection `look` show,
+/// fragments and aliases included.
+fn shown_columns(look: &async_graphql::Lookahead<'_>) -> LeadColumns {
     let mut read = LeadColumns::id();
-    for field in node_fields(&ctx.look_ahead()) {
+    for field in node_fields(look) {
         let Some(columns) = columns_of(field.name()) else { return LeadColumns::all() };
         read = columns.iter().fold(read, |read, c| read.with(*c));
     }
     read
 }
 
-/// How a page reads the relation `field` of its nodes: named when every selection of it
-/// asks for no more than its id and name (fragments and aliases included).
-fn join(ctx: &Context<'_>, field: &str) -> Join {
-    join_in(&ctx.look_ahead(), field)
-}
-
-/// [`join`] for the connection `look`.
+/// How a page of the connection `look` reads the relation `field` of its nodes: named
+/// when every selection of it asks for no more than its id and name (fragments and
+/// aliases included).
 fn join_in(look: &async_graphql::Lookahead<'_>, field: &str) -> Join {
     let mut selections = node_fields(look).filter(|f| f.name() == field).peekable();
     if selections.peek().is_none() {
@@ -238,12 +234,13 @@ impl LeadRelations {
     /// The to-one relations the current field's nodes (`edges.node` or `nodes`) select,
     /// which [`Self::of_page`] expects the page's statement to have joined.
     pub fn joins(ctx: &Context<'_>) -> domain::joined::Joins {
+        let look = ctx.look_ahead();
         domain::joined::Joins {
-            lead: shown_columns(ctx),
-            account: join(ctx, "account"),
-            owner: join(ctx, "owner"),
-            marketing_owner: join(ctx, "marketingOwner"),
-            score: if SCORE_FIELDS[1..].iter().any(|f| nodes_select(ctx, f)) {
+            lead: shown_columns(&look),
+            account: join_in(&look, "account"),
+            owner: join_in(&look, "owner"),
+            marketing_owner: join_in(&look, "marketingOwner"),
+            score: if node_fields(&look).any(|f| SCORE_FIELDS[1..].contains(&f.name())) {
                 domain::joined::ScoreRead::Row
             } else {
                 domain::joined::ScoreRead::Value
