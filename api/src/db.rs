@@ -365,6 +365,7 @@ pub fn joined<M: FromQueryResult>(row: &QueryResult, alias: &str) -> Result<Opti
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sea_orm::sqlx;
 
     /// The planner's statistics are written, in a write turn, and hold the file's indexes.
     #[tokio::test]
@@ -433,5 +434,62 @@ mod tests {
         // The counter does count what is sent (a failing statement here: no table).
         assert!(insert_all(&db, vec![full()]).await.is_err());
         assert_eq!(sent.load(Ordering::SeqCst), 1);
+    }
+
+    /// A connection handed back clean is idle again at once, with no task spawned to
+    /// ping the server first (vendor/README.md, sqlx-core): this test runs on one
+    /// thread and never yields between the hand-back and the check.
+    #[tokio::test]
+    async fn a_clean_connection_is_idle_again_at_once_on_sqlite() {
+        let path = std::env::temp_dir().join(format!("accord-pool-{}.db", Uuid::now_v7().simple()));
+        let db = connect(&format!("sqlite://{}?mode=rwc", path.display()), 1).await.unwrap();
+        let pool = db.get_sqlite_connection_pool();
+        let mut conn = pool.acquire().await.unwrap();
+        sqlx::query("CREATE TABLE t (a INTEGER)").execute(&mut *conn).await.unwrap();
+        drop(conn);
+        assert_eq!(pool.num_idle(), 1, "back in the pool without a round trip");
+        // A transaction dropped unfinished is rolled back before the connection serves again.
+        let txn = db.begin().await.unwrap();
+        txn.execute_unprepared("INSERT INTO t VALUES (1)").await.unwrap();
+        drop(txn);
+        let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM t").fetch_one(pool).await.unwrap();
+        assert_eq!(rows, 0, "the dropped transaction's row is gone");
+        db.close().await.unwrap();
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
+
+    /// [`a_clean_connection_is_idle_again_at_once_on_sqlite`] on PostgreSQL, where the
+    /// ping is a round trip over the network and a dropped transaction's `ROLLBACK` waits
+    /// in the connection's buffer.
+    #[tokio::test]
+    #[ignore = "PostgreSQL only: set ACCORD_TEST_DATABASE_URL"]
+    async fn a_clean_connection_is_idle_again_at_once_on_postgres() {
+        let url = std::env::var("ACCORD_TEST_DATABASE_URL").expect("PostgreSQL only: set ACCORD_TEST_DATABASE_URL");
+        let db = connect(&url, 1).await.unwrap();
+        let pool = db.get_postgres_connection_pool();
+        let conn = pool.acquire().await.unwrap();
+        drop(conn);
+        assert_eq!(pool.num_idle(), 1, "back in the pool without a round trip");
+        let mut conn = pool.acquire().await.unwrap();
+        sqlx::query("SELECT 1").execute(&mut *conn).await.unwrap();
+        drop(conn);
+        assert_eq!(pool.num_idle(), 1, "back in the pool after a statement");
+        // A transaction dropped unfinished is rolled back before the connection serves
+        // again: its setting is gone, and the connection is not inside a transaction.
+        let txn = db.begin().await.unwrap();
+        txn.execute_unprepared("SET LOCAL statement_timeout = '1234ms'").await.unwrap();
+        drop(txn);
+        let mut conn = pool.acquire().await.unwrap();
+        let timeout: String =
+            sqlx::query_scalar("SELECT current_setting('statement_timeout')").fetch_one(&mut *conn).await.unwrap();
+        assert_ne!(timeout, "1234ms");
+        let xid = "SELECT txid_current()::text";
+        let first: String = sqlx::query_scalar(xid).fetch_one(&mut *conn).await.unwrap();
+        let second: String = sqlx::query_scalar(xid).fetch_one(&mut *conn).await.unwrap();
+        assert_ne!(first, second, "each statement in its own transaction");
+        drop(conn);
+        db.close().await.unwrap();
     }
 }
