@@ -6,6 +6,7 @@
 use std::num::NonZeroUsize;
 use std::sync::{LazyLock, Mutex, MutexGuard, PoisonError};
 
+use async_graphql::CacheControl;
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use lru::LruCache;
 
@@ -47,12 +48,13 @@ pub fn prepare(request: &mut async_graphql::Request) {
     }
 }
 
-/// Documents that passed a schema's validation, by text. A request with one of them
-/// checks only its arguments' values again, as variables can make those wrong
-/// (vendor/README.md): validation was 7 % of the lead detail's server time.
-/// One per schema (in `AppState`), bounded like the parsed documents; any message a
-/// request gets is the one a full validation gives.
-pub struct Validated(Mutex<LruCache<String, ()>>);
+/// Documents that passed a schema's validation, by text, with the cache control it
+/// computed (it depends on the document alone). A request with one of them checks only
+/// its arguments' values again, as variables can make those wrong (vendor/README.md):
+/// validation was 7 % of the lead detail's server time. One per schema (in `AppState`),
+/// bounded like the parsed documents; any message a request gets is the one a full
+/// validation gives.
+pub struct Validated(Mutex<LruCache<String, CacheControl>>);
 
 impl Default for Validated {
     fn default() -> Self {
@@ -61,7 +63,7 @@ impl Default for Validated {
 }
 
 impl Validated {
-    fn entries(&self) -> MutexGuard<'_, LruCache<String, ()>> {
+    fn entries(&self) -> MutexGuard<'_, LruCache<String, CacheControl>> {
         // Entries are whole values: a panic elsewhere cannot leave one half-written.
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -72,9 +74,10 @@ impl Validated {
         if request.query.len() > MAX_CACHED_LEN {
             return None;
         }
-        if self.entries().get(&request.query).is_some() {
+        let remembered = self.entries().get(&request.query).copied();
+        if let Some(cache_control) = remembered {
             metrics::counter!("accord_graphql_validations_skipped_total").increment(1);
-            request.set_document_validated();
+            request.set_document_validated(cache_control);
             return None;
         }
         Some(request.query.clone())
@@ -84,7 +87,7 @@ impl Validated {
     /// whose every error has a path came from execution, which runs only after it.
     pub fn passed(&self, query: String, response: &async_graphql::Response) {
         if response.errors.iter().all(|e| !e.path.is_empty()) {
-            self.entries().put(query, ());
+            self.entries().put(query, response.cache_control);
         }
     }
 }
@@ -126,6 +129,11 @@ mod tests {
         async fn twice(&self, n: i32) -> i32 {
             n * 2
         }
+
+        #[graphql(cache_control(max_age = 60))]
+        async fn constant(&self) -> i32 {
+            7
+        }
     }
 
     /// A request for `query` with `variables`, its document parsed and checked against
@@ -164,8 +172,43 @@ mod tests {
         // an unused variable is not reported (it would be, validated whole).
         let unused = "query($n: Int, $unused: Int) { twice(n: $n) }";
         assert!(!run(&schema, &validated, unused, serde_json::json!({ "n": 1 })).await.errors.is_empty());
-        validated.entries().put(unused.to_owned(), ());
+        validated.entries().put(unused.to_owned(), CacheControl::default());
         assert!(run(&schema, &validated, unused, serde_json::json!({ "n": 1 })).await.errors.is_empty());
+    }
+
+    /// A remembered document that declares no variables has only constant arguments,
+    /// which passed: nothing of it is walked again. Planted, a wrong constant is then
+    /// left to execution, which reports it at its field (validation gives no path).
+    #[tokio::test]
+    async fn a_document_without_variables_is_not_walked_again() {
+        use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+        let schema = Schema::new(Numbers, EmptyMutation, EmptySubscription);
+        let validated = Validated::default();
+        let text = "{ twice(n: \"x\") }";
+        let whole = run(&schema, &validated, text, serde_json::json!({})).await;
+        assert!(whole.errors[0].path.is_empty(), "validation refuses it: {:?}", whole.errors);
+        validated.entries().put(text.to_owned(), CacheControl::default());
+        let remembered = run(&schema, &validated, text, serde_json::json!({})).await;
+        assert!(!remembered.errors.is_empty());
+        assert!(!remembered.errors[0].path.is_empty(), "not walked again: {:?}", remembered.errors);
+    }
+
+    /// The cache control a document's first validation computed is what its later
+    /// requests get, without computing it again.
+    #[tokio::test]
+    async fn a_remembered_document_keeps_its_cache_control() {
+        use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+        let schema = Schema::new(Numbers, EmptyMutation, EmptySubscription);
+        let validated = Validated::default();
+        let text = "{ constant }";
+        let first = run(&schema, &validated, text, serde_json::json!({})).await;
+        assert_eq!(first.cache_control.max_age, 60);
+        assert_eq!(validated.entries().get(text).map(|c| c.max_age), Some(60));
+        assert_eq!(run(&schema, &validated, text, serde_json::json!({})).await.cache_control.max_age, 60);
+        // Planted: what is remembered is what the response carries.
+        let planted = CacheControl { max_age: 5, ..CacheControl::default() };
+        validated.entries().put(text.to_owned(), planted);
+        assert_eq!(run(&schema, &validated, text, serde_json::json!({})).await.cache_control, planted);
     }
 
     #[test]

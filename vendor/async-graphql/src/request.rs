@@ -6,7 +6,7 @@ use std::{
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::{
-    Data, Extensions, ParseRequestError, ServerError, UploadValue, Value, Variables,
+    CacheControl, Data, Extensions, ParseRequestError, ServerError, UploadValue, Value, Variables,
     parser::{parse_query, types::ExecutableDocument},
     schema::IntrospectionMode,
 };
@@ -49,10 +49,10 @@ pub struct Request {
     #[serde(skip)]
     pub(crate) parsed_query: Option<ExecutableDocument>,
 
-    /// Accord patch: the document passed this schema's validation before, so only the
-    /// rule that reads variables (argument values) runs again.
+    /// Accord patch: the document passed this schema's validation before, with this
+    /// cache control, so only the rule that reads variables (argument values) runs again.
     #[serde(skip)]
-    pub(crate) document_validated: bool,
+    pub(crate) document_validated: Option<CacheControl>,
 
     /// Sets the introspection mode for this request (defaults to
     /// [IntrospectionMode::Enabled]).
@@ -71,7 +71,7 @@ impl Request {
             data: Data::default(),
             extensions: Default::default(),
             parsed_query: None,
-            document_validated: false,
+            document_validated: None,
             introspection_mode: IntrospectionMode::Enabled,
         }
     }
@@ -140,12 +140,13 @@ impl Request {
     }
 
     /// Accord patch: say that the parsed document (set with `set_parsed_query`) passed
-    /// this schema's validation rules before. Every rule but one reads the document
-    /// alone, so only `ArgumentsOfCorrectType`, which also checks variable values, runs
-    /// again (with the complexity, depth and cache-control visitors); its errors are
-    /// the same as a full validation would give.
-    pub fn set_document_validated(&mut self) {
-        self.document_validated = true;
+    /// this schema's validation rules before, when its response had `cache_control`.
+    /// Every rule but one reads the document alone, so only `ArgumentsOfCorrectType`,
+    /// which also checks variable values, runs again, and only when the document
+    /// declares variables; its errors are the same as a full validation would give.
+    /// Complexity and depth are computed only when the schema limits them (0 otherwise).
+    pub fn set_document_validated(&mut self, cache_control: CacheControl) {
+        self.document_validated = Some(cache_control);
     }
 
     /// Set a variable to an upload value.

@@ -863,7 +863,9 @@ pub(crate) async fn prepare_request(
     extensions.attach_query_data(query_data.clone());
 
     // Accord patch: only a document set with the request can have been validated.
-    let document_validated = request.document_validated && request.parsed_query.is_some();
+    let document_validated = request
+        .document_validated
+        .filter(|_| request.parsed_query.is_some());
     let mut document = {
         let query = &request.query;
         let parsed_doc = request.parsed_query.take();

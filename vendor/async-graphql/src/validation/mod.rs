@@ -47,7 +47,7 @@ pub(crate) fn check_rules(
     mode: ValidationMode,
     limit_complexity: Option<usize>,
     limit_depth: Option<usize>,
-    document_validated: bool,
+    document_validated: Option<CacheControl>,
 ) -> Result<ValidationResult, Vec<ServerError>> {
     let mut cache_control = CacheControl::default();
     let mut complexity = 0;
@@ -55,18 +55,26 @@ pub(crate) fn check_rules(
 
     let mut ctx = VisitorContext::new(registry, doc, variables, operation_name);
     let errors = match mode {
-        // Accord patch: the document passed every rule before; only the one that also
-        // reads variables runs again, with the calculations in the same walk of the
-        // document (as in `Fast` mode below).
-        ValidationMode::Strict if document_validated => {
-            let mut visitor = VisitorNil
-                .with(rules::ArgumentsOfCorrectType::default())
-                .with(visitors::CacheControlCalculate {
-                    cache_control: &mut cache_control,
-                })
-                .with(visitors::ComplexityCalculate::new(&mut complexity))
-                .with(visitors::DepthCalculate::new(&mut depth));
-            visit(&mut visitor, &mut ctx, doc);
+        // Accord patch: the document passed every rule before, and its cache control
+        // depends on the document alone. Only the rule that also reads variables runs
+        // again, when the document declares any (without, its arguments are constants
+        // that passed), and the limits' calculations when the schema sets limits.
+        ValidationMode::Strict if document_validated.is_some() => {
+            cache_control = document_validated.unwrap_or_default();
+            if limit_complexity.is_some() || limit_depth.is_some() {
+                let mut visitor = VisitorNil
+                    .with(rules::ArgumentsOfCorrectType::default())
+                    .with(visitors::ComplexityCalculate::new(&mut complexity))
+                    .with(visitors::DepthCalculate::new(&mut depth));
+                visit(&mut visitor, &mut ctx, doc);
+            } else if doc
+                .operations
+                .iter()
+                .any(|(_, operation)| !operation.node.variable_definitions.is_empty())
+            {
+                let mut visitor = VisitorNil.with(rules::ArgumentsOfCorrectType::default());
+                visit(&mut visitor, &mut ctx, doc);
+            }
             ctx.errors
         }
         ValidationMode::Strict => {
