@@ -12,6 +12,7 @@ pub mod replica;
 pub mod request;
 pub mod rows;
 pub mod sql;
+pub mod template;
 pub mod versioned;
 pub mod write;
 

@@ -12,7 +12,7 @@ use entity::{activity, lead_stage_transition, user};
 use sea_orm::sea_query::{Alias, Asterisk, Condition, Expr, ExprTrait, JoinType, Order, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryFilter, QueryResult,
-    QuerySelect,
+    QuerySelect, QueryTrait, Select, Value,
 };
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
@@ -22,6 +22,7 @@ use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_read, require};
 use crate::db::dialect;
 use crate::db::rows::{Columns, FromColumns, Shown, Unread};
+use crate::db::template::Templates;
 use crate::error::{ApiError, Result};
 use crate::org::users;
 
@@ -58,29 +59,40 @@ pub struct Detail {
     pub children: PrefetchedChildren,
 }
 
+/// What a lead's statement reads: its text depends on this alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Shape {
+    score: bool,
+    activities: bool,
+    named_users: bool,
+    stage_history: bool,
+}
+
+static STATEMENTS: LazyLock<Templates<Shape>> = LazyLock::new(Templates::default);
+
 /// The lead `id` of the actor's organization with what `include` asks for.
 pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid, include: Include) -> Result<Detail> {
     require(can_read(actor, Scope::LeadsRead), "read leads")?;
     let children = dialect::is_postgres(db);
-    let mut select = Entity::find_by_id(id).filter(Column::OrgId.eq(actor.org_id));
-    if include.score {
-        select = with_scores(select);
-    }
-    // After the score's columns: rows are read in select order.
     let activities = include.activities.filter(|_| children);
-    if let Some(limit) = activities {
-        select = select.expr_as(activities_json(actor.org_id, limit, include.named_users), ACTIVITIES);
-    }
-    let stage_history = include.stage_history && children;
-    if stage_history {
-        select = select.expr_as(history_json(actor.org_id), STAGE_HISTORY);
-    }
-    let not_found = || ApiError::not_found("lead");
+    let shape = Shape {
+        score: include.score,
+        activities: activities.is_some(),
+        named_users: include.named_users && activities.is_some(),
+        stage_history: include.stage_history && children,
+    };
+    let backend = db.get_database_backend();
+    // The first activities plus one, which tells whether there are more.
+    let fetched = activities.map_or(0, |limit| limit + 1);
+    let inputs = [Value::from(id), Value::from(actor.org_id), Value::BigUnsigned(Some(fetched))];
+    let statement = STATEMENTS
+        .statement(shape, backend, inputs, |[id, org, fetched]| statement(shape, id, org, fetched).build(backend));
+    let row = db.query_one_raw(statement).await?.ok_or_else(|| ApiError::not_found("lead"))?;
     let (lead, score, json) = if include.score {
-        let row = select.into_model::<WithJson<Scored>>().one(db).await?.ok_or_else(not_found)?;
+        let row = WithJson::<Scored>::from_query_result(&row, "")?;
         (row.model.lead, Some(row.model.score), row.json)
     } else {
-        let row = select.into_model::<WithJson<Model>>().one(db).await?.ok_or_else(not_found)?;
+        let row = WithJson::<Model>::from_query_result(&row, "")?;
         (row.model, None, row.json)
     };
     let children = PrefetchedChildren {
@@ -93,23 +105,40 @@ pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid, include: In
     Ok(Detail { lead, score, children })
 }
 
+/// The lead `id` of organization `org`, with what `shape` asks for.
+fn statement(shape: Shape, id: Value, org: Value, fetched: Value) -> Select<Entity> {
+    let mut select = Entity::find().filter(Column::Id.eq(id)).filter(Column::OrgId.eq(org.clone()));
+    if shape.score {
+        select = with_scores(select);
+    }
+    // After the score's columns: rows are read in select order.
+    if shape.activities {
+        select = select.expr_as(activities_json(org.clone(), fetched, shape.named_users), ACTIVITIES);
+    }
+    if shape.stage_history {
+        select = select.expr_as(history_json(org), STAGE_HISTORY);
+    }
+    select.limit(1)
+}
+
 const ACTIVITIES: &str = "children_activities";
 const STAGE_HISTORY: &str = "children_stage_history";
 
-/// `[[activity, user or null], …]`: the first `limit + 1` activities of the lead, newest
+/// `[[activity, user or null], …]`: the first `fetched` activities of the lead, newest
 /// first (the order and index of the activities DataLoader), with their users as the API
 /// shows them (not their password hash), or their ids and names alone when `named`.
 /// Built by sea-query with its custom parts free of values: a custom text with values is
-/// tokenized on every request (5 % of a lead detail's instructions).
-fn activities_json(org_id: Uuid, limit: u64, named: bool) -> Expr {
+/// tokenized on every build.
+fn activities_json(org_id: Value, fetched: Value, named: bool) -> Expr {
+    let Value::BigUnsigned(Some(fetched)) = fetched else { unreachable!("a count of activities") };
     let latest = Query::select()
         .column(Asterisk)
         .from(activity::Entity)
-        .and_where(Expr::col((activity::Entity, activity::Column::OrgId)).eq(org_id))
+        .and_where(Expr::col((activity::Entity, activity::Column::OrgId)).eq(org_id.clone()))
         .and_where(Expr::col((activity::Entity, activity::Column::LeadId)).equals((Entity, Column::Id)))
         .order_by((activity::Entity, activity::Column::OccurredAt), Order::Desc)
         .order_by((activity::Entity, activity::Column::Id), Order::Desc)
-        .limit(limit + 1)
+        .limit(fetched)
         .take();
     let (a, u) = (Alias::new("a"), Alias::new("u"));
     let by = Condition::all()
@@ -169,7 +198,7 @@ fn parse_activities(json: &str, named: bool) -> Result<Vec<ActivityWithUser>> {
 }
 
 /// `[transition, …]`: every stage transition of the lead, oldest first.
-fn history_json(org_id: Uuid) -> Expr {
+fn history_json(org_id: Value) -> Expr {
     let t = Alias::new("t");
     let select = Query::select()
         .expr(Expr::cust(HISTORY.as_str()))
