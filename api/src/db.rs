@@ -363,6 +363,29 @@ pub fn joined<M: FromQueryResult>(row: &QueryResult, alias: &str) -> Result<Opti
     }
 }
 
+/// A fresh SQLite file for a test, removed with its WAL files when dropped.
+#[cfg(test)]
+pub(crate) struct TempSqlite(std::path::PathBuf);
+
+#[cfg(test)]
+impl TempSqlite {
+    /// A new file and a pool of `max_connections` to it.
+    pub(crate) async fn connect(max_connections: u32) -> (Self, DatabaseConnection) {
+        let path = std::env::temp_dir().join(format!("accord-test-{}.db", Uuid::now_v7().simple()));
+        let db = connect(&format!("sqlite://{}?mode=rwc", path.display()), max_connections).await.unwrap();
+        (Self(path), db)
+    }
+}
+
+#[cfg(test)]
+impl Drop for TempSqlite {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -371,8 +394,7 @@ mod tests {
     /// The planner's statistics are written, in a write turn, and hold the file's indexes.
     #[tokio::test]
     async fn sqlite_statistics_are_refreshed() {
-        let path = std::env::temp_dir().join(format!("accord-stats-{}.db", Uuid::now_v7().simple()));
-        let db = connect(&format!("sqlite://{}?mode=rwc", path.display()), 2).await.unwrap();
+        let (_file, db) = TempSqlite::connect(2).await;
         db.execute_unprepared("CREATE TABLE t (a INTEGER, b INTEGER); CREATE INDEX ix_t_a ON t (a)").await.unwrap();
         db.execute_unprepared("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) INSERT INTO t SELECT i % 7, i FROM n")
             .await
@@ -387,9 +409,6 @@ mod tests {
         // Rows in the index, then rows per distinct `a` (7 values: about 714).
         assert!(numbers.len() == 2 && numbers[0] > 0 && numbers[1] > 1, "{stat}");
         db.close().await.unwrap();
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-        }
     }
 
     #[test]
@@ -442,8 +461,7 @@ mod tests {
     /// thread and never yields between the hand-back and the check.
     #[tokio::test]
     async fn a_clean_connection_is_idle_again_at_once_on_sqlite() {
-        let path = std::env::temp_dir().join(format!("accord-pool-{}.db", Uuid::now_v7().simple()));
-        let db = connect(&format!("sqlite://{}?mode=rwc", path.display()), 1).await.unwrap();
+        let (_file, db) = TempSqlite::connect(1).await;
         let pool = db.get_sqlite_connection_pool();
         let mut conn = pool.acquire().await.unwrap();
         sqlx::query("CREATE TABLE t (a INTEGER)").execute(&mut *conn).await.unwrap();
@@ -456,9 +474,6 @@ mod tests {
         let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM t").fetch_one(pool).await.unwrap();
         assert_eq!(rows, 0, "the dropped transaction's row is gone");
         db.close().await.unwrap();
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-        }
     }
 
     /// [`a_clean_connection_is_idle_again_at_once_on_sqlite`] on PostgreSQL, where the

@@ -120,22 +120,10 @@ mod tests {
 
     use super::*;
 
-    /// A fresh SQLite file, removed with its WAL files when dropped.
-    struct TempDb(std::path::PathBuf);
-
-    impl Drop for TempDb {
-        fn drop(&mut self) {
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
-            }
-        }
-    }
-
-    async fn sqlite() -> (TempDb, DatabaseConnection) {
-        let path = std::env::temp_dir().join(format!("accord-write-{}.db", uuid::Uuid::now_v7().simple()));
-        let db = crate::db::connect(&format!("sqlite://{}?mode=rwc", path.display()), 8).await.unwrap();
+    async fn sqlite() -> (crate::db::TempSqlite, DatabaseConnection) {
+        let (file, db) = crate::db::TempSqlite::connect(8).await;
         db.execute_unprepared("CREATE TABLE arrivals (n INTEGER NOT NULL)").await.unwrap();
-        (TempDb(path), db)
+        (file, db)
     }
 
     #[tokio::test]
