@@ -466,11 +466,8 @@ pub(crate) async fn by_ids(db: &impl ConnectionTrait, org_id: Uuid, ids: &[Uuid]
     let ids: Vec<Uuid> = ids.iter().copied().collect::<HashSet<_>>().into_iter().collect();
     let mut accounts = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(1000) {
-        let rows = Entity::find()
-            .filter(Column::OrgId.eq(org_id))
-            .filter(Column::Id.is_in(chunk.iter().copied()))
-            .all(db)
-            .await?;
+        let select = Entity::find().filter(Column::OrgId.eq(org_id)).filter(Column::Id.is_in(chunk.iter().copied()));
+        let rows = crate::db::rows::all::<Model>(db, select).await?;
         accounts.extend(rows.into_iter().map(|a| (a.id, a)));
     }
     Ok(accounts)

@@ -21,13 +21,14 @@ use async_graphql::{Enum, InputObject, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{AgreementStatus, DocumentKind, EngagementKind, LifecycleStage};
 use futures_util::future::BoxFuture;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::agreements::definitions::StageMover;
 use crate::agreements::{self, AgreedBody, DocumentCriteria};
 use crate::auth::Actor;
+use crate::db::rows;
 use crate::error::{ApiError, Result};
 use crate::events::outbox;
 use crate::leads::{ScoreInputs, lifecycle};
@@ -445,6 +446,23 @@ pub async fn in_force(db: &impl ConnectionTrait, org_id: Uuid) -> Result<Option<
         .map(|(_, id, v)| ModelVersion { id, version: v.model.version, body: v.body.clone() }))
 }
 
+/// An engagement event's columns that scoring reads, in this order.
+#[derive(Debug, FromQueryResult)]
+struct EventRow {
+    lead_id: Uuid,
+    kind: EngagementKind,
+    occurred_at: DateTime<Utc>,
+}
+
+impl rows::FromColumns for EventRow {
+    fn from_columns(c: &mut rows::Columns<'_>) -> Option<Result<Self, rows::Unread>> {
+        let mut read = || {
+            Ok(Self { lead_id: c.get("lead_id")?, kind: c.enumeration("kind")?, occurred_at: c.get("occurred_at")? })
+        };
+        Some(read())
+    }
+}
+
 /// Everything scoring reads about a set of leads, loaded in a constant number of queries.
 pub(crate) struct Inputs {
     accounts: HashMap<Uuid, entity::account::Model>,
@@ -519,7 +537,7 @@ impl Inputs {
                 // SQLite has no row locks and needs none: its writers take turns.
                 scores = scores.order_by_asc(entity::lead_score::Column::LeadId).lock_exclusive();
             }
-            let scores = scores.all(db).await?;
+            let scores = rows::all::<entity::lead_score::Model>(db, scores).await?;
             stored.extend(scores.into_iter().filter(|s| s.org_id == org_id).map(|s| (s.lead_id, s)));
         }
         Ok(Self { accounts, personas, events: HashMap::new(), stored, icps: Vec::new() })
@@ -531,16 +549,16 @@ impl Inputs {
         for chunk in lead_ids.chunks(1000) {
             // Only what scoring reads: decoding every event's JSON properties cost more
             // than the scoring itself when rescoring every lead.
-            let rows: Vec<(Uuid, entity::EngagementKind, DateTime<Utc>)> = entity::engagement_event::Entity::find()
+            let select = entity::engagement_event::Entity::find()
                 .select_only()
                 .columns([Column::LeadId, Column::Kind, Column::OccurredAt])
                 .filter(Column::OrgId.eq(org_id))
-                .filter(Column::LeadId.is_in(chunk.iter().copied()))
-                .into_tuple()
-                .all(db)
-                .await?;
-            for (lead_id, kind, occurred_at) in rows {
-                self.events.entry(lead_id).or_default().push(score::Event { kind, occurred_at });
+                .filter(Column::LeadId.is_in(chunk.iter().copied()));
+            for row in rows::all::<EventRow>(db, select).await? {
+                self.events
+                    .entry(row.lead_id)
+                    .or_default()
+                    .push(score::Event { kind: row.kind, occurred_at: row.occurred_at });
             }
         }
         Ok(())
@@ -562,8 +580,16 @@ impl Inputs {
 
     /// Score one of the loaded leads from its events.
     pub(crate) fn score(&self, model: &ScoringModel, lead: &entity::lead::Model, now: DateTime<Utc>) -> score::Score {
-        let events = self.events.get(&lead.id).map(Vec::as_slice).unwrap_or(&[]);
-        score::score(model, &self.facts(lead), events, now)
+        score::score_folded(model, &self.facts(lead), &self.fold(model, lead.id), now)
+    }
+
+    /// [`Inputs::score`]'s figures alone.
+    pub(crate) fn totals(&self, model: &ScoringModel, lead: &entity::lead::Model, now: DateTime<Utc>) -> score::Totals {
+        score::totals_folded(model, &self.facts(lead), &self.fold(model, lead.id), now)
+    }
+
+    fn fold(&self, model: &ScoringModel, lead_id: Uuid) -> score::Engagement {
+        score::Engagement::fold(model, self.events.get(&lead_id).map(Vec::as_slice).unwrap_or(&[]))
     }
 
     /// The lead's engagement folded for `model` as stored with its score, with
@@ -665,7 +691,7 @@ pub(crate) async fn apply_model(
     let mut warmed = Vec::new();
     for (index, lead) in leads.iter().enumerate() {
         let engaged = engagement.remove(&lead.id).unwrap_or_else(|| score::Engagement::fold(&model.body, &[]));
-        let s = score::score_folded(&model.body, &inputs.facts(lead), &engaged, now);
+        let s = score::totals_folded(&model.body, &inputs.facts(lead), &engaged, now);
         let before = inputs.stored.get(&lead.id).filter(|s| s.scored_at.is_some()).map(|s| {
             let bar = s.scoring_model_id.zip(s.scoring_model_version).and_then(|key| bars.get(&key).copied());
             (s.score, bar.unwrap_or(model.body.thresholds.mql))

@@ -28,7 +28,7 @@ use super::{ModelVersion, ScoringModel};
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_read, require};
 use crate::db::claim::claim;
-use crate::db::dialect;
+use crate::db::{dialect, rows};
 use crate::error::{ApiError, Result};
 use crate::events::audit::{self, Changes};
 use crate::events::outbox;
@@ -373,7 +373,9 @@ pub async fn run_batch_of(db: &DatabaseConnection, now: DateTime<Utc>, size: u64
             if let Some(until) = until {
                 leads = leads.filter(entity::lead::Column::Id.lte(until));
             }
-            let batch = leads.order_by_asc(entity::lead::Column::Id).limit(size).all(&txn).await?;
+            let batch =
+                rows::all::<entity::lead::Model>(&txn, leads.order_by_asc(entity::lead::Column::Id).limit(size))
+                    .await?;
             let last = batch.last().map(|l| l.id).or(after);
             let scanned = batch.len() as u64;
             (batch, scanned, last)
@@ -384,12 +386,11 @@ pub async fn run_batch_of(db: &DatabaseConnection, now: DateTime<Utc>, size: u64
             let batch = if page.leads.is_empty() {
                 Vec::new()
             } else {
-                entity::lead::Entity::find()
+                let leads = entity::lead::Entity::find()
                     .filter(entity::lead::Column::OrgId.eq(job.org_id))
                     .filter(entity::lead::Column::Id.is_in(page.leads))
-                    .order_by_asc(entity::lead::Column::Id)
-                    .all(&txn)
-                    .await?
+                    .order_by_asc(entity::lead::Column::Id);
+                rows::all::<entity::lead::Model>(&txn, leads).await?
             };
             (batch, page.scanned, page.last)
         }
@@ -564,7 +565,8 @@ pub async fn simulate_organization(
         if let Some(after) = after {
             select = select.filter(entity::lead::Column::Id.gt(after));
         }
-        let batch = select.order_by_asc(entity::lead::Column::Id).limit(SIMULATION_BATCH).all(db).await?;
+        let select = select.order_by_asc(entity::lead::Column::Id).limit(SIMULATION_BATCH);
+        let batch = rows::all::<entity::lead::Model>(db, select).await?;
         let Some(last) = batch.last() else { break };
         after = Some(last.id);
         let mut inputs = super::Inputs::load(db, org_id, &batch).await?;
@@ -575,7 +577,7 @@ pub async fn simulate_organization(
             let stored = inputs.stored.get(&lead.id).filter(|s| s.scored_at.is_some());
             let before_temperature = stored.map_or(entity::Temperature::Cold, |s| s.temperature);
             *out.bands_before.entry(before_temperature).or_default() += 1;
-            let s = inputs.score(body, lead, now);
+            let s = inputs.totals(body, lead, now);
             *out.bands_after.entry(s.temperature).or_default() += 1;
             if lead.lifecycle_stage == entity::LifecycleStage::Mql {
                 out.mqls_before += 1;
