@@ -558,3 +558,56 @@ async fn engagement_batches_for_the_same_leads_sent_at_once_all_land() {
         assert_eq!(scored["engagementScore"], 10.0, "{scored}");
     }
 }
+
+/// Simulating every lead carries a lead's stored engagement over to a proposal whose
+/// engagement rules fold events alike (same kinds and half-lives, in any order, other
+/// points and caps), and folds the events afresh for a rule that does not: either way
+/// each lead's simulated score is the one simulating that lead alone gives.
+#[tokio::test]
+async fn simulating_every_lead_gives_each_the_score_simulating_it_alone_gives() {
+    let s = setup().await;
+    let model = create_model(&s, model_input("Default", 60.0)).await;
+    agree(&s, &model, 1).await;
+    let busy = create_lead(&s, json!({ "email": "busy@payly.test" })).await;
+    let quiet = create_lead(&s, json!({ "email": "quiet@payly.test" })).await;
+    let now = Utc::now();
+    record(&s, &busy, "DEMO_REQUEST", now - Duration::days(3)).await;
+    record(&s, &busy, "WEB_VISIT", now - Duration::days(10)).await;
+    record(&s, &busy, "WEB_VISIT", now - Duration::days(1)).await;
+    record(&s, &quiet, "WEB_VISIT", now - Duration::days(20)).await;
+
+    let update = "mutation($input: UpdateScoringModelInput!) { updateScoringModel(input: $input) { scoringModel { pending { version } } } }";
+    let every = "query($id: ID!, $version: Int) { simulateScoringModel(id: $id, version: $version) { promotions promotedSamples { lead { id } scoreAfter } } }";
+    let alone =
+        "query($lead: ID!, $version: Int) { scoringModels { simulate(leadId: $lead, version: $version) { score } } }";
+    let visits_half_life = [30, 7];
+    let mut busy_scores = Vec::new();
+    for half_life in visits_half_life {
+        // The rules in the other order, with other points and caps; MQL from a tenth of a point.
+        let rules = json!([
+            { "name": "Demo requests", "kind": "DEMO_REQUEST", "pointsPerEvent": 30, "cap": 30, "halfLifeDays": 30 },
+            { "name": "Web visits", "kind": "WEB_VISIT", "pointsPerEvent": 3, "cap": 12, "halfLifeDays": half_life },
+        ]);
+        let input = json!({ "input": { "id": model, "engagementRules": rules, "thresholds": { "warm": 15, "hot": 40, "mql": 0.1 } } });
+        let body = s.app.gql(Some(&s.marketing_manager.token), update, input).await;
+        let version = body["data"]["updateScoringModel"]["scoringModel"]["pending"]["version"].clone();
+        assert!(version.is_i64(), "{body}");
+        let vars = json!({ "id": model, "version": version });
+        let body = s.app.gql(Some(&s.sales_manager.token), every, vars).await;
+        let sim = &body["data"]["simulateScoringModel"];
+        assert_eq!(sim["promotions"], 2, "{body}");
+        for sample in sim["promotedSamples"].as_array().unwrap() {
+            let lead = sample["lead"]["id"].as_str().unwrap();
+            let one = s.app.gql(Some(&s.sales_manager.token), alone, json!({ "lead": lead, "version": version })).await;
+            let score = &one["data"]["scoringModels"][0]["simulate"]["score"];
+            assert!(score.as_f64().is_some_and(|s| s > 0.0), "{one}");
+            assert_eq!(&sample["scoreAfter"], score, "half-life {half_life}: {body} {one}");
+            if lead == busy {
+                busy_scores.push(score.as_f64().unwrap());
+            }
+        }
+    }
+    // The shorter half-life counts: the visits were folded again, not carried over.
+    assert_eq!(busy_scores.len(), 2);
+    assert!(busy_scores[1] < busy_scores[0], "{busy_scores:?}");
+}

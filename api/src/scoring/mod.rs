@@ -583,13 +583,52 @@ impl Inputs {
         score::score_folded(model, &self.facts(lead), &self.fold(model, lead.id), now)
     }
 
-    /// [`Inputs::score`]'s figures alone.
-    pub(crate) fn totals(&self, model: &ScoringModel, lead: &entity::lead::Model, now: DateTime<Utc>) -> score::Totals {
-        score::totals_folded(model, &self.facts(lead), &self.fold(model, lead.id), now)
-    }
-
+    /// The lead's engagement folded for `model` from its loaded events.
     fn fold(&self, model: &ScoringModel, lead_id: Uuid) -> score::Engagement {
         score::Engagement::fold(model, self.events.get(&lead_id).map(Vec::as_slice).unwrap_or(&[]))
+    }
+
+    /// The stored engagement of the loaded leads, carried over to `model`'s rules where
+    /// the version that scored them folds events as `model` does
+    /// ([`score::Engagement::for_rules`]); the other leads need their events read.
+    /// `scorers` holds the scoring models read so far, by id and version, and gains
+    /// those the leads name that it lacks.
+    pub(crate) async fn carried_engagement(
+        &self,
+        db: &impl ConnectionTrait,
+        org_id: Uuid,
+        model: &ScoringModel,
+        scorers: &mut HashMap<Uuid, HashMap<i32, ScoringModel>>,
+    ) -> Result<HashMap<Uuid, score::Engagement>> {
+        let unread: Vec<Uuid> = self
+            .stored
+            .values()
+            .filter_map(|s| s.scoring_model_id)
+            .filter(|id| !scorers.contains_key(id))
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        if !unread.is_empty() {
+            let docs = agreements::get_many::<ScoringModel>(db, org_id, &unread).await?;
+            for id in unread {
+                let versions = docs.iter().filter(|d| d.model.id == id).flat_map(|d| &d.versions);
+                scorers.insert(id, versions.map(|v| (v.model.version, v.body.clone())).collect());
+            }
+        }
+        let mut carried = HashMap::with_capacity(self.stored.len());
+        for (lead_id, stored) in &self.stored {
+            let (Some(id), Some(version), Some(state)) =
+                (stored.scoring_model_id, stored.scoring_model_version, stored.engagement_state.as_ref())
+            else {
+                continue;
+            };
+            let Some(from) = scorers.get(&id).and_then(|versions| versions.get(&version)) else { continue };
+            let Ok(state) = score::Engagement::deserialize(state) else { continue };
+            if let Some(state) = state.for_rules(from, model) {
+                carried.insert(*lead_id, state);
+            }
+        }
+        Ok(carried)
     }
 
     /// The lead's engagement folded for `model` as stored with its score, with

@@ -299,6 +299,24 @@ impl Engagement {
         out
     }
 
+    /// This state, folded for `from`'s engagement rules, as `to`'s rules fold the same
+    /// events: a rule's state depends on its kind and half-life alone (its points and
+    /// cap apply when scoring). `None` when a rule of `to` has no rule of `from` with
+    /// both, or this state is not `from`'s.
+    pub fn for_rules(&self, from: &ScoringModel, to: &ScoringModel) -> Option<Self> {
+        if self.0.len() != from.engagement_rules.len() {
+            return None;
+        }
+        let same = |a: &EngagementRule, b: &EngagementRule| {
+            a.kind == b.kind && a.half_life_days.to_bits() == b.half_life_days.to_bits()
+        };
+        to.engagement_rules
+            .iter()
+            .map(|rule| from.engagement_rules.iter().position(|r| same(r, rule)).map(|at| self.0[at]))
+            .collect::<Option<Vec<_>>>()
+            .map(Self)
+    }
+
     /// This state with `events` folded in: `None` when one of them is older than the
     /// newest event already folded for its rule, which only a fold of every event
     /// places right. (Events occurring at the same moment may come in any order: each
@@ -751,6 +769,36 @@ mod tests {
             let now = start + Duration::microseconds(later);
             let facts = LeadFacts::default();
             prop_assert_eq!(score_folded(&m, &facts, &state, now), score(&m, &facts, &all, now));
+        }
+
+        /// A state folded for one model's rules, carried over to another's with the
+        /// same kinds and half-lives (in any order, other points and caps), is the state
+        /// that folding the events for the other gives; without a rule of the same kind
+        /// and half-life it is not carried over.
+        #[test]
+        fn engagement_carried_to_rules_of_the_same_kinds_and_half_lives_is_folded_afresh(
+            rules in prop::collection::vec(engagement_rule(), 1..5),
+            order in prop::collection::vec(0..100usize, 1..5),
+            points in 0.01..20.0f64,
+            micros in prop::collection::vec((prop::sample::select(KINDS.to_vec()), 0..5_000_000_000i64), 0..30),
+        ) {
+            let start = DateTime::from_timestamp_micros(1_700_000_000_000_000).unwrap();
+            let events: Vec<Event> = micros.iter()
+                .map(|(kind, m)| Event { kind: *kind, occurred_at: start + Duration::microseconds(*m) })
+                .collect();
+            let from = model(vec![], rules.clone());
+            let picked: Vec<EngagementRule> = order.iter()
+                .map(|i| EngagementRule { points_per_event: points, cap: points * 3.0, ..rules[i % rules.len()].clone() })
+                .collect();
+            let to = model(vec![], picked.clone());
+            let carried = Engagement::fold(&from, &events).for_rules(&from, &to);
+            prop_assert_eq!(carried, Some(Engagement::fold(&to, &events)));
+            let mut other = picked;
+            other[0].half_life_days += 0.5;
+            let other = model(vec![], other);
+            let unmatched = !from.engagement_rules.iter()
+                .any(|r| r.kind == other.engagement_rules[0].kind && r.half_life_days == other.engagement_rules[0].half_life_days);
+            prop_assert_eq!(Engagement::fold(&from, &events).for_rules(&from, &other).is_none(), unmatched);
         }
 
         /// Folding changes no figure: the points are the events' decayed worth summed
