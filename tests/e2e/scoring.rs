@@ -561,8 +561,9 @@ async fn engagement_batches_for_the_same_leads_sent_at_once_all_land() {
 
 /// Simulating every lead carries a lead's stored engagement over to a proposal whose
 /// engagement rules fold events alike (same kinds and half-lives, in any order, other
-/// points and caps), and folds the events afresh for a rule that does not: either way
-/// each lead's simulated score is the one simulating that lead alone gives.
+/// points and caps), and folds the events afresh for a rule that does not, or for a
+/// state that does not decode: either way each lead's simulated score is the one
+/// simulating that lead alone gives.
 #[tokio::test]
 async fn simulating_every_lead_gives_each_the_score_simulating_it_alone_gives() {
     let s = setup().await;
@@ -575,6 +576,16 @@ async fn simulating_every_lead_gives_each_the_score_simulating_it_alone_gives() 
     record(&s, &busy, "WEB_VISIT", now - Duration::days(10)).await;
     record(&s, &busy, "WEB_VISIT", now - Duration::days(1)).await;
     record(&s, &quiet, "WEB_VISIT", now - Duration::days(20)).await;
+    // A stored state that no longer decodes is folded again from the events.
+    use entity::lead_score::{Column, Entity};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    let changed = Entity::update_many()
+        .col_expr(Column::EngagementState, Expr::value(json!({ "old": true })))
+        .filter(Column::LeadId.eq(quiet.parse::<uuid::Uuid>().unwrap()))
+        .exec(&s.app.db)
+        .await
+        .unwrap();
+    assert_eq!(changed.rows_affected, 1);
 
     let update = "mutation($input: UpdateScoringModelInput!) { updateScoringModel(input: $input) { scoringModel { pending { version } } } }";
     let every = "query($id: ID!, $version: Int) { simulateScoringModel(id: $id, version: $version) { promotions promotedSamples { lead { id } scoreAfter } } }";

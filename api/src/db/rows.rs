@@ -460,6 +460,14 @@ impl FromColumns for lead_score::Model {
 }
 
 pub(crate) fn read_lead_score(c: &mut Columns<'_>) -> Result<lead_score::Model, Unread> {
+    let mut score = read_lead_score_figures(c)?;
+    score.engagement_state = c.get("engagement_state")?;
+    Ok(score)
+}
+
+/// A score row's columns before its engagement state (left `None`), which the caller
+/// reads next as it needs it.
+pub(crate) fn read_lead_score_figures(c: &mut Columns<'_>) -> Result<lead_score::Model, Unread> {
     Ok(lead_score::Model {
         lead_id: c.get("lead_id")?,
         org_id: c.get("org_id")?,
@@ -470,7 +478,7 @@ pub(crate) fn read_lead_score(c: &mut Columns<'_>) -> Result<lead_score::Model, 
         scoring_model_id: c.get("scoring_model_id")?,
         scoring_model_version: c.get("scoring_model_version")?,
         scored_at: c.get("scored_at")?,
-        engagement_state: c.get("engagement_state")?,
+        engagement_state: None,
     })
 }
 

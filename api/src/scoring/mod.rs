@@ -463,14 +463,49 @@ impl rows::FromColumns for EventRow {
     }
 }
 
+/// A stored score as scoring reads it: the row, and its engagement state decoded from the
+/// column's text in one pass (through a `serde_json::Value` it was a quarter of
+/// simulating every lead); `None` when there is none or it does not decode (then every
+/// event is folded again).
+struct StoredScore {
+    score: entity::lead_score::Model,
+    state: Option<score::Engagement>,
+}
+
+impl FromQueryResult for StoredScore {
+    fn from_query_result(res: &sea_orm::QueryResult, pre: &str) -> std::result::Result<Self, sea_orm::DbErr> {
+        let mut score = entity::lead_score::Model::from_query_result(res, pre)?;
+        let state = score.engagement_state.take().and_then(|v| serde_json::from_value(v).ok());
+        Ok(Self { score, state })
+    }
+}
+
+impl rows::FromColumns for StoredScore {
+    fn from_columns(c: &mut rows::Columns<'_>) -> Option<Result<Self, rows::Unread>> {
+        let mut read = || {
+            let score = rows::read_lead_score_figures(c)?;
+            let state = match c.get::<Option<sea_orm::sqlx::types::Json<score::Engagement>>>("engagement_state") {
+                Ok(state) => state.map(|json| json.0),
+                // The cursor has passed the column: a state that does not decode is folded again.
+                Err(rows::Unread::Db(_)) => None,
+                Err(layout) => return Err(layout),
+            };
+            Ok(Self { score, state })
+        };
+        Some(read())
+    }
+}
+
 /// Everything scoring reads about a set of leads, loaded in a constant number of queries.
 pub(crate) struct Inputs {
     accounts: HashMap<Uuid, entity::account::Model>,
     personas: HashMap<Uuid, String>,
     /// The events of the leads whose history was read ([`Inputs::load_events`]).
     events: HashMap<Uuid, Vec<score::Event>>,
-    /// The stored scores; a new lead may have none yet.
+    /// The stored scores (their engagement state in `states`); a new lead may have none yet.
     stored: HashMap<Uuid, entity::lead_score::Model>,
+    /// The stored scores' engagement states that decode.
+    states: HashMap<Uuid, score::Engagement>,
     /// The ideal customer profiles in force, read only for a model with an ICP rule
     /// ([`Inputs::load_icps`]).
     icps: Vec<agreements::icps::AgreedIcp>,
@@ -527,6 +562,7 @@ impl Inputs {
                 .collect()
         };
         let mut stored = HashMap::with_capacity(lead_ids.len());
+        let mut states = HashMap::with_capacity(lead_ids.len());
         for chunk in lead_ids.chunks(1000) {
             // By key alone: with `org_id = $1` too, PostgreSQL's generic plan for a
             // thousand keys sometimes walked the whole organization's score index.
@@ -537,10 +573,17 @@ impl Inputs {
                 // SQLite has no row locks and needs none: its writers take turns.
                 scores = scores.order_by_asc(entity::lead_score::Column::LeadId).lock_exclusive();
             }
-            let scores = rows::all::<entity::lead_score::Model>(db, scores).await?;
-            stored.extend(scores.into_iter().filter(|s| s.org_id == org_id).map(|s| (s.lead_id, s)));
+            for row in rows::all::<StoredScore>(db, scores).await? {
+                if row.score.org_id != org_id {
+                    continue;
+                }
+                if let Some(state) = row.state {
+                    states.insert(row.score.lead_id, state);
+                }
+                stored.insert(row.score.lead_id, row.score);
+            }
         }
-        Ok(Self { accounts, personas, events: HashMap::new(), stored, icps: Vec::new() })
+        Ok(Self { accounts, personas, events: HashMap::new(), stored, states, icps: Vec::new() })
     }
 
     /// Read every engagement event of `lead_ids`.
@@ -618,12 +661,11 @@ impl Inputs {
         let mut carried = HashMap::with_capacity(self.stored.len());
         for (lead_id, stored) in &self.stored {
             let (Some(id), Some(version), Some(state)) =
-                (stored.scoring_model_id, stored.scoring_model_version, stored.engagement_state.as_ref())
+                (stored.scoring_model_id, stored.scoring_model_version, self.states.get(lead_id))
             else {
                 continue;
             };
             let Some(from) = scorers.get(&id).and_then(|versions| versions.get(&version)) else { continue };
-            let Ok(state) = score::Engagement::deserialize(state) else { continue };
             if let Some(state) = state.for_rules(from, model) {
                 carried.insert(*lead_id, state);
             }
@@ -645,7 +687,7 @@ impl Inputs {
         if stored.scoring_model_id != Some(model.id) || stored.scoring_model_version != Some(model.version) {
             return None;
         }
-        let state: score::Engagement = serde_json::from_value(stored.engagement_state.clone()?).ok()?;
+        let state = self.states.get(&lead_id)?.clone();
         state.absorb(&model.body, new_events)
     }
 }
