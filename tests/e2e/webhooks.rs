@@ -316,7 +316,10 @@ async fn an_endpoint_that_keeps_failing_gives_up_and_is_disabled_with_an_audit_e
     let admin = &acme.admin.token;
     let marketer = app.create_user(&acme, Team::Marketing, Role::Member).await;
     let receiver = Receiver::start().await;
-    let quick = WebhookSettings { disable_after: Duration::from_millis(1_500), ..settings() };
+    // Long enough for the first delivery's four attempts under CI's load, so
+    // it is given up before the endpoint is disabled.
+    let disable_after = Duration::from_secs(3);
+    let quick = WebhookSettings { disable_after, ..settings() };
     let sender = Sender::new(app.db.clone(), quick).unwrap();
     let (endpoint, secret) =
         create_endpoint(&app, admin, json!({ "url": receiver.url("down"), "eventTypes": ["lead.*"] })).await;
@@ -324,7 +327,12 @@ async fn an_endpoint_that_keeps_failing_gives_up_and_is_disabled_with_an_audit_e
     let lead = create_lead(&app, &marketer.token, "ana@payly.io", "NEW").await;
     move_lead(&app, &marketer.token, &lead, "ENGAGED").await;
     deliver(&app, &acme, &sender).await;
-    tokio::time::sleep(Duration::from_millis(1_600)).await;
+    // Failing began before this instant, so past it plus `disable_after` the next failure disables.
+    let failing_by = Instant::now();
+    let first = deliveries(&app, admin, json!({ "endpointId": endpoint })).await;
+    assert_eq!(first.len(), 1, "{first:#?}");
+    assert_eq!(first[0]["status"], "FAILED", "given up while the endpoint was still enabled: {first:#?}");
+    tokio::time::sleep_until((failing_by + disable_after + Duration::from_millis(100)).into()).await;
     move_lead(&app, &marketer.token, &lead, "MQL").await;
     deliver(&app, &acme, &sender).await;
 
