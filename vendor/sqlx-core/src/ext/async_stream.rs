@@ -121,7 +121,9 @@ impl<T> Stream for TryAsyncStream<'_, T> {
 #[macro_export]
 macro_rules! try_stream {
     ($($block:tt)*) => {
-        $crate::ext::async_stream::TryAsyncStream::new(move |yielder| ::tracing::Instrument::in_current_span(async move {
+        // Accord patch: not `in_current_span`, which entered and left the span that
+        // created the stream on every row; Accord polls every stream inside that span.
+        $crate::ext::async_stream::TryAsyncStream::new(move |yielder| (async move {
             // Anti-footgun: effectively pins `yielder` to this future to prevent any accidental
             // move to another task, which could deadlock.
             let yielder = &yielder;
