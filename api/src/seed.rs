@@ -547,8 +547,7 @@ async fn scoring_model(db: &DatabaseConnection, cast: &Cast) -> Result<()> {
     };
     // The demo's marketing manager co-signs knowing how many leads the model promotes.
     let id = sign(db, cast, model.clone(), false).await?;
-    let promotions =
-        crate::scoring::rescore::simulate_organization(db, &cast.marketing_manager, id, 1, &model).await?.promotions();
+    let promotions = crate::scoring::rescore::count_promotions(db, &cast.marketing_manager, id, 1, &model).await?;
     let confirmed = agreements::Confirmations { promotions: Some(promotions) };
     agreements::approve_confirming(db, &cast.marketing_manager, ScoringModel::KIND, id, 1, confirmed).await?;
     Ok(())

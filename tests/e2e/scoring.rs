@@ -622,3 +622,103 @@ async fn simulating_every_lead_gives_each_the_score_simulating_it_alone_gives() 
     assert_eq!(busy_scores.len(), 2);
     assert!(busy_scores[1] < busy_scores[0], "{busy_scores:?}");
 }
+
+#[tokio::test]
+async fn simulating_many_batches_of_leads_counts_exactly_what_agreeing_then_does() {
+    use entity::lead::{Column, Entity};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+    let s = setup().await;
+    // More than two simulation batches of 2,000, with histories and events.
+    let leads = 4_500;
+    api::seed::synthetic::generate(&s.app.db, s.org.id, leads, &indicatif::ProgressBar::hidden()).await.unwrap();
+    let mqls = || async {
+        let mut ids: Vec<String> = Entity::find()
+            .select_only()
+            .column(Column::Id)
+            .filter(Column::OrgId.eq(s.org.id))
+            .filter(Column::ArchivedAt.is_null())
+            .filter(Column::LifecycleStage.eq(entity::LifecycleStage::Mql))
+            .into_tuple::<uuid::Uuid>()
+            .all(&s.app.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|id| id.to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    // The MQL definition requires a phone number, which the first third of the leads lack.
+    let input = json!({ "input": { "term": "MQL", "body": "Worth a call", "propose": true, "criteria": { "requiredFields": ["phone"], "enteredBy": ["MARKETING", "SALES", "SCORING_MODEL"] } } });
+    let create = "mutation($input: CreateDefinitionInput!) { createDefinition(input: $input) { definition { id } } }";
+    let body = s.app.gql(Some(&s.marketing_manager.token), create, input).await;
+    let definition = body["data"]["createDefinition"]["definition"]["id"].clone();
+    assert!(definition.is_string(), "{body}");
+    for approver in [&s.sales_manager, &s.marketing_manager] {
+        let input = json!({ "input": { "kind": "DEFINITION", "id": definition, "version": 1 } });
+        let body = s.app.gql(Some(&approver.token), APPROVE, input).await;
+        assert!(body["errors"].is_null(), "{body}");
+    }
+    let third: uuid::Uuid = Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .filter(Column::OrgId.eq(s.org.id))
+        .order_by_asc(Column::Id)
+        .offset(leads / 3)
+        .into_tuple()
+        .one(&s.app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let phoneless = Entity::update_many()
+        .col_expr(Column::Phone, sea_orm::sea_query::Expr::value(Option::<String>::None))
+        .filter(Column::OrgId.eq(s.org.id))
+        .filter(Column::Id.lt(third))
+        .exec(&s.app.db)
+        .await
+        .unwrap();
+    assert_eq!(phoneless.rows_affected, leads / 3);
+    let before = mqls().await;
+    let model = create_model(&s, model_input("First", 12.0)).await;
+
+    let simulate = "query($id: ID!) { simulateScoringModel(id: $id) { leads mqlsBefore mqlsAfter promotions temperaturesBefore { leads } temperaturesAfter { leads } promotedSamples { lead { id } } } }";
+    let body = s.app.gql(Some(&s.sales_manager.token), simulate, json!({ "id": model })).await;
+    let sim = &body["data"]["simulateScoringModel"];
+    let archived = Entity::find()
+        .filter(Column::OrgId.eq(s.org.id))
+        .filter(Column::ArchivedAt.is_not_null())
+        .all(&s.app.db)
+        .await
+        .unwrap()
+        .len() as u64;
+    assert_eq!(sim["leads"].as_u64(), Some(leads - archived), "{body}");
+    for side in ["temperaturesBefore", "temperaturesAfter"] {
+        let total: u64 = sim[side].as_array().unwrap().iter().map(|t| t["leads"].as_u64().unwrap()).sum();
+        assert_eq!(total, leads - archived, "{side}: {body}");
+    }
+    assert_eq!(sim["mqlsBefore"].as_u64(), Some(before.len() as u64));
+    let promotions = sim["promotions"].as_u64().unwrap();
+    assert!(promotions > 100, "enough to need confirming: {body}");
+    let mut samples: Vec<&str> =
+        sim["promotedSamples"].as_array().unwrap().iter().map(|m| m["lead"]["id"].as_str().unwrap()).collect();
+    samples.sort();
+
+    // The approval counts the same, and is refused until the approver names the number.
+    let input = |confirm: Option<u64>| json!({ "input": { "kind": "SCORING_MODEL", "id": model, "version": 1, "confirmPromotions": confirm } });
+    let first = s.app.gql(Some(&s.sales_manager.token), APPROVE, input(None)).await;
+    assert_eq!(first["data"]["approveDocument"]["agreed"], false, "{first}");
+    let body = s.app.gql(Some(&s.marketing_manager.token), APPROVE, input(None)).await;
+    let message = assert_error(&body, "BAD_USER_INPUT");
+    assert!(message.contains(&format!("makes {promotions} leads MQLs")), "{message}");
+    let body = s.app.gql(Some(&s.marketing_manager.token), APPROVE, input(Some(promotions))).await;
+    assert_eq!(body["data"]["approveDocument"]["agreed"], true, "{body}");
+
+    // Rescoring makes exactly the simulated leads MQLs; the samples are the first of them by id.
+    api::scoring::rescore::run_all(&s.app.db, Utc::now()).await.unwrap();
+    let after = mqls().await;
+    assert_eq!(after.len() as u64, sim["mqlsAfter"].as_u64().unwrap());
+    let promoted: Vec<&str> = after.iter().filter(|id| !before.contains(id)).map(String::as_str).collect();
+    assert_eq!(promoted.len() as u64, promotions);
+    assert_eq!(samples, promoted[..10]);
+    assert!(promoted.iter().all(|id| id.parse::<uuid::Uuid>().unwrap() >= third), "none without a phone");
+}

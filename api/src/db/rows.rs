@@ -405,6 +405,35 @@ fn unread_lead() -> lead::Model {
     }
 }
 
+impl LeadColumns {
+    /// `select` of leads reading these columns alone, in the entity's order (every
+    /// column when all are asked for).
+    pub fn select(self, select: sea_orm::Select<lead::Entity>) -> sea_orm::Select<lead::Entity> {
+        use sea_orm::QuerySelect;
+        if self == Self::all() {
+            return select;
+        }
+        select.select_only().columns(lead::Column::iter().filter(|c| self.contains(*c)))
+    }
+}
+
+/// A lead read from a select of some of its columns ([`LeadColumns::select`]); the
+/// others hold blanks, never shown.
+pub struct PartialLead(pub lead::Model);
+
+impl FromQueryResult for PartialLead {
+    /// By name (SQLite); [`read_all`] reads PostgreSQL rows by position.
+    fn from_query_result(res: &QueryResult, _: &str) -> Result<Self, DbErr> {
+        Ok(Self(lead_shown_by_name(res, &res.column_names())?.0))
+    }
+}
+
+impl FromColumns for PartialLead {
+    fn from_columns(c: &mut Columns<'_>) -> Option<Result<Self, Unread>> {
+        Some(read_lead_shown(c).map(|(lead, _)| Self(lead)))
+    }
+}
+
 /// A lead as far as a select read its columns (in the entity's order, the id always),
 /// and which it read.
 pub(crate) fn read_lead_shown(c: &mut Columns<'_>) -> Result<(lead::Model, LeadColumns), Unread> {

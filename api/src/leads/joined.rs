@@ -95,11 +95,7 @@ const MARKETING_OWNER: &str = "marketing_owner__";
 /// the relations of `joins` joined, their columns added as `<relation>__<column>`: read
 /// it `into_model::<Listed>()`.
 pub(crate) fn with_joins(select: Select<Entity>, joins: Joins) -> Select<Entity> {
-    let select = if joins.lead == LeadColumns::all() {
-        select
-    } else {
-        select.select_only().columns(Column::iter().filter(|c| joins.lead.contains(*c)))
-    };
+    let select = joins.lead.select(select);
     let mut select = match joins.score {
         ScoreRead::Row => with_scores(select),
         ScoreRead::Value => with_score_value(select),

@@ -226,20 +226,30 @@ fn points(score: f64) -> String {
 }
 
 fn has_field(lead: &Model, field: LeadField) -> bool {
-    let text = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
+    use sea_orm::{ModelTrait, Value};
+    match lead.get(field_column(field)) {
+        Value::String(Some(text)) => !text.trim().is_empty(),
+        Value::Uuid(Some(_)) => true,
+        _ => false,
+    }
+}
+
+/// The lead column a required field is read from: reads of a few columns (simulating a
+/// model over every lead) read these for the rule's required fields.
+pub fn field_column(field: LeadField) -> Column {
     match field {
-        LeadField::Email => !lead.email.trim().is_empty(),
-        LeadField::FirstName => !lead.first_name.trim().is_empty(),
-        LeadField::LastName => !lead.last_name.trim().is_empty(),
-        LeadField::Title => text(&lead.title),
-        LeadField::Phone => text(&lead.phone),
-        LeadField::Source => text(&lead.source),
-        LeadField::Campaign => text(&lead.campaign),
-        LeadField::Company => lead.account_id.is_some(),
-        LeadField::Owner => lead.owner_id.is_some(),
-        LeadField::MarketingOwner => lead.marketing_owner_id.is_some(),
-        LeadField::Persona => lead.persona_id.is_some(),
-        LeadField::ExternalId => text(&lead.external_id),
+        LeadField::Email => Column::Email,
+        LeadField::FirstName => Column::FirstName,
+        LeadField::LastName => Column::LastName,
+        LeadField::Title => Column::Title,
+        LeadField::Phone => Column::Phone,
+        LeadField::Source => Column::Source,
+        LeadField::Campaign => Column::Campaign,
+        LeadField::Company => Column::AccountId,
+        LeadField::Owner => Column::OwnerId,
+        LeadField::MarketingOwner => Column::MarketingOwnerId,
+        LeadField::Persona => Column::PersonaId,
+        LeadField::ExternalId => Column::ExternalId,
     }
 }
 

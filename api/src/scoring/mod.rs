@@ -368,7 +368,7 @@ async fn confirm_promotions(
     what: &str,
 ) -> Result<()> {
     let allowed = crate::org::settings(txn, actor.org_id).await?.promotions_needing_confirmation;
-    let promotions = rescore::simulate_organization(txn, actor, model_id, version, body).await?.promotions();
+    let promotions = rescore::count_promotions(txn, actor, model_id, version, body).await?;
     if promotions > u64::from(allowed) && confirmed.promotions != Some(promotions) {
         return Err(ApiError::bad_input(
             "confirmPromotions",
@@ -486,7 +486,9 @@ impl rows::FromColumns for StoredScore {
             let score = rows::read_lead_score_figures(c)?;
             let state = match c.get::<Option<sea_orm::sqlx::types::Json<score::Engagement>>>("engagement_state") {
                 Ok(state) => state.map(|json| json.0),
-                // The cursor has passed the column: a state that does not decode is folded again.
+                // A column of another type (the cursor stays on it) is a schema slip: an error.
+                Err(rows::Unread::Db(e)) if c.next_is("engagement_state") => return Err(rows::Unread::Db(e)),
+                // A state that does not decode is folded again from the events.
                 Err(rows::Unread::Db(_)) => None,
                 Err(layout) => return Err(layout),
             };
@@ -514,7 +516,7 @@ pub(crate) struct Inputs {
 impl Inputs {
     /// What scoring reads, to show or simulate a score: every event included.
     pub(crate) async fn load(db: &impl ConnectionTrait, org_id: Uuid, leads: &[entity::lead::Model]) -> Result<Self> {
-        let mut inputs = Self::load_locking(db, org_id, leads, false).await?;
+        let mut inputs = Self::load_without_events(db, org_id, leads).await?;
         let ids: Vec<Uuid> = leads.iter().map(|l| l.id).collect();
         inputs.load_events(db, org_id, &ids).await?;
         Ok(inputs)
@@ -526,6 +528,16 @@ impl Inputs {
     /// deadlocking) as they are read. Two transactions recording events for the same
     /// lead at once otherwise each folded its own event into the same state, and the
     /// last to commit stored a score that missed the other's.
+    /// What scoring reads, events apart ([`Inputs::load_events`]), without locking:
+    /// to simulate, where stored engagement may spare reading them.
+    pub(crate) async fn load_without_events(
+        db: &impl ConnectionTrait,
+        org_id: Uuid,
+        leads: &[entity::lead::Model],
+    ) -> Result<Self> {
+        Self::load_locking(db, org_id, leads, false).await
+    }
+
     pub(crate) async fn load_for_update(
         txn: &impl ConnectionTrait,
         org_id: Uuid,
@@ -725,6 +737,10 @@ pub(crate) fn qualifies(lead: &entity::lead::Model, before: Option<(f64, f64)>, 
     }
 }
 
+/// The stages a score can move a lead out of into MQL: [`qualifies`] is false in every other.
+pub(crate) const PROMOTABLE: [LifecycleStage; 3] =
+    [LifecycleStage::New, LifecycleStage::Engaged, LifecycleStage::Recycled];
+
 /// Rescore `leads` with `model` inside the caller's transaction: store the scores,
 /// move leads that crossed the MQL threshold to MQL, and hand them over when the
 /// organization says so. Returns the leads as stored afterwards, in the same order.
@@ -847,6 +863,20 @@ pub(crate) async fn apply_model(
     }
     lifecycle::stage_entered(txn, actor, &entered).await?;
     Ok(out)
+}
+
+/// The MQL bar of every version in `scorers` (the scoring models read so far, by id
+/// and version), `model`'s own from its body.
+pub(crate) fn bars_of(
+    scorers: &HashMap<Uuid, HashMap<i32, ScoringModel>>,
+    model: &ModelVersion,
+) -> HashMap<(Uuid, i32), f64> {
+    let mut bars: HashMap<(Uuid, i32), f64> = scorers
+        .iter()
+        .flat_map(|(id, versions)| versions.iter().map(|(version, body)| ((*id, *version), body.thresholds.mql)))
+        .collect();
+    bars.insert((model.id, model.version), model.body.thresholds.mql);
+    bars
 }
 
 /// The MQL thresholds of the model versions that scored `inputs`' leads before, by

@@ -536,55 +536,63 @@ impl Simulation {
     pub fn promotions(&self) -> u64 {
         self.promoted.values().sum()
     }
+
+    /// Add a later batch's figures; samples stay the first found, in lead order.
+    fn absorb(&mut self, later: Simulation) {
+        fn add<K: std::hash::Hash + Eq>(to: &mut HashMap<K, u64>, from: HashMap<K, u64>) {
+            for (key, n) in from {
+                *to.entry(key).or_default() += n;
+            }
+        }
+        self.leads += later.leads;
+        self.mqls_before += later.mqls_before;
+        add(&mut self.bands_before, later.bands_before);
+        add(&mut self.bands_after, later.bands_after);
+        add(&mut self.promoted, later.promoted);
+        add(&mut self.fall_below, later.fall_below);
+        let room = SIMULATION_SAMPLES.saturating_sub(self.promoted_samples.len());
+        self.promoted_samples.extend(later.promoted_samples.into_iter().take(room));
+        let room = SIMULATION_SAMPLES.saturating_sub(self.fall_below_samples.len());
+        self.fall_below_samples.extend(later.fall_below_samples.into_iter().take(room));
+    }
 }
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
-/// Score every lead of the organization with `body` (version `version` of model
-/// `model_id`), reading in batches of [`SIMULATION_BATCH`] by id without writing.
-pub async fn simulate_organization(
-    db: &impl ConnectionTrait,
-    actor: &Actor,
-    model_id: Uuid,
-    version: i32,
-    body: &ScoringModel,
-) -> Result<Simulation> {
-    require(can_read(actor, Scope::LeadsRead), "simulate a scoring model")?;
-    let now = Utc::now();
-    let org_id = actor.org_id;
-    let model = ModelVersion { id: model_id, version, body: body.clone() };
-    let rule = crate::leads::lifecycle::StageRules::load(db, org_id).await?.rule(entity::LifecycleStage::Mql);
-    let promotes = rule.admits(crate::agreements::definitions::StageMover::ScoringModel);
-    let icp = crate::leads::lifecycle::IcpFit::load(db, org_id, &rule).await?;
-    let mut out = Simulation::default();
-    let mut after: Option<Uuid> = None;
-    let mut scorers = HashMap::new();
-    loop {
-        let mut select = entity::lead::Entity::find()
-            .filter(entity::lead::Column::OrgId.eq(org_id))
-            .filter(entity::lead::Column::ArchivedAt.is_null());
-        if let Some(after) = after {
-            select = select.filter(entity::lead::Column::Id.gt(after));
-        }
-        let select = select.order_by_asc(entity::lead::Column::Id).limit(SIMULATION_BATCH);
-        let batch = rows::all::<entity::lead::Model>(db, select).await?;
-        let Some(last) = batch.last() else { break };
-        after = Some(last.id);
-        let mut inputs = super::Inputs::load_locking(db, org_id, &batch, false).await?;
-        inputs.load_icps(db, org_id, body.uses_icps()).await?;
-        let bars = super::previous_bars(db, org_id, &model, &inputs).await?;
-        // Reading every lead's events was a third of simulating, and a new version
-        // mostly keeps its engagement rules: their stored state is carried over.
-        let mut carried = inputs.carried_engagement(db, org_id, body, &mut scorers).await?;
-        let unfolded: Vec<Uuid> = batch.iter().map(|l| l.id).filter(|id| !carried.contains_key(id)).collect();
-        inputs.load_events(db, org_id, &unfolded).await?;
-        for lead in &batch {
+/// What scores every batch of one simulation, the same for each.
+struct Simulator {
+    model: ModelVersion,
+    /// The MQL definition's rule, and whether it lets the scoring model promote.
+    rule: crate::leads::lifecycle::StageRule,
+    promotes: bool,
+    icp: crate::leads::lifecycle::IcpFit,
+    now: DateTime<Utc>,
+}
+
+/// One batch read for scoring: its leads, what scoring reads about them, and the
+/// engagement carried over from their stored scores.
+struct Batch {
+    leads: Vec<entity::lead::Model>,
+    inputs: super::Inputs,
+    carried: HashMap<Uuid, super::score::Engagement>,
+    /// The MQL bar of each model version that scored them.
+    bars: HashMap<(Uuid, i32), f64>,
+}
+
+impl Simulator {
+    /// Score one batch: CPU only, the reading done.
+    fn score(&self, batch: Batch) -> Simulation {
+        let Batch { leads, inputs, mut carried, bars } = batch;
+        let body = &self.model.body;
+        let mut out = Simulation::default();
+        for lead in &leads {
             out.leads += 1;
             let stored = inputs.stored.get(&lead.id).filter(|s| s.scored_at.is_some());
             let before_temperature = stored.map_or(entity::Temperature::Cold, |s| s.temperature);
             *out.bands_before.entry(before_temperature).or_default() += 1;
             let engaged = carried.remove(&lead.id).unwrap_or_else(|| inputs.fold(body, lead.id));
-            let s = super::score::totals_folded(body, &inputs.facts(lead), &engaged, now);
+            let s = super::score::totals_folded(body, &inputs.facts(lead), &engaged, self.now);
             *out.bands_after.entry(s.temperature).or_default() += 1;
             if lead.lifecycle_stage == entity::LifecycleStage::Mql {
                 out.mqls_before += 1;
@@ -595,9 +603,9 @@ pub async fn simulate_organization(
             });
             let key = (lead.source.clone(), lead.persona_id);
             let before_score = before.map_or(0.0, |(score, _)| score);
-            if promotes
+            if self.promotes
                 && super::qualifies(lead, before, s.total, body.thresholds.mql)
-                && rule.unmet(lead, s.total, icp.fits(lead, &inputs.accounts)).is_empty()
+                && self.rule.unmet(lead, s.total, self.icp.fits(lead, &inputs.accounts)).is_empty()
             {
                 *out.promoted.entry(key).or_default() += 1;
                 if out.promoted_samples.len() < SIMULATION_SAMPLES {
@@ -615,12 +623,147 @@ pub async fn simulate_organization(
                 }
             }
         }
-        if (batch.len() as u64) < SIMULATION_BATCH {
+        out
+    }
+}
+
+/// Score every lead of the organization with `body` (version `version` of model
+/// `model_id`), reading in batches of [`SIMULATION_BATCH`] by id without writing.
+/// A batch is scored on a blocking thread while the next one is read.
+pub async fn simulate_organization(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    model_id: Uuid,
+    version: i32,
+    body: &ScoringModel,
+) -> Result<Simulation> {
+    simulate(db, actor, model_id, version, body, Reach::Every).await
+}
+
+/// The leads agreeing `body` would make MQLs: [`simulate_organization`]'s promotions,
+/// from the leads in the stages a score promotes from alone, and none read when the
+/// MQL definition does not let a scoring model promote. Approvals count them inside
+/// their request.
+pub async fn count_promotions(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    model_id: Uuid,
+    version: i32,
+    body: &ScoringModel,
+) -> Result<u64> {
+    Ok(simulate(db, actor, model_id, version, body, Reach::Promotable).await?.promotions())
+}
+
+/// The leads a simulation scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    /// Every lead: every figure of [`Simulation`].
+    Every,
+    /// Those a score can promote: only the promotions are whole.
+    Promotable,
+}
+
+async fn simulate(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    model_id: Uuid,
+    version: i32,
+    body: &ScoringModel,
+    reach: Reach,
+) -> Result<Simulation> {
+    require(can_read(actor, Scope::LeadsRead), "simulate a scoring model")?;
+    let org_id = actor.org_id;
+    let rule = crate::leads::lifecycle::StageRules::load(db, org_id).await?.rule(entity::LifecycleStage::Mql);
+    let promotes = rule.admits(crate::agreements::definitions::StageMover::ScoringModel);
+    if reach == Reach::Promotable && !promotes {
+        return Ok(Simulation::default());
+    }
+    let icp = crate::leads::lifecycle::IcpFit::load(db, org_id, &rule).await?;
+    let model = ModelVersion { id: model_id, version, body: body.clone() };
+    // What scoring and the MQL rule look at, not every column: decoding whole rows was
+    // most of reading a batch. The samples are read whole at the end.
+    let read = [entity::lead::Column::Id, entity::lead::Column::OrgId, entity::lead::Column::LifecycleStage]
+        .into_iter()
+        .chain(super::score::LeadFacts::LEAD_COLUMNS)
+        .chain(rule.criteria.required_fields.iter().map(|f| crate::leads::lifecycle::field_column(*f)))
+        .fold(rows::LeadColumns::id(), rows::LeadColumns::with);
+    let simulator = Arc::new(Simulator { model, rule, promotes, icp, now: Utc::now() });
+    let mut out = Simulation::default();
+    let mut after: Option<Uuid> = None;
+    let mut scorers = HashMap::new();
+    let mut scoring: Option<tokio::task::JoinHandle<Simulation>> = None;
+    loop {
+        let mut select = entity::lead::Entity::find()
+            .filter(entity::lead::Column::OrgId.eq(org_id))
+            .filter(entity::lead::Column::ArchivedAt.is_null());
+        if let Some(after) = after {
+            select = select.filter(entity::lead::Column::Id.gt(after));
+        }
+        if reach == Reach::Promotable {
+            select = select.filter(entity::lead::Column::LifecycleStage.is_in(super::PROMOTABLE));
+        }
+        let select = read.select(select.order_by_asc(entity::lead::Column::Id).limit(SIMULATION_BATCH));
+        let leads: Vec<entity::lead::Model> =
+            rows::all::<rows::PartialLead>(db, select).await?.into_iter().map(|l| l.0).collect();
+        let Some(last) = leads.last() else { break };
+        after = Some(last.id);
+        let more = leads.len() as u64 == SIMULATION_BATCH;
+        let mut inputs = super::Inputs::load_without_events(db, org_id, &leads).await?;
+        inputs.load_icps(db, org_id, body.uses_icps()).await?;
+        // Reading every lead's events was a third of simulating, and a new version
+        // mostly keeps its engagement rules: their stored state is carried over.
+        let carried = inputs.carried_engagement(db, org_id, body, &mut scorers).await?;
+        let unfolded: Vec<Uuid> = leads.iter().map(|l| l.id).filter(|id| !carried.contains_key(id)).collect();
+        inputs.load_events(db, org_id, &unfolded).await?;
+        let bars = super::bars_of(&scorers, &simulator.model);
+        if let Some(previous) = scoring.take() {
+            out.absorb(previous.await.map_err(scoring_failed)?);
+        }
+        let batch = Batch { leads, inputs, carried, bars };
+        let simulator = Arc::clone(&simulator);
+        scoring = Some(tokio::task::spawn_blocking(move || simulator.score(batch)));
+        if !more {
             break;
         }
     }
+    if let Some(last) = scoring {
+        out.absorb(last.await.map_err(scoring_failed)?);
+    }
     out.mqls_after = out.mqls_before + out.promotions();
+    if reach == Reach::Every {
+        read_samples_whole(db, org_id, &mut out).await?;
+    }
     Ok(out)
+}
+
+/// Replace the samples' leads, read in part, by their whole rows; a lead archived or
+/// erased meanwhile is no longer a sample.
+async fn read_samples_whole(db: &impl ConnectionTrait, org_id: Uuid, out: &mut Simulation) -> Result<()> {
+    let ids: Vec<Uuid> = out.promoted_samples.iter().chain(&out.fall_below_samples).map(|(l, ..)| l.id).collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    use entity::lead::Column;
+    let select = entity::lead::Entity::find()
+        .filter(Column::OrgId.eq(org_id))
+        .filter(Column::ArchivedAt.is_null())
+        .filter(Column::Id.is_in(ids));
+    let mut whole: HashMap<Uuid, entity::lead::Model> =
+        rows::all::<entity::lead::Model>(db, select).await?.into_iter().map(|l| (l.id, l)).collect();
+    for samples in [&mut out.promoted_samples, &mut out.fall_below_samples] {
+        samples.retain_mut(|(lead, ..)| match whole.remove(&lead.id) {
+            Some(read) => {
+                *lead = read;
+                true
+            }
+            None => false,
+        });
+    }
+    Ok(())
+}
+
+fn scoring_failed(e: tokio::task::JoinError) -> ApiError {
+    ApiError::internal(format!("scoring a simulation batch failed: {e}"))
 }
 
 #[cfg(test)]

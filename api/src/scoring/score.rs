@@ -73,6 +73,13 @@ pub struct LeadFacts<'a> {
 }
 
 impl<'a> LeadFacts<'a> {
+    /// The lead columns [`LeadFacts::of`] reads, with those its account and persona
+    /// are found by.
+    pub const LEAD_COLUMNS: [entity::lead::Column; 5] = {
+        use entity::lead::Column::*;
+        [Title, Source, Campaign, AccountId, PersonaId]
+    };
+
     /// The facts of a stored lead, its account and the name of its persona.
     pub fn of(
         lead: &'a entity::lead::Model,
