@@ -44,7 +44,7 @@ pub const MAX_LANES: u64 = 4;
 /// are closed: the new model replaces theirs.
 pub(crate) async fn enqueue(txn: &impl ConnectionTrait, actor: &Actor, model_id: Uuid, version: i32) -> Result<()> {
     let total = entity::lead::Entity::find().filter(entity::lead::Column::OrgId.eq(actor.org_id)).count(txn).await?;
-    let untils = lead_quantiles(txn, actor.org_id, total).await?;
+    let untils = lead_quantiles(txn, actor.org_id, total, lane_count(total)).await?;
     queue(txn, actor, model_id, version, RescoreJobKind::Model, total, untils).await
 }
 
@@ -105,11 +105,10 @@ async fn queue(
     outbox::publish(txn, actor, "rescoreJob.queued", "rescoreJob", Some(job.id), payload).await
 }
 
-/// Where lanes of about equal size end, splitting the organization's `total` leads by
-/// id; fewer when leads vanished since they were counted.
-async fn lead_quantiles(txn: &impl ConnectionTrait, org_id: Uuid, total: u64) -> Result<Vec<Uuid>> {
+/// Where `lanes` lanes of about equal size end, splitting the organization's `total`
+/// leads by id; fewer when leads vanished since they were counted.
+async fn lead_quantiles(txn: &impl ConnectionTrait, org_id: Uuid, total: u64, lanes: u64) -> Result<Vec<Uuid>> {
     use entity::lead::Column as Lead;
-    let lanes = lane_count(total);
     let mut untils = Vec::new();
     for k in 1..lanes {
         let until = entity::lead::Entity::find()
@@ -628,16 +627,44 @@ impl Simulator {
 }
 
 /// Score every lead of the organization with `body` (version `version` of model
-/// `model_id`), reading in batches of [`SIMULATION_BATCH`] by id without writing.
-/// A batch is scored on a blocking thread while the next one is read.
+/// `model_id`) without writing. On PostgreSQL the leads are split by id into a lane per
+/// core (at least [`SIMULATION_BATCH`] leads each), simulated at once on pooled
+/// connections: reading a batch is most of a simulation, and one connection reads one
+/// statement at a time. SQLite's leads are read in one lane.
 pub async fn simulate_organization(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + Clone + Send + 'static),
     actor: &Actor,
     model_id: Uuid,
     version: i32,
     body: &ScoringModel,
 ) -> Result<Simulation> {
-    simulate(db, actor, model_id, version, body, Reach::Every).await
+    require(can_read(actor, Scope::LeadsRead), "simulate a scoring model")?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
+    let lanes = if dialect::is_postgres(db) { cores.clamp(1, MAX_LANES) } else { 1 };
+    let total = entity::lead::Entity::find().filter(entity::lead::Column::OrgId.eq(actor.org_id)).count(db).await?;
+    let lanes = total.div_ceil(SIMULATION_BATCH).clamp(1, lanes);
+    let untils = lead_quantiles(db, actor.org_id, total, lanes).await?;
+    let mut ranges = Vec::with_capacity(untils.len() + 1);
+    let mut after = None;
+    for until in untils.into_iter().map(Some).chain([None]) {
+        ranges.push(Range { after, until });
+        after = until;
+    }
+    // Dropped with the request (a timeout), the set stops every lane.
+    let mut lanes = tokio::task::JoinSet::new();
+    for (k, range) in ranges.into_iter().enumerate() {
+        let (db, actor, body) = (db.clone(), actor.clone(), body.clone());
+        lanes.spawn(async move { (k, simulate(&db, &actor, model_id, version, &body, Reach::Every, range).await) });
+    }
+    let mut done = lanes.join_all().await;
+    done.sort_by_key(|(k, _)| *k);
+    let mut out = Simulation::default();
+    for (_, lane) in done {
+        out.absorb(lane?);
+    }
+    out.mqls_after = out.mqls_before + out.promotions();
+    read_samples_whole(db, actor.org_id, &mut out).await?;
+    Ok(out)
 }
 
 /// The leads agreeing `body` would make MQLs: [`simulate_organization`]'s promotions,
@@ -651,7 +678,15 @@ pub async fn count_promotions(
     version: i32,
     body: &ScoringModel,
 ) -> Result<u64> {
-    Ok(simulate(db, actor, model_id, version, body, Reach::Promotable).await?.promotions())
+    require(can_read(actor, Scope::LeadsRead), "simulate a scoring model")?;
+    Ok(simulate(db, actor, model_id, version, body, Reach::Promotable, Range::default()).await?.promotions())
+}
+
+/// The leads of one lane: after `after`, up to `until` included; `None` is open.
+#[derive(Debug, Clone, Copy, Default)]
+struct Range {
+    after: Option<Uuid>,
+    until: Option<Uuid>,
 }
 
 /// The leads a simulation scores.
@@ -663,6 +698,9 @@ enum Reach {
     Promotable,
 }
 
+/// Score `range`'s leads (those `reach` names) in batches of [`SIMULATION_BATCH`] in id
+/// order, each on a blocking thread while the next is read. `mqls_after` is left to
+/// the caller, who adds the lanes up.
 async fn simulate(
     db: &impl ConnectionTrait,
     actor: &Actor,
@@ -670,8 +708,8 @@ async fn simulate(
     version: i32,
     body: &ScoringModel,
     reach: Reach,
+    range: Range,
 ) -> Result<Simulation> {
-    require(can_read(actor, Scope::LeadsRead), "simulate a scoring model")?;
     let org_id = actor.org_id;
     let rule = crate::leads::lifecycle::StageRules::load(db, org_id).await?.rule(entity::LifecycleStage::Mql);
     let promotes = rule.admits(crate::agreements::definitions::StageMover::ScoringModel);
@@ -689,7 +727,7 @@ async fn simulate(
         .fold(rows::LeadColumns::id(), rows::LeadColumns::with);
     let simulator = Arc::new(Simulator { model, rule, promotes, icp, now: Utc::now() });
     let mut out = Simulation::default();
-    let mut after: Option<Uuid> = None;
+    let mut after = range.after;
     let mut scorers = HashMap::new();
     let mut scoring: Option<tokio::task::JoinHandle<Simulation>> = None;
     loop {
@@ -698,6 +736,9 @@ async fn simulate(
             .filter(entity::lead::Column::ArchivedAt.is_null());
         if let Some(after) = after {
             select = select.filter(entity::lead::Column::Id.gt(after));
+        }
+        if let Some(until) = range.until {
+            select = select.filter(entity::lead::Column::Id.lte(until));
         }
         if reach == Reach::Promotable {
             select = select.filter(entity::lead::Column::LifecycleStage.is_in(super::PROMOTABLE));
@@ -728,10 +769,6 @@ async fn simulate(
     }
     if let Some(last) = scoring {
         out.absorb(last.await.map_err(scoring_failed)?);
-    }
-    out.mqls_after = out.mqls_before + out.promotions();
-    if reach == Reach::Every {
-        read_samples_whole(db, org_id, &mut out).await?;
     }
     Ok(out)
 }
