@@ -650,17 +650,22 @@ pub async fn simulate_organization(
         ranges.push(Range { after, until });
         after = until;
     }
-    // Dropped with the request (a timeout), the set stops every lane.
+    // Dropped with the request (a timeout) or at a lane's error, the set stops every lane.
     let mut lanes = tokio::task::JoinSet::new();
     for (k, range) in ranges.into_iter().enumerate() {
         let (db, actor, body) = (db.clone(), actor.clone(), body.clone());
-        lanes.spawn(async move { (k, simulate(&db, &actor, model_id, version, &body, Reach::Every, range).await) });
+        let lane = async move { (k, simulate(&db, &actor, model_id, version, &body, Reach::Every, range).await) };
+        lanes.spawn(tracing::Instrument::in_current_span(lane));
     }
-    let mut done = lanes.join_all().await;
+    let mut done = Vec::with_capacity(lanes.len());
+    while let Some(joined) = lanes.join_next().await {
+        let (k, lane) = joined.map_err(scoring_failed)?;
+        done.push((k, lane?));
+    }
     done.sort_by_key(|(k, _)| *k);
     let mut out = Simulation::default();
     for (_, lane) in done {
-        out.absorb(lane?);
+        out.absorb(lane);
     }
     out.mqls_after = out.mqls_before + out.promotions();
     read_samples_whole(db, actor.org_id, &mut out).await?;
@@ -800,7 +805,7 @@ async fn read_samples_whole(db: &impl ConnectionTrait, org_id: Uuid, out: &mut S
 }
 
 fn scoring_failed(e: tokio::task::JoinError) -> ApiError {
-    ApiError::internal(format!("scoring a simulation batch failed: {e}"))
+    ApiError::internal(format!("a simulation lane or batch failed: {e}"))
 }
 
 #[cfg(test)]
