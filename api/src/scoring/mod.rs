@@ -522,12 +522,6 @@ impl Inputs {
         Ok(inputs)
     }
 
-    /// What scoring reads, to store new scores inside the caller's transaction, events
-    /// apart ([`Inputs::load_events`]): the stored scores, with the engagement folded
-    /// into them, are locked (in lead order, so concurrent writers wait instead of
-    /// deadlocking) as they are read. Two transactions recording events for the same
-    /// lead at once otherwise each folded its own event into the same state, and the
-    /// last to commit stored a score that missed the other's.
     /// What scoring reads, events apart ([`Inputs::load_events`]), without locking:
     /// to simulate, where stored engagement may spare reading them.
     pub(crate) async fn load_without_events(
@@ -538,6 +532,12 @@ impl Inputs {
         Self::load_locking(db, org_id, leads, false).await
     }
 
+    /// What scoring reads, to store new scores inside the caller's transaction, events
+    /// apart ([`Inputs::load_events`]): the stored scores, with the engagement folded
+    /// into them, are locked (in lead order, so concurrent writers wait instead of
+    /// deadlocking) as they are read. Two transactions recording events for the same
+    /// lead at once otherwise each folded its own event into the same state, and the
+    /// last to commit stored a score that missed the other's.
     pub(crate) async fn load_for_update(
         txn: &impl ConnectionTrait,
         org_id: Uuid,
