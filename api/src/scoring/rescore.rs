@@ -138,16 +138,14 @@ fn lane_count(total: u64) -> u64 {
 /// The job's lanes: one ending at each of `untils` (after the one before), and a last
 /// one taking the rest.
 async fn queue_lanes(txn: &impl ConnectionTrait, job: &Model, untils: Vec<Uuid>) -> Result<()> {
-    let mut after = None;
-    let ends = untils.into_iter().map(Some).chain([None]);
-    for (k, until) in ends.enumerate() {
+    for (k, range) in lane_ranges(untils).into_iter().enumerate() {
         lane::ActiveModel {
             id: Set(Uuid::now_v7()),
             job_id: Set(job.id),
             org_id: Set(job.org_id),
             lane: Set(k as i32),
-            until_lead_id: Set(until),
-            last_lead_id: Set(after),
+            until_lead_id: Set(range.until),
+            last_lead_id: Set(range.after),
             processed: Set(0),
             done: Set(false),
             created_at: Set(job.created_at),
@@ -155,9 +153,21 @@ async fn queue_lanes(txn: &impl ConnectionTrait, job: &Model, untils: Vec<Uuid>)
         }
         .insert(txn)
         .await?;
-        after = until;
     }
     Ok(())
+}
+
+/// The lanes ending at each of `untils` (each after the one before) and a last one
+/// taking the rest, as [`lead_quantiles`] splits the leads.
+fn lane_ranges(untils: Vec<Uuid>) -> Vec<Range> {
+    let mut after = None;
+    let ends = untils.into_iter().map(Some).chain([None]);
+    ends.map(|until| {
+        let range = Range { after, until };
+        after = until;
+        range
+    })
+    .collect()
 }
 
 /// How old the latest rescoring may grow before the daily decay rescoring queues the
@@ -643,13 +653,7 @@ pub async fn simulate_organization(
     let lanes = if dialect::is_postgres(db) { cores.clamp(1, MAX_LANES) } else { 1 };
     let total = entity::lead::Entity::find().filter(entity::lead::Column::OrgId.eq(actor.org_id)).count(db).await?;
     let lanes = total.div_ceil(SIMULATION_BATCH).clamp(1, lanes);
-    let untils = lead_quantiles(db, actor.org_id, total, lanes).await?;
-    let mut ranges = Vec::with_capacity(untils.len() + 1);
-    let mut after = None;
-    for until in untils.into_iter().map(Some).chain([None]) {
-        ranges.push(Range { after, until });
-        after = until;
-    }
+    let ranges = lane_ranges(lead_quantiles(db, actor.org_id, total, lanes).await?);
     // Dropped with the request (a timeout) or at a lane's error, the set stops every lane.
     let mut lanes = tokio::task::JoinSet::new();
     for (k, range) in ranges.into_iter().enumerate() {
