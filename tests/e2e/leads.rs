@@ -922,8 +922,8 @@ async fn a_page_reads_of_its_accounts_and_users_what_it_shows() {
 }
 
 /// A page reads of its leads the columns its selection shows (fragments and aliases
-/// included) and its order's, in its one statement; each field shows what a page reading
-/// every column shows.
+/// included) and its order's, in its one statement, and so does one lead (`lead(id)`);
+/// each field shows what a page reading every column shows.
 #[tokio::test]
 async fn a_page_reads_of_its_leads_the_columns_it_shows() {
     let app = spawn_app().await;
@@ -1017,6 +1017,41 @@ async fn a_page_reads_of_its_leads_the_columns_it_shows() {
     }
     let (body, _) = app.gql_counting(Some(t), &page("timeInCurrentStage"), json!({})).await;
     assert!(nodes(&body).iter().all(|n| (0..3600).contains(&n["timeInCurrentStage"].as_i64().unwrap())), "{body}");
+
+    // One lead reads the same way: the columns its selection shows, in its one statement.
+    let one = |selection: &str| format!("query($id: ID!) {{ lead(id: $id) {{ id {selection} }} }}");
+    let lead_sql = || {
+        let recent = app.recent.lock().unwrap();
+        let found = recent.iter().rev().find(|s| s.sql.contains("FROM \"leads\" WHERE \"leads\".\"id\" = "));
+        found.map(|s| s.sql.clone()).expect("the lead's statement")
+    };
+    for expected in &whole {
+        for (selection, column) in fields {
+            let (body, statements) = app.gql_counting(Some(t), &one(selection), json!({ "id": expected["id"] })).await;
+            let key = selection.split(' ').next().unwrap();
+            assert_eq!(body["data"]["lead"][key], expected[key], "{selection}: {body}");
+            let sql = lead_sql();
+            assert!(sql.contains(&format!("\"leads\".\"{column}\"")), "{selection}: {sql}");
+            let unshown = if column == "phone" { "title" } else { "phone" };
+            assert!(!sql.contains(&format!("\"leads\".\"{unshown}\"")), "{selection}: {sql}");
+            if !selection.contains('{') {
+                assert_eq!(statements, 1, "{selection}: {body}");
+            }
+        }
+    }
+    let query = format!("{} fragment F on Lead {{ source }}", one("p: phone ... on Lead { title } ...F"));
+    let body = app.gql(Some(t), &query, json!({ "id": a })).await;
+    let sql = lead_sql();
+    let expected = whole.iter().find(|n| n["id"] == a.as_str()).unwrap();
+    let lead = &body["data"]["lead"];
+    assert_eq!(
+        [&lead["p"], &lead["title"], &lead["source"]],
+        [&expected["phone"], &expected["title"], &expected["source"]]
+    );
+    for (column, read) in [("phone", true), ("title", true), ("source", true), ("external_id", false), ("email", false)]
+    {
+        assert_eq!(sql.contains(&format!("\"leads\".\"{column}\"")), read, "{column}: {sql}");
+    }
 
     // Aliases and fragments read their columns; nothing else is read.
     let query = format!("{} fragment F on Lead {{ source }}", page("p: phone ... on Lead { title } ...F"));
@@ -1232,7 +1267,8 @@ async fn a_lead_with_its_activities_and_their_users_costs_one_statement() {
         assert!(detail_sql().is_some_and(|sql| sql.contains("u.email")), "{:?}", detail_sql());
     }
 
-    // Users shown by id and name alone are read so; the same values, in as many statements.
+    // Users shown by id and name alone are read by name (the id is the activity's); the
+    // same values, in as many statements.
     let named = "query($id: ID!) { lead(id: $id) { activities(first: 20) { nodes { durationMinutes \
                  user { id n: name ... on User { __typename } } } } } }";
     let (body, statements) = app.gql_counting(Some(t), named, json!({ "id": id })).await;
@@ -1246,7 +1282,7 @@ async fn a_lead_with_its_activities_and_their_users_costs_one_statement() {
     assert_eq!(statements, if on_postgres() { 1 } else { 2 }, "{body}");
     if on_postgres() {
         let sql = detail_sql().expect("the lead's statement");
-        assert!(sql.contains("json_build_array(u.id, u.name)") && !sql.contains("u.email"), "{sql}");
+        assert!(sql.contains("to_json(u.name)") && !sql.contains("u.email"), "{sql}");
     }
 
     let after = page["pageInfo"]["endCursor"].clone();

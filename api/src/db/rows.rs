@@ -345,7 +345,7 @@ pub(crate) fn read_lead(c: &mut Columns<'_>) -> Result<lead::Model, Unread> {
 }
 
 /// Which of a lead's columns a select read, by their place in the entity; by default all.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct LeadColumns(u64);
 
 impl Default for LeadColumns {
@@ -417,20 +417,21 @@ impl LeadColumns {
     }
 }
 
-/// A lead read from a select of some of its columns ([`LeadColumns::select`]); the
-/// others hold blanks, never shown.
-pub struct PartialLead(pub lead::Model);
+/// A lead read from a select of some of its columns ([`LeadColumns::select`]), and
+/// which it read; the others hold blanks, never shown.
+pub struct PartialLead(pub lead::Model, pub LeadColumns);
 
 impl FromQueryResult for PartialLead {
     /// By name (SQLite); [`read_all`] reads PostgreSQL rows by position.
     fn from_query_result(res: &QueryResult, _: &str) -> Result<Self, DbErr> {
-        Ok(Self(lead_shown_by_name(res, &res.column_names())?.0))
+        let (lead, read) = lead_shown_by_name(res, &res.column_names())?;
+        Ok(Self(lead, read))
     }
 }
 
 impl FromColumns for PartialLead {
     fn from_columns(c: &mut Columns<'_>) -> Option<Result<Self, Unread>> {
-        Some(read_lead_shown(c).map(|(lead, _)| Self(lead)))
+        Some(read_lead_shown(c).map(|(lead, read)| Self(lead, read)))
     }
 }
 

@@ -17,9 +17,13 @@ use sea_orm::sea_query::Values;
 use sea_orm::{DbBackend, Statement, Value};
 use uuid::Uuid;
 
-/// The templates of one statement builder, by shape. Shapes are few (a handful of
-/// flags), so the map stays small without a bound.
+/// The templates of one statement builder, by shape. A shape may follow a client's
+/// selection (which columns it shows), so at most [`MAX_SHAPES`] are remembered; a
+/// statement of any other shape is built as it comes.
 pub struct Templates<K>(Mutex<HashMap<Key<K>, Arc<Template>>>);
+
+/// How many shapes one builder remembers: far more than clients' real selections use.
+pub const MAX_SHAPES: usize = 256;
 
 /// A shape on one backend.
 type Key<K> = (K, Discriminant<DbBackend>);
@@ -54,9 +58,13 @@ impl<K: Hash + Eq + Copy> Templates<K> {
         build: impl FnOnce([Value; N]) -> Statement,
     ) -> Statement {
         let key = (shape, discriminant(&backend));
-        let remembered = self.0.lock().unwrap_or_else(PoisonError::into_inner).get(&key).cloned();
+        let (remembered, full) = {
+            let map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            (map.get(&key).cloned(), map.len() >= MAX_SHAPES)
+        };
         let template = match remembered {
             Some(template) => template,
+            None if full => return build(inputs),
             None => {
                 let stand_ins: [Value; N] = std::array::from_fn(|i| stand_in(&inputs[i], i));
                 let template = Arc::new(Template::of(build(stand_ins.clone()), &stand_ins));
@@ -145,5 +153,19 @@ mod tests {
             }
         }
         assert_eq!(built.get(), 2, "once per shape");
+    }
+
+    /// Past [`MAX_SHAPES`] shapes a statement is built as it comes, and still right.
+    #[test]
+    fn shapes_past_the_bound_are_built_and_not_remembered() {
+        let templates = Templates::<usize>::default();
+        let org = Uuid::now_v7();
+        let inputs = || [Value::from(org), Value::BigUnsigned(Some(7))];
+        for shape in 0..MAX_SHAPES + 10 {
+            let filled = templates.statement(shape, DbBackend::Postgres, inputs(), |v| build(v, shape % 2 == 0));
+            let direct = build(inputs(), shape % 2 == 0);
+            assert_eq!((filled.sql, filled.values), (direct.sql, direct.values));
+        }
+        assert_eq!(templates.0.lock().unwrap().len(), MAX_SHAPES);
     }
 }

@@ -198,8 +198,13 @@ fn columns_of(field: &str) -> Option<&'static [LeadColumn]> {
 /// The lead's columns the nodes (`edges.node` or `nodes`) of the connection `look` show,
 /// fragments and aliases included.
 fn shown_columns(look: &async_graphql::Lookahead<'_>) -> LeadColumns {
+    columns_shown_by(node_fields(look))
+}
+
+/// The lead's columns the selection `fields` of a lead shows.
+fn columns_shown_by<'a>(fields: impl Iterator<Item = async_graphql::SelectionField<'a>>) -> LeadColumns {
     let mut read = LeadColumns::id();
-    for field in node_fields(look) {
+    for field in fields {
         let Some(columns) = columns_of(field.name()) else { return LeadColumns::all() };
         read = columns.iter().fold(read, |read, c| read.with(*c));
     }
@@ -331,7 +336,7 @@ impl From<domain::joined::Listed> for Lead {
 
 impl From<domain::detail::Detail> for Lead {
     fn from(d: domain::detail::Detail) -> Self {
-        Self { stored_score: d.score, children: Some(Arc::new(d.children)), ..Self::from(d.lead) }
+        Self { stored_score: d.score, children: Some(Arc::new(d.children)), read: d.read, ..Self::from(d.lead) }
     }
 }
 
@@ -912,9 +917,12 @@ impl LeadQuery {
     /// One lead; null with NOT_FOUND when absent or another organization's.
     async fn lead(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Lead>> {
         let id = parse_id("id", &id)?;
-        // What the selection asks for of the score, the first page of activities and the
-        // stage history comes in the lead's own statement.
+        // The lead's columns the selection shows, and what it asks for of the score, the
+        // first page of activities and the stage history, come in the lead's own statement.
+        let fields =
+            ctx.look_ahead().selection_fields().into_iter().flat_map(|f| f.selection_set().collect::<Vec<_>>());
         let include = domain::detail::Include {
+            columns: columns_shown_by(fields),
             score: SCORE_FIELDS.iter().any(|f| selects(ctx, f)),
             activities: first_activities(ctx),
             named_users: join_in(&ctx.look_ahead().field("activities"), "user") != Join::Whole,
