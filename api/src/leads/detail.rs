@@ -33,7 +33,7 @@ use crate::org::users;
 pub struct Include {
     /// The lead's columns to read (its id always): those the view shows.
     pub columns: LeadColumns,
-    /// The lead's stored score (`Scored`).
+    /// The lead's stored score.
     pub score: bool,
     /// The first this-many activities (plus one, which tells whether there are more).
     pub activities: Option<u64>,
@@ -202,8 +202,8 @@ fn columns_array<C: IdenStatic>(alias: &str, columns: &[C]) -> String {
 type Parent = (Uuid, Uuid);
 
 /// The columns of an activity its lead's statement reads, in [`ActivityRow`]'s order:
-/// all but its organization and lead, which are the lead's. PostgreSQL writing their
-/// text into every row's JSON was a tenth of the statement's time.
+/// all but its organization and lead, which are the lead's, so PostgreSQL need not
+/// write them into every row's JSON.
 const ACTIVITY_READ: [activity::Column; 10] = {
     use activity::Column as A;
     [
