@@ -25,6 +25,10 @@ done
 command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind >/dev/null; }
 export DATABASE_URL="postgres://postgres@127.0.0.1:5432/accord_bench_${LEADS}?sslmode=disable"
 export ACCORD_JWT_SECRET="bench-only-secret-0123456789abcdefghijklmnop" RUST_LOG=warn
+sql() { psql "$DATABASE_URL" -Atc "$1"; }
+source bench/ids.sh
+bench_lead_id
+bench_lead_emails
 PORT=${BENCH_PORT:-18091}
 export ACCORD_BIND="127.0.0.1:$PORT" ACCORD_METRICS_BIND="" ACCORD_RATE_LIMIT_PER_MINUTE=0 ACCORD_REQUEST_TIMEOUT_SECS=120
 WORK=$(mktemp -d)

@@ -24,6 +24,8 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
+# shellcheck source=bench/ids.sh
+source "$ROOT/bench/ids.sh"
 
 LEADS=100000 DURATION=30 WARMUP=10 CONCURRENCY=16 FRESH=0 RECORD=0 SMOKE=0 SQLITE=0 PGBOUNCER=0
 while [ $# -gt 0 ]; do
@@ -115,13 +117,9 @@ else
     seed
     psql "$DATABASE_URL" -qc "VACUUM ANALYZE" >/dev/null
   fi
-  ORG=$(sql "SELECT id FROM organizations WHERE slug = 'bench'")
-  BENCH_LEAD_ID=$(sql "SELECT lead_id FROM activities WHERE org_id = '$ORG' AND lead_id IS NOT NULL GROUP BY lead_id ORDER BY count(*) DESC, lead_id LIMIT 1")
-  export BENCH_LEAD_ID
+  bench_lead_id
 fi
-# The bench database holds the bench organization alone.
-BENCH_LEAD_EMAILS=$(sql "SELECT email FROM leads ORDER BY id LIMIT 50" | paste -sd, -)
-export BENCH_LEAD_EMAILS
+bench_lead_emails
 
 # --- server ------------------------------------------------------------------------
 PORT=${BENCH_PORT:-18088}
