@@ -14,7 +14,30 @@ pub fn rfc3339<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DateTime<Ut
     deserializer.deserialize_str(Rfc3339)
 }
 
+/// [`rfc3339`], or null.
+pub fn rfc3339_or_null<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+    deserializer.deserialize_option(OrNull)
+}
+
 struct Rfc3339;
+
+struct OrNull;
+
+impl<'de> Visitor<'de> for OrNull {
+    type Value = Option<DateTime<Utc>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an RFC 3339 date and time, or null")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        rfc3339(deserializer).map(Some)
+    }
+}
 
 impl Visitor<'_> for Rfc3339 {
     type Value = DateTime<Utc>;
@@ -58,5 +81,17 @@ mod tests {
         assert!(parse("\"2026-13-06T13:50:00Z\"").is_err());
         assert!(parse("\"yesterday\"").is_err());
         assert!(parse("1733493000").is_err());
+    }
+
+    #[derive(serde::Deserialize)]
+    struct Maybe(#[serde(deserialize_with = "rfc3339_or_null")] Option<DateTime<Utc>>);
+
+    #[test]
+    fn or_null_reads_null_as_none() {
+        let maybe = |json: &str| serde_json::from_str::<Maybe>(json).map(|m| m.0);
+        assert_eq!(maybe("null").unwrap(), None);
+        let at = maybe("\"2026-12-06T13:50:00.123456+00:00\"").unwrap();
+        assert_eq!(at, Some("2026-12-06T13:50:00.123456Z".parse().unwrap()));
+        assert!(maybe("\"yesterday\"").is_err());
     }
 }

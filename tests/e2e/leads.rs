@@ -1332,6 +1332,140 @@ async fn a_lead_read_with_its_children_shows_what_the_dataloaders_show() {
     }
 }
 
+/// A lead reads of its first activities and its stage history the columns their
+/// selection shows, in its one statement (fragments and aliases included), and without
+/// users when none is shown; each field shows what the DataLoaders of a list show.
+#[tokio::test]
+async fn a_lead_reads_of_its_children_the_columns_they_show() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let t = &org.admin.token;
+    let payly = account(&app, t, "Payly", "payly.io", "Fintech", 250).await;
+    let id = lead(&app, t, json!({ "email": "kids@payly.io", "accountId": payly })).await;
+    let create =
+        "mutation($input: CreateOpportunityInput!) { createOpportunity(input: $input) { opportunity { id } } }";
+    let input =
+        json!({ "accountId": payly, "name": "Deal", "amountMinor": 100, "currency": "EUR", "strategy": "ACQUISITION" });
+    let body = app.gql(Some(t), create, json!({ "input": input })).await;
+    let deal = body["data"]["createOpportunity"]["opportunity"]["id"].as_str().unwrap_or_else(|| panic!("{body}"));
+    let log = "mutation($input: LogActivityInput!) { logActivity(input: $input) { activity { id } } }";
+    for i in 0..3 {
+        let kind = ["CALL", "DEMO", "NOTE"][i];
+        let input = json!({ "kind": kind, "customerFacing": i != 2, "durationMinutes": 10 + i,
+            "leadId": id, "accountId": payly, "opportunityId": (i == 1).then_some(deal),
+            "occurredAt": format!("2026-11-0{}T10:00:00.5Z", i + 1), "notes": format!("note {i}") });
+        let body = app.gql(Some(t), log, json!({ "input": input })).await;
+        assert!(body["errors"].is_null(), "{body}");
+    }
+    let moved = move_to(&app, &app.stage_token(t, "MQL").await, &id, "MQL").await;
+    assert!(moved["errors"].is_null(), "{moved}");
+
+    let one = |children: &str| format!("query($id: ID!) {{ lead(id: $id) {{ {children} }} }}");
+    let list = |children: &str| format!("{{ leads(first: 1) {{ nodes {{ {children} }} }} }}");
+    // What the lead's statement writes of its children: their JSON rows, not their order.
+    let detail_sql = || {
+        let recent = app.recent.lock().unwrap();
+        let sql = recent.iter().rev().find(|s| s.sql.contains("children_")).map(|s| s.sql.clone());
+        let rows = |sql: String| {
+            let aggregates = sql.split("json_agg(").skip(1).map(|a| a.split(" ORDER BY").next().unwrap().to_owned());
+            format!(
+                "{} {}",
+                aggregates.collect::<Vec<_>>().join(" "),
+                if sql.contains("\"users\"") { "users" } else { "" }
+            )
+        };
+        sql.map(rows)
+    };
+    // (selection of an activity, the column it reads, whether a DataLoader reads more)
+    let activity_fields = [
+        ("id", "id", false),
+        ("kind", "kind", false),
+        ("customerFacing", "customer_facing", false),
+        ("durationMinutes", "duration_minutes", false),
+        ("occurredAt", "occurred_at", false),
+        ("notes", "notes", false),
+        ("createdAt", "created_at", false),
+        ("user { id name }", "user_id", false),
+        ("lead { id }", "id", true),
+        ("account { id }", "account_id", true),
+        ("opportunity { id }", "opportunity_id", true),
+        ("__typename", "id", false),
+    ];
+    for (selection, column, loaded) in activity_fields {
+        let children = format!("activities(first: 3) {{ pageInfo {{ endCursor }} nodes {{ {selection} }} }}");
+        let (read, statements) = app.gql_counting(Some(t), &one(&children), json!({ "id": id })).await;
+        let listed = app.gql(Some(t), &list(&children), json!({})).await;
+        let nodes = read["data"]["lead"]["activities"]["nodes"].as_array().unwrap_or_else(|| panic!("{read}"));
+        assert_eq!(nodes.len(), 3, "{read}");
+        assert_eq!(read["data"]["lead"], listed["data"]["leads"]["nodes"][0], "{selection}");
+        if on_postgres() {
+            let sql = detail_sql().expect("the lead's statement");
+            assert!(sql.contains(&format!("a.{column}")), "{selection}: {sql}");
+            let unshown = if column == "notes" { "a.kind" } else { "a.notes" };
+            assert!(!sql.contains(unshown), "{selection}: {sql}");
+            let users = selection.starts_with("user");
+            assert_eq!(sql.ends_with("users"), users, "{selection}: {sql}");
+            if !loaded {
+                assert_eq!(statements, 1, "{selection}: {read}");
+            }
+        }
+    }
+    // (selection of a transition, the column it reads, whether a DataLoader reads more)
+    let transition_fields = [
+        ("from", "from_stage", false),
+        ("to", "to_stage", false),
+        ("actorKind", "actor_kind", false),
+        ("actorName", "actor_name", false),
+        ("actor { id }", "actor_id", true),
+        ("reason", "reason", false),
+        ("at", "at", false),
+        ("definitionId", "definition_id", false),
+        ("definitionVersion", "definition_version", false),
+        ("__typename", "id", false),
+    ];
+    for (selection, column, loaded) in transition_fields {
+        let children = format!("stageHistory {{ {selection} }}");
+        let (read, statements) = app.gql_counting(Some(t), &one(&children), json!({ "id": id })).await;
+        let listed = app.gql(Some(t), &list(&children), json!({})).await;
+        assert_eq!(read["data"]["lead"]["stageHistory"].as_array().map(Vec::len), Some(2), "{read}");
+        assert_eq!(read["data"]["lead"], listed["data"]["leads"]["nodes"][0], "{selection}");
+        if on_postgres() {
+            let sql = detail_sql().expect("the lead's statement");
+            assert!(sql.contains(&format!("t.{column}")), "{selection}: {sql}");
+            let unshown = if column == "reason" { "t.actor_name" } else { "t.reason" };
+            assert!(!sql.contains(unshown), "{selection}: {sql}");
+            if !loaded {
+                assert_eq!(statements, 1, "{selection}: {read}");
+            }
+        }
+    }
+    // Aliases and fragments read their columns; nothing else is read.
+    let children = "activities(first: 3) { nodes { m: durationMinutes ... on Activity { notes } ...A } } \
+                    stageHistory { r: reason ...T }";
+    let fragments = "fragment A on Activity { kind } fragment T on LeadStageTransition { at }";
+    let (read, statements) =
+        app.gql_counting(Some(t), &format!("{} {fragments}", one(children)), json!({ "id": id })).await;
+    let listed = app.gql(Some(t), &format!("{} {fragments}", list(children)), json!({})).await;
+    assert_eq!(read["data"]["lead"], listed["data"]["leads"]["nodes"][0], "{read}");
+    assert_eq!(read["data"]["lead"]["activities"]["nodes"][0]["notes"], "note 2", "{read}");
+    if on_postgres() {
+        assert_eq!(statements, 1, "{read}");
+        let sql = detail_sql().expect("the lead's statement");
+        for (column, read) in [
+            ("a.duration_minutes", true),
+            ("a.notes", true),
+            ("a.kind", true),
+            ("a.created_at", false),
+            ("a.customer_facing", false),
+            ("t.reason", true),
+            ("t.at", true),
+            ("t.actor_name", false),
+        ] {
+            assert_eq!(sql.contains(column), read, "{column}: {sql}");
+        }
+    }
+}
+
 /// Large bodies (imports) are let in two at a time: while two are being read, a third
 /// waits its turn, answered only after one of the two is done; and every import completes.
 #[tokio::test]

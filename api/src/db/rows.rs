@@ -13,6 +13,7 @@
 //! without checking again: the checks were a third of the leads page's row decoding.
 
 use std::any::TypeId;
+use std::marker::PhantomData;
 
 use entity::{account, lead, lead_score, user};
 use sea_orm::sqlx::postgres::{PgColumn, PgRow};
@@ -344,35 +345,87 @@ pub(crate) fn read_lead(c: &mut Columns<'_>) -> Result<lead::Model, Unread> {
     Ok(m)
 }
 
-/// Which of a lead's columns a select read, by their place in the entity; by default all.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct LeadColumns(u64);
+/// A column of an entity, numbered by its place in the entity.
+pub trait Indexed: Iterable + Copy {
+    fn index(self) -> u32;
+}
 
-impl Default for LeadColumns {
+macro_rules! indexed {
+    ($($column:ty),*) => {$(
+        impl Indexed for $column {
+            fn index(self) -> u32 {
+                self as u32
+            }
+        }
+    )*};
+}
+
+indexed!(lead::Column, entity::activity::Column, entity::lead_stage_transition::Column);
+
+/// Which of an entity's columns a select read, by their place in the entity; by default all.
+pub struct ColumnSet<C>(u64, PhantomData<fn() -> C>);
+
+impl<C: Indexed> ColumnSet<C> {
+    /// Every column: a whole row.
+    pub fn all() -> Self {
+        C::iter().fold(Self::none(), Self::with)
+    }
+
+    pub fn none() -> Self {
+        Self(0, PhantomData)
+    }
+
+    pub fn with(self, column: C) -> Self {
+        Self(self.0 | 1 << column.index(), PhantomData)
+    }
+
+    pub fn contains(self, column: C) -> bool {
+        self.0 & 1 << column.index() != 0
+    }
+
+    /// Whether every column of `other` is one of these.
+    pub fn covers(self, other: Self) -> bool {
+        other.0 & !self.0 == 0
+    }
+}
+
+impl<C: Indexed> Default for ColumnSet<C> {
     fn default() -> Self {
         Self::all()
     }
 }
 
-impl LeadColumns {
-    /// Every column: a whole row.
-    pub fn all() -> Self {
-        lead::Column::iter().fold(Self(0), Self::with)
-    }
-
-    /// The lead's id alone, which every read of a lead needs.
-    pub fn id() -> Self {
-        Self(0).with(lead::Column::Id)
-    }
-
-    pub fn with(self, column: lead::Column) -> Self {
-        Self(self.0 | 1 << column as u64)
-    }
-
-    pub fn contains(self, column: lead::Column) -> bool {
-        self.0 & 1 << column as u64 != 0
+// By hand: derived, they would ask the column type for each trait, not the set.
+impl<C> Clone for ColumnSet<C> {
+    fn clone(&self) -> Self {
+        *self
     }
 }
+
+impl<C> Copy for ColumnSet<C> {}
+
+impl<C> PartialEq for ColumnSet<C> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl<C> Eq for ColumnSet<C> {}
+
+impl<C> std::hash::Hash for ColumnSet<C> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+impl<C> std::fmt::Debug for ColumnSet<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ColumnSet({:#x})", self.0)
+    }
+}
+
+/// Which of a lead's columns a select read.
+pub type LeadColumns = ColumnSet<lead::Column>;
 
 /// The values of a lead's unread columns: shown nowhere (the reader reads those columns
 /// whole before it shows them), they only fill the model.
@@ -406,6 +459,11 @@ fn unread_lead() -> lead::Model {
 }
 
 impl LeadColumns {
+    /// The lead's id alone, which every read of a lead needs.
+    pub fn id() -> Self {
+        Self::none().with(lead::Column::Id)
+    }
+
     /// `select` of leads reading these columns alone, in the entity's order (every
     /// column when all are asked for).
     pub fn select(self, select: sea_orm::Select<lead::Entity>) -> sea_orm::Select<lead::Entity> {
@@ -438,7 +496,7 @@ impl FromColumns for PartialLead {
 /// A lead as far as a select read its columns (in the entity's order, the id always),
 /// and which it read.
 pub(crate) fn read_lead_shown(c: &mut Columns<'_>) -> Result<(lead::Model, LeadColumns), Unread> {
-    let (mut m, mut read) = (unread_lead(), LeadColumns(0));
+    let (mut m, mut read) = (unread_lead(), LeadColumns::none());
     macro_rules! each {
         ($field:ident, $column:ident) => {
             if c.next_is(stringify!($field)) {
@@ -461,7 +519,7 @@ pub(crate) fn read_lead_shown(c: &mut Columns<'_>) -> Result<(lead::Model, LeadC
 
 /// [`read_lead_shown`] by name, for rows not read by position (SQLite).
 pub(crate) fn lead_shown_by_name(res: &QueryResult, names: &[String]) -> Result<(lead::Model, LeadColumns), DbErr> {
-    let (mut m, mut read) = (unread_lead(), LeadColumns(0));
+    let (mut m, mut read) = (unread_lead(), LeadColumns::none());
     let has = |name: &str| names.iter().any(|n| n == name);
     macro_rules! each {
         ($field:ident, $column:ident) => {
@@ -588,7 +646,7 @@ mod tests {
     /// read by no reader and keep its placeholder.
     #[test]
     fn the_lead_column_list_names_every_column() {
-        let mut listed = LeadColumns(0);
+        let mut listed = LeadColumns::none();
         macro_rules! each {
             ($field:ident, $column:ident) => {
                 listed = listed.with(lead::Column::$column);

@@ -25,6 +25,7 @@ use crate::auth::jwt::JwtKeys;
 use crate::auth::rate_limit::SignInThrottle;
 use crate::config::Config;
 use crate::db::request::RequestDb;
+use crate::db::rows::{ColumnSet, Indexed};
 use crate::error::{ApiError, Result};
 use crate::{
     agreements, campaigns, events, feedback, handover, kpi, leads, messaging, org, personas, pipeline, privacy,
@@ -167,7 +168,30 @@ pub fn nodes_select(ctx: &Context<'_>, field: &str) -> bool {
 pub fn node_fields<'a>(look: &Lookahead<'a>) -> impl Iterator<Item = SelectionField<'a>> {
     let nodes =
         look.field("edges").field("node").selection_fields().into_iter().chain(look.field("nodes").selection_fields());
-    nodes.flat_map(|node| node.selection_set().collect::<Vec<_>>())
+    fields_of(nodes)
+}
+
+/// The columns the selected `fields` of an object show, starting from `always`:
+/// `columns_of` names each field's columns, and `None` for a field it does not know,
+/// for which every column is read.
+pub fn columns_shown<'a, C: Indexed + 'static>(
+    fields: impl IntoIterator<Item = SelectionField<'a>>,
+    always: ColumnSet<C>,
+    columns_of: impl Fn(&str) -> Option<&'static [C]>,
+) -> ColumnSet<C> {
+    let mut read = always;
+    for field in fields {
+        let Some(columns) = columns_of(field.name()) else { return ColumnSet::all() };
+        read = columns.iter().fold(read, |read, c| read.with(*c));
+    }
+    read
+}
+
+/// The fields selected under each of `selections`, fragments and aliases included.
+pub fn fields_of<'a>(
+    selections: impl IntoIterator<Item = SelectionField<'a>>,
+) -> impl Iterator<Item = SelectionField<'a>> {
+    selections.into_iter().flat_map(|s| s.selection_set().collect::<Vec<_>>())
 }
 
 /// Which way a list is sorted.

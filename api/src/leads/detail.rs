@@ -4,11 +4,13 @@
 //! it takes back), which was most of the server's and the database's work per view.
 //! On PostgreSQL the children come as JSON arrays in scalar sub-selects of the lead's
 //! statement; elsewhere (SQLite) the lead is read alone and resolvers use DataLoaders.
+//! The lead and its children are read as far as the selection shows them (the other
+//! columns hold blanks, never shown): a resolver that shows more reads its DataLoader.
 
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
-use entity::json_time::rfc3339;
+use entity::json_time::{rfc3339, rfc3339_or_null};
 use entity::lead::{Column, Entity, Model};
 use entity::{activity, lead_stage_transition, user};
 use sea_orm::sea_query::{Alias, Asterisk, Condition, Expr, ExprTrait, JoinType, Order, Query};
@@ -19,11 +21,12 @@ use sea_orm::{
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use super::{SCORE_PREFIX, with_scores};
+use super::joined::Join;
+use super::{Scored, with_scores};
 use crate::auth::Actor;
 use crate::auth::permissions::{Scope, can_read, require};
 use crate::db::dialect;
-use crate::db::rows::{Columns, FromColumns, LeadColumns, PartialLead, Shown, Unread};
+use crate::db::rows::{ColumnSet, Columns, FromColumns, LeadColumns, PartialLead, Shown, Unread};
 use crate::db::template::Templates;
 use crate::error::{ApiError, Result};
 use crate::org::users;
@@ -37,12 +40,22 @@ pub struct Include {
     pub score: bool,
     /// The first this-many activities (plus one, which tells whether there are more).
     pub activities: Option<u64>,
-    /// The activities' users by id and name alone ([`Shown::Named`]), when no more of
-    /// them is shown.
-    pub named_users: bool,
+    /// The activities' columns to read (their id and time always: cursors are made of them).
+    pub activity_columns: ActivityColumns,
+    /// How the activities' users are read: not at all, by id and name alone
+    /// ([`Shown::Named`]) when no more of them is shown, or whole.
+    pub users: Join,
     /// Every stage transition.
     pub stage_history: bool,
+    /// The transitions' columns to read (their id always).
+    pub transition_columns: TransitionColumns,
 }
+
+/// Which of an activity's columns a lead's statement read.
+pub type ActivityColumns = ColumnSet<activity::Column>;
+
+/// Which of a stage transition's columns a lead's statement read.
+pub type TransitionColumns = ColumnSet<lead_stage_transition::Column>;
 
 /// An activity with the user who logged it (`None` when that user is gone).
 pub type ActivityWithUser = (activity::Model, Option<Shown<user::Model>>);
@@ -50,10 +63,28 @@ pub type ActivityWithUser = (activity::Model, Option<Shown<user::Model>>);
 /// The children read with a lead; `None` for what was not read with it.
 #[derive(Debug, Default)]
 pub struct PrefetchedChildren {
-    /// The page size asked for, and up to that many activities plus one, newest first.
-    pub activities: Option<(u64, Vec<ActivityWithUser>)>,
-    /// Every transition, oldest first.
-    pub stage_history: Option<Vec<lead_stage_transition::Model>>,
+    pub activities: Option<FirstActivities>,
+    pub stage_history: Option<StageHistory>,
+}
+
+/// The first activities of a lead, read with it.
+#[derive(Debug)]
+pub struct FirstActivities {
+    /// The page size asked for.
+    pub limit: u64,
+    /// The columns read: the others hold blanks, never shown.
+    pub columns: ActivityColumns,
+    /// Up to `limit` activities plus one, newest first.
+    pub rows: Vec<ActivityWithUser>,
+}
+
+/// Every stage transition of a lead, read with it.
+#[derive(Debug)]
+pub struct StageHistory {
+    /// The columns read: the others hold blanks, never shown.
+    pub columns: TransitionColumns,
+    /// Oldest first.
+    pub rows: Vec<lead_stage_transition::Model>,
 }
 
 /// A lead, its score when asked for, and the children read with it.
@@ -70,9 +101,10 @@ pub struct Detail {
 struct Shape {
     columns: LeadColumns,
     score: bool,
-    activities: bool,
-    named_users: bool,
-    stage_history: bool,
+    /// The activities' columns and how their users are read, when activities are read.
+    activities: Option<(ActivityColumns, Join)>,
+    /// The transitions' columns, when the history is read.
+    stage_history: Option<TransitionColumns>,
 }
 
 static STATEMENTS: LazyLock<Templates<Shape>> = LazyLock::new(Templates::default);
@@ -82,12 +114,13 @@ pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid, include: In
     require(can_read(actor, Scope::LeadsRead), "read leads")?;
     let children = dialect::is_postgres(db);
     let activities = include.activities.filter(|_| children);
+    let activity_columns = include.activity_columns.with(activity::Column::Id).with(activity::Column::OccurredAt);
+    let transition_columns = include.transition_columns.with(lead_stage_transition::Column::Id);
     let shape = Shape {
         columns: include.columns.with(Column::Id),
         score: include.score,
-        activities: activities.is_some(),
-        named_users: include.named_users && activities.is_some(),
-        stage_history: include.stage_history && children,
+        activities: activities.map(|_| (activity_columns, include.users)),
+        stage_history: (include.stage_history && children).then_some(transition_columns),
     };
     let backend = db.get_database_backend();
     // The first activities plus one, which tells whether there are more.
@@ -97,19 +130,23 @@ pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid, include: In
         .statement(shape, backend, inputs, |[id, org, fetched]| statement(shape, id, org, fetched).build(backend));
     let row = db.query_one_raw(statement).await?.ok_or_else(|| ApiError::not_found("lead"))?;
     let (PartialLead(lead, read), score, json) = if include.score {
-        let row = WithJson::<PartialScored>::from_query_result(&row, "")?;
+        let row = WithJson::<Scored<PartialLead>>::from_query_result(&row, "")?;
         (row.model.lead, Some(row.model.score), row.json)
     } else {
         let row = WithJson::<PartialLead>::from_query_result(&row, "")?;
         (row.model, None, row.json)
     };
     let parent = (actor.org_id, lead.id);
+    let first = |(limit, json): (u64, String)| {
+        let rows = parse_activities(&json, include.users, parent)?;
+        Ok::<_, ApiError>(FirstActivities { limit, columns: activity_columns, rows })
+    };
+    let history = |(columns, json): (TransitionColumns, String)| {
+        Ok::<_, ApiError>(StageHistory { columns, rows: parse_history(&json, parent)? })
+    };
     let children = PrefetchedChildren {
-        activities: activities
-            .zip(json.activities)
-            .map(|(limit, rows)| Ok::<_, ApiError>((limit, parse_activities(&rows, include.named_users, parent)?)))
-            .transpose()?,
-        stage_history: json.stage_history.map(|rows| parse_history(&rows, parent)).transpose()?,
+        activities: activities.zip(json.activities).map(first).transpose()?,
+        stage_history: shape.stage_history.zip(json.stage_history).map(history).transpose()?,
     };
     Ok(Detail { lead, read, score, children })
 }
@@ -122,11 +159,11 @@ fn statement(shape: Shape, id: Value, org: Value, fetched: Value) -> Select<Enti
         select = with_scores(select);
     }
     // After the score's columns: rows are read in select order.
-    if shape.activities {
-        select = select.expr_as(activities_json(org.clone(), fetched, shape.named_users), ACTIVITIES);
+    if let Some((columns, users)) = shape.activities {
+        select = select.expr_as(activities_json(org.clone(), fetched, columns, users), ACTIVITIES);
     }
-    if shape.stage_history {
-        select = select.expr_as(history_json(org), STAGE_HISTORY);
+    if let Some(columns) = shape.stage_history {
+        select = select.expr_as(history_json(org, columns), STAGE_HISTORY);
     }
     select.limit(1)
 }
@@ -134,12 +171,11 @@ fn statement(shape: Shape, id: Value, org: Value, fetched: Value) -> Select<Enti
 const ACTIVITIES: &str = "children_activities";
 const STAGE_HISTORY: &str = "children_stage_history";
 
-/// `[[activity, user or null], …]`: the first `fetched` activities of the lead, newest
-/// first (the order and index of the activities DataLoader), with their users as the API
-/// shows them (not their password hash), or their ids and names alone when `named`.
-/// Built by sea-query with its custom parts free of values: a custom text with values is
+/// The first `fetched` activities of the lead, newest first (the order and index of the
+/// activities DataLoader), with their users as `users` says ([`activities_agg`]). Built
+/// by sea-query with its custom parts free of values: a custom text with values is
 /// tokenized on every build.
-fn activities_json(org_id: Value, fetched: Value, named: bool) -> Expr {
+fn activities_json(org_id: Value, fetched: Value, columns: ActivityColumns, users: Join) -> Expr {
     let Value::BigUnsigned(Some(fetched)) = fetched else { unreachable!("a count of activities") };
     let latest = Query::select()
         .column(Asterisk)
@@ -154,47 +190,46 @@ fn activities_json(org_id: Value, fetched: Value, named: bool) -> Expr {
     let by = Condition::all()
         .add(Expr::col((u.clone(), user::Column::Id)).equals((a.clone(), activity::Column::UserId)))
         .add(Expr::col((u.clone(), user::Column::OrgId)).eq(org_id));
-    let select = Query::select()
-        .expr(Expr::cust(if named { NAMED.as_str() } else { WHOLE.as_str() }))
-        .from_subquery(latest, a)
-        .join_as(JoinType::LeftJoin, user::Entity, u, by)
-        .take();
+    let mut select = Query::select().expr(Expr::cust(activities_agg(columns, users))).from_subquery(latest, a).take();
+    if users != Join::No {
+        select.join_as(JoinType::LeftJoin, user::Entity, u, by);
+    }
     Expr::SubQuery(None, Box::new(select.into()))
 }
 
-/// [`activities_json`]'s aggregate when it names users (`u`): their name alone, as their
-/// id is the activity's `user_id`.
-static NAMED: LazyLock<String> = LazyLock::new(|| activities_agg("to_json(u.name)"));
-
-/// [`activities_json`]'s aggregate with users (`u`) as the API shows them.
-static WHOLE: LazyLock<String> = LazyLock::new(|| activities_agg(&row_array("u", users::shows)));
-
-/// `[[activity, user or null], …]` of the activities `a` (as [`ActivityRow`]) and their
-/// users `u` (`user`, a JSON array of `u`), newest first.
-fn activities_agg(user: &str) -> String {
-    let activity = columns_array("a", &ACTIVITY_READ);
-    format!(
-        "COALESCE(json_agg(json_build_array({activity}, CASE WHEN u.id IS NULL THEN NULL ELSE {user} END) \
-         ORDER BY a.occurred_at DESC, a.id DESC), '[]')::text"
-    )
+/// The activities `a` (each as [`ActivityRow`], its `columns` alone), newest first:
+/// `[activity, …]` without users; `[[activity, user or null], …]` with their users `u`,
+/// named by their name alone (their id is the activity's `user_id`) or as the API shows
+/// them (not their password hash).
+fn activities_agg(columns: ActivityColumns, users: Join) -> String {
+    let activity = row_array("a", ACTIVITY_READ, |c| columns.contains(c));
+    let user = match users {
+        Join::No => None,
+        Join::Named => Some("to_json(u.name)".to_owned()),
+        Join::Whole => Some(row_array("u", user::Column::iter(), users::shows)),
+    };
+    let row = match user {
+        None => activity,
+        Some(user) => format!("json_build_array({activity}, CASE WHEN u.id IS NULL THEN NULL ELSE {user} END)"),
+    };
+    format!("COALESCE(json_agg({row} ORDER BY a.occurred_at DESC, a.id DESC), '[]')::text")
 }
 
-/// `[transition, …]` of the transitions `t` (as [`TransitionRow`]), oldest first.
-static HISTORY: LazyLock<String> = LazyLock::new(|| {
-    let transition = columns_array("t", &TRANSITION_READ);
+/// `[transition, …]` of the transitions `t` (as [`TransitionRow`], its `columns` alone),
+/// oldest first.
+fn history_agg(columns: TransitionColumns) -> String {
+    let transition = row_array("t", TRANSITION_READ, |c| columns.contains(c));
     format!("COALESCE(json_agg({transition} ORDER BY t.at, t.id), '[]')::text")
-});
-
-/// A JSON array of the row `alias`'s columns in the entity's order, NULL for the ones
-/// not `read`: serde reads a model from it by position, with no key to match per field.
-fn row_array<C: Iterable + IdenStatic + Copy>(alias: &str, read: impl Fn(C) -> bool) -> String {
-    let columns = C::iter().map(|c| if read(c) { format!("{alias}.{}", c.as_str()) } else { "NULL".into() });
-    format!("json_build_array({})", columns.collect::<Vec<_>>().join(", "))
 }
 
-/// A JSON array of the row `alias`'s `columns`.
-fn columns_array<C: IdenStatic>(alias: &str, columns: &[C]) -> String {
-    let columns = columns.iter().map(|c| format!("{alias}.{}", c.as_str()));
+/// A JSON array of the row `alias`'s `columns`, NULL for the ones not `read`: serde
+/// reads a model from it by position, with no key to match per field.
+fn row_array<C: IdenStatic + Copy>(
+    alias: &str,
+    columns: impl IntoIterator<Item = C>,
+    read: impl Fn(C) -> bool,
+) -> String {
+    let columns = columns.into_iter().map(|c| if read(c) { format!("{alias}.{}", c.as_str()) } else { "NULL".into() });
     format!("json_build_array({})", columns.collect::<Vec<_>>().join(", "))
 }
 
@@ -220,19 +255,20 @@ const ACTIVITY_READ: [activity::Column; 10] = {
     ]
 };
 
-/// An activity as [`ACTIVITY_READ`] lists its columns.
+/// An activity as [`ACTIVITY_READ`] lists its columns, NULL where not read (its id and
+/// time are always read).
 #[derive(serde::Deserialize)]
 struct ActivityRow(
     Uuid,
-    Uuid,
     Option<Uuid>,
     Option<Uuid>,
-    entity::ActivityKind,
-    bool,
-    i32,
+    Option<Uuid>,
+    Option<entity::ActivityKind>,
+    Option<bool>,
+    Option<i32>,
     #[serde(deserialize_with = "rfc3339")] DateTime<Utc>,
     Option<String>,
-    #[serde(deserialize_with = "rfc3339")] DateTime<Utc>,
+    #[serde(deserialize_with = "rfc3339_or_null")] Option<DateTime<Utc>>,
 );
 
 impl ActivityRow {
@@ -249,19 +285,20 @@ impl ActivityRow {
             notes,
             created_at,
         ) = self;
+        // Blanks for the columns not read.
         activity::Model {
             id,
             org_id,
-            user_id,
+            user_id: user_id.unwrap_or_default(),
             lead_id: Some(lead_id),
             account_id,
             opportunity_id,
-            kind,
-            customer_facing,
-            duration_minutes,
+            kind: kind.unwrap_or(entity::ActivityKind::Note),
+            customer_facing: customer_facing.unwrap_or_default(),
+            duration_minutes: duration_minutes.unwrap_or_default(),
             occurred_at,
             notes,
-            created_at,
+            created_at: created_at.unwrap_or_default(),
         }
     }
 }
@@ -284,17 +321,18 @@ const TRANSITION_READ: [lead_stage_transition::Column; 10] = {
     ]
 };
 
-/// A stage transition as [`TRANSITION_READ`] lists its columns.
+/// A stage transition as [`TRANSITION_READ`] lists its columns, NULL where not read (its
+/// id is always read).
 #[derive(serde::Deserialize)]
 struct TransitionRow(
     Uuid,
     Option<entity::LifecycleStage>,
-    entity::LifecycleStage,
-    entity::ActorKind,
+    Option<entity::LifecycleStage>,
+    Option<entity::ActorKind>,
     Option<Uuid>,
-    String,
     Option<String>,
-    #[serde(deserialize_with = "rfc3339")] DateTime<Utc>,
+    Option<String>,
+    #[serde(deserialize_with = "rfc3339_or_null")] Option<DateTime<Utc>>,
     Option<Uuid>,
     Option<i32>,
 );
@@ -313,35 +351,45 @@ impl TransitionRow {
             definition_id,
             definition_version,
         ) = self;
+        // Blanks for the columns not read.
         lead_stage_transition::Model {
             id,
             org_id,
             lead_id,
             from_stage,
-            to_stage,
-            actor_kind,
+            to_stage: to_stage.unwrap_or(entity::LifecycleStage::New),
+            actor_kind: actor_kind.unwrap_or(entity::ActorKind::System),
             actor_id,
-            actor_name,
+            actor_name: actor_name.unwrap_or_default(),
             reason,
-            at,
+            at: at.unwrap_or_default(),
             definition_id,
             definition_version,
         }
     }
 }
 
-fn parse_activities(json: &str, named: bool, parent: Parent) -> Result<Vec<ActivityWithUser>> {
-    if named {
-        let rows: Vec<(ActivityRow, Option<String>)> = parse(json)?;
-        let named = |(a, name): (ActivityRow, Option<String>)| {
-            let a = a.of(parent);
-            let user = name.map(|name| Shown::Named { id: a.user_id, name });
-            (a, user)
-        };
-        return Ok(rows.into_iter().map(named).collect());
+/// The activities [`activities_agg`] wrote, with their users as `users` says.
+fn parse_activities(json: &str, users: Join, parent: Parent) -> Result<Vec<ActivityWithUser>> {
+    match users {
+        Join::No => {
+            let rows: Vec<ActivityRow> = parse(json)?;
+            Ok(rows.into_iter().map(|a| (a.of(parent), None)).collect())
+        }
+        Join::Named => {
+            let rows: Vec<(ActivityRow, Option<String>)> = parse(json)?;
+            let named = |(a, name): (ActivityRow, Option<String>)| {
+                let a = a.of(parent);
+                let user = name.map(|name| Shown::Named { id: a.user_id, name });
+                (a, user)
+            };
+            Ok(rows.into_iter().map(named).collect())
+        }
+        Join::Whole => {
+            let rows: Vec<(ActivityRow, Option<user::Model>)> = parse(json)?;
+            Ok(rows.into_iter().map(|(a, u)| (a.of(parent), u.map(Shown::Whole))).collect())
+        }
     }
-    let rows: Vec<(ActivityRow, Option<user::Model>)> = parse(json)?;
-    Ok(rows.into_iter().map(|(a, u)| (a.of(parent), u.map(Shown::Whole))).collect())
 }
 
 fn parse_history(json: &str, parent: Parent) -> Result<Vec<lead_stage_transition::Model>> {
@@ -350,10 +398,10 @@ fn parse_history(json: &str, parent: Parent) -> Result<Vec<lead_stage_transition
 }
 
 /// `[transition, …]`: every stage transition of the lead, oldest first.
-fn history_json(org_id: Value) -> Expr {
+fn history_json(org_id: Value, columns: TransitionColumns) -> Expr {
     let t = Alias::new("t");
     let select = Query::select()
-        .expr(Expr::cust(HISTORY.as_str()))
+        .expr(Expr::cust(history_agg(columns)))
         .from_as(lead_stage_transition::Entity, t.clone())
         .and_where(Expr::col((t.clone(), lead_stage_transition::Column::OrgId)).eq(org_id))
         .and_where(Expr::col((t, lead_stage_transition::Column::LeadId)).equals((Entity, Column::Id)))
@@ -363,30 +411,6 @@ fn history_json(org_id: Value) -> Expr {
 
 fn parse<T: DeserializeOwned>(json: &str) -> Result<T> {
     serde_json::from_str(json).map_err(|e| ApiError::internal(format!("children of a lead did not decode: {e}")))
-}
-
-/// A lead as far as its statement read it, and its stored score.
-struct PartialScored {
-    lead: PartialLead,
-    score: entity::lead_score::Model,
-}
-
-impl FromQueryResult for PartialScored {
-    fn from_query_result(res: &QueryResult, pre: &str) -> std::result::Result<Self, DbErr> {
-        let lead = PartialLead::from_query_result(res, pre)?;
-        Ok(Self { lead, score: entity::lead_score::Model::from_query_result(res, &format!("{pre}{SCORE_PREFIX}"))? })
-    }
-}
-
-impl FromColumns for PartialScored {
-    fn from_columns(c: &mut Columns<'_>) -> Option<std::result::Result<Self, Unread>> {
-        let lead = match PartialLead::from_columns(c)? {
-            Ok(lead) => lead,
-            Err(e) => return Some(Err(e)),
-        };
-        let score = entity::lead_score::Model::from_columns(c.prefixed(SCORE_PREFIX))?;
-        Some(score.map(|score| Self { lead, score }))
-    }
 }
 
 /// The JSON columns a lead's statement added.

@@ -29,7 +29,7 @@ pub struct Joins {
 }
 
 /// How a page reads one to-one relation of its leads.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Join {
     /// Not at all (a DataLoader reads it if asked).
     #[default]

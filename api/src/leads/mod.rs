@@ -264,17 +264,17 @@ pub async fn get_scored(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> R
 }
 
 /// A lead with its stored score (`lead_scores`), as lists and `lead(id)` read them
-/// (without scoring's engagement state).
+/// (without scoring's engagement state); `L` reads the lead, whole or as far as it was selected.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Scored {
-    pub lead: Model,
+pub struct Scored<L = Model> {
+    pub lead: L,
     pub score: ScoreModel,
 }
 
 /// Prefix of the score columns [`with_scores`] adds to a select.
 pub(crate) const SCORE_PREFIX: &str = "score_";
 
-impl FromQueryResult for Scored {
+impl<L: FromQueryResult + FromColumns> FromQueryResult for Scored<L> {
     fn from_query_result(res: &QueryResult, pre: &str) -> std::result::Result<Self, DbErr> {
         if pre.is_empty()
             && let Some(scored) = rows::read(res)?
@@ -282,16 +282,16 @@ impl FromQueryResult for Scored {
             return Ok(scored);
         }
         Ok(Self {
-            lead: Model::from_query_result(res, pre)?,
+            lead: L::from_query_result(res, pre)?,
             score: ScoreModel::from_query_result(res, &format!("{pre}{SCORE_PREFIX}"))?,
         })
     }
 }
 
 /// Lists of leads decode 50 of these per page: read by position (see [`rows`]).
-impl FromColumns for Scored {
+impl<L: FromColumns> FromColumns for Scored<L> {
     fn from_columns(c: &mut Columns<'_>) -> Option<std::result::Result<Self, Unread>> {
-        let lead = match Model::from_columns(c)? {
+        let lead = match L::from_columns(c)? {
             Ok(lead) => lead,
             Err(e) => return Some(Err(e)),
         };

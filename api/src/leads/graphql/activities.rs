@@ -3,6 +3,7 @@
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use entity::activity::Column as ActivityColumn;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -15,9 +16,9 @@ use crate::graphql::loaders::{ChildCounts, FirstPages, WithUsers};
 use crate::graphql::pagination::{PageArgs, sorted_cursor, sorted_window};
 use crate::graphql::patch::optional_id;
 use crate::graphql::prefetch::child_page;
-use crate::graphql::{actor, db, loaders, nodes_select, selects};
+use crate::graphql::{actor, columns_shown, db, loaders, node_fields, nodes_select, selects};
 use crate::leads::activities::{self, ActivityCriteria, NewActivity};
-use crate::leads::detail::ActivityWithUser;
+use crate::leads::detail::{ActivityColumns, ActivityWithUser, FirstActivities};
 use crate::org::graphql::User;
 use crate::pipeline::graphql::Opportunity;
 
@@ -129,8 +130,34 @@ impl Activity {
     }
 }
 
-/// A parent's activities. `read` is a first page read with the parent (its page size
-/// and rows), used when this field asks for that page.
+/// The columns of an activity a field of `Activity` shows; `None` for a field not listed
+/// here, for which every column is read.
+fn activity_columns_of(field: &str) -> Option<&'static [ActivityColumn]> {
+    use ActivityColumn as A;
+    Some(match field {
+        "id" | "occurredAt" | "lead" | "__typename" => &[],
+        "kind" => &[A::Kind],
+        "customerFacing" => &[A::CustomerFacing],
+        "durationMinutes" => &[A::DurationMinutes],
+        "notes" => &[A::Notes],
+        "createdAt" => &[A::CreatedAt],
+        "user" => &[A::UserId],
+        "account" => &[A::AccountId],
+        "opportunity" => &[A::OpportunityId],
+        _ => return None,
+    })
+}
+
+/// The columns of activities the nodes (`edges.node` or `nodes`) of the connection `look`
+/// show, fragments and aliases included; their id and time always, which cursors are
+/// made of (the lead they were with is their parent).
+pub(crate) fn activity_columns_shown(look: &async_graphql::Lookahead<'_>) -> ActivityColumns {
+    let always = ActivityColumns::none().with(ActivityColumn::Id).with(ActivityColumn::OccurredAt);
+    columns_shown(node_fields(look), always, activity_columns_of)
+}
+
+/// A parent's activities. `read` is a first page read with the parent (its page size,
+/// columns and rows), used when this field asks for that page and shows no other column.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn nested_activities(
     ctx: &Context<'_>,
@@ -140,14 +167,17 @@ pub(crate) async fn nested_activities(
     first_pages: &DataLoader<FirstPages<entity::activity::Entity>>,
     counts: &DataLoader<ChildCounts<entity::activity::Entity>>,
     parent: Uuid,
-    read: Option<&(u64, Vec<ActivityWithUser>)>,
+    read: Option<&FirstActivities>,
 ) -> Result<ActivityConnection> {
     let actor = actor(ctx)?;
     let args = PageArgs::new(first, after, None, None);
     let org = crate::graphql::actor(ctx)?.org_id;
     let window = sorted_window(&args, ACTIVITIES, org, time_key)?;
     let count = selects(ctx, "totalCount");
-    let read = read.filter(|(limit, _)| *limit == window.limit).map(|(_, rows)| rows.clone());
+    // The page read with the parent, when it read as many rows and the columns shown here.
+    let read_here =
+        |r: &&FirstActivities| r.limit == window.limit && r.columns.covers(activity_columns_shown(&ctx.look_ahead()));
+    let read = read.filter(read_here).map(|r| r.rows.clone());
     if read.is_some() || nodes_select(ctx, "user") {
         // Who logged each activity comes joined in the first page's statement.
         let later = async { Ok(activities::list(db(ctx), actor, &criteria, &window, count).await?.map(|a| (a, None))) };

@@ -8,11 +8,12 @@ use std::sync::Arc;
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::lead::Column as LeadColumn;
+use entity::lead_stage_transition::Column as TransitionColumn;
 use uuid::Uuid;
 
 use super::{
     ACTIVITIES, Account, AccountFilter, ActivityConnection, ArchiveInput, EngagementEventConnection, LifecycleStage,
-    Temperature, lead_events, nested_activities, time_key,
+    Temperature, activity_columns_shown, lead_events, nested_activities, time_key,
 };
 use crate::auth::fields::PersonalField;
 use crate::connection;
@@ -22,8 +23,11 @@ use crate::graphql::fields::Personal;
 use crate::graphql::pagination::{PageArgs, sorted_cursor, sorted_window};
 use crate::graphql::patch::{clearable, clearable_id, keep_or_set, optional_id};
 use crate::graphql::prefetch::many;
-use crate::graphql::{OrderDirection, actor, db, loaders, node_fields, nodes_select, parse_id, selects};
+use crate::graphql::{
+    OrderDirection, actor, columns_shown, db, fields_of, loaders, node_fields, nodes_select, parse_id, selects,
+};
 use crate::leads::activities::ActivityCriteria;
+use crate::leads::detail::TransitionColumns;
 use crate::leads::joined::Join;
 use crate::leads::{self as domain, LeadCriteria, LeadFields, LeadOrder};
 use crate::org::graphql::User;
@@ -203,12 +207,33 @@ fn shown_columns(look: &async_graphql::Lookahead<'_>) -> LeadColumns {
 
 /// The lead's columns the selection `fields` of a lead shows.
 fn columns_shown_by<'a>(fields: impl Iterator<Item = async_graphql::SelectionField<'a>>) -> LeadColumns {
-    let mut read = LeadColumns::id();
-    for field in fields {
-        let Some(columns) = columns_of(field.name()) else { return LeadColumns::all() };
-        read = columns.iter().fold(read, |read, c| read.with(*c));
-    }
-    read
+    columns_shown(fields, LeadColumns::id(), columns_of)
+}
+
+/// The columns of a stage transition a field of `LeadStageTransition` shows; `None` for
+/// a field not listed here, for which every column is read.
+fn transition_columns_of(field: &str) -> Option<&'static [TransitionColumn]> {
+    use TransitionColumn as T;
+    Some(match field {
+        "__typename" => &[],
+        "from" => &[T::FromStage],
+        "to" => &[T::ToStage],
+        "actorKind" => &[T::ActorKind],
+        "actorName" => &[T::ActorName],
+        "actor" => &[T::ActorKind, T::ActorId],
+        "reason" => &[T::Reason],
+        "at" => &[T::At],
+        "definitionId" => &[T::DefinitionId],
+        "definitionVersion" => &[T::DefinitionVersion],
+        _ => return None,
+    })
+}
+
+/// The columns of stage transitions the selection `fields` of `stageHistory` shows.
+fn transition_columns_shown<'a>(
+    fields: impl IntoIterator<Item = async_graphql::SelectionField<'a>>,
+) -> TransitionColumns {
+    columns_shown(fields, TransitionColumns::none().with(TransitionColumn::Id), transition_columns_of)
 }
 
 /// How a page of the connection `look` reads the relation `field` of its nodes: named
@@ -220,7 +245,7 @@ fn join_in(look: &async_graphql::Lookahead<'_>, field: &str) -> Join {
         return Join::No;
     }
     let named = |f: async_graphql::SelectionField<'_>| matches!(f.name(), "id" | "name" | "__typename");
-    if selections.flat_map(|s| s.selection_set().collect::<Vec<_>>()).all(named) { Join::Named } else { Join::Whole }
+    if fields_of(selections).all(named) { Join::Named } else { Join::Whole }
 }
 
 /// The accounts, users and personas a page of leads selects, each fetched once for the
@@ -588,9 +613,11 @@ impl Lead {
 
     /// Every lifecycle move of the lead, oldest first, starting with its creation.
     async fn stage_history(&self, ctx: &Context<'_>) -> Result<Vec<LeadStageTransition>> {
-        let read = self.children.as_ref().and_then(|c| c.stage_history.clone());
+        // Read with the lead, when it read the columns this selection shows.
+        let shown = transition_columns_shown(fields_of(ctx.look_ahead().selection_fields()));
+        let read = self.children.as_ref().and_then(|c| c.stage_history.as_ref()).filter(|h| h.columns.covers(shown));
         let rows = match read {
-            Some(rows) => rows,
+            Some(history) => history.rows.clone(),
             None => loaders(ctx)?.stage_history.load_one(self.uuid).await?.unwrap_or_default(),
         };
         Ok(rows.into_iter().map(Into::into).collect())
@@ -919,14 +946,15 @@ impl LeadQuery {
         let id = parse_id("id", &id)?;
         // The lead's columns the selection shows, and what it asks for of the score, the
         // first page of activities and the stage history, come in the lead's own statement.
-        let fields =
-            ctx.look_ahead().selection_fields().into_iter().flat_map(|f| f.selection_set().collect::<Vec<_>>());
+        let (look, activities) = (ctx.look_ahead(), ctx.look_ahead().field("activities"));
         let include = domain::detail::Include {
-            columns: columns_shown_by(fields),
+            columns: columns_shown_by(fields_of(look.selection_fields())),
             score: SCORE_FIELDS.iter().any(|f| selects(ctx, f)),
             activities: first_activities(ctx),
-            named_users: join_in(&ctx.look_ahead().field("activities"), "user") != Join::Whole,
+            activity_columns: activity_columns_shown(&activities),
+            users: join_in(&activities, "user"),
             stage_history: selects(ctx, "stageHistory"),
+            transition_columns: transition_columns_shown(fields_of(look.field("stageHistory").selection_fields())),
         };
         Ok(Some(domain::detail::get(db(ctx), actor(ctx)?, id, include).await?.into()))
     }
