@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Alternating A/B of one scenario between two release binaries on the same database:
-# A B A B …, each run after its own warm-up, printing requests/s, p99 and the server's
-# CPU per request (user + system time of its process, from /proc).
+# A B A B …, each run after its own warm-up, printing requests/s, p99, the server's CPU
+# per request (user + system time of its process, from /proc) and PostgreSQL's (of its
+# processes alive at the end of the run, which the server's pool keeps open).
 #
 #   bench/ab.sh A_BIN B_BIN [--scenario a_leads_page] [--rounds 3] [--duration 15] [--leads 100000]
 #
@@ -45,7 +46,12 @@ export BENCH_BODY="$WORK/body.json"
 if [ -f "$WORK/body.json.template" ]; then export BENCH_TEMPLATE="$WORK/body.json.template"; fi
 TICKS=$(getconf CLK_TCK)
 
-# run BIN: one warmed-up measurement; prints "rps p99_ms cpu_ms_per_request".
+# pg_ticks: user + system clock ticks of PostgreSQL's processes so far.
+pg_ticks() {
+  cat /proc/[0-9]*/stat 2>/dev/null | awk '$2 == "(postgres)" { ticks += $14 + $15 } END { print ticks + 0 }'
+}
+
+# run BIN: one warmed-up measurement; prints "rps p99_ms cpu_ms_per_request pg_cpu_ms_per_request".
 run() {
   local bin=$1
   if [ "$bin" = "$A" ] && [ -n "${BEFORE_A:-}" ]; then eval "$BEFORE_A" >/dev/null; fi
@@ -56,10 +62,12 @@ run() {
   export BENCH_TOKEN
   BENCH_TOKEN=$("$bin" token --email admin@bench.test --org bench --ttl 1h)
   wrk -t2 -c"$CONCURRENCY" -d"${WARMUP}s" --timeout 30s -s bench/post.lua "http://127.0.0.1:$PORT/graphql" >/dev/null
-  local before after line
+  local before after pg_before pg_after line
   before=$(awk '{ print $14 + $15 }' "/proc/$server/stat")
+  pg_before=$(pg_ticks)
   line=$(wrk -t2 -c"$CONCURRENCY" -d"${DURATION}s" --timeout 30s --latency -s bench/post.lua "http://127.0.0.1:$PORT/graphql" | grep '^BENCH')
   after=$(awk '{ print $14 + $15 }' "/proc/$server/stat")
+  pg_after=$(pg_ticks)
   kill "$server"
   wait "$server" 2>/dev/null || true
   local rps p99 requests errors
@@ -68,21 +76,23 @@ run() {
   requests=$(sed -E 's/.*requests=([0-9]+).*/\1/' <<<"$line")
   errors=$(sed -E 's/.*graphql_errors=([0-9]+).*/\1/' <<<"$line")
   [ "$errors" = 0 ] || { echo "GraphQL errors in a run: $line" >&2; exit 1; }
-  python3 -c "print(f'{$rps:.1f} {$p99:.1f} {($after - $before) * 1000 / $TICKS / $requests:.3f}')"
+  python3 -c "print(f'{$rps:.1f} {$p99:.1f} {($after - $before) * 1000 / $TICKS / $requests:.3f} {($pg_after - $pg_before) * 1000 / $TICKS / $requests:.3f}')"
 }
 
-printf 'round  A req/s  B req/s   server CPU ms/request (A / B)   p99 ms (A / B)\n'
+printf 'round  A req/s  B req/s   server CPU ms/request (A / B)   PostgreSQL CPU ms/request (A / B)   p99 ms (A / B)\n'
 ratios=()
 for round in $(seq 1 "$ROUNDS"); do
-  read -r ra pa ca <<<"$(run "$A")"
-  read -r rb pb cb <<<"$(run "$B")"
-  printf '%-6s %8s %8s %16s / %-16s %8s / %s\n' "$round" "$ra" "$rb" "$ca" "$cb" "$pa" "$pb"
-  ratios+=("$rb/$ra" "$cb/$ca")
+  read -r ra pa ca ga <<<"$(run "$A")"
+  read -r rb pb cb gb <<<"$(run "$B")"
+  printf '%-6s %8s %8s %16s / %-16s %16s / %-16s %8s / %s\n' "$round" "$ra" "$rb" "$ca" "$cb" "$ga" "$gb" "$pa" "$pb"
+  ratios+=("$rb/$ra" "$cb/$ca" "$gb/max($ga, 1e-9)")
 done
 python3 - "${ratios[@]}" <<'EOF'
 import statistics, sys
-pairs = sys.argv[1:]
-rps = [eval(p) for p in pairs[0::2]]
-cpu = [eval(p) for p in pairs[1::2]]
-print(f"median B/A: req/s {statistics.median(rps):.3f}, server CPU per request {statistics.median(cpu):.3f}")
+triples = sys.argv[1:]
+rps = [eval(p) for p in triples[0::3]]
+cpu = [eval(p) for p in triples[1::3]]
+pg = [eval(p) for p in triples[2::3]]
+print(f"median B/A: req/s {statistics.median(rps):.3f}, server CPU per request {statistics.median(cpu):.3f}, "
+      f"PostgreSQL CPU per request {statistics.median(pg):.3f}")
 EOF
