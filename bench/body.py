@@ -20,8 +20,14 @@ def variables(name):
         return {"input": {"rows": rows, "matchOn": "EMAIL"}}
     if name.startswith("g_"):
         emails = os.environ["BENCH_LEAD_EMAILS"].split(",")
+        # Events as they come in, not a backfill: later than every event the seed wrote, so
+        # scoring folds them into each lead's stored state. An older event makes scoring
+        # fold the lead's whole history again (a fixed date here became older than the
+        # seed's events as the calendar moved on).
+        import datetime
+        now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         events = [{"leadEmail": emails[i % len(emails)], "kind": "WEB_VISIT",
-                   "occurredAt": "2026-11-01T10:00:00Z", "properties": {"page": "/pricing"}} for i in range(int(os.environ.get("BENCH_EVENTS", "100")))]
+                   "occurredAt": now, "properties": {"page": "/pricing"}} for i in range(int(os.environ.get("BENCH_EVENTS", "100")))]
         return {"input": {"events": events}}
     if name.startswith("e_"):
         # The portal's dashboard: ten metrics over the last twelve months, by month.
