@@ -149,11 +149,10 @@ fn activity_columns_of(field: &str) -> Option<&'static [ActivityColumn]> {
 }
 
 /// The columns of activities the nodes (`edges.node` or `nodes`) of the connection `look`
-/// show, fragments and aliases included; their id and time always, which cursors are
-/// made of (the lead they were with is their parent).
+/// show, fragments and aliases included (the lead's statement adds their id and time,
+/// which cursors are made of; the lead they were with is their parent).
 pub(crate) fn activity_columns_shown(look: &async_graphql::Lookahead<'_>) -> ActivityColumns {
-    let always = ActivityColumns::none().with(ActivityColumn::Id).with(ActivityColumn::OccurredAt);
-    columns_shown(node_fields(look), always, activity_columns_of)
+    columns_shown(node_fields(look), ActivityColumns::none(), activity_columns_of)
 }
 
 /// A parent's activities. `read` is a first page read with the parent (its page size,

@@ -229,11 +229,12 @@ fn transition_columns_of(field: &str) -> Option<&'static [TransitionColumn]> {
     })
 }
 
-/// The columns of stage transitions the selection `fields` of `stageHistory` shows.
+/// The columns of stage transitions the selection `fields` of `stageHistory` shows
+/// (the lead's statement adds their id).
 fn transition_columns_shown<'a>(
     fields: impl IntoIterator<Item = async_graphql::SelectionField<'a>>,
 ) -> TransitionColumns {
-    columns_shown(fields, TransitionColumns::none().with(TransitionColumn::Id), transition_columns_of)
+    columns_shown(fields, TransitionColumns::none(), transition_columns_of)
 }
 
 /// How a page of the connection `look` reads the relation `field` of its nodes: named
@@ -614,8 +615,8 @@ impl Lead {
     /// Every lifecycle move of the lead, oldest first, starting with its creation.
     async fn stage_history(&self, ctx: &Context<'_>) -> Result<Vec<LeadStageTransition>> {
         // Read with the lead, when it read the columns this selection shows.
-        let shown = transition_columns_shown(fields_of(ctx.look_ahead().selection_fields()));
-        let read = self.children.as_ref().and_then(|c| c.stage_history.as_ref()).filter(|h| h.columns.covers(shown));
+        let shown = || transition_columns_shown(fields_of(ctx.look_ahead().selection_fields()));
+        let read = self.children.as_ref().and_then(|c| c.stage_history.as_ref()).filter(|h| h.columns.covers(shown()));
         let rows = match read {
             Some(history) => history.rows.clone(),
             None => loaders(ctx)?.stage_history.load_one(self.uuid).await?.unwrap_or_default(),
