@@ -187,6 +187,24 @@ where
     insert_chunks(txn, models, None, MAX_ROWS_PER_INSERT).await
 }
 
+/// [`insert_all`] of new rows inside a transaction: on PostgreSQL, rows that fill more
+/// than one `INSERT` go in one `COPY` (one statement per table instead of one per
+/// hundred rows, parsed by the server in bulk rather than as bind parameters).
+pub async fn insert_new<A, M>(txn: &sea_orm::DatabaseTransaction, models: Vec<M>) -> crate::error::Result<()>
+where
+    A: ActiveModelTrait + Send,
+    M: IntoActiveModel<A>,
+{
+    if models.len() <= MAX_ROWS_PER_INSERT || !dialect::is_postgres(txn) {
+        return insert_all(txn, models).await;
+    }
+    let rows = copy::encode_new(models.into_iter().map(IntoActiveModel::into_active_model).collect())?;
+    match copy::copy_in(txn, &rows).await {
+        Some(copied) => copied.map(|_| ()),
+        None => Err(crate::error::ApiError::internal("a PostgreSQL transaction without its connection")),
+    }
+}
+
 /// [`insert_all`] where a row whose `key` is stored already replaces that row's
 /// `update` columns; at most `max_rows` rows per statement.
 pub async fn upsert_all<A, M>(

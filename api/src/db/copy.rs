@@ -8,15 +8,19 @@
 use std::marker::PhantomData;
 
 use sea_orm::sqlx::PgConnection;
-use sea_orm::{DbErr, EntityTrait, IdenStatic, Iterable, ModelTrait, RuntimeErr, Value};
+use sea_orm::{
+    ActiveModelTrait, DatabaseTransaction, DbErr, EntityTrait, IdenStatic, Iterable, ModelTrait, RuntimeErr, Value,
+};
 
 use crate::error::{ApiError, Result};
 
 /// Rows encoded for [`copy_encoded`]: the work that needs no connection, so a caller
 /// can do it on another thread while the previous rows are being sent.
-pub struct Encoded<E> {
+pub struct Encoded<E: EntityTrait> {
     data: Vec<u8>,
     rows: u64,
+    /// The columns each row holds, in order.
+    columns: Vec<E::Column>,
     _entity: PhantomData<E>,
 }
 
@@ -25,28 +29,100 @@ pub fn encode_rows<E: EntityTrait>(models: &[E::Model]) -> Result<Encoded<E>> {
     let columns: Vec<E::Column> = E::Column::iter().collect();
     let mut data = Vec::with_capacity(models.len() * columns.len() * 16);
     for model in models {
-        for (i, column) in columns.iter().enumerate() {
-            if i > 0 {
-                data.push(b'\t');
-            }
-            encode(&mut data, model.get(*column))?;
-        }
-        data.push(b'\n');
+        encode_row(&mut data, columns.iter().map(|column| model.get(*column)))?;
     }
-    Ok(Encoded { data, rows: models.len() as u64, _entity: PhantomData })
+    Ok(Encoded { data, rows: models.len() as u64, columns, _entity: PhantomData })
+}
+
+/// Encode new rows as `COPY` text rows of the columns they set (as an `INSERT` would,
+/// columns left unset take their defaults). Every row must set the same columns.
+pub fn encode_new<A: ActiveModelTrait>(rows: Vec<A>) -> Result<Encoded<A::Entity>> {
+    let Some(first) = rows.first() else {
+        return Ok(Encoded { data: Vec::new(), rows: 0, columns: Vec::new(), _entity: PhantomData });
+    };
+    let columns: Vec<super::ColumnOf<A>> = super::ColumnOf::<A>::iter().filter(|c| !first.is_not_set(*c)).collect();
+    let count = rows.len() as u64;
+    let mut data = Vec::with_capacity(rows.len() * columns.len() * 16);
+    for mut row in rows {
+        let mut values = Vec::with_capacity(columns.len());
+        for column in &columns {
+            values.push(row.take(*column).into_value().ok_or_else(|| {
+                ApiError::internal(format!("rows to copy together set different columns ({})", column.as_str()))
+            })?);
+        }
+        if let Some(column) = super::ColumnOf::<A>::iter().find(|c| !row.is_not_set(*c)) {
+            return Err(ApiError::internal(format!(
+                "rows to copy together set different columns ({})",
+                column.as_str()
+            )));
+        }
+        encode_row(&mut data, values.into_iter())?;
+    }
+    Ok(Encoded { data, rows: count, columns, _entity: PhantomData })
+}
+
+fn encode_row(data: &mut Vec<u8>, values: impl Iterator<Item = Value>) -> Result<()> {
+    for (i, value) in values.enumerate() {
+        if i > 0 {
+            data.push(b'\t');
+        }
+        encode(data, value)?;
+    }
+    data.push(b'\n');
+    Ok(())
+}
+
+/// Copy encoded rows into their table inside `txn`, reported to the connection's
+/// metric callback as one statement; `None` when `txn` is not PostgreSQL's (the caller
+/// inserts them).
+pub async fn copy_in<E: EntityTrait>(txn: &DatabaseTransaction, rows: &Encoded<E>) -> Option<Result<u64>> {
+    let mut conn = txn.postgres_connection().await?;
+    let started = std::time::Instant::now();
+    // A future dropped mid-`COPY` (a client gone, a timeout) leaves the server's replies
+    // unread; such a connection is closed when its transaction ends, never reused.
+    let mut unfinished = CloseUnlessFinished { conn: &mut conn, finished: false };
+    let copied = send(unfinished.conn, rows).await;
+    // sqlx reads up to the server's next ready state before it returns a database error.
+    unfinished.finished = matches!(copied, Ok(_) | Err(sea_orm::sqlx::Error::Database(_)));
+    drop(unfinished);
+    drop(conn);
+    let statement = sea_orm::Statement::from_string(sea_orm::DbBackend::Postgres, statement_of(rows));
+    let info = sea_orm::metric::Info { elapsed: started.elapsed(), statement: &statement, failed: copied.is_err() };
+    txn.report_statement(&info);
+    Some(copied.map_err(sqlx_error))
+}
+
+struct CloseUnlessFinished<'c, 'a> {
+    conn: &'c mut sea_orm::PostgresConnection<'a>,
+    finished: bool,
+}
+
+impl Drop for CloseUnlessFinished<'_, '_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.conn.close_on_drop();
+        }
+    }
 }
 
 /// Copy encoded rows into their table over `conn` (inside the caller's transaction);
 /// returns the rows written.
 pub async fn copy_encoded<E: EntityTrait>(conn: &mut PgConnection, rows: &Encoded<E>) -> Result<u64> {
+    send(conn, rows).await.map_err(sqlx_error)
+}
+
+async fn send<E: EntityTrait>(conn: &mut PgConnection, rows: &Encoded<E>) -> sea_orm::sqlx::Result<u64> {
     if rows.rows == 0 {
         return Ok(0);
     }
-    let names: Vec<String> = E::Column::iter().map(|c| format!("\"{}\"", c.as_str())).collect();
-    let statement = format!("COPY \"{}\" ({}) FROM STDIN", E::default().table_name(), names.join(", "));
-    let mut copy = conn.copy_in_raw(&statement).await.map_err(sqlx_error)?;
-    copy.send(rows.data.as_slice()).await.map_err(sqlx_error)?;
-    copy.finish().await.map_err(sqlx_error)
+    let mut copy = conn.copy_in_raw(&statement_of(rows)).await?;
+    copy.send(rows.data.as_slice()).await?;
+    copy.finish().await
+}
+
+fn statement_of<E: EntityTrait>(rows: &Encoded<E>) -> String {
+    let names: Vec<String> = rows.columns.iter().map(|c| format!("\"{}\"", c.as_str())).collect();
+    format!("COPY \"{}\" ({}) FROM STDIN", E::default().table_name(), names.join(", "))
 }
 
 /// Run one statement built in code (DDL, settings) over `conn`: never pass input.

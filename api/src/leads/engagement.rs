@@ -137,8 +137,8 @@ pub async fn record(db: &impl Transactions, actor: &Actor, events: Vec<NewEvent>
     recorded.duplicates = outcomes.iter().filter(|o| matches!(o, Some(EventOutcome::Duplicate))).count();
     // Every event has its outcome by now.
     recorded.outcomes = outcomes.into_iter().flatten().collect();
-    // One multi-row insert per 100 events rather than a statement per event.
-    crate::db::insert_all::<ActiveModel, _>(&txn, recorded.events.clone()).await?;
+    // One multi-row insert per 100 events (or one COPY) rather than a statement per event.
+    crate::db::insert_new::<ActiveModel, _>(&txn, recorded.events.clone()).await?;
     // A NEW lead that engages becomes ENGAGED: the funnel shows who is active.
     let moves: Vec<(Uuid, String)> = first_kind
         .into_iter()

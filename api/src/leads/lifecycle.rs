@@ -529,8 +529,8 @@ pub(crate) async fn move_many(
         events.push(stage_changed(lead, from, &rule, &reason));
         transitions.push(transition(actor, lead.id, (Some(from), to), Some(&rule), reason, now));
     }
-    crate::db::insert_all(txn, transitions).await?;
-    crate::db::insert_all(txn, audits).await?;
+    crate::db::insert_new(txn, transitions).await?;
+    crate::db::insert_new(txn, audits).await?;
     outbox::publish_all(txn, actor, events).await?;
     let entered: Vec<Entered> =
         moved.iter().map(|lead| Entered { lead: lead.clone(), from: Some(from), via }).collect();

@@ -441,9 +441,9 @@ pub(crate) async fn insert_many(
         rows.push(row);
         models.push(model);
     }
-    crate::db::insert_all(txn, rows).await?;
-    crate::db::insert_all(txn, transitions).await?;
-    crate::db::insert_all(txn, audits).await?;
+    crate::db::insert_new(txn, rows).await?;
+    crate::db::insert_new(txn, transitions).await?;
+    crate::db::insert_new(txn, audits).await?;
     score_inputs_changed(txn, actor, models, ScoreInputs::Created).await
 }
 

@@ -704,8 +704,8 @@ impl Inputs {
     }
 }
 
-/// Write leads' scores: one multi-row upsert into `lead_scores` per 500 leads (a new
-/// lead gets its row, a scored one has it replaced). The rows of scored leads are
+/// Write leads' scores: one multi-row upsert into `lead_scores` per 500 leads (a lead
+/// without a row gets one, a scored one has it replaced). The rows of scored leads are
 /// already locked, in lead order, by [`Inputs::load_for_update`]: the upsert's order
 /// cannot deadlock against another writer.
 pub(crate) async fn store_scores(txn: &impl ConnectionTrait, scores: Vec<entity::lead_score::Model>) -> Result<()> {
@@ -826,7 +826,10 @@ pub(crate) async fn apply_model(
             ),
         });
     }
-    store_scores(txn, scores).await?;
+    // A lead created in this transaction has no row yet: inserted (copied when many).
+    let (new, stored): (Vec<_>, Vec<_>) = scores.into_iter().partition(|s| !inputs.stored.contains_key(&s.lead_id));
+    crate::db::insert_new(txn, new).await?;
+    store_scores(txn, stored).await?;
     outbox::publish_all(txn, actor, warmed).await?;
     let mut out = leads;
     if crossed.is_empty() {
@@ -927,8 +930,9 @@ fn score_inputs_changed<'a>(
                 apply_model(txn, actor, &model, leads, new_events, Utc::now()).await
             }
             None if matches!(why, ScoreInputs::Created) => {
-                let unscored = leads.iter().map(|l| entity::lead_score::Model::unscored(l.id, l.org_id)).collect();
-                store_scores(txn, unscored).await?;
+                let unscored: Vec<_> =
+                    leads.iter().map(|l| entity::lead_score::Model::unscored(l.id, l.org_id)).collect();
+                crate::db::insert_new(txn, unscored).await?;
                 Ok(leads)
             }
             None => Ok(leads),
