@@ -1694,10 +1694,12 @@ async fn a_lead_reads_of_its_children_the_columns_they_show() {
     }
 }
 
-/// Large bodies (imports) are let in two at a time: while two are being read, a third
-/// waits its turn, answered only after one of the two is done; and every import completes.
+/// Large bodies (imports) are let in a few at a time: while that many are being read,
+/// the next waits its turn, answered only after one of them is done; and every import
+/// completes.
 #[tokio::test]
 async fn concurrent_large_imports_wait_their_turn_and_all_complete() {
+    const TURNS: usize = api::http::LARGE_BODIES_AT_ONCE;
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;
     let t = &org.admin.token;
@@ -1710,30 +1712,29 @@ async fn concurrent_large_imports_wait_their_turn_and_all_complete() {
         assert!(body.to_string().len() > 64 * 1024, "a large body");
         body
     };
-    // Two imports whose bodies are half sent hold both turns while the server waits for the rest.
+    // Imports whose bodies are half sent hold every turn while the server waits for the rest.
     let mut held = Vec::new();
-    for call in 0..2 {
+    for call in 0..TURNS {
         held.push(SlowRequest::start(&app, t, &body(call).to_string()).await);
     }
-    // Turns go first come, first served: let the two be admitted before the third asks.
+    // Turns go first come, first served: let the held ones be admitted before the next asks.
     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-    let third = async {
-        let answer = app.post(Some(t), &body(2)).await.json::<Value>().await.unwrap();
+    let next = async {
+        let answer = app.post(Some(t), &body(TURNS)).await.json::<Value>().await.unwrap();
         (answer, std::time::Instant::now())
     };
     let finish = async {
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-        let (a, b) = tokio::join!(held.pop().unwrap().finish(), held.pop().unwrap().finish());
-        [a, b]
+        futures_util::future::join_all(held.into_iter().map(SlowRequest::finish)).await
     };
-    let ((third, third_answered), held) = tokio::join!(third, finish);
+    let ((next, next_answered), held) = tokio::join!(next, finish);
     let first_held_answered = held.iter().map(|(_, at)| *at).min().unwrap();
-    assert!(third_answered > first_held_answered, "the third import was answered while both turns were held");
-    for body in held.iter().map(|(body, _)| body).chain([&third]) {
+    assert!(next_answered > first_held_answered, "an import was answered while every turn was held");
+    for body in held.iter().map(|(body, _)| body).chain([&next]) {
         assert_eq!(body["data"]["importLeads"], json!({ "created": 900, "errors": 0 }), "{body}");
     }
     let count = app.gql(Some(t), "{ leads(first: 1) { totalCount } }", json!({})).await;
-    assert_eq!(count["data"]["leads"]["totalCount"], 2700);
+    assert_eq!(count["data"]["leads"]["totalCount"], 900 * (TURNS + 1));
 }
 
 /// A GraphQL POST sent by hand over HTTP/1.0, its body in two halves.

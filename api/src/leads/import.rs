@@ -20,8 +20,9 @@ use crate::validate;
 /// Most rows one call may carry.
 pub const MAX_ROWS: usize = 1000;
 
-/// Import calls one server process runs at once.
-pub const CONCURRENT_CALLS: usize = 2;
+/// Import calls one server process runs at once (as many as large bodies,
+/// `http::LARGE_BODIES_AT_ONCE`).
+pub const CONCURRENT_CALLS: usize = 4;
 static RUNNING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(CONCURRENT_CALLS);
 
 /// Which field identifies an existing lead.
