@@ -50,3 +50,42 @@ async fn two_servers_through_pgbouncer_in_transaction_mode_under_the_mixed_load(
         assert_eq!(row.try_get_by_index::<String>(0).unwrap(), value, "{name}");
     }
 }
+
+/// A large import through pgbouncer in transaction mode: its `COPY`s run inside the
+/// call's transaction, on the one server session pgbouncer lends it, and store what
+/// they should; re-sent, every row is unchanged.
+#[tokio::test]
+#[ignore = "PostgreSQL only: pgbouncer pools PostgreSQL connections (ACCORD_TEST_DATABASE_URL)"]
+async fn a_large_import_copies_its_rows_through_pgbouncer_in_transaction_mode() {
+    require_postgres();
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let pgbouncer = Pgbouncer::start();
+    let pooled_url = pgbouncer.url_of(app.database_url());
+    let settings = [("DATABASE_URL", pooled_url.as_str()), ("DATABASE_SESSION_URL", app.database_url())];
+    let server = Replica::start_with(app.database_url(), false, &settings);
+    let import = "mutation($input: ImportLeadsInput!) { importLeads(input: $input) { created unchanged errors } }";
+    let rows: Vec<serde_json::Value> = (0..150)
+        .map(|i| serde_json::json!({ "email": format!("pooled{i}@c.io"), "lastName": format!("R{i}") }))
+        .collect();
+    let input = serde_json::json!({ "input": { "rows": rows } });
+    let audit = app.count_audit_rows(&org).await;
+    let body = server.gql(Some(&org.admin.token), import, input.clone()).await;
+    assert_eq!(
+        body["data"]["importLeads"],
+        serde_json::json!({ "created": 150, "unchanged": 0, "errors": 0 }),
+        "{body}"
+    );
+    let again = server.gql(Some(&org.admin.token), import, input).await;
+    assert_eq!(
+        again["data"]["importLeads"],
+        serde_json::json!({ "created": 0, "unchanged": 150, "errors": 0 }),
+        "{again}"
+    );
+    let history = "{ leads(first: 100) { totalCount nodes { stageHistory { to } } } }";
+    let leads = app.gql(Some(&org.admin.token), history, serde_json::json!({})).await;
+    assert_eq!(leads["data"]["leads"]["totalCount"], 150, "{leads}");
+    let nodes = leads["data"]["leads"]["nodes"].as_array().unwrap();
+    assert!(nodes.iter().all(|n| n["stageHistory"] == serde_json::json!([{ "to": "NEW" }])), "{leads}");
+    assert_eq!(app.count_audit_rows(&org).await, audit + 150, "one audit row per lead");
+}
