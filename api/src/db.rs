@@ -199,10 +199,7 @@ where
         return insert_all(txn, models).await;
     }
     let rows = copy::encode_new(models.into_iter().map(IntoActiveModel::into_active_model).collect())?;
-    match copy::copy_in(txn, &rows).await {
-        Some(copied) => copied.map(|_| ()),
-        None => Err(crate::error::ApiError::internal("a PostgreSQL transaction without its connection")),
-    }
+    copy::copy_in(txn, &rows).await.map(|_| ())
 }
 
 /// [`insert_all`] where a row whose `key` is stored already replaces that row's
@@ -223,6 +220,34 @@ where
 
 /// A column of the entity of active model `A`.
 pub type ColumnOf<A> = <<A as ActiveModelTrait>::Entity as EntityTrait>::Column;
+
+/// The columns the first of rows written together sets (as an `INSERT` would, columns
+/// left unset take their defaults); every other row must set the same.
+pub(crate) struct SetColumns<A: ActiveModelTrait> {
+    set: Vec<bool>,
+    /// The columns set, in the entity's order.
+    pub(crate) columns: Vec<ColumnOf<A>>,
+}
+
+impl<A: ActiveModelTrait> SetColumns<A> {
+    pub(crate) fn of(first: &A) -> Self {
+        let set: Vec<bool> = ColumnOf::<A>::iter().map(|c| !first.is_not_set(c)).collect();
+        let columns = ColumnOf::<A>::iter().zip(&set).filter(|(_, set)| **set).map(|(c, _)| c).collect();
+        Self { set, columns }
+    }
+
+    /// An internal error naming the first column `row` sets and the first row does not,
+    /// or the other way round.
+    pub(crate) fn check(&self, row: &A) -> crate::error::Result<()> {
+        match ColumnOf::<A>::iter().zip(&self.set).find(|(c, set)| row.is_not_set(*c) == **set) {
+            Some((column, _)) => Err(crate::error::ApiError::internal(format!(
+                "rows written together set different columns ({})",
+                column.as_str()
+            ))),
+            None => Ok(()),
+        }
+    }
+}
 
 /// The statements are written here rather than by sea-query, whose builder clones
 /// every value into the statement and then drops the originals: for an import's audit
@@ -249,9 +274,8 @@ where
     let mut models = models.into_iter().peekable();
     while models.peek().is_some() {
         let mut rows: Vec<A> = models.by_ref().take(per_insert).map(IntoActiveModel::into_active_model).collect();
-        // The columns the first row sets; every other row must set the same.
-        let set: Vec<bool> = all.iter().map(|c| !rows[0].is_not_set(*c)).collect();
-        let columns: Vec<ColumnOf<A>> = all.iter().zip(&set).filter(|(_, set)| **set).map(|(c, _)| *c).collect();
+        let set = SetColumns::of(&rows[0]);
+        let columns = &set.columns;
         let json_casts: Vec<Option<&str>> = columns.iter().map(|c| json_cast(&c.def())).collect();
         let mut sql = format!("INSERT INTO \"{}\" (", table.table_name());
         for (i, column) in columns.iter().enumerate() {
@@ -261,12 +285,7 @@ where
         sql.push_str(") VALUES ");
         let mut values = Vec::with_capacity(rows.len() * columns.len());
         for (r, row) in rows.iter_mut().enumerate() {
-            if let Some((column, _)) = all.iter().zip(&set).find(|(c, set)| row.is_not_set(**c) == **set) {
-                return Err(crate::error::ApiError::internal(format!(
-                    "rows to insert together set different columns ({})",
-                    column.as_str()
-                )));
-            }
+            set.check(row)?;
             sql.push_str(if r == 0 { "(" } else { ", (" });
             for (i, column) in columns.iter().enumerate() {
                 let value = row.take(*column).into_value().ok_or_else(|| {

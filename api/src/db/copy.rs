@@ -40,25 +40,22 @@ pub fn encode_new<A: ActiveModelTrait>(rows: Vec<A>) -> Result<Encoded<A::Entity
     let Some(first) = rows.first() else {
         return Ok(Encoded { data: Vec::new(), rows: 0, columns: Vec::new(), _entity: PhantomData });
     };
-    let columns: Vec<super::ColumnOf<A>> = super::ColumnOf::<A>::iter().filter(|c| !first.is_not_set(*c)).collect();
+    let set = super::SetColumns::of(first);
     let count = rows.len() as u64;
-    let mut data = Vec::with_capacity(rows.len() * columns.len() * 16);
+    let mut data = Vec::with_capacity(rows.len() * set.columns.len() * 16);
     for mut row in rows {
-        let mut values = Vec::with_capacity(columns.len());
-        for column in &columns {
-            values.push(row.take(*column).into_value().ok_or_else(|| {
-                ApiError::internal(format!("rows to copy together set different columns ({})", column.as_str()))
-            })?);
-        }
-        if let Some(column) = super::ColumnOf::<A>::iter().find(|c| !row.is_not_set(*c)) {
-            return Err(ApiError::internal(format!(
-                "rows to copy together set different columns ({})",
-                column.as_str()
-            )));
+        set.check(&row)?;
+        let mut values = Vec::with_capacity(set.columns.len());
+        for column in &set.columns {
+            values.push(
+                row.take(*column)
+                    .into_value()
+                    .ok_or_else(|| ApiError::internal(format!("a row to copy does not set {}", column.as_str())))?,
+            );
         }
         encode_row(&mut data, values.into_iter())?;
     }
-    Ok(Encoded { data, rows: count, columns, _entity: PhantomData })
+    Ok(Encoded { data, rows: count, columns: set.columns, _entity: PhantomData })
 }
 
 fn encode_row(data: &mut Vec<u8>, values: impl Iterator<Item = Value>) -> Result<()> {
@@ -72,11 +69,11 @@ fn encode_row(data: &mut Vec<u8>, values: impl Iterator<Item = Value>) -> Result
     Ok(())
 }
 
-/// Copy encoded rows into their table inside `txn`, reported to the connection's
-/// metric callback as one statement; `None` when `txn` is not PostgreSQL's (the caller
-/// inserts them).
-pub async fn copy_in<E: EntityTrait>(txn: &DatabaseTransaction, rows: &Encoded<E>) -> Option<Result<u64>> {
-    let mut conn = txn.postgres_connection().await?;
+/// Copy encoded rows into their table inside `txn` (a PostgreSQL transaction),
+/// reported to the connection's metric callback as one statement.
+pub async fn copy_in<E: EntityTrait>(txn: &DatabaseTransaction, rows: &Encoded<E>) -> Result<u64> {
+    let mut conn =
+        txn.postgres_connection().await.ok_or_else(|| ApiError::internal("COPY outside a PostgreSQL transaction"))?;
     let started = std::time::Instant::now();
     // A future dropped mid-`COPY` (a client gone, a timeout) leaves the server's replies
     // unread; such a connection is closed when its transaction ends, never reused.
@@ -89,7 +86,7 @@ pub async fn copy_in<E: EntityTrait>(txn: &DatabaseTransaction, rows: &Encoded<E
     let statement = sea_orm::Statement::from_string(sea_orm::DbBackend::Postgres, statement_of(rows));
     let info = sea_orm::metric::Info { elapsed: started.elapsed(), statement: &statement, failed: copied.is_err() };
     txn.report_statement(&info);
-    Some(copied.map_err(sqlx_error))
+    copied.map_err(sqlx_error)
 }
 
 struct CloseUnlessFinished<'c, 'a> {
