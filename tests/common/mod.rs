@@ -326,6 +326,21 @@ pub struct TestUser {
     pub token: String,
 }
 
+/// Run `sql` (one count) on `db` until `done` holds of it, for at most 10 s; else
+/// panic, saying what never happened (`what`).
+pub async fn count_until(db: &DatabaseConnection, sql: &str, done: impl Fn(i64) -> bool, what: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let statement = Statement::from_string(db.get_database_backend(), sql);
+        let row = db.query_one_raw(statement).await.unwrap().unwrap();
+        if done(row.try_get_by_index::<i64>(0).unwrap()) {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "waited 10 s: {what} ({sql})");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// `extensions.code` of the first error, if any.
 pub fn error_code(body: &Value) -> Option<&str> {
     body["errors"][0]["extensions"]["code"].as_str()

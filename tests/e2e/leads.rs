@@ -728,20 +728,6 @@ fn bare_lead(org_id: uuid::Uuid, email: &str) -> entity::lead::ActiveModel {
     }
 }
 
-/// Until `sql` (a count) gives `want` on `db`, for at most 10 s.
-async fn wait_for_count(db: &sea_orm::DatabaseConnection, sql: &str, want: i64) {
-    use sea_orm::{ConnectionTrait, Statement};
-    let started = std::time::Instant::now();
-    loop {
-        let row = db.query_one_raw(Statement::from_string(db.get_database_backend(), sql)).await.unwrap().unwrap();
-        if row.try_get_by_index::<i64>(0).unwrap() == want {
-            return;
-        }
-        assert!(started.elapsed() < std::time::Duration::from_secs(10), "waited 10 s for {sql} to give {want}");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-}
-
 /// A large import's `COPY` that meets a lead another writer created meanwhile fails
 /// whole; the import then writes its rows one by one, as before `COPY`: the clashing
 /// row fails alone, the others are created once, with one transition each.
@@ -761,7 +747,7 @@ async fn a_large_import_whose_copy_fails_writes_its_rows_one_by_one() {
     let commit_once_the_copy_waits = async {
         let waiting =
             "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'COPY \"leads\"%'";
-        wait_for_count(&other, waiting, 1).await;
+        count_until(&other, waiting, |n| n == 1, "the COPY waits on the lead").await;
         holder.commit().await.unwrap();
     };
     let (body, ()) =
@@ -802,7 +788,8 @@ async fn a_copy_dropped_midway_closes_its_connection() {
     assert!(waited.is_err(), "the COPY waits for the uncommitted lead");
     drop(txn);
     holder.rollback().await.unwrap();
-    wait_for_count(&other, &format!("SELECT count(*) FROM pg_stat_activity WHERE pid = {pid}"), 0).await;
+    let backend = format!("SELECT count(*) FROM pg_stat_activity WHERE pid = {pid}");
+    count_until(&other, &backend, |n| n == 0, "the dropped COPY's connection closes").await;
     for _ in 0..20 {
         let leads = app.gql(Some(&org.admin.token), "{ leads { totalCount } }", json!({})).await;
         assert_eq!(leads["data"]["leads"]["totalCount"], 0, "{leads}");

@@ -15,25 +15,9 @@ const CACHED_FOR: [(&str, &str); 1] = [("ACCORD_AUTH_CACHE_TTL", "60s")];
 /// Wait until `count` processes listen for cache changes, so that a test proves the
 /// notice, not the emptying of every cache a listener does when it starts.
 async fn listening(app: &TestApp, count: i64) {
-    use sea_orm::ConnectionTrait;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let row = app
-            .db
-            .query_one_raw(sea_orm::Statement::from_string(
-                sea_orm::DbBackend::Postgres,
-                "SELECT count(*) AS n FROM pg_stat_activity \
-                 WHERE datname = current_database() AND query LIKE 'LISTEN%accord_changed%'",
-            ))
-            .await
-            .unwrap()
-            .unwrap();
-        if row.try_get::<i64>("", "n").unwrap() >= count {
-            return;
-        }
-        assert!(Instant::now() < deadline, "the replicas never listened for cache changes");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let sql = "SELECT count(*) FROM pg_stat_activity \
+               WHERE datname = current_database() AND query LIKE 'LISTEN%accord_changed%'";
+    count_until(&app.db, sql, |n| n >= count, "the replicas listen for cache changes").await;
 }
 
 /// Ask `replica` until `done` holds of the answer, for at most a second.
