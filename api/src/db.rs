@@ -12,6 +12,8 @@ pub mod replica;
 pub mod request;
 pub mod rows;
 pub mod sql;
+pub mod statistics;
+pub use statistics::refresh_statistics;
 pub mod template;
 pub mod versioned;
 pub mod write;
@@ -150,26 +152,6 @@ async fn locked(db: &DatabaseConnection, undo: bool) -> anyhow::Result<()> {
     } else {
         apply(db, undo).await?;
     }
-    Ok(())
-}
-
-/// Rows SQLite's `ANALYZE` samples per index: enough for the planner to tell a selective
-/// index from a broad one, in milliseconds whatever the size of the file.
-const SQLITE_ANALYSIS_LIMIT: u32 = 1000;
-
-/// Bring SQLite's planner statistics (`sqlite_stat1`) up to date. Without them SQLite
-/// guesses, and on a seeded or grown file it read a leads page by sorting every lead of
-/// the organization (300 ms) instead of walking the score index (under 1 ms).
-/// PostgreSQL's autovacuum keeps its own statistics: nothing to do there.
-pub async fn refresh_statistics(db: &DatabaseConnection) -> crate::error::Result<()> {
-    if dialect::is_postgres(db) {
-        return Ok(());
-    }
-    // Writes sqlite_stat1: a write like any other, in its turn.
-    let txn = begin_write(db).await?;
-    txn.execute_unprepared(&format!("PRAGMA analysis_limit = {SQLITE_ANALYSIS_LIMIT}")).await?;
-    txn.execute_unprepared("ANALYZE").await?;
-    txn.commit().await?;
     Ok(())
 }
 
@@ -427,26 +409,6 @@ impl Drop for TempSqlite {
 mod tests {
     use super::*;
     use sea_orm::sqlx;
-
-    /// The planner's statistics are written, in a write turn, and hold the file's indexes.
-    #[tokio::test]
-    async fn sqlite_statistics_are_refreshed() {
-        let (_file, db) = TempSqlite::connect(2).await;
-        db.execute_unprepared("CREATE TABLE t (a INTEGER, b INTEGER); CREATE INDEX ix_t_a ON t (a)").await.unwrap();
-        db.execute_unprepared("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) INSERT INTO t SELECT i % 7, i FROM n")
-            .await
-            .unwrap();
-        let backend = db.get_database_backend();
-        let stat = || sea_orm::Statement::from_string(backend, "SELECT stat FROM sqlite_stat1 WHERE idx = 'ix_t_a'");
-        assert!(db.query_one_raw(stat()).await.is_err(), "no statistics before");
-        refresh_statistics(&db).await.unwrap();
-        let row = db.query_one_raw(stat()).await.unwrap().expect("statistics of the index");
-        let stat: String = row.try_get("", "stat").unwrap();
-        let numbers: Vec<u64> = stat.split(' ').map(|n| n.parse().unwrap()).collect();
-        // Rows in the index, then rows per distinct `a` (7 values: about 714).
-        assert!(numbers.len() == 2 && numbers[0] > 0 && numbers[1] > 1, "{stat}");
-        db.close().await.unwrap();
-    }
 
     #[test]
     fn inserts_stay_under_the_sqlite_parameter_limit() {

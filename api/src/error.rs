@@ -109,6 +109,13 @@ fn is_statement_timeout(err: &DbErr) -> bool {
     database_error(err).and_then(|db| db.code()).is_some_and(|code| code == QUERY_CANCELED)
 }
 
+/// PostgreSQL's `lock_not_available`: a lock was not granted within `lock_timeout`.
+const LOCK_NOT_AVAILABLE: &str = "55P03";
+
+pub(crate) fn is_lock_not_available(err: &DbErr) -> bool {
+    database_error(err).and_then(|db| db.code()).is_some_and(|code| code == LOCK_NOT_AVAILABLE)
+}
+
 /// SQLite's `SQLITE_BUSY` and `SQLITE_LOCKED`, with their extended codes: another
 /// process (the command line, say) held the file's write lock for longer than the
 /// busy timeout, through which SQLite kept retrying. Writers of this process queue

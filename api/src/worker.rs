@@ -35,9 +35,6 @@ const OUTBOX_RELAY_EVERY: Duration = Duration::from_secs(1);
 /// retention are emptied.
 const RETENTION_EVERY: Duration = Duration::from_secs(3600);
 
-/// How often SQLite's planner statistics are brought up to date (also at start).
-const STATISTICS_EVERY: Duration = Duration::from_secs(3600);
-
 /// Start every background job; relayed outbox events and finished webhook deliveries
 /// are kept for `outbox_retention`.
 /// The webhook sender works on `sender_db`.
@@ -52,7 +49,7 @@ pub fn spawn_all(
     clock::spawn(db.clone(), SystemClock, SLA_CLOCK_EVERY);
     crate::scoring::rescore::spawn(db.clone(), RESCORE_EVERY);
     crate::kpi::rollup::spawn(db.clone(), KPI_ROLLUP_EVERY);
-    spawn_statistics(db.clone(), STATISTICS_EVERY);
+    spawn_statistics(db.clone());
     spawn_backlog(db.clone(), BACKLOG_EVERY);
     spawn_decay(db.clone(), DECAY_CHECK_EVERY);
     spawn_sla_breaches(db.clone(), SLA_BREACHES_EVERY);
@@ -119,18 +116,17 @@ fn spawn_backlog(db: DatabaseConnection, every: Duration) {
     });
 }
 
-/// Refresh SQLite's planner statistics now and every `every`: a file grows under a
-/// running server (imports, the seed), and plans chosen for its first rows go stale.
-fn spawn_statistics(db: DatabaseConnection, every: Duration) {
-    if crate::db::dialect::is_postgres(&db) {
-        return;
-    }
+/// Refresh the planner's statistics now and every so often: tables grow under a running
+/// server (imports, the seed), and plans chosen for their first rows go stale.
+fn spawn_statistics(db: DatabaseConnection) {
+    let every = crate::db::statistics::refresh_every(&db);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
             if let Err(e) = crate::db::refresh_statistics(&db).await {
-                tracing::warn!(error = %e, "refreshing SQLite's statistics failed; retrying next time");
+                tracing::warn!(error = %e, "refreshing the planner's statistics failed; retrying next time");
             }
         }
     });

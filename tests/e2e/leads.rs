@@ -1778,6 +1778,56 @@ async fn postgres_connections_plan_once_without_parallel_workers_or_jit() {
     }
 }
 
+/// A connection keeps its generic plan of a statement until the table's statistics
+/// change: a plan made on a new, empty table still served it after an organization's
+/// first imports. `refresh_statistics` (every few seconds on PostgreSQL) analyses the
+/// tables that doubled, so that the next execution is planned for what they hold; a
+/// table that did not grow is left alone, and one analysed is not analysed again.
+#[tokio::test]
+#[ignore = "PostgreSQL only: SQLite plans from its statistics alone, refreshed hourly (db::statistics)"]
+async fn a_table_that_doubles_is_analysed_so_that_plans_follow_it() {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    crate::common::require_postgres();
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let own = api::db::connect(app.database_url(), 1).await.unwrap();
+    let sql = |s: &str| Statement::from_string(DbBackend::Postgres, s.to_owned());
+    own.execute_raw(sql("PREPARE page(uuid) AS SELECT id FROM leads WHERE org_id = $1 ORDER BY last_name LIMIT 20"))
+        .await
+        .unwrap();
+    let plan = || async {
+        let explain = format!("EXPLAIN EXECUTE page('{}')", org.id);
+        let rows = own.query_all_raw(sql(&explain)).await.unwrap();
+        rows.iter().map(|r| r.try_get_by_index::<String>(0).unwrap()).collect::<Vec<_>>().join("\n")
+    };
+    let db = &app.db;
+    let analysed = |table: &'static str| async move {
+        let count = format!("SELECT analyze_count FROM pg_stat_user_tables WHERE relname = '{table}'");
+        db.query_one_raw(sql(&count)).await.unwrap().unwrap().try_get_by_index::<i64>(0).unwrap()
+    };
+    let empty = plan().await;
+
+    for batch in 0..5 {
+        let rows: Vec<Value> = (0..200)
+            .map(|i| json!({ "email": format!("l{batch}-{i}@grow.test"), "lastName": format!("Name {i}") }))
+            .collect();
+        let body = app.gql(Some(&org.admin.token), IMPORT, json!({ "input": { "rows": rows } })).await;
+        assert_eq!(body["data"]["importLeads"]["created"], 200, "{body}");
+    }
+    assert_eq!(plan().await, empty, "the connection keeps the plan it made on the empty table");
+    let before = (analysed("leads").await, analysed("campaigns").await);
+
+    api::db::refresh_statistics(&app.db).await.unwrap();
+    let grown = plan().await;
+    assert_ne!(grown, empty, "the plan is made again for 1,000 leads");
+    assert_eq!(analysed("leads").await, before.0 + 1);
+    assert_eq!(analysed("campaigns").await, before.1, "a table that did not grow is not analysed");
+
+    api::db::refresh_statistics(&app.db).await.unwrap();
+    assert_eq!(analysed("leads").await, before.0 + 1, "nor is one that has not grown since");
+    assert_eq!(plan().await, grown);
+}
+
 #[tokio::test]
 async fn a_write_based_on_a_stale_read_is_a_conflict_and_changes_nothing() {
     use sea_orm::{ActiveValue::Set, EntityTrait};
