@@ -258,17 +258,14 @@ measure() {
   STATEMENTS=$(python3 -c "print(float('${after:-0}') - float('${before:-0}'))")
 }
 
-# A new scoring model in force: the worker rescores every lead (budget: 1,000,000 in 2
-# minutes); then what agreeing another would do to every lead, before anyone signs
-# (budget: seconds at 100,000 leads). Both before the import scenarios add their leads.
 scoring="$WORK/scoring.txt"
 : >"$scoring"
 if [ "$SQLITE" = 0 ]; then
+  # A new scoring model in force: the worker rescores every lead (budget: 1,000,000 in 2
+  # minutes); then what agreeing another would do to every lead, before anyone signs
+  # (budget: seconds at 100,000 leads). Both before the import scenarios add their leads.
   python3 bench/rescore.py "http://127.0.0.1:$PORT/graphql" "$BENCH_TOKEN" "$BIN" >>"$scoring" || failed=1
   python3 bench/simulate.py "http://127.0.0.1:$PORT/graphql" "$BENCH_TOKEN" "$BIN" >>"$scoring" || failed=1
-fi
-
-if [ "$SQLITE" = 0 ]; then
   for query in bench/queries/*.graphql; do
     name=$(basename "$query" .graphql)
     body="$WORK/$name.json"

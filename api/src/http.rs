@@ -186,9 +186,10 @@ async fn readyz(State(state): State<AppState>) -> Response {
 
 /// A request body larger than this is large: an import or a big batch.
 const LARGE_BODY_BYTES: u64 = 64 * 1024;
-/// Large bodies read and executed at once per server process: at two, an import's
-/// waits (its commit, its round trips) left a third of two cores idle.
-pub const LARGE_BODIES_AT_ONCE: usize = 4;
+/// Large bodies read and executed at once per server process, as many as import calls
+/// run at once: at two, an import's waits (its commit, its round trips) left a third of
+/// two cores idle.
+pub const LARGE_BODIES_AT_ONCE: usize = crate::leads::import::CONCURRENT_CALLS;
 static LARGE_BODIES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(LARGE_BODIES_AT_ONCE);
 
 /// `POST /graphql`. The caller is known before the body is read: an anonymous body

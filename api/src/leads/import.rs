@@ -20,8 +20,8 @@ use crate::validate;
 /// Most rows one call may carry.
 pub const MAX_ROWS: usize = 1000;
 
-/// Import calls one server process runs at once (as many as large bodies,
-/// `http::LARGE_BODIES_AT_ONCE`).
+/// Import calls one server process runs at once; the HTTP layer reads as many large
+/// bodies at once.
 pub const CONCURRENT_CALLS: usize = 4;
 static RUNNING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(CONCURRENT_CALLS);
 
