@@ -480,7 +480,7 @@ async fn execute(
     let written = if request_failed {
         serde_json::to_writer(&mut body, &RequestFailed { errors: &response.errors, extensions: &response.extensions })
     } else {
-        serde_json::to_writer(&mut body, &response)
+        crate::graphql::json::write_response(&mut body, &response)
     };
     if written.is_err() {
         body.clear();

@@ -4,6 +4,7 @@
 pub mod cost;
 pub mod fields;
 pub mod input;
+pub mod json;
 pub mod live;
 pub mod loaders;
 pub mod node;
