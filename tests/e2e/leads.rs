@@ -225,13 +225,14 @@ async fn engagement_is_idempotent_and_engages_new_leads() {
 
 #[tokio::test]
 async fn an_engagement_batch_costs_the_same_few_statements_for_any_number_of_events_and_leads() {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;
     let t = &org.admin.token;
     let rows: Vec<Value> =
-        (0..55).map(|i| json!({ "email": format!("e{i}@payly.io"), "externalId": format!("crm-{i}") })).collect();
+        (0..205).map(|i| json!({ "email": format!("e{i}@payly.io"), "externalId": format!("crm-{i}") })).collect();
     let imported = app.gql(Some(t), IMPORT, json!({ "input": { "rows": rows } })).await;
-    assert_eq!(imported["data"]["importLeads"]["created"], 55, "{imported}");
+    assert_eq!(imported["data"]["importLeads"]["created"], 205, "{imported}");
     let ids: Vec<String> = imported["data"]["importLeads"]["results"]
         .as_array()
         .unwrap()
@@ -280,6 +281,38 @@ async fn an_engagement_batch_costs_the_same_few_statements_for_any_number_of_eve
         json!({ "to": "ENGAGED", "reason": "first engagement (WEB_VISIT)" }),
         "{stage}"
     );
+
+    // 150 NEW leads at once: every move's transition, audit row and event is written
+    // (copied on PostgreSQL), each event as a small batch's.
+    app.recent.lock().unwrap().clear();
+    let (many, _) = counted(&app, t, record, events(150, 55, 150)).await;
+    assert_eq!(many["data"]["recordEngagement"]["engagedLeadIds"], json!(ids[55..205]), "{many}");
+    let copied: Vec<String> = app
+        .recent
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|s| s.sql.starts_with("COPY"))
+        .map(|s| s.sql.split(' ').nth(1).unwrap_or_default().to_owned())
+        .collect();
+    let expected: &[&str] = if on_postgres() {
+        &["\"engagement_events\"", "\"lead_stage_transitions\"", "\"audit_log\"", "\"outbox_events\""]
+    } else {
+        &[]
+    };
+    assert_eq!(copied, expected);
+    assert_eq!(app.count_outbox_events(&org, "lead.stageChanged").await, 205);
+    let payloads = |lead: &str| {
+        let lead = uuid::Uuid::parse_str(lead).unwrap();
+        entity::outbox_event::Entity::find()
+            .filter(entity::outbox_event::Column::EntityId.eq(lead))
+            .filter(entity::outbox_event::Column::Kind.eq("lead.stageChanged"))
+            .all(&app.db)
+    };
+    let (small, large) = (payloads(&ids[54]).await.unwrap(), payloads(&ids[204]).await.unwrap());
+    assert_eq!((small.len(), large.len()), (1, 1));
+    assert_eq!(large[0].payload, small[0].payload, "the same move, the same event");
+    assert_eq!((&large[0].payload["from"], &large[0].payload["to"]), (&json!("NEW"), &json!("ENGAGED")));
 
     // Engaged leads: 120 events of 50 leads cost what 5 of 5 do on PostgreSQL (one
     // `COPY`), one statement more on SQLite (a second multi-row insert, 100 rows each).

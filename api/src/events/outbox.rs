@@ -3,7 +3,7 @@
 //! event exists exactly when the change committed.
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseTransaction, Set};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -35,11 +35,12 @@ pub async fn publish(
     notify(txn, event.org_id, event.id).await
 }
 
-/// Write many events in a handful of statements (bulk moves, rescoring), in order.
-pub async fn publish_all(txn: &impl ConnectionTrait, actor: &Actor, events: Vec<Event>) -> Result<()> {
+/// Write many events in a handful of statements (bulk moves, rescoring), in order:
+/// copied on PostgreSQL when they fill more than one `INSERT` (`db::insert_new`).
+pub async fn publish_all(txn: &DatabaseTransaction, actor: &Actor, events: Vec<Event>) -> Result<()> {
     let rows: Vec<_> = events.into_iter().map(|e| row(actor, e.kind, e.entity, e.entity_id, e.payload)).collect();
     let last = rows.last().and_then(|row| row.id.try_as_ref().copied());
-    crate::db::insert_all(txn, rows).await?;
+    crate::db::insert_new(txn, rows).await?;
     match last {
         Some(id) => notify(txn, actor.org_id, id).await,
         None => Ok(()),

@@ -442,7 +442,8 @@ pub(crate) async fn move_lead(
     let moved = save_versioned(txn, lead.id, lead.version, model).await?;
     transition(actor, lead.id, (Some(from), to), Some(rule), reason.clone(), now).insert(txn).await?;
     audit::record(txn, actor, "lead.moveStage", "lead", Some(lead.id), stage_changes(from, to, &reason)).await?;
-    outbox::publish_all(txn, actor, vec![stage_changed(&moved, from, rule, &reason)]).await?;
+    let event = stage_changed(&moved, from, rule, &reason);
+    outbox::publish(txn, actor, event.kind, event.entity, event.entity_id, event.payload).await?;
     Ok(moved)
 }
 
