@@ -134,6 +134,10 @@ mod tests {
         async fn constant(&self) -> i32 {
             7
         }
+
+        async fn me(&self) -> Numbers {
+            Numbers
+        }
     }
 
     /// A request for `query` with `variables`, its document parsed and checked against
@@ -174,6 +178,28 @@ mod tests {
         assert!(!run(&schema, &validated, unused, serde_json::json!({ "n": 1 })).await.errors.is_empty());
         validated.entries().put(unused.to_owned(), CacheControl::default());
         assert!(run(&schema, &validated, unused, serde_json::json!({ "n": 1 })).await.errors.is_empty());
+    }
+
+    /// A remembered document is walked again only where it uses variables, and every
+    /// use is checked wherever it is (a nested field, a fragment, an inline fragment, a
+    /// directive), with the errors a whole validation gives.
+    #[tokio::test]
+    async fn a_remembered_document_checks_every_variable_wherever_it_is_used() {
+        use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+        let schema = Schema::new(Numbers, EmptyMutation, EmptySubscription);
+        let validated = Validated::default();
+        let text = "query($a: Int, $b: Int, $c: Int, $show: Boolean!) { \
+            constant me { one: twice(n: 1) me { a: twice(n: $a) } ...F ... on Numbers { c: twice(n: $c) } } \
+            two: twice(n: 2) @include(if: $show) } \
+            fragment F on Numbers { b: twice(n: $b) }";
+        let bad = serde_json::json!({ "a": "x", "b": [1], "c": 1.5, "show": "yes" });
+        let whole = run(&schema, &Validated::default(), text, bad.clone()).await;
+        assert_eq!(whole.errors.len(), 4, "{:?}", whole.errors);
+        let good = run(&schema, &validated, text, serde_json::json!({ "a": 1, "b": 2, "c": 3, "show": true })).await;
+        assert!(good.errors.is_empty(), "{:?}", good.errors);
+        assert!(validated.entries().contains(text));
+        let again = run(&schema, &validated, text, bad).await;
+        assert_eq!(again.errors, whole.errors);
     }
 
     /// A remembered document that declares no variables has only constant arguments,

@@ -72,6 +72,8 @@ pub(crate) fn check_rules(
                 .iter()
                 .any(|(_, operation)| !operation.node.variable_definitions.is_empty())
             {
+                // Constant arguments passed: only selections that use variables are visited.
+                ctx.only_variables = true;
                 let mut visitor = VisitorNil.with(rules::ArgumentsOfCorrectType::default());
                 visit(&mut visitor, &mut ctx, doc);
             }

@@ -24,6 +24,10 @@ pub struct VisitorContext<'a> {
     type_stack: Vec<Option<&'a registry::MetaType>>,
     input_type: Vec<Option<MetaTypeName<'a>>>,
     fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
+    /// Accord patch: visit only the selections that use a variable somewhere in them
+    /// (in an argument or a directive's), for a document that passed every rule before
+    /// and is checked again only for its variables' values.
+    pub(crate) only_variables: bool,
 }
 
 impl<'a> VisitorContext<'a> {
@@ -41,6 +45,7 @@ impl<'a> VisitorContext<'a> {
             type_stack: Default::default(),
             input_type: Default::default(),
             fragments: &doc.fragments,
+            only_variables: false,
         }
     }
 
@@ -593,11 +598,47 @@ fn visit_selection_set<'a, V: Visitor<'a>>(
     }
 }
 
+/// Accord patch: whether `selection` uses a variable: in its arguments, its directives'
+/// arguments or its selections. A fragment spread's fragment is visited on its own.
+fn uses_variables(selection: &Selection) -> bool {
+    fn in_value(value: &Value) -> bool {
+        match value {
+            Value::Variable(_) => true,
+            Value::List(values) => values.iter().any(in_value),
+            Value::Object(fields) => fields.values().any(in_value),
+            _ => false,
+        }
+    }
+    fn in_directives(directives: &[Positioned<Directive>]) -> bool {
+        directives
+            .iter()
+            .any(|d| d.node.arguments.iter().any(|(_, value)| in_value(&value.node)))
+    }
+    fn in_set(set: &SelectionSet) -> bool {
+        set.items.iter().any(|selection| uses_variables(&selection.node))
+    }
+    match selection {
+        Selection::Field(field) => {
+            field.node.arguments.iter().any(|(_, value)| in_value(&value.node))
+                || in_directives(&field.node.directives)
+                || in_set(&field.node.selection_set.node)
+        }
+        Selection::FragmentSpread(spread) => in_directives(&spread.node.directives),
+        Selection::InlineFragment(fragment) => {
+            in_directives(&fragment.node.directives)
+                || in_set(&fragment.node.selection_set.node)
+        }
+    }
+}
+
 fn visit_selection<'a, V: Visitor<'a>>(
     v: &mut V,
     ctx: &mut VisitorContext<'a>,
     selection: &'a Positioned<Selection>,
 ) {
+    if ctx.only_variables && !uses_variables(&selection.node) {
+        return;
+    }
     v.enter_selection(ctx, selection);
     match &selection.node {
         Selection::Field(field) => {
