@@ -21,7 +21,8 @@ pub fn write_response(out: &mut Vec<u8>, response: &Response) -> serde_json::Res
     Ok(())
 }
 
-/// Append `value` as JSON to `out`. Its depth is the query's, which validation bounds.
+/// Append `value` as JSON to `out`. Its depth is bounded: the query's by the request
+/// limits, a `JSON` value's by serde_json's 128 levels, where every one is read.
 fn write_value(out: &mut Vec<u8>, value: &Value) -> serde_json::Result<()> {
     match value {
         Value::Null => out.extend_from_slice(b"null"),
