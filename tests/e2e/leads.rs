@@ -226,9 +226,7 @@ async fn engagement_is_idempotent_and_engages_new_leads() {
 #[tokio::test]
 async fn an_engagement_batch_costs_the_same_few_statements_for_any_number_of_events_and_leads() {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    // No request limit: on PostgreSQL its shared window takes a statement whenever a
-    // lease runs out or a minute turns, which would fall in one call and not another.
-    let app = spawn_app_with(|config| config.rate_limit_per_minute = 0).await;
+    let app = spawn_app().await;
     let org = app.create_org("Acme").await;
     let t = &org.admin.token;
     let rows: Vec<Value> =
