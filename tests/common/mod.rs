@@ -188,6 +188,14 @@ impl TestApp {
         }
     }
 
+    /// The tables the [`TestApp::recent`] statements copied rows into with `COPY`, in
+    /// order, quoted as in the statement (`"leads"`).
+    pub fn copied_tables(&self) -> Vec<String> {
+        let recent = self.recent.lock().unwrap();
+        let copies = recent.iter().filter(|s| s.sql.starts_with("COPY"));
+        copies.map(|s| s.sql.split(' ').nth(1).unwrap_or_default().to_owned()).collect()
+    }
+
     /// The URL of the test's database, for a connection of the test's own.
     pub fn database_url(&self) -> &str {
         &self._database.url

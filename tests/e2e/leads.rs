@@ -287,14 +287,7 @@ async fn an_engagement_batch_costs_the_same_few_statements_for_any_number_of_eve
     app.recent.lock().unwrap().clear();
     let (many, _) = counted(&app, t, record, events(150, 55, 150)).await;
     assert_eq!(many["data"]["recordEngagement"]["engagedLeadIds"], json!(ids[55..205]), "{many}");
-    let copied: Vec<String> = app
-        .recent
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|s| s.sql.starts_with("COPY"))
-        .map(|s| s.sql.split(' ').nth(1).unwrap_or_default().to_owned())
-        .collect();
+    let copied = app.copied_tables();
     let expected: &[&str] = if on_postgres() {
         &["\"engagement_events\"", "\"lead_stage_transitions\"", "\"audit_log\"", "\"outbox_events\""]
     } else {
@@ -655,14 +648,7 @@ async fn a_large_import_stores_every_row_as_a_small_one_does() {
         let body = app.gql(Some(t), IMPORT, json!({ "input": { "rows": rows(run, n) } })).await;
         counted.push(app.statements.load(Ordering::SeqCst) - before);
         assert_eq!(body["data"]["importLeads"]["created"], n, "{body}");
-        let copied: Vec<String> = app
-            .recent
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|s| s.sql.starts_with("COPY"))
-            .map(|s| s.sql.split(' ').nth(1).unwrap_or_default().to_owned())
-            .collect();
+        let copied = app.copied_tables();
         let expected: &[&str] = match (run, on_postgres()) {
             ("large", true) => &["\"leads\"", "\"lead_stage_transitions\"", "\"audit_log\"", "\"lead_scores\""],
             _ => &[],
