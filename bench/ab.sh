@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Alternating A/B of one scenario between two release binaries on the same database:
 # A B A B …, each run after its own warm-up, printing requests/s, p99, the server's CPU
-# per request (user + system time of its process, from /proc) and PostgreSQL's (of its
-# processes alive at the end of the run, which the server's pool keeps open).
+# per request (user + system time of its process, from /proc), PostgreSQL's (of its
+# processes alive at the end of the run, which the server's pool keeps open) and the
+# server's peak RSS over its warm-up and run.
 #
 #   bench/ab.sh A_BIN B_BIN [--scenario a_leads_page] [--rounds 3] [--duration 15] [--leads 100000]
 #
@@ -51,7 +52,7 @@ pg_ticks() {
   cat /proc/[0-9]*/stat 2>/dev/null | awk '$2 == "(postgres)" { ticks += $14 + $15 } END { print ticks + 0 }'
 }
 
-# run BIN: one warmed-up measurement; prints "rps p99_ms cpu_ms_per_request pg_cpu_ms_per_request".
+# run BIN: one warmed-up measurement; prints "rps p99_ms cpu_ms_per_request pg_cpu_ms_per_request peak_rss_mb".
 run() {
   local bin=$1
   if [ "$bin" = "$A" ] && [ -n "${BEFORE_A:-}" ]; then eval "$BEFORE_A" >/dev/null; fi
@@ -68,6 +69,8 @@ run() {
   line=$(wrk -t2 -c"$CONCURRENCY" -d"${DURATION}s" --timeout 30s --latency -s bench/post.lua "http://127.0.0.1:$PORT/graphql" | grep '^BENCH')
   after=$(awk '{ print $14 + $15 }' "/proc/$server/stat")
   pg_after=$(pg_ticks)
+  local peak_kb
+  peak_kb=$(awk '/VmHWM/ { print $2 }' "/proc/$server/status")
   kill "$server"
   wait "$server" 2>/dev/null || true
   local rps p99 requests errors
@@ -76,23 +79,24 @@ run() {
   requests=$(sed -E 's/.*requests=([0-9]+).*/\1/' <<<"$line")
   errors=$(sed -E 's/.*graphql_errors=([0-9]+).*/\1/' <<<"$line")
   [ "$errors" = 0 ] || { echo "GraphQL errors in a run: $line" >&2; exit 1; }
-  python3 -c "print(f'{$rps:.1f} {$p99:.1f} {($after - $before) * 1000 / $TICKS / $requests:.3f} {($pg_after - $pg_before) * 1000 / $TICKS / $requests:.3f}')"
+  python3 -c "print(f'{$rps:.1f} {$p99:.1f} {($after - $before) * 1000 / $TICKS / $requests:.3f} {($pg_after - $pg_before) * 1000 / $TICKS / $requests:.3f} {$peak_kb / 1024:.0f}')"
 }
 
-printf 'round  A req/s  B req/s   server CPU ms/request (A / B)   PostgreSQL CPU ms/request (A / B)   p99 ms (A / B)\n'
+printf 'round  A req/s  B req/s   server CPU ms/request (A / B)   PostgreSQL CPU ms/request (A / B)   p99 ms (A / B)   peak RSS MB (A / B)\n'
 ratios=()
 for round in $(seq 1 "$ROUNDS"); do
-  read -r ra pa ca ga <<<"$(run "$A")"
-  read -r rb pb cb gb <<<"$(run "$B")"
-  printf '%-6s %8s %8s %16s / %-16s %16s / %-16s %8s / %s\n' "$round" "$ra" "$rb" "$ca" "$cb" "$ga" "$gb" "$pa" "$pb"
-  ratios+=("$rb/$ra" "$cb/$ca" "$gb/max($ga, 1e-9)")
+  read -r ra pa ca ga ma <<<"$(run "$A")"
+  read -r rb pb cb gb mb <<<"$(run "$B")"
+  printf '%-6s %8s %8s %16s / %-16s %16s / %-16s %8s / %-8s %8s / %s\n' "$round" "$ra" "$rb" "$ca" "$cb" "$ga" "$gb" "$pa" "$pb" "$ma" "$mb"
+  ratios+=("$rb/$ra" "$cb/$ca" "$gb/max($ga, 1e-9)" "$mb/$ma")
 done
 python3 - "${ratios[@]}" <<'EOF'
 import statistics, sys
-triples = sys.argv[1:]
-rps = [eval(p) for p in triples[0::3]]
-cpu = [eval(p) for p in triples[1::3]]
-pg = [eval(p) for p in triples[2::3]]
+ratios = sys.argv[1:]
+rps = [eval(p) for p in ratios[0::4]]
+cpu = [eval(p) for p in ratios[1::4]]
+pg = [eval(p) for p in ratios[2::4]]
+rss = [eval(p) for p in ratios[3::4]]
 print(f"median B/A: req/s {statistics.median(rps):.3f}, server CPU per request {statistics.median(cpu):.3f}, "
-      f"PostgreSQL CPU per request {statistics.median(pg):.3f}")
+      f"PostgreSQL CPU per request {statistics.median(pg):.3f}, peak RSS {statistics.median(rss):.3f}")
 EOF

@@ -161,7 +161,12 @@ const PARAMS_PER_INSERT: usize = 30_000;
 const MAX_ROWS_PER_INSERT: usize = 100;
 
 /// Insert models with multi-row `INSERT`s that stay under the bind-parameter limit.
-pub async fn insert_all<A, M>(txn: &impl ConnectionTrait, models: Vec<M>) -> crate::error::Result<()>
+/// Models are taken from `models` one statement's worth at a time: a lazy iterator
+/// keeps no more than that in memory.
+pub async fn insert_all<A, M>(
+    txn: &impl ConnectionTrait,
+    models: impl IntoIterator<Item = M>,
+) -> crate::error::Result<()>
 where
     A: ActiveModelTrait + Send,
     M: IntoActiveModel<A>,
@@ -171,16 +176,23 @@ where
 
 /// [`insert_all`] of new rows inside a transaction: on PostgreSQL, rows that fill more
 /// than one `INSERT` go in one `COPY` (one statement per table instead of one per
-/// hundred rows, parsed by the server in bulk rather than as bind parameters).
-pub async fn insert_new<A, M>(txn: &sea_orm::DatabaseTransaction, models: Vec<M>) -> crate::error::Result<()>
+/// hundred rows, parsed by the server in bulk rather than as bind parameters). Each
+/// model is encoded and dropped before the next is taken from `models`, so a lazy
+/// iterator holds one model at a time, not a call's thousand (an import's audit rows
+/// built up front were a third of its memory).
+pub async fn insert_new<A, M>(
+    txn: &sea_orm::DatabaseTransaction,
+    models: impl IntoIterator<Item = M, IntoIter: ExactSizeIterator>,
+) -> crate::error::Result<()>
 where
     A: ActiveModelTrait + Send,
     M: IntoActiveModel<A>,
 {
+    let models = models.into_iter();
     if models.len() <= MAX_ROWS_PER_INSERT || !dialect::is_postgres(txn) {
         return insert_all(txn, models).await;
     }
-    let rows = copy::encode_new(models.into_iter().map(IntoActiveModel::into_active_model).collect())?;
+    let rows = copy::encode_new(models.map(IntoActiveModel::into_active_model))?;
     copy::copy_in(txn, &rows).await.map(|_| ())
 }
 
@@ -188,7 +200,7 @@ where
 /// `update` columns; at most `max_rows` rows per statement.
 pub async fn upsert_all<A, M>(
     txn: &impl ConnectionTrait,
-    models: Vec<M>,
+    models: impl IntoIterator<Item = M>,
     key: ColumnOf<A>,
     update: &[ColumnOf<A>],
     max_rows: usize,
@@ -239,7 +251,7 @@ impl<A: ActiveModelTrait> SetColumns<A> {
 /// them, so no column may need a `save_as` cast (none of ours does).
 async fn insert_chunks<A, M>(
     txn: &impl ConnectionTrait,
-    models: Vec<M>,
+    models: impl IntoIterator<Item = M>,
     upsert: Option<(ColumnOf<A>, &[ColumnOf<A>])>,
     max_rows: usize,
 ) -> crate::error::Result<()>

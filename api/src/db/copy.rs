@@ -14,6 +14,9 @@ use sea_orm::{
 
 use crate::error::{ApiError, Result};
 
+/// Largest `CopyData` message sent; PostgreSQL takes rows split across messages.
+const COPY_MESSAGE_BYTES: usize = 64 * 1024;
+
 /// Rows encoded for [`copy_encoded`]: the work that needs no connection, so a caller
 /// can do it on another thread while the previous rows are being sent.
 pub struct Encoded<E: EntityTrait> {
@@ -35,9 +38,13 @@ pub fn encode_rows<E: EntityTrait>(models: &[E::Model]) -> Result<Encoded<E>> {
 }
 
 /// Encode new rows as `COPY` text rows of the columns they set (as an `INSERT` would,
-/// columns left unset take their defaults). Every row must set the same columns.
-pub fn encode_new<A: ActiveModelTrait>(rows: Vec<A>) -> Result<Encoded<A::Entity>> {
-    let Some(first) = rows.first() else {
+/// columns left unset take their defaults). Every row must set the same columns. Each
+/// row is dropped once encoded, before the next is taken.
+pub fn encode_new<A: ActiveModelTrait>(
+    rows: impl IntoIterator<Item = A, IntoIter: ExactSizeIterator>,
+) -> Result<Encoded<A::Entity>> {
+    let mut rows = rows.into_iter().peekable();
+    let Some(first) = rows.peek() else {
         return Ok(Encoded { data: Vec::new(), rows: 0, columns: Vec::new(), _entity: PhantomData });
     };
     let set = super::SetColumns::of(first);
@@ -113,7 +120,11 @@ async fn send<E: EntityTrait>(conn: &mut PgConnection, rows: &Encoded<E>) -> sea
         return Ok(0);
     }
     let mut copy = conn.copy_in_raw(&statement_of(rows)).await?;
-    copy.send(rows.data.as_slice()).await?;
+    // sqlx buffers a whole `CopyData` message before writing it, and the connection
+    // keeps that buffer's size for its life: bounded messages keep it small.
+    for chunk in rows.data.chunks(COPY_MESSAGE_BYTES) {
+        copy.send(chunk).await?;
+    }
     copy.finish().await
 }
 

@@ -289,7 +289,7 @@ async fn record(db: &DatabaseConnection, settings: &WebhookSettings, batch: &[Fi
         error: Set(f.outcome.error.clone()),
         response: Set(f.outcome.response.clone()),
     });
-    crate::db::insert_all(&txn, attempts.collect()).await?;
+    crate::db::insert_all(&txn, attempts.collect::<Vec<_>>()).await?;
     let mut results = Vec::with_capacity(batch.len());
     for Finished { delivery, outcome, .. } in batch {
         // Counted from the claimed row: nothing else writes a delivery while it is claimed.
