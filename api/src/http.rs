@@ -245,6 +245,8 @@ async fn graphql_post(
         }
         Err(e) => return request_error(&headers, StatusCode::BAD_REQUEST, &format!("malformed JSON body: {e}")),
     };
+    // Parsed into owned values: an import's body need not stay in memory while it runs.
+    drop(body);
     if request.query.is_empty() && !request.extensions.contains_key("persistedQuery") {
         return request_error(&headers, StatusCode::BAD_REQUEST, "the request has no `query`");
     }
