@@ -179,6 +179,81 @@ async fn users_page_forwards_and_backwards_with_cursors() {
     assert_eq!(emails(&back), ["user0@acme.test", "user1@acme.test"]);
 }
 
+/// Cursors are made only for a page that shows one, and every way of asking shows
+/// them: aliases, fragments, inline fragments, and a second selection of the same
+/// list beside one without cursors.
+#[tokio::test]
+async fn cursors_are_shown_however_they_are_asked_for() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let t = &org.admin.token;
+    for i in 0..3 {
+        app.gql(Some(t), CREATE_USER, new_user(&format!("user{i}@acme.test"))).await;
+    }
+    let plain = app
+        .gql(Some(t), "{ users(first: 2) { edges { cursor } pageInfo { startCursor endCursor } } }", json!({}))
+        .await;
+    let edges = &plain["data"]["users"]["edges"];
+    let (first, second) = (&edges[0]["cursor"], &edges[1]["cursor"]);
+    assert!(first.as_str().is_some_and(|c| !c.is_empty()), "{plain}");
+    assert_eq!(plain["data"]["users"]["pageInfo"], json!({ "startCursor": first, "endCursor": second }));
+
+    let asked = [
+        "{ users(first: 2) { e: edges { c: cursor } p: pageInfo { s: startCursor } } }",
+        "{ users(first: 2) { ...Page } } fragment Page on UserConnection { edges { ...Edge } pageInfo { endCursor } }
+         fragment Edge on UserEdge { cursor }",
+        "{ users(first: 2) { ... on UserConnection { edges { ... on UserEdge { cursor } } } } }",
+        "{ a: users(first: 2) { nodes { email } } users(first: 2) { edges { cursor } } }",
+    ];
+    for query in asked {
+        let body = app.gql(Some(t), query, json!({})).await;
+        let text = body.to_string();
+        assert!(body.get("errors").is_none(), "{query}: {text}");
+        assert!(text.contains(second.as_str().unwrap()), "{query}: {text}");
+        assert!(!text.contains("\"\""), "no empty cursor: {query}: {text}");
+    }
+    // A page without cursors still tells whether more follow, and the next page is the
+    // one its cursor leads to.
+    let bare = app.gql(Some(t), "{ users(first: 2) { nodes { email } pageInfo { hasNextPage } } }", json!({})).await;
+    assert_eq!(bare["data"]["users"]["pageInfo"]["hasNextPage"], true, "{bare}");
+    let next = app
+        .gql(
+            Some(t),
+            "query($after: String) { users(first: 2, after: $after) { nodes { email } } }",
+            json!({ "after": second }),
+        )
+        .await;
+    assert_eq!(
+        next["data"]["users"]["nodes"],
+        json!([{ "email": "user1@acme.test" }, { "email": "user2@acme.test" }]),
+        "{next}"
+    );
+    // A lead's activities, read with the lead, as the lead detail reads them.
+    let lead = app
+        .gql(
+            Some(t),
+            "mutation { createLead(input: { email: \"c@x.io\", firstName: \"C\", lastName: \"X\" }) { lead { id } } }",
+            json!({}),
+        )
+        .await;
+    let id = &lead["data"]["createLead"]["lead"]["id"];
+    for kind in ["CALL", "EMAIL"] {
+        let log = app.gql(Some(t), "mutation($lead: ID!, $kind: ActivityKind!) { logActivity(input: { leadId: $lead, kind: $kind, customerFacing: true, durationMinutes: 10 }) { activity { id } } }", json!({ "lead": id, "kind": kind })).await;
+        assert!(log.get("errors").is_none(), "{log}");
+    }
+    let detail = "query($id: ID!) { lead(id: $id) { bare: activities(first: 1) { nodes { kind } }
+        activities(first: 1) { edges { cursor } pageInfo { endCursor hasNextPage } } } }";
+    let body = app.gql(Some(t), detail, json!({ "id": id })).await;
+    let activities = &body["data"]["lead"]["activities"];
+    let cursor = &activities["edges"][0]["cursor"];
+    assert!(cursor.as_str().is_some_and(|c| !c.is_empty()), "{body}");
+    assert_eq!(&activities["pageInfo"]["endCursor"], cursor, "{body}");
+    let later = app.gql(Some(t), "query($id: ID!, $after: String) { lead(id: $id) { activities(first: 1, after: $after) { nodes { kind } } } }", json!({ "id": id, "after": cursor })).await;
+    let (shown, rest) = (&body["data"]["lead"]["bare"]["nodes"], &later["data"]["lead"]["activities"]["nodes"]);
+    assert_eq!((shown.as_array().map(Vec::len), rest.as_array().map(Vec::len)), (Some(1), Some(1)), "{body} {later}");
+    assert_ne!(shown[0]["kind"], rest[0]["kind"], "the cursor leads past the first activity: {body} {later}");
+}
+
 #[tokio::test]
 async fn users_are_filtered_by_team_role_and_search() {
     let app = spawn_app().await;

@@ -145,6 +145,6 @@ impl AuditQuery {
             to: filter.to,
         };
         let page = audit::list(db(ctx), actor, &query, &window, selects(ctx, "totalCount")).await?;
-        Ok(AuditEntryConnection::from_page(page, |m| encode_cursor(LIST, org, &m.id), AuditEntry::from))
+        Ok(AuditEntryConnection::from_page(ctx, page, |m| encode_cursor(LIST, org, &m.id), AuditEntry::from))
     }
 }

@@ -316,7 +316,7 @@ impl HandoverQuery {
             to: f.to,
         };
         let page = super::list(db(ctx), actor, &criteria, &window, selects(ctx, "totalCount")).await?;
-        Ok(HandoverConnection::from_page(page, |h| encode_cursor(HANDOVERS, org, &h.id), Handover::from))
+        Ok(HandoverConnection::from_page(ctx, page, |h| encode_cursor(HANDOVERS, org, &h.id), Handover::from))
     }
 
     /// One handover; null with NOT_FOUND when absent or another organization's.
@@ -343,6 +343,7 @@ impl HandoverQuery {
             sorted_window(&PageArgs::new(first, after, last, before), MY_QUEUE, org, crate::db::keyset::time_key)?;
         let page = super::my_queue(db(ctx), actor, overdue, &window, selects(ctx, "totalCount")).await?;
         Ok(HandoverConnection::from_page(
+            ctx,
             page,
             |h| sorted_cursor(MY_QUEUE, org, serde_json::Value::from(h.due_at.to_rfc3339()), h.id),
             Handover::from,
@@ -368,6 +369,7 @@ impl HandoverQuery {
             sorted_window(&PageArgs::new(first, after, last, before), BACKLOG, org, crate::db::keyset::time_key)?;
         let page = super::backlog(db(ctx), actor, &window, selects(ctx, "totalCount")).await?;
         Ok(crate::leads::graphql::LeadConnection::from_page(
+            ctx,
             page,
             |l| sorted_cursor(BACKLOG, org, serde_json::Value::from(l.stage_entered_at.to_rfc3339()), l.id),
             Lead::from,

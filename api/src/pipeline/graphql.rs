@@ -269,6 +269,7 @@ impl PipelineQuery {
         )
         .await?;
         Ok(OpportunityConnection::from_page(
+            ctx,
             page,
             |o| sorted_cursor(&list, org, order.key_of(o), o.id),
             Opportunity::from,

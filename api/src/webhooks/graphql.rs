@@ -259,6 +259,7 @@ impl WebhookQuery {
             None
         };
         Ok(WebhookDeliveryConnection::from_page(
+            ctx,
             page,
             |m| encode_cursor(LIST, org, &m.id),
             |m| {

@@ -372,7 +372,7 @@ impl MeetingQuery {
         let org = crate::graphql::actor(ctx)?.org_id;
         let window = PageArgs::new(first, after, None, None).window(REVIEW_MEETINGS, org)?;
         let page = meetings::list(db(ctx), actor(ctx)?, &window, selects(ctx, "totalCount")).await?;
-        Ok(ReviewMeetingConnection::from_page(page, |m| encode_cursor(REVIEW_MEETINGS, org, &m.id), ReviewMeeting))
+        Ok(ReviewMeetingConnection::from_page(ctx, page, |m| encode_cursor(REVIEW_MEETINGS, org, &m.id), ReviewMeeting))
     }
 
     /// One review meeting; null with NOT_FOUND when absent or of another organization.

@@ -440,6 +440,7 @@ impl FeedbackItemQuery {
         let page = super::list(db(ctx), actor, &criteria, &window, selects(ctx, "totalCount")).await?;
         let thresholds = super::thresholds(db(ctx), actor.org_id).await?;
         Ok(FeedbackConnection::from_page(
+            ctx,
             page,
             |f| encode_cursor(FEEDBACK, org, &f.id),
             |model| Feedback { model, thresholds },

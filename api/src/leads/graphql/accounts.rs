@@ -140,6 +140,7 @@ impl Account {
             let (leads, counts) = (&loaders.account_leads, &loaders.account_lead_counts);
             let page = child_page(leads, counts, self.uuid(), &args, &window, count, None, later).await?;
             Ok(LeadConnection::from_page(
+                ctx,
                 page,
                 |l| sorted_cursor(&list, org, order.lead_key(l).unwrap_or_default(), l.id),
                 Lead::from,
@@ -373,7 +374,7 @@ impl AccountQuery {
             selects(ctx, "totalCount"),
         )
         .await?;
-        Ok(AccountConnection::from_page(page, |a| sorted_cursor(&list, org, order.key_of(a), a.id), Account::from))
+        Ok(AccountConnection::from_page(ctx, page, |a| sorted_cursor(&list, org, order.key_of(a), a.id), Account::from))
     }
 
     /// One account; null with NOT_FOUND when absent or another organization's.

@@ -182,12 +182,12 @@ pub(crate) async fn nested_activities(
         let later = async { Ok(activities::list(db(ctx), actor, &criteria, &window, count).await?.map(|a| (a, None))) };
         let page =
             child_page::<WithUsers, _, _, _>(first_pages, counts, parent, &args, &window, count, read, later).await?;
-        return Ok(ActivityConnection::from_page(page, |(a, _)| activity_cursor(a), activity_with_user));
+        return Ok(ActivityConnection::from_page(ctx, page, |(a, _)| activity_cursor(a), activity_with_user));
     }
     let later = activities::list(db(ctx), actor, &criteria, &window, count);
     let page =
         child_page::<(Uuid, u64), _, _, _>(first_pages, counts, parent, &args, &window, count, None, later).await?;
-    Ok(ActivityConnection::from_page(page, activity_cursor, Activity::from))
+    Ok(ActivityConnection::from_page(ctx, page, activity_cursor, Activity::from))
 }
 
 fn activity_with_user((a, user): ActivityWithUser) -> Activity {
@@ -276,7 +276,7 @@ impl ActivityQuery {
             occurred_before: f.occurred_before,
         };
         let page = activities::list(db(ctx), actor, &criteria, &window, selects(ctx, "totalCount")).await?;
-        Ok(ActivityConnection::from_page(page, activity_cursor, Activity::from))
+        Ok(ActivityConnection::from_page(ctx, page, activity_cursor, Activity::from))
     }
 }
 

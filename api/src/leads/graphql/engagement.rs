@@ -93,6 +93,7 @@ pub(crate) async fn lead_events(
     let later = engagement::list(db(ctx), actor, lead, &window, count);
     let page = child_page(&l.lead_events, &l.lead_event_counts, lead, &args, &window, count, None, later).await?;
     Ok(EngagementEventConnection::from_page(
+        ctx,
         page,
         |e| sorted_cursor(EVENTS, org, Value::from(e.occurred_at.to_rfc3339()), e.id),
         EngagementEvent::from,

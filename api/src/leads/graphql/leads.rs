@@ -936,6 +936,7 @@ impl LeadQuery {
         let page = domain::list(db(ctx), actor, &criteria, order, direction, &window, count, joins).await?;
         let related = LeadRelations::of_page(ctx, joins, &page.items).await?;
         Ok(LeadConnection::from_page(
+            ctx,
             page,
             |l| sorted_cursor(&list, org, order.key_of(l), l.lead.id),
             |l| Lead { related: related.clone(), ..Lead::from(l) },

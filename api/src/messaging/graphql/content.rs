@@ -369,7 +369,7 @@ impl ContentQuery {
             include_archived: filter.include_archived,
         };
         let page = content::list(db(ctx), actor(ctx)?, &criteria, &window, selects(ctx, "totalCount")).await?;
-        Ok(ContentAssetConnection::from_page(page, |a| encode_cursor(CONTENT_ASSETS, org, &a.id), ContentAsset))
+        Ok(ContentAssetConnection::from_page(ctx, page, |a| encode_cursor(CONTENT_ASSETS, org, &a.id), ContentAsset))
     }
 
     /// One content asset; null with NOT_FOUND when absent or of another organization.

@@ -485,7 +485,7 @@ impl OrgQuery {
             search: filter.search,
         };
         let page = users::list(db(ctx), actor, &criteria, &window, selects(ctx, "totalCount")).await?;
-        Ok(UserConnection::from_page(page, |u| encode_cursor(USERS, org, &u.id), User::from))
+        Ok(UserConnection::from_page(ctx, page, |u| encode_cursor(USERS, org, &u.id), User::from))
     }
 
     /// One user; null with NOT_FOUND when absent or of another organization.
