@@ -178,8 +178,7 @@ where
 /// than one `INSERT` go in one `COPY` (one statement per table instead of one per
 /// hundred rows, parsed by the server in bulk rather than as bind parameters). Each
 /// model is encoded and dropped before the next is taken from `models`, so a lazy
-/// iterator holds one model at a time, not a call's thousand (an import's audit rows
-/// built up front were a third of its memory).
+/// iterator holds one model at a time, not a call's thousand.
 pub async fn insert_new<A, M>(
     txn: &sea_orm::DatabaseTransaction,
     models: impl IntoIterator<Item = M, IntoIter: ExactSizeIterator>,

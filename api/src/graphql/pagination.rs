@@ -109,9 +109,8 @@ pub fn sorted_cursor(list: &str, org: Uuid, value: serde_json::Value, id: uuid::
 }
 
 /// True when the connection field `ctx` resolves shows a cursor (an edge's, or
-/// `pageInfo`'s start or end), fragments included. Each cursor is a JSON and base64
-/// encoding: unread, the twenty of a lead detail's activities were 4 % of its
-/// instructions.
+/// `pageInfo`'s start or end), fragments included: each cursor is a JSON and base64
+/// encoding, wasted on a page that shows only its nodes.
 pub fn selects_cursors(ctx: &async_graphql::Context<'_>) -> bool {
     let look = ctx.look_ahead();
     let page_info = look.field("pageInfo");

@@ -435,8 +435,8 @@ pub(crate) async fn insert_many(
     }
     crate::db::insert_new(txn, rows).await?;
     // Transitions and audit rows are built as they are written, from the stored leads
-    // (which hold every value given): a thousand audit rows' JSON objects at once were
-    // a third of an import's memory.
+    // (which hold every value given): an audit row's changes are a tree of allocations,
+    // and a thousand at once dominated an import's memory.
     crate::db::insert_new(txn, first_transitions(actor, &models, rules.as_ref(), now)).await?;
     crate::db::insert_new(txn, creation_entries(actor, &models)).await?;
     score_inputs_changed(txn, actor, models, ScoreInputs::Created).await
