@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Alternating A/B of one scenario between two release binaries on the same database:
-# A B A B …, each run after its own warm-up, printing requests/s, p99, the server's CPU
-# per request (user + system time of its process, from /proc), PostgreSQL's (of its
-# processes alive at the end of the run, which the server's pool keeps open) and the
-# server's peak RSS over its warm-up and run.
+# A B B A A B …, each run after its own warm-up (which goes first alternates by round:
+# a run that grows a table, such as an import, leaves the next one a larger table),
+# printing requests/s, p99, the server's CPU per request (user + system time of its
+# process, from /proc), PostgreSQL's (of its processes alive at the end of the run,
+# which the server's pool keeps open) and the server's peak RSS over its warm-up and run.
 #
 #   bench/ab.sh A_BIN B_BIN [--scenario a_leads_page] [--rounds 3] [--duration 15] [--leads 100000]
 #
@@ -85,8 +86,13 @@ run() {
 printf 'round  A req/s  B req/s   server CPU ms/request (A / B)   PostgreSQL CPU ms/request (A / B)   p99 ms (A / B)   peak RSS MB (A / B)\n'
 ratios=()
 for round in $(seq 1 "$ROUNDS"); do
-  read -r ra pa ca ga ma <<<"$(run "$A")"
-  read -r rb pb cb gb mb <<<"$(run "$B")"
+  if [ $((round % 2)) = 1 ]; then
+    read -r ra pa ca ga ma <<<"$(run "$A")"
+    read -r rb pb cb gb mb <<<"$(run "$B")"
+  else
+    read -r rb pb cb gb mb <<<"$(run "$B")"
+    read -r ra pa ca ga ma <<<"$(run "$A")"
+  fi
   printf '%-6s %8s %8s %16s / %-16s %16s / %-16s %8s / %-8s %8s / %s\n' "$round" "$ra" "$rb" "$ca" "$cb" "$ga" "$gb" "$pa" "$pb" "$ma" "$mb"
   ratios+=("$rb/$ra" "$cb/$ca" "$gb/max($ga, 1e-9)" "$mb/$ma")
 done
