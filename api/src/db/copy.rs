@@ -197,7 +197,7 @@ fn write_float(out: &mut Vec<u8>, x: f64) -> std::io::Result<()> {
 }
 
 /// Append `text` with the bytes `COPY` reads specially escaped, copying the runs between
-/// them whole: most text has none, and a push per byte was 6 % of an import's work.
+/// them whole: most text has none, and a push per byte is slow.
 fn escape(out: &mut Vec<u8>, text: &str) {
     let mut rest = text.as_bytes();
     while let Some(at) = rest.iter().position(|b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r')) {
@@ -239,8 +239,8 @@ fn write_date(out: &mut Vec<u8>, d: chrono::NaiveDate) -> std::io::Result<()> {
 }
 
 /// `YYYY-MM-DD HH:MM:SS.ffffff+00`, what chrono's `%Y-%m-%d %H:%M:%S%.6f+00` writes,
-/// digit by digit: the format string was parsed again for every value, a tenth of an
-/// import's work. Years past four digits and leap seconds keep chrono's writing.
+/// digit by digit: chrono parses the format string again for every value (costs in
+/// docs/performance.md). Years past four digits and leap seconds keep chrono's writing.
 fn write_timestamp(out: &mut Vec<u8>, t: chrono::DateTime<chrono::Utc>) -> std::io::Result<()> {
     use chrono::Timelike;
     if !(1..=9999).contains(&chrono::Datelike::year(&t)) || t.nanosecond() >= 1_000_000_000 {
