@@ -15,16 +15,6 @@ async fn export(app: &TestApp, token: Option<&str>) -> reqwest::Response {
     request.send().await.expect("the server answers")
 }
 
-async fn lead(app: &TestApp, token: &str, input: Value) -> String {
-    let token = &match input["lifecycleStage"].as_str() {
-        Some(stage) => app.stage_token(token, stage).await,
-        None => token.to_owned(),
-    };
-    let mutation = "mutation($input: CreateLeadInput!) { createLead(input: $input) { lead { id } } }";
-    let body = app.gql(Some(token), mutation, json!({ "input": input })).await;
-    body["data"]["createLead"]["lead"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned()
-}
-
 async fn api_key(app: &TestApp, org: &TestOrg, scope: &str) -> String {
     let mutation =
         format!("mutation {{ createApiKey(input: {{ name: \"BI {scope}\", scopes: [{scope}] }}) {{ secret }} }}");
@@ -46,20 +36,20 @@ async fn the_leads_export_holds_the_callers_organizations_leads_only() {
         )
         .await;
     let account = body["data"]["createAccount"]["account"]["id"].as_str().unwrap().to_owned();
-    let ana = lead(
-        &app,
-        t,
-        json!({ "email": "ana@payly.io", "firstName": "Ana", "lastName": "Smith, Jr.", "title": "CFO \"numbers\"",
+    let ana = app
+        .create_lead(
+            t,
+            json!({ "email": "ana@payly.io", "firstName": "Ana", "lastName": "Smith, Jr.", "title": "CFO \"numbers\"",
                 "campaign": "Spring Webinar", "accountId": account, "lifecycleStage": "MQL" }),
-    )
-    .await;
-    lead(&app, t, json!({ "email": "bo@payly.io" })).await;
-    let gone = lead(&app, t, json!({ "email": "gone@payly.io" })).await;
+        )
+        .await;
+    app.create_lead(t, json!({ "email": "bo@payly.io" })).await;
+    let gone = app.create_lead(t, json!({ "email": "gone@payly.io" })).await;
     let body = app
         .gql(Some(t), "mutation($id: ID!) { archiveLead(input: { id: $id }) { lead { id } } }", json!({ "id": gone }))
         .await;
     assert!(body["errors"].is_null(), "{body}");
-    lead(&app, &b.admin.token, json!({ "email": "cy@globex.io", "lastName": "Globex" })).await;
+    app.create_lead(&b.admin.token, json!({ "email": "cy@globex.io", "lastName": "Globex" })).await;
 
     let response = export(&app, Some(t)).await;
     assert_eq!(response.status(), 200);
@@ -90,13 +80,13 @@ async fn text_that_a_spreadsheet_would_run_as_a_formula_is_exported_as_text() {
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;
     let t = &org.admin.token;
-    let id = lead(
-        &app,
-        t,
-        json!({ "email": "eve@payly.io", "firstName": "=HYPERLINK(\"http://evil.test\")", "lastName": "@SUM(A1)",
+    let id = app
+        .create_lead(
+            t,
+            json!({ "email": "eve@payly.io", "firstName": "=HYPERLINK(\"http://evil.test\")", "lastName": "@SUM(A1)",
                 "title": "+1 caller", "source": "-2+3", "campaign": "Spring" }),
-    )
-    .await;
+        )
+        .await;
 
     let csv = export(&app, Some(t)).await.text().await.unwrap();
     let row = csv.lines().find(|l| l.starts_with(&id)).unwrap_or_else(|| panic!("{csv}"));
@@ -115,7 +105,7 @@ async fn text_that_a_spreadsheet_would_run_as_a_formula_is_exported_as_text() {
 async fn the_leads_export_needs_a_credential_with_a_reading_scope() {
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;
-    lead(&app, &org.admin.token, json!({ "email": "ana@payly.io" })).await;
+    app.create_lead(&org.admin.token, json!({ "email": "ana@payly.io" })).await;
 
     let response = export(&app, None).await;
     assert_eq!(response.status(), 401);

@@ -19,16 +19,6 @@ async fn account(app: &TestApp, token: &str, name: &str, domain: &str, industry:
     body["data"]["createAccount"]["account"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned()
 }
 
-/// Create a lead; one created past NEW is created by someone the stage rights allow.
-async fn lead(app: &TestApp, token: &str, input: Value) -> String {
-    let token = match input["lifecycleStage"].as_str() {
-        Some(stage) => app.stage_token(token, stage).await,
-        None => token.to_owned(),
-    };
-    let body = app.gql(Some(&token), CREATE_LEAD, json!({ "input": input })).await;
-    body["data"]["createLead"]["lead"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned()
-}
-
 async fn move_to(app: &TestApp, token: &str, id: &str, to: &str) -> Value {
     app.gql(Some(token), MOVE, json!({ "input": { "leadId": id, "to": to, "reason": format!("to {to}") } })).await
 }
@@ -46,9 +36,9 @@ async fn leads_are_filtered_by_their_own_and_their_accounts_attributes() {
     let t = &org.admin.token;
     let fintech = account(&app, t, "Payly", "https://www.Payly.io/", "Fintech", 250).await;
     let retail = account(&app, t, "Shopco", "shopco.com", "Retail", 5000).await;
-    lead(&app, t, json!({ "email": "ana@payly.io", "firstName": "Ana", "lastName": "Zed", "accountId": fintech, "source": "webinar" })).await;
-    lead(&app, t, json!({ "email": "bo@shopco.com", "firstName": "Bo", "lastName": "Young", "accountId": retail, "lifecycleStage": "MQL" })).await;
-    lead(&app, t, json!({ "email": "cy@example.com", "lastName": "Xu" })).await;
+    app.create_lead(t, json!({ "email": "ana@payly.io", "firstName": "Ana", "lastName": "Zed", "accountId": fintech, "source": "webinar" })).await;
+    app.create_lead(t, json!({ "email": "bo@shopco.com", "firstName": "Bo", "lastName": "Young", "accountId": retail, "lifecycleStage": "MQL" })).await;
+    app.create_lead(t, json!({ "email": "cy@example.com", "lastName": "Xu" })).await;
 
     let query = "query($f: LeadFilter, $o: LeadOrderBy) { leads(filter: $f, orderBy: $o) { totalCount nodes { email account { name domain } } } }";
     let emails = |body: &Value| -> Vec<String> {
@@ -81,13 +71,13 @@ async fn lead_pages_follow_their_order_while_rows_are_inserted() {
     let org = app.create_org("Acme").await;
     let t = &org.admin.token;
     for i in 0..5 {
-        lead(&app, t, json!({ "email": format!("l{i}@x.io"), "lastName": format!("N{i}") })).await;
+        app.create_lead(t, json!({ "email": format!("l{i}@x.io"), "lastName": format!("N{i}") })).await;
     }
     let query = "query($after: String) { leads(first: 2, after: $after, orderBy: { field: LAST_NAME, direction: ASC }) { nodes { lastName } pageInfo { endCursor hasNextPage } } }";
     let first = app.gql(Some(t), query, json!({})).await;
     assert_eq!(first["data"]["leads"]["nodes"], json!([{ "lastName": "N0" }, { "lastName": "N1" }]));
     // A row inserted before the cursor does not shift the next page.
-    lead(&app, t, json!({ "email": "early@x.io", "lastName": "A" })).await;
+    app.create_lead(t, json!({ "email": "early@x.io", "lastName": "A" })).await;
     let cursor = &first["data"]["leads"]["pageInfo"]["endCursor"];
     let second = app.gql(Some(t), query, json!({ "after": cursor })).await;
     assert_eq!(second["data"]["leads"]["nodes"], json!([{ "lastName": "N2" }, { "lastName": "N3" }]));
@@ -104,7 +94,7 @@ async fn the_lifecycle_moves_along_its_table_and_records_each_move() {
     // Marketing declares MQLs (the default stage rights).
     let marketer = app.create_user(&org, Team::Marketing, Role::Admin).await;
     let t = &marketer.token;
-    let id = lead(&app, t, json!({ "email": "ana@payly.io" })).await;
+    let id = app.create_lead(t, json!({ "email": "ana@payly.io" })).await;
     for stage in ["ENGAGED", "MQL"] {
         let body = move_to(&app, t, &id, stage).await;
         assert_eq!(body["data"]["moveLeadStage"]["lead"]["lifecycleStage"], stage, "{body}");
@@ -169,7 +159,7 @@ async fn duplicates_are_conflicts_naming_the_existing_lead() {
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;
     let t = &org.admin.token;
-    let first = lead(&app, t, json!({ "email": "ana@payly.io", "externalId": "crm-1" })).await;
+    let first = app.create_lead(t, json!({ "email": "ana@payly.io", "externalId": "crm-1" })).await;
     let audit = app.count_audit_rows(&org).await;
     let body = app.gql(Some(t), CREATE_LEAD, json!({ "input": { "email": " ANA@payly.io " } })).await;
     assert!(assert_error(&body, "CONFLICT").contains(&first));
@@ -190,7 +180,7 @@ async fn engagement_is_idempotent_and_engages_new_leads() {
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;
     let t = &org.admin.token;
-    let id = lead(&app, t, json!({ "email": "ana@payly.io", "externalId": "crm-1" })).await;
+    let id = app.create_lead(t, json!({ "email": "ana@payly.io", "externalId": "crm-1" })).await;
     let record = "mutation($input: RecordEngagementInput!) { recordEngagement(input: $input) { duplicates engagedLeadIds events { kind } } }";
     let events = json!({ "events": [
         { "leadId": id, "kind": "WEB_VISIT", "occurredAt": "2026-11-01T10:00:00Z", "externalId": "ev-1", "properties": { "page": "/pricing" } },
@@ -323,7 +313,7 @@ async fn an_engagement_batch_costs_the_same_few_statements_for_any_number_of_eve
     // Another organization's lead is no lead here: its event fails, exactly as an
     // unknown one, and nothing reaches that organization.
     let globex = app.create_org("Globex").await;
-    let theirs = lead(&app, &globex.admin.token, json!({ "email": "ana@globex.io" })).await;
+    let theirs = app.create_lead(&globex.admin.token, json!({ "email": "ana@globex.io" })).await;
     let mixed = json!({ "input": { "events": [
         { "leadId": ids[0], "kind": "WEB_VISIT", "occurredAt": "2026-11-02T10:00:00Z" },
         { "leadId": theirs, "kind": "WEB_VISIT", "occurredAt": "2026-11-02T10:00:00Z" }
@@ -342,7 +332,7 @@ async fn deals_move_their_leads_and_accounts() {
     let org = app.create_org("Acme").await;
     let t = &org.admin.token;
     let acc = account(&app, t, "Payly", "payly.io", "Fintech", 250).await;
-    let id = lead(&app, t, json!({ "email": "ana@payly.io", "accountId": acc, "lifecycleStage": "SQL" })).await;
+    let id = app.create_lead(t, json!({ "email": "ana@payly.io", "accountId": acc, "lifecycleStage": "SQL" })).await;
     let create = "mutation($input: CreateOpportunityInput!) { createOpportunity(input: $input) { opportunity { id stage strategy amount { amountMinor currency } account { name } lead { lifecycleStage } } } }";
     let bad = app.gql(Some(t), create, json!({ "input": { "leadId": id, "name": "Payly deal", "amountMinor": 100, "currency": "EURO", "strategy": "ACQUISITION" } })).await;
     assert_eq!(bad["errors"][0]["extensions"]["field"], "currency");
@@ -387,7 +377,7 @@ async fn activities_are_logged_and_listed() {
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;
     let rep = app.create_user(&org, Team::Sales, Role::Member).await;
-    let id = lead(&app, &org.admin.token, json!({ "email": "ana@payly.io" })).await;
+    let id = app.create_lead(&org.admin.token, json!({ "email": "ana@payly.io" })).await;
     let log = "mutation($input: LogActivityInput!) { logActivity(input: $input) { activity { kind customerFacing user { id } lead { email } } } }";
     let body = app
         .gql(
@@ -858,7 +848,7 @@ async fn archived_records_leave_lists_unless_asked_for() {
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;
     let t = &org.admin.token;
-    let id = lead(&app, t, json!({ "email": "ana@payly.io" })).await;
+    let id = app.create_lead(t, json!({ "email": "ana@payly.io" })).await;
     let archive = "mutation($id: ID!) { archiveLead(input: { id: $id }) { lead { archivedAt } } }";
     assert!(
         app.gql(Some(t), archive, json!({ "id": id })).await["data"]["archiveLead"]["lead"]["archivedAt"].is_string()
@@ -874,8 +864,9 @@ async fn another_organization_sees_nothing_and_changes_nothing() {
     let a = app.create_org("Acme").await;
     let b = app.create_org("Globex").await;
     let acc = account(&app, &a.admin.token, "Payly", "payly.io", "Fintech", 250).await;
-    let id =
-        lead(&app, &a.admin.token, json!({ "email": "ana@payly.io", "accountId": acc, "lifecycleStage": "SQL" })).await;
+    let id = app
+        .create_lead(&a.admin.token, json!({ "email": "ana@payly.io", "accountId": acc, "lifecycleStage": "SQL" }))
+        .await;
     app.gql(Some(&a.admin.token), "mutation($l: ID!) { createOpportunity(input: { leadId: $l, name: \"D\", amountMinor: 1, currency: \"EUR\", strategy: ACQUISITION }) { opportunity { id } } }", json!({ "l": id })).await;
     let audit = app.count_audit_rows(&a).await;
     let bt = Some(b.admin.token.as_str());
@@ -945,7 +936,8 @@ async fn a_page_of_leads_with_relations_costs_a_constant_number_of_statements() 
     let rep = app.create_user(&org, Team::Sales, Role::Member).await;
     for i in 0..50 {
         let acc = account(&app, t, &format!("Company {i}"), &format!("c{i}.io"), "Fintech", 10 + i).await;
-        let id = lead(&app, t, json!({ "email": format!("l{i}@c{i}.io"), "accountId": acc, "ownerId": rep.id })).await;
+        let id =
+            app.create_lead(t, json!({ "email": format!("l{i}@c{i}.io"), "accountId": acc, "ownerId": rep.id })).await;
         move_to(&app, t, &id, "ENGAGED").await;
     }
     let query = "query($n: Int) { leads(first: $n) { edges { node { email account { name } owner { name } stageHistory { to } activities(first: 3) { nodes { kind } } } } } }";
@@ -977,7 +969,7 @@ async fn a_page_of_leads_reads_its_accounts_and_users_in_its_own_statement_on_ev
         let marketing = if i % 3 == 0 { json!(org.admin.id) } else { json!(null) };
         let input = json!({ "email": format!("l{i}@c{i}.io"), "accountId": acc, "ownerId": owner,
                             "marketingOwnerId": marketing });
-        lead(&app, t, input).await;
+        app.create_lead(t, input).await;
     }
     let query = "{ leads(first: 50, orderBy: { field: SCORE, direction: DESC }) { edges { node { email score \
                  temperature account { name } owner { name } marketingOwner { name } } } nodes { account { domain } } } }";
@@ -1022,7 +1014,7 @@ async fn a_page_of_leads_reads_its_accounts_and_users_in_its_own_statement_on_ev
 async fn scored_leads(app: &TestApp, token: &str) {
     use sea_orm::ConnectionTrait;
     for email in ["low@a.io", "high@a.io", "none@a.io"] {
-        lead(app, token, json!({ "email": email })).await;
+        app.create_lead(token, json!({ "email": email })).await;
     }
     for (email, fit, engagement, temperature) in [("low@a.io", 10.0, 2.5, "COLD"), ("high@a.io", 40.0, 35.25, "HOT")] {
         let sql = format!(
@@ -1106,8 +1098,8 @@ async fn a_page_reads_of_its_accounts_and_users_what_it_shows() {
     let t = &org.admin.token;
     let rep = app.create_user(&org, Team::Sales, Role::Member).await;
     let payly = account(&app, t, "Payly", "payly.io", "Fintech", 250).await;
-    lead(&app, t, json!({ "email": "a@payly.io", "accountId": payly, "ownerId": rep.id })).await;
-    lead(&app, t, json!({ "email": "b@x.io", "marketingOwnerId": org.admin.id })).await;
+    app.create_lead(t, json!({ "email": "a@payly.io", "accountId": payly, "ownerId": rep.id })).await;
+    app.create_lead(t, json!({ "email": "b@x.io", "marketingOwnerId": org.admin.id })).await;
     let page = |selection: &str, fragment: &str| {
         format!("{{ leads(first: 10) {{ nodes {{ email {selection} }} }} }} {fragment}")
     };
@@ -1186,9 +1178,9 @@ async fn a_page_reads_of_its_leads_the_columns_it_shows() {
     let full = json!({ "email": "a@payly.io", "firstName": "Ada", "lastName": "Lovelace", "title": "CFO",
         "phone": "+44 20 7946 0000", "source": "webinar", "campaign": "Spring", "externalId": "crm-1",
         "accountId": payly, "ownerId": rep.id, "marketingOwnerId": org.admin.id });
-    let a = lead(&app, t, full).await;
+    let a = app.create_lead(t, full).await;
     assert!(move_to(&app, t, &a, "ENGAGED").await["errors"].is_null());
-    let b = lead(&app, t, json!({ "email": "b@x.io" })).await;
+    let b = app.create_lead(t, json!({ "email": "b@x.io" })).await;
     let archive = "mutation($id: ID!) { archiveLead(input: { id: $id }) { lead { id } } }";
     assert!(app.gql(Some(t), archive, json!({ "id": b })).await["errors"].is_null());
 
@@ -1381,7 +1373,7 @@ async fn moving_scores_into_their_own_table_keeps_every_stored_score() {
     let org = app.create_org("Acme").await;
     let t = &org.admin.token;
     for email in ["low@a.io", "high@a.io", "none@a.io"] {
-        lead(&app, t, json!({ "email": email })).await;
+        app.create_lead(t, json!({ "email": email })).await;
     }
     // Back to before the split, however many migrations came after it.
     let names: Vec<String> = migration::Migrator::migrations().iter().map(|m| m.name().to_owned()).collect();
@@ -1447,7 +1439,7 @@ async fn one_lead_with_or_without_its_score_costs_one_statement() {
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;
     let t = &org.admin.token;
-    let id = lead(&app, t, json!({ "email": "one@a.io" })).await;
+    let id = app.create_lead(t, json!({ "email": "one@a.io" })).await;
     for (query, expected) in [
         ("query($id: ID!) { lead(id: $id) { email } }", json!({ "email": "one@a.io" })),
         (
@@ -1471,7 +1463,7 @@ async fn a_lead_with_its_activities_and_their_users_costs_one_statement() {
     let org = app.create_org("Acme").await;
     let t = &org.admin.token;
     let rep = app.create_user(&org, Team::Sales, Role::Member).await;
-    let id = lead(&app, t, json!({ "email": "busy@a.io" })).await;
+    let id = app.create_lead(t, json!({ "email": "busy@a.io" })).await;
     let log = "mutation($input: LogActivityInput!) { logActivity(input: $input) { activity { id } } }";
     for i in 1..=25 {
         let by = if i % 2 == 0 { &rep } else { &org.admin };
@@ -1543,7 +1535,7 @@ async fn a_lead_read_with_its_children_shows_what_the_dataloaders_show() {
     let org = app.create_org("Acme").await;
     let t = &org.admin.token;
     let rep = app.create_user(&org, Team::Sales, Role::Member).await;
-    let id = lead(&app, t, json!({ "email": "detail@a.io" })).await;
+    let id = app.create_lead(t, json!({ "email": "detail@a.io" })).await;
     let log = "mutation($input: LogActivityInput!) { logActivity(input: $input) { activity { id } } }";
     for (i, by) in [&org.admin, &rep, &rep, &org.admin].into_iter().enumerate() {
         // Two activities at the same moment: the id breaks the tie, in both paths.
@@ -1581,7 +1573,7 @@ async fn a_lead_reads_of_its_children_the_columns_they_show() {
     let org = app.create_org("Acme").await;
     let t = &org.admin.token;
     let payly = account(&app, t, "Payly", "payly.io", "Fintech", 250).await;
-    let id = lead(&app, t, json!({ "email": "kids@payly.io", "accountId": payly })).await;
+    let id = app.create_lead(t, json!({ "email": "kids@payly.io", "accountId": payly })).await;
     let create =
         "mutation($input: CreateOpportunityInput!) { createOpportunity(input: $input) { opportunity { id } } }";
     let input =
@@ -1859,7 +1851,7 @@ async fn a_write_based_on_a_stale_read_is_a_conflict_and_changes_nothing() {
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;
     let t = &org.admin.token;
-    let id = lead(&app, t, json!({ "email": "ana@payly.io", "firstName": "Ana" })).await;
+    let id = app.create_lead(t, json!({ "email": "ana@payly.io", "firstName": "Ana" })).await;
     let rename = "mutation($id: ID!) { updateLead(input: { id: $id, firstName: \"Anna\" }) { lead { version } } }";
     let body = app.gql(Some(t), rename, json!({ "id": id })).await;
     assert_eq!(body["data"]["updateLead"]["lead"]["version"], 2, "{body}");
@@ -1976,7 +1968,7 @@ async fn a_deals_strategy_follows_whether_its_account_is_a_customer() {
 
     // A CUSTOMER lead makes its account a customer too.
     let other = account(&app, t, "Loyalco", "loyalco.io", "Retail", 40).await;
-    lead(&app, t, json!({ "email": "buyer@loyalco.io", "accountId": other, "lifecycleStage": "CUSTOMER" })).await;
+    app.create_lead(t, json!({ "email": "buyer@loyalco.io", "accountId": other, "lifecycleStage": "CUSTOMER" })).await;
     let body = app.gql(Some(t), create, deal(&other, "SUBSTITUTION")).await;
     assert!(body["data"]["createOpportunity"]["opportunity"]["id"].is_string(), "{body}");
 }
@@ -1988,7 +1980,7 @@ async fn each_engagement_event_has_its_own_result() {
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;
     let t = &org.admin.token;
-    let id = lead(&app, t, json!({ "email": "ana@payly.io" })).await;
+    let id = app.create_lead(t, json!({ "email": "ana@payly.io" })).await;
     let record = "mutation($input: RecordEngagementInput!) { recordEngagement(input: $input) { results { index status eventId message field } duplicates events { id } } }";
     let events = json!({ "events": [
         { "leadId": id, "kind": "WEB_VISIT", "occurredAt": "2026-11-01T10:00:00Z", "externalId": "ev-1" },
@@ -2088,9 +2080,9 @@ async fn rows_read_by_position_check_each_column_once_and_read_as_by_name() {
     let t = &org.admin.token;
     let payly = account(&app, t, "Payly", "payly.io", "Fintech", 250).await;
     // The first row lacks what the second has, and the other way round.
-    lead(&app, t, json!({ "email": "a@x.io", "lastName": "A" })).await;
-    lead(&app, t, json!({ "email": "b@x.io", "firstName": "B", "lastName": "B", "title": "CFO", "accountId": payly, "source": "webinar", "lifecycleStage": "MQL" })).await;
-    lead(&app, t, json!({ "email": "c@x.io", "firstName": "C", "lastName": "C", "phone": "+1 555 0100" })).await;
+    app.create_lead(t, json!({ "email": "a@x.io", "lastName": "A" })).await;
+    app.create_lead(t, json!({ "email": "b@x.io", "firstName": "B", "lastName": "B", "title": "CFO", "accountId": payly, "source": "webinar", "lifecycleStage": "MQL" })).await;
+    app.create_lead(t, json!({ "email": "c@x.io", "firstName": "C", "lastName": "C", "phone": "+1 555 0100" })).await;
 
     let select = || entity::lead::Entity::find().order_by_asc(entity::lead::Column::Email);
     let by_name = select().all(&app.db).await.unwrap();
@@ -2218,7 +2210,7 @@ async fn relations_asked_for_through_fragments_show_the_leads_own() {
     let acc = account(&app, t, "Payly", "payly.io", "Fintech", 40).await;
     let input =
         json!({ "email": "frag@payly.io", "accountId": acc, "ownerId": rep.id, "marketingOwnerId": org.admin.id });
-    lead(&app, t, input).await;
+    app.create_lead(t, input).await;
     let query = "query { leads(first: 5) { nodes { owner { id } ... on Lead { marketingOwner { id } } ...Company } } }
                  fragment Company on Lead { account { name } }";
     let body = app.gql(Some(t), query, json!({})).await;

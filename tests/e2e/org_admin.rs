@@ -229,14 +229,7 @@ async fn cursors_are_shown_however_they_are_asked_for() {
         "{next}"
     );
     // A lead's activities, read with the lead, as the lead detail reads them.
-    let lead = app
-        .gql(
-            Some(t),
-            "mutation { createLead(input: { email: \"c@x.io\", firstName: \"C\", lastName: \"X\" }) { lead { id } } }",
-            json!({}),
-        )
-        .await;
-    let id = &lead["data"]["createLead"]["lead"]["id"];
+    let id = &json!(app.create_lead(t, json!({ "email": "c@x.io", "firstName": "C", "lastName": "X" })).await);
     for kind in ["CALL", "EMAIL"] {
         let log = app.gql(Some(t), "mutation($lead: ID!, $kind: ActivityKind!) { logActivity(input: { leadId: $lead, kind: $kind, customerFacing: true, durationMinutes: 10 }) { activity { id } } }", json!({ "lead": id, "kind": kind })).await;
         assert!(log.get("errors").is_none(), "{log}");
