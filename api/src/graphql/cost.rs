@@ -20,7 +20,9 @@
 //! ([`INTROSPECTION_COST`]) and may nest its lists ([`INTROSPECTION_LISTS`]) at most as
 //! deep as the standard introspection query does (`types { fields { args } }`).
 
-use std::collections::HashMap;
+// Keys are the schema's own names and a request's fragment names: foldhash, not SipHash,
+// whose two passes a field were a visible part of a request's CPU.
+use foldhash::HashMap;
 
 use async_graphql::parser::types::{
     BaseType, DocumentOperations, ExecutableDocument, Field, OperationDefinition, Selection, SelectionSet, TypeKind,
@@ -237,7 +239,7 @@ impl CostModel {
             tracing::error!("the schema's own SDL does not parse: queries are priced one point per field");
             return Self::default();
         };
-        let mut types = HashMap::new();
+        let mut types = HashMap::default();
         let mut object_types = std::collections::HashSet::new();
         for definition in &document.definitions {
             if let TypeSystemDefinition::Type(ty) = definition
@@ -255,7 +257,7 @@ impl CostModel {
                 _ => continue,
             };
             let is_connection_type = type_name.ends_with("Connection");
-            let mut by_name = HashMap::new();
+            let mut by_name = HashMap::default();
             for field in fields {
                 let field = field.node;
                 let (named, is_list) = unwrap_type(&field.ty.node.base);
@@ -290,7 +292,7 @@ impl CostModel {
         variables: &Variables,
         limits: &Limits,
     ) -> Result<u64, Refusal> {
-        let mut walk = Walk { model: self, document, variables, memo: HashMap::new(), defaults: None };
+        let mut walk = Walk { model: self, document, variables, memo: HashMap::default(), defaults: None };
         let mut fields = 0u64;
         let mut cost = 0u64;
         let mut depth = 0u64;

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::marker::PhantomData;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Query, SelectStatement};
@@ -33,53 +33,53 @@ use entity::{account, activity, engagement_event, lead, lead_score, lead_stage_t
 
 /// Every loader of one request.
 pub struct Loaders {
-    pub users: DataLoader<Users>,
-    pub accounts: DataLoader<ById<account::Entity>>,
-    pub leads: DataLoader<ById<lead::Entity>>,
+    pub users: Lazy<Users>,
+    pub accounts: Lazy<ById<account::Entity>>,
+    pub leads: Lazy<ById<lead::Entity>>,
     /// Leads' stored scores by lead id.
-    pub lead_scores: DataLoader<ById<lead_score::Entity>>,
-    pub opportunities: DataLoader<ById<opportunity::Entity>>,
+    pub lead_scores: Lazy<ById<lead_score::Entity>>,
+    pub opportunities: Lazy<ById<opportunity::Entity>>,
     /// A lead's transitions, oldest first.
-    pub stage_history: DataLoader<ChildLists<lead_stage_transition::Entity>>,
-    pub lead_opportunities: DataLoader<ChildLists<opportunity::Entity>>,
-    pub account_opportunities: DataLoader<ChildLists<opportunity::Entity>>,
-    pub lead_activities: DataLoader<FirstPages<activity::Entity>>,
-    pub account_activities: DataLoader<FirstPages<activity::Entity>>,
-    pub opportunity_activities: DataLoader<FirstPages<activity::Entity>>,
-    pub lead_events: DataLoader<FirstPages<engagement_event::Entity>>,
-    pub account_leads: DataLoader<FirstPages<lead::Entity>>,
-    pub lead_activity_counts: DataLoader<ChildCounts<activity::Entity>>,
-    pub lead_event_counts: DataLoader<ChildCounts<engagement_event::Entity>>,
-    pub account_lead_counts: DataLoader<ChildCounts<lead::Entity>>,
-    pub account_activity_counts: DataLoader<ChildCounts<activity::Entity>>,
-    pub opportunity_activity_counts: DataLoader<ChildCounts<activity::Entity>>,
+    pub stage_history: Lazy<ChildLists<lead_stage_transition::Entity>>,
+    pub lead_opportunities: Lazy<ChildLists<opportunity::Entity>>,
+    pub account_opportunities: Lazy<ChildLists<opportunity::Entity>>,
+    pub lead_activities: Lazy<FirstPages<activity::Entity>>,
+    pub account_activities: Lazy<FirstPages<activity::Entity>>,
+    pub opportunity_activities: Lazy<FirstPages<activity::Entity>>,
+    pub lead_events: Lazy<FirstPages<engagement_event::Entity>>,
+    pub account_leads: Lazy<FirstPages<lead::Entity>>,
+    pub lead_activity_counts: Lazy<ChildCounts<activity::Entity>>,
+    pub lead_event_counts: Lazy<ChildCounts<engagement_event::Entity>>,
+    pub account_lead_counts: Lazy<ChildCounts<lead::Entity>>,
+    pub account_activity_counts: Lazy<ChildCounts<activity::Entity>>,
+    pub opportunity_activity_counts: Lazy<ChildCounts<activity::Entity>>,
     /// A lead's handovers, newest first.
-    pub lead_handovers: DataLoader<ChildLists<entity::handover::Entity>>,
+    pub lead_handovers: Lazy<ChildLists<entity::handover::Entity>>,
     /// Ideal customer profiles by id (`PersonaBody.icp`).
-    pub icps: DataLoader<DocumentLoader<IdealCustomerProfile>>,
+    pub icps: Lazy<DocumentLoader<IdealCustomerProfile>>,
     /// Personas by id (such as `Lead.persona`).
-    pub personas: DataLoader<DocumentLoader<Persona>>,
+    pub personas: Lazy<DocumentLoader<Persona>>,
     /// A lead's stored score, explained (`Lead.scoreBreakdown`).
-    pub score_breakdowns: DataLoader<ScoreBreakdowns>,
+    pub score_breakdowns: Lazy<ScoreBreakdowns>,
     /// Messages by id (such as `ContentAsset.message`).
-    pub messages: DataLoader<DocumentLoader<crate::messaging::Message>>,
+    pub messages: Lazy<DocumentLoader<crate::messaging::Message>>,
     /// Journey stages by id.
-    pub journey_stages: DataLoader<ById<entity::journey_stage::Entity>>,
+    pub journey_stages: Lazy<ById<entity::journey_stage::Entity>>,
     /// The persona links of each content asset.
-    pub asset_personas: DataLoader<ChildLists<entity::content_asset_persona::Entity>>,
+    pub asset_personas: Lazy<ChildLists<entity::content_asset_persona::Entity>>,
     /// The journey-stage links of each content asset.
-    pub asset_stages: DataLoader<ChildLists<entity::content_asset_stage::Entity>>,
+    pub asset_stages: Lazy<ChildLists<entity::content_asset_stage::Entity>>,
     /// Usage statistics of each content asset (`ContentAsset.usage`).
-    pub content_usage: DataLoader<UsageStatsLoader>,
+    pub content_usage: Lazy<UsageStatsLoader>,
     /// The endorsements of each piece of feedback, oldest first.
-    pub feedback_endorsements: DataLoader<ChildLists<entity::feedback_endorsement::Entity>>,
+    pub feedback_endorsements: Lazy<ChildLists<entity::feedback_endorsement::Entity>>,
     /// The action items of each review meeting, oldest first.
-    pub meeting_action_items: DataLoader<ChildLists<entity::action_item::Entity>>,
+    pub meeting_action_items: Lazy<ChildLists<entity::action_item::Entity>>,
     /// Campaigns by name, archived ones too (`Lead.campaignDetails`).
-    pub campaigns_by_name: DataLoader<CampaignsByName>,
+    pub campaigns_by_name: Lazy<CampaignsByName>,
     /// Non-archived leads naming each campaign (`Campaign.leadCount`).
-    pub campaign_lead_counts: DataLoader<CampaignLeadCounts>,
-    scope: Scope,
+    pub campaign_lead_counts: Lazy<CampaignLeadCounts>,
+    scope: Arc<Scope>,
     nodes: OnceLock<NodeLoaders>,
     /// The organization's ideal customer profiles in force, read once per request.
     agreed_icps: tokio::sync::OnceCell<std::sync::Arc<Vec<crate::agreements::icps::AgreedIcp>>>,
@@ -139,41 +139,63 @@ fn loader<T: Send + Sync + 'static>(inner: T) -> DataLoader<T> {
     DataLoader::new(inner, tokio::spawn)
 }
 
+/// A DataLoader made on first use: a request uses a few of its loaders, and making
+/// every one of them up front cost an allocation each.
+pub struct Lazy<T> {
+    loader: OnceLock<DataLoader<T>>,
+    scope: Arc<Scope>,
+    make: fn(&Scope) -> T,
+}
+
+fn lazy<T>(scope: &Arc<Scope>, make: fn(&Scope) -> T) -> Lazy<T> {
+    Lazy { loader: OnceLock::new(), scope: scope.clone(), make }
+}
+
+impl<T: Send + Sync + 'static> std::ops::Deref for Lazy<T> {
+    type Target = DataLoader<T>;
+
+    fn deref(&self) -> &DataLoader<T> {
+        self.loader.get_or_init(|| loader((self.make)(&self.scope)))
+    }
+}
+
 impl Loaders {
     pub fn new(db: &RequestDb, org_id: Uuid) -> Self {
-        let scope = Scope { db: db.clone(), org_id };
+        let scope = Arc::new(Scope { db: db.clone(), org_id });
         Self {
-            users: loader(Users { scope: scope.clone() }),
-            accounts: loader(ById::new(&scope)),
-            leads: loader(ById::new(&scope)),
-            lead_scores: loader(ById::keyed(&scope, "lead_id")),
-            opportunities: loader(ById::new(&scope)),
-            stage_history: loader(ChildLists::new(&scope, "lead_id", "at", Order::Ascending)),
-            lead_opportunities: loader(ChildLists::new(&scope, "lead_id", "created_at", Order::Descending)),
-            account_opportunities: loader(ChildLists::new(&scope, "account_id", "created_at", Order::Descending)),
-            lead_activities: loader(FirstPages::new(&scope, "lead_id", "occurred_at", Archived::Include)),
-            account_activities: loader(FirstPages::new(&scope, "account_id", "occurred_at", Archived::Include)),
-            opportunity_activities: loader(FirstPages::new(&scope, "opportunity_id", "occurred_at", Archived::Include)),
-            lead_events: loader(FirstPages::new(&scope, "lead_id", "occurred_at", Archived::Include)),
-            account_leads: loader(FirstPages::new(&scope, "account_id", "created_at", Archived::Skip)),
-            lead_activity_counts: loader(ChildCounts::new(&scope, "lead_id", Archived::Include)),
-            lead_event_counts: loader(ChildCounts::new(&scope, "lead_id", Archived::Include)),
-            account_lead_counts: loader(ChildCounts::new(&scope, "account_id", Archived::Skip)),
-            account_activity_counts: loader(ChildCounts::new(&scope, "account_id", Archived::Include)),
-            opportunity_activity_counts: loader(ChildCounts::new(&scope, "opportunity_id", Archived::Include)),
-            lead_handovers: loader(ChildLists::new(&scope, "lead_id", "handed_at", Order::Descending)),
-            icps: loader(DocumentLoader::new(&scope)),
-            personas: loader(DocumentLoader::new(&scope)),
-            score_breakdowns: loader(ScoreBreakdowns { scope: scope.clone() }),
-            messages: loader(DocumentLoader::new(&scope)),
-            journey_stages: loader(ById::new(&scope)),
-            asset_personas: loader(ChildLists::new(&scope, "asset_id", "id", Order::Ascending)),
-            asset_stages: loader(ChildLists::new(&scope, "asset_id", "id", Order::Ascending)),
-            content_usage: loader(UsageStatsLoader { scope: scope.clone() }),
-            feedback_endorsements: loader(ChildLists::new(&scope, "feedback_id", "created_at", Order::Ascending)),
-            meeting_action_items: loader(ChildLists::new(&scope, "meeting_id", "created_at", Order::Ascending)),
-            campaigns_by_name: loader(CampaignsByName { scope: scope.clone() }),
-            campaign_lead_counts: loader(CampaignLeadCounts { scope: scope.clone() }),
+            users: lazy(&scope, |s| Users { scope: s.clone() }),
+            accounts: lazy(&scope, |s| ById::new(s)),
+            leads: lazy(&scope, |s| ById::new(s)),
+            lead_scores: lazy(&scope, |s| ById::keyed(s, "lead_id")),
+            opportunities: lazy(&scope, |s| ById::new(s)),
+            stage_history: lazy(&scope, |s| ChildLists::new(s, "lead_id", "at", Order::Ascending)),
+            lead_opportunities: lazy(&scope, |s| ChildLists::new(s, "lead_id", "created_at", Order::Descending)),
+            account_opportunities: lazy(&scope, |s| ChildLists::new(s, "account_id", "created_at", Order::Descending)),
+            lead_activities: lazy(&scope, |s| FirstPages::new(s, "lead_id", "occurred_at", Archived::Include)),
+            account_activities: lazy(&scope, |s| FirstPages::new(s, "account_id", "occurred_at", Archived::Include)),
+            opportunity_activities: lazy(&scope, |s| {
+                FirstPages::new(s, "opportunity_id", "occurred_at", Archived::Include)
+            }),
+            lead_events: lazy(&scope, |s| FirstPages::new(s, "lead_id", "occurred_at", Archived::Include)),
+            account_leads: lazy(&scope, |s| FirstPages::new(s, "account_id", "created_at", Archived::Skip)),
+            lead_activity_counts: lazy(&scope, |s| ChildCounts::new(s, "lead_id", Archived::Include)),
+            lead_event_counts: lazy(&scope, |s| ChildCounts::new(s, "lead_id", Archived::Include)),
+            account_lead_counts: lazy(&scope, |s| ChildCounts::new(s, "account_id", Archived::Skip)),
+            account_activity_counts: lazy(&scope, |s| ChildCounts::new(s, "account_id", Archived::Include)),
+            opportunity_activity_counts: lazy(&scope, |s| ChildCounts::new(s, "opportunity_id", Archived::Include)),
+            lead_handovers: lazy(&scope, |s| ChildLists::new(s, "lead_id", "handed_at", Order::Descending)),
+            icps: lazy(&scope, |s| DocumentLoader::new(s)),
+            personas: lazy(&scope, |s| DocumentLoader::new(s)),
+            score_breakdowns: lazy(&scope, |s| ScoreBreakdowns { scope: s.clone() }),
+            messages: lazy(&scope, |s| DocumentLoader::new(s)),
+            journey_stages: lazy(&scope, |s| ById::new(s)),
+            asset_personas: lazy(&scope, |s| ChildLists::new(s, "asset_id", "id", Order::Ascending)),
+            asset_stages: lazy(&scope, |s| ChildLists::new(s, "asset_id", "id", Order::Ascending)),
+            content_usage: lazy(&scope, |s| UsageStatsLoader { scope: s.clone() }),
+            feedback_endorsements: lazy(&scope, |s| ChildLists::new(s, "feedback_id", "created_at", Order::Ascending)),
+            meeting_action_items: lazy(&scope, |s| ChildLists::new(s, "meeting_id", "created_at", Order::Ascending)),
+            campaigns_by_name: lazy(&scope, |s| CampaignsByName { scope: s.clone() }),
+            campaign_lead_counts: lazy(&scope, |s| CampaignLeadCounts { scope: s.clone() }),
             scope,
             nodes: OnceLock::new(),
             agreed_icps: tokio::sync::OnceCell::new(),
