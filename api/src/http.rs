@@ -364,7 +364,20 @@ pub(crate) async fn admit(
     let persisted = crate::graphql::persisted::resolve(&state.db, actor, mode, request)
         .await
         .map_err(|error| Turned::Invalid(error_object(&error)))?;
-    cost::check_text(&request.query, limits).map_err(|refusal| Turned::Invalid(refusal_object(&refusal)))?;
+    let refused = |refusal: cost::Refusal| Turned::Invalid(refusal_object(&refusal));
+    // A document sent before comes with what its text decides, worked out once
+    // (`parsed_queries::Known`); any other is measured before it is parsed.
+    let known = match crate::graphql::parsed_queries::remembered(&request.query) {
+        Some(known) => {
+            cost::check_length(&request.query, limits).map_err(refused)?;
+            cost::check_tokens(known.tokens, limits).map_err(refused)?;
+            Some(known)
+        }
+        None => {
+            cost::check_text(&request.query, limits).map_err(refused)?;
+            crate::graphql::parsed_queries::parse(&request.query)
+        }
+    };
     // A document that does not parse is left to the executor, which reports the error.
     let (mut cost, mut unvalidated) = (0, None);
     let mut facts = crate::metrics::RequestFacts {
@@ -373,25 +386,23 @@ pub(crate) async fn admit(
         org_id: actor.map(|a| a.org_id),
         caller: actor.map_or("anonymous", |a| a.kind_label()),
     };
-    if let Some(document) = crate::graphql::parsed_queries::parsed(&request.query) {
-        let running = running_operation(&document, request.operation_name.as_deref());
+    if let Some(known) = known {
+        let running = running_operation(&known.document, request.operation_name.as_deref());
         if only_queries && running.is_some_and(|(_, op)| op.ty != OperationType::Query) {
             return Err(Turned::NotQuery);
         }
         if facts.operation.is_none() {
             facts.operation = running.and_then(|(name, _)| name).map(str::to_owned);
         }
-        cost = state
-            .cost_model
-            .check(&document, request.operation_name.as_deref(), &request.variables, limits)
-            .map_err(|refusal| Turned::Invalid(refusal_object(&refusal)))?;
-        crate::graphql::input::check_text(&document, &request.variables)
-            .map_err(|error| Turned::Invalid(error_object(&error)))?;
-        if !state.config.introspection && crate::graphql::parsed_queries::asks_introspection(&document) {
+        let walked = known.walk(&state.cost_model, &request.variables).map_err(refused)?;
+        cost = walked.judge(request.operation_name.as_deref(), limits).map_err(refused)?;
+        let input = crate::graphql::input::check_variables(&request.variables).and_then(|()| known.check_literals());
+        input.map_err(|error| Turned::Invalid(error_object(&error)))?;
+        if !state.config.introspection && known.introspection {
             let error = ApiError::forbidden("introspection is turned off on this server (ACCORD_INTROSPECTION=false)");
             return Err(Turned::Invalid(error_object(&error)));
         }
-        request.set_parsed_query(document);
+        request.set_parsed_query(known.document.clone());
         unvalidated = state.validated.check(request);
     }
     let mut allowance = None;

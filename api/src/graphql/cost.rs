@@ -20,15 +20,16 @@
 //! ([`INTROSPECTION_COST`]) and may nest its lists ([`INTROSPECTION_LISTS`]) at most as
 //! deep as the standard introspection query does (`types { fields { args } }`).
 
-// Keys are the schema's own names and a request's fragment names: foldhash, not SipHash,
-// whose two passes a field were a visible part of a request's CPU.
-use foldhash::HashMap;
+use std::cell::Cell;
 
 use async_graphql::parser::types::{
     BaseType, DocumentOperations, ExecutableDocument, Field, OperationDefinition, Selection, SelectionSet, TypeKind,
     TypeSystemDefinition,
 };
 use async_graphql::{Name, Value, Variables};
+// The schema's type and field names, looked up twice a field of every request, and a
+// request's fragment names: foldhash, far cheaper than the standard library's SipHash.
+use foldhash::HashMap;
 
 use super::pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 
@@ -155,17 +156,28 @@ impl Refusal {
 
 /// Refuse a document whose text is too long or has too many tokens, before it is parsed.
 pub fn check_text(query: &str, limits: &Limits) -> Result<(), Refusal> {
+    check_length(query, limits)?;
+    check_tokens(count_tokens(query, limits.max_tokens), limits)
+}
+
+/// [`check_text`]'s length limit alone.
+pub fn check_length(query: &str, limits: &Limits) -> Result<(), Refusal> {
     if query.len() > limits.max_bytes {
         return Err(Refusal::TooLong { bytes: query.len(), limit: limits.max_bytes });
     }
-    if count_tokens(query, limits.max_tokens) > limits.max_tokens {
+    Ok(())
+}
+
+/// [`check_text`]'s token limit alone, for a document of `tokens` tokens.
+pub fn check_tokens(tokens: usize, limits: &Limits) -> Result<(), Refusal> {
+    if tokens > limits.max_tokens {
         return Err(Refusal::TooManyTokens { limit: limits.max_tokens });
     }
     Ok(())
 }
 
 /// Lexical tokens of a GraphQL document, counted up to `stop + 1`.
-fn count_tokens(query: &str, stop: usize) -> usize {
+pub(crate) fn count_tokens(query: &str, stop: usize) -> usize {
     let bytes = query.as_bytes();
     let (mut i, mut tokens) = (0, 0);
     while i < bytes.len() && tokens <= stop {
@@ -292,10 +304,22 @@ impl CostModel {
         variables: &Variables,
         limits: &Limits,
     ) -> Result<u64, Refusal> {
-        let mut walk = Walk { model: self, document, variables, memo: HashMap::default(), defaults: None };
-        let mut fields = 0u64;
-        let mut cost = 0u64;
-        let mut depth = 0u64;
+        self.walk(document, variables)?.0.judge(operation_name, limits)
+    }
+
+    /// Walk every operation of the document; true when a variable's value went into the
+    /// totals (which then hold for these variables alone, else for any).
+    pub fn walk(&self, document: &ExecutableDocument, variables: &Variables) -> Result<(Walked, bool), Refusal> {
+        let mut walk = Walk {
+            model: self,
+            document,
+            variables,
+            memo: HashMap::default(),
+            defaults: None,
+            read_variables: Cell::new(false),
+        };
+        let multiple = matches!(document.operations, DocumentOperations::Multiple(_));
+        let mut walked = Walked { fields: 0, depth: 0, costs: Vec::new(), multiple };
         for (name, operation) in document.operations.iter() {
             walk.defaults = Some(&operation.node);
             let root = match operation.node.ty {
@@ -304,16 +328,36 @@ impl CostModel {
                 async_graphql::parser::types::OperationType::Subscription => "Subscription",
             };
             let totals = walk.selection_set(Some(root), &operation.node.selection_set.node, None)?;
-            fields = fields.saturating_add(totals.fields);
-            depth = depth.max(totals.depth);
-            let runs = match (&document.operations, operation_name) {
-                (DocumentOperations::Multiple(_), Some(wanted)) => name.is_some_and(|n| n.as_str() == wanted),
-                _ => true,
-            };
-            if runs {
-                cost = cost.max(totals.cost);
-            }
+            walked.fields = walked.fields.saturating_add(totals.fields);
+            walked.depth = walked.depth.max(totals.depth);
+            walked.costs.push((name.map(|n| n.as_str().to_owned()), totals.cost));
         }
+        Ok((walked, walk.read_variables.get()))
+    }
+}
+
+/// The totals of a document's operations ([`CostModel::walk`]), to judge against the
+/// limits for the operation a request names.
+#[derive(Debug, Clone)]
+pub struct Walked {
+    fields: u64,
+    depth: u64,
+    /// Each operation's name and cost.
+    costs: Vec<(Option<String>, u64)>,
+    /// The document has operations by name (rather than a single anonymous one).
+    multiple: bool,
+}
+
+impl Walked {
+    /// The cost of the operation that runs for `operation_name` (the most expensive one
+    /// when that is not yet known), unless the document is over a limit.
+    pub fn judge(&self, operation_name: Option<&str>, limits: &Limits) -> Result<u64, Refusal> {
+        let runs = |name: &Option<String>| match (self.multiple, operation_name) {
+            (true, Some(wanted)) => name.as_deref() == Some(wanted),
+            _ => true,
+        };
+        let cost = self.costs.iter().filter(|(name, _)| runs(name)).map(|(_, cost)| *cost).max().unwrap_or(0);
+        let Walked { fields, depth, .. } = *self;
         if fields > limits.max_fields {
             return Err(Refusal::TooManyFields { fields, limit: limits.max_fields });
         }
@@ -376,6 +420,8 @@ struct Walk<'a> {
     /// and whether they are inside an introspection.
     memo: HashMap<(&'a str, Option<u64>, Mode), Memo>,
     defaults: Option<&'a OperationDefinition>,
+    /// Set when an argument the walk read held a variable.
+    read_variables: Cell<bool>,
 }
 
 impl<'a> Walk<'a> {
@@ -507,6 +553,7 @@ impl<'a> Walk<'a> {
             .node
             .clone()
             .into_const_with(|variable| {
+                self.read_variables.set(true);
                 if let Some(value) = self.variables.get(&variable) {
                     return Ok(value.clone());
                 }

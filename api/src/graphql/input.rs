@@ -13,9 +13,21 @@ use crate::validate::is_forbidden_char as is_forbidden;
 /// Refuse control characters other than tab and line breaks, and Unicode
 /// non-characters, in the variables and in the document's argument literals.
 pub fn check_text(document: &ExecutableDocument, variables: &Variables) -> Result<()> {
+    check_variables(variables)?;
+    check_literals(document)
+}
+
+/// [`check_text`] of the variables alone.
+pub fn check_variables(variables: &Variables) -> Result<()> {
     for (name, value) in variables.iter() {
         check_const(&mut format!("variables.{name}"), value)?;
     }
+    Ok(())
+}
+
+/// [`check_text`] of the document's argument literals alone: the same for every request
+/// that sends the document.
+pub fn check_literals(document: &ExecutableDocument) -> Result<()> {
     for (_, operation) in document.operations.iter() {
         check_set(&operation.node.selection_set.node)?;
     }

@@ -4,18 +4,20 @@
 //! so the cache is process-wide.
 
 use std::num::NonZeroUsize;
-use std::sync::{LazyLock, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use async_graphql::CacheControl;
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use lru::LruCache;
+
+use super::cost::{self, Walked};
 
 /// Documents remembered at most; the least recently used go first.
 const CAPACITY: NonZeroUsize = NonZeroUsize::new(512).unwrap();
 /// Longer documents are parsed every time, which keeps the cache a few megabytes at most.
 const MAX_CACHED_LEN: usize = 8 * 1024;
 
-type Documents = LruCache<String, ExecutableDocument>;
+type Documents = LruCache<String, Arc<Known>>;
 
 static DOCUMENTS: LazyLock<Mutex<Documents>> = LazyLock::new(|| Mutex::new(LruCache::new(CAPACITY)));
 
@@ -24,17 +26,82 @@ fn documents() -> MutexGuard<'static, Documents> {
     DOCUMENTS.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// A parsed document and what its text alone decides, worked out once for every request
+/// that sends it. The limits are the server's, so they are applied to these facts on
+/// each request, never remembered.
+pub struct Known {
+    pub document: ExecutableDocument,
+    /// Its lexical tokens, all counted (a remembered document is short).
+    pub tokens: usize,
+    /// Whether an operation asks for `__schema` or `__type`.
+    pub introspection: bool,
+    /// Whether its argument literals are free of the characters `input::check_literals`
+    /// refuses.
+    literals_clean: OnceLock<bool>,
+    /// The cost walk of its operations, once a walk read no variable (then it holds for
+    /// any variables).
+    walked: OnceLock<Walked>,
+}
+
+impl Known {
+    fn new(query: &str, document: ExecutableDocument) -> Self {
+        Self {
+            tokens: cost::count_tokens(query, usize::MAX),
+            introspection: asks_introspection(&document),
+            document,
+            literals_clean: OnceLock::new(),
+            walked: OnceLock::new(),
+        }
+    }
+
+    /// The walk of [`cost::CostModel::walk`], remembered when it read no variable.
+    pub fn walk(
+        &self,
+        model: &cost::CostModel,
+        variables: &async_graphql::Variables,
+    ) -> Result<std::borrow::Cow<'_, Walked>, cost::Refusal> {
+        if let Some(walked) = self.walked.get() {
+            return Ok(std::borrow::Cow::Borrowed(walked));
+        }
+        let (walked, read_variables) = model.walk(&self.document, variables)?;
+        if !read_variables {
+            return Ok(std::borrow::Cow::Borrowed(self.walked.get_or_init(|| walked)));
+        }
+        Ok(std::borrow::Cow::Owned(walked))
+    }
+
+    /// [`super::input::check_literals`], remembered when it passes.
+    pub fn check_literals(&self) -> crate::error::Result<()> {
+        if self.literals_clean.get() == Some(&true) {
+            return Ok(());
+        }
+        let checked = super::input::check_literals(&self.document);
+        let _ = self.literals_clean.set(checked.is_ok());
+        checked
+    }
+}
+
+/// The document of `query` when it was parsed before and remembered.
+pub fn remembered(query: &str) -> Option<Arc<Known>> {
+    documents().get(query).cloned()
+}
+
+/// The document of `query`, parsed now and remembered when short. `None` when it does
+/// not parse. Check its text's size first ([`cost::check_text`]).
+pub fn parse(query: &str) -> Option<Arc<Known>> {
+    let document = async_graphql::parser::parse_query(query).ok()?;
+    let known = Arc::new(Known::new(query, document));
+    if query.len() <= MAX_CACHED_LEN {
+        documents().put(query.to_owned(), known.clone());
+    }
+    Some(known)
+}
+
 /// The parsed document of `query`: remembered, or parsed now and remembered. `None`
 /// when it does not parse.
 pub fn parsed(query: &str) -> Option<ExecutableDocument> {
-    if let Some(document) = documents().get(query) {
-        return Some(document.clone());
-    }
-    let document = async_graphql::parser::parse_query(query).ok()?;
-    if query.len() <= MAX_CACHED_LEN {
-        documents().put(query.to_owned(), document.clone());
-    }
-    Some(document)
+    let known = remembered(query).or_else(|| parse(query))?;
+    Some(known.document.clone())
 }
 
 /// Give `request` its parsed document (see [`parsed`]). A document that does not parse
@@ -251,8 +318,9 @@ mod tests {
         prepare(&mut async_graphql::Request::new(text));
         assert!(documents().contains(text), "remembered after the first request");
         // What is remembered is what the next request with the same text runs.
-        let planted = async_graphql::parser::parse_query("query Planted { __typename }").unwrap();
-        documents().put(text.to_owned(), planted);
+        let planted = "query Planted { __typename }";
+        let document = async_graphql::parser::parse_query(planted).unwrap();
+        documents().put(text.to_owned(), Arc::new(Known::new(planted, document)));
         let mut again = async_graphql::Request::new(text);
         prepare(&mut again);
         assert_eq!(operation_name(&mut again).as_deref(), Some("Planted"));
@@ -262,5 +330,44 @@ mod tests {
         prepare(&mut bad);
         assert!(!documents().contains(broken));
         assert!(bad.parsed_query().is_err(), "the executor still sees the syntax error");
+    }
+
+    /// What a remembered document's text decides is worked out once; what a request's
+    /// variables decide is worked out for each request.
+    #[test]
+    fn a_documents_facts_are_remembered_but_never_what_its_variables_decide() {
+        let model = cost::CostModel::from_sdl(
+            "type Query { leads(first: Int): LeadConnection! } type LeadConnection { nodes: [Lead!]! } \
+             type Lead { id: ID! note(text: String): String }",
+        );
+        let limits =
+            cost::Limits { max_bytes: 10_000, max_tokens: 100, max_fields: 100, max_cost: 1_000, max_depth: 10 };
+        let variables = |json| async_graphql::Variables::from_json(json);
+        let cost_of = |known: &Known, json| known.walk(&model, &variables(json)).unwrap().judge(None, &limits);
+
+        // The page size comes from a variable: walked again for every request.
+        let paged = parse("query FactsPaged($n: Int) { leads(first: $n) { nodes { id } } }").unwrap();
+        assert_eq!(cost_of(&paged, serde_json::json!({ "n": 10 })), Ok(2 + 10));
+        assert_eq!(cost_of(&paged, serde_json::json!({ "n": 5 })), Ok(2 + 5));
+        assert!(paged.walked.get().is_none());
+        // A literal page size: walked once, judged against the limits of each request.
+        let fixed = parse("query FactsFixed { leads(first: 3) { nodes { id } } }").unwrap();
+        assert_eq!(cost_of(&fixed, serde_json::json!({})), Ok(2 + 3));
+        assert!(fixed.walked.get().is_some());
+        assert_eq!(cost_of(&fixed, serde_json::json!({ "n": 50 })), Ok(2 + 3));
+        let strict = cost::Limits { max_cost: 4, ..limits };
+        let walked = fixed.walk(&model, &variables(serde_json::json!({}))).unwrap();
+        assert_eq!(walked.judge(None, &strict), Err(cost::Refusal::TooExpensive { cost: 5, limit: 4 }));
+        assert_eq!(fixed.tokens, cost::count_tokens("query FactsFixed { leads(first: 3) { nodes { id } } }", 1_000));
+
+        // Argument literals: a clean document is remembered clean; a refused one is refused
+        // again, with the same error, on every request.
+        let clean = parse("query FactsClean { leads(first: 1) { nodes { note(text: \"ok\") } } }").unwrap();
+        assert!(clean.check_literals().is_ok());
+        assert_eq!(clean.literals_clean.get(), Some(&true));
+        let dirty = parse("query FactsDirty { leads(first: 1) { nodes { note(text: \"a\\u0000b\") } } }").unwrap();
+        let first = dirty.check_literals().unwrap_err().to_string();
+        assert_eq!(dirty.check_literals().unwrap_err().to_string(), first);
+        assert!(remembered("query FactsDirty { leads(first: 1) { nodes { note(text: \"a\\u0000b\") } } }").is_some());
     }
 }
