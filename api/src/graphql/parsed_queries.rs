@@ -1,7 +1,8 @@
 //! Parsed GraphQL queries (not agreed documents), remembered by their text: portals,
 //! BI tools and partners send the same few queries over and over with new variables,
-//! so each is parsed once (docs/performance.md). Parsing depends on neither the schema nor the caller,
-//! so the cache is process-wide.
+//! so each is parsed once, and what its text alone decides is worked out once
+//! ([`Known`]; docs/performance.md). Neither depends on the caller, so the cache is
+//! process-wide.
 
 use std::num::NonZeroUsize;
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, OnceLock, PoisonError};
