@@ -295,20 +295,9 @@ impl CostModel {
         Self { types }
     }
 
-    /// Check the parsed document against the field and cost limits; the cost of the
-    /// operation that runs (the most expensive one when that is not yet known).
-    pub fn check(
-        &self,
-        document: &ExecutableDocument,
-        operation_name: Option<&str>,
-        variables: &Variables,
-        limits: &Limits,
-    ) -> Result<u64, Refusal> {
-        self.walk(document, variables)?.0.judge(operation_name, limits)
-    }
-
-    /// Walk every operation of the document; true when a variable's value went into the
-    /// totals (which then hold for these variables alone, else for any).
+    /// Walk every operation of the document, for [`Walked::judge`] against the limits;
+    /// true when a variable's value went into the totals (which then hold for these
+    /// variables alone, else for any).
     pub fn walk(&self, document: &ExecutableDocument, variables: &Variables) -> Result<(Walked, bool), Refusal> {
         let mut walk = Walk {
             model: self,
@@ -330,7 +319,7 @@ impl CostModel {
             let totals = walk.selection_set(Some(root), &operation.node.selection_set.node, None)?;
             walked.fields = walked.fields.saturating_add(totals.fields);
             walked.depth = walked.depth.max(totals.depth);
-            walked.costs.push((name.map(|n| n.as_str().to_owned()), totals.cost));
+            walked.costs.push((name.cloned(), totals.cost));
         }
         Ok((walked, walk.read_variables.get()))
     }
@@ -343,7 +332,7 @@ pub struct Walked {
     fields: u64,
     depth: u64,
     /// Each operation's name and cost.
-    costs: Vec<(Option<String>, u64)>,
+    costs: Vec<(Option<Name>, u64)>,
     /// The document has operations by name (rather than a single anonymous one).
     multiple: bool,
 }
@@ -352,8 +341,8 @@ impl Walked {
     /// The cost of the operation that runs for `operation_name` (the most expensive one
     /// when that is not yet known), unless the document is over a limit.
     pub fn judge(&self, operation_name: Option<&str>, limits: &Limits) -> Result<u64, Refusal> {
-        let runs = |name: &Option<String>| match (self.multiple, operation_name) {
-            (true, Some(wanted)) => name.as_deref() == Some(wanted),
+        let runs = |name: &Option<Name>| match (self.multiple, operation_name) {
+            (true, Some(wanted)) => name.as_ref().is_some_and(|n| n.as_str() == wanted),
             _ => true,
         };
         let cost = self.costs.iter().filter(|(name, _)| runs(name)).map(|(_, cost)| *cost).max().unwrap_or(0);
@@ -589,7 +578,7 @@ mod tests {
     fn check(query: &str, variables: serde_json::Value) -> Result<u64, Refusal> {
         let model = CostModel::from_sdl(SDL);
         let document = async_graphql::parser::parse_query(query).unwrap();
-        model.check(&document, None, &Variables::from_json(variables), &LIMITS)
+        model.walk(&document, &Variables::from_json(variables)).and_then(|(walked, _)| walked.judge(None, &LIMITS))
     }
 
     #[test]
@@ -673,7 +662,8 @@ mod tests {
         let model = CostModel::from_sdl(SDL);
         let limits = Limits { max_depth: 3, ..LIMITS };
         let run = |query: &str| {
-            model.check(&async_graphql::parser::parse_query(query).unwrap(), None, &Variables::default(), &limits)
+            let document = async_graphql::parser::parse_query(query).unwrap();
+            model.walk(&document, &Variables::default()).and_then(|(walked, _)| walked.judge(None, &limits))
         };
         assert_eq!(run("{ leads { nodes { owner { name } } } }"), Err(Refusal::TooDeep { depth: 4, limit: 3 }));
         assert_eq!(

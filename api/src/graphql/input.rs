@@ -11,13 +11,7 @@ use crate::error::{ApiError, Result};
 use crate::validate::is_forbidden_char as is_forbidden;
 
 /// Refuse control characters other than tab and line breaks, and Unicode
-/// non-characters, in the variables and in the document's argument literals.
-pub fn check_text(document: &ExecutableDocument, variables: &Variables) -> Result<()> {
-    check_variables(variables)?;
-    check_literals(document)
-}
-
-/// [`check_text`] of the variables alone.
+/// non-characters, in the variables.
 pub fn check_variables(variables: &Variables) -> Result<()> {
     for (name, value) in variables.iter() {
         check_const(&mut format!("variables.{name}"), value)?;
@@ -25,8 +19,8 @@ pub fn check_variables(variables: &Variables) -> Result<()> {
     Ok(())
 }
 
-/// [`check_text`] of the document's argument literals alone: the same for every request
-/// that sends the document.
+/// Refuse them in the document's argument literals: the same answer for every request
+/// that sends the document (`parsed_queries::Known` remembers it).
 pub fn check_literals(document: &ExecutableDocument) -> Result<()> {
     for (_, operation) in document.operations.iter() {
         check_set(&operation.node.selection_set.node)?;
@@ -81,7 +75,7 @@ fn check_set(set: &SelectionSet) -> Result<()> {
                 check_set(&field.node.selection_set.node)?;
             }
             Selection::InlineFragment(inline) => check_set(&inline.node.selection_set.node)?,
-            // Fragments are checked once each, by `check_text`.
+            // Fragments are checked once each, by `check_literals`.
             Selection::FragmentSpread(_) => {}
         }
     }
@@ -91,6 +85,12 @@ fn check_set(set: &SelectionSet) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Both checks, in the order a request runs them (`http::admit`).
+    fn check_text(document: &ExecutableDocument, variables: &Variables) -> Result<()> {
+        check_variables(variables)?;
+        check_literals(document)
+    }
 
     #[test]
     fn nul_bytes_are_refused_where_they_are() {

@@ -98,24 +98,6 @@ pub fn parse(query: &str) -> Option<Arc<Known>> {
     Some(known)
 }
 
-/// The parsed document of `query`: remembered, or parsed now and remembered. `None`
-/// when it does not parse.
-pub fn parsed(query: &str) -> Option<ExecutableDocument> {
-    let known = remembered(query).or_else(|| parse(query))?;
-    Some(known.document.clone())
-}
-
-/// Give `request` its parsed document (see [`parsed`]). A document that does not parse
-/// is left to the executor, which reports the error.
-pub fn prepare(request: &mut async_graphql::Request) {
-    if request.query.len() > MAX_CACHED_LEN {
-        return;
-    }
-    if let Some(document) = parsed(&request.query) {
-        request.set_parsed_query(document);
-    }
-}
-
 /// Documents that passed a schema's validation, by text, with the cache control it
 /// computed (it depends on the document alone). A request with one of them checks only
 /// its arguments' values again, as variables can make those wrong (vendor/README.md):
@@ -184,6 +166,15 @@ pub fn asks_introspection(document: &ExecutableDocument) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Give `request` its parsed document, remembered or parsed now, as `http::admit`
+    /// does. A document that does not parse is left to the executor, which reports the
+    /// error.
+    fn prepare(request: &mut async_graphql::Request) {
+        if let Some(known) = remembered(&request.query).or_else(|| parse(&request.query)) {
+            request.set_parsed_query(known.document.clone());
+        }
+    }
 
     fn operation_name(request: &mut async_graphql::Request) -> Option<String> {
         let document = request.parsed_query().ok()?;
