@@ -5,8 +5,10 @@ use std::process::ExitCode;
 use api::cli::CliError;
 use api::config::Cli;
 
+mod alloc;
+
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: alloc::Mimalloc = alloc::Mimalloc;
 
 fn main() -> ExitCode {
     let cli = match <Cli as clap::Parser>::try_parse() {
