@@ -6,7 +6,8 @@
 # Accord/raw-SQL is printed: the distance to the database's own limit. pgbench runs each
 # twin twice: with its default simple protocol (every statement parsed and planned each
 # time, as the budgets were calibrated) and with -M prepared (parsed and planned once, as
-# Accord's own statements are): the stricter limit. Last it times the rescoring after a
+# Accord's own statements are): the stricter limit, measured in three rounds alternating
+# with Accord and quoted as the median of the rounds' ratios. Last it times the rescoring after a
 # new scoring model (rescore.py) and simulateScoringModel over every lead (simulate.py).
 #
 #   bench/run.sh [--leads N] [--duration S] [--warmup S] [--concurrency C] [--fresh] [--record] [--smoke] [--sqlite] [--pgbouncer]
@@ -27,7 +28,7 @@ cd "$ROOT"
 # shellcheck source=bench/ids.sh
 source "$ROOT/bench/ids.sh"
 
-LEADS=100000 DURATION=30 WARMUP=10 CONCURRENCY=16 FRESH=0 RECORD=0 SMOKE=0 SQLITE=0 PGBOUNCER=0
+LEADS=100000 DURATION=30 WARMUP=10 CONCURRENCY=16 FRESH=0 RECORD=0 SMOKE=0 SQLITE=0 PGBOUNCER=0 TWIN_ROUNDS=3
 while [ $# -gt 0 ]; do
   case "$1" in
     --leads) LEADS=$2; shift ;;
@@ -183,14 +184,44 @@ peak_rss_kb() { awk '/VmHWM/ { print $2 }' "/proc/$SERVER/status"; }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$SERVER/stat"; }
 reset_peak() { echo 5 >"/proc/$SERVER/clear_refs" 2>/dev/null || true; }
 
-# raw_sql FILE [prepared]: the twin's transactions per second. The simple protocol
-# substitutes variables as text, so they carry their quotes; prepared sends them as
-# parameters, without.
+# raw_sql FILE [prepared [SECONDS]]: the twin's transactions per second. The simple
+# protocol substitutes variables as text, so they carry their quotes; prepared sends
+# them as parameters, without.
 raw_sql() {
-  local file=$1 mode=${2:-simple} q="'"
+  local file=$1 mode=${2:-simple} seconds=${3:-$DURATION} q="'"
   [ "$mode" = prepared ] && q=""
-  pgbench -n -M "$mode" -c "$CONCURRENCY" -j 2 -T "$DURATION" -D org="$q$ORG$q" -D lead="$q$BENCH_LEAD_ID$q" -f "$file" \
+  pgbench -n -M "$mode" -c "$CONCURRENCY" -j 2 -T "$seconds" -D org="$q$ORG$q" -D lead="$q$BENCH_LEAD_ID$q" -f "$file" \
     "$DATABASE_URL" 2>/dev/null | awk '/^tps = / { print $3; exit }'
+}
+
+# against_prepared NAME FILE: Accord against its prepared twin in TWIN_ROUNDS alternating
+# rounds (Accord, twin; twin, Accord; …) of DURATION/TWIN_ROUNDS seconds each; sets
+# PREP (the twin's median transactions/s) and PREP_RATIO (the median of the rounds'
+# ratios). The host's speed drifts within minutes: one run of each, minutes apart, put
+# the same build at 21 % and 35 % of the same twin.
+against_prepared() {
+  local name=$1 file=$2 seconds=$(( DURATION / TWIN_ROUNDS )) rounds=() round accord twin
+  [ "$seconds" -ge 1 ] || seconds=1
+  for round in $(seq 1 "$TWIN_ROUNDS"); do
+    export BENCH_RUN="$name-twin$round-$(date +%s)"
+    if [ $((round % 2)) = 1 ]; then
+      accord=$(field rps "$(load "$seconds")")
+      twin=$(raw_sql "$file" prepared "$seconds")
+    else
+      twin=$(raw_sql "$file" prepared "$seconds")
+      accord=$(field rps "$(load "$seconds")")
+    fi
+    rounds+=("${accord:-0} ${twin:-0}")
+  done
+  read -r PREP PREP_RATIO < <(python3 - "${rounds[@]}" <<'PY'
+import statistics, sys
+pairs = [tuple(map(float, r.split())) for r in sys.argv[1:]]
+twins = [t for _, t in pairs if t > 0]
+ratios = [a / t for a, t in pairs if t > 0]
+print(f"{statistics.median(twins):.1f}" if twins else "-", f"{statistics.median(ratios) * 100:.0f}" if ratios else "-")
+PY
+)
+  [ "$PREP_RATIO" = - ] || PREP_RATIO="$PREP_RATIO %"
 }
 # ratio_of RATE TWIN_RATE: Accord's rate as a share of its twin's; "-" when the twin gave none.
 ratio_of() { python3 -c "print(f'{$1 / ${2:-0} * 100:.0f} %' if float('${2:-0}') > 0 else '-')"; }
@@ -283,8 +314,8 @@ if [ "$SQLITE" = 0 ]; then
       rps=$(field rps "$LINE")
       raw=$(raw_sql "$twin")
       ratio=$(ratio_of "$rps" "$raw")
-      prep=$(raw_sql "$twin" prepared)
-      prep_ratio=$(ratio_of "$rps" "$prep")
+      against_prepared "$name" "$twin"
+      prep=$PREP prep_ratio=$PREP_RATIO
     fi
     result "$name" "$LINE" "$STATEMENTS" "$KB" "${raw:--}" "$ratio" "${prep:--}" "$prep_ratio" "$TICKS"
   done
