@@ -13,10 +13,12 @@ use crate::error::{ApiError, Result};
 use crate::graphql::pagination::{Page, PageArgs, Window};
 
 /// A page of children: the first page (`read` with the parent, or batched by the
-/// loader), or a later page from its own query. `K` is the first-page loader's key:
-/// `(parent, limit)`, or [`WithUsers`] for activities with their users.
+/// loader), or a later page from its own query, which `later` makes only when it is
+/// asked for (boxed: a query's future is large, and every future that held it unmade
+/// was as large and copied whole wherever it moved). `K` is the first-page loader's
+/// key: `(parent, limit)`, or [`WithUsers`] for activities with their users.
 #[allow(clippy::too_many_arguments)]
-pub async fn child_page<K, L, C, T>(
+pub async fn child_page<K, L, C, T, F>(
     first_pages: &DataLoader<L>,
     counts: &DataLoader<C>,
     parent: Uuid,
@@ -24,15 +26,16 @@ pub async fn child_page<K, L, C, T>(
     window: &Window<Vec<sea_orm::Value>>,
     count: bool,
     read: Option<Vec<T>>,
-    later: impl Future<Output = Result<Page<T>>>,
+    later: impl FnOnce() -> F,
 ) -> Result<Page<T>>
 where
+    F: Future<Output = Result<Page<T>>>,
     K: From<(Uuid, u64)> + Send + Sync + Hash + Eq + Clone + 'static,
     L: Loader<K, Value = Vec<T>, Error = ApiError>,
     C: Loader<Uuid, Value = i64, Error = ApiError>,
 {
     if args.after.is_some() || args.before.is_some() || args.last.is_some() {
-        return later.await;
+        return Box::pin(later()).await;
     }
     let mut items = match read {
         Some(rows) => rows,

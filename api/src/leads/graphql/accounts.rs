@@ -132,7 +132,7 @@ impl Account {
             let window = sorted_window(&args, &list, org, |v| order.key_value(v))?;
             let count = selects(ctx, "totalCount");
             let criteria = LeadCriteria { account_id: Some(self.uuid()), ..Default::default() };
-            let later = async {
+            let later = || async {
                 let (direction, joins) = (OrderDirection::Desc.into(), Default::default());
                 let page = crate::leads::list(db(ctx), actor, &criteria, order, direction, &window, count, joins);
                 Ok(page.await?.map(|l| l.lead))

@@ -179,14 +179,15 @@ pub(crate) async fn nested_activities(
     let read = read.filter(read_here).map(|r| r.rows.clone());
     if read.is_some() || nodes_select(ctx, "user") {
         // Who logged each activity comes joined in the first page's statement.
-        let later = async { Ok(activities::list(db(ctx), actor, &criteria, &window, count).await?.map(|a| (a, None))) };
-        let page =
-            child_page::<WithUsers, _, _, _>(first_pages, counts, parent, &args, &window, count, read, later).await?;
+        let later =
+            || async { Ok(activities::list(db(ctx), actor, &criteria, &window, count).await?.map(|a| (a, None))) };
+        let page = child_page::<WithUsers, _, _, _, _>(first_pages, counts, parent, &args, &window, count, read, later)
+            .await?;
         return Ok(ActivityConnection::from_page(ctx, page, |(a, _)| activity_cursor(a), activity_with_user));
     }
-    let later = activities::list(db(ctx), actor, &criteria, &window, count);
+    let later = || activities::list(db(ctx), actor, &criteria, &window, count);
     let page =
-        child_page::<(Uuid, u64), _, _, _>(first_pages, counts, parent, &args, &window, count, None, later).await?;
+        child_page::<(Uuid, u64), _, _, _, _>(first_pages, counts, parent, &args, &window, count, None, later).await?;
     Ok(ActivityConnection::from_page(ctx, page, activity_cursor, Activity::from))
 }
 

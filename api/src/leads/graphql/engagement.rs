@@ -90,7 +90,7 @@ pub(crate) async fn lead_events(
     let org = crate::graphql::actor(ctx)?.org_id;
     let window = sorted_window(&args, EVENTS, org, time_key)?;
     let count = selects(ctx, "totalCount");
-    let later = engagement::list(db(ctx), actor, lead, &window, count);
+    let later = || engagement::list(db(ctx), actor, lead, &window, count);
     let page = child_page(&l.lead_events, &l.lead_event_counts, lead, &args, &window, count, None, later).await?;
     Ok(EngagementEventConnection::from_page(
         ctx,
