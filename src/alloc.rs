@@ -75,38 +75,41 @@ unsafe impl GlobalAlloc for Mimalloc {
 mod tests {
     use super::*;
 
-    /// Every size and alignment a Rust type can ask for, through every entry point, comes
-    /// back aligned, zeroed where asked, and keeps its bytes through a reallocation.
+    /// Every size and alignment, a type's (a multiple of its alignment) or a raw layout's
+    /// (smaller than its alignment too, which takes the aligned calls), through every entry
+    /// point, comes back aligned, zeroed where asked, and keeps its bytes through a
+    /// reallocation (which may cross from the aligned calls to the plain ones).
     #[test]
     fn every_block_is_aligned_as_its_layout_asks() {
         let alloc = Mimalloc;
         let mut sizes: Vec<usize> = (1..=300).collect();
         sizes.extend([1000, 1024, 1030, 1500, 2048, 4000, 4096, 5000, 70_000, 300_000]);
-        for align in [1, 2, 4, 8, 16, 32, 64, 128, 4096] {
-            for &size in &sizes {
-                let Ok(layout) = Layout::from_size_align(size.next_multiple_of(align), align) else { continue };
-                // Many of each, so blocks come from every position of a page.
-                let blocks: Vec<*mut u8> = (0..8)
-                    .map(|i| unsafe { if i % 2 == 0 { alloc.alloc(layout) } else { alloc.alloc_zeroed(layout) } })
-                    .collect();
-                for (i, &p) in blocks.iter().enumerate() {
-                    assert!(!p.is_null());
-                    assert_eq!(p as usize % align, 0, "size {} align {align}", layout.size());
-                    if i % 2 == 1 {
-                        let bytes = unsafe { std::slice::from_raw_parts(p, layout.size()) };
-                        assert!(bytes.iter().all(|&b| b == 0), "zeroed, size {}", layout.size());
-                    }
-                    unsafe { p.write_bytes(0xA5, layout.size()) };
+        let layouts = [1, 2, 4, 8, 16, 32, 64, 128, 4096].into_iter().flat_map(|align| {
+            sizes.iter().flat_map(move |&size| [size, size.next_multiple_of(align)]).map(move |size| (size, align))
+        });
+        for (size, align) in layouts {
+            let Ok(layout) = Layout::from_size_align(size, align) else { continue };
+            // Many of each, so blocks come from every position of a page.
+            let blocks: Vec<*mut u8> = (0..8)
+                .map(|i| unsafe { if i % 2 == 0 { alloc.alloc(layout) } else { alloc.alloc_zeroed(layout) } })
+                .collect();
+            for (i, &p) in blocks.iter().enumerate() {
+                assert!(!p.is_null());
+                assert_eq!(p as usize % align, 0, "size {} align {align}", layout.size());
+                if i % 2 == 1 {
+                    let bytes = unsafe { std::slice::from_raw_parts(p, layout.size()) };
+                    assert!(bytes.iter().all(|&b| b == 0), "zeroed, size {}", layout.size());
                 }
-                for p in blocks {
-                    let grown = unsafe { alloc.realloc(p, layout, layout.size() * 3) };
-                    assert!(!grown.is_null());
-                    assert_eq!(grown as usize % align, 0, "grown, size {} align {align}", layout.size());
-                    let kept = unsafe { std::slice::from_raw_parts(grown, layout.size()) };
-                    assert!(kept.iter().all(|&b| b == 0xA5), "kept, size {}", layout.size());
-                    let grown_layout = Layout::from_size_align(layout.size() * 3, align).unwrap();
-                    unsafe { alloc.dealloc(grown, grown_layout) };
-                }
+                unsafe { p.write_bytes(0xA5, layout.size()) };
+            }
+            for p in blocks {
+                let grown = unsafe { alloc.realloc(p, layout, layout.size() * 3) };
+                assert!(!grown.is_null());
+                assert_eq!(grown as usize % align, 0, "grown, size {} align {align}", layout.size());
+                let kept = unsafe { std::slice::from_raw_parts(grown, layout.size()) };
+                assert!(kept.iter().all(|&b| b == 0xA5), "kept, size {}", layout.size());
+                let grown_layout = Layout::from_size_align(layout.size() * 3, align).unwrap();
+                unsafe { alloc.dealloc(grown, grown_layout) };
             }
         }
     }
