@@ -64,4 +64,37 @@ mod tests {
         assert_eq!(parse(serde_json::json!("12.50")), None);
         assert_eq!(parse(serde_json::json!(true)), None);
     }
+
+    /// The vendored async-graphql writes `DateTime` outputs by hand (a patch): the text
+    /// must stay chrono's `to_rfc3339`, which clients parse.
+    #[test]
+    fn date_times_are_written_as_chrono_writes_them() {
+        use chrono::{DateTime, NaiveDate, Utc};
+        let at = |y: i32, nano: u32| {
+            let naive = NaiveDate::from_ymd_opt(y, 12, 31).unwrap().and_hms_nano_opt(23, 59, 59, nano).unwrap();
+            DateTime::<Utc>::from_naive_utc_and_offset(naive, Utc)
+        };
+        let mut cases = Vec::new();
+        for year in [-1, 0, 1, 999, 1970, 2026, 9999, 10_000] {
+            for nano in [0, 7, 1_000, 120_000, 5_000_000, 123_456_789, 999_999_999, 1_000_000_000, 1_500_000_000] {
+                cases.push(at(year, nano));
+            }
+        }
+        // Spread over years 1–9999 at every precision (a fixed linear congruential walk).
+        let mut seed: u64 = 0x5eed;
+        for _ in 0..20_000 {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            let secs = (seed >> 11) as i64 % 315_000_000_000 - 62_000_000_000;
+            let nano = match seed % 4 {
+                0 => 0,
+                1 => (seed >> 7) as u32 % 1_000 * 1_000_000,
+                2 => (seed >> 7) as u32 % 1_000_000 * 1_000,
+                _ => (seed >> 7) as u32 % 1_000_000_000,
+            };
+            cases.extend(DateTime::<Utc>::from_timestamp(secs, nano));
+        }
+        for dt in cases {
+            assert_eq!(ScalarType::to_value(&dt), Value::String(dt.to_rfc3339()), "{dt:?}");
+        }
+    }
 }
