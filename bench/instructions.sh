@@ -41,12 +41,7 @@ trap 'kill $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 1 600); do curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break; sleep 0.5; done
 # On a fresh seed the server's worker builds the KPI rollup at start: counted with the
 # requests, it nearly doubled a lead detail's count, so wait until it is there.
-for _ in $(seq 1 1800); do
-  [ "$(sql "SELECT 1 FROM kpi_rollup_states WHERE definition <> '' LIMIT 1")" = 1 ] && break
-  sleep 1
-done
-[ "$(sql "SELECT 1 FROM kpi_rollup_states WHERE definition <> '' LIMIT 1")" = 1 ] \
-  || { echo "the KPI rollup was not built in 30 minutes" >&2; exit 1; }
+wait_for_kpi_rollup 1800 || exit 1
 TOKEN=$("$BIN" token --email admin@bench.test --org bench --ttl 1h)
 python3 bench/body.py build "bench/queries/$SCENARIO.graphql" "$WORK/body.json"
 post() {

@@ -153,12 +153,7 @@ curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null || { cat /tmp/accord-bench-s
 # The server's worker builds the organization's KPI rollup (discarded by the seed) at
 # start; the dashboard scenario is about reading it, so wait until it is there.
 start=$(date +%s)
-for _ in $(seq 1 1200); do
-  built=$(sql "SELECT 1 FROM kpi_rollup_states WHERE definition <> '' LIMIT 1")
-  [ "$built" = 1 ] && break
-  sleep 1
-done
-[ "$built" = 1 ] || { echo "the KPI rollup was not built in 20 minutes" >&2; exit 1; }
+wait_for_kpi_rollup 1200 || exit 1
 say "KPI rollup ready after $(( $(date +%s) - start )) s"
 BENCH_TOKEN=$("$BIN" token --email admin@bench.test --org bench --ttl 2h)
 export BENCH_TOKEN
