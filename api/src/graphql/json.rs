@@ -91,7 +91,7 @@ mod tests {
     #[test]
     fn responses_are_written_as_serde_json_writes_them() {
         let texts = text_of_every_kind();
-        let mut object = async_graphql::indexmap::IndexMap::new();
+        let mut object = async_graphql::ObjectMap::default();
         for (i, text) in texts.iter().enumerate() {
             object.insert(Name::new(text), Value::String(text.clone()));
             object.insert(Name::new(format!("n{i}")), Value::from(i as i64 - 60));

@@ -633,9 +633,9 @@ impl<'a> ContextBase<'a, &'a Positioned<Field>> {
 
     #[doc(hidden)]
     pub fn oneof_param_value<T: OneofObjectType>(&self) -> ServerResult<(Pos, T)> {
-        use indexmap::IndexMap;
+        use crate::ObjectMap; // Accord patch: object maps hash with foldhash
 
-        let mut map = IndexMap::new();
+        let mut map = ObjectMap::default();
 
         for (name, value) in &self.item.node.arguments {
             let value = self.resolve_input_value(value.clone())?;

@@ -213,9 +213,10 @@ pub mod validators;
 pub mod registry;
 
 pub use async_graphql_parser as parser;
+// Accord patch: `ObjectMap`, the type of an object's fields (hashed with foldhash).
 pub use async_graphql_value::{
-    ConstValue as Value, DeserializerError, Extensions, Name, Number, SerializerError, Variables,
-    from_value, to_value, value,
+    ConstValue as Value, DeserializerError, Extensions, Name, Number, ObjectMap, SerializerError,
+    Variables, from_value, to_value, value,
 };
 #[doc(hidden)]
 pub use async_trait;

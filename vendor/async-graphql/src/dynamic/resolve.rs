@@ -3,7 +3,6 @@ use std::{borrow::Cow, pin::Pin};
 use async_graphql_derive::SimpleObject;
 use async_graphql_parser::{Positioned, types::Field};
 use futures_util::{Future, FutureExt, future::BoxFuture};
-use indexmap::IndexMap;
 
 use crate::{
     Context, ContextSelectionSet, Error, IntrospectionMode, Name, SDLExportOptions, ServerError,
@@ -175,7 +174,7 @@ fn collect_entities_field<'a>(
                             .resolve_input_value(value.clone())
                             .map(|value| (name.node.clone(), value))
                     })
-                    .collect::<ServerResult<IndexMap<Name, Value>>>()?,
+                    .collect::<ServerResult<crate::ObjectMap<Value>>>()?,
             ));
 
             let field_future = (entity_resolver)(ResolverContext {
@@ -222,7 +221,7 @@ fn collect_field<'a>(
                             .resolve_input_value(value.clone())
                             .map(|value| (name.node.clone(), value))
                     })
-                    .collect::<ServerResult<IndexMap<Name, Value>>>()?;
+                    .collect::<ServerResult<crate::ObjectMap<Value>>>()?;
                 field_def.arguments.iter().for_each(|(name, arg)| {
                     if let Some(def) = &arg.default_value
                         && !args.contains_key(name.as_str())

@@ -223,7 +223,7 @@ impl Subscription {
                                         .resolve_input_value(value.clone())
                                         .map(|value| (name.node.clone(), value))
                                 })
-                                .collect::<ServerResult<IndexMap<Name, Value>>>()?,
+                                .collect::<ServerResult<crate::ObjectMap<Value>>>()?,
                         ));
 
                         let mut stream = resolver_fn(ResolverContext {
@@ -282,7 +282,7 @@ impl Subscription {
 
                                     match value {
                                         Ok(value) => {
-                                            let mut map = IndexMap::new();
+                                            let mut map = crate::ObjectMap::default();
                                             map.insert(
                                                 field_name.clone(),
                                                 value.unwrap_or_default(),

@@ -1,6 +1,5 @@
 use std::borrow::Cow;
 
-use indexmap::IndexMap;
 use serde::de::DeserializeOwned;
 
 use crate::{Error, Name, Result, Upload, Value};
@@ -118,7 +117,7 @@ impl<'a> ValueAccessor<'a> {
 }
 
 /// A object accessor
-pub struct ObjectAccessor<'a>(pub(crate) Cow<'a, IndexMap<Name, Value>>);
+pub struct ObjectAccessor<'a>(pub(crate) Cow<'a, crate::ObjectMap<Value>>);
 
 impl<'a> ObjectAccessor<'a> {
     /// Return a reference to the value stored for `key`, if it is present,
@@ -172,7 +171,7 @@ impl<'a> ObjectAccessor<'a> {
 
     /// Returns a reference to the underlying IndexMap
     #[inline]
-    pub fn as_index_map(&'a self) -> &'a IndexMap<Name, Value> {
+    pub fn as_index_map(&'a self) -> &'a crate::ObjectMap<Value> {
         &self.0
     }
 }

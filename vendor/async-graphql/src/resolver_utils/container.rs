@@ -1,7 +1,7 @@
 use std::{future::Future, pin::Pin, sync::Arc};
 
 use futures_util::FutureExt;
-use indexmap::IndexMap;
+use crate::ObjectMap; // Accord patch: object maps hash with foldhash
 
 use crate::{
     Context, ContextBase, ContextSelectionSet, Error, Name, OutputType, ServerError, ServerResult,
@@ -140,7 +140,7 @@ pub async fn resolve_container_serial<'a, T: ContainerType + ?Sized>(
     resolve_container_inner(ctx, root, false).await
 }
 
-fn insert_value(target: &mut IndexMap<Name, Value>, name: Name, value: Value) {
+fn insert_value(target: &mut ObjectMap<Value>, name: Name, value: Value) {
     // Accord patch: one hash of the name per field (the entry), not two (get, then insert).
     let prev_value = match target.entry(name) {
         indexmap::map::Entry::Occupied(entry) => entry.into_mut(),
@@ -198,7 +198,7 @@ pub(crate) async fn do_resolve_container<'a>(
         }
         fields
     };
-    let mut results = IndexMap::with_capacity(fields.len());
+    let mut results = ObjectMap::with_capacity_and_hasher(fields.len(), Default::default());
     for (name, value) in fields {
         insert_value(&mut results, name, value);
     }

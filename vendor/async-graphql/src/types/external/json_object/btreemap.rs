@@ -2,7 +2,7 @@ use std::{borrow::Cow, collections::BTreeMap, fmt::Display, str::FromStr};
 
 use async_graphql_parser::{Positioned, types::Field};
 use async_graphql_value::{from_value, to_value};
-use indexmap::IndexMap;
+use crate::ObjectMap; // Accord patch: object maps hash with foldhash
 use serde::{Serialize, de::DeserializeOwned};
 
 use crate::{
@@ -57,7 +57,7 @@ where
     }
 
     fn to_value(&self) -> Value {
-        let mut map = IndexMap::new();
+        let mut map = ObjectMap::default();
         for (name, value) in self {
             map.insert(
                 Name::new(name.to_string()),
@@ -101,7 +101,7 @@ where
         _ctx: &ContextSelectionSet<'_>,
         _field: &Positioned<Field>,
     ) -> ServerResult<Value> {
-        let mut map = IndexMap::new();
+        let mut map = ObjectMap::default();
         for (name, value) in self {
             map.insert(
                 Name::new(name.to_string()),
