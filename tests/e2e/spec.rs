@@ -38,6 +38,17 @@ async fn response_keys_follow_the_selection_whatever_finishes_first() {
             .await;
     let at = positions(&text, &["organization", "me"]);
     assert!(at[0] < at[1], "{text}");
+    // One key selected twice (here and in a fragment): one object holding both selections,
+    // its keys where they first appear.
+    let query = "{ organization { slug } ...F } fragment F on Query { organization { name slug } }";
+    let text = raw(&app, &org.admin.token, query, json!({})).await;
+    assert_eq!(text.matches("\"organization\":").count(), 1, "{text}");
+    let at = positions(&text, &["slug", "name"]);
+    assert!(at[0] < at[1], "{text}");
+    let body: Value = serde_json::from_str(&text).expect("JSON");
+    let organization = body["data"]["organization"].as_object().expect("an object");
+    assert_eq!(organization.len(), 2, "{text}");
+    assert_eq!(organization["name"], "Acme", "{text}");
 }
 
 #[tokio::test]
